@@ -1,0 +1,53 @@
+# Every third-party package of the stack is found here and nowhere else, so the
+# rest of the build names only the beamflow::dep:: targets defined below.
+
+find_package(Threads REQUIRED)
+find_package(MPI REQUIRED COMPONENTS C CXX)
+find_package(OpenSSL REQUIRED)              # States.Hash, sha256 of inputs
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
+find_package(GTest REQUIRED)
+find_package(PNG REQUIRED)
+
+# Parallel HDF5: the MPI build must win over a serial one that may also be installed.
+set(HDF5_PREFER_PARALLEL ON)
+find_package(HDF5 REQUIRED COMPONENTS C)
+if(NOT HDF5_IS_PARALLEL)
+  message(FATAL_ERROR "beamflow needs a parallel (MPI) HDF5; install libhdf5-openmpi-dev")
+endif()
+add_library(beamflow_dep_hdf5 INTERFACE)
+target_include_directories(beamflow_dep_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+target_link_libraries(beamflow_dep_hdf5 INTERFACE ${HDF5_C_LIBRARIES} MPI::MPI_C)
+target_compile_definitions(beamflow_dep_hdf5 INTERFACE ${HDF5_C_DEFINITIONS} H5_USE_110_API_DEFAULT=0)
+add_library(beamflow::dep::hdf5 ALIAS beamflow_dep_hdf5)
+
+# FFTW has no CMake package on Debian; pkg-config knows it.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(FFTW3 REQUIRED IMPORTED_TARGET fftw3 fftw3f)
+add_library(beamflow::dep::fftw ALIAS PkgConfig::FFTW3)
+
+# Kokkos. An upstream install exports Kokkos::kokkos with correct usage
+# requirements. Debian's Trilinos build (3.4, Serial only) exports
+# trilinos_kokkoscore whose include directory is missing, so we wrap it in a
+# target that carries Kokkos_INCLUDE_DIRS (/usr/include/trilinos).
+find_package(Kokkos REQUIRED)
+add_library(beamflow_dep_kokkos INTERFACE)
+if(TARGET Kokkos::kokkos)
+  target_link_libraries(beamflow_dep_kokkos INTERFACE Kokkos::kokkos)
+else()
+  get_filename_component(_kokkos_inc "${Kokkos_INCLUDE_DIRS}" ABSOLUTE)
+  if(NOT EXISTS "${_kokkos_inc}/Kokkos_Core.hpp")
+    message(FATAL_ERROR "Kokkos_Core.hpp not found under Kokkos_INCLUDE_DIRS=${_kokkos_inc}")
+  endif()
+  foreach(_lib IN LISTS Kokkos_LIBRARIES)
+    if(TARGET ${_lib})
+      set_property(TARGET ${_lib} PROPERTY INTERFACE_INCLUDE_DIRECTORIES "${_kokkos_inc}")
+    endif()
+  endforeach()
+  target_include_directories(beamflow_dep_kokkos SYSTEM INTERFACE "${_kokkos_inc}")
+  target_link_libraries(beamflow_dep_kokkos INTERFACE ${Kokkos_LIBRARIES})
+endif()
+add_library(beamflow::dep::kokkos ALIAS beamflow_dep_kokkos)
+message(STATUS "beamflow: Kokkos devices: ${Kokkos_DEVICES}")
+
+find_program(BEAMFLOW_MPIEXEC NAMES mpiexec mpirun HINTS ${MPIEXEC_EXECUTABLE})

@@ -1,0 +1,105 @@
+#pragma once
+// The action-provider contract (Globus Automate): an action declares what it
+// is and is driven by run / status / cancel / release, JSON in and JSON out.
+// `run` is idempotent in the action_id: calling it again with the same id
+// (after a crash, say) must re-attach to the existing action, never start a
+// second one.
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+
+namespace beamflow::actions {
+
+using Clock = std::chrono::system_clock;
+
+struct ActionInfo {
+  std::string name;         // "echo", "command", "reconstruct", ...
+  std::string description;
+  Json input_schema;        // JSON Schema of the input document
+  bool synchronous = true;  // run() returns a final status
+  // True when running the action twice is observable (files written,
+  // counters bumped). Such actions keep durable per-action state under
+  // ActionRequest::state_dir; pure ones are simply re-run after a crash.
+  bool side_effects = false;
+};
+
+enum class ActionStatus { Active, Inactive, Succeeded, Failed };
+const char* to_string(ActionStatus s) noexcept;  // "ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED"
+
+struct ActionState {
+  std::string action_id;
+  ActionStatus status = ActionStatus::Active;
+  Json details;             // output when Succeeded; progress info otherwise
+  std::string error;        // ASL error name when Failed
+  std::string cause;        // human-readable cause when Failed
+  // Last sign of life, for HeartbeatSeconds; unset when the action does not
+  // report one.
+  std::optional<Clock::time_point> heartbeat;
+  // How long the engine may wait before polling status() again.
+  std::chrono::milliseconds poll_after{50};
+
+  bool done() const noexcept {
+    return status == ActionStatus::Succeeded || status == ActionStatus::Failed;
+  }
+  static ActionState succeeded(std::string id, Json details);
+  static ActionState failed(std::string id, std::string error, std::string cause);
+  static ActionState active(std::string id, std::chrono::milliseconds poll_after, Json details = {});
+};
+
+struct ActionRequest {
+  std::string action_id;   // derived from (run id, frame, state, visit, attempt)
+  Json input;              // the state's effective input (after Parameters)
+  std::string run_id;
+  std::string state_name;
+  int attempt = 0;         // 0 for the first try, 1 for the first retry, ...
+  // A directory private to this action_id, created by the caller, durable
+  // across crashes: where side-effecting actions keep what lets run() be
+  // idempotent and status() answer after the engine restarts.
+  std::filesystem::path state_dir;
+  // Directory of the run, and the working directory the run was started from
+  // (relative paths in inputs resolve against it).
+  std::filesystem::path run_dir;
+  std::filesystem::path work_dir;
+};
+
+class Action {
+ public:
+  virtual ~Action() = default;
+  virtual const ActionInfo& info() const = 0;
+  virtual ActionState run(const ActionRequest& request) = 0;
+  virtual ActionState status(const ActionRequest& request) = 0;
+  // Best effort; returns the state after cancelling (usually Failed with
+  // error "Action.Cancelled").
+  virtual ActionState cancel(const ActionRequest& request) = 0;
+  // Frees what the action holds once its result is recorded.
+  virtual void release(const ActionRequest& request) {}
+};
+
+// Maps Task Resource strings and Action-state ActionUrls to actions.
+// Accepted forms for an action named NAME: "NAME", "beamflow:NAME",
+// "arn:...:NAME" (last ':' component), and URLs whose last path segment is
+// NAME; explicit aliases (settings file) take precedence.
+class ActionRegistry {
+ public:
+  void add(std::shared_ptr<Action> action);
+  void alias(std::string resource, std::string action_name);
+  // nullptr when nothing matches.
+  Action* resolve(const std::string& resource) const;
+  std::vector<const ActionInfo*> list() const;
+
+ private:
+  std::map<std::string, std::shared_ptr<Action>> m_actions;
+  std::map<std::string, std::string> m_aliases;
+};
+
+// Registers the engine's built-in actions: echo, fail, flaky, add, sleep,
+// command, approve.
+void register_builtin_actions(ActionRegistry& registry);
+
+}  // namespace beamflow::actions

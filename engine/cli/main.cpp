@@ -1,0 +1,85 @@
+// beamflow: one executable, subcommands registered in cmd_*.cpp.
+#include <algorithm>
+#include <exception>
+#include <iostream>
+
+#include "cli/subcommand.hpp"
+#include "core/error.hpp"
+
+namespace beamflow::cli {
+namespace {
+std::vector<Subcommand>& registry() {
+  static std::vector<Subcommand> commands;
+  return commands;
+}
+
+void print_usage(std::ostream& out) {
+  out << "beamflow " BEAMFLOW_VERSION " - HPC workflow engine for light-source data\n\n"
+      << "Usage: beamflow SUBCOMMAND [OPTIONS]\n       beamflow SUBCOMMAND --help\n\nSubcommands:\n";
+  std::vector<const Subcommand*> sorted;
+  for (const auto& c : registry())
+    if (!c.hidden) sorted.push_back(&c);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  for (const auto* c : sorted) {
+    out << "  " << c->name << std::string(c->name.size() < 14 ? 14 - c->name.size() : 1, ' ')
+        << c->summary << "\n";
+  }
+  out << "\nEnvironment:\n  BEAMFLOW_HOME  state directory (default ./.beamflow): runs/, models/\n";
+}
+}  // namespace
+
+Registrar::Registrar(Subcommand command) { registry().push_back(std::move(command)); }
+const std::vector<Subcommand>& subcommands() { return registry(); }
+
+bool parse_options(const std::string& command, const std::string& synopsis,
+                   const po::options_description& options,
+                   const po::positional_options_description& positional,
+                   const std::vector<std::string>& args, po::variables_map& vm, int& exit_code) {
+  po::options_description all(options);
+  all.add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "Usage: beamflow " << command << " " << synopsis << "\n\n" << all << "\n";
+      exit_code = kExitOk;
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "beamflow " << command << ": " << e.what() << "\n"
+              << "Try 'beamflow " << command << " --help'.\n";
+    exit_code = kExitUsage;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace beamflow::cli
+
+int main(int argc, char** argv) {
+  using namespace beamflow::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_usage(args.empty() ? std::cerr : std::cout);
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  if (args[0] == "--version") {
+    std::cout << "beamflow " BEAMFLOW_VERSION "\n";
+    return kExitOk;
+  }
+  for (const auto& c : subcommands()) {
+    if (c.name != args[0]) continue;
+    try {
+      return c.main(std::vector<std::string>(args.begin() + 1, args.end()));
+    } catch (const beamflow::Error& e) {
+      std::cerr << "beamflow " << c.name << ": " << e.what() << "\n";
+      return kExitFailed;
+    } catch (const std::exception& e) {
+      std::cerr << "beamflow " << c.name << ": internal error: " << e.what() << "\n";
+      return kExitFailed;
+    }
+  }
+  std::cerr << "beamflow: unknown subcommand '" << args[0] << "'\n";
+  print_usage(std::cerr);
+  return kExitUsage;
+}

@@ -1,0 +1,26 @@
+#pragma once
+// Where beamflow keeps its state. BEAMFLOW_HOME (default ./.beamflow) holds
+// runs/ and models/; --runs-dir overrides the runs root for one command.
+//   runs/RUN_ID/definition.json  the flow, as submitted
+//   runs/RUN_ID/input.json       the run input
+//   runs/RUN_ID/journal          the transition journal (engine/journal)
+//   runs/RUN_ID/lock             flock held by the process driving the run
+//   runs/RUN_ID/actions/ACTION_ID/  per-action durable state
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace beamflow::run {
+
+std::filesystem::path beamflow_home();
+// The runs root: `override_dir` when given, else $BEAMFLOW_HOME/runs.
+std::filesystem::path runs_root(const std::optional<std::string>& override_dir = std::nullopt);
+// runs_root/run_id, after checking run_id is a plain name (no '/', no "..").
+// Throws Error "run.bad_id".
+std::filesystem::path run_dir(const std::filesystem::path& root, const std::string& run_id);
+inline std::filesystem::path action_dir(const std::filesystem::path& run_dir,
+                                        const std::string& action_id) {
+  return run_dir / "actions" / action_id;
+}
+
+}  // namespace beamflow::run
