@@ -1,0 +1,60 @@
+#pragma once
+// The flow engine's entry points: start a run, resume a run. The engine
+// drives the interpreter (run/interpreter.hpp, pure), makes every transition
+// durable in the run's journal before acting on it, and talks to actions
+// through the action-provider contract.
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "actions/action.hpp"
+#include "core/error.hpp"
+#include "core/json.hpp"
+#include "journal/journal.hpp"
+
+namespace beamflow::run {
+
+enum class RunStatus { Running, Succeeded, Failed };
+const char* to_string(RunStatus s) noexcept;  // "RUNNING", "SUCCEEDED", "FAILED"
+
+struct RunOptions {
+  std::filesystem::path runs_root;           // where run directories live
+  std::optional<std::string> run_id;          // generated (time-ordered, unique) when absent
+  std::optional<std::string> name;            // $$.Execution.Name; defaults to the run id
+  journal::Durability durability = journal::Durability::Fsync;
+  std::filesystem::path work_dir;             // relative paths in action inputs; default: cwd
+  std::string flow_file;                      // shown by `beamflow runs`
+  std::size_t max_payload_bytes = 16u << 20;  // any state input/output larger fails the run
+  // Called with each history event as it is recorded (for `run --verbose`).
+  std::function<void(const Json& event)> observer;
+};
+
+struct RunResult {
+  std::string run_id;
+  RunStatus status = RunStatus::Running;
+  Json output;      // when Succeeded
+  FlowError error;  // when Failed
+  // {"run_id","status","output"} or {"run_id","status","error","cause"}
+  Json to_json() const;
+};
+
+class Engine {
+ public:
+  explicit Engine(const actions::ActionRegistry& actions) : m_actions(actions) {}
+
+  // Validates `definition` (throws InvalidDefinition, see lang/definition.hpp),
+  // creates the run directory and drives the run to completion.
+  RunResult start(const Json& definition, const Json& input, const RunOptions& options);
+
+  // Continues a run whose process died. Throws Error "run.locked" when another
+  // process drives it, "run.not_found" when there is no such run. A finished
+  // run returns its recorded result.
+  RunResult resume(const std::string& run_id, const RunOptions& options);
+
+ private:
+  const actions::ActionRegistry& m_actions;
+};
+
+}  // namespace beamflow::run
