@@ -4,15 +4,21 @@
 // appended records becomes durable with one fdatasync in commit(); the engine
 // acts on a transition only after commit() returned.
 //
-// File layout (little endian):
+// File layout (little endian; constants and codecs in journal/format.hpp):
 //   header  : "BFJOURNL" (8 bytes) | u32 version (=1) | u32 flags (=0)
-//   record  : u32 sync (0x52464ABu "BFJR" marker) | u32 length | u32 crc32c |
-//             u16 type | u16 reserved | payload[length]
-//   crc32c covers length, type, reserved and payload.
-// Reading: a torn tail (short record, or bad CRC with nothing valid after it)
-// ends the journal and is truncated away before new appends; a bad record in
-// the middle is skipped by scanning forward to the next sync marker and
-// reported, never fatal.
+//   record  : u32 sync (0x524A4642, the bytes "BFJR") | u32 length | u32 crc32c |
+//             u16 type | u16 flags | payload[length]
+//   crc32c covers length, type, flags and payload. Record flags mark the
+//   first (1) and the last (2) record of one commit(); other bits are invalid.
+// Reading:
+//   - a commit counts only when its records run from `first` to `last` with no
+//     gap, so a crash part-way through a commit never leaves half of it behind;
+//   - a torn tail (short record, bad CRC, garbage, or a commit cut short, with
+//     no whole commit after it) ends the journal and is truncated away before
+//     new appends;
+//   - a bad stretch in the middle (a whole commit follows it) is skipped by
+//     scanning forward to the next sync marker and reported, never fatal; the
+//     good records around it are kept: their commit returned long ago.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -31,16 +37,29 @@ struct ReadReport {
   std::vector<Record> records;
   std::uint64_t valid_end = 0;       // end offset of the last good record
   std::uint64_t file_size = 0;
-  std::size_t skipped_records = 0;   // corrupt records skipped in the middle
+  std::size_t skipped_records = 0;   // corrupt stretches skipped in the middle
+                                     // (one per stretch: its record count is unknowable)
   bool torn_tail = false;            // bytes after valid_end were ignored
 };
 
 // Reads every good record. Throws beamflow::Error "journal.open" when the
 // file cannot be opened, "journal.header" when its header is not a beamflow
-// journal (or a version this build cannot read).
+// journal (or a version this build cannot read), "journal.io" when a read
+// fails. Never throws for damaged records: they are skipped or torn.
 ReadReport read_journal(const std::filesystem::path& file);
+// The same on bytes already in memory (`file` only names it in errors).
+ReadReport parse_journal(const std::uint8_t* data, std::size_t size,
+                         const std::filesystem::path& file);
 
 enum class Durability { Fsync, None };
+
+// Compaction: replaces `file` with a journal holding exactly `records` (their
+// offsets are ignored), each its own commit, by writing a new file beside it
+// and renaming it over, so a crash leaves the old journal or the new one. Close
+// the file's Writer first; open_append afterwards. Throws "journal.io", or
+// "journal.record_too_large" before touching anything.
+void rewrite_journal(const std::filesystem::path& file, const std::vector<Record>& records,
+                     Durability durability);
 
 class Writer {
  public:
@@ -56,19 +75,34 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
   ~Writer();
 
-  // Buffers a record; nothing reaches the file before commit().
+  // Buffers a record; nothing reaches the file before commit(). Throws
+  // "journal.record_too_large" for a payload over format::max_payload (256 MiB).
   void append(std::uint16_t type, const std::vector<std::uint8_t>& payload);
-  // Writes the buffered records and (with Durability::Fsync) fdatasyncs.
-  // Throws "journal.io" on failure; the buffer is then left untouched.
+  // Writes the buffered records and (with Durability::Fsync) fdatasyncs; a
+  // no-op with nothing buffered. Throws "journal.io" on failure; the buffer
+  // is then left untouched and the file cut back to its last commit, so the
+  // records are never written twice. A failed write leaves the writer usable
+  // (the error is retryable()); a failed fdatasync or cut-back closes it, and
+  // later commits throw "journal.closed": reopen with open_append.
   void commit();
 
+  // Bytes and records this writer committed (the file header not counted).
   std::uint64_t bytes_written() const noexcept { return m_bytes_written; }
   std::uint64_t records_written() const noexcept { return m_records_written; }
   std::size_t commits() const noexcept { return m_commits; }
+  // Records appended since the last successful commit.
+  std::size_t buffered_records() const noexcept { return m_buffered_records; }
+  // Size of the journal file up to the last commit (header included).
+  std::uint64_t file_size() const noexcept { return m_file_size; }
+  const std::filesystem::path& path() const noexcept { return m_path; }
 
  private:
   Writer() = default;
+  void close() noexcept;
+  void cut_back_after_failure() noexcept;
+  std::filesystem::path m_path;
   int m_fd = -1;
+  std::uint64_t m_file_size = 0;
   Durability m_durability = Durability::Fsync;
   std::vector<std::uint8_t> m_buffer;
   std::size_t m_buffered_records = 0;
