@@ -1,0 +1,171 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "journal/fs.hpp"
+#include "journal_test_support.hpp"
+
+namespace beamflow::fs {
+namespace {
+
+class FsTest : public ::testing::Test {
+ protected:
+  test::ScratchDir dir;
+  std::filesystem::path file = dir / "state.json";
+};
+
+TEST_F(FsTest, WriteFileAtomicCreatesAndReplaces) {
+  write_file_atomic(file, "first");
+  EXPECT_EQ(read_file(file), "first");
+  write_file_atomic(file, "second, longer");
+  EXPECT_EQ(read_file(file), "second, longer");
+  write_file_atomic(file, "");
+  EXPECT_EQ(read_file(file), "");
+  EXPECT_EQ(test::count_entries(dir.path()), 1u);  // no temporary files left behind
+}
+
+TEST_F(FsTest, ReadFileKeepsBinaryContent) {
+  const std::string data("a\0b\xff\n", 5);
+  write_file_atomic(file, data);
+  EXPECT_EQ(read_file(file), data);
+}
+
+TEST_F(FsTest, RelativePathInTheWorkingDirectory) {
+  const auto cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  write_file_atomic("bare-name", "x");
+  std::filesystem::current_path(cwd);
+  EXPECT_EQ(read_file(dir / "bare-name"), "x");
+}
+
+// A reader racing the writer, and a writer killed mid-loop, only ever see
+// one whole version of the file.
+TEST_F(FsTest, WriteFileAtomicNeverExposesAMix) {
+  const std::string a(64 * 1024, 'a');
+  const std::string b(100 * 1024, 'b');
+  write_file_atomic(file, a);
+  const pid_t writer = ::fork();
+  ASSERT_GE(writer, 0);
+  if (writer == 0) {
+    for (unsigned i = 0;; ++i) {
+      try {
+        write_file_atomic(file, i % 2 ? a : b);
+      } catch (...) {
+        ::_exit(1);
+      }
+    }
+  }
+  for (int i = 0; i < 500; ++i) {
+    const std::string seen = read_file(file);
+    ASSERT_TRUE(seen == a || seen == b) << "read " << seen.size() << " bytes of a mix";
+  }
+  ::kill(writer, SIGKILL);
+  EXPECT_EQ(test::wait_for_child(writer), 128 + SIGKILL);
+  const std::string last = read_file(file);
+  EXPECT_TRUE(last == a || last == b);
+}
+
+TEST_F(FsTest, WriteFileAtomicIntoAMissingDirectoryFails) {
+  const auto missing = dir / "nowhere" / "f";
+  test::expect_error([&] { write_file_atomic(missing, "x"); }, "fs.write",
+                     {"cannot create a temporary file", "No such file or directory",
+                      "file=" + missing.string()});
+}
+
+TEST_F(FsTest, WriteFileAtomicOverADirectoryFailsAndCleansUp) {
+  std::filesystem::create_directory(dir / "sub");
+  test::expect_error([&] { write_file_atomic(dir / "sub", "x"); }, "fs.write",
+                     {"over it", "Is a directory"});
+  EXPECT_EQ(test::count_entries(dir.path()), 1u);  // the temporary file was removed
+}
+
+TEST_F(FsTest, ReadFileOfAMissingFileFails) {
+  test::expect_error([&] { read_file(file); }, "fs.read",
+                     {"cannot open: No such file or directory", "file=" + file.string()});
+}
+
+TEST_F(FsTest, ReadFileOfADirectoryFails) {
+  test::expect_error([&] { read_file(dir.path()); }, "fs.read",
+                     {"not a regular file", "file=" + dir.path().string()});
+}
+
+TEST_F(FsTest, SyncDirectory) {
+  EXPECT_NO_THROW(sync_directory(dir.path()));
+  const auto missing = dir / "nowhere";
+  test::expect_error([&] { sync_directory(missing); }, "fs.sync",
+                     {"cannot fsync directory", "No such file or directory",
+                      "file=" + missing.string()});
+}
+
+TEST_F(FsTest, LockIsExclusiveAndReleasedWithTheObject) {
+  const auto lock_file = dir / "lock";
+  {
+    auto held = FileLock::try_acquire(lock_file);
+    ASSERT_TRUE(held.has_value());
+    EXPECT_GE(held->fd(), 0);
+    EXPECT_FALSE(FileLock::try_acquire(lock_file).has_value());  // even in the same process
+    FileLock moved = std::move(*held);
+    EXPECT_EQ(held->fd(), -1);
+    EXPECT_FALSE(FileLock::try_acquire(lock_file).has_value());
+  }
+  EXPECT_TRUE(FileLock::try_acquire(lock_file).has_value());
+}
+
+TEST_F(FsTest, ReleasedDescriptorKeepsTheLock) {
+  const auto lock_file = dir / "lock";
+  auto held = FileLock::try_acquire(lock_file);
+  ASSERT_TRUE(held.has_value());
+  const int fd = held->release();
+  EXPECT_EQ(held->fd(), -1);
+  held.reset();
+  EXPECT_FALSE(FileLock::try_acquire(lock_file).has_value());
+  ::close(fd);
+  EXPECT_TRUE(FileLock::try_acquire(lock_file).has_value());
+}
+
+TEST_F(FsTest, LockExcludesAnotherProcess) {
+  const auto lock_file = dir / "lock";
+  auto try_in_child = [&] {
+    return test::run_in_child([&] { return FileLock::try_acquire(lock_file) ? 1 : 0; });
+  };
+  {
+    auto held = FileLock::try_acquire(lock_file);
+    ASSERT_TRUE(held.has_value());
+    EXPECT_EQ(try_in_child(), 0);  // the child is refused
+  }
+  EXPECT_EQ(try_in_child(), 1);  // free once the parent let go
+}
+
+TEST_F(FsTest, LockDiesWithItsProcess) {
+  const auto lock_file = dir / "lock";
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t holder = ::fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    ::close(ready[0]);
+    auto lock = FileLock::try_acquire(lock_file);
+    const char c = lock ? 'y' : 'n';
+    if (::write(ready[1], &c, 1) != 1) ::_exit(2);
+    for (;;) ::pause();
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  ASSERT_EQ(c, 'y');
+  EXPECT_FALSE(FileLock::try_acquire(lock_file).has_value());
+  ::kill(holder, SIGKILL);
+  EXPECT_EQ(test::wait_for_child(holder), 128 + SIGKILL);
+  EXPECT_TRUE(FileLock::try_acquire(lock_file).has_value());
+}
+
+TEST_F(FsTest, LockFileInAMissingDirectoryFails) {
+  const auto missing = dir / "nowhere" / "lock";
+  test::expect_error([&] { FileLock::try_acquire(missing); }, "fs.lock",
+                     {"cannot open lock file", "No such file or directory",
+                      "file=" + missing.string()});
+}
+
+}  // namespace
+}  // namespace beamflow::fs
