@@ -1,0 +1,16 @@
+// The action registry of the beamflow executable: the engine's built-ins and
+// the science actions of jobs/.
+#include "cli/common.hpp"
+
+namespace beamflow::cli {
+
+const actions::ActionRegistry& action_registry() {
+  static const actions::ActionRegistry registry = [] {
+    actions::ActionRegistry r;
+    actions::register_builtin_actions(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace beamflow::cli

@@ -1,0 +1,483 @@
+#include "run/interpreter.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/hash.hpp"
+#include "core/time.hpp"
+
+namespace beamflow::run {
+namespace {
+
+using lang::StateType;
+
+bool is_terminal_error(const std::string& name) {
+  // Spec/AWS: States.Runtime and States.DataLimitExceeded end the execution;
+  // neither Retry nor Catch (not even States.ALL) can handle them.
+  return name == states_error::Runtime || name == states_error::DataLimitExceeded;
+}
+
+std::string child_id(const Frame& parent, std::size_t index) {
+  return parent.id + "/" + parent.state + "#" + std::to_string(parent.visit) + "." +
+         std::to_string(parent.attempt) + "[" + std::to_string(index) + "]";
+}
+
+FlowError to_flow_error(const Error& e) { return FlowError{e.asl_name(), e.message()}; }
+
+}  // namespace
+
+Interpreter::Interpreter(RunState& state, std::vector<Event>& outbox, InterpreterEnv env)
+    : m_state(state), m_outbox(outbox), m_env(std::move(env)) {}
+
+void Interpreter::emit(RecordType type, Json body) {
+  Event e{type, std::move(body)};
+  m_state.apply(e);
+  m_outbox.push_back(std::move(e));
+}
+
+std::string Interpreter::action_id(const std::string& run_id, const Frame& f) {
+  const std::string key = run_id + '\x1f' + f.id + '\x1f' + f.state + '\x1f' + std::to_string(f.visit) +
+                          '\x1f' + std::to_string(f.attempt);
+  return sha256_hex(key).substr(0, 32);
+}
+
+Json& Interpreter::context(const Frame& f) {
+  const RunInfo& info = m_state.info();
+  if (m_context.is_null()) {
+    m_context = {{"Execution",
+                  {{"Id", info.run_id},
+                   {"Name", info.name},
+                   {"Input", info.input},
+                   {"StartTime", format_time_ms(info.started_ms)},
+                   {"RoleArn", ""}}},
+                 {"StateMachine", {{"Id", info.flow}, {"Name", info.flow}}}};
+  }
+  m_context["State"] = {{"Name", f.state}, {"EnteredTime", format_time_ms(f.entered_ms)}, {"RetryCount", f.attempt}};
+  m_context.erase("Map");
+  if (f.phase == Phase::Task || f.phase == Phase::TaskDone)
+    m_context["Task"] = {{"Token", f.task.action_id}};
+  else
+    m_context.erase("Task");
+  return m_context;
+}
+
+void Interpreter::start(const RunInfo& info, const std::string& definition_sha256) {
+  const std::int64_t t = m_env.now_ms();
+  emit(RecordType::RunStarted, {{"run_id", info.run_id},
+                                {"name", info.name},
+                                {"flow", info.flow},
+                                {"work_dir", info.work_dir},
+                                {"t", t},
+                                {"input", info.input},
+                                {"definition_sha256", definition_sha256}});
+  emit(RecordType::StateEntered, {{"f", ""}, {"s", m_state.machine().start_at}, {"in", info.input}, {"t", t}});
+}
+
+void Interpreter::check_size(const Json& value, const Frame& f) const {
+  if (m_env.max_payload_bytes == 0) return;
+  // Only serialise when the value could be large: scalars and small
+  // containers cannot exceed any sane limit.
+  if (!value.is_structured() && !value.is_string()) return;
+  if (value.is_string() && value.get_ref<const std::string&>().size() < m_env.max_payload_bytes) return;
+  const std::size_t n = value.dump().size();
+  if (n > m_env.max_payload_bytes)
+    throw Error("run.payload_too_large", states_error::DataLimitExceeded,
+                "state data of " + std::to_string(n) + " bytes exceeds the limit of " +
+                    std::to_string(m_env.max_payload_bytes) + " bytes",
+                {{"state", f.state}});
+}
+
+Json Interpreter::effective_input(const Frame& f, const lang::State& s) {
+  Json& ctx = context(f);
+  Json in = s.input_path.apply(f.input, ctx);
+  if (s.parameters && s.type != StateType::Map) in = s.parameters->evaluate(in, ctx);
+  return in;
+}
+
+void Interpreter::step(const std::string& frame_id) {
+  Frame* f = m_state.find(frame_id);
+  if (!f || m_state.ended()) return;
+  switch (f->phase) {
+    case Phase::Ready: enter_state(*f); break;
+    case Phase::TaskDone: complete_task(*f); break;
+    case Phase::Children: check_children(*f); break;
+    default: break;  // timers and in-flight tasks are driven by the engine
+  }
+}
+
+void Interpreter::enter_state(Frame& f) {
+  const lang::State& s = f.def();
+  try {
+    switch (s.type) {
+      case StateType::Pass: {
+        Json& ctx = context(f);
+        Json eff = s.input_path.apply(f.input, ctx);
+        Json result = s.result ? *s.result : (s.parameters ? s.parameters->evaluate(eff, ctx) : eff);
+        finish_state(f, result, false);
+        return;
+      }
+      case StateType::Succeed: {
+        Json& ctx = context(f);
+        Json out = s.output_path.apply(s.input_path.apply(f.input, ctx), ctx);
+        end_frame_ok(f, std::move(out));
+        return;
+      }
+      case StateType::Fail: {
+        Json& ctx = context(f);
+        FlowError err{s.error.value_or(""), s.cause.value_or("")};
+        auto dynamic = [&](const std::optional<lang::DynamicValue>& v, std::string& out, const char* what) {
+          if (!v) return;
+          Json j = v->evaluate(f.input, ctx, states_error::Runtime);
+          if (!j.is_string())
+            throw Error("run.fail_path", states_error::Runtime,
+                        std::string(what) + " must select a string, got " + std::string(j.type_name()),
+                        {{"state", f.state}});
+          out = j.get<std::string>();
+        };
+        dynamic(s.error_path, err.error, "ErrorPath");
+        dynamic(s.cause_path, err.cause, "CausePath");
+        end_frame_failed(f, err);
+        return;
+      }
+      case StateType::Choice: {
+        Json& ctx = context(f);
+        Json eff = s.input_path.apply(f.input, ctx);
+        const std::string* next = nullptr;
+        for (const auto& c : s.choices) {
+          if (c.rule.evaluate(eff, ctx)) {
+            next = &c.next;
+            break;
+          }
+        }
+        if (!next && s.default_next) next = &*s.default_next;
+        if (!next) {
+          handle_error(f, {states_error::NoChoiceMatched, "no choice rule matched and there is no Default"},
+                       Origin::State);
+          return;
+        }
+        Json out = s.output_path.apply(eff, ctx);
+        transition(f, *next, std::move(out));
+        return;
+      }
+      case StateType::Wait: enter_wait(f, s, s.input_path.apply(f.input, context(f))); return;
+      case StateType::Task:
+      case StateType::Action: enter_task(f, s, effective_input(f, s)); return;
+      case StateType::Parallel: enter_children(f, s, effective_input(f, s)); return;
+      case StateType::Map: enter_children(f, s, s.input_path.apply(f.input, context(f))); return;
+    }
+  } catch (const Error& e) {
+    handle_error(f, to_flow_error(e), Origin::State);
+  }
+}
+
+void Interpreter::enter_wait(Frame& f, const lang::State& s, const Json& eff) {
+  const std::int64_t now = m_env.now_ms();
+  std::int64_t until = now;
+  auto from_seconds = [&](double secs) {
+    if (!std::isfinite(secs) || secs < 0)
+      throw Error("run.wait", states_error::Runtime, "wait seconds must be a non-negative number", {{"state", f.state}});
+    return now + static_cast<std::int64_t>(std::llround(std::min(secs, 1e11) * 1000.0));
+  };
+  auto from_timestamp = [&](const std::string& text) -> std::int64_t {
+    auto ns = lang::parse_timestamp(text);
+    if (!ns) throw Error("run.wait", states_error::Runtime, "not an RFC 3339 timestamp: " + text, {{"state", f.state}});
+    return *ns / 1'000'000;
+  };
+  if (s.seconds) until = from_seconds(*s.seconds);
+  else if (s.timestamp) until = from_timestamp(*s.timestamp);
+  else if (s.seconds_path) {
+    Json v = s.seconds_path->evaluate(eff, context(f), states_error::Runtime);
+    if (!v.is_number()) throw Error("run.wait", states_error::Runtime, "SecondsPath must select a number", {{"state", f.state}});
+    until = from_seconds(v.get<double>());
+  } else if (s.timestamp_path) {
+    Json v = s.timestamp_path->evaluate(eff, context(f), states_error::Runtime);
+    if (!v.is_string()) throw Error("run.wait", states_error::Runtime, "TimestampPath must select a string", {{"state", f.state}});
+    until = from_timestamp(v.get<std::string>());
+  }
+  emit(RecordType::WaitStarted, {{"f", f.id}, {"until", until}});
+}
+
+void Interpreter::enter_task(Frame& f, const lang::State& s, const Json& eff) {
+  check_size(eff, f);
+  const std::int64_t now = m_env.now_ms();
+  Json body = {{"f", f.id}, {"r", s.resource}, {"in", eff}, {"att", f.attempt}, {"t", now}};
+  auto positive = [&](const std::optional<lang::DynamicValue>& v, const char* what) -> std::optional<double> {
+    if (!v) return std::nullopt;
+    Json j = v->evaluate(eff, context(f), states_error::Runtime);
+    if (!j.is_number() || j.get<double>() <= 0)
+      throw Error("run.timeout_path", states_error::Runtime, std::string(what) + " must select a positive number",
+                  {{"state", f.state}});
+    return j.get<double>();
+  };
+  std::optional<double> timeout = s.type == StateType::Action ? std::optional<double>(s.wait_time) : s.timeout_seconds;
+  if (!timeout) timeout = positive(s.timeout_seconds_path, "TimeoutSecondsPath");
+  std::optional<double> heartbeat = s.heartbeat_seconds;
+  if (!heartbeat) heartbeat = positive(s.heartbeat_seconds_path, "HeartbeatSecondsPath");
+  if (timeout) body["dl"] = now + static_cast<std::int64_t>(std::llround(std::min(*timeout, 1e11) * 1000.0));
+  if (heartbeat) body["hb"] = *heartbeat;
+  // The action id needs the attempt and visit, which the frame already has.
+  body["a"] = action_id(m_state.info().run_id, f);
+  emit(RecordType::TaskScheduled, std::move(body));
+}
+
+void Interpreter::enter_children(Frame& f, const lang::State& s, const Json& eff) {
+  if (s.type == StateType::Parallel) {
+    emit(RecordType::ChildrenStarted, {{"f", f.id}, {"n", s.branches.size()}});
+    const std::int64_t t = m_env.now_ms();
+    for (std::size_t i = 0; i < s.branches.size(); ++i)
+      emit(RecordType::StateEntered,
+           {{"f", child_id(f, i)}, {"s", s.branches[i]->start_at}, {"in", eff}, {"t", t}, {"p", f.id}, {"i", i}});
+    return;
+  }
+  Json items = s.items_path.apply(eff, context(f));
+  if (!items.is_array())
+    throw Error("run.map_items", states_error::Runtime,
+                "ItemsPath must select an array, got " + std::string(items.type_name()), {{"state", f.state}});
+  const std::size_t n = items.size();
+  emit(RecordType::ChildrenStarted, {{"f", f.id}, {"n", n}});
+  Frame* self = m_state.find(f.id);
+  self->children.items = std::move(items);
+  // ChildrenStarted queued the frame; check_children starts the items.
+}
+
+void Interpreter::start_map_items(Frame& f) {
+  const lang::State& s = f.def();
+  Children& c = f.children;
+  Json& ctx = context(f);
+  Json eff = s.input_path.apply(f.input, ctx);
+  if (!c.items) {
+    c.items = s.items_path.apply(eff, ctx);  // derived again after a replay
+    if (!c.items->is_array() || c.items->size() != c.total)
+      throw Error("run.replay", states_error::Runtime, "Map items differ from the journal", {{"state", f.state}});
+  }
+  std::size_t limit = static_cast<std::size_t>(s.max_concurrency);
+  if (s.max_concurrency_path) {
+    Json v = s.max_concurrency_path->evaluate(eff, ctx, states_error::Runtime);
+    if (!v.is_number_integer() || v.get<long long>() < 0)
+      throw Error("run.map_concurrency", states_error::Runtime, "MaxConcurrencyPath must select a non-negative integer",
+                  {{"state", f.state}});
+    limit = v.get<std::size_t>();
+  }
+  if (limit == 0) limit = c.total;
+  const std::int64_t t = m_env.now_ms();
+  const std::string fid = f.id;
+  for (std::size_t i = 0; i < c.total && c.running() < limit; ++i) {
+    if (c.status[i] != ChildStatus::Pending) continue;
+    Json item_input = (*c.items)[i];
+    if (s.parameters) {
+      ctx["Map"] = {{"Item", {{"Index", i}, {"Value", (*c.items)[i]}}}};
+      item_input = s.parameters->evaluate(eff, ctx);
+      ctx.erase("Map");
+    }
+    check_size(item_input, f);
+    emit(RecordType::StateEntered, {{"f", child_id(f, i)},
+                                    {"s", s.iterator->start_at},
+                                    {"in", std::move(item_input)},
+                                    {"t", t},
+                                    {"p", fid},
+                                    {"i", i}});
+  }
+}
+
+void Interpreter::check_children(Frame& f) {
+  const lang::State& s = f.def();
+  Children& c = f.children;
+  try {
+    bool failing = false;
+    FlowError error;
+    if (c.failed > 0 || c.cancelling) {
+      if (s.type == StateType::Parallel) {
+        failing = true;
+        error = c.first_error.value_or(FlowError{states_error::BranchFailed, "a branch was cancelled"});
+      } else {
+        const bool tolerant = s.tolerated_failure_count || s.tolerated_failure_percentage;
+        const bool over_count = s.tolerated_failure_count && c.failed > static_cast<std::size_t>(*s.tolerated_failure_count);
+        const bool over_pct = s.tolerated_failure_percentage &&
+                              100.0 * static_cast<double>(c.failed) > *s.tolerated_failure_percentage * static_cast<double>(c.total);
+        if (!tolerant || over_count || over_pct || c.cancelling) {
+          failing = true;
+          error = tolerant ? FlowError{states_error::ExceedToleratedFailureThreshold,
+                                       "Map failed items (" + std::to_string(c.failed) + " of " +
+                                           std::to_string(c.total) + ") exceed the tolerated failure threshold"}
+                           : c.first_error.value_or(FlowError{states_error::BranchFailed, "an iteration was cancelled"});
+        }
+      }
+    }
+    if (failing) {
+      if (c.running() > 0) {
+        // Cancel the siblings still running; their actions are cancelled by
+        // the engine once these records are durable.
+        std::vector<std::string> running;
+        for (std::size_t i = 0; i < c.total; ++i)
+          if (c.status[i] == ChildStatus::Running) running.push_back(child_id(f, i));
+        const std::string fid = f.id;
+        for (const auto& id : running) emit(RecordType::FrameCancelled, {{"f", id}});
+        Frame* self = m_state.find(fid);
+        if (!self) return;
+        // Remember the root cause: cancellations must not replace it.
+        self->children.first_error = error;
+        if (self->children.running() > 0) return;
+        handle_error(*self, error, Origin::Branch);
+        return;
+      }
+      handle_error(f, error, Origin::Branch);
+      return;
+    }
+    if (s.type == StateType::Map && c.started < c.total) {
+      start_map_items(f);
+      return;
+    }
+    if (c.ended < c.total) return;
+    Json outputs = Json::array();
+    for (auto& o : c.outputs) outputs.push_back(std::move(o));
+    finish_state(f, outputs);
+  } catch (const Error& e) {
+    handle_error(f, to_flow_error(e), Origin::State);
+  }
+}
+
+void Interpreter::complete_task(Frame& f) {
+  const lang::State& s = f.def();
+  if (s.type == StateType::Action) {
+    // Globus Flows stores the action's status document at ResultPath.
+    Json doc = {{"action_id", f.task.action_id},
+                {"status", f.task.ok ? "SUCCEEDED" : "FAILED"},
+                {"start_time", format_time_ms(f.task.started_ms)},
+                {"details", f.task.ok ? f.task.output
+                                      : Json{{"error", f.task.error.error}, {"cause", f.task.error.cause}}}};
+    const std::string& err = f.task.error.error;
+    if (!f.task.ok && (err == globus_error::ActionTimeout || err == globus_error::ActionUnableToRun)) {
+      handle_error(f, f.task.error, Origin::Task);
+    } else if (!f.task.ok && s.exception_on_action_failure) {
+      handle_error(f, {globus_error::ActionFailed, doc.dump()}, Origin::Task);
+    } else {
+      finish_state(f, doc);
+    }
+    return;
+  }
+  if (f.task.ok) finish_state(f, f.task.output);
+  else handle_error(f, f.task.error, Origin::Task);
+}
+
+void Interpreter::finish_state(Frame& f, const Json& result, bool apply_selector) {
+  const lang::State& s = f.def();
+  try {
+    Json& ctx = context(f);
+    Json selected = (apply_selector && s.result_selector) ? s.result_selector->evaluate(result, ctx) : result;
+    Json merged = s.result_path.apply(f.input, selected);
+    Json out = s.output_path.apply(merged, ctx);
+    if (s.end || !s.next) end_frame_ok(f, std::move(out));
+    else transition(f, *s.next, std::move(out));
+  } catch (const Error& e) {
+    handle_error(f, to_flow_error(e), Origin::State);
+  }
+}
+
+void Interpreter::transition(Frame& f, const std::string& next, Json output, const FlowError* caught) {
+  check_size(output, f);
+  Json body = {{"f", f.id}, {"s", next}, {"in", std::move(output)}, {"t", m_env.now_ms()}};
+  if (caught) body["err"] = {{"e", caught->error}, {"c", caught->cause}};
+  emit(RecordType::StateEntered, std::move(body));
+}
+
+void Interpreter::end_frame_ok(Frame& f, Json output) {
+  check_size(output, f);
+  if (f.id.empty()) {
+    emit(RecordType::RunEnded, {{"status", "SUCCEEDED"}, {"out", std::move(output)}, {"t", m_env.now_ms()}});
+  } else {
+    emit(RecordType::FrameEnded, {{"f", f.id}, {"ok", true}, {"out", std::move(output)}});
+  }
+}
+
+void Interpreter::end_frame_failed(Frame& f, const FlowError& error) {
+  if (f.id.empty()) {
+    emit(RecordType::RunEnded, {{"status", "FAILED"}, {"e", error.error}, {"c", error.cause}, {"t", m_env.now_ms()}});
+  } else {
+    emit(RecordType::FrameEnded, {{"f", f.id}, {"ok", false}, {"e", error.error}, {"c", error.cause}});
+  }
+}
+
+void Interpreter::handle_error(Frame& f, const FlowError& error, Origin origin) {
+  const lang::State& s = f.def();
+  auto matches = [&](const std::vector<std::string>& names) {
+    if (is_terminal_error(error.error)) return false;
+    for (const auto& n : names) {
+      if (n == error.error || n == states_error::All) return true;
+      // States.TaskFailed names any failure of the task's action except a timeout.
+      if (n == states_error::TaskFailed && origin == Origin::Task && error.error != states_error::Timeout &&
+          error.error != states_error::HeartbeatTimeout)
+        return true;
+      if (n == states_error::BranchFailed && origin == Origin::Branch) return true;
+    }
+    return false;
+  };
+  try {
+    for (std::size_t k = 0; k < s.retry.size(); ++k) {
+      const lang::Retrier& r = s.retry[k];
+      if (!matches(r.error_equals)) continue;
+      const int count = f.retry_counts[k];
+      if (count >= r.max_attempts) break;  // exhausted: fall through to Catch
+      double delay = r.interval_seconds * std::pow(r.backoff_rate, count);
+      if (r.max_delay_seconds) delay = std::min(delay, *r.max_delay_seconds);
+      if (r.full_jitter) delay *= m_env.random01();
+      const std::int64_t until = m_env.now_ms() + static_cast<std::int64_t>(std::llround(std::min(delay, 1e9) * 1000.0));
+      emit(RecordType::RetryScheduled, {{"f", f.id}, {"k", k}, {"until", until}, {"e", error.error}, {"c", error.cause}});
+      return;
+    }
+    for (const auto& c : s.catchers) {
+      if (!matches(c.error_equals)) continue;
+      Json out = c.result_path.apply(f.input, Json{{"Error", error.error}, {"Cause", error.cause}});
+      transition(f, c.next, std::move(out), &error);
+      return;
+    }
+  } catch (const Error& e) {
+    // The Catch's own ResultPath failed (or the output is too large): the
+    // state fails with that error instead.
+    end_frame_failed(f, to_flow_error(e));
+    return;
+  }
+  end_frame_failed(f, error);
+}
+
+void Interpreter::fire_timer(const std::string& frame_id) {
+  Frame* f = m_state.find(frame_id);
+  if (!f || m_state.ended()) return;
+  if (f->phase == Phase::Retrying) {
+    emit(RecordType::RetryStarted, {{"f", f->id}});
+    return;
+  }
+  if (f->phase != Phase::Waiting) return;
+  const lang::State& s = f->def();
+  try {
+    Json& ctx = context(*f);
+    Json out = s.output_path.apply(s.input_path.apply(f->input, ctx), ctx);
+    if (s.end || !s.next) end_frame_ok(*f, std::move(out));
+    else transition(*f, *s.next, std::move(out));
+  } catch (const Error& e) {
+    handle_error(*f, to_flow_error(e), Origin::State);
+  }
+}
+
+void Interpreter::task_finished(const std::string& frame_id, const actions::ActionState& result) {
+  Frame* f = m_state.find(frame_id);
+  if (!f || f->phase != Phase::Task || f->task.action_id != result.action_id) return;
+  if (result.status == actions::ActionStatus::Succeeded) {
+    emit(RecordType::TaskSucceeded, {{"f", frame_id}, {"a", result.action_id}, {"out", result.details}, {"t", m_env.now_ms()}});
+  } else {
+    const std::string error = result.error.empty() ? states_error::TaskFailed : result.error;
+    emit(RecordType::TaskFailed, {{"f", frame_id}, {"a", result.action_id}, {"e", error}, {"c", result.cause}, {"t", m_env.now_ms()}});
+  }
+}
+
+void Interpreter::task_timed_out(const std::string& frame_id, const std::string& error, const std::string& cause) {
+  Frame* f = m_state.find(frame_id);
+  if (!f || f->phase != Phase::Task) return;
+  emit(RecordType::TaskFailed, {{"f", frame_id}, {"a", f->task.action_id}, {"e", error}, {"c", cause}, {"t", m_env.now_ms()}});
+}
+
+void Interpreter::fail_run(const FlowError& error) {
+  if (m_state.ended()) return;
+  emit(RecordType::RunEnded, {{"status", "FAILED"}, {"e", error.error}, {"c", error.cause}, {"t", m_env.now_ms()}});
+}
+
+}  // namespace beamflow::run

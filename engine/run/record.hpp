@@ -1,0 +1,53 @@
+#pragma once
+// The records a run's journal holds. A run's state is a pure fold of its
+// records (run_state.hpp): replaying the journal after a crash rebuilds
+// exactly the state the dead process had made durable.
+//
+// Bodies are JSON objects (stored as CBOR); short keys keep the journal small:
+//   RunStarted      {run_id, name, flow, work_dir, t, input, definition_sha256}
+//   StateEntered    {f, s, in, t [, p, i] [, err:{e,c}]}   p/i: parent frame and index of a new child frame
+//   TaskScheduled   {f, a, r, in, att, t [, dl] [, hb]}     a: action id, dl: deadline ms, hb: heartbeat s
+//   TaskSucceeded   {f, a, out}
+//   TaskFailed      {f, a, e, c}
+//   RetryScheduled  {f, k, until, e, c}                     k: retrier index
+//   RetryStarted    {f}
+//   WaitStarted     {f, until}
+//   ChildrenStarted {f, n}
+//   FrameEnded      {f, ok, out | e, c}
+//   FrameCancelled  {f}
+//   RunEnded        {status, out | e, c, t}
+// Times are milliseconds since the Unix epoch.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+
+namespace beamflow::run {
+
+enum class RecordType : std::uint16_t {
+  RunStarted = 1,
+  StateEntered = 2,
+  TaskScheduled = 3,
+  TaskSucceeded = 4,
+  TaskFailed = 5,
+  RetryScheduled = 6,
+  RetryStarted = 7,
+  WaitStarted = 8,
+  ChildrenStarted = 9,
+  FrameEnded = 10,
+  FrameCancelled = 11,
+  RunEnded = 12,
+};
+const char* to_string(RecordType t) noexcept;
+
+struct Event {
+  RecordType type;
+  Json body;
+};
+
+std::vector<std::uint8_t> encode(const Event& e);
+// Throws Error "run.record" for an unknown type or an undecodable body.
+Event decode(std::uint16_t type, const std::vector<std::uint8_t>& payload);
+
+}  // namespace beamflow::run

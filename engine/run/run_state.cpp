@@ -1,0 +1,236 @@
+#include "run/run_state.hpp"
+
+namespace beamflow::run {
+namespace {
+
+Error replay_error(const std::string& what, const Event& e) {
+  return Error("run.replay", states_error::Runtime, what,
+               {{"record", to_string(e.type)}, {"frame", e.body.value("f", std::string())}});
+}
+
+const std::string& str(const Json& body, const char* key) {
+  static const std::string empty;
+  auto it = body.find(key);
+  return it != body.end() && it->is_string() ? it->get_ref<const std::string&>() : empty;
+}
+
+}  // namespace
+
+Frame* RunState::find(const std::string& id) {
+  auto it = m_frames.find(id);
+  return it == m_frames.end() ? nullptr : &it->second;
+}
+
+Frame& RunState::frame(const std::string& id) {
+  auto it = m_frames.find(id);
+  if (it == m_frames.end())
+    throw Error("run.replay", states_error::Runtime, "record names an unknown frame", {{"frame", id}});
+  return it->second;
+}
+
+void RunState::mark_ready(const std::string& id) {
+  if (m_ready_set.insert(id).second) m_ready.push_back(id);
+}
+
+std::vector<std::string> RunState::take_ready() {
+  std::vector<std::string> out(m_ready.begin(), m_ready.end());
+  m_ready.clear();
+  m_ready_set.clear();
+  return out;
+}
+
+void RunState::set_phase(Frame& f, Phase p) {
+  if (f.phase == Phase::Waiting || f.phase == Phase::Retrying) m_timers.erase({f.timer_ms, f.id});
+  if (f.phase == Phase::Task) m_tasks.erase(f.id);
+  f.phase = p;
+  if (p == Phase::Waiting || p == Phase::Retrying) m_timers.insert({f.timer_ms, f.id});
+  if (p == Phase::Task) m_tasks.insert(f.id);
+  if (p == Phase::Ready || p == Phase::TaskDone || p == Phase::Children) mark_ready(f.id);
+}
+
+void RunState::requeue_all() {
+  for (auto& [id, f] : m_frames)
+    if (f.phase == Phase::Ready || f.phase == Phase::TaskDone || f.phase == Phase::Children) mark_ready(id);
+}
+
+// Records the end of a child in its parent, then forgets the child (its
+// output now lives in the parent), so a Map of many items stays small.
+void RunState::end_child(Frame& child, ChildStatus status) {
+  if (!child.parent) return;
+  Frame& parent = frame(*child.parent);
+  Children& c = parent.children;
+  if (child.index >= c.total) throw Error("run.replay", states_error::Runtime, "child index out of range", {{"frame", child.id}});
+  if (c.status[child.index] == ChildStatus::Running) {
+    c.status[child.index] = status;
+    ++c.ended;
+    if (status == ChildStatus::Succeeded) {
+      c.outputs[child.index] = std::move(child.output);
+    } else if (status == ChildStatus::Failed) {
+      ++c.failed;
+      c.outputs[child.index] = Json{{"Error", child.error.error}, {"Cause", child.error.cause}};
+      if (!c.first_error) c.first_error = child.error;
+    }
+  }
+  mark_ready(parent.id);
+  const std::string id = child.id;
+  cancel_subtree(id);
+  m_frames.erase(id);
+}
+
+// Drops every descendant of `id` (they are cancelled with it).
+void RunState::cancel_subtree(const std::string& id) {
+  const std::string prefix = id + "/";
+  for (auto it = m_frames.lower_bound(prefix); it != m_frames.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+    set_phase(it->second, Phase::Ended);
+    it = m_frames.erase(it);
+  }
+}
+
+void RunState::apply(const Event& e) {
+  const Json& b = e.body;
+  switch (e.type) {
+    case RecordType::RunStarted: {
+      m_info.run_id = str(b, "run_id");
+      m_info.name = str(b, "name");
+      m_info.flow = str(b, "flow");
+      m_info.work_dir = str(b, "work_dir");
+      m_info.started_ms = b.value("t", std::int64_t{0});
+      m_info.input = b.value("input", Json::object());
+      return;
+    }
+    case RecordType::StateEntered: {
+      const std::string& id = str(b, "f");
+      Frame* f = find(id);
+      if (!f) {
+        Frame nf;
+        nf.id = id;
+        if (b.contains("p")) {
+          Frame& parent = frame(str(b, "p"));
+          nf.parent = parent.id;
+          nf.index = b.value("i", std::size_t{0});
+          const lang::State& ps = parent.def();
+          if (ps.type == lang::StateType::Parallel) {
+            if (nf.index >= ps.branches.size()) throw replay_error("branch index out of range", e);
+            nf.machine = ps.branches[nf.index].get();
+          } else if (ps.type == lang::StateType::Map) {
+            nf.machine = ps.iterator.get();
+          } else {
+            throw replay_error("child frame of a state that has no children", e);
+          }
+          Children& c = parent.children;
+          if (nf.index >= c.total) throw replay_error("child index out of range", e);
+          if (c.status[nf.index] == ChildStatus::Pending) {
+            c.status[nf.index] = ChildStatus::Running;
+            ++c.started;
+          }
+        } else if (id.empty()) {
+          nf.machine = m_machine.get();
+        } else {
+          throw replay_error("new non-root frame without a parent", e);
+        }
+        f = &m_frames.emplace(id, std::move(nf)).first->second;
+      }
+      f->state = str(b, "s");
+      if (!f->machine->states.count(f->state)) throw replay_error("unknown state '" + f->state + "'", e);
+      f->input = b.value("in", Json());
+      f->entered_ms = b.value("t", std::int64_t{0});
+      f->visit = ++f->visits[f->state];
+      f->attempt = 0;
+      f->retry_counts.assign(f->def().retry.size(), 0);
+      f->task = TaskInFlight{};
+      f->children = Children{};
+      set_phase(*f, Phase::Ready);
+      return;
+    }
+    case RecordType::TaskScheduled: {
+      Frame& f = frame(str(b, "f"));
+      f.task = TaskInFlight{};
+      f.task.action_id = str(b, "a");
+      f.task.resource = str(b, "r");
+      f.task.input = b.value("in", Json());
+      f.task.attempt = b.value("att", 0);
+      f.task.started_ms = b.value("t", std::int64_t{0});
+      if (b.contains("dl")) f.task.deadline_ms = b["dl"].get<std::int64_t>();
+      if (b.contains("hb")) f.task.heartbeat_s = b["hb"].get<double>();
+      set_phase(f, Phase::Task);
+      return;
+    }
+    case RecordType::TaskSucceeded:
+    case RecordType::TaskFailed: {
+      Frame& f = frame(str(b, "f"));
+      if (f.phase != Phase::Task || f.task.action_id != str(b, "a")) throw replay_error("result for an action not in flight", e);
+      f.task.ok = e.type == RecordType::TaskSucceeded;
+      if (f.task.ok) f.task.output = b.value("out", Json());
+      else f.task.error = FlowError{str(b, "e"), str(b, "c")};
+      set_phase(f, Phase::TaskDone);
+      return;
+    }
+    case RecordType::RetryScheduled: {
+      Frame& f = frame(str(b, "f"));
+      const std::size_t k = b.value("k", std::size_t{0});
+      if (k >= f.retry_counts.size()) throw replay_error("retrier index out of range", e);
+      ++f.retry_counts[k];
+      f.timer_ms = b.value("until", std::int64_t{0});
+      set_phase(f, Phase::Retrying);
+      return;
+    }
+    case RecordType::RetryStarted: {
+      Frame& f = frame(str(b, "f"));
+      ++f.attempt;
+      cancel_subtree(f.id);
+      f.children = Children{};
+      set_phase(f, Phase::Ready);
+      return;
+    }
+    case RecordType::WaitStarted: {
+      Frame& f = frame(str(b, "f"));
+      f.timer_ms = b.value("until", std::int64_t{0});
+      set_phase(f, Phase::Waiting);
+      return;
+    }
+    case RecordType::ChildrenStarted: {
+      Frame& f = frame(str(b, "f"));
+      Children c;
+      c.total = b.value("n", std::size_t{0});
+      c.status.assign(c.total, ChildStatus::Pending);
+      c.outputs.assign(c.total, Json());
+      f.children = std::move(c);
+      set_phase(f, Phase::Children);
+      return;
+    }
+    case RecordType::FrameEnded: {
+      Frame& f = frame(str(b, "f"));
+      f.ok = b.value("ok", false);
+      if (f.ok) f.output = b.value("out", Json());
+      else f.error = FlowError{str(b, "e"), str(b, "c")};
+      set_phase(f, Phase::Ended);
+      end_child(f, f.ok ? ChildStatus::Succeeded : ChildStatus::Failed);
+      return;
+    }
+    case RecordType::FrameCancelled: {
+      Frame* f = find(str(b, "f"));
+      if (!f) return;  // already gone with an ancestor
+      set_phase(*f, Phase::Ended);
+      if (f->parent) {
+        Frame& parent = frame(*f->parent);
+        parent.children.cancelling = true;
+      }
+      end_child(*f, ChildStatus::Cancelled);
+      return;
+    }
+    case RecordType::RunEnded: {
+      m_ended = true;
+      m_ok = str(b, "status") == "SUCCEEDED";
+      if (m_ok) m_output = b.value("out", Json());
+      else m_error = FlowError{str(b, "e"), str(b, "c")};
+      m_ended_ms = b.value("t", std::int64_t{0});
+      for (auto& [id, f] : m_frames) set_phase(f, Phase::Ended);
+      m_ready.clear();
+      m_ready_set.clear();
+      return;
+    }
+  }
+  throw replay_error("unknown record", e);
+}
+
+}  // namespace beamflow::run

@@ -1,0 +1,133 @@
+#include "run/run_store.hpp"
+
+#include <algorithm>
+#include <random>
+#include <system_error>
+
+#include "core/error.hpp"
+#include "core/time.hpp"
+#include "run/paths.hpp"
+
+namespace beamflow::run {
+namespace {
+
+Json read_json(const std::filesystem::path& file) {
+  const std::string text = fs::read_file(file);
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded())
+    throw Error("run.corrupt", states_error::Runtime, "file is not valid JSON", {{"file", file.string()}});
+  return j;
+}
+
+}  // namespace
+
+std::string new_run_id() {
+  const std::int64_t ms = now_ms();
+  std::string t = format_time_ms(ms);  // 2026-11-24T09:30:00.123Z
+  std::string compact;
+  for (char c : t.substr(0, 19))
+    if (c != '-' && c != ':') compact += c;
+  std::random_device rd;
+  char suffix[8];
+  std::snprintf(suffix, sizeof suffix, "%06x", static_cast<unsigned>(rd() & 0xffffff));
+  return compact + "Z-" + suffix;
+}
+
+RunDirectory RunDirectory::create(const std::filesystem::path& runs_root, const std::string& run_id,
+                                  const Json& definition, const Json& input) {
+  const auto dir = run_dir(runs_root, run_id);
+  std::error_code ec;
+  std::filesystem::create_directories(runs_root, ec);
+  if (ec)
+    throw Error("run.io", states_error::Runtime, "cannot create the runs directory: " + ec.message(),
+                {{"dir", runs_root.string()}});
+  if (!std::filesystem::create_directory(dir, ec)) {
+    if (ec)
+      throw Error("run.io", states_error::Runtime, "cannot create the run directory: " + ec.message(),
+                  {{"dir", dir.string()}});
+    throw Error("run.exists", states_error::Runtime, "a run with this id already exists", {{"run_id", run_id}});
+  }
+  fs::sync_directory(runs_root);
+  auto lock = fs::FileLock::try_acquire(dir / "lock");
+  if (!lock) throw Error("run.locked", states_error::Runtime, "run is locked by another process", {{"run_id", run_id}});
+  fs::write_file_atomic(dir / "definition.json", definition.dump(2) + "\n");
+  fs::write_file_atomic(dir / "input.json", input.dump(2) + "\n");
+  std::filesystem::create_directory(dir / "actions", ec);
+  fs::sync_directory(dir);
+  return RunDirectory(dir, run_id, std::move(*lock));
+}
+
+RunDirectory RunDirectory::open(const std::filesystem::path& runs_root, const std::string& run_id) {
+  const auto dir = run_dir(runs_root, run_id);
+  if (!std::filesystem::exists(dir / "definition.json"))
+    throw Error("run.not_found", states_error::Runtime, "no such run", {{"run_id", run_id}, {"runs_dir", runs_root.string()}});
+  auto lock = fs::FileLock::try_acquire(dir / "lock");
+  if (!lock)
+    throw Error("run.locked", states_error::Runtime,
+                "run is being driven by another process (lock held); refusing to resume it twice", {{"run_id", run_id}});
+  return RunDirectory(dir, run_id, std::move(*lock));
+}
+
+Json RunDirectory::definition() const { return read_json(m_path / "definition.json"); }
+Json RunDirectory::input() const { return read_json(m_path / "input.json"); }
+
+void RunDirectory::write_status(const Json& status) const {
+  fs::write_file_atomic(m_path / "status.json", status.dump(2) + "\n");
+}
+
+History read_history(const std::filesystem::path& journal_file) {
+  History h;
+  if (!std::filesystem::exists(journal_file)) return h;
+  journal::ReadReport report = journal::read_journal(journal_file);
+  h.torn_tail = report.torn_tail;
+  h.skipped_records = report.skipped_records;
+  h.events.reserve(report.records.size());
+  for (const auto& r : report.records) h.events.push_back(decode(r.type, r.payload));
+  return h;
+}
+
+Json RunSummary::to_json() const {
+  Json j = {{"run_id", run_id}, {"status", status}, {"flow", flow}, {"started", started}};
+  if (!ended.empty()) j["ended"] = ended;
+  if (!error.is_null()) j["error"] = error;
+  return j;
+}
+
+std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, const std::string& run_id) {
+  const auto dir = run_dir(runs_root, run_id);
+  if (!std::filesystem::exists(dir / "definition.json")) return std::nullopt;
+  RunSummary s;
+  s.run_id = run_id;
+  Json st;
+  try {
+    st = read_json(dir / "status.json");
+  } catch (const Error&) {
+    st = Json::object();  // created but never started: the status file is written first thing
+  }
+  s.status = st.value("status", "INTERRUPTED");
+  s.flow = st.value("flow", "");
+  s.started = st.value("started", "");
+  s.ended = st.value("ended", "");
+  if (st.contains("error")) s.error = st["error"];
+  if (s.status == "RUNNING" && fs::FileLock::try_acquire(dir / "lock")) s.status = "INTERRUPTED";
+  return s;
+}
+
+std::vector<RunSummary> list_runs(const std::filesystem::path& runs_root) {
+  std::vector<RunSummary> out;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(runs_root, ec)) return out;
+  for (const auto& entry : std::filesystem::directory_iterator(runs_root, ec)) {
+    if (!entry.is_directory()) continue;
+    const std::string id = entry.path().filename().string();
+    if (id.empty() || id[0] == '.') continue;
+    if (auto s = summarize_run(runs_root, id)) out.push_back(std::move(*s));
+  }
+  // Run ids begin with their start time, so id order is start order.
+  std::sort(out.begin(), out.end(), [](const RunSummary& a, const RunSummary& b) {
+    return a.started != b.started ? a.started < b.started : a.run_id < b.run_id;
+  });
+  return out;
+}
+
+}  // namespace beamflow::run

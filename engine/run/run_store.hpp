@@ -1,0 +1,68 @@
+#pragma once
+// Run directories on disk (layout in run/paths.hpp): creating one, locking it
+// for the process that drives it, the status summary `beamflow runs` reads,
+// and loading a run's definition and journal back.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+#include "journal/fs.hpp"
+#include "journal/journal.hpp"
+#include "run/record.hpp"
+
+namespace beamflow::run {
+
+// A time-ordered unique id: "20261124T093000Z-1a2b3c".
+std::string new_run_id();
+
+class RunDirectory {
+ public:
+  // Creates runs_root/run_id with definition.json and input.json (durable)
+  // and takes its lock. Throws Error "run.exists" if the run id is taken.
+  static RunDirectory create(const std::filesystem::path& runs_root, const std::string& run_id,
+                             const Json& definition, const Json& input);
+  // Opens an existing run and takes its lock. Throws "run.not_found", or
+  // "run.locked" when another process is driving it.
+  static RunDirectory open(const std::filesystem::path& runs_root, const std::string& run_id);
+
+  const std::filesystem::path& path() const noexcept { return m_path; }
+  const std::string& run_id() const noexcept { return m_run_id; }
+  std::filesystem::path journal_file() const { return m_path / "journal"; }
+  Json definition() const;
+  Json input() const;
+  // The status summary (status.json), replaced atomically.
+  void write_status(const Json& status) const;
+
+ private:
+  RunDirectory(std::filesystem::path path, std::string run_id, fs::FileLock lock)
+      : m_path(std::move(path)), m_run_id(std::move(run_id)), m_lock(std::move(lock)) {}
+  std::filesystem::path m_path;
+  std::string m_run_id;
+  fs::FileLock m_lock;
+};
+
+// Decoded records of a run's journal, with what the reader had to skip.
+struct History {
+  std::vector<Event> events;
+  bool torn_tail = false;
+  std::size_t skipped_records = 0;
+};
+History read_history(const std::filesystem::path& journal_file);
+
+struct RunSummary {
+  std::string run_id;
+  std::string status;  // RUNNING (a process holds it), INTERRUPTED (resumable), SUCCEEDED, FAILED
+  std::string flow;
+  std::string started;
+  std::string ended;
+  Json error;  // {"error","cause"} when FAILED
+  Json to_json() const;
+};
+// Every run under runs_root, oldest first.
+std::vector<RunSummary> list_runs(const std::filesystem::path& runs_root);
+// Status of one run; nullopt when it does not exist.
+std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, const std::string& run_id);
+
+}  // namespace beamflow::run
