@@ -27,27 +27,41 @@ pkg_check_modules(FFTW3 REQUIRED IMPORTED_TARGET fftw3 fftw3f)
 add_library(beamflow::dep::fftw ALIAS PkgConfig::FFTW3)
 
 # Kokkos. An upstream install exports Kokkos::kokkos with correct usage
-# requirements. Debian's Trilinos build (3.4, Serial only) exports
-# trilinos_kokkoscore whose include directory is missing, so we wrap it in a
-# target that carries Kokkos_INCLUDE_DIRS (/usr/include/trilinos).
+# requirements. Debian's Trilinos build (3.4, Serial only) exports targets
+# (Kokkos::kokkos, trilinos_kokkoscore) whose include directory does not
+# exist, so we wrap them in a target that carries Kokkos_INCLUDE_DIRS
+# (/usr/include/trilinos) whenever the exported one lacks Kokkos_Core.hpp.
 find_package(Kokkos REQUIRED)
 add_library(beamflow_dep_kokkos INTERFACE)
+set(_kokkos_inc "")
 if(TARGET Kokkos::kokkos)
+  get_target_property(_kokkos_target_inc Kokkos::kokkos INTERFACE_INCLUDE_DIRECTORIES)
+  foreach(_d IN LISTS _kokkos_target_inc)
+    if(EXISTS "${_d}/Kokkos_Core.hpp")
+      set(_kokkos_inc "${_d}")
+    endif()
+  endforeach()
   target_link_libraries(beamflow_dep_kokkos INTERFACE Kokkos::kokkos)
 else()
+  target_link_libraries(beamflow_dep_kokkos INTERFACE ${Kokkos_LIBRARIES})
+endif()
+if(NOT _kokkos_inc)
   get_filename_component(_kokkos_inc "${Kokkos_INCLUDE_DIRS}" ABSOLUTE)
   if(NOT EXISTS "${_kokkos_inc}/Kokkos_Core.hpp")
     message(FATAL_ERROR "Kokkos_Core.hpp not found under Kokkos_INCLUDE_DIRS=${_kokkos_inc}")
   endif()
-  foreach(_lib IN LISTS Kokkos_LIBRARIES)
+  foreach(_lib IN ITEMS Kokkos::kokkos ${Kokkos_LIBRARIES})
     if(TARGET ${_lib})
+      get_target_property(_aliased ${_lib} ALIASED_TARGET)
+      if(_aliased)
+        set(_lib ${_aliased})
+      endif()
       set_property(TARGET ${_lib} PROPERTY INTERFACE_INCLUDE_DIRECTORIES "${_kokkos_inc}")
     endif()
   endforeach()
   target_include_directories(beamflow_dep_kokkos SYSTEM INTERFACE "${_kokkos_inc}")
-  target_link_libraries(beamflow_dep_kokkos INTERFACE ${Kokkos_LIBRARIES})
 endif()
 add_library(beamflow::dep::kokkos ALIAS beamflow_dep_kokkos)
-message(STATUS "beamflow: Kokkos devices: ${Kokkos_DEVICES}")
+message(STATUS "beamflow: Kokkos devices: ${Kokkos_DEVICES}, headers: ${_kokkos_inc}")
 
 find_program(BEAMFLOW_MPIEXEC NAMES mpiexec mpirun HINTS ${MPIEXEC_EXECUTABLE})

@@ -45,7 +45,10 @@ RunDirectory RunDirectory::create(const std::filesystem::path& runs_root, const 
     if (ec)
       throw Error("run.io", states_error::Runtime, "cannot create the run directory: " + ec.message(),
                   {{"dir", dir.string()}});
-    throw Error("run.exists", states_error::Runtime, "a run with this id already exists", {{"run_id", run_id}});
+    // A directory without definition.json is a creation cut short by a crash:
+    // nothing ran yet, so it may be taken over. Anything else is a real run.
+    if (std::filesystem::exists(dir / "definition.json"))
+      throw Error("run.exists", states_error::Runtime, "a run with this id already exists", {{"run_id", run_id}});
   }
   fs::sync_directory(runs_root);
   auto lock = fs::FileLock::try_acquire(dir / "lock");
