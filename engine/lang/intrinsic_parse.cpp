@@ -1,0 +1,252 @@
+// Intrinsic expressions: "States.Name(arg, ...)" where an argument is a
+// 'string' (escapes \' \{ \} \\ only, as AWS documents), a number, true,
+// false, null, a path, or a nested call. Parsed once into a tree; calls whose
+// arguments are all constants are evaluated once at parse time so a
+// misuse like States.ArrayRange(1, 9, 0) is reported with the definition.
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "lang/detail/intrinsic_node.hpp"
+#include "lang/detail/limits.hpp"
+#include "lang/detail/text.hpp"
+#include "lang/intrinsics.hpp"
+
+namespace beamflow::lang {
+namespace {
+
+using Node = Intrinsic::Node;
+constexpr std::string_view kPrefix = "States.";
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ident(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+bool is_constant(const Node& node) {
+  if (node.kind == Node::Kind::Path) return false;
+  for (const Node& arg : node.args) {
+    if (!is_constant(arg)) return false;
+  }
+  return true;
+}
+
+std::string arity(const detail::FunctionSpec& fn) {
+  const auto plural = [](std::size_t n) {
+    return std::to_string(n) + (n == 1 ? " argument" : " arguments");
+  };
+  if (fn.min_args == fn.max_args) return plural(fn.min_args);
+  if (fn.max_args == static_cast<std::size_t>(-1)) return "at least " + plural(fn.min_args);
+  return std::to_string(fn.min_args) + " to " + plural(fn.max_args);
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string_view text) : m_text(text) {}
+
+  Node run() {
+    if (m_text.size() > detail::kMaxIntrinsicLength) {
+      fail("is longer than " + std::to_string(detail::kMaxIntrinsicLength) + " characters", 0);
+    }
+    if (m_text.substr(0, kPrefix.size()) != kPrefix) fail("must begin with 'States.'", 0);
+    Node root = parse_call();
+    if (m_pos != m_text.size()) fail_here("unexpected text after the closing ')'");
+    return root;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what, std::size_t at) const {
+    throw Error("lang.intrinsic.syntax", states_error::IntrinsicFailure,
+                "Invalid intrinsic " + detail::quoted(m_text) + ": " + what +
+                    (at < m_text.size() ? " at offset " + std::to_string(at) : ""));
+  }
+  [[noreturn]] void fail_here(const std::string& what) const { fail(what, m_pos); }
+
+  bool at_end() const { return m_pos >= m_text.size(); }
+  char peek() const { return at_end() ? '\0' : m_text[m_pos]; }
+  void skip_space() {
+    while (!at_end() && is_space(peek())) ++m_pos;
+  }
+
+  Node parse_call() {
+    const std::size_t start = m_pos;
+    m_pos += kPrefix.size();
+    while (!at_end() && is_ident(peek())) ++m_pos;
+    const std::string_view name = m_text.substr(start, m_pos - start);
+    Node call;
+    call.kind = Node::Kind::Call;
+    call.function = detail::find_function(name);
+    if (!call.function) fail("unknown intrinsic function '" + std::string(name) + "'", start);
+    if (++m_calls > detail::kMaxIntrinsicCalls) {
+      fail("more than " + std::to_string(detail::kMaxIntrinsicCalls) +
+               " intrinsic functions in one expression",
+           start);
+    }
+    skip_space();
+    if (peek() != '(') fail_here(at_end() ? "ends before '('" : "expected '(' after " + std::string(name));
+    ++m_pos;
+    skip_space();
+    if (peek() == ')') {
+      ++m_pos;
+    } else {
+      while (true) {
+        call.args.push_back(parse_arg());
+        skip_space();
+        if (at_end()) fail_here("ends before ')'");
+        const char c = m_text[m_pos++];
+        if (c == ')') break;
+        if (c != ',') fail(std::string("unexpected character '") + c + "'; expected ',' or ')'", m_pos - 1);
+      }
+    }
+    const auto& fn = *call.function;
+    if (call.args.size() < fn.min_args || call.args.size() > fn.max_args) {
+      fail(std::string(fn.name) + " takes " + arity(fn) + ", not " + std::to_string(call.args.size()),
+           start);
+    }
+    if (is_constant(call)) check_constant(call);
+    return call;
+  }
+
+  // Evaluates a constant call once so its misuse is a definition problem.
+  void check_constant(const Node& call) const {
+    try {
+      detail::evaluate_node(call, Json(), Json());
+    } catch (const Error& e) {
+      if (e.id() != "lang.intrinsic.failure") throw;
+      throw Error("lang.intrinsic.syntax", states_error::IntrinsicFailure,
+                  "Invalid intrinsic " + detail::quoted(m_text) + ": " + e.message());
+    }
+  }
+
+  Node parse_arg() {
+    skip_space();
+    if (at_end()) fail_here("ends where an argument is expected");
+    if (peek() == '\'') return parse_string();
+    if (peek() == '$') return parse_path();
+    if (m_text.substr(m_pos, kPrefix.size()) == kPrefix) return parse_call();
+    return parse_scalar();
+  }
+
+  // 'text' with \' \{ \} \\ escapes; any other backslash is an error (AWS:
+  // "an open escape backslash ... will throw a runtime error").
+  Node parse_string() {
+    Node node;
+    std::string out;
+    bool brace_open = false;  // the last output char is an unescaped '{'
+    ++m_pos;
+    while (true) {
+      if (at_end()) fail_here("unterminated string literal");
+      const char c = m_text[m_pos++];
+      if (c == '\'') break;
+      if (c == '\\') {
+        const char e = peek();
+        if (e != '\'' && e != '{' && e != '}' && e != '\\') {
+          fail(at_end() ? std::string("unterminated string literal")
+                        : std::string("invalid escape '\\") + e +
+                              "'; only \\' \\{ \\} and \\\\ are escapes",
+               m_pos - 1);
+        }
+        out += e;
+        ++m_pos;
+        brace_open = false;
+        continue;
+      }
+      if (c == '}' && brace_open) node.placeholders.push_back(out.size() - 1);
+      brace_open = c == '{';
+      out += c;
+    }
+    node.literal = std::move(out);
+    return node;
+  }
+
+  // A path runs to the ',' or ')' that ends the argument; commas and
+  // parentheses inside brackets (unions, filters) and quotes belong to it.
+  Node parse_path() {
+    const std::size_t start = m_pos;
+    int depth = 0;
+    char quote = 0;
+    for (; !at_end(); ++m_pos) {
+      const char c = peek();
+      if (quote) {
+        if (c == '\\') ++m_pos;
+        else if (c == quote) quote = 0;
+        continue;
+      }
+      if (depth > 0 && (c == '\'' || c == '"')) quote = c;
+      else if (c == '[') ++depth;
+      else if (c == ']') --depth;
+      else if (depth <= 0 && (c == ',' || c == ')' || is_space(c))) break;
+    }
+    m_pos = std::min(m_pos, m_text.size());
+    Node node;
+    node.kind = Node::Kind::Path;
+    try {
+      node.path = Path::parse(m_text.substr(start, m_pos - start));
+    } catch (const Error& e) {
+      fail("bad path argument: " + e.message(), start);
+    }
+    return node;
+  }
+
+  Node parse_scalar() {
+    const std::size_t start = m_pos;
+    while (!at_end() && peek() != ',' && peek() != ')' && !is_space(peek())) ++m_pos;
+    const std::string word(m_text.substr(start, m_pos - start));
+    Node node;
+    node.literal = Json::parse(word, nullptr, /*allow_exceptions=*/false);
+    if (word.empty() || node.literal.is_discarded() || node.literal.is_structured() ||
+        node.literal.is_string()) {
+      fail("expected a 'string', a number, true, false, null, a path or an intrinsic, not '" +
+               word + "'",
+           start);
+    }
+    return node;
+  }
+
+  std::string_view m_text;
+  std::size_t m_pos = 0;
+  std::size_t m_calls = 0;
+};
+
+}  // namespace
+
+bool looks_like_intrinsic(std::string_view text) noexcept {
+  if (text.substr(0, kPrefix.size()) != kPrefix) return false;
+  std::size_t pos = kPrefix.size();
+  const std::size_t ident = pos;
+  while (pos < text.size() && is_ident(text[pos])) ++pos;
+  if (pos == ident) return false;
+  while (pos < text.size() && is_space(text[pos])) ++pos;
+  return pos < text.size() && text[pos] == '(';
+}
+
+Intrinsic Intrinsic::parse(std::string_view text) {
+  Intrinsic out;
+  out.m_root = std::make_shared<const Node>(Parser(text).run());
+  out.m_text = std::string(text);
+  return out;
+}
+
+const std::string& Intrinsic::text() const noexcept { return m_text; }
+
+Json Intrinsic::evaluate(const Json& input, const Json& context) const {
+  return detail::evaluate_node(*m_root, input, context);
+}
+
+namespace detail {
+
+Json evaluate_node(const Intrinsic::Node& node, const Json& input, const Json& context) {
+  switch (node.kind) {
+    case Node::Kind::Literal: return node.literal;
+    case Node::Kind::Path:
+      return node.path->select_or_throw(input, context, states_error::IntrinsicFailure);
+    case Node::Kind::Call: break;
+  }
+  Args args;
+  args.reserve(node.args.size());
+  for (const Node& arg : node.args) args.push_back(evaluate_node(arg, input, context));
+  return node.function->impl(node, args);
+}
+
+}  // namespace detail
+}  // namespace beamflow::lang
