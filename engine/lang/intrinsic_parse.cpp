@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "lang/detail/intrinsic_node.hpp"
 #include "lang/detail/limits.hpp"
+#include "lang/detail/scanner.hpp"
 #include "lang/detail/text.hpp"
 #include "lang/intrinsics.hpp"
 
@@ -18,7 +19,7 @@ namespace {
 using Node = Intrinsic::Node;
 constexpr std::string_view kPrefix = "States.";
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+using detail::is_space;
 bool is_ident(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
@@ -40,9 +41,10 @@ std::string arity(const detail::FunctionSpec& fn) {
   return std::to_string(fn.min_args) + " to " + plural(fn.max_args);
 }
 
-class Parser {
+class Parser : detail::Scanner {
  public:
-  explicit Parser(std::string_view text) : m_text(text) {}
+  explicit Parser(std::string_view text)
+      : Scanner(text, "lang.intrinsic.syntax", states_error::IntrinsicFailure, "Invalid intrinsic") {}
 
   Node run() {
     if (m_text.size() > detail::kMaxIntrinsicLength) {
@@ -55,19 +57,6 @@ class Parser {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& what, std::size_t at) const {
-    throw Error("lang.intrinsic.syntax", states_error::IntrinsicFailure,
-                "Invalid intrinsic " + detail::quoted(m_text) + ": " + what +
-                    (at < m_text.size() ? " at offset " + std::to_string(at) : ""));
-  }
-  [[noreturn]] void fail_here(const std::string& what) const { fail(what, m_pos); }
-
-  bool at_end() const { return m_pos >= m_text.size(); }
-  char peek() const { return at_end() ? '\0' : m_text[m_pos]; }
-  void skip_space() {
-    while (!at_end() && is_space(peek())) ++m_pos;
-  }
-
   Node parse_call() {
     const std::size_t start = m_pos;
     m_pos += kPrefix.size();
@@ -113,8 +102,7 @@ class Parser {
       detail::evaluate_node(call, Json(), Json());
     } catch (const Error& e) {
       if (e.id() != "lang.intrinsic.failure") throw;
-      throw Error("lang.intrinsic.syntax", states_error::IntrinsicFailure,
-                  "Invalid intrinsic " + detail::quoted(m_text) + ": " + e.message());
+      fail(e.message(), std::string::npos);
     }
   }
 
@@ -203,8 +191,6 @@ class Parser {
     return node;
   }
 
-  std::string_view m_text;
-  std::size_t m_pos = 0;
   std::size_t m_calls = 0;
 };
 

@@ -1,7 +1,6 @@
 // Encoding, hashing, randomness and arithmetic intrinsics: States.Base64Encode,
-// Base64Decode, Hash, UUID, MathRandom, MathAdd. Digests and random bytes
-// come from OpenSSL.
-#include <openssl/evp.h>
+// Base64Decode, Hash, UUID, MathRandom, MathAdd. Digests (core/hash) and
+// random bytes come from OpenSSL.
 #include <openssl/rand.h>
 
 #include <array>
@@ -10,8 +9,10 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
 
+#include "core/hash.hpp"
 #include "lang/detail/intrinsic_node.hpp"
 #include "lang/detail/json_util.hpp"
 #include "lang/detail/text.hpp"
@@ -74,30 +75,6 @@ std::optional<std::string> base64_decode(std::string_view text, std::string& why
   return out;
 }
 
-const EVP_MD* digest_named(std::string_view name) {
-  if (name == "MD5") return EVP_md5();
-  if (name == "SHA-1") return EVP_sha1();
-  if (name == "SHA-256") return EVP_sha256();
-  if (name == "SHA-384") return EVP_sha384();
-  if (name == "SHA-512") return EVP_sha512();
-  return nullptr;
-}
-
-std::optional<std::string> hex_digest(const EVP_MD* md, std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, md, nullptr) != 1) {
-    return std::nullopt;
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0x0F];
-  }
-  return out;
-}
-
 bool random_bytes(unsigned char* out, int size) { return RAND_bytes(out, size) == 1; }
 
 // A uniform integer in [0, range) without modulo bias, reproducible for a
@@ -139,14 +116,12 @@ Json fn_base64_decode(const Intrinsic::Node& call, Args& args) {
 Json fn_hash(const Intrinsic::Node& call, Args& args) {
   const std::string& data = bounded_string_arg(call, args, 0);
   const std::string& algorithm = string_arg(call, args, 1);
-  const EVP_MD* md = digest_named(algorithm);
-  if (!md) {
+  try {
+    return digest_hex(algorithm, data);
+  } catch (const std::invalid_argument&) {
     fail(call, "unsupported algorithm " + detail::quoted(algorithm) +
                    "; use MD5, SHA-1, SHA-256, SHA-384 or SHA-512");
   }
-  auto hex = hex_digest(md, data);
-  if (!hex) fail(call, "OpenSSL could not compute the " + algorithm + " digest");
-  return *hex;
 }
 
 Json fn_uuid(const Intrinsic::Node& call, Args&) {

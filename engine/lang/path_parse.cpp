@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "lang/detail/limits.hpp"
 #include "lang/detail/path_impl.hpp"
+#include "lang/detail/scanner.hpp"
 #include "lang/detail/text.hpp"
 #include "lang/path.hpp"
 
@@ -20,8 +21,7 @@ using detail::FilterTerm;
 using detail::RelStep;
 using detail::Selector;
 using detail::Step;
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+using detail::is_space;
 
 // Characters that end a name written after '.'. Jayway stops at '.', '[' and
 // '('; we also stop at characters that can only be a typo there (brackets,
@@ -37,9 +37,10 @@ bool ends_filter_name(char c) {
          c == '|' || c == ',';
 }
 
-class Parser {
+class Parser : detail::Scanner {
  public:
-  explicit Parser(std::string_view text) : m_text(text) {}
+  explicit Parser(std::string_view text)
+      : Scanner(text, "lang.path.syntax", states_error::Runtime, "Invalid path") {}
 
   Path::Impl run() {
     Path::Impl impl;
@@ -55,25 +56,8 @@ class Parser {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& what, std::size_t at) const {
-    throw Error("lang.path.syntax", states_error::Runtime,
-                "Invalid path " + detail::quoted(m_text) + ": " + what +
-                    (at < m_text.size() ? " at offset " + std::to_string(at) : ""));
-  }
-  [[noreturn]] void fail_here(const std::string& what) const { fail(what, m_pos); }
-
-  bool at_end() const { return m_pos >= m_text.size(); }
-  char peek() const { return at_end() ? '\0' : m_text[m_pos]; }
-  bool consume(char c) {
-    if (peek() != c || at_end()) return false;
-    ++m_pos;
-    return true;
-  }
   void expect(char c, const char* what) {
     if (!consume(c)) fail_here(at_end() ? std::string("ends before ") + what : unexpected());
-  }
-  void skip_space() {
-    while (!at_end() && is_space(peek())) ++m_pos;
   }
   std::string unexpected() const {
     return std::string("unexpected character '") + peek() + "'" +
@@ -347,8 +331,6 @@ class Parser {
     }
   }
 
-  std::string_view m_text;
-  std::size_t m_pos = 0;
 };
 
 }  // namespace
