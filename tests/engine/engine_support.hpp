@@ -1,0 +1,48 @@
+#pragma once
+// Shared set-up for engine tests: a scratch runs directory and an engine
+// with the built-in actions.
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "actions/action.hpp"
+#include "run/engine.hpp"
+
+namespace beamflow::test {
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::random_device rd;
+    m_path = std::filesystem::temp_directory_path() / ("beamflow-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(m_path);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(m_path, ec);
+  }
+  const std::filesystem::path& path() const { return m_path; }
+
+ private:
+  std::filesystem::path m_path;
+};
+
+inline const actions::ActionRegistry& builtin_registry() {
+  static const actions::ActionRegistry r = [] {
+    actions::ActionRegistry reg;
+    actions::register_builtin_actions(reg);
+    return reg;
+  }();
+  return r;
+}
+
+inline run::RunOptions fast_options(const std::filesystem::path& root, const std::string& run_id = {}) {
+  run::RunOptions o;
+  o.runs_root = root;
+  if (!run_id.empty()) o.run_id = run_id;
+  o.durability = journal::Durability::None;
+  o.work_dir = root;
+  return o;
+}
+
+}  // namespace beamflow::test

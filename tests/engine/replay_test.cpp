@@ -1,0 +1,110 @@
+// Crash at every transition: a run's journal cut after any number of records
+// (and mid-record) resumes to the output of the uninterrupted run.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "engine_support.hpp"
+#include "journal/journal.hpp"
+#include "run/paths.hpp"
+#include "run/run_store.hpp"
+
+namespace beamflow {
+namespace {
+
+using test::ScratchDir;
+
+const Json kFlow = Json::parse(R"({
+  "StartAt": "Prepare",
+  "States": {
+    "Prepare": {"Type": "Pass", "Parameters": {"items.$": "$.items", "label": "x"}, "Next": "Fan"},
+    "Fan": {
+      "Type": "Parallel",
+      "ResultPath": "$.branches",
+      "Branches": [
+        {"StartAt": "Sum", "States": {
+          "Sum": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2,
+                  "ItemSelector": {"a.$": "$$.Map.Item.Value", "b.$": "$$.Map.Item.Index"},
+                  "ItemProcessor": {"StartAt": "Add", "States": {
+                    "Add": {"Type": "Task", "Resource": "add", "Next": "Check"},
+                    "Check": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericGreaterThan": 4, "Next": "Big"}], "Default": "Small"},
+                    "Big": {"Type": "Pass", "Result": "big", "End": true},
+                    "Small": {"Type": "Pass", "Result": "small", "End": true}}},
+                  "End": true}}},
+        {"StartAt": "Oops", "States": {
+          "Oops": {"Type": "Task", "Resource": "fail", "Parameters": {"Error": "Custom.Error", "Cause": "on purpose"},
+                   "Catch": [{"ErrorEquals": ["Custom.Error"], "ResultPath": "$.caught", "Next": "Recovered"}], "End": true},
+          "Recovered": {"Type": "Pass", "OutputPath": "$.caught", "End": true}}}
+      ],
+      "Next": "Done"
+    },
+    "Done": {"Type": "Pass", "OutputPath": "$.branches", "End": true}
+  }
+})");
+
+TEST(Replay, EveryPrefixOfTheJournalResumesToTheSameOutput) {
+  ScratchDir scratch;
+  const Json input = {{"items", {1, 2, 3, 4}}};
+  run::Engine engine(test::builtin_registry());
+  const auto full = engine.start(kFlow, input, test::fast_options(scratch.path(), "full"));
+  ASSERT_EQ(full.status, run::RunStatus::Succeeded) << full.error.error << ": " << full.error.cause;
+  const Json expected = Json::parse(R"([["small","small","big","big"],{"Error":"Custom.Error","Cause":"on purpose"}])");
+  ASSERT_EQ(full.output, expected);
+
+  const auto journal_file = run::run_dir(scratch.path(), "full") / "journal";
+  const auto report = journal::read_journal(journal_file);
+  ASSERT_GT(report.records.size(), 20u);
+  std::ifstream in(journal_file, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+
+  // Cut points: every record boundary, and a few bytes into each record.
+  std::vector<std::uint64_t> cuts;
+  for (const auto& r : report.records) {
+    cuts.push_back(r.offset);
+    cuts.push_back(r.offset + 7);
+  }
+  cuts.push_back(bytes.size());
+  int n = 0;
+  for (std::uint64_t cut : cuts) {
+    const std::string id = "cut" + std::to_string(n++);
+    const auto dir = run::run_dir(scratch.path(), id);
+    std::filesystem::create_directories(dir);
+    for (const char* f : {"definition.json", "input.json"})
+      std::filesystem::copy_file(run::run_dir(scratch.path(), "full") / f, dir / f);
+    std::ofstream(dir / "journal", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+    const auto resumed = engine.resume(id, test::fast_options(scratch.path()));
+    ASSERT_EQ(resumed.status, run::RunStatus::Succeeded) << "cut at byte " << cut << ": " << resumed.error.cause;
+    EXPECT_EQ(resumed.output, expected) << "cut at byte " << cut;
+  }
+}
+
+TEST(Replay, FinishedRunResumesToItsRecordedResult) {
+  ScratchDir scratch;
+  run::Engine engine(test::builtin_registry());
+  const Json flow = Json::parse(R"({"StartAt":"A","States":{"A":{"Type":"Task","Resource":"fail","Parameters":{"Error":"E","Cause":"c"},"End":true}}})");
+  const auto first = engine.start(flow, Json::object(), test::fast_options(scratch.path(), "r1"));
+  ASSERT_EQ(first.status, run::RunStatus::Failed);
+  const auto again = engine.resume("r1", test::fast_options(scratch.path()));
+  EXPECT_EQ(again.status, run::RunStatus::Failed);
+  EXPECT_EQ(again.error, (FlowError{"E", "c"}));
+}
+
+TEST(Replay, JournalFromAnotherDefinitionIsRefused) {
+  ScratchDir scratch;
+  run::Engine engine(test::builtin_registry());
+  const Json flow = Json::parse(R"({"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","End":true}}})");
+  ASSERT_EQ(engine.start(flow, Json::object(), test::fast_options(scratch.path(), "r1")).status, run::RunStatus::Succeeded);
+  // Someone edits the stored definition: states the journal names vanish.
+  const Json other = Json::parse(R"({"StartAt":"X","States":{"X":{"Type":"Pass","End":true}}})");
+  std::ofstream(run::run_dir(scratch.path(), "r1") / "definition.json") << other.dump();
+  try {
+    engine.resume("r1", test::fast_options(scratch.path()));
+    FAIL() << "expected run.replay";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.id(), "run.replay");
+    EXPECT_NE(std::string(e.what()).find("unknown state"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace beamflow
