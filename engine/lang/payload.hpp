@@ -21,7 +21,8 @@ class PayloadTemplate {
   static PayloadTemplate compile(const Json& tmpl, const std::string& pointer,
                                  const std::string& state, Problems& problems);
 
-  // Evaluates against (input, context). A path that matches nothing throws
+  // Evaluates against (input, context); a default-constructed template (never
+  // compiled) yields null. A path that matches nothing throws
   // Error id "lang.payload.path" with asl `path_failure_asl`
   // (States.ParameterPathFailure for Parameters/ItemSelector/ResultSelector);
   // intrinsic failures throw with asl States.IntrinsicFailure.
@@ -38,6 +39,7 @@ class PayloadTemplate {
 struct FilterPath {
   enum class Kind { Default, Null, Path } kind = Kind::Default;
   std::optional<Path> path;
+  std::string field;  // "InputPath", "OutputPath", ... as named in from_field (for messages)
 
   // Parses the field `key` of `state_json` (which may be absent).
   static FilterPath from_field(const Json& state_json, const char* key, const std::string& pointer,
