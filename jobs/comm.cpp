@@ -1,0 +1,104 @@
+#include "jobs/comm.hpp"
+
+#include <new>
+
+#include "core/error.hpp"
+#include "core/json.hpp"
+#include "jobs/errors.hpp"
+
+namespace beamflow::jobs {
+
+Comm::Comm(MPI_Comm comm) : m_comm(comm) {
+  MPI_Comm_rank(comm, &m_rank);
+  MPI_Comm_size(comm, &m_size);
+}
+
+void Comm::barrier() const { MPI_Barrier(m_comm); }
+
+std::int64_t Comm::max(std::int64_t value) const {
+  std::int64_t out = 0;
+  MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_MAX, m_comm);
+  return out;
+}
+
+std::int64_t Comm::sum(std::int64_t value) const {
+  std::int64_t out = 0;
+  MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_SUM, m_comm);
+  return out;
+}
+
+double Comm::max(double value) const {
+  double out = 0;
+  MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_MAX, m_comm);
+  return out;
+}
+
+void Comm::sum_in_place(std::vector<double>& values) const {
+  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM,
+                m_comm);
+}
+
+std::string Comm::broadcast(const std::string& value, int root) const {
+  std::int64_t size = static_cast<std::int64_t>(value.size());
+  MPI_Bcast(&size, 1, MPI_INT64_T, root, m_comm);
+  std::string out = m_rank == root ? value : std::string(static_cast<std::size_t>(size), '\0');
+  MPI_Bcast(out.data(), static_cast<int>(size), MPI_CHAR, root, m_comm);
+  return out;
+}
+
+namespace {
+// The error of a failed step as a beamflow::Error, whatever was thrown.
+Error as_error(std::exception_ptr outcome) {
+  try {
+    std::rethrow_exception(outcome);
+  } catch (const Error& e) {
+    return e;
+  } catch (const std::bad_alloc&) {
+    return Error("tomo.memory", tomo_asl::Kernel,
+                 "out of memory; lower --chunk-rows or --memory-budget-mib");
+  } catch (const std::exception& e) {
+    return Error("tomo.internal", tomo_asl::Kernel, e.what());
+  } catch (...) {
+    return Error("tomo.internal", tomo_asl::Kernel, "unknown exception");
+  }
+}
+
+std::string serialize(const Error& e) {
+  Json context = Json::array();
+  for (const auto& [key, value] : e.context()) context.push_back({key, value});
+  return Json{{"id", e.id()},           {"asl", e.asl_name()}, {"message", e.message()},
+              {"context", context},     {"retryable", e.retryable()}}
+      .dump();
+}
+
+Error deserialize(const std::string& text) {
+  const Json j = Json::parse(text);
+  Error::Context context;
+  for (const auto& pair : j.at("context"))
+    context.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
+  return Error(j.at("id").get<std::string>(), j.at("asl").get<std::string>(),
+               j.at("message").get<std::string>(), std::move(context), j.at("retryable").get<bool>());
+}
+}  // namespace
+
+void Comm::agree(const std::function<void()>& step) const {
+  std::exception_ptr outcome;
+  try {
+    step();
+  } catch (...) {
+    outcome = std::current_exception();
+  }
+  agree(outcome);
+}
+
+void Comm::agree(std::exception_ptr outcome) const {
+  int mine = outcome ? m_rank : m_size;
+  int first = m_size;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, m_comm);
+  if (first == m_size) return;
+  std::string text;
+  if (m_rank == first) text = serialize(as_error(outcome));
+  throw deserialize(broadcast(text, first));
+}
+
+}  // namespace beamflow::jobs

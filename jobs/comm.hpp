@@ -1,0 +1,48 @@
+#pragma once
+// The MPI communicator a tomography job runs on, with the few collectives
+// the drivers use. Every collective here must be called by every rank.
+//
+// Errors and collectives: a rank that throws while the others go on to a
+// collective call deadlocks the job. Steps that may fail on some ranks only
+// run inside agree(): every rank learns whether any rank failed and, if one
+// did, every rank throws that rank's error, so all of them leave the
+// collective sequence together.
+#include <mpi.h>
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace beamflow::jobs {
+
+class Comm {
+ public:
+  explicit Comm(MPI_Comm comm);  // not owned
+
+  MPI_Comm get() const noexcept { return m_comm; }
+  int rank() const noexcept { return m_rank; }
+  int size() const noexcept { return m_size; }
+  bool is_root() const noexcept { return m_rank == 0; }
+
+  void barrier() const;
+  std::int64_t max(std::int64_t value) const;
+  std::int64_t sum(std::int64_t value) const;
+  double max(double value) const;
+  void sum_in_place(std::vector<double>& values) const;
+  std::string broadcast(const std::string& value, int root = 0) const;
+
+  // Runs `step` on every rank; throws on every rank when it threw on any
+  // (the lowest failing rank's error, as a beamflow::Error).
+  void agree(const std::function<void()>& step) const;
+  // Same, when each rank already holds the outcome of its step.
+  void agree(std::exception_ptr outcome) const;
+
+ private:
+  MPI_Comm m_comm;
+  int m_rank = 0;
+  int m_size = 1;
+};
+
+}  // namespace beamflow::jobs

@@ -1,0 +1,41 @@
+#pragma once
+// `beamflow preview` and the `preview` action: PNG images of chosen slices
+// of a reconstructed volume, auto-contrasted (see png.hpp).
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+#include "jobs/png.hpp"
+
+namespace beamflow::jobs {
+
+struct PreviewOptions {
+  std::filesystem::path volume;
+  std::string dataset = "/exchange/data";
+  // Slices to draw; empty: the middle slice.
+  std::vector<std::int64_t> slices;
+  // One slice: written to `output`. Several: OUTPUT_STEM_sNNNN.png beside it.
+  std::filesystem::path output;
+  double low_percentile = 1;
+  double high_percentile = 99;
+};
+
+struct PreviewResult {
+  std::vector<std::filesystem::path> files;
+  std::vector<std::int64_t> slices;
+  std::vector<Window> windows;
+  Json to_json() const;
+};
+
+// Throws tomo.usage.slice for a slice outside the volume, tomo.usage.percentile
+// for a window that is not 0 <= low < high <= 100, and the errors of
+// read_volume and write_png.
+PreviewResult write_previews(const PreviewOptions& options);
+
+// Where the preview of `slice` goes when `count` slices are drawn.
+std::filesystem::path preview_path(const std::filesystem::path& output, std::int64_t slice,
+                                   std::size_t count);
+
+}  // namespace beamflow::jobs

@@ -1,0 +1,236 @@
+#include "jobs/volume_file.hpp"
+
+#include <unistd.h>
+
+#include "jobs/errors.hpp"
+
+namespace beamflow::jobs {
+
+namespace {
+std::string join(const std::vector<double>& v, std::size_t limit = 4) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size() && i < limit; ++i) out += (i ? "," : "") + std::to_string(v[i]);
+  return v.size() > limit ? out + ",..." : out;
+}
+
+h5::Site output_site(const std::filesystem::path& path, const std::string& dataset = {}) {
+  return {"tomo.output.write", tomo_asl::Output, path.string(), dataset};
+}
+
+// Contiguous, allocated when created: later writes touch raw data only,
+// never the file's metadata (see the header comment on checkpointing).
+h5::Handle create_dataset(hid_t file, const std::string& name, hid_t type,
+                          const std::vector<hsize_t>& dims, bool fill_zero, const h5::Site& site) {
+  h5::Handle space = h5::own(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                             site, "cannot create a dataspace");
+  h5::Handle dcpl = h5::own(H5Pcreate(H5P_DATASET_CREATE), site, "cannot create a property list");
+  h5::check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), site, "cannot set the layout");
+  h5::check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), site, "cannot set allocation");
+  if (fill_zero) {
+    const unsigned char zero[8] = {};
+    h5::check(H5Pset_fill_value(dcpl.get(), type, zero), site, "cannot set the fill value");
+    h5::check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC), site, "cannot set the fill time");
+  } else {
+    // Terabyte volumes: do not write zeros that every slice overwrites.
+    h5::check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), site, "cannot set the fill time");
+  }
+  h5::create_parents(file, name, site);
+  return h5::own(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                 site.at(name), "cannot create dataset");
+}
+}  // namespace
+
+std::string VolumeHeader::difference(const VolumeHeader& o) const {
+  auto differs = [](const char* what, const auto& a, const auto& b) -> std::string {
+    if constexpr (std::is_same_v<std::decay_t<decltype(a)>, std::string>)
+      return a == b ? "" : std::string(what) + ": '" + a + "' vs '" + b + "'";
+    else
+      return a == b ? "" : std::string(what) + ": " + std::to_string(a) + " vs " + std::to_string(b);
+  };
+  for (std::string d : {differs("slices", slices, o.slices), differs("width", width, o.width),
+                        differs("first row", rows.begin, o.rows.begin),
+                        differs("algorithm", algorithm, o.algorithm), differs("filter", filter, o.filter),
+                        differs("pad", pad, o.pad), differs("input file", input_file, o.input_file),
+                        differs("input sha256", input_sha256, o.input_sha256),
+                        differs("input dataset", input_dataset, o.input_dataset),
+                        differs("version", version, o.version)})
+    if (!d.empty()) return d;
+  if (centers != o.centers) return "centres: " + join(centers) + " vs " + join(o.centers);
+  if (parameters != o.parameters) return "parameters: " + parameters.dump() + " vs " + o.parameters.dump();
+  return {};
+}
+
+void VolumeFile::create(const std::filesystem::path& path, const VolumeHeader& h) {
+  const std::filesystem::path temporary = path.string() + ".creating";
+  {
+    const h5::Site site = output_site(temporary);
+    h5::Handle file = h5::open_file(temporary, h5::Access::Create, std::nullopt, site);
+    const auto s = static_cast<hsize_t>(h.slices), w = static_cast<hsize_t>(h.width);
+    h5::Handle data = create_dataset(file.get(), kVolumeDataset, H5T_NATIVE_FLOAT, {s, w, w}, false, site);
+    create_dataset(file.get(), kDoneDataset, H5T_NATIVE_UINT8, {s}, true, site);
+    const h5::Site at = site.at(kVolumeDataset);
+    const hid_t d = data.get();
+    h5::write_attribute(d, "units", std::string("attenuation per pixel"), at);
+    h5::write_attribute(d, "software", std::string("beamflow"), at);
+    h5::write_attribute(d, "version", h.version, at);
+    h5::write_attribute(d, "algorithm", h.algorithm, at);
+    h5::write_attribute(d, "filter", h.filter, at);
+    h5::write_attribute(d, "pad", h.pad, at);
+    h5::write_attribute(d, "center", h.centers, at);
+    h5::write_attribute(d, "rows_begin", h.rows.begin, at);
+    h5::write_attribute(d, "rows_end", h.rows.end, at);
+    h5::write_attribute(d, "input_file", h.input_file, at);
+    h5::write_attribute(d, "input_sha256", h.input_sha256, at);
+    h5::write_attribute(d, "input_dataset", h.input_dataset, at);
+    h5::write_attribute(d, "parameters", h.parameters.dump(), at);
+    data.reset();
+    if (!file.reset()) h5::fail(site, "cannot close");
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec)
+    throw output_error("tomo.output.write", "cannot move the new output into place: " + ec.message(),
+                       {{"file", path.string()}});
+}
+
+VolumeHeader VolumeFile::read_header(const std::filesystem::path& path) {
+  const std::string hint = "; remove it or pass --overwrite";
+  auto not_ours = [&](const std::string& why) {
+    return output_error("tomo.output.exists", "output exists and " + why + hint,
+                        {{"file", path.string()}, {"dataset", kVolumeDataset}});
+  };
+  h5::Handle file;
+  try {
+    file = h5::open_file(path, h5::Access::ReadOnly, std::nullopt, output_site(path));
+  } catch (const Error&) {
+    throw not_ours("is not a readable HDF5 file");
+  }
+  const h5::Site site = output_site(path, kVolumeDataset);
+  auto data = h5::try_open_dataset(file.get(), kVolumeDataset, site);
+  auto done = h5::try_open_dataset(file.get(), kDoneDataset, site);
+  if (!data || !done) throw not_ours("is not a beamflow reconstruction (no " + std::string(kDoneDataset) + ")");
+  const auto dims = h5::dims(data->get(), site);
+  const hid_t d = data->get();
+  auto text = [&](const char* name) {
+    auto v = h5::read_string_attribute(d, name, site);
+    if (!v) throw not_ours(std::string("lacks the attribute ") + name);
+    return *v;
+  };
+  auto number = [&](const char* name) {
+    auto v = h5::read_double_attribute(d, name, site);
+    if (!v || v->size() != 1) throw not_ours(std::string("lacks the attribute ") + name);
+    return static_cast<std::int64_t>(v->front());
+  };
+  if (dims.size() != 3) throw not_ours("its volume is not 3-D");
+  VolumeHeader h;
+  h.slices = static_cast<std::int64_t>(dims[0]);
+  h.width = static_cast<std::int64_t>(dims[2]);
+  h.rows = {number("rows_begin"), number("rows_end")};
+  h.algorithm = text("algorithm");
+  h.filter = text("filter");
+  h.pad = number("pad");
+  h.centers = h5::read_double_attribute(d, "center", site).value_or(std::vector<double>{});
+  h.input_file = text("input_file");
+  h.input_sha256 = text("input_sha256");
+  h.input_dataset = text("input_dataset");
+  h.version = text("version");
+  try {
+    h.parameters = Json::parse(text("parameters"));
+  } catch (const Json::exception&) {
+    throw not_ours("has unreadable parameters");
+  }
+  return h;
+}
+
+h5::Site VolumeFile::site(const std::string& dataset) const { return output_site(m_path, dataset); }
+
+VolumeFile::VolumeFile(const std::filesystem::path& path, std::optional<MPI_Comm> comm)
+    : m_path(path), m_parallel(comm.has_value()) {
+  m_file = h5::open_file(path, h5::Access::ReadWrite, comm, site());
+  auto data = h5::try_open_dataset(m_file.get(), kVolumeDataset, site());
+  auto done = h5::try_open_dataset(m_file.get(), kDoneDataset, site());
+  if (!data || !done) h5::fail(site(kDoneDataset), "the output lacks its datasets");
+  m_data = std::move(*data);
+  m_done = std::move(*done);
+  const auto dims = h5::dims(m_data.get(), site(kVolumeDataset));
+  m_slices = static_cast<std::int64_t>(dims.at(0));
+  m_width = static_cast<std::int64_t>(dims.at(2));
+}
+
+std::vector<std::uint8_t> VolumeFile::done() const {
+  std::vector<std::uint8_t> flags(static_cast<std::size_t>(m_slices));
+  h5::Handle dxpl = h5::transfer_list(h5::Transfer::Default, site(kDoneDataset));
+  h5::read_slab(m_done.get(), {0}, {static_cast<hsize_t>(m_slices)}, H5T_NATIVE_UINT8, flags.data(),
+                dxpl.get(), site(kDoneDataset));
+  return flags;
+}
+
+void VolumeFile::commit(RowRange range, const float* data) {
+  const auto transfer = m_parallel ? h5::Transfer::Collective : h5::Transfer::Default;
+  h5::Handle dxpl = h5::transfer_list(transfer, site(kVolumeDataset));
+  const auto first = static_cast<hsize_t>(range.empty() ? 0 : range.begin);
+  const auto count = static_cast<hsize_t>(range.empty() ? 0 : range.size());
+  const auto w = static_cast<hsize_t>(m_width);
+  h5::write_slab(m_data.get(), {first, 0, 0}, {count, w, w}, H5T_NATIVE_FLOAT, data, dxpl.get(),
+                 site(kVolumeDataset));
+  h5::check(H5Fflush(m_file.get(), H5F_SCOPE_GLOBAL), site(kVolumeDataset), "cannot flush");
+  const std::vector<std::uint8_t> ones(count, 1);
+  h5::write_slab(m_done.get(), {first}, {count}, H5T_NATIVE_UINT8, ones.data(), dxpl.get(),
+                 site(kDoneDataset));
+  h5::check(H5Fflush(m_file.get(), H5F_SCOPE_GLOBAL), site(kDoneDataset), "cannot flush");
+}
+
+void VolumeFile::close() {
+  m_data.reset();
+  m_done.reset();
+  if (!m_file.reset()) h5::fail(site(), "cannot close");
+}
+
+namespace {
+struct OpenVolume {
+  h5::Handle file, data;
+  std::array<std::int64_t, 3> shape{};
+};
+
+OpenVolume open_volume(const std::filesystem::path& path, const std::string& dataset) {
+  const h5::Site site{"tomo.output.unreadable", tomo_asl::Output, path.string(), dataset};
+  OpenVolume v;
+  v.file = h5::open_file(path, h5::Access::ReadOnly, std::nullopt, site);
+  auto data = h5::try_open_dataset(v.file.get(), dataset, site);
+  if (!data)
+    throw output_error("tomo.output.unreadable", "the volume dataset is missing",
+                       {{"file", path.string()}, {"dataset", dataset}});
+  const auto dims = h5::dims(data->get(), site);
+  if (dims.size() != 3)
+    throw output_error("tomo.output.unreadable", "the volume is not 3-D",
+                       {{"file", path.string()}, {"dataset", dataset}});
+  v.data = std::move(*data);
+  for (std::size_t i = 0; i < 3; ++i) v.shape[i] = static_cast<std::int64_t>(dims[i]);
+  return v;
+}
+}  // namespace
+
+std::array<std::int64_t, 3> volume_shape(const std::filesystem::path& path, const std::string& dataset) {
+  return open_volume(path, dataset).shape;
+}
+
+VolumeSlab read_volume(const std::filesystem::path& path, std::optional<RowRange> range,
+                       const std::string& dataset) {
+  const h5::Site site{"tomo.output.unreadable", tomo_asl::Output, path.string(), dataset};
+  const OpenVolume v = open_volume(path, dataset);
+  const RowRange r = range.value_or(RowRange{0, v.shape[0]});
+  if (r.begin < 0 || r.end > v.shape[0] || r.empty())
+    throw usage_error("slice", "slices " + std::to_string(r.begin) + ":" + std::to_string(r.end) +
+                                   " are not within the volume's " + std::to_string(v.shape[0]),
+                      {{"file", path.string()}, {"dataset", dataset}});
+  VolumeSlab out{r.size(), v.shape[1], v.shape[2], {}};
+  out.values.resize(static_cast<std::size_t>(out.slices * out.height * out.width));
+  h5::Handle dxpl = h5::transfer_list(h5::Transfer::Default, site);
+  h5::read_slab(v.data.get(), {static_cast<hsize_t>(r.begin), 0, 0},
+                {static_cast<hsize_t>(r.size()), static_cast<hsize_t>(out.height),
+                 static_cast<hsize_t>(out.width)},
+                H5T_NATIVE_FLOAT, out.values.data(), dxpl.get(), site);
+  return out;
+}
+
+}  // namespace beamflow::jobs

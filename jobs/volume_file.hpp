@@ -1,0 +1,96 @@
+#pragma once
+// The reconstruction output: an HDF5 file with
+//   /exchange/data  slice x row x column float32, attenuation per pixel
+//   /exchange/done  one uint8 per slice, 1 once that slice is on disk
+// and, on /exchange/data, attributes recording how it was made (algorithm,
+// filter, centre per slice, input file and its SHA-256, version, ...).
+//
+// Checkpointing: the file is created whole (datasets allocated, attributes
+// written) and renamed into place, so a file at the output path always has
+// complete metadata. After that only raw data change: each chunk's slices
+// are written and flushed before their done flags are written and flushed,
+// so a killed run leaves an openable file whose done flags never claim a
+// slice that is not on disk. A rerun with the same header computes only the
+// slices whose flag is 0 and ends with the file an uninterrupted run writes.
+// (Flushes hand data to the OS: they survive the process being killed, not
+// the node losing power.)
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+#include "jobs/decomposition.hpp"
+#include "jobs/hdf5.hpp"
+
+namespace beamflow::jobs {
+
+inline constexpr const char* kVolumeDataset = "/exchange/data";
+inline constexpr const char* kDoneDataset = "/exchange/done";
+
+// Everything that determines the values of a reconstruction. Two runs with
+// equal headers write equal volumes, so a run may resume the other's file.
+struct VolumeHeader {
+  std::int64_t slices = 0;
+  std::int64_t width = 0;  // each slice is width x width
+  RowRange rows;           // the input rows reconstructed (slice i = row rows.begin + i)
+  std::string algorithm;
+  std::string filter;
+  std::int64_t pad = 0;
+  std::vector<double> centers;  // one per slice, detector columns
+  std::string input_file;
+  std::string input_sha256;
+  std::string input_dataset;
+  Json parameters = Json::object();  // every other setting (preprocessing, layout)
+  std::string version = BEAMFLOW_VERSION;
+
+  // The first difference, described for a person ("algorithm: fbp vs
+  // gridrec"); empty when the headers are equal.
+  std::string difference(const VolumeHeader& other) const;
+};
+
+class VolumeFile {
+ public:
+  // Creates `path` with `header` on the calling rank alone (serial driver),
+  // writing it under a temporary name and renaming it into place.
+  static void create(const std::filesystem::path& path, const VolumeHeader& header);
+  // The header of an existing output; throws tomo.output.exists when the file
+  // is not a readable beamflow volume.
+  static VolumeHeader read_header(const std::filesystem::path& path);
+
+  // Opens an existing output for writing; with `comm`, through MPI-IO
+  // (collective).
+  VolumeFile(const std::filesystem::path& path, std::optional<MPI_Comm> comm);
+  // Every slice's done flag.
+  std::vector<std::uint8_t> done() const;
+  // Collective with `comm`: writes slices [range) (may be empty on some
+  // ranks) from `data` (slice x width x width), flushes, sets their done
+  // flags and flushes again.
+  void commit(RowRange range, const float* data);
+  // Closes the file, raising what a failing close reports.
+  void close();
+
+ private:
+  h5::Site site(const std::string& dataset = {}) const;
+  std::filesystem::path m_path;
+  bool m_parallel = false;
+  std::int64_t m_slices = 0;
+  std::int64_t m_width = 0;
+  h5::Handle m_file, m_data, m_done;
+};
+
+// Slices [range) of a volume file (slice x height x width), for previews
+// and comparisons. Throws tomo.preview.* / tomo.output.* errors.
+struct VolumeSlab {
+  std::int64_t slices = 0, height = 0, width = 0;
+  std::vector<float> values;
+};
+// slices x height x width of a volume dataset.
+std::array<std::int64_t, 3> volume_shape(const std::filesystem::path& path,
+                                         const std::string& dataset = kVolumeDataset);
+VolumeSlab read_volume(const std::filesystem::path& path, std::optional<RowRange> range = std::nullopt,
+                       const std::string& dataset = kVolumeDataset);
+
+}  // namespace beamflow::jobs

@@ -1,0 +1,27 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "jobs/checksum.hpp"
+#include "tomo_fixture.hpp"
+
+namespace beamflow::jobs {
+namespace {
+
+TEST(Checksum, MatchesSha256sum) {
+  testing::ScratchDir dir;
+  const auto file = dir / (std::to_string(testing::world().rank()) + ".txt");
+  std::ofstream(file) << "abc";
+  // FIPS 180-2 test vector.
+  EXPECT_EQ(sha256_file(file), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  std::ofstream(file, std::ios::trunc).close();
+  EXPECT_EQ(sha256_file(file), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(Checksum, MissingFileIsUnreadable) {
+  testing::expect_error([] { sha256_file("/nonexistent/beamflow/x.h5"); }, "tomo.input.unreadable",
+                        {"file=/nonexistent/beamflow/x.h5"});
+}
+
+}  // namespace
+}  // namespace beamflow::jobs

@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include "jobs/decomposition.hpp"
+#include "tomo_fixture.hpp"
+
+namespace beamflow::jobs {
+namespace {
+
+using testing::expect_error;
+
+TEST(Decomposition, BlocksCoverRowsInOrderForOneToFiveRanks) {
+  for (std::int64_t n : {0, 1, 2, 3, 7, 64, 1001}) {
+    for (int parts = 1; parts <= 5; ++parts) {
+      std::int64_t next = 0, smallest = n, largest = 0;
+      for (int i = 0; i < parts; ++i) {
+        const RowRange b = block_of(n, parts, i);
+        EXPECT_EQ(b.begin, next) << "n=" << n << " parts=" << parts << " i=" << i;
+        next = b.end;
+        smallest = std::min(smallest, b.size());
+        largest = std::max(largest, b.size());
+      }
+      EXPECT_EQ(next, n);
+      EXPECT_LE(largest - smallest, 1) << "unbalanced: n=" << n << " parts=" << parts;
+    }
+  }
+}
+
+TEST(Decomposition, MoreRanksThanRowsLeavesTheLastRanksEmpty) {
+  EXPECT_EQ(block_of(3, 5, 0), (RowRange{0, 1}));
+  EXPECT_EQ(block_of(3, 5, 2), (RowRange{2, 3}));
+  EXPECT_TRUE(block_of(3, 5, 3).empty());
+  EXPECT_TRUE(block_of(3, 5, 4).empty());
+}
+
+TEST(Decomposition, ChunksAreBoundedAndContiguous) {
+  const auto chunks = chunks_of({10, 27}, 5);
+  ASSERT_EQ(chunks.size(), 4u);
+  EXPECT_EQ(chunks.front(), (RowRange{10, 15}));
+  EXPECT_EQ(chunks.back(), (RowRange{25, 27}));
+  EXPECT_TRUE(chunks_of({4, 4}, 5).empty());
+}
+
+TEST(Decomposition, PendingChunksSkipDoneSlicesAndBalanceTheRest) {
+  // Slices 0-3 and 7 done: 5 pending (4, 5, 6, 8, 9) over 2 ranks.
+  const std::vector<std::uint8_t> done{1, 1, 1, 1, 0, 0, 0, 1, 0, 0};
+  const auto r0 = pending_chunks(done, 2, 0, 8);
+  const auto r1 = pending_chunks(done, 2, 1, 8);
+  ASSERT_EQ(r0.size(), 1u);
+  EXPECT_EQ(r0[0], (RowRange{4, 7}));
+  ASSERT_EQ(r1.size(), 1u);
+  EXPECT_EQ(r1[0], (RowRange{8, 10}));
+  // Chunk size still bounds a run, and a gap always cuts it.
+  const auto one = pending_chunks(done, 1, 0, 2);
+  ASSERT_EQ(one.size(), 3u);
+  EXPECT_EQ(one[0], (RowRange{4, 6}));
+  EXPECT_EQ(one[1], (RowRange{6, 7}));
+  EXPECT_EQ(one[2], (RowRange{8, 10}));
+  EXPECT_TRUE(pending_chunks(std::vector<std::uint8_t>(4, 1), 3, 1, 2).empty());
+}
+
+TEST(Decomposition, ChunkRowsFollowTheMemoryBudget) {
+  const RowFootprint row{.angles = 1500, .columns = 2048, .fields = 40, .pad = 2};
+  const std::int64_t per_row = row.bytes();
+  EXPECT_GT(per_row, 1500 * 2048 * 4 * 2);  // at least projections + sinogram
+  EXPECT_EQ(chunk_rows_for_budget(row, 10 * per_row + 1), 10);
+  EXPECT_EQ(chunk_rows_for_budget(row, 1), 1);  // never zero
+}
+
+TEST(Decomposition, RowSpecParsesEveryForm) {
+  EXPECT_EQ(RowSpec::parse("3:9").resolve(20, "f", "d"), (RowRange{3, 9}));
+  EXPECT_EQ(RowSpec::parse("3:").resolve(20, "f", "d"), (RowRange{3, 20}));
+  EXPECT_EQ(RowSpec::parse(":4").resolve(20, "f", "d"), (RowRange{0, 4}));
+  EXPECT_EQ(RowSpec::parse("7").resolve(20, "f", "d"), (RowRange{7, 8}));
+  EXPECT_EQ(RowSpec::parse(":").resolve(20, "f", "d"), (RowRange{0, 20}));
+}
+
+TEST(Decomposition, RowSpecRejectsBadSyntaxAsUsage) {
+  for (const char* bad : {"a:b", "1:x", "-1:3", "", "1.5"})
+    expect_error([&] { RowSpec::parse(bad); }, "tomo.usage.rows", {"--rows"});
+}
+
+TEST(Decomposition, RowsOutsideTheDetectorNameFileAndDataset) {
+  for (const char* bad : {"5:30", "20:", "9:4", "25"})
+    expect_error([&] { RowSpec::parse(bad).resolve(20, "in.h5", "/exchange/data"); },
+                 "tomo.rows.out_of_range", {"20 detector rows", "file=in.h5", "dataset=/exchange/data"});
+}
+
+}  // namespace
+}  // namespace beamflow::jobs

@@ -1,0 +1,186 @@
+// Reading Data Exchange files: a round trip through DxWriter/DxInput on
+// every rank count, and every bad input the issue lists, each with its
+// error id, file and dataset.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <numbers>
+
+#include "jobs/dxchange.hpp"
+#include "jobs/dx_writer.hpp"
+#include "tomo_fixture.hpp"
+
+namespace beamflow::jobs {
+namespace {
+
+using testing::DxSpec;
+using testing::expect_error;
+using testing::ScratchDir;
+using testing::world;
+
+DxInput open_dx(const std::filesystem::path& p, DxLayout layout = {}) {
+  return DxInput(p, std::move(layout), world().get());
+}
+
+class DxTest : public ::testing::Test {
+ protected:
+  void write(const DxSpec& spec) {
+    if (world().is_root()) testing::write_dx(file, spec);
+    world().barrier();
+  }
+  ScratchDir dir;
+  std::filesystem::path file = dir / "in.h5";
+};
+
+TEST_F(DxTest, ReadsShapeAnglesAndEachRanksRows) {
+  write(DxSpec{});
+  const DxInput in = open_dx(file);
+  EXPECT_EQ(in.shape().angles, 6);
+  EXPECT_EQ(in.shape().rows, 5);
+  EXPECT_EQ(in.shape().columns, 8);
+  EXPECT_EQ(in.shape().flats, 2);
+  EXPECT_EQ(in.shape().darks, 2);
+  ASSERT_EQ(in.theta_radians().size(), 6u);
+  EXPECT_NEAR(in.theta_radians()[3], std::numbers::pi / 2, 1e-12);  // 90 degrees
+
+  // Each rank reads its own block of rows (empty on surplus ranks).
+  const RowRange mine = block_of(5, world().size(), world().rank());
+  std::vector<float> proj(static_cast<std::size_t>(6 * mine.size() * 8), -1.f);
+  in.read_projections(mine, proj.data());
+  for (std::int64_t a = 0; a < 6; ++a)
+    for (std::int64_t r = 0; r < mine.size(); ++r)
+      for (std::int64_t c = 0; c < 8; ++c)
+        ASSERT_EQ(proj[static_cast<std::size_t>((a * mine.size() + r) * 8 + c)],
+                  testing::dx_value(a, mine.begin + r, c));
+  std::vector<float> flats(static_cast<std::size_t>(2 * mine.size() * 8));
+  in.read_flats(mine, flats.data());
+  for (float f : flats) EXPECT_EQ(f, 1000.f);
+}
+
+TEST_F(DxTest, AbsentThetaIsEvenlySpacedOverHalfATurn) {
+  write(DxSpec{.with_theta = false});
+  const DxInput in = open_dx(file);
+  EXPECT_FALSE(in.theta_from_file());
+  EXPECT_NEAR(in.theta_radians()[1], std::numbers::pi / 6, 1e-12);
+  EXPECT_NEAR(in.theta_radians()[5], 5 * std::numbers::pi / 6, 1e-12);
+}
+
+TEST_F(DxTest, RadianUnitsAreHonoured) {
+  write(DxSpec{.theta_units = "rad"});
+  // The fixture writes 0, 30, ... as numbers; in radians they stay as is.
+  EXPECT_NEAR(open_dx(file).theta_radians()[1], 30.0, 1e-12);
+}
+
+TEST_F(DxTest, UnknownUnitsAreAnError) {
+  write(DxSpec{.theta_units = "gradians"});
+  expect_error([&] { open_dx(file); }, "tomo.input.units", {"gradians", "dataset=/exchange/theta"});
+}
+
+TEST_F(DxTest, FlatsAndDarksMayBeAbsent) {
+  write(DxSpec{.with_flat = false, .with_dark = false});
+  const DxInput in = open_dx(file);
+  EXPECT_EQ(in.shape().flats, 0);
+  EXPECT_EQ(in.shape().darks, 0);
+}
+
+TEST_F(DxTest, ConfigurableDatasetNames) {
+  if (world().is_root()) {
+    DxWriter w(file);
+    w.write("/entry/proj", {2, 1, 3}, std::vector<float>(6, 5.f));
+    w.close();
+  }
+  world().barrier();
+  DxLayout layout;
+  layout.data = "/entry/proj";
+  const DxInput in = open_dx(file, layout);
+  EXPECT_EQ(in.shape().angles, 2);
+  EXPECT_EQ(in.shape().columns, 3);
+}
+
+TEST_F(DxTest, MissingProjectionsNameFileAndDataset) {
+  if (world().is_root()) {
+    DxWriter w(file);
+    w.write("/exchange/theta", {2}, std::vector<double>{0, 90});
+    w.close();
+  }
+  world().barrier();
+  expect_error([&] { open_dx(file); }, "tomo.input.missing_dataset",
+               {"projections", "file=" + file.string(), "dataset=/exchange/data"});
+  DxLayout layout;
+  layout.data = "/no/such/group/data";
+  expect_error([&] { open_dx(file, layout); }, "tomo.input.missing_dataset",
+               {"dataset=/no/such/group/data"});
+}
+
+TEST_F(DxTest, FlatColumnsMustMatchTheProjections) {
+  write(DxSpec{.flat_columns = 7});
+  expect_error([&] { open_dx(file); }, "tomo.input.shape",
+               {"flat fields are 2x5x7", "N x 5 x 8", "dataset=/exchange/data_white"});
+}
+
+TEST_F(DxTest, ThetaLengthMustMatchTheAngles) {
+  write(DxSpec{.theta_length = 5});
+  expect_error([&] { open_dx(file); }, "tomo.input.shape",
+               {"angles are 5", "6 angles", "dataset=/exchange/theta"});
+}
+
+TEST_F(DxTest, ProjectionsMustBeThreeDimensional) {
+  if (world().is_root()) {
+    DxWriter w(file);
+    w.write("/exchange/data", {4, 4}, std::vector<float>(16, 1.f));
+    w.close();
+  }
+  world().barrier();
+  expect_error([&] { open_dx(file); }, "tomo.input.shape", {"not 4x4", "dataset=/exchange/data"});
+}
+
+TEST_F(DxTest, NonPositiveFlatsAreRejectedWhenRead) {
+  for (float bad : {0.f, -3.f}) {
+    write(DxSpec{.flat_value = bad});
+    {
+      const DxInput in = open_dx(file);  // closed before the next rewrite
+      std::vector<float> flats(2 * 1 * 8);
+      expect_error([&] { in.read_flats({2, 3}, flats.data()); }, "tomo.input.flat_nonpositive",
+                   {"row 2, column 0", "dataset=/exchange/data_white", "file="});
+    }
+    world().barrier();
+  }
+}
+
+TEST_F(DxTest, NanInProjectionsIsRejectedWhenRead) {
+  write(DxSpec{.uint16 = false, .nan_in_data = true});
+  const DxInput in = open_dx(file);
+  std::vector<float> proj(6 * 5 * 8);
+  // The fixture puts the NaN in the middle: angle 3, row 0, column 0.
+  expect_error([&] { in.read_projections({0, 5}, proj.data()); }, "tomo.input.nan",
+               {"frame 3, row 0, column 0", "dataset=/exchange/data"});
+}
+
+TEST_F(DxTest, MissingFileIsNotFound) {
+  expect_error([&] { open_dx(dir / "absent.h5"); }, "tomo.input.not_found", {"absent.h5"});
+}
+
+TEST_F(DxTest, NotHdf5IsUnreadable) {
+  if (world().is_root()) std::ofstream(file) << "this is not an HDF5 file\n";
+  world().barrier();
+  expect_error([&] { open_dx(file); }, "tomo.input.unreadable", {"cannot open", "file="});
+}
+
+TEST_F(DxTest, TruncatedFileIsUnreadable) {
+  write(DxSpec{.angles = 40, .rows = 20, .columns = 64});
+  if (world().is_root())
+    std::filesystem::resize_file(file, std::filesystem::file_size(file) / 2);
+  world().barrier();
+  // Either the open notices (metadata at the end is gone) or a read does.
+  expect_error(
+      [&] {
+        const DxInput in = open_dx(file);
+        std::vector<float> proj(40 * 20 * 64);
+        in.read_projections({0, 20}, proj.data());
+      },
+      "tomo.input.unreadable", {"file=" + file.string()});
+}
+
+}  // namespace
+}  // namespace beamflow::jobs
