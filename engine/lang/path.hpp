@@ -31,6 +31,7 @@ class Path {
   bool is_context() const noexcept;    // begins with "$$"
   bool is_reference() const noexcept;  // single-node path (see above)
   bool is_root() const noexcept;       // exactly "$" (or "$$")
+  bool is_definite() const noexcept;   // select() yields the node itself, not an array
 
   // Selects from `input` ("$") or `context` ("$$"). A definite path (every
   // step selects at most one node) yields that node; an indefinite one

@@ -354,5 +354,6 @@ const std::string& Path::text() const noexcept { return m_impl->text; }
 bool Path::is_context() const noexcept { return m_impl->context; }
 bool Path::is_reference() const noexcept { return m_impl->reference; }
 bool Path::is_root() const noexcept { return m_impl->steps.empty(); }
+bool Path::is_definite() const noexcept { return m_impl->definite; }
 
 }  // namespace beamflow::lang
