@@ -1,0 +1,140 @@
+#include "actions/command_outcome.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "journal/fs.hpp"
+#include "journal/posix_file.hpp"
+
+namespace beamflow::actions::command {
+namespace {
+
+std::string signal_name(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  const char* descr = ::sigdescr_np(sig);
+  std::string name = abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+  if (descr) name += std::string(" (") + descr + ")";
+  return name;
+}
+
+std::string short_signal_name(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : std::to_string(sig);
+}
+
+std::string with_stderr(std::string cause, const std::filesystem::path& state_dir) {
+  std::string tail = read_tail(state_dir / files::kStderr, kCauseTailBytes);
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
+  if (!tail.empty()) cause += ": " + tail;
+  return cause;
+}
+
+std::string seconds_text(double s) {
+  std::ostringstream out;
+  out << s;
+  return out.str();
+}
+
+Json output(const std::filesystem::path& state_dir, const Termination& t) {
+  Json out = {{"exit_code", t.kind == Termination::Kind::Exited ? t.code : 0},
+              {"stdout", read_tail(state_dir / files::kStdout, kOutputTailBytes)},
+              {"stderr", read_tail(state_dir / files::kStderr, kOutputTailBytes)},
+              {"duration_seconds", t.duration_seconds}};
+  if (t.kind == Termination::Kind::Signaled) {
+    out["exit_code"] = 128 + t.code;  // as a shell reports it
+    out["signal"] = short_signal_name(t.code);
+  }
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(state_dir / files::kStdout, ec);
+  if (!ec && size > 0 && size <= kJsonMaxBytes) {
+    Json doc = Json::parse(fs::read_file(state_dir / files::kStdout), nullptr, false);
+    if (!doc.is_discarded()) out["json"] = std::move(doc);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string read_tail(const std::filesystem::path& file, std::size_t max_bytes) {
+  fs::detail::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return {};
+  const auto size = static_cast<std::size_t>(st.st_size);
+  const std::size_t start = size > max_bytes ? size - max_bytes : 0;
+  std::string out(size - start, '\0');
+  std::size_t used = 0;
+  while (used < out.size()) {
+    const ssize_t n = ::pread(fd.get(), out.data() + used, out.size() - used,
+                              static_cast<off_t>(start + used));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  out.resize(used);
+  if (start > 0) {
+    // Cut into the middle of a character: skip its continuation bytes.
+    std::size_t skip = 0;
+    while (skip < 3 && skip < out.size() && (static_cast<unsigned char>(out[skip]) & 0xC0) == 0x80)
+      ++skip;
+    out.erase(0, skip);
+  }
+  return out;
+}
+
+ActionState make_outcome(const std::filesystem::path& state_dir, const CommandSpec& spec,
+                         const Termination& t) {
+  using Kind = Termination::Kind;
+  const std::string& program = spec.argv.front();
+  if (t.kind == Kind::ExecFailed) {
+    const bool missing = t.code == ENOENT || t.code == EACCES || t.code == ENOTDIR ||
+                         t.code == ELOOP || t.code == ENAMETOOLONG;
+    const std::string why = program + ": " + std::strerror(t.code);
+    return missing ? ActionState::failed("", "Command.NotFound",
+                                         why + (program.find('/') == std::string::npos
+                                                    ? " (looked up in PATH)"
+                                                    : ""))
+                   : ActionState::failed("", "Command.Failed", "cannot execute " + why);
+  }
+  if (t.kind == Kind::ChdirFailed) {
+    return ActionState::failed("", "Command.Failed",
+                               "cannot enter working directory " + spec.cwd.string() + ": " +
+                                   std::strerror(t.code));
+  }
+  Json out = output(state_dir, t);
+  ActionState state;
+  const std::string stop = std::string("its process group got SIGTERM") +
+                           (t.escalated ? ", then SIGKILL after " +
+                                              seconds_text(spec.kill_grace.count() / 1000.0) + " s"
+                                        : "");
+  switch (t.kind) {
+    case Kind::Exited:
+      if (t.code == 0) return ActionState::succeeded("", std::move(out));
+      state = ActionState::failed("", "Command.Failed",
+                                  with_stderr("exit code " + std::to_string(t.code), state_dir));
+      break;
+    case Kind::Signaled:
+      state = ActionState::failed("", "Command.Failed",
+                                  with_stderr("killed by " + signal_name(t.code), state_dir));
+      break;
+    case Kind::TimedOut:
+      state = ActionState::failed(
+          "", "Command.Timeout",
+          "timed out after " + seconds_text(spec.timeout_seconds.value_or(0)) +
+              " s (timeout_seconds); " + stop);
+      break;
+    case Kind::Cancelled:
+      state = ActionState::failed("", "Action.Cancelled", "cancelled while running; " + stop);
+      break;
+    default: break;
+  }
+  state.details = std::move(out);
+  return state;
+}
+
+}  // namespace beamflow::actions::command

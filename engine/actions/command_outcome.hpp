@@ -1,0 +1,44 @@
+#pragma once
+// How a finished command becomes the `command` action's outcome: output
+// tails, stdout parsed as JSON, and the error names a flow's Retry/Catch sees.
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+#include "actions/action.hpp"
+#include "actions/command_spec.hpp"
+
+namespace beamflow::actions::command {
+
+inline constexpr std::size_t kOutputTailBytes = 64 * 1024;  // stdout/stderr in the output
+inline constexpr std::size_t kCauseTailBytes = 2 * 1024;    // stderr quoted in a cause
+inline constexpr std::size_t kJsonMaxBytes = 16u << 20;     // larger stdout is not parsed
+
+struct Termination {
+  enum class Kind {
+    Exited,       // code = exit status
+    Signaled,     // code = signal number
+    TimedOut,     // timeout_seconds passed; the group got SIGTERM (and SIGKILL if `escalated`)
+    Cancelled,    // cancel requested; as for TimedOut
+    ExecFailed,   // code = errno of execvp
+    ChdirFailed,  // code = errno of chdir
+  };
+  Kind kind = Kind::Exited;
+  int code = 0;
+  bool escalated = false;
+  double duration_seconds = 0;
+};
+
+// The outcome recorded in result.json. Output (Succeeded details, and the
+// details of a Failed run) is {"exit_code", "stdout", "stderr", "json"
+// (when stdout is one JSON document), "duration_seconds", "signal" (when
+// killed by one)}; stdout/stderr are the last kOutputTailBytes bytes, the
+// whole streams stay in state_dir.
+ActionState make_outcome(const std::filesystem::path& state_dir, const CommandSpec& spec,
+                         const Termination& t);
+
+// The last `max_bytes` bytes of `file` ("" when absent), starting on a UTF-8
+// character boundary.
+std::string read_tail(const std::filesystem::path& file, std::size_t max_bytes);
+
+}  // namespace beamflow::actions::command
