@@ -1,8 +1,9 @@
 // Intrinsic expressions: "States.Name(arg, ...)" where an argument is a
 // 'string' (escapes \' \{ \} \\ only, as AWS documents), a number, true,
-// false, null, a path, or a nested call. Parsed once into a tree; calls whose
-// arguments are all constants are evaluated once at parse time so a
-// misuse like States.ArrayRange(1, 9, 0) is reported with the definition.
+// false, null, a path, or a nested call. Parsed once into a tree. Argument
+// values are checked when the call is evaluated, even when they are
+// constants: AWS accepts States.ArrayRange(1, 9, 0) in a definition and fails
+// the execution with States.IntrinsicFailure, which a Catch can handle.
 #include <string>
 #include <string_view>
 
@@ -22,14 +23,6 @@ constexpr std::string_view kPrefix = "States.";
 using detail::is_space;
 bool is_ident(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-bool is_constant(const Node& node) {
-  if (node.kind == Node::Kind::Path) return false;
-  for (const Node& arg : node.args) {
-    if (!is_constant(arg)) return false;
-  }
-  return true;
 }
 
 std::string arity(const detail::FunctionSpec& fn) {
@@ -92,18 +85,7 @@ class Parser : detail::Scanner {
       fail(std::string(fn.name) + " takes " + arity(fn) + ", not " + std::to_string(call.args.size()),
            start);
     }
-    if (is_constant(call)) check_constant(call);
     return call;
-  }
-
-  // Evaluates a constant call once so its misuse is a definition problem.
-  void check_constant(const Node& call) const {
-    try {
-      detail::evaluate_node(call, Json(), Json());
-    } catch (const Error& e) {
-      if (e.id() != "lang.intrinsic.failure") throw;
-      fail(e.message(), std::string::npos);
-    }
   }
 
   Node parse_arg() {

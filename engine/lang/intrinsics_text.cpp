@@ -13,36 +13,16 @@ namespace {
 
 struct TooDeep {};
 
-// How AWS renders a Format value: strings as-is, scalars as JSON, and arrays
-// and objects as Java's List/Map toString ("[1, a]", "{k=v, n=1}"), which is
-// what AWS prints for an object argument such as $$.StateMachine.
-void render(const Json& value, std::string& out, std::size_t depth) {
-  if (depth > kMaxDataDepth) throw TooDeep{};
-  if (value.is_string()) {
-    out += value.get_ref<const std::string&>();
-  } else if (value.is_array()) {
-    out += '[';
-    bool first = true;
-    for (const auto& item : value) {
-      if (!first) out += ", ";
-      first = false;
-      render(item, out, depth + 1);
-    }
-    out += ']';
-  } else if (value.is_object()) {
-    out += '{';
-    bool first = true;
-    for (const auto& [key, item] : value.items()) {
-      if (!first) out += ", ";
-      first = false;
-      out += key;
-      out += '=';
-      render(item, out, depth + 1);
-    }
-    out += '}';
-  } else {
-    out += value.dump();
+// A Format value in its natural string form: strings without quotes, other
+// scalars as JSON. The spec: "The Value MUST NOT be a JSON array or object"
+// (AWS itself prints objects Java-style; we keep to the spec).
+void render(const Intrinsic::Node& call, const Args& args, std::size_t i, std::string& out) {
+  const Json& value = args[i];
+  if (value.is_structured()) {
+    fail(call, "argument " + std::to_string(i + 1) +
+                   " must be a string, number, boolean or null, not " + a_type(value));
   }
+  out += value.is_string() ? value.get_ref<const std::string&>() : value.dump();
 }
 
 // Placeholders of a template that came from data: every "{}".
@@ -68,14 +48,10 @@ Json fn_format(const Intrinsic::Node& call, Args& args) {
   }
   std::string out;
   std::size_t from = 0;
-  try {
-    for (std::size_t i = 0; i < holes.size(); ++i) {
-      out.append(tmpl, from, holes[i] - from);
-      render(args[i + 1], out, 0);
-      from = holes[i] + 2;
-    }
-  } catch (const TooDeep&) {
-    fail(call, "a value nests deeper than " + std::to_string(kMaxDataDepth) + " levels");
+  for (std::size_t i = 0; i < holes.size(); ++i) {
+    out.append(tmpl, from, holes[i] - from);
+    render(call, args, i + 1, out);
+    from = holes[i] + 2;
   }
   out.append(tmpl, from, std::string::npos);
   return out;

@@ -82,8 +82,8 @@ TEST(PayloadTemplate, CompileProblems) {
   EXPECT_TRUE(has_problem(p, "write names with spaces as ['a name']"));
   p = compile_bad(J(R"j({"a.$": "States.Nope()"})j"));
   EXPECT_TRUE(has_problem(p, "unknown intrinsic function 'States.Nope'"));
-  p = compile_bad(J(R"j({"a.$": "States.ArrayRange(1, 2, 0)"})j"));
-  EXPECT_TRUE(has_problem(p, "the step (argument 3) must not be zero"));
+  p = compile_bad(J(R"j({"a.$": "States.ArrayRange(1, 2)"})j"));
+  EXPECT_TRUE(has_problem(p, "States.ArrayRange takes 3 arguments, not 2"));
   p = compile_bad(J(R"j({"a": 1, "a.$": "$.x"})j"));
   EXPECT_TRUE(has_problem(p, "the field 'a' is given twice, as 'a' and as 'a.$'"));
   p = compile_bad(J(R"j({"k~/.$": 1})j"));
