@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,13 +42,13 @@ std::string seconds_text(double s) {
 }
 
 Json output(const std::filesystem::path& state_dir, const Termination& t) {
-  Json out = {{"exit_code", t.kind == Termination::Kind::Exited ? t.code : 0},
+  Json out = {{"exit_code", WIFEXITED(t.wait_status) ? WEXITSTATUS(t.wait_status) : 0},
               {"stdout", read_tail(state_dir / files::kStdout, kOutputTailBytes)},
               {"stderr", read_tail(state_dir / files::kStderr, kOutputTailBytes)},
               {"duration_seconds", t.duration_seconds}};
-  if (t.kind == Termination::Kind::Signaled) {
-    out["exit_code"] = 128 + t.code;  // as a shell reports it
-    out["signal"] = short_signal_name(t.code);
+  if (WIFSIGNALED(t.wait_status)) {
+    out["exit_code"] = 128 + WTERMSIG(t.wait_status);  // as a shell reports it
+    out["signal"] = short_signal_name(WTERMSIG(t.wait_status));
   }
   std::error_code ec;
   const auto size = std::filesystem::file_size(state_dir / files::kStdout, ec);
@@ -92,9 +93,9 @@ ActionState make_outcome(const std::filesystem::path& state_dir, const CommandSp
   using Kind = Termination::Kind;
   const std::string& program = spec.argv.front();
   if (t.kind == Kind::ExecFailed) {
-    const bool missing = t.code == ENOENT || t.code == EACCES || t.code == ENOTDIR ||
-                         t.code == ELOOP || t.code == ENAMETOOLONG;
-    const std::string why = program + ": " + std::strerror(t.code);
+    const bool missing = t.err == ENOENT || t.err == EACCES || t.err == ENOTDIR || t.err == ELOOP ||
+                         t.err == ENAMETOOLONG;
+    const std::string why = program + ": " + std::strerror(t.err);
     return missing ? ActionState::failed("", "Command.NotFound",
                                          why + (program.find('/') == std::string::npos
                                                     ? " (looked up in PATH)"
@@ -104,7 +105,7 @@ ActionState make_outcome(const std::filesystem::path& state_dir, const CommandSp
   if (t.kind == Kind::ChdirFailed) {
     return ActionState::failed("", "Command.Failed",
                                "cannot enter working directory " + spec.cwd.string() + ": " +
-                                   std::strerror(t.code));
+                                   std::strerror(t.err));
   }
   Json out = output(state_dir, t);
   ActionState state;
@@ -114,13 +115,15 @@ ActionState make_outcome(const std::filesystem::path& state_dir, const CommandSp
                                         : "");
   switch (t.kind) {
     case Kind::Exited:
-      if (t.code == 0) return ActionState::succeeded("", std::move(out));
-      state = ActionState::failed("", "Command.Failed",
-                                  with_stderr("exit code " + std::to_string(t.code), state_dir));
-      break;
-    case Kind::Signaled:
-      state = ActionState::failed("", "Command.Failed",
-                                  with_stderr("killed by " + signal_name(t.code), state_dir));
+      if (WIFSIGNALED(t.wait_status)) {
+        state = ActionState::failed(
+            "", "Command.Failed", with_stderr("killed by " + signal_name(WTERMSIG(t.wait_status)), state_dir));
+      } else if (const int code = WEXITSTATUS(t.wait_status); code != 0) {
+        state = ActionState::failed("", "Command.Failed",
+                                    with_stderr("exit code " + std::to_string(code), state_dir));
+      } else {
+        return ActionState::succeeded("", std::move(out));
+      }
       break;
     case Kind::TimedOut:
       state = ActionState::failed(

@@ -16,15 +16,15 @@ inline constexpr std::size_t kJsonMaxBytes = 16u << 20;     // larger stdout is 
 
 struct Termination {
   enum class Kind {
-    Exited,       // code = exit status
-    Signaled,     // code = signal number
+    Exited,       // the command ended by itself (exit or signal)
     TimedOut,     // timeout_seconds passed; the group got SIGTERM (and SIGKILL if `escalated`)
     Cancelled,    // cancel requested; as for TimedOut
-    ExecFailed,   // code = errno of execvp
-    ChdirFailed,  // code = errno of chdir
+    ExecFailed,   // `err` = errno of execvp
+    ChdirFailed,  // `err` = errno of chdir
   };
   Kind kind = Kind::Exited;
-  int code = 0;
+  int wait_status = 0;  // waitpid(2) status of the command, unless it never ran
+  int err = 0;
   bool escalated = false;
   double duration_seconds = 0;
 };

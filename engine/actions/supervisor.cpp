@@ -175,7 +175,7 @@ class Supervisor {
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
       return {.kind = r.stage == 1 ? Termination::Kind::ChdirFailed : Termination::Kind::ExecFailed,
-              .code = r.err};
+              .err = r.err};
     }
     return wait_for(pid);
   }
@@ -244,10 +244,8 @@ class Supervisor {
         wait_signal(killed ? milliseconds(50) : std::min(milliseconds(50), until(kill_at)), cancel);
         if (killed && Steady::now() >= kill_at + std::chrono::seconds(2)) break;  // unkillable (D state)
       }
-      return {.kind = *stop, .escalated = killed};
     }
-    if (WIFSIGNALED(*leader)) return {.kind = Kind::Signaled, .code = WTERMSIG(*leader)};
-    return {.kind = Kind::Exited, .code = WEXITSTATUS(*leader)};
+    return {.kind = stop.value_or(Kind::Exited), .wait_status = *leader, .escalated = killed};
   }
 
   stdfs::path m_dir;

@@ -64,6 +64,8 @@ TEST_F(CommandTest, TimeoutTerminatesTheProcessGroup) {
   ASSERT_EQ(s.status, ActionStatus::Failed);
   EXPECT_EQ(s.error, "Command.Timeout");
   EXPECT_EQ(s.cause, "timed out after 0.3 s (timeout_seconds); its process group got SIGTERM");
+  EXPECT_EQ(s.details["signal"], "SIGTERM");
+  EXPECT_EQ(s.details["exit_code"], 128 + SIGTERM);
   // The background child was in the group too.
   const pid_t child = std::atoi(slurp(work_dir / "child.pid").c_str());
   ASSERT_GT(child, 0);
@@ -78,6 +80,7 @@ TEST_F(CommandTest, TimeoutEscalatesToSigkill) {
   EXPECT_EQ(s.cause,
             "timed out after 0.2 s (timeout_seconds); its process group got SIGTERM, then SIGKILL "
             "after 0.3 s");
+  EXPECT_EQ(s.details["signal"], "SIGKILL");
 }
 
 TEST_F(CommandTest, MissingProgramIsNotFound) {
