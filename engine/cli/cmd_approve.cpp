@@ -1,0 +1,94 @@
+// beamflow approve / reject: decide a run's pending `approve` action.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "actions/approval.hpp"
+#include "cli/common.hpp"
+#include "core/error.hpp"
+#include "run/paths.hpp"
+#include "run/run_store.hpp"
+
+namespace beamflow::cli {
+namespace {
+
+// Who decides when --by is not given: the login name of the user running
+// the command.
+std::string login_name() {
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
+  for (const char* var : {"USER", "LOGNAME"}) {
+    if (const char* v = std::getenv(var); v && *v) return v;
+  }
+  return "uid:" + std::to_string(::geteuid());
+}
+
+int decide_main(bool approve, const std::vector<std::string>& args) {
+  const std::string command = approve ? "approve" : "reject";
+  po::options_description o("Options");
+  o.add_options()("run-id", po::value<std::string>()->required(), "the run waiting for a decision")(
+      "action", po::value<std::string>(),
+      "ACTION_ID of the request to decide (needed when several are pending)")(
+      "by", po::value<std::string>(), "who decides (default: your login name)");
+  if (approve) {
+    o.add_options()("comment", po::value<std::string>()->default_value(""), "a note kept with the approval");
+  } else {
+    o.add_options()("reason", po::value<std::string>()->required(), "why the request is rejected (required)");
+  }
+  o.add_options()("json", "print {run_id, action_id, state, approved, by} as one JSON object");
+  add_runs_dir_option(o);
+  po::positional_options_description positional;
+  positional.add("run-id", 1);
+  po::variables_map vm;
+  int code = kExitOk;
+  const std::string synopsis = approve
+      ? "RUN_ID [--action ACTION_ID] [--by NAME] [--comment TEXT] [--runs-dir DIR]"
+      : "RUN_ID --reason TEXT [--action ACTION_ID] [--by NAME] [--runs-dir DIR]";
+  if (!parse_options(command, synopsis, o, positional, args, vm, code)) return code;
+
+  const std::string run_id = vm["run-id"].as<std::string>();
+  const auto root = run::runs_root(runs_dir_option(vm));
+  if (!run::summarize_run(root, run_id)) {
+    throw Error("run.not_found", states_error::Runtime, "no such run",
+                {{"run_id", run_id}, {"runs_dir", root.string()}});
+  }
+  const auto run_dir = run::run_dir(root, run_id);
+
+  std::string action_id, state;
+  if (vm.count("action")) {
+    action_id = vm["action"].as<std::string>();
+  } else {
+    try {
+      const auto pending = actions::only_pending(run_dir);
+      action_id = pending.action_id;
+      state = pending.state_name;
+    } catch (const Error& e) {
+      if (e.id() != "approve.ambiguous") throw;
+      std::cerr << "beamflow " << command << ": " << e.what() << "\n";
+      return kExitUsage;
+    }
+  }
+  const std::string by = vm.count("by") ? vm["by"].as<std::string>() : login_name();
+  actions::decide(run_dir, action_id, approve, by,
+                  vm[approve ? "comment" : "reason"].as<std::string>());
+
+  if (vm.count("json")) {
+    std::cout << Json{{"run_id", run_id}, {"action_id", action_id}, {"state", state},
+                      {"approved", approve}, {"by", by}}.dump()
+              << std::endl;
+  } else {
+    std::cout << (approve ? "approved " : "rejected ") << action_id
+              << (state.empty() ? "" : " (state " + state + ")") << " of run " << run_id << " as " << by
+              << "\n";
+  }
+  return kExitOk;
+}
+
+const Registrar approve_registrar{{"approve", "approve a run's pending approval request",
+                                   [](const std::vector<std::string>& args) { return decide_main(true, args); }}};
+const Registrar reject_registrar{{"reject", "reject a run's pending approval request (with a reason)",
+                                  [](const std::vector<std::string>& args) { return decide_main(false, args); }}};
+
+}  // namespace
+}  // namespace beamflow::cli
