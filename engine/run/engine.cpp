@@ -144,14 +144,15 @@ class Driver {
     a.last_sign_of_life_ms = reattach ? now_ms() : f->task.started_ms;
     ActionState st;
     try {
-      if (action->info().side_effects) {
+      // Asynchronous actions re-attach by their durable state after a crash,
+      // side-effecting ones keep what makes run() idempotent: both need it.
+      if (action->info().side_effects || !action->info().synchronous) {
         std::filesystem::create_directories(a.request.state_dir);
         fs::sync_directory(a.request.state_dir.parent_path());
       }
       st = action->run(a.request);
     } catch (const Error& e) {
-      st = ActionState::failed(a.request.action_id, e.asl_name() == states_error::Runtime ? states_error::TaskFailed : e.asl_name(),
-                               e.what());
+      st = ActionState::failed(a.request.action_id, e.asl_name(), e.what());
     } catch (const std::exception& e) {
       st = ActionState::failed(a.request.action_id, states_error::TaskFailed, e.what());
     }
@@ -185,7 +186,16 @@ class Driver {
   void drain_results() {
     auto results = std::move(m_results);
     m_results.clear();
-    for (auto& [frame_id, st] : results) m_interp.task_finished(frame_id, st);
+    for (auto& [frame_id, st] : results) {
+      // An action cannot end the whole run: the uncatchable names are the
+      // interpreter's alone, so a task failing with one becomes a TaskFailed.
+      if (st.status == ActionStatus::Failed &&
+          (st.error == states_error::Runtime || st.error == states_error::DataLimitExceeded)) {
+        st.cause = st.error + ": " + st.cause;
+        st.error = states_error::TaskFailed;
+      }
+      m_interp.task_finished(frame_id, st);
+    }
   }
 
   void fire_due_timers() {

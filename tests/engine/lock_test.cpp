@@ -42,7 +42,9 @@ TEST(Lock, RunIdsThatEscapeTheRunsDirectoryAreRefused) {
   const Json flow = Json::parse(R"({"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}})");
   for (const char* bad : {"../x", "a/b", "..", ".hidden", ""}) {
     try {
-      engine.start(flow, Json::object(), test::fast_options(scratch.path(), bad));
+      auto o = test::fast_options(scratch.path());
+      o.run_id = bad;
+      engine.start(flow, Json::object(), o);
       FAIL() << "accepted run id " << bad;
     } catch (const Error& e) {
       EXPECT_EQ(e.id(), "run.bad_id") << bad;

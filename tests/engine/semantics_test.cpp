@@ -140,8 +140,8 @@ TEST(Semantics, OversizedStateOutputEndsTheRunWithDataLimitExceeded) {
   run::Engine engine(test::builtin_registry());
   auto o = test::fast_options(scratch.path(), "big");
   o.max_payload_bytes = 1000;
-  auto r = engine.start(Json::parse(R"({"StartAt":"P","States":{"P":{"Type":"Pass",
-      "Parameters":{"a.$":"States.ArrayRange(1, 900, 1)"},"End":true}}})"), Json::object(), o);
+  auto r = engine.start(Json::parse(R"J({"StartAt":"P","States":{"P":{"Type":"Pass",
+      "Parameters":{"a.$":"States.ArrayRange(1, 900, 1)"},"End":true}}})J"), Json::object(), o);
   EXPECT_EQ(r.error.error, "States.DataLimitExceeded");
 }
 
