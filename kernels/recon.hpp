@@ -1,0 +1,51 @@
+#pragma once
+// Reconstruction: one signature for every algorithm, so jobs/ picks by name.
+//
+// Geometry (shared with phantom.hpp's projectors): detector column u has its
+// centre at u (0-based); the rotation axis passes through column
+// centers[row]. The output grid is N x N (N = out.extent(1)), pixel (iy, ix)
+// at x = ix - (N-1)/2, y = (N-1)/2 - iy (y up, row 0 at the top), so the axis
+// sits at the grid centre. A ray at angle theta through detector coordinate
+// s = u - center integrates along x cos(theta) + y sin(theta) = s.
+// Output is attenuation per pixel: a uniform disc of mu per pixel
+// reconstructs to mu. Angles are radians, spread uniformly over [0, pi) or
+// [0, 2 pi) (the back-projection weight is pi / angles).
+#include <string_view>
+
+#include "kernels/filters.hpp"
+#include "kernels/views.hpp"
+
+namespace beamflow::kernels {
+
+struct ReconParams {
+  Filter filter = Filter::Shepp;
+  // Rows are zero-padded to the next power of two >= pad * columns before
+  // filtering; gridrec also sizes its Fourier grid with it (pad 2 leaves the
+  // image well inside the grid; pad 1 is TomoPy's gridrec, about 4x faster).
+  int pad = 2;
+  // Rotation-axis column per sinogram row, or a single value for all rows.
+  Kokkos::View<const Real*> centers;
+};
+
+// sino [row][angle][column] -> out [row][N][N].
+void fbp(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& params, Volume out);
+void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& params,
+             Volume out);
+
+enum class Algorithm { Fbp, Gridrec };
+// "fbp" or "gridrec"; anything else throws kernels.recon.unknown_algorithm.
+Algorithm algorithm_from_name(std::string_view name);
+std::string_view algorithm_name(Algorithm algorithm);
+void reconstruct(Algorithm algorithm, Kokkos::View<const Real***> sino, Angles theta,
+                 const ReconParams& params, Volume out);
+
+namespace detail {
+// Checks extents and parameters (throws kernels.shape / kernels.argument) and
+// returns the centres on the host, one per row.
+std::vector<double> checked_centers(std::string_view where, Kokkos::View<const Real***> sino,
+                                    Angles theta, const ReconParams& params, Volume out);
+// cos and sin of every angle, computed in double.
+void angle_tables(Angles theta, Kokkos::View<Real*> cos_t, Kokkos::View<Real*> sin_t);
+}  // namespace detail
+
+}  // namespace beamflow::kernels
