@@ -53,8 +53,10 @@ RunDirectory RunDirectory::create(const std::filesystem::path& runs_root, const 
   fs::sync_directory(runs_root);
   auto lock = fs::FileLock::try_acquire(dir / "lock");
   if (!lock) throw Error("run.locked", states_error::Runtime, "run is locked by another process", {{"run_id", run_id}});
-  fs::write_file_atomic(dir / "definition.json", definition.dump(2) + "\n");
+  // definition.json is written last: its presence marks a complete run
+  // directory (see the take-over above and RunDirectory::open).
   fs::write_file_atomic(dir / "input.json", input.dump(2) + "\n");
+  fs::write_file_atomic(dir / "definition.json", definition.dump(2) + "\n");
   std::filesystem::create_directory(dir / "actions", ec);
   fs::sync_directory(dir);
   return RunDirectory(dir, run_id, std::move(*lock));

@@ -114,7 +114,8 @@ TEST_F(Cli, ValidateReportsProblemsOrValid) {
 TEST_F(Cli, RunsListsOldestFirstAndShowPrintsHistory) {
   dir.write("ok.json", kOk);
   dir.write("fail.json", kFail);
-  ASSERT_EQ(bf({"run", "ok.json", "--run-id", "first", "--json"}).exit_code, 0);
+  dir.write("in.json", R"({"x": 1})");
+  ASSERT_EQ(bf({"run", "ok.json", "--input", "in.json", "--run-id", "first", "--json"}).exit_code, 0);
   ASSERT_EQ(bf({"run", "fail.json", "--run-id", "second", "--json"}).exit_code, 1);
   auto r = bf({"runs", "--json"});
   ASSERT_EQ(r.exit_code, 0);
