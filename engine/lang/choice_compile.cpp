@@ -17,16 +17,18 @@ namespace {
 
 std::vector<Operator> build_operators() {
   std::vector<Operator> ops;
-  const std::pair<const char*, Relation> relations[] = {
-      {"Equals", Relation::Eq},       {"LessThan", Relation::Lt},
-      {"GreaterThan", Relation::Gt},  {"LessThanEquals", Relation::Le},
-      {"GreaterThanEquals", Relation::Ge}};
+  const std::pair<const char*, Relation> relations[] = {{"Equals", Relation::Eq},
+                                                        {"LessThan", Relation::Lt},
+                                                        {"GreaterThan", Relation::Gt},
+                                                        {"LessThanEquals", Relation::Le},
+                                                        {"GreaterThanEquals", Relation::Ge}};
   const std::pair<const char*, Family> ordered[] = {
       {"String", Family::String}, {"Numeric", Family::Numeric}, {"Timestamp", Family::Timestamp}};
   for (const auto& [prefix, family] : ordered) {
     for (const auto& [suffix, relation] : relations) {
       for (const bool path : {false, true}) {
-        ops.push_back({std::string(prefix) + suffix + (path ? "Path" : ""), family, relation, path});
+        ops.push_back(
+            {std::string(prefix) + suffix + (path ? "Path" : ""), family, relation, path});
       }
     }
   }
@@ -92,7 +94,8 @@ class Compiler {
   Node rule(const Json& r, const std::string& pointer, std::size_t depth) {
     Node node;
     if (depth > detail::kMaxNesting) {
-      problem(pointer, "choice rules nest deeper than " + std::to_string(detail::kMaxNesting) + " levels");
+      problem(pointer,
+              "choice rules nest deeper than " + std::to_string(detail::kMaxNesting) + " levels");
       return node;
     }
     if (!r.is_object()) {
@@ -105,14 +108,16 @@ class Compiler {
         operators.push_back(key);
       } else if (key == "Next") {
         // Top-level rules carry Next (the caller checks it); nested ones must not.
-        if (depth > 0) problem(pointer_append(pointer, key), "a nested choice rule must not have Next");
+        if (depth > 0)
+          problem(pointer_append(pointer, key), "a nested choice rule must not have Next");
       } else if (key != "Variable" && key != "Comment") {
         problem(pointer_append(pointer, key), "unknown field '" + key + "' in a choice rule");
       }
     }
     if (operators.empty()) {
-      problem(pointer, "the choice rule has no operator: give one comparison (such as StringEquals "
-                       "or IsPresent) with a Variable, or And, Or or Not");
+      problem(pointer,
+              "the choice rule has no operator: give one comparison (such as StringEquals "
+              "or IsPresent) with a Variable, or And, Or or Not");
       return node;
     }
     if (operators.size() > 1) {
@@ -130,7 +135,8 @@ class Compiler {
     m_problems.add(pointer, m_state, std::move(message));
   }
 
-  Node logical(const Json& r, const std::string& name, const std::string& pointer, std::size_t depth) {
+  Node logical(const Json& r, const std::string& name, const std::string& pointer,
+               std::size_t depth) {
     Node node;
     const std::string at = pointer_append(pointer, name);
     if (r.contains("Variable")) {
@@ -203,7 +209,8 @@ class Compiler {
         if (!expect(value.is_string(), "an RFC 3339 timestamp string")) return;
         node.instant = parse_instant(value.get_ref<const std::string&>());
         if (!node.instant) {
-          problem(at, op.name + " must be an RFC 3339 timestamp such as 2016-08-18T17:33:00Z, not " +
+          problem(at, op.name +
+                          " must be an RFC 3339 timestamp such as 2016-08-18T17:33:00Z, not " +
                           detail::quoted(value.get_ref<const std::string&>()));
         }
         return;
@@ -217,8 +224,8 @@ class Compiler {
 
 }  // namespace
 
-ChoiceRule ChoiceRule::compile(const Json& rule, const std::string& pointer, const std::string& state,
-                               Problems& problems) {
+ChoiceRule ChoiceRule::compile(const Json& rule, const std::string& pointer,
+                               const std::string& state, Problems& problems) {
   ChoiceRule out;
   out.m_root = std::make_shared<const Node>(Compiler(state, problems).rule(rule, pointer, 0));
   return out;

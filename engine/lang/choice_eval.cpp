@@ -70,8 +70,7 @@ bool compare(const Node& node, const Json& value, const Json& operand) {
       if (!value.is_number() || !operand.is_number()) return false;
       order = detail::compare_numbers(value, operand);
       break;
-    case Family::Boolean:
-      return value.is_boolean() && operand.is_boolean() && value == operand;
+    case Family::Boolean: return value.is_boolean() && operand.is_boolean() && value == operand;
     case Family::Timestamp: {
       const auto lhs = instant_of(value);
       const auto rhs = node.instant && !op.path ? node.instant : instant_of(operand);

@@ -37,7 +37,8 @@ std::string arity(const detail::FunctionSpec& fn) {
 class Parser : detail::Scanner {
  public:
   explicit Parser(std::string_view text)
-      : Scanner(text, "lang.intrinsic.syntax", states_error::IntrinsicFailure, "Invalid intrinsic") {}
+      : Scanner(text, "lang.intrinsic.syntax", states_error::IntrinsicFailure,
+                "Invalid intrinsic") {}
 
   Node run() {
     if (m_text.size() > detail::kMaxIntrinsicLength) {
@@ -65,7 +66,8 @@ class Parser : detail::Scanner {
            start);
     }
     skip_space();
-    if (peek() != '(') fail_here(at_end() ? "ends before '('" : "expected '(' after " + std::string(name));
+    if (peek() != '(')
+      fail_here(at_end() ? "ends before '('" : "expected '(' after " + std::string(name));
     ++m_pos;
     skip_space();
     if (peek() == ')') {
@@ -77,12 +79,14 @@ class Parser : detail::Scanner {
         if (at_end()) fail_here("ends before ')'");
         const char c = m_text[m_pos++];
         if (c == ')') break;
-        if (c != ',') fail(std::string("unexpected character '") + c + "'; expected ',' or ')'", m_pos - 1);
+        if (c != ',')
+          fail(std::string("unexpected character '") + c + "'; expected ',' or ')'", m_pos - 1);
       }
     }
     const auto& fn = *call.function;
     if (call.args.size() < fn.min_args || call.args.size() > fn.max_args) {
-      fail(std::string(fn.name) + " takes " + arity(fn) + ", not " + std::to_string(call.args.size()),
+      fail(std::string(fn.name) + " takes " + arity(fn) + ", not " +
+               std::to_string(call.args.size()),
            start);
     }
     return call;
@@ -138,14 +142,20 @@ class Parser : detail::Scanner {
     for (; !at_end(); ++m_pos) {
       const char c = peek();
       if (quote) {
-        if (c == '\\') ++m_pos;
-        else if (c == quote) quote = 0;
+        if (c == '\\')
+          ++m_pos;
+        else if (c == quote)
+          quote = 0;
         continue;
       }
-      if (depth > 0 && (c == '\'' || c == '"')) quote = c;
-      else if (c == '[') ++depth;
-      else if (c == ']') --depth;
-      else if (depth <= 0 && (c == ',' || c == ')' || is_space(c))) break;
+      if (depth > 0 && (c == '\'' || c == '"'))
+        quote = c;
+      else if (c == '[')
+        ++depth;
+      else if (c == ']')
+        --depth;
+      else if (depth <= 0 && (c == ',' || c == ')' || is_space(c)))
+        break;
     }
     m_pos = std::min(m_pos, m_text.size());
     Node node;

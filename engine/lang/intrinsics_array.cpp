@@ -12,9 +12,7 @@
 
 namespace beamflow::lang::detail {
 
-Json fn_array(const Intrinsic::Node&, Args& args) {
-  return Json(std::move(args));
-}
+Json fn_array(const Intrinsic::Node&, Args& args) { return Json(std::move(args)); }
 
 Json fn_array_partition(const Intrinsic::Node& call, Args& args) {
   const Json& array = array_arg(call, args, 0);

@@ -39,9 +39,8 @@ std::vector<std::size_t> placeholders_in(const std::string& text) {
 Json fn_format(const Intrinsic::Node& call, Args& args) {
   const std::string& tmpl = string_arg(call, args, 0);
   const Intrinsic::Node& first = call.args[0];
-  const std::vector<std::size_t> holes = first.kind == Intrinsic::Node::Kind::Literal
-                                             ? first.placeholders
-                                             : placeholders_in(tmpl);
+  const std::vector<std::size_t> holes =
+      first.kind == Intrinsic::Node::Kind::Literal ? first.placeholders : placeholders_in(tmpl);
   if (holes.size() != args.size() - 1) {
     fail(call, "the template has " + std::to_string(holes.size()) + " '{}' placeholder(s) but " +
                    std::to_string(args.size() - 1) + " value(s) were given");

@@ -62,7 +62,8 @@ Json FilterPath::apply(const Json& value, const Json& context) const {
   if (auto hit = path->select(value, context)) return std::move(*hit);
   const std::string name = field.empty() ? "the path" : field;
   throw Error("lang.io.no_match", states_error::Runtime,
-              "Invalid path " + detail::quoted(path->text()) + ": " + name + " matches nothing in the " +
+              "Invalid path " + detail::quoted(path->text()) + ": " + name +
+                  " matches nothing in the " +
                   (path->is_context() ? "context object" : "input " + detail::json_excerpt(value)),
               {{"field", name}});
 }
@@ -79,8 +80,10 @@ ResultPathSpec ResultPathSpec::from_field(const Json& state_json, const char* ke
       if (!out.path) break;
       if (!out.path->is_reference() || out.path->is_context()) {
         problems.add(pointer_append(pointer, key), state,
-                     std::string(key) + " must be a reference path into the input (only .name, "
-                     "['name'] and [index] steps), not " + detail::quoted(out.path->text()));
+                     std::string(key) +
+                         " must be a reference path into the input (only .name, "
+                         "['name'] and [index] steps), not " +
+                         detail::quoted(out.path->text()));
         out.path.reset();
         break;
       }

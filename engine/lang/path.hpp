@@ -6,7 +6,12 @@
 // Grammar supported: "$" or "$$", then any of
 //   .name   ['name'] ["name"]   [n] (negative n counts from the end)
 //   [*] .*   [a,b,...]   [start:end:step]   ..name (deep scan)
-//   [?(@.x OP literal)] with OP in == != < <= > >=, and [?(@.x)] (exists)
+//   [?(@.x OP literal)] with OP in == != < <= > >=, and [?(@.x)] (exists),
+//   joined with && and ||; @ paths take .name, ['name'] and [n] steps
+// Names after '.' may hold any character but . [ ] ( ) quotes and
+// whitespace ("$.a-b"); use ['a b'] for the rest. As in Jayway (AWS's
+// library) a final ['a','b'] yields one object of the keys present, and
+// comparisons never coerce types. Path text is limited to 4096 characters.
 // A *reference path* is one that can only ever identify a single node:
 // only .name, ['name'] and [n] (n >= 0) steps.
 #include <memory>

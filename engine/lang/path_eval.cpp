@@ -35,7 +35,8 @@ void slice(const Json& array, const Selector& sel, Nodes& out) {
   };
   const std::int64_t from = sel.start ? clamp(*sel.start) : 0;
   const std::int64_t to = sel.end ? clamp(*sel.end) : size;
-  for (std::int64_t i = from; i < to; i += sel.step) out.push_back(&array[static_cast<std::size_t>(i)]);
+  for (std::int64_t i = from; i < to; i += sel.step)
+    out.push_back(&array[static_cast<std::size_t>(i)]);
 }
 
 void apply(const Selector& sel, const Json& node, bool deep, Nodes& out) {
@@ -121,7 +122,8 @@ bool term_holds(const FilterTerm& term, const Json& candidate) {
   if (lhs->is_number() && rhs.is_number()) {
     order = compare_numbers(*lhs, rhs);
   } else if (lhs->is_string() && rhs.is_string()) {
-    order = compare_utf16(lhs->get_ref<const std::string&>(), rhs.get_ref<const std::string&>()) <=> 0;
+    order =
+        compare_utf16(lhs->get_ref<const std::string&>(), rhs.get_ref<const std::string&>()) <=> 0;
   } else if (term.op == FilterOp::Eq) {
     return *lhs == rhs;
   }
@@ -172,7 +174,8 @@ std::optional<Json> Path::select(const Json& input, const Json& context) const {
         detail::apply(step.sel, *node, false, next);
         continue;
       }
-      for (const Json* n : detail::descendants_and_self(*node)) detail::apply(step.sel, *n, true, next);
+      for (const Json* n : detail::descendants_and_self(*node))
+        detail::apply(step.sel, *n, true, next);
     }
     current = std::move(next);
   }

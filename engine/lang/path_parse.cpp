@@ -18,10 +18,10 @@ namespace {
 
 using detail::FilterOp;
 using detail::FilterTerm;
+using detail::is_space;
 using detail::RelStep;
 using detail::Selector;
 using detail::Step;
-using detail::is_space;
 
 // Characters that end a name written after '.'. Jayway stops at '.', '[' and
 // '('; we also stop at characters that can only be a typo there (brackets,
@@ -33,8 +33,8 @@ bool ends_dot_name(char c) {
 
 // Inside a filter a name also ends at an operator or the closing parenthesis.
 bool ends_filter_name(char c) {
-  return ends_dot_name(c) || c == '=' || c == '!' || c == '<' || c == '>' || c == '&' ||
-         c == '|' || c == ',';
+  return ends_dot_name(c) || c == '=' || c == '!' || c == '<' || c == '>' || c == '&' || c == '|' ||
+         c == ',';
 }
 
 class Parser : detail::Scanner {
@@ -193,7 +193,10 @@ class Parser : detail::Scanner {
       if (at_end()) fail("unterminated quoted name", m_pos);
       const char e = m_text[m_pos++];
       switch (e) {
-        case '\\': case '\'': case '"': case '/': out += e; break;
+        case '\\':
+        case '\'':
+        case '"':
+        case '/': out += e; break;
         case 'b': out += '\b'; break;
         case 'f': out += '\f'; break;
         case 'n': out += '\n'; break;
@@ -211,10 +214,14 @@ class Parser : detail::Scanner {
     for (int i = 0; i < 4; ++i) {
       const char c = m_text[m_pos++];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<char32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<char32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<char32_t>(c - 'A' + 10);
-      else fail("bad hex digit in \\u escape", m_pos - 1);
+      if (c >= '0' && c <= '9')
+        v |= static_cast<char32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<char32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<char32_t>(c - 'A' + 10);
+      else
+        fail("bad hex digit in \\u escape", m_pos - 1);
     }
     return v;
   }
@@ -330,7 +337,6 @@ class Parser : detail::Scanner {
       if (s.deep || !single) impl.definite = false;
     }
   }
-
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Payload templates (Parameters, ItemSelector, ResultSelector): ".$" fields
 // compiled once into paths and intrinsics; subtrees without any collapse into
 // one literal, so evaluation copies them whole.
+#include "lang/payload.hpp"
+
 #include <set>
 #include <string>
 #include <utility>
@@ -11,7 +13,6 @@
 #include "lang/detail/limits.hpp"
 #include "lang/detail/text.hpp"
 #include "lang/intrinsics.hpp"
-#include "lang/payload.hpp"
 
 namespace beamflow::lang {
 
@@ -33,7 +34,8 @@ constexpr std::string_view kDynamicSuffix = ".$";
 
 bool is_dynamic_key(const std::string& key) {
   return key.size() >= kDynamicSuffix.size() &&
-         key.compare(key.size() - kDynamicSuffix.size(), kDynamicSuffix.size(), kDynamicSuffix) == 0;
+         key.compare(key.size() - kDynamicSuffix.size(), kDynamicSuffix.size(), kDynamicSuffix) ==
+             0;
 }
 
 class Compiler {
@@ -138,15 +140,16 @@ Json evaluate_node(const Node& node, const Json& input, const Json& context, con
       if (auto hit = node.path->select(input, context)) return std::move(*hit);
       const bool ctx = node.path->is_context();
       throw Error("lang.payload.path", asl,
-                  "The JSONPath " + detail::quoted(node.path->text()) + " specified for the field " +
-                      detail::quoted(node.field) + " could not be found in the " +
-                      (ctx ? "context object " : "input ") +
+                  "The JSONPath " + detail::quoted(node.path->text()) +
+                      " specified for the field " + detail::quoted(node.field) +
+                      " could not be found in the " + (ctx ? "context object " : "input ") +
                       detail::json_excerpt(ctx ? context : input),
                   {{"field", node.field}});
     }
     case Node::Kind::Object: {
       Json out = Json::object();
-      for (const auto& [name, child] : node.members) out[name] = evaluate_node(child, input, context, asl);
+      for (const auto& [name, child] : node.members)
+        out[name] = evaluate_node(child, input, context, asl);
       return out;
     }
     case Node::Kind::Array: {

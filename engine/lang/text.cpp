@@ -68,8 +68,10 @@ std::string sanitize_utf8(std::string_view bytes) {
   std::size_t pos = 0;
   while (pos < bytes.size()) {
     const std::size_t start = pos;
-    if (next_code_point(bytes, pos)) out.append(bytes.substr(start, pos - start));
-    else append_utf8(out, 0xFFFD);
+    if (next_code_point(bytes, pos))
+      out.append(bytes.substr(start, pos - start));
+    else
+      append_utf8(out, 0xFFFD);
   }
   return out;
 }

@@ -43,8 +43,10 @@ std::optional<Instant> parse_instant(std::string_view t) {
   const auto year = digits(t, 0, 4), month = digits(t, 5, 2), day = digits(t, 8, 2);
   const auto hour = digits(t, 11, 2), minute = digits(t, 14, 2), second = digits(t, 17, 2);
   if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
-  if (t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':') return std::nullopt;
-  if (*month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month)) return std::nullopt;
+  if (t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':')
+    return std::nullopt;
+  if (*month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month))
+    return std::nullopt;
   if (*hour > 23 || *minute > 59 || *second > 59) return std::nullopt;
 
   std::size_t pos = 19;

@@ -1,9 +1,10 @@
 // Choice rules: every operator and its Path variant, And/Or/Not, type tests,
 // StringMatches, timestamps, AWS's absent-variable failure, and every
 // compile problem.
+#include "lang/choice.hpp"
+
 #include <string>
 
-#include "lang/choice.hpp"
 #include "test_util.hpp"
 
 namespace beamflow::lang {
@@ -31,7 +32,8 @@ Problems compile_bad(const Json& rule) {
 }
 
 // Builds {"Variable": var, op: operand} and evaluates it against `input`.
-bool check(const char* op, const Json& operand, const Json& value, const Json& extra = Json::object()) {
+bool check(const char* op, const Json& operand, const Json& value,
+           const Json& extra = Json::object()) {
   Json input = extra;
   input["v"] = value;
   return compile_ok(Json{{"Variable", "$.v"}, {op, operand}}).evaluate(input, Json::object());
@@ -97,8 +99,10 @@ TEST(ChoiceTimestamp, Comparisons) {
   EXPECT_TRUE(check("TimestampEquals", "2016-08-18T17:33:00Z", "2016-08-18T19:33:00+02:00"));
   EXPECT_TRUE(check("TimestampEquals", "2016-08-18T17:33:00Z", "2016-08-18T12:03:00-05:30"));
   EXPECT_TRUE(check("TimestampEquals", "2016-08-18T17:33:00Z", "2016-08-18T17:33:00.000Z"));
-  EXPECT_TRUE(check("TimestampLessThan", "2016-08-18T17:33:00.5Z", "2016-08-18T17:33:00.499999999Z"));
-  EXPECT_TRUE(check("TimestampGreaterThan", "2016-08-18T17:33:00Z", "2016-08-18T17:33:00.000000001Z"));
+  EXPECT_TRUE(
+      check("TimestampLessThan", "2016-08-18T17:33:00.5Z", "2016-08-18T17:33:00.499999999Z"));
+  EXPECT_TRUE(
+      check("TimestampGreaterThan", "2016-08-18T17:33:00Z", "2016-08-18T17:33:00.000000001Z"));
   EXPECT_TRUE(check("TimestampLessThanEquals", "2016-08-18T17:33:00Z", "2016-08-18T17:33:00Z"));
   EXPECT_TRUE(check("TimestampGreaterThanEquals", "1969-12-31T23:59:59Z", "1970-01-01T00:00:00Z"));
   EXPECT_TRUE(check("TimestampLessThan", "2262-01-01T00:00:00Z", "9999-12-31T23:59:59Z") == false);
@@ -115,7 +119,7 @@ TEST(ChoiceMatches, Patterns) {
   EXPECT_TRUE(check("StringMatches", "*", ""));
   EXPECT_TRUE(check("StringMatches", "*.log", "a.log"));
   EXPECT_TRUE(check("StringMatches", "a*b*c", "abxbxc"));
-  EXPECT_TRUE(check("StringMatches", "*ab", "aab"));  // needs backtracking
+  EXPECT_TRUE(check("StringMatches", "*ab", "aab"));   // needs backtracking
   EXPECT_FALSE(check("StringMatches", "a?c", "abc"));  // '?' is an ordinary character
   EXPECT_TRUE(check("StringMatches", "a?c", "a?c"));
   EXPECT_TRUE(check("StringMatches", "star\\*", "star*"));
@@ -141,7 +145,8 @@ TEST(ChoiceMatches, FreeFunction) {
 }
 
 TEST(ChoiceTypeTests, PresentAndTypes) {
-  const Json input = J(R"j({"n": null, "i": 1, "f": 1.5, "s": "x", "b": false, "t": "2016-08-18T17:33:00Z",
+  const Json input =
+      J(R"j({"n": null, "i": 1, "f": 1.5, "s": "x", "b": false, "t": "2016-08-18T17:33:00Z",
                            "a": [], "o": {}})j");
   const auto test = [&](const char* op, const char* var, bool expected) {
     return compile_ok(Json{{"Variable", var}, {op, expected}}).evaluate(input, Json::object());
@@ -203,23 +208,25 @@ TEST(ChoicePaths, PathOperands) {
 
 TEST(ChoiceAbsent, FailsAsOnAws) {
   const Json input = J(R"j({"present": 1})j");
-  for (const char* op : {"StringEquals", "NumericEquals", "BooleanEquals", "TimestampEquals",
-                         "StringMatches", "IsNull", "IsNumeric", "IsString", "IsBoolean",
-                         "IsTimestamp"}) {
+  for (const char* op :
+       {"StringEquals", "NumericEquals", "BooleanEquals", "TimestampEquals", "StringMatches",
+        "IsNull", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp"}) {
     Json operand = std::string(op).rfind("Is", 0) == 0 ? Json(true) : Json();
     if (operand.is_null()) {
-      operand = std::string(op) == "NumericEquals"   ? Json(1)
-                : std::string(op) == "BooleanEquals" ? Json(true)
+      operand = std::string(op) == "NumericEquals"     ? Json(1)
+                : std::string(op) == "BooleanEquals"   ? Json(true)
                 : std::string(op) == "TimestampEquals" ? Json("2001-01-01T00:00:00Z")
                                                        : Json("x");
     }
     const ChoiceRule rule = compile_ok(Json{{"Variable", "$.missing"}, {op, operand}});
-    expect_error([&] { rule.evaluate(input, Json::object()); }, "lang.choice.invalid_path", "States.Runtime",
-                 "Invalid path '$.missing': The choice state's condition path references an invalid value.");
+    expect_error(
+        [&] { rule.evaluate(input, Json::object()); }, "lang.choice.invalid_path", "States.Runtime",
+        "Invalid path '$.missing': The choice state's condition path references an invalid value.");
   }
-  const ChoiceRule by_path = compile_ok(J(R"j({"Variable": "$.present", "NumericEqualsPath": "$.gone"})j"));
-  expect_error([&] { by_path.evaluate(input, Json::object()); }, "lang.choice.invalid_path", "States.Runtime",
-               "Invalid path '$.gone'");
+  const ChoiceRule by_path =
+      compile_ok(J(R"j({"Variable": "$.present", "NumericEqualsPath": "$.gone"})j"));
+  expect_error([&] { by_path.evaluate(input, Json::object()); }, "lang.choice.invalid_path",
+               "States.Runtime", "Invalid path '$.gone'");
   const ChoiceRule indefinite = compile_ok(J(R"j({"Variable": "$..zz", "StringEquals": "x"})j"));
   expect_error([&] { indefinite.evaluate(input, Json::object()); }, "lang.choice.invalid_path",
                "States.Runtime", "Invalid path '$..zz'");
@@ -231,8 +238,11 @@ TEST(ChoiceAbsent, FailsAsOnAws) {
 
 TEST(ChoiceLogic, AwsGuideExample) {
   const Json input = J(R"j({"type": "Private", "value": 22})j");
-  const auto rule = [&](const char* text) { return compile_ok(J(text)).evaluate(input, Json::object()); };
-  EXPECT_FALSE(rule(R"j({"Not": {"Variable": "$.type", "StringEquals": "Private"}, "Next": "Public"})j"));
+  const auto rule = [&](const char* text) {
+    return compile_ok(J(text)).evaluate(input, Json::object());
+  };
+  EXPECT_FALSE(
+      rule(R"j({"Not": {"Variable": "$.type", "StringEquals": "Private"}, "Next": "Public"})j"));
   EXPECT_FALSE(rule(R"j({"Variable": "$.value", "NumericEquals": 0, "Next": "ValueIsZero"})j"));
   EXPECT_TRUE(rule(R"j({"And": [{"Variable": "$.value", "NumericGreaterThanEquals": 20},
                                {"Variable": "$.value", "NumericLessThan": 30}], "Next": "ValueInTwenties"})j"));
@@ -250,14 +260,17 @@ TEST(ChoiceLogic, DeepButLegalNesting) {
 }
 
 TEST(ChoiceCompile, StructureProblems) {
-  EXPECT_TRUE(has_problem(compile_bad(J("[1]")), "a choice rule must be an object, not an array", kPointer));
+  EXPECT_TRUE(has_problem(compile_bad(J("[1]")), "a choice rule must be an object, not an array",
+                          kPointer));
   EXPECT_TRUE(has_problem(compile_bad(J(R"j({"Variable": "$.a"})j")),
                           "the choice rule has no operator: give one comparison", kPointer));
-  EXPECT_TRUE(has_problem(compile_bad(J(R"j({"Variable": "$.a", "StringEquals": "x", "NumericEquals": 1})j")),
-                          "the choice rule has 2 operators (NumericEquals, StringEquals); it takes exactly "
-                          "one, so combine them with And"));
+  EXPECT_TRUE(has_problem(
+      compile_bad(J(R"j({"Variable": "$.a", "StringEquals": "x", "NumericEquals": 1})j")),
+      "the choice rule has 2 operators (NumericEquals, StringEquals); it takes exactly "
+      "one, so combine them with And"));
   EXPECT_TRUE(has_problem(compile_bad(J(R"j({"Variable": "$.a", "StringEqual": "x"})j")),
-                          "unknown field 'StringEqual' in a choice rule", "/States/C/Choices/0/StringEqual"));
+                          "unknown field 'StringEqual' in a choice rule",
+                          "/States/C/Choices/0/StringEqual"));
   EXPECT_TRUE(has_problem(compile_bad(J(R"j({"Variable": "$.a", "StringMatchesPath": "$.b"})j")),
                           "unknown field 'StringMatchesPath'"));
   EXPECT_TRUE(has_problem(compile_bad(J(R"j({"And": []})j")),
@@ -266,11 +279,14 @@ TEST(ChoiceCompile, StructureProblems) {
   EXPECT_TRUE(has_problem(compile_bad(J(R"j({"Or": {"Variable": "$.a", "IsNull": true}})j")),
                           "Or must be a non-empty array of choice rules, not an object"));
   EXPECT_TRUE(has_problem(compile_bad(J(R"j({"Or": [{"Variable": "$.a", "IsNull": true}, 3]})j")),
-                          "a choice rule must be an object, not a number", "/States/C/Choices/0/Or/1"));
+                          "a choice rule must be an object, not a number",
+                          "/States/C/Choices/0/Or/1"));
   EXPECT_TRUE(has_problem(compile_bad(J(R"j({"Not": [{"Variable": "$.a", "IsNull": true}]})j")),
-                          "Not must hold one choice rule (an object), not an array", "/States/C/Choices/0/Not"));
-  EXPECT_TRUE(has_problem(compile_bad(J(R"j({"Variable": "$.a", "And": [{"Variable": "$.a", "IsNull": true}]})j")),
-                          "Variable is not allowed beside And", "/States/C/Choices/0/Variable"));
+                          "Not must hold one choice rule (an object), not an array",
+                          "/States/C/Choices/0/Not"));
+  EXPECT_TRUE(has_problem(
+      compile_bad(J(R"j({"Variable": "$.a", "And": [{"Variable": "$.a", "IsNull": true}]})j")),
+      "Variable is not allowed beside And", "/States/C/Choices/0/Variable"));
   EXPECT_TRUE(has_problem(
       compile_bad(J(R"j({"And": [{"Variable": "$.a", "IsNull": true, "Next": "X"}]})j")),
       "a nested choice rule must not have Next", "/States/C/Choices/0/And/0/Next"));
@@ -287,7 +303,8 @@ TEST(ChoiceCompile, VariableProblems) {
   EXPECT_TRUE(has_problem(compile_bad(J(R"j({"StringEquals": "x"})j")),
                           "the choice rule has StringEquals but no Variable", kPointer));
   EXPECT_TRUE(has_problem(compile_bad(J(R"j({"Variable": 5, "StringEquals": "x"})j")),
-                          "Variable must be a path (a string), not a number", "/States/C/Choices/0/Variable"));
+                          "Variable must be a path (a string), not a number",
+                          "/States/C/Choices/0/Variable"));
   EXPECT_TRUE(has_problem(compile_bad(J(R"j({"Variable": "a.b", "StringEquals": "x"})j")),
                           "Variable: Invalid path 'a.b': must begin with '$'"));
 }
@@ -298,39 +315,45 @@ TEST(ChoiceCompile, OperandProblems) {
     pointer.append("/").append(field);
     EXPECT_TRUE(has_problem(compile_bad(J(text)), fragment, pointer)) << text;
   };
-  bad(R"j({"Variable": "$.a", "NumericEquals": "1"})j", "NumericEquals must be a number, not a string",
-      "NumericEquals");
-  bad(R"j({"Variable": "$.a", "NumericLessThan": null})j", "NumericLessThan must be a number, not null",
-      "NumericLessThan");
-  bad(R"j({"Variable": "$.a", "StringEquals": 1})j", "StringEquals must be a string, not a number", "StringEquals");
-  bad(R"j({"Variable": "$.a", "BooleanEquals": "true"})j", "BooleanEquals must be a boolean, not a string",
-      "BooleanEquals");
+  bad(R"j({"Variable": "$.a", "NumericEquals": "1"})j",
+      "NumericEquals must be a number, not a string", "NumericEquals");
+  bad(R"j({"Variable": "$.a", "NumericLessThan": null})j",
+      "NumericLessThan must be a number, not null", "NumericLessThan");
+  bad(R"j({"Variable": "$.a", "StringEquals": 1})j", "StringEquals must be a string, not a number",
+      "StringEquals");
+  bad(R"j({"Variable": "$.a", "BooleanEquals": "true"})j",
+      "BooleanEquals must be a boolean, not a string", "BooleanEquals");
   bad(R"j({"Variable": "$.a", "TimestampEquals": 1})j",
       "TimestampEquals must be an RFC 3339 timestamp string, not a number", "TimestampEquals");
   bad(R"j({"Variable": "$.a", "TimestampLessThan": "2016-08-18"})j",
-      "TimestampLessThan must be an RFC 3339 timestamp such as 2016-08-18T17:33:00Z, not '2016-08-18'",
+      "TimestampLessThan must be an RFC 3339 timestamp such as 2016-08-18T17:33:00Z, not "
+      "'2016-08-18'",
       "TimestampLessThan");
-  bad(R"j({"Variable": "$.a", "StringMatches": 3})j", "StringMatches must be a string pattern, not a number",
-      "StringMatches");
+  bad(R"j({"Variable": "$.a", "StringMatches": 3})j",
+      "StringMatches must be a string pattern, not a number", "StringMatches");
   bad(R"j({"Variable": "$.a", "StringMatches": "a\\b"})j",
       "StringMatches pattern 'a\\b' has a backslash at offset 1 that escapes neither '*' nor '\\'",
       "StringMatches");
-  bad(R"j({"Variable": "$.a", "StringMatches": "end\\"})j", "has a backslash at offset 3", "StringMatches");
-  bad(R"j({"Variable": "$.a", "IsNull": "yes"})j", "IsNull must be true or false, not a string", "IsNull");
-  bad(R"j({"Variable": "$.a", "IsPresent": 1})j", "IsPresent must be true or false, not a number", "IsPresent");
-  bad(R"j({"Variable": "$.a", "NumericEqualsPath": 5})j", "NumericEqualsPath must be a path (a string), not a number",
-      "NumericEqualsPath");
-  bad(R"j({"Variable": "$.a", "StringEqualsPath": "$.b["})j", "StringEqualsPath: Invalid path '$.b['",
-      "StringEqualsPath");
+  bad(R"j({"Variable": "$.a", "StringMatches": "end\\"})j", "has a backslash at offset 3",
+      "StringMatches");
+  bad(R"j({"Variable": "$.a", "IsNull": "yes"})j", "IsNull must be true or false, not a string",
+      "IsNull");
+  bad(R"j({"Variable": "$.a", "IsPresent": 1})j", "IsPresent must be true or false, not a number",
+      "IsPresent");
+  bad(R"j({"Variable": "$.a", "NumericEqualsPath": 5})j",
+      "NumericEqualsPath must be a path (a string), not a number", "NumericEqualsPath");
+  bad(R"j({"Variable": "$.a", "StringEqualsPath": "$.b["})j",
+      "StringEqualsPath: Invalid path '$.b['", "StringEqualsPath");
 }
 
 TEST(ChoiceCompile, UncompiledRulesRefuseToEvaluate) {
-  expect_error([] { ChoiceRule().evaluate(J("{}"), J("{}")); }, "lang.choice.uncompiled", "States.Runtime",
-               "a choice rule that failed to compile was evaluated");
+  expect_error([] { ChoiceRule().evaluate(J("{}"), J("{}")); }, "lang.choice.uncompiled",
+               "States.Runtime", "a choice rule that failed to compile was evaluated");
   Problems problems;
-  const ChoiceRule broken = ChoiceRule::compile(J(R"j({"StringEquals": "x"})j"), kPointer, "C", problems);
-  expect_error([&] { broken.evaluate(J("{}"), J("{}")); }, "lang.choice.uncompiled", "States.Runtime",
-               "its problems were ignored");
+  const ChoiceRule broken =
+      ChoiceRule::compile(J(R"j({"StringEquals": "x"})j"), kPointer, "C", problems);
+  expect_error([&] { broken.evaluate(J("{}"), J("{}")); }, "lang.choice.uncompiled",
+               "States.Runtime", "its problems were ignored");
 }
 
 TEST(Timestamps, ValidForms) {
@@ -353,13 +376,28 @@ TEST(Timestamps, ValidForms) {
 }
 
 TEST(Timestamps, InvalidForms) {
-  for (const char* text :
-       {"", "2016-08-18", "2016-08-18T17:33:00", "2016-08-18t17:33:00Z", "2016-08-18T17:33:00z",
-        "2016-08-18 17:33:00Z", "2016-13-01T00:00:00Z", "2016-00-01T00:00:00Z", "2015-02-29T00:00:00Z",
-        "2016-04-31T00:00:00Z", "2016-08-18T24:00:00Z", "2016-08-18T17:60:00Z", "2016-08-18T17:33:60Z",
-        "2016-08-18T17:33:00.Z", "2016-08-18T17:33:00+0200", "2016-08-18T17:33:00+24:00",
-        "2016-08-18T17:33:00+02:60", "2016-08-18T17:33:00Z ", "2016-8-18T17:33:00Z", "x016-08-18T17:33:00Z",
-        "2016-08-18T17:33:00+02", "2016-08-18T17:33:00.12.3Z"}) {
+  for (const char* text : {"",
+                           "2016-08-18",
+                           "2016-08-18T17:33:00",
+                           "2016-08-18t17:33:00Z",
+                           "2016-08-18T17:33:00z",
+                           "2016-08-18 17:33:00Z",
+                           "2016-13-01T00:00:00Z",
+                           "2016-00-01T00:00:00Z",
+                           "2015-02-29T00:00:00Z",
+                           "2016-04-31T00:00:00Z",
+                           "2016-08-18T24:00:00Z",
+                           "2016-08-18T17:60:00Z",
+                           "2016-08-18T17:33:60Z",
+                           "2016-08-18T17:33:00.Z",
+                           "2016-08-18T17:33:00+0200",
+                           "2016-08-18T17:33:00+24:00",
+                           "2016-08-18T17:33:00+02:60",
+                           "2016-08-18T17:33:00Z ",
+                           "2016-8-18T17:33:00Z",
+                           "x016-08-18T17:33:00Z",
+                           "2016-08-18T17:33:00+02",
+                           "2016-08-18T17:33:00.12.3Z"}) {
     EXPECT_FALSE(parse_instant(text)) << text;
     EXPECT_FALSE(parse_timestamp(text)) << text;
   }

@@ -1,10 +1,11 @@
 // Intrinsic functions: the AWS documentation's examples, edge cases, and
 // every syntax and failure message.
+#include "lang/intrinsics.hpp"
+
 #include <regex>
 #include <set>
 #include <string>
 
-#include "lang/intrinsics.hpp"
 #include "test_util.hpp"
 
 namespace beamflow::lang {
@@ -51,12 +52,14 @@ TEST(Intrinsic, LooksLikeIntrinsic) {
 
 TEST(IntrinsicFormat, DocumentationExamples) {
   const Json input = J(R"({"name": "Arnav", "template": "Hello, my name is {}."})");
-  EXPECT_EQ(eval("States.Format('Hello, my name is {}.', $.name)", input), "Hello, my name is Arnav.");
+  EXPECT_EQ(eval("States.Format('Hello, my name is {}.', $.name)", input),
+            "Hello, my name is Arnav.");
   EXPECT_EQ(eval("States.Format($.template, $.name)", input), "Hello, my name is Arnav.");
 }
 
 TEST(IntrinsicFormat, ValuesRenderLikeAws) {
-  const Json input = J(R"({"n": 1, "f": 1.5, "neg": -3, "t": true, "z": null, "s": "x", "big": 1e300})");
+  const Json input =
+      J(R"({"n": 1, "f": 1.5, "neg": -3, "t": true, "z": null, "s": "x", "big": 1e300})");
   EXPECT_EQ(eval("States.Format('{}|{}|{}|{}|{}|{}', $.n, $.f, $.neg, $.t, $.z, $.s)", input),
             "1|1.5|-3|true|null|x");
   EXPECT_EQ(eval("States.Format('{}', $.big)", input), "1e+300");
@@ -80,7 +83,7 @@ TEST(IntrinsicFormat, Escapes) {
 
 TEST(IntrinsicFormat, Failures) {
   expect_fails("States.Format('{} {}', 'a')",
-                "States.Format: the template has 2 '{}' placeholder(s) but 1 value(s) were given");
+               "States.Format: the template has 2 '{}' placeholder(s) but 1 value(s) were given");
   expect_fails("States.Format('x', 1)", "the template has 0 '{}' placeholder(s) but 1 value(s)");
   expect_failure("States.Format('{}', $.a, $.b)", J(R"({"a": 1, "b": 2})"),
                  "the template has 1 '{}' placeholder(s) but 2 value(s) were given");
@@ -88,13 +91,16 @@ TEST(IntrinsicFormat, Failures) {
                  "States.Format: argument 1 must be a string, not a number");
   expect_fails("States.Format(1)", "argument 1 must be a string, not a number");
   // The spec: "The Value MUST NOT be a JSON array or object".
-  expect_failure("States.Format('{}', $.o)", J(R"({"o": {"k": 1}})"),
-                 "States.Format: argument 2 must be a string, number, boolean or null, not an object");
-  expect_fails("States.Format('{}{}', 1, States.Array())", "argument 3 must be a string, number, boolean or null, not an array");
+  expect_failure(
+      "States.Format('{}', $.o)", J(R"({"o": {"k": 1}})"),
+      "States.Format: argument 2 must be a string, number, boolean or null, not an object");
+  expect_fails("States.Format('{}{}', 1, States.Array())",
+               "argument 3 must be a string, number, boolean or null, not an array");
 }
 
 TEST(IntrinsicJson, StringToJsonAndBack) {
-  EXPECT_EQ(eval("States.StringToJson($.s)", J(R"({"s": "{\"foo\": \"bar\"}"})")), J(R"({"foo": "bar"})"));
+  EXPECT_EQ(eval("States.StringToJson($.s)", J(R"({"s": "{\"foo\": \"bar\"}"})")),
+            J(R"({"foo": "bar"})"));
   EXPECT_EQ(eval("States.StringToJson('[1, 2.5, null]')"), J("[1, 2.5, null]"));
   EXPECT_EQ(eval("States.StringToJson(' 7 ')"), J("7"));
   EXPECT_EQ(eval("States.JsonToString($.u)", J(R"({"u": {"foo": "bar"}})")), R"({"foo":"bar"})");
@@ -108,12 +114,15 @@ TEST(IntrinsicJson, Failures) {
   expect_failure("States.StringToJson($.s)", J(R"({"s": "{bad"})"),
                  "States.StringToJson: argument 1 is not valid JSON: parse error");
   expect_fails("States.StringToJson('')", "argument 1 is not valid JSON");
-  expect_failure("States.StringToJson($.s)", J(R"({"s": 1})"), "argument 1 must be a string, not a number");
-  expect_failure("States.StringToJson($.s)", Json{{"s", std::string(600, '[') + std::string(600, ']')}},
+  expect_failure("States.StringToJson($.s)", J(R"({"s": 1})"),
+                 "argument 1 must be a string, not a number");
+  expect_failure("States.StringToJson($.s)",
+                 Json{{"s", std::string(600, '[') + std::string(600, ']')}},
                  "the JSON nests deeper than 512 levels");
   Json deep = Json::object();
   for (int i = 0; i < 600; ++i) deep = Json{{"k", deep}};
-  expect_failure("States.JsonToString($.d)", Json{{"d", deep}}, "the value nests deeper than 512 levels");
+  expect_failure("States.JsonToString($.d)", Json{{"d", deep}},
+                 "the value nests deeper than 512 levels");
 }
 
 TEST(IntrinsicJson, JsonMergeIsShallow) {
@@ -122,8 +131,9 @@ TEST(IntrinsicJson, JsonMergeIsShallow) {
   EXPECT_EQ(eval("States.JsonMerge($.json1, $.json2, false)", input),
             J(R"({"a": {"a3": 1, "a4": 2}, "b": 2, "c": 3})"));
   EXPECT_EQ(eval("States.JsonMerge($.json1, $.json1, false)", input), input["json1"]);
-  expect_failure("States.JsonMerge($.json1, $.json2, true)", input,
-                 "States.JsonMerge: deep merge is not supported (as in AWS); argument 3 must be false");
+  expect_failure(
+      "States.JsonMerge($.json1, $.json2, true)", input,
+      "States.JsonMerge: deep merge is not supported (as in AWS); argument 3 must be false");
   expect_failure("States.JsonMerge($.json1, $.json2, 0)", input,
                  "argument 3 (deep merge) must be a boolean, not a number");
   expect_failure("States.JsonMerge($.json1.b, $.json2, false)", input,
@@ -151,11 +161,15 @@ TEST(IntrinsicArray, Partition) {
   EXPECT_EQ(eval("States.ArrayPartition($.a, 4.4)", input), J("[[1, 2, 3, 4], [5, 6, 7, 8], [9]]"));
   EXPECT_EQ(eval("States.ArrayPartition(States.Array(), 2)"), J("[]"));
   expect_fails("States.ArrayPartition(States.Array(1), 0)",
-                "States.ArrayPartition: chunk size must be a positive integer, not 0");
-  expect_failure("States.ArrayPartition($.a, -3)", input, "chunk size must be a positive integer, not -3");
-  expect_failure("States.ArrayPartition($.a, 0.4)", input, "chunk size must be a positive integer, not 0");
-  expect_failure("States.ArrayPartition($.a, '2')", input, "argument 2 must be an integer, not a string");
-  expect_failure("States.ArrayPartition($.a[0], 2)", input, "argument 1 must be an array, not a number");
+               "States.ArrayPartition: chunk size must be a positive integer, not 0");
+  expect_failure("States.ArrayPartition($.a, -3)", input,
+                 "chunk size must be a positive integer, not -3");
+  expect_failure("States.ArrayPartition($.a, 0.4)", input,
+                 "chunk size must be a positive integer, not 0");
+  expect_failure("States.ArrayPartition($.a, '2')", input,
+                 "argument 2 must be an integer, not a string");
+  expect_failure("States.ArrayPartition($.a[0], 2)", input,
+                 "argument 1 must be an array, not a number");
 }
 
 TEST(IntrinsicArray, Contains) {
@@ -179,14 +193,15 @@ TEST(IntrinsicArray, Range) {
   EXPECT_EQ(eval("States.ArrayRange(5, 5, 1)"), J("[5]"));
   EXPECT_EQ(eval("States.ArrayRange(0.5, 2.4, 1)"), J("[1, 2]"));
   EXPECT_EQ(eval("States.ArrayRange(1, 1000, 1)").size(), 1000u);
-  expect_fails("States.ArrayRange(1, 9, 0)", "States.ArrayRange: the step (argument 3) must not be zero");
+  expect_fails("States.ArrayRange(1, 9, 0)",
+               "States.ArrayRange: the step (argument 3) must not be zero");
   expect_fails("States.ArrayRange(0, 1000, 1)",
-                "States.ArrayRange: the range would hold 1001 items; the limit is 1000");
+               "States.ArrayRange: the range would hold 1001 items; the limit is 1000");
   expect_fails("States.ArrayRange(-2147483648, 2147483647, 1)", "the limit is 1000");
   expect_failure("States.ArrayRange($.s, 9, 1)", J(R"({"s": "1"})"),
                  "argument 1 must be an integer, not a string");
   expect_fails("States.ArrayRange(1, 3000000000, 1)",
-                "argument 2 must be an integer between -2147483648 and 2147483647, not 3000000000");
+               "argument 2 must be an integer between -2147483648 and 2147483647, not 3000000000");
 }
 
 TEST(IntrinsicArray, GetItem) {
@@ -197,13 +212,15 @@ TEST(IntrinsicArray, GetItem) {
   expect_failure("States.ArrayGetItem($.inputArray, 9)", input,
                  "States.ArrayGetItem: index 9 is out of range for an array of 9 items");
   expect_failure("States.ArrayGetItem($.inputArray, -1)", input, "index -1 is out of range");
-  expect_failure("States.ArrayGetItem($.index, 0)", input, "argument 1 must be an array, not a number");
+  expect_failure("States.ArrayGetItem($.index, 0)", input,
+                 "argument 1 must be an array, not a number");
   expect_failure("States.ArrayGetItem($.inputArray, true)", input,
                  "argument 2 must be an integer, not a boolean");
 }
 
 TEST(IntrinsicArray, Unique) {
-  EXPECT_EQ(eval("States.ArrayUnique($.a)", J(R"({"a": [1, 2, 3, 3, 3, 3, 3, 3, 4]})")), J("[1, 2, 3, 4]"));
+  EXPECT_EQ(eval("States.ArrayUnique($.a)", J(R"({"a": [1, 2, 3, 3, 3, 3, 3, 3, 4]})")),
+            J("[1, 2, 3, 4]"));
   EXPECT_EQ(eval("States.ArrayUnique($.a)",
                  J(R"({"a": [null, null, true, true, "x", "x", [], [], {"a": 1, "b": 2},
                              {"b": 2, "a": 1}, {"a": 1}, 1, 1.0, 0]})")),
@@ -214,8 +231,10 @@ TEST(IntrinsicArray, Unique) {
 }
 
 TEST(IntrinsicCodec, Base64) {
-  EXPECT_EQ(eval("States.Base64Encode($.input)", J(R"({"input": "Data to encode"})")), "RGF0YSB0byBlbmNvZGU=");
-  EXPECT_EQ(eval("States.Base64Decode($.b)", J(R"({"b": "RGF0YSB0byBlbmNvZGU="})")), "Data to encode");
+  EXPECT_EQ(eval("States.Base64Encode($.input)", J(R"({"input": "Data to encode"})")),
+            "RGF0YSB0byBlbmNvZGU=");
+  EXPECT_EQ(eval("States.Base64Decode($.b)", J(R"({"b": "RGF0YSB0byBlbmNvZGU="})")),
+            "Data to encode");
   EXPECT_EQ(eval("States.Base64Encode('héllo ✓ 𝄞')"), "aMOpbGxvIOKckyDwnYSe");
   EXPECT_EQ(eval("States.Base64Decode('aMOpbGxvIOKckyDwnYSe')"), "héllo ✓ 𝄞");
   EXPECT_EQ(eval("States.Base64Encode('')"), "");
@@ -232,8 +251,10 @@ TEST(IntrinsicCodec, Base64) {
 
 TEST(IntrinsicCodec, Base64Failures) {
   expect_fails("States.Base64Decode('a*==')",
-                "States.Base64Decode: argument 1 is not valid base64: character 1 is not in the base64 alphabet");
-  expect_fails("States.Base64Decode('Y')", "argument 1 is not valid base64: its length or '=' padding is wrong");
+               "States.Base64Decode: argument 1 is not valid base64: character 1 is not in the "
+               "base64 alphabet");
+  expect_fails("States.Base64Decode('Y')",
+               "argument 1 is not valid base64: its length or '=' padding is wrong");
   expect_fails("States.Base64Decode('YQ=')", "its length or '=' padding is wrong");
   expect_fails("States.Base64Decode('Y Q=')", "character 1 is not in the base64 alphabet");
   expect_fails("States.Base64Decode('YQ==YQ==')", "character 2 is not in the base64 alphabet");
@@ -241,11 +262,13 @@ TEST(IntrinsicCodec, Base64Failures) {
                  "States.Base64Encode: argument 1 is longer than the limit of 10000 characters");
   expect_failure("States.Base64Decode($.s)", Json{{"s", std::string(10004, 'Q')}},
                  "States.Base64Decode: argument 1 is longer than the limit of 10000 characters");
-  expect_failure("States.Base64Encode($.s)", J(R"({"s": [1]})"), "argument 1 must be a string, not an array");
+  expect_failure("States.Base64Encode($.s)", J(R"({"s": [1]})"),
+                 "argument 1 must be a string, not an array");
 }
 
 TEST(IntrinsicCodec, Hash) {
-  EXPECT_EQ(eval("States.Hash($.Data, $.Algorithm)", J(R"({"Data": "input data", "Algorithm": "SHA-1"})")),
+  EXPECT_EQ(eval("States.Hash($.Data, $.Algorithm)",
+                 J(R"({"Data": "input data", "Algorithm": "SHA-1"})")),
             "aaff4a450a104cd177d28d18d74485e8cae074b7");
   EXPECT_EQ(eval("States.Hash('', 'MD5')"), "d41d8cd98f00b204e9800998ecf8427e");
   EXPECT_EQ(eval("States.Hash('abc', 'MD5')"), "900150983cd24fb0d6963f7d28e17f72");
@@ -253,7 +276,8 @@ TEST(IntrinsicCodec, Hash) {
   EXPECT_EQ(eval("States.Hash('abc', 'SHA-256')"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(eval("States.Hash('abc', 'SHA-384')"),
-            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7");
+            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baec"
+            "a134c825a7");
   EXPECT_EQ(eval("States.Hash('abc', 'SHA-512')"),
             "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
             "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
@@ -264,8 +288,9 @@ TEST(IntrinsicCodec, Hash) {
 }
 
 TEST(IntrinsicCodec, HashFailures) {
-  expect_fails("States.Hash('x', 'SHA-224')",
-                "States.Hash: unsupported algorithm 'SHA-224'; use MD5, SHA-1, SHA-256, SHA-384 or SHA-512");
+  expect_fails(
+      "States.Hash('x', 'SHA-224')",
+      "States.Hash: unsupported algorithm 'SHA-224'; use MD5, SHA-1, SHA-256, SHA-384 or SHA-512");
   expect_fails("States.Hash('x', 'sha-256')", "unsupported algorithm 'sha-256'");
   expect_failure("States.Hash($.s, 'MD5')", Json{{"s", std::string(10001, 'a')}},
                  "argument 1 is longer than the limit of 10000 characters");
@@ -274,7 +299,8 @@ TEST(IntrinsicCodec, HashFailures) {
   for (int i = 0; i < 5000; ++i) clefs += "𝄞";
   EXPECT_NO_THROW(eval("States.Hash($.s, 'MD5')", Json{{"s", clefs}}));
   expect_failure("States.Hash($.s, 'MD5')", Json{{"s", clefs + "x"}}, "longer than the limit");
-  expect_failure("States.Hash($.n, 'MD5')", J(R"({"n": 5})"), "argument 1 must be a string, not a number");
+  expect_failure("States.Hash($.n, 'MD5')", J(R"({"n": 5})"),
+                 "argument 1 must be a string, not a number");
   expect_fails("States.Hash('x', null)", "argument 2 must be a string, not null");
 }
 
@@ -291,10 +317,13 @@ TEST(IntrinsicMath, Add) {
   EXPECT_EQ(eval("States.MathAdd(-2.5, 0)"), -2);
   EXPECT_EQ(eval("States.MathAdd(-1.51, 0)"), -2);
   expect_fails("States.MathAdd(2147483648, 1)",
-                "States.MathAdd: argument 1 must be an integer between -2147483648 and 2147483647, not 2147483648");
+               "States.MathAdd: argument 1 must be an integer between -2147483648 and 2147483647, "
+               "not 2147483648");
   expect_fails("States.MathAdd(1, -2147483649)", "argument 2 must be an integer between");
-  expect_fails("States.MathAdd('1', 1)", "States.MathAdd: argument 1 must be an integer, not a string");
-  expect_failure("States.MathAdd($.a, 1)", J(R"({"a": null})"), "argument 1 must be an integer, not null");
+  expect_fails("States.MathAdd('1', 1)",
+               "States.MathAdd: argument 1 must be an integer, not a string");
+  expect_failure("States.MathAdd($.a, 1)", J(R"({"a": null})"),
+                 "argument 1 must be an integer, not null");
 }
 
 TEST(IntrinsicMath, RandomStaysInItsHalfOpenRange) {
@@ -327,11 +356,14 @@ TEST(IntrinsicMath, SeededRandomIsReproducible) {
 }
 
 TEST(IntrinsicMath, RandomFailures) {
-  expect_fails("States.MathRandom(5, 5)", "States.MathRandom: the start 5 must be less than the end 5");
+  expect_fails("States.MathRandom(5, 5)",
+               "States.MathRandom: the start 5 must be less than the end 5");
   expect_fails("States.MathRandom(9, 1)", "the start 9 must be less than the end 1");
-  expect_fails("States.MathRandom(1, 9, 'seed')", "argument 3 (seed) must be a number, not a string");
+  expect_fails("States.MathRandom(1, 9, 'seed')",
+               "argument 3 (seed) must be a number, not a string");
   expect_fails("States.MathRandom(1, 9, 1e300)", "argument 3 (seed) is out of range");
-  expect_failure("States.MathRandom($.a, 9)", J(R"({"a": [1]})"), "argument 1 must be an integer, not an array");
+  expect_failure("States.MathRandom($.a, 9)", J(R"({"a": [1]})"),
+                 "argument 1 must be an integer, not an array");
 }
 
 TEST(IntrinsicString, Split) {
@@ -351,7 +383,8 @@ TEST(IntrinsicString, Split) {
   EXPECT_EQ(eval("States.ArrayGetItem(States.StringSplit($$.Execution.Id, ':'), 3)", Json::object(),
                  J(R"({"Execution": {"Id": "arn:aws:states:eu-west-1:123:execution:m:e"}})")),
             "eu-west-1");
-  expect_fails("States.StringSplit(1, ',')", "States.StringSplit: argument 1 must be a string, not a number");
+  expect_fails("States.StringSplit(1, ',')",
+               "States.StringSplit: argument 1 must be a string, not a number");
   expect_failure("States.StringSplit('a', $.d)", J(R"({"d": true})"),
                  "argument 2 must be a string, not a boolean");
 }
@@ -370,12 +403,15 @@ TEST(IntrinsicUuid, IsRandomVersion4) {
 // The AWS guide's nine-call example, with its template fixed to two
 // placeholders: as printed ('{}.{}.{}' with two values) it would fail.
 TEST(IntrinsicNesting, DocumentationExampleWithNineCalls) {
-  const Json input = J(R"({"ImageRecipe": {"Arn": "arn:aws:imagebuilder:us-east-1:123:image-recipe/my-recipe.v1/1.0.0"}})");
-  EXPECT_EQ(eval("States.Format('{}.{}', States.ArrayGetItem(States.StringSplit(States.ArrayGetItem("
-                 "States.StringSplit($.ImageRecipe.Arn, '/'), 2), '.'), 0), States.ArrayGetItem("
-                 "States.StringSplit(States.ArrayGetItem(States.StringSplit($.ImageRecipe.Arn, '/'), 2), '.'), 1))",
-                 input),
-            "1.0");
+  const Json input = J(
+      R"({"ImageRecipe": {"Arn": "arn:aws:imagebuilder:us-east-1:123:image-recipe/my-recipe.v1/1.0.0"}})");
+  EXPECT_EQ(
+      eval("States.Format('{}.{}', States.ArrayGetItem(States.StringSplit(States.ArrayGetItem("
+           "States.StringSplit($.ImageRecipe.Arn, '/'), 2), '.'), 0), States.ArrayGetItem("
+           "States.StringSplit(States.ArrayGetItem(States.StringSplit($.ImageRecipe.Arn, '/'), 2), "
+           "'.'), 1))",
+           input),
+      "1.0");
 }
 
 TEST(IntrinsicNesting, AtMostTenCallsPerExpression) {
@@ -393,11 +429,13 @@ TEST(IntrinsicNesting, AtMostTenCallsPerExpression) {
 }
 
 TEST(IntrinsicPaths, PathArguments) {
-  const Json input = J(R"j({"a,b": "comma", "arr": [1, 2, 3], "items": [{"n": "x)", "v": 1}, {"n": "y", "v": 2}]})j");
+  const Json input = J(
+      R"j({"a,b": "comma", "arr": [1, 2, 3], "items": [{"n": "x)", "v": 1}, {"n": "y", "v": 2}]})j");
   EXPECT_EQ(eval("States.Array($['a,b'])", input), J(R"(["comma"])"));
   EXPECT_EQ(eval("States.Array($.arr[0,2], $.arr[1:])", input), J("[[1, 3], [2, 3]]"));
   EXPECT_EQ(eval("States.Array($.items[?(@.n == 'x)')].v)", input), J("[[1]]"));
-  EXPECT_EQ(eval("States.Array( $.arr[0] , $$.k )", input, J(R"({"k": "ctx"})")), J(R"([1, "ctx"])"));
+  EXPECT_EQ(eval("States.Array( $.arr[0] , $$.k )", input, J(R"({"k": "ctx"})")),
+            J(R"([1, "ctx"])"));
   EXPECT_EQ(eval("States.ArrayLength($)", J("[1, 2]")), 2);
   const Intrinsic fn = Intrinsic::parse("States.Array($.missing)");
   expect_error([&] { fn.evaluate(input, Json::object()); }, "lang.path.no_match", kFailure,
@@ -431,7 +469,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadIntrinsic{"States.Array(1) ", "unexpected text after the closing ')'"},
         BadIntrinsic{"States.Array('abc)", "unterminated string literal"},
         BadIntrinsic{"States.Array('abc\\", "unterminated string literal"},
-        BadIntrinsic{"States.Array('a\\nb')", "invalid escape '\\n'; only \\' \\{ \\} and \\\\ are escapes"},
+        BadIntrinsic{"States.Array('a\\nb')",
+                     "invalid escape '\\n'; only \\' \\{ \\} and \\\\ are escapes"},
         BadIntrinsic{"States.Array(\"dq\")", "expected a 'string', a number, true, false, null"},
         BadIntrinsic{"States.Array(abc)", "not 'abc'"},
         BadIntrinsic{"States.Array(1.2.3)", "not '1.2.3'"},
@@ -445,7 +484,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadIntrinsic{"States.ArrayLength()", "States.ArrayLength takes 1 argument, not 0"}));
 
 TEST(IntrinsicSyntax, OverlongTextIsRejected) {
-  expect_syntax("States.Format('" + std::string(70000, 'x') + "')", "is longer than 65536 characters");
+  expect_syntax("States.Format('" + std::string(70000, 'x') + "')",
+                "is longer than 65536 characters");
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // JSONPath as ASL uses it: parsing, selection (Jayway semantics), ResultPath
 // assignment, and every error the path code raises.
+#include "lang/path.hpp"
+
 #include <string>
 
-#include "lang/path.hpp"
 #include "test_util.hpp"
 
 namespace beamflow::lang {
@@ -88,9 +89,9 @@ TEST(PathSelect, MissingDefiniteIsNullopt) {
   EXPECT_FALSE(sel("$.nope"));
   EXPECT_FALSE(sel("$.store.book[4]"));
   EXPECT_FALSE(sel("$.store.book[-5]"));
-  EXPECT_FALSE(sel("$.store.bicycle[0]"));     // index into an object
-  EXPECT_FALSE(sel("$.store.book.author"));    // name on an array
-  EXPECT_FALSE(sel("$.store.bicycle.color.x")); // name on a string
+  EXPECT_FALSE(sel("$.store.bicycle[0]"));       // index into an object
+  EXPECT_FALSE(sel("$.store.book.author"));      // name on an array
+  EXPECT_FALSE(sel("$.store.bicycle.color.x"));  // name on a string
   EXPECT_FALSE(sel("$.a.b", J(R"({"a": null})")));
   EXPECT_FALSE(sel("$[0]", J("5")));
   // A present null is a match, not a miss.
@@ -178,7 +179,8 @@ TEST(PathSelect, Filters) {
 }
 
 TEST(PathSelect, ContextObject) {
-  const Json ctx = J(R"({"Map": {"Item": {"Index": 3, "Value": {"x": 1}}}, "Execution": {"Id": "e"}})");
+  const Json ctx =
+      J(R"({"Map": {"Item": {"Index": 3, "Value": {"x": 1}}}, "Execution": {"Id": "e"}})");
   EXPECT_EQ(sel("$$.Map.Item.Value", kStore, ctx), J(R"({"x": 1})"));
   EXPECT_EQ(sel("$$.Execution.Id", kStore, ctx), Json("e"));
   EXPECT_EQ(sel("$$", kStore, ctx), ctx);
@@ -209,39 +211,33 @@ TEST_P(PathSyntax, IsRejectedWithItsReason) {
 
 INSTANTIATE_TEST_SUITE_P(
     Malformed, PathSyntax,
-    ::testing::Values(BadPath{"", "must begin with '$'"}, BadPath{"a.b", "must begin with '$'"},
-                      BadPath{" $.a", "must begin with '$'"},
-                      BadPath{"$a", "unexpected character 'a'; expected '.' or '['"},
-                      BadPath{"$$$", "unexpected character '$'"},
-                      BadPath{"$.", "ends where a name is expected"},
-                      BadPath{"$..", "ends where a name is expected"},
-                      BadPath{"$...a", "unexpected character '.' at offset 3"},
-                      BadPath{"$.a b", "write names with spaces as ['a name']"},
-                      BadPath{"$.a ", "unexpected character ' '"},
-                      BadPath{"$.a]", "unexpected character ']'"},
-                      BadPath{"$.a(", "unexpected character '('"},
-                      BadPath{"$.a.length()", "unexpected character '('"},
-                      BadPath{"$.'a'", "unexpected character '''"},
-                      BadPath{"$[", "ends inside '['"}, BadPath{"$[]", "unexpected character ']'"},
-                      BadPath{"$['a'", "ends before ']'"}, BadPath{"$['a", "unterminated quoted name"},
-                      BadPath{"$['a\\", "unterminated quoted name"},
-                      BadPath{"$['a\\q']", "unknown escape '\\q'"},
-                      BadPath{"$['\\u12", "truncated \\u escape"},
-                      BadPath{"$['\\u12zz']", "bad hex digit"},
-                      BadPath{"$['\\ud800']", "unpaired surrogate"},
-                      BadPath{"$[abc]", "unexpected character 'a'"},
-                      BadPath{"$[1 2]", "unexpected character '2'"},
-                      BadPath{"$[-]", "expected an integer"},
-                      BadPath{"$[99999999999999999999]", "index out of range"},
-                      BadPath{"$[1:2:0]", "slice step must be a positive integer"},
-                      BadPath{"$[::-1]", "slice step must be a positive integer"},
-                      BadPath{"$[?@.a]", "unexpected character '@'"},
-                      BadPath{"$[?(a == 1)]", "a filter term begins with '@'"},
-                      BadPath{"$[?(@.a == )]", "expected a number, a quoted string"},
-                      BadPath{"$[?(@.a == [1])]", "expected a number, a quoted string"},
-                      BadPath{"$[?(@.a == 1]", "unexpected character ']'"},
-                      BadPath{"$[?(@.a", "ends before ')'"},
-                      BadPath{"$[*", "ends before ']'"}));
+    ::testing::Values(
+        BadPath{"", "must begin with '$'"}, BadPath{"a.b", "must begin with '$'"},
+        BadPath{" $.a", "must begin with '$'"},
+        BadPath{"$a", "unexpected character 'a'; expected '.' or '['"},
+        BadPath{"$$$", "unexpected character '$'"}, BadPath{"$.", "ends where a name is expected"},
+        BadPath{"$..", "ends where a name is expected"},
+        BadPath{"$...a", "unexpected character '.' at offset 3"},
+        BadPath{"$.a b", "write names with spaces as ['a name']"},
+        BadPath{"$.a ", "unexpected character ' '"}, BadPath{"$.a]", "unexpected character ']'"},
+        BadPath{"$.a(", "unexpected character '('"},
+        BadPath{"$.a.length()", "unexpected character '('"},
+        BadPath{"$.'a'", "unexpected character '''"}, BadPath{"$[", "ends inside '['"},
+        BadPath{"$[]", "unexpected character ']'"}, BadPath{"$['a'", "ends before ']'"},
+        BadPath{"$['a", "unterminated quoted name"}, BadPath{"$['a\\", "unterminated quoted name"},
+        BadPath{"$['a\\q']", "unknown escape '\\q'"}, BadPath{"$['\\u12", "truncated \\u escape"},
+        BadPath{"$['\\u12zz']", "bad hex digit"}, BadPath{"$['\\ud800']", "unpaired surrogate"},
+        BadPath{"$[abc]", "unexpected character 'a'"},
+        BadPath{"$[1 2]", "unexpected character '2'"}, BadPath{"$[-]", "expected an integer"},
+        BadPath{"$[99999999999999999999]", "index out of range"},
+        BadPath{"$[1:2:0]", "slice step must be a positive integer"},
+        BadPath{"$[::-1]", "slice step must be a positive integer"},
+        BadPath{"$[?@.a]", "unexpected character '@'"},
+        BadPath{"$[?(a == 1)]", "a filter term begins with '@'"},
+        BadPath{"$[?(@.a == )]", "expected a number, a quoted string"},
+        BadPath{"$[?(@.a == [1])]", "expected a number, a quoted string"},
+        BadPath{"$[?(@.a == 1]", "unexpected character ']'"}, BadPath{"$[?(@.a", "ends before ')'"},
+        BadPath{"$[*", "ends before ']'"}));
 
 TEST(PathSyntax, OverlongPathIsRejected) {
   const std::string text = "$" + std::string(5000, 'a');
@@ -276,14 +272,17 @@ TEST(PathAssign, RootReplaces) {
 TEST(PathAssign, AddsOverwritesAndCreates) {
   const Json doc = J(R"({"a": 1, "b": {"c": 2}})");
   EXPECT_EQ(Path::parse("$.x").assign(doc, J("5")), J(R"({"a": 1, "b": {"c": 2}, "x": 5})"));
-  EXPECT_EQ(Path::parse("$.a").assign(doc, J(R"({"y": 1})")), J(R"({"a": {"y": 1}, "b": {"c": 2}})"));
-  EXPECT_EQ(Path::parse("$.b.d").assign(doc, J("true")), J(R"({"a": 1, "b": {"c": 2, "d": true}})"));
+  EXPECT_EQ(Path::parse("$.a").assign(doc, J(R"({"y": 1})")),
+            J(R"({"a": {"y": 1}, "b": {"c": 2}})"));
+  EXPECT_EQ(Path::parse("$.b.d").assign(doc, J("true")),
+            J(R"({"a": 1, "b": {"c": 2, "d": true}})"));
   EXPECT_EQ(Path::parse("$.p.q['r s']").assign(doc, J("0")),
             J(R"({"a": 1, "b": {"c": 2}, "p": {"q": {"r s": 0}}})"));
   // The input is copied, never modified.
   EXPECT_EQ(doc, J(R"({"a": 1, "b": {"c": 2}})"));
   // A leaf of any type is simply replaced.
-  EXPECT_EQ(Path::parse("$.a.b").assign(J(R"({"a": {"b": [1, 2]}})"), J("3")), J(R"({"a": {"b": 3}})"));
+  EXPECT_EQ(Path::parse("$.a.b").assign(J(R"({"a": {"b": [1, 2]}})"), J("3")),
+            J(R"({"a": {"b": 3}})"));
 }
 
 TEST(PathAssign, IntoExistingArrays) {

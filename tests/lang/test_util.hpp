@@ -36,7 +36,8 @@ inline ::testing::AssertionResult has_problem(const Problems& problems, const st
                                               const std::string& pointer = "") {
   std::string seen;
   for (const auto& p : problems.items()) {
-    if (p.message.find(fragment) != std::string::npos && (pointer.empty() || p.pointer == pointer)) {
+    if (p.message.find(fragment) != std::string::npos &&
+        (pointer.empty() || p.pointer == pointer)) {
       return ::testing::AssertionSuccess();
     }
     seen += "\n  " + p.pointer + ": " + p.message;

@@ -12,8 +12,17 @@ namespace beamflow::lang::detail {
 
 // What an operator compares, or which type test it is.
 enum class Family {
-  String, Numeric, Boolean, Timestamp, Matches,
-  IsNull, IsPresent, IsNumeric, IsString, IsBoolean, IsTimestamp
+  String,
+  Numeric,
+  Boolean,
+  Timestamp,
+  Matches,
+  IsNull,
+  IsPresent,
+  IsNumeric,
+  IsString,
+  IsBoolean,
+  IsTimestamp
 };
 enum class Relation { Eq, Lt, Gt, Le, Ge };
 
@@ -36,12 +45,12 @@ namespace beamflow::lang {
 struct ChoiceRule::Node {
   enum class Kind { And, Or, Not, Compare };
   Kind kind = Kind::Compare;
-  std::vector<Node> children;              // And, Or, Not (one)
-  const detail::Operator* op = nullptr;    // Compare
-  std::optional<Path> variable;            // Compare
-  Json operand;                            // literal operand; the boolean of a type test
-  std::optional<Instant> instant;          // Timestamp literal, parsed once
-  std::optional<Path> operand_path;        // ...Path operand
+  std::vector<Node> children;            // And, Or, Not (one)
+  const detail::Operator* op = nullptr;  // Compare
+  std::optional<Path> variable;          // Compare
+  Json operand;                          // literal operand; the boolean of a type test
+  std::optional<Instant> instant;        // Timestamp literal, parsed once
+  std::optional<Path> operand_path;      // ...Path operand
 };
 
 }  // namespace beamflow::lang

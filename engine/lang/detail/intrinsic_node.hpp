@@ -21,13 +21,13 @@ namespace beamflow::lang {
 struct Intrinsic::Node {
   enum class Kind { Literal, Path, Call };
   Kind kind = Kind::Literal;
-  Json literal;                              // Literal
+  Json literal;  // Literal
   // For a string literal: the offsets of its unescaped "{}" pairs, the only
   // ones States.Format treats as placeholders ('\{\}' stays literal text).
-  std::vector<std::size_t> placeholders;     // Literal (string)
-  std::optional<lang::Path> path;            // Path
+  std::vector<std::size_t> placeholders;           // Literal (string)
+  std::optional<lang::Path> path;                  // Path
   const detail::FunctionSpec* function = nullptr;  // Call
-  std::vector<Node> args;                    // Call
+  std::vector<Node> args;                          // Call
 };
 
 }  // namespace beamflow::lang
@@ -58,8 +58,7 @@ const Json& object_arg(const Intrinsic::Node& call, const Args& args, std::size_
 // A number rounded as AWS does (Java Math.round) into the int range.
 int int_arg(const Intrinsic::Node& call, const Args& args, std::size_t i);
 // A string of at most kMaxCodecChars characters (the AWS limit).
-const std::string& bounded_string_arg(const Intrinsic::Node& call, const Args& args,
-                                      std::size_t i);
+const std::string& bounded_string_arg(const Intrinsic::Node& call, const Args& args, std::size_t i);
 
 // --- the functions, grouped by file.
 // intrinsics_array.cpp

@@ -35,12 +35,12 @@ struct Filter {
 struct Selector {
   enum class Kind { Name, Names, Index, Indices, Wildcard, Slice, Filter };
   Kind kind = Kind::Name;
-  std::vector<std::string> names;      // Name (one), Names (several)
-  std::vector<std::int64_t> indices;   // Index (one), Indices (several)
-  std::optional<std::int64_t> start;   // Slice
-  std::optional<std::int64_t> end;     // Slice
-  std::int64_t step = 1;               // Slice, always > 0
-  Filter filter;                       // Filter
+  std::vector<std::string> names;     // Name (one), Names (several)
+  std::vector<std::int64_t> indices;  // Index (one), Indices (several)
+  std::optional<std::int64_t> start;  // Slice
+  std::optional<std::int64_t> end;    // Slice
+  std::int64_t step = 1;              // Slice, always > 0
+  Filter filter;                      // Filter
 };
 
 struct Step {
@@ -61,10 +61,10 @@ namespace beamflow::lang {
 
 struct Path::Impl {
   std::string text;
-  bool context = false;    // "$$"
-  bool definite = true;    // every step selects at most one node
-  bool reference = true;   // only .name / ['name'] / [n >= 0]
-  bool merge_leaf = false; // Jayway: a final ['a','b'] builds one object
+  bool context = false;     // "$$"
+  bool definite = true;     // every step selects at most one node
+  bool reference = true;    // only .name / ['name'] / [n >= 0]
+  bool merge_leaf = false;  // Jayway: a final ['a','b'] builds one object
   std::vector<detail::Step> steps;
 };
 
