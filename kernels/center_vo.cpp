@@ -2,6 +2,7 @@
 // 2-D FFT of the sinogram and its mirror (see center.hpp).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -42,9 +43,10 @@ int half_turn_rows(Angles theta) {
   }
   const int rows = static_cast<int>(std::lround(math::pi / std::abs(step)));
   if (rows > a) {
+    char span[32];
+    std::snprintf(span, sizeof span, "%.1f", (a - 1) * std::abs(step) * 180 / math::pi);
     throw Error(error_id::Angles, kWhere,
-                "angles span " + std::to_string((a - 1) * std::abs(step) * 180 / math::pi) +
-                    " degrees; the method needs 180");
+                std::string("angles span ") + span + " degrees; the method needs 180");
   }
   return rows;
 }

@@ -24,6 +24,7 @@ unsigned effort_flag(Effort e) {
     case Effort::Estimate: return FFTW_ESTIMATE;
     case Effort::Measure: return FFTW_MEASURE;
     case Effort::Patient: return FFTW_PATIENT;
+    case Effort::WisdomOnly: return FFTW_WISDOM_ONLY | FFTW_ESTIMATE;
   }
   return FFTW_MEASURE;
 }
@@ -107,7 +108,8 @@ class Plan {
       throw Error(error_id::Fft, kWhere,
                   "FFTW could not plan a transform of " + std::to_string(l.n[0]) + "x" +
                       std::to_string(l.n[1]) + " (rank " + std::to_string(l.rank) + ", batch " +
-                      std::to_string(l.howmany) + ")");
+                      std::to_string(l.howmany) + ")" +
+                      (g_effort.load() == Effort::WisdomOnly ? "; no wisdom for it and effort is wisdom-only" : ""));
     }
   }
   ~Plan() { fftwf_destroy_plan(m_plan); }

@@ -33,8 +33,10 @@ enum class Kind {
 
 // How hard FFTW searches for a fast plan. Measure (the default) costs
 // milliseconds to a few seconds per new shape and pays off over the many
-// slices a job transforms with the same shape.
-enum class Effort { Estimate, Measure, Patient };
+// slices a job transforms with the same shape. WisdomOnly plans only shapes
+// found in imported wisdom and fails (kernels.fft.plan) for any other, for
+// jobs that must not spend time planning.
+enum class Effort { Estimate, Measure, Patient, WisdomOnly };
 
 // `howmany` transforms of rank 1 (n[0]) or 2 (n[0] x n[1], row-major).
 // Elements of one transform are `stride` apart (rank 1 only), transforms are

@@ -3,8 +3,12 @@
 
 #include <Kokkos_Core.hpp>
 
+#include "kernels/fft.hpp"
+
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   Kokkos::ScopeGuard kokkos(argc, argv);
+  // Plan quality does not matter to correctness; measuring would dominate the run time.
+  beamflow::kernels::fft::set_effort(beamflow::kernels::fft::Effort::Estimate);
   return RUN_ALL_TESTS();
 }
