@@ -36,7 +36,8 @@ template <class Metric>
 Search refine_minimum(const std::vector<double>& coarse, double start, double step,
                       const Metric& metric, double tolerance) {
   const int count = static_cast<int>(coarse.size());
-  const int best = static_cast<int>(std::min_element(coarse.begin(), coarse.end()) - coarse.begin());
+  const int best =
+      static_cast<int>(std::min_element(coarse.begin(), coarse.end()) - coarse.begin());
   const double lowest = coarse[best];
   if (best == 0 || best == count - 1) return {start + best * step, 0.0};
 

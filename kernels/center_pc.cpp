@@ -55,8 +55,8 @@ CenterEstimate find_center_pc(Kokkos::View<const Real**> proj0, Kokkos::View<con
   const int cols = static_cast<int>(proj0.extent(1));
   if (proj180.extent(0) != proj0.extent(0) || proj180.extent(1) != proj0.extent(1)) {
     throw Error(error_id::Shape, kWhere,
-                "projections differ in shape: " + std::to_string(rows) + "x" + std::to_string(cols) +
-                    " and " + std::to_string(proj180.extent(0)) + "x" +
+                "projections differ in shape: " + std::to_string(rows) + "x" +
+                    std::to_string(cols) + " and " + std::to_string(proj180.extent(0)) + "x" +
                     std::to_string(proj180.extent(1)));
   }
   if (rows < 1 || cols < 16) {
@@ -162,7 +162,8 @@ CenterEstimate find_center_pc(Kokkos::View<const Real**> proj0, Kokkos::View<con
   }
   const double shift = x0 + double(bj - up) / up;
   const double height = host(bi, bj) / (double(rows) * cols);
-  return {0.5 * (cols - 1) + 0.5 * shift, std::isfinite(height) ? std::clamp(height, 0.0, 1.0) : 0.0};
+  return {0.5 * (cols - 1) + 0.5 * shift,
+          std::isfinite(height) ? std::clamp(height, 0.0, 1.0) : 0.0};
 }
 
 }  // namespace beamflow::kernels

@@ -32,7 +32,8 @@ struct WedgeComplement {
 int half_turn_rows(Angles theta) {
   auto t = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), theta);
   const int a = static_cast<int>(t.extent(0));
-  if (a < 8) throw Error(error_id::Angles, kWhere, "need at least 8 angles, got " + std::to_string(a));
+  if (a < 8)
+    throw Error(error_id::Angles, kWhere, "need at least 8 angles, got " + std::to_string(a));
   const double step = (double(t(a - 1)) - double(t(0))) / (a - 1);
   if (!(std::abs(step) > 0)) throw Error(error_id::Angles, kWhere, "angles do not advance");
   for (int i = 0; i < a; ++i) {
@@ -96,7 +97,8 @@ WedgeComplement wedge_complement(Kokkos::View<const Real**> sino, int rows, int 
       const Cplx zp = h(m, k);
       const Cplx zm = h((stack - m) % stack, (np - k) % np);
       // Gaussian smoothing along the detector, as a weight per coefficient.
-      const Real weight = Real(std::exp(-2.0 * math::pi * math::pi * sigma * sigma * kappa * kappa));
+      const Real weight =
+          Real(std::exp(-2.0 * math::pi * math::pi * sigma * sigma * kappa * kappa));
       const Real sign = (m % 2) ? -weight : weight;
       ar.push_back(weight * Real(0.5) * (zp.real() + zm.real()));
       ai.push_back(weight * Real(0.5) * (zp.imag() - zm.imag()));
@@ -170,7 +172,8 @@ CenterEstimate find_center_vo(Kokkos::View<const Real**> sino, Angles theta,
                 "theta has " + std::to_string(theta.extent(0)) + " angles but the sinogram has " +
                     std::to_string(sino.extent(0)));
   }
-  if (n < 16) throw Error(error_id::Shape, kWhere, "need at least 16 columns, got " + std::to_string(n));
+  if (n < 16)
+    throw Error(error_id::Shape, kWhere, "need at least 16 columns, got " + std::to_string(n));
   if (!(params.search_radius >= 1 && params.search_radius <= n / 2.0) ||
       !(params.ratio > 0 && params.ratio <= 1) || params.drop < 0 || !(params.tolerance > 0) ||
       !(params.smoothing >= 0)) {
@@ -186,8 +189,8 @@ CenterEstimate find_center_vo(Kokkos::View<const Real**> sino, Angles theta,
 
   std::vector<double> coarse(2 * max_shift + 1);
   for (int i = 0; i <= 2 * max_shift; ++i) coarse[i] = metric(double(i - max_shift));
-  const detail::Search found = detail::refine_minimum(coarse, -max_shift, 1.0, metric,
-                                                      2.0 * params.tolerance);
+  const detail::Search found =
+      detail::refine_minimum(coarse, -max_shift, 1.0, metric, 2.0 * params.tolerance);
   return {0.5 * (n - 1) + 0.5 * found.position, found.confidence};
 }
 

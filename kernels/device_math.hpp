@@ -7,20 +7,20 @@
 namespace beamflow::kernels::math {
 
 #if KOKKOS_VERSION >= 30700
-using Kokkos::fabs;
 using Kokkos::ceil;
 using Kokkos::cos;
 using Kokkos::exp;
+using Kokkos::fabs;
 using Kokkos::floor;
 using Kokkos::isfinite;
 using Kokkos::log;
 using Kokkos::sin;
 using Kokkos::sqrt;
 #else
-using Kokkos::Experimental::fabs;
 using Kokkos::Experimental::ceil;
 using Kokkos::Experimental::cos;
 using Kokkos::Experimental::exp;
+using Kokkos::Experimental::fabs;
 using Kokkos::Experimental::floor;
 using Kokkos::Experimental::isfinite;
 using Kokkos::Experimental::log;

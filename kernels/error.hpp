@@ -8,13 +8,14 @@
 namespace beamflow::kernels {
 
 namespace error_id {
-inline constexpr const char* Shape = "kernels.shape";                  // View extents disagree
-inline constexpr const char* Argument = "kernels.argument";            // a parameter out of range
+inline constexpr const char* Shape = "kernels.shape";        // View extents disagree
+inline constexpr const char* Argument = "kernels.argument";  // a parameter out of range
 inline constexpr const char* UnknownFilter = "kernels.filter.unknown";
 inline constexpr const char* UnknownAlgorithm = "kernels.recon.unknown_algorithm";
-inline constexpr const char* FlatDark = "kernels.preprocess.flat_dark";  // no usable flat-dark pixel
-inline constexpr const char* Angles = "kernels.center.angles";         // angles unusable for a method
-inline constexpr const char* Fft = "kernels.fft.plan";                 // FFTW could not plan
+inline constexpr const char* FlatDark =
+    "kernels.preprocess.flat_dark";                             // no usable flat-dark pixel
+inline constexpr const char* Angles = "kernels.center.angles";  // angles unusable for a method
+inline constexpr const char* Fft = "kernels.fft.plan";          // FFTW could not plan
 }  // namespace error_id
 
 class Error : public std::runtime_error {

@@ -29,10 +29,10 @@ struct BackProject {
   Kokkos::View<const Real*> cos_t;
   Kokkos::View<const Real*> sin_t;
   Kokkos::View<Real**, Kokkos::LayoutRight> image;  // one slice, rows contiguous
-  int n;           // output grid size
+  int n;                                            // output grid size
   int angles;
   int padded;
-  Real axis;       // centre column + padding offset, in padded coordinates
+  Real axis;  // centre column + padding offset, in padded coordinates
 
   KOKKOS_INLINE_FUNCTION void operator()(int iy) const {
     const Real half = Real(0.5) * Real(n - 1);
@@ -48,7 +48,11 @@ struct BackProject {
       const double lim_lo = 0.01, lim_hi = padded - 1.01;
       if (c > Real(1e-7) || c < Real(-1e-7)) {
         double t0 = (lim_lo - base) / c, t1 = (lim_hi - base) / c;
-        if (t0 > t1) { const double t = t0; t0 = t1; t1 = t; }
+        if (t0 > t1) {
+          const double t = t0;
+          t0 = t1;
+          t1 = t;
+        }
         lo = t0 > 0 ? int(math::ceil(t0)) : 0;
         hi = t1 < n - 1 ? int(math::floor(t1)) + 1 : n;
       } else if (base < lim_lo || base > lim_hi) {
@@ -70,12 +74,15 @@ void fbp(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& para
   if (rows == 0) return;
 
   const detail::RowFilter row_filter(params.filter, width, angles, params.pad);
-  detail::PaddedRows filtered("beamflow::fbp::filtered", angles, row_filter.padded());
+  detail::PaddedRows filtered(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::fbp::filtered"), angles,
+      row_filter.padded());
   Kokkos::View<Real*> cos_t("beamflow::fbp::cos", angles);
   Kokkos::View<Real*> sin_t("beamflow::fbp::sin", angles);
   detail::angle_tables(theta, cos_t, sin_t);
 
-  Kokkos::View<Real**, Kokkos::LayoutRight> image("beamflow::fbp::image", n, n);
+  Kokkos::View<Real**, Kokkos::LayoutRight> image(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::fbp::image"), n, n);
   BackProject bp{filtered, cos_t, sin_t, image, n, angles, row_filter.padded(), 0};
   const Real scale = Real(math::pi / angles);
   for (int r = 0; r < rows; ++r) {

@@ -21,10 +21,14 @@ std::atomic<Effort> g_effort{Effort::Measure};
 
 unsigned effort_flag(Effort e) {
   switch (e) {
-    case Effort::Estimate: return FFTW_ESTIMATE;
-    case Effort::Measure: return FFTW_MEASURE;
-    case Effort::Patient: return FFTW_PATIENT;
-    case Effort::WisdomOnly: return FFTW_WISDOM_ONLY | FFTW_ESTIMATE;
+    case Effort::Estimate:
+      return FFTW_ESTIMATE;
+    case Effort::Measure:
+      return FFTW_MEASURE;
+    case Effort::Patient:
+      return FFTW_PATIENT;
+    case Effort::WisdomOnly:
+      return FFTW_WISDOM_ONLY | FFTW_ESTIMATE;
   }
   return FFTW_MEASURE;
 }
@@ -97,8 +101,8 @@ class Plan {
         break;
       case Kind::Forward:
       case Kind::Backward:
-        m_plan = fftwf_plan_many_dft(l.rank, n, l.howmany, cin, nullptr, l.in_stride, idist,
-                                     cout, nullptr, l.out_stride, odist,
+        m_plan = fftwf_plan_many_dft(l.rank, n, l.howmany, cin, nullptr, l.in_stride, idist, cout,
+                                     nullptr, l.out_stride, odist,
                                      l.kind == Kind::Forward ? FFTW_FORWARD : FFTW_BACKWARD, flags);
         break;
     }
@@ -109,7 +113,9 @@ class Plan {
                   "FFTW could not plan a transform of " + std::to_string(l.n[0]) + "x" +
                       std::to_string(l.n[1]) + " (rank " + std::to_string(l.rank) + ", batch " +
                       std::to_string(l.howmany) + ")" +
-                      (g_effort.load() == Effort::WisdomOnly ? "; no wisdom for it and effort is wisdom-only" : ""));
+                      (g_effort.load() == Effort::WisdomOnly
+                           ? "; no wisdom for it and effort is wisdom-only"
+                           : ""));
     }
   }
   ~Plan() { fftwf_destroy_plan(m_plan); }
@@ -130,8 +136,7 @@ std::map<std::tuple<Layout, bool, bool>, std::unique_ptr<Plan>>& cache() {
 }
 
 fftwf_plan lookup(const Layout& l, Kind expected, const void* in, const void* out) {
-  if (l.kind != expected &&
-      !(expected == Kind::Forward && l.kind == Kind::Backward)) {
+  if (l.kind != expected && !(expected == Kind::Forward && l.kind == Kind::Backward)) {
     throw Error(error_id::Argument, kWhere, "transform kind does not match the array types");
   }
   validate(l);
@@ -143,7 +148,8 @@ fftwf_plan lookup(const Layout& l, Kind expected, const void* in, const void* ou
   std::lock_guard<std::mutex> lock(g_mutex);
   auto& plans = cache();
   auto it = plans.find(key);
-  if (it == plans.end()) it = plans.emplace(key, std::make_unique<Plan>(l, in_place, aligned)).first;
+  if (it == plans.end())
+    it = plans.emplace(key, std::make_unique<Plan>(l, in_place, aligned)).first;
   return it->second->get();
 }
 

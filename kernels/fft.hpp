@@ -12,13 +12,12 @@
 // FFTW runs on the host. The View overloads at the bottom stage data through
 // host mirrors when a View lives in device memory, so every kernel compiles
 // unchanged for device backends (a CUDA build would swap this file for cuFFT).
+#include <Kokkos_Core.hpp>
 #include <array>
 #include <compare>
 #include <complex>
 #include <string>
 #include <string_view>
-
-#include <Kokkos_Core.hpp>
 
 namespace beamflow::kernels::fft {
 
@@ -81,8 +80,8 @@ inline Complex* raw(Complex* p) { return p; }
 // View overloads: the Views hold exactly the arrays the layout describes
 // (contiguous spans). Device Views are staged through host mirrors.
 template <class InView, class OutView>
-  requires(Kokkos::is_view<InView>::value && Kokkos::is_view<OutView>::value)
-void execute(const Layout& layout, const InView& in, const OutView& out) {
+requires(Kokkos::is_view<InView>::value&& Kokkos::is_view<OutView>::value) void execute(
+    const Layout& layout, const InView& in, const OutView& out) {
   using HostSpace = Kokkos::HostSpace;
   constexpr bool in_host =
       Kokkos::SpaceAccessibility<HostSpace, typename InView::memory_space>::accessible;

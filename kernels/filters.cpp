@@ -56,12 +56,18 @@ double filter_window(Filter filter, double x) {
   const double ax = std::abs(x);
   switch (filter) {
     case Filter::Ramp:
-    case Filter::None: return 1.0;
-    case Filter::Shepp: return ax == 0.0 ? 1.0 : std::sin(kPi * ax) / (kPi * ax);
-    case Filter::Cosine: return std::cos(kPi * ax);
-    case Filter::Hann: return 0.5 * (1.0 + std::cos(2.0 * kPi * ax / kHannCutoff));
-    case Filter::Hamming: return 0.54 + 0.46 * std::cos(2.0 * kPi * ax / kHannCutoff);
-    case Filter::Parzen: return std::pow(1.0 - ax / kParzenCutoff, 3.0);
+    case Filter::None:
+      return 1.0;
+    case Filter::Shepp:
+      return ax == 0.0 ? 1.0 : std::sin(kPi * ax) / (kPi * ax);
+    case Filter::Cosine:
+      return std::cos(kPi * ax);
+    case Filter::Hann:
+      return 0.5 * (1.0 + std::cos(2.0 * kPi * ax / kHannCutoff));
+    case Filter::Hamming:
+      return 0.54 + 0.46 * std::cos(2.0 * kPi * ax / kHannCutoff);
+    case Filter::Parzen:
+      return std::pow(1.0 - ax / kParzenCutoff, 3.0);
     case Filter::Butterworth:
       return 1.0 / (1.0 + std::pow(ax / kButterworthCutoff, 2.0 * kButterworthOrder));
   }
@@ -76,8 +82,8 @@ double tomopy_filter(Filter filter, double x) {
 int padded_length(int width, int pad_factor) {
   if (width < 1 || pad_factor < 1) {
     throw Error(error_id::Argument, "padded_length",
-                "width and pad factor must be >= 1 (got width " + std::to_string(width) +
-                    ", pad " + std::to_string(pad_factor) + ")");
+                "width and pad factor must be >= 1 (got width " + std::to_string(width) + ", pad " +
+                    std::to_string(pad_factor) + ")");
   }
   const long target = static_cast<long>(width) * pad_factor;
   long p = 16;
@@ -116,7 +122,8 @@ RowFilter::RowFilter(Filter filter, int width, int angles, int pad_factor)
       m_padded(padded_length(width, pad_factor)),
       m_offset((m_padded - width) / 2),
       m_response("beamflow::filter::response", m_padded / 2 + 1),
-      m_spectrum("beamflow::filter::spectrum", angles, m_padded / 2 + 1) {
+      m_spectrum(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::filter::spectrum"),
+                 angles, m_padded / 2 + 1) {
   const std::vector<double> response = filter_response(filter, m_padded);
   auto host = Kokkos::create_mirror_view(m_response);
   for (std::size_t k = 0; k < response.size(); ++k) host(k) = Real(response[k] / m_padded);
@@ -158,7 +165,9 @@ void filter_sinograms(Sinograms sino, Filter filter, int pad_factor) {
   const int width = static_cast<int>(sino.extent(2));
   if (rows == 0 || angles == 0 || width == 0) return;
   const detail::RowFilter row_filter(filter, width, angles, pad_factor);
-  detail::PaddedRows padded("beamflow::filter::padded", angles, row_filter.padded());
+  detail::PaddedRows padded(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::filter::padded"), angles,
+      row_filter.padded());
   const int offset = row_filter.offset();
   for (int r = 0; r < rows; ++r) {
     row_filter.apply(sino, r, padded);

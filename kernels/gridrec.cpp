@@ -17,7 +17,6 @@
 // placed with the axis at (N-1)/2 exactly (a half-pixel phase shift for even
 // N) so gridrec and fbp agree pixel for pixel.
 #include <Kokkos_ScatterView.hpp>
-
 #include <cmath>
 #include <vector>
 
@@ -31,8 +30,8 @@ namespace {
 using Cplx = Kokkos::complex<Real>;
 using GridView = Kokkos::View<Cplx**, Kokkos::LayoutRight>;
 
-constexpr int kHalfWidth = 2;    // kernel support |d| < 2 grid cells: 4 taps per axis
-constexpr int kTableSize = 4096; // samples of the kernel over [0, kHalfWidth]
+constexpr int kHalfWidth = 2;     // kernel support |d| < 2 grid cells: 4 taps per axis
+constexpr int kTableSize = 4096;  // samples of the kernel over [0, kHalfWidth]
 
 double bessel_i0(double x) {
   double term = 1.0, sum = 1.0;
@@ -81,9 +80,9 @@ struct KaiserBessel {
 struct GridAngle {
   Kokkos::View<const Cplx**, Kokkos::LayoutRight> spectra;  // [angle][M]
   Kokkos::Experimental::ScatterView<Cplx**, Kokkos::LayoutRight> grid;
-  Kokkos::View<const Real*> response;                       // [M/2], filter * weights
-  Kokkos::View<const Real*> kernel;                         // [kTableSize + 2]
-  Kokkos::View<const Real*> cos_t, sin_t, shift;            // shift: image half-pixel per angle
+  Kokkos::View<const Real*> response;             // [M/2], filter * weights
+  Kokkos::View<const Real*> kernel;               // [kTableSize + 2]
+  Kokkos::View<const Real*> cos_t, sin_t, shift;  // shift: image half-pixel per angle
   double center0, center1;
   int m;
 
@@ -163,7 +162,8 @@ void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& 
   Kokkos::View<Real*> response("beamflow::gridrec::response", half);
   {
     auto k = Kokkos::create_mirror_view(kernel);
-    for (int i = 0; i < kTableSize + 2; ++i) k(i) = Real(kb.value(double(i) * kHalfWidth / kTableSize));
+    for (int i = 0; i < kTableSize + 2; ++i)
+      k(i) = Real(kb.value(double(i) * kHalfWidth / kTableSize));
     Kokkos::deep_copy(kernel, k);
     // (-1)^x moves the grid's centred origin to index 0 of the inverse FFT.
     auto d = Kokkos::create_mirror_view(deapod);
@@ -190,8 +190,9 @@ void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& 
       "beamflow::gridrec::shift", Kokkos::RangePolicy<ExecSpace>(0, angles),
       KOKKOS_LAMBDA(int a) { shift(a) = delta * (cos_t(a) - sin_t(a)); });
 
-  GridView spectra("beamflow::gridrec::spectra", angles, m);
-  GridView grid("beamflow::gridrec::grid", m, m);
+  GridView spectra(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::gridrec::spectra"),
+                   angles, m);
+  GridView grid(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::gridrec::grid"), m, m);
   Kokkos::Experimental::ScatterView<Cplx**, Kokkos::LayoutRight> scatter(grid);
 
   fft::Layout rows_fft;
@@ -212,8 +213,8 @@ void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& 
         "beamflow::gridrec::pack",
         Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {angles, m}),
         KOKKOS_LAMBDA(int a, int j) {
-          spectra(a, j) = j < width ? Cplx(sino(r0, a, j), pair ? sino(r1, a, j) : Real(0))
-                                    : Cplx(0, 0);
+          spectra(a, j) =
+              j < width ? Cplx(sino(r0, a, j), pair ? sino(r1, a, j) : Real(0)) : Cplx(0, 0);
         });
     fft::execute(rows_fft, spectra, spectra);
 

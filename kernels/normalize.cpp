@@ -34,7 +34,8 @@ void reduce_fields(Kokkos::View<const Real***> fields, FieldReduce reduce, Image
   if (n == 0 || out.extent(0) != fields.extent(1) || out.extent(1) != fields.extent(2)) {
     throw Error(error_id::Shape, "reduce_fields",
                 "need at least one field and out of " + extents(rows, cols) + ", got " +
-                    std::to_string(n) + " fields and out of " + extents(out.extent(0), out.extent(1)));
+                    std::to_string(n) + " fields and out of " +
+                    extents(out.extent(0), out.extent(1)));
   }
   const auto pixels = Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {rows, cols});
   if (reduce == FieldReduce::Mean) {
@@ -54,7 +55,8 @@ void reduce_fields(Kokkos::View<const Real***> fields, FieldReduce reduce, Image
     return;
   }
   // Median: each pixel's finite samples gathered into its own workspace row.
-  Kokkos::View<Real***, Kokkos::LayoutRight> work("beamflow::preprocess::median_work", rows, cols, n);
+  Kokkos::View<Real***, Kokkos::LayoutRight> work("beamflow::preprocess::median_work", rows, cols,
+                                                  n);
   Kokkos::parallel_for(
       "beamflow::preprocess::median_fields", pixels, KOKKOS_LAMBDA(int r, int c) {
         Real* values = &work(r, c, 0);
@@ -110,7 +112,9 @@ void minus_log(Kokkos::View<Real***> data, Real min_value) {
       "beamflow::preprocess::minus_log",
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>(
           {0, 0, 0}, {data.extent(0), data.extent(1), data.extent(2)}),
-      KOKKOS_LAMBDA(int i, int j, int k) { data(i, j, k) = -math::log(usable(data(i, j, k), min_value)); });
+      KOKKOS_LAMBDA(int i, int j, int k) {
+        data(i, j, k) = -math::log(usable(data(i, j, k), min_value));
+      });
 }
 
 }  // namespace beamflow::kernels

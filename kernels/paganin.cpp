@@ -28,10 +28,11 @@ void paganin(Kokkos::View<Real***> proj, const PaganinParams& p) {
                   p.distance >= 0 && std::isfinite(p.energy) && p.energy > 0 &&
                   std::isfinite(p.delta_over_beta) && p.delta_over_beta >= 0;
   if (!ok) {
-    throw Error(error_id::Argument, "paganin",
-                "need pixel_size > 0 m, distance >= 0 m, energy > 0 keV, delta_over_beta >= 0 (got " +
-                    std::to_string(p.pixel_size) + ", " + std::to_string(p.distance) + ", " +
-                    std::to_string(p.energy) + ", " + std::to_string(p.delta_over_beta) + ")");
+    throw Error(
+        error_id::Argument, "paganin",
+        "need pixel_size > 0 m, distance >= 0 m, energy > 0 keV, delta_over_beta >= 0 (got " +
+            std::to_string(p.pixel_size) + ", " + std::to_string(p.distance) + ", " +
+            std::to_string(p.energy) + ", " + std::to_string(p.delta_over_beta) + ")");
   }
   const int angles = static_cast<int>(proj.extent(0));
   const int rows = static_cast<int>(proj.extent(1));
@@ -40,7 +41,8 @@ void paganin(Kokkos::View<Real***> proj, const PaganinParams& p) {
   const double wavelength = kHcKevMetre / p.energy;
   // Paganin's mu / (mu + z delta |2 pi f|^2) with mu = 4 pi beta / lambda is
   // 1 / (1 + a f^2), f in cycles per pixel.
-  const double a = math::pi * wavelength * p.distance * p.delta_over_beta / (p.pixel_size * p.pixel_size);
+  const double a =
+      math::pi * wavelength * p.distance * p.delta_over_beta / (p.pixel_size * p.pixel_size);
   const int my = margin(rows, a), mx = margin(cols, a);
   const int py = fft::good_size(rows + 2 * my), px = fft::good_size(cols + 2 * mx);
   const int bins = px / 2 + 1;

@@ -17,10 +17,10 @@
 namespace beamflow::kernels {
 
 struct Ellipsoid {
-  double value;             // added inside (attenuation per pixel)
-  double a, b, c;           // semi-axes, in units of the half volume
-  double x0, y0, z0;        // centre after rotation (TomoPy's x0, y0, z0)
-  double phi, theta, psi;   // Euler angles, degrees
+  double value;            // added inside (attenuation per pixel)
+  double a, b, c;          // semi-axes, in units of the half volume
+  double x0, y0, z0;       // centre after rotation (TomoPy's x0, y0, z0)
+  double phi, theta, psi;  // Euler angles, degrees
 };
 
 // TomoPy's shepp3d parameters (modified Shepp-Logan, Toft's contrasts).

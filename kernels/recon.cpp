@@ -23,8 +23,12 @@ std::string_view algorithm_name(Algorithm algorithm) {
 void reconstruct(Algorithm algorithm, Kokkos::View<const Real***> sino, Angles theta,
                  const ReconParams& params, Volume out) {
   switch (algorithm) {
-    case Algorithm::Fbp: fbp(sino, theta, params, out); return;
-    case Algorithm::Gridrec: gridrec(sino, theta, params, out); return;
+    case Algorithm::Fbp:
+      fbp(sino, theta, params, out);
+      return;
+    case Algorithm::Gridrec:
+      gridrec(sino, theta, params, out);
+      return;
   }
 }
 
@@ -40,7 +44,8 @@ std::vector<double> checked_centers(std::string_view where, Kokkos::View<const R
     return s;
   };
   if (sino.extent(1) == 0 || sino.extent(2) == 0) {
-    throw Error(error_id::Shape, w, "empty sinogram (" + dims(rows, sino.extent(1), sino.extent(2)) + ")");
+    throw Error(error_id::Shape, w,
+                "empty sinogram (" + dims(rows, sino.extent(1), sino.extent(2)) + ")");
   }
   if (theta.extent(0) != sino.extent(1)) {
     throw Error(error_id::Shape, w,

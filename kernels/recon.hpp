@@ -29,8 +29,7 @@ struct ReconParams {
 
 // sino [row][angle][column] -> out [row][N][N].
 void fbp(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& params, Volume out);
-void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& params,
-             Volume out);
+void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& params, Volume out);
 
 enum class Algorithm { Fbp, Gridrec };
 // "fbp" or "gridrec"; anything else throws kernels.recon.unknown_algorithm.

@@ -28,8 +28,8 @@ class RowFilter {
   int m_angles;
   int m_padded;
   int m_offset;
-  Kokkos::View<Real*> m_response;                        // [padded/2+1], includes 1/padded
-  SpectrumRows m_spectrum;                               // [angle][padded/2+1]
+  Kokkos::View<Real*> m_response;  // [padded/2+1], includes 1/padded
+  SpectrumRows m_spectrum;         // [angle][padded/2+1]
 };
 
 }  // namespace beamflow::kernels::detail

@@ -11,9 +11,7 @@ namespace {
 constexpr int kMaxSize = 127;
 
 // NaN sorts last so the heap stays consistent on bad input.
-KOKKOS_INLINE_FUNCTION bool before(Real a, Real b) {
-  return a < b || (b != b && a == a);
-}
+KOKKOS_INLINE_FUNCTION bool before(Real a, Real b) { return a < b || (b != b && a == a); }
 
 // Heap sort of values[0..n) carrying index[] along; iterative, for kernels.
 KOKKOS_INLINE_FUNCTION void sift_down(Real* values, int* index, int root, int n) {
@@ -50,8 +48,9 @@ KOKKOS_INLINE_FUNCTION void heap_sort(Real* values, int* index, int n) {
 void remove_stripes(Sinograms sino, const StripeParams& params) {
   const int size = params.size;
   if (size < 3 || size > kMaxSize || size % 2 == 0) {
-    throw Error(error_id::Argument, "remove_stripes",
-                "size must be odd, 3.." + std::to_string(kMaxSize) + ", got " + std::to_string(size));
+    throw Error(
+        error_id::Argument, "remove_stripes",
+        "size must be odd, 3.." + std::to_string(kMaxSize) + ", got " + std::to_string(size));
   }
   const int rows = static_cast<int>(sino.extent(0));
   const int angles = static_cast<int>(sino.extent(1));
@@ -59,9 +58,12 @@ void remove_stripes(Sinograms sino, const StripeParams& params) {
   if (angles == 0 || cols == 0) return;
   const int half = size / 2;
   // Per column, its values sorted along the angle axis and where each came from.
-  Kokkos::View<Real**, Kokkos::LayoutRight> sorted("beamflow::preprocess::stripe_sorted", cols, angles);
-  Kokkos::View<int**, Kokkos::LayoutRight> origin("beamflow::preprocess::stripe_origin", cols, angles);
-  Kokkos::View<Real**, Kokkos::LayoutRight> smooth("beamflow::preprocess::stripe_smooth", cols, angles);
+  Kokkos::View<Real**, Kokkos::LayoutRight> sorted("beamflow::preprocess::stripe_sorted", cols,
+                                                   angles);
+  Kokkos::View<int**, Kokkos::LayoutRight> origin("beamflow::preprocess::stripe_origin", cols,
+                                                  angles);
+  Kokkos::View<Real**, Kokkos::LayoutRight> smooth("beamflow::preprocess::stripe_smooth", cols,
+                                                   angles);
   const auto grid = Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {cols, angles});
   for (int r = 0; r < rows; ++r) {
     Kokkos::parallel_for(
@@ -78,7 +80,8 @@ void remove_stripes(Sinograms sino, const StripeParams& params) {
     Kokkos::parallel_for(
         "beamflow::preprocess::stripe_median", grid, KOKKOS_LAMBDA(int c, int k) {
           Real window[kMaxSize];
-          for (int d = -half; d <= half; ++d) window[d + half] = sorted(math::reflect(c + d, cols), k);
+          for (int d = -half; d <= half; ++d)
+            window[d + half] = sorted(math::reflect(c + d, cols), k);
           smooth(c, k) = math::median_inplace(window, size);
         });
     Kokkos::parallel_for(

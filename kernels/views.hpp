@@ -10,9 +10,9 @@ using Real = float;
 using ExecSpace = Kokkos::DefaultExecutionSpace;
 using MemSpace = ExecSpace::memory_space;
 
-using Sinograms = Kokkos::View<Real***>;        // [row][angle][column]
-using Volume = Kokkos::View<Real***>;           // [row][y][x], y = 0 is the top row
-using Angles = Kokkos::View<const Real*>;       // radians
-using Image2D = Kokkos::View<Real**>;           // [row][column]
+using Sinograms = Kokkos::View<Real***>;   // [row][angle][column]
+using Volume = Kokkos::View<Real***>;      // [row][y][x], y = 0 is the top row
+using Angles = Kokkos::View<const Real*>;  // radians
+using Image2D = Kokkos::View<Real**>;      // [row][column]
 
 }  // namespace beamflow::kernels

@@ -12,8 +12,9 @@ constexpr int kMaxSize = 9;
 
 void remove_zingers(Kokkos::View<Real***> proj, Real threshold, int size) {
   if (size < 3 || size > kMaxSize || size % 2 == 0) {
-    throw Error(error_id::Argument, "remove_zingers",
-                "size must be odd, 3.." + std::to_string(kMaxSize) + ", got " + std::to_string(size));
+    throw Error(
+        error_id::Argument, "remove_zingers",
+        "size must be odd, 3.." + std::to_string(kMaxSize) + ", got " + std::to_string(size));
   }
   if (!(threshold >= 0) || !math::isfinite(threshold)) {
     throw Error(error_id::Argument, "remove_zingers", "threshold must be a finite number >= 0");

@@ -1,9 +1,10 @@
+#include "kernels/center.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "kernels/center.hpp"
 #include "kernels/phantom.hpp"
 #include "test_util.hpp"
 
@@ -78,9 +79,10 @@ TEST(CenterVo, BadInputsAreErrors) {
                         "angles must be uniformly spaced (angle 10 is off)");
   VoParams p;
   p.ratio = 0;
-  testing::expect_error([&] { find_center_vo(sino, theta, p); }, error_id::Argument, "0 < ratio <= 1");
-  testing::expect_error([&] { find_center_vo(Kokkos::View<Real**>("s", 60, 8), theta); }, error_id::Shape,
-                        "need at least 16 columns, got 8");
+  testing::expect_error([&] { find_center_vo(sino, theta, p); }, error_id::Argument,
+                        "0 < ratio <= 1");
+  testing::expect_error([&] { find_center_vo(Kokkos::View<Real**>("s", 60, 8), theta); },
+                        error_id::Shape, "need at least 16 columns, got 8");
 }
 
 // Projections at 0 and 180 degrees of the 3-D phantom, [row][column].
@@ -129,10 +131,12 @@ TEST(CenterPc, BadInputsAreErrors) {
   Kokkos::View<Real**> a("a", 4, 32), b("b", 4, 31), tiny("tiny", 4, 8);
   testing::expect_error([&] { find_center_pc(a, b); }, error_id::Shape,
                         "find_center_pc: projections differ in shape: 4x32 and 4x31");
-  testing::expect_error([&] { find_center_pc(tiny, tiny); }, error_id::Shape, "need at least 1 row and 16 columns");
+  testing::expect_error([&] { find_center_pc(tiny, tiny); }, error_id::Shape,
+                        "need at least 1 row and 16 columns");
   PcParams p;
   p.upsample = 0;
-  testing::expect_error([&] { find_center_pc(a, a, p); }, error_id::Argument, "upsample must be in 1..1000");
+  testing::expect_error([&] { find_center_pc(a, a, p); }, error_id::Argument,
+                        "upsample must be in 1..1000");
 }
 
 }  // namespace

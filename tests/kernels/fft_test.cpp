@@ -1,9 +1,10 @@
+#include "kernels/fft.hpp"
+
 #include <gtest/gtest.h>
 
 #include <complex>
 #include <vector>
 
-#include "kernels/fft.hpp"
 #include "test_util.hpp"
 
 namespace beamflow::kernels {
@@ -26,7 +27,8 @@ TEST(Fft, ForwardMatchesDirectDftInAndOutOfPlace) {
   fft::execute(l, in_place.data(), in_place.data());
   for (int k = 0; k < n; ++k) {
     std::complex<double> ref = 0;
-    for (int j = 0; j < n; ++j) ref += std::complex<double>(x[j]) * std::polar(1.0, -2 * testing::kPi * j * k / n);
+    for (int j = 0; j < n; ++j)
+      ref += std::complex<double>(x[j]) * std::polar(1.0, -2 * testing::kPi * j * k / n);
     EXPECT_NEAR(out[k].real(), ref.real(), 1e-4);
     EXPECT_NEAR(out[k].imag(), ref.imag(), 1e-4);
     EXPECT_NEAR(in_place[k].real(), ref.real(), 1e-4);
@@ -59,9 +61,11 @@ TEST(Fft, RealRoundTripIn2DOnViewsAndUnalignedArrays) {
   std::vector<float> buffer(rows * cols + 1);
   for (int i = 0; i < rows * cols; ++i) buffer[i + 1] = h.data()[i];
   std::vector<fft::Complex> spectrum(rows * (cols / 2 + 2));
-  fft::execute(f, buffer.data() + 1, reinterpret_cast<fft::Complex*>(reinterpret_cast<float*>(spectrum.data()) + 2));
+  fft::execute(f, buffer.data() + 1,
+               reinterpret_cast<fft::Complex*>(reinterpret_cast<float*>(spectrum.data()) + 2));
   for (int i = 0; i < rows * (cols / 2 + 1); ++i) {
-    const fft::Complex v = reinterpret_cast<fft::Complex*>(reinterpret_cast<float*>(spectrum.data()) + 2)[i];
+    const fft::Complex v =
+        reinterpret_cast<fft::Complex*>(reinterpret_cast<float*>(spectrum.data()) + 2)[i];
     EXPECT_NEAR(v.real(), hs.data()[i].real(), 1e-3);
     EXPECT_NEAR(v.imag(), hs.data()[i].imag(), 1e-3);
   }
@@ -110,9 +114,10 @@ TEST(Fft, WisdomOnlyRefusesToPlanUnknownShapes) {
   l.n = {1237, 1};
   l.howmany = 3;
   std::vector<fft::Complex> a(3 * 1237), b(3 * 1237);
-  testing::expect_error([&] { fft::execute(l, a.data(), b.data()); }, error_id::Fft,
-                        "fft: FFTW could not plan a transform of 1237x1 (rank 1, batch 3); no wisdom "
-                        "for it and effort is wisdom-only");
+  testing::expect_error(
+      [&] { fft::execute(l, a.data(), b.data()); }, error_id::Fft,
+      "fft: FFTW could not plan a transform of 1237x1 (rank 1, batch 3); no wisdom "
+      "for it and effort is wisdom-only");
   fft::set_effort(before);
   fft::execute(l, a.data(), b.data());  // plans normally again
 }

@@ -1,8 +1,9 @@
+#include "kernels/filters.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "kernels/filters.hpp"
 #include "test_util.hpp"
 
 namespace beamflow::kernels {
@@ -32,8 +33,10 @@ TEST(Filters, MatchTomoPyFormulasAtSeveralFrequencies) {
     EXPECT_NEAR(tomopy_filter(Filter::Ramp, x), ramp, 1e-12);
     EXPECT_NEAR(tomopy_filter(Filter::Shepp, x), ramp * std::sin(kPi * x) / (kPi * x), 1e-12);
     EXPECT_NEAR(tomopy_filter(Filter::Cosine, x), ramp * std::cos(kPi * x), 1e-12);
-    EXPECT_NEAR(tomopy_filter(Filter::Hann, x), ramp * 0.5 * (1 + std::cos(2 * kPi * x / 1.0)), 1e-12);
-    EXPECT_NEAR(tomopy_filter(Filter::Hamming, x), ramp * (0.54 + 0.46 * std::cos(2 * kPi * x)), 1e-12);
+    EXPECT_NEAR(tomopy_filter(Filter::Hann, x), ramp * 0.5 * (1 + std::cos(2 * kPi * x / 1.0)),
+                1e-12);
+    EXPECT_NEAR(tomopy_filter(Filter::Hamming, x), ramp * (0.54 + 0.46 * std::cos(2 * kPi * x)),
+                1e-12);
     EXPECT_NEAR(tomopy_filter(Filter::Parzen, x), ramp * std::pow(1 - x / 0.5, 3), 1e-12);
     EXPECT_NEAR(tomopy_filter(Filter::Butterworth, x), ramp / (1 + std::pow(x / 0.5, 16)), 1e-12);
     EXPECT_EQ(tomopy_filter(Filter::None, x), 1.0);

@@ -1,9 +1,10 @@
+#include "kernels/phantom.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "kernels/phantom.hpp"
 #include "test_util.hpp"
 
 namespace beamflow::kernels {
@@ -27,7 +28,8 @@ TEST(Phantom, EllipseProjectionIsTheAnalyticChord) {
   for (int a = 0; a < angles; ++a) {
     for (int u = 0; u < n; ++u) {
       const double s = u - center;
-      const double chord = s * s < radius * radius ? 2 * 0.5 * std::sqrt(radius * radius - s * s) : 0.0;
+      const double chord =
+          s * s < radius * radius ? 2 * 0.5 * std::sqrt(radius * radius - s * s) : 0.0;
       EXPECT_NEAR(h(1, a, u), chord, 1e-4) << a << " " << u;
     }
   }
@@ -57,7 +59,8 @@ TEST(Phantom, OrientationMatchesTheReconstructionGeometry) {
   Volume vol("vol", 1, n, n);
   phantom_3d({disc(1.0, 0.1, 0.5, 0.25)}, vol);
   auto v = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), vol);
-  const int x = static_cast<int>(k + 0.5 * k), y = static_cast<int>(k - 0.25 * k);  // y up: row above centre
+  const int x = static_cast<int>(k + 0.5 * k),
+            y = static_cast<int>(k - 0.25 * k);  // y up: row above centre
   EXPECT_EQ(v(0, y, x), 1.0f);
   EXPECT_EQ(v(0, y, static_cast<int>(k - 0.5 * k)), 0.0f);
 }
@@ -103,19 +106,23 @@ TEST(Phantom, SheppLogan3dValues) {
         hi = std::max(hi, double(h(z, y, x)));
       }
   EXPECT_EQ(lo, 0.0);
-  EXPECT_NEAR(hi, 1.0, 1e-6);             // the skull
+  EXPECT_NEAR(hi, 1.0, 1e-6);                      // the skull
   EXPECT_NEAR(h(n / 2, n / 2, n / 2), 0.2, 1e-6);  // brain: 1 - 0.8
-  EXPECT_EQ(h(n / 2, 0, 0), 0.0f);        // air
+  EXPECT_EQ(h(n / 2, 0, 0), 0.0f);                 // air
 }
 
 TEST(Phantom, BadInputsAreErrors) {
   Sinograms out("out", 1, 4, 16);
   testing::expect_error([&] { project_ellipsoids({disc(1, 0.2)}, uniform_angles(5), 7.5, out); },
                         error_id::Shape, "project_ellipsoids: theta has 5 angles but out has 4");
-  testing::expect_error([&] { project_ellipsoids({disc(1, 0.2), disc(1, 0.0)}, uniform_angles(4), 7.5, out); },
-                        error_id::Argument, "ellipsoid 1 has a non-positive semi-axis");
+  testing::expect_error(
+      [&] {
+        project_ellipsoids({disc(1, 0.2), disc(1, 0.0)}, uniform_angles(4), 7.5, out);
+      },
+      error_id::Argument, "ellipsoid 1 has a non-positive semi-axis");
   testing::expect_error([&] { project(Volume("v", 2, 16, 16), uniform_angles(4), 7.5, out); },
-                        error_id::Shape, "project: volume has 2 slices and theta 4 angles; out is 1x4x16");
+                        error_id::Shape,
+                        "project: volume has 2 slices and theta 4 angles; out is 1x4x16");
 }
 
 }  // namespace

@@ -1,3 +1,5 @@
+#include "kernels/preprocess.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -5,7 +7,6 @@
 #include <vector>
 
 #include "kernels/phantom.hpp"
-#include "kernels/preprocess.hpp"
 #include "test_util.hpp"
 
 namespace beamflow::kernels {
@@ -31,7 +32,8 @@ Kokkos::View<Real***> fields(const std::vector<std::vector<float>>& pixels) {
 }
 
 TEST(Preprocess, ReduceFieldsMeanAndMedianSkipNonFinite) {
-  const auto f = fields({{1, 2, 3, 10}, {4, kNaN, 2, 6}, {kNaN, kNaN, kNaN, kNaN}, {5, 1, kInf, 3}});
+  const auto f =
+      fields({{1, 2, 3, 10}, {4, kNaN, 2, 6}, {kNaN, kNaN, kNaN, kNaN}, {5, 1, kInf, 3}});
   Image2D out("out", 1, 4);
   reduce_fields(f, FieldReduce::Mean, out);
   auto m = host(out);
@@ -103,12 +105,19 @@ TEST(Preprocess, NormalizeEdgeCases) {
 TEST(Preprocess, NormalizeRejectsUnusableFieldsAndShapes) {
   const Flats swapped({10, 10, 10, 10, 10}, {100, 100, 100, 100, 100});
   auto p = row({1, 2, 3, 4, 5});
-  testing::expect_error([&] { normalize(p, swapped.fd); }, error_id::FlatDark,
-                        "normalize: flat - dark is below 0.000001 in every pixel (fields swapped or empty?)");
-  testing::expect_error([&] { normalize(row({1, 2, 3}), swapped.fd); }, error_id::Shape,
-                        "projections are 1x3 but flat is 1x5 and dark 1x5");
-  testing::expect_error([&] { normalize(p, Flats({2, 2, 2, 2, 2}, {0, 0, 0, 0, 0}).fd, 0); },
-                        error_id::Argument, "min_value must be > 0");
+  testing::expect_error(
+      [&] { normalize(p, swapped.fd); }, error_id::FlatDark,
+      "normalize: flat - dark is below 0.000001 in every pixel (fields swapped or empty?)");
+  testing::expect_error(
+      [&] {
+        normalize(row({1, 2, 3}), swapped.fd);
+      },
+      error_id::Shape, "projections are 1x3 but flat is 1x5 and dark 1x5");
+  testing::expect_error(
+      [&] {
+        normalize(p, Flats({2, 2, 2, 2, 2}, {0, 0, 0, 0, 0}).fd, 0);
+      },
+      error_id::Argument, "min_value must be > 0");
 }
 
 TEST(Preprocess, MinusLogEdgeCases) {
@@ -118,7 +127,8 @@ TEST(Preprocess, MinusLogEdgeCases) {
   EXPECT_FLOAT_EQ(h(0, 0, 0), 0.0f);
   EXPECT_NEAR(h(0, 0, 1), 2.0f, 1e-6);
   for (int c = 2; c < 6; ++c) EXPECT_NEAR(h(0, 0, c), -std::log(1e-6), 1e-5) << c;
-  testing::expect_error([&] { minus_log(p, -1); }, error_id::Argument, "minus_log: min_value must be > 0");
+  testing::expect_error([&] { minus_log(p, -1); }, error_id::Argument,
+                        "minus_log: min_value must be > 0");
 }
 
 TEST(Preprocess, ZingerIsRemovedAndFeaturesKept) {
@@ -127,8 +137,8 @@ TEST(Preprocess, ZingerIsRemovedAndFeaturesKept) {
   for (int a = 0; a < 2; ++a)
     for (int r = 0; r < 16; ++r)
       for (int c = 0; c < 16; ++c) h(a, r, c) = 1.0f + 0.01f * c;  // smooth ramp
-  h(1, 7, 9) = 5.0f;    // zinger
-  h(1, 2, 2) = 0.2f;    // dark outlier: zingers are bright, this one stays
+  h(1, 7, 9) = 5.0f;                                               // zinger
+  h(1, 2, 2) = 0.2f;  // dark outlier: zingers are bright, this one stays
   h(0, 0, 0) = kNaN;
   Kokkos::deep_copy(p, h);
   remove_zingers(p, 0.5f, 3);
@@ -139,7 +149,8 @@ TEST(Preprocess, ZingerIsRemovedAndFeaturesKept) {
   EXPECT_FLOAT_EQ(out(0, 5, 5), 1.05f);
   testing::expect_error([&] { remove_zingers(p, 0.5f, 4); }, error_id::Argument,
                         "remove_zingers: size must be odd, 3..9, got 4");
-  testing::expect_error([&] { remove_zingers(p, -1.0f, 3); }, error_id::Argument, "threshold must be");
+  testing::expect_error([&] { remove_zingers(p, -1.0f, 3); }, error_id::Argument,
+                        "threshold must be");
 }
 
 // Column-wise stripe amplitude: mean over angles of each column minus the
@@ -147,7 +158,8 @@ TEST(Preprocess, ZingerIsRemovedAndFeaturesKept) {
 double stripe_at(Sinograms s, int c) {
   auto h = host(s);
   double d = 0;
-  for (std::size_t a = 0; a < s.extent(1); ++a) d += h(0, a, c) - 0.5 * (h(0, a, c - 1) + h(0, a, c + 1));
+  for (std::size_t a = 0; a < s.extent(1); ++a)
+    d += h(0, a, c) - 0.5 * (h(0, a, c - 1) + h(0, a, c + 1));
   return d / s.extent(1);
 }
 
@@ -156,7 +168,8 @@ TEST(Preprocess, StripeRemovalSuppressesAColumnOffset) {
   // sit where the sorted column profiles vary smoothly across columns.
   const int n = 128, angles = 90;
   Sinograms clean("clean", 1, angles, n);
-  project_ellipsoids({{0.02, 0.9, 0.8, 2, 0.0, 0, 0, 90, 90, 30}}, testing::uniform_angles(angles), 63.5, clean);
+  project_ellipsoids({{0.02, 0.9, 0.8, 2, 0.0, 0, 0, 90, 90, 30}}, testing::uniform_angles(angles),
+                     63.5, clean);
   Sinograms s("s", 1, angles, n);
   Kokkos::deep_copy(s, clean);
   auto h = Kokkos::create_mirror_view(s);
@@ -206,14 +219,15 @@ TEST(Preprocess, PaganinKeepsFlatFieldsAndIntegralsAndBlurs) {
       sum_before += 0.8 - h(1, r, c);
     }
   EXPECT_NEAR(sum, sum_before, 0.015 * sum_before);  // the filter's DC gain is 1
-  EXPECT_GT(out(1, 20, 24), 0.45f);                 // the block's contrast is spread out
+  EXPECT_GT(out(1, 20, 24), 0.45f);                  // the block's contrast is spread out
   EXPECT_LT(out(1, 20, 28), 0.8f);
   PaganinParams none{1e-6, 0.0, 20.0, 200.0};  // no propagation: nothing to undo
   Kokkos::deep_copy(p, h);
   paganin(p, none);
   EXPECT_NEAR(host(p)(1, 20, 24), 0.4f, 1e-5);
-  testing::expect_error([&] { paganin(p, PaganinParams{}); }, error_id::Argument,
-                        "paganin: need pixel_size > 0 m, distance >= 0 m, energy > 0 keV, delta_over_beta >= 0");
+  testing::expect_error(
+      [&] { paganin(p, PaganinParams{}); }, error_id::Argument,
+      "paganin: need pixel_size > 0 m, distance >= 0 m, energy > 0 keV, delta_over_beta >= 0");
 }
 
 }  // namespace

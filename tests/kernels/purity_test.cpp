@@ -27,7 +27,8 @@ std::vector<Include> kernel_includes() {
     std::string line;
     std::smatch m;
     while (std::getline(in, line)) {
-      if (std::regex_search(line, m, include)) out.push_back({entry.path().filename().string(), m[1]});
+      if (std::regex_search(line, m, include))
+        out.push_back({entry.path().filename().string(), m[1]});
     }
   }
   return out;
@@ -36,7 +37,8 @@ std::vector<Include> kernel_includes() {
 TEST(KernelsPurity, NoMpiHdf5JsonOrEngineHeaders) {
   const std::vector<Include> includes = kernel_includes();
   ASSERT_GT(includes.size(), 20u);  // the scan found the sources
-  const std::regex forbidden(R"((^|/)(mpi\.h|mpi\.hpp|hdf5\.h|H5[A-Za-z]*\.h)$|nlohmann|^core/|^engine/|^jobs/|^lang/|^run/|^actions/|^journal/)");
+  const std::regex forbidden(
+      R"((^|/)(mpi\.h|mpi\.hpp|hdf5\.h|H5[A-Za-z]*\.h)$|nlohmann|^core/|^engine/|^jobs/|^lang/|^run/|^actions/|^journal/)");
   for (const Include& i : includes) {
     EXPECT_FALSE(std::regex_search(i.header, forbidden)) << i.file << " includes " << i.header;
   }

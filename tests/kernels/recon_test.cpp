@@ -1,9 +1,10 @@
+#include "kernels/recon.hpp"
+
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "kernels/phantom.hpp"
-#include "kernels/recon.hpp"
 #include "test_util.hpp"
 
 namespace beamflow::kernels {
@@ -13,7 +14,6 @@ using testing::disc_mean;
 using testing::psnr;
 using testing::uniform_angles;
 using testing::values;
-
 
 // Analytic projections of `ellipsoids` through the middle slice of a 3-slice
 // volume (rows 0 and 2 are the phantom's top and bottom, mostly empty).
@@ -73,13 +73,12 @@ TEST_P(DiscTest, ReconstructsToMu) {
   EXPECT_NEAR(h(1, mid, outside), 0.0, 0.02 * mu);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Kernels, DiscTest,
-    ::testing::Values(DiscCase{Algorithm::Fbp, 2, 128, 0.0, 3e-3},
-                      DiscCase{Algorithm::Fbp, 1, 127, -6.5, 3e-3},
-                      DiscCase{Algorithm::Gridrec, 2, 128, 0.0, 3e-3},
-                      DiscCase{Algorithm::Gridrec, 2, 127, 7.3, 3e-3},
-                      DiscCase{Algorithm::Gridrec, 1, 128, -3.25, 1e-2}));
+INSTANTIATE_TEST_SUITE_P(Kernels, DiscTest,
+                         ::testing::Values(DiscCase{Algorithm::Fbp, 2, 128, 0.0, 3e-3},
+                                           DiscCase{Algorithm::Fbp, 1, 127, -6.5, 3e-3},
+                                           DiscCase{Algorithm::Gridrec, 2, 128, 0.0, 3e-3},
+                                           DiscCase{Algorithm::Gridrec, 2, 127, 7.3, 3e-3},
+                                           DiscCase{Algorithm::Gridrec, 1, 128, -3.25, 1e-2}));
 
 // Shepp-Logan at 128 x 128 from 180 exact projections. A linear method's
 // PSNR here is bounded by the phantom's one-pixel edges (fbp reaches 22.3 dB,
@@ -125,7 +124,8 @@ TEST(Recon, PerRowCentresAndOddRowCount) {
   for (Algorithm a : {Algorithm::Fbp, Algorithm::Gridrec}) {
     Volume out("out", 3, n, n);
     reconstruct(a, sino, theta, p, out);
-    for (int r = 0; r < 3; ++r) EXPECT_GT(psnr(out, truth, r), 20.0) << algorithm_name(a) << " row " << r;
+    for (int r = 0; r < 3; ++r)
+      EXPECT_GT(psnr(out, truth, r), 20.0) << algorithm_name(a) << " row " << r;
   }
 }
 
@@ -135,8 +135,9 @@ TEST(Recon, FbpAndGridrecAgree) {
   const Scan s = scan(shepp_logan_ellipsoids(), n, 180, center);
   for (Filter f : {Filter::Ramp, Filter::Hann, Filter::Butterworth}) {
     // Against each other the two differ far less than either from the truth.
-    EXPECT_GT(psnr(run(Algorithm::Gridrec, s, center, 2, f), run(Algorithm::Fbp, s, center, 2, f), 1),
-              30.0)
+    EXPECT_GT(
+        psnr(run(Algorithm::Gridrec, s, center, 2, f), run(Algorithm::Fbp, s, center, 2, f), 1),
+        30.0)
         << filter_name(f);
   }
 }
@@ -147,7 +148,8 @@ TEST(Recon, SmallerGridAndFullRotation) {
   const double mu = 0.05;
   const int width = 128, n = 80;
   const double center = 0.5 * (width - 1) + 3.0;
-  Scan s{Sinograms("sino", 3, 240, width), Volume("truth", 3, n, n), uniform_angles(240, 2 * testing::kPi)};
+  Scan s{Sinograms("sino", 3, 240, width), Volume("truth", 3, n, n),
+         uniform_angles(240, 2 * testing::kPi)};
   project_ellipsoids(disc(mu), s.theta, center, s.sino, width);
   for (Algorithm a : {Algorithm::Fbp, Algorithm::Gridrec}) {
     const Volume out = run(a, s, center);
@@ -176,7 +178,8 @@ TEST(Recon, BadShapesAndParametersAreErrors) {
     testing::expect_error([&] { reconstruct(a, sino, uniform_angles(angles + 1), p, out); },
                           error_id::Shape, w + ": theta has 17 angles but the sinogram has 16");
     testing::expect_error([&] { reconstruct(a, sino, theta, p, Volume("bad", 2, n, n + 1)); },
-                          error_id::Shape, "output must be [rows][N][N] with rows = 2, got 2x32x33");
+                          error_id::Shape,
+                          "output must be [rows][N][N] with rows = 2, got 2x32x33");
     testing::expect_error([&] { reconstruct(a, Sinograms("empty", 2, angles, 0), theta, p, out); },
                           error_id::Shape, "empty sinogram (2x16x0)");
     ReconParams bad = p;
