@@ -49,7 +49,10 @@ struct VoParams {
 // confidence = contrast * uniqueness of the coarse metric curve: contrast =
 // (median - min) / (max - min), near 1 for a narrow dip; uniqueness = how far
 // the next-lowest local minimum (>= 2 columns away) sits above the minimum,
-// relative to the median; 0 when the minimum is on the search border.
+// relative to the median; 0 when the minimum is on the search border. It
+// rates the dip inside the searched range: a range that misses the true
+// centre can still hold a spurious dip that rates well, so widen
+// search_radius when the stage may be far off.
 CenterEstimate find_center_vo(Kokkos::View<const Real**> sino, Angles theta,
                               const VoParams& params = {});
 
