@@ -13,7 +13,7 @@ packages=(
   libgtest-dev
   libssl-dev
   libpng-dev
-  python3 python3-numpy python3-h5py python3-skimage
+  python3 python3-numpy python3-h5py python3-skimage python3-sklearn
 )
 missing=()
 for p in "${packages[@]}"; do

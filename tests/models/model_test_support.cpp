@@ -1,0 +1,114 @@
+#include "model_test_support.hpp"
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "core/error.hpp"
+#include "core/hash.hpp"
+#include "journal/fs.hpp"
+
+namespace beamflow::models::testing {
+
+std::filesystem::path source_dir() { return BEAMFLOW_SOURCE_DIR; }
+
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+int shell(const std::string& command, std::string* output) {
+  std::FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (!p) return -1;
+  std::array<char, 4096> buf{};
+  std::string out;
+  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  if (output) *output = out;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+int python(const std::string& code, const std::vector<std::string>& args, std::string* output) {
+  std::string command = "PYTHONPATH=" + quote((source_dir() / "tools").string()) + " /usr/bin/python3 -c " + quote(code);
+  for (const auto& a : args) command += " " + quote(a);
+  return shell(command, output);
+}
+
+const std::filesystem::path& reference_dir() {
+  static const std::filesystem::path dir = [] {
+    const std::filesystem::path root = BEAMFLOW_MODELS_TEST_DATA;
+    std::filesystem::create_directories(root);
+    const auto script = source_dir() / "tests/models/sklearn_reference.py";
+    const std::string stamp = sha256_hex(fs::read_file(script) + fs::read_file(source_dir() / "tools/export_forest.py"));
+    // Another test process may be making it: wait for its lock.
+    std::optional<fs::FileLock> lock;
+    while (!(lock = fs::FileLock::try_acquire(root / "lock"))) ::usleep(100000);
+    const auto data = root / "reference";
+    std::error_code ec;
+    if (std::filesystem::exists(root / "stamp") && fs::read_file(root / "stamp") == stamp) return data;
+    std::filesystem::remove_all(data, ec);
+    std::filesystem::create_directories(data);
+    std::string output;
+    const int rc = shell("/usr/bin/python3 " + quote(script.string()) + " " + quote(data.string()), &output);
+    if (rc != 0) throw std::runtime_error("sklearn_reference.py failed:\n" + output);
+    fs::write_file_atomic(root / "stamp", stamp);
+    return data;
+  }();
+  return dir;
+}
+
+TempDir::TempDir() {
+  std::random_device rd;
+  m_path = std::filesystem::temp_directory_path() / ("beamflow-models-" + std::to_string(rd()) + std::to_string(rd()));
+  std::filesystem::create_directories(m_path);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  // Published files are read-only; their directories are not, so this works.
+  std::filesystem::remove_all(m_path, ec);
+}
+
+std::filesystem::path copy_reference_model(const std::string& name, const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  for (const char* f : {"forest.h5", "metadata.json"})
+    std::filesystem::copy_file(reference_dir() / name / f, dir / f, std::filesystem::copy_options::overwrite_existing);
+  return dir;
+}
+
+Json read_json(const std::filesystem::path& file) { return Json::parse(fs::read_file(file)); }
+
+void write_json(const std::filesystem::path& file, const Json& j) {
+  std::ofstream(file, std::ios::trunc) << j.dump(1);
+}
+
+void expect_error(const std::function<void()>& f, const std::string& id, const std::vector<std::string>& mentions) {
+  try {
+    f();
+    ADD_FAILURE() << "expected error " << id << ", nothing was thrown";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.id(), id) << e.what();
+    for (const auto& m : mentions) EXPECT_NE(std::string(e.what()).find(m), std::string::npos) << "'" << m << "' not in: " << e.what();
+  }
+}
+
+std::vector<std::string> visible_entries(const std::filesystem::path& repo) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(repo, ec)) {
+    const auto rel = std::filesystem::relative(e.path(), repo).string();
+    if (rel.rfind(".staging", 0) != 0) out.push_back(rel);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace beamflow::models::testing
