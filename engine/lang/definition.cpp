@@ -1,5 +1,6 @@
 #include "lang/definition.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <set>
@@ -105,14 +106,20 @@ std::optional<bool> bool_field(const Json& obj, const char* key, const std::stri
 }
 
 std::optional<DynamicValue> dynamic_field(const Json& obj, const char* key, const std::string& ptr,
-                                          const std::string& state, Ctx& ctx) {
+                                          const std::string& state, Ctx& ctx, bool reference_only = true) {
   if (!obj.contains(key)) return std::nullopt;
-  return DynamicValue::compile(obj.at(key), pointer_append(ptr, key), state, ctx.problems);
+  return DynamicValue::compile(obj.at(key), pointer_append(ptr, key), state, ctx.problems, reference_only);
 }
 
+// Parameters, ItemSelector and ResultSelector are JSON objects (spec:
+// "Parameters ... MUST be a JSON object"); their values may be anything.
 std::optional<PayloadTemplate> template_field(const Json& obj, const char* key, const std::string& ptr,
                                               const std::string& state, Ctx& ctx) {
   if (!obj.contains(key)) return std::nullopt;
+  if (!obj.at(key).is_object()) {
+    ctx.problems.add(pointer_append(ptr, key), state, std::string(key) + " must be a JSON object");
+    return std::nullopt;
+  }
   return PayloadTemplate::compile(obj.at(key), pointer_append(ptr, key), state, ctx.problems);
 }
 
@@ -305,7 +312,7 @@ void compile_wait(const Json& sj, State& s, Ctx& ctx) {
                      "a Wait state needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath");
   s.seconds = number_field(sj, "Seconds", s.pointer, s.name, ctx, 0, true, false);
   if (auto t = string_field(sj, "Timestamp", s.pointer, s.name, ctx)) {
-    if (!parse_timestamp(*t))
+    if (!parse_instant(*t))
       ctx.problems.add(pointer_append(s.pointer, "Timestamp"), s.name, "Timestamp is not an RFC 3339 timestamp: " + *t);
     s.timestamp = *t;
   }
@@ -318,8 +325,8 @@ void compile_fail(const Json& sj, State& s, Ctx& ctx) {
   exclusive(sj, "Cause", "CausePath", s.pointer, s.name, ctx);
   s.error = string_field(sj, "Error", s.pointer, s.name, ctx);
   s.cause = string_field(sj, "Cause", s.pointer, s.name, ctx);
-  s.error_path = dynamic_field(sj, "ErrorPath", s.pointer, s.name, ctx);
-  s.cause_path = dynamic_field(sj, "CausePath", s.pointer, s.name, ctx);
+  s.error_path = dynamic_field(sj, "ErrorPath", s.pointer, s.name, ctx, /*reference_only=*/false);
+  s.cause_path = dynamic_field(sj, "CausePath", s.pointer, s.name, ctx, /*reference_only=*/false);
 }
 
 void compile_parallel(const Json& sj, State& s, Ctx& ctx) {
@@ -353,6 +360,8 @@ void compile_map(const Json& sj, State& s, Ctx& ctx) {
   }
   if (sj.contains("ItemSelector")) s.parameters = template_field(sj, "ItemSelector", s.pointer, s.name, ctx);
   s.items_path = FilterPath::from_field(sj, "ItemsPath", s.pointer, s.name, ctx.problems);
+  if (s.items_path.path && !s.items_path.path->is_reference())
+    ctx.problems.add(pointer_append(s.pointer, "ItemsPath"), s.name, "ItemsPath must be a Reference Path");
   if (auto m = number_field(sj, "MaxConcurrency", s.pointer, s.name, ctx, 0, true, true))
     s.max_concurrency = static_cast<int>(std::min(*m, 1e6));
   s.max_concurrency_path = dynamic_field(sj, "MaxConcurrencyPath", s.pointer, s.name, ctx);
@@ -481,6 +490,13 @@ std::shared_ptr<const StateMachine> compile_machine(const Json& j, const std::st
     }
     if (auto s = compile_state(name, sj, p, ctx)) m->states.emplace(name, std::move(*s));
   }
+  // Spec: a machine ends only in a terminal state (End, Succeed, Fail); one
+  // with none can never complete.
+  if (!m->states.empty() && std::none_of(m->states.begin(), m->states.end(), [](const auto& kv) {
+        const State& st = kv.second;
+        return st.end || st.type == StateType::Succeed || st.type == StateType::Fail;
+      }))
+    ctx.problems.add(sp, "", "the state machine has no terminal state (End, Succeed or Fail)");
   if (!m->start_at.empty() && !j["States"].contains(m->start_at))
     ctx.problems.add(pointer_append(ptr, "StartAt"), "", "StartAt names unknown state '" + m->start_at + "'");
   check_graph(*m, ctx);
@@ -505,10 +521,19 @@ const char* to_string(StateType t) noexcept {
 }
 
 std::optional<DynamicValue> DynamicValue::compile(const Json& text, const std::string& pointer,
-                                                  const std::string& state, Problems& problems) {
+                                                  const std::string& state, Problems& problems,
+                                                  bool reference_only) {
   if (!text.is_string()) {
     problems.add(pointer, state, "must be a path or an intrinsic function (a string)");
     return std::nullopt;
+  }
+  if (reference_only) {
+    std::string why;
+    auto path = Path::try_parse(text.get<std::string>(), &why);
+    if (!path || !path->is_reference()) {
+      problems.add(pointer, state, "must be a Reference Path" + (why.empty() ? std::string() : ": " + why));
+      return std::nullopt;
+    }
   }
   const std::size_t before = problems.size();
   DynamicValue v;

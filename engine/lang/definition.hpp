@@ -46,8 +46,11 @@ struct ChoiceBranch {
 // template so paths and intrinsics are handled by one mechanism.
 class DynamicValue {
  public:
+  // `reference_only`: the field takes a Reference Path (SecondsPath,
+  // TimeoutSecondsPath, ...), not an intrinsic or a multi-node path.
   static std::optional<DynamicValue> compile(const Json& text, const std::string& pointer,
-                                             const std::string& state, Problems& problems);
+                                             const std::string& state, Problems& problems,
+                                             bool reference_only = false);
   Json evaluate(const Json& input, const Json& context, const char* failure_asl) const;
 
  private:
@@ -82,7 +85,7 @@ struct State {
   std::optional<DynamicValue> heartbeat_seconds_path;
   // Action (Globus Flows)
   double wait_time = 300.0;
-  bool exception_on_action_failure = false;
+  bool exception_on_action_failure = true;  // Globus Flows' default
   // Choice
   std::vector<ChoiceBranch> choices;
   std::optional<std::string> default_next;

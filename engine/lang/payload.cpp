@@ -23,8 +23,10 @@ struct PayloadTemplate::Node {
   std::string field;  // the "key.$" a Path or Intrinsic came from
   std::optional<Path> path;
   std::optional<Intrinsic> intrinsic;
-  std::vector<std::pair<std::string, Node>> members;
-  std::vector<Node> items;
+  // Object members as parallel vectors: a std::pair holding the incomplete
+  // Node type is rejected by clang's libstdc++ checks.
+  std::vector<std::string> member_names;
+  std::vector<Node> items;  // array items, or object member values
 };
 
 namespace {
@@ -106,7 +108,8 @@ class Compiler {
                                    "' and as '" + name + ".$'");
       }
       dynamic_inside = dynamic_inside || compiled.kind != Node::Kind::Literal;
-      node.members.emplace_back(std::move(name), std::move(compiled));
+      node.member_names.push_back(std::move(name));
+      node.items.push_back(std::move(compiled));
     }
     return dynamic_inside ? node : literal_of(v);
   }
@@ -148,8 +151,8 @@ Json evaluate_node(const Node& node, const Json& input, const Json& context, con
     }
     case Node::Kind::Object: {
       Json out = Json::object();
-      for (const auto& [name, child] : node.members)
-        out[name] = evaluate_node(child, input, context, asl);
+      for (std::size_t i = 0; i < node.items.size(); ++i)
+        out[node.member_names[i]] = evaluate_node(node.items[i], input, context, asl);
       return out;
     }
     case Node::Kind::Array: {

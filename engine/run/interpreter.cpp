@@ -161,7 +161,15 @@ void Interpreter::enter_state(Frame& f) {
       }
       case StateType::Wait: enter_wait(f, s, s.input_path.apply(f.input, context(f))); return;
       case StateType::Task:
-      case StateType::Action: enter_task(f, s, effective_input(f, s)); return;
+      case StateType::Action: {
+        // TimeoutSecondsPath / HeartbeatSecondsPath read the state input
+        // (after InputPath), not the action's payload.
+        Json& ctx = context(f);
+        Json in = s.input_path.apply(f.input, ctx);
+        Json eff = s.parameters ? s.parameters->evaluate(in, ctx) : in;
+        enter_task(f, s, in, eff);
+        return;
+      }
       case StateType::Parallel: enter_children(f, s, effective_input(f, s)); return;
       case StateType::Map: enter_children(f, s, s.input_path.apply(f.input, context(f))); return;
     }
@@ -179,9 +187,12 @@ void Interpreter::enter_wait(Frame& f, const lang::State& s, const Json& eff) {
     return now + static_cast<std::int64_t>(std::llround(std::min(secs, 1e11) * 1000.0));
   };
   auto from_timestamp = [&](const std::string& text) -> std::int64_t {
-    auto ns = lang::parse_timestamp(text);
-    if (!ns) throw Error("run.wait", states_error::Runtime, "not an RFC 3339 timestamp: " + text, {{"state", f.state}});
-    return *ns / 1'000'000;
+    // parse_instant covers years 0000-9999; a wait far in the future is
+    // legal (the run simply waits), so clamp rather than reject.
+    auto t = lang::parse_instant(text);
+    if (!t) throw Error("run.wait", states_error::Runtime, "not an RFC 3339 timestamp: " + text, {{"state", f.state}});
+    const long long max_s = 1LL << 42;
+    return std::clamp(t->seconds, -max_s, max_s) * 1000 + t->nanos / 1'000'000;
   };
   if (s.seconds) until = from_seconds(*s.seconds);
   else if (s.timestamp) until = from_timestamp(*s.timestamp);
@@ -197,13 +208,13 @@ void Interpreter::enter_wait(Frame& f, const lang::State& s, const Json& eff) {
   emit(RecordType::WaitStarted, {{"f", f.id}, {"until", until}});
 }
 
-void Interpreter::enter_task(Frame& f, const lang::State& s, const Json& eff) {
+void Interpreter::enter_task(Frame& f, const lang::State& s, const Json& state_input, const Json& eff) {
   check_size(eff, f);
   const std::int64_t now = m_env.now_ms();
   Json body = {{"f", f.id}, {"r", s.resource}, {"in", eff}, {"att", f.attempt}, {"t", now}};
   auto positive = [&](const std::optional<lang::DynamicValue>& v, const char* what) -> std::optional<double> {
     if (!v) return std::nullopt;
-    Json j = v->evaluate(eff, context(f), states_error::Runtime);
+    Json j = v->evaluate(state_input, context(f), states_error::Runtime);
     if (!j.is_number() || j.get<double>() <= 0)
       throw Error("run.timeout_path", states_error::Runtime, std::string(what) + " must select a positive number",
                   {{"state", f.state}});

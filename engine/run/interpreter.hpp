@@ -52,7 +52,7 @@ class Interpreter {
   void emit(RecordType type, Json body);
   Json& context(const Frame& f);
   void enter_state(Frame& f);
-  void enter_task(Frame& f, const lang::State& s, const Json& effective);
+  void enter_task(Frame& f, const lang::State& s, const Json& state_input, const Json& effective);
   void enter_wait(Frame& f, const lang::State& s, const Json& effective);
   void enter_children(Frame& f, const lang::State& s, const Json& effective);
   void start_map_items(Frame& f);

@@ -158,11 +158,11 @@ TEST(Semantics, GlobusActionStoresTheStatusDocument) {
 TEST(Semantics, GlobusActionFailureContinuesOrRaisesAsConfigured) {
   test::ScratchDir scratch;
   auto t = run_flow(scratch, R"({"StartAt":"A","States":{"A":{"Type":"Action","ActionUrl":"https://x.org/fail",
-      "Parameters":{"Error":"E","Cause":"c"},"ResultPath":"$.r","End":true}}})");
+      "ExceptionOnActionFailure":false,"Parameters":{"Error":"E","Cause":"c"},"ResultPath":"$.r","End":true}}})");
   EXPECT_EQ(t.result.output["r"]["status"], "FAILED");
   test::ScratchDir scratch2;
   auto u = run_flow(scratch2, R"({"StartAt":"A","States":{"A":{"Type":"Action","ActionUrl":"https://x.org/fail",
-      "ExceptionOnActionFailure":true,"Parameters":{"Error":"E","Cause":"c"},"End":true}}})");
+      "Parameters":{"Error":"E","Cause":"c"},"End":true}}})");  // raising is the default
   EXPECT_EQ(u.result.error.error, "ActionFailedException");
 }
 
