@@ -52,7 +52,16 @@ Json& Interpreter::context(const Frame& f) {
                    {"RoleArn", ""}}},
                  {"StateMachine", {{"Id", info.flow}, {"Name", info.flow}}}};
   }
-  m_context["State"] = {{"Name", f.state}, {"EnteredTime", format_time_ms(f.entered_ms)}, {"RetryCount", f.attempt}};
+  // Updated in place: rebuilding the object (and formatting the time) on
+  // every step was a sixth of a Pass transition's cost.
+  Json& st = m_context["State"];
+  if (!st.is_object()) st = Json::object();
+  st["Name"] = f.state;
+  if (m_context_entered_ms != f.entered_ms || !st.contains("EnteredTime")) {
+    st["EnteredTime"] = format_time_ms(f.entered_ms);
+    m_context_entered_ms = f.entered_ms;
+  }
+  st["RetryCount"] = f.attempt;
   m_context.erase("Map");
   if (f.phase == Phase::Task || f.phase == Phase::TaskDone)
     m_context["Task"] = {{"Token", f.task.action_id}};
@@ -73,17 +82,49 @@ void Interpreter::start(const RunInfo& info, const std::string& definition_sha25
   emit(RecordType::StateEntered, {{"f", ""}, {"s", m_state.machine().start_at}, {"in", info.input}, {"t", t}});
 }
 
+namespace {
+
+// Serialized size of `value`, counted without building the text, stopping
+// as soon as it passes `limit`. Strings count their bytes (escapes aside),
+// numbers a generous 24: close enough for a limit check, and it never
+// under-counts structure.
+std::size_t json_size_up_to(const Json& value, std::size_t limit) {
+  std::size_t total = 0;
+  std::vector<const Json*> todo{&value};
+  while (!todo.empty() && total <= limit) {
+    const Json* j = todo.back();
+    todo.pop_back();
+    switch (j->type()) {
+      case Json::value_t::object:
+        total += 2;
+        for (auto it = j->begin(); it != j->end(); ++it) {
+          total += it.key().size() + 4;
+          todo.push_back(&it.value());
+        }
+        break;
+      case Json::value_t::array:
+        total += 2;
+        for (const auto& v : *j) {
+          total += 1;
+          todo.push_back(&v);
+        }
+        break;
+      case Json::value_t::string: total += j->get_ref<const std::string&>().size() + 2; break;
+      case Json::value_t::binary: total += j->get_binary().size() * 2; break;
+      default: total += 24; break;
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
 void Interpreter::check_size(const Json& value, const Frame& f) const {
   if (m_env.max_payload_bytes == 0) return;
-  // Only serialise when the value could be large: scalars and small
-  // containers cannot exceed any sane limit.
-  if (!value.is_structured() && !value.is_string()) return;
-  if (value.is_string() && value.get_ref<const std::string&>().size() < m_env.max_payload_bytes) return;
-  const std::size_t n = value.dump().size();
+  const std::size_t n = json_size_up_to(value, m_env.max_payload_bytes);
   if (n > m_env.max_payload_bytes)
     throw Error("run.payload_too_large", states_error::DataLimitExceeded,
-                "state data of " + std::to_string(n) + " bytes exceeds the limit of " +
-                    std::to_string(m_env.max_payload_bytes) + " bytes",
+                "state data exceeds the limit of " + std::to_string(m_env.max_payload_bytes) + " bytes",
                 {{"state", f.state}});
 }
 

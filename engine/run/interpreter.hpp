@@ -70,6 +70,7 @@ class Interpreter {
   std::vector<Event>& m_outbox;
   InterpreterEnv m_env;
   Json m_context;  // reused: only $$.State / $$.Task change between states
+  std::int64_t m_context_entered_ms = -1;
 };
 
 }  // namespace beamflow::run
