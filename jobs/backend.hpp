@@ -11,7 +11,7 @@ namespace beamflow::jobs {
 std::vector<std::string> compiled_backends();  // "Serial", "OpenMP", "Cuda", ...
 std::string default_backend();                 // where the kernels run
 // Accepts "", "default" or the default backend's name (any case); throws
-// tomo.backend.unavailable otherwise.
+// tomo.usage.backend otherwise.
 void require_backend(const std::string& name);
 
 }  // namespace beamflow::jobs

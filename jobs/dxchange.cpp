@@ -112,18 +112,18 @@ void DxInput::read_theta() {
   }
 }
 
-void DxInput::read_rows(hid_t dataset, const std::string& name, std::int64_t frames, RowRange rows,
+void DxInput::read_rows(hid_t dataset, const std::string& name, RowRange frames, RowRange rows,
                         float* out) const {
-  const std::vector<hsize_t> start{0, static_cast<hsize_t>(rows.begin), 0};
-  const std::vector<hsize_t> count{static_cast<hsize_t>(frames), static_cast<hsize_t>(rows.size()),
+  const std::vector<hsize_t> start{static_cast<hsize_t>(frames.begin), static_cast<hsize_t>(rows.begin), 0};
+  const std::vector<hsize_t> count{static_cast<hsize_t>(frames.size()), static_cast<hsize_t>(rows.size()),
                                    static_cast<hsize_t>(m_shape.columns)};
   h5::Handle dxpl = h5::transfer_list(h5::Transfer::Default, site(name));
   h5::read_slab(dataset, start, count, H5T_NATIVE_FLOAT, out, dxpl.get(), site(name));
   const std::size_t per_frame = static_cast<std::size_t>(rows.size() * m_shape.columns);
-  const std::size_t total = static_cast<std::size_t>(frames) * per_frame;
+  const std::size_t total = static_cast<std::size_t>(frames.size()) * per_frame;
   for (std::size_t i = 0; i < total; ++i) {
     if (std::isfinite(out[i])) continue;
-    const std::size_t frame = i / per_frame;
+    const std::size_t frame = static_cast<std::size_t>(frames.begin) + i / per_frame;
     const std::size_t row = (i % per_frame) / static_cast<std::size_t>(m_shape.columns);
     const std::size_t col = i % static_cast<std::size_t>(m_shape.columns);
     throw input_error("tomo.input.nan",
@@ -135,12 +135,16 @@ void DxInput::read_rows(hid_t dataset, const std::string& name, std::int64_t fra
 }
 
 void DxInput::read_projections(RowRange rows, float* out) const {
-  read_rows(m_data.get(), m_layout.data, m_shape.angles, rows, out);
+  read_rows(m_data.get(), m_layout.data, {0, m_shape.angles}, rows, out);
+}
+
+void DxInput::read_projection(std::int64_t angle, RowRange rows, float* out) const {
+  read_rows(m_data.get(), m_layout.data, {angle, angle + 1}, rows, out);
 }
 
 void DxInput::read_flats(RowRange rows, float* out) const {
   if (!m_flat) return;
-  read_rows(m_flat.get(), m_layout.flat, m_shape.flats, rows, out);
+  read_rows(m_flat.get(), m_layout.flat, {0, m_shape.flats}, rows, out);
   const std::size_t per_frame = static_cast<std::size_t>(rows.size() * m_shape.columns);
   for (std::size_t p = 0; p < per_frame; ++p) {
     double sum = 0;
@@ -158,7 +162,7 @@ void DxInput::read_flats(RowRange rows, float* out) const {
 
 void DxInput::read_darks(RowRange rows, float* out) const {
   if (!m_dark) return;
-  read_rows(m_dark.get(), m_layout.dark, m_shape.darks, rows, out);
+  read_rows(m_dark.get(), m_layout.dark, {0, m_shape.darks}, rows, out);
 }
 
 }  // namespace beamflow::jobs

@@ -53,6 +53,8 @@ class DxInput {
   // Rows [rows) of every projection, angle x row x column, as float.
   // Throws tomo.input.nan when a value is not finite.
   void read_projections(RowRange rows, float* out) const;
+  // Rows [rows) of the projection at one angle, row x column.
+  void read_projection(std::int64_t angle, RowRange rows, float* out) const;
   // Rows [rows) of every flat (dark) frame, frame x row x column. Nothing is
   // read when the dataset is absent. Flats: throws tomo.input.flat_nonpositive
   // where a pixel's mean over the frames is not positive.
@@ -64,7 +66,7 @@ class DxInput {
  private:
   void open_fields();
   void read_theta();
-  void read_rows(hid_t dataset, const std::string& name, std::int64_t frames, RowRange rows,
+  void read_rows(hid_t dataset, const std::string& name, RowRange frames, RowRange rows,
                  float* out) const;
 
   std::filesystem::path m_path;

@@ -79,10 +79,10 @@ void require_backend(const std::string& name) {
   if (name.empty() || lower(name) == "default" || lower(name) == lower(default_backend())) return;
   std::string compiled;
   for (const auto& b : compiled_backends()) compiled += (compiled.empty() ? "" : ", ") + b;
-  throw Error("tomo.backend.unavailable", tomo_asl::Usage,
+  throw usage_error("backend",
               "backend '" + name + "' is not available: the kernels run on " + default_backend() +
                   " (compiled backends: " + compiled + ")",
-              {{"backend", name}});
+                  {{"backend", name}});
 }
 
 }  // namespace beamflow::jobs

@@ -186,6 +186,15 @@ void VolumeFile::close() {
   if (!m_file.reset()) h5::fail(site(), "cannot close");
 }
 
+void check_output_directory(const std::filesystem::path& path) {
+  const std::filesystem::path parent = std::filesystem::absolute(path).parent_path();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(parent, ec))
+    throw output_error("tomo.output.unwritable",
+                       "the output's directory " + parent.string() + " does not exist",
+                       {{"file", path.string()}});
+}
+
 namespace {
 struct OpenVolume {
   h5::Handle file, data;

@@ -81,6 +81,10 @@ class VolumeFile {
   h5::Handle m_file, m_data, m_done;
 };
 
+// Throws tomo.output.unwritable (file=) when the directory `path` would be
+// written in does not exist or is not a directory.
+void check_output_directory(const std::filesystem::path& path);
+
 // Slices [range) of a volume file (slice x height x width), for previews
 // and comparisons. Throws tomo.preview.* / tomo.output.* errors.
 struct VolumeSlab {

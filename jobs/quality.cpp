@@ -1,0 +1,95 @@
+#include "jobs/quality.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace beamflow::jobs {
+
+std::vector<std::uint8_t> disc_mask(std::int64_t width, double radius) {
+  std::vector<std::uint8_t> mask(static_cast<std::size_t>(width * width));
+  const double c = double(width - 1) / 2;
+  for (std::int64_t y = 0; y < width; ++y)
+    for (std::int64_t x = 0; x < width; ++x)
+      mask[std::size_t(y * width + x)] = (x - c) * (x - c) + (y - c) * (y - c) <= radius * radius;
+  return mask;
+}
+
+namespace {
+double masked_range(std::span<const float> truth, std::span<const std::uint8_t> mask) {
+  float lo = std::numeric_limits<float>::max(), hi = std::numeric_limits<float>::lowest();
+  for (std::size_t i = 0; i < truth.size(); ++i)
+    if (mask[i]) {
+      lo = std::min(lo, truth[i]);
+      hi = std::max(hi, truth[i]);
+    }
+  return hi > lo ? double(hi) - double(lo) : 1.0;
+}
+
+// Separable Gaussian blur (sigma 1.5, radius 5) with edge replication.
+std::vector<double> blur(const std::vector<double>& in, std::int64_t w) {
+  constexpr int r = 5;
+  double k[2 * r + 1], sum = 0;
+  for (int i = -r; i <= r; ++i) sum += k[i + r] = std::exp(-i * i / (2 * 1.5 * 1.5));
+  for (double& v : k) v /= sum;
+  auto at = [w](std::int64_t i) { return std::clamp<std::int64_t>(i, 0, w - 1); };
+  std::vector<double> tmp(in.size()), out(in.size());
+  for (std::int64_t y = 0; y < w; ++y)
+    for (std::int64_t x = 0; x < w; ++x) {
+      double s = 0;
+      for (int i = -r; i <= r; ++i) s += k[i + r] * in[std::size_t(y * w + at(x + i))];
+      tmp[std::size_t(y * w + x)] = s;
+    }
+  for (std::int64_t y = 0; y < w; ++y)
+    for (std::int64_t x = 0; x < w; ++x) {
+      double s = 0;
+      for (int i = -r; i <= r; ++i) s += k[i + r] * tmp[std::size_t(at(y + i) * w + x)];
+      out[std::size_t(y * w + x)] = s;
+    }
+  return out;
+}
+}  // namespace
+
+double psnr(std::span<const float> image, std::span<const float> truth, std::span<const std::uint8_t> mask) {
+  double se = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < truth.size(); ++i)
+    if (mask[i]) {
+      const double d = double(image[i]) - double(truth[i]);
+      se += d * d;
+      ++n;
+    }
+  const double range = masked_range(truth, mask);
+  if (n == 0) return 0;
+  if (se == 0) return std::numeric_limits<double>::infinity();
+  return 10 * std::log10(range * range / (se / double(n)));
+}
+
+double ssim(std::span<const float> image, std::span<const float> truth, std::span<const std::uint8_t> mask,
+            std::int64_t width) {
+  const double L = masked_range(truth, mask);
+  const double c1 = (0.01 * L) * (0.01 * L), c2 = (0.03 * L) * (0.03 * L);
+  const std::size_t n = truth.size();
+  std::vector<double> a(n), b(n), aa(n), bb(n), ab(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    a[i] = image[i];
+    b[i] = truth[i];
+    aa[i] = a[i] * a[i];
+    bb[i] = b[i] * b[i];
+    ab[i] = a[i] * b[i];
+  }
+  const auto ma = blur(a, width), mb = blur(b, width), maa = blur(aa, width), mbb = blur(bb, width),
+             mab = blur(ab, width);
+  double total = 0;
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!mask[i]) continue;
+    const double va = maa[i] - ma[i] * ma[i], vb = mbb[i] - mb[i] * mb[i], cov = mab[i] - ma[i] * mb[i];
+    total += ((2 * ma[i] * mb[i] + c1) * (2 * cov + c2)) /
+             ((ma[i] * ma[i] + mb[i] * mb[i] + c1) * (va + vb + c2));
+    ++count;
+  }
+  return count ? total / double(count) : 0;
+}
+
+}  // namespace beamflow::jobs

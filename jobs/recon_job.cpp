@@ -1,0 +1,247 @@
+#include "jobs/recon_job.hpp"
+
+#include <Kokkos_Core.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <sstream>
+
+#include "jobs/backend.hpp"
+#include "jobs/checksum.hpp"
+#include "jobs/errors.hpp"
+#include "jobs/kernel_errors.hpp"
+#include "jobs/preview.hpp"
+#include "jobs/volume_file.hpp"
+#include "kernels/recon.hpp"
+
+namespace beamflow::jobs {
+
+Json ReconSummary::to_json() const {
+  Json previews_json = Json::array();
+  for (const auto& p : previews) previews_json.push_back(p.string());
+  return {{"output", output.string()},
+          {"rows", {rows.begin, rows.end}},
+          {"slices", slices},
+          {"computed", computed},
+          {"already_done", already_done},
+          {"chunk_rows", chunk_rows},
+          {"rounds", rounds},
+          {"ranks", ranks},
+          {"algorithm", algorithm},
+          {"filter", filter},
+          {"center", centers.empty() ? Json(nullptr) : Json(centers[centers.size() / 2])},
+          {"centers", centers},
+          {"center_search", center_search ? center_search->to_json() : Json(nullptr)},
+          {"input_sha256", input_sha256},
+          {"timing", {{"seconds", seconds},
+                      {"load_seconds", read_seconds},
+                      {"kernel_seconds", kernel_seconds},
+                      {"write_seconds", write_seconds}}},
+          {"previews", previews_json}};
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Validates what can be checked before touching a file; usage errors.
+kernels::Algorithm check_options(const ReconOptions& o) {
+  require_backend(o.backend);
+  if (o.pad < 1 || o.pad > 8) throw usage_error("pad", "--pad must be 1..8");
+  if (o.chunk_rows < 0) throw usage_error("chunk_rows", "--chunk-rows must be >= 0 (0: from the memory budget)");
+  if (o.memory_budget_mib < 1) throw usage_error("memory", "--memory-budget-mib must be >= 1");
+  auto usage = [](const kernels::Error& e, const char* what) {
+    return usage_error(what, e.message());
+  };
+  try {
+    kernels::filter_from_name(o.filter);
+  } catch (const kernels::Error& e) {
+    throw usage(e, "filter");
+  }
+  try {
+    return kernels::algorithm_from_name(o.algorithm);
+  } catch (const kernels::Error& e) {
+    throw usage(e, "algorithm");
+  }
+}
+
+// Rank 0: creates the output, or checks that an existing one is this
+// reconstruction's (then the run resumes it).
+void prepare_output(const std::filesystem::path& path, const VolumeHeader& header, bool overwrite) {
+  check_output_directory(path);
+  if (std::filesystem::exists(path)) {
+    if (overwrite) {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+      if (ec) throw output_error("tomo.output.write", "cannot remove the old output: " + ec.message(),
+                                 {{"file", path.string()}});
+    } else {
+      const std::string difference = VolumeFile::read_header(path).difference(header);
+      if (difference.empty()) return;  // resume
+      throw output_error("tomo.output.exists",
+                         "output exists and was made with other settings (the file's vs this run's " +
+                             difference + "); remove it, pass --overwrite, or rerun with the same settings",
+                         {{"file", path.string()}, {"dataset", kVolumeDataset}});
+    }
+  }
+  VolumeFile::create(path, header);
+}
+
+std::int64_t kill_after_rounds() {
+  const char* value = std::getenv(kKillAfterChunksEnv);
+  return value ? std::atoll(value) : 0;
+}
+
+}  // namespace
+
+ReconSummary reconstruct(const ReconOptions& o, const Comm& comm) {
+  const auto start = Clock::now();
+  auto log = [&](const std::string& line) {
+    if (comm.is_root() && o.log) o.log(line);
+  };
+  const kernels::Algorithm algorithm = check_options(o);
+
+  std::optional<DxInput> input;
+  comm.agree([&] {
+    check_output_directory(o.output);
+    input.emplace(o.input, o.layout, comm.get());
+  });
+  const DxShape shape = input->shape();
+  const std::string file = o.input.string();
+  const RowRange rows = o.rows ? o.rows->resolve(shape.rows, file, o.layout.data) : RowRange{0, shape.rows};
+
+  ReconSummary s;
+  s.output = o.output;
+  s.rows = rows;
+  s.slices = rows.size();
+  s.ranks = comm.size();
+  s.algorithm = o.algorithm;
+  s.filter = o.filter;
+
+  std::string sha;
+  comm.agree([&] {
+    if (comm.is_root()) sha = sha256_file(o.input);
+  });
+  s.input_sha256 = comm.broadcast(sha);
+
+  SinogramPipeline pipeline(*input, o.preprocess);
+  if (o.center.is_auto()) {
+    CenterSearch search = o.center_search;
+    search.samples = o.center.samples;
+    s.center_search = find_center(pipeline, rows, search, comm);
+    s.centers = s.center_search->per_row(rows);
+    log("centre " + std::to_string(s.center_search->center) + " (" + s.center_search->method +
+        ", confidence " + std::to_string(s.center_search->confidence) + ")");
+  } else {
+    s.centers = o.center.resolve(rows);
+  }
+  check_centers(s.centers, shape.columns, rows, file, o.layout.data);
+
+  VolumeHeader header;
+  header.slices = rows.size();
+  header.width = shape.columns;
+  header.rows = rows;
+  header.algorithm = o.algorithm;
+  header.filter = o.filter;
+  header.pad = o.pad;
+  header.centers = s.centers;
+  header.input_file = std::filesystem::absolute(o.input).lexically_normal().string();
+  header.input_sha256 = s.input_sha256;
+  header.input_dataset = o.layout.data;
+  header.parameters = {{"preprocess", pipeline.options().to_json()},
+                       {"layout", {{"data", o.layout.data}, {"flat", o.layout.flat},
+                                   {"dark", o.layout.dark}, {"theta", o.layout.theta}}}};
+  comm.agree([&] {
+    if (comm.is_root()) prepare_output(o.output, header, o.overwrite);
+  });
+
+  std::optional<VolumeFile> out;
+  comm.agree([&] { out.emplace(o.output, comm.get()); });
+  const std::vector<std::uint8_t> done = out->done();
+  for (std::uint8_t d : done) s.already_done += d ? 1 : 0;
+
+  // partition
+  s.chunk_rows = o.chunk_rows > 0
+                     ? o.chunk_rows
+                     : chunk_rows_for_budget({shape.angles, shape.columns, shape.flats + shape.darks, o.pad},
+                                             o.memory_budget_mib << 20);
+  s.chunk_rows = std::min(s.chunk_rows, std::max<std::int64_t>(1, s.slices));
+  const std::vector<RowRange> chunks = pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows);
+  s.rounds = comm.max(static_cast<std::int64_t>(chunks.size()));
+  log("computing " + std::to_string(s.slices - s.already_done) + " of " + std::to_string(s.slices) +
+      " slices (" + std::to_string(s.already_done) + " already done) in " + std::to_string(s.rounds) +
+      " rounds of at most " + std::to_string(s.chunk_rows) + " rows on " + std::to_string(comm.size()) +
+      (comm.size() == 1 ? " rank" : " ranks"));
+
+  const std::int64_t kill_after = kill_after_rounds();
+  const std::int64_t W = shape.columns;
+  kernels::ReconParams params;
+  params.filter = kernels::filter_from_name(o.filter);
+  params.pad = o.pad;
+  std::int64_t computed = 0;
+  double load_s = 0, kernel_s = 0, write_s = 0;
+  for (std::int64_t round = 0; round < s.rounds; ++round) {
+    const RowRange chunk = round < std::int64_t(chunks.size()) ? chunks[std::size_t(round)] : RowRange{};
+    Kokkos::View<float***, Kokkos::HostSpace> slab;
+    comm.agree([&] {
+      if (chunk.empty()) return;
+      // read slab (+ preprocessing)
+      auto t = Clock::now();
+      const RowRange in_rows{rows.begin + chunk.begin, rows.begin + chunk.end};
+      const kernels::Sinograms sino = pipeline.load(in_rows);
+      load_s += since(t);
+      // kernel
+      t = Clock::now();
+      Kokkos::View<kernels::Real*> centers("beamflow::jobs::centers", chunk.size());
+      auto host_centers = Kokkos::create_mirror_view(centers);
+      for (std::int64_t i = 0; i < chunk.size(); ++i)
+        host_centers(i) = kernels::Real(s.centers[std::size_t(chunk.begin + i)]);
+      Kokkos::deep_copy(centers, host_centers);
+      params.centers = centers;
+      kernels::Volume volume("beamflow::jobs::volume", chunk.size(), W, W);
+      with_kernel_errors([&] { kernels::reconstruct(algorithm, sino, pipeline.angles(), params, volume); },
+                         file, {{"dataset", o.layout.data},
+                                {"rows", std::to_string(in_rows.begin) + ":" + std::to_string(in_rows.end)}});
+      slab = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), volume);
+      kernel_s += since(t);
+    });
+    // write slab: collective, every rank, also with nothing to write
+    const auto t = Clock::now();
+    out->commit(chunk, slab.data());
+    write_s += since(t);
+    computed += chunk.size();
+    log("round " + std::to_string(round + 1) + "/" + std::to_string(s.rounds) + " written");
+    if (kill_after > 0 && round + 1 == kill_after) {
+      comm.barrier();
+      std::raise(SIGKILL);
+    }
+  }
+  comm.agree([&] { out->close(); });
+
+  // reduce
+  s.computed = comm.sum(computed);
+  s.read_seconds = comm.max(load_s);
+  s.kernel_seconds = comm.max(kernel_s);
+  s.write_seconds = comm.max(write_s);
+  log("computed " + std::to_string(s.computed) + " slices, " + std::to_string(s.already_done) +
+      " were already done");
+
+  if (o.preview) {
+    std::vector<std::string> files;
+    comm.agree([&] {
+      if (!comm.is_root()) return;
+      PreviewOptions p;
+      p.volume = o.output;
+      p.output = *o.preview;
+      p.slices = o.preview_slices;
+      for (const auto& f : write_previews(p).files) files.push_back(f.string());
+    });
+    for (const auto& f : Json::parse(comm.broadcast(Json(files).dump()))) s.previews.push_back(f.get<std::string>());
+  }
+  s.seconds = comm.max(since(start));
+  return s;
+}
+
+}  // namespace beamflow::jobs

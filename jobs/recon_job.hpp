@@ -1,0 +1,84 @@
+#pragma once
+// `beamflow recon` and the `reconstruct` action: the tomography driver.
+//
+//   partition   the pending slices (done flag 0) split evenly over ranks,
+//               cut into chunks of at most chunk_rows
+//   read slab   each rank reads its chunk's rows (parallel HDF5 hyperslabs)
+//               and preprocesses them into sinograms (sinogram_pipeline)
+//   kernel      FBP or gridrec on the device
+//   reduce      ranks agree that every chunk of the round succeeded (an
+//               error on one rank stops all of them together)
+//   write slab  collective write of the round's slices, then their done
+//               flags (volume_file's checkpoint protocol)
+// Ranks run the same number of rounds; a rank without a chunk in a round
+// still takes part in the collective write with an empty selection, so any
+// rank count works, including more ranks than rows.
+//
+// Restarted with the same options after being killed, a run finds the
+// output's done flags, computes only the missing slices, and ends with the
+// file an uninterrupted run writes. An output made with other settings (or
+// another input) is refused unless `overwrite` is set.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+#include "jobs/center_job.hpp"
+#include "jobs/comm.hpp"
+#include "jobs/dxchange.hpp"
+#include "jobs/sinogram_pipeline.hpp"
+
+namespace beamflow::jobs {
+
+struct ReconOptions {
+  std::filesystem::path input;
+  std::filesystem::path output;
+  DxLayout layout;
+  std::string algorithm = "gridrec";  // or "fbp"
+  std::string filter = "shepp";       // kernels/filters.hpp names
+  int pad = 2;
+  CenterSpec center;                  // default: auto (Vo on the middle row)
+  CenterSearch center_search;         // for auto
+  std::optional<RowSpec> rows;        // default: all rows
+  std::int64_t chunk_rows = 0;        // 0: from memory_budget_mib
+  std::int64_t memory_budget_mib = kDefaultMemoryBudgetMiB;
+  PreprocessOptions preprocess;
+  bool overwrite = false;
+  std::string backend;                // "" or the default Kokkos backend
+  // PNG previews of these slices (0-based in the output; empty: the middle).
+  std::optional<std::filesystem::path> preview;
+  std::vector<std::int64_t> preview_slices;
+  // Logged by rank 0: progress lines for people.
+  std::function<void(const std::string&)> log;
+};
+
+struct ReconSummary {
+  std::filesystem::path output;
+  RowRange rows;
+  std::int64_t slices = 0;
+  std::int64_t computed = 0;      // slices computed by this run
+  std::int64_t already_done = 0;  // found done in an existing output
+  std::int64_t chunk_rows = 0;
+  std::int64_t rounds = 0;
+  int ranks = 1;
+  std::string algorithm, filter;
+  std::vector<double> centers;
+  std::optional<CenterResult> center_search;
+  std::string input_sha256;
+  // Seconds, the slowest rank's.
+  double seconds = 0, read_seconds = 0, kernel_seconds = 0, write_seconds = 0;
+  std::vector<std::filesystem::path> previews;
+  Json to_json() const;
+};
+
+// Collective over `comm`; every rank returns the same summary.
+ReconSummary reconstruct(const ReconOptions& options, const Comm& comm);
+
+// Environment hook for checkpoint tests: with BEAMFLOW_TEST_KILL_AFTER_CHUNKS=N
+// every rank kills itself (SIGKILL) after N rounds have been committed.
+inline constexpr const char* kKillAfterChunksEnv = "BEAMFLOW_TEST_KILL_AFTER_CHUNKS";
+
+}  // namespace beamflow::jobs

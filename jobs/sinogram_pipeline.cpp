@@ -1,0 +1,121 @@
+#include "jobs/sinogram_pipeline.hpp"
+
+#include <Kokkos_Core.hpp>
+
+#include "jobs/kernel_errors.hpp"
+
+namespace beamflow::jobs {
+
+namespace {
+using Stack = Kokkos::View<kernels::Real***>;  // [frame or angle][row][column]
+
+// Reads frames x rows x columns on the host and copies them to the device.
+template <class Read>
+Stack staged(const char* label, std::int64_t frames, RowRange rows, std::int64_t columns, Read read) {
+  Stack device(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), frames, rows.size(), columns);
+  auto host = Kokkos::create_mirror_view(device);
+  read(host.data());
+  Kokkos::deep_copy(device, host);
+  return device;
+}
+
+kernels::Angles device_angles(const std::vector<double>& radians) {
+  Kokkos::View<kernels::Real*> theta("beamflow::jobs::theta", radians.size());
+  auto host = Kokkos::create_mirror_view(theta);
+  for (std::size_t i = 0; i < radians.size(); ++i) host(i) = static_cast<kernels::Real>(radians[i]);
+  Kokkos::deep_copy(theta, host);
+  return theta;
+}
+}  // namespace
+
+Json PreprocessOptions::to_json() const {
+  Json j{{"field_reduce", field_reduce == kernels::FieldReduce::Median ? "median" : "mean"},
+         {"min_transmission", min_transmission},
+         {"zinger_threshold", zinger_threshold},
+         {"zinger_size", zinger_size},
+         {"stripes", nullptr},
+         {"paganin", nullptr}};
+  if (stripes) j["stripes"] = {{"size", stripes->size}};
+  if (paganin)
+    j["paganin"] = {{"pixel_size", paganin->pixel_size}, {"distance", paganin->distance},
+                    {"energy", paganin->energy}, {"delta_over_beta", paganin->delta_over_beta}};
+  return j;
+}
+
+SinogramPipeline::SinogramPipeline(const DxInput& input, PreprocessOptions options)
+    : m_input(input), m_options(std::move(options)), m_angles(device_angles(input.theta_radians())) {
+  // Setting the geometry alone does not turn phase retrieval on.
+  if (m_options.paganin && !(m_options.paganin->delta_over_beta > 0)) m_options.paganin.reset();
+}
+
+template <class F>
+decltype(auto) SinogramPipeline::kernel(F&& call, RowRange rows) {
+  return with_kernel_errors(std::forward<F>(call), m_input.path().string(),
+                            {{"dataset", m_input.layout().data},
+                             {"rows", std::to_string(rows.begin) + ":" + std::to_string(rows.end)}});
+}
+
+kernels::FlatDark SinogramPipeline::fields(RowRange rows) {
+  const DxShape& s = m_input.shape();
+  kernels::FlatDark fd{kernels::Image2D("beamflow::jobs::flat", rows.size(), s.columns),
+                       kernels::Image2D("beamflow::jobs::dark", rows.size(), s.columns)};
+  // Absent fields: the data are taken as normalised already (flat 1, dark 0).
+  if (s.flats > 0) {
+    Stack flats = staged("beamflow::jobs::flats", s.flats, rows, s.columns,
+                         [&](float* out) { m_input.read_flats(rows, out); });
+    kernel([&] { kernels::reduce_fields(flats, m_options.field_reduce, fd.flat); }, rows);
+  } else {
+    Kokkos::deep_copy(fd.flat, kernels::Real(1));
+  }
+  if (s.darks > 0) {
+    Stack darks = staged("beamflow::jobs::darks", s.darks, rows, s.columns,
+                         [&](float* out) { m_input.read_darks(rows, out); });
+    kernel([&] { kernels::reduce_fields(darks, m_options.field_reduce, fd.dark); }, rows);
+  }
+  return fd;
+}
+
+kernels::Sinograms SinogramPipeline::load(RowRange rows) {
+  const DxShape& s = m_input.shape();
+  const kernels::FlatDark fd = fields(rows);
+  Stack proj = staged("beamflow::jobs::projections", s.angles, rows, s.columns,
+                      [&](float* out) { m_input.read_projections(rows, out); });
+  kernel(
+      [&] {
+        kernels::normalize(proj, fd, m_options.min_transmission);
+        if (m_options.zinger_threshold > 0)
+          kernels::remove_zingers(proj, m_options.zinger_threshold, m_options.zinger_size);
+        if (m_options.paganin) kernels::paganin(proj, *m_options.paganin);
+        kernels::minus_log(proj, m_options.min_transmission);
+      },
+      rows);
+  const int A = static_cast<int>(s.angles), R = static_cast<int>(rows.size()),
+            C = static_cast<int>(s.columns);
+  kernels::Sinograms sino(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")),
+                          R, A, C);
+  Kokkos::parallel_for(
+      "beamflow::jobs::to_sinograms",
+      Kokkos::MDRangePolicy<kernels::ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {R, A, C}),
+      KOKKOS_LAMBDA(int r, int a, int c) { sino(r, a, c) = proj(a, r, c); });
+  if (m_options.stripes) kernel([&] { kernels::remove_stripes(sino, *m_options.stripes); }, rows);
+  return sino;
+}
+
+kernels::Image2D SinogramPipeline::load_projection(std::int64_t angle, RowRange rows) {
+  const DxShape& s = m_input.shape();
+  const kernels::FlatDark fd = fields(rows);
+  Stack proj = staged("beamflow::jobs::projection", 1, rows, s.columns,
+                      [&](float* out) { m_input.read_projection(angle, rows, out); });
+  kernel(
+      [&] {
+        kernels::normalize(proj, fd, m_options.min_transmission);
+        if (m_options.paganin) kernels::paganin(proj, *m_options.paganin);
+        kernels::minus_log(proj, m_options.min_transmission);
+      },
+      rows);
+  kernels::Image2D image("beamflow::jobs::projection_image", rows.size(), s.columns);
+  Kokkos::deep_copy(image, Kokkos::subview(proj, 0, Kokkos::ALL, Kokkos::ALL));
+  return image;
+}
+
+}  // namespace beamflow::jobs

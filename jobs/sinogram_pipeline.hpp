@@ -1,0 +1,67 @@
+#pragma once
+// The "read slab" and preprocessing steps of every tomography driver: rows
+// of a Data Exchange file in, normalised minus-log sinograms on the device
+// out. Host/device copies happen here and nowhere else on the input side.
+//
+//   read     projections, flats and darks of the rows (host, float)
+//   copy     to the device
+//   kernels  reduce flats and darks (mean or median) -> normalise by
+//            (p - dark) / (flat - dark) -> [zingers] -> [Paganin] ->
+//            minus log -> transpose to sinograms -> [stripes]
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "core/json.hpp"
+#include "jobs/dxchange.hpp"
+#include "kernels/preprocess.hpp"
+#include "kernels/views.hpp"
+
+namespace beamflow::jobs {
+
+struct PreprocessOptions {
+  kernels::FieldReduce field_reduce = kernels::FieldReduce::Mean;
+  // Transmission below this is clamped before the logarithm (dead pixels,
+  // fully absorbing features).
+  float min_transmission = 1e-6f;
+  // Zinger removal on the normalised projections: a pixel exceeding the
+  // median of its size x size neighbourhood by more than `zinger_threshold`
+  // (in transmission) is replaced by that median. 0: off.
+  float zinger_threshold = 0;
+  int zinger_size = 3;
+  // Single-distance phase retrieval before the logarithm; off when absent
+  // or delta_over_beta is not positive.
+  std::optional<kernels::PaganinParams> paganin;
+  // Ring (stripe) removal on the sinograms; off when absent.
+  std::optional<kernels::StripeParams> stripes;
+
+  // Everything here, for the output's parameters attribute.
+  Json to_json() const;
+};
+
+class SinogramPipeline {
+ public:
+  SinogramPipeline(const DxInput& input, PreprocessOptions options);
+
+  // Rows [rows) of every projection as sinograms [row][angle][column] on
+  // the device. The view stays valid until the next call.
+  kernels::Sinograms load(RowRange rows);
+  // Normalised minus-log projections [row][column] of the rows at one angle.
+  kernels::Image2D load_projection(std::int64_t angle, RowRange rows);
+
+  // The angles, radians, on the device.
+  kernels::Angles angles() const noexcept { return m_angles; }
+  const DxInput& input() const noexcept { return m_input; }
+  const PreprocessOptions& options() const noexcept { return m_options; }
+
+ private:
+  kernels::FlatDark fields(RowRange rows);
+  template <class F>
+  decltype(auto) kernel(F&& call, RowRange rows);
+
+  const DxInput& m_input;
+  PreprocessOptions m_options;
+  kernels::Angles m_angles;
+};
+
+}  // namespace beamflow::jobs

@@ -1,0 +1,112 @@
+// The driver through the library on this test's rank count: a fresh run,
+// a rerun that finds everything done, a refused foreign output, and an
+// error on one rank stopping every rank (no hang in a collective).
+#include <gtest/gtest.h>
+
+#include "jobs/dx_writer.hpp"
+#include "jobs/phantom_job.hpp"
+#include "jobs/recon_job.hpp"
+#include "jobs/volume_file.hpp"
+#include "tomo_fixture.hpp"
+
+namespace beamflow::jobs {
+namespace {
+
+using testing::expect_error;
+using testing::world;
+
+class ReconJobTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    world().agree([&] {
+      if (!world().is_root()) return;
+      PhantomOptions p;
+      p.output = input;
+      p.size = 32;
+      p.angles = 40;
+      p.rows = 5;
+      p.photons = 0;
+      make_phantom(p);
+    });
+    options.input = input;
+    options.output = output;
+    options.center = CenterSpec::parse("15.5");
+    options.chunk_rows = 1;
+  }
+  testing::ScratchDir dir;
+  std::filesystem::path input = dir / "p.h5", output = dir / "r.h5";
+  ReconOptions options;
+};
+
+TEST_F(ReconJobTest, RunsThenFindsEverythingDone) {
+  std::vector<std::string> lines;
+  options.log = [&](const std::string& l) { lines.push_back(l); };
+  ReconSummary s = reconstruct(options, world());
+  EXPECT_EQ(s.slices, 5);
+  EXPECT_EQ(s.computed, 5);
+  EXPECT_EQ(s.already_done, 0);
+  EXPECT_EQ(s.ranks, world().size());
+  EXPECT_EQ(s.rounds, (5 + world().size() - 1) / world().size());
+  EXPECT_EQ(s.input_sha256.size(), 64u);
+  EXPECT_EQ(s.centers, std::vector<double>(5, 15.5));
+  EXPECT_EQ(lines.empty(), !world().is_root());  // rank 0 logs
+  EXPECT_EQ(s.to_json()["output"], output.string());
+
+  s = reconstruct(options, world());
+  EXPECT_EQ(s.computed, 0);
+  EXPECT_EQ(s.already_done, 5);
+  const VolumeHeader h = VolumeFile::read_header(output);
+  EXPECT_EQ(h.algorithm, "gridrec");
+  EXPECT_EQ(h.input_sha256, s.input_sha256);
+  EXPECT_EQ(h.parameters["preprocess"]["field_reduce"], "mean");
+}
+
+TEST_F(ReconJobTest, RowsSelectSlices) {
+  options.rows = RowSpec::parse("1:4");
+  const ReconSummary s = reconstruct(options, world());
+  EXPECT_EQ(s.slices, 3);
+  EXPECT_EQ(volume_shape(output), (std::array<std::int64_t, 3>{3, 32, 32}));
+  EXPECT_EQ(VolumeFile::read_header(output).rows, (RowRange{1, 4}));
+}
+
+TEST_F(ReconJobTest, AForeignOutputIsRefusedOnEveryRank) {
+  reconstruct(options, world());
+  options.filter = "hann";
+  expect_error([&] { reconstruct(options, world()); }, "tomo.output.exists", {"filter: 'shepp' vs 'hann'"});
+  options.overwrite = true;
+  EXPECT_EQ(reconstruct(options, world()).computed, 5);
+}
+
+TEST_F(ReconJobTest, AnErrorOnOneRankStopsAllOfThem) {
+  // Float data with a NaN in row 4 only: the rank reading row 4 fails, the
+  // others must fail with it rather than wait in the collective write.
+  world().agree([&] {
+    if (!world().is_root()) return;
+    DxWriter w(input);
+    std::vector<float> data(10 * 5 * 32, 1.f);
+    data[4 * 32 + 7] = NAN;  // angle 0, row 4, column 7
+    w.write("/exchange/data", {10, 5, 32}, data);
+    w.close();
+  });
+  expect_error([&] { reconstruct(options, world()); }, "tomo.input.nan",
+               {"row 4, column 7", "dataset=/exchange/data"});
+  const auto done = [&] {
+    VolumeFile v(output, world().get());
+    auto d = v.done();
+    v.close();
+    return d;
+  }();
+  EXPECT_EQ(done[4], 0);
+}
+
+TEST_F(ReconJobTest, AutomaticCentreIsRecorded) {
+  options.center = CenterSpec::parse("auto:2");
+  const ReconSummary s = reconstruct(options, world());
+  ASSERT_TRUE(s.center_search.has_value());
+  EXPECT_EQ(s.center_search->sampled_rows.size(), 2u);
+  EXPECT_NEAR(s.center_search->center, 15.5, 0.5);
+  EXPECT_EQ(VolumeFile::read_header(output).centers, s.centers);
+}
+
+}  // namespace
+}  // namespace beamflow::jobs

@@ -1,0 +1,52 @@
+#pragma once
+// Driving `beamflow` (BEAMFLOW_BINARY) from tests: a scratch directory,
+// commands with their exit code and output, and the volumes they write.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+
+namespace beamflow::jobs::testing {
+
+struct Ran {
+  int code = -1;
+  std::string out, err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  CliTest();
+  ~CliTest() override;
+  std::filesystem::path path(const std::string& name) const { return m_dir / name; }
+  // Runs `beamflow ARGS` (through `mpirun -np RANKS` when ranks > 0), with
+  // `env` (NAME=VALUE ...) prepended, in the scratch directory.
+  Ran beamflow(const std::string& args, int ranks = 0, const std::string& env = "") const;
+  // Runs any shell command in the scratch directory.
+  Ran shell(const std::string& command) const;
+  // `beamflow phantom --output NAME ARGS`; the truth JSON.
+  Json phantom(const std::string& name, const std::string& args) const;
+
+ private:
+  std::filesystem::path m_dir;
+};
+
+// The slices of a volume file, and its done flags.
+std::vector<float> volume(const std::filesystem::path& file);
+std::vector<std::uint8_t> done_flags(const std::filesystem::path& file);
+// Largest |a - b| relative to the largest |b|.
+double relative_difference(const std::vector<float>& a, const std::vector<float>& b);
+
+// PSNR and SSIM of slices [begin, end) of `image` against slices
+// [truth_begin, ...) of `truth`, inside the field of view of centre `center`
+// (less one pixel); means over the slices.
+struct Score {
+  double psnr = 0, ssim = 0;
+};
+Score score(const std::filesystem::path& image, const std::filesystem::path& truth, std::int64_t truth_begin,
+            double center);
+
+}  // namespace beamflow::jobs::testing
