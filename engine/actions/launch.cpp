@@ -6,9 +6,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "actions/supervisor.hpp"
 #include "core/error.hpp"
 #include "journal/posix_file.hpp"
 
@@ -36,8 +39,8 @@ UniqueFd high_dup(int fd, const char* what, const std::filesystem::path& exe) {
 
 // Between fork and exec only async-signal-safe calls: the engine may be
 // multi-threaded, and another thread may hold the malloc lock.
-[[noreturn]] void exec_supervisor(char* const argv[], int devnull, int lock_fd, int report_fd,
-                                  int max_fd) {
+[[noreturn]] void exec_supervisor(char* const argv[], char* const envp[], int devnull, int lock_fd,
+                                  int report_fd, int max_fd) {
   int reporter = report_fd;  // where an errno goes: moves to kReportFd once it is there
   int err = 0;
   if (::setsid() < 0) err = errno;
@@ -59,7 +62,7 @@ UniqueFd high_dup(int fd, const char* what, const std::filesystem::path& exe) {
     if (::close_range(kReportFd + 1, ~0U, 0) != 0) {
       for (int fd = kReportFd + 1; fd < max_fd; ++fd) ::close(fd);
     }
-    ::execv(argv[0], argv);
+    ::execve(argv[0], argv, envp);
     err = errno;
   }
   [[maybe_unused]] const ssize_t n = ::write(reporter, &err, sizeof err);
@@ -70,10 +73,26 @@ UniqueFd high_dup(int fd, const char* what, const std::filesystem::path& exe) {
 
 void spawn_supervisor(const std::filesystem::path& supervisor_exe,
                       const std::filesystem::path& state_dir, fs::FileLock lock) {
+  // A supervisor removes the marker before it runs anything. Seeing it here
+  // means the executable we started as a supervisor ignored `__supervise`
+  // and went on to launch commands itself (a test binary without the
+  // dispatching main, say): refuse, or each launch would recurse.
+  if (std::getenv(kSupervisorMarker)) {
+    launch_error(std::string("this process was started as a supervisor but did not handle ") +
+                     "__supervise; refusing to launch a command from it", supervisor_exe, 0);
+  }
   std::string exe = supervisor_exe.string();
   std::string verb = "__supervise";
   std::string dir = state_dir.string();
   char* const argv[] = {exe.data(), verb.data(), dir.data(), nullptr};
+  // The environment is built before fork: allocation is not allowed after.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, kSupervisorMarker, std::strlen(kSupervisorMarker)) != 0) env_strings.emplace_back(*e);
+  env_strings.push_back(std::string(kSupervisorMarker) + "=" + dir);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
 
   UniqueFd devnull_raw(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull_raw) launch_error("cannot open /dev/null", supervisor_exe, errno);
@@ -92,7 +111,7 @@ void spawn_supervisor(const std::filesystem::path& supervisor_exe,
 
   const pid_t child = ::_Fork();
   if (child < 0) launch_error("cannot fork", supervisor_exe, errno);
-  if (child == 0) exec_supervisor(argv, devnull.get(), lock_fd.get(), report_write.get(), max_fd);
+  if (child == 0) exec_supervisor(argv, envp.data(), devnull.get(), lock_fd.get(), report_write.get(), max_fd);
 
   report_write.close();
   int status = 0;

@@ -259,6 +259,8 @@ int supervise_main(const std::vector<std::string>& args) {
     std::cerr << "usage: beamflow " << kSuperviseCommand << " STATE_DIR\n";
     return 2;
   }
+  // The marker must not reach the command (it may run beamflow itself).
+  ::unsetenv(kSupervisorMarker);
   const stdfs::path dir = args[0];
   redirect_diagnostics(dir);
   const auto log = [&](const std::string& line) {

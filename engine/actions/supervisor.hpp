@@ -19,6 +19,10 @@ namespace beamflow::actions {
 
 // The hidden subcommand name: `beamflow __supervise STATE_DIR`.
 inline constexpr const char* kSuperviseCommand = "__supervise";
+// Environment variable set for a supervisor process and removed by
+// supervise_main before it runs anything: a process that still carries it
+// was started as a supervisor but did not handle `__supervise`.
+inline constexpr const char* kSupervisorMarker = "BEAMFLOW_SUPERVISOR_OF";
 
 // Entry point of `__supervise`; `args` are the arguments after the name
 // (one: STATE_DIR). Expects the action's lock on fd 3 (when fd 3 is not that

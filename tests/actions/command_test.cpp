@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "actions/supervisor.hpp"
 #include "command_fixture.hpp"
 
 namespace beamflow::actions::testing {
@@ -187,6 +188,24 @@ TEST_F(CommandTest, UnstartableSupervisorIsALaunchFailure) {
   EXPECT_FALSE(stdfs::exists(r.state_dir / "started"));
   // Nothing ran, so a working engine may still launch it.
   EXPECT_EQ(drive(*command, r).status, ActionStatus::Succeeded);
+}
+
+// A process started as a supervisor that did not handle `__supervise` (a test
+// binary without the dispatching main, say) must not launch commands itself:
+// each launch would start another such process, without end.
+TEST_F(CommandTest, ProcessMarkedAsSupervisorRefusesToLaunch) {
+  ::setenv(kSupervisorMarker, "/somewhere", 1);
+  const ActionState s = run_to_end({{"argv", Strings{"true"}}});
+  ::unsetenv(kSupervisorMarker);
+  ASSERT_EQ(s.status, ActionStatus::Failed);
+  EXPECT_EQ(s.error, "Command.LaunchFailed");
+  EXPECT_NE(s.cause.find("did not handle __supervise"), std::string::npos) << s.cause;
+}
+
+TEST_F(CommandTest, TheCommandDoesNotSeeTheSupervisorMarker) {
+  const ActionState s = run_to_end(sh(std::string("echo \"[${") + kSupervisorMarker + "}]\""));
+  ASSERT_EQ(s.status, ActionStatus::Succeeded) << s.cause;
+  EXPECT_EQ(s.details["stdout"], "[]\n");
 }
 
 }  // namespace

@@ -47,6 +47,22 @@ TEST(Semantics, TimeoutIsCaughtByStatesAllButNotByTaskFailed) {
   EXPECT_EQ(t.result.output, "right");
 }
 
+TEST(Semantics, SilentActionFailsItsHeartbeat) {
+  test::ScratchDir scratch;
+  auto t = run_flow(scratch, R"({"StartAt":"S","States":{"S":{"Type":"Task","Resource":"command",
+      "Parameters":{"argv":["sleep","30"]},"HeartbeatSeconds":1,"TimeoutSeconds":20,"End":true}}})");
+  EXPECT_EQ(t.result.error.error, "States.HeartbeatTimeout");
+  EXPECT_LT(t.seconds, 8.0);
+}
+
+TEST(Semantics, OutputCountsAsACommandHeartbeat) {
+  test::ScratchDir scratch;
+  auto t = run_flow(scratch, R"({"StartAt":"S","States":{"S":{"Type":"Task","Resource":"command",
+      "Parameters":{"argv":["sh","-c","for i in 1 2 3 4 5 6; do echo tick; sleep 0.4; done"]},
+      "HeartbeatSeconds":1,"End":true}}})");
+  EXPECT_EQ(t.result.status, run::RunStatus::Succeeded) << t.result.error.error << ": " << t.result.error.cause;
+}
+
 TEST(Semantics, FlowTimeoutEndsTheRun) {
   test::ScratchDir scratch;
   auto t = run_flow(scratch, R"({"TimeoutSeconds":1,"StartAt":"S","States":{"S":{"Type":"Task","Resource":"sleep",

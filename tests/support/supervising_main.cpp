@@ -1,4 +1,5 @@
-// actions_test doubles as the command action's supervisor executable
+// Test executables that run the command action (actions_test, engine_test)
+// double as the command action's supervisor executable
 // (/proc/self/exe), so `actions_test __supervise DIR` must act as
 // `beamflow __supervise DIR` does.
 #include <gtest/gtest.h>
