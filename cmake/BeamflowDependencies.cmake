@@ -65,3 +65,15 @@ add_library(beamflow::dep::kokkos ALIAS beamflow_dep_kokkos)
 message(STATUS "beamflow: Kokkos devices: ${Kokkos_DEVICES}, headers: ${_kokkos_inc}")
 
 find_program(BEAMFLOW_MPIEXEC NAMES mpiexec mpirun HINTS ${MPIEXEC_EXECUTABLE})
+
+# ONNX models are parsed with Debian's libonnx-dev (the protobuf classes of
+# onnx-ml.proto; the kernels that run them are ours). Its exported onnx_proto
+# target names protobuf::libprotobuf without finding it, so Protobuf first.
+find_package(Protobuf REQUIRED)
+find_package(ONNX REQUIRED)
+add_library(beamflow_dep_onnx INTERFACE)
+target_link_libraries(beamflow_dep_onnx INTERFACE onnx_proto protobuf::libprotobuf)
+add_library(beamflow::dep::onnx ALIAS beamflow_dep_onnx)
+# The per-operator conformance cases of libonnx-testdata (tests/onnx).
+set(BEAMFLOW_ONNX_TESTDATA "/usr/share/libonnx-testdata/data/node" CACHE PATH
+  "ONNX backend node test cases (Debian libonnx-testdata)")

@@ -14,8 +14,10 @@ using Kokkos::fabs;
 using Kokkos::floor;
 using Kokkos::isfinite;
 using Kokkos::log;
+using Kokkos::log1p;
 using Kokkos::sin;
 using Kokkos::sqrt;
+using Kokkos::tanh;
 #else
 using Kokkos::Experimental::ceil;
 using Kokkos::Experimental::cos;
@@ -24,8 +26,10 @@ using Kokkos::Experimental::fabs;
 using Kokkos::Experimental::floor;
 using Kokkos::Experimental::isfinite;
 using Kokkos::Experimental::log;
+using Kokkos::Experimental::log1p;
 using Kokkos::Experimental::sin;
 using Kokkos::Experimental::sqrt;
+using Kokkos::Experimental::tanh;
 #endif
 
 inline constexpr double pi = 3.14159265358979323846;

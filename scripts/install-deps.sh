@@ -14,6 +14,7 @@ packages=(
   libssl-dev
   libpng-dev
   python3 python3-numpy python3-h5py python3-skimage python3-sklearn
+  libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler python3-torch python3-onnx
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,8 @@
 #include "jobs/models/composition.hpp"
 #include "jobs/models/forest_runtime.hpp"
 #include "jobs/models/runtime.hpp"
+#include "jobs/onnx/detector_image.hpp"
+#include "jobs/onnx/runtime.hpp"
 
 namespace beamflow::models {
 
@@ -10,6 +12,8 @@ const std::vector<ModelFormat>& model_formats() {
   static const std::vector<ModelFormat> formats = {
       {kForestFormat, "tree ensembles (random forests, gradient boosting) in beamflow's flat HDF5 layout",
        is_forest_file, load_forest_runtime},
+      {onnx::kOnnxFormat, "neural networks (ONNX, float32; operators run by beamflow's Kokkos kernels)",
+       onnx::is_onnx_file, onnx::load_onnx_runtime},
   };
   return formats;
 }
@@ -18,6 +22,8 @@ const std::vector<PreprocessorKind>& preprocessor_kinds() {
   static const std::vector<PreprocessorKind> kinds = {
       {kMagpiePreprocessing, "Magpie-style composition features from an element property table",
        load_magpie_preprocessor},
+      {onnx::kDetectorImagePreprocessing, "detector frames: log scale and bilinear resize to the network's input",
+       onnx::load_detector_image_preprocessor},
   };
   return kinds;
 }
