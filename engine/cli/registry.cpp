@@ -1,6 +1,7 @@
 // The action registry of the beamflow executable: the engine's built-ins and
 // the science actions of jobs/.
 #include "cli/common.hpp"
+#include "jobs/models/infer_action.hpp"
 
 namespace beamflow::cli {
 
@@ -8,6 +9,7 @@ const actions::ActionRegistry& action_registry() {
   static const actions::ActionRegistry registry = [] {
     actions::ActionRegistry r;
     actions::register_builtin_actions(r);
+    models::register_model_actions(r);
     return r;
   }();
   return registry;

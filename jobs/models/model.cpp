@@ -68,15 +68,19 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir, Json 
   return m;
 }
 
-Tensor Model::predict(const Json& inputs, const std::string& where) const {
-  const DType dtype = m_runtime->signature().input.dtype;
-  if (m_preprocessor) return m_runtime->run(cast(m_preprocessor->apply(inputs, where), dtype));
-  return m_runtime->run(tensor_from_json(inputs, dtype, where));
+Tensor Model::prepare(const Json& inputs, const std::string& where) const {
+  const TensorSpec& spec = m_runtime->signature().input;
+  Tensor t = m_preprocessor ? cast(m_preprocessor->apply(inputs, where), spec.dtype)
+                            : tensor_from_json(inputs, spec.dtype, where);
+  check_tensor(spec, t, "the input");
+  return t;
 }
 
-Tensor Model::predict(const Tensor& batch) const {
-  const DType dtype = m_runtime->signature().input.dtype;
-  return m_runtime->run(cast(m_preprocessor ? m_preprocessor->apply(batch) : batch, dtype));
+Tensor Model::prepare(const Tensor& batch) const {
+  const TensorSpec& spec = m_runtime->signature().input;
+  Tensor t = cast(m_preprocessor ? m_preprocessor->apply(batch) : batch, spec.dtype);
+  check_tensor(spec, t, "the input");
+  return t;
 }
 
 namespace {

@@ -41,12 +41,16 @@ class Model {
   // The output labels: the metadata's, else the model file's.
   const std::vector<std::string>& labels() const noexcept { return m_labels; }
 
-  // Inputs as sent in JSON: the preprocessing's documents, or nested
-  // arrays of the runtime's input dtype. `where` prefixes JSON pointers in
-  // errors.
-  Tensor predict(const Json& inputs, const std::string& where = "/inputs") const;
-  // A batch read from HDF5: preprocessed, or cast to the input dtype.
-  Tensor predict(const Tensor& batch) const;
+  // The runtime's input batch from inputs as sent in JSON (the
+  // preprocessing's documents, or nested arrays; `where` prefixes JSON
+  // pointers in errors) or from a batch read from HDF5 (preprocessed, or
+  // cast to the input dtype). Checked against the input signature.
+  Tensor prepare(const Json& inputs, const std::string& where = "/inputs") const;
+  Tensor prepare(const Tensor& batch) const;
+  // Runs a prepared batch.
+  Tensor run(const Tensor& prepared) const { return m_runtime->run(prepared); }
+  Tensor predict(const Json& inputs, const std::string& where = "/inputs") const { return run(prepare(inputs, where)); }
+  Tensor predict(const Tensor& batch) const { return run(prepare(batch)); }
 
  private:
   Model() = default;

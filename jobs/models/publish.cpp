@@ -149,38 +149,37 @@ void complete(Json& meta, const Source& source, const PublishRequest& request) {
   }
   Json& files = section(b, "files");
   if (!files.is_object()) return;
-  for (const auto& [name, path] : source.files)
-    if (!files.contains(name)) files[name] = Json();  // hashed once staged
+  for (const auto& [name, hash] : files.items())
+    if (!source.files.count(name))
+      throw model_error("model.file.missing", model_asl::Corrupt, "the metadata lists a file the source does not have",
+                        {{"file", name}, {"field", "/beamflow/files/" + name}});
+  for (const auto& [name, path] : source.files) {
+    const std::string actual = sha256_file_hex(path);
+    if (files.contains(name) && files[name].is_string() && files[name] != actual)
+      throw model_error("model.file.checksum", model_asl::Corrupt,
+                        "file does not match the sha256 in the metadata (corrupted or truncated): expected " +
+                            files[name].get<std::string>() + ", found " + actual,
+                        {{"file", path.string()}});
+    files[name] = actual;
+  }
 }
 
 // Copies the files into the staging directory, read-only and fsynced, and
-// fills or checks their sha256.
-void stage_files(const Source& source, Json& meta, const std::filesystem::path& dir) {
-  Json& files = meta["beamflow"]["files"];
-  for (auto& [name, hash] : files.items()) {
-    const auto it = source.files.find(name);
-    if (it == source.files.end())
-      throw model_error("model.file.missing", model_asl::Corrupt,
-                        "the metadata lists a file the source does not have", {{"file", name}, {"field", "/beamflow/files/" + name}});
+// checks each copy against the sha256 of its source.
+void stage_files(const Source& source, const Json& meta, const std::filesystem::path& dir) {
+  for (const auto& [name, hash] : meta["beamflow"]["files"].items()) {
+    const auto& from = source.files.at(name);
     const auto target = dir / name;
     std::error_code ec;
-    std::filesystem::copy_file(it->second, target, ec);
-    if (ec) throw io_error("cannot copy into the repository", it->second, ec.value());
-    const std::string actual = sha256_file_hex(target);
-    if (!hash.is_null() && hash != actual)
-      throw model_error("model.file.checksum", model_asl::Corrupt,
-                        "file does not match the sha256 in the metadata (corrupted or truncated): expected " +
-                            hash.get<std::string>() + ", found " + actual,
-                        {{"file", it->second.string()}});
-    hash = actual;
+    std::filesystem::copy_file(from, target, ec);
+    if (ec) throw io_error("cannot copy into the repository", from, ec.value());
+    if (sha256_file_hex(target) != hash.get<std::string>())
+      throw model_error("model.file.checksum", model_asl::Corrupt, "file changed while it was being published",
+                        {{"file", from.string()}});
     std::filesystem::permissions(target, std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
                                              std::filesystem::perms::others_read, ec);
     fsync_file(target);
   }
-  const std::string model_file = meta["beamflow"]["model_file"].get<std::string>();
-  if (!files.contains(model_file))
-    throw model_error("model.file.missing", model_asl::Corrupt, "the model file is not among the files published",
-                      {{"file", model_file}, {"field", "/beamflow/model_file"}});
 }
 
 [[noreturn]] void spec_mismatch(const std::string& pointer, const TensorSpec& declared, const TensorSpec& actual) {
@@ -241,6 +240,9 @@ ModelRecord Repository::publish(const PublishRequest& request) const {
   Json meta = source.metadata;
   complete(meta, source, request);
   require_valid_metadata(meta);
+  if (!meta["beamflow"]["files"].contains(meta["beamflow"]["model_file"].get<std::string>()))
+    throw model_error("model.file.missing", model_asl::Corrupt, "the model file is not among the files published",
+                      {{"file", meta["beamflow"]["model_file"].get<std::string>()}, {"field", "/beamflow/model_file"}});
   const std::string name = meta["/dlhub/name"_json_pointer].get<std::string>();
   const std::string version = meta["/datacite/version"_json_pointer].get<std::string>();
   const Error::Context where{{"model", name + "@" + version}, {"repo", m_root.string()}};

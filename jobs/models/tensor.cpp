@@ -85,6 +85,30 @@ Tensor Tensor::rows(std::int64_t first, std::int64_t count) const {
   return out;
 }
 
+Tensor concat_rows(const std::vector<const Tensor*>& parts) {
+  if (parts.empty()) throw std::invalid_argument("concat_rows of nothing");
+  Shape shape = parts.front()->shape();
+  shape[0] = 0;
+  for (const Tensor* p : parts) {
+    Shape row(p->shape().begin() + 1, p->shape().end());
+    if (p->dtype() != parts.front()->dtype() || row != Shape(shape.begin() + 1, shape.end()))
+      throw input_error("model.input.shape", "batched inputs disagree: " + shape_string(p->shape()) + " " +
+                                                 dtype_name(p->dtype()) + " after " +
+                                                 shape_string(parts.front()->shape()) + " " +
+                                                 dtype_name(parts.front()->dtype()));
+    shape[0] += p->shape()[0];
+  }
+  Tensor out(parts.front()->dtype(), shape);
+  auto copy_all = [&](auto zero) {
+    using T = decltype(zero);
+    auto at = out.data<T>().begin();
+    for (const Tensor* p : parts) at = std::copy(p->data<T>().begin(), p->data<T>().end(), at);
+  };
+  if (out.dtype() == DType::Float32) copy_all(0.0f);
+  else copy_all(0.0);
+  return out;
+}
+
 Tensor cast(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
   Tensor out(dtype, t.shape());

@@ -47,6 +47,10 @@ class Tensor {
   std::variant<std::vector<float>, std::vector<double>> m_data;
 };
 
+// The batches stacked along the first axis (same dtype and row shape;
+// throws model.input.shape otherwise).
+Tensor concat_rows(const std::vector<const Tensor*>& parts);
+
 // Converts values (float64 -> float32 rounds to nearest, as numpy's astype).
 Tensor cast(const Tensor& t, DType dtype);
 
