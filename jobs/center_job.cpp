@@ -1,7 +1,6 @@
 #include "jobs/center_job.hpp"
 
 #include <Kokkos_Core.hpp>
-
 #include <chrono>
 #include <cmath>
 #include <numbers>
@@ -67,10 +66,10 @@ void search_vo(SinogramPipeline& pipeline, const CenterSearch& search, const Com
       const kernels::Sinograms sino = pipeline.load({row, row + 1});
       kernels::Image2D one("beamflow::jobs::vo_sinogram", sino.extent(1), sino.extent(2));
       Kokkos::deep_copy(one, Kokkos::subview(sino, 0, Kokkos::ALL, Kokkos::ALL));
-      const kernels::CenterEstimate e = with_kernel_errors(
-          [&] { return kernels::find_center_vo(one, pipeline.angles(), vo); },
-          pipeline.input().path().string(),
-          {{"dataset", pipeline.input().layout().data}, {"rows", std::to_string(row)}});
+      const kernels::CenterEstimate e =
+          with_kernel_errors([&] { return kernels::find_center_vo(one, pipeline.angles(), vo); },
+                             pipeline.input().path().string(),
+                             {{"dataset", pipeline.input().layout().data}, {"rows", std::to_string(row)}});
       result.centers[i] = e.center;
       result.confidences[i] = e.confidence;
     }
@@ -103,7 +102,8 @@ std::optional<std::pair<std::int64_t, std::int64_t>> opposite_pair(const std::ve
     if (std::abs(std::abs(theta[i] - theta[first]) - std::numbers::pi) <
         std::abs(std::abs(theta[best] - theta[first]) - std::numbers::pi))
       best = i;
-  if (std::abs(std::abs(theta[best] - theta[first]) - std::numbers::pi) > step / 2 + 1e-9) return std::nullopt;
+  if (std::abs(std::abs(theta[best] - theta[first]) - std::numbers::pi) > step / 2 + 1e-9)
+    return std::nullopt;
   return std::make_pair(std::int64_t(first), std::int64_t(best));
 }
 
@@ -121,9 +121,9 @@ void search_pc(SinogramPipeline& pipeline, const CenterSearch& search, const Com
                   {{"file", in.path().string()}, {"dataset", in.layout().theta}});
     const kernels::Image2D p0 = pipeline.load_projection(pair->first, result.rows);
     const kernels::Image2D p180 = pipeline.load_projection(pair->second, result.rows);
-    const kernels::CenterEstimate e = with_kernel_errors(
-        [&] { return kernels::find_center_pc(p0, p180, search.pc); }, in.path().string(),
-        {{"dataset", in.layout().data}});
+    const kernels::CenterEstimate e =
+        with_kernel_errors([&] { return kernels::find_center_pc(p0, p180, search.pc); }, in.path().string(),
+                           {{"dataset", in.layout().data}});
     answer = Json{e.center, e.confidence}.dump();
   });
   const Json e = Json::parse(comm.broadcast(answer));
@@ -154,7 +154,8 @@ CenterResult find_center(const FindCenterOptions& options, const Comm& comm) {
   std::optional<DxInput> input;
   comm.agree([&] { input.emplace(options.input, options.layout, comm.get()); });
   RowRange rows{0, input->shape().rows};
-  if (options.rows) rows = options.rows->resolve(input->shape().rows, options.input.string(), options.layout.data);
+  if (options.rows)
+    rows = options.rows->resolve(input->shape().rows, options.input.string(), options.layout.data);
   SinogramPipeline pipeline(*input, options.preprocess);
   return find_center(pipeline, rows, options.search, comm);
 }

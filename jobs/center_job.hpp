@@ -32,16 +32,16 @@ const char* center_method_name(CenterMethod method) noexcept;
 
 struct CenterSearch {
   CenterMethod method = CenterMethod::Vo;
-  int samples = 1;                 // vo: rows searched
-  kernels::VoParams vo;            // search_radius is capped at half the width
+  int samples = 1;       // vo: rows searched
+  kernels::VoParams vo;  // search_radius is capped at half the width
   kernels::PcParams pc;
 };
 
 struct CenterResult {
   std::string method;
-  double center = 0;       // at the middle row of the range
-  double confidence = 0;   // 0..1, the kernels' measure (mean over rows for vo)
-  RowRange rows;           // the range searched
+  double center = 0;      // at the middle row of the range
+  double confidence = 0;  // 0..1, the kernels' measure (mean over rows for vo)
+  RowRange rows;          // the range searched
   std::vector<std::int64_t> sampled_rows;
   std::vector<double> centers;      // per sampled row (vo)
   std::vector<double> confidences;  // per sampled row (vo)

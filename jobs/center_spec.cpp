@@ -167,18 +167,20 @@ CenterSpec CenterSpec::parse(const std::string& text) {
 std::vector<double> CenterSpec::resolve(RowRange rows) const {
   const auto n = static_cast<std::size_t>(rows.size());
   switch (kind) {
-    case Kind::Value: return std::vector<double>(n, value);
+    case Kind::Value:
+      return std::vector<double>(n, value);
     case Kind::PerSlice:
       if (per_slice.size() != n)
-        throw bad(source, std::to_string(per_slice.size()) + " centres given for " + std::to_string(n) +
-                              " slices");
+        throw bad(source,
+                  std::to_string(per_slice.size()) + " centres given for " + std::to_string(n) + " slices");
       return per_slice;
     case Kind::Fit: {
       std::vector<double> out(n);
       for (std::size_t i = 0; i < n; ++i) out[i] = line.at(double(rows.begin) + double(i));
       return out;
     }
-    case Kind::Auto: break;
+    case Kind::Auto:
+      break;
   }
   throw bad(source, "an automatic centre must be searched for, not resolved");
 }

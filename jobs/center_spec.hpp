@@ -36,11 +36,11 @@ LinearFit fit_line(const std::vector<double>& rows, const std::vector<double>& c
 struct CenterSpec {
   enum class Kind { Auto, Value, PerSlice, Fit };
   Kind kind = Kind::Auto;
-  int samples = 1;                  // Auto
-  double value = 0;                 // Value
-  std::vector<double> per_slice;    // PerSlice
-  LinearFit line;                   // Fit
-  std::string source;               // the option as given, for messages
+  int samples = 1;                // Auto
+  double value = 0;               // Value
+  std::vector<double> per_slice;  // PerSlice
+  LinearFit line;                 // Fit
+  std::string source;             // the option as given, for messages
 
   // Throws tomo.usage.center on bad syntax or an unreadable file.
   static CenterSpec parse(const std::string& text);

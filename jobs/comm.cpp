@@ -34,8 +34,7 @@ double Comm::max(double value) const {
 }
 
 void Comm::sum_in_place(std::vector<double>& values) const {
-  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM,
-                m_comm);
+  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM, m_comm);
 }
 
 std::string Comm::broadcast(const std::string& value, int root) const {
@@ -54,8 +53,7 @@ Error as_error(std::exception_ptr outcome) {
   } catch (const Error& e) {
     return e;
   } catch (const std::bad_alloc&) {
-    return Error("tomo.memory", tomo_asl::Kernel,
-                 "out of memory; lower --chunk-rows or --memory-budget-mib");
+    return Error("tomo.memory", tomo_asl::Kernel, "out of memory; lower --chunk-rows or --memory-budget-mib");
   } catch (const std::exception& e) {
     return Error("tomo.internal", tomo_asl::Kernel, e.what());
   } catch (...) {
@@ -66,8 +64,11 @@ Error as_error(std::exception_ptr outcome) {
 std::string serialize(const Error& e) {
   Json context = Json::array();
   for (const auto& [key, value] : e.context()) context.push_back({key, value});
-  return Json{{"id", e.id()},           {"asl", e.asl_name()}, {"message", e.message()},
-              {"context", context},     {"retryable", e.retryable()}}
+  return Json{{"id", e.id()},
+              {"asl", e.asl_name()},
+              {"message", e.message()},
+              {"context", context},
+              {"retryable", e.retryable()}}
       .dump();
 }
 

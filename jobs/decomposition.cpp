@@ -57,8 +57,8 @@ std::optional<std::int64_t> parse_bound(std::string_view text, const std::string
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < 0)
-    throw usage_error("rows", "--rows wants A:B, A:, :B or A with non-negative integers, not '" +
-                                  whole + "'");
+    throw usage_error("rows",
+                      "--rows wants A:B, A:, :B or A with non-negative integers, not '" + whole + "'");
   return value;
 }
 }  // namespace
@@ -78,8 +78,7 @@ std::string RowSpec::to_string() const {
   return (begin ? std::to_string(*begin) : "") + ":" + (end ? std::to_string(*end) : "");
 }
 
-RowRange RowSpec::resolve(std::int64_t total, const std::string& file,
-                          const std::string& dataset) const {
+RowRange RowSpec::resolve(std::int64_t total, const std::string& file, const std::string& dataset) const {
   const RowRange range{begin.value_or(0), end.value_or(total)};
   if (range.begin >= range.end || range.end > total)
     throw input_error("tomo.rows.out_of_range",

@@ -20,11 +20,10 @@ void DxWriter::write_raw(const std::string& dataset, const std::vector<hsize_t>&
   h5::create_parents(m_file.get(), dataset, site());
   h5::Handle space = h5::own(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
                              site(dataset), "cannot create a dataspace");
-  h5::Handle data = h5::own(H5Dcreate2(m_file.get(), dataset.c_str(), type, space.get(), H5P_DEFAULT,
-                                       H5P_DEFAULT, H5P_DEFAULT),
-                            site(dataset), "cannot create dataset");
-  h5::check(H5Dwrite(data.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), site(dataset),
-            "cannot write");
+  h5::Handle data = h5::own(
+      H5Dcreate2(m_file.get(), dataset.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      site(dataset), "cannot create dataset");
+  h5::check(H5Dwrite(data.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), site(dataset), "cannot write");
 }
 
 void DxWriter::write(const std::string& dataset, const std::vector<hsize_t>& dims,
@@ -43,8 +42,8 @@ void DxWriter::write(const std::string& dataset, const std::vector<hsize_t>& dim
 }
 
 void DxWriter::attribute(const std::string& object, const std::string& name, const std::string& value) {
-  h5::Handle handle = h5::own(H5Oopen(m_file.get(), object.c_str(), H5P_DEFAULT), site(object),
-                              "cannot open object");
+  h5::Handle handle =
+      h5::own(H5Oopen(m_file.get(), object.c_str(), H5P_DEFAULT), site(object), "cannot open object");
   h5::write_attribute(handle.get(), name, value, site(object));
 }
 

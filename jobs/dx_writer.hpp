@@ -16,20 +16,18 @@ class DxWriter {
   explicit DxWriter(const std::filesystem::path& path);
 
   // A whole dataset, creating the groups on its path.
-  void write(const std::string& dataset, const std::vector<hsize_t>& dims,
-             const std::vector<float>& values);
+  void write(const std::string& dataset, const std::vector<hsize_t>& dims, const std::vector<float>& values);
   void write(const std::string& dataset, const std::vector<hsize_t>& dims,
              const std::vector<std::uint16_t>& values);
-  void write(const std::string& dataset, const std::vector<hsize_t>& dims,
-             const std::vector<double>& values);
+  void write(const std::string& dataset, const std::vector<hsize_t>& dims, const std::vector<double>& values);
   // A string attribute on a dataset or group written before.
   void attribute(const std::string& object, const std::string& name, const std::string& value);
   // Closes the file, raising what the close reports.
   void close();
 
  private:
-  void write_raw(const std::string& dataset, const std::vector<hsize_t>& dims, hid_t type,
-                 const void* values, std::size_t count);
+  void write_raw(const std::string& dataset, const std::vector<hsize_t>& dims, hid_t type, const void* values,
+                 std::size_t count);
   h5::Site site(const std::string& dataset = {}) const;
   std::filesystem::path m_path;
   h5::Handle m_file;

@@ -40,8 +40,7 @@ DxInput::DxInput(const std::filesystem::path& path, DxLayout layout, std::option
   const auto dims = h5::dims(m_data.get(), site(m_layout.data));
   if (dims.size() != 3 || dims[0] == 0 || dims[1] == 0 || dims[2] == 0)
     throw input_error("tomo.input.shape",
-                      "projections must be a non-empty angle x row x column array, not " +
-                          shape_text(dims),
+                      "projections must be a non-empty angle x row x column array, not " + shape_text(dims),
                       {{"file", m_path.string()}, {"dataset", m_layout.data}});
   {
     h5::Handle type = h5::own(H5Dget_type(m_data.get()), site(m_layout.data), "cannot read type");
@@ -58,18 +57,15 @@ DxInput::DxInput(const std::filesystem::path& path, DxLayout layout, std::option
 }
 
 void DxInput::open_fields() {
-  auto open_field = [&](const std::string& name, h5::Handle& handle, std::int64_t& frames,
-                        const char* what) {
+  auto open_field = [&](const std::string& name, h5::Handle& handle, std::int64_t& frames, const char* what) {
     auto dataset = h5::try_open_dataset(m_file.get(), name, site());
     if (!dataset) return;
     const auto dims = h5::dims(dataset->get(), site(name));
-    if (dims.size() != 3 || dims[0] == 0 ||
-        static_cast<std::int64_t>(dims[1]) != m_shape.rows ||
+    if (dims.size() != 3 || dims[0] == 0 || static_cast<std::int64_t>(dims[1]) != m_shape.rows ||
         static_cast<std::int64_t>(dims[2]) != m_shape.columns)
       throw input_error("tomo.input.shape",
-                        std::string(what) + " are " + shape_text(dims) +
-                            " but must be N x " + std::to_string(m_shape.rows) + " x " +
-                            std::to_string(m_shape.columns) +
+                        std::string(what) + " are " + shape_text(dims) + " but must be N x " +
+                            std::to_string(m_shape.rows) + " x " + std::to_string(m_shape.columns) +
                             " (frames x the projections' rows x columns)",
                         {{"file", m_path.string()}, {"dataset", name}});
     frames = static_cast<std::int64_t>(dims[0]);
@@ -91,10 +87,10 @@ void DxInput::read_theta() {
   m_theta_from_file = true;
   const auto dims = h5::dims(dataset->get(), site(name));
   if (dims.size() != 1 || dims[0] != n)
-    throw input_error("tomo.input.shape",
-                      "angles are " + shape_text(dims) + " but the projections have " +
-                          std::to_string(n) + " angles",
-                      {{"file", m_path.string()}, {"dataset", name}});
+    throw input_error(
+        "tomo.input.shape",
+        "angles are " + shape_text(dims) + " but the projections have " + std::to_string(n) + " angles",
+        {{"file", m_path.string()}, {"dataset", name}});
   m_theta.resize(n);
   h5::check(H5Dread(dataset->get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, m_theta.data()),
             site(name), "cannot read the angles");
@@ -151,12 +147,12 @@ void DxInput::read_flats(RowRange rows, float* out) const {
     for (std::int64_t f = 0; f < m_shape.flats; ++f) sum += out[static_cast<std::size_t>(f) * per_frame + p];
     if (sum > 0) continue;
     const auto columns = static_cast<std::size_t>(m_shape.columns);
-    throw input_error("tomo.input.flat_nonpositive",
-                      "flat field at row " + std::to_string(rows.begin + std::int64_t(p / columns)) +
-                          ", column " + std::to_string(p % columns) +
-                          " is not positive (mean over the frames " + std::to_string(sum / double(m_shape.flats)) +
-                          "); normalising by it would divide by zero",
-                      {{"file", m_path.string()}, {"dataset", m_layout.flat}});
+    throw input_error(
+        "tomo.input.flat_nonpositive",
+        "flat field at row " + std::to_string(rows.begin + std::int64_t(p / columns)) + ", column " +
+            std::to_string(p % columns) + " is not positive (mean over the frames " +
+            std::to_string(sum / double(m_shape.flats)) + "); normalising by it would divide by zero",
+        {{"file", m_path.string()}, {"dataset", m_layout.flat}});
   }
 }
 

@@ -66,8 +66,7 @@ class DxInput {
  private:
   void open_fields();
   void read_theta();
-  void read_rows(hid_t dataset, const std::string& name, RowRange frames, RowRange rows,
-                 float* out) const;
+  void read_rows(hid_t dataset, const std::string& name, RowRange frames, RowRange rows, float* out) const;
 
   std::filesystem::path m_path;
   DxLayout m_layout;

@@ -19,14 +19,30 @@ bool Handle::reset() noexcept {
   if (m_id < 0) return true;
   herr_t status = 0;
   switch (H5Iget_type(m_id)) {
-    case H5I_FILE: status = H5Fclose(m_id); break;
-    case H5I_GROUP: status = H5Gclose(m_id); break;
-    case H5I_DATASET: status = H5Dclose(m_id); break;
-    case H5I_DATASPACE: status = H5Sclose(m_id); break;
-    case H5I_DATATYPE: status = H5Tclose(m_id); break;
-    case H5I_ATTR: status = H5Aclose(m_id); break;
-    case H5I_GENPROP_LST: status = H5Pclose(m_id); break;
-    default: status = H5Idec_ref(m_id); break;
+    case H5I_FILE:
+      status = H5Fclose(m_id);
+      break;
+    case H5I_GROUP:
+      status = H5Gclose(m_id);
+      break;
+    case H5I_DATASET:
+      status = H5Dclose(m_id);
+      break;
+    case H5I_DATASPACE:
+      status = H5Sclose(m_id);
+      break;
+    case H5I_DATATYPE:
+      status = H5Tclose(m_id);
+      break;
+    case H5I_ATTR:
+      status = H5Aclose(m_id);
+      break;
+    case H5I_GENPROP_LST:
+      status = H5Pclose(m_id);
+      break;
+    default:
+      status = H5Idec_ref(m_id);
+      break;
   }
   m_id = H5I_INVALID_HID;
   return status >= 0;
@@ -84,8 +100,7 @@ Handle open_file(const std::filesystem::path& path, Access access, std::optional
     case Access::ReadWrite:
       return own(H5Fopen(name.c_str(), H5F_ACC_RDWR, fapl.get()), site, "cannot open for writing");
     case Access::Create:
-      return own(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), site,
-                 "cannot create");
+      return own(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), site, "cannot create");
   }
   fail(site, "unknown access mode");
 }
@@ -119,8 +134,9 @@ std::vector<hsize_t> dims(hid_t dataset, const Site& site) {
   const int rank = H5Sget_simple_extent_ndims(space.get());
   if (rank < 0) fail(site, "cannot read the dataset's rank");
   std::vector<hsize_t> out(static_cast<std::size_t>(rank));
-  if (rank > 0) check(H5Sget_simple_extent_dims(space.get(), out.data(), nullptr), site,
-                      "cannot read the dataset's shape");
+  if (rank > 0)
+    check(H5Sget_simple_extent_dims(space.get(), out.data(), nullptr), site,
+          "cannot read the dataset's shape");
   return out;
 }
 
@@ -142,8 +158,8 @@ void create_parents(hid_t file, const std::string& path, const Site& site) {
 Handle transfer_list(Transfer transfer, const Site& site) {
   if (transfer == Transfer::Default) return Handle(H5Pcreate(H5P_DATASET_XFER));
   Handle dxpl = own(H5Pcreate(H5P_DATASET_XFER), site, "cannot create a transfer list");
-  check(H5Pset_dxpl_mpio(dxpl.get(), transfer == Transfer::Collective ? H5FD_MPIO_COLLECTIVE
-                                                                       : H5FD_MPIO_INDEPENDENT),
+  check(H5Pset_dxpl_mpio(dxpl.get(),
+                         transfer == Transfer::Collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
         site, "cannot set the MPI-IO transfer mode");
   return dxpl;
 }
@@ -162,11 +178,10 @@ std::pair<Handle, Handle> slab_spaces(hid_t dataset, const std::vector<hsize_t>&
     check(H5Sselect_none(mem_space.get()), site, "cannot select nothing");
     return {std::move(file_space), std::move(mem_space)};
   }
-  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
-                            nullptr),
+  check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
         site, "cannot select the hyperslab");
-  Handle mem_space = own(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
-                         site, "cannot create a dataspace");
+  Handle mem_space = own(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), site,
+                         "cannot create a dataspace");
   return {std::move(file_space), std::move(mem_space)};
 }
 }  // namespace
@@ -175,23 +190,20 @@ void read_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vect
                hid_t mem_type, void* buffer, hid_t dxpl, const Site& site) {
   auto [file_space, mem_space] = slab_spaces(dataset, start, count, site);
   float dummy = 0;  // HDF5 rejects a null buffer even for an empty selection
-  check(H5Dread(dataset, mem_type, mem_space.get(), file_space.get(), dxpl, buffer ? buffer : &dummy),
-        site, "cannot read");
+  check(H5Dread(dataset, mem_type, mem_space.get(), file_space.get(), dxpl, buffer ? buffer : &dummy), site,
+        "cannot read");
 }
 
-void write_slab(hid_t dataset, const std::vector<hsize_t>& start,
-                const std::vector<hsize_t>& count, hid_t mem_type, const void* buffer, hid_t dxpl,
-                const Site& site) {
+void write_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
+                hid_t mem_type, const void* buffer, hid_t dxpl, const Site& site) {
   auto [file_space, mem_space] = slab_spaces(dataset, start, count, site);
   const float dummy = 0;
-  check(H5Dwrite(dataset, mem_type, mem_space.get(), file_space.get(), dxpl,
-                 buffer ? buffer : &dummy),
-        site, "cannot write");
+  check(H5Dwrite(dataset, mem_type, mem_space.get(), file_space.get(), dxpl, buffer ? buffer : &dummy), site,
+        "cannot write");
 }
 
 namespace {
-Handle fresh_attribute(hid_t object, const std::string& name, hid_t type, hid_t space,
-                       const Site& site) {
+Handle fresh_attribute(hid_t object, const std::string& name, hid_t type, hid_t space, const Site& site) {
   if (H5Aexists(object, name.c_str()) > 0)
     check(H5Adelete(object, name.c_str()), site, "cannot replace attribute " + name);
   return own(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), site,
@@ -199,8 +211,8 @@ Handle fresh_attribute(hid_t object, const std::string& name, hid_t type, hid_t 
 }
 
 template <class T>
-void write_numeric(hid_t object, const std::string& name, hid_t type, const T* values, hsize_t n,
-                   bool scalar, const Site& site) {
+void write_numeric(hid_t object, const std::string& name, hid_t type, const T* values, hsize_t n, bool scalar,
+                   const Site& site) {
   Handle space = own(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), site,
                      "cannot create a dataspace");
   Handle attr = fresh_attribute(object, name, type, space.get(), site);
@@ -208,8 +220,7 @@ void write_numeric(hid_t object, const std::string& name, hid_t type, const T* v
 }
 }  // namespace
 
-void write_attribute(hid_t object, const std::string& name, const std::string& value,
-                     const Site& site) {
+void write_attribute(hid_t object, const std::string& name, const std::string& value, const Site& site) {
   Handle type = own(H5Tcopy(H5T_C_S1), site, "cannot create a string type");
   check(H5Tset_size(type.get(), value.empty() ? 1 : value.size()), site, "cannot size a string");
   check(H5Tset_cset(type.get(), H5T_CSET_UTF8), site, "cannot set a string's character set");
@@ -232,8 +243,7 @@ void write_attribute(hid_t object, const std::string& name, const std::vector<do
   write_numeric(object, name, H5T_NATIVE_DOUBLE, values.data(), values.size(), false, site);
 }
 
-std::optional<std::string> read_string_attribute(hid_t object, const std::string& name,
-                                                 const Site& site) {
+std::optional<std::string> read_string_attribute(hid_t object, const std::string& name, const Site& site) {
   if (H5Aexists(object, name.c_str()) <= 0) return std::nullopt;
   Handle attr = own(H5Aopen(object, name.c_str(), H5P_DEFAULT), site, "cannot open attribute " + name);
   Handle type = own(H5Aget_type(attr.get()), site, "cannot read attribute type " + name);

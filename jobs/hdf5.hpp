@@ -58,8 +58,8 @@ void check(herr_t status, const Site& site, const std::string& what);
 enum class Access { ReadOnly, ReadWrite, Create };
 // Opens (or creates, truncating) a file. With `comm`, through the MPI-IO
 // driver (every rank of comm must call); without, the default POSIX driver.
-Handle open_file(const std::filesystem::path& path, Access access,
-                 std::optional<MPI_Comm> comm, const Site& site);
+Handle open_file(const std::filesystem::path& path, Access access, std::optional<MPI_Comm> comm,
+                 const Site& site);
 
 // True when every component of the absolute `path` ("/exchange/data") exists.
 bool exists(hid_t file, const std::string& path);
@@ -83,9 +83,8 @@ Handle transfer_list(Transfer transfer, const Site& site);
 // ranks that have no rows.
 void read_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
                hid_t mem_type, void* buffer, hid_t dxpl, const Site& site);
-void write_slab(hid_t dataset, const std::vector<hsize_t>& start,
-                const std::vector<hsize_t>& count, hid_t mem_type, const void* buffer, hid_t dxpl,
-                const Site& site);
+void write_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
+                hid_t mem_type, const void* buffer, hid_t dxpl, const Site& site);
 
 // Attributes on an object (file, group or dataset). Writers replace an
 // existing attribute; readers return nullopt when it is absent.

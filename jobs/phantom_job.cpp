@@ -1,7 +1,6 @@
 #include "jobs/phantom_job.hpp"
 
 #include <Kokkos_Core.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -39,7 +38,8 @@ void validate(const PhantomOptions& o) {
     throw bad("--photons and --dark-level overflow a 16-bit detector");
   if (o.flats < 1 || o.darks < 1) throw bad("--flats and --darks must be >= 1");
   if (!(o.dark_level >= 0)) throw bad("--dark-level must be >= 0");
-  if (!(o.peak_attenuation > 0 && o.peak_attenuation < 20)) throw bad("--peak-attenuation must be in (0, 20)");
+  if (!(o.peak_attenuation > 0 && o.peak_attenuation < 20))
+    throw bad("--peak-attenuation must be in (0, 20)");
   check_output_directory(o.output);
   if (std::filesystem::exists(o.output) && !o.overwrite)
     throw output_error("tomo.output.exists", "output exists; pass --overwrite to replace it",
@@ -73,7 +73,9 @@ void write_atomically(const std::filesystem::path& path, const std::function<voi
   writer.close();
   std::error_code ec;
   std::filesystem::rename(temporary, path, ec);
-  if (ec) throw output_error("tomo.output.write", "cannot move into place: " + ec.message(), {{"file", path.string()}});
+  if (ec)
+    throw output_error("tomo.output.write", "cannot move into place: " + ec.message(),
+                       {{"file", path.string()}});
 }
 
 }  // namespace
@@ -129,8 +131,10 @@ PhantomResult make_phantom(const PhantomOptions& o) {
   write_atomically(o.output, [&](DxWriter& w) {
     // A real detector's integers when noisy; exact floats when noise-free.
     auto put = [&](const std::string& name, std::vector<hsize_t> dims, const std::vector<float>& v) {
-      if (noisy) w.write(name, dims, std::vector<std::uint16_t>(v.begin(), v.end()));
-      else w.write(name, dims, v);
+      if (noisy)
+        w.write(name, dims, std::vector<std::uint16_t>(v.begin(), v.end()));
+      else
+        w.write(name, dims, v);
     };
     put("/exchange/data", shape, data);
     put("/exchange/data_white", {hsize_t(o.flats), hsize_t(R), hsize_t(W)}, flats);
@@ -175,7 +179,8 @@ PhantomResult make_phantom(const PhantomOptions& o) {
   std::ofstream json(result.truth_json);
   json << result.truth.dump(2) << "\n";
   if (!json.flush())
-    throw output_error("tomo.output.write", "cannot write the truth file", {{"file", result.truth_json.string()}});
+    throw output_error("tomo.output.write", "cannot write the truth file",
+                       {{"file", result.truth_json.string()}});
   return result;
 }
 

@@ -23,16 +23,16 @@ namespace beamflow::jobs {
 
 struct PhantomOptions {
   std::filesystem::path output;
-  std::int64_t size = 256;     // detector columns = reconstruction width
-  std::int64_t angles = 360;   // evenly over [0, arc) degrees
-  double arc = 180;            // 180 (half turn) or up to 360 (full turn)
-  std::int64_t rows = 16;      // detector rows = slices
-  double center_offset = 0;    // axis at column (size-1)/2 + offset
-  double photons = 1e4;        // open-beam counts per pixel; 0: noise-free
+  std::int64_t size = 256;    // detector columns = reconstruction width
+  std::int64_t angles = 360;  // evenly over [0, arc) degrees
+  double arc = 180;           // 180 (half turn) or up to 360 (full turn)
+  std::int64_t rows = 16;     // detector rows = slices
+  double center_offset = 0;   // axis at column (size-1)/2 + offset
+  double photons = 1e4;       // open-beam counts per pixel; 0: noise-free
   std::int64_t flats = 10;
   std::int64_t darks = 10;
-  double dark_level = 100;     // dark current, counts
-  double peak_attenuation = 2; // largest line integral through the object
+  double dark_level = 100;      // dark current, counts
+  double peak_attenuation = 2;  // largest line integral through the object
   std::uint64_t seed = 1;
   bool overwrite = false;
 };

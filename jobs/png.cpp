@@ -58,8 +58,8 @@ Window percentile_window(std::span<const float> values, int width, int height, d
   const double r2 = std::pow(std::min(width, height) / 2.0, 2);
   for (int y = 0; y < height; ++y)
     for (int x = 0; x < width; ++x) {
-      const float v = values[static_cast<std::size_t>(y) * static_cast<std::size_t>(width) +
-                             static_cast<std::size_t>(x)];
+      const float v =
+          values[static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x)];
       if (!std::isfinite(v)) continue;
       if (disc_only && (x - cx) * (x - cx) + (y - cy) * (y - cy) > r2) continue;
       inside.push_back(v);
@@ -80,8 +80,9 @@ Gray8Image to_gray8(std::span<const float> values, int width, int height, Window
   for (std::size_t i = 0; i < values.size(); ++i) {
     const double v = values[i];
     out.pixels[i] =
-        std::isfinite(v) ? static_cast<std::uint8_t>(std::lround(std::clamp((v - window.low) / span, 0.0, 1.0) * 255.0))
-                         : 0;
+        std::isfinite(v)
+            ? static_cast<std::uint8_t>(std::lround(std::clamp((v - window.low) / span, 0.0, 1.0) * 255.0))
+            : 0;
   }
   return out;
 }

@@ -85,8 +85,8 @@ double ssim(std::span<const float> image, std::span<const float> truth, std::spa
   for (std::size_t i = 0; i < n; ++i) {
     if (!mask[i]) continue;
     const double va = maa[i] - ma[i] * ma[i], vb = mbb[i] - mb[i] * mb[i], cov = mab[i] - ma[i] * mb[i];
-    total += ((2 * ma[i] * mb[i] + c1) * (2 * cov + c2)) /
-             ((ma[i] * ma[i] + mb[i] * mb[i] + c1) * (va + vb + c2));
+    total +=
+        ((2 * ma[i] * mb[i] + c1) * (2 * cov + c2)) / ((ma[i] * ma[i] + mb[i] * mb[i] + c1) * (va + vb + c2));
     ++count;
   }
   return count ? total / double(count) : 0;

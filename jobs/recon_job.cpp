@@ -1,7 +1,6 @@
 #include "jobs/recon_job.hpp"
 
 #include <Kokkos_Core.hpp>
-
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -34,10 +33,11 @@ Json ReconSummary::to_json() const {
           {"centers", centers},
           {"center_search", center_search ? center_search->to_json() : Json(nullptr)},
           {"input_sha256", input_sha256},
-          {"timing", {{"seconds", seconds},
-                      {"load_seconds", read_seconds},
-                      {"kernel_seconds", kernel_seconds},
-                      {"write_seconds", write_seconds}}},
+          {"timing",
+           {{"seconds", seconds},
+            {"load_seconds", read_seconds},
+            {"kernel_seconds", kernel_seconds},
+            {"write_seconds", write_seconds}}},
           {"previews", previews_json}};
 }
 
@@ -50,11 +50,10 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 kernels::Algorithm check_options(const ReconOptions& o) {
   require_backend(o.backend);
   if (o.pad < 1 || o.pad > 8) throw usage_error("pad", "--pad must be 1..8");
-  if (o.chunk_rows < 0) throw usage_error("chunk_rows", "--chunk-rows must be >= 0 (0: from the memory budget)");
+  if (o.chunk_rows < 0)
+    throw usage_error("chunk_rows", "--chunk-rows must be >= 0 (0: from the memory budget)");
   if (o.memory_budget_mib < 1) throw usage_error("memory", "--memory-budget-mib must be >= 1");
-  auto usage = [](const kernels::Error& e, const char* what) {
-    return usage_error(what, e.message());
-  };
+  auto usage = [](const kernels::Error& e, const char* what) { return usage_error(what, e.message()); };
   try {
     kernels::filter_from_name(o.filter);
   } catch (const kernels::Error& e) {
@@ -75,8 +74,9 @@ void prepare_output(const std::filesystem::path& path, const VolumeHeader& heade
     if (overwrite) {
       std::error_code ec;
       std::filesystem::remove(path, ec);
-      if (ec) throw output_error("tomo.output.write", "cannot remove the old output: " + ec.message(),
-                                 {{"file", path.string()}});
+      if (ec)
+        throw output_error("tomo.output.write", "cannot remove the old output: " + ec.message(),
+                           {{"file", path.string()}});
     } else {
       const std::string difference = VolumeFile::read_header(path).difference(header);
       if (difference.empty()) return;  // resume
@@ -151,8 +151,11 @@ ReconSummary reconstruct(const ReconOptions& o, const Comm& comm) {
   header.input_sha256 = s.input_sha256;
   header.input_dataset = o.layout.data;
   header.parameters = {{"preprocess", pipeline.options().to_json()},
-                       {"layout", {{"data", o.layout.data}, {"flat", o.layout.flat},
-                                   {"dark", o.layout.dark}, {"theta", o.layout.theta}}}};
+                       {"layout",
+                        {{"data", o.layout.data},
+                         {"flat", o.layout.flat},
+                         {"dark", o.layout.dark},
+                         {"theta", o.layout.theta}}}};
   comm.agree([&] {
     if (comm.is_root()) prepare_output(o.output, header, o.overwrite);
   });
@@ -202,8 +205,9 @@ ReconSummary reconstruct(const ReconOptions& o, const Comm& comm) {
       params.centers = centers;
       kernels::Volume volume("beamflow::jobs::volume", chunk.size(), W, W);
       with_kernel_errors([&] { kernels::reconstruct(algorithm, sino, pipeline.angles(), params, volume); },
-                         file, {{"dataset", o.layout.data},
-                                {"rows", std::to_string(in_rows.begin) + ":" + std::to_string(in_rows.end)}});
+                         file,
+                         {{"dataset", o.layout.data},
+                          {"rows", std::to_string(in_rows.begin) + ":" + std::to_string(in_rows.end)}});
       slab = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), volume);
       kernel_s += since(t);
     });
@@ -238,7 +242,8 @@ ReconSummary reconstruct(const ReconOptions& o, const Comm& comm) {
       p.slices = o.preview_slices;
       for (const auto& f : write_previews(p).files) files.push_back(f.string());
     });
-    for (const auto& f : Json::parse(comm.broadcast(Json(files).dump()))) s.previews.push_back(f.get<std::string>());
+    for (const auto& f : Json::parse(comm.broadcast(Json(files).dump())))
+      s.previews.push_back(f.get<std::string>());
   }
   s.seconds = comm.max(since(start));
   return s;

@@ -40,14 +40,14 @@ struct ReconOptions {
   std::string algorithm = "gridrec";  // or "fbp"
   std::string filter = "shepp";       // kernels/filters.hpp names
   int pad = 2;
-  CenterSpec center;                  // default: auto (Vo on the middle row)
-  CenterSearch center_search;         // for auto
-  std::optional<RowSpec> rows;        // default: all rows
-  std::int64_t chunk_rows = 0;        // 0: from memory_budget_mib
+  CenterSpec center;            // default: auto (Vo on the middle row)
+  CenterSearch center_search;   // for auto
+  std::optional<RowSpec> rows;  // default: all rows
+  std::int64_t chunk_rows = 0;  // 0: from memory_budget_mib
   std::int64_t memory_budget_mib = kDefaultMemoryBudgetMiB;
   PreprocessOptions preprocess;
   bool overwrite = false;
-  std::string backend;                // "" or the default Kokkos backend
+  std::string backend;  // "" or the default Kokkos backend
   // PNG previews of these slices (0-based in the output; empty: the middle).
   std::optional<std::filesystem::path> preview;
   std::vector<std::int64_t> preview_slices;

@@ -1,7 +1,6 @@
 #include "jobs/runtime.hpp"
 
 #include <Kokkos_Core.hpp>
-
 #include <cctype>
 
 #include "jobs/backend.hpp"
@@ -80,9 +79,9 @@ void require_backend(const std::string& name) {
   std::string compiled;
   for (const auto& b : compiled_backends()) compiled += (compiled.empty() ? "" : ", ") + b;
   throw usage_error("backend",
-              "backend '" + name + "' is not available: the kernels run on " + default_backend() +
-                  " (compiled backends: " + compiled + ")",
-                  {{"backend", name}});
+                    "backend '" + name + "' is not available: the kernels run on " + default_backend() +
+                        " (compiled backends: " + compiled + ")",
+                    {{"backend", name}});
 }
 
 }  // namespace beamflow::jobs

@@ -12,7 +12,8 @@ using Stack = Kokkos::View<kernels::Real***>;  // [frame or angle][row][column]
 // Reads frames x rows x columns on the host and copies them to the device.
 template <class Read>
 Stack staged(const char* label, std::int64_t frames, RowRange rows, std::int64_t columns, Read read) {
-  Stack device(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), frames, rows.size(), columns);
+  Stack device(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), frames, rows.size(),
+               columns);
   auto host = Kokkos::create_mirror_view(device);
   read(host.data());
   Kokkos::deep_copy(device, host);
@@ -37,8 +38,10 @@ Json PreprocessOptions::to_json() const {
          {"paganin", nullptr}};
   if (stripes) j["stripes"] = {{"size", stripes->size}};
   if (paganin)
-    j["paganin"] = {{"pixel_size", paganin->pixel_size}, {"distance", paganin->distance},
-                    {"energy", paganin->energy}, {"delta_over_beta", paganin->delta_over_beta}};
+    j["paganin"] = {{"pixel_size", paganin->pixel_size},
+                    {"distance", paganin->distance},
+                    {"energy", paganin->energy},
+                    {"delta_over_beta", paganin->delta_over_beta}};
   return j;
 }
 
@@ -91,8 +94,8 @@ kernels::Sinograms SinogramPipeline::load(RowRange rows) {
       rows);
   const int A = static_cast<int>(s.angles), R = static_cast<int>(rows.size()),
             C = static_cast<int>(s.columns);
-  kernels::Sinograms sino(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")),
-                          R, A, C);
+  kernels::Sinograms sino(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")), R, A, C);
   Kokkos::parallel_for(
       "beamflow::jobs::to_sinograms",
       Kokkos::MDRangePolicy<kernels::ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {R, A, C}),

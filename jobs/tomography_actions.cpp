@@ -1,10 +1,13 @@
 #include "jobs/tomography_actions.hpp"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 
@@ -33,8 +36,8 @@ template <class O>
 class TomographyAction : public actions::Action {
  public:
   using Body = std::function<Json(const O&, const Json& request, const actions::ActionRequest&)>;
-  TomographyAction(std::string name, std::string description, const std::vector<Field<O>>& fields,
-                   Body body, Json extra_properties = Json::object())
+  TomographyAction(std::string name, std::string description, const std::vector<Field<O>>& fields, Body body,
+                   Json extra_properties = Json::object())
       : m_fields(fields), m_body(std::move(body)), m_extra(std::move(extra_properties)) {
     m_info.name = std::move(name);
     m_info.description = std::move(description);
@@ -89,58 +92,83 @@ std::vector<std::string> recon_arguments(const Json& request) {
       continue;
     }
     std::string text;
-    if (value.is_string()) text = value.get<std::string>();
+    if (value.is_string())
+      text = value.get<std::string>();
     else if (value.is_array())
       for (const auto& v : value) text += (text.empty() ? "" : ",") + v.dump();
-    else text = value.dump();
+    else
+      text = value.dump();
     args.push_back(option);
     args.push_back(text);
   }
   return args;
 }
 
-// Runs `mpirun -np ranks <self> recon ...` in `work_dir`; its JSON summary.
-Json run_with_mpirun(const Json& request, std::int64_t ranks, const std::filesystem::path& work_dir) {
-  char self_exe[4096];
-  const ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
-  if (n <= 0) throw Error("tomo.action.spawn", tomo_asl::Usage, "cannot find this executable");
-  self_exe[n] = '\0';
+// The executable to run under mpirun: $BEAMFLOW_EXE, else this process's.
+std::string beamflow_executable() {
+  if (const char* exe = std::getenv("BEAMFLOW_EXE")) return exe;
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).string();
+}
+
+std::string last_line(std::string text) {
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  const auto newline = text.rfind('\n');
+  return newline == std::string::npos ? text : text.substr(newline + 1);
+}
+
+// Runs `$BEAMFLOW_MPIEXEC -np ranks beamflow recon ...` in `work_dir`, its
+// stdout and stderr in `state_dir`; returns its JSON summary.
+Json run_with_mpirun(const Json& request, std::int64_t ranks, const actions::ActionRequest& action) {
   const char* launcher = std::getenv("BEAMFLOW_MPIEXEC");
-  std::vector<std::string> argv{launcher ? launcher : "mpiexec", "-np", std::to_string(ranks), self_exe};
+  std::vector<std::string> argv{launcher ? launcher : "mpiexec", "-np", std::to_string(ranks),
+                                beamflow_executable()};
   for (auto& a : recon_arguments(request)) argv.push_back(std::move(a));
-  int out[2];
-  if (pipe(out) != 0) throw Error("tomo.action.spawn", tomo_asl::Kernel, "cannot create a pipe");
+  const auto out_file = action.state_dir / "recon.stdout", err_file = action.state_dir / "recon.stderr";
+  auto failed = [&](const std::string& why) {
+    return Error("tomo.action.ranks_failed", tomo_asl::Kernel,
+                 "mpirun -np " + std::to_string(ranks) + " beamflow recon " + why,
+                 {{"stderr", err_file.string()}});
+  };
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
   const pid_t pid = fork();
+  if (pid < 0) throw failed("could not be started: fork failed");
   if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    if (!work_dir.empty() && chdir(work_dir.c_str()) != 0) _exit(127);
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
+    // Only async-signal-safe calls between fork and exec.
+    const int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0) _exit(126);
+    if (!action.work_dir.empty() && chdir(action.work_dir.c_str()) != 0) _exit(126);
     execvp(cargv[0], cargv.data());
     _exit(127);
   }
-  close(out[1]);
-  std::string text;
-  char buffer[4096];
-  for (ssize_t got; (got = read(out[0], buffer, sizeof buffer)) > 0;) text.append(buffer, std::size_t(got));
-  close(out[0]);
   int status = 0;
-  waitpid(pid, &status, 0);
-  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  if (code != 0)
-    throw Error("tomo.action.ranks_failed", tomo_asl::Kernel,
-                "mpirun -np " + std::to_string(ranks) + " beamflow recon exited with " + std::to_string(code) +
-                    " (its error is on the engine's stderr)");
-  // rank 0 prints the summary as the last line
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  try {
-    return Json::parse(text.substr(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1));
-  } catch (const std::exception&) {
-    throw Error("tomo.action.ranks_failed", tomo_asl::Kernel, "mpirun's recon printed no JSON summary");
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // Rank 0 prints the summary, or the error, as the last line.
+  Json last;
+  try {
+    last = Json::parse(last_line(slurp(out_file)));
+  } catch (const std::exception&) {
+    throw failed("exited with " + std::to_string(code) + " and no JSON: " + last_line(slurp(err_file)));
+  }
+  if (code == 0 && !last.contains("error")) return last;
+  if (last.contains("error") && last.contains("asl_name")) {
+    Error::Context context;
+    const Json fields = last.value("context", Json::object());
+    for (const auto& [key, value] : fields.items())
+      context.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+    throw Error(last["error"].get<std::string>(), last["asl_name"].get<std::string>(),
+                last.value("message", std::string()), std::move(context));
+  }
+  throw failed("exited with " + std::to_string(code));
 }
 
 }  // namespace
@@ -149,13 +177,18 @@ void register_tomography_actions(actions::ActionRegistry& registry) {
   registry.add(std::make_shared<TomographyAction<ReconOptions>>(
       "reconstruct", "reconstruct tomography slices from a Data Exchange file (resumable)", recon_fields(),
       [](const ReconOptions& options, const Json& input, const actions::ActionRequest& request) {
-        const std::int64_t ranks = input.value("ranks", std::int64_t{1});
-        if (ranks < 1 || ranks > 4096) throw usage_error("ranks", "ranks must be 1..4096");
-        if (ranks > 1) return run_with_mpirun(input, ranks, request.work_dir);
+        const Json ranks_field = input.value("ranks", Json(1));
+        if (!ranks_field.is_number_integer() || ranks_field.get<std::int64_t>() < 1 ||
+            ranks_field.get<std::int64_t>() > 4096)
+          throw usage_error("ranks", "ranks must be an integer 1..4096");
+        const std::int64_t ranks = ranks_field.get<std::int64_t>();
+        if (ranks > 1) return run_with_mpirun(input, ranks, request);
         return reconstruct(options, self()).to_json();
       },
       Json{{"ranks",
-            {{"type", "integer"}, {"default", 1}, {"description", "MPI ranks; > 1 runs mpirun beamflow recon"}}}}));
+            {{"type", "integer"},
+             {"default", 1},
+             {"description", "MPI ranks; > 1 runs mpirun beamflow recon"}}}}));
   registry.add(std::make_shared<TomographyAction<FindCenterOptions>>(
       "find_center", "find the rotation centre of a Data Exchange file", find_center_fields(),
       [](const FindCenterOptions& options, const Json&, const actions::ActionRequest&) {

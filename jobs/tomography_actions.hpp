@@ -9,8 +9,10 @@
 // The actions are synchronous and run in the engine's process on one rank
 // (MPI_COMM_SELF), one at a time (HDF5 and Kokkos's Serial backend are not
 // thread-safe). reconstruct also takes "ranks": N > 1 runs
-// `$BEAMFLOW_MPIEXEC -np N <this executable> recon ...` (default mpiexec)
-// instead and reports its JSON summary (the executable must be `beamflow`).
+// `$BEAMFLOW_MPIEXEC -np N $BEAMFLOW_EXE recon ...` instead (defaults:
+// mpiexec, and this process's executable, which must then be `beamflow`),
+// with its stdout and stderr kept in the action's state_dir, and reports its
+// JSON summary.
 //
 // Idempotent in the action_id: the outcome is recorded under the action's
 // state_dir, and run() after a crash either returns it or runs again, which

@@ -19,10 +19,10 @@ h5::Site output_site(const std::filesystem::path& path, const std::string& datas
 
 // Contiguous, allocated when created: later writes touch raw data only,
 // never the file's metadata (see the header comment on checkpointing).
-h5::Handle create_dataset(hid_t file, const std::string& name, hid_t type,
-                          const std::vector<hsize_t>& dims, bool fill_zero, const h5::Site& site) {
-  h5::Handle space = h5::own(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                             site, "cannot create a dataspace");
+h5::Handle create_dataset(hid_t file, const std::string& name, hid_t type, const std::vector<hsize_t>& dims,
+                          bool fill_zero, const h5::Site& site) {
+  h5::Handle space = h5::own(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), site,
+                             "cannot create a dataspace");
   h5::Handle dcpl = h5::own(H5Pcreate(H5P_DATASET_CREATE), site, "cannot create a property list");
   h5::check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), site, "cannot set the layout");
   h5::check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), site, "cannot set allocation");
@@ -47,13 +47,13 @@ std::string VolumeHeader::difference(const VolumeHeader& o) const {
     else
       return a == b ? "" : std::string(what) + ": " + std::to_string(a) + " vs " + std::to_string(b);
   };
-  for (std::string d : {differs("slices", slices, o.slices), differs("width", width, o.width),
-                        differs("first row", rows.begin, o.rows.begin),
-                        differs("algorithm", algorithm, o.algorithm), differs("filter", filter, o.filter),
-                        differs("pad", pad, o.pad), differs("input file", input_file, o.input_file),
-                        differs("input sha256", input_sha256, o.input_sha256),
-                        differs("input dataset", input_dataset, o.input_dataset),
-                        differs("version", version, o.version)})
+  for (std::string d :
+       {differs("slices", slices, o.slices), differs("width", width, o.width),
+        differs("first row", rows.begin, o.rows.begin), differs("algorithm", algorithm, o.algorithm),
+        differs("filter", filter, o.filter), differs("pad", pad, o.pad),
+        differs("input file", input_file, o.input_file),
+        differs("input sha256", input_sha256, o.input_sha256),
+        differs("input dataset", input_dataset, o.input_dataset), differs("version", version, o.version)})
     if (!d.empty()) return d;
   if (centers != o.centers) return "centres: " + join(centers) + " vs " + join(o.centers);
   if (parameters != o.parameters) return "parameters: " + parameters.dump() + " vs " + o.parameters.dump();
@@ -108,7 +108,8 @@ VolumeHeader VolumeFile::read_header(const std::filesystem::path& path) {
   const h5::Site site = output_site(path, kVolumeDataset);
   auto data = h5::try_open_dataset(file.get(), kVolumeDataset, site);
   auto done = h5::try_open_dataset(file.get(), kDoneDataset, site);
-  if (!data || !done) throw not_ours("is not a beamflow reconstruction (no " + std::string(kDoneDataset) + ")");
+  if (!data || !done)
+    throw not_ours("is not a beamflow reconstruction (no " + std::string(kDoneDataset) + ")");
   const auto dims = h5::dims(data->get(), site);
   const hid_t d = data->get();
   auto text = [&](const char* name) {
@@ -229,16 +230,17 @@ VolumeSlab read_volume(const std::filesystem::path& path, std::optional<RowRange
   const OpenVolume v = open_volume(path, dataset);
   const RowRange r = range.value_or(RowRange{0, v.shape[0]});
   if (r.begin < 0 || r.end > v.shape[0] || r.empty())
-    throw usage_error("slice", "slices " + std::to_string(r.begin) + ":" + std::to_string(r.end) +
-                                   " are not within the volume's " + std::to_string(v.shape[0]),
+    throw usage_error("slice",
+                      "slices " + std::to_string(r.begin) + ":" + std::to_string(r.end) +
+                          " are not within the volume's " + std::to_string(v.shape[0]),
                       {{"file", path.string()}, {"dataset", dataset}});
   VolumeSlab out{r.size(), v.shape[1], v.shape[2], {}};
   out.values.resize(static_cast<std::size_t>(out.slices * out.height * out.width));
   h5::Handle dxpl = h5::transfer_list(h5::Transfer::Default, site);
-  h5::read_slab(v.data.get(), {static_cast<hsize_t>(r.begin), 0, 0},
-                {static_cast<hsize_t>(r.size()), static_cast<hsize_t>(out.height),
-                 static_cast<hsize_t>(out.width)},
-                H5T_NATIVE_FLOAT, out.values.data(), dxpl.get(), site);
+  h5::read_slab(
+      v.data.get(), {static_cast<hsize_t>(r.begin), 0, 0},
+      {static_cast<hsize_t>(r.size()), static_cast<hsize_t>(out.height), static_cast<hsize_t>(out.width)},
+      H5T_NATIVE_FLOAT, out.values.data(), dxpl.get(), site);
   return out;
 }
 

@@ -13,10 +13,10 @@ int find_center_main(const std::vector<std::string>& args) {
   add_field_options(o, jobs::find_center_fields());
   po::variables_map vm;
   int code = 0;
-  if (!parse_options("find-center", "--input D.h5 [--method vo|pc] [--rows A:B] [--samples K]", o, {}, args, vm,
-                     code))
+  if (!parse_options("find-center", "--input D.h5 [--method vo|pc] [--rows A:B] [--samples K]", o, {}, args,
+                     vm, code))
     return code;
-  return run_tomography_command("find-center", [&] {
+  return run_tomography_command("find-center", true, [&] {
     const auto options =
         jobs::options_from_json(jobs::find_center_fields(), request_from(vm, jobs::find_center_fields()), {});
     jobs::ParallelRuntime runtime;

@@ -14,11 +14,13 @@ int phantom_main(const std::vector<std::string>& args) {
   o.add_options()("json", "print the truth as JSON");
   po::variables_map vm;
   int code = 0;
-  if (!parse_options("phantom", "--output D.h5 [--size W] [--angles N] [--rows R] [--center-offset PX] [--seed S]",
-                     o, {}, args, vm, code))
+  if (!parse_options("phantom",
+                     "--output D.h5 [--size W] [--angles N] [--rows R] [--center-offset PX] [--seed S]", o,
+                     {}, args, vm, code))
     return code;
-  return run_tomography_command("phantom", [&] {
-    const auto options = jobs::options_from_json(jobs::phantom_fields(), request_from(vm, jobs::phantom_fields()), {});
+  return run_tomography_command("phantom", vm.count("json") > 0, [&] {
+    const auto options =
+        jobs::options_from_json(jobs::phantom_fields(), request_from(vm, jobs::phantom_fields()), {});
     jobs::ParallelRuntime runtime;
     // One file, one writer: under mpirun rank 0 writes, the others wait.
     std::string truth;
@@ -38,7 +40,8 @@ int phantom_main(const std::vector<std::string>& args) {
   });
 }
 
-const Registrar phantom_cmd{{"phantom", "write a Shepp-Logan test dataset (flats, darks, noise) and its truth", phantom_main}};
+const Registrar phantom_cmd{
+    {"phantom", "write a Shepp-Logan test dataset (flats, darks, noise) and its truth", phantom_main}};
 
 }  // namespace
 }  // namespace beamflow::cli

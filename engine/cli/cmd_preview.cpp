@@ -13,9 +13,11 @@ int preview_main(const std::vector<std::string>& args) {
   o.add_options()("json", "print {files, slices, windows} as JSON");
   po::variables_map vm;
   int code = 0;
-  if (!parse_options("preview", "--input R.h5 --output P.png [--slices 10,20]", o, {}, args, vm, code)) return code;
-  return run_tomography_command("preview", [&] {
-    const auto options = jobs::options_from_json(jobs::preview_fields(), request_from(vm, jobs::preview_fields()), {});
+  if (!parse_options("preview", "--input R.h5 --output P.png [--slices 10,20]", o, {}, args, vm, code))
+    return code;
+  return run_tomography_command("preview", vm.count("json") > 0, [&] {
+    const auto options =
+        jobs::options_from_json(jobs::preview_fields(), request_from(vm, jobs::preview_fields()), {});
     const jobs::PreviewResult result = jobs::write_previews(options);
     if (vm.count("json")) {
       std::cout << result.to_json().dump() << std::endl;

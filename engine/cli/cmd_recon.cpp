@@ -16,8 +16,8 @@ void print_human(const jobs::ReconSummary& s) {
             << s.algorithm << "/" << s.filter << " on " << s.ranks << " rank" << (s.ranks > 1 ? "s" : "")
             << ", " << std::fixed << std::setprecision(2) << s.seconds << " s\n";
   if (s.center_search)
-    std::cout << "centre " << std::setprecision(3) << s.center_search->center << " (" << s.center_search->method
-              << ", confidence " << s.center_search->confidence << ")\n";
+    std::cout << "centre " << std::setprecision(3) << s.center_search->center << " ("
+              << s.center_search->method << ", confidence " << s.center_search->confidence << ")\n";
   for (const auto& p : s.previews) std::cout << "preview " << p.string() << "\n";
 }
 
@@ -27,10 +27,11 @@ int recon_main(const std::vector<std::string>& args) {
   o.add_options()("json", "print the summary as one JSON object")("quiet,q", "no progress lines on stderr");
   po::variables_map vm;
   int code = 0;
-  if (!parse_options("recon", "--input D.h5 --output R.h5 [--algorithm gridrec|fbp] [--center auto|VALUE] ...", o,
-                     {}, args, vm, code))
+  if (!parse_options("recon",
+                     "--input D.h5 --output R.h5 [--algorithm gridrec|fbp] [--center auto|VALUE] ...", o, {},
+                     args, vm, code))
     return code;
-  return run_tomography_command("recon", [&] {
+  return run_tomography_command("recon", vm.count("json") > 0, [&] {
     jobs::ReconOptions options =
         jobs::options_from_json(jobs::recon_fields(), request_from(vm, jobs::recon_fields()), {});
     const bool quiet = vm.count("quiet") > 0;
@@ -49,7 +50,8 @@ int recon_main(const std::vector<std::string>& args) {
   });
 }
 
-const Registrar recon_cmd{{"recon", "reconstruct tomography slices (gridrec or FBP; MPI, resumable)", recon_main}};
+const Registrar recon_cmd{
+    {"recon", "reconstruct tomography slices (gridrec or FBP; MPI, resumable)", recon_main}};
 
 }  // namespace
 }  // namespace beamflow::cli

@@ -35,8 +35,8 @@ void add_field_options(po::options_description& options, const std::vector<jobs:
   const O defaults;
   for (const auto& f : fields) {
     std::string help = f.help;
-    if (const Json d = f.get(defaults); !f.required && !d.is_null() && f.type != jobs::FieldType::Boolean &&
-                                        !(d.is_array() && d.empty()))
+    if (const Json d = f.get(defaults);
+        !f.required && !d.is_null() && f.type != jobs::FieldType::Boolean && !(d.is_array() && d.empty()))
       help += " [" + (d.is_string() ? d.get<std::string>() : d.dump()) + "]";
     if (f.type == jobs::FieldType::Boolean)
       options.add_options()(kebab(f.name).c_str(), po::bool_switch(), help.c_str());
@@ -61,13 +61,27 @@ Json request_from(const po::variables_map& vm, const std::vector<jobs::Field<O>>
   return request;
 }
 
-// Runs `body`, printing a beamflow::Error on rank 0 only; exit 1, or 2
-// for usage errors.
-inline int run_tomography_command(const std::string& command, const std::function<int()>& body) {
+// Runs `body`, printing a beamflow::Error on rank 0 only (with `json`, also
+// as {"error", "asl_name", "message", "context"} on stdout, which is how the
+// reconstruct action reads the error of a recon it ran under mpirun); exit
+// 1, or 2 for usage errors.
+inline int run_tomography_command(const std::string& command, bool json, const std::function<int()>& body) {
   try {
     return body();
   } catch (const Error& e) {
-    if (launcher_rank() == 0) std::cerr << "beamflow " << command << ": " << e.what() << "\n";
+    if (launcher_rank() == 0) {
+      std::cerr << "beamflow " << command << ": " << e.what() << "\n";
+      if (json) {
+        Json context = Json::object();
+        for (const auto& [key, value] : e.context()) context[key] = value;
+        std::cout << Json{{"error", e.id()},
+                          {"asl_name", e.asl_name()},
+                          {"message", e.message()},
+                          {"context", context}}
+                         .dump()
+                  << std::endl;
+      }
+    }
     return jobs::is_usage_error(e) ? kExitUsage : kExitFailed;
   }
 }

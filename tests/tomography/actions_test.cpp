@@ -50,7 +50,8 @@ TEST_F(ActionsTest, ReconstructFindCenterAndPreviewAreRegistered) {
 
 TEST_F(ActionsTest, ReconstructIsIdempotentInTheActionId) {
   actions::Action* a = registry.resolve("reconstruct");
-  const auto req = request("a1", {{"input", "p.h5"}, {"output", "r.h5"}, {"center", "15.5"}, {"preview", "r.png"}});
+  const auto req =
+      request("a1", {{"input", "p.h5"}, {"output", "r.h5"}, {"center", "15.5"}, {"preview", "r.png"}});
   const actions::ActionState first = a->run(req);
   ASSERT_EQ(first.status, actions::ActionStatus::Succeeded) << first.cause;
   EXPECT_EQ(first.details["output"], (work / "r.h5").string());
@@ -75,8 +76,8 @@ TEST_F(ActionsTest, FindCenterAndPreview) {
   EXPECT_NEAR(c.details["center"].get<double>(), 15.5, 0.5);
   EXPECT_EQ(c.details["method"], "vo");
   registry.resolve("reconstruct")->run(request("r", {{"input", "p.h5"}, {"output", "r.h5"}}));
-  const actions::ActionState p =
-      registry.resolve("preview")->run(request("p", {{"input", "r.h5"}, {"output", "v.png"}, {"slices", {0, 2}}}));
+  const actions::ActionState p = registry.resolve("preview")->run(
+      request("p", {{"input", "r.h5"}, {"output", "v.png"}, {"slices", {0, 2}}}));
   ASSERT_EQ(p.status, actions::ActionStatus::Succeeded) << p.cause;
   EXPECT_EQ(p.details["files"].size(), 2u);
 }

@@ -1,8 +1,9 @@
+#include "jobs/center_spec.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "jobs/center_spec.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {
@@ -40,19 +41,23 @@ TEST(CenterSpec, BadSpecsAreUsageErrors) {
   expect_error([] { CenterSpec::parse("auto:0"); }, "tomo.usage.center", {"auto:K"});
   expect_error([] { CenterSpec::parse("fit:1=2,x"); }, "tomo.usage.center", {"ROW=CENTRE"});
   expect_error([] { CenterSpec::parse("1,two,3"); }, "tomo.usage.center", {"'two' is not a number"});
-  expect_error([] { CenterSpec::parse("/no/such/centres.txt"); }, "tomo.usage.center",
-               {"readable file"});
-  expect_error([] { CenterSpec::parse("1,2,3").resolve({0, 4}); }, "tomo.usage.center",
-               {"3 centres given for 4 slices"});
+  expect_error([] { CenterSpec::parse("/no/such/centres.txt"); }, "tomo.usage.center", {"readable file"});
+  expect_error(
+      [] {
+        CenterSpec::parse("1,2,3").resolve({0, 4});
+      },
+      "tomo.usage.center", {"3 centres given for 4 slices"});
 }
 
 TEST(CenterSpec, CentresOffTheDetectorAreRejected) {
   check_centers({0, 63}, 64, {0, 2}, "f.h5", "/exchange/data");
-  expect_error([] { check_centers({10, 64.5}, 64, {100, 102}, "f.h5", "/exchange/data"); },
-               "tomo.center.out_of_range",
-               {"64.5", "row 101", "columns 0..63", "file=f.h5", "dataset=/exchange/data"});
-  expect_error([] { check_centers({-1}, 64, {0, 1}, "f.h5", "/exchange/data"); },
-               "tomo.center.out_of_range");
+  expect_error(
+      [] {
+        check_centers({10, 64.5}, 64, {100, 102}, "f.h5", "/exchange/data");
+      },
+      "tomo.center.out_of_range",
+      {"64.5", "row 101", "columns 0..63", "file=f.h5", "dataset=/exchange/data"});
+  expect_error([] { check_centers({-1}, 64, {0, 1}, "f.h5", "/exchange/data"); }, "tomo.center.out_of_range");
 }
 
 TEST(CenterSpec, WeightedLineFit) {

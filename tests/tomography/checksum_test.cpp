@@ -1,8 +1,9 @@
+#include "jobs/checksum.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "jobs/checksum.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {

@@ -34,8 +34,8 @@ TEST(Comm, EveryRankThrowsTheLastRanksError) {
 TEST(Comm, OtherExceptionsBecomeTypedErrors) {
   testing::expect_error([&] { world().agree([] { throw std::bad_alloc(); }); }, "tomo.memory",
                         {"--chunk-rows"});
-  testing::expect_error([&] { world().agree([] { throw std::runtime_error("boom"); }); },
-                        "tomo.internal", {"boom"});
+  testing::expect_error([&] { world().agree([] { throw std::runtime_error("boom"); }); }, "tomo.internal",
+                        {"boom"});
 }
 
 TEST(Comm, CollectivesReduceOverRanks) {

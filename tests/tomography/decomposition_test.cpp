@@ -1,6 +1,7 @@
+#include "jobs/decomposition.hpp"
+
 #include <gtest/gtest.h>
 
-#include "jobs/decomposition.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {

@@ -1,13 +1,14 @@
 // Reading Data Exchange files: a round trip through DxWriter/DxInput on
 // every rank count, and every bad input the issue lists, each with its
 // error id, file and dataset.
+#include "jobs/dxchange.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
 #include <numbers>
 
-#include "jobs/dxchange.hpp"
 #include "jobs/dx_writer.hpp"
 #include "tomo_fixture.hpp"
 
@@ -109,8 +110,7 @@ TEST_F(DxTest, MissingProjectionsNameFileAndDataset) {
                {"projections", "file=" + file.string(), "dataset=/exchange/data"});
   DxLayout layout;
   layout.data = "/no/such/group/data";
-  expect_error([&] { open_dx(file, layout); }, "tomo.input.missing_dataset",
-               {"dataset=/no/such/group/data"});
+  expect_error([&] { open_dx(file, layout); }, "tomo.input.missing_dataset", {"dataset=/no/such/group/data"});
 }
 
 TEST_F(DxTest, FlatColumnsMustMatchTheProjections) {
@@ -135,14 +135,33 @@ TEST_F(DxTest, ProjectionsMustBeThreeDimensional) {
   expect_error([&] { open_dx(file); }, "tomo.input.shape", {"not 4x4", "dataset=/exchange/data"});
 }
 
+TEST_F(DxTest, ProjectionsMustBeNumbers) {
+  if (world().is_root()) {
+    h5::Site site{"t", "T", file.string()};
+    h5::Handle f = h5::open_file(file, h5::Access::Create, std::nullopt, site);
+    h5::create_parents(f.get(), "/exchange/data", site);
+    const hsize_t dims[3] = {1, 1, 1};
+    h5::Handle space = h5::own(H5Screate_simple(3, dims, nullptr), site, "space");
+    h5::Handle type = h5::own(H5Tcopy(H5T_C_S1), site, "type");
+    h5::own(
+        H5Dcreate2(f.get(), "/exchange/data", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        site, "dataset");
+  }
+  world().barrier();
+  expect_error([&] { open_dx(file); }, "tomo.input.type", {"integers or floats", "dataset=/exchange/data"});
+}
+
 TEST_F(DxTest, NonPositiveFlatsAreRejectedWhenRead) {
   for (float bad : {0.f, -3.f}) {
     write(DxSpec{.flat_value = bad});
     {
       const DxInput in = open_dx(file);  // closed before the next rewrite
       std::vector<float> flats(2 * 1 * 8);
-      expect_error([&] { in.read_flats({2, 3}, flats.data()); }, "tomo.input.flat_nonpositive",
-                   {"row 2, column 0", "dataset=/exchange/data_white", "file="});
+      expect_error(
+          [&] {
+            in.read_flats({2, 3}, flats.data());
+          },
+          "tomo.input.flat_nonpositive", {"row 2, column 0", "dataset=/exchange/data_white", "file="});
     }
     world().barrier();
   }
@@ -153,8 +172,11 @@ TEST_F(DxTest, NanInProjectionsIsRejectedWhenRead) {
   const DxInput in = open_dx(file);
   std::vector<float> proj(6 * 5 * 8);
   // The fixture puts the NaN in the middle: angle 3, row 0, column 0.
-  expect_error([&] { in.read_projections({0, 5}, proj.data()); }, "tomo.input.nan",
-               {"frame 3, row 0, column 0", "dataset=/exchange/data"});
+  expect_error(
+      [&] {
+        in.read_projections({0, 5}, proj.data());
+      },
+      "tomo.input.nan", {"frame 3, row 0, column 0", "dataset=/exchange/data"});
 }
 
 TEST_F(DxTest, MissingFileIsNotFound) {
@@ -169,8 +191,7 @@ TEST_F(DxTest, NotHdf5IsUnreadable) {
 
 TEST_F(DxTest, TruncatedFileIsUnreadable) {
   write(DxSpec{.angles = 40, .rows = 20, .columns = 64});
-  if (world().is_root())
-    std::filesystem::resize_file(file, std::filesystem::file_size(file) / 2);
+  if (world().is_root()) std::filesystem::resize_file(file, std::filesystem::file_size(file) / 2);
   world().barrier();
   // Either the open notices (metadata at the end is gone) or a read does.
   expect_error(

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <Kokkos_Core.hpp>
-
 #include <cmath>
 
 #include "jobs/sinogram_pipeline.hpp"
@@ -44,7 +43,8 @@ TEST(SinogramPipeline, NormalisesTakesTheLogAndTransposes) {
 
 TEST(SinogramPipeline, WithoutFieldsTheDataAreTransmission) {
   testing::ScratchDir dir;
-  if (world().is_root()) testing::write_dx(dir / "in.h5", {.uint16 = false, .with_flat = false, .with_dark = false});
+  if (world().is_root())
+    testing::write_dx(dir / "in.h5", {.uint16 = false, .with_flat = false, .with_dark = false});
   world().barrier();
   const DxInput in(dir / "in.h5", {}, world().get());
   SinogramPipeline pipeline(in, {});

@@ -1,3 +1,5 @@
+#include "jobs/png.hpp"
+
 #include <gtest/gtest.h>
 #include <png.h>
 
@@ -5,7 +7,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "jobs/png.hpp"
+#include "jobs/preview.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {
@@ -17,8 +19,7 @@ Gray8Image read_png(const std::filesystem::path& path) {
   image.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_file(&image, path.c_str())) return {};
   image.format = PNG_FORMAT_GRAY;
-  Gray8Image out{int(image.width), int(image.height),
-                 std::vector<std::uint8_t>(PNG_IMAGE_SIZE(image))};
+  Gray8Image out{int(image.width), int(image.height), std::vector<std::uint8_t>(PNG_IMAGE_SIZE(image))};
   if (!png_image_finish_read(&image, nullptr, out.pixels.data(), 0, nullptr)) return {};
   return out;
 }
@@ -59,8 +60,22 @@ TEST(Png, WritesAGreyscaleImageThatDecodesBack) {
 }
 
 TEST(Png, UnwritablePathIsAnError) {
-  testing::expect_error([] { write_png("/nonexistent-dir/x.png", Gray8Image{1, 1, {0}}); },
-                        "tomo.preview.write", {"file=/nonexistent-dir/x.png"});
+  testing::expect_error(
+      [] {
+        write_png("/nonexistent-dir/x.png", Gray8Image{1, 1, {0}});
+      },
+      "tomo.preview.write", {"file=/nonexistent-dir/x.png"});
+}
+
+TEST(Png, PreviewWindowMustBeOrdered) {
+  PreviewOptions o;
+  o.volume = "v.h5";
+  o.output = "p.png";
+  o.low_percentile = 99;
+  o.high_percentile = 1;
+  testing::expect_error([&] { write_previews(o); }, "tomo.usage.percentile", {"0 <= low < high <= 100"});
+  EXPECT_EQ(preview_path("out/p.png", 7, 1), "out/p.png");
+  EXPECT_EQ(preview_path("out/p.png", 7, 2), "out/p_s0007.png");
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
+#include "jobs/quality.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include "jobs/quality.hpp"
 
 namespace beamflow::jobs {
 namespace {

@@ -1,11 +1,12 @@
 // The driver through the library on this test's rank count: a fresh run,
 // a rerun that finds everything done, a refused foreign output, and an
 // error on one rank stopping every rank (no hang in a collective).
+#include "jobs/recon_job.hpp"
+
 #include <gtest/gtest.h>
 
 #include "jobs/dx_writer.hpp"
 #include "jobs/phantom_job.hpp"
-#include "jobs/recon_job.hpp"
 #include "jobs/volume_file.hpp"
 #include "tomo_fixture.hpp"
 
@@ -97,6 +98,23 @@ TEST_F(ReconJobTest, AnErrorOnOneRankStopsAllOfThem) {
     return d;
   }();
   EXPECT_EQ(done[4], 0);
+}
+
+TEST_F(ReconJobTest, ImpossibleOptionsAreUsageErrors) {
+  auto expect_usage = [&](auto change, const std::string& id, const std::string& mention) {
+    ReconOptions o = options;
+    change(o);
+    expect_error([&] { reconstruct(o, world()); }, id, {mention});
+  };
+  expect_usage([](ReconOptions& o) { o.pad = 0; }, "tomo.usage.pad", "--pad must be 1..8");
+  expect_usage([](ReconOptions& o) { o.chunk_rows = -1; }, "tomo.usage.chunk_rows", "--chunk-rows");
+  expect_usage([](ReconOptions& o) { o.memory_budget_mib = 0; }, "tomo.usage.memory", "--memory-budget-mib");
+  expect_usage([](ReconOptions& o) { o.filter = "nope"; }, "tomo.usage.filter", "nope");
+  expect_usage([](ReconOptions& o) { o.algorithm = "art"; }, "tomo.usage.algorithm", "art");
+  expect_usage([](ReconOptions& o) { o.backend = "Cuda"; }, "tomo.usage.backend", "not available");
+  expect_usage([](ReconOptions& o) { o.center = CenterSpec::parse("1,2"); }, "tomo.usage.center",
+               "2 centres given for 5 slices");
+  EXPECT_FALSE(std::filesystem::exists(output));
 }
 
 TEST_F(ReconJobTest, AutomaticCentreIsRecorded) {

@@ -1,8 +1,9 @@
 // One field table serves the command line, the actions' JSON and their
 // schema: types, defaults, unknown and missing fields.
+#include "jobs/requests.hpp"
+
 #include <gtest/gtest.h>
 
-#include "jobs/requests.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {
@@ -11,10 +12,10 @@ namespace {
 using testing::expect_error;
 
 TEST(Requests, ReconOptionsFromJson) {
-  const Json request{{"input", "d.h5"},       {"output", "/abs/r.h5"}, {"algorithm", "fbp"},
-                     {"chunk_rows", 8},       {"center", "12.5"},      {"rows", "2:10"},
-                     {"preview_slices", "1,3"}, {"overwrite", true},    {"flat_reduce", "median"},
-                     {"stripe_size", 21},     {"center_search_radius", 10}};
+  const Json request{{"input", "d.h5"},         {"output", "/abs/r.h5"},     {"algorithm", "fbp"},
+                     {"chunk_rows", 8},         {"center", "12.5"},          {"rows", "2:10"},
+                     {"preview_slices", "1,3"}, {"overwrite", true},         {"flat_reduce", "median"},
+                     {"stripe_size", 21},       {"center_search_radius", 10}};
   const ReconOptions o = options_from_json(recon_fields(), request, "/work");
   EXPECT_EQ(o.input, "/work/d.h5");
   EXPECT_EQ(o.output, "/abs/r.h5");
@@ -43,15 +44,28 @@ TEST(Requests, DefaultsAreTheStructs) {
 }
 
 TEST(Requests, BadRequestsNameTheField) {
-  expect_error([] { options_from_json(recon_fields(), {{"input", "a"}}, {}); }, "tomo.usage.request",
-               {"output", "required"});
-  expect_error([] { options_from_json(recon_fields(), {{"input", "a"}, {"output", "b"}, {"chunk_row", 3}}, {}); },
-               "tomo.usage.request", {"chunk_row", "not an option"});
-  expect_error([] { options_from_json(recon_fields(), {{"input", "a"}, {"output", "b"}, {"pad", "two"}}, {}); },
-               "tomo.usage.request", {"pad", "integer"});
-  expect_error([] { options_from_json(recon_fields(), Json::array(), {}); }, "tomo.usage.request", {"object"});
-  expect_error([] { options_from_json(find_center_fields(), {{"input", "a"}, {"method", "xx"}}, {}); },
-               "tomo.usage.method", {"xx"});
+  expect_error(
+      [] {
+        options_from_json(recon_fields(), {{"input", "a"}}, {});
+      },
+      "tomo.usage.request", {"output", "required"});
+  expect_error(
+      [] {
+        options_from_json(recon_fields(), {{"input", "a"}, {"output", "b"}, {"chunk_row", 3}}, {});
+      },
+      "tomo.usage.request", {"chunk_row", "not an option"});
+  expect_error(
+      [] {
+        options_from_json(recon_fields(), {{"input", "a"}, {"output", "b"}, {"pad", "two"}}, {});
+      },
+      "tomo.usage.request", {"pad", "integer"});
+  expect_error([] { options_from_json(recon_fields(), Json::array(), {}); }, "tomo.usage.request",
+               {"object"});
+  expect_error(
+      [] {
+        options_from_json(find_center_fields(), {{"input", "a"}, {"method", "xx"}}, {});
+      },
+      "tomo.usage.method", {"xx"});
 }
 
 TEST(Requests, CommandLineTextBecomesTypedJson) {
@@ -66,8 +80,10 @@ TEST(Requests, CommandLineTextBecomesTypedJson) {
 
 TEST(Requests, EveryJobHasATable) {
   EXPECT_EQ(options_from_json(phantom_fields(), {{"output", "p.h5"}, {"size", 64}}, {}).size, 64);
-  EXPECT_EQ(options_from_json(preview_fields(), {{"input", "r.h5"}, {"output", "p.png"}}, {}).high_percentile, 99);
-  EXPECT_EQ(options_from_json(find_center_fields(), {{"input", "d.h5"}, {"samples", 3}}, {}).search.samples, 3);
+  EXPECT_EQ(options_from_json(preview_fields(), {{"input", "r.h5"}, {"output", "p.png"}}, {}).high_percentile,
+            99);
+  EXPECT_EQ(options_from_json(find_center_fields(), {{"input", "d.h5"}, {"samples", 3}}, {}).search.samples,
+            3);
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 // The output volume and its checkpoint: header round trip, collective
 // commits from every rank (also ranks with nothing to write), done flags.
+#include "jobs/volume_file.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "jobs/volume_file.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {
@@ -81,8 +82,7 @@ TEST_F(VolumeFileTest, CollectiveCommitsFromEveryRankSetDoneFlags) {
     // Round 1: every rank writes its block of slices 0..3 (some ranks none).
     const RowRange mine = block_of(4, world().size(), world().rank());
     std::vector<float> values(static_cast<std::size_t>(mine.size() * 16));
-    for (std::size_t i = 0; i < values.size(); ++i)
-      values[i] = float(mine.begin * 16) + float(i);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = float(mine.begin * 16) + float(i);
     v.commit(mine, values.data());
     // Round 2: only rank 0 has work; the others take part with nothing.
     const RowRange last = world().is_root() ? RowRange{5, 6} : RowRange{};
@@ -97,6 +97,18 @@ TEST_F(VolumeFileTest, CollectiveCommitsFromEveryRankSetDoneFlags) {
   for (std::size_t i = 80; i < 96; ++i) EXPECT_EQ(slab.values[i], 5.f);
   // The header is untouched by the writes.
   EXPECT_EQ(VolumeFile::read_header(file).difference(sample_header()), "");
+}
+
+TEST_F(VolumeFileTest, CreationFailuresNameTheFile) {
+  // The temporary name is taken by a directory: HDF5 cannot create the file.
+  if (world().is_root()) {
+    std::filesystem::create_directory(file.string() + ".creating");
+    expect_error([&] { VolumeFile::create(file, sample_header()); }, "tomo.output.write",
+                 {"cannot create", "file=" + file.string() + ".creating"});
+    EXPECT_FALSE(std::filesystem::exists(file));
+  }
+  expect_error([&] { check_output_directory(dir / "none" / "x.h5"); }, "tomo.output.unwritable",
+               {"does not exist", "file="});
 }
 
 TEST_F(VolumeFileTest, ForeignFilesAreNotMistakenForOutputs) {

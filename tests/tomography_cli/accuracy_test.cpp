@@ -12,9 +12,11 @@ constexpr const char* kReference = BEAMFLOW_SOURCE_DIR "/tests/tomography/skimag
 TEST_F(CliTest, FbpIsAtLeastAsGoodAsIradon) {
   // Odd width and integer centre: iradon's grid is then ours exactly (see
   // skimage_reference.py), so neither side is resampled.
-  const Json truth = phantom("p.h5", "--size 255 --angles 360 --rows 8 --center-offset 6 --photons 20000 --seed 3");
+  const Json truth =
+      phantom("p.h5", "--size 255 --angles 360 --rows 8 --center-offset 6 --photons 20000 --seed 3");
   ASSERT_EQ(truth["center"].get<double>(), 133.0);
-  Ran r = beamflow("recon -q --input p.h5 --output fbp.h5 --algorithm fbp --filter ramp --center 133 --rows 2:6");
+  Ran r =
+      beamflow("recon -q --input p.h5 --output fbp.h5 --algorithm fbp --filter ramp --center 133 --rows 2:6");
   ASSERT_EQ(r.code, 0) << r.err;
   r = shell(std::string("/usr/bin/python3 ") + kReference + " p.h5 133 2 6 iradon.h5 ramp");
   ASSERT_EQ(r.code, 0) << "scripts/install-deps.sh installs python3-skimage and python3-h5py\n" << r.err;
@@ -33,8 +35,8 @@ TEST_F(CliTest, FbpIsAtLeastAsGoodAsIradon) {
 TEST_F(CliTest, GridrecIsWithinOneDecibelOfFbp) {
   phantom("p.h5", "--size 256 --angles 360 --rows 8 --center-offset 4 --photons 10000 --seed 5");
   for (const char* algorithm : {"fbp", "gridrec"}) {
-    const Ran r = beamflow(std::string("recon -q --input p.h5 --rows 2:6 --center 131.5 --algorithm ") + algorithm +
-                           " --output " + algorithm + ".h5");
+    const Ran r = beamflow(std::string("recon -q --input p.h5 --rows 2:6 --center 131.5 --algorithm ") +
+                           algorithm + " --output " + algorithm + ".h5");
     ASSERT_EQ(r.code, 0) << r.err;
   }
   const Score fbp = score(path("fbp.h5"), path("p.truth.h5"), 2, 131.5);

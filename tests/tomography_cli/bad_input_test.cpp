@@ -127,8 +127,8 @@ TEST_F(BadInputTest, OutputInAMissingDirectory) {
 
 TEST_F(BadInputTest, UsageErrorsExitWithTwo) {
   write("in.h5", {});
-  for (const std::string args : {"--algorithm art", "--filter foo", "--center 1,2", "--pad 0", "--chunk-rows x",
-                                 "--backend cuda", "--no-such-option 1"}) {
+  for (const std::string args : {"--algorithm art", "--filter foo", "--center 1,2", "--pad 0",
+                                 "--chunk-rows x", "--backend cuda", "--no-such-option 1"}) {
     const Ran r = beamflow("recon --input in.h5 --output out.h5 " + args);
     EXPECT_EQ(r.code, 2) << args << ": " << r.err;
     EXPECT_FALSE(std::filesystem::exists(path("out.h5"))) << args;

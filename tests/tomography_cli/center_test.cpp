@@ -9,8 +9,9 @@ namespace {
 
 TEST_F(CliTest, VoFindsTheCentreWithinAQuarterPixel) {
   for (double offset : {-20.0, -12.5, -3.25, 0.0, 7.75, 20.0}) {
-    const Json truth = phantom("c.h5", "--overwrite --size 256 --angles 360 --rows 8 --photons 10000 --center-offset " +
-                                           std::to_string(offset));
+    const Json truth =
+        phantom("c.h5", "--overwrite --size 256 --angles 360 --rows 8 --photons 10000 --center-offset " +
+                            std::to_string(offset));
     const Ran r = beamflow("find-center --input c.h5 --rows 2:6");
     ASSERT_EQ(r.code, 0) << r.err;
     const Json found = Json::parse(r.out);

@@ -29,14 +29,16 @@ CliTest::CliTest() {
 
 CliTest::~CliTest() {
   std::error_code ec;
-  if (!HasFailure()) std::filesystem::remove_all(m_dir, ec);
-  else std::cerr << "kept " << m_dir << " for inspection\n";
+  if (!HasFailure())
+    std::filesystem::remove_all(m_dir, ec);
+  else
+    std::cerr << "kept " << m_dir << " for inspection\n";
 }
 
 Ran CliTest::shell(const std::string& command) const {
   const auto out = m_dir / ".stdout", err = m_dir / ".stderr";
-  const std::string line = "cd '" + m_dir.string() + "' && { " + command + " ; } >'" + out.string() + "' 2>'" +
-                           err.string() + "'";
+  const std::string line =
+      "cd '" + m_dir.string() + "' && { " + command + " ; } >'" + out.string() + "' 2>'" + err.string() + "'";
   const int status = std::system(line.c_str());
   Ran r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -87,7 +89,8 @@ Score score(const std::filesystem::path& image, const std::filesystem::path& tru
   const auto mask = disc_mask(w, std::min(center, double(w - 1) - center) - 1);
   Score s;
   for (std::int64_t i = 0; i < a.slices; ++i) {
-    const std::span<const float> x(a.values.data() + i * n, std::size_t(n)), y(t.values.data() + i * n, std::size_t(n));
+    const std::span<const float> x(a.values.data() + i * n, std::size_t(n)),
+        y(t.values.data() + i * n, std::size_t(n));
     s.psnr += psnr(x, y, mask) / double(a.slices);
     s.ssim += ssim(x, y, mask, w) / double(a.slices);
   }

@@ -40,7 +40,8 @@ TEST_F(CliTest, PreviewDrawsChosenSlices) {
 TEST_F(CliTest, HelpListsTheOptionsWithDefaults) {
   const Ran r = beamflow("recon --help");
   EXPECT_EQ(r.code, 0);
-  for (const char* option : {"--input", "--chunk-rows", "--center", "[auto]", "--memory-budget-mib", "[1024]"})
+  for (const char* option :
+       {"--input", "--chunk-rows", "--center", "[auto]", "--memory-budget-mib", "[1024]"})
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
 }
 

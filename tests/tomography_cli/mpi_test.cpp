@@ -10,15 +10,19 @@ namespace {
 TEST_F(CliTest, OneToFourRanksGiveTheSameVolume) {
   phantom("p.h5", "--size 96 --angles 120 --rows 6 --center-offset 2");
   for (const char* algorithm : {"gridrec", "fbp"}) {
-    const std::string common = std::string("recon -q --input p.h5 --center 49.5 --chunk-rows 1 --algorithm ") + algorithm;
+    const std::string common =
+        std::string("recon -q --input p.h5 --center 49.5 --chunk-rows 1 --algorithm ") + algorithm;
     std::vector<float> one;
     for (int ranks = 1; ranks <= 4; ++ranks) {
       const std::string out = std::string(algorithm) + std::to_string(ranks) + ".h5";
       const Ran r = beamflow(common + " --output " + out, ranks);
       ASSERT_EQ(r.code, 0) << ranks << " ranks: " << r.err;
       EXPECT_EQ(done_flags(path(out)), std::vector<std::uint8_t>(6, 1));
-      if (ranks == 1) one = volume(path(out));
-      else EXPECT_LT(relative_difference(volume(path(out)), one), 1e-5) << algorithm << " on " << ranks << " ranks";
+      if (ranks == 1)
+        one = volume(path(out));
+      else
+        EXPECT_LT(relative_difference(volume(path(out)), one), 1e-5)
+            << algorithm << " on " << ranks << " ranks";
     }
   }
 }
