@@ -161,7 +161,15 @@ Json fn_math_random(const Intrinsic::Node& call, Args& args) {
   return start + static_cast<std::int64_t>(uniform_below(engine, range));
 }
 
+// The spec asks for integer operands; AWS silently rounds fractions (Java's
+// Math.round). The spec wins here: a fraction is an IntrinsicFailure, so a
+// flow never adds numbers other than the ones it was given.
 Json fn_math_add(const Intrinsic::Node& call, Args& args) {
+  for (std::size_t i = 0; i < 2; ++i) {
+    const Json& a = args[i];
+    if (a.is_number_float() && std::trunc(a.get<double>()) != a.get<double>())
+      fail(call, "argument " + std::to_string(i + 1) + " must be an integer, not " + json_excerpt(a));
+  }
   return static_cast<std::int64_t>(int_arg(call, args, 0)) + int_arg(call, args, 1);
 }
 
