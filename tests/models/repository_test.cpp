@@ -193,5 +193,17 @@ TEST_F(RepoFixture, TheCacheLoadsEachVersionOnce) {
   EXPECT_EQ(cache.size(), 2u);
 }
 
+TEST_F(RepoFixture, AnUnwritableRepositoryIsAnIoError) {
+  std::ofstream(tmp / "file") << "not a directory";
+  Repository blocked(tmp / "file" / "repo");
+  PublishRequest r = request(source());
+  expect_error([&] { blocked.publish(r); }, "model.publish.io", {"staging directory"});
+}
+
+TEST(Formats, UnknownFormatsListTheOnesThisBuildRuns) {
+  expect_error([] { model_format("pickle"); }, "model.format.unknown", {"'pickle'", "forest-hdf5"});
+  EXPECT_EQ(detect_format(testing::source_dir() / "configs/data/elements.csv"), nullptr);
+}
+
 }  // namespace
 }  // namespace beamflow::models
