@@ -1,0 +1,209 @@
+// Tomography throughput: slices/s of gridrec and FBP for (width, angles) =
+// (512, 360), (1024, 900), (2048, 1500), end to end (Data Exchange file in,
+// volume file out, through jobs::reconstruct) and kernel only (sinograms in
+// memory), on 1 rank and on every rank of the launch, with the PSNR against
+// the phantom's truth beside each figure; and find-center (Vo) seconds.
+// Rates are after a one-slice warm-up (FFTW planning happens once per
+// process and shape); find-center is timed cold, as a single call runs.
+//
+// The peer is TomoPy, which cannot be installed here: its published figures
+// (issue 3) are printed as the peer column with the ratio ours / TomoPy:
+// gridrec with 2x padding, (512, 360) ~110 slices/s and (1024, 900) ~19
+// slices/s; find_center_vo 1.3 s, 8.1 s and 36 s for the three sizes.
+//
+//   mpirun -np 2 tomo_bench [--dir DIR] [--sizes 512x360,1024x900,2048x1500] [--slices 8,4,2]
+#include <Kokkos_Core.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "jobs/center_job.hpp"
+#include "jobs/phantom_job.hpp"
+#include "jobs/quality.hpp"
+#include "jobs/recon_job.hpp"
+#include "jobs/runtime.hpp"
+#include "jobs/volume_file.hpp"
+#include "kernels/recon.hpp"
+
+namespace {
+
+using namespace beamflow;
+using namespace beamflow::jobs;
+using Clock = std::chrono::steady_clock;
+
+struct Size {
+  std::int64_t width, angles, slices;
+};
+
+// TomoPy's published figures (issue 3); 0 where none was published.
+double tomopy_slices_per_s(const std::string& algorithm, std::int64_t width) {
+  if (algorithm != "gridrec") return 0;
+  return width == 512 ? 110 : width == 1024 ? 19 : 0;
+}
+double tomopy_find_center_s(std::int64_t width) {
+  return width == 512 ? 1.3 : width == 1024 ? 8.1 : width == 2048 ? 36 : 0;
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, sep);) out.push_back(item);
+  return out;
+}
+
+// Mean PSNR of a volume against the truth's rows [first, ...).
+double mean_psnr(const std::filesystem::path& volume, const std::filesystem::path& truth, std::int64_t first,
+                 double center) {
+  const VolumeSlab a = read_volume(volume);
+  const VolumeSlab t = read_volume(truth, RowRange{first, first + a.slices});
+  const std::int64_t n = a.width * a.width;
+  const auto mask = disc_mask(a.width, std::min(center, double(a.width - 1) - center) - 1);
+  double sum = 0;
+  for (std::int64_t i = 0; i < a.slices; ++i)
+    sum += psnr({a.values.data() + i * n, std::size_t(n)}, {t.values.data() + i * n, std::size_t(n)}, mask);
+  return sum / double(a.slices);
+}
+
+struct Row {
+  Size size;
+  std::string algorithm;
+  int ranks;
+  double end_to_end, kernel, psnr;
+};
+
+// Reconstructs the phantom on `comm`: the end-to-end and kernel-only rates.
+Row measure(const Size& size, const std::string& algorithm, const Comm& comm, const std::filesystem::path& input,
+            const std::filesystem::path& dir, double center) {
+  Row row{size, algorithm, comm.size(), 0, 0, 0};
+  const RowRange rows{1, 1 + size.slices};  // the phantom's first and last rows are empty
+  ReconOptions o;
+  o.input = input;
+  o.output = dir / (algorithm + std::to_string(size.width) + "-" + std::to_string(comm.size()) + ".h5");
+  o.algorithm = algorithm;
+  o.center = CenterSpec::parse(std::to_string(center));
+  o.rows = RowSpec{rows.begin, rows.end};
+  o.overwrite = true;
+  // Warm-up on one slice per rank: FFTW plans once per process and shape,
+  // then serves every slice of a job; the timed run shows that steady state.
+  ReconOptions warm = o;
+  warm.output = dir / ("warm-" + o.output.filename().string());
+  warm.rows = RowSpec{rows.begin, rows.begin + comm.size()};
+  warm.log = nullptr;
+  reconstruct(warm, comm);
+  const ReconSummary s = reconstruct(o, comm);
+  row.end_to_end = double(size.slices) / s.seconds;
+  if (comm.is_root()) row.psnr = mean_psnr(o.output, truth_volume_path(input), rows.begin, center);
+
+  // Kernel only: this rank's share of the rows, already preprocessed.
+  const DxInput in(input, {}, comm.get());
+  SinogramPipeline pipeline(in, {});
+  const RowRange mine = block_of(rows.size(), comm.size(), comm.rank());
+  double seconds = 0;
+  if (!mine.empty()) {
+    const kernels::Sinograms sino = pipeline.load({rows.begin + mine.begin, rows.begin + mine.end});
+    kernels::Volume out("bench::volume", mine.size(), size.width, size.width);
+    Kokkos::View<kernels::Real*> centers("bench::centers", 1);
+    Kokkos::deep_copy(centers, kernels::Real(center));
+    kernels::ReconParams params;
+    params.centers = centers;
+    const auto algo = kernels::algorithm_from_name(algorithm);
+    const auto t = Clock::now();
+    kernels::reconstruct(algo, sino, pipeline.angles(), params, out);
+    Kokkos::fence();
+    seconds = std::chrono::duration<double>(Clock::now() - t).count();
+  }
+  row.kernel = double(size.slices) / comm.max(seconds);
+  return row;
+}
+
+std::string ratio(double ours, double peer, bool higher_is_better = true) {
+  if (peer <= 0) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", higher_is_better ? ours / peer : peer / ours);
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace beamflow::jobs;
+  ParallelRuntime runtime(&argc, &argv);
+  const Comm& world = runtime.world();
+  std::map<std::string, std::string> args;
+  for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
+  const std::filesystem::path dir =
+      args.count("--dir") ? std::filesystem::path(args["--dir"]) : std::filesystem::temp_directory_path();
+  const auto size_texts = split(args.count("--sizes") ? args["--sizes"] : "512x360,1024x900,2048x1500", ',');
+  const auto slice_texts = split(args.count("--slices") ? args["--slices"] : "8,4,2", ',');
+  std::vector<Size> sizes;
+  for (std::size_t i = 0; i < size_texts.size(); ++i) {
+    const auto wa = split(size_texts[i], 'x');
+    sizes.push_back({std::stoll(wa.at(0)), std::stoll(wa.at(1)), std::stoll(slice_texts.at(i))});
+  }
+
+  // One rank alone: rank 0 on MPI_COMM_SELF while the others wait.
+  MPI_Comm solo_comm;
+  MPI_Comm_split(world.get(), world.is_root() ? 0 : MPI_UNDEFINED, 0, &solo_comm);
+  std::vector<Row> rows;
+  std::vector<std::pair<Size, std::pair<double, double>>> centers;  // seconds, error
+  try {
+    for (const Size& size : sizes) {
+      const std::filesystem::path input = dir / ("tomo-bench-" + std::to_string(size.width) + ".h5");
+      PhantomOptions p;
+      p.output = input;
+      p.size = size.width;
+      p.angles = size.angles;
+      p.rows = size.slices + 2;
+      p.center_offset = 3.5;
+      p.photons = 1e4;
+      p.overwrite = true;
+      world.agree([&] {
+        if (world.is_root()) make_phantom(p);
+      });
+      const double center = double(size.width - 1) / 2 + p.center_offset;
+      for (const std::string algorithm : {"gridrec", "fbp"}) {
+        if (world.is_root()) rows.push_back(measure(size, algorithm, Comm(solo_comm), input, dir, center));
+        world.barrier();
+        if (world.size() > 1) {
+          Row r = measure(size, algorithm, world, input, dir, center);
+          if (world.is_root()) rows.push_back(r);
+        }
+      }
+      if (world.is_root()) {
+        const DxInput in(input, {}, std::nullopt);
+        SinogramPipeline pipeline(in, {});
+        const CenterResult c = find_center(pipeline, {0, in.shape().rows}, {}, Comm(solo_comm));
+        centers.push_back({size, {c.seconds, c.center - center}});
+      }
+      world.barrier();
+    }
+  } catch (const beamflow::Error& e) {
+    std::cerr << "tomo_bench: " << e.what() << "\n";
+    return 1;
+  }
+  if (world.is_root()) {
+    std::printf(
+        "| width x angles | algorithm | ranks | end to end slices/s | kernel slices/s | PSNR dB | TomoPy slices/s "
+        "| kernel / TomoPy |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (const Row& r : rows) {
+      const double peer = tomopy_slices_per_s(r.algorithm, r.size.width);
+      std::printf("| %lld x %lld | %s | %d | %.2f | %.2f | %.1f | %s | %s |\n", (long long)r.size.width,
+                  (long long)r.size.angles, r.algorithm.c_str(), r.ranks, r.end_to_end, r.kernel, r.psnr,
+                  peer > 0 ? std::to_string(int(peer)).c_str() : "-", ratio(r.kernel, peer).c_str());
+    }
+    std::printf("\n| width x angles | find-center (vo) s | centre error px | TomoPy find_center_vo s | "
+                "speed-up |\n| --- | --- | --- | --- | --- |\n");
+    for (const auto& [size, c] : centers)
+      std::printf("| %lld x %lld | %.2f | %+.3f | %.1f | %s |\n", (long long)size.width, (long long)size.angles,
+                  c.first, c.second, tomopy_find_center_s(size.width),
+                  ratio(c.first, tomopy_find_center_s(size.width), false).c_str());
+  }
+  if (solo_comm != MPI_COMM_NULL) MPI_Comm_free(&solo_comm);
+  return 0;
+}
