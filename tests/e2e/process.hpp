@@ -11,9 +11,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <random>
 #include <string>
 #include <vector>
+
+#include "../support/scratch_dir.hpp"
 
 namespace beamflow::test {
 
@@ -30,27 +31,8 @@ struct ProcessResult {
   std::string err;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    m_path = std::filesystem::temp_directory_path() / ("beamflow-e2e-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(m_path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-  }
-  const std::filesystem::path& path() const { return m_path; }
-  std::filesystem::path write(const std::string& name, const std::string& text) const {
-    auto p = m_path / name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-
- private:
-  std::filesystem::path m_path;
-};
+// The e2e tests name their scratch directory TempDir.
+using TempDir = ScratchDir;
 
 inline std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

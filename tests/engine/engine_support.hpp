@@ -2,30 +2,13 @@
 // Shared set-up for engine tests: a scratch runs directory and an engine
 // with the built-in actions.
 #include <filesystem>
-#include <random>
 #include <string>
 
+#include "../support/scratch_dir.hpp"
 #include "actions/action.hpp"
 #include "run/engine.hpp"
 
 namespace beamflow::test {
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::random_device rd;
-    m_path = std::filesystem::temp_directory_path() / ("beamflow-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(m_path);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-  }
-  const std::filesystem::path& path() const { return m_path; }
-
- private:
-  std::filesystem::path m_path;
-};
 
 inline const actions::ActionRegistry& builtin_registry() {
   static const actions::ActionRegistry r = [] {

@@ -5,18 +5,7 @@
 //   node bench-peer.mjs FLOW.json INPUT.json
 import { readFileSync } from 'node:fs';
 
-if (!Promise.withResolvers) {
-  Promise.withResolvers = function withResolvers() {
-    let resolve;
-    let reject;
-    const promise = new this((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
-}
-const { StateMachine } = await import('aws-local-stepfunctions');
+import { StateMachine } from './interpreter.mjs';
 
 const [flowFile, inputFile] = process.argv.slice(2);
 const definition = JSON.parse(readFileSync(flowFile, 'utf8'));
