@@ -15,12 +15,7 @@ class ActionsTest : public ::testing::Test {
   void SetUp() override {
     register_tomography_actions(registry);
     std::filesystem::create_directories(work);
-    PhantomOptions p;
-    p.output = work / "p.h5";
-    p.size = 32;
-    p.angles = 40;
-    p.rows = 3;
-    make_phantom(p);
+    make_phantom(testing::small_phantom(work / "p.h5", 32, 40, 3));
   }
   actions::ActionRequest request(const std::string& id, Json input) {
     actions::ActionRequest r;

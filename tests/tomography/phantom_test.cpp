@@ -21,11 +21,7 @@ class PhantomTest : public ::testing::Test {
 };
 
 TEST_F(PhantomTest, NoiseFreeFileTruthAndSideFile) {
-  PhantomOptions o;
-  o.output = output;
-  o.size = 40;
-  o.angles = 12;
-  o.rows = 3;
+  PhantomOptions o = testing::small_phantom(output, 40, 12, 3);
   o.center_offset = -3.5;
   o.photons = 0;
   o.flats = 2;
@@ -68,11 +64,7 @@ TEST_F(PhantomTest, NoiseFreeFileTruthAndSideFile) {
 }
 
 TEST_F(PhantomTest, NoisyDataAreSixteenBitCountsAndReproducible) {
-  PhantomOptions o;
-  o.output = output;
-  o.size = 16;
-  o.angles = 4;
-  o.rows = 3;
+  PhantomOptions o = testing::small_phantom(output, 16, 4, 3);
   o.seed = 7;
   make_phantom(o);
   std::vector<float> first(4 * 3 * 16), second(4 * 3 * 16);
@@ -85,9 +77,7 @@ TEST_F(PhantomTest, NoisyDataAreSixteenBitCountsAndReproducible) {
 }
 
 TEST_F(PhantomTest, ImpossibleOptionsAreUsageErrors) {
-  PhantomOptions o;
-  o.output = output;
-  o.size = 64;
+  PhantomOptions o = testing::small_phantom(output, 64, 360, 16);
   o.center_offset = 17;
   expect_error([&] { make_phantom(o); }, "tomo.usage.phantom", {"--center-offset"});
   o.center_offset = 0;

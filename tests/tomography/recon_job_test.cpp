@@ -21,11 +21,7 @@ class ReconJobTest : public ::testing::Test {
   void SetUp() override {
     world().agree([&] {
       if (!world().is_root()) return;
-      PhantomOptions p;
-      p.output = input;
-      p.size = 32;
-      p.angles = 40;
-      p.rows = 5;
+      PhantomOptions p = testing::small_phantom(input, 32, 40, 5);
       p.photons = 0;
       make_phantom(p);
     });

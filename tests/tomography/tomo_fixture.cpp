@@ -65,6 +65,16 @@ void write_dx(const std::filesystem::path& path, const DxSpec& s) {
   w.close();
 }
 
+PhantomOptions small_phantom(const std::filesystem::path& output, std::int64_t size, std::int64_t angles,
+                             std::int64_t rows) {
+  PhantomOptions o;
+  o.output = output;
+  o.size = size;
+  o.angles = angles;
+  o.rows = rows;
+  return o;
+}
+
 void expect_error(const std::function<void()>& f, const std::string& id,
                   const std::vector<std::string>& mentions) {
   try {

@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "jobs/comm.hpp"
+#include "jobs/phantom_job.hpp"
 
 namespace beamflow::jobs::testing {
 
@@ -44,6 +45,10 @@ struct DxSpec {
 // Raw projection value of the synthetic file.
 float dx_value(std::int64_t a, std::int64_t r, std::int64_t c);
 void write_dx(const std::filesystem::path& path, const DxSpec& spec);
+
+// Options for a small phantom at `output` (width `size`).
+PhantomOptions small_phantom(const std::filesystem::path& output, std::int64_t size, std::int64_t angles,
+                             std::int64_t rows);
 
 // Runs `f`, expecting a beamflow::Error with `id` whose text mentions every
 // one of `mentions`; the test fails otherwise.

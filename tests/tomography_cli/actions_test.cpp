@@ -54,5 +54,16 @@ TEST_F(RanksActionTest, TheChildsErrorKeepsItsName) {
   EXPECT_NE(s.cause.find("tomo.usage.ranks"), std::string::npos) << s.cause;
 }
 
+TEST_F(RanksActionTest, AChildWithoutASummaryFails) {
+  setenv("BEAMFLOW_EXE", "/bin/false", 1);
+  const actions::ActionState s = run("e", {{"input", "p.h5"}, {"output", "r.h5"}, {"ranks", 2}});
+  setenv("BEAMFLOW_EXE", BEAMFLOW_BINARY, 1);
+  EXPECT_EQ(s.status, actions::ActionStatus::Failed);
+  EXPECT_EQ(s.error, "Tomo.KernelError");
+  EXPECT_NE(s.cause.find("[tomo.action.ranks_failed] mpirun -np 2 beamflow recon exited with"), std::string::npos)
+      << s.cause;
+  EXPECT_NE(s.cause.find("stderr="), std::string::npos) << s.cause;
+}
+
 }  // namespace
 }  // namespace beamflow::jobs::testing
