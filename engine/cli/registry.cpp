@@ -2,6 +2,7 @@
 // the science actions of jobs/.
 #include "cli/common.hpp"
 #include "jobs/models/infer_action.hpp"
+#include "jobs/tomography_actions.hpp"
 
 namespace beamflow::cli {
 
@@ -10,6 +11,7 @@ const actions::ActionRegistry& action_registry() {
     actions::ActionRegistry r;
     actions::register_builtin_actions(r);
     models::register_model_actions(r);
+    jobs::register_tomography_actions(r);
     return r;
   }();
   return registry;
