@@ -173,6 +173,11 @@ std::string lowercase_type(FieldType t) {
 Json checked(FieldType type, const std::string& name, const Json& v) {
   switch (type) {
     case FieldType::String:
+      if (v.is_string()) return v;
+      // A number where text is parsed ("center": 134.7, "rows": 5) means
+      // the same as its spelling; flows compute such values.
+      if (v.is_number()) return Json(v.dump());
+      break;
     case FieldType::Path:
       if (v.is_string()) return v;
       break;

@@ -182,3 +182,29 @@ TEST_F(Cli, HelloDemoFlowProducesItsSummary) {
 
 }  // namespace
 }  // namespace beamflow::test
+
+namespace beamflow::test {
+namespace {
+
+// The example reconstruction flow, end to end through the engine and the
+// tomography actions: the centre found feeds the reconstruction as a number.
+TEST(TomographyFlow, FindsTheCentreReconstructsAndPreviews) {
+  TempDir dir;
+  auto p = run_beamflow({"phantom", "--output", "d.h5", "--size", "128", "--angles", "180", "--rows", "4",
+                         "--center-offset", "5.5", "--json"}, dir.path());
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const double truth = Json::parse(p.out)["center"].get<double>();
+  dir.write("in.json", R"({"data": "d.h5", "volume": "r.h5", "preview": "r.png"})");
+  auto r = run_beamflow({"run", source_dir() + "/configs/flows/tomography.json", "--input", "in.json",
+                         "--runs-dir", "runs", "--json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const Json out = Json::parse(r.out)["output"];
+  EXPECT_NEAR(out["center"]["center"].get<double>(), truth, 0.25);
+  EXPECT_EQ(out["recon"]["computed"], 4);
+  EXPECT_NEAR(out["recon"]["center"].get<double>(), out["center"]["center"].get<double>(), 1e-9);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "r.h5"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "r.png"));
+}
+
+}  // namespace
+}  // namespace beamflow::test
