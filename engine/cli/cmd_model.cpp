@@ -1,7 +1,9 @@
 // beamflow model publish / list / search / describe / run: the model hub
 // (jobs/models). Every verb takes --repo DIR (default $BEAMFLOW_MODEL_REPO,
 // else $BEAMFLOW_HOME/models); list, search, describe and publish print a
-// table for people or JSON with --json; run always prints JSON.
+// table for people or JSON with --json; run always prints JSON, and under
+// mpirun shares an HDF5 input's rows among the ranks.
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -12,6 +14,7 @@
 #include "jobs/models/errors.hpp"
 #include "jobs/models/inference.hpp"
 #include "jobs/models/repository.hpp"
+#include "jobs/runtime.hpp"
 
 namespace beamflow::cli {
 namespace {
@@ -22,6 +25,14 @@ void add_repo_option(po::options_description& o) {
   o.add_options()("repo", po::value<std::string>(),
                   "model repository directory (default: $BEAMFLOW_MODEL_REPO, else $BEAMFLOW_HOME/models)")(
       "json", "print JSON");
+}
+
+// Processes the MPI launcher started (1 when not launched by mpirun/srun),
+// known before MPI is initialised.
+int launched_ranks() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
+    if (const char* value = std::getenv(name)) return std::max(1, std::atoi(value));
+  return 1;
 }
 
 Repository repository(const po::variables_map& vm) {
@@ -201,9 +212,22 @@ int run_main(const std::vector<std::string>& args) {
   auto request = models::InferenceRequest::from_json(inputs, output, std::filesystem::current_path(),
                                                      doc.contains("inputs") ? "/inputs" : "");
   request.block_rows = vm["block-rows"].as<std::int64_t>();
-  const auto model = models::process_model_cache().get(
-      repository(vm), models::ModelRef::parse(vm["model"].as<std::string>()));
-  std::cout << models::run_request(*model, request).dump() << std::endl;
+  // Under mpirun each rank evaluates a block of an HDF5 input's rows.
+  // Kokkos first, so that it outlives the cached model (the runtime below
+  // finalises only what it initialised).
+  models::ensure_kokkos();
+  std::optional<jobs::ParallelRuntime> mpi;
+  if (launched_ranks() > 1) mpi.emplace();
+  const bool root = !mpi || mpi->world().is_root();
+  try {
+    const auto model = models::process_model_cache().get(
+        repository(vm), models::ModelRef::parse(vm["model"].as<std::string>()));
+    const Json result = models::run_request(*model, request, mpi ? &mpi->world() : nullptr);
+    if (root) std::cout << result.dump() << std::endl;
+  } catch (const Error& e) {
+    if (root) std::cerr << "beamflow model run: " << e.what() << "\n";
+    return kExitFailed;
+  }
   return kExitOk;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "jobs/decomposition.hpp"
 #include "jobs/models/errors.hpp"
 #include "jobs/models/tensor_h5.hpp"
 
@@ -62,58 +63,97 @@ void annotate(DatasetSink& sink, const Model& model) {
   if (!model.labels().empty()) sink.attribute("labels", Json(model.labels()).dump());
 }
 
-// Streams the input dataset through the model in blocks of rows.
-Json run_dataset(const Model& model, const InferenceRequest& request) {
-  const DatasetSource source(request.input_dataset->file, request.input_dataset->dataset);
-  const std::int64_t rows = source.rows();
-  if (rows == 0)
-    throw input_error("model.input.shape", "the input dataset has no rows",
-                      {{"file", request.input_dataset->file.string()}, {"dataset", request.input_dataset->dataset}});
-  const std::int64_t block = std::max<std::int64_t>(1, request.block_rows);
-  std::optional<DatasetSink> sink;
+// Rows [range) of the input dataset through the model, `block` rows per
+// kernel call.
+Tensor evaluate_rows(const Model& model, const DatasetSource& source, const DatasetRef& input, jobs::RowRange range,
+                     std::int64_t block) {
   std::vector<Tensor> parts;
-  Shape out_shape;
-  for (std::int64_t first = 0; first < rows; first += block) {
-    const std::int64_t count = std::min(block, rows - first);
-    Tensor out;
+  for (const auto& chunk : jobs::chunks_of(range, std::max<std::int64_t>(1, block))) {
     try {
-      out = model.predict(source.read_rows(first, count, DType::Float64));
+      parts.push_back(model.predict(source.read_rows(chunk.begin, chunk.size(), DType::Float64)));
     } catch (Error& e) {
-      e.with("file", request.input_dataset->file.string()).with("dataset", request.input_dataset->dataset);
-      if (first > 0) e.with("rows", std::to_string(first) + ".." + std::to_string(first + count - 1));
+      e.with("file", input.file.string()).with("dataset", input.dataset);
+      if (range.size() > chunk.size())
+        e.with("rows", std::to_string(chunk.begin) + ".." + std::to_string(chunk.end - 1));
       throw;
     }
-    if (first == 0) {
-      out_shape = out.shape();
-      out_shape[0] = rows;
-      if (request.output) {
-        sink.emplace(request.output->file, request.output->dataset, DType::Float64, out_shape);
-        annotate(*sink, model);
-      }
-    }
-    if (sink) sink->write_rows(first, out);
-    else parts.push_back(std::move(out));
-  }
-  if (sink) {
-    sink->commit();
-    return written(model, *request.output, out_shape);
   }
   std::vector<const Tensor*> ptrs;
   for (const auto& p : parts) ptrs.push_back(&p);
-  return outputs_json(model, concat_rows(ptrs));
+  return concat_rows(ptrs);
 }
 
-}  // namespace
+// Rank 0 receives every rank's block, in rank order.
+Tensor gather_rows(const jobs::Comm& comm, const Tensor& mine, std::int64_t rows) {
+  const auto& d = mine.data<double>();
+  const long long count = static_cast<long long>(d.size());
+  std::vector<long long> counts(static_cast<std::size_t>(comm.size()));
+  MPI_Gather(&count, 1, MPI_LONG_LONG, counts.data(), 1, MPI_LONG_LONG, 0, comm.get());
+  Tensor all;
+  std::vector<int> sizes, offsets;
+  if (comm.is_root()) {
+    Shape shape = mine.shape();
+    shape[0] = rows;
+    all = Tensor(DType::Float64, shape);
+    int at = 0;
+    for (auto c : counts) {
+      sizes.push_back(static_cast<int>(c));
+      offsets.push_back(at);
+      at += static_cast<int>(c);
+    }
+  }
+  MPI_Gatherv(d.data(), static_cast<int>(count), MPI_DOUBLE, comm.is_root() ? all.data<double>().data() : nullptr,
+              sizes.data(), offsets.data(), MPI_DOUBLE, 0, comm.get());
+  return all;
+}
 
-Json run_request(const Model& model, const InferenceRequest& request) {
-  if (request.input_dataset) return run_dataset(model, request);
-  const Tensor out = model.predict(*request.inputs);
+Json deliver(const Model& model, const InferenceRequest& request, const Tensor& out) {
   if (!request.output) return outputs_json(model, out);
   DatasetSink sink(request.output->file, request.output->dataset, DType::Float64, out.shape());
   annotate(sink, model);
   sink.write_rows(0, out);
   sink.commit();
   return written(model, *request.output, out.shape());
+}
+
+// Streams the input dataset through the model in blocks of rows; on several
+// ranks each takes one block of the rows.
+Json run_dataset(const Model& model, const InferenceRequest& request, const jobs::Comm* comm) {
+  const DatasetRef& input = *request.input_dataset;
+  if (!comm || comm->size() == 1) {
+    const DatasetSource source(input.file, input.dataset);
+    if (source.rows() == 0)
+      throw input_error("model.input.shape", "the input dataset has no rows",
+                        {{"file", input.file.string()}, {"dataset", input.dataset}});
+    return deliver(model, request, evaluate_rows(model, source, input, {0, source.rows()}, request.block_rows));
+  }
+  Tensor mine;
+  std::int64_t rows = 0;
+  comm->agree([&] {
+    const DatasetSource source(input.file, input.dataset);
+    rows = source.rows();
+    if (rows < comm->size())
+      throw input_error("model.input.shape",
+                        "the input dataset has " + std::to_string(rows) + " rows, fewer than the " +
+                            std::to_string(comm->size()) + " ranks",
+                        {{"file", input.file.string()}, {"dataset", input.dataset}});
+    mine = cast(evaluate_rows(model, source, input, jobs::block_of(rows, comm->size(), comm->rank()), request.block_rows),
+                DType::Float64);
+  });
+  const Tensor all = gather_rows(*comm, mine, rows);
+  Json result;
+  comm->agree([&] {
+    if (comm->is_root()) result = deliver(model, request, all);
+  });
+  return result;
+}
+
+}  // namespace
+
+Json run_request(const Model& model, const InferenceRequest& request, const jobs::Comm* comm) {
+  if (request.input_dataset) return run_dataset(model, request, comm);
+  if (comm && !comm->is_root()) return Json();  // JSON inputs are small: rank 0 alone
+  return deliver(model, request, model.predict(*request.inputs));
 }
 
 std::vector<BatchResult> run_batch(const Model& model, const std::vector<const Json*>& inputs) {

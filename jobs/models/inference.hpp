@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "jobs/comm.hpp"
 #include "jobs/models/model.hpp"
 
 namespace beamflow::models {
@@ -44,7 +45,13 @@ struct InferenceRequest {
 
 // {"model": NAME@VERSION, "outputs": [...], "labels": [...]} or, with an
 // output dataset, {"model", "output": {"file", "dataset", "shape"}}.
-Json run_request(const Model& model, const InferenceRequest& request);
+//
+// With `comm` (a job launched on several MPI ranks), an HDF5 input is split
+// into one block of rows per rank, each rank evaluates its block, and rank 0
+// gathers the outputs and writes or returns them (the other ranks return
+// null). Collective: every rank calls it; an error on any rank is raised on
+// every rank.
+Json run_request(const Model& model, const InferenceRequest& request, const jobs::Comm* comm = nullptr);
 
 // The outputs of several JSON requests to one model evaluated as one batch
 // (one kernel call). Each request's inputs are prepared on their own, so a

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "../e2e/process.hpp"
@@ -189,6 +190,25 @@ TEST_F(ModelCli, APublishKilledMidwayLeavesNoModel) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   const Json zeros = Json::array({Json(std::vector<double>(20, 0.0))});
   EXPECT_EQ(bf({"model", "run", "rf_classifier", "--input", write("in.json", {{"inputs", zeros}})}).exit_code, 0);
+}
+
+// Under mpirun each rank evaluates a block of the rows; rank 0 gathers and
+// writes them: the same bits as one process.
+TEST_F(ModelCli, UnderMpirunRanksShareTheRowsOfAnHdf5Input) {
+  publish("gb_regressor");
+  const auto in = write("in.json", {{"file", (reference_dir() / "reference.h5").string()}, {"dataset", "/X"}});
+  std::string out;
+  const int rc = testing::shell("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 3 " +
+                                    testing::quote(beamflow::test::beamflow_binary()) + " model run gb_regressor --input " +
+                                    testing::quote(in) + " --output " + testing::quote((dir / "mpi.h5").string()) +
+                                    " --block-rows 10000 --repo " + testing::quote((dir / "repo").string()),
+                                &out);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(Json::parse(out.substr(out.find('{')))["output"]["shape"], Json::parse("[100000]")) << out;
+  DatasetSource got(dir / "mpi.h5", "/outputs");
+  const Tensor mine = got.read_rows(0, got.rows(), DType::Float64);
+  const Tensor want = reference("/expected/gb_regressor", 100000);
+  EXPECT_EQ(std::memcmp(mine.data<double>().data(), want.data<double>().data(), sizeof(double) * 100000), 0);
 }
 
 }  // namespace

@@ -15,8 +15,6 @@ namespace beamflow::models::testing {
 
 std::filesystem::path source_dir() { return BEAMFLOW_SOURCE_DIR; }
 
-namespace {
-
 std::string quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -33,8 +31,6 @@ int shell(const std::string& command, std::string* output) {
   if (output) *output = out;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
-
-}  // namespace
 
 int python(const std::string& code, const std::vector<std::string>& args, std::string* output) {
   std::string command = "PYTHONPATH=" + quote((source_dir() / "tools").string()) + " /usr/bin/python3 -c " + quote(code);

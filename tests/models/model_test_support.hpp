@@ -24,6 +24,10 @@ const std::filesystem::path& reference_dir();
 // tools/ on the path; returns the exit code, stdout+stderr in `output`.
 int python(const std::string& code, const std::vector<std::string>& args = {}, std::string* output = nullptr);
 
+// Runs a shell command; returns the exit code, stdout+stderr in `output`.
+int shell(const std::string& command, std::string* output = nullptr);
+std::string quote(const std::string& s);
+
 // A fresh directory removed at the end of the test.
 class TempDir {
  public:
