@@ -79,13 +79,14 @@ void composition_features(Kokkos::View<const double**> fractions, Kokkos::View<c
                           Kokkos::View<double**> out) {
   if (fractions.extent(1) != properties.extent(0))
     throw Error(error_id::Shape, "composition_features",
-                std::to_string(fractions.extent(1)) + " fraction columns for " + std::to_string(properties.extent(0)) +
-                    " elements in the property table");
-  const auto features = static_cast<std::size_t>(composition_feature_count(static_cast<int>(properties.extent(1))));
+                std::to_string(fractions.extent(1)) + " fraction columns for " +
+                    std::to_string(properties.extent(0)) + " elements in the property table");
+  const auto features =
+      static_cast<std::size_t>(composition_feature_count(static_cast<int>(properties.extent(1))));
   if (out.extent(0) != fractions.extent(0) || out.extent(1) != features)
     throw Error(error_id::Shape, "composition_features",
-                "output is " + std::to_string(out.extent(0)) + " x " + std::to_string(out.extent(1)) + ", expected " +
-                    std::to_string(fractions.extent(0)) + " x " + std::to_string(features));
+                "output is " + std::to_string(out.extent(0)) + " x " + std::to_string(out.extent(1)) +
+                    ", expected " + std::to_string(fractions.extent(0)) + " x " + std::to_string(features));
   Kokkos::parallel_for("beamflow::composition::features",
                        Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(fractions.extent(0))),
                        CompositionFeatures{fractions, properties, out});

@@ -85,10 +85,17 @@ struct Evaluate {
       for (int c = 0; c < raw; ++c) out(r, c) /= trees;
     }
     switch (e.link) {
-      case Link::Identity: break;
-      case Link::Logistic: logistic(r, out(r, 1)); break;
-      case Link::ExponentialLogistic: logistic(r, 2.0 * out(r, 1)); break;
-      case Link::Softmax: softmax(r, raw); break;
+      case Link::Identity:
+        break;
+      case Link::Logistic:
+        logistic(r, out(r, 1));
+        break;
+      case Link::ExponentialLogistic:
+        logistic(r, 2.0 * out(r, 1));
+        break;
+      case Link::Softmax:
+        softmax(r, raw);
+        break;
     }
   }
 
@@ -111,8 +118,10 @@ struct Evaluate {
     const double lse = math::log(s) + amax;
     for (int c = 0; c < k; ++c) {
       double p = math::exp(out(r, c) - lse);
-      if (p != p) p = 0.0;
-      else if (p > DBL_MAX) p = DBL_MAX;
+      if (p != p)
+        p = 0.0;
+      else if (p > DBL_MAX)
+        p = DBL_MAX;
       out(r, c) = p;
     }
   }

@@ -53,12 +53,12 @@ enum class Link {
 inline constexpr int kMaxSoftmaxColumns = 128;
 
 struct Ensemble {
-  Kokkos::View<const Node*> nodes;           // every tree's nodes, global indices
-  Kokkos::View<const double**> values;       // [node][value]: leaf values, read at leaves only
-  Kokkos::View<const std::int32_t*> roots;   // [tree] root node
-  Kokkos::View<const std::int32_t*> depths;  // [tree] steps from the root to its deepest leaf
-  Kokkos::View<const std::int32_t*> columns; // [tree] first raw column the tree's values add to
-  Kokkos::View<const double*> init;          // [raw column] starting value of each row's sum
+  Kokkos::View<const Node*> nodes;            // every tree's nodes, global indices
+  Kokkos::View<const double**> values;        // [node][value]: leaf values, read at leaves only
+  Kokkos::View<const std::int32_t*> roots;    // [tree] root node
+  Kokkos::View<const std::int32_t*> depths;   // [tree] steps from the root to its deepest leaf
+  Kokkos::View<const std::int32_t*> columns;  // [tree] first raw column the tree's values add to
+  Kokkos::View<const double*> init;           // [raw column] starting value of each row's sum
   int n_features = 0;
   Aggregation aggregation = Aggregation::Mean;
   Link link = Link::Identity;

@@ -18,9 +18,9 @@
 
 #include "jobs/decomposition.hpp"
 #include "jobs/hdf5.hpp"
-#include "jobs/runtime.hpp"
 #include "jobs/models/forest_runtime.hpp"
 #include "jobs/models/tensor_h5.hpp"
+#include "jobs/runtime.hpp"
 
 using namespace beamflow;
 
@@ -43,9 +43,12 @@ int main(int argc, char** argv) {
   std::string x_name = "/X", expected_name = "/expected";
   for (int i = 3; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--repeat") repeat = std::stoi(argv[i + 1]);
-    else if (a == "--x") x_name = argv[i + 1];
-    else if (a == "--expected") expected_name = argv[i + 1];
+    if (a == "--repeat")
+      repeat = std::stoi(argv[i + 1]);
+    else if (a == "--x")
+      x_name = argv[i + 1];
+    else if (a == "--expected")
+      expected_name = argv[i + 1];
   }
   try {
     jobs::ParallelRuntime mpi(&argc, &argv);

@@ -47,15 +47,17 @@ std::string joined(const std::vector<std::string>& items) {
 
 void print_table(const std::vector<models::ModelSummary>& rows) {
   std::cout << std::left << std::setw(24) << "NAME" << std::setw(12) << "VERSION" << std::setw(14) << "FORMAT"
-            << std::setw(11) << "VISIBILITY" << "TITLE\n";
+            << std::setw(11) << "VISIBILITY"
+            << "TITLE\n";
   for (const auto& s : rows)
-    std::cout << std::setw(24) << s.name << std::setw(12) << s.version << std::setw(14) << s.format << std::setw(11)
-              << (s.is_public ? "public" : "private") << s.title << "\n";
+    std::cout << std::setw(24) << s.name << std::setw(12) << s.version << std::setw(14) << s.format
+              << std::setw(11) << (s.is_public ? "public" : "private") << s.title << "\n";
 }
 
 int publish_main(const std::vector<std::string>& args) {
   po::options_description o("Options");
-  o.add_options()("path", po::value<std::string>()->required(), "model file, or a directory with a model and metadata.json")(
+  o.add_options()("path", po::value<std::string>()->required(),
+                  "model file, or a directory with a model and metadata.json")(
       "meta", po::value<std::string>(), "metadata JSON file (instead of PATH/metadata.json)")(
       "name", po::value<std::string>(), "model name (enough metadata for a private model)")(
       "version", po::value<std::string>(), "semantic version (default: the metadata's, else 1.0.0)");
@@ -64,8 +66,9 @@ int publish_main(const std::vector<std::string>& args) {
   pos.add("path", 1);
   po::variables_map vm;
   int code = 0;
-  if (!parse_options("model publish", "PATH [--meta META.json] [--name NAME] [--version V] [--repo DIR] [--json]", o,
-                     pos, args, vm, code))
+  if (!parse_options("model publish",
+                     "PATH [--meta META.json] [--name NAME] [--version V] [--repo DIR] [--json]", o, pos,
+                     args, vm, code))
     return code;
   models::PublishRequest request;
   request.source = vm["path"].as<std::string>();
@@ -98,8 +101,10 @@ int list_main(const std::vector<std::string>& args) {
       std::cerr << "beamflow model list: skipping " << r.ref() << ": " << e.what() << "\n";
     }
   }
-  if (vm.count("json")) std::cout << out.dump() << std::endl;
-  else print_table(rows);
+  if (vm.count("json"))
+    std::cout << out.dump() << std::endl;
+  else
+    print_table(rows);
   return kExitOk;
 }
 
@@ -108,15 +113,17 @@ int search_main(const std::vector<std::string>& args) {
   o.add_options()("query", po::value<std::vector<std::string>>()->multitoken(),
                   "words to find in title, description, authors, domains and name (all must occur)")(
       "domain", po::value<std::string>(), "only models of this domain")(
-      "input-type", po::value<std::string>(), "only models whose input type mentions this (ndarray, float32, Composition)")(
+      "input-type", po::value<std::string>(),
+      "only models whose input type mentions this (ndarray, float32, Composition)")(
       "format", po::value<std::string>(), "only models of this format (forest-hdf5, onnx)");
   add_repo_option(o);
   po::positional_options_description pos;
   pos.add("query", -1);
   po::variables_map vm;
   int code = 0;
-  if (!parse_options("model search", "[QUERY...] [--domain D] [--input-type T] [--format F] [--repo DIR] [--json]", o,
-                     pos, args, vm, code))
+  if (!parse_options("model search",
+                     "[QUERY...] [--domain D] [--input-type T] [--format F] [--repo DIR] [--json]", o, pos,
+                     args, vm, code))
     return code;
   models::SearchQuery q;
   if (vm.count("query")) {
@@ -140,7 +147,8 @@ std::string spec_text(const Json& spec) {
   if (!spec.is_object()) return "-";
   std::string s = spec.value("type", "");
   if (spec.contains("dtype")) s += " " + spec["dtype"].get<std::string>();
-  if (spec.contains("item_type")) s += " of " + spec["item_type"].value("python_type", spec["item_type"].value("type", ""));
+  if (spec.contains("item_type"))
+    s += " of " + spec["item_type"].value("python_type", spec["item_type"].value("type", ""));
   if (spec.contains("shape")) s += " " + spec["shape"].dump();
   if (spec.contains("labels")) s += " labels " + joined(spec["labels"].get<std::vector<std::string>>());
   return s;
@@ -154,13 +162,17 @@ int describe_main(const std::vector<std::string>& args) {
   pos.add("model", 1);
   po::variables_map vm;
   int code = 0;
-  if (!parse_options("model describe", "NAME[@VERSION] [--repo DIR] [--json]", o, pos, args, vm, code)) return code;
+  if (!parse_options("model describe", "NAME[@VERSION] [--repo DIR] [--json]", o, pos, args, vm, code))
+    return code;
   models::ensure_kokkos();
   const auto model = repository(vm).load(models::ModelRef::parse(vm["model"].as<std::string>()));
   const Json& meta = model->metadata();
   Json runtime = model->runtime().describe();
   if (vm.count("json")) {
-    Json out = {{"model", model->ref()}, {"directory", model->dir().string()}, {"metadata", meta}, {"runtime", runtime}};
+    Json out = {{"model", model->ref()},
+                {"directory", model->dir().string()},
+                {"metadata", meta},
+                {"runtime", runtime}};
     if (model->preprocessor()) out["preprocessing"] = model->preprocessor()->describe();
     std::cout << out.dump(1) << std::endl;
     return kExitOk;
@@ -174,41 +186,49 @@ int describe_main(const std::vector<std::string>& args) {
   if (s.doi) std::cout << "DOI:          " << *s.doi << "\n";
   if (meta["datacite"].contains("relatedIdentifiers"))
     for (const auto& r : meta["datacite"]["relatedIdentifiers"])
-      std::cout << "related:      " << r.value("relationType", "") << " " << r.value("relatedIdentifier", "") << "\n";
+      std::cout << "related:      " << r.value("relationType", "") << " " << r.value("relatedIdentifier", "")
+                << "\n";
   const Json& run = meta["/servable/methods/run"_json_pointer];
   std::cout << "input:        " << spec_text(run.value("input", Json())) << "\n"
             << "output:       " << spec_text(run.value("output", Json())) << "\n";
-  if (model->preprocessor()) std::cout << "preprocessing: " << model->preprocessor()->describe().dump() << "\n";
+  if (model->preprocessor())
+    std::cout << "preprocessing: " << model->preprocessor()->describe().dump() << "\n";
   std::cout << "runtime:      " << runtime.dump() << "\n";
   for (const auto& [file, hash] : meta["beamflow"]["files"].items())
     std::cout << "file:         " << file << "  sha256 " << hash.get<std::string>() << "\n";
-  std::cout << "validation:   " << meta["beamflow"].value("validation", Json::array()).size() << " vector(s), passed at publish\n"
+  std::cout << "validation:   " << meta["beamflow"].value("validation", Json::array()).size()
+            << " vector(s), passed at publish\n"
             << "directory:    " << model->dir().string() << "\n";
   return kExitOk;
 }
 
 int run_main(const std::vector<std::string>& args) {
   po::options_description o("Options");
-  o.add_options()("model", po::value<std::string>()->required(), "NAME or NAME@VERSION (latest version when omitted)")(
+  o.add_options()("model", po::value<std::string>()->required(),
+                  "NAME or NAME@VERSION (latest version when omitted)")(
       "input", po::value<std::string>()->required(),
-      "JSON file: {\"inputs\": nested array, batch first} or {\"file\": F.h5, \"dataset\": D} ('-' for stdin)")(
-      "output", po::value<std::string>(), "write the outputs to this new HDF5 file instead of printing them")(
+      "JSON file: {\"inputs\": nested array, batch first} or {\"file\": F.h5, \"dataset\": D} ('-' for "
+      "stdin)")("output", po::value<std::string>(),
+                "write the outputs to this new HDF5 file instead of printing them")(
       "dataset", po::value<std::string>()->default_value("/outputs"), "dataset name in --output")(
-      "block-rows", po::value<std::int64_t>()->default_value(65536), "rows per kernel call when reading HDF5")(
-      "repo", po::value<std::string>(), "model repository directory (default: $BEAMFLOW_MODEL_REPO, else $BEAMFLOW_HOME/models)");
+      "block-rows", po::value<std::int64_t>()->default_value(65536),
+      "rows per kernel call when reading HDF5")(
+      "repo", po::value<std::string>(),
+      "model repository directory (default: $BEAMFLOW_MODEL_REPO, else $BEAMFLOW_HOME/models)");
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
   int code = 0;
-  if (!parse_options("model run", "NAME[@VERSION] --input IN.json [--output OUT.h5] [--repo DIR]", o, pos, args, vm,
-                     code))
+  if (!parse_options("model run", "NAME[@VERSION] --input IN.json [--output OUT.h5] [--repo DIR]", o, pos,
+                     args, vm, code))
     return code;
   const Json doc = load_json_file(vm["input"].as<std::string>(), "model input");
   const Json inputs = doc.is_object() && doc.contains("inputs") ? doc["inputs"] : doc;
   if (doc.is_object() && doc.contains("inputs") && doc.size() != 1)
     throw models::input_error("model.input.document", "the input document has fields besides \"inputs\"");
   Json output;
-  if (vm.count("output")) output = {{"file", vm["output"].as<std::string>()}, {"dataset", vm["dataset"].as<std::string>()}};
+  if (vm.count("output"))
+    output = {{"file", vm["output"].as<std::string>()}, {"dataset", vm["dataset"].as<std::string>()}};
   auto request = models::InferenceRequest::from_json(inputs, output, std::filesystem::current_path(),
                                                      doc.contains("inputs") ? "/inputs" : "");
   request.block_rows = vm["block-rows"].as<std::int64_t>();
@@ -244,9 +264,11 @@ const std::map<std::string, std::pair<const char*, int (*)(const std::vector<std
 
 int model_main(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    (args.empty() ? std::cerr : std::cout) << "Usage: beamflow model VERB [OPTIONS]   (beamflow model VERB --help)\n\nVerbs:\n";
+    (args.empty() ? std::cerr : std::cout)
+        << "Usage: beamflow model VERB [OPTIONS]   (beamflow model VERB --help)\n\nVerbs:\n";
     for (const auto& [name, verb] : verbs())
-      (args.empty() ? std::cerr : std::cout) << "  " << std::left << std::setw(10) << name << verb.first << "\n";
+      (args.empty() ? std::cerr : std::cout)
+          << "  " << std::left << std::setw(10) << name << verb.first << "\n";
     return args.empty() ? kExitUsage : kExitOk;
   }
   const auto it = verbs().find(args[0]);

@@ -16,7 +16,8 @@ namespace {
 [[noreturn]] void table_error(const std::filesystem::path& file, std::size_t line, const std::string& what) {
   Error::Context context{{"file", file.string()}};
   if (line) context.emplace_back("line", std::to_string(line));
-  throw model_error("model.elements.invalid", model_asl::Corrupt, "element table: " + what, std::move(context));
+  throw model_error("model.elements.invalid", model_asl::Corrupt, "element table: " + what,
+                    std::move(context));
 }
 
 std::vector<std::string> split_csv(const std::string& line) {
@@ -44,8 +45,9 @@ std::vector<std::pair<std::string, double>> parse_formula(const std::string& tex
       continue;
     }
     if (!std::isupper(static_cast<unsigned char>(text[i])))
-      composition_error(where, "cannot read formula '" + text + "' at '" + text.substr(i) +
-                                   "' (expected an element symbol such as Co; groups in parentheses are not supported)");
+      composition_error(
+          where, "cannot read formula '" + text + "' at '" + text.substr(i) +
+                     "' (expected an element symbol such as Co; groups in parentheses are not supported)");
     std::string symbol(1, text[i++]);
     while (i < text.size() && std::islower(static_cast<unsigned char>(text[i]))) symbol += text[i++];
     const std::size_t start = i;
@@ -54,7 +56,8 @@ std::vector<std::pair<std::string, double>> parse_formula(const std::string& tex
     if (i > start) {
       const auto r = std::from_chars(text.data() + start, text.data() + i, amount);
       if (r.ec != std::errc() || r.ptr != text.data() + i)
-        composition_error(where, "bad amount '" + text.substr(start, i - start) + "' in formula '" + text + "'");
+        composition_error(where,
+                          "bad amount '" + text.substr(start, i - start) + "' in formula '" + text + "'");
     }
     out.emplace_back(symbol, amount);
   }
@@ -76,14 +79,16 @@ ElementTable ElementTable::read_csv(const std::filesystem::path& file) {
     if (line.empty() || line[0] == '#' || line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const auto cells = split_csv(line);
     if (!header) {
-      if (cells.size() < 2 || cells[0] != "symbol") table_error(file, number, "the header must be symbol,PROPERTY,...");
+      if (cells.size() < 2 || cells[0] != "symbol")
+        table_error(file, number, "the header must be symbol,PROPERTY,...");
       t.properties.assign(cells.begin() + 1, cells.end());
       header = true;
       continue;
     }
     if (cells.size() != t.properties.size() + 1)
-      table_error(file, number, std::to_string(cells.size()) + " cells, the header has " +
-                                    std::to_string(t.properties.size() + 1));
+      table_error(
+          file, number,
+          std::to_string(cells.size()) + " cells, the header has " + std::to_string(t.properties.size() + 1));
     if (t.index.count(cells[0])) table_error(file, number, "element " + cells[0] + " appears twice");
     t.index[cells[0]] = static_cast<int>(t.symbols.size());
     t.symbols.push_back(cells[0]);
@@ -91,7 +96,8 @@ ElementTable ElementTable::read_csv(const std::filesystem::path& file) {
       double v = 0;
       const auto r = std::from_chars(cells[j].data(), cells[j].data() + cells[j].size(), v);
       if (r.ec != std::errc() || r.ptr != cells[j].data() + cells[j].size() || !std::isfinite(v))
-        table_error(file, number, "'" + cells[j] + "' (" + t.properties[j - 1] + " of " + cells[0] + ") is not a number");
+        table_error(file, number,
+                    "'" + cells[j] + "' (" + t.properties[j - 1] + " of " + cells[0] + ") is not a number");
       t.values.push_back(v);
     }
   }
@@ -109,8 +115,8 @@ ElementTable ElementTable::select(const std::vector<std::string>& columns) const
     std::size_t j = 0;
     while (j < properties.size() && properties[j] != c) ++j;
     if (j == properties.size())
-      throw model_error("model.elements.invalid", model_asl::Corrupt, "element table: no property column '" + c + "'",
-                        {{"property", c}});
+      throw model_error("model.elements.invalid", model_asl::Corrupt,
+                        "element table: no property column '" + c + "'", {{"property", c}});
     at.push_back(j);
   }
   for (std::size_t e = 0; e < symbols.size(); ++e)
@@ -125,7 +131,8 @@ std::vector<double> composition_fractions(const Json& composition, const Element
     const auto it = table.index.find(symbol);
     if (it == table.index.end())
       composition_error(at, "element '" + symbol + "' is not in the model's element table");
-    if (!std::isfinite(a) || a < 0) composition_error(at, "the amount of " + symbol + " must be a finite number >= 0");
+    if (!std::isfinite(a) || a < 0)
+      composition_error(at, "the amount of " + symbol + " must be a finite number >= 0");
     amount[static_cast<std::size_t>(it->second)] += a;
   };
   if (composition.is_object()) {
@@ -134,13 +141,16 @@ std::vector<double> composition_fractions(const Json& composition, const Element
       add(symbol, a.get<double>(), where + "/" + symbol);
     }
   } else if (composition.is_string()) {
-    for (const auto& [symbol, a] : parse_formula(composition.get<std::string>(), where)) add(symbol, a, where);
+    for (const auto& [symbol, a] : parse_formula(composition.get<std::string>(), where))
+      add(symbol, a, where);
   } else {
-    composition_error(where, "a composition is an object {\"Co\": 0.6, ...} or a formula string \"Co60V10Zr30\"");
+    composition_error(where,
+                      "a composition is an object {\"Co\": 0.6, ...} or a formula string \"Co60V10Zr30\"");
   }
   double total = 0;
   for (double a : amount) total += a;
-  if (!(total > 0) || !std::isfinite(total)) composition_error(where, "the composition has no positive amount");
+  if (!(total > 0) || !std::isfinite(total))
+    composition_error(where, "the composition has no positive amount");
   for (double& a : amount) a /= total;
   return amount;
 }
@@ -152,7 +162,8 @@ class MagpiePreprocessor final : public Preprocessor {
   MagpiePreprocessor(ElementTable table, Json spec) : m_table(std::move(table)), m_spec(std::move(spec)) {
     ensure_kokkos();
     const auto e = m_table.symbols.size(), p = m_table.properties.size();
-    Kokkos::View<double**> props(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::magpie::properties"), e, p);
+    Kokkos::View<double**> props(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::magpie::properties"), e, p);
     auto host = Kokkos::create_mirror_view(props);
     for (std::size_t i = 0; i < e; ++i)
       for (std::size_t j = 0; j < p; ++j) host(i, j) = m_table.values[i * p + j];
@@ -162,8 +173,9 @@ class MagpiePreprocessor final : public Preprocessor {
 
   Json input_spec() const override {
     return {{"type", "list"},
-            {"description", "compositions: {\"Co\": 0.6, \"V\": 0.1, \"Zr\": 0.3} or formula strings such as "
-                            "\"Co60V10Zr30\""},
+            {"description",
+             "compositions: {\"Co\": 0.6, \"V\": 0.1, \"Zr\": 0.3} or formula strings such as "
+             "\"Co60V10Zr30\""},
             {"item_type", {{"type", "python object"}, {"python_type", "pymatgen.core.Composition"}}}};
   }
 
@@ -185,14 +197,15 @@ class MagpiePreprocessor final : public Preprocessor {
       for (std::size_t e = 0; e < elements; ++e) host(r, e) = fr[e];
     }
     Kokkos::deep_copy(f, host);
-    const auto features =
-        static_cast<std::size_t>(kernels::composition_feature_count(static_cast<int>(m_table.properties.size())));
+    const auto features = static_cast<std::size_t>(
+        kernels::composition_feature_count(static_cast<int>(m_table.properties.size())));
     Kokkos::View<double**> out("beamflow::magpie::features", rows, features);
     kernels::composition_features(f, m_properties, out);
     Tensor t(DType::Float64, {static_cast<std::int64_t>(rows), static_cast<std::int64_t>(features)});
-    Kokkos::deep_copy(Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace,
-                                   Kokkos::MemoryTraits<Kokkos::Unmanaged>>(t.data<double>().data(), rows, features),
-                      out);
+    Kokkos::deep_copy(
+        Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace,
+                     Kokkos::MemoryTraits<Kokkos::Unmanaged>>(t.data<double>().data(), rows, features),
+        out);
     return t;
   }
 
@@ -203,20 +216,22 @@ class MagpiePreprocessor final : public Preprocessor {
 };
 
 [[noreturn]] void spec_error(const std::string& pointer, const std::string& what) {
-  throw model_error("model.metadata.invalid", model_asl::InvalidMetadata, "invalid model metadata: " + pointer + ": " + what,
-                    {{"field", pointer}});
+  throw model_error("model.metadata.invalid", model_asl::InvalidMetadata,
+                    "invalid model metadata: " + pointer + ": " + what, {{"field", pointer}});
 }
 
 }  // namespace
 
-std::unique_ptr<Preprocessor> load_magpie_preprocessor(const Json& spec, const std::filesystem::path& model_dir,
+std::unique_ptr<Preprocessor> load_magpie_preprocessor(const Json& spec,
+                                                       const std::filesystem::path& model_dir,
                                                        const std::string& pointer) {
   const auto file = spec.find("elements");
   if (file == spec.end() || !file->is_string() || file->get<std::string>().find('/') != std::string::npos)
     spec_error(pointer + "/elements", "must name the element table file in the model's directory");
   ElementTable table = ElementTable::read_csv(model_dir / file->get<std::string>());
   if (const auto p = spec.find("properties"); p != spec.end()) {
-    if (!p->is_array() || p->empty()) spec_error(pointer + "/properties", "must be a non-empty array of column names");
+    if (!p->is_array() || p->empty())
+      spec_error(pointer + "/properties", "must be a non-empty array of column names");
     std::vector<std::string> columns;
     for (std::size_t i = 0; i < p->size(); ++i) {
       if (!(*p)[i].is_string()) spec_error(pointer + "/properties/" + std::to_string(i), "must be a string");

@@ -41,7 +41,8 @@ std::vector<double> composition_fractions(const Json& composition, const Element
 
 // The preprocessing: spec {"name": "magpie-composition", "elements": FILE,
 // "properties": [COLUMN, ...]} (properties default to every table column).
-std::unique_ptr<Preprocessor> load_magpie_preprocessor(const Json& spec, const std::filesystem::path& model_dir,
+std::unique_ptr<Preprocessor> load_magpie_preprocessor(const Json& spec,
+                                                       const std::filesystem::path& model_dir,
                                                        const std::string& pointer);
 
 }  // namespace beamflow::models

@@ -10,14 +10,14 @@
 namespace beamflow::models {
 
 namespace model_asl {
-inline constexpr const char* NotFound = "Model.NotFound";              // no such model or version
-inline constexpr const char* InvalidInput = "Model.InvalidInput";      // the data given to a model
+inline constexpr const char* NotFound = "Model.NotFound";          // no such model or version
+inline constexpr const char* InvalidInput = "Model.InvalidInput";  // the data given to a model
 inline constexpr const char* InvalidMetadata = "Model.InvalidMetadata";
-inline constexpr const char* Corrupt = "Model.Corrupt";                // a stored model fails its checks
-inline constexpr const char* Unsupported = "Model.Unsupported";        // a format or feature we do not run
+inline constexpr const char* Corrupt = "Model.Corrupt";          // a stored model fails its checks
+inline constexpr const char* Unsupported = "Model.Unsupported";  // a format or feature we do not run
 inline constexpr const char* ValidationFailed = "Model.ValidationFailed";
 inline constexpr const char* AlreadyPublished = "Model.AlreadyPublished";
-inline constexpr const char* IO = "Model.IOError";                     // repository or data files
+inline constexpr const char* IO = "Model.IOError";  // repository or data files
 }  // namespace model_asl
 
 inline Error model_error(std::string id, const char* asl_name, std::string message,

@@ -51,7 +51,8 @@ class Reader {
 
   double number(const std::string& name) const {
     auto v = h5::read_double_attribute(m_file.get(), name, m_site);
-    if (!v || v->size() != 1 || !std::isfinite((*v)[0])) invalid("root attribute '" + name + "' is missing or not a finite number");
+    if (!v || v->size() != 1 || !std::isfinite((*v)[0]))
+      invalid("root attribute '" + name + "' is missing or not a finite number");
     return (*v)[0];
   }
 
@@ -74,7 +75,8 @@ class Reader {
     Shape shape;
     auto v = vector<T>(name, type, 1, shape);
     if (v.size() != expected_size)
-      invalid("has " + std::to_string(v.size()) + " elements, expected " + std::to_string(expected_size), name);
+      invalid("has " + std::to_string(v.size()) + " elements, expected " + std::to_string(expected_size),
+              name);
     return v;
   }
 
@@ -112,8 +114,8 @@ void check_tree(const Reader& r, const ForestFile& f, std::size_t t) {
     if (std::isnan(f.threshold[n])) r.invalid(where + ": threshold is NaN", "threshold");
     for (auto child : {f.left[n], f.right[n]}) {
       if (child <= local || child >= size)
-        r.invalid(where + ": child " + std::to_string(child) + " must lie after the node inside its tree (size " +
-                      std::to_string(size) + ")",
+        r.invalid(where + ": child " + std::to_string(child) +
+                      " must lie after the node inside its tree (size " + std::to_string(size) + ")",
                   child == f.left[n] ? "left" : "right");
       ++parents[static_cast<std::size_t>(child)];
     }
@@ -121,7 +123,8 @@ void check_tree(const Reader& r, const ForestFile& f, std::size_t t) {
   for (std::int64_t local = 1; local < size; ++local)
     if (parents[static_cast<std::size_t>(local)] != 1)
       r.invalid("tree " + std::to_string(t) + ", node " + std::to_string(local) + " has " +
-                    std::to_string(parents[static_cast<std::size_t>(local)]) + " parents (every node but the root has one)",
+                    std::to_string(parents[static_cast<std::size_t>(local)]) +
+                    " parents (every node but the root has one)",
                 "left");
 }
 
@@ -130,7 +133,8 @@ void check_tree(const Reader& r, const ForestFile& f, std::size_t t) {
 ForestFile read_forest_file(const std::filesystem::path& path) {
   const Reader r(path);
   ForestFile f;
-  if (r.text("format") != kForestLayout) r.invalid("root attribute format is not '" + std::string(kForestLayout) + "'");
+  if (r.text("format") != kForestLayout)
+    r.invalid("root attribute format is not '" + std::string(kForestLayout) + "'");
   const std::int64_t version = r.count("format_version", 1, 1 << 20);
   if (version != kForestLayoutVersion)
     r.invalid("layout version " + std::to_string(version) + " (this beamflow reads version " +
@@ -156,8 +160,9 @@ ForestFile read_forest_file(const std::filesystem::path& path) {
     r.invalid("must start at 0 and describe at least one tree", "tree_offsets");
   for (std::size_t t = 0; t + 1 < f.tree_offsets.size(); ++t)
     if (f.tree_offsets[t + 1] <= f.tree_offsets[t] || f.tree_offsets[t + 1] > (std::int64_t{1} << 31) - 1)
-      r.invalid("must increase strictly (tree " + std::to_string(t) + " is empty or the offsets run backwards)",
-                "tree_offsets");
+      r.invalid(
+          "must increase strictly (tree " + std::to_string(t) + " is empty or the offsets run backwards)",
+          "tree_offsets");
   const auto nodes = static_cast<std::size_t>(f.tree_offsets.back());
   f.feature = r.vector<std::int32_t>("feature", H5T_NATIVE_INT32, nodes);
   f.threshold = r.vector<double>("threshold", H5T_NATIVE_DOUBLE, nodes);
@@ -170,8 +175,8 @@ ForestFile read_forest_file(const std::filesystem::path& path) {
   f.tree_column = r.vector<std::int32_t>("tree_column", H5T_NATIVE_INT32, f.n_trees());
   for (std::size_t t = 0; t < f.n_trees(); ++t)
     if (f.tree_column[t] < 0 || f.tree_column[t] + f.n_values > f.raw_columns)
-      r.invalid("tree " + std::to_string(t) + " adds to columns outside the " + std::to_string(f.raw_columns) +
-                    " raw columns",
+      r.invalid("tree " + std::to_string(t) + " adds to columns outside the " +
+                    std::to_string(f.raw_columns) + " raw columns",
                 "tree_column");
   f.init = r.vector<double>("init", H5T_NATIVE_DOUBLE, static_cast<std::size_t>(f.raw_columns));
   for (double v : f.init)

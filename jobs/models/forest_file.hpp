@@ -30,8 +30,8 @@ struct ForestFile {
   std::vector<std::int32_t> left, right;   // [nodes], tree-local, -1 at leaves
   std::vector<double> value;               // [nodes][n_values], row-major
   std::int64_t n_values = 0;
-  std::vector<double> init;                // [raw_columns]
-  std::vector<std::string> classes;        // classifiers; may be empty
+  std::vector<double> init;          // [raw_columns]
+  std::vector<std::string> classes;  // classifiers; may be empty
 
   std::size_t n_trees() const { return tree_offsets.empty() ? 0 : tree_offsets.size() - 1; }
   std::size_t n_nodes() const { return feature.size(); }

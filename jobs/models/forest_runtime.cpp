@@ -16,8 +16,8 @@ namespace {
 
 using HostFloats = Kokkos::View<const float**, Kokkos::LayoutRight, Kokkos::HostSpace,
                                 Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-using HostDoubles = Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace,
-                                 Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+using HostDoubles =
+    Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
 kf::Link link_of(const std::string& link) {
   if (link == "logistic") return kf::Link::Logistic;
@@ -48,12 +48,19 @@ class ForestRuntime final : public ModelRuntime {
     m_signature.output.labels = f.classes;
     m_signature.output.description =
         f.task == "classification" ? "class probabilities (predict_proba)" : "predicted values (predict)";
-    m_description = {{"layout", kForestLayout},        {"layout_version", kForestLayoutVersion}, {"opset", kForestLayoutVersion},
-                     {"kind", f.kind},                 {"task", f.task},
-                     {"trees", f.n_trees()},           {"nodes", f.n_nodes()},
-                     {"max_depth", m_max_depth},       {"features", f.n_features},
-                     {"raw_columns", f.raw_columns},   {"aggregation", f.aggregation},
-                     {"link", f.link},                 {"learning_rate", f.learning_rate},
+    m_description = {{"layout", kForestLayout},
+                     {"layout_version", kForestLayoutVersion},
+                     {"opset", kForestLayoutVersion},
+                     {"kind", f.kind},
+                     {"task", f.task},
+                     {"trees", f.n_trees()},
+                     {"nodes", f.n_nodes()},
+                     {"max_depth", m_max_depth},
+                     {"features", f.n_features},
+                     {"raw_columns", f.raw_columns},
+                     {"aggregation", f.aggregation},
+                     {"link", f.link},
+                     {"learning_rate", f.learning_rate},
                      {"producer", f.producer}};
   }
 
@@ -68,12 +75,14 @@ class ForestRuntime final : public ModelRuntime {
     for (std::size_t i = 0; i < x_host.size(); ++i)
       if (!std::isfinite(x_host[i]))
         throw input_error("model.input.nonfinite",
-                          "input row " + std::to_string(i / features) + ", feature " + std::to_string(i % features) +
-                              " is " + (std::isnan(x_host[i]) ? "NaN" : "infinite or too large for float32") +
+                          "input row " + std::to_string(i / features) + ", feature " +
+                              std::to_string(i % features) + " is " +
+                              (std::isnan(x_host[i]) ? "NaN" : "infinite or too large for float32") +
                               ": tree ensembles take finite values only, as scikit-learn does");
     const int columns = m_ensemble.output_columns();
     Tensor out(DType::Float64, m_flat_output ? Shape{batch.shape()[0]} : Shape{batch.shape()[0], columns});
-    auto x = Kokkos::create_mirror_view_and_copy(kernels::MemSpace(), HostFloats(x_host.data(), rows, features));
+    auto x =
+        Kokkos::create_mirror_view_and_copy(kernels::MemSpace(), HostFloats(x_host.data(), rows, features));
     Kokkos::View<double**> y(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::forest::out"), rows,
                              static_cast<std::size_t>(columns));
     try {
@@ -112,13 +121,15 @@ class ForestRuntime final : public ModelRuntime {
         if (f.left[old] < 0) {
           nodes[p.at] = {std::numeric_limits<float>::infinity(), 0, static_cast<std::int32_t>(p.at)};
           // sklearn adds scale * value (predict_stages); same product here.
-          for (std::size_t v = 0; v < n_values; ++v) values[p.at * n_values + v] = scale * f.value[old * n_values + v];
+          for (std::size_t v = 0; v < n_values; ++v)
+            values[p.at * n_values + v] = scale * f.value[old * n_values + v];
           depth = std::max(depth, p.depth);
           continue;
         }
         const std::size_t children = next;
         next += 2;
-        nodes[p.at] = {kf::float_threshold(f.threshold[old]), f.feature[old], static_cast<std::int32_t>(children)};
+        nodes[p.at] = {kf::float_threshold(f.threshold[old]), f.feature[old],
+                       static_cast<std::int32_t>(children)};
         queue.push_back({f.left[old], children, p.depth + 1});
         queue.push_back({f.right[old], children + 1, p.depth + 1});
       }
@@ -128,10 +139,11 @@ class ForestRuntime final : public ModelRuntime {
     nodes.resize(next);  // nodes no split reaches are dropped
     values.resize(next * n_values);
     m_ensemble.nodes = to_device("beamflow::forest::nodes", nodes);
-    Kokkos::View<double**> v(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::forest::values"), next,
-                             n_values);
-    Kokkos::deep_copy(v, Kokkos::View<const double**, Kokkos::LayoutRight, Kokkos::HostSpace,
-                                      Kokkos::MemoryTraits<Kokkos::Unmanaged>>(values.data(), next, n_values));
+    Kokkos::View<double**> v(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::forest::values"),
+                             next, n_values);
+    Kokkos::deep_copy(v,
+                      Kokkos::View<const double**, Kokkos::LayoutRight, Kokkos::HostSpace,
+                                   Kokkos::MemoryTraits<Kokkos::Unmanaged>>(values.data(), next, n_values));
     m_ensemble.values = v;
     m_ensemble.roots = to_device("beamflow::forest::roots", roots);
     m_ensemble.depths = to_device("beamflow::forest::depths", depths);

@@ -22,7 +22,8 @@ const std::vector<PreprocessorKind>& preprocessor_kinds() {
   static const std::vector<PreprocessorKind> kinds = {
       {kMagpiePreprocessing, "Magpie-style composition features from an element property table",
        load_magpie_preprocessor},
-      {onnx::kDetectorImagePreprocessing, "detector frames: log scale and bilinear resize to the network's input",
+      {onnx::kDetectorImagePreprocessing,
+       "detector frames: log scale and bilinear resize to the network's input",
        onnx::load_detector_image_preprocessor},
   };
   return kinds;

@@ -16,19 +16,21 @@ InferAction::InferAction()
           "Runs a published model: {\"model\": \"NAME[@VERSION]\", \"inputs\": nested array or {\"file\", "
           "\"dataset\"}, \"output\"?: {\"file\", \"dataset\"}}; requests arriving together are batched.",
           actions::Timing::Asynchronous, actions::Effects::None,
-          actions::InputSpec({Field::of(FieldType::String, "model", "NAME or NAME@VERSION").mandatory().not_empty(),
-                              Field::of(FieldType::Any, "inputs",
-                                        "nested array (batch first), preprocessing documents, or {file, dataset}")
-                                  .mandatory(),
-                              Field::of(FieldType::Any, "output", "{file[, dataset]}: write the outputs to HDF5"),
-                              Field::of(FieldType::String, "repo", "model repository (default: the CLI's)"),
-                              Field::of(FieldType::Integer, "block_rows", "rows per kernel call for HDF5 inputs")
-                                  .at_least(1)})) {}
+          actions::InputSpec(
+              {Field::of(FieldType::String, "model", "NAME or NAME@VERSION").mandatory().not_empty(),
+               Field::of(FieldType::Any, "inputs",
+                         "nested array (batch first), preprocessing documents, or {file, dataset}")
+                   .mandatory(),
+               Field::of(FieldType::Any, "output", "{file[, dataset]}: write the outputs to HDF5"),
+               Field::of(FieldType::String, "repo", "model repository (default: the CLI's)"),
+               Field::of(FieldType::Integer, "block_rows", "rows per kernel call for HDF5 inputs")
+                   .at_least(1)})) {}
 
 ActionState InferAction::submit(const ActionRequest& r) {
-  std::filesystem::path root = Repository::open(r.input.contains("repo") ? std::optional(r.input["repo"].get<std::string>())
-                                                                         : std::nullopt)
-                                   .root();
+  std::filesystem::path root =
+      Repository::open(r.input.contains("repo") ? std::optional(r.input["repo"].get<std::string>())
+                                                : std::nullopt)
+          .root();
   if (root.is_relative()) root = r.work_dir / root;
   Pending p;
   p.model = process_model_cache().get(Repository(root), ModelRef::parse(r.input["model"].get<std::string>()));
@@ -37,7 +39,8 @@ ActionState InferAction::submit(const ActionRequest& r) {
   const std::string model = p.model->ref();
   std::lock_guard lock(m_mutex);
   m_pending.insert_or_assign(r.action_id, std::move(p));
-  return ActionState::active(r.action_id, std::chrono::milliseconds(0), {{"model", model}, {"queued", m_pending.size()}});
+  return ActionState::active(r.action_id, std::chrono::milliseconds(0),
+                             {{"model", model}, {"queued", m_pending.size()}});
 }
 
 ActionState InferAction::run(const ActionRequest& r) {
@@ -76,7 +79,9 @@ void InferAction::flush() {
   }
   if (work.empty()) return;
   std::map<std::string, ActionState> done;
-  auto fail = [](const std::string& id, const Error& e) { return ActionState::failed(id, e.asl_name(), e.what()); };
+  auto fail = [](const std::string& id, const Error& e) {
+    return ActionState::failed(id, e.asl_name(), e.what());
+  };
   // JSON requests without an output file: one batch per model.
   std::map<const Model*, std::vector<std::string>> batches;
   for (auto& [id, p] : work) {

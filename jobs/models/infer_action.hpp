@@ -42,8 +42,8 @@ class InferAction final : public actions::BuiltinAction {
   void flush();
 
   mutable std::mutex m_mutex;
-  std::map<std::string, Pending> m_pending;              // by action id
-  std::map<std::string, actions::ActionState> m_done;    // by action id, until polled
+  std::map<std::string, Pending> m_pending;            // by action id
+  std::map<std::string, actions::ActionState> m_done;  // by action id, until polled
   std::uint64_t m_batches = 0;
 };
 

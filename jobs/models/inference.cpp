@@ -18,7 +18,8 @@ DatasetRef dataset_ref(const Json& j, const std::filesystem::path& base, const s
                        const std::optional<std::string>& default_dataset) {
   if (!j.is_object()) document_error(pointer, "expected {\"file\": ..., \"dataset\": ...}");
   for (const auto& [key, value] : j.items())
-    if (key != "file" && key != "dataset") document_error(pointer + "/" + key, "unknown field (expected file, dataset)");
+    if (key != "file" && key != "dataset")
+      document_error(pointer + "/" + key, "unknown field (expected file, dataset)");
   const auto file = j.find("file");
   if (file == j.end() || !file->is_string() || file->get<std::string>().empty())
     document_error(pointer + "/file", "must be a file path");
@@ -36,12 +37,15 @@ DatasetRef dataset_ref(const Json& j, const std::filesystem::path& base, const s
   return ref;
 }
 
-InferenceRequest InferenceRequest::from_json(const Json& inputs, const Json& output, const std::filesystem::path& base,
-                                             const std::string& pointer) {
+InferenceRequest InferenceRequest::from_json(const Json& inputs, const Json& output,
+                                             const std::filesystem::path& base, const std::string& pointer) {
   InferenceRequest r;
-  if (inputs.is_object()) r.input_dataset = dataset_ref(inputs, base, pointer);
-  else if (inputs.is_array()) r.inputs = inputs;
-  else document_error(pointer, "expected a nested array (batch first) or {\"file\": ..., \"dataset\": ...}");
+  if (inputs.is_object())
+    r.input_dataset = dataset_ref(inputs, base, pointer);
+  else if (inputs.is_array())
+    r.inputs = inputs;
+  else
+    document_error(pointer, "expected a nested array (batch first) or {\"file\": ..., \"dataset\": ...}");
   if (!output.is_null()) r.output = dataset_ref(output, base, "/output", std::string("/outputs"));
   return r;
 }
@@ -55,7 +59,8 @@ Json outputs_json(const Model& model, const Tensor& outputs) {
 namespace {
 
 Json written(const Model& model, const DatasetRef& out, const Shape& shape) {
-  return {{"model", model.ref()}, {"output", {{"file", out.file.string()}, {"dataset", out.dataset}, {"shape", shape}}}};
+  return {{"model", model.ref()},
+          {"output", {{"file", out.file.string()}, {"dataset", out.dataset}, {"shape", shape}}}};
 }
 
 void annotate(DatasetSink& sink, const Model& model) {
@@ -65,8 +70,8 @@ void annotate(DatasetSink& sink, const Model& model) {
 
 // Rows [range) of the input dataset through the model, `block` rows per
 // kernel call.
-Tensor evaluate_rows(const Model& model, const DatasetSource& source, const DatasetRef& input, jobs::RowRange range,
-                     std::int64_t block) {
+Tensor evaluate_rows(const Model& model, const DatasetSource& source, const DatasetRef& input,
+                     jobs::RowRange range, std::int64_t block) {
   std::vector<Tensor> parts;
   for (const auto& chunk : jobs::chunks_of(range, std::max<std::int64_t>(1, block))) {
     try {
@@ -102,8 +107,9 @@ Tensor gather_rows(const jobs::Comm& comm, const Tensor& mine, std::int64_t rows
       at += static_cast<int>(c);
     }
   }
-  MPI_Gatherv(d.data(), static_cast<int>(count), MPI_DOUBLE, comm.is_root() ? all.data<double>().data() : nullptr,
-              sizes.data(), offsets.data(), MPI_DOUBLE, 0, comm.get());
+  MPI_Gatherv(d.data(), static_cast<int>(count), MPI_DOUBLE,
+              comm.is_root() ? all.data<double>().data() : nullptr, sizes.data(), offsets.data(), MPI_DOUBLE,
+              0, comm.get());
   return all;
 }
 
@@ -125,7 +131,8 @@ Json run_dataset(const Model& model, const InferenceRequest& request, const jobs
     if (source.rows() == 0)
       throw input_error("model.input.shape", "the input dataset has no rows",
                         {{"file", input.file.string()}, {"dataset", input.dataset}});
-    return deliver(model, request, evaluate_rows(model, source, input, {0, source.rows()}, request.block_rows));
+    return deliver(model, request,
+                   evaluate_rows(model, source, input, {0, source.rows()}, request.block_rows));
   }
   Tensor mine;
   std::int64_t rows = 0;
@@ -137,7 +144,8 @@ Json run_dataset(const Model& model, const InferenceRequest& request, const jobs
                         "the input dataset has " + std::to_string(rows) + " rows, fewer than the " +
                             std::to_string(comm->size()) + " ranks",
                         {{"file", input.file.string()}, {"dataset", input.dataset}});
-    mine = cast(evaluate_rows(model, source, input, jobs::block_of(rows, comm->size(), comm->rank()), request.block_rows),
+    mine = cast(evaluate_rows(model, source, input, jobs::block_of(rows, comm->size(), comm->rank()),
+                              request.block_rows),
                 DType::Float64);
   });
   const Tensor all = gather_rows(*comm, mine, rows);

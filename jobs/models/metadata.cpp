@@ -16,12 +16,12 @@ namespace {
 // DataCite 4.1 relationType values.
 const std::set<std::string>& relation_types() {
   static const std::set<std::string> s = {
-      "IsCitedBy",        "Cites",           "IsSupplementTo",      "IsSupplementedBy", "IsContinuedBy",
-      "Continues",        "IsNewVersionOf",  "IsPreviousVersionOf", "IsPartOf",         "HasPart",
-      "IsReferencedBy",   "References",      "IsDocumentedBy",      "Documents",        "IsCompiledBy",
-      "Compiles",         "IsVariantFormOf", "IsOriginalFormOf",    "IsIdenticalTo",    "HasMetadata",
-      "IsMetadataFor",    "Reviews",         "IsReviewedBy",        "IsDerivedFrom",    "IsSourceOf",
-      "IsDescribedBy",    "Describes",       "HasVersion",          "IsVersionOf",      "Requires",
+      "IsCitedBy",      "Cites",           "IsSupplementTo",      "IsSupplementedBy", "IsContinuedBy",
+      "Continues",      "IsNewVersionOf",  "IsPreviousVersionOf", "IsPartOf",         "HasPart",
+      "IsReferencedBy", "References",      "IsDocumentedBy",      "Documents",        "IsCompiledBy",
+      "Compiles",       "IsVariantFormOf", "IsOriginalFormOf",    "IsIdenticalTo",    "HasMetadata",
+      "IsMetadataFor",  "Reviews",         "IsReviewedBy",        "IsDerivedFrom",    "IsSourceOf",
+      "IsDescribedBy",  "Describes",       "HasVersion",          "IsVersionOf",      "Requires",
       "IsRequiredBy"};
   return s;
 }
@@ -34,8 +34,8 @@ const std::set<std::string>& identifier_types() {
 }
 
 bool plain_file_name(const std::string& s) {
-  return !s.empty() && s != "." && s != ".." && s.find('/') == std::string::npos && s.find('\0') == std::string::npos &&
-         s != "metadata.json";
+  return !s.empty() && s != "." && s != ".." && s.find('/') == std::string::npos &&
+         s.find('\0') == std::string::npos && s != "metadata.json";
 }
 
 class Checker {
@@ -95,18 +95,21 @@ class Checker {
     if (string(member(d, "version"), p + "/version", true) && !SemVer::parse(d["version"].get<std::string>()))
       add(p + "/version", "'" + d["version"].get<std::string>() +
                               "' is not a semantic version (MAJOR.MINOR.PATCH[-PRERELEASE])");
-    list_of_objects(member(d, "creators"), p + "/creators", is_public, [&](const Json& c, const std::string& q) {
-      string(member(c, "creatorName"), q + "/creatorName", true);
-      string(member(c, "givenName"), q + "/givenName", false);
-      string(member(c, "familyName"), q + "/familyName", false);
-      strings(member(c, "affiliations"), q + "/affiliations");
+    list_of_objects(member(d, "creators"), p + "/creators", is_public,
+                    [&](const Json& c, const std::string& q) {
+                      string(member(c, "creatorName"), q + "/creatorName", true);
+                      string(member(c, "givenName"), q + "/givenName", false);
+                      string(member(c, "familyName"), q + "/familyName", false);
+                      strings(member(c, "affiliations"), q + "/affiliations");
+                    });
+    list_of_objects(member(d, "titles"), p + "/titles", is_public, [&](const Json& t, const std::string& q) {
+      string(member(t, "title"), q + "/title", true);
     });
-    list_of_objects(member(d, "titles"), p + "/titles", is_public,
-                    [&](const Json& t, const std::string& q) { string(member(t, "title"), q + "/title", true); });
-    list_of_objects(member(d, "descriptions"), p + "/descriptions", is_public, [&](const Json& t, const std::string& q) {
-      string(member(t, "description"), q + "/description", true);
-      string(member(t, "descriptionType"), q + "/descriptionType", false);
-    });
+    list_of_objects(member(d, "descriptions"), p + "/descriptions", is_public,
+                    [&](const Json& t, const std::string& q) {
+                      string(member(t, "description"), q + "/description", true);
+                      string(member(t, "descriptionType"), q + "/descriptionType", false);
+                    });
     if (const Json* id = member(d, "identifier"); id && object(*id, p + "/identifier")) {
       const std::string q = p + "/identifier";
       if (string(member(*id, "identifierType"), q + "/identifierType", true) &&
@@ -117,17 +120,17 @@ class Checker {
           !std::regex_match((*id)["identifier"].get<std::string>(), doi))
         add(q + "/identifier", "is not a DOI (10.NNNN/suffix)");
     }
-    list_of_objects(member(d, "relatedIdentifiers"), p + "/relatedIdentifiers", false,
-                    [&](const Json& r, const std::string& q) {
-                      string(member(r, "relatedIdentifier"), q + "/relatedIdentifier", true);
-                      if (string(member(r, "relatedIdentifierType"), q + "/relatedIdentifierType", true) &&
-                          !identifier_types().count(r["relatedIdentifierType"].get<std::string>()))
-                        add(q + "/relatedIdentifierType", "is not a DataCite identifier type (DOI, URL, arXiv, ...)");
-                      if (string(member(r, "relationType"), q + "/relationType", true) &&
-                          !relation_types().count(r["relationType"].get<std::string>()))
-                        add(q + "/relationType",
-                            "is not a DataCite relation type (IsDerivedFrom, IsDescribedBy, ...)");
-                    });
+    list_of_objects(
+        member(d, "relatedIdentifiers"), p + "/relatedIdentifiers", false,
+        [&](const Json& r, const std::string& q) {
+          string(member(r, "relatedIdentifier"), q + "/relatedIdentifier", true);
+          if (string(member(r, "relatedIdentifierType"), q + "/relatedIdentifierType", true) &&
+              !identifier_types().count(r["relatedIdentifierType"].get<std::string>()))
+            add(q + "/relatedIdentifierType", "is not a DataCite identifier type (DOI, URL, arXiv, ...)");
+          if (string(member(r, "relationType"), q + "/relationType", true) &&
+              !relation_types().count(r["relationType"].get<std::string>()))
+            add(q + "/relationType", "is not a DataCite relation type (IsDerivedFrom, IsDescribedBy, ...)");
+        });
   }
 
   template <class Each>
@@ -142,8 +145,9 @@ class Checker {
   void dlhub(const Json& d) {
     const std::string p = "/dlhub";
     if (!object(d, p)) return;
-    only_keys(d, p, {"version", "publication_date", "domains", "owner", "name", "visible_to", "id",
-                     "transfer_method", "files", "test", "type"});
+    only_keys(d, p,
+              {"version", "publication_date", "domains", "owner", "name", "visible_to", "id",
+               "transfer_method", "files", "test", "type"});
     if (string(member(d, "name"), p + "/name", true) && !valid_model_name(d["name"].get<std::string>()))
       add(p + "/name", "must match [A-Za-z0-9][A-Za-z0-9_.-]* (at most 128 characters)");
     strings(member(d, "domains"), p + "/domains");
@@ -151,7 +155,8 @@ class Checker {
       static const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
       for (std::size_t i = 0; i < v->size(); ++i) {
         const std::string q = p + "/visible_to/" + std::to_string(i);
-        if (string(&(*v)[i], q, true) && (*v)[i] != "public" && !std::regex_match((*v)[i].get<std::string>(), uuid))
+        if (string(&(*v)[i], q, true) && (*v)[i] != "public" &&
+            !std::regex_match((*v)[i].get<std::string>(), uuid))
           add(q, "must be \"public\" or a Globus identity UUID");
       }
     }
@@ -171,8 +176,10 @@ class Checker {
     const std::string q = p + "/methods/run";
     if (!object(*run, q)) return;
     if (const Json* in = member(*run, "input")) {
-      if (!preprocessed) spec(*in, q + "/input");
-      else if (object(*in, q + "/input")) string(member(*in, "type"), q + "/input/type", true);
+      if (!preprocessed)
+        spec(*in, q + "/input");
+      else if (object(*in, q + "/input"))
+        string(member(*in, "type"), q + "/input/type", true);
     }
     if (const Json* out = member(*run, "output")) spec(*out, q + "/output");
   }
@@ -181,7 +188,8 @@ class Checker {
     try {
       TensorSpec::from_json(j, p);
     } catch (const Error& e) {
-      add(e.context().empty() ? p : e.context().front().second, e.message().substr(e.message().find(": ") + 2));
+      add(e.context().empty() ? p : e.context().front().second,
+          e.message().substr(e.message().find(": ") + 2));
     }
   }
 
@@ -198,27 +206,30 @@ class Checker {
     }
     if (const Json* o = member(b, "opset"); o && !(o->is_number_integer() && o->get<std::int64_t>() >= 1))
       add(p + "/opset", "must be an integer >= 1");
-    if (string(member(b, "model_file"), p + "/model_file", true) && !plain_file_name(b["model_file"].get<std::string>()))
+    if (string(member(b, "model_file"), p + "/model_file", true) &&
+        !plain_file_name(b["model_file"].get<std::string>()))
       add(p + "/model_file", "must be a plain file name in the model's directory");
     if (const Json* f = member(b, "files"); f && object(*f, p + "/files")) {
       static const std::regex hex("[0-9a-f]{64}");
       for (const auto& [name, hash] : f->items()) {
         const std::string q = p + "/files/" + name;
-        if (!plain_file_name(name)) add(q, "must name a plain file in the model's directory");
+        if (!plain_file_name(name))
+          add(q, "must name a plain file in the model's directory");
         else if (!hash.is_string() || !std::regex_match(hash.get<std::string>(), hex))
           add(q, "must be a sha256 as 64 lowercase hex digits");
       }
     }
     if (const Json* pre = member(b, "preprocessing"); pre && object(*pre, p + "/preprocessing"))
       string(member(*pre, "name"), p + "/preprocessing/name", true);
-    list_of_objects(member(b, "validation"), p + "/validation", false, [&](const Json& v, const std::string& q) {
-      only_keys(v, q, {"input", "expected", "tolerance", "description"});
-      if (!member(v, "input")) add(q + "/input", "is required");
-      if (const Json* e = member(v, "expected"); !e || !e->is_array())
-        add(q + "/expected", "is required (a nested array of outputs)");
-      if (const Json* t = member(v, "tolerance"); t && !(t->is_number() && t->get<double>() >= 0))
-        add(q + "/tolerance", "must be a number >= 0");
-    });
+    list_of_objects(
+        member(b, "validation"), p + "/validation", false, [&](const Json& v, const std::string& q) {
+          only_keys(v, q, {"input", "expected", "tolerance", "description"});
+          if (!member(v, "input")) add(q + "/input", "is required");
+          if (const Json* e = member(v, "expected"); !e || !e->is_array())
+            add(q + "/expected", "is required (a nested array of outputs)");
+          if (const Json* t = member(v, "tolerance"); t && !(t->is_number() && t->get<double>() >= 0))
+            add(q + "/tolerance", "must be a number >= 0");
+        });
   }
 };
 
@@ -255,7 +266,8 @@ void require_valid_metadata(const Json& meta) {
   const auto problems = check_metadata(meta);
   if (problems.empty()) return;
   std::string message = "invalid model metadata:";
-  for (const auto& p : problems) message += " " + (p.pointer.empty() ? std::string("/") : p.pointer) + ": " + p.message + ";";
+  for (const auto& p : problems)
+    message += " " + (p.pointer.empty() ? std::string("/") : p.pointer) + ": " + p.message + ";";
   message.pop_back();
   throw model_error("model.metadata.invalid", model_asl::InvalidMetadata, message,
                     {{"field", problems.front().pointer.empty() ? "/" : problems.front().pointer}});
@@ -292,7 +304,8 @@ ModelSummary ModelSummary::of(const Json& meta) {
     if (j.contains("dtype") && j["dtype"].is_string()) s.input_type += " " + j["dtype"].get<std::string>();
     if (j.contains("item_type") && j["item_type"].is_object()) {
       const Json& item = j["item_type"];
-      s.input_type += " of " + (item.contains("python_type") ? item.value("python_type", "") : item.value("type", ""));
+      s.input_type +=
+          " of " + (item.contains("python_type") ? item.value("python_type", "") : item.value("type", ""));
     }
     if (j.contains("shape")) s.input_type += " " + j["shape"].dump();
   }
@@ -300,9 +313,15 @@ ModelSummary ModelSummary::of(const Json& meta) {
 }
 
 Json ModelSummary::to_json() const {
-  Json j = {{"name", name},       {"version", version},     {"title", title},
-            {"description", description}, {"authors", authors}, {"domains", domains},
-            {"format", format},   {"input_type", input_type}, {"visibility", is_public ? "public" : "private"}};
+  Json j = {{"name", name},
+            {"version", version},
+            {"title", title},
+            {"description", description},
+            {"authors", authors},
+            {"domains", domains},
+            {"format", format},
+            {"input_type", input_type},
+            {"visibility", is_public ? "public" : "private"}};
   if (doi) j["doi"] = *doi;
   return j;
 }

@@ -22,9 +22,10 @@ ModelRef ModelRef::parse(const std::string& text) {
   if (at != std::string::npos) {
     ref.version = text.substr(at + 1);
     if (!SemVer::parse(*ref.version))
-      throw model_error("model.name.invalid", model_asl::NotFound,
-                        "'" + *ref.version + "' in '" + text + "' is not a semantic version (MAJOR.MINOR.PATCH)",
-                        {{"model", text}});
+      throw model_error(
+          "model.name.invalid", model_asl::NotFound,
+          "'" + *ref.version + "' in '" + text + "' is not a semantic version (MAJOR.MINOR.PATCH)",
+          {{"model", text}});
   }
   return ref;
 }
@@ -40,10 +41,11 @@ void verify_files(const std::filesystem::path& dir, const Json& metadata) {
                         {{"file", file.string()}});
     const std::string actual = sha256_file_hex(file);
     if (actual != hash.get<std::string>())
-      throw model_error("model.file.checksum", model_asl::Corrupt,
-                        "file does not match the sha256 in the model's metadata (corrupted or truncated): expected " +
-                            hash.get<std::string>() + ", found " + actual,
-                        {{"file", file.string()}});
+      throw model_error(
+          "model.file.checksum", model_asl::Corrupt,
+          "file does not match the sha256 in the model's metadata (corrupted or truncated): expected " +
+              hash.get<std::string>() + ", found " + actual,
+          {{"file", file.string()}});
   }
 }
 
@@ -101,7 +103,8 @@ void run_validation_vectors(const Model& model) {
     const Json& v = vectors[i];
     auto failed = [&](const std::string& why) {
       return model_error("model.validation.failed", model_asl::ValidationFailed,
-                         "validation vector " + std::to_string(i) + ": " + why, {{"field", where}, {"model", model.ref()}});
+                         "validation vector " + std::to_string(i) + ": " + why,
+                         {{"field", where}, {"model", model.ref()}});
     };
     Tensor out;
     try {
@@ -126,8 +129,9 @@ void run_validation_vectors(const Model& model) {
     for (std::size_t k = 0; k < got.size(); ++k) {
       const bool ok = tolerance == 0 ? got[k] == want[k] : std::fabs(got[k] - want[k]) <= tolerance;
       if (!ok)
-        throw failed("output row " + std::to_string(k / row) + ", column " + std::to_string(k % row) + " is " +
-                     exact(got[k]) + ", expected " + exact(want[k]) + " (tolerance " + exact(tolerance) + ")");
+        throw failed("output row " + std::to_string(k / row) + ", column " + std::to_string(k % row) +
+                     " is " + exact(got[k]) + ", expected " + exact(want[k]) + " (tolerance " +
+                     exact(tolerance) + ")");
     }
   }
 }

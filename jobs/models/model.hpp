@@ -49,7 +49,9 @@ class Model {
   Tensor prepare(const Tensor& batch) const;
   // Runs a prepared batch.
   Tensor run(const Tensor& prepared) const { return m_runtime->run(prepared); }
-  Tensor predict(const Json& inputs, const std::string& where = "/inputs") const { return run(prepare(inputs, where)); }
+  Tensor predict(const Json& inputs, const std::string& where = "/inputs") const {
+    return run(prepare(inputs, where));
+  }
   Tensor predict(const Tensor& batch) const { return run(prepare(batch)); }
 
  private:

@@ -16,10 +16,10 @@
 #include <system_error>
 
 #include "core/hash.hpp"
-#include "journal/fs.hpp"
-#include "journal/posix_file.hpp"
 #include "jobs/models/errors.hpp"
 #include "jobs/models/repository.hpp"
+#include "journal/fs.hpp"
+#include "journal/posix_file.hpp"
 
 namespace beamflow::models {
 
@@ -126,7 +126,8 @@ void complete(Json& meta, const Source& source, const PublishRequest& request) {
   if (!datacite.contains("version")) datacite["version"] = "1.0.0";
   if (!dlhub.contains("type")) dlhub["type"] = "servable";
   if (!dlhub.contains("visible_to")) dlhub["visible_to"] = Json::array();
-  if (!datacite.contains("titles") && dlhub.contains("name")) datacite["titles"] = {{{"title", dlhub["name"]}}};
+  if (!datacite.contains("titles") && dlhub.contains("name"))
+    datacite["titles"] = {{{"title", dlhub["name"]}}};
   if (!b.contains("model_file")) {
     std::vector<std::string> models;
     for (const auto& [name, path] : source.files)
@@ -151,7 +152,8 @@ void complete(Json& meta, const Source& source, const PublishRequest& request) {
   if (!files.is_object()) return;
   for (const auto& [name, hash] : files.items())
     if (!source.files.count(name))
-      throw model_error("model.file.missing", model_asl::Corrupt, "the metadata lists a file the source does not have",
+      throw model_error("model.file.missing", model_asl::Corrupt,
+                        "the metadata lists a file the source does not have",
                         {{"file", name}, {"field", "/beamflow/files/" + name}});
   for (const auto& [name, path] : source.files) {
     const std::string actual = sha256_file_hex(path);
@@ -174,19 +176,22 @@ void stage_files(const Source& source, const Json& meta, const std::filesystem::
     std::filesystem::copy_file(from, target, ec);
     if (ec) throw io_error("cannot copy into the repository", from, ec.value());
     if (sha256_file_hex(target) != hash.get<std::string>())
-      throw model_error("model.file.checksum", model_asl::Corrupt, "file changed while it was being published",
-                        {{"file", from.string()}});
-    std::filesystem::permissions(target, std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
-                                             std::filesystem::perms::others_read, ec);
+      throw model_error("model.file.checksum", model_asl::Corrupt,
+                        "file changed while it was being published", {{"file", from.string()}});
+    std::filesystem::permissions(target,
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
+                                     std::filesystem::perms::others_read,
+                                 ec);
     fsync_file(target);
   }
 }
 
-[[noreturn]] void spec_mismatch(const std::string& pointer, const TensorSpec& declared, const TensorSpec& actual) {
+[[noreturn]] void spec_mismatch(const std::string& pointer, const TensorSpec& declared,
+                                const TensorSpec& actual) {
   throw model_error("model.metadata.invalid", model_asl::InvalidMetadata,
                     "invalid model metadata: " + pointer + ": declares " + dtype_name(declared.dtype) + " " +
-                        declared.shape_string() + " but the model file has " + dtype_name(actual.dtype) + " " +
-                        actual.shape_string(),
+                        declared.shape_string() + " but the model file has " + dtype_name(actual.dtype) +
+                        " " + actual.shape_string(),
                     {{"field", pointer}});
 }
 
@@ -203,7 +208,8 @@ void complete_signature(Json& meta, const Model& model) {
     run["input"] = model.preprocessor() ? model.preprocessor()->input_spec() : sig.input.to_json();
   } else if (!model.preprocessor()) {
     const TensorSpec declared = TensorSpec::from_json(run["input"], p + "/input");
-    if (declared.dtype != sig.input.dtype || declared.shape != sig.input.shape) spec_mismatch(p + "/input", declared, sig.input);
+    if (declared.dtype != sig.input.dtype || declared.shape != sig.input.shape)
+      spec_mismatch(p + "/input", declared, sig.input);
   }
   if (!run.contains("output")) {
     run["output"] = sig.output.to_json();
@@ -215,13 +221,15 @@ void complete_signature(Json& meta, const Model& model) {
     if (!declared.labels.empty() && shape.size() == 2 && shape[1] &&
         static_cast<std::int64_t>(declared.labels.size()) != *shape[1])
       throw model_error("model.metadata.invalid", model_asl::InvalidMetadata,
-                        "invalid model metadata: " + p + "/output/labels: " + std::to_string(declared.labels.size()) +
-                            " labels for " + std::to_string(*shape[1]) + " output columns",
+                        "invalid model metadata: " + p +
+                            "/output/labels: " + std::to_string(declared.labels.size()) + " labels for " +
+                            std::to_string(*shape[1]) + " output columns",
                         {{"field", p + "/output/labels"}});
   }
   if (!run.contains("method_details")) run["method_details"] = {{"method_name", sig.method}};
   const Json described = model.runtime().describe();
-  if (!meta["beamflow"].contains("opset") && described.contains("opset")) meta["beamflow"]["opset"] = described["opset"];
+  if (!meta["beamflow"].contains("opset") && described.contains("opset"))
+    meta["beamflow"]["opset"] = described["opset"];
 }
 
 // Renames `from` to `to` unless `to` exists. RENAME_NOREPLACE where the file
@@ -241,16 +249,17 @@ ModelRecord Repository::publish(const PublishRequest& request) const {
   complete(meta, source, request);
   require_valid_metadata(meta);
   if (!meta["beamflow"]["files"].contains(meta["beamflow"]["model_file"].get<std::string>()))
-    throw model_error("model.file.missing", model_asl::Corrupt, "the model file is not among the files published",
-                      {{"file", meta["beamflow"]["model_file"].get<std::string>()}, {"field", "/beamflow/model_file"}});
+    throw model_error(
+        "model.file.missing", model_asl::Corrupt, "the model file is not among the files published",
+        {{"file", meta["beamflow"]["model_file"].get<std::string>()}, {"field", "/beamflow/model_file"}});
   const std::string name = meta["/dlhub/name"_json_pointer].get<std::string>();
   const std::string version = meta["/datacite/version"_json_pointer].get<std::string>();
   const Error::Context where{{"model", name + "@" + version}, {"repo", m_root.string()}};
   const auto final_dir = m_root / name / version;
   std::error_code ec;
   if (std::filesystem::exists(final_dir, ec))
-    throw publish_error("model.publish.exists", name + "@" + version + " is already published (versions are immutable)",
-                        where);
+    throw publish_error("model.publish.exists",
+                        name + "@" + version + " is already published (versions are immutable)", where);
 
   Staging staging(m_root, name + "@" + version);
   stage_files(source, meta, staging.dir());
@@ -258,7 +267,8 @@ ModelRecord Repository::publish(const PublishRequest& request) const {
   const auto staged = Model::load(staging.dir(), meta);
   complete_signature(meta, *staged);
   meta["dlhub"]["publication_date"] =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   require_valid_metadata(meta);
   run_validation_vectors(*staged);
   fs::write_file_atomic(staging.dir() / "metadata.json", meta.dump(1) + "\n");
@@ -269,9 +279,10 @@ ModelRecord Repository::publish(const PublishRequest& request) const {
   if (ec) throw io_error("cannot create the model's directory", m_root / name, ec.value());
   if (const int err = rename_no_replace(staging.dir(), final_dir)) {
     if (err == EEXIST || err == ENOTEMPTY)
-      throw publish_error("model.publish.exists",
-                          name + "@" + version + " is already published (another publisher won; versions are immutable)",
-                          where);
+      throw publish_error(
+          "model.publish.exists",
+          name + "@" + version + " is already published (another publisher won; versions are immutable)",
+          where);
     throw io_error("cannot move the staged model into place", final_dir, err);
   }
   staging.released();

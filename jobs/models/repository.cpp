@@ -7,8 +7,8 @@
 #include <sstream>
 #include <system_error>
 
-#include "journal/fs.hpp"
 #include "jobs/models/errors.hpp"
+#include "journal/fs.hpp"
 #include "run/paths.hpp"
 
 namespace beamflow::models {
@@ -59,7 +59,8 @@ std::vector<ModelRecord> Repository::list() const {
 ModelRecord Repository::find(const ModelRef& ref) const {
   const auto versions = versions_in(m_root / ref.name, ref.name);
   if (versions.empty())
-    throw model_error("model.not_found", model_asl::NotFound, "no model named '" + ref.name + "' in the repository",
+    throw model_error("model.not_found", model_asl::NotFound,
+                      "no model named '" + ref.name + "' in the repository",
                       {{"model", ref.str()}, {"repo", m_root.string()}});
   if (!ref.version) return versions.back();
   const auto wanted = SemVer::parse(*ref.version);
@@ -79,16 +80,20 @@ Json Repository::read_metadata(const ModelRecord& record) const {
     meta = Json::parse(fs::read_file(file));
   } catch (const Json::parse_error& e) {
     throw model_error("model.metadata.corrupt", model_asl::Corrupt,
-                      std::string("stored metadata is not valid JSON: ") + e.what(), {{"file", file.string()}});
+                      std::string("stored metadata is not valid JSON: ") + e.what(),
+                      {{"file", file.string()}});
   }
   const auto problems = check_metadata(meta);
   if (!problems.empty())
+    throw model_error(
+        "model.metadata.corrupt", model_asl::Corrupt,
+        "stored metadata breaks the schema: " + problems.front().pointer + ": " + problems.front().message,
+        {{"file", file.string()}});
+  if (meta["/dlhub/name"_json_pointer] != record.name ||
+      meta["/datacite/version"_json_pointer] != record.version.text)
     throw model_error("model.metadata.corrupt", model_asl::Corrupt,
-                      "stored metadata breaks the schema: " + problems.front().pointer + ": " + problems.front().message,
+                      "stored metadata names another model or version than its directory",
                       {{"file", file.string()}});
-  if (meta["/dlhub/name"_json_pointer] != record.name || meta["/datacite/version"_json_pointer] != record.version.text)
-    throw model_error("model.metadata.corrupt", model_asl::Corrupt,
-                      "stored metadata names another model or version than its directory", {{"file", file.string()}});
   return meta;
 }
 
@@ -115,7 +120,8 @@ std::vector<ModelSummary> Repository::search(const SearchQuery& query) const {
     std::string text = lower(s.name + "\n" + s.title + "\n" + s.description);
     for (const auto& a : s.authors) text += "\n" + lower(a);
     for (const auto& d : s.domains) text += "\n" + lower(d);
-    if (!std::all_of(words.begin(), words.end(), [&](const auto& w) { return text.find(w) != std::string::npos; }))
+    if (!std::all_of(words.begin(), words.end(),
+                     [&](const auto& w) { return text.find(w) != std::string::npos; }))
       continue;
     if (query.domain && std::none_of(s.domains.begin(), s.domains.end(),
                                      [&](const auto& d) { return lower(d) == lower(*query.domain); }))

@@ -40,7 +40,7 @@ struct PublishRequest {
 };
 
 struct SearchQuery {
-  std::string text;                  // words, all of which must occur (any case)
+  std::string text;  // words, all of which must occur (any case)
   std::optional<std::string> domain;
   std::optional<std::string> input_type;
   std::optional<std::string> format;

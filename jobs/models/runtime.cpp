@@ -13,7 +13,8 @@ const ModelFormat& model_format(const std::string& name) {
     known += (known.empty() ? "" : ", ") + f.name;
   }
   throw model_error("model.format.unknown", model_asl::Unsupported,
-                    "unknown model format '" + name + "' (this build runs: " + known + ")", {{"format", name}});
+                    "unknown model format '" + name + "' (this build runs: " + known + ")",
+                    {{"format", name}});
 }
 
 const ModelFormat* detect_format(const std::filesystem::path& file) {
@@ -23,8 +24,9 @@ const ModelFormat* detect_format(const std::filesystem::path& file) {
 }
 
 Tensor Preprocessor::apply(const Tensor&) const {
-  throw input_error("model.input.dtype",
-                    "this model's preprocessing takes JSON documents ({\"inputs\": [...]}), not an HDF5 dataset");
+  throw input_error(
+      "model.input.dtype",
+      "this model's preprocessing takes JSON documents ({\"inputs\": [...]}), not an HDF5 dataset");
 }
 
 const PreprocessorKind& preprocessor_kind(const std::string& name, const std::string& pointer) {
@@ -34,11 +36,10 @@ const PreprocessorKind& preprocessor_kind(const std::string& name, const std::st
     known += (known.empty() ? "" : ", ") + k.name;
   }
   throw model_error("model.metadata.invalid", model_asl::InvalidMetadata,
-                    pointer + ": unknown preprocessing '" + name + "' (known: " + known + ")", {{"field", pointer}});
+                    pointer + ": unknown preprocessing '" + name + "' (known: " + known + ")",
+                    {{"field", pointer}});
 }
 
-void ensure_kokkos() {
-  static Kokkos::ScopeGuard guard{Kokkos::InitArguments{}};
-}
+void ensure_kokkos() { static Kokkos::ScopeGuard guard{Kokkos::InitArguments{}}; }
 
 }  // namespace beamflow::models

@@ -41,7 +41,7 @@ class ModelRuntime {
 };
 
 struct ModelFormat {
-  std::string name;         // the metadata's beamflow.format
+  std::string name;  // the metadata's beamflow.format
   std::string description;
   // True when the file's content is of this format (magic, attributes).
   std::function<bool(const std::filesystem::path& file)> recognizes;

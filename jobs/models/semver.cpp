@@ -20,7 +20,8 @@ std::optional<std::uint64_t> number(std::string_view s) {
 }
 
 bool identifier(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '-'; });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '-'; });
 }
 
 std::vector<std::string_view> split(std::string_view s, char sep) {

@@ -9,8 +9,10 @@ namespace beamflow::models {
 
 const char* dtype_name(DType dtype) noexcept {
   switch (dtype) {
-    case DType::Float32: return "float32";
-    case DType::Float64: return "float64";
+    case DType::Float32:
+      return "float32";
+    case DType::Float64:
+      return "float64";
   }
   return "?";
 }
@@ -39,15 +41,15 @@ Tensor::Tensor(DType dtype, Shape shape) : m_dtype(dtype), m_shape(std::move(sha
   for (auto e : m_shape)
     if (e < 0) throw std::invalid_argument("negative tensor extent");
   const std::size_t n = product(m_shape);
-  if (dtype == DType::Float32) m_data = std::vector<float>(n);
-  else m_data = std::vector<double>(n);
+  if (dtype == DType::Float32)
+    m_data = std::vector<float>(n);
+  else
+    m_data = std::vector<double>(n);
 }
 
 std::int64_t Tensor::size() const noexcept { return static_cast<std::int64_t>(product(m_shape)); }
 
-std::int64_t Tensor::row_size() const noexcept {
-  return static_cast<std::int64_t>(product(m_shape, 1));
-}
+std::int64_t Tensor::row_size() const noexcept { return static_cast<std::int64_t>(product(m_shape, 1)); }
 
 template <class T>
 std::span<T> Tensor::data() {
@@ -104,8 +106,10 @@ Tensor concat_rows(const std::vector<const Tensor*>& parts) {
     auto at = out.data<T>().begin();
     for (const Tensor* p : parts) at = std::copy(p->data<T>().begin(), p->data<T>().end(), at);
   };
-  if (out.dtype() == DType::Float32) copy_all(0.0f);
-  else copy_all(0.0);
+  if (out.dtype() == DType::Float32)
+    copy_all(0.0f);
+  else
+    copy_all(0.0);
   return out;
 }
 
@@ -129,12 +133,18 @@ constexpr std::size_t kMaxRank = 8;
 
 const char* json_type(const Json& j) {
   switch (j.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "boolean";
-    case Json::value_t::string: return "string";
-    case Json::value_t::object: return "object";
-    case Json::value_t::array: return "array";
-    default: return "number";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "boolean";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::object:
+      return "object";
+    case Json::value_t::array:
+      return "array";
+    default:
+      return "number";
   }
 }
 
@@ -144,15 +154,18 @@ Shape infer_shape(const Json& nested, const std::string& where) {
   const Json* j = &nested;
   while (j->is_array()) {
     if (shape.size() == kMaxRank)
-      throw input_error("model.input.shape", where + ": nested deeper than " + std::to_string(kMaxRank) + " levels");
+      throw input_error("model.input.shape",
+                        where + ": nested deeper than " + std::to_string(kMaxRank) + " levels");
     shape.push_back(static_cast<std::int64_t>(j->size()));
     if (j->empty()) break;
     j = &(*j)[0];
   }
   if (shape.empty())
-    throw input_error("model.input.shape", where + ": expected a nested array (batch first), got " + json_type(nested));
+    throw input_error("model.input.shape",
+                      where + ": expected a nested array (batch first), got " + json_type(nested));
   if (product(shape) == 0)
-    throw input_error("model.input.shape", where + ": the batch has no elements (shape " + shape_string(shape) + ")");
+    throw input_error("model.input.shape",
+                      where + ": the batch has no elements (shape " + shape_string(shape) + ")");
   return shape;
 }
 
@@ -160,24 +173,29 @@ template <class T>
 void fill(const Json& j, const Shape& shape, std::size_t depth, const std::string& pointer, T*& out) {
   if (depth == shape.size()) {
     if (!j.is_number())
-      throw input_error("model.input.dtype", pointer + ": expected a number, got " + std::string(json_type(j)));
+      throw input_error("model.input.dtype",
+                        pointer + ": expected a number, got " + std::string(json_type(j)));
     *out++ = static_cast<T>(j.get<double>());
     return;
   }
   if (!j.is_array() || static_cast<std::int64_t>(j.size()) != shape[depth])
-    throw input_error("model.input.shape",
-                      pointer + ": expected an array of " + std::to_string(shape[depth]) + " elements, got " +
-                          (j.is_array() ? std::to_string(j.size()) + " elements" : std::string(json_type(j))) +
-                          " (the batch is ragged)");
-  for (std::size_t i = 0; i < j.size(); ++i) fill(j[i], shape, depth + 1, pointer + "/" + std::to_string(i), out);
+    throw input_error(
+        "model.input.shape",
+        pointer + ": expected an array of " + std::to_string(shape[depth]) + " elements, got " +
+            (j.is_array() ? std::to_string(j.size()) + " elements" : std::string(json_type(j))) +
+            " (the batch is ragged)");
+  for (std::size_t i = 0; i < j.size(); ++i)
+    fill(j[i], shape, depth + 1, pointer + "/" + std::to_string(i), out);
 }
 
 template <class T>
 Json nest(std::span<const T> data, const Shape& shape, std::size_t depth, std::size_t& at) {
   Json a = Json::array();
   for (std::int64_t i = 0; i < shape[depth]; ++i) {
-    if (depth + 1 == shape.size()) a.push_back(static_cast<double>(data[at++]));
-    else a.push_back(nest(data, shape, depth + 1, at));
+    if (depth + 1 == shape.size())
+      a.push_back(static_cast<double>(data[at++]));
+    else
+      a.push_back(nest(data, shape, depth + 1, at));
   }
   return a;
 }
@@ -233,9 +251,12 @@ TensorSpec TensorSpec::from_json(const Json& j, const std::string& pointer) {
     spec_error(pointer + "/shape", "must be an array of 1 to 8 extents (integers >= 1 or null)");
   for (std::size_t i = 0; i < it->size(); ++i) {
     const Json& e = (*it)[i];
-    if (e.is_null()) spec.shape.emplace_back(std::nullopt);
-    else if (e.is_number_integer() && e.get<std::int64_t>() >= 1) spec.shape.emplace_back(e.get<std::int64_t>());
-    else spec_error(pointer + "/shape/" + std::to_string(i), "must be an integer >= 1 or null");
+    if (e.is_null())
+      spec.shape.emplace_back(std::nullopt);
+    else if (e.is_number_integer() && e.get<std::int64_t>() >= 1)
+      spec.shape.emplace_back(e.get<std::int64_t>());
+    else
+      spec_error(pointer + "/shape/" + std::to_string(i), "must be an integer >= 1 or null");
   }
   if (auto l = j.find("labels"); l != j.end()) {
     if (!l->is_array()) spec_error(pointer + "/labels", "must be an array of strings");
@@ -244,7 +265,8 @@ TensorSpec TensorSpec::from_json(const Json& j, const std::string& pointer) {
       spec.labels.push_back((*l)[i].get<std::string>());
     }
   }
-  if (auto d = j.find("description"); d != j.end() && d->is_string()) spec.description = d->get<std::string>();
+  if (auto d = j.find("description"); d != j.end() && d->is_string())
+    spec.description = d->get<std::string>();
   return spec;
 }
 
@@ -267,8 +289,8 @@ void check_tensor(const TensorSpec& spec, const Tensor& t, const std::string& wh
     throw input_error("model.input.shape", what + " has shape " + models::shape_string(t.shape()) +
                                                ", the model takes " + spec.shape_string());
   if (t.dtype() != spec.dtype)
-    throw input_error("model.input.dtype", what + " is " + dtype_name(t.dtype()) + ", the model takes " +
-                                               dtype_name(spec.dtype));
+    throw input_error("model.input.dtype",
+                      what + " is " + dtype_name(t.dtype()) + ", the model takes " + dtype_name(spec.dtype));
 }
 
 }  // namespace beamflow::models

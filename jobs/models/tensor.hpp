@@ -35,8 +35,10 @@ class Tensor {
   std::int64_t row_size() const noexcept;
 
   // The data as T; throws std::logic_error when T is not the dtype.
-  template <class T> std::span<T> data();
-  template <class T> std::span<const T> data() const;
+  template <class T>
+  std::span<T> data();
+  template <class T>
+  std::span<const T> data() const;
 
   // Rows [first, first + count) as a new tensor.
   Tensor rows(std::int64_t first, std::int64_t count) const;

@@ -12,7 +12,8 @@ namespace beamflow::models {
 namespace h5 = jobs::h5;
 
 template <class T>
-std::vector<T> read_dataset(hid_t file, const std::string& path, hid_t mem_type, const h5::Site& site, Shape& shape) {
+std::vector<T> read_dataset(hid_t file, const std::string& path, hid_t mem_type, const h5::Site& site,
+                            Shape& shape) {
   auto dataset = h5::try_open_dataset(file, path, site);
   if (!dataset) h5::fail(site.at(path), "missing dataset");
   const auto dims = h5::dims(dataset->get(), site.at(path));
@@ -46,7 +47,9 @@ std::vector<std::string> read_strings(hid_t file, const std::string& path, const
     h5::check(H5Tset_size(mem.get(), H5T_VARIABLE), at, "cannot size a string");
     h5::check(H5Tset_cset(mem.get(), H5Tget_cset(type.get())), at, "cannot set a character set");
     std::vector<char*> raw(n, nullptr);
-    if (n > 0) h5::check(H5Dread(dataset->get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()), at, "cannot read");
+    if (n > 0)
+      h5::check(H5Dread(dataset->get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()), at,
+                "cannot read");
     for (char* s : raw) out.emplace_back(s ? s : "");
     h5::Handle space = h5::own(H5Dget_space(dataset->get()), at, "cannot read the shape");
     if (n > 0) H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, raw.data());
@@ -54,7 +57,9 @@ std::vector<std::string> read_strings(hid_t file, const std::string& path, const
   }
   const std::size_t width = H5Tget_size(type.get());
   std::string buffer(n * width, '\0');
-  if (n > 0) h5::check(H5Dread(dataset->get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()), at, "cannot read");
+  if (n > 0)
+    h5::check(H5Dread(dataset->get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()), at,
+              "cannot read");
   for (std::size_t i = 0; i < n; ++i) {
     std::string s = buffer.substr(i * width, width);
     out.push_back(s.substr(0, s.find('\0')));
@@ -101,7 +106,8 @@ Tensor DatasetSource::read_rows(std::int64_t first, std::int64_t count, DType dt
   return t;
 }
 
-DatasetSink::DatasetSink(const std::filesystem::path& file, const std::string& dataset, DType dtype, Shape shape)
+DatasetSink::DatasetSink(const std::filesystem::path& file, const std::string& dataset, DType dtype,
+                         Shape shape)
     : m_final(file),
       m_site{"model.output.write", model_asl::IO, file.string(), dataset},
       m_dtype(dtype),
@@ -147,8 +153,8 @@ void DatasetSink::commit() {
   std::error_code ec;
   std::filesystem::rename(m_temp, m_final, ec);
   if (ec)
-    throw model_error("model.output.write", model_asl::IO, "cannot move the output into place: " + ec.message(),
-                      {{"file", m_final.string()}});
+    throw model_error("model.output.write", model_asl::IO,
+                      "cannot move the output into place: " + ec.message(), {{"file", m_final.string()}});
   m_committed = true;
 }
 

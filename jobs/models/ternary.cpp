@@ -36,7 +36,8 @@ jobs::Gray8Image render_ternary(const std::vector<TernaryValue>& values, int div
   image.width = width;
   image.height = static_cast<int>(std::ceil(altitude)) + 2 * kMargin;
   image.pixels.assign(static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height), 255);
-  const double ax = kMargin, ay = image.height - kMargin;  // A bottom left; B = A + (side, 0); C above the middle
+  const double ax = kMargin,
+               ay = image.height - kMargin;  // A bottom left; B = A + (side, 0); C above the middle
   const int n = divisions;
   for (int y = 0; y < image.height; ++y) {
     for (int x = 0; x < image.width; ++x) {
@@ -58,7 +59,8 @@ jobs::Gray8Image render_ternary(const std::vector<TernaryValue>& values, int div
         for (int j : {static_cast<int>(std::floor(b * n)), static_cast<int>(std::ceil(b * n))}) {
           const int k = n - i - j;
           if (i < 0 || j < 0 || k < 0) continue;
-          const double d = std::pow(a - double(i) / n, 2) + std::pow(b - double(j) / n, 2) + std::pow(c - double(k) / n, 2);
+          const double d = std::pow(a - double(i) / n, 2) + std::pow(b - double(j) / n, 2) +
+                           std::pow(c - double(k) / n, 2);
           if (d < best) best = d, nearest = {i, j};
         }
       const auto it = at.find(nearest);
@@ -89,14 +91,16 @@ Triangle triangle(const Json& input) {
 }
 
 std::vector<Field> triangle_fields() {
-  return {Field::of(FieldType::StringArray, "elements", "the three elements A, B, C").mandatory(),
-          Field::of(FieldType::Number, "step", "grid step in atomic fraction").mandatory().above(0).at_most(0.5)};
+  return {
+      Field::of(FieldType::StringArray, "elements", "the three elements A, B, C").mandatory(),
+      Field::of(FieldType::Number, "step", "grid step in atomic fraction").mandatory().above(0).at_most(0.5)};
 }
 
 class TernaryGridAction final : public actions::SyncAction {
  public:
   TernaryGridAction()
-      : SyncAction("ternary_grid", "Every composition of a three-element system on a grid of atomic fractions.",
+      : SyncAction("ternary_grid",
+                   "Every composition of a three-element system on a grid of atomic fractions.",
                    actions::Effects::None, actions::InputSpec(triangle_fields())) {}
 
  protected:
@@ -107,8 +111,11 @@ class TernaryGridAction final : public actions::SyncAction {
     for (int i = 0; i <= n; ++i)
       for (int j = 0; i + j <= n; ++j)
         points.push_back({{"composition",
-                           {{t.elements[0], double(i) / n}, {t.elements[1], double(j) / n}, {t.elements[2], double(n - i - j) / n}}}});
-    return ActionState::succeeded(r.action_id, {{"elements", t.elements}, {"step", r.input["step"]}, {"points", points}});
+                           {{t.elements[0], double(i) / n},
+                            {t.elements[1], double(j) / n},
+                            {t.elements[2], double(n - i - j) / n}}}});
+    return ActionState::succeeded(r.action_id,
+                                  {{"elements", t.elements}, {"step", r.input["step"]}, {"points", points}});
   }
 };
 
@@ -117,20 +124,23 @@ class TernaryGridAction final : public actions::SyncAction {
 class TernaryMapAction final : public actions::SyncAction {
  public:
   TernaryMapAction()
-      : SyncAction("ternary_map", "Writes a PNG map of values over a ternary composition grid.", actions::Effects::None,
-                   actions::InputSpec([] {
-                     auto f = triangle_fields();
-                     f.push_back(Field::of(FieldType::Any, "points", "[{composition, value}]").mandatory());
-                     f.push_back(Field::of(FieldType::String, "file", "PNG file to write").mandatory().not_empty());
-                     f.push_back(Field::of(FieldType::Integer, "width", "image width in pixels").at_least(64).at_most(4096));
-                     return f;
-                   }())) {}
+      : SyncAction(
+            "ternary_map", "Writes a PNG map of values over a ternary composition grid.",
+            actions::Effects::None, actions::InputSpec([] {
+              auto f = triangle_fields();
+              f.push_back(Field::of(FieldType::Any, "points", "[{composition, value}]").mandatory());
+              f.push_back(Field::of(FieldType::String, "file", "PNG file to write").mandatory().not_empty());
+              f.push_back(
+                  Field::of(FieldType::Integer, "width", "image width in pixels").at_least(64).at_most(4096));
+              return f;
+            }())) {}
 
  protected:
   ActionState compute(const ActionRequest& r) override {
     const Triangle t = triangle(r.input);
     const Json& points = r.input["points"];
-    if (!points.is_array() || points.empty()) ternary_error("/points", "must be a non-empty array of {composition, value}");
+    if (!points.is_array() || points.empty())
+      ternary_error("/points", "must be a non-empty array of {composition, value}");
     std::vector<TernaryValue> values;
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     for (std::size_t p = 0; p < points.size(); ++p) {
@@ -138,17 +148,20 @@ class TernaryMapAction final : public actions::SyncAction {
       const Json& point = points[p];
       if (!point.is_object() || !point.contains("composition") || !point["composition"].is_object())
         ternary_error(at, "must be {\"composition\": {...}, \"value\": number}");
-      if (!point.contains("value") || !point["value"].is_number() || !std::isfinite(point["value"].get<double>()))
+      if (!point.contains("value") || !point["value"].is_number() ||
+          !std::isfinite(point["value"].get<double>()))
         ternary_error(at + "/value", "must be a finite number");
       int grid[3] = {0, 0, 0};
       for (const auto& [element, fraction] : point["composition"].items()) {
         const auto e = std::find(t.elements.begin(), t.elements.end(), element);
         const double x = fraction.is_number() ? fraction.get<double>() * t.divisions : -1;
         if (e == t.elements.end() || x < -1e-6 || std::fabs(x - std::round(x)) > 1e-6)
-          ternary_error(at + "/composition/" + element, "must be one of the three elements at a fraction on the grid");
+          ternary_error(at + "/composition/" + element,
+                        "must be one of the three elements at a fraction on the grid");
         grid[e - t.elements.begin()] = static_cast<int>(std::lround(x));
       }
-      if (grid[0] + grid[1] + grid[2] != t.divisions) ternary_error(at + "/composition", "fractions must sum to 1");
+      if (grid[0] + grid[1] + grid[2] != t.divisions)
+        ternary_error(at + "/composition", "fractions must sum to 1");
       const double v = point["value"].get<double>();
       values.push_back({grid[0], grid[1], grid[2], v});
       lo = std::min(lo, v);

@@ -3,7 +3,8 @@
 //   ternary_grid  {"elements": [A, B, C], "step": 0.05}
 //                 -> {"elements", "step", "points": [{"composition": {A: a, B: b, C: c}}, ...]}
 //                 every composition with fractions on multiples of `step`
-//   ternary_map   {"elements", "step", "points": [{"composition", "value"}], "file": "map.png", "width"?: 480}
+//   ternary_map   {"elements", "step", "points": [{"composition", "value"}], "file": "map.png", "width"?:
+//   480}
 //                 -> {"file", "width", "height", "points", "min", "max"}
 //                 a greyscale map of the values over the composition triangle
 #include <memory>

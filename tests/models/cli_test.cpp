@@ -29,7 +29,8 @@ class ModelCli : public ::testing::Test {
     return run_beamflow(args, dir.path());
   }
   void publish(const std::string& name, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args{"model", "publish", copy_reference_model(name, dir / ("src-" + name)).string()};
+    std::vector<std::string> args{"model", "publish",
+                                  copy_reference_model(name, dir / ("src-" + name)).string()};
     args.insert(args.end(), extra.begin(), extra.end());
     const auto r = bf(args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -74,7 +75,8 @@ TEST_F(ModelCli, RunOnJsonPrintsScikitLearnsExactValues) {
   publish("rf_classifier");
   DatasetSource x(reference_dir() / "reference.h5", "/X");
   const Tensor rows = x.read_rows(0, 50, DType::Float64);
-  const auto r = bf({"model", "run", "rf_classifier", "--input", write("in.json", {{"inputs", tensor_to_json(rows)}})});
+  const auto r =
+      bf({"model", "run", "rf_classifier", "--input", write("in.json", {{"inputs", tensor_to_json(rows)}})});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const Json out = Json::parse(r.out);
   EXPECT_EQ(out["model"], "rf_classifier@1.0.0");
@@ -84,8 +86,10 @@ TEST_F(ModelCli, RunOnJsonPrintsScikitLearnsExactValues) {
 
 TEST_F(ModelCli, RunStreamsAnHdf5DatasetIntoANewHdf5File) {
   publish("gb_multiclass");
-  const auto in = write("in.json", {{"file", (reference_dir() / "reference.h5").string()}, {"dataset", "/X"}});
-  const auto r = bf({"model", "run", "gb_multiclass", "--input", in, "--output", "out.h5", "--block-rows", "7777"});
+  const auto in =
+      write("in.json", {{"file", (reference_dir() / "reference.h5").string()}, {"dataset", "/X"}});
+  const auto r =
+      bf({"model", "run", "gb_multiclass", "--input", in, "--output", "out.h5", "--block-rows", "7777"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Json::parse(r.out)["output"]["shape"], Json::parse("[100000, 5]"));
   DatasetSource out(dir / "out.h5", "/outputs");
@@ -110,10 +114,16 @@ TEST_F(ModelCli, BadRequestsFailWithClearErrors) {
     const char* mention;
   };
   const Case cases[] = {
-      {{{"inputs", Json::parse("[[1, 2, 3]]")}}, "rf_classifier", "[model.input.shape] the input has shape [1, 3]"},
-      {{{"inputs", Json::parse("[[\"a\"]]")}}, "rf_classifier", "[model.input.dtype] /inputs/0/0: expected a number"},
+      {{{"inputs", Json::parse("[[1, 2, 3]]")}},
+       "rf_classifier",
+       "[model.input.shape] the input has shape [1, 3]"},
+      {{{"inputs", Json::parse("[[\"a\"]]")}},
+       "rf_classifier",
+       "[model.input.dtype] /inputs/0/0: expected a number"},
       {{{"inputs", Json::parse("[1]")}, {"extra", 1}}, "rf_classifier", "[model.input.document]"},
-      {{{"file", "absent.h5"}, {"dataset", "/X"}}, "rf_classifier", "[model.input.read] input file not found"},
+      {{{"file", "absent.h5"}, {"dataset", "/X"}},
+       "rf_classifier",
+       "[model.input.read] input file not found"},
       {{{"inputs", Json::parse("[[1]]")}}, "nope", "[model.not_found] no model named 'nope'"},
       {{{"inputs", Json::parse("[[1]]")}}, "rf_classifier@9.0.0", "[model.version_not_found]"},
   };
@@ -130,12 +140,14 @@ TEST_F(ModelCli, BadRequestsFailWithClearErrors) {
 TEST_F(ModelCli, NanInAnHdf5InputIsRefusedNamingRowAndFeature) {
   publish("rf_classifier");
   std::string out;
-  ASSERT_EQ(testing::python("import sys, h5py, numpy as np\nx = np.zeros((10, 20), np.float32); x[4, 2] = np.nan\n"
-                            "h5py.File(sys.argv[1], 'w')['x'] = x",
-                            {(dir / "nan.h5").string()}, &out),
-            0)
+  ASSERT_EQ(
+      testing::python("import sys, h5py, numpy as np\nx = np.zeros((10, 20), np.float32); x[4, 2] = np.nan\n"
+                      "h5py.File(sys.argv[1], 'w')['x'] = x",
+                      {(dir / "nan.h5").string()}, &out),
+      0)
       << out;
-  const auto r = bf({"model", "run", "rf_classifier", "--input", write("in.json", {{"file", "nan.h5"}, {"dataset", "x"}})});
+  const auto r = bf(
+      {"model", "run", "rf_classifier", "--input", write("in.json", {{"file", "nan.h5"}, {"dataset", "x"}})});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("[model.input.nonfinite] input row 4, feature 2 is NaN"), std::string::npos) << r.err;
 }
@@ -158,16 +170,18 @@ TEST_F(ModelCli, ConcurrentPublishersOfOneVersionHaveExactlyOneWinner) {
     const std::string version = "1.0." + std::to_string(round);
     std::vector<pid_t> pids;
     for (int p = 0; p < 4; ++p)
-      pids.push_back(beamflow::test::spawn({"model", "publish", src.string(), "--version", version, "--repo",
-                                            (dir / "repo").string()},
-                                           dir.path(), "pub" + std::to_string(round) + "-" + std::to_string(p)));
+      pids.push_back(beamflow::test::spawn(
+          {"model", "publish", src.string(), "--version", version, "--repo", (dir / "repo").string()},
+          dir.path(), "pub" + std::to_string(round) + "-" + std::to_string(p)));
     int winners = 0;
     for (std::size_t p = 0; p < pids.size(); ++p) {
       const int code = beamflow::test::wait_exit(pids[p]);
       const std::string err =
           beamflow::test::slurp(dir / ("pub" + std::to_string(round) + "-" + std::to_string(p) + ".err"));
-      if (code == 0) ++winners;
-      else EXPECT_NE(err.find("[model.publish.exists]"), std::string::npos) << err;
+      if (code == 0)
+        ++winners;
+      else
+        EXPECT_NE(err.find("[model.publish.exists]"), std::string::npos) << err;
     }
     EXPECT_EQ(winners, 1) << version;
     const auto r = bf({"model", "describe", "rf_classifier@" + version});
@@ -189,20 +203,23 @@ TEST_F(ModelCli, APublishKilledMidwayLeavesNoModel) {
   const auto r = bf({"model", "publish", src.string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   const Json zeros = Json::array({Json(std::vector<double>(20, 0.0))});
-  EXPECT_EQ(bf({"model", "run", "rf_classifier", "--input", write("in.json", {{"inputs", zeros}})}).exit_code, 0);
+  EXPECT_EQ(bf({"model", "run", "rf_classifier", "--input", write("in.json", {{"inputs", zeros}})}).exit_code,
+            0);
 }
 
 // Under mpirun each rank evaluates a block of the rows; rank 0 gathers and
 // writes them: the same bits as one process.
 TEST_F(ModelCli, UnderMpirunRanksShareTheRowsOfAnHdf5Input) {
   publish("gb_regressor");
-  const auto in = write("in.json", {{"file", (reference_dir() / "reference.h5").string()}, {"dataset", "/X"}});
+  const auto in =
+      write("in.json", {{"file", (reference_dir() / "reference.h5").string()}, {"dataset", "/X"}});
   std::string out;
-  const int rc = testing::shell("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 3 " +
-                                    testing::quote(beamflow::test::beamflow_binary()) + " model run gb_regressor --input " +
-                                    testing::quote(in) + " --output " + testing::quote((dir / "mpi.h5").string()) +
-                                    " --block-rows 10000 --repo " + testing::quote((dir / "repo").string()),
-                                &out);
+  const int rc = testing::shell(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 3 " +
+          testing::quote(beamflow::test::beamflow_binary()) + " model run gb_regressor --input " +
+          testing::quote(in) + " --output " + testing::quote((dir / "mpi.h5").string()) +
+          " --block-rows 10000 --repo " + testing::quote((dir / "repo").string()),
+      &out);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(Json::parse(out.substr(out.find('{')))["output"]["shape"], Json::parse("[100000]")) << out;
   DatasetSource got(dir / "mpi.h5", "/outputs");

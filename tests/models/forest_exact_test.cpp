@@ -45,8 +45,8 @@ double max_ulps(const Tensor& a, const Tensor& b) {
 TEST(ForestExactness, EveryEnsembleKindIsBitIdenticalToScikitLearnOver100kRows) {
   const Tensor x = reference_rows();
   ASSERT_EQ(x.shape()[0], 100000);
-  for (const char* name : {"rf_classifier", "rf_regressor", "extra_trees", "decision_tree", "gb_regressor", "gb_huber",
-                           "gb_binary", "gb_exponential"}) {
+  for (const char* name : {"rf_classifier", "rf_regressor", "extra_trees", "decision_tree", "gb_regressor",
+                           "gb_huber", "gb_binary", "gb_exponential"}) {
     SCOPED_TRACE(name);
     const auto runtime = load_forest_runtime(reference_dir() / name / "forest.h5");
     const Tensor out = runtime->run(x);
@@ -66,7 +66,8 @@ TEST(ForestExactness, SoftmaxBoostingIsBitIdenticalToScikitLearnWithLibmAndWithi
   const Tensor x = reference_rows();
   for (const char* name : {"gb_multiclass", "gb_nine_classes"}) {
     SCOPED_TRACE(name);
-    const Tensor libm = load_forest_runtime(reference_dir() / (std::string(name) + "_libm") / "forest.h5")->run(x);
+    const Tensor libm =
+        load_forest_runtime(reference_dir() / (std::string(name) + "_libm") / "forest.h5")->run(x);
     EXPECT_EQ(differing_bits(libm, read_reference(std::string("/expected_libm/") + name)), 0u);
     const Tensor out = load_forest_runtime(reference_dir() / name / "forest.h5")->run(x);
     // An ulp of the log-sum-exp (about 5) moves exp(raw - lse) by several

@@ -62,8 +62,8 @@ TEST(ForestFile, BadRootAttributesAreRefused) {
                "model.forest.invalid", {"link = 'probit'", "expected one of"});
   expect_error([&] { load_forest_runtime(edited_forest(c, "f.attrs['link'] = np.bytes_('softmax')")); },
                "model.forest.invalid", {"a mean of trees takes the identity link"});
-  expect_error([&] { load_forest_runtime(edited_forest(d, "del f.attrs['n_features']")); }, "model.forest.invalid",
-               {"n_features", "missing"});
+  expect_error([&] { load_forest_runtime(edited_forest(d, "del f.attrs['n_features']")); },
+               "model.forest.invalid", {"n_features", "missing"});
 }
 
 TEST(ForestFile, MissingDatasetsTruncatedAndForeignFilesAreReadErrors) {
@@ -79,18 +79,23 @@ TEST(ForestFile, MissingDatasetsTruncatedAndForeignFilesAreReadErrors) {
   expect_error([&] { load_forest_runtime(text); }, "model.forest.read", {"cannot open for reading"});
   EXPECT_FALSE(is_forest_file(text));
   EXPECT_TRUE(is_forest_file(testing::reference_dir() / "rf_classifier" / "forest.h5"));
-  expect_error([&] { load_forest_runtime(dir / "absent.h5"); }, "model.forest.read", {"forest file not found"});
+  expect_error([&] { load_forest_runtime(dir / "absent.h5"); }, "model.forest.read",
+               {"forest file not found"});
 }
 
 TEST(ForestFile, NonFiniteInputsAreRefusedLikeScikitLearn) {
   const auto rt = load_forest_runtime(testing::reference_dir() / "rf_classifier" / "forest.h5");
   Tensor x(DType::Float32, {3, 20});
   x.data<float>()[2 * 20 + 7] = std::numeric_limits<float>::quiet_NaN();
-  expect_error([&] { rt->run(x); }, "model.input.nonfinite", {"row 2, feature 7 is NaN", "finite values only"});
+  expect_error([&] { rt->run(x); }, "model.input.nonfinite",
+               {"row 2, feature 7 is NaN", "finite values only"});
   x.data<float>()[2 * 20 + 7] = std::numeric_limits<float>::infinity();
   expect_error([&] { rt->run(x); }, "model.input.nonfinite", {"infinite or too large for float32"});
-  expect_error([&] { rt->run(Tensor(DType::Float32, {3, 19})); }, "model.input.shape",
-               {"[3, 19]", "the model takes [null, 20]"});
+  expect_error(
+      [&] {
+        rt->run(Tensor(DType::Float32, {3, 19}));
+      },
+      "model.input.shape", {"[3, 19]", "the model takes [null, 20]"});
   expect_error([&] { rt->run(Tensor(DType::Float64, {3, 20})); }, "model.input.dtype", {"float64"});
   const Tensor none = rt->run(Tensor(DType::Float32, {0, 20}));
   EXPECT_EQ(none.shape(), (Shape{0, 3}));

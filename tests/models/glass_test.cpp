@@ -45,7 +45,8 @@ t = g.ElementTable(sys.argv[1])
 comps = [c if isinstance(c, dict) else {s: float(a) if a else 1.0 for s, a in re.findall(r"([A-Z][a-z]?)([0-9.]*)", c)}
          for c in json.load(open(sys.argv[2]))]
 h5py.File(sys.argv[3], "w")["f"] = g.features(g.fractions(comps, t), t))PY",
-                            {elements_csv().string(), (dir / "comps.json").string(), (dir / "f.h5").string()}, &out),
+                            {elements_csv().string(), (dir / "comps.json").string(), (dir / "f.h5").string()},
+                            &out),
             0)
       << out;
   std::vector<double> theirs;
@@ -59,7 +60,8 @@ h5py.File(sys.argv[3], "w")["f"] = g.features(g.fractions(comps, t), t))PY",
   EXPECT_EQ(shape[1], kernels::composition_feature_count(12));
   const auto mine = ours.data<double>();
   std::size_t differ = 0;
-  for (std::size_t i = 0; i < theirs.size(); ++i) differ += std::memcmp(&theirs[i], &mine[i], sizeof(double)) != 0;
+  for (std::size_t i = 0; i < theirs.size(); ++i)
+    differ += std::memcmp(&theirs[i], &mine[i], sizeof(double)) != 0;
   EXPECT_EQ(differ, 0u);
 }
 
@@ -73,21 +75,38 @@ TEST(Composition, FormulasAndObjectsNormaliseToTheSameFractions) {
 
 TEST(Composition, BadCompositionsNameTheirPointer) {
   const auto table = ElementTable::read_csv(elements_csv());
-  expect_error([&] { composition_fractions(Json{{"Xx", 1}}, table, "/inputs/2"); }, "model.composition.invalid",
-               {"/inputs/2", "element 'Xx' is not in the model's element table"});
-  expect_error([&] { composition_fractions(Json{{"Co", -1}}, table, "/c"); }, "model.composition.invalid",
-               {"/c/Co", ">= 0"});
-  expect_error([&] { composition_fractions(Json{{"Co", 0}}, table, "/c"); }, "model.composition.invalid",
-               {"no positive amount"});
+  expect_error(
+      [&] {
+        composition_fractions(Json{{"Xx", 1}}, table, "/inputs/2");
+      },
+      "model.composition.invalid", {"/inputs/2", "element 'Xx' is not in the model's element table"});
+  expect_error(
+      [&] {
+        composition_fractions(Json{{"Co", -1}}, table, "/c");
+      },
+      "model.composition.invalid", {"/c/Co", ">= 0"});
+  expect_error(
+      [&] {
+        composition_fractions(Json{{"Co", 0}}, table, "/c");
+      },
+      "model.composition.invalid", {"no positive amount"});
   expect_error([&] { composition_fractions("co50", table, "/c"); }, "model.composition.invalid",
                {"cannot read formula 'co50'"});
-  expect_error([&] { composition_fractions("(CoZr)2", table, "/c"); }, "model.composition.invalid", {"parentheses"});
-  expect_error([&] { composition_fractions("Co5.5.5", table, "/c"); }, "model.composition.invalid", {"bad amount"});
-  expect_error([&] { composition_fractions(Json(3), table, "/c"); }, "model.composition.invalid", {"formula string"});
+  expect_error([&] { composition_fractions("(CoZr)2", table, "/c"); }, "model.composition.invalid",
+               {"parentheses"});
+  expect_error([&] { composition_fractions("Co5.5.5", table, "/c"); }, "model.composition.invalid",
+               {"bad amount"});
+  expect_error([&] { composition_fractions(Json(3), table, "/c"); }, "model.composition.invalid",
+               {"formula string"});
   const auto pre = load_magpie_preprocessor({{"name", kMagpiePreprocessing}, {"elements", "elements.csv"}},
                                             elements_csv().parent_path(), "/p");
-  expect_error([&] { pre->apply(Json::array(), "/inputs"); }, "model.input.shape", {"non-empty array of compositions"});
-  expect_error([&] { pre->apply(Tensor(DType::Float32, {1, 2})); }, "model.input.dtype", {"takes JSON documents"});
+  expect_error([&] { pre->apply(Json::array(), "/inputs"); }, "model.input.shape",
+               {"non-empty array of compositions"});
+  expect_error(
+      [&] {
+        pre->apply(Tensor(DType::Float32, {1, 2}));
+      },
+      "model.input.dtype", {"takes JSON documents"});
 }
 
 TEST(Composition, BadElementTablesAreRefusedWithFileAndLine) {
@@ -102,12 +121,17 @@ TEST(Composition, BadElementTablesAreRefusedWithFileAndLine) {
                {"Co appears twice", "line=3"});
   expect_error([&] { ElementTable::read_csv(table("symbol,A,B\nCo,1,x\n")); }, "model.elements.invalid",
                {"'x' (B of Co) is not a number"});
-  expect_error([&] { ElementTable::read_csv(table("symbol,A,B\nCo,1\n")); }, "model.elements.invalid", {"2 cells"});
-  expect_error([&] { ElementTable::read_csv(dir / "absent.csv"); }, "model.elements.invalid", {"cannot open"});
+  expect_error([&] { ElementTable::read_csv(table("symbol,A,B\nCo,1\n")); }, "model.elements.invalid",
+               {"2 cells"});
+  expect_error([&] { ElementTable::read_csv(dir / "absent.csv"); }, "model.elements.invalid",
+               {"cannot open"});
   expect_error([&] { ElementTable::read_csv(elements_csv()).select({"Nope"}); }, "model.elements.invalid",
                {"no property column 'Nope'"});
-  expect_error([&] { load_magpie_preprocessor({{"name", kMagpiePreprocessing}}, dir.path(), "/beamflow/preprocessing"); },
-               "model.metadata.invalid", {"/beamflow/preprocessing/elements"});
+  expect_error(
+      [&] {
+        load_magpie_preprocessor({{"name", kMagpiePreprocessing}}, dir.path(), "/beamflow/preprocessing");
+      },
+      "model.metadata.invalid", {"/beamflow/preprocessing/elements"});
 }
 
 TEST(Ternary, GridActionListsEveryCompositionAndChecksItsInput) {
@@ -131,7 +155,9 @@ TEST(Ternary, MapActionRefusesPointsOffTheGrid) {
   auto map = make_ternary_map_action();
   actions::ActionRequest r;
   r.action_id = "m";
-  r.input = {{"elements", {"A", "B", "C"}}, {"step", 0.5}, {"file", "x.png"},
+  r.input = {{"elements", {"A", "B", "C"}},
+             {"step", 0.5},
+             {"file", "x.png"},
              {"points", Json::parse(R"([{"composition": {"A": 0.3, "C": 0.7}, "value": 1}])")}};
   auto st = map->run(r);
   EXPECT_NE(st.cause.find("[model.ternary.invalid] /points/0/composition/A"), std::string::npos) << st.cause;
@@ -149,32 +175,35 @@ TEST(Ternary, RenderingPutsEachCornerWhereItBelongs) {
     for (int j = 0; i + j <= n; ++j) v.push_back({i, j, n - i - j, i == n ? 1.0 : 0.0});
   const auto img = render_ternary(v, n, 200);
   auto px = [&](int x, int y) { return img.pixels[static_cast<std::size_t>(y * img.width + x)]; };
-  EXPECT_EQ(px(0, 0), 255);                              // outside: white
-  EXPECT_EQ(px(20, img.height - 16), 0);                 // near A: value 1, black
-  EXPECT_EQ(px(img.width - 22, img.height - 16), 230);   // near B: value 0
-  EXPECT_EQ(px(img.width / 2, 30), 230);                 // near C
-  EXPECT_EQ(px(img.width / 2, img.height - 13), 0);      // the bottom edge
+  EXPECT_EQ(px(0, 0), 255);                             // outside: white
+  EXPECT_EQ(px(20, img.height - 16), 0);                // near A: value 1, black
+  EXPECT_EQ(px(img.width - 22, img.height - 16), 230);  // near B: value 0
+  EXPECT_EQ(px(img.width / 2, 30), 230);                // near C
+  EXPECT_EQ(px(img.width / 2, img.height - 13), 0);     // the bottom edge
 }
 
 // configs/flows/glass_sweep.json end to end with a freshly trained model.
 TEST(GlassSweep, TrainPublishAndSweepACoVZrGridIntoAMap) {
   testing::TempDir dir;
   std::string out;
-  ASSERT_EQ(testing::python("import sys, train_glass_model as t\nsys.exit(t.main(sys.argv[1:]))",
-                            {(dir / "model").string(), "--samples", "3000", "--ternaries", "6", "--trees", "12"}, &out),
+  ASSERT_EQ(testing::python(
+                "import sys, train_glass_model as t\nsys.exit(t.main(sys.argv[1:]))",
+                {(dir / "model").string(), "--samples", "3000", "--ternaries", "6", "--trees", "12"}, &out),
             0)
       << out;
   using beamflow::test::run_beamflow;
-  auto r = run_beamflow({"model", "publish", (dir / "model").string(), "--repo", (dir / "repo").string()}, dir.path());
+  auto r = run_beamflow({"model", "publish", (dir / "model").string(), "--repo", (dir / "repo").string()},
+                        dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;  // includes the composition validation vectors, tolerance 0
-  r = run_beamflow({"model", "search", "glass", "--input-type", "Composition", "--domain", "metallic glasses", "--json",
-                    "--repo", (dir / "repo").string()},
+  r = run_beamflow({"model", "search", "glass", "--input-type", "Composition", "--domain", "metallic glasses",
+                    "--json", "--repo", (dir / "repo").string()},
                    dir.path());
   EXPECT_EQ(Json::parse(r.out).size(), 1u) << r.out << r.err;
   ::setenv("BEAMFLOW_MODEL_REPO", (dir / "repo").c_str(), 1);
-  r = run_beamflow({"run", (source_dir() / "configs/flows/glass_sweep.json").string(), "--input",
-                    (source_dir() / "configs/flows/glass_sweep.input.json").string(), "--json", "--runs-dir", "runs"},
-                   dir.path());
+  r = run_beamflow(
+      {"run", (source_dir() / "configs/flows/glass_sweep.json").string(), "--input",
+       (source_dir() / "configs/flows/glass_sweep.input.json").string(), "--json", "--runs-dir", "runs"},
+      dir.path());
   ::unsetenv("BEAMFLOW_MODEL_REPO");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const Json result = Json::parse(r.out);

@@ -2,6 +2,7 @@
 // request fails alone, a lost request is re-queued, and a Map over rows in a
 // flow is one kernel call with scikit-learn's values.
 #include "jobs/models/infer_action.hpp"
+
 #include "jobs/models/tensor_h5.hpp"
 #include "model_test_support.hpp"
 #include "run/engine.hpp"
@@ -33,8 +34,8 @@ class InferFixture : public ::testing::Test {
     return DatasetSource(reference_dir() / "reference.h5", "/X").read_rows(first, count, DType::Float64);
   }
   Json expected(std::int64_t first, std::int64_t count) const {
-    return tensor_to_json(
-        DatasetSource(reference_dir() / "reference.h5", "/expected/rf_classifier").read_rows(first, count, DType::Float64));
+    return tensor_to_json(DatasetSource(reference_dir() / "reference.h5", "/expected/rf_classifier")
+                              .read_rows(first, count, DType::Float64));
   }
   testing::TempDir tmp;
 };
@@ -69,7 +70,8 @@ TEST_F(InferFixture, RequestsQueuedTogetherRunAsOneBatchAndABadOneFailsAlone) {
 
 TEST_F(InferFixture, ARequestLostWithItsProcessIsQueuedAgain) {
   InferAction restarted;  // never saw run() for this id
-  const auto st = restarted.status(request("x", {{"model", "rf_classifier"}, {"inputs", tensor_to_json(rows(0, 2))}}));
+  const auto st =
+      restarted.status(request("x", {{"model", "rf_classifier"}, {"inputs", tensor_to_json(rows(0, 2))}}));
   ASSERT_EQ(st.status, ActionStatus::Succeeded) << st.cause;
   EXPECT_EQ(st.details["outputs"], expected(0, 2));
 }
@@ -81,7 +83,8 @@ TEST_F(InferFixture, UnknownModelsAndBadInputDocumentsFailAtOnce) {
   EXPECT_EQ(st.error, "Model.NotFound");
   st = infer.run(request("v", {{"model", "rf_classifier"}, {"inputs", "rows.h5"}}));
   EXPECT_EQ(st.error, "Model.InvalidInput");
-  EXPECT_NE(st.cause.find("[model.input.document] /inputs: expected a nested array"), std::string::npos) << st.cause;
+  EXPECT_NE(st.cause.find("[model.input.document] /inputs: expected a nested array"), std::string::npos)
+      << st.cause;
   st = infer.run(request("w", {{"inputs", Json::parse("[[1]]")}}));
   EXPECT_EQ(st.error, "Action.InvalidInput");
   st = infer.run(request("y", {{"model", "rf_classifier"}, {"inputs", Json::parse("[[1]]")}, {"outptu", 1}}));
@@ -120,8 +123,8 @@ TEST_F(InferFixture, AMapOverRowsInAFlowIsOneBatchWithScikitLearnsValues) {
   o.runs_root = tmp / "runs";
   o.work_dir = tmp.path();
   o.durability = journal::Durability::None;
-  const auto result =
-      run::Engine(registry).start(flow, {{"rows", tensor_to_json(rows(0, 24))}, {"repo", (tmp / "repo").string()}}, o);
+  const auto result = run::Engine(registry).start(
+      flow, {{"rows", tensor_to_json(rows(0, 24))}, {"repo", (tmp / "repo").string()}}, o);
   ASSERT_EQ(result.status, run::RunStatus::Succeeded) << result.error.cause;
   EXPECT_EQ(result.output, expected(0, 24));
   EXPECT_EQ(infer->batches_run(), 1u);

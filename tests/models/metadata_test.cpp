@@ -1,5 +1,6 @@
 // Metadata checks: every problem named by its JSON pointer.
 #include "jobs/models/metadata.hpp"
+
 #include "model_test_support.hpp"
 
 namespace beamflow::models {
@@ -20,15 +21,19 @@ std::vector<std::string> pointers(const Json& meta) {
   return out;
 }
 
-TEST(Metadata, NameVersionAndFormatAreEnoughForAPrivateModel) { EXPECT_TRUE(check_metadata(minimal()).empty()); }
+TEST(Metadata, NameVersionAndFormatAreEnoughForAPrivateModel) {
+  EXPECT_TRUE(check_metadata(minimal()).empty());
+}
 
 TEST(Metadata, PublicModelsNeedCreatorsTitlesAndDescriptions) {
   Json m = minimal();
   m["dlhub"]["visible_to"] = {"public"};
-  EXPECT_EQ(pointers(m), (std::vector<std::string>{"/datacite/creators", "/datacite/titles", "/datacite/descriptions"}));
+  EXPECT_EQ(pointers(m),
+            (std::vector<std::string>{"/datacite/creators", "/datacite/titles", "/datacite/descriptions"}));
   m["datacite"]["creators"] = Json::parse(R"([{"creatorName": "Ward, Logan", "affiliations": ["ANL"]}])");
   m["datacite"]["titles"] = Json::parse(R"([{"title": "GFA"}])");
-  m["datacite"]["descriptions"] = Json::parse(R"([{"description": "forest", "descriptionType": "Abstract"}])");
+  m["datacite"]["descriptions"] =
+      Json::parse(R"([{"description": "forest", "descriptionType": "Abstract"}])");
   EXPECT_TRUE(check_metadata(m).empty());
 }
 
@@ -49,10 +54,10 @@ TEST(Metadata, EachBadFieldIsReportedWithItsPointer) {
   const auto p = pointers(m);
   for (const char* expected :
        {"/dlhub/name", "/datacite/version", "/datacite/creators/0/creatorName", "/datacite/creators/1",
-        "/datacite/identifier/identifier", "/datacite/relatedIdentifiers/0/relationType", "/dlhub/visible_to/0",
-        "/beamflow/files/forest.h5", "/beamflow/files/../x", "/beamflow/validation/0/expected",
-        "/beamflow/validation/0/tolerance", "/beamflow/format", "/beamflow/extra",
-        "/servable/methods/run/output/shape/1"})
+        "/datacite/identifier/identifier", "/datacite/relatedIdentifiers/0/relationType",
+        "/dlhub/visible_to/0", "/beamflow/files/forest.h5", "/beamflow/files/../x",
+        "/beamflow/validation/0/expected", "/beamflow/validation/0/tolerance", "/beamflow/format",
+        "/beamflow/extra", "/servable/methods/run/output/shape/1"})
     EXPECT_NE(std::find(p.begin(), p.end(), expected), p.end()) << expected;
 }
 
@@ -60,9 +65,11 @@ TEST(Metadata, RequireValidNamesTheFirstFieldAndListsAll) {
   Json m = minimal();
   m.erase("beamflow");
   m["dlhub"].erase("name");
-  expect_error([&] { require_valid_metadata(m); }, "model.metadata.invalid",
-               {"invalid model metadata:", "/dlhub/name: is required", "/beamflow: is required", "field=/beamflow"});
-  expect_error([] { require_valid_metadata(Json::array()); }, "model.metadata.invalid", {"must be a JSON object"});
+  expect_error(
+      [&] { require_valid_metadata(m); }, "model.metadata.invalid",
+      {"invalid model metadata:", "/dlhub/name: is required", "/beamflow: is required", "field=/beamflow"});
+  expect_error([] { require_valid_metadata(Json::array()); }, "model.metadata.invalid",
+               {"must be a JSON object"});
 }
 
 TEST(Metadata, SummaryReadsTheSearchableFields) {
@@ -71,7 +78,8 @@ TEST(Metadata, SummaryReadsTheSearchableFields) {
   m["datacite"]["titles"] = Json::parse(R"([{"title": "Glass"}])");
   m["dlhub"]["domains"] = {"materials science"};
   m["dlhub"]["visible_to"] = {"public"};
-  m["servable"] = Json::parse(R"({"methods": {"run": {"input": {"type": "ndarray", "dtype": "float32", "shape": [null, 3]}}}})");
+  m["servable"] = Json::parse(
+      R"({"methods": {"run": {"input": {"type": "ndarray", "dtype": "float32", "shape": [null, 3]}}}})");
   const auto s = ModelSummary::of(m);
   EXPECT_EQ(s.title, "Glass");
   EXPECT_EQ(s.authors, std::vector<std::string>{"Ward, Logan"});

@@ -33,7 +33,8 @@ int shell(const std::string& command, std::string* output) {
 }
 
 int python(const std::string& code, const std::vector<std::string>& args, std::string* output) {
-  std::string command = "PYTHONPATH=" + quote((source_dir() / "tools").string()) + " /usr/bin/python3 -c " + quote(code);
+  std::string command =
+      "PYTHONPATH=" + quote((source_dir() / "tools").string()) + " /usr/bin/python3 -c " + quote(code);
   for (const auto& a : args) command += " " + quote(a);
   return shell(command, output);
 }
@@ -43,7 +44,8 @@ const std::filesystem::path& reference_dir() {
     const std::filesystem::path root = BEAMFLOW_MODELS_TEST_DATA;
     std::filesystem::create_directories(root);
     const auto script = source_dir() / "tests/models/sklearn_reference.py";
-    const std::string stamp = sha256_hex(fs::read_file(script) + fs::read_file(source_dir() / "tools/export_forest.py"));
+    const std::string stamp =
+        sha256_hex(fs::read_file(script) + fs::read_file(source_dir() / "tools/export_forest.py"));
     // Another test process may be making it: wait for its lock.
     std::optional<fs::FileLock> lock;
     while (!(lock = fs::FileLock::try_acquire(root / "lock"))) ::usleep(100000);
@@ -63,7 +65,8 @@ const std::filesystem::path& reference_dir() {
 
 TempDir::TempDir() {
   std::random_device rd;
-  m_path = std::filesystem::temp_directory_path() / ("beamflow-models-" + std::to_string(rd()) + std::to_string(rd()));
+  m_path = std::filesystem::temp_directory_path() /
+           ("beamflow-models-" + std::to_string(rd()) + std::to_string(rd()));
   std::filesystem::create_directories(m_path);
 }
 
@@ -76,7 +79,8 @@ TempDir::~TempDir() {
 std::filesystem::path copy_reference_model(const std::string& name, const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
   for (const char* f : {"forest.h5", "metadata.json"})
-    std::filesystem::copy_file(reference_dir() / name / f, dir / f, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(reference_dir() / name / f, dir / f,
+                               std::filesystem::copy_options::overwrite_existing);
   return dir;
 }
 
@@ -86,13 +90,15 @@ void write_json(const std::filesystem::path& file, const Json& j) {
   std::ofstream(file, std::ios::trunc) << j.dump(1);
 }
 
-void expect_error(const std::function<void()>& f, const std::string& id, const std::vector<std::string>& mentions) {
+void expect_error(const std::function<void()>& f, const std::string& id,
+                  const std::vector<std::string>& mentions) {
   try {
     f();
     ADD_FAILURE() << "expected error " << id << ", nothing was thrown";
   } catch (const Error& e) {
     EXPECT_EQ(e.id(), id) << e.what();
-    for (const auto& m : mentions) EXPECT_NE(std::string(e.what()).find(m), std::string::npos) << "'" << m << "' not in: " << e.what();
+    for (const auto& m : mentions)
+      EXPECT_NE(std::string(e.what()).find(m), std::string::npos) << "'" << m << "' not in: " << e.what();
   }
 }
 

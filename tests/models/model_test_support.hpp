@@ -49,7 +49,8 @@ void write_json(const std::filesystem::path& file, const Json& j);
 
 // Runs `f`, expecting a beamflow::Error with `id` whose text mentions every
 // one of `mentions`.
-void expect_error(const std::function<void()>& f, const std::string& id, const std::vector<std::string>& mentions = {});
+void expect_error(const std::function<void()>& f, const std::string& id,
+                  const std::vector<std::string>& mentions = {});
 
 // Entries of `repo` other than the hidden staging area: what readers see.
 std::vector<std::string> visible_entries(const std::filesystem::path& repo);

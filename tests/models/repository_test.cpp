@@ -1,10 +1,11 @@
 // The repository: publish completes and checks metadata, refuses what is
 // wrong without writing anything, versions are immutable and ordered, and
 // stored files are checked at every load.
+#include "jobs/models/repository.hpp"
+
 #include <fstream>
 
 #include "jobs/models/cache.hpp"
-#include "jobs/models/repository.hpp"
 #include "model_test_support.hpp"
 
 namespace beamflow::models {
@@ -24,14 +25,16 @@ struct RepoFixture : ::testing::Test {
   std::filesystem::path source(const std::string& name = "rf_classifier") {
     return copy_reference_model(name, tmp / ("src-" + name));
   }
-  PublishRequest request(const std::filesystem::path& src, std::optional<std::string> version = std::nullopt) {
+  PublishRequest request(const std::filesystem::path& src,
+                         std::optional<std::string> version = std::nullopt) {
     PublishRequest r;
     r.source = src;
     r.version = std::move(version);
     return r;
   }
   // Publishing must fail with `id` and leave the repository as it was.
-  void expect_refused(const PublishRequest& r, const std::string& id, const std::vector<std::string>& mentions) {
+  void expect_refused(const PublishRequest& r, const std::string& id,
+                      const std::vector<std::string>& mentions) {
     const auto before = visible_entries(repo.root());
     expect_error([&] { repo.publish(r); }, id, mentions);
     EXPECT_EQ(visible_entries(repo.root()), before);
@@ -46,11 +49,13 @@ TEST_F(RepoFixture, PublishCompletesTheMetadataAndStoresReadOnlyCheckedFiles) {
   EXPECT_EQ(record.dir, repo.root() / "rf_classifier" / "1.0.0");
   const Json meta = repo.read_metadata(record);
   EXPECT_EQ(meta["/servable/methods/run/input/shape"_json_pointer], Json::parse("[null, 20]"));
-  EXPECT_EQ(meta["/servable/methods/run/output/labels"_json_pointer], Json::parse(R"(["high", "low", "mid"])"));
+  EXPECT_EQ(meta["/servable/methods/run/output/labels"_json_pointer],
+            Json::parse(R"(["high", "low", "mid"])"));
   EXPECT_EQ(meta["/beamflow/files/forest.h5"_json_pointer].get<std::string>().size(), 64u);
   EXPECT_TRUE(meta["dlhub"].contains("publication_date"));
-  EXPECT_EQ(std::filesystem::status(record.dir / "forest.h5").permissions() & std::filesystem::perms::owner_write,
-            std::filesystem::perms::none);
+  EXPECT_EQ(
+      std::filesystem::status(record.dir / "forest.h5").permissions() & std::filesystem::perms::owner_write,
+      std::filesystem::perms::none);
   const auto model = repo.load(ModelRef::parse("rf_classifier"));
   EXPECT_EQ(model->ref(), "rf_classifier@1.0.0");
   EXPECT_NO_THROW(run_validation_vectors(*model));
@@ -78,14 +83,16 @@ TEST_F(RepoFixture, LatestIsTheHighestSemanticVersion) {
                {"has no version 3.0.0", "0.9.0, 1.2.0, 1.10.0-rc.1, 1.10.0"});
   expect_error([&] { repo.find(ModelRef::parse("nope")); }, "model.not_found", {"no model named 'nope'"});
   expect_error([] { ModelRef::parse("a b@1.0.0"); }, "model.name.invalid", {"NAME or NAME@VERSION"});
-  expect_error([] { ModelRef::parse("m@latest"); }, "model.name.invalid", {"'latest'", "not a semantic version"});
+  expect_error([] { ModelRef::parse("m@latest"); }, "model.name.invalid",
+               {"'latest'", "not a semantic version"});
 }
 
 TEST_F(RepoFixture, VersionsAreImmutable) {
   const auto src = source();
   repo.publish(request(src));
   const auto before = testing::read_json(repo.root() / "rf_classifier/1.0.0/metadata.json");
-  expect_refused(request(src), "model.publish.exists", {"rf_classifier@1.0.0 is already published", "immutable"});
+  expect_refused(request(src), "model.publish.exists",
+                 {"rf_classifier@1.0.0 is already published", "immutable"});
   EXPECT_EQ(testing::read_json(repo.root() / "rf_classifier/1.0.0/metadata.json"), before);
 }
 
@@ -112,7 +119,8 @@ TEST_F(RepoFixture, DeclaredSignaturesMustMatchTheModelFile) {
   meta = read_json(copy_reference_model("rf_classifier", src) / "metadata.json");
   meta["servable"]["methods"]["run"]["output"]["labels"] = {"a", "b"};
   write_json(src / "metadata.json", meta);
-  expect_refused(request(src), "model.metadata.invalid", {"/servable/methods/run/output/labels", "2 labels for 3"});
+  expect_refused(request(src), "model.metadata.invalid",
+                 {"/servable/methods/run/output/labels", "2 labels for 3"});
 }
 
 TEST_F(RepoFixture, FailingValidationVectorsAreRefused) {
@@ -121,8 +129,9 @@ TEST_F(RepoFixture, FailingValidationVectorsAreRefused) {
   auto& expected = meta["beamflow"]["validation"][0]["expected"];
   expected[3][1] = expected[3][1].get<double>() + 1e-16;
   write_json(src / "metadata.json", meta);
-  expect_refused(request(src), "model.validation.failed",
-                 {"validation vector 0: output row 3, column 1", "(tolerance 0)", "field=/beamflow/validation/0"});
+  expect_refused(
+      request(src), "model.validation.failed",
+      {"validation vector 0: output row 3, column 1", "(tolerance 0)", "field=/beamflow/validation/0"});
   meta["beamflow"]["validation"][0]["input"] = Json::parse("[[1, 2]]");
   write_json(src / "metadata.json", meta);
   expect_refused(request(src), "model.validation.failed", {"the model refused the input", "[1, 2]"});
@@ -134,7 +143,8 @@ TEST_F(RepoFixture, ACorruptedSourceFileIsCaughtByItsSha256) {
   f.seekp(-8, std::ios::end);
   f.put('\x7f');
   f.close();
-  expect_refused(request(src), "model.file.checksum", {"does not match the sha256 in the metadata", "forest.h5"});
+  expect_refused(request(src), "model.file.checksum",
+                 {"does not match the sha256 in the metadata", "forest.h5"});
 }
 
 TEST_F(RepoFixture, SourcesWithoutAModelAreRefused) {
@@ -156,7 +166,8 @@ TEST_F(RepoFixture, StoredFilesAreCheckedAtEveryLoad) {
   std::filesystem::remove(file);
   expect_error([&] { repo.load(ModelRef::parse("rf_classifier")); }, "model.file.missing", {"forest.h5"});
   std::ofstream(record.dir / "metadata.json") << "{";
-  expect_error([&] { repo.load(ModelRef::parse("rf_classifier")); }, "model.metadata.corrupt", {"not valid JSON"});
+  expect_error([&] { repo.load(ModelRef::parse("rf_classifier")); }, "model.metadata.corrupt",
+               {"not valid JSON"});
 }
 
 TEST_F(RepoFixture, SearchMatchesWordsDomainsInputTypesAndFormats) {

@@ -1,8 +1,9 @@
 // Tensors from and to JSON, signatures, and the shape and dtype checks.
+#include "jobs/models/tensor.hpp"
+
 #include <cmath>
 
 #include "jobs/models/semver.hpp"
-#include "jobs/models/tensor.hpp"
 #include "model_test_support.hpp"
 
 namespace beamflow::models {
@@ -37,33 +38,43 @@ TEST(Tensor, NonNumbersAreDtypeErrorsWithTheirPointer) {
 }
 
 TEST(Tensor, EmptyScalarAndTooDeepInputsAreRefused) {
-  expect_error([] { tensor_from_json(Json::parse("[]"), DType::Float32); }, "model.input.shape", {"no elements"});
-  expect_error([] { tensor_from_json(Json::parse("[[]]"), DType::Float32); }, "model.input.shape", {"[1, 0]"});
-  expect_error([] { tensor_from_json(Json(3.0), DType::Float32); }, "model.input.shape", {"nested array", "got number"});
-  expect_error([] { tensor_from_json(Json::parse("[[[[[[[[[1]]]]]]]]]"), DType::Float32); }, "model.input.shape",
-               {"deeper than 8"});
+  expect_error([] { tensor_from_json(Json::parse("[]"), DType::Float32); }, "model.input.shape",
+               {"no elements"});
+  expect_error([] { tensor_from_json(Json::parse("[[]]"), DType::Float32); }, "model.input.shape",
+               {"[1, 0]"});
+  expect_error([] { tensor_from_json(Json(3.0), DType::Float32); }, "model.input.shape",
+               {"nested array", "got number"});
+  expect_error([] { tensor_from_json(Json::parse("[[[[[[[[[1]]]]]]]]]"), DType::Float32); },
+               "model.input.shape", {"deeper than 8"});
 }
 
 TEST(Tensor, SpecsAcceptMatchingShapesAndNameTheMismatch) {
-  const TensorSpec spec = TensorSpec::from_json(Json::parse(R"({"type":"ndarray","dtype":"float32","shape":[null,3]})"),
-                                                "/in");
+  const TensorSpec spec =
+      TensorSpec::from_json(Json::parse(R"({"type":"ndarray","dtype":"float32","shape":[null,3]})"), "/in");
   EXPECT_TRUE(spec.accepts({7, 3}));
   EXPECT_FALSE(spec.accepts({7, 4}));
   EXPECT_FALSE(spec.accepts({7}));
-  expect_error([&] { check_tensor(spec, Tensor(DType::Float32, {2, 4}), "the input"); }, "model.input.shape",
-               {"the input has shape [2, 4], the model takes [null, 3]"});
-  expect_error([&] { check_tensor(spec, Tensor(DType::Float64, {2, 3}), "the input"); }, "model.input.dtype",
-               {"float64", "the model takes float32"});
+  expect_error(
+      [&] {
+        check_tensor(spec, Tensor(DType::Float32, {2, 4}), "the input");
+      },
+      "model.input.shape", {"the input has shape [2, 4], the model takes [null, 3]"});
+  expect_error(
+      [&] {
+        check_tensor(spec, Tensor(DType::Float64, {2, 3}), "the input");
+      },
+      "model.input.dtype", {"float64", "the model takes float32"});
   EXPECT_EQ(spec.to_json()["shape"], Json::parse("[null, 3]"));
 }
 
 TEST(Tensor, BadSpecsNameTheirField) {
   expect_error([] { TensorSpec::from_json(Json::parse(R"({"type":"ndarray","shape":[null,0]})"), "/o"); },
                "model.metadata.invalid", {"/o/shape/1"});
-  expect_error([] { TensorSpec::from_json(Json::parse(R"({"type":"ndarray","dtype":"int8","shape":[3]})"), "/o"); },
-               "model.metadata.invalid", {"/o/dtype"});
-  expect_error([] { TensorSpec::from_json(Json::parse(R"({"type":"string"})"), "/o"); }, "model.metadata.invalid",
-               {"/o/type"});
+  expect_error(
+      [] { TensorSpec::from_json(Json::parse(R"({"type":"ndarray","dtype":"int8","shape":[3]})"), "/o"); },
+      "model.metadata.invalid", {"/o/dtype"});
+  expect_error([] { TensorSpec::from_json(Json::parse(R"({"type":"string"})"), "/o"); },
+               "model.metadata.invalid", {"/o/type"});
 }
 
 TEST(Tensor, RowsAndConcatenationRoundTrip) {
@@ -80,8 +91,10 @@ TEST(SemVer, ParsesAndOrdersBySemverPrecedence) {
   EXPECT_FALSE(SemVer::parse("1.0.0+build"));
   EXPECT_FALSE(SemVer::parse("1.0.0-"));
   EXPECT_FALSE(SemVer::parse("1.0.0-01"));
-  const char* ascending[] = {"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
-                             "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.2.0", "1.10.0", "2.0.0"};
+  const char* ascending[] = {"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta",
+                             "1.0.0-beta",  "1.0.0-beta.2",  "1.0.0-beta.11",
+                             "1.0.0-rc.1",  "1.0.0",         "1.2.0",
+                             "1.10.0",      "2.0.0"};
   for (std::size_t i = 0; i + 1 < std::size(ascending); ++i) {
     SCOPED_TRACE(ascending[i]);
     EXPECT_LT(*SemVer::parse(ascending[i]), *SemVer::parse(ascending[i + 1]));
