@@ -88,7 +88,8 @@ class ForestRuntime final : public ModelRuntime {
     try {
       kf::predict(m_ensemble, x, y);
     } catch (const kernels::Error& e) {
-      throw input_error(e.id(), e.what());
+      // Unreachable after check_tensor and the file's checks; kept typed.
+      throw input_error("model.input.shape", e.what());
     }
     Kokkos::deep_copy(HostDoubles(out.data<double>().data(), rows, static_cast<std::size_t>(columns)), y);
     return out;
