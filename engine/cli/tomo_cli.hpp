@@ -2,7 +2,8 @@
 // Shared by the tomography subcommands (recon, find-center, phantom,
 // preview): their options come from the job's field table (jobs/requests.hpp),
 // so `--chunk-rows 8` and the action input {"chunk_rows": 8} are one option;
-// and errors are printed once, by rank 0, with exit code 1 (2 for usage).
+// errors are printed by rank 0 (with --json, as a JSON line by every rank),
+// with exit code 1 (2 for usage).
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -61,26 +62,23 @@ Json request_from(const po::variables_map& vm, const std::vector<jobs::Field<O>>
   return request;
 }
 
-// Runs `body`, printing a beamflow::Error on rank 0 only (with `json`, also
-// as {"error", "asl_name", "message", "context"} on stdout, which is how the
-// reconstruct action reads the error of a recon it ran under mpirun); exit
-// 1, or 2 for usage errors.
+// Runs `body`, printing a beamflow::Error on rank 0's stderr; exit 1, or 2
+// for usage errors. With `json`, *every* rank also prints it as
+// {"error", "asl_name", "message", "context"} on stdout, which is how the
+// reconstruct action reads the error of a recon it ran under mpirun: errors
+// are agreed across ranks, and mpirun may abort the job when the first rank
+// exits, before rank 0 has printed anything.
 inline int run_tomography_command(const std::string& command, bool json, const std::function<int()>& body) {
   try {
     return body();
   } catch (const Error& e) {
-    if (launcher_rank() == 0) {
-      std::cerr << "beamflow " << command << ": " << e.what() << "\n";
-      if (json) {
-        Json context = Json::object();
-        for (const auto& [key, value] : e.context()) context[key] = value;
-        std::cout << Json{{"error", e.id()},
-                          {"asl_name", e.asl_name()},
-                          {"message", e.message()},
-                          {"context", context}}
-                         .dump()
-                  << std::endl;
-      }
+    if (launcher_rank() == 0) std::cerr << "beamflow " << command << ": " << e.what() << "\n";
+    if (json) {
+      Json context = Json::object();
+      for (const auto& [key, value] : e.context()) context[key] = value;
+      std::cout << Json{{"error", e.id()}, {"asl_name", e.asl_name()}, {"message", e.message()}, {"context", context}}
+                       .dump()
+                << std::endl;
     }
     return jobs::is_usage_error(e) ? kExitUsage : kExitFailed;
   }
