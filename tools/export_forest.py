@@ -13,9 +13,6 @@ with a constant initial estimator ("zero" or the default Dummy* one); one
 output. Runs on Debian's python3-sklearn and python3-h5py (/usr/bin/python3).
 """
 import argparse
-import datetime
-import hashlib
-import json
 import os
 import pickle
 import sys
@@ -27,6 +24,7 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
                               GradientBoostingClassifier, GradientBoostingRegressor,
                               RandomForestClassifier, RandomForestRegressor)
+from model_metadata import datacite, sha256, write_metadata
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 LAYOUT = "beamflow-forest"
@@ -179,14 +177,6 @@ def probe_rows(model, n, seed=0):
     return rng.uniform(lo - pad, hi + pad, size=(n, attrs["n_features"])).astype(np.float32)
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def validation_vectors(model, rows, link):
     # numpy's AVX-512 exp/log differ from libm's in the last bit; only the
     # softmax link goes through them (docs/models.md, "Exactness").
@@ -205,26 +195,13 @@ def metadata(model, attrs, args, rows):
               else "predicted values (predict)"}
     if classifier:
         output["labels"] = [str(c) for c in model.classes_]
-    datacite = {
-        "titles": [{"title": args.title or f"{type(model).__name__} {args.name}"}],
-        "creators": [{"creatorName": c} for c in args.creator] or [{"creatorName": os.environ.get("USER", "unknown")}],
-        "descriptions": [{"description": args.description or
-                          f"{type(model).__name__} exported from scikit-learn {sklearn.__version__}",
-                          "descriptionType": "Abstract"}],
-        "publicationYear": str(datetime.date.today().year),
-        "resourceType": {"resourceTypeGeneral": "InteractiveResource"},
-        "version": args.version,
-    }
-    if args.doi:
-        datacite["identifier"] = {"identifier": args.doi, "identifierType": "DOI"}
-    related = [{"relatedIdentifier": r, "relatedIdentifierType": "URL" if "://" in r else "DOI",
-                "relationType": rel}
-               for rel, values in (("IsDerivedFrom", args.derived_from), ("IsDescribedBy", args.described_by))
-               for r in values]
-    if related:
-        datacite["relatedIdentifiers"] = related
+    block = datacite(title=args.title or f"{type(model).__name__} {args.name}", creators=args.creator,
+                     description=args.description or
+                     f"{type(model).__name__} exported from scikit-learn {sklearn.__version__}",
+                     version=args.version, derived_from=args.derived_from, described_by=args.described_by,
+                     doi=args.doi)
     return {
-        "datacite": datacite,
+        "datacite": block,
         "dlhub": {"name": args.name, "domains": args.domain, "type": "servable",
                   "visible_to": ["public"] if args.public else []},
         "servable": {
@@ -260,9 +237,7 @@ def export(model, out_dir, args):
     attrs = write_forest(model, os.path.join(out_dir, MODEL_FILE))
     rows = probe_rows(model, args.validation_rows)
     meta = metadata(model, attrs, args, rows)
-    with open(os.path.join(out_dir, "metadata.json"), "w") as f:
-        json.dump(meta, f, indent=1)
-        f.write("\n")
+    write_metadata(out_dir, meta)
     return meta
 
 

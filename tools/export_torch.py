@@ -15,8 +15,6 @@ Runs on Debian's python3-torch and python3-onnx through /usr/bin/python3.
 The functions are importable (tools/train_xray_tagger.py uses export()).
 """
 import argparse
-import datetime
-import hashlib
 import json
 import os
 import sys
@@ -24,16 +22,10 @@ import sys
 import numpy as np
 import torch
 
+from model_metadata import datacite, sha256, write_metadata
+
 MODEL_FILE = "model.onnx"
 OPSET = 13
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_onnx(model, example, path, labels, extra_props):
@@ -81,26 +73,15 @@ def metadata(model, out_dir, *, name, version, input_shape, output_shape, labels
               "description": "network output"}
     if labels:
         output["labels"] = list(labels)
-    related = [{"relatedIdentifier": r, "relatedIdentifierType": "URL" if "://" in r else "DOI",
-                "relationType": rel}
-               for rel, values in (("IsDerivedFrom", derived_from), ("IsDescribedBy", described_by)) for r in values]
-    datacite = {
-        "titles": [{"title": title or name}],
-        "creators": [{"creatorName": c} for c in creators] or [{"creatorName": os.environ.get("USER", "unknown")}],
-        "descriptions": [{"description": description or f"{type(model).__name__} exported from PyTorch "
-                                                         f"{torch.__version__}", "descriptionType": "Abstract"}],
-        "publicationYear": str(datetime.date.today().year),
-        "resourceType": {"resourceTypeGeneral": "InteractiveResource"},
-        "version": version,
-    }
-    if related:
-        datacite["relatedIdentifiers"] = related
+    block = datacite(title=title or name, creators=creators,
+                     description=description or f"{type(model).__name__} exported from PyTorch {torch.__version__}",
+                     version=version, derived_from=derived_from, described_by=described_by)
     beamflow = {"format": "onnx", "opset": OPSET, "model_file": MODEL_FILE, "files": files,
                 "validation": validation}
     if preprocessing:
         beamflow["preprocessing"] = preprocessing
     return {
-        "datacite": datacite,
+        "datacite": block,
         "dlhub": {"name": name, "domains": list(domains), "type": "servable", "visible_to": ["public"]},
         "servable": {
             "type": "Neural network",
@@ -133,9 +114,7 @@ def export(model, out_dir, *, name, input_shape, version="1.0.0", labels=(), tit
                     labels=list(labels), title=title, description=description, creators=creators, domains=domains,
                     preprocessing=preprocessing, validation_inputs=validation_inputs, tolerance=tolerance,
                     derived_from=derived_from, described_by=described_by)
-    with open(os.path.join(out_dir, "metadata.json"), "w") as f:
-        json.dump(meta, f, indent=1)
-        f.write("\n")
+    write_metadata(out_dir, meta)
     return meta
 
 
