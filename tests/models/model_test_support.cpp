@@ -90,17 +90,6 @@ void write_json(const std::filesystem::path& file, const Json& j) {
   std::ofstream(file, std::ios::trunc) << j.dump(1);
 }
 
-void expect_error(const std::function<void()>& f, const std::string& id,
-                  const std::vector<std::string>& mentions) {
-  try {
-    f();
-    ADD_FAILURE() << "expected error " << id << ", nothing was thrown";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.id(), id) << e.what();
-    for (const auto& m : mentions)
-      EXPECT_NE(std::string(e.what()).find(m), std::string::npos) << "'" << m << "' not in: " << e.what();
-  }
-}
 
 std::vector<std::string> visible_entries(const std::filesystem::path& repo) {
   std::vector<std::string> out;

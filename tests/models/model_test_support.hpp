@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/expect_error.hpp"
 #include "core/json.hpp"
 #include "jobs/models/repository.hpp"
 #include "jobs/models/tensor.hpp"
@@ -47,10 +48,7 @@ std::filesystem::path copy_reference_model(const std::string& name, const std::f
 Json read_json(const std::filesystem::path& file);
 void write_json(const std::filesystem::path& file, const Json& j);
 
-// Runs `f`, expecting a beamflow::Error with `id` whose text mentions every
-// one of `mentions`.
-void expect_error(const std::function<void()>& f, const std::string& id,
-                  const std::vector<std::string>& mentions = {});
+using beamflow::test::expect_error;  // tests/support/expect_error.hpp
 
 // Entries of `repo` other than the hidden staging area: what readers see.
 std::vector<std::string> visible_entries(const std::filesystem::path& repo);

@@ -75,17 +75,5 @@ PhantomOptions small_phantom(const std::filesystem::path& output, std::int64_t s
   return o;
 }
 
-void expect_error(const std::function<void()>& f, const std::string& id,
-                  const std::vector<std::string>& mentions) {
-  try {
-    f();
-    ADD_FAILURE() << "expected error " << id << ", nothing was thrown";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.id(), id) << e.what();
-    for (const auto& m : mentions)
-      EXPECT_NE(std::string(e.what()).find(m), std::string::npos)
-          << "'" << e.what() << "' does not mention '" << m << "'";
-  }
-}
 
 }  // namespace beamflow::jobs::testing

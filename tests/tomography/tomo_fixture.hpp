@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/expect_error.hpp"
 #include "core/error.hpp"
 #include "jobs/comm.hpp"
 #include "jobs/phantom_job.hpp"
@@ -50,9 +51,6 @@ void write_dx(const std::filesystem::path& path, const DxSpec& spec);
 PhantomOptions small_phantom(const std::filesystem::path& output, std::int64_t size, std::int64_t angles,
                              std::int64_t rows);
 
-// Runs `f`, expecting a beamflow::Error with `id` whose text mentions every
-// one of `mentions`; the test fails otherwise.
-void expect_error(const std::function<void()>& f, const std::string& id,
-                  const std::vector<std::string>& mentions = {});
+using beamflow::test::expect_error;  // tests/support/expect_error.hpp
 
 }  // namespace beamflow::jobs::testing
