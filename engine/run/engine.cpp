@@ -291,6 +291,20 @@ Json status_json(const RunState& s, const std::string& status) {
   return j;
 }
 
+// Records the start of a run (RunStarted and the first state) and makes it
+// durable: the same for a fresh run and for one killed before its first commit.
+void begin_run(Driver& driver, const RunOptions& options, const std::string& run_id, const Json& definition,
+               const Json& input) {
+  RunInfo info;
+  info.run_id = run_id;
+  info.name = options.name.value_or(run_id);
+  info.flow = options.flow_file;
+  info.work_dir = (options.work_dir.empty() ? std::filesystem::current_path() : options.work_dir).string();
+  info.input = input;
+  driver.interpreter().start(info, sha256_hex(definition.dump()));
+  driver.commit_and_act();
+}
+
 RunResult finish(RunDirectory& dir, const RunState& state, const RunResult& r) {
   dir.write_status(status_json(state, to_string(r.status)));
   return r;
@@ -327,22 +341,16 @@ RunResult Engine::start(const Json& definition, const Json& input, const RunOpti
   journal::Writer writer = journal::Writer::create(dir.journal_file(), options.durability);
 
   RunState state(machine);
-  RunInfo info;
-  info.run_id = run_id;
-  info.name = options.name.value_or(run_id);
-  info.flow = options.flow_file;
-  info.work_dir = (options.work_dir.empty() ? std::filesystem::current_path() : options.work_dir).string();
-  info.input = input;
   Driver driver(m_actions, dir, state, writer, options);
-  driver.interpreter().start(info, sha256_hex(definition.dump()));
-  driver.commit_and_act();
+  begin_run(driver, options, run_id, definition, input);
   dir.write_status(status_json(state, "RUNNING"));
   return finish(dir, state, driver.run());
 }
 
 RunResult Engine::resume(const std::string& run_id, const RunOptions& options) {
   RunDirectory dir = RunDirectory::open(options.runs_root, run_id);
-  auto machine = lang::compile_or_throw(dir.definition(), resource_check(m_actions));
+  const Json definition = dir.definition();
+  auto machine = lang::compile_or_throw(definition, resource_check(m_actions));
   History history = read_history(dir.journal_file());
   RunState state(machine);
   for (const auto& e : history.events) state.apply(e);
@@ -356,14 +364,7 @@ RunResult Engine::resume(const std::string& run_id, const RunOptions& options) {
   Driver driver(m_actions, dir, state, writer, options);
   if (history.events.empty()) {
     // Killed before the first commit: nothing happened yet, start afresh.
-    RunInfo info;
-    info.run_id = run_id;
-    info.name = options.name.value_or(run_id);
-    info.flow = options.flow_file;
-    info.work_dir = (options.work_dir.empty() ? std::filesystem::current_path() : options.work_dir).string();
-    info.input = dir.input();
-    driver.interpreter().start(info, sha256_hex(dir.definition().dump()));
-    driver.commit_and_act();
+    begin_run(driver, options, run_id, definition, dir.input());
   } else if (state.ended()) {
     return finish(dir, state, result_of(state));
   } else {
