@@ -22,19 +22,29 @@ std::vector<RowRange> chunks_of(RowRange range, std::int64_t chunk_rows) {
 }
 
 std::vector<RowRange> pending_chunks(const std::vector<std::uint8_t>& done, int parts, int index,
-                                     std::int64_t chunk_rows) {
-  std::vector<std::int64_t> pending;
-  for (std::size_t i = 0; i < done.size(); ++i)
-    if (!done[i]) pending.push_back(static_cast<std::int64_t>(i));
+                                     std::int64_t chunk_rows, std::int64_t group) {
+  group = std::max<std::int64_t>(1, group);
+  const auto slices = static_cast<std::int64_t>(done.size());
+  std::vector<std::int64_t> pending;  // groups with a slice still to do
+  for (std::int64_t g = 0; g * group < slices; ++g) {
+    for (std::int64_t i = g * group; i < std::min(slices, (g + 1) * group); ++i) {
+      if (!done[static_cast<std::size_t>(i)]) {
+        pending.push_back(g);
+        break;
+      }
+    }
+  }
+  const std::int64_t max_groups = std::max<std::int64_t>(1, chunk_rows / group);
   const RowRange share = block_of(static_cast<std::int64_t>(pending.size()), parts, index);
-  std::vector<RowRange> out;
+  std::vector<RowRange> out;  // in groups first
   for (std::int64_t k = share.begin; k < share.end; ++k) {
-    const std::int64_t slice = pending[static_cast<std::size_t>(k)];
-    if (!out.empty() && out.back().end == slice && out.back().size() < chunk_rows)
+    const std::int64_t g = pending[static_cast<std::size_t>(k)];
+    if (!out.empty() && out.back().end == g && out.back().size() < max_groups)
       ++out.back().end;
     else
-      out.push_back({slice, slice + 1});
+      out.push_back({g, g + 1});
   }
+  for (RowRange& r : out) r = {r.begin * group, std::min(slices, r.end * group)};
   return out;
 }
 

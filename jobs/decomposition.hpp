@@ -26,11 +26,15 @@ RowRange block_of(std::int64_t n, int parts, int index);
 std::vector<RowRange> chunks_of(RowRange range, std::int64_t chunk_rows);
 
 // The work of rank `index` of `parts` when only slices whose done flag is 0
-// remain: the pending slices are split evenly in order, then each rank's
-// share is cut into runs of consecutive slices of at most `chunk_rows`.
-// Balances a resumed run whatever slices the interrupted one finished.
+// remain. Slices go in groups of `group` (group g = slices [g*group,
+// (g+1)*group), the kernel's kernels::row_group): the groups with a pending
+// slice are split evenly in order, then each rank's share is cut into runs
+// of consecutive groups of at most max(group, chunk_rows) slices, rounded
+// down to whole groups. Every chunk starts on a group boundary, so a
+// kernel that pairs rows pairs the same ones in every run, and a resumed
+// run is balanced whatever slices the interrupted one finished.
 std::vector<RowRange> pending_chunks(const std::vector<std::uint8_t>& done, int parts, int index,
-                                     std::int64_t chunk_rows);
+                                     std::int64_t chunk_rows, std::int64_t group = 1);
 
 // Bytes one detector row costs while in flight: projections and sinogram
 // copies, flat/dark fields, the kernel's padded filter workspace, and the

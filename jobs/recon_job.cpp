@@ -4,14 +4,17 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <functional>
 #include <sstream>
 
 #include "jobs/backend.hpp"
 #include "jobs/checksum.hpp"
 #include "jobs/errors.hpp"
+#include "jobs/fft_wisdom.hpp"
 #include "jobs/kernel_errors.hpp"
 #include "jobs/preview.hpp"
 #include "jobs/volume_file.hpp"
+#include "kernels/fft.hpp"
 #include "kernels/recon.hpp"
 
 namespace beamflow::jobs {
@@ -67,8 +70,11 @@ kernels::Algorithm check_options(const ReconOptions& o) {
 }
 
 // Rank 0: creates the output, or checks that an existing one is this
-// reconstruction's (then the run resumes it).
-void prepare_output(const std::filesystem::path& path, const VolumeHeader& header, bool overwrite) {
+// reconstruction's (then the run resumes it). Returns the FFT plans the
+// run follows: those the output recorded when resuming, else the ones
+// `choose_plans` makes, recorded in the new file.
+std::string prepare_output(const std::filesystem::path& path, const VolumeHeader& header, bool overwrite,
+                           const std::function<std::string()>& choose_plans) {
   check_output_directory(path);
   if (std::filesystem::exists(path)) {
     if (overwrite) {
@@ -79,14 +85,48 @@ void prepare_output(const std::filesystem::path& path, const VolumeHeader& heade
                            {{"file", path.string()}});
     } else {
       const std::string difference = VolumeFile::read_header(path).difference(header);
-      if (difference.empty()) return;  // resume
+      if (difference.empty()) {  // resume; an older beamflow's output records no plans
+        const std::string plans = VolumeFile::read_fft_plans(path);
+        return plans.empty() ? choose_plans() : plans;
+      }
       throw output_error("tomo.output.exists",
                          "output exists and was made with other settings (the file's vs this run's " +
                              difference + "); remove it, pass --overwrite, or rerun with the same settings",
                          {{"file", path.string()}, {"dataset", kVolumeDataset}});
     }
   }
-  VolumeFile::create(path, header);
+  const std::string plans = choose_plans();
+  VolumeFile::create(path, header, plans);
+  return plans;
+}
+
+// FFTW_MEASURE picks a plan by timing candidates, so two processes may pick
+// different plans, which round differently. Rank 0 picks them for this
+// run's shapes, starting from the machine's stored wisdom (fft_wisdom.hpp),
+// and every rank follows its choice (the output keeps it for a resumed
+// run): with chunks cut at kernels::row_group boundaries, a slice gets the
+// same bits whichever rank, chunk or run computes it.
+std::string choose_fft_plans(kernels::Algorithm algorithm, const DxShape& shape, const kernels::ReconParams& p,
+                             const std::function<void(const std::string&)>& log) {
+  const std::filesystem::path store = fft_wisdom_path();
+  const std::string stored = load_fft_wisdom(store);
+  if (!stored.empty() && !kernels::fft::import_wisdom(stored))
+    log("ignoring unreadable FFT wisdom " + store.string());
+  const int angles = static_cast<int>(shape.angles), width = static_cast<int>(shape.columns);
+  kernels::prepare(algorithm, angles, width, width, p);
+  std::string plans = kernels::fft::export_wisdom();
+  if (plans != stored) {
+    const std::string failed = save_fft_wisdom(store, plans);
+    if (!failed.empty()) log("cannot keep the FFT plans for later runs: " + failed);
+  }
+  return plans;
+}
+
+void follow_fft_plans(const std::string& plans, const std::filesystem::path& output) {
+  if (!kernels::fft::import_wisdom(plans))
+    throw output_error("tomo.output.exists",
+                       "output records FFT plans FFTW cannot read; remove it or pass --overwrite",
+                       {{"file", output.string()}, {"dataset", kVolumeDataset}});
 }
 
 std::int64_t kill_after_rounds() {
@@ -156,9 +196,17 @@ ReconSummary reconstruct(const ReconOptions& o, const Comm& comm) {
                          {"flat", o.layout.flat},
                          {"dark", o.layout.dark},
                          {"theta", o.layout.theta}}}};
+  kernels::ReconParams params;
+  params.filter = kernels::filter_from_name(o.filter);
+  params.pad = o.pad;
+  std::string plans;
   comm.agree([&] {
-    if (comm.is_root()) prepare_output(o.output, header, o.overwrite);
+    if (comm.is_root())
+      plans = prepare_output(o.output, header, o.overwrite,
+                             [&] { return choose_fft_plans(algorithm, shape, params, log); });
   });
+  plans = comm.broadcast(plans);
+  comm.agree([&] { follow_fft_plans(plans, o.output); });
 
   std::optional<VolumeFile> out;
   comm.agree([&] { out.emplace(o.output, comm.get()); });
@@ -171,7 +219,9 @@ ReconSummary reconstruct(const ReconOptions& o, const Comm& comm) {
                      : chunk_rows_for_budget({shape.angles, shape.columns, shape.flats + shape.darks, o.pad},
                                              o.memory_budget_mib << 20);
   s.chunk_rows = std::min(s.chunk_rows, std::max<std::int64_t>(1, s.slices));
-  const std::vector<RowRange> chunks = pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows);
+  const std::int64_t group = kernels::row_group(algorithm);  // whole groups per chunk
+  s.chunk_rows = std::max(group, s.chunk_rows - s.chunk_rows % group);
+  const std::vector<RowRange> chunks = pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows, group);
   s.rounds = comm.max(static_cast<std::int64_t>(chunks.size()));
   log("computing " + std::to_string(s.slices - s.already_done) + " of " + std::to_string(s.slices) +
       " slices (" + std::to_string(s.already_done) + " already done) in " + std::to_string(s.rounds) +
@@ -180,9 +230,6 @@ ReconSummary reconstruct(const ReconOptions& o, const Comm& comm) {
 
   const std::int64_t kill_after = kill_after_rounds();
   const std::int64_t W = shape.columns;
-  kernels::ReconParams params;
-  params.filter = kernels::filter_from_name(o.filter);
-  params.pad = o.pad;
   std::int64_t computed = 0;
   double load_s = 0, kernel_s = 0, write_s = 0;
   for (std::int64_t round = 0; round < s.rounds; ++round) {

@@ -1,6 +1,7 @@
 #include "jobs/sinogram_pipeline.hpp"
 
 #include <Kokkos_Core.hpp>
+#include <algorithm>
 
 #include "jobs/kernel_errors.hpp"
 
@@ -78,11 +79,18 @@ kernels::FlatDark SinogramPipeline::fields(RowRange rows) {
   return fd;
 }
 
+std::int64_t SinogramPipeline::halo() const noexcept {
+  std::int64_t h = m_options.zinger_threshold > 0 ? m_options.zinger_size / 2 : 0;
+  if (m_options.paganin) h = std::max<std::int64_t>(h, kernels::paganin_halo(*m_options.paganin));
+  return h;
+}
+
 kernels::Sinograms SinogramPipeline::load(RowRange rows) {
   const DxShape& s = m_input.shape();
-  const kernels::FlatDark fd = fields(rows);
-  Stack proj = staged("beamflow::jobs::projections", s.angles, rows, s.columns,
-                      [&](float* out) { m_input.read_projections(rows, out); });
+  const RowRange ext{std::max<std::int64_t>(0, rows.begin - halo()), std::min(s.rows, rows.end + halo())};
+  const kernels::FlatDark fd = fields(ext);
+  Stack proj = staged("beamflow::jobs::projections", s.angles, ext, s.columns,
+                      [&](float* out) { m_input.read_projections(ext, out); });
   kernel(
       [&] {
         kernels::normalize(proj, fd, m_options.min_transmission);
@@ -91,15 +99,15 @@ kernels::Sinograms SinogramPipeline::load(RowRange rows) {
         if (m_options.paganin) kernels::paganin(proj, *m_options.paganin);
         kernels::minus_log(proj, m_options.min_transmission);
       },
-      rows);
+      ext);
   const int A = static_cast<int>(s.angles), R = static_cast<int>(rows.size()),
-            C = static_cast<int>(s.columns);
+            C = static_cast<int>(s.columns), skip = static_cast<int>(rows.begin - ext.begin);
   kernels::Sinograms sino(
       Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")), R, A, C);
   Kokkos::parallel_for(
       "beamflow::jobs::to_sinograms",
       Kokkos::MDRangePolicy<kernels::ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {R, A, C}),
-      KOKKOS_LAMBDA(int r, int a, int c) { sino(r, a, c) = proj(a, r, c); });
+      KOKKOS_LAMBDA(int r, int a, int c) { sino(r, a, c) = proj(a, r + skip, c); });
   if (m_options.stripes) kernel([&] { kernels::remove_stripes(sino, *m_options.stripes); }, rows);
   return sino;
 }

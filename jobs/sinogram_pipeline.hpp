@@ -44,8 +44,13 @@ class SinogramPipeline {
   SinogramPipeline(const DxInput& input, PreprocessOptions options);
 
   // Rows [rows) of every projection as sinograms [row][angle][column] on
-  // the device. The view stays valid until the next call.
+  // the device. The view stays valid until the next call. Steps that mix
+  // neighbouring rows (zinger median, Paganin) run on the rows plus halo()
+  // rows of context each side, so a row comes out the same whatever slab it
+  // is loaded in: bit for bit with zinger removal, to the filter's decay
+  // with Paganin.
   kernels::Sinograms load(RowRange rows);
+  std::int64_t halo() const noexcept;
   // Normalised minus-log projections [row][column] of the rows at one angle.
   kernels::Image2D load_projection(std::int64_t angle, RowRange rows);
 

@@ -7,6 +7,8 @@
 namespace beamflow::jobs {
 
 namespace {
+constexpr const char* kFftPlansAttribute = "fft_plans";
+
 std::string join(const std::vector<double>& v, std::size_t limit = 4) {
   std::string out;
   for (std::size_t i = 0; i < v.size() && i < limit; ++i) out += (i ? "," : "") + std::to_string(v[i]);
@@ -60,7 +62,8 @@ std::string VolumeHeader::difference(const VolumeHeader& o) const {
   return {};
 }
 
-void VolumeFile::create(const std::filesystem::path& path, const VolumeHeader& h) {
+void VolumeFile::create(const std::filesystem::path& path, const VolumeHeader& h,
+                        const std::string& fft_plans) {
   const std::filesystem::path temporary = path.string() + ".creating";
   {
     const h5::Site site = output_site(temporary);
@@ -83,6 +86,7 @@ void VolumeFile::create(const std::filesystem::path& path, const VolumeHeader& h
     h5::write_attribute(d, "input_sha256", h.input_sha256, at);
     h5::write_attribute(d, "input_dataset", h.input_dataset, at);
     h5::write_attribute(d, "parameters", h.parameters.dump(), at);
+    if (!fft_plans.empty()) h5::write_attribute(d, kFftPlansAttribute, fft_plans, at);
     data.reset();
     if (!file.reset()) h5::fail(site, "cannot close");
   }
@@ -141,6 +145,14 @@ VolumeHeader VolumeFile::read_header(const std::filesystem::path& path) {
     throw not_ours("has unreadable parameters");
   }
   return h;
+}
+
+std::string VolumeFile::read_fft_plans(const std::filesystem::path& path) {
+  h5::Handle file = h5::open_file(path, h5::Access::ReadOnly, std::nullopt, output_site(path));
+  const h5::Site site = output_site(path, kVolumeDataset);
+  const auto data = h5::try_open_dataset(file.get(), kVolumeDataset, site);
+  if (!data) return {};
+  return h5::read_string_attribute(data->get(), kFftPlansAttribute, site).value_or(std::string{});
 }
 
 h5::Site VolumeFile::site(const std::string& dataset) const { return output_site(m_path, dataset); }

@@ -55,7 +55,12 @@ class VolumeFile {
  public:
   // Creates `path` with `header` on the calling rank alone (serial driver),
   // writing it under a temporary name and renaming it into place.
-  static void create(const std::filesystem::path& path, const VolumeHeader& header);
+  // `fft_plans` (FFTW wisdom) is kept beside the header: not a setting, but
+  // what lets a resumed run transform with the same plans (recon_job.cpp).
+  static void create(const std::filesystem::path& path, const VolumeHeader& header,
+                     const std::string& fft_plans = {});
+  // The FFT plans recorded at creation; empty when the file has none.
+  static std::string read_fft_plans(const std::filesystem::path& path);
   // The header of an existing output; throws tomo.output.exists when the file
   // is not a readable beamflow volume.
   static VolumeHeader read_header(const std::filesystem::path& path);

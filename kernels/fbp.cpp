@@ -95,4 +95,12 @@ void fbp(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& para
   }
 }
 
+namespace detail {
+void prepare_fbp(int angles, int width, const ReconParams& params) {
+  const RowFilter row_filter(params.filter, width, angles, params.pad);
+  PaddedRows filtered("beamflow::fbp::filtered", angles, row_filter.padded());
+  row_filter.apply(Sinograms("beamflow::fbp::zeros", 1, angles, width), 0, filtered);
+}
+}  // namespace detail
+
 }  // namespace beamflow::kernels

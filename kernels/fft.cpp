@@ -83,7 +83,7 @@ class Plan {
     // Planning may overwrite its arrays (FFTW_MEASURE), so it plans on scratch.
     float* in = fftwf_alloc_real(floats + 2);
     float* out = in_place ? in : fftwf_alloc_real(out_floats + 2);
-    unsigned flags = effort_flag(g_effort.load());
+    unsigned flags = l.once ? FFTW_ESTIMATE : effort_flag(g_effort.load());
     if (!aligned) flags |= FFTW_UNALIGNED;
     int n[2] = {l.n[0], l.n[1]};
     const int idist = in_dist(l);
@@ -130,12 +130,15 @@ class Plan {
 
 std::mutex g_mutex;  // guards the cache and every FFTW planner call
 
-std::map<std::tuple<Layout, bool, bool>, std::unique_ptr<Plan>>& cache() {
-  static std::map<std::tuple<Layout, bool, bool>, std::unique_ptr<Plan>> plans;
+// shared_ptr: a plan stays alive while a thread executes it, even if
+// import_wisdom() drops it from the cache meanwhile.
+using PlanPtr = std::shared_ptr<const Plan>;
+std::map<std::tuple<Layout, bool, bool>, PlanPtr>& cache() {
+  static std::map<std::tuple<Layout, bool, bool>, PlanPtr> plans;
   return plans;
 }
 
-fftwf_plan lookup(const Layout& l, Kind expected, const void* in, const void* out) {
+PlanPtr lookup(const Layout& l, Kind expected, const void* in, const void* out) {
   if (l.kind != expected && !(expected == Kind::Forward && l.kind == Kind::Backward)) {
     throw Error(error_id::Argument, kWhere, "transform kind does not match the array types");
   }
@@ -149,25 +152,25 @@ fftwf_plan lookup(const Layout& l, Kind expected, const void* in, const void* ou
   auto& plans = cache();
   auto it = plans.find(key);
   if (it == plans.end())
-    it = plans.emplace(key, std::make_unique<Plan>(l, in_place, aligned)).first;
-  return it->second->get();
+    it = plans.emplace(key, std::make_shared<const Plan>(l, in_place, aligned)).first;
+  return it->second;
 }
 
 }  // namespace
 
 void execute(const Layout& layout, const float* in, Complex* out) {
-  fftwf_plan p = lookup(layout, Kind::RealToComplex, in, out);
-  fftwf_execute_dft_r2c(p, const_cast<float*>(in), reinterpret_cast<fftwf_complex*>(out));
+  const PlanPtr p = lookup(layout, Kind::RealToComplex, in, out);
+  fftwf_execute_dft_r2c(p->get(), const_cast<float*>(in), reinterpret_cast<fftwf_complex*>(out));
 }
 
 void execute(const Layout& layout, Complex* in, float* out) {
-  fftwf_plan p = lookup(layout, Kind::ComplexToReal, in, out);
-  fftwf_execute_dft_c2r(p, reinterpret_cast<fftwf_complex*>(in), out);
+  const PlanPtr p = lookup(layout, Kind::ComplexToReal, in, out);
+  fftwf_execute_dft_c2r(p->get(), reinterpret_cast<fftwf_complex*>(in), out);
 }
 
 void execute(const Layout& layout, Complex* in, Complex* out) {
-  fftwf_plan p = lookup(layout, Kind::Forward, in, out);
-  fftwf_execute_dft(p, reinterpret_cast<fftwf_complex*>(in), reinterpret_cast<fftwf_complex*>(out));
+  const PlanPtr p = lookup(layout, Kind::Forward, in, out);
+  fftwf_execute_dft(p->get(), reinterpret_cast<fftwf_complex*>(in), reinterpret_cast<fftwf_complex*>(out));
 }
 
 void set_effort(Effort e) { g_effort.store(e); }
@@ -184,8 +187,13 @@ std::string export_wisdom() {
 bool import_wisdom(std::string_view wisdom) {
   const std::string text(wisdom);
   std::lock_guard<std::mutex> lock(g_mutex);
-  return fftwf_import_wisdom_from_string(text.c_str()) != 0;
+  fftwf_forget_wisdom();  // replace, not merge: no older choice may survive
+  if (fftwf_import_wisdom_from_string(text.c_str()) == 0) return false;
+  cache().clear();
+  return true;
 }
+
+std::string library_version() { return fftwf_version; }
 
 int good_size(int min_size) {
   for (int n = min_size > 1 ? min_size : 1;; ++n) {

@@ -50,6 +50,10 @@ struct Layout {
   int out_stride = 1;
   int in_dist = 0;
   int out_dist = 0;
+  // Executed once or a few times (a centre search, a filter's response):
+  // planned with FFTW_ESTIMATE whatever the effort, because measuring would
+  // cost more than every execution it could speed up.
+  bool once = false;
   friend auto operator<=>(const Layout&, const Layout&) = default;
 };
 
@@ -61,9 +65,15 @@ void execute(const Layout& layout, Complex* in, Complex* out);      // Forward, 
 
 void set_effort(Effort effort);
 Effort effort();
-// FFTW wisdom, so a job can reuse plans measured by an earlier run.
+// FFTW wisdom: the plans chosen so far, as text. Importing replaces this
+// process's wisdom (false if FFTW cannot parse the text) and drops every
+// cached plan, so each transform is planned again and follows the imported
+// choices: processes that import the same wisdom execute the same plans and
+// round identically.
 std::string export_wisdom();
 bool import_wisdom(std::string_view wisdom);
+// FFTW's version string (wisdom is only meaningful to the same version).
+std::string library_version();
 // Smallest n >= min_size whose only prime factors are 2, 3 and 5 (sizes
 // FFTW transforms fastest).
 int good_size(int min_size);

@@ -15,13 +15,25 @@ constexpr double kHcKevMetre = 1.23984198e-9;  // h c in keV m: lambda = hc / E
 // Padding on each side: the filter's kernel decays like exp(-r / l) with
 // l = sqrt(a) / (2 pi) pixels, a = pi lambda z (delta/beta) / pixel^2; six
 // lengths leave < 0.3% of it to wrap, and the padding never exceeds the image.
-int margin(int extent, double a_pixels) {
+int decay_margin(double a_pixels) {
   const double l = std::sqrt(a_pixels) / (2.0 * math::pi);
-  const double m = std::ceil(6.0 * l) + 8.0;
-  return static_cast<int>(m < extent ? m : extent);
+  return static_cast<int>(std::ceil(6.0 * l) + 8.0);
+}
+int margin(int extent, double a_pixels) {
+  const int m = decay_margin(a_pixels);
+  return m < extent ? m : extent;
+}
+
+// Paganin's mu / (mu + z delta |2 pi f|^2) with mu = 4 pi beta / lambda is
+// 1 / (1 + a f^2), f in cycles per pixel.
+double strength(const PaganinParams& p) {
+  const double wavelength = kHcKevMetre / p.energy;
+  return math::pi * wavelength * p.distance * p.delta_over_beta / (p.pixel_size * p.pixel_size);
 }
 
 }  // namespace
+
+int paganin_halo(const PaganinParams& p) { return decay_margin(strength(p)); }
 
 void paganin(Kokkos::View<Real***> proj, const PaganinParams& p) {
   const bool ok = std::isfinite(p.pixel_size) && p.pixel_size > 0 && std::isfinite(p.distance) &&
@@ -38,11 +50,7 @@ void paganin(Kokkos::View<Real***> proj, const PaganinParams& p) {
   const int rows = static_cast<int>(proj.extent(1));
   const int cols = static_cast<int>(proj.extent(2));
   if (angles == 0 || rows == 0 || cols == 0) return;
-  const double wavelength = kHcKevMetre / p.energy;
-  // Paganin's mu / (mu + z delta |2 pi f|^2) with mu = 4 pi beta / lambda is
-  // 1 / (1 + a f^2), f in cycles per pixel.
-  const double a =
-      math::pi * wavelength * p.distance * p.delta_over_beta / (p.pixel_size * p.pixel_size);
+  const double a = strength(p);
   const int my = margin(rows, a), mx = margin(cols, a);
   const int py = fft::good_size(rows + 2 * my), px = fft::good_size(cols + 2 * mx);
   const int bins = px / 2 + 1;

@@ -66,5 +66,9 @@ struct PaganinParams {
   double delta_over_beta = 0;  // >= 0
 };
 void paganin(Kokkos::View<Real***> proj, const PaganinParams& params);
+// Rows of context a slab of detector rows needs on each side for paganin()
+// to see what it would see in the whole projection, to within the filter's
+// decay (< 0.3% of its weight lies further out). Valid parameters only.
+int paganin_halo(const PaganinParams& params);
 
 }  // namespace beamflow::kernels

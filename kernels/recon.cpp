@@ -20,6 +20,15 @@ std::string_view algorithm_name(Algorithm algorithm) {
   return algorithm == Algorithm::Fbp ? "fbp" : "gridrec";
 }
 
+void prepare(Algorithm algorithm, int angles, int width, int n, const ReconParams& params) {
+  if (algorithm == Algorithm::Fbp)
+    detail::prepare_fbp(angles, width, params);
+  else
+    detail::prepare_gridrec(angles, width, n, params);
+}
+
+int row_group(Algorithm algorithm) { return algorithm == Algorithm::Gridrec ? 2 : 1; }
+
 void reconstruct(Algorithm algorithm, Kokkos::View<const Real***> sino, Angles theta,
                  const ReconParams& params, Volume out) {
   switch (algorithm) {

@@ -35,14 +35,27 @@ enum class Algorithm { Fbp, Gridrec };
 // "fbp" or "gridrec"; anything else throws kernels.recon.unknown_algorithm.
 Algorithm algorithm_from_name(std::string_view name);
 std::string_view algorithm_name(Algorithm algorithm);
+// Rows an algorithm computes together: gridrec packs rows 2k and 2k+1 of
+// its input into one complex transform (the last row of an odd count goes
+// alone), fbp takes rows one by one. A row's values depend on its partner
+// in the last bits, so jobs that cut rows into chunks at multiples of this
+// get the same bits for every slice however they cut.
+int row_group(Algorithm algorithm);
 void reconstruct(Algorithm algorithm, Kokkos::View<const Real***> sino, Angles theta,
                  const ReconParams& params, Volume out);
+// Makes the FFT plans reconstruct() uses for sinograms of `angles` x
+// `width` columns into n x n slices, computing nothing else, so a job can
+// have one rank choose the plans and share them (fft::export_wisdom).
+// params.centers is not used.
+void prepare(Algorithm algorithm, int angles, int width, int n, const ReconParams& params);
 
 namespace detail {
 // Checks extents and parameters (throws kernels.shape / kernels.argument) and
 // returns the centres on the host, one per row.
 std::vector<double> checked_centers(std::string_view where, Kokkos::View<const Real***> sino,
                                     Angles theta, const ReconParams& params, Volume out);
+void prepare_fbp(int angles, int width, const ReconParams& params);
+void prepare_gridrec(int angles, int width, int n, const ReconParams& params);
 // cos and sin of every angle, computed in double.
 void angle_tables(Angles theta, Kokkos::View<Real*> cos_t, Kokkos::View<Real*> sin_t);
 }  // namespace detail

@@ -59,6 +59,33 @@ TEST(Decomposition, PendingChunksSkipDoneSlicesAndBalanceTheRest) {
   EXPECT_TRUE(pending_chunks(std::vector<std::uint8_t>(4, 1), 3, 1, 2).empty());
 }
 
+TEST(Decomposition, PendingChunksKeepRowGroupsWhole) {
+  // Pairs (gridrec): 11 slices are groups {0,1} {2,3} ... {10}. Slice 5 alone
+  // pending still brings its partner 4; 9 brings 8, and the odd last slice
+  // is a group of its own.
+  const std::vector<std::uint8_t> done{1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0};
+  const auto all = pending_chunks(done, 1, 0, 100, 2);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0], (RowRange{4, 6}));
+  EXPECT_EQ(all[1], (RowRange{8, 11}));
+  // Every chunk starts on a group boundary whatever the ranks and chunk
+  // size (an odd chunk size rounds down to whole pairs, never below one).
+  const std::vector<std::uint8_t> none(11, 0);
+  for (int parts = 1; parts <= 5; ++parts) {
+    for (std::int64_t chunk : {1, 2, 3, 5}) {
+      std::int64_t covered = 0;
+      for (int rank = 0; rank < parts; ++rank) {
+        for (const RowRange& r : pending_chunks(none, parts, rank, chunk, 2)) {
+          EXPECT_EQ(r.begin % 2, 0) << parts << " ranks, chunk " << chunk;
+          EXPECT_LE(r.size(), std::max<std::int64_t>(2, chunk - chunk % 2));
+          covered += r.size();
+        }
+      }
+      EXPECT_EQ(covered, 11);
+    }
+  }
+}
+
 TEST(Decomposition, ChunkRowsFollowTheMemoryBudget) {
   const RowFootprint row{.angles = 1500, .columns = 2048, .fields = 40, .pad = 2};
   const std::int64_t per_row = row.bytes();

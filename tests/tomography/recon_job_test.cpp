@@ -43,7 +43,9 @@ TEST_F(ReconJobTest, RunsThenFindsEverythingDone) {
   EXPECT_EQ(s.computed, 5);
   EXPECT_EQ(s.already_done, 0);
   EXPECT_EQ(s.ranks, world().size());
-  EXPECT_EQ(s.rounds, (5 + world().size() - 1) / world().size());
+  // gridrec works on pairs of rows: chunks of 1 row become pairs, 3 of them.
+  EXPECT_EQ(s.chunk_rows, 2);
+  EXPECT_EQ(s.rounds, (3 + world().size() - 1) / world().size());
   EXPECT_EQ(s.input_sha256.size(), 64u);
   EXPECT_EQ(s.centers, std::vector<double>(5, 15.5));
   EXPECT_EQ(lines.empty(), !world().is_root());  // rank 0 logs

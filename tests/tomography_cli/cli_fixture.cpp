@@ -71,16 +71,6 @@ std::vector<std::uint8_t> done_flags(const std::filesystem::path& file) {
   return flags;
 }
 
-double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
-  if (a.size() != b.size()) return INFINITY;
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::abs(double(a[i]) - double(b[i])));
-    scale = std::max(scale, std::abs(double(b[i])));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
-
 Score score(const std::filesystem::path& image, const std::filesystem::path& truth, std::int64_t truth_begin,
             double center) {
   const VolumeSlab a = read_volume(image);

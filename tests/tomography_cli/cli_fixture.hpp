@@ -37,8 +37,6 @@ class CliTest : public ::testing::Test {
 // The slices of a volume file, and its done flags.
 std::vector<float> volume(const std::filesystem::path& file);
 std::vector<std::uint8_t> done_flags(const std::filesystem::path& file);
-// Largest |a - b| relative to the largest |b|.
-double relative_difference(const std::vector<float>& a, const std::vector<float>& b);
 
 // PSNR and SSIM of slices [begin, end) of `image` against slices
 // [truth_begin, ...) of `truth`, inside the field of view of centre `center`

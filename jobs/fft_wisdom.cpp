@@ -1,0 +1,50 @@
+#include "jobs/fft_wisdom.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/hash.hpp"
+#include "journal/fs.hpp"
+#include "kernels/fft.hpp"
+#include "run/paths.hpp"
+
+namespace beamflow::jobs {
+namespace {
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) return line;
+  return "unknown cpu";
+}
+
+}  // namespace
+
+std::filesystem::path fft_wisdom_path() {
+  if (const char* file = std::getenv("BEAMFLOW_FFT_WISDOM"); file && *file) return file;
+  const std::string key = sha256_hex(kernels::fft::library_version() + "\n" + cpu_model()).substr(0, 16);
+  return run::beamflow_home() / "fftw" / (key + ".wisdom");
+}
+
+std::string load_fft_wisdom(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return in.bad() ? std::string{} : text.str();
+}
+
+std::string save_fft_wisdom(const std::filesystem::path& path, const std::string& wisdom) {
+  try {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    fs::write_file_atomic(path, wisdom);
+    return {};
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
+}  // namespace beamflow::jobs
