@@ -253,6 +253,8 @@ std::optional<std::string> read_string_attribute(hid_t object, const std::string
     char* value = nullptr;
     Handle mem = own(H5Tcopy(H5T_C_S1), site, "cannot create a string type");
     check(H5Tset_size(mem.get(), H5T_VARIABLE), site, "cannot size a string");
+    // HDF5 will not convert between character sets, and h5py writes UTF-8.
+    check(H5Tset_cset(mem.get(), H5Tget_cset(type.get())), site, "cannot set a string's character set");
     check(H5Aread(attr.get(), mem.get(), &value), site, "cannot read attribute " + name);
     std::string out = value ? value : "";
     Handle space = own(H5Aget_space(attr.get()), site, "cannot read attribute space");

@@ -74,6 +74,7 @@ CenterEstimate find_center_pc(Kokkos::View<const Real**> proj0, Kokkos::View<con
   forward.kind = fft::Kind::RealToComplex;
   forward.rank = rows > 1 ? 2 : 1;
   forward.n = rows > 1 ? std::array<int, 2>{rows, cols} : std::array<int, 2>{cols, 1};
+  forward.once = true;
   fft::execute(forward, a, fa);
   fft::execute(forward, b, fb);
 

@@ -77,6 +77,7 @@ WedgeComplement wedge_complement(Kokkos::View<const Real**> sino, int rows, int 
   layout.kind = fft::Kind::Forward;
   layout.rank = 2;
   layout.n = {stack, np};
+  layout.once = true;
   fft::execute(layout, z, z);
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), z);
 

@@ -107,6 +107,7 @@ std::vector<double> filter_response(Filter filter, int padded) {
   fft::Layout layout;
   layout.kind = fft::Kind::RealToComplex;
   layout.n = {padded, 1};
+  layout.once = true;
   fft::execute(layout, h.data(), spectrum.data());
   for (int k = 0; k < bins; ++k) {
     out[k] = spectrum[k].real() * filter_window(filter, double(k) / padded);

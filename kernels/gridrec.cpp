@@ -6,10 +6,11 @@
 // row, the classic gridrec trick):
 //   1. each angle's zero-padded row is Fourier transformed (length M);
 //   2. the two rows' spectra are separated, filtered (the same band-limited
-//      ramp and window as fbp), phase-shifted to the rotation axis of each
-//      row, recombined, and convolved onto an M x M Cartesian grid with a
-//      separable Kaiser-Bessel kernel (Jackson et al., IEEE TMI 10(3), 1991;
-//      width 4, beta from Beatty et al., IEEE TMI 24(6), 2005);
+//      ramp and window as fbp, times fbp's interpolation), phase-shifted
+//      to the rotation axis of each row, recombined, and convolved onto an
+//      M x M Cartesian grid with a separable Kaiser-Bessel kernel (Jackson
+//      et al., IEEE TMI 10(3), 1991; width 4, beta from Beatty et al.,
+//      IEEE TMI 24(6), 2005);
 //   3. one inverse 2-D FFT gives both images;
 //   4. the central N x N pixels are divided by the kernel's Fourier transform
 //      (deapodisation) and written out.
@@ -141,7 +142,33 @@ struct GridAngle {
   }
 };
 
+// The two transforms of a pair: every angle's row forward, the grid back.
+struct Transforms {
+  fft::Layout rows, grid;
+  Transforms(int m, int angles) {
+    rows.kind = fft::Kind::Forward;
+    rows.n = {m, 1};
+    rows.howmany = angles;
+    grid.kind = fft::Kind::Backward;
+    grid.rank = 2;
+    grid.n = {m, m};
+  }
+};
+
+int grid_size(int width, int n, int pad) { return padded_length(width > n ? width : n, pad); }
+
 }  // namespace
+
+namespace detail {
+void prepare_gridrec(int angles, int width, int n, const ReconParams& params) {
+  const int m = grid_size(width, n, params.pad);
+  const Transforms t(m, angles);
+  GridView spectra("beamflow::gridrec::spectra", angles, m);
+  GridView grid("beamflow::gridrec::grid", m, m);
+  fft::execute(t.rows, spectra, spectra);
+  fft::execute(t.grid, grid, grid);
+}
+}  // namespace detail
 
 void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& params,
              Volume out) {
@@ -151,7 +178,7 @@ void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& 
   const int width = static_cast<int>(sino.extent(2));
   const int n = static_cast<int>(out.extent(1));
   if (rows == 0) return;
-  const int m = padded_length(width > n ? width : n, params.pad);
+  const int m = grid_size(width, n, params.pad);
   const int half = m / 2;
   const int mask = m - 1;
 
@@ -172,10 +199,20 @@ void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& 
       d(i) = Real((i % 2 ? -1.0 : 1.0) / kb.transform(double(x) / m));
     }
     Kokkos::deep_copy(deapod, d);
-    // Polar quadrature weight (pi / angles) * (1 / M) times the filter.
+    // Polar quadrature weight (pi / angles) * (1 / M) times the filter and
+    // sinc^2: fbp back-projects with linear interpolation, a convolution
+    // with a one-pixel triangle, and gridrec applies that triangle's
+    // transfer function so both give the same image (same resolution and
+    // noise) up to discretisation. TomoPy's gridrec omits it and comes out
+    // sharper and noisier: 1.5 to 2.5 dB below fbp on the 1e4-photon
+    // phantoms of bench/tomography.
     const std::vector<double> filter = filter_response(params.filter, m);
     auto f = Kokkos::create_mirror_view(response);
-    for (int j = 0; j < half; ++j) f(j) = Real(filter[j] * math::pi / angles / m);
+    for (int j = 0; j < half; ++j) {
+      const double x = math::pi * j / m;
+      const double sinc = j == 0 ? 1.0 : std::sin(x) / x;
+      f(j) = Real(filter[j] * sinc * sinc * math::pi / angles / m);
+    }
     Kokkos::deep_copy(response, f);
   }
   Kokkos::View<Real*> cos_t("beamflow::gridrec::cos", angles);
@@ -195,14 +232,7 @@ void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& 
   GridView grid(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::gridrec::grid"), m, m);
   Kokkos::Experimental::ScatterView<Cplx**, Kokkos::LayoutRight> scatter(grid);
 
-  fft::Layout rows_fft;
-  rows_fft.kind = fft::Kind::Forward;
-  rows_fft.n = {m, 1};
-  rows_fft.howmany = angles;
-  fft::Layout grid_fft;
-  grid_fft.kind = fft::Kind::Backward;
-  grid_fft.rank = 2;
-  grid_fft.n = {m, m};
+  const Transforms transforms(m, angles);
 
   GridAngle grid_angle{spectra, scatter, response, kernel, cos_t, sin_t, shift, 0.0, 0.0, m};
   const int origin = n / 2;
@@ -216,7 +246,7 @@ void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& 
           spectra(a, j) =
               j < width ? Cplx(sino(r0, a, j), pair ? sino(r1, a, j) : Real(0)) : Cplx(0, 0);
         });
-    fft::execute(rows_fft, spectra, spectra);
+    fft::execute(transforms.rows, spectra, spectra);
 
     Kokkos::deep_copy(grid, Cplx(0, 0));
     scatter.reset_except(grid);
@@ -226,7 +256,7 @@ void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& 
                          grid_angle);
     Kokkos::Experimental::contribute(grid, scatter);
 
-    fft::execute(grid_fft, grid, grid);
+    fft::execute(transforms.grid, grid, grid);
 
     Kokkos::parallel_for(
         "beamflow::gridrec::extract",

@@ -4,6 +4,7 @@
 #include "jobs/dxchange.hpp"
 
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include <cmath>
 #include <fstream>
@@ -70,6 +71,29 @@ TEST_F(DxTest, AbsentThetaIsEvenlySpacedOverHalfATurn) {
 TEST_F(DxTest, RadianUnitsAreHonoured) {
   write(DxSpec{.theta_units = "rad"});
   // The fixture writes 0, 30, ... as numbers; in radians they stay as is.
+  EXPECT_NEAR(open_dx(file).theta_radians()[1], 30.0, 1e-12);
+}
+
+// h5py writes str attributes as variable-length UTF-8, which HDF5 will not
+// convert to an ASCII memory type: the reader must ask for UTF-8.
+TEST_F(DxTest, Utf8VariableLengthUnitsAreRead) {
+  write(DxSpec{.theta_units = ""});
+  {
+    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t attr = H5Acreate_by_name(f, "/exchange/theta", "units", type, space, H5P_DEFAULT, H5P_DEFAULT,
+                                         H5P_DEFAULT);
+    const char* value = "radians";
+    EXPECT_GE(H5Awrite(attr, type, &value), 0);
+    H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Fclose(f);
+  }
   EXPECT_NEAR(open_dx(file).theta_radians()[1], 30.0, 1e-12);
 }
 
