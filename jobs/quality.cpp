@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "jobs/volume_file.hpp"
+
 namespace beamflow::jobs {
 
 std::vector<std::uint8_t> disc_mask(std::int64_t width, double radius) {
@@ -49,6 +51,22 @@ std::vector<double> blur(const std::vector<double>& in, std::int64_t w) {
   return out;
 }
 }  // namespace
+
+Score score(const std::filesystem::path& image, const std::filesystem::path& truth, std::int64_t truth_begin,
+            double center) {
+  const VolumeSlab a = read_volume(image);
+  const VolumeSlab t = read_volume(truth, RowRange{truth_begin, truth_begin + a.slices});
+  const std::int64_t w = a.width, n = w * w;
+  const auto mask = disc_mask(w, std::min(center, double(w - 1) - center) - 1);
+  Score s;
+  for (std::int64_t i = 0; i < a.slices; ++i) {
+    const std::span<const float> x(a.values.data() + i * n, std::size_t(n)),
+        y(t.values.data() + i * n, std::size_t(n));
+    s.psnr += psnr(x, y, mask) / double(a.slices);
+    s.ssim += ssim(x, y, mask, w) / double(a.slices);
+  }
+  return s;
+}
 
 double psnr(std::span<const float> image, std::span<const float> truth, std::span<const std::uint8_t> mask) {
   double se = 0;

@@ -2,6 +2,7 @@
 // Image quality against a known truth, inside the field of view: for the
 // accuracy tests and the benchmark's PSNR column.
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <vector>
 
@@ -20,5 +21,14 @@ double psnr(std::span<const float> image, std::span<const float> truth, std::spa
 // K1 0.01, K2 0.03, L the truth's masked range) over the masked pixels.
 double ssim(std::span<const float> image, std::span<const float> truth, std::span<const std::uint8_t> mask,
             std::int64_t width);
+
+// PSNR and SSIM averaged over the slices of the volume file `image` against
+// slices [truth_begin, ...) of the volume file `truth`, inside the field of
+// view of rotation centre `center`.
+struct Score {
+  double psnr = 0, ssim = 0;
+};
+Score score(const std::filesystem::path& image, const std::filesystem::path& truth, std::int64_t truth_begin,
+            double center);
 
 }  // namespace beamflow::jobs

@@ -11,11 +11,23 @@
 // gridrec with 2x padding, (512, 360) ~110 slices/s and (1024, 900) ~19
 // slices/s; find_center_vo 1.3 s, 8.1 s and 36 s for the three sizes.
 //
+// --accuracy SIZES (one rank) instead scores, at each width x angles, our
+// fbp (ramp filter) against scikit-image's iradon on the same data and
+// centre (tests/tomography/skimage_reference.py, via /usr/bin/python3), and
+// gridrec against fbp (shepp filter), by PSNR and SSIM against the truth
+// inside the field of view: the accuracy goals at sizes the test
+// suite cannot afford. Widths must be odd (iradon's grid; see the script).
+//
 //   mpirun -np 2 tomo_bench [--dir DIR] [--sizes 512x360,1024x900,2048x1500] [--slices 8,4,2]
+//   tomo_bench --accuracy 255x360,1023x900,2047x1500 [--dir DIR]
 #include <Kokkos_Core.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <span>
+#include <stdexcept>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -57,19 +69,6 @@ std::vector<std::string> split(const std::string& text, char sep) {
   return out;
 }
 
-// Mean PSNR of a volume against the truth's rows [first, ...).
-double mean_psnr(const std::filesystem::path& volume, const std::filesystem::path& truth, std::int64_t first,
-                 double center) {
-  const VolumeSlab a = read_volume(volume);
-  const VolumeSlab t = read_volume(truth, RowRange{first, first + a.slices});
-  const std::int64_t n = a.width * a.width;
-  const auto mask = disc_mask(a.width, std::min(center, double(a.width - 1) - center) - 1);
-  double sum = 0;
-  for (std::int64_t i = 0; i < a.slices; ++i)
-    sum += psnr({a.values.data() + i * n, std::size_t(n)}, {t.values.data() + i * n, std::size_t(n)}, mask);
-  return sum / double(a.slices);
-}
-
 struct Row {
   Size size;
   std::string algorithm;
@@ -98,7 +97,7 @@ Row measure(const Size& size, const std::string& algorithm, const Comm& comm, co
   reconstruct(warm, comm);
   const ReconSummary s = reconstruct(o, comm);
   row.end_to_end = double(size.slices) / s.seconds;
-  if (comm.is_root()) row.psnr = mean_psnr(o.output, truth_volume_path(input), rows.begin, center);
+  if (comm.is_root()) row.psnr = score(o.output, truth_volume_path(input), rows.begin, center).psnr;
 
   // Kernel only: this rank's share of the rows, already preprocessed.
   const DxInput in(input, {}, comm.get());
@@ -122,6 +121,47 @@ Row measure(const Size& size, const std::string& algorithm, const Comm& comm, co
   return row;
 }
 
+// One row of the accuracy table: the phantom's middle row.
+void accuracy(const Size& size, const std::filesystem::path& dir) {
+  PhantomOptions p;
+  p.output = dir / ("accuracy-" + std::to_string(size.width) + ".h5");
+  p.size = size.width;
+  p.angles = size.angles;
+  p.rows = 3;
+  p.center_offset = 6;  // an integer centre for an odd width: no resampling for iradon
+  p.photons = 1e4;
+  p.overwrite = true;
+  make_phantom(p);
+  const double center = double(size.width - 1) / 2 + p.center_offset;
+  const Comm self(MPI_COMM_SELF);
+  auto ours = [&](const std::string& algorithm, const std::string& filter) {
+    ReconOptions o;
+    o.input = p.output;
+    o.output = dir / (algorithm + "-" + filter + "-" + std::to_string(size.width) + ".h5");
+    o.algorithm = algorithm;
+    o.filter = filter;
+    o.center = CenterSpec::parse(std::to_string(center));
+    o.rows = RowSpec{1, 2};
+    o.overwrite = true;
+    reconstruct(o, self);
+    return score(o.output, truth_volume_path(p.output), 1, center);
+  };
+  const Score fbp_ramp = ours("fbp", "ramp");
+  const std::filesystem::path iradon_file = dir / ("iradon-" + std::to_string(size.width) + ".h5");
+  const std::string command = "/usr/bin/python3 '" BEAMFLOW_SOURCE_DIR "/tests/tomography/skimage_reference.py' '" +
+                              p.output.string() + "' " + std::to_string(std::lround(center)) + " 1 2 '" +
+                              iradon_file.string() + "' ramp";
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("skimage_reference.py failed: " + command);
+  const Score iradon = score(iradon_file, truth_volume_path(p.output), 1, center);
+  const Score fbp = ours("fbp", "shepp");
+  const Score gridrec = ours("gridrec", "shepp");
+  std::printf("| %lld x %lld | %.2f / %.3f | %.2f / %.3f | %+.2f | %.2f / %.3f | %.2f / %.3f | %+.2f |\n",
+              (long long)size.width, (long long)size.angles, fbp_ramp.psnr, fbp_ramp.ssim, iradon.psnr,
+              iradon.ssim, fbp_ramp.psnr - iradon.psnr, fbp.psnr, fbp.ssim, gridrec.psnr, gridrec.ssim,
+              gridrec.psnr - fbp.psnr);
+  std::fflush(stdout);
+}
+
 std::string ratio(double ours, double peer, bool higher_is_better = true) {
   if (peer <= 0) return "-";
   char text[32];
@@ -139,6 +179,22 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
   const std::filesystem::path dir =
       args.count("--dir") ? std::filesystem::path(args["--dir"]) : std::filesystem::temp_directory_path();
+  if (args.count("--accuracy")) {
+    if (!world.is_root()) return 0;
+    std::printf("| width x angles | fbp ramp PSNR / SSIM | iradon ramp PSNR / SSIM | fbp - iradon dB "
+                "| fbp shepp PSNR / SSIM | gridrec shepp PSNR / SSIM | gridrec - fbp dB |\n"
+                "| --- | --- | --- | --- | --- | --- | --- |\n");
+    try {
+      for (const std::string& text : split(args["--accuracy"], ',')) {
+        const auto wa = split(text, 'x');
+        accuracy({std::stoll(wa.at(0)), std::stoll(wa.at(1)), 1}, dir);
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "tomo_bench: " << e.what() << "\n";
+      return 1;
+    }
+    return 0;
+  }
   const auto size_texts = split(args.count("--sizes") ? args["--sizes"] : "512x360,1024x900,2048x1500", ',');
   const auto slice_texts = split(args.count("--slices") ? args["--slices"] : "8,4,2", ',');
   std::vector<Size> sizes;

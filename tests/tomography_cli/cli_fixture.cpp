@@ -71,20 +71,4 @@ std::vector<std::uint8_t> done_flags(const std::filesystem::path& file) {
   return flags;
 }
 
-Score score(const std::filesystem::path& image, const std::filesystem::path& truth, std::int64_t truth_begin,
-            double center) {
-  const VolumeSlab a = read_volume(image);
-  const VolumeSlab t = read_volume(truth, RowRange{truth_begin, truth_begin + a.slices});
-  const std::int64_t w = a.width, n = w * w;
-  const auto mask = disc_mask(w, std::min(center, double(w - 1) - center) - 1);
-  Score s;
-  for (std::int64_t i = 0; i < a.slices; ++i) {
-    const std::span<const float> x(a.values.data() + i * n, std::size_t(n)),
-        y(t.values.data() + i * n, std::size_t(n));
-    s.psnr += psnr(x, y, mask) / double(a.slices);
-    s.ssim += ssim(x, y, mask, w) / double(a.slices);
-  }
-  return s;
-}
-
 }  // namespace beamflow::jobs::testing

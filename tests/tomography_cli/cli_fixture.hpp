@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/json.hpp"
+#include "jobs/quality.hpp"
 
 namespace beamflow::jobs::testing {
 
@@ -37,14 +38,5 @@ class CliTest : public ::testing::Test {
 // The slices of a volume file, and its done flags.
 std::vector<float> volume(const std::filesystem::path& file);
 std::vector<std::uint8_t> done_flags(const std::filesystem::path& file);
-
-// PSNR and SSIM of slices [begin, end) of `image` against slices
-// [truth_begin, ...) of `truth`, inside the field of view of centre `center`
-// (less one pixel); means over the slices.
-struct Score {
-  double psnr = 0, ssim = 0;
-};
-Score score(const std::filesystem::path& image, const std::filesystem::path& truth, std::int64_t truth_begin,
-            double center);
 
 }  // namespace beamflow::jobs::testing
