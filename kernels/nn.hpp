@@ -59,12 +59,36 @@ struct Window {
   Dims output_extents(const Dims& spatial);
 };
 
+enum class Unary { Relu, LeakyRelu, Sigmoid, Tanh, Identity };
+
 // x [N][C][spatial...], w [M][C/groups][kernel...], bias [M] or empty ->
-// y [N][M][out...]. im2col + blocked GEMM per image and group (a 1x1
-// stride-1 unpadded convolution reads x directly).
+// y [N][M][out...]. Implicit GEMM on register tiles: each team packs the
+// receptive fields of 16 output positions (im2col of one panel, kept in
+// cache) and multiplies every block of 8 filters with it.
 Dims conv_shape(const Dims& x, const Dims& w, Window& window, std::int64_t groups);
 void conv(const Tensor& x, const Tensor& w, const Tensor* bias, const Window& window, std::int64_t groups,
           Tensor& y);
+
+// A convolution's weights packed once (at model load) into the row blocks
+// the tiled kernel reads, with its bias (zeros when the node has none).
+struct ConvWeights {
+  Kokkos::View<float*> packed;  // [group][block of 8 filters][C/groups x kernel volume][8]
+  Kokkos::View<float*> bias;    // [M]
+  Dims shape;                   // the weights' [M][C/groups][kernel...]
+  std::int64_t groups = 1;
+};
+// Throws kernels.shape when w is not [M][C/groups][kernel...] or the bias
+// is not [M], kernels.argument for groups < 1.
+ConvWeights pack_conv_weights(const Tensor& w, const Tensor* bias, std::int64_t groups);
+
+// What the convolution's store applies, so a Conv(+Add)(+Relu) chain is one
+// pass over memory: y = activation(conv(x) + bias + residual).
+struct ConvEpilogue {
+  const Tensor* residual = nullptr;    // exactly y's shape, or none
+  Unary activation = Unary::Identity;  // Identity, Relu or LeakyRelu
+  float alpha = 0;                     // LeakyRelu's slope
+};
+void conv(const Tensor& x, const ConvWeights& w, const Window& window, const ConvEpilogue& epilogue, Tensor& y);
 
 enum class Pool { Max, Average };
 // count_include_pad: averages divide by the window clipped to the padded
@@ -95,7 +119,6 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& y);
 
 // ---- element-wise ---------------------------------------------------------
 
-enum class Unary { Relu, LeakyRelu, Sigmoid, Tanh, Identity };
 // y = f(x) (y may alias x); `alpha` is LeakyRelu's slope.
 void unary(Unary op, float alpha, const Tensor& x, Tensor& y);
 

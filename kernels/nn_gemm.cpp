@@ -1,65 +1,16 @@
-// Dense matrix products: the blocked GEMM every Conv, Gemm and MatMul runs on.
-//
-// C is cut into tiles of kMr rows x kNr columns; each tile's accumulators are
-// a fixed-size local array the compiler keeps in vector registers, fed by a
-// packed copy of A (kMr values per k, contiguous) and a row segment of B
-// (kNr contiguous values per k). Tiles are visited column panel by column
-// panel so one panel of B (K x kNr floats) stays in cache while every row
-// block of A passes over it.
+// Dense matrix products (Gemm, MatMul) on the register tiles of
+// nn_detail.hpp: A packed into blocks of 8 rows, B packed per team into
+// panels of 16 columns (either layout, transposed or not), alpha and beta
+// applied at the store.
 #include <algorithm>
 
 #include "kernels/error.hpp"
-#include "kernels/nn.hpp"
+#include "kernels/nn_detail.hpp"
 
 namespace beamflow::kernels::nn {
 
-namespace {
-
-constexpr std::int64_t kMr = 4;
-constexpr std::int64_t kNr = 8;
-
-// A full kMr x kNr tile: acc = sum_k ap[k][i] * b[k][j]. One accumulator
-// row per named array and the row loop unrolled by hand: GCC then keeps the
-// 4 x 8 accumulators in vector registers (a 2-D array indexed in a loop
-// goes through memory on every k).
-KOKKOS_INLINE_FUNCTION void tile_full(std::int64_t k, const float* ap, const float* b, std::int64_t ldb,
-                                      float (&acc)[kMr][kNr]) {
-  static_assert(kMr == 4, "tile_full unrolls four rows");
-  float c0[kNr] = {}, c1[kNr] = {}, c2[kNr] = {}, c3[kNr] = {};
-  for (std::int64_t p = 0; p < k; ++p) {
-    const float* bp = b + p * ldb;
-    const float a0 = ap[p * kMr], a1 = ap[p * kMr + 1], a2 = ap[p * kMr + 2], a3 = ap[p * kMr + 3];
-    for (std::int64_t j = 0; j < kNr; ++j) {
-      const float v = bp[j];
-      c0[j] += a0 * v;
-      c1[j] += a1 * v;
-      c2[j] += a2 * v;
-      c3[j] += a3 * v;
-    }
-  }
-  for (std::int64_t j = 0; j < kNr; ++j) {
-    acc[0][j] = c0[j];
-    acc[1][j] = c1[j];
-    acc[2][j] = c2[j];
-    acc[3][j] = c3[j];
-  }
-}
-
-// An edge tile of mr <= kMr rows and nr <= kNr columns.
-KOKKOS_INLINE_FUNCTION void tile_edge(std::int64_t k, std::int64_t mr, std::int64_t nr, const float* ap,
-                                      const float* b, std::int64_t ldb, float (&acc)[kMr][kNr]) {
-  for (std::int64_t i = 0; i < kMr; ++i)
-    for (std::int64_t j = 0; j < kNr; ++j) acc[i][j] = 0;
-  for (std::int64_t p = 0; p < k; ++p) {
-    const float* bp = b + p * ldb;
-    for (std::int64_t i = 0; i < mr; ++i) {
-      const float a = ap[p * kMr + i];
-      for (std::int64_t j = 0; j < nr; ++j) acc[i][j] += a * bp[j];
-    }
-  }
-}
-
-}  // namespace
+using detail::kMr;
+using detail::kNr;
 
 void gemm(const Gemm& g, const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
           std::int64_t ldc) {
@@ -68,29 +19,14 @@ void gemm(const Gemm& g, const float* a, std::int64_t lda, const float* b, std::
   if (g.m == 0 || g.n == 0) return;
   const std::int64_t m = g.m, n = g.n, k = g.k;
 
-  // B transposed is copied once into row-major [K][N]: the tiles then read
-  // contiguous rows whatever the layout.
-  Kokkos::View<float*> bt;
-  if (g.trans_b && k > 0) {
-    bt = Kokkos::View<float*>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::nn::gemm::bt"), k * n);
-    float* btp = bt.data();
-    Kokkos::parallel_for(
-        "beamflow::nn::gemm::transpose_b", Kokkos::RangePolicy<ExecSpace>(0, k), KOKKOS_LAMBDA(std::int64_t p) {
-          for (std::int64_t j = 0; j < n; ++j) btp[p * n + j] = b[j * ldb + p];
-        });
-    b = btp;
-    ldb = n;
-  }
-
-  // A packed per row block: ap[block][k][i] = A(block * kMr + i, k), zero
-  // past the last row.
-  const std::int64_t mblocks = (m + kMr - 1) / kMr;
+  // ap[block][k][i] = A(block * kMr + i, k), zero past the last row.
+  const std::int64_t blocks = detail::row_blocks(m);
   Kokkos::View<float*> packed(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::nn::gemm::a"),
-                              std::max<std::int64_t>(1, mblocks * k * kMr));
+                              std::max<std::int64_t>(1, blocks * k * kMr));
   float* ap = packed.data();
-  const bool trans_a = g.trans_a;
+  const bool trans_a = g.trans_a, trans_b = g.trans_b;
   Kokkos::parallel_for(
-      "beamflow::nn::gemm::pack_a", Kokkos::RangePolicy<ExecSpace>(0, mblocks), KOKKOS_LAMBDA(std::int64_t blk) {
+      "beamflow::nn::gemm::pack_a", Kokkos::RangePolicy<ExecSpace>(0, blocks), KOKKOS_LAMBDA(std::int64_t blk) {
         float* dst = ap + blk * k * kMr;
         for (std::int64_t p = 0; p < k; ++p)
           for (std::int64_t i = 0; i < kMr; ++i) {
@@ -98,29 +34,35 @@ void gemm(const Gemm& g, const float* a, std::int64_t lda, const float* b, std::
             dst[p * kMr + i] = row < m ? (trans_a ? a[p * lda + row] : a[row * lda + p]) : 0.0f;
           }
       });
+  Kokkos::fence();
 
-  const std::int64_t nblocks = (n + kNr - 1) / kNr;
   const float alpha = g.alpha, beta = g.beta;
+  const std::int64_t panel_floats = std::max<std::int64_t>(1, k * kNr);
+  detail::TeamPolicy policy(detail::column_panels(n), Kokkos::AUTO);
+  policy.set_scratch_size(1, Kokkos::PerTeam(static_cast<std::size_t>(panel_floats) * sizeof(float)));
   Kokkos::parallel_for(
-      "beamflow::nn::gemm::tiles", Kokkos::RangePolicy<ExecSpace>(0, mblocks * nblocks),
-      KOKKOS_LAMBDA(std::int64_t t) {
-        const std::int64_t nb = t / mblocks, mb = t % mblocks;
-        const std::int64_t row0 = mb * kMr, col0 = nb * kNr;
-        const std::int64_t mr = m - row0 < kMr ? m - row0 : kMr;
-        const std::int64_t nr = n - col0 < kNr ? n - col0 : kNr;
-        float acc[kMr][kNr];
-        if (nr == kNr)
-          tile_full(k, ap + mb * k * kMr, b + col0, ldb, acc);
-        else
-          tile_edge(k, mr, nr, ap + mb * k * kMr, b + col0, ldb, acc);
-        for (std::int64_t i = 0; i < mr; ++i) {
-          float* crow = c + (row0 + i) * ldc + col0;
-          if (beta == 0.0f) {
-            for (std::int64_t j = 0; j < nr; ++j) crow[j] = alpha * acc[i][j];
-          } else {
-            for (std::int64_t j = 0; j < nr; ++j) crow[j] = alpha * acc[i][j] + beta * crow[j];
+      "beamflow::nn::gemm", policy, KOKKOS_LAMBDA(const detail::TeamMember& team) {
+        const std::int64_t col0 = team.league_rank() * kNr, nr = n - col0 < kNr ? n - col0 : kNr;
+        detail::ScratchPanel bp(team.team_scratch(1), panel_floats);
+        Kokkos::single(Kokkos::PerTeam(team), [&]() {
+          for (std::int64_t p = 0; p < k; ++p)
+            for (std::int64_t j = 0; j < kNr; ++j)
+              bp(p * kNr + j) = j < nr ? (trans_b ? b[(col0 + j) * ldb + p] : b[p * ldb + col0 + j]) : 0.0f;
+        });
+        team.team_barrier();
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, blocks), [&](std::int64_t blk) {
+          float acc[kMr][kNr];
+          detail::tile_product(k, ap + blk * k * kMr, bp.data(), acc);
+          const std::int64_t row0 = blk * kMr, mr = m - row0 < kMr ? m - row0 : kMr;
+          for (std::int64_t i = 0; i < mr; ++i) {
+            float* crow = c + (row0 + i) * ldc + col0;
+            if (beta == 0.0f) {
+              for (std::int64_t j = 0; j < nr; ++j) crow[j] = alpha * acc[i][j];
+            } else {
+              for (std::int64_t j = 0; j < nr; ++j) crow[j] = alpha * acc[i][j] + beta * crow[j];
+            }
           }
-        }
+        });
       });
   Kokkos::fence();
 }

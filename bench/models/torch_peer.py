@@ -56,7 +56,7 @@ def main(argv):
             ts(x)
             calls += 1
         elapsed = time.perf_counter() - t0
-    print(json.dumps({"impl": f"pytorch {torch.__version__} torchscript, {torch.get_num_threads()} threads",
+    print(json.dumps({"impl": f"pytorch {torch.__version__} torchscript", "threads": torch.get_num_threads(),
                       "batch": batch, "images_per_s": calls * batch / elapsed, "calls": calls}))
 
 

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "jobs/models/errors.hpp"
+#include "jobs/onnx/fusion.hpp"
 #include "kernels/error.hpp"
 
 namespace beamflow::onnx {
@@ -58,10 +60,18 @@ namespace {
 // which attributes were read so that any other one is refused afterwards.
 class NodeReader {
  public:
-  NodeReader(const Node& node, std::int64_t opset) : m_node(node), m_opset(opset) {}
+  NodeReader(const Node& node, std::int64_t opset, const Values* constants)
+      : m_node(node), m_opset(opset), m_constants(constants) {}
 
   const Node& node() const { return m_node; }
   std::int64_t opset() const { return m_opset; }
+  // The float initializer `name`, when the program's constants are known
+  // and hold it (operators prepare such inputs once, at load).
+  const nn::Tensor* constant(const std::string& name) const {
+    return m_constants && !name.empty() && m_constants->contains(name) && m_constants->at(name).is_float()
+               ? &m_constants->at(name).f
+               : nullptr;
+  }
 
   [[noreturn]] void unsupported(const std::string& what) const {
     throw models::model_error("model.onnx.unsupported_attribute", Unsupported,
@@ -115,6 +125,7 @@ class NodeReader {
 
   const Node& m_node;
   std::int64_t m_opset;
+  const Values* m_constants;
   std::set<std::string> m_read;
 };
 
@@ -151,20 +162,57 @@ nn::Window read_window(NodeReader& r, bool pool) {
 
 using Builder = NodeKernel (*)(NodeReader&);
 
-NodeKernel build_conv(NodeReader& r) {
-  r.arity(2, 3);
+// Conv, and FusedConv (fusion.hpp): Conv with a residual input and an
+// activation applied by the kernel's store.
+NodeKernel build_conv_like(NodeReader& r, bool fused) {
+  r.arity(2, fused ? 4 : 3);
   const nn::Window window = read_window(r, false);
   const std::int64_t groups = r.i("group", 1);
   r.require(groups >= 1, "group must be positive");
-  const std::string x = r.in(0), w = r.in(1), b = r.in(2), y = r.out(), name = r.node().name;
+  nn::ConvEpilogue epilogue;
+  if (fused) {
+    const std::string act = r.s("activation", "Identity");
+    epilogue.alpha = r.f("alpha", 0.01f);
+    if (act == "Relu") epilogue.activation = nn::Unary::Relu;
+    else if (act == "LeakyRelu") epilogue.activation = nn::Unary::LeakyRelu;
+    else r.require(act == "Identity", "activation '" + act + "'");
+  }
+  const std::string x = r.in(0), w = r.in(1), b = r.in(2), res = fused ? r.in(3) : "", y = r.out(),
+                    name = r.node().name;
+  // Weights that are initializers are packed once, here; a shape the
+  // kernel refuses is left to run time, which reports it per node.
+  std::shared_ptr<const nn::ConvWeights> packed;
+  if (const nn::Tensor* wt = r.constant(w); wt && (b.empty() || r.constant(b))) {
+    try {
+      packed = std::make_shared<const nn::ConvWeights>(nn::pack_conv_weights(*wt, r.constant(b), groups));
+    } catch (const kernels::Error&) {
+    }
+  }
   return [=](Values& v) {
+    const nn::Tensor& in = v.tensor(x);
+    const std::shared_ptr<const nn::ConvWeights> cw =
+        packed ? packed
+               : std::make_shared<const nn::ConvWeights>(
+                     nn::pack_conv_weights(v.tensor(w), b.empty() ? nullptr : &v.tensor(b), groups));
     nn::Window win = window;
-    const nn::Tensor& wt = v.tensor(w);
-    nn::Tensor out = alloc(name, nn::conv_shape(v.tensor(x).shape, wt.shape, win, groups));
-    nn::conv(v.tensor(x), wt, b.empty() ? nullptr : &v.tensor(b), win, groups, out);
+    nn::Tensor out = alloc(name, nn::conv_shape(in.shape, cw->shape, win, groups));
+    nn::ConvEpilogue e = epilogue;
+    e.residual = res.empty() ? nullptr : &v.tensor(res);
+    if (e.residual && e.residual->shape != out.shape) {
+      // The Add broadcasts: run the chain unfused.
+      nn::conv(in, *cw, win, nn::ConvEpilogue{}, out);
+      nn::Tensor sum = alloc(name, nn::broadcast_shape(out.shape, e.residual->shape));
+      nn::binary(nn::Binary::Add, out, *e.residual, sum);
+      nn::unary(e.activation, e.alpha, sum, sum);
+      v.set(y, std::move(sum));
+      return;
+    }
+    nn::conv(in, *cw, win, e, out);
     v.set(y, std::move(out));
   };
 }
+NodeKernel build_conv(NodeReader& r) { return build_conv_like(r, false); }
+NodeKernel build_fused_conv(NodeReader& r) { return build_conv_like(r, true); }
 
 NodeKernel build_pool(NodeReader& r, nn::Pool kind) {
   r.arity(1, 1);
@@ -440,7 +488,7 @@ std::vector<std::string> supported_operators() {
   return names;
 }
 
-NodeKernel compile_node(const Node& node, std::int64_t opset) {
+NodeKernel compile_node(const Node& node, std::int64_t opset, const Values* constants) {
   const auto it = node.domain.empty() ? builders().find(node.op_type) : builders().end();
   if (it == builders().end()) {
     std::string list;
@@ -450,8 +498,17 @@ NodeKernel compile_node(const Node& node, std::int64_t opset) {
                               "operator " + op + " (node '" + node.name + "') is not supported; beamflow runs " + list,
                               {{"node", node.name}, {"op", op}});
   }
-  NodeReader reader(node, opset);
+  NodeReader reader(node, opset, constants);
   NodeKernel kernel = it->second(reader);
+  reader.finish();
+  return kernel;
+}
+
+NodeKernel compile_planned_node(const Node& node, std::int64_t opset, const Values& constants) {
+  if (node.domain != kFusedDomain) return compile_node(node, opset, &constants);
+  if (node.op_type != kFusedConv) throw std::logic_error("unknown fused operator " + node.op_type);
+  NodeReader reader(node, opset, &constants);
+  NodeKernel kernel = build_fused_conv(reader);
   reader.finish();
   return kernel;
 }

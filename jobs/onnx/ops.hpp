@@ -36,6 +36,7 @@ class Values {
   void set(const std::string& name, HostTensor t) { m_values[name] = Value{{}, std::move(t)}; }
   void set_value(const std::string& name, Value v) { m_values[name] = std::move(v); }
   const Value& at(const std::string& name) const;
+  bool contains(const std::string& name) const { return m_values.count(name) != 0; }
   void erase(const std::string& name) { m_values.erase(name); }
 
  private:
@@ -45,7 +46,12 @@ class Values {
 using NodeKernel = std::function<void(Values&)>;
 
 // Throws model.onnx.unsupported_op / model.onnx.unsupported_attribute.
-NodeKernel compile_node(const Node& node, std::int64_t opset);
+// With `constants` (the program's initializers), operators prepare what
+// they can once here (Conv packs its weights).
+NodeKernel compile_node(const Node& node, std::int64_t opset, const Values* constants = nullptr);
+// A node of an execution plan (fusion.hpp): compile_node's operators and
+// the internal fused ones.
+NodeKernel compile_planned_node(const Node& node, std::int64_t opset, const Values& constants);
 
 // The operator names compile_node accepts (default domain), sorted.
 std::vector<std::string> supported_operators();

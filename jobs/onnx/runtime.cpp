@@ -5,6 +5,7 @@
 
 #include "core/json.hpp"
 #include "jobs/models/errors.hpp"
+#include "jobs/onnx/fusion.hpp"
 #include "kernels/error.hpp"
 
 namespace beamflow::onnx {
@@ -27,14 +28,18 @@ Program::Program(Graph graph) : m_graph(std::move(graph)) {
   for (const ValueInfo& out : m_graph.outputs)
     if (out.type_name != "FLOAT" && out.type_name != "INT64" && !out.type_name.empty())
       throw dtype_error("graph output '" + out.name + "' is " + out.type_name);
-  for (const auto& [name, t] : m_graph.initializers) {
+  // Every node compiles (or the load fails) before the first run; then the
+  // fused plan is what runs.
+  for (const Node& node : m_graph.nodes) compile_node(node, m_graph.opset);
+  ExecutionPlan plan = plan_execution(m_graph);
+  for (const auto& [name, t] : plan.initializers) {
     if (t.type == ElemType::Float32)
       m_constants.set(name, to_kernel_tensor(t, "onnx::" + name));
     else
       m_constants.set(name, t);
   }
-  // Every node compiles (or the load fails) before the first run.
-  for (const Node& node : m_graph.nodes) m_steps.push_back({&node, compile_node(node, m_graph.opset), {}});
+  m_nodes = std::move(plan.nodes);
+  for (const Node& node : m_nodes) m_steps.push_back({&node, compile_planned_node(node, m_graph.opset, m_constants), {}});
 
   // Intermediate values are dropped after their last reader.
   std::map<std::string, std::size_t> last_read;
@@ -43,7 +48,7 @@ Program::Program(Graph graph) : m_graph(std::move(graph)) {
       if (!in.empty()) last_read[in] = k;
   for (const ValueInfo& out : m_graph.outputs) last_read.erase(out.name);
   for (const auto& [name, k] : last_read)
-    if (!m_graph.initializers.count(name)) m_steps[k].release.push_back(name);
+    if (!m_constants.contains(name)) m_steps[k].release.push_back(name);
 }
 
 std::vector<Value> Program::execute(std::vector<Value> inputs) const {

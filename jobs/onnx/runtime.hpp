@@ -21,7 +21,7 @@ class Program {
  public:
   // Throws model.onnx.* (unsupported operators, attributes, input types).
   explicit Program(Graph graph);
-  Program(const Program&) = delete;  // steps point into the graph's nodes
+  Program(const Program&) = delete;  // steps point into m_nodes
   Program& operator=(const Program&) = delete;
 
   const Graph& graph() const noexcept { return m_graph; }
@@ -39,7 +39,8 @@ class Program {
     std::vector<std::string> release;  // values no later step reads
   };
   Graph m_graph;
-  Values m_constants;  // initializers, already in the kernels' memory space
+  std::vector<Node> m_nodes;  // the execution plan (fusion.hpp)
+  Values m_constants;         // its initializers, already in the kernels' memory space
   std::vector<Step> m_steps;
 };
 

@@ -28,29 +28,46 @@ std::vector<float> host(const Tensor& t) {
   return std::vector<float>(h.data(), h.data() + t.size());
 }
 
-// Direct convolution over 2-D spatial axes, double accumulation.
-std::vector<float> naive_conv2d(const Tensor& x, const Tensor& w, const Window& win, std::int64_t groups,
-                                const Dims& out) {
+// Direct convolution over 1 to 3 spatial axes (missing leading ones of
+// extent 1), double accumulation, plus an optional bias.
+std::vector<float> naive_conv(const Tensor& x, const Tensor& w, const Tensor* bias, const Window& win,
+                              std::int64_t groups, const Dims& out) {
   const auto xv = host(x), wv = host(w);
-  const std::int64_t C = x.shape[1], H = x.shape[2], W = x.shape[3], M = w.shape[0];
-  const std::int64_t cg = C / groups, mg = M / groups, KH = w.shape[2], KW = w.shape[3];
+  const auto bv = bias ? host(*bias) : std::vector<float>(w.shape[0], 0.0f);
+  const std::size_t lead = 5 - x.shape.size();
+  // Spatial axis i (0..2) of a tensor seen as 5-D.
+  const auto ax = [&](const Dims& d, std::size_t i, std::int64_t pad) { return i < lead ? pad : d[i + 2 - lead]; };
+  std::int64_t in[3], o[3], k[3], s[3], dl[3], pb[3];
+  for (std::size_t i = 0; i < 3; ++i) {
+    in[i] = ax(x.shape, i, 1);
+    o[i] = ax(out, i, 1);
+    k[i] = ax(w.shape, i, 1);
+    s[i] = i < lead ? 1 : win.strides[i - lead];
+    dl[i] = i < lead ? 1 : win.dilations[i - lead];
+    pb[i] = i < lead ? 0 : win.pads_begin[i - lead];
+  }
+  const std::int64_t C = x.shape[1], M = w.shape[0], cg = C / groups, mg = M / groups;
   std::vector<float> y(product(out));
   for (std::int64_t n = 0; n < out[0]; ++n)
     for (std::int64_t m = 0; m < M; ++m)
-      for (std::int64_t oh = 0; oh < out[2]; ++oh)
-        for (std::int64_t ow = 0; ow < out[3]; ++ow) {
-          double acc = 0;
-          const std::int64_t g = m / mg;
-          for (std::int64_t c = 0; c < cg; ++c)
-            for (std::int64_t kh = 0; kh < KH; ++kh)
-              for (std::int64_t kw = 0; kw < KW; ++kw) {
-                const std::int64_t ih = oh * win.strides[0] - win.pads_begin[0] + kh * win.dilations[0];
-                const std::int64_t iw = ow * win.strides[1] - win.pads_begin[1] + kw * win.dilations[1];
-                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-                acc += double(xv[((n * C + g * cg + c) * H + ih) * W + iw]) * wv[((m * cg + c) * KH + kh) * KW + kw];
-              }
-          y[((n * M + m) * out[2] + oh) * out[3] + ow] = static_cast<float>(acc);
-        }
+      for (std::int64_t od = 0; od < o[0]; ++od)
+        for (std::int64_t oh = 0; oh < o[1]; ++oh)
+          for (std::int64_t ow = 0; ow < o[2]; ++ow) {
+            double acc = bv[m];
+            const std::int64_t g = m / mg;
+            for (std::int64_t c = 0; c < cg; ++c)
+              for (std::int64_t kd = 0; kd < k[0]; ++kd)
+                for (std::int64_t kh = 0; kh < k[1]; ++kh)
+                  for (std::int64_t kw = 0; kw < k[2]; ++kw) {
+                    const std::int64_t id = od * s[0] - pb[0] + kd * dl[0];
+                    const std::int64_t ih = oh * s[1] - pb[1] + kh * dl[1];
+                    const std::int64_t iw = ow * s[2] - pb[2] + kw * dl[2];
+                    if (id < 0 || id >= in[0] || ih < 0 || ih >= in[1] || iw < 0 || iw >= in[2]) continue;
+                    acc += double(xv[(((n * C + g * cg + c) * in[0] + id) * in[1] + ih) * in[2] + iw]) *
+                           wv[(((m * cg + c) * k[0] + kd) * k[1] + kh) * k[2] + kw];
+                  }
+            y[(((n * M + m) * o[0] + od) * o[1] + oh) * o[2] + ow] = static_cast<float>(acc);
+          }
   return y;
 }
 
@@ -74,6 +91,12 @@ TEST(NnConv, MatchesDirectConvolution) {
       {{1, 6, 8, 8}, {6, 1, 3, 3}, {1, 2}, {2, 1}, {2, 2, 2, 2}, 6},   // depthwise
       {{3, 8, 5, 5}, {17, 8, 1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},  // pointwise fast path, edge tiles
       {{1, 1, 37, 29}, {9, 1, 7, 7}, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1},  // a ResNet stem
+      // Outputs 16 and 32 wide: panels within one row, stride 1, 2 and 3,
+      // interior and clipped taps; 8 and 9 filters (full and edge blocks).
+      {{2, 3, 18, 34}, {8, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
+      {{1, 2, 9, 64}, {9, 2, 3, 3}, {1, 2}, {1, 1}, {1, 1, 1, 1}, 1},
+      {{1, 2, 5, 97}, {8, 2, 1, 5}, {1, 3}, {1, 2}, {0, 2, 0, 1}, 1},
+      {{2, 16, 16, 16}, {32, 16, 1, 1}, {2, 2}, {1, 1}, {0, 0, 0, 0}, 1},  // strided 1x1 (ResNet downsample)
   };
   for (const ConvCase& c : cases) {
     const Tensor x = random_tensor(c.x, rng), w = random_tensor(c.w, rng);
@@ -85,7 +108,7 @@ TEST(NnConv, MatchesDirectConvolution) {
     const Dims out = conv_shape(x.shape, w.shape, win, c.groups);
     Tensor y = Tensor::allocate("y", out);
     conv(x, w, nullptr, win, c.groups, y);
-    expect_close(host(y), naive_conv2d(x, w, win, c.groups, out), 1e-5);
+    expect_close(host(y), naive_conv(x, w, nullptr, win, c.groups, out), 1e-5);
   }
 }
 
@@ -111,6 +134,74 @@ TEST(NnConv, WrongWeightsAreAShapeError) {
   } catch (const kernels::Error& e) {
     EXPECT_EQ(e.id(), "kernels.shape");
     EXPECT_NE(std::string(e.what()).find("weights [2, 2, 3, 3]"), std::string::npos) << e.what();
+  }
+}
+
+// The fused store (bias + residual + activation) against the unfused
+// reference, over 1-D, 2-D and 3-D windows with groups, strides,
+// dilations, padding and edge tiles.
+TEST(NnConv, FusedEpilogueMatchesUnfusedReference) {
+  std::mt19937 rng(11);
+  struct Case {
+    Dims x, w, strides, dilations, pads_begin, pads_end;
+    std::int64_t groups;
+    Unary act;
+  };
+  const std::vector<Case> cases = {
+      {{2, 4, 13, 21}, {6, 2, 3, 3}, {1, 1}, {1, 2}, {1, 2}, {1, 2}, 2, Unary::Relu},
+      {{1, 3, 40}, {11, 3, 4}, {3}, {2}, {2}, {1}, 1, Unary::LeakyRelu},
+      {{1, 2, 4, 5, 19}, {10, 2, 2, 3, 3}, {1, 2, 1}, {2, 1, 1}, {1, 0, 1}, {0, 1, 1}, 1, Unary::Relu},
+      {{3, 16, 8, 32}, {16, 16, 3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1, Unary::Identity},
+      {{2, 8, 7, 7}, {8, 1, 3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 8, Unary::Relu},  // depthwise
+  };
+  for (const Case& c : cases) {
+    const Tensor x = random_tensor(c.x, rng), w = random_tensor(c.w, rng), b = random_tensor({c.w[0]}, rng);
+    Window win;
+    win.strides = c.strides;
+    win.dilations = c.dilations;
+    win.pads_begin = c.pads_begin;
+    win.pads_end = c.pads_end;
+    const Dims out = conv_shape(x.shape, w.shape, win, c.groups);
+    const Tensor residual = random_tensor(out, rng);
+    Tensor y = Tensor::allocate("y", out);
+    conv(x, pack_conv_weights(w, &b, c.groups), win, ConvEpilogue{&residual, c.act, 0.1f}, y);
+    std::vector<float> want = naive_conv(x, w, &b, win, c.groups, out);
+    const auto r = host(residual);
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      const float v = want[i] + r[i];
+      want[i] = c.act == Unary::Relu ? std::max(v, 0.0f) : c.act == Unary::LeakyRelu && v < 0 ? 0.1f * v : v;
+    }
+    expect_close(host(y), want, 1e-5);
+  }
+}
+
+TEST(NnConv, FusedEpilogueRefusesBadResidualsAndActivations) {
+  std::mt19937 rng(2);
+  const Tensor x = random_tensor({1, 2, 6, 6}, rng), w = random_tensor({4, 2, 3, 3}, rng);
+  Window win;
+  Tensor y = Tensor::allocate("y", conv_shape(x.shape, w.shape, win, 1));
+  const ConvWeights packed = pack_conv_weights(w, nullptr, 1);
+  const Tensor wrong = random_tensor({1, 4, 1, 1}, rng);
+  try {
+    conv(x, packed, win, ConvEpilogue{&wrong}, y);
+    FAIL();
+  } catch (const kernels::Error& e) {
+    EXPECT_EQ(e.id(), "kernels.shape");
+    EXPECT_NE(std::string(e.what()).find("residual [1, 4, 1, 1] for output [1, 4, 4, 4]"), std::string::npos) << e.what();
+  }
+  try {
+    conv(x, packed, win, ConvEpilogue{nullptr, Unary::Sigmoid}, y);
+    FAIL();
+  } catch (const kernels::Error& e) {
+    EXPECT_EQ(e.id(), "kernels.argument");
+    EXPECT_NE(std::string(e.what()).find("Identity, Relu or LeakyRelu only"), std::string::npos) << e.what();
+  }
+  try {
+    pack_conv_weights(w, nullptr, 3);
+    FAIL();
+  } catch (const kernels::Error& e) {
+    EXPECT_EQ(e.id(), "kernels.shape");
+    EXPECT_NE(std::string(e.what()).find("for 3 groups"), std::string::npos) << e.what();
   }
 }
 

@@ -1,0 +1,36 @@
+#pragma once
+// The graph a Program executes, rewritten at load so that a convolution
+// block is one pass over memory instead of four:
+//   - a BatchNormalization right after a Conv whose weights, bias and
+//     statistics are initializers is folded into the Conv's weights and bias
+//     (w' = w a, b' = (b - mean) a + beta, a = scale / sqrt(var + eps),
+//     computed in double and rounded once);
+//   - Conv [-> Add(residual)] [-> Relu | LeakyRelu] becomes one node of the
+//     internal operator kFusedDomain.FusedConv, whose kernel adds the bias,
+//     the residual and the activation in the GEMM's store.
+// A value is only fused away when exactly one node reads it and it is not a
+// graph output, so every value anyone else can see is still produced.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "jobs/onnx/graph.hpp"
+
+namespace beamflow::onnx {
+
+// Nodes of this domain exist only in execution plans, never in a loaded
+// graph (compile_node refuses them like any unknown domain).
+inline constexpr const char* kFusedDomain = "beamflow.fused";
+// FusedConv: inputs X, W, B ("" for none), residual ("" for none); the
+// attributes of Conv plus "activation" ("Identity", "Relu", "LeakyRelu")
+// and "alpha" (LeakyRelu's slope).
+inline constexpr const char* kFusedConv = "FusedConv";
+
+struct ExecutionPlan {
+  std::vector<Node> nodes;                          // producers first
+  std::map<std::string, HostTensor> initializers;  // those the nodes read, folded ones included
+};
+
+ExecutionPlan plan_execution(const Graph& graph);
+
+}  // namespace beamflow::onnx
