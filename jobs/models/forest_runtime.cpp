@@ -36,7 +36,7 @@ Kokkos::View<const T*> to_device(const std::string& label, const std::vector<T>&
 
 class ForestRuntime final : public ModelRuntime {
  public:
-  explicit ForestRuntime(const ForestFile& f) {
+  ForestRuntime(const ForestFile& f, bool finite_inputs_only) : m_finite_only(finite_inputs_only) {
     ensure_kokkos();
     build(f);
     m_flat_output = f.task == "regression" && f.output_columns() == 1;
@@ -72,7 +72,7 @@ class ForestRuntime final : public ModelRuntime {
     const auto x_host = batch.data<float>();
     const auto rows = static_cast<std::size_t>(batch.shape()[0]);
     const auto features = static_cast<std::size_t>(m_ensemble.n_features);
-    for (std::size_t i = 0; i < x_host.size(); ++i)
+    for (std::size_t i = 0; m_finite_only && i < x_host.size(); ++i)
       if (!std::isfinite(x_host[i]))
         throw input_error("model.input.nonfinite",
                           "input row " + std::to_string(i / features) + ", feature " +
@@ -160,12 +160,13 @@ class ForestRuntime final : public ModelRuntime {
   kf::Ensemble m_ensemble;
   int m_max_depth = 0;
   bool m_flat_output = false;
+  bool m_finite_only = true;
 };
 
 }  // namespace
 
-std::unique_ptr<ModelRuntime> make_forest_runtime(const ForestFile& forest) {
-  return std::make_unique<ForestRuntime>(forest);
+std::unique_ptr<ModelRuntime> make_forest_runtime(const ForestFile& forest, bool finite_inputs_only) {
+  return std::make_unique<ForestRuntime>(forest, finite_inputs_only);
 }
 
 std::unique_ptr<ModelRuntime> load_forest_runtime(const std::filesystem::path& file) {

@@ -119,6 +119,10 @@ Attribute convert_attribute(const ::onnx::AttributeProto& a, const std::string& 
       r.kind = Attribute::Kind::Floats;
       r.floats.assign(a.floats().begin(), a.floats().end());
       break;
+    case ::onnx::AttributeProto_AttributeType_STRINGS:
+      r.kind = Attribute::Kind::Strings;
+      r.strings.assign(a.strings().begin(), a.strings().end());
+      break;
     case ::onnx::AttributeProto_AttributeType_TENSOR:
       r.kind = Attribute::Kind::Tensor;
       r.t = convert_tensor(a.t(), origin);
@@ -176,10 +180,15 @@ std::vector<Node> sorted(std::vector<Node> nodes, std::set<std::string> known, c
 Graph convert_model(const ::onnx::ModelProto& m, const std::string& origin) {
   Graph g;
   g.producer = m.producer_name() + (m.producer_version().empty() ? "" : " " + m.producer_version());
-  for (const auto& o : m.opset_import())
-    if (o.domain().empty() || o.domain() == "ai.onnx") g.opset = o.version();
-  if (g.opset == 0 && m.opset_import_size() == 0) g.opset = 1;  // ONNX's rule for a missing import
-  if (g.opset < kMinOpset || g.opset > kMaxOpset)
+  for (const auto& o : m.opset_import()) {
+    const std::string domain = o.domain() == "ai.onnx" ? "" : o.domain();
+    g.domain_opsets[domain] = o.version();
+    if (domain.empty()) g.opset = o.version();
+  }
+  if (m.opset_import_size() == 0) g.domain_opsets[""] = g.opset = 1;  // ONNX's rule for a missing import
+  // A graph importing only other domains (ai.onnx.ml) has no default opset
+  // (0); a default-domain node in it is refused below.
+  if (g.domain_opsets.count("") && (g.opset < kMinOpset || g.opset > kMaxOpset))
     throw models::model_error("model.onnx.opset", Unsupported,
                               origin + ": default-domain opset " + std::to_string(g.opset) +
                                   " is outside the opsets beamflow implements (" + std::to_string(kMinOpset) +
@@ -216,6 +225,13 @@ Graph convert_model(const ::onnx::ModelProto& m, const std::string& origin) {
     for (const auto& a : np.attribute()) n.attributes[a.name()] = convert_attribute(a, origin);
     nodes.push_back(std::move(n));
   }
+  if (!g.domain_opsets.count(""))
+    for (const Node& n : nodes)
+      if (n.domain.empty())
+        throw models::model_error("model.onnx.opset", Unsupported,
+                                  origin + ": node '" + n.name + "' (" + n.op_type +
+                                      ") is in the default domain, which the model does not import",
+                                  {{"file", origin}, {"node", n.name}});
   g.nodes = sorted(std::move(nodes), known, origin);
   std::set<std::string> produced = known;
   for (const Node& n : g.nodes) produced.insert(n.outputs.begin(), n.outputs.end());

@@ -41,13 +41,14 @@ struct HostTensor {
 };
 
 struct Attribute {
-  enum class Kind { Int, Float, String, Tensor, Ints, Floats, Other };
+  enum class Kind { Int, Float, String, Tensor, Ints, Floats, Strings, Other };
   Kind kind = Kind::Other;
   std::int64_t i = 0;
   float f = 0;
   std::string s;
   std::vector<std::int64_t> ints;
   std::vector<float> floats;
+  std::vector<std::string> strings;
   std::optional<HostTensor> t;
 };
 
@@ -69,7 +70,8 @@ struct ValueInfo {
 
 struct Graph {
   std::string name, producer;
-  std::int64_t opset = 0;             // of the default domain
+  std::int64_t opset = 0;             // of the default domain; 0 when only other domains are imported
+  std::map<std::string, std::int64_t> domain_opsets;  // every import ("" for the default domain)
   std::vector<ValueInfo> inputs;      // without those an initializer provides
   std::vector<ValueInfo> outputs;
   std::map<std::string, HostTensor> initializers;

@@ -39,27 +39,32 @@ int python(const std::string& code, const std::vector<std::string>& args, std::s
   return shell(command, output);
 }
 
+std::filesystem::path script_data(const std::string& script, const std::vector<std::string>& inputs) {
+  const std::filesystem::path root = std::filesystem::path(BEAMFLOW_MODELS_TEST_DATA) /
+                                     std::filesystem::path(script).stem();
+  std::filesystem::create_directories(root);
+  std::string sources = fs::read_file(source_dir() / script);
+  for (const auto& f : inputs) sources += fs::read_file(source_dir() / f);
+  const std::string stamp = sha256_hex(sources);
+  // Another test process may be making it: wait for its lock.
+  std::optional<fs::FileLock> lock;
+  while (!(lock = fs::FileLock::try_acquire(root / "lock"))) ::usleep(100000);
+  const auto data = root / "reference";
+  std::error_code ec;
+  if (std::filesystem::exists(root / "stamp") && fs::read_file(root / "stamp") == stamp) return data;
+  std::filesystem::remove_all(data, ec);
+  std::filesystem::create_directories(data);
+  std::string output;
+  const int rc = shell("/usr/bin/python3 " + quote((source_dir() / script).string()) + " " + quote(data.string()),
+                       &output);
+  if (rc != 0) throw std::runtime_error(script + " failed:\n" + output);
+  fs::write_file_atomic(root / "stamp", stamp);
+  return data;
+}
+
 const std::filesystem::path& reference_dir() {
-  static const std::filesystem::path dir = [] {
-    const std::filesystem::path root = BEAMFLOW_MODELS_TEST_DATA;
-    std::filesystem::create_directories(root);
-    const auto script = source_dir() / "tests/models/sklearn_reference.py";
-    const std::string stamp =
-        sha256_hex(fs::read_file(script) + fs::read_file(source_dir() / "tools/export_forest.py"));
-    // Another test process may be making it: wait for its lock.
-    std::optional<fs::FileLock> lock;
-    while (!(lock = fs::FileLock::try_acquire(root / "lock"))) ::usleep(100000);
-    const auto data = root / "reference";
-    std::error_code ec;
-    if (std::filesystem::exists(root / "stamp") && fs::read_file(root / "stamp") == stamp) return data;
-    std::filesystem::remove_all(data, ec);
-    std::filesystem::create_directories(data);
-    std::string output;
-    const int rc = shell("/usr/bin/python3 " + quote(script.string()) + " " + quote(data.string()), &output);
-    if (rc != 0) throw std::runtime_error("sklearn_reference.py failed:\n" + output);
-    fs::write_file_atomic(root / "stamp", stamp);
-    return data;
-  }();
+  static const std::filesystem::path dir =
+      script_data("tests/models/sklearn_reference.py", {"tools/export_forest.py"});
   return dir;
 }
 

@@ -17,6 +17,10 @@
 namespace beamflow::models::testing {
 
 std::filesystem::path source_dir();
+// The directory `script` (relative to the source tree; run as
+// `python3 SCRIPT OUT_DIR`) filled, made again when it or one of `inputs`
+// changes.
+std::filesystem::path script_data(const std::string& script, const std::vector<std::string>& inputs = {});
 // The directory sklearn_reference.py filled: reference.h5 and one exported
 // model directory per kind (rf_classifier, gb_multiclass, ...).
 const std::filesystem::path& reference_dir();

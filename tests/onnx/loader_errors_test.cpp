@@ -106,6 +106,17 @@ TEST(OnnxLoader, OpsetOutsideTheImplementedRangeIsRefused) {
   expect_error([] { parse(single_node("Relu", 0)); }, "model.onnx.opset", "opset 0 is outside");
 }
 
+TEST(OnnxLoader, ADefaultDomainNodeInAGraphImportingOnlyOtherDomainsIsRefused) {
+  auto m = single_node("Relu");
+  m.mutable_opset_import(0)->set_domain("ai.onnx.ml");
+  m.mutable_opset_import(0)->set_version(3);
+  expect_error([&] { parse(m); }, "model.onnx.opset", "node 'the_node' (Relu) is in the default domain, which the model does not import");
+  m.mutable_graph()->mutable_node(0)->set_domain("ai.onnx.ml");  // an ai.onnx.ml-only graph loads
+  const Graph g = parse(m);
+  EXPECT_EQ(g.opset, 0);
+  EXPECT_EQ(g.domain_opsets.at("ai.onnx.ml"), 3);
+}
+
 TEST(OnnxLoader, DanglingInputIsAGraphError) {
   auto m = single_node("Add");
   m.mutable_graph()->mutable_node(0)->add_input("nowhere");
