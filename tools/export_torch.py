@@ -62,11 +62,13 @@ def write_reference(model, inputs, out_dir):
 
 
 def metadata(model, out_dir, *, name, version, input_shape, output_shape, labels, title, description, creators,
-             domains, preprocessing, validation_inputs, tolerance, derived_from=(), described_by=()):
+             domains, preprocessing, validation_inputs, tolerance, derived_from=(), described_by=(), preprocess=None):
     files = {MODEL_FILE: sha256(os.path.join(out_dir, MODEL_FILE))}
     validation = []
     if validation_inputs is not None:
-        expected = run_torch(model, validation_inputs)
+        # With a preprocessing step, validation inputs are what users send
+        # (beamflow preprocesses them before the network, as `model run` does).
+        expected = run_torch(model, preprocess(validation_inputs) if preprocess else validation_inputs)
         validation.append({"input": validation_inputs.astype(np.float64).tolist(),
                            "expected": expected.astype(np.float64).tolist(), "tolerance": tolerance})
     output = {"type": "ndarray", "dtype": "float32", "shape": [None] + list(output_shape[1:]),
@@ -101,8 +103,11 @@ def metadata(model, out_dir, *, name, version, input_shape, output_shape, labels
 
 def export(model, out_dir, *, name, input_shape, version="1.0.0", labels=(), title=None, description=None,
            creators=(), domains=(), preprocessing=None, validation_inputs=None, tolerance=1e-5, reference=None,
-           derived_from=(), described_by=()):
-    """Writes model.onnx, metadata.json and (reference: an input batch) test_data_set_0/."""
+           derived_from=(), described_by=(), preprocess=None):
+    """Writes model.onnx, metadata.json and (reference: an input batch) test_data_set_0/.
+
+    `preprocess` (numpy in, network input out) is the torch twin of the
+    metadata's `preprocessing`; validation_inputs then hold raw user inputs."""
     os.makedirs(out_dir, exist_ok=True)
     model.eval()
     example = torch.zeros(input_shape, dtype=torch.float32)
@@ -113,7 +118,7 @@ def export(model, out_dir, *, name, input_shape, version="1.0.0", labels=(), tit
     meta = metadata(model, out_dir, name=name, version=version, input_shape=input_shape, output_shape=output_shape,
                     labels=list(labels), title=title, description=description, creators=creators, domains=domains,
                     preprocessing=preprocessing, validation_inputs=validation_inputs, tolerance=tolerance,
-                    derived_from=derived_from, described_by=described_by)
+                    derived_from=derived_from, described_by=described_by, preprocess=preprocess)
     write_metadata(out_dir, meta)
     return meta
 

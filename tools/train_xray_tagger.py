@@ -125,7 +125,9 @@ def render(tags, rng, size):
 
 
 def preprocess(counts, size=SIZE):
-    """The preprocessing beamflow runs in Kokkos (kernels/nn_image.cpp), in torch."""
+    """The preprocessing beamflow runs in Kokkos (kernels/detector_image.cpp), in torch:
+    non-finite and negative counts count as 0."""
+    counts = np.nan_to_num(np.asarray(counts, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     x = torch.from_numpy(np.log1p(np.maximum(counts, 0)) * LOG_SCALE).float()
     if x.shape[-1] != size or x.shape[-2] != size:
         x = F.interpolate(x[:, None], size=(size, size), mode="bilinear", align_corners=False)[:, 0]
@@ -216,7 +218,8 @@ def main(argv):
     acc = ((pred > 0.5) == (test_tags > 0.5)).mean()
     print(f"held-out tag accuracy: {acc:.3f} over {len(test_tags)} images x {len(LABELS)} tags")
 
-    validation = preprocess(dataset(1, args.seed + 2)[0])
+    # Raw counts, as users send them (64x64: resized by the preprocessing).
+    validation = dataset(1, args.seed + 2, size=64)[0]
     reference = preprocess(dataset(2, args.seed + 3)[0])
     export_torch.export(
         model, args.out_dir, name="xray-tagger", version=args.version, input_shape=(1, 1, SIZE, SIZE),
@@ -226,7 +229,7 @@ def main(argv):
                     f"Held-out tag accuracy on synthetic images: {acc:.3f}.",
         creators=["beamflow"], domains=["x-ray scattering", "materials science"],
         preprocessing={"name": "detector-image", "log_scale": LOG_SCALE, "size": [SIZE, SIZE]},
-        validation_inputs=validation, tolerance=1e-5, reference=reference,
+        validation_inputs=validation, preprocess=preprocess, tolerance=1e-5, reference=reference,
         described_by=["10.1109/WACV.2017.83"])
     if args.stack:
         import h5py
