@@ -62,6 +62,8 @@ TEST(XrayTagsFlow, TagsEveryFrameOfAStackLikePyTorch) {
   EXPECT_EQ(cmp["shape"], Json::parse("[3, 17]"));
   ASSERT_EQ(cmp["labels"].size(), 17u);
   EXPECT_EQ(cmp["labels"][1], "beam off image");
+  EXPECT_EQ(cmp["labels"][12], "ring");
+  EXPECT_EQ(cmp["labels"][16], "wedge beamstop");
   // Within the 1e-5 relative of PyTorch (probabilities, not all tiny).
   EXPECT_LE(cmp["max_rel"].get<double>(), 1e-5) << out;
   EXPECT_LE(cmp["max_abs"].get<double>(), 1e-5) << out;
