@@ -61,7 +61,19 @@ KOKKOS_INLINE_FUNCTION void pack_panel(const ConvGeometry& g, const float* x, st
           const float* row = x + ((c * w.in[0] + (row_in ? id : 0)) * w.in[1] + (row_in ? ih : 0)) * w.in[2];
           for (std::int64_t kw = 0; kw < w.k[2]; ++kw, dst += kNr) {
             const std::int64_t iw0 = ow0 * sw - w.pb[2] + kw * w.d[2];
-            if (!row_in) {
+            if (row_in && sw == 2 && w.d[2] == 1 && kw + 1 < w.k[2] && iw0 >= 0 && iw0 + 2 * kNr <= w.in[2]) {
+              // Stride 2: taps kw and kw + 1 read the even and odd inputs
+              // of one segment; split together, the copy vectorises
+              // (one tap alone compiles to scalar inserts).
+              const float* src = row + iw0;
+              float* odd = dst + kNr;
+              for (std::int64_t j = 0; j < kNr; ++j) {
+                dst[j] = src[2 * j];
+                odd[j] = src[2 * j + 1];
+              }
+              ++kw;
+              dst += kNr;
+            } else if (!row_in) {
               for (std::int64_t j = 0; j < kNr; ++j) dst[j] = 0.0f;
             } else if (iw0 >= 0 && iw0 + (kNr - 1) * sw < w.in[2]) {
               const float* src = row + iw0;
@@ -74,10 +86,15 @@ KOKKOS_INLINE_FUNCTION void pack_panel(const ConvGeometry& g, const float* x, st
                 for (std::int64_t j = 0; j < kNr; ++j) dst[j] = src[j * sw];
               }
             } else {
-              for (std::int64_t j = 0; j < kNr; ++j) {
-                const std::int64_t iw = iw0 + j * sw;
-                dst[j] = iw >= 0 && iw < w.in[2] ? row[iw] : 0.0f;
-              }
+              // A tap over the left or right padding: positions [lo, hi)
+              // read the input, the others are zero (no per-element test).
+              std::int64_t lo = iw0 >= 0 ? 0 : (sw - 1 - iw0) / sw;
+              std::int64_t hi = iw0 >= w.in[2] ? 0 : (w.in[2] - iw0 + sw - 1) / sw;
+              hi = hi < kNr ? hi : kNr;
+              lo = lo < hi ? lo : hi;
+              for (std::int64_t j = 0; j < lo; ++j) dst[j] = 0.0f;
+              for (std::int64_t j = lo; j < hi; ++j) dst[j] = row[iw0 + j * sw];
+              for (std::int64_t j = hi; j < kNr; ++j) dst[j] = 0.0f;
             }
           }
         }
@@ -113,10 +130,34 @@ KOKKOS_INLINE_FUNCTION void pack_panel(const ConvGeometry& g, const float* x, st
         }
 }
 
-KOKKOS_INLINE_FUNCTION float activate(Unary act, float alpha, float v) {
-  if (act == Unary::Relu) return v > 0.0f ? v : 0.0f;
-  if (act == Unary::LeakyRelu) return v >= 0.0f ? v : alpha * v;
+// A tile's store: out[i][j] = act(acc[i][j] + bias[i] + res[i][j]) for the
+// rows < mr and columns < nr. The activation is a template argument so each
+// variant is a branch-free loop the compiler vectorises (a runtime switch
+// per element left the store scalar, as slow as the product for small K).
+template <Unary Act>
+KOKKOS_INLINE_FUNCTION float activate(float v, float alpha) {
+  if constexpr (Act == Unary::Relu) return v > 0.0f ? v : 0.0f;
+  if constexpr (Act == Unary::LeakyRelu) return v >= 0.0f ? v : alpha * v;
   return v;
+}
+
+template <Unary Act>
+KOKKOS_INLINE_FUNCTION void store_tile(const float (&acc)[kMr][kNr], std::int64_t mr, std::int64_t nr, const float* bias,
+                                       const float* res, float* out, std::int64_t ld, float alpha) {
+  BEAMFLOW_UNROLL
+  for (std::int64_t i = 0; i < kMr; ++i) {
+    if (i >= mr) break;
+    const float b = bias[i];
+    float* o = out + i * ld;
+    const float* r = res ? res + i * ld : nullptr;
+    if (nr == kNr && r) {
+      for (std::int64_t j = 0; j < kNr; ++j) o[j] = activate<Act>(acc[i][j] + b + r[j], alpha);
+    } else if (nr == kNr) {
+      for (std::int64_t j = 0; j < kNr; ++j) o[j] = activate<Act>(acc[i][j] + b, alpha);
+    } else {
+      for (std::int64_t j = 0; j < nr; ++j) o[j] = activate<Act>(acc[i][j] + b + (r ? r[j] : 0.0f), alpha);
+    }
+  }
 }
 
 }  // namespace
@@ -221,23 +262,15 @@ void conv(const Tensor& x, const ConvWeights& cw, const Window& window_in, const
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, g.blocks), [&](std::int64_t blk) {
           float acc[kMr][kNr];
           detail::tile_product(g.kdim, pw + (grp * g.blocks + blk) * g.kdim * kMr, panel, acc);
-          const std::int64_t row0 = blk * kMr;
-          BEAMFLOW_UNROLL
-          for (std::int64_t i = 0; i < kMr; ++i) {
-            if (row0 + i >= g.mg) break;
-            const std::int64_t ch = grp * g.mg + row0 + i;
-            const std::int64_t at = (n * g.m + ch) * g.p + p0;
-            const float b = pbias[ch];
-            float* out = py + at;
-            if (nr == kNr && pres) {
-              for (std::int64_t j = 0; j < kNr; ++j) out[j] = activate(act, alpha, acc[i][j] + b + pres[at + j]);
-            } else if (nr == kNr) {
-              for (std::int64_t j = 0; j < kNr; ++j) out[j] = activate(act, alpha, acc[i][j] + b);
-            } else {
-              for (std::int64_t j = 0; j < nr; ++j)
-                out[j] = activate(act, alpha, acc[i][j] + b + (pres ? pres[at + j] : 0.0f));
-            }
-          }
+          const std::int64_t row0 = blk * kMr, mr = g.mg - row0 < kMr ? g.mg - row0 : kMr;
+          const std::int64_t ch = grp * g.mg + row0, at = (n * g.m + ch) * g.p + p0;
+          const float* res = pres ? pres + at : nullptr;
+          if (act == Unary::Relu)
+            store_tile<Unary::Relu>(acc, mr, nr, pbias + ch, res, py + at, g.p, alpha);
+          else if (act == Unary::LeakyRelu)
+            store_tile<Unary::LeakyRelu>(acc, mr, nr, pbias + ch, res, py + at, g.p, alpha);
+          else
+            store_tile<Unary::Identity>(acc, mr, nr, pbias + ch, res, py + at, g.p, alpha);
         });
       });
   Kokkos::fence();

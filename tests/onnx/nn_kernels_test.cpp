@@ -97,6 +97,7 @@ TEST(NnConv, MatchesDirectConvolution) {
       {{1, 2, 9, 64}, {9, 2, 3, 3}, {1, 2}, {1, 1}, {1, 1, 1, 1}, 1},
       {{1, 2, 5, 97}, {8, 2, 1, 5}, {1, 3}, {1, 2}, {0, 2, 0, 1}, 1},
       {{2, 16, 16, 16}, {32, 16, 1, 1}, {2, 2}, {1, 1}, {0, 0, 0, 0}, 1},  // strided 1x1 (ResNet downsample)
+      {{1, 1, 20, 64}, {16, 1, 7, 7}, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1},      // the tagger's stem, 32 wide: paired taps
   };
   for (const ConvCase& c : cases) {
     const Tensor x = random_tensor(c.x, rng), w = random_tensor(c.w, rng);
