@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <random>
 #include <system_error>
 
@@ -46,7 +47,11 @@ void fsync_file(const std::filesystem::path& file) {
   if (!fd || ::fsync(fd.get()) != 0) throw io_error("cannot fsync", file, errno);
 }
 
-// The staging directory; removed unless it was renamed into place.
+// The staging directory; removed unless it was renamed into place. Its
+// publisher holds a flock on NAME.lock beside it for as long as it lives,
+// so a directory whose lock nobody holds was left by a publish killed
+// midway; each new publish removes those (where the file system honours
+// flock; elsewhere they stay, unread and harmless).
 class Staging {
  public:
   Staging(const std::filesystem::path& root, const std::string& tag) {
@@ -54,21 +59,49 @@ class Staging {
     std::error_code ec;
     std::filesystem::create_directories(base, ec);
     if (ec) throw io_error("cannot create the repository's staging directory", base, ec.value());
+    sweep_abandoned(base);
     std::random_device rd;
-    m_dir = base / (tag + "." + std::to_string(::getpid()) + "." + std::to_string(rd()));
+    for (;;) {  // a sweeper may hold a fresh name's lock for a moment: take another name
+      const std::string name = tag + "." + std::to_string(::getpid()) + "." + std::to_string(rd());
+      auto lock = fs::FileLock::try_acquire(base / (name + ".lock"));
+      if (!lock) continue;
+      m_lock = std::move(*lock);
+      m_lock_file = base / (name + ".lock");
+      m_dir = base / name;
+      break;
+    }
     if (::mkdir(m_dir.c_str(), 0755) != 0) throw io_error("cannot create a staging directory", m_dir, errno);
   }
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
   ~Staging() {
-    if (m_dir.empty()) return;
     std::error_code ec;
-    std::filesystem::remove_all(m_dir, ec);
+    if (!m_dir.empty()) std::filesystem::remove_all(m_dir, ec);
+    std::filesystem::remove(m_lock_file, ec);
   }
   const std::filesystem::path& dir() const noexcept { return m_dir; }
   void released() noexcept { m_dir.clear(); }
 
  private:
+  static void sweep_abandoned(const std::filesystem::path& base) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
+      const auto& lock_file = entry.path();
+      if (lock_file.extension() != ".lock") continue;
+      try {
+        const auto lock = fs::FileLock::try_acquire(lock_file);
+        if (!lock) continue;  // its publish is running
+        std::error_code ignored;
+        std::filesystem::remove_all(base / lock_file.stem(), ignored);
+        std::filesystem::remove(lock_file, ignored);
+      } catch (const Error&) {
+        // unreadable leftovers are not this publish's problem
+      }
+    }
+  }
+
+  std::optional<fs::FileLock> m_lock;
+  std::filesystem::path m_lock_file;
   std::filesystem::path m_dir;
 };
 

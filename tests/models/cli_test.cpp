@@ -200,8 +200,13 @@ TEST_F(ModelCli, APublishKilledMidwayLeavesNoModel) {
     EXPECT_EQ(Json::parse(bf({"model", "list", "--json"}).out), Json::array());
     EXPECT_EQ(bf({"model", "describe", "rf_classifier"}).exit_code, 1);
   }
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir / "repo" / ".staging"),
+                          std::filesystem::directory_iterator{}),
+            2);  // the second killed publish swept the first's leftovers; its own dir and lock stay
   const auto r = bf({"model", "publish", src.string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  // The next publish swept them, and left nothing of its own.
+  EXPECT_TRUE(std::filesystem::is_empty(dir / "repo" / ".staging"));
   const Json zeros = Json::array({Json(std::vector<double>(20, 0.0))});
   EXPECT_EQ(bf({"model", "run", "rf_classifier", "--input", write("in.json", {{"inputs", zeros}})}).exit_code,
             0);
