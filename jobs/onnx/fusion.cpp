@@ -75,6 +75,38 @@ bool fold_batch_norm(const Graph& g, Node& conv, const Node& bn, std::map<std::s
   return true;
 }
 
+std::int64_t int_attribute(const Node& n, const char* name, std::int64_t fallback) {
+  auto it = n.attributes.find(name);
+  return it != n.attributes.end() && it->second.kind == Attribute::Kind::Int ? it->second.i : fallback;
+}
+
+// See ExecutionPlan::rows_independent; `opset` picks Softmax's semantics.
+bool row_wise(const Node& n, const std::map<std::string, HostTensor>& constants, std::int64_t opset) {
+  // A constant operand touches no batch row beyond its own when its
+  // leading extent is 1 (or it is a scalar).
+  const auto batch_free_constant = [&](const std::string& name) {
+    auto it = constants.find(name);
+    return it != constants.end() && (it->second.shape.empty() || it->second.shape[0] == 1);
+  };
+  if (n.domain == kFusedDomain) return n.op_type == kFusedConv;
+  if (!n.domain.empty()) return false;
+  static const std::set<std::string> always = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "Relu",
+                                               "LeakyRelu", "Sigmoid", "Tanh", "BatchNormalization", "Identity"};
+  if (always.count(n.op_type)) return true;
+  if (n.op_type == "Flatten") return int_attribute(n, "axis", 1) >= 1;
+  if (n.op_type == "Softmax") return int_attribute(n, "axis", opset >= 13 ? -1 : 1) >= 1;
+  if (n.op_type == "Gemm")
+    return int_attribute(n, "transA", 0) == 0 && constants.count(n.inputs.at(1)) &&
+           (n.inputs.size() < 3 || n.inputs[2].empty() || batch_free_constant(n.inputs[2]) ||
+            (constants.count(n.inputs[2]) && constants.at(n.inputs[2]).shape.size() < 2));
+  if (n.op_type == "Add" || n.op_type == "Sub" || n.op_type == "Mul" || n.op_type == "Div") {
+    for (const std::string& in : n.inputs)
+      if (constants.count(in) && !batch_free_constant(in)) return false;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 ExecutionPlan plan_execution(const Graph& g) {
@@ -154,6 +186,8 @@ ExecutionPlan plan_execution(const Graph& g) {
       if (auto f = folded.find(in); f != folded.end()) plan.initializers[in] = f->second;
       else if (auto i = g.initializers.find(in); i != g.initializers.end()) plan.initializers[in] = i->second;
     }
+  plan.rows_independent = true;
+  for (const Node& n : plan.nodes) plan.rows_independent = plan.rows_independent && row_wise(n, plan.initializers, g.opset);
   return plan;
 }
 

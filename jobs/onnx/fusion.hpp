@@ -29,6 +29,13 @@ inline constexpr const char* kFusedConv = "FusedConv";
 struct ExecutionPlan {
   std::vector<Node> nodes;                          // producers first
   std::map<std::string, HostTensor> initializers;  // those the nodes read, folded ones included
+  // True when every node provably maps row i of the batch (axis 0) to row
+  // i of its output and nothing else (convolutions, pools, activations,
+  // Flatten at axis >= 1, Gemm of activations by constant weights,
+  // arithmetic with constants of leading extent 1): the batch may then run
+  // one image at a time, so every intermediate stays in cache. False for
+  // any operator this cannot be shown of (Reshape, Transpose, Concat, ...).
+  bool rows_independent = false;
 };
 
 ExecutionPlan plan_execution(const Graph& graph);

@@ -1,5 +1,6 @@
 #include "jobs/onnx/runtime.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -39,6 +40,7 @@ Program::Program(Graph graph) : m_graph(std::move(graph)) {
       m_constants.set(name, t);
   }
   m_nodes = std::move(plan.nodes);
+  m_rows_independent = plan.rows_independent;
   for (const Node& node : m_nodes) m_steps.push_back({&node, compile_planned_node(node, m_graph.opset, m_constants), {}});
 
   // Intermediate values are dropped after their last reader.
@@ -158,18 +160,35 @@ class OnnxRuntime final : public models::ModelRuntime {
                                       std::to_string(static_cast<std::int64_t>(i) / batch.row_size()) + ") is " +
                                       (std::isnan(x[i]) ? "NaN" : "infinite") +
                                       ": a network would spread it through the whole output");
-    nn::Tensor in = nn::Tensor::allocate("onnx::input", batch.shape());
-    Kokkos::deep_copy(in.data, Kokkos::View<const float*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                   x.data(), x.size()));
-    std::vector<Value> outs = m_program.execute({Value{in, std::nullopt}});
-    const nn::Tensor& y = outs.at(0).f;
-    if (y.shape.empty() || y.shape[0] != batch.shape()[0])
-      throw models::input_error("model.input.shape", "the network returned " + nn::dims_string(y.shape) + " for a batch of " +
-                                                         std::to_string(batch.shape()[0]));
-    models::Tensor out(models::DType::Float32, y.shape);
-    auto host = out.data<float>();
-    Kokkos::deep_copy(Kokkos::View<float*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(host.data(), host.size()),
-                      Kokkos::subview(y.data, std::make_pair<std::int64_t, std::int64_t>(0, y.size())));
+    // The kernels gain nothing from a batch (they parallelise over
+    // positions within an image), while a whole batch's activations fall out
+    // of cache between layers: run image by image when the graph allows.
+    const std::int64_t rows = batch.shape()[0];
+    const std::int64_t step = m_program.rows_independent() ? 1 : std::max<std::int64_t>(rows, 1);
+    models::Tensor out;
+    for (std::int64_t r0 = 0; r0 < rows || (rows == 0 && r0 == 0); r0 += step) {
+      const std::int64_t n = std::min(step, rows - r0);
+      models::Shape shape = batch.shape();
+      shape[0] = n;
+      nn::Tensor in = nn::Tensor::allocate("onnx::input", shape);
+      Kokkos::deep_copy(in.data, Kokkos::View<const float*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                                     x.data() + r0 * batch.row_size(), n * batch.row_size()));
+      std::vector<Value> outs = m_program.execute({Value{in, std::nullopt}});
+      const nn::Tensor& y = outs.at(0).f;
+      if (y.shape.empty() || y.shape[0] != n)
+        throw models::input_error("model.input.shape", "the network returned " + nn::dims_string(y.shape) +
+                                                           " for a batch of " + std::to_string(n));
+      if (r0 == 0) {
+        models::Shape full = y.shape;
+        full[0] = rows;
+        out = models::Tensor(models::DType::Float32, full);
+      }
+      auto host = out.data<float>();
+      Kokkos::deep_copy(Kokkos::View<float*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                            host.data() + r0 * y.size() / std::max<std::int64_t>(n, 1), y.size()),
+                        Kokkos::subview(y.data, std::make_pair<std::int64_t, std::int64_t>(0, y.size())));
+      if (rows == 0) break;
+    }
     return out;
   }
 

@@ -25,6 +25,8 @@ class Program {
   Program& operator=(const Program&) = delete;
 
   const Graph& graph() const noexcept { return m_graph; }
+  // ExecutionPlan::rows_independent of the compiled plan.
+  bool rows_independent() const noexcept { return m_rows_independent; }
   // `inputs` in the order of graph().inputs; returns graph().outputs in
   // order. Throws model.input.shape / model.input.dtype for inputs the graph
   // cannot take (a kernel's shape error names the node).
@@ -41,6 +43,7 @@ class Program {
   Graph m_graph;
   std::vector<Node> m_nodes;  // the execution plan (fusion.hpp)
   Values m_constants;         // its initializers, already in the kernels' memory space
+  bool m_rows_independent = false;
   std::vector<Step> m_steps;
 };
 

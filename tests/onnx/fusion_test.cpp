@@ -104,6 +104,20 @@ TEST(OnnxFusion, PlanFusesChainsButKeepsValuesOthersRead) {
   EXPECT_EQ(plan.nodes[2].attributes.at("activation").s, "Identity") << "t6 is a graph output";
   EXPECT_EQ(plan.nodes[4].attributes.at("activation").s, "LeakyRelu");
   EXPECT_FLOAT_EQ(plan.nodes[4].attributes.at("alpha").f, 0.2f);
+  EXPECT_TRUE(plan.rows_independent);
+}
+
+TEST(OnnxFusion, RowsAreIndependentOnlyWhenEveryNodeShowsIt) {
+  Graph g = residual_graph();
+  std::mt19937 rng(1);
+  g.initializers["per_row"] = random_host({2, 8, 1, 1}, rng);  // one addend per batch row
+  g.nodes[8].inputs = {"per_row", "t8"};
+  EXPECT_FALSE(plan_execution(g).rows_independent);
+  Graph h = residual_graph();
+  h.initializers["shape"] = HostTensor{ElemType::Int64, {1}, {}, {-1}};
+  h.nodes.push_back(node("Reshape", "flat", {"y", "shape"}, "z"));
+  h.outputs = {value("z", {std::nullopt})};
+  EXPECT_FALSE(plan_execution(h).rows_independent);
 }
 
 TEST(OnnxFusion, FusedProgramMatchesNodeByNode) {
