@@ -5,6 +5,7 @@
 
 #include "cli_fixture.hpp"
 #include "jobs/fft_wisdom.hpp"
+#include "jobs/hdf5.hpp"
 #include "jobs/volume_file.hpp"
 
 namespace beamflow::jobs::testing {
@@ -63,6 +64,27 @@ TEST_F(CheckpointTest, ResumeFollowsThePlansTheOutputRecorded) {
   EXPECT_FALSE(std::filesystem::exists(path("elsewhere.wisdom")));  // nothing was planned afresh
   EXPECT_FALSE(VolumeFile::read_fft_plans(path("r.h5")).empty());
   EXPECT_EQ(volume(path("r.h5")), volume(path("whole.h5")));
+}
+
+// Recorded plans FFTW cannot parse: a clear error naming the file, and the
+// file left as it was.
+TEST_F(CheckpointTest, UnreadableRecordedPlansAreRefused) {
+  Ran r = beamflow(std::string(kRecon) + " --output r.h5", 0, std::string(kKill) + "1");
+  EXPECT_EQ(r.code, 128 + 9) << r.err;
+  {
+    const h5::Site site{"test", "States.TaskFailed", path("r.h5").string()};
+    h5::Handle file = h5::open_file(path("r.h5"), h5::Access::ReadWrite, std::nullopt, site);
+    h5::Handle data = *h5::try_open_dataset(file.get(), kVolumeDataset, site);
+    ASSERT_GE(H5Adelete(data.get(), "fft_plans"), 0);
+    h5::write_attribute(data.get(), "fft_plans", std::string("(not fftw wisdom"), site);
+  }
+  const std::vector<std::uint8_t> before = done_flags(path("r.h5"));
+  r = beamflow(std::string(kRecon) + " --output r.h5");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("[tomo.output.exists]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("FFT plans FFTW cannot read"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("r.h5"), std::string::npos) << r.err;
+  EXPECT_EQ(done_flags(path("r.h5")), before);
 }
 
 // A fresh run with an empty wisdom store measures plans and keeps them.
