@@ -21,6 +21,11 @@ std::vector<RowRange> chunks_of(RowRange range, std::int64_t chunk_rows) {
   return out;
 }
 
+std::int64_t whole_groups(std::int64_t chunk_rows, std::int64_t group) {
+  group = std::max<std::int64_t>(1, group);
+  return std::max(group, chunk_rows - chunk_rows % group);
+}
+
 std::vector<RowRange> pending_chunks(const std::vector<std::uint8_t>& done, int parts, int index,
                                      std::int64_t chunk_rows, std::int64_t group) {
   group = std::max<std::int64_t>(1, group);
@@ -34,7 +39,7 @@ std::vector<RowRange> pending_chunks(const std::vector<std::uint8_t>& done, int 
       }
     }
   }
-  const std::int64_t max_groups = std::max<std::int64_t>(1, chunk_rows / group);
+  const std::int64_t max_groups = whole_groups(chunk_rows, group) / group;
   const RowRange share = block_of(static_cast<std::int64_t>(pending.size()), parts, index);
   std::vector<RowRange> out;  // in groups first
   for (std::int64_t k = share.begin; k < share.end; ++k) {

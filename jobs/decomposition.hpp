@@ -35,6 +35,9 @@ std::vector<RowRange> chunks_of(RowRange range, std::int64_t chunk_rows);
 // run is balanced whatever slices the interrupted one finished.
 std::vector<RowRange> pending_chunks(const std::vector<std::uint8_t>& done, int parts, int index,
                                      std::int64_t chunk_rows, std::int64_t group = 1);
+// The chunk size pending_chunks uses: `chunk_rows` rounded down to whole
+// groups, at least one group.
+std::int64_t whole_groups(std::int64_t chunk_rows, std::int64_t group);
 
 // Bytes one detector row costs while in flight: projections and sinogram
 // copies, flat/dark fields, the kernel's padded filter workspace, and the

@@ -219,8 +219,8 @@ ReconSummary reconstruct(const ReconOptions& o, const Comm& comm) {
                      : chunk_rows_for_budget({shape.angles, shape.columns, shape.flats + shape.darks, o.pad},
                                              o.memory_budget_mib << 20);
   s.chunk_rows = std::min(s.chunk_rows, std::max<std::int64_t>(1, s.slices));
-  const std::int64_t group = kernels::row_group(algorithm);  // whole groups per chunk
-  s.chunk_rows = std::max(group, s.chunk_rows - s.chunk_rows % group);
+  const std::int64_t group = kernels::row_group(algorithm);
+  s.chunk_rows = whole_groups(s.chunk_rows, group);
   const std::vector<RowRange> chunks = pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows, group);
   s.rounds = comm.max(static_cast<std::int64_t>(chunks.size()));
   log("computing " + std::to_string(s.slices - s.already_done) + " of " + std::to_string(s.slices) +
