@@ -1,0 +1,81 @@
+#include "jobs/catalog/backend_support.hpp"
+
+#include <set>
+
+#include "jobs/catalog/errors.hpp"
+
+namespace beamflow::catalog::detail {
+namespace {
+
+const std::string& need(const std::optional<std::string>& v) {
+  static const std::string empty;
+  return v ? *v : empty;
+}
+
+}  // namespace
+
+Entry entry_from_row(const std::vector<std::optional<std::string>>& r) {
+  Entry e;
+  try {
+    e.row = std::stoll(need(r.at(0)));
+    e.identifier = need(r[1]);
+    e.version = std::stoi(need(r[2]));
+    e.collection = need(r[3]);
+    e.status = status_from_string(need(r[4]));
+    e.owner = need(r[5]);
+    e.visible_to = Json::parse(need(r[6])).get<std::vector<std::string>>();
+    e.content = Json::parse(need(r[7]));
+    e.location = need(r[8]);
+    e.manifest_digest = need(r[9]);
+    e.bytes = std::stoull(need(r[10]));
+    e.files = std::stoull(need(r[11]));
+    e.published_ms = std::stoll(need(r[12]));
+    e.request_id = need(r[13]);
+    e.reason = need(r[14]);
+    e.decided_by = need(r[15]);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& ex) {
+    fail("catalog.db", std::string("a catalog row cannot be read: ") + ex.what(), {{"row", need(r.at(0))}});
+  }
+  return e;
+}
+
+std::vector<std::string> visibility_rows(const Entry& e) {
+  std::set<std::string> s(e.visible_to.begin(), e.visible_to.end());
+  if (!e.owner.empty()) s.insert("user:" + e.owner);
+  return {s.begin(), s.end()};
+}
+
+std::vector<IndexedField> unique_fields(const IndexTerms& terms) {
+  std::set<std::pair<std::string, std::string>> seen;
+  std::vector<IndexedField> out;
+  for (const auto& f : terms.fields)
+    if (seen.emplace(f.field, f.text).second) out.push_back(f);
+  return out;
+}
+
+FacetBucket facet_bucket(const Facet& facet, const std::string& bucket, std::int64_t count) {
+  if (facet.kind != FacetKind::NumericHistogram) return {Json(bucket), count};
+  const double width = (facet.high - facet.low) / facet.size;
+  const long long i = std::stoll(bucket);
+  return {Json{{"from", facet.low + static_cast<double>(i) * width},
+               {"to", facet.low + static_cast<double>(i + 1) * width}},
+          count};
+}
+
+std::string next_marker(const SearchPlan& plan, std::int64_t row, const std::vector<std::string>& keys,
+                        bool has_more) {
+  if (!has_more) return {};
+  Cursor c;
+  c.row = row;
+  for (std::size_t i = 0; i < plan.sort.size(); ++i) {
+    const std::string& f = plan.sort[i].field;
+    if (f == "_score") c.keys.emplace_back(std::stod(keys.at(i)));
+    else if (f == "dc.publicationYear" || f == "published") c.keys.emplace_back(std::stoll(keys.at(i)));
+    else c.keys.emplace_back(keys.at(i));
+  }
+  return encode_cursor(c, plan.fingerprint);
+}
+
+}  // namespace beamflow::catalog::detail

@@ -1,0 +1,37 @@
+#pragma once
+// What both catalog backends share beyond the planned SQL: the schema's
+// column list, turning a row of text values into an Entry, the rows an
+// entry indexes, and the facet buckets and cursor of a search result.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "jobs/catalog/catalog.hpp"
+#include "jobs/catalog/sql_plan.hpp"
+
+namespace beamflow::catalog::detail {
+
+// The columns every entry query selects, in this order (entry_from_row).
+inline constexpr const char* kEntryColumns =
+    "id, identifier, version, collection, status, owner, visible_to, content, location, manifest, bytes, "
+    "files, published_ms, request_id, reason, decided_by";
+
+// A row of kEntryColumns, every value as text (NULL as nullopt).
+Entry entry_from_row(const std::vector<std::optional<std::string>>& row);
+
+// The principals an entry is visible to: its visible_to plus its owner.
+std::vector<std::string> visibility_rows(const Entry& e);
+// Index fields without repeats of the same (field, text).
+std::vector<IndexedField> unique_fields(const IndexTerms& terms);
+
+// A facet bucket from the backend's bucket column (text).
+FacetBucket facet_bucket(const Facet& facet, const std::string& bucket, std::int64_t count);
+
+// The next-page marker from the last row's sort values (as text, in plan
+// order); empty when `has_more` is false.
+std::string next_marker(const SearchPlan& plan, std::int64_t row, const std::vector<std::string>& keys,
+                        bool has_more);
+
+}  // namespace beamflow::catalog::detail

@@ -1,0 +1,112 @@
+#include "jobs/catalog/entry.hpp"
+
+#include <cmath>
+
+#include "core/time.hpp"
+#include "jobs/catalog/errors.hpp"
+#include "jobs/catalog/text.hpp"
+
+namespace beamflow::catalog {
+namespace {
+
+std::string number_text(const Json& v) {
+  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
+  const double d = v.get<double>();
+  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) return std::to_string(static_cast<long long>(d));
+  return v.dump();
+}
+
+void flatten(const Json& v, const std::string& path, IndexTerms& out) {
+  switch (v.type()) {
+    case Json::value_t::object:
+      for (const auto& [k, sub] : v.items()) flatten(sub, path.empty() ? k : path + "." + k, out);
+      break;
+    case Json::value_t::array:
+      for (const auto& sub : v) flatten(sub, path, out);
+      break;
+    case Json::value_t::string: {
+      const auto& s = v.get_ref<const std::string&>();
+      IndexedField f{path, s, false, 0};
+      if (auto days = iso_days(s)) {
+        f.has_number = true;
+        f.number = static_cast<double>(*days);
+      }
+      // Long texts (descriptions) are for free text, not for exact filters.
+      if (s.size() <= 256) out.fields.push_back(std::move(f));
+      for (auto& t : tokens(s)) {
+        if (!out.text.empty()) out.text += ' ';
+        out.text += t;
+      }
+      break;
+    }
+    case Json::value_t::boolean:
+      out.fields.push_back({path, v.get<bool>() ? "true" : "false", false, 0});
+      break;
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+    case Json::value_t::number_float:
+      out.fields.push_back({path, number_text(v), true, v.get<double>()});
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+const char* to_string(EntryStatus s) noexcept {
+  switch (s) {
+    case EntryStatus::Pending: return "pending";
+    case EntryStatus::Published: return "published";
+    case EntryStatus::Rejected: return "rejected";
+    case EntryStatus::Withdrawn: return "withdrawn";
+  }
+  return "unknown";
+}
+
+EntryStatus status_from_string(const std::string& s) {
+  if (s == "pending") return EntryStatus::Pending;
+  if (s == "published") return EntryStatus::Published;
+  if (s == "rejected") return EntryStatus::Rejected;
+  if (s == "withdrawn") return EntryStatus::Withdrawn;
+  fail("catalog.db", "unknown entry status '" + s + "' in the catalog");
+}
+
+IndexTerms index_terms(const Entry& entry) {
+  IndexTerms t;
+  const Json& dc = entry.content.contains("dc") ? entry.content["dc"] : Json::object();
+  if (dc.contains("titles") && dc["titles"].is_array() && !dc["titles"].empty())
+    t.title = dc["titles"][0].value("title", "");
+  if (auto y = dc.find("publicationYear"); y != dc.end())
+    t.year = y->is_string() ? std::atoi(y->get<std::string>().c_str()) : y->get<int>();
+  flatten(entry.content, "", t);
+  // The catalog's own fields filter and facet like the rest.
+  t.fields.push_back({"identifier", entry.identifier, false, 0});
+  t.fields.push_back({"collection", entry.collection, false, 0});
+  t.fields.push_back({"version", std::to_string(entry.version), true, static_cast<double>(entry.version)});
+  t.fields.push_back({"owner", entry.owner, false, 0});
+  const std::string published = format_time_ms(entry.published_ms);
+  t.fields.push_back({"published", published, true, static_cast<double>(*iso_days(published))});
+  for (auto& tok : tokens(entry.identifier)) t.text += " " + tok;
+  return t;
+}
+
+Json entry_document(const Entry& e) {
+  Json doc = e.content;
+  doc["identifier"] = e.identifier;
+  doc["version"] = e.version;
+  doc["collection"] = e.collection;
+  doc["status"] = to_string(e.status);
+  doc["owner"] = e.owner;
+  doc["visible_to"] = e.visible_to;
+  doc["files"] = e.files;
+  doc["bytes"] = e.bytes;
+  doc["published"] = format_time_ms(e.published_ms);
+  doc["location"] = e.location;
+  doc["manifest_sha256"] = e.manifest_digest;
+  if (!e.reason.empty()) doc["reason"] = e.reason;
+  if (!e.decided_by.empty()) doc["decided_by"] = e.decided_by;
+  return doc;
+}
+
+}  // namespace beamflow::catalog

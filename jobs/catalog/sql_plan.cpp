@@ -1,0 +1,275 @@
+#include "jobs/catalog/sql_plan.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "jobs/catalog/text.hpp"
+
+namespace beamflow::catalog {
+namespace {
+
+class Builder {
+ public:
+  explicit Builder(Dialect d) : m_dialect(d) {}
+  Builder& operator<<(const std::string& s) {
+    m_sql.text += s;
+    return *this;
+  }
+  Builder& bind(SqlValue v) {
+    m_sql.params.push_back(std::move(v));
+    m_sql.text += m_dialect == Dialect::SQLite ? "?" : "$" + std::to_string(m_sql.params.size());
+    return *this;
+  }
+  Dialect dialect() const { return m_dialect; }
+  Sql take() { return std::move(m_sql); }
+
+ private:
+  Dialect m_dialect;
+  Sql m_sql;
+};
+
+// Sort key -> column of `matched`.
+std::string sort_column(const std::string& field) {
+  if (field == "_score") return "score";
+  if (field == "dc.publicationYear") return "year";
+  if (field == "dc.titles.title") return "title";
+  if (field == "published") return "published_ms";
+  return "identifier";
+}
+
+// The last day an ISO date bound covers: "2024" -> 2024-12-31.
+double upper_days(const std::string& iso) {
+  if (iso.size() == 4) return static_cast<double>(*iso_days(std::to_string(std::stoi(iso) + 1)) - 1);
+  if (iso.size() == 7) {
+    int y = std::stoi(iso.substr(0, 4)), m = std::stoi(iso.substr(5, 2)) + 1;
+    if (m == 13) m = 1, ++y;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02d", y, m);
+    return static_cast<double>(*iso_days(buf) - 1);
+  }
+  return static_cast<double>(*iso_days(iso));
+}
+
+void field_in(Builder& b, const std::string& field) {
+  b << "e.id IN (SELECT f.entry FROM fields f WHERE f.field = ";
+  b.bind(field);
+}
+
+void filter_sql(Builder& b, const Filter& f) {
+  switch (f.kind) {
+    case FilterKind::MatchAny: {
+      field_in(b, f.field);
+      b << " AND f.sval IN (";
+      for (std::size_t i = 0; i < f.values.size(); ++i) {
+        if (i) b << ", ";
+        b.bind(f.values[i]);
+      }
+      b << "))";
+      break;
+    }
+    case FilterKind::MatchAll: {
+      b << "(";
+      for (std::size_t i = 0; i < f.values.size(); ++i) {
+        if (i) b << " AND ";
+        field_in(b, f.field);
+        b << " AND f.sval = ";
+        b.bind(f.values[i]);
+        b << ")";
+      }
+      b << ")";
+      break;
+    }
+    case FilterKind::Range: {
+      field_in(b, f.field);
+      b << " AND (";
+      for (std::size_t i = 0; i < f.ranges.size(); ++i) {
+        const auto& r = f.ranges[i];
+        if (i) b << " OR ";
+        b << "(f.nval IS NOT NULL";
+        if (r.from.number) b << " AND f.nval >= ", b.bind(*r.from.number);
+        if (r.from.text) b << " AND f.nval >= ", b.bind(static_cast<double>(*iso_days(*r.from.text)));
+        if (r.to.number) b << " AND f.nval <= ", b.bind(*r.to.number);
+        if (r.to.text) b << " AND f.nval <= ", b.bind(upper_days(*r.to.text));
+        b << ")";
+      }
+      b << "))";
+      break;
+    }
+    case FilterKind::Like: {
+      field_in(b, f.field);
+      b << " AND f.sval LIKE ";
+      b.bind(like_pattern(f.pattern));
+      b << " ESCAPE '\\')";
+      break;
+    }
+  }
+}
+
+// WITH matched AS (...): the visible, live, matching entries.
+void matched_cte(Builder& b, const Query& q, const Identity& who) {
+  const std::string text = fts_expression(q.q, b.dialect());
+  const bool sqlite = b.dialect() == Dialect::SQLite;
+  b << "WITH matched AS (SELECT e.id AS id, e.year AS year, e.title AS title, e.published_ms AS published_ms, "
+       "e.identifier AS identifier, ";
+  if (text.empty()) {
+    b << "0.0 AS score FROM entries e WHERE ";
+  } else if (sqlite) {
+    // bm25() is smaller for better matches; negated so larger is better in both backends.
+    b << "-bm25(fts) AS score FROM fts JOIN entries e ON e.id = fts.rowid WHERE fts MATCH ";
+    b.bind(text);
+    b << " AND ";
+  } else {
+    b << "ts_rank(e.tsv, to_tsquery('simple', ";
+    b.bind(text);
+    b << "), 1)::float8 AS score FROM entries e WHERE e.tsv @@ to_tsquery('simple', ";
+    b.bind(text);
+    b << ") AND ";
+  }
+  b << "e.status = 'published' AND e.latest = 1";
+  if (!who.admin) {
+    b << " AND EXISTS (SELECT 1 FROM visibility v WHERE v.entry = e.id AND v.principal IN (";
+    const auto principals = who.principals();
+    for (std::size_t i = 0; i < principals.size(); ++i) {
+      if (i) b << ", ";
+      b.bind(principals[i]);
+    }
+    b << "))";
+  }
+  for (const auto& f : q.filters) {
+    b << " AND ";
+    filter_sql(b, f);
+  }
+  b << ") ";
+}
+
+void keyset(Builder& b, const std::vector<SortKey>& sort, const Cursor& c) {
+  // (k0 beyond v0) OR (k0 = v0 AND k1 beyond v1) OR ... OR (all equal AND id > row)
+  b << " WHERE (";
+  for (std::size_t i = 0; i <= sort.size(); ++i) {
+    if (i) b << " OR ";
+    b << "(";
+    for (std::size_t j = 0; j < i; ++j) {
+      b << "m." << sort_column(sort[j].field) << " = ";
+      const Json& v = c.keys[j];
+      if (v.is_string()) b.bind(v.get<std::string>());
+      else if (v.is_number_float()) b.bind(v.get<double>());
+      else b.bind(v.get<std::int64_t>());
+      b << " AND ";
+    }
+    if (i < sort.size()) {
+      b << "m." << sort_column(sort[i].field) << (sort[i].descending ? " < " : " > ");
+      const Json& v = c.keys[i];
+      if (v.is_string()) b.bind(v.get<std::string>());
+      else if (v.is_number_float()) b.bind(v.get<double>());
+      else b.bind(v.get<std::int64_t>());
+    } else {
+      b << "m.id > ";
+      b.bind(c.row);
+    }
+    b << ")";
+  }
+  b << ")";
+}
+
+}  // namespace
+
+std::string like_pattern(const std::string& wildcard) {
+  std::string out;
+  for (char c : wildcard) {
+    if (c == '*') out += '%';
+    else if (c == '?') out += '_';
+    else if (c == '%' || c == '_' || c == '\\') out += {'\\', c};
+    else out += c;
+  }
+  return out;
+}
+
+std::string fts_expression(const std::string& q, Dialect dialect) {
+  std::istringstream words(q);
+  std::string word, out;
+  while (words >> word) {
+    const bool prefix = word.size() > 1 && word.back() == '*';
+    const auto toks = tokens(word);
+    for (std::size_t i = 0; i < toks.size(); ++i) {
+      const bool last_prefix = prefix && i + 1 == toks.size();
+      if (dialect == Dialect::SQLite) {
+        if (!out.empty()) out += ' ';
+        out += "\"" + toks[i] + "\"" + (last_prefix ? "*" : "");
+      } else {
+        if (!out.empty()) out += " & ";
+        out += toks[i] + (last_prefix ? ":*" : "");
+      }
+    }
+  }
+  return out;
+}
+
+SearchPlan plan_search(const Query& query, const Identity& identity, Dialect dialect) {
+  SearchPlan plan;
+  plan.sort = effective_sort(query);
+  plan.fingerprint = query_fingerprint(query);
+  {
+    Builder b(dialect);
+    matched_cte(b, query, identity);
+    b << "SELECT m.id";
+    for (const auto& k : plan.sort) b << ", m." << sort_column(k.field);
+    b << " FROM matched m";
+    if (!query.marker.empty()) keyset(b, plan.sort, decode_cursor(query.marker, plan.fingerprint, plan.sort.size()));
+    b << " ORDER BY ";
+    for (const auto& k : plan.sort) b << "m." << sort_column(k.field) << (k.descending ? " DESC, " : " ASC, ");
+    b << "m.id ASC LIMIT ";
+    b.bind(static_cast<std::int64_t>(query.limit + 1));
+    plan.page = b.take();
+  }
+  {
+    Builder b(dialect);
+    matched_cte(b, query, identity);
+    b << "SELECT count(*) FROM matched";
+    plan.count = b.take();
+  }
+  for (const auto& f : query.facets) {
+    Builder b(dialect);
+    matched_cte(b, query, identity);
+    switch (f.kind) {
+      case FacetKind::Terms:
+        b << "SELECT f.sval AS bucket, count(DISTINCT m.id) AS n FROM matched m JOIN fields f ON f.entry = m.id "
+             "WHERE f.field = ";
+        b.bind(f.field);
+        b << " GROUP BY f.sval ORDER BY n DESC, bucket ASC LIMIT ";
+        b.bind(static_cast<std::int64_t>(f.size));
+        break;
+      case FacetKind::NumericHistogram: {
+        const double width = (f.high - f.low) / f.size;
+        // Buckets [low + i*width, low + (i+1)*width); the float division is the
+        // same IEEE operation in both backends.
+        b << "SELECT " << (dialect == Dialect::SQLite ? "CAST((f.nval - " : "floor((f.nval - ");
+        b.bind(f.low);
+        b << ") / ";
+        b.bind(width);
+        b << (dialect == Dialect::SQLite ? " AS INTEGER)" : ")::bigint")
+          << " AS bucket, count(DISTINCT m.id) AS n FROM matched m JOIN fields f ON f.entry = m.id WHERE f.field = ";
+        b.bind(f.field);
+        b << " AND f.nval >= ";
+        b.bind(f.low);
+        b << " AND f.nval < ";
+        b.bind(f.high);
+        b << " GROUP BY bucket ORDER BY bucket";
+        break;
+      }
+      case FacetKind::DateHistogram: {
+        const int len = f.interval == "year" ? 4 : f.interval == "month" ? 7 : 10;
+        b << "SELECT substr(f.sval, 1, " << std::to_string(len)
+          << ") AS bucket, count(DISTINCT m.id) AS n FROM matched m JOIN fields f ON f.entry = m.id WHERE f.field = ";
+        b.bind(f.field);
+        b << " AND f.nval IS NOT NULL AND length(f.sval) >= " << std::to_string(len)
+          << " AND substr(f.sval, 5, 1) IN ('-', '') AND f.sval >= '0000' AND f.sval < ':'"
+          << " GROUP BY bucket ORDER BY bucket";
+        break;
+      }
+    }
+    plan.facets.push_back(b.take());
+  }
+  return plan;
+}
+
+}  // namespace beamflow::catalog

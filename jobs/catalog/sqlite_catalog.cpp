@@ -1,0 +1,370 @@
+// The embedded catalog: one SQLite file (WAL, synchronous=FULL so a commit
+// is on disk when it returns), free text in a contentless FTS5 table keyed
+// by the entry's row id.
+#include <sqlite3.h>
+
+#include <cstdio>
+#include <map>
+
+#include "core/time.hpp"
+#include "jobs/catalog/backend_support.hpp"
+#include "jobs/catalog/catalog.hpp"
+#include "jobs/catalog/errors.hpp"
+
+namespace beamflow::catalog {
+namespace {
+
+using Row = std::vector<std::optional<std::string>>;
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS collections(
+  name TEXT PRIMARY KEY, schema TEXT NOT NULL, requires_approval INTEGER NOT NULL, curators TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sequences(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS entries(
+  id INTEGER PRIMARY KEY, identifier TEXT NOT NULL, version INTEGER NOT NULL, collection TEXT NOT NULL,
+  status TEXT NOT NULL, latest INTEGER NOT NULL DEFAULT 0, owner TEXT NOT NULL, visible_to TEXT NOT NULL,
+  content TEXT NOT NULL, location TEXT NOT NULL, manifest TEXT NOT NULL, bytes INTEGER NOT NULL,
+  files INTEGER NOT NULL, published_ms INTEGER NOT NULL, request_id TEXT, reason TEXT NOT NULL DEFAULT '',
+  decided_by TEXT NOT NULL DEFAULT '', title TEXT NOT NULL, year INTEGER NOT NULL,
+  UNIQUE(identifier, version));
+CREATE UNIQUE INDEX IF NOT EXISTS entries_request ON entries(request_id) WHERE request_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_published ON entries(published_ms);
+CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry INTEGER NOT NULL,
+  PRIMARY KEY(entry, principal)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fields(entry INTEGER NOT NULL, field TEXT NOT NULL, sval TEXT NOT NULL, nval REAL,
+  PRIMARY KEY(entry, field, sval)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fields_text ON fields(field, sval);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, content='', tokenize='unicode61');
+)sql";
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : m_db(db) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &s, nullptr) != SQLITE_OK)
+      fail("catalog.db", std::string("SQLite cannot prepare a statement: ") + sqlite3_errmsg(db));
+    m_stmt.reset(s);
+  }
+  Statement& bind(int i, const SqlValue& v) {
+    int rc = SQLITE_OK;
+    if (auto p = std::get_if<std::int64_t>(&v)) rc = sqlite3_bind_int64(m_stmt.get(), i, *p);
+    else if (auto d = std::get_if<double>(&v)) rc = sqlite3_bind_double(m_stmt.get(), i, *d);
+    else {
+      const auto& s = std::get<std::string>(v);
+      rc = sqlite3_bind_text(m_stmt.get(), i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    }
+    if (rc != SQLITE_OK) fail("catalog.db", std::string("SQLite bind failed: ") + sqlite3_errmsg(m_db));
+    return *this;
+  }
+  Statement& bind_null(int i) {
+    sqlite3_bind_null(m_stmt.get(), i);
+    return *this;
+  }
+  Statement& bind_all(const std::vector<SqlValue>& params) {
+    for (std::size_t i = 0; i < params.size(); ++i) bind(static_cast<int>(i + 1), params[i]);
+    return *this;
+  }
+  // True while a row is available.
+  bool step() {
+    const int rc = sqlite3_step(m_stmt.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    const int ext = sqlite3_extended_errcode(m_db);
+    const std::string msg = sqlite3_errmsg(m_db);
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+      fail("dataset.conflict", "already recorded (a concurrent publish?): " + msg, {}, true);
+    fail("catalog.db", "SQLite: " + msg, {}, rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+  }
+  void run() {
+    while (step()) {
+    }
+    reset();
+  }
+  void reset() {
+    sqlite3_reset(m_stmt.get());
+    sqlite3_clear_bindings(m_stmt.get());
+  }
+  std::optional<std::string> text(int col) const {
+    if (sqlite3_column_type(m_stmt.get(), col) == SQLITE_NULL) return std::nullopt;
+    if (sqlite3_column_type(m_stmt.get(), col) == SQLITE_FLOAT) {
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "%.17g", sqlite3_column_double(m_stmt.get(), col));
+      return std::string(buf);
+    }
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt.get(), col));
+    return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt.get(), col)));
+  }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(m_stmt.get(), col); }
+  double real(int col) const { return sqlite3_column_double(m_stmt.get(), col); }
+  int columns() const { return sqlite3_column_count(m_stmt.get()); }
+  Row row() const {
+    Row r;
+    for (int i = 0; i < columns(); ++i) r.push_back(text(i));
+    return r;
+  }
+
+ private:
+  sqlite3* m_db;
+  std::unique_ptr<sqlite3_stmt, StmtFinalizer> m_stmt;
+};
+
+class SqliteCatalog final : public Catalog {
+ public:
+  explicit SqliteCatalog(const std::string& path) : m_path(path) {
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                   nullptr);
+    m_db.reset(db);
+    if (rc != SQLITE_OK)
+      fail("catalog.open", std::string("cannot open the SQLite catalog: ") + (db ? sqlite3_errmsg(db) : "out of memory"),
+           {{"file", path}});
+    sqlite3_busy_timeout(db, 30000);
+    try {
+      exec("PRAGMA journal_mode=WAL");
+      exec("PRAGMA synchronous=FULL");
+      exec("PRAGMA foreign_keys=ON");
+      // LIKE filters are case-sensitive, as in PostgreSQL.
+      exec("PRAGMA case_sensitive_like=ON");
+      exec("BEGIN IMMEDIATE");
+      exec(kSchema);
+      exec("COMMIT");
+    } catch (Error& e) {
+      e.with("file", path);
+      throw;
+    }
+  }
+
+  std::string backend() const override { return "sqlite"; }
+
+  void put_collection(const Collection& c) override {
+    Tx tx(*this);
+    Statement s(db(), "INSERT INTO collections(name, schema, requires_approval, curators) VALUES (?, ?, ?, ?) "
+                      "ON CONFLICT(name) DO UPDATE SET schema = excluded.schema, "
+                      "requires_approval = excluded.requires_approval, curators = excluded.curators");
+    s.bind(1, c.name).bind(2, c.schema.dump()).bind(3, std::int64_t{c.requires_approval}).bind(4, Json(c.curators).dump());
+    s.run();
+    tx.commit();
+  }
+
+  std::optional<Collection> find_collection(const std::string& name) override {
+    Statement s(db(), "SELECT name, schema, requires_approval, curators FROM collections WHERE name = ?");
+    s.bind(1, name);
+    if (!s.step()) return std::nullopt;
+    return collection_from(s);
+  }
+
+  std::vector<Collection> collections() override {
+    Statement s(db(), "SELECT name, schema, requires_approval, curators FROM collections ORDER BY name");
+    std::vector<Collection> out;
+    while (s.step()) out.push_back(collection_from(s));
+    return out;
+  }
+
+  std::int64_t next_sequence(const std::string& name) override {
+    Tx tx(*this);
+    Statement s(db(), "INSERT INTO sequences(name, value) VALUES (?, 1) "
+                      "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value");
+    s.bind(1, name);
+    s.step();
+    const auto v = s.integer(0);
+    s.reset();
+    tx.commit();
+    return v;
+  }
+
+  int next_version(const std::string& identifier) override {
+    Statement s(db(), "SELECT coalesce(max(version), 0) + 1 FROM entries WHERE identifier = ?");
+    s.bind(1, identifier);
+    s.step();
+    return static_cast<int>(s.integer(0));
+  }
+
+  void ingest(std::vector<Entry>& entries) override {
+    Tx tx(*this);
+    Statement insert(db(),
+                     "INSERT INTO entries(identifier, version, collection, status, owner, visible_to, content, "
+                     "location, manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    Statement vis(db(), "INSERT OR IGNORE INTO visibility(principal, entry) VALUES (?, ?)");
+    Statement field(db(), "INSERT OR IGNORE INTO fields(entry, field, sval, nval) VALUES (?, ?, ?, ?)");
+    Statement fts(db(), "INSERT INTO fts(rowid, body) VALUES (?, ?)");
+    Statement latest(db(), kLatestSql);
+    for (auto& e : entries) {
+      const IndexTerms terms = index_terms(e);
+      insert.bind(1, e.identifier).bind(2, std::int64_t{e.version}).bind(3, e.collection)
+          .bind(4, std::string(to_string(e.status))).bind(5, e.owner).bind(6, Json(e.visible_to).dump())
+          .bind(7, e.content.dump()).bind(8, e.location).bind(9, e.manifest_digest)
+          .bind(10, static_cast<std::int64_t>(e.bytes)).bind(11, static_cast<std::int64_t>(e.files))
+          .bind(12, e.published_ms);
+      if (e.request_id.empty()) insert.bind_null(13);
+      else insert.bind(13, e.request_id);
+      insert.bind(14, e.reason).bind(15, e.decided_by).bind(16, terms.title).bind(17, std::int64_t{terms.year});
+      insert.run();
+      e.row = sqlite3_last_insert_rowid(db());
+      for (const auto& p : detail::visibility_rows(e)) {
+        vis.bind(1, p).bind(2, e.row);
+        vis.run();
+      }
+      for (const auto& f : detail::unique_fields(terms)) {
+        field.bind(1, e.row).bind(2, f.field).bind(3, f.text);
+        if (f.has_number) field.bind(4, f.number);
+        else field.bind_null(4);
+        field.run();
+      }
+      fts.bind(1, e.row).bind(2, terms.text);
+      fts.run();
+      if (e.status == EntryStatus::Published) {
+        latest.bind(1, e.identifier);
+        latest.run();
+      }
+    }
+    tx.commit();
+  }
+
+  std::vector<Entry> versions(const std::string& identifier) override {
+    Statement s(db(), std::string("SELECT ") + detail::kEntryColumns +
+                          " FROM entries WHERE identifier = ? ORDER BY version");
+    s.bind(1, identifier);
+    std::vector<Entry> out;
+    while (s.step()) out.push_back(detail::entry_from_row(s.row()));
+    return out;
+  }
+
+  std::optional<Entry> by_request(const std::string& request_id) override {
+    Statement s(db(), std::string("SELECT ") + detail::kEntryColumns + " FROM entries WHERE request_id = ?");
+    s.bind(1, request_id);
+    if (!s.step()) return std::nullopt;
+    return detail::entry_from_row(s.row());
+  }
+
+  void set_status(const std::string& identifier, int version, EntryStatus status, const std::string& reason,
+                  const std::string& decided_by) override {
+    Tx tx(*this);
+    Statement s(db(), "UPDATE entries SET status = ?, reason = ?, decided_by = ? "
+                      "WHERE identifier = ? AND (? = 0 OR version = ?)");
+    s.bind(1, std::string(to_string(status))).bind(2, reason).bind(3, decided_by).bind(4, identifier)
+        .bind(5, std::int64_t{version}).bind(6, std::int64_t{version});
+    s.run();
+    Statement latest(db(), kLatestSql);
+    latest.bind(1, identifier);
+    latest.run();
+    tx.commit();
+  }
+
+  std::vector<Entry> pending() override {
+    Statement s(db(), std::string("SELECT ") + detail::kEntryColumns +
+                          " FROM entries WHERE status = 'pending' ORDER BY id");
+    std::vector<Entry> out;
+    while (s.step()) out.push_back(detail::entry_from_row(s.row()));
+    return out;
+  }
+
+  SearchResult search(const Query& query, const Identity& identity) override {
+    const SearchPlan plan = plan_search(query, identity, Dialect::SQLite);
+    SearchResult result;
+    // One read transaction, so the page, the total and the facets agree.
+    exec("BEGIN");
+    try {
+      Statement page(db(), plan.page.text);
+      page.bind_all(plan.page.params);
+      std::vector<std::pair<std::int64_t, std::vector<std::string>>> rows;
+      while (page.step()) {
+        std::vector<std::string> keys;
+        for (std::size_t i = 0; i < plan.sort.size(); ++i) keys.push_back(*page.text(static_cast<int>(i + 1)));
+        rows.emplace_back(page.integer(0), std::move(keys));
+      }
+      const bool more = rows.size() > static_cast<std::size_t>(query.limit);
+      if (more) rows.pop_back();
+      Statement load(db(), std::string("SELECT ") + detail::kEntryColumns + " FROM entries WHERE id = ?");
+      for (const auto& [id, keys] : rows) {
+        load.bind(1, id);
+        if (load.step()) {
+          SearchHit hit{detail::entry_from_row(load.row()), 0};
+          for (std::size_t i = 0; i < plan.sort.size(); ++i)
+            if (plan.sort[i].field == "_score") hit.score = std::stod(keys[i]);
+          result.hits.push_back(std::move(hit));
+        }
+        load.reset();
+      }
+      if (!rows.empty()) result.marker = detail::next_marker(plan, rows.back().first, rows.back().second, more);
+      Statement count(db(), plan.count.text);
+      count.bind_all(plan.count.params);
+      if (count.step()) result.total = count.integer(0);
+      for (std::size_t i = 0; i < plan.facets.size(); ++i) {
+        Statement f(db(), plan.facets[i].text);
+        f.bind_all(plan.facets[i].params);
+        FacetResult fr{query.facets[i].name, {}};
+        while (f.step()) fr.buckets.push_back(detail::facet_bucket(query.facets[i], *f.text(0), f.integer(1)));
+        result.facets.push_back(std::move(fr));
+      }
+    } catch (...) {
+      exec_noexcept("ROLLBACK");
+      throw;
+    }
+    exec("COMMIT");
+    return result;
+  }
+
+ private:
+  // The latest published version of ?1 gets latest = 1, every other 0.
+  static constexpr const char* kLatestSql =
+      "UPDATE entries SET latest = coalesce(version = (SELECT max(version) FROM entries "
+      "WHERE identifier = ?1 AND status = 'published'), 0) WHERE identifier = ?1";
+
+  // BEGIN IMMEDIATE ... COMMIT; rolls back unless committed (RAII).
+  class Tx {
+   public:
+    explicit Tx(SqliteCatalog& c) : m_c(c) { m_c.exec("BEGIN IMMEDIATE"); }
+    void commit() {
+      m_c.exec("COMMIT");
+      m_open = false;
+    }
+    ~Tx() {
+      if (m_open) m_c.exec_noexcept("ROLLBACK");
+    }
+
+   private:
+    SqliteCatalog& m_c;
+    bool m_open = true;
+  };
+
+  sqlite3* db() const { return m_db.get(); }
+
+  void exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      const std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      const int rc = sqlite3_errcode(db());
+      fail("catalog.db", "SQLite: " + msg, {{"file", m_path}}, rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+    }
+  }
+  void exec_noexcept(const char* sql) noexcept { sqlite3_exec(db(), sql, nullptr, nullptr, nullptr); }
+
+  static Collection collection_from(const Statement& s) {
+    Collection c;
+    c.name = *s.text(0);
+    c.schema = Json::parse(*s.text(1));
+    c.requires_approval = s.integer(2) != 0;
+    c.curators = Json::parse(*s.text(3)).get<std::vector<std::string>>();
+    return c;
+  }
+
+  std::string m_path;
+  std::unique_ptr<sqlite3, DbCloser> m_db;
+};
+
+}  // namespace
+
+std::unique_ptr<Catalog> open_sqlite_catalog(const std::string& path) {
+  return std::make_unique<SqliteCatalog>(path);
+}
+
+}  // namespace beamflow::catalog

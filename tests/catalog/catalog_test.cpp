@@ -1,0 +1,405 @@
+// The catalog suite, written once and run against both backends (SQLite
+// and a real PostgreSQL server the suite starts): publish, verify, versions,
+// withdraw, curation, search (free text, filters, every facet kind, cursor
+// pagination past 10,000) and visibility down to the facet counts.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "catalog/support/backends.hpp"
+#include "catalog/support/fixtures.hpp"
+#include "jobs/catalog/datasets.hpp"
+#include "support/expect_error.hpp"
+#include "support/scratch_dir.hpp"
+
+namespace beamflow::catalog::test {
+namespace {
+
+using beamflow::test::expect_error;
+using beamflow::test::ScratchDir;
+
+Identity user(const std::string& name, std::vector<std::string> groups = {}) { return Identity{name, std::move(groups), false}; }
+
+template <class Backend>
+class CatalogSuite : public ::testing::Test {
+ public:
+  void SetUp() override {
+    if (auto why = Backend::unavailable()) GTEST_SKIP() << Backend::name << " unavailable: " << *why;
+    m_catalog = Backend::open_fresh(m_dir.path());
+    m_datasets = std::make_unique<Datasets>(*m_catalog, m_dir.path() / "storage");
+  }
+  std::filesystem::path source(const std::string& name, const std::vector<std::pair<std::string, std::string>>& files) {
+    const auto dir = m_dir.path() / name;
+    for (const auto& [path, text] : files) {
+      std::filesystem::create_directories((dir / path).parent_path());
+      std::ofstream(dir / path, std::ios::binary) << text;
+    }
+    return dir;
+  }
+  Entry publish(const std::string& name, Json meta, std::vector<std::string> visible = {"public"},
+                const std::string& identifier = "", const Identity& who = user("alice")) {
+    PublishRequest r;
+    r.source = source(name, {{"a.txt", "alpha " + name}, {"sub/b.bin", std::string(1000, 'b')}});
+    r.metadata = std::move(meta);
+    r.visible_to = std::move(visible);
+    r.identifier = identifier;
+    return m_datasets->publish(r, who);
+  }
+  std::vector<std::string> ids(const SearchResult& r) {
+    std::vector<std::string> out;
+    for (const auto& h : r.hits) out.push_back(h.entry.identifier);
+    return out;
+  }
+  SearchResult search(const Json& q, const Identity& who = user("alice")) {
+    return m_datasets->search(parse_query(q), who);
+  }
+  void ingest(std::vector<Entry> entries) { m_catalog->ingest(entries); }
+
+  ScratchDir m_dir{"beamflow-catalog-"};
+  std::unique_ptr<Catalog> m_catalog;
+  std::unique_ptr<Datasets> m_datasets;
+};
+
+using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
+struct BackendNames {
+  template <class T>
+  static std::string GetName(int) { return T::name; }
+};
+TYPED_TEST_SUITE(CatalogSuite, Backends, BackendNames);
+
+TYPED_TEST(CatalogSuite, PublishWritesABagAndVerifyDetectsAFlippedByte) {
+  const Entry e = this->publish("scan", metadata());
+  EXPECT_EQ(e.version, 1);
+  EXPECT_EQ(e.status, EntryStatus::Published);
+  EXPECT_EQ(e.files, 2u);
+  EXPECT_EQ(e.identifier.rfind("ark:/99999/bf", 0), 0u) << e.identifier;
+  for (const char* f : {"bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt", "data/a.txt", "data/sub/b.bin"})
+    EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(e.location) / f)) << f;
+
+  const Entry d = this->m_datasets->describe(e.identifier, 0, user("bob"));
+  EXPECT_EQ(d.content["dc"]["identifier"]["identifier"], e.identifier);
+  EXPECT_EQ(d.content["dc"]["version"], "1");
+  EXPECT_TRUE(this->m_datasets->verify(e.identifier, 0, user("bob")).problems.empty());
+
+  {
+    std::fstream f(std::filesystem::path(e.location) / "data/sub/b.bin", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(500);
+    f.put('X');
+  }
+  const auto report = this->m_datasets->verify(e.identifier, 0, user("bob"));
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_EQ(report.problems[0].path, "data/sub/b.bin");
+  EXPECT_NE(report.problems[0].what.find("sha256 mismatch"), std::string::npos);
+}
+
+TYPED_TEST(CatalogSuite, VerifyReportsMissingExtraAndTamperedManifest) {
+  const Entry e = this->publish("scan", metadata());
+  const std::filesystem::path bag = e.location;
+  std::filesystem::remove(bag / "data/a.txt");
+  std::ofstream(bag / "data/extra.txt") << "x";
+  std::ofstream(bag / "manifest-sha256.txt", std::ios::app) << std::string(64, 'a') << "  data/ghost\n";
+  std::set<std::string> paths;
+  for (const auto& p : this->m_datasets->verify(e.identifier, 1, user("alice")).problems) paths.insert(p.path);
+  for (const char* p : {"data/a.txt", "data/extra.txt", "manifest-sha256.txt", "data/ghost"}) EXPECT_TRUE(paths.count(p)) << p;
+}
+
+TYPED_TEST(CatalogSuite, PublishingAgainUnderTheIdentifierMakesANewVersion) {
+  const Entry v1 = this->publish("v1", metadata("Old title"));
+  const Entry v2 = this->publish("v2", metadata("New title"), {"public"}, v1.identifier);
+  EXPECT_EQ(v2.identifier, v1.identifier);
+  EXPECT_EQ(v2.version, 2);
+  EXPECT_NE(v2.location, v1.location);
+  EXPECT_EQ(this->m_datasets->describe(v1.identifier, 0, user("bob")).version, 2);
+  EXPECT_EQ(this->m_datasets->describe(v1.identifier, 1, user("bob")).content["dc"]["titles"][0]["title"], "Old title");
+  EXPECT_TRUE(this->m_datasets->verify(v1.identifier, 1, user("bob")).problems.empty());
+  // Search shows the latest version only.
+  auto r = this->search({{"q", "title"}});
+  ASSERT_EQ(r.hits.size(), 1u);
+  EXPECT_EQ(r.hits[0].entry.version, 2);
+  // Only the owner (or a curator) may add a version.
+  expect_error([&] { this->publish("v3", metadata(), {"public"}, v1.identifier, user("mallory")); },
+               "dataset.not_allowed", {v1.identifier});
+  expect_error([&] { this->publish("v4", metadata(), {"public"}, "ark:/99999/zz12345"); }, "dataset.not_found",
+               {"never published"});
+}
+
+TYPED_TEST(CatalogSuite, MintedIdentifiersAreNeverReused) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(seen.insert(this->publish("s" + std::to_string(i), metadata()).identifier).second);
+  // A mint whose publish then fails still consumes its number.
+  expect_error([&] {
+    PublishRequest r;
+    r.source = this->m_dir.path() / "missing";
+    r.metadata = metadata();
+    this->m_datasets->publish(r, user("alice"));
+  }, "dataset.source", {"missing"});
+  const auto n = this->m_catalog->next_sequence("ark:/99999/bf");
+  EXPECT_EQ(n, 4);  // 3 published, the refused one never minted (checked before minting)
+  EXPECT_TRUE(seen.insert(this->publish("s9", metadata()).identifier).second);
+}
+
+TYPED_TEST(CatalogSuite, WithdrawHidesFromSearchAndLeavesATombstone) {
+  const Entry e = this->publish("scan", metadata());
+  expect_error([&] { this->m_datasets->withdraw(e.identifier, 0, "", user("alice")); }, "dataset.invalid_request",
+               {"reason"});
+  expect_error([&] { this->m_datasets->withdraw(e.identifier, 0, "mine now", user("bob")); }, "dataset.not_allowed");
+  this->m_datasets->withdraw(e.identifier, 0, "sample mislabelled", user("alice"));
+  EXPECT_TRUE(this->search({{"q", "steel"}}).hits.empty());
+  const Entry t = this->m_datasets->describe(e.identifier, 0, user("bob"));
+  EXPECT_EQ(t.status, EntryStatus::Withdrawn);
+  EXPECT_EQ(t.reason, "sample mislabelled");
+  EXPECT_FALSE(t.content["dc"].contains("creators"));
+  expect_error([&] { this->m_datasets->verify(e.identifier, 0, user("bob")); }, "dataset.withdrawn", {"mislabelled"});
+}
+
+TYPED_TEST(CatalogSuite, CurationKeepsAnEntryHiddenUntilApproved) {
+  this->m_datasets->put_collection({"mdf", Json(), true, {"group:curators"}}, Identity{"root", {}, true});
+  PublishRequest r;
+  r.source = this->source("scan", {{"a", "1"}});
+  r.metadata = metadata();
+  r.collection = "mdf";
+  r.visible_to = {"public"};
+  const Entry e = this->m_datasets->publish(r, user("alice"));
+  EXPECT_EQ(e.status, EntryStatus::Pending);
+  EXPECT_TRUE(this->search({{"q", "steel"}}, user("bob")).hits.empty());
+  expect_error([&] { this->m_datasets->describe(e.identifier, 0, user("bob")); }, "dataset.not_found");
+  ASSERT_EQ(this->m_datasets->pending(user("carol", {"curators"})).size(), 1u);
+  // Not even told it exists; its owner sees it but may not approve it.
+  expect_error([&] { this->m_datasets->decide(e.identifier, 0, true, "", user("bob")); }, "dataset.not_found");
+  expect_error([&] { this->m_datasets->decide(e.identifier, 0, true, "", user("alice")); }, "dataset.not_allowed",
+               {"curator"});
+  this->m_datasets->decide(e.identifier, 0, true, "", user("carol", {"curators"}));
+  EXPECT_EQ(this->search({{"q", "steel"}}, user("bob")).hits.size(), 1u);
+  expect_error([&] { this->m_datasets->decide(e.identifier, 1, false, "late", user("carol", {"curators"})); },
+               "dataset.state", {"published", "carol"});
+}
+
+TYPED_TEST(CatalogSuite, CollectionSchemaIsEnforcedOnDomainMetadata) {
+  const Json schema = {{"type", "object"},
+                       {"required", {"elements"}},
+                       {"properties",
+                        {{"elements", {{"type", "array"}, {"items", {{"type", "string"}, {"pattern", "^[A-Z][a-z]?$"}}}}},
+                         {"space_group", {{"type", "integer"}, {"minimum", 1}, {"maximum", 230}}}}}};
+  this->m_datasets->put_collection({"materials", schema, false, {}}, Identity{"root", {}, true});
+  auto attempt = [&](Json domain) {
+    PublishRequest r;
+    r.source = this->source("x", {{"a", "1"}});
+    r.metadata = metadata();
+    r.metadata["domain"] = std::move(domain);
+    r.collection = "materials";
+    this->m_datasets->publish(r, user("alice"));
+  };
+  expect_error([&] { attempt({{"space_group", 12}}); }, "dataset.metadata.schema", {"domain/elements", "required"});
+  expect_error([&] { attempt({{"elements", {"Fe", "xx"}}}); }, "dataset.metadata.schema", {"domain/elements/1"});
+  expect_error([&] { attempt({{"elements", {"Fe"}}, {"space_group", 231}}); }, "dataset.metadata.schema",
+               {"domain/space_group", "maximum"});
+  expect_error([&] { this->m_datasets->put_collection({"bad", {{"typo", 1}}, false, {}}, Identity{"root", {}, true}); },
+               "catalog.collection.schema", {"typo"});
+  expect_error([&] { this->m_datasets->put_collection({"materials", Json(), false, {}}, user("bob")); },
+               "dataset.not_allowed");
+  // Nothing half-written: no entry, no bag.
+  EXPECT_TRUE(this->search({{"q", "steel"}}).hits.empty());
+  EXPECT_FALSE(std::filesystem::exists(this->m_dir.path() / "storage"));
+}
+
+// Eight entries with known metadata for the search tests.
+template <class Suite>
+void ingest_corpus(Suite& s) {
+  std::vector<Entry> es;
+  const struct {
+    const char* id;
+    const char* title;
+    int year;
+    std::vector<std::string> elements;
+    double energy;
+    const char* date;
+  } rows[] = {
+      {"ark:/99999/t1", "Steel fatigue cracks", 2019, {"Fe", "C"}, 25, "2019-03-02"},
+      {"ark:/99999/t2", "Steel weld porosity", 2021, {"Fe", "Ni"}, 35, "2021-07-14"},
+      {"ark:/99999/t3", "Battery cathode tomography", 2021, {"Li", "Co", "O"}, 20, "2021-08-01"},
+      {"ark:/99999/t4", "Battery anode swelling", 2022, {"Li", "C"}, 18, "2022-01-20"},
+      {"ark:/99999/t5", "Concrete cracks under load", 2023, {"Ca", "Si", "O"}, 60, "2023-05-05"},
+      {"ark:/99999/t6", "Titanium lattice implant", 2024, {"Ti", "Al", "V"}, 45, "2024-02-29"},
+      {"ark:/99999/t7", "Tomography of tomography phantoms tomography", 2024, {"Al"}, 30, "2024-11-11"},
+      {"ark:/99999/t8", "Nickel superalloy creep", 2025, {"Ni", "Cr", "Fe"}, 55, "2025-06-30"},
+  };
+  for (const auto& r : rows) {
+    Json c = metadata(r.title, r.year);
+    c["dc"]["dates"] = {{{"date", r.date}, {"dateType", "Collected"}}};
+    c["dc"]["descriptions"] = Json::array();
+    c["dc"]["subjects"] = Json::array();
+    c["dc"]["types"] = {{"resourceTypeGeneral", "Dataset"}};
+    c["domain"] = {{"elements", r.elements}, {"energy_kev", r.energy}, {"beamline", r.year < 2022 ? "2-BM" : "32-ID"}};
+    es.push_back(entry(r.id, c));
+  }
+  s.ingest(es);
+}
+
+TYPED_TEST(CatalogSuite, FreeTextMatchesEveryWordAndRanks) {
+  ingest_corpus(*this);
+  EXPECT_EQ(this->ids(this->search({{"q", "steel"}, {"sort", {{{"field_name", "identifier"}}}}})),
+            (std::vector<std::string>{"ark:/99999/t1", "ark:/99999/t2"}));
+  EXPECT_EQ(this->ids(this->search({{"q", "steel cracks"}})), (std::vector<std::string>{"ark:/99999/t1"}));
+  EXPECT_EQ(this->ids(this->search({{"q", "BATTERY, anode!"}})), (std::vector<std::string>{"ark:/99999/t4"}));
+  EXPECT_EQ(this->search({{"q", "batt*"}}).total, 2);
+  EXPECT_EQ(this->search({{"q", "nothing-like-this"}}).total, 0);
+  // Three mentions in the title beat one.
+  const auto r = this->search({{"q", "tomography"}});
+  ASSERT_EQ(r.hits.size(), 2u);
+  EXPECT_EQ(r.hits[0].entry.identifier, "ark:/99999/t7");
+  EXPECT_GT(r.hits[0].score, r.hits[1].score);
+  // Domain values are text too.
+  EXPECT_EQ(this->ids(this->search({{"q", "32-ID Ti"}})), (std::vector<std::string>{"ark:/99999/t6"}));
+}
+
+TYPED_TEST(CatalogSuite, FiltersExactPrefixRangesAndMatchAllAny) {
+  ingest_corpus(*this);
+  auto q = [&](Json filters) {
+    auto r = this->search({{"filters", filters}, {"sort", {{{"field_name", "identifier"}}}}, {"limit", 100}});
+    std::string s;
+    for (const auto& id : this->ids(r)) s += id.substr(11);
+    return s;
+  };
+  EXPECT_EQ(q({{{"type", "match_any"}, {"field_name", "domain.elements"}, {"values", {"Li", "Ti"}}}}), "t3t4t6");
+  EXPECT_EQ(q({{{"type", "match_all"}, {"field_name", "domain.elements"}, {"values", {"Fe", "Ni"}}}}), "t2t8");
+  EXPECT_EQ(q({{{"field_name", "domain.beamline"}, {"values", {"2-BM"}}}}), "t1t2t3");
+  EXPECT_EQ(q({{{"type", "like"}, {"field_name", "dc.titles.title"}, {"value", "Bat*"}}}), "t3t4");
+  EXPECT_EQ(q({{{"type", "like"}, {"field_name", "dc.titles.title"}, {"value", "*cracks*"}}}), "t1t5");
+  EXPECT_EQ(q({{{"type", "like"}, {"field_name", "dc.titles.title"}, {"value", "steel*"}}}), "");  // case-sensitive
+  EXPECT_EQ(q({{{"type", "range"}, {"field_name", "domain.energy_kev"}, {"values", {{{"from", 30}, {"to", 50}}}}}}),
+            "t2t6t7");
+  EXPECT_EQ(q({{{"type", "range"}, {"field_name", "dc.publicationYear"}, {"values", {{{"from", 2024}, {"to", "*"}}}}}}),
+            "t6t7t8");
+  EXPECT_EQ(q({{{"type", "range"}, {"field_name", "dc.dates.date"}, {"values", {{{"from", "2021-07-15"}, {"to", "2022"}}}}}}),
+            "t3t4");
+  EXPECT_EQ(q({{{"type", "range"}, {"field_name", "dc.dates.date"}, {"values", {{{"from", "2024-02"}, {"to", "2024-02"}}}}}}),
+            "t6");
+  // Filters combine with AND, and with free text.
+  EXPECT_EQ(q({{{"field_name", "domain.elements"}, {"values", {"Fe"}}},
+               {{"type", "range"}, {"field_name", "dc.publicationYear"}, {"values", {{{"from", 2020}}}}}}),
+            "t2t8");
+  EXPECT_EQ(this->ids(this->search({{"q", "steel"}, {"filters", {{{"field_name", "domain.elements"}, {"values", {"Ni"}}}}}})),
+            (std::vector<std::string>{"ark:/99999/t2"}));
+}
+
+TYPED_TEST(CatalogSuite, FacetsTermsNumericAndDateHistograms) {
+  ingest_corpus(*this);
+  const auto r = this->search(
+      {{"facets",
+        {{{"type", "terms"}, {"field_name", "domain.elements"}, {"size", 3}},
+         {{"type", "numeric_histogram"}, {"field_name", "domain.energy_kev"}, {"size", 3}, {"histogram_range", {{"low", 0}, {"high", 60}}}},
+         {{"type", "date_histogram"}, {"field_name", "dc.dates.date"}, {"date_interval", "year"}},
+         {{"type", "date_histogram"}, {"name", "months"}, {"field_name", "dc.dates.date"}, {"date_interval", "month"}}}}});
+  ASSERT_EQ(r.facets.size(), 4u);
+  const Json g = to_gmeta(r)["facet_results"];
+  EXPECT_EQ(g[0]["buckets"], Json::parse(R"([{"value":"Fe","count":3},{"value":"Al","count":2},{"value":"C","count":2}])"));
+  EXPECT_EQ(g[1]["buckets"], Json::parse(R"([{"value":{"from":0.0,"to":20.0},"count":1},{"value":{"from":20.0,"to":40.0},"count":4},{"value":{"from":40.0,"to":60.0},"count":2}])"));
+  EXPECT_EQ(g[2]["buckets"], Json::parse(R"([{"value":"2019","count":1},{"value":"2021","count":2},{"value":"2022","count":1},{"value":"2023","count":1},{"value":"2024","count":2},{"value":"2025","count":1}])"));
+  EXPECT_EQ(g[3]["name"], "months");
+  EXPECT_EQ(g[3]["buckets"][0], Json::parse(R"({"value":"2019-03","count":1})"));
+  // Facets follow the query.
+  const auto steel = this->search({{"q", "steel"}, {"facets", {{{"field_name", "domain.elements"}}}}});
+  EXPECT_EQ(to_gmeta(steel)["facet_results"][0]["buckets"],
+            Json::parse(R"([{"value":"Fe","count":2},{"value":"C","count":1},{"value":"Ni","count":1}])"));
+}
+
+TYPED_TEST(CatalogSuite, VisibilityAppliesToHitsDescribeAndFacetCounts) {
+  std::vector<Entry> es;
+  auto add = [&](const char* id, const char* element, std::vector<std::string> vis, const char* owner = "olga") {
+    Json c = metadata("Shared scan");
+    c["domain"] = {{"elements", {element}}};
+    es.push_back(entry(id, c, std::move(vis), owner));
+  };
+  add("ark:/99999/pub", "Fe", {"public"});
+  add("ark:/99999/alice", "Ni", {"user:alice"});
+  add("ark:/99999/xray", "Ni", {"group:xray"});
+  add("ark:/99999/bobs", "Cu", {}, "bob");  // the owner only
+  this->ingest(es);
+  auto seen = [&](const Identity& who) {
+    const auto r = this->search({{"q", "shared"}, {"facets", {{{"field_name", "domain.elements"}}}},
+                                 {"sort", {{{"field_name", "identifier"}}}}},
+                                who);
+    std::string s;
+    for (const auto& id : this->ids(r)) s += id.substr(11) + " ";
+    s += "|";
+    for (const auto& b : r.facets[0].buckets) s += " " + b.value.template get<std::string>() + "=" + std::to_string(b.count);
+    EXPECT_EQ(r.total, static_cast<std::int64_t>(r.hits.size()));
+    return s;
+  };
+  EXPECT_EQ(seen(user("alice")), "alice pub | Fe=1 Ni=1");
+  EXPECT_EQ(seen(user("bob", {"xray"})), "bobs pub xray | Cu=1 Fe=1 Ni=1");
+  EXPECT_EQ(seen(user("carol", {"staff"})), "pub | Fe=1");
+  EXPECT_EQ(seen(Identity{"", {}, false}), "pub | Fe=1");
+  EXPECT_EQ(seen(user("dave", {"xray"})), "pub xray | Fe=1 Ni=1");
+  EXPECT_EQ(seen(Identity{"root", {}, true}), "alice bobs pub xray | Ni=2 Cu=1 Fe=1");
+  expect_error([&] { this->m_datasets->describe("ark:/99999/alice", 0, user("carol")); }, "dataset.not_found");
+  EXPECT_EQ(this->m_datasets->describe("ark:/99999/alice", 0, user("alice")).identifier, "ark:/99999/alice");
+  EXPECT_EQ(this->m_datasets->describe("ark:/99999/xray", 0, user("x", {"xray"})).identifier, "ark:/99999/xray");
+}
+
+TYPED_TEST(CatalogSuite, CursorPaginationWalks25000EntriesExactlyOnce) {
+  constexpr int kEntries = 25000;
+  for (int batch = 0; batch < kEntries / 5000; ++batch) {
+    std::vector<Entry> es;
+    for (int i = batch * 5000; i < (batch + 1) * 5000; ++i) {
+      Json c = {{"dc", {{"titles", {{{"title", "scan " + std::to_string(i)}}}}, {"publicationYear", 2000 + i % 25}}},
+                {"domain", {{"parity", i % 2 ? "odd" : "even"}}}};
+      es.push_back(entry("ark:/99999/p" + std::to_string(i), c));
+    }
+    this->ingest(es);
+  }
+  auto walk = [&](Json q, int expect_pages) {
+    std::set<std::string> seen;
+    int pages = 0;
+    int last_year = 0;
+    std::string marker;
+    do {
+      Json page = q;
+      if (!marker.empty()) page["marker"] = marker;
+      const auto r = this->search(page);
+      ++pages;
+      for (const auto& h : r.hits) {
+        EXPECT_TRUE(seen.insert(h.entry.identifier).second) << h.entry.identifier;
+        const int year = h.entry.content["dc"]["publicationYear"].template get<int>();
+        EXPECT_GE(year, last_year);
+        if (q.contains("sort")) last_year = year;
+      }
+      marker = r.marker;
+    } while (!marker.empty() && pages < 1000);
+    EXPECT_EQ(pages, expect_pages);
+    return seen.size();
+  };
+  EXPECT_EQ(walk({{"limit", 1000}}, 25), static_cast<std::size_t>(kEntries));
+  EXPECT_EQ(walk({{"q", "scan"}, {"limit", 1000}}, 25), static_cast<std::size_t>(kEntries));
+  EXPECT_EQ(walk({{"filters", {{{"field_name", "domain.parity"}, {"values", {"odd"}}}}},
+                  {"sort", {{{"field_name", "dc.publicationYear"}, {"order", "asc"}}}},
+                  {"limit", 1000}},
+                 13),
+            static_cast<std::size_t>(kEntries / 2));
+  // A marker only continues the query that issued it.
+  const auto first = this->search({{"q", "scan"}, {"limit", 10}});
+  expect_error([&] { this->search({{"q", "other"}, {"marker", first.marker}}); }, "catalog.cursor.invalid", {"marker"});
+  expect_error([&] { this->search({{"marker", "not-a-cursor!"}}); }, "catalog.cursor.invalid", {"marker"});
+}
+
+TYPED_TEST(CatalogSuite, IngestIsAllOrNothing) {
+  std::vector<Entry> es = {entry("ark:/99999/a1", metadata()), entry("ark:/99999/a1", metadata())};
+  expect_error([&] { this->ingest(es); }, "dataset.conflict");
+  EXPECT_TRUE(this->m_catalog->versions("ark:/99999/a1").empty());
+  EXPECT_EQ(this->search({{"q", "steel"}}).total, 0);
+}
+
+TYPED_TEST(CatalogSuite, RepeatedRequestReturnsTheFirstEntry) {
+  PublishRequest r;
+  r.source = this->source("scan", {{"a", "1"}});
+  r.metadata = metadata();
+  r.request_id = "run-1/Publish/0";
+  const Entry a = this->m_datasets->publish(r, user("alice"));
+  const Entry b = this->m_datasets->publish(r, user("alice"));
+  EXPECT_EQ(a.identifier, b.identifier);
+  EXPECT_EQ(b.version, 1);
+}
+
+}  // namespace
+}  // namespace beamflow::catalog::test

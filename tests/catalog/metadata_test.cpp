@@ -1,0 +1,173 @@
+// Metadata, identifiers, schemas, queries and plans: the pure parts of the
+// catalog, each refusal checked for its id and the field it names.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "catalog/support/fixtures.hpp"
+#include "jobs/catalog/bagit.hpp"
+#include "jobs/catalog/identifier.hpp"
+#include "jobs/catalog/json_schema.hpp"
+#include "jobs/catalog/metadata.hpp"
+#include "jobs/catalog/sql_plan.hpp"
+#include "support/expect_error.hpp"
+
+namespace beamflow::catalog::test {
+namespace {
+
+using beamflow::test::expect_error;
+
+void refused(const std::function<void(Json&)>& change, const std::string& id, const std::string& field) {
+  Json m = metadata();
+  change(m);
+  SCOPED_TRACE(field);
+  expect_error([&] { check_metadata(m, Json()); }, id, {field + ":"});
+  try {
+    check_metadata(m, Json());
+  } catch (const Error& e) {
+    ASSERT_FALSE(e.context().empty());
+    EXPECT_EQ(e.context()[0], (std::pair<std::string, std::string>{"field", field}));
+  }
+}
+
+TEST(CatalogMetadata, CompleteMetadataPasses) { check_metadata(metadata(), Json()); }
+
+TEST(CatalogMetadata, EveryMandatoryDataCiteFieldMissingIsNamed) {
+  for (const char* f : {"creators", "titles", "publisher", "publicationYear", "types"})
+    refused([&](Json& m) { m["dc"].erase(f); }, "dataset.metadata.missing", std::string("dc.") + f);
+  refused([](Json& m) { m.erase("dc"); }, "dataset.metadata.missing", "dc");
+  refused([](Json& m) { m["dc"]["creators"] = Json::array(); }, "dataset.metadata.missing", "dc.creators");
+  refused([](Json& m) { m["dc"]["creators"][0].erase("name"); }, "dataset.metadata.missing", "dc.creators[0].name");
+  refused([](Json& m) { m["dc"]["titles"][0]["title"] = "  "; }, "dataset.metadata.missing", "dc.titles[0].title");
+  refused([](Json& m) { m["dc"]["publisher"] = ""; }, "dataset.metadata.missing", "dc.publisher");
+  refused([](Json& m) { m["dc"]["types"].erase("resourceTypeGeneral"); }, "dataset.metadata.missing",
+          "dc.types.resourceTypeGeneral");
+}
+
+TEST(CatalogMetadata, EveryWrongDataCiteFieldIsNamed) {
+  refused([](Json& m) { m["dc"]["creators"] = "Curie"; }, "dataset.metadata.invalid", "dc.creators");
+  refused([](Json& m) { m["dc"]["creators"][0]["nameType"] = "Robot"; }, "dataset.metadata.invalid",
+          "dc.creators[0].nameType");
+  refused([](Json& m) { m["dc"]["titles"][0]["title"] = 7; }, "dataset.metadata.invalid", "dc.titles[0].title");
+  refused([](Json& m) { m["dc"]["publicationYear"] = "26"; }, "dataset.metadata.invalid", "dc.publicationYear");
+  refused([](Json& m) { m["dc"]["publicationYear"] = 99999; }, "dataset.metadata.invalid", "dc.publicationYear");
+  refused([](Json& m) { m["dc"]["publicationYear"] = 2026.5; }, "dataset.metadata.invalid", "dc.publicationYear");
+  refused([](Json& m) { m["dc"]["types"]["resourceTypeGeneral"] = "Data"; }, "dataset.metadata.invalid",
+          "dc.types.resourceTypeGeneral");
+  refused([](Json& m) { m["dc"]["subjects"][0] = "tomography"; }, "dataset.metadata.invalid", "dc.subjects[0]");
+  refused([](Json& m) { m["dc"]["dates"][0]["date"] = "30/11/2026"; }, "dataset.metadata.invalid", "dc.dates[0].date");
+  refused([](Json& m) { m["dc"]["dates"][0]["date"] = "2026-02-30"; }, "dataset.metadata.invalid", "dc.dates[0].date");
+  refused([](Json& m) { m["dc"]["dates"][0]["dateType"] = "Sometime"; }, "dataset.metadata.invalid",
+          "dc.dates[0].dateType");
+  refused([](Json& m) { m["dc"]["rightsList"][0] = Json::object(); }, "dataset.metadata.missing", "dc.rightsList[0].rights");
+  refused([](Json& m) { m["dc"]["descriptions"][0]["descriptionType"] = "Summary"; }, "dataset.metadata.invalid",
+          "dc.descriptions[0].descriptionType");
+  refused([](Json& m) {
+    m["dc"]["relatedIdentifiers"] = {{{"relatedIdentifier", "10.1234/x"}, {"relatedIdentifierType", "DOI"}, {"relationType", "Likes"}}};
+  }, "dataset.metadata.invalid", "dc.relatedIdentifiers[0].relationType");
+  refused([](Json& m) {
+    m["dc"]["relatedIdentifiers"] = {{{"relatedIdentifier", "not a doi"}, {"relatedIdentifierType", "DOI"}, {"relationType", "Cites"}}};
+  }, "dataset.identifier.invalid", "dc.relatedIdentifiers[0].relatedIdentifier");
+  refused([](Json& m) { m["dc"]["titel"] = "typo"; }, "dataset.metadata.invalid", "dc.titel");
+  refused([](Json& m) { m["extra"] = 1; }, "dataset.metadata.invalid", "extra");
+  refused([](Json& m) { m["domain"] = "x"; }, "dataset.metadata.invalid", "domain");
+  refused([](Json& m) { m["dc"]["identifier"] = {{"identifier", "ark:/99999/bf0001x"}, {"identifierType", "DOI"}}; },
+          "dataset.identifier.invalid", "dc.identifier.identifier");
+}
+
+TEST(CatalogIdentifier, ArkMinterIsNoidCompatibleAndChecksItsCharacter) {
+  const ArkMinter m("ark:/99999/bf");
+  EXPECT_EQ(m.mint(1), "ark:/99999/bf0001" + std::string(1, noid_check_char("99999/bf0001")));
+  EXPECT_NE(m.mint(1), m.mint(2));
+  // NOID's published example: 13030/xf93gt2 has check character q.
+  EXPECT_EQ(noid_check_char("13030/xf93gt2"), 'q');
+  const std::string id = m.mint(12345);
+  EXPECT_EQ(parse_identifier(id, "identifier", "ark:/99999/bf").value, id);
+  std::string typo = id;
+  typo[typo.size() - 2] = typo[typo.size() - 2] == 'b' ? 'c' : 'b';
+  expect_error([&] { parse_identifier(typo, "identifier", "ark:/99999/bf"); }, "dataset.identifier.invalid",
+               {"identifier", "check character"});
+  expect_error([] { ArkMinter("ark:/12/x"); }, "dataset.identifier.invalid", {"ark_prefix", "NAAN"});
+  expect_error([] { ArkMinter("ark:/99999/b-l"); }, "dataset.identifier.invalid", {"shoulder"});
+}
+
+TEST(CatalogIdentifier, ParsesArksAndDoisAndRefusesTheRest) {
+  EXPECT_EQ(parse_identifier("doi:10.1234/ABC.5", "id").value, "10.1234/ABC.5");
+  EXPECT_EQ(parse_identifier("https://doi.org/10.1234/x", "id").type, "DOI");
+  EXPECT_EQ(parse_identifier("ark:12345/x9", "id").value, "ark:/12345/x9");
+  for (const char* bad : {"", "hello", "10.abc/x", "10.1234/", "ark:/123/x", "ark:/12345/", "ark:/12345/a b", "10.1234/a b"})
+    expect_error([&] { parse_identifier(bad, "identifier"); }, "dataset.identifier.invalid", {"identifier:"});
+}
+
+TEST(CatalogSchema, ValidatesTheSupportedKeywordsAndRefusesOthers) {
+  const Json s = Json::parse(R"({"type":"object","additionalProperties":false,"required":["a"],
+    "properties":{"a":{"type":"integer","minimum":1},"b":{"enum":["x","y"]},"c":{"type":"string","format":"date"},
+    "d":{"type":"array","uniqueItems":true,"maxItems":2}}})");
+  check_schema(s);
+  EXPECT_FALSE(validate_against(s, {{"a", 2}, {"b", "x"}, {"c", "2026-12-03"}, {"d", {1, 2}}}));
+  auto at = [&](Json v) { return validate_against(s, v).value().pointer; };
+  EXPECT_EQ(at(Json::object()), "/a");
+  EXPECT_EQ(at({{"a", 0}}), "/a");
+  EXPECT_EQ(at({{"a", 1.5}}), "/a");
+  EXPECT_EQ(at({{"a", 1}, {"b", "z"}}), "/b");
+  EXPECT_EQ(at({{"a", 1}, {"c", "2026-13-01"}}), "/c");
+  EXPECT_EQ(at({{"a", 1}, {"d", {1, 1}}}), "/d/1");
+  EXPECT_EQ(at({{"a", 1}, {"e", 1}}), "/e");
+  expect_error([] { check_schema({{"oneOf", Json::array()}}); }, "catalog.collection.schema", {"oneOf"});
+  expect_error([] { check_schema({{"type", "text"}}); }, "catalog.collection.schema", {"schema/type"});
+  expect_error([] { check_schema({{"pattern", "("}}); }, "catalog.collection.schema", {"schema/pattern"});
+}
+
+TEST(CatalogQuery, RefusalsNameTheField) {
+  auto bad = [](const std::string& text, const std::string& field) {
+    SCOPED_TRACE(text);
+    expect_error([&] { parse_query(Json::parse(text)); }, "catalog.query.invalid", {field + ":"});
+  };
+  bad(R"({"q": 5})", "q");
+  bad(R"({"limit": 0})", "query.limit");
+  bad(R"({"limit": 5000})", "query.limit");
+  bad(R"({"offset": 10000})", "offset");
+  bad(R"({"filters": [{"type": "near", "field_name": "a", "values": [1]}]})", "filters[0].type");
+  bad(R"({"filters": [{"field_name": "a", "values": []}]})", "filters[0].values");
+  bad(R"({"filters": [{"values": ["x"]}]})", "filters[0].field_name");
+  bad(R"({"filters": [{"field_name": "a b", "values": ["x"]}]})", "filters[0].field_name");
+  bad(R"({"filters": [{"type": "range", "field_name": "a", "values": [{"from": "soon"}]}]})", "filters[0].values[0].from");
+  bad(R"({"filters": [{"type": "range", "field_name": "a", "values": [{"from": 1, "to": "2020"}]}]})", "filters[0].values[0]");
+  bad(R"({"filters": [{"type": "like", "field_name": "a"}]})", "filters[0].value");
+  bad(R"({"facets": [{"type": "numeric_histogram", "field_name": "a", "histogram_range": {"low": 5, "high": 1}}]})",
+      "facets[0].histogram_range");
+  bad(R"({"facets": [{"type": "date_histogram", "field_name": "a", "date_interval": "week"}]})", "facets[0].date_interval");
+  bad(R"({"sort": [{"field_name": "domain.x"}]})", "sort[0].field_name");
+  bad(R"({"sort": [{"field_name": "_score"}]})", "sort");
+  bad(R"({"colour": 1})", "query.colour");
+}
+
+TEST(CatalogPlan, UserValuesAreBoundNeverSpliced) {
+  const Query q = parse_query(Json::parse(R"({"q": "x'; DROP TABLE entries; --",
+    "filters": [{"field_name": "dc.titles.title", "values": ["'; DELETE FROM fields; --"]},
+                {"type": "like", "field_name": "domain.sample", "value": "50%_off*"}],
+    "facets": [{"field_name": "domain.elements"}]})"));
+  for (Dialect d : {Dialect::SQLite, Dialect::Postgres}) {
+    const SearchPlan p = plan_search(q, Identity{"o'neil", {"g'roup"}, false}, d);
+    for (const Sql* s : {&p.page, &p.count, &p.facets[0]}) {
+      EXPECT_EQ(s->text.find("DROP"), std::string::npos);
+      EXPECT_EQ(s->text.find("DELETE"), std::string::npos);
+      EXPECT_EQ(s->text.find("o'neil"), std::string::npos);
+      EXPECT_EQ(s->text.find("dc.titles.title"), std::string::npos);
+      EXPECT_FALSE(s->params.empty());
+    }
+  }
+  EXPECT_EQ(like_pattern("50%_off*"), "50\\%\\_off%");
+  EXPECT_EQ(fts_expression("Steel tomo* x'y", Dialect::SQLite), "\"steel\" \"tomo\"* \"x\" \"y\"");
+  EXPECT_EQ(fts_expression("Steel tomo* x'y", Dialect::Postgres), "steel & tomo:* & x & y");
+  EXPECT_EQ(fts_expression(" ,; ", Dialect::SQLite), "");
+}
+
+TEST(CatalogBagit, ManifestPathsArePercentEncoded) {
+  EXPECT_EQ(encode_manifest_path("data/a%b\nc\rd"), "data/a%25b%0Ac%0Dd");
+  EXPECT_EQ(decode_manifest_path("data/a%25b%0Ac%0Dd"), "data/a%b\nc\rd");
+  EXPECT_EQ(decode_manifest_path("data/100%"), "data/100%");
+}
+
+}  // namespace
+}  // namespace beamflow::catalog::test
