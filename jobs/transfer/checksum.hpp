@@ -1,0 +1,48 @@
+#pragma once
+// Streaming checksums, self-describing: "xxh128:<32 hex>" (XXH3 128-bit, the
+// canonical big-endian form `xxhsum -H2` prints) or "sha256:<64 hex>" (what
+// `sha256sum` prints). xxh128 is the default: ~20 GB/s per core, so hashing
+// costs nothing beside the copy; sha256 is there for whoever must compare
+// with sha256sum or an archive's records.
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace beamflow::transfer {
+
+enum class Algorithm { Xxh128, Sha256 };
+
+const char* to_string(Algorithm a) noexcept;  // "xxh128", "sha256"
+// Accepts "xxh128", "sha256" (any case, also "SHA-256").
+std::optional<Algorithm> parse_algorithm(std::string_view name);
+
+class Hasher {
+ public:
+  explicit Hasher(Algorithm algorithm);
+  ~Hasher();
+  Hasher(Hasher&&) noexcept;
+  Hasher& operator=(Hasher&&) noexcept;
+  Hasher(const Hasher&) = delete;
+  Hasher& operator=(const Hasher&) = delete;
+
+  Algorithm algorithm() const noexcept { return m_algorithm; }
+  void update(const void* data, std::size_t size);
+  // An independent hasher in the same state (to hash data tentatively).
+  Hasher clone() const;
+  // "xxh128:..." / "sha256:..."; the hasher starts over afterwards.
+  std::string finish();
+
+ private:
+  struct State;
+  Algorithm m_algorithm;
+  std::unique_ptr<State> m_state;
+};
+
+// One-shot xxh128 of a buffer, self-describing.
+std::string xxh128_of(const void* data, std::size_t size);
+// XXH3 64-bit of a buffer (the manifest's per-line check).
+unsigned long long xxh64_of(std::string_view data);
+
+}  // namespace beamflow::transfer

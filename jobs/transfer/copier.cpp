@@ -1,0 +1,307 @@
+#include "jobs/transfer/copier.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "jobs/transfer/errors.hpp"
+
+namespace beamflow::transfer {
+
+namespace {
+
+constexpr std::size_t kPiece = std::size_t{8} << 20;
+
+std::int64_t ns(const timespec& t) { return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
+
+timespec to_timespec(std::int64_t ns) {
+  return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+// Up to `len` bytes at `off`; fewer only at the end of the file.
+std::size_t pread_full(int fd, char* buf, std::size_t len, off_t off, const Root& root, const std::string& rel) {
+  std::size_t done = 0;
+  while (done < len) {
+    const ssize_t n = ::pread(fd, buf + done, len - done, off + static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw root.error(errno, "cannot read", rel);
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+void pwrite_full(int fd, const char* buf, std::size_t len, off_t off, const Root& root, const std::string& rel) {
+  std::size_t done = 0;
+  while (done < len) {
+    const ssize_t n = ::pwrite(fd, buf + done, len - done, off + static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw root.error(errno, "cannot write", rel);
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+Error source_changed(const Root& root, const std::string& rel) {
+  return Error("transfer.source.changed", asl::Source,
+               "the source file changed while it was being copied; retry once it is complete",
+               {{"endpoint", root.name()}, {"path", rel}}, true);
+}
+
+void check_source(int fd, const PlannedFile& f, const Root& root) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw root.error(errno, "cannot stat", f.source);
+  if (!S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) != f.identity.size ||
+      ns(st.st_mtim) != f.identity.mtime_ns || static_cast<std::uint64_t>(st.st_ino) != f.identity.inode)
+    throw source_changed(root, f.source);
+}
+
+}  // namespace
+
+Json FileOutcome::to_json() const {
+  Json j{{"source", source}, {"destination", destination}, {"size", size}, {"action", action}};
+  if (!checksum.empty()) j["checksum"] = checksum;
+  if (!reason.empty()) j["reason"] = reason;
+  if (bytes_copied) j["bytes_copied"] = bytes_copied;
+  if (chunks_copied) j["chunks_copied"] = chunks_copied;
+  if (chunks_resumed) j["chunks_resumed"] = chunks_resumed;
+  if (chunks_repaired) j["chunks_repaired"] = chunks_repaired;
+  return j;
+}
+
+FileOutcome FileOutcome::from_json(const Json& j) {
+  FileOutcome o;
+  o.source = j.at("source").get<std::string>();
+  o.destination = j.at("destination").get<std::string>();
+  o.size = j.at("size").get<std::uint64_t>();
+  o.action = j.at("action").get<std::string>();
+  o.checksum = j.value("checksum", std::string());
+  o.reason = j.value("reason", std::string());
+  o.bytes_copied = j.value("bytes_copied", std::uint64_t{0});
+  o.chunks_copied = j.value("chunks_copied", std::uint64_t{0});
+  o.chunks_resumed = j.value("chunks_resumed", std::uint64_t{0});
+  o.chunks_repaired = j.value("chunks_repaired", std::uint64_t{0});
+  return o;
+}
+
+Copier::Copier(const Root& source, const Root& destination, Manifest& manifest, CopyOptions options)
+    : m_src(source), m_dst(destination), m_manifest(manifest), m_options(std::move(options)), m_buffer(kPiece) {}
+
+Copier::~Copier() = default;
+
+std::string Copier::temp_name(const std::string& name) const {
+  return "." + name.substr(0, 200) + ".bf-" + m_options.temp_tag + ".part";
+}
+
+FileOutcome Copier::process(const PlannedFile& file) {
+  FileOutcome out;
+  out.source = file.source;
+  out.destination = file.destination;
+  out.size = file.identity.size;
+  out.reason = file.reason;
+  if (file.decision == Decision::Skip) {
+    out.action = "skipped";
+    return out;
+  }
+  if (file.decision == Decision::Compare) return compare(file);
+  return copy(file, std::move(out));
+}
+
+std::string Copier::hash_fd(int fd, const Root& root, const std::string& rel, std::uint64_t size, Algorithm a) {
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  Hasher h(a);
+  for (std::uint64_t off = 0;;) {
+    const std::size_t n = pread_full(fd, m_buffer.data(), m_buffer.size(), static_cast<off_t>(off), root, rel);
+    if (n == 0) break;
+    h.update(m_buffer.data(), n);
+    off += n;
+  }
+  return h.finish();
+}
+
+FileOutcome Copier::compare(const PlannedFile& f) {
+  FileOutcome out;
+  out.source = f.source;
+  out.destination = f.destination;
+  out.size = f.identity.size;
+  const Fd src = m_src.open(f.source, O_RDONLY);
+  check_source(src.get(), f, m_src);
+  const int dfd = m_dst.open_at(f.destination, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  if (dfd == -ELOOP || dfd == -ENOENT) {
+    out.reason = dfd == -ELOOP ? "destination is a symlink: replaced" : "missing at the destination";
+    return copy(f, std::move(out));
+  }
+  if (dfd < 0) throw m_dst.error(-dfd, "cannot open", f.destination);
+  const Fd dst(dfd);
+  struct stat st {};
+  if (::fstat(dst.get(), &st) != 0) throw m_dst.error(errno, "cannot stat", f.destination);
+  if (S_ISDIR(st.st_mode)) throw m_dst.error(EISDIR, "a folder stands where the file would go", f.destination);
+  if (!S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) != f.identity.size) {
+    out.reason = f.reason + "; size differs: copied";
+    return copy(f, std::move(out));
+  }
+  const auto known = m_manifest.file(f.destination, f.identity);
+  const std::string prefix = std::string(to_string(m_options.algorithm)) + ":";
+  const std::string source_sum = known && known->rfind(prefix, 0) == 0
+                                     ? *known
+                                     : hash_fd(src.get(), m_src, f.source, f.identity.size, m_options.algorithm);
+  const std::string dest_sum = hash_fd(dst.get(), m_dst, f.destination, f.identity.size, m_options.algorithm);
+  if (source_sum == dest_sum) {
+    out.action = "unchanged";
+    out.checksum = source_sum;
+    out.reason = f.reason + "; checksums equal";
+    return out;
+  }
+  out.reason = f.reason + "; checksum differs: copied again";
+  return copy(f, std::move(out));
+}
+
+FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
+  const Fd src = m_src.open(f.source, O_RDONLY);
+  check_source(src.get(), f, m_src);
+  ::posix_fadvise(src.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  const auto [parent, name] = split_parent(f.destination);
+  Fd dir = m_dst.open(parent, O_RDONLY | O_DIRECTORY);
+  const std::string tmp = temp_name(name), tmp_rel = join(parent, tmp);
+  const std::uint64_t size = f.identity.size, cs = m_options.chunk_size;
+
+  bool resuming = false;
+  int tfd = ::openat(dir.get(), tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (tfd < 0 && errno == EEXIST) {
+    resuming = m_manifest.has_chunks(f.destination, f.identity, cs);
+    tfd = ::openat(dir.get(), tmp.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | (resuming ? 0 : O_TRUNC));
+  }
+  if (tfd < 0) throw m_dst.error(errno, "cannot create the temporary file", tmp_rel);
+  const Fd temp(tfd);
+  // Whatever fails from here removes the temporary file.
+  struct Cleanup {
+    int dir;
+    std::string name;
+    bool armed = true;
+    ~Cleanup() {
+      if (armed) ::unlinkat(dir, name.c_str(), 0);
+    }
+  } cleanup{dir.get(), tmp};
+
+  if (size > 0) {
+    const int rc = ::posix_fallocate(temp.get(), 0, static_cast<off_t>(size));
+    if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) throw m_dst.error(rc, "cannot allocate space", f.destination);
+  }
+  struct stat tst {};
+  if (::fstat(temp.get(), &tst) == 0 && static_cast<std::uint64_t>(tst.st_size) > size &&
+      ::ftruncate(temp.get(), static_cast<off_t>(size)) != 0)
+    throw m_dst.error(errno, "cannot truncate", tmp_rel);
+
+  // Copies [off, off+len) from the source, feeding `whole` when given;
+  // returns the range's xxh128.
+  auto copy_range = [&](std::uint64_t off, std::uint64_t len, Hasher* whole) {
+    Hasher chunk(Algorithm::Xxh128);
+    for (std::uint64_t p = 0; p < len;) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(m_buffer.size(), len - p));
+      const off_t at = static_cast<off_t>(off + p);
+      if (pread_full(src.get(), m_buffer.data(), n, at, m_src, f.source) != n) throw source_changed(m_src, f.source);
+      if (whole) whole->update(m_buffer.data(), n);
+      chunk.update(m_buffer.data(), n);
+      pwrite_full(temp.get(), m_buffer.data(), n, at, m_dst, tmp_rel);
+      ::sync_file_range(temp.get(), at, static_cast<off_t>(n), SYNC_FILE_RANGE_WRITE);  // start writeback early
+      p += n;
+    }
+    return chunk.finish();
+  };
+  // The xxh128 of [off, off+len) of the temporary file, feeding `whole`.
+  auto hash_range = [&](std::uint64_t off, std::uint64_t len, Hasher* whole) {
+    Hasher chunk(Algorithm::Xxh128);
+    for (std::uint64_t p = 0; p < len;) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(m_buffer.size(), len - p));
+      const std::size_t got =
+          pread_full(temp.get(), m_buffer.data(), n, static_cast<off_t>(off + p), m_dst, tmp_rel);
+      if (got == 0) break;
+      if (whole) whole->update(m_buffer.data(), got);
+      chunk.update(m_buffer.data(), got);
+      p += got;
+    }
+    return chunk.finish();
+  };
+  auto sync = [&] {
+    if (::fdatasync(temp.get()) != 0) throw m_dst.error(errno, "cannot sync", tmp_rel);
+  };
+
+  const std::uint64_t chunks = size == 0 ? 1 : (size + cs - 1) / cs;
+  std::vector<std::string> digests(chunks);
+  Hasher whole(m_options.algorithm);
+  for (std::uint64_t i = 0; i < chunks; ++i) {
+    const std::uint64_t off = i * cs, len = std::min(cs, size - off);
+    if (resuming) {
+      if (const auto recorded = m_manifest.chunk(f.destination, f.identity, cs, i)) {
+        Hasher tentative = whole.clone();
+        if (hash_range(off, len, &tentative) == *recorded) {
+          whole = std::move(tentative);
+          digests[i] = *recorded;
+          ++out.chunks_resumed;
+          continue;
+        }
+        ++out.chunks_repaired;  // recorded, but the bytes no longer match: copy it again
+      }
+    }
+    digests[i] = copy_range(off, len, &whole);
+    out.bytes_copied += len;
+    ++out.chunks_copied;
+    if (chunks > 1) {
+      sync();
+      m_manifest.add_chunk(f.destination, f.identity, cs, i, digests[i]);
+    }
+  }
+  check_source(src.get(), f, m_src);
+  if (chunks == 1) sync();
+  out.checksum = whole.finish();
+
+  if (m_options.verify) {
+    for (int round = 0;; ++round) {
+      ::posix_fadvise(temp.get(), 0, 0, POSIX_FADV_DONTNEED);  // read back from storage, not the page cache
+      std::vector<std::uint64_t> bad;
+      for (std::uint64_t i = 0; i < chunks; ++i)
+        if (hash_range(i * cs, std::min(cs, size - i * cs), nullptr) != digests[i]) bad.push_back(i);
+      if (bad.empty()) break;
+      if (round == 2)
+        throw Error("transfer.verify.mismatch", asl::Integrity,
+                    "the destination still differs from the source after copying its bad chunks twice",
+                    {{"endpoint", m_dst.name()}, {"path", f.destination}, {"chunks", std::to_string(bad.size())}},
+                    true);
+      for (const std::uint64_t i : bad) {
+        if (copy_range(i * cs, std::min(cs, size - i * cs), nullptr) != digests[i])
+          throw source_changed(m_src, f.source);
+        ++out.chunks_repaired;
+        out.bytes_copied += std::min(cs, size - i * cs);
+      }
+      sync();
+    }
+  }
+  ::posix_fadvise(temp.get(), 0, 0, POSIX_FADV_DONTNEED);
+
+  // Mode and times after the data is synced, then make them durable too.
+  if (::fchmod(temp.get(), f.mode & 0777) != 0) throw m_dst.error(errno, "cannot set the mode", tmp_rel);
+  if (m_options.preserve_timestamp) {
+    const timespec times[2] = {to_timespec(f.atime_ns), to_timespec(f.identity.mtime_ns)};
+    if (::futimens(temp.get(), times) != 0) throw m_dst.error(errno, "cannot set the times", tmp_rel);
+  }
+  if (::fsync(temp.get()) != 0) throw m_dst.error(errno, "cannot sync", tmp_rel);
+  if (::renameat(dir.get(), tmp.c_str(), dir.get(), name.c_str()) != 0)
+    throw m_dst.error(errno, "cannot rename the verified file into place", f.destination);
+  cleanup.armed = false;
+  if (!m_dirs.count(parent)) m_dirs.emplace(parent, std::move(dir));
+  m_done.push_back({f.destination, {f.identity, out.checksum}});
+  out.action = "copied";
+  return out;
+}
+
+void Copier::flush() {
+  for (auto& [rel, fd] : m_dirs)
+    if (::fsync(fd.get()) != 0) throw m_dst.error(errno, "cannot sync the folder", rel);
+  m_dirs.clear();
+  m_manifest.add_files(m_done);
+  m_done.clear();
+}
+
+}  // namespace beamflow::transfer

@@ -1,0 +1,93 @@
+#pragma once
+// The copier: one file at a time, by the rank that owns it.
+//
+// Copy. The source is read once; each piece updates the whole-file checksum
+// (the request's algorithm) and the chunk's xxh128, then is written to a
+// temporary name beside the final one (".NAME.bf-TAG.part", TAG from the
+// request's fingerprint), preallocated first so a full destination fails
+// before any data moves. After each chunk of a multi-chunk file: fdatasync,
+// then the chunk's digest is appended to the manifest (durable). When the
+// temporary file already holds chunks the manifest vouches for (a resumed
+// transfer), they are re-read and re-hashed instead of copied: a chunk that
+// no longer matches its record (a flipped byte) is copied again and counted
+// as repaired. Then fdatasync; with verify_checksum the written file is
+// dropped from the page cache and read back from storage, each chunk's
+// xxh128 compared with the source's (a mismatching chunk is rewritten, at
+// most twice, then transfer.verify.mismatch); then mode and (with
+// preserve_timestamp) times are set, after the data is synced (mpifileutils
+// #560), fsync, rename onto the final name. Folders holding renames are
+// fsync'ed in flush(), which then records the files as complete. Any error
+// removes the temporary file: nothing partial is ever left, under any name,
+// except after a kill, when the temporary file and its journal are exactly
+// what the next attempt resumes from.
+//
+// Compare. Equal sizes and equal whole-file checksums skip the file
+// ("unchanged"); anything else copies it. A file this transfer recorded as
+// complete, whose source is unchanged (size, mtime, inode), is compared with
+// its recorded checksum, so only the destination is read.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+#include "jobs/transfer/beneath.hpp"
+#include "jobs/transfer/checksum.hpp"
+#include "jobs/transfer/manifest.hpp"
+#include "jobs/transfer/plan.hpp"
+
+namespace beamflow::transfer {
+
+struct CopyOptions {
+  Algorithm algorithm = Algorithm::Xxh128;
+  bool verify = true;
+  bool preserve_timestamp = false;
+  std::uint64_t chunk_size = std::uint64_t{64} << 20;
+  std::string temp_tag;  // distinguishes this request's temporary files
+};
+
+struct FileOutcome {
+  std::string source;
+  std::string destination;
+  std::uint64_t size = 0;
+  std::string checksum;  // whole file, self-describing; empty when skipped unread
+  std::string action;    // "copied", "unchanged" (compared equal), "skipped"
+  std::string reason;
+  std::uint64_t bytes_copied = 0;
+  std::uint64_t chunks_copied = 0;
+  std::uint64_t chunks_resumed = 0;   // verified in the temporary file, not copied again
+  std::uint64_t chunks_repaired = 0;  // found corrupt (resume or verify) and copied again
+
+  Json to_json() const;
+  static FileOutcome from_json(const Json& j);
+};
+
+class Copier {
+ public:
+  Copier(const Root& source, const Root& destination, Manifest& manifest, CopyOptions options);
+  ~Copier();
+  Copier(const Copier&) = delete;
+  Copier& operator=(const Copier&) = delete;
+
+  FileOutcome process(const PlannedFile& file);
+  // fsyncs the folders of files renamed since the last flush, then records
+  // those files as complete in the manifest.
+  void flush();
+
+  std::string temp_name(const std::string& name) const;
+
+ private:
+  FileOutcome copy(const PlannedFile& file, FileOutcome out);
+  FileOutcome compare(const PlannedFile& file);
+  std::string hash_fd(int fd, const Root& root, const std::string& rel, std::uint64_t size, Algorithm a);
+
+  const Root& m_src;
+  const Root& m_dst;
+  Manifest& m_manifest;
+  CopyOptions m_options;
+  std::vector<char> m_buffer;
+  std::map<std::string, Fd> m_dirs;  // destination folders with renames not yet fsync'ed
+  std::vector<std::pair<std::string, std::pair<SourceIdentity, std::string>>> m_done;
+};
+
+}  // namespace beamflow::transfer

@@ -1,0 +1,218 @@
+#include "jobs/transfer/transfer.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <optional>
+
+#include "jobs/transfer/errors.hpp"
+#include "jobs/transfer/manifest.hpp"
+#include "jobs/transfer/scan.hpp"
+#include "platform/fs.hpp"
+
+namespace beamflow::transfer {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double since(SteadyClock::time_point t) { return std::chrono::duration<double>(SteadyClock::now() - t).count(); }
+
+// Removes `rel` (a file, or a folder and everything in it) beneath the root.
+void remove_beneath(const Root& root, const std::string& rel, bool is_dir) {
+  const auto [parent, name] = split_parent(rel);
+  const Fd dir = root.open(parent, O_RDONLY | O_DIRECTORY);
+  if (is_dir) {
+    Fd fd = root.open(rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    DIR* d = ::fdopendir(fd.release());
+    if (!d) throw root.error(errno, "cannot list the folder", rel);
+    std::vector<std::pair<std::string, bool>> children;
+    while (const dirent* e = ::readdir(d)) {
+      const std::string n = e->d_name;
+      if (n != "." && n != "..") children.emplace_back(n, e->d_type == DT_DIR);
+    }
+    ::closedir(d);
+    for (const auto& [n, sub] : children) remove_beneath(root, join(rel, n), sub);
+  }
+  if (::unlinkat(dir.get(), name.c_str(), is_dir ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT)
+    throw root.error(errno, "cannot delete", rel);
+}
+
+}  // namespace
+
+TransferRequest load_request(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::error_code ec;
+  if (!in || std::filesystem::is_directory(file, ec))
+    throw request_error("transfer.request.unreadable", "the request file cannot be read", {{"file", file.string()}});
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  Json j;
+  try {
+    j = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    throw request_error("transfer.request.invalid", std::string("the request is not valid JSON: ") + e.what(),
+                        {{"file", file.string()}});
+  }
+  try {
+    return parse_request(j);
+  } catch (Error& e) {
+    e.with("file", file.string());
+    throw;
+  }
+}
+
+std::filesystem::path default_state_dir(const TransferRequest& request) {
+  const char* home = std::getenv("BEAMFLOW_HOME");
+  return std::filesystem::path(home && *home ? home : ".beamflow") / "transfers" / request.effective_id();
+}
+
+TransferSummary run_transfer(const TransferRequest& request, const Endpoints& endpoints, const Group& group,
+                             const TransferOptions& options) {
+  const auto start = SteadyClock::now();
+  const Endpoint* source = nullptr;
+  const Endpoint* destination = nullptr;
+  std::optional<Root> src, dst;
+  group.agree([&] {
+    source = &endpoints.get(request.source_endpoint);
+    destination = &endpoints.get(request.destination_endpoint);
+    if (!source->read)
+      throw Error("transfer.endpoint.not_readable", asl::Permission, "the source endpoint does not allow reading",
+                  {{"endpoint", source->name}});
+    if (!destination->write)
+      throw Error("transfer.endpoint.read_only", asl::Permission,
+                  "the destination endpoint is read-only (\"write\": false): nothing is written to it",
+                  {{"endpoint", destination->name}});
+    src.emplace(*source, Side::Source);
+    dst.emplace(*destination, Side::Destination);
+  });
+
+  // Rank 0 scans and plans; every rank receives the plan.
+  std::optional<fs::FileLock> lock;
+  std::string message;
+  group.agree([&] {
+    if (!group.is_root()) return;
+    const Attempt attempt = Manifest::prepare(options.state_dir, request, *source, *destination);
+    if (attempt.result) {
+      message = "R" + attempt.result->dump();
+      return;
+    }
+    lock = fs::FileLock::try_acquire(options.state_dir / "lock");
+    if (!lock)
+      throw Error("transfer.manifest.locked", asl::Manifest, "another process is running this transfer",
+                  {{"state_dir", options.state_dir.string()}}, true);
+    Plan plan = scan(request, *src, *dst, attempt.retry);
+    for (const auto& d : plan.directories) dst->make_dirs(d);
+    assign_ranks(plan.files, group.size());
+    message = "P" + Json{{"plan", plan.to_json()}, {"retry", attempt.retry}}.dump();
+  });
+  message = group.broadcast(message);
+  if (message[0] == 'R') return {Json::parse(message.substr(1)), true};
+  const Json planned = Json::parse(message.substr(1));
+  const Plan plan = Plan::from_json(planned["plan"]);
+  const bool retry = planned["retry"].get<bool>();
+
+  std::optional<Manifest> manifest;
+  group.agree([&] { manifest.emplace(options.state_dir, group.rank()); });
+
+  CopyOptions copy_options;
+  copy_options.algorithm = request.checksum_algorithm;
+  copy_options.verify = request.verify_checksum;
+  copy_options.preserve_timestamp = request.preserve_timestamp;
+  copy_options.chunk_size = request.chunk_size;
+  copy_options.temp_tag = request.fingerprint().substr(0, 12);
+
+  Progress progress;
+  for (const auto& f : plan.files)
+    if (f.rank == group.rank()) {
+      ++progress.files_total;
+      progress.bytes_total += f.identity.size;
+    }
+  Json mine = Json::array();
+  std::exception_ptr failure;
+  try {
+    Copier copier(*src, *dst, *manifest, copy_options);
+    std::size_t unflushed = 0;
+    for (const auto& f : plan.files) {
+      if (f.rank != group.rank()) continue;
+      mine.push_back(copier.process(f).to_json());
+      ++progress.files_done;
+      progress.bytes_done += f.identity.size;
+      progress.seconds = since(start);
+      if (options.progress) options.progress(progress);
+      if (++unflushed == 256) {
+        copier.flush();
+        unflushed = 0;
+      }
+    }
+    copier.flush();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  group.agree(failure);
+  const std::vector<std::string> parts = group.gather(mine.dump());
+
+  Json summary{{"rank", group.rank()}};
+  group.agree([&] {
+    if (!group.is_root()) return;
+    Json deleted = Json::array();
+    for (const auto& [rel, is_dir] : plan.extras) {
+      remove_beneath(*dst, rel, is_dir);
+      deleted.push_back(rel);
+    }
+    if (!plan.extras.empty()) fs::sync_directory(destination->root);
+    std::uint64_t copied = 0, unchanged = 0, skipped_count = 0, bytes = 0, transferred = 0, resumed = 0,
+                  repaired = 0, chunks = 0;
+    Json checksums = Json::object(), skipped = Json::array();
+    for (const auto& part : parts)
+      for (const Json& o : Json::parse(part)) {
+        const FileOutcome out = FileOutcome::from_json(o);
+        bytes += out.size;
+        transferred += out.bytes_copied;
+        chunks += out.chunks_copied;
+        resumed += out.chunks_resumed;
+        repaired += out.chunks_repaired;
+        if (!out.checksum.empty()) checksums[out.destination] = out.checksum;
+        if (out.action == "copied")
+          ++copied;
+        else if (out.action == "unchanged")
+          ++unchanged;
+        else {
+          ++skipped_count;
+          skipped.push_back({{"path", out.destination}, {"reason", out.reason}});
+        }
+      }
+    for (const auto& [path, why] : plan.ignored) skipped.push_back({{"path", path}, {"reason", why}});
+    const double seconds = since(start);
+    summary = Json{{"submission_id", request.effective_id()},
+                   {"status", "SUCCEEDED"},
+                   {"source_endpoint", request.source_endpoint},
+                   {"destination_endpoint", request.destination_endpoint},
+                   {"ranks", group.size()},
+                   {"retry", retry},
+                   {"files", plan.files.size()},
+                   {"files_copied", copied},
+                   {"files_unchanged", unchanged},
+                   {"files_skipped", skipped_count},
+                   {"bytes", bytes},
+                   {"bytes_transferred", transferred},
+                   {"chunks_copied", chunks},
+                   {"chunks_resumed", resumed},
+                   {"chunks_repaired", repaired},
+                   {"checksum_algorithm", to_string(request.checksum_algorithm)},
+                   {"verified", request.verify_checksum},
+                   {"checksums", checksums},
+                   {"skipped", skipped},
+                   {"deleted", deleted},
+                   {"seconds", seconds},
+                   {"throughput_mb_s", seconds > 0 ? static_cast<double>(transferred) / seconds / 1e6 : 0.0}};
+    Manifest::save_result(options.state_dir, summary);
+  });
+  return {summary, false};
+}
+
+}  // namespace beamflow::transfer

@@ -1,0 +1,95 @@
+// A full destination (a 1 MiB tmpfs mounted by the test) and permission
+// denied (the transfer runs in a child that dropped root to nobody): each a
+// clear error, and no partial file under any name.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fixture.hpp"
+
+namespace beamflow::transfer::testing {
+namespace {
+
+TEST_F(TransferTest, AFullDestinationFailsAndLeavesNothingPartial) {
+  const auto small = dir.path() / "small";
+  stdfs::create_directories(small);
+  if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=1m") != 0)
+    GTEST_SKIP() << "cannot mount a 1 MiB tmpfs (needs root or CAP_SYS_ADMIN): " << std::strerror(errno);
+  struct Unmount {
+    stdfs::path p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{small};
+  endpoints = Endpoints::from_json(
+      Json{{"endpoints",
+            {{{"name", "beamline"}, {"path", src.string()}}, {{"name", "compute"}, {"path", small.string()}, {"write", true}}}}},
+      dir.path());
+  put(src / "d/a_small", bytes(100'000, 1));
+  put(src / "d/b_big", bytes(3'000'000, 2));
+  test::expect_error([&] { run(request(Json::array({item("d", "d", true)}), {{"chunk_size", 65536}})); },
+                     "transfer.destination.full", {"No space left", "path=d/b_big"});
+  // The file that fitted is complete; the one that did not left nothing.
+  EXPECT_EQ(tree(small), (std::vector<std::string>{"d", "d/a_small"}));
+  EXPECT_EQ(slurp(small / "d/a_small"), slurp(src / "d/a_small"));
+}
+
+// Runs the transfer as `nobody` in a child; returns the error's text ("" on success).
+std::string run_as_nobody(const std::function<void()>& transfer) {
+  int fds[2];
+  if (::pipe(fds) != 0) return "pipe failed";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string text;
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
+      text = "SKIP cannot drop privileges";
+    } else {
+      try {
+        transfer();
+      } catch (const Error& e) {
+        text = e.what();
+      } catch (const std::exception& e) {
+        text = std::string("unexpected: ") + e.what();
+      }
+    }
+    [[maybe_unused]] auto n = ::write(fds[1], text.data(), text.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  ::waitpid(pid, nullptr, 0);
+  return text;
+}
+
+TEST_F(TransferTest, PermissionDeniedOnEitherSide) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop to nobody (as a user, chmod would do: not tested here)";
+  stdfs::permissions(dir.path(), stdfs::perms::all);
+  stdfs::permissions(state.parent_path(), stdfs::perms::all);
+  put(src / "secret", "s");
+  stdfs::permissions(src / "secret", stdfs::perms::owner_read | stdfs::perms::owner_write);
+  put(src / "open", "o");
+  stdfs::permissions(dst, stdfs::perms::all);
+  std::string text = run_as_nobody([&] { run(request(Json::array({item("secret", "secret")})), dir.path() / "s1"); });
+  if (text.rfind("SKIP", 0) == 0) GTEST_SKIP() << text;
+  EXPECT_NE(text.find("[transfer.source.denied]"), std::string::npos) << text;
+  EXPECT_NE(text.find("Permission denied"), std::string::npos) << text;
+  EXPECT_TRUE(tree(dst).empty());
+
+  stdfs::permissions(dst, stdfs::perms::owner_all | stdfs::perms::group_read | stdfs::perms::group_exec |
+                              stdfs::perms::others_read | stdfs::perms::others_exec);
+  text = run_as_nobody([&] { run(request(Json::array({item("open", "open")})), dir.path() / "s2"); });
+  EXPECT_NE(text.find("[transfer.destination.denied]"), std::string::npos) << text;
+  text = run_as_nobody([&] { run(request(Json::array({item("open", "sub/open")})), dir.path() / "s3"); });
+  EXPECT_NE(text.find("[transfer.destination.denied]"), std::string::npos) << text;
+  EXPECT_TRUE(tree(dst).empty());
+}
+
+}  // namespace
+}  // namespace beamflow::transfer::testing

@@ -1,0 +1,188 @@
+// Transfers on real files, one rank: trees, checksums equal to sha256sum's,
+// sync levels, retries compared by checksum, filters, deletes, and every
+// bad input a clear error with nothing written.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fixture.hpp"
+
+namespace beamflow::transfer::testing {
+namespace {
+
+using test::expect_error;
+
+TEST_F(TransferTest, CopiesATreeWithChecksumsEqualToSha256sum) {
+  put(src / "scan/a.h5", bytes(300'000, 1));
+  put(src / "scan/sub/b.dat", bytes(5, 2));
+  put(src / "scan/sub/empty", "");
+  stdfs::create_directories(src / "scan/emptydir");
+  const Json out = run(request(Json::array({item("scan", "in/scan", true)}),
+                               {{"checksum_algorithm", "sha256"}, {"chunk_size", 65536}}));
+  EXPECT_EQ(out["status"], "SUCCEEDED");
+  EXPECT_EQ(out["files"], 3);
+  EXPECT_EQ(out["files_copied"], 3);
+  EXPECT_EQ(out["bytes_transferred"], 300'005);
+  EXPECT_EQ(out["chunks_copied"], 5 + 1 + 1);
+  for (const char* f : {"a.h5", "sub/b.dat", "sub/empty"}) {
+    const auto d = dst / "in/scan" / f;
+    EXPECT_EQ(slurp(d), slurp(src / "scan" / f)) << f;
+    const std::string expected = "sha256:" + shell("sha256sum " + d.string()).substr(0, 64);
+    EXPECT_EQ(out["checksums"][std::string("in/scan/") + f], expected) << f;
+  }
+  EXPECT_TRUE(stdfs::is_directory(dst / "in/scan/emptydir"));
+  // No temporary file is left.
+  for (const auto& p : tree(dst)) EXPECT_EQ(p.find(".bf-"), std::string::npos) << p;
+  // The default checksum is xxh128, as xxhsum -H2 prints it.
+  const Json x = run(request(Json::array({item("scan/a.h5", "x.h5")})), state / "x");
+  EXPECT_EQ(x["checksums"]["x.h5"], "xxh128:" + shell("xxhsum -H2 " + (dst / "x.h5").string()).substr(0, 32));
+}
+
+TEST_F(TransferTest, AFinishedSubmissionReturnsItsRecordedSummary) {
+  put(src / "f", "one");
+  const Json r = request(Json::array({item("f", "f")}), {{"submission_id", "s1"}});
+  const Json first = run(r);
+  put(src / "f", "two, longer");
+  const Json again = run(r);
+  EXPECT_EQ(again, first);
+  EXPECT_EQ(slurp(dst / "f"), "one");
+  // The same id for another request is refused.
+  expect_error([&] { run(request(Json::array({item("f", "g")}), {{"submission_id", "s1"}})); },
+               "transfer.manifest.other_request", {"s1"});
+}
+
+TEST_F(TransferTest, SyncLevelsAndPreservedTimes) {
+  put(src / "d/same", "abc");
+  put(src / "d/grown", "abcdef");
+  put(src / "d/new", "n");
+  put(dst / "d/same", "xyz");
+  put(dst / "d/grown", "abc");
+  const auto base = R"({"recursive": true})";
+  (void)base;
+  Json out = run(request(Json::array({item("d", "d", true)}), {{"sync_level", "size"}}), state / "1");
+  EXPECT_EQ(out["files_copied"], 2);
+  EXPECT_EQ(out["files_skipped"], 1);
+  EXPECT_EQ(out["skipped"][0]["path"], "d/same");
+  EXPECT_EQ(slurp(dst / "d/same"), "xyz");
+  EXPECT_EQ(slurp(dst / "d/grown"), "abcdef");
+  // checksum finds the different bytes of the same size.
+  out = run(request(Json::array({item("d", "d", true)}), {{"sync_level", "checksum"}, {"preserve_timestamp", true}}),
+            state / "2");
+  EXPECT_EQ(out["files_copied"], 1);
+  EXPECT_EQ(out["files_unchanged"], 2);
+  EXPECT_EQ(slurp(dst / "d/same"), "abc");
+  struct stat a {}, b {};
+  ::stat((src / "d/same").c_str(), &a);
+  ::stat((dst / "d/same").c_str(), &b);
+  EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+  EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+  // mtime: same size and not older is skipped.
+  out = run(request(Json::array({item("d", "d", true)}), {{"sync_level", "mtime"}}), state / "3");
+  EXPECT_EQ(out["files_copied"], 0);
+  EXPECT_EQ(out["files_skipped"], 3);
+}
+
+TEST_F(TransferTest, ARetryComparesByChecksumWhateverTheSyncLevel) {
+  put(src / "d/a", "aaaa");
+  put(src / "d/b", "bbbb");
+  put(dst / "d/b", "BBBB");  // same size, wrong bytes
+  stdfs::create_directories(dst / "d/c");
+  put(src / "d/c", "c");  // a folder stands in the way: the first attempt fails
+  const Json r = request(Json::array({item("d", "d", true)}), {{"sync_level", "exists"}});
+  expect_error([&] { run(r); }, "transfer.destination.conflict");
+  stdfs::remove(dst / "d/c");
+  const Json out = run(r);
+  EXPECT_TRUE(out["retry"].get<bool>());
+  EXPECT_EQ(slurp(dst / "d/b"), "bbbb") << "exists would have kept the wrong bytes";
+  EXPECT_EQ(out["files_copied"], 3);
+}
+
+TEST_F(TransferTest, FlippedByteInACompletedFileIsFoundAndRepaired) {
+  put(src / "big", bytes(200'000, 7));
+  run(request(Json::array({item("big", "big")}), {{"chunk_size", 16384}}), state / "1");
+  {
+    std::fstream f(dst / "big", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(123'456);
+    f.put('\xff' ^ bytes(200'000, 7)[123'456]);
+  }
+  ASSERT_NE(slurp(dst / "big"), slurp(src / "big"));
+  const Json out = run(request(Json::array({item("big", "big")}), {{"chunk_size", 16384}, {"sync_level", "checksum"}}),
+                       state / "2");
+  EXPECT_EQ(out["files_copied"], 1);
+  EXPECT_EQ(slurp(dst / "big"), slurp(src / "big"));
+}
+
+TEST_F(TransferTest, FiltersAndDeletingExtras) {
+  put(src / "d/keep.h5", "k");
+  put(src / "d/skip.tmp", "s");
+  put(src / "d/cache/x", "x");
+  put(dst / "d/old.h5", "o");
+  put(dst / "d/stale/y", "y");
+  put(dst / "d/protected.tmp", "p");
+  const Json out = run(request(Json::array({item("d", "d", true)}),
+                               {{"delete_destination_extra", true},
+                                {"filter_rules", Json::parse(R"([{"method": "exclude", "name": "*.tmp"},
+                                                                {"method": "exclude", "name": "cache", "type": "dir"}])")}}));
+  EXPECT_EQ(tree(dst), (std::vector<std::string>{"d", "d/keep.h5", "d/protected.tmp"}));
+  EXPECT_EQ(out["deleted"], Json::parse(R"(["d/old.h5", "d/stale"])"));
+}
+
+TEST_F(TransferTest, SymlinksInsideAreFollowedSymlinksOutAreRefused) {
+  put(src / "d/real", "r");
+  stdfs::create_directory_symlink(src / "d", src / "loop");  // absolute: refused even though inside
+  stdfs::create_symlink("real", src / "d/link");
+  const Json out = run(request(Json::array({item("d", "d", true)})));
+  EXPECT_EQ(slurp(dst / "d/link"), "r");
+  EXPECT_FALSE(stdfs::is_symlink(dst / "d/link"));
+
+  put(dir.path() / "secret", "s");
+  stdfs::create_symlink("../../secret", src / "d/out");
+  expect_error([&] { run(request(Json::array({item("d", "e", true)})), state / "2"); }, "transfer.path.escapes",
+               {"endpoint=beamline", "path=d/out"});
+  EXPECT_FALSE(stdfs::exists(dst / "e")) << "nothing is written when the scan refuses";
+  expect_error([&] { run(request(Json::array({item("loop/real", "e")})), state / "3"); }, "transfer.path.escapes");
+  // A destination folder that is a symlink leading out.
+  stdfs::remove(src / "d/out");
+  stdfs::create_directories(dir.path() / "elsewhere");
+  stdfs::create_directory_symlink(dir.path() / "elsewhere", dst / "away");
+  expect_error([&] { run(request(Json::array({item("d/real", "away/real")})), state / "4"); },
+               "transfer.path.escapes", {"endpoint=compute"});
+  EXPECT_TRUE(stdfs::is_empty(dir.path() / "elsewhere"));
+}
+
+TEST_F(TransferTest, BadInputsAreClearErrorsAndWriteNothing) {
+  put(src / "f", "f");
+  put(src / "d/g", "g");
+  int attempt = 0;
+  auto fresh = [&] { return state / std::to_string(++attempt); };
+  auto nothing_written = [&] { EXPECT_TRUE(tree(dst).empty()) << tree(dst).size(); };
+  Json r = request(Json::array({item("f", "f")}));
+  r["source_endpoint"] = "nowhere";
+  expect_error([&] { run(r, fresh()); }, "transfer.endpoint.unknown", {"nowhere", "known=beamline, compute"});
+  r = request(Json::array({item("f", "f")}));
+  std::swap(r["source_endpoint"], r["destination_endpoint"]);
+  expect_error([&] { run(r, fresh()); }, "transfer.endpoint.read_only", {"endpoint=beamline"});
+  EXPECT_TRUE(stdfs::exists(src / "f"));
+  expect_error([&] { run(request(Json::array({item("missing", "f")})), fresh()); }, "transfer.source.missing",
+               {"path=missing"});
+  expect_error([&] { run(request(Json::array({item("d", "d")})), fresh()); }, "transfer.source.kind", {"recursive"});
+  expect_error([&] { run(request(Json::array({item("f", "f", true)})), fresh()); }, "transfer.source.kind");
+  expect_error([&] { run(request(Json::array({item("f", "x"), item("d/g", "x")})), fresh()); }, "transfer.request.invalid",
+               {"same destination"});
+  ::mkfifo((src / "fifo").c_str(), 0644);
+  expect_error([&] { run(request(Json::array({item("fifo", "fifo")})), fresh()); }, "transfer.source.kind");
+  nothing_written();
+  Endpoints missing_root = Endpoints::from_json(
+      Json{{"endpoints", {{{"name", "beamline"}, {"path", (dir.path() / "none").string()}},
+                          {{"name", "compute"}, {"path", dst.string()}, {"write", true}}}}},
+      dir.path());
+  const SoloGroup solo;
+  TransferOptions options;
+  options.state_dir = state;
+  expect_error([&] { run_transfer(parse_request(request(Json::array({item("f", "f")}))), missing_root, solo, options); },
+               "transfer.endpoint.root", {"endpoint=beamline"});
+  nothing_written();
+}
+
+}  // namespace
+}  // namespace beamflow::transfer::testing
