@@ -1,10 +1,10 @@
-#include "jobs/hdf5.hpp"
+#include "io/hdf5.hpp"
 
 #include <H5FDmpio.h>
 
 #include "core/error.hpp"
 
-namespace beamflow::jobs::h5 {
+namespace beamflow::io::h5 {
 
 Handle& Handle::operator=(Handle&& other) noexcept {
   if (this != &other) {
@@ -282,4 +282,4 @@ std::optional<std::vector<double>> read_double_attribute(hid_t object, const std
   return out;
 }
 
-}  // namespace beamflow::jobs::h5
+}  // namespace beamflow::io::h5

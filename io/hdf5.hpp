@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace beamflow::jobs::h5 {
+namespace beamflow::io::h5 {
 
 // Owns one HDF5 id (file, group, dataset, dataspace, datatype, attribute or
 // property list) and closes it with the matching H5?close.
@@ -97,4 +97,4 @@ std::optional<std::string> read_string_attribute(hid_t object, const std::string
 std::optional<std::vector<double>> read_double_attribute(hid_t object, const std::string& name,
                                                          const Site& site);
 
-}  // namespace beamflow::jobs::h5
+}  // namespace beamflow::io::h5

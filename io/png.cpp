@@ -1,4 +1,4 @@
-#include "jobs/png.hpp"
+#include "io/png.hpp"
 
 #include <png.h>
 
@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <memory>
 
-#include "jobs/errors.hpp"
+#include "core/error.hpp"
 
-namespace beamflow::jobs {
+namespace beamflow::io {
 
 namespace {
 // libpng reports errors by longjmp; this function holds no object with a
@@ -38,8 +38,9 @@ bool encode(std::FILE* out, int width, int height, const std::uint8_t* pixels) {
 
 void write_png(const std::filesystem::path& path, const Gray8Image& image) {
   auto failure = [&](const std::string& why) {
-    return output_error("tomo.preview.write", "cannot write the PNG preview: " + why,
-                        {{"file", path.string()}});
+    // Id and ASL name stable since previews were tomography-only (docs/errors.md).
+    return Error("tomo.preview.write", "Tomo.OutputError", "cannot write the PNG preview: " + why,
+                 {{"file", path.string()}});
   };
   if (image.width <= 0 || image.height <= 0 ||
       image.pixels.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height))
@@ -87,4 +88,4 @@ Gray8Image to_gray8(std::span<const float> values, int width, int height, Window
   return out;
 }
 
-}  // namespace beamflow::jobs
+}  // namespace beamflow::io

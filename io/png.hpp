@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-namespace beamflow::jobs {
+namespace beamflow::io {
 
 struct Gray8Image {
   int width = 0;
@@ -33,4 +33,4 @@ Window percentile_window(std::span<const float> values, int width, int height, d
 // values become 0.
 Gray8Image to_gray8(std::span<const float> values, int width, int height, Window window);
 
-}  // namespace beamflow::jobs
+}  // namespace beamflow::io

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace beamflow::jobs {
+namespace beamflow::parallel {
 
 std::vector<std::string> compiled_backends();  // "Serial", "OpenMP", "Cuda", ...
 std::string default_backend();                 // where the kernels run
@@ -14,4 +14,4 @@ std::string default_backend();                 // where the kernels run
 // tomo.usage.backend otherwise.
 void require_backend(const std::string& name);
 
-}  // namespace beamflow::jobs
+}  // namespace beamflow::parallel

@@ -1,12 +1,11 @@
-#include "jobs/comm.hpp"
+#include "parallel/comm.hpp"
 
 #include <new>
 
 #include "core/error.hpp"
 #include "core/json.hpp"
-#include "jobs/errors.hpp"
 
-namespace beamflow::jobs {
+namespace beamflow::parallel {
 
 Comm::Comm(MPI_Comm comm) : m_comm(comm) {
   MPI_Comm_rank(comm, &m_rank);
@@ -46,6 +45,11 @@ std::string Comm::broadcast(const std::string& value, int root) const {
 }
 
 namespace {
+// A step that failed with something other than a beamflow::Error. The ids and
+// the ASL name are stable (docs/errors.md) and keep the spelling they had
+// when only tomography used this layer.
+constexpr const char* kKernelAsl = "Tomo.KernelError";
+
 // The error of a failed step as a beamflow::Error, whatever was thrown.
 Error as_error(std::exception_ptr outcome) {
   try {
@@ -53,11 +57,11 @@ Error as_error(std::exception_ptr outcome) {
   } catch (const Error& e) {
     return e;
   } catch (const std::bad_alloc&) {
-    return Error("tomo.memory", tomo_asl::Kernel, "out of memory; lower --chunk-rows or --memory-budget-mib");
+    return Error("tomo.memory", kKernelAsl, "out of memory; lower --chunk-rows or --memory-budget-mib");
   } catch (const std::exception& e) {
-    return Error("tomo.internal", tomo_asl::Kernel, e.what());
+    return Error("tomo.internal", kKernelAsl, e.what());
   } catch (...) {
-    return Error("tomo.internal", tomo_asl::Kernel, "unknown exception");
+    return Error("tomo.internal", kKernelAsl, "unknown exception");
   }
 }
 
@@ -102,4 +106,4 @@ void Comm::agree(std::exception_ptr outcome) const {
   throw deserialize(broadcast(text, first));
 }
 
-}  // namespace beamflow::jobs
+}  // namespace beamflow::parallel

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace beamflow::jobs {
+namespace beamflow::parallel {
 
 class Comm {
  public:
@@ -45,4 +45,4 @@ class Comm {
   int m_size = 1;
 };
 
-}  // namespace beamflow::jobs
+}  // namespace beamflow::parallel

@@ -1,13 +1,13 @@
-#include "jobs/runtime.hpp"
+#include "parallel/runtime.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <cctype>
 
-#include "jobs/backend.hpp"
-#include "jobs/errors.hpp"
-#include "jobs/hdf5.hpp"
+#include "parallel/backend.hpp"
+#include "core/error.hpp"
+#include "io/hdf5.hpp"
 
-namespace beamflow::jobs {
+namespace beamflow::parallel {
 
 struct ParallelRuntime::KokkosGuard {
   Kokkos::ScopeGuard guard{Kokkos::InitArguments{}};
@@ -25,7 +25,7 @@ ParallelRuntime::ParallelRuntime(int* argc, char*** argv) {
   }
   // Errors come back through beamflow::Error, not as MPI aborts.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  h5::silence_errors();
+  io::h5::silence_errors();
   m_kokkos = std::make_unique<KokkosGuard>();
   m_world = std::make_unique<Comm>(MPI_COMM_WORLD);
 }
@@ -78,10 +78,11 @@ void require_backend(const std::string& name) {
   if (name.empty() || lower(name) == "default" || lower(name) == lower(default_backend())) return;
   std::string compiled;
   for (const auto& b : compiled_backends()) compiled += (compiled.empty() ? "" : ", ") + b;
-  throw usage_error("backend",
+  // Id and ASL name stable since this lived with the tomography jobs.
+  throw Error("tomo.usage.backend", "Tomo.UsageError",
                     "backend '" + name + "' is not available: the kernels run on " + default_backend() +
                         " (compiled backends: " + compiled + ")",
                     {{"backend", name}});
 }
 
-}  // namespace beamflow::jobs
+}  // namespace beamflow::parallel

@@ -4,9 +4,9 @@
 // starts them). Launched without mpirun the job is one rank (MPI singleton).
 #include <memory>
 
-#include "jobs/comm.hpp"
+#include "parallel/comm.hpp"
 
-namespace beamflow::jobs {
+namespace beamflow::parallel {
 
 class ParallelRuntime {
  public:
@@ -33,4 +33,4 @@ class ParallelRuntime {
   std::unique_ptr<Comm> m_world;
 };
 
-}  // namespace beamflow::jobs
+}  // namespace beamflow::parallel

@@ -3,9 +3,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/install-deps.sh"
-"$root/scripts/build.sh"
+# Only the executable: a first run should not wait for the test suite.
+"$root/scripts/build.sh" beamflow
 build="${BEAMFLOW_BUILD_DIR:-$root/build}"
-bf="$build/engine/cli/beamflow"
+bf="$build/apps/beamflow/beamflow"
 export BEAMFLOW_HOME="${BEAMFLOW_HOME:-$root/.beamflow}"
 cd "$root"
 echo "== beamflow validate configs/flows/hello.json"

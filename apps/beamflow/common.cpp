@@ -1,4 +1,4 @@
-#include "cli/common.hpp"
+#include "apps/beamflow/common.hpp"
 
 #include <fstream>
 #include <iostream>

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "actions/action.hpp"
-#include "cli/subcommand.hpp"
+#include "apps/beamflow/subcommand.hpp"
 #include "core/json.hpp"
 
 namespace beamflow::cli {

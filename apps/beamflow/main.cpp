@@ -1,10 +1,11 @@
-// beamflow: one executable, subcommands registered in cmd_*.cpp.
+// beamflow: one executable, subcommands registered in commands/*.cpp.
 #include <algorithm>
 #include <exception>
 #include <iostream>
 
-#include "cli/subcommand.hpp"
+#include "apps/beamflow/subcommand.hpp"
 #include "core/error.hpp"
+#include "jobs/onnx/formats.hpp"
 
 namespace beamflow::cli {
 namespace {
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
     std::cout << "beamflow " BEAMFLOW_VERSION "\n";
     return kExitOk;
   }
+  beamflow::onnx::register_onnx_formats();
   for (const auto& c : subcommands()) {
     if (c.name != args[0]) continue;
     try {

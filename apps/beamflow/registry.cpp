@@ -1,8 +1,8 @@
 // The action registry of the beamflow executable: the engine's built-ins and
 // the science actions of jobs/.
-#include "cli/common.hpp"
+#include "apps/beamflow/common.hpp"
 #include "jobs/models/infer_action.hpp"
-#include "jobs/tomography_actions.hpp"
+#include "jobs/tomography/tomography_actions.hpp"
 
 namespace beamflow::cli {
 

@@ -16,11 +16,11 @@
 #include <iostream>
 #include <string>
 
-#include "jobs/decomposition.hpp"
-#include "jobs/hdf5.hpp"
+#include "parallel/decomposition.hpp"
+#include "io/hdf5.hpp"
 #include "jobs/models/forest_runtime.hpp"
 #include "jobs/models/tensor_h5.hpp"
-#include "jobs/runtime.hpp"
+#include "parallel/runtime.hpp"
 
 using namespace beamflow;
 
@@ -51,11 +51,11 @@ int main(int argc, char** argv) {
       expected_name = argv[i + 1];
   }
   try {
-    jobs::ParallelRuntime mpi(&argc, &argv);
-    const jobs::Comm& comm = mpi.world();
+    parallel::ParallelRuntime mpi(&argc, &argv);
+    const parallel::Comm& comm = mpi.world();
     const auto runtime = models::load_forest_runtime(argv[1]);
     const models::DatasetSource xs(argv[2], x_name);
-    const jobs::RowRange mine = jobs::block_of(xs.rows(), comm.size(), comm.rank());
+    const parallel::RowRange mine = parallel::block_of(xs.rows(), comm.size(), comm.rank());
     const models::Tensor x = xs.read_rows(mine.begin, mine.size(), models::DType::Float32);
     Json seconds = Json::array();
     double best = 1e300;

@@ -13,14 +13,14 @@
 #include <iostream>
 #include <random>
 
-#include "jobs/decomposition.hpp"
+#include "parallel/decomposition.hpp"
 #include "jobs/onnx/runtime.hpp"
-#include "jobs/runtime.hpp"
+#include "parallel/runtime.hpp"
 
 int main(int argc, char** argv) {
   using namespace beamflow;
-  jobs::ParallelRuntime mpi(&argc, &argv);
-  const jobs::Comm& comm = mpi.world();
+  parallel::ParallelRuntime mpi(&argc, &argv);
+  const parallel::Comm& comm = mpi.world();
   if (argc != 4) {
     if (comm.is_root()) std::cerr << "usage: [mpirun -np R] onnx_bench MODEL.onnx BATCH SECONDS\n";
     return 2;
@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   const int batch = std::atoi(argv[2]);
   const double seconds = std::atof(argv[3]);
   auto rt = onnx::load_onnx_runtime(argv[1]);
-  const jobs::RowRange mine = jobs::block_of(batch, comm.size(), comm.rank());
+  const parallel::RowRange mine = parallel::block_of(batch, comm.size(), comm.rank());
   models::Shape shape{mine.size()};
   for (std::size_t d = 1; d < rt->signature().input.shape.size(); ++d) shape.push_back(*rt->signature().input.shape[d]);
   models::Tensor x(models::DType::Float32, shape);

@@ -35,13 +35,13 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "jobs/center_job.hpp"
-#include "jobs/phantom_job.hpp"
-#include "jobs/quality.hpp"
-#include "jobs/recon_job.hpp"
-#include "jobs/runtime.hpp"
-#include "jobs/volume_file.hpp"
-#include "kernels/recon.hpp"
+#include "jobs/tomography/center_job.hpp"
+#include "jobs/tomography/phantom_job.hpp"
+#include "jobs/tomography/quality.hpp"
+#include "jobs/tomography/recon_job.hpp"
+#include "parallel/runtime.hpp"
+#include "jobs/tomography/volume_file.hpp"
+#include "kernels/tomo/recon.hpp"
 
 namespace {
 
@@ -77,10 +77,10 @@ struct Row {
 };
 
 // Reconstructs the phantom on `comm`: the end-to-end and kernel-only rates.
-Row measure(const Size& size, const std::string& algorithm, const Comm& comm, const std::filesystem::path& input,
+Row measure(const Size& size, const std::string& algorithm, const parallel::Comm& comm, const std::filesystem::path& input,
             const std::filesystem::path& dir, double center) {
   Row row{size, algorithm, comm.size(), 0, 0, 0};
-  const RowRange rows{1, 1 + size.slices};  // the phantom's first and last rows are empty
+  const parallel::RowRange rows{1, 1 + size.slices};  // the phantom's first and last rows are empty
   ReconOptions o;
   o.input = input;
   o.output = dir / (algorithm + std::to_string(size.width) + "-" + std::to_string(comm.size()) + ".h5");
@@ -102,7 +102,7 @@ Row measure(const Size& size, const std::string& algorithm, const Comm& comm, co
   // Kernel only: this rank's share of the rows, already preprocessed.
   const DxInput in(input, {}, comm.get());
   SinogramPipeline pipeline(in, {});
-  const RowRange mine = block_of(rows.size(), comm.size(), comm.rank());
+  const parallel::RowRange mine = parallel::block_of(rows.size(), comm.size(), comm.rank());
   double seconds = 0;
   if (!mine.empty()) {
     const kernels::Sinograms sino = pipeline.load({rows.begin + mine.begin, rows.begin + mine.end});
@@ -133,7 +133,7 @@ void accuracy(const Size& size, const std::filesystem::path& dir) {
   p.overwrite = true;
   make_phantom(p);
   const double center = double(size.width - 1) / 2 + p.center_offset;
-  const Comm self(MPI_COMM_SELF);
+  const parallel::Comm self(MPI_COMM_SELF);
   auto ours = [&](const std::string& algorithm, const std::string& filter) {
     ReconOptions o;
     o.input = p.output;
@@ -173,8 +173,8 @@ std::string ratio(double ours, double peer, bool higher_is_better = true) {
 
 int main(int argc, char** argv) {
   using namespace beamflow::jobs;
-  ParallelRuntime runtime(&argc, &argv);
-  const Comm& world = runtime.world();
+  parallel::ParallelRuntime runtime(&argc, &argv);
+  const parallel::Comm& world = runtime.world();
   std::map<std::string, std::string> args;
   for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
   const std::filesystem::path dir =
@@ -224,7 +224,7 @@ int main(int argc, char** argv) {
       });
       const double center = double(size.width - 1) / 2 + p.center_offset;
       for (const std::string algorithm : {"gridrec", "fbp"}) {
-        if (world.is_root()) rows.push_back(measure(size, algorithm, Comm(solo_comm), input, dir, center));
+        if (world.is_root()) rows.push_back(measure(size, algorithm, parallel::Comm(solo_comm), input, dir, center));
         world.barrier();
         if (world.size() > 1) {
           Row r = measure(size, algorithm, world, input, dir, center);
@@ -234,7 +234,7 @@ int main(int argc, char** argv) {
       if (world.is_root()) {
         const DxInput in(input, {}, std::nullopt);
         SinogramPipeline pipeline(in, {});
-        const CenterResult c = find_center(pipeline, {0, in.shape().rows}, {}, Comm(solo_comm));
+        const CenterResult c = find_center(pipeline, {0, in.shape().rows}, {}, parallel::Comm(solo_comm));
         centers.push_back({size, {c.seconds, c.center - center}});
       }
       world.barrier();

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <sstream>
 
-#include "journal/fs.hpp"
-#include "journal/posix_file.hpp"
+#include "platform/fs.hpp"
+#include "platform/posix_file.hpp"
 
 namespace beamflow::actions::command {
 namespace {

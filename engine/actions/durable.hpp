@@ -8,7 +8,7 @@
 #include <string>
 
 #include "actions/action.hpp"
-#include "journal/fs.hpp"
+#include "platform/fs.hpp"
 
 namespace beamflow::actions::durable {
 

@@ -13,7 +13,7 @@
 
 #include "actions/supervisor.hpp"
 #include "core/error.hpp"
-#include "journal/posix_file.hpp"
+#include "platform/posix_file.hpp"
 
 namespace beamflow::actions::command {
 namespace {

@@ -3,7 +3,7 @@
 // engine.
 #include <filesystem>
 
-#include "journal/fs.hpp"
+#include "platform/fs.hpp"
 
 namespace beamflow::actions::command {
 

@@ -19,7 +19,7 @@
 #include "actions/durable.hpp"
 #include "actions/launch.hpp"
 #include "core/error.hpp"
-#include "journal/posix_file.hpp"
+#include "platform/posix_file.hpp"
 
 namespace beamflow::actions {
 namespace {

@@ -2,13 +2,9 @@
 
 #include <openssl/evp.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <memory>
 #include <stdexcept>
 
-#include "core/error.hpp"
 
 namespace beamflow {
 namespace {
@@ -58,17 +54,9 @@ std::string digest_hex(std::string_view algorithm, std::string_view data) {
   return finish(ctx.get());
 }
 
-std::string sha256_file_hex(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error("fs.read", states_error::Runtime, std::string("cannot open file: ") + std::strerror(errno), {{"file", file.string()}});
-  Ctx ctx = start(EVP_sha256());
-  std::string buf(1 << 20, '\0');
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(in.gcount()));
-  }
-  if (in.bad()) throw Error("fs.read", states_error::Runtime, "read error", {{"file", file.string()}});
-  return finish(ctx.get());
-}
+Digest::Digest(std::string_view algorithm) : m_ctx(start(md_for(algorithm)).release()) {}
+Digest::~Digest() { EVP_MD_CTX_free(m_ctx); }
+void Digest::update(const void* data, std::size_t size) { EVP_DigestUpdate(m_ctx, data, size); }
+std::string Digest::hex() { return finish(m_ctx); }
 
 }  // namespace beamflow

@@ -9,7 +9,7 @@
 #include "core/error.hpp"
 #include "journal/format.hpp"
 #include "journal/journal.hpp"
-#include "journal/posix_file.hpp"
+#include "platform/posix_file.hpp"
 
 namespace beamflow::journal {
 namespace {

@@ -1,20 +1,15 @@
 #pragma once
-// SHA-256 of a file's bytes, as `sha256sum` prints it.
-//
-// A reconstruction records the checksum of its input *file* rather than of
-// the data it read: anyone can verify it with sha256sum without knowing
-// HDF5; it covers everything that changes the result (projections, flats,
-// darks, angles and their units); and it identifies the input before any
-// slice is read, which is when a resumed run must decide whether an existing
-// output belongs to this input. The cost is one sequential read of the file
-// on one rank (about 1 GB/s), small beside reconstructing it.
+// The one SHA-256 of a file: model files, reconstruction inputs, published
+// datasets. Lower-case hex, exactly what `sha256sum` prints, so anyone can
+// verify a recorded checksum without beamflow.
 #include <filesystem>
 #include <string>
 
-namespace beamflow::jobs {
+namespace beamflow::platform {
 
-// Lower-case hex. Throws tomo.input.unreadable (file=) when the file cannot
-// be read.
+// Streams the file in large reads (one sequential pass, ~1 GB/s). Throws
+// fs.read (file=, with the errno text) when it cannot be opened or read, or
+// is not a regular file (a FIFO would block forever).
 std::string sha256_file(const std::filesystem::path& path);
 
-}  // namespace beamflow::jobs
+}  // namespace beamflow::platform

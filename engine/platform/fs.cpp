@@ -1,4 +1,4 @@
-#include "journal/fs.hpp"
+#include "platform/fs.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "journal/posix_file.hpp"
+#include "platform/posix_file.hpp"
 
 namespace beamflow::fs {
 

@@ -1,4 +1,4 @@
-#include "journal/posix_file.hpp"
+#include "platform/posix_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

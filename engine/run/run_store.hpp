@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/json.hpp"
-#include "journal/fs.hpp"
+#include "platform/fs.hpp"
 #include "journal/journal.hpp"
 #include "run/record.hpp"
 

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "jobs/models/errors.hpp"
-#include "kernels/composition.hpp"
+#include "kernels/ml/composition.hpp"
 
 namespace beamflow::models {
 

@@ -9,7 +9,7 @@
 
 namespace beamflow::models {
 
-namespace h5 = jobs::h5;
+namespace h5 = io::h5;
 
 std::int64_t ForestFile::output_columns() const {
   return link == "logistic" || link == "exponential_logistic" ? 2 : raw_columns;
@@ -22,8 +22,8 @@ class Reader {
   explicit Reader(const std::filesystem::path& file)
       : m_path(file), m_site{"model.forest.read", model_asl::Corrupt, file.string()} {
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) h5::fail(m_site, "forest file not found");
-    m_file = h5::open_file(file, h5::Access::ReadOnly, std::nullopt, m_site);
+    if (!std::filesystem::is_regular_file(file, ec)) io::h5::fail(m_site, "forest file not found");
+    m_file = io::h5::open_file(file, io::h5::Access::ReadOnly, std::nullopt, m_site);
   }
 
   [[noreturn]] void invalid(const std::string& what, const std::string& dataset = {}) const {
@@ -34,7 +34,7 @@ class Reader {
   }
 
   std::string text(const std::string& name) const {
-    auto v = h5::read_string_attribute(m_file.get(), name, m_site);
+    auto v = io::h5::read_string_attribute(m_file.get(), name, m_site);
     if (!v) invalid("root attribute '" + name + "' is missing or not a string");
     return *v;
   }
@@ -50,7 +50,7 @@ class Reader {
   }
 
   double number(const std::string& name) const {
-    auto v = h5::read_double_attribute(m_file.get(), name, m_site);
+    auto v = io::h5::read_double_attribute(m_file.get(), name, m_site);
     if (!v || v->size() != 1 || !std::isfinite((*v)[0]))
       invalid("root attribute '" + name + "' is missing or not a finite number");
     return (*v)[0];
@@ -81,12 +81,12 @@ class Reader {
   }
 
   hid_t file() const { return m_file.get(); }
-  const h5::Site& site() const { return m_site; }
+  const io::h5::Site& site() const { return m_site; }
 
  private:
   std::filesystem::path m_path;
-  h5::Site m_site;
-  h5::Handle m_file;
+  io::h5::Site m_site;
+  io::h5::Handle m_file;
 };
 
 // A tree's nodes: each split's children come after it in the same tree, so
@@ -143,7 +143,7 @@ ForestFile read_forest_file(const std::filesystem::path& path) {
   f.task = r.one_of("task", {"classification", "regression"});
   f.aggregation = r.one_of("aggregation", {"mean", "sum"});
   f.link = r.one_of("link", {"identity", "logistic", "exponential_logistic", "softmax"});
-  if (auto p = h5::read_string_attribute(r.file(), "producer", r.site())) f.producer = *p;
+  if (auto p = io::h5::read_string_attribute(r.file(), "producer", r.site())) f.producer = *p;
   f.n_features = r.count("n_features", 1, 1 << 24);
   f.raw_columns = r.count("raw_columns", 1, 1 << 16);
   f.learning_rate = r.number("learning_rate");
@@ -181,7 +181,7 @@ ForestFile read_forest_file(const std::filesystem::path& path) {
   f.init = r.vector<double>("init", H5T_NATIVE_DOUBLE, static_cast<std::size_t>(f.raw_columns));
   for (double v : f.init)
     if (!std::isfinite(v)) r.invalid("initial prediction is not finite", "init");
-  if (h5::exists(r.file(), "/classes")) {
+  if (io::h5::exists(r.file(), "/classes")) {
     f.classes = read_strings(r.file(), "/classes", r.site());
     if (static_cast<std::int64_t>(f.classes.size()) != f.output_columns())
       r.invalid(std::to_string(f.classes.size()) + " class labels for " + std::to_string(f.output_columns()) +
@@ -195,15 +195,15 @@ ForestFile read_forest_file(const std::filesystem::path& path) {
 bool is_forest_file(const std::filesystem::path& file) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) return false;
-  h5::silence_errors();
+  io::h5::silence_errors();
   if (H5Fis_hdf5(file.c_str()) <= 0) {
     H5Eclear2(H5E_DEFAULT);
     return false;
   }
   try {
-    const h5::Site site{"model.forest.read", model_asl::Corrupt, file.string()};
-    h5::Handle f = h5::open_file(file, h5::Access::ReadOnly, std::nullopt, site);
-    auto format = h5::read_string_attribute(f.get(), "format", site);
+    const io::h5::Site site{"model.forest.read", model_asl::Corrupt, file.string()};
+    io::h5::Handle f = io::h5::open_file(file, io::h5::Access::ReadOnly, std::nullopt, site);
+    auto format = io::h5::read_string_attribute(f.get(), "format", site);
     return format && *format == kForestLayout;
   } catch (const Error&) {
     return false;

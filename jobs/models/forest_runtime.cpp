@@ -5,8 +5,8 @@
 #include <limits>
 
 #include "jobs/models/errors.hpp"
-#include "kernels/error.hpp"
-#include "kernels/forest.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/ml/forest.hpp"
 
 namespace beamflow::models {
 

@@ -1,37 +1,45 @@
-// The model formats and preprocessing steps this build runs. Adding one is a
-// runtime (or preprocessor) class and a line here.
+// The model formats and preprocessing steps this build runs: the ones
+// models/ implements itself, then those registered by the libraries above it.
 #include "jobs/models/composition.hpp"
 #include "jobs/models/forest_runtime.hpp"
 #include "jobs/models/runtime.hpp"
-#include "jobs/onnx/detector_image.hpp"
-#include "jobs/onnx/runtime.hpp"
-#include "jobs/onnx/tree_ensemble.hpp"
 
 namespace beamflow::models {
+namespace {
 
-const std::vector<ModelFormat>& model_formats() {
-  static const std::vector<ModelFormat> formats = {
+std::vector<ModelFormat>& formats() {
+  static std::vector<ModelFormat> all = {
       {kForestFormat, "tree ensembles (random forests, gradient boosting) in beamflow's flat HDF5 layout",
        is_forest_file, load_forest_runtime},
-      // Before "onnx": an ONNX-ML tree ensemble is an ONNX file too.
-      {onnx::kOnnxMlFormat,
-       "tree ensembles as ONNX-ML TreeEnsembleClassifier/Regressor, run by the forest kernel (float32 thresholds)",
-       onnx::is_onnx_ml_file, onnx::load_tree_ensemble_runtime},
-      {onnx::kOnnxFormat, "neural networks (ONNX, float32; operators run by beamflow's Kokkos kernels)",
-       onnx::is_onnx_file, onnx::load_onnx_runtime},
   };
-  return formats;
+  return all;
 }
 
-const std::vector<PreprocessorKind>& preprocessor_kinds() {
-  static const std::vector<PreprocessorKind> kinds = {
+std::vector<PreprocessorKind>& kinds() {
+  static std::vector<PreprocessorKind> all = {
       {kMagpiePreprocessing, "Magpie-style composition features from an element property table",
        load_magpie_preprocessor},
-      {onnx::kDetectorImagePreprocessing,
-       "detector frames: log scale and bilinear resize to the network's input",
-       onnx::load_detector_image_preprocessor},
   };
-  return kinds;
+  return all;
 }
+
+template <class T>
+void add_or_replace(std::vector<T>& list, T item) {
+  for (auto& existing : list) {
+    if (existing.name == item.name) {
+      existing = std::move(item);
+      return;
+    }
+  }
+  list.push_back(std::move(item));
+}
+
+}  // namespace
+
+const std::vector<ModelFormat>& model_formats() { return formats(); }
+void register_model_format(ModelFormat format) { add_or_replace(formats(), std::move(format)); }
+
+const std::vector<PreprocessorKind>& preprocessor_kinds() { return kinds(); }
+void register_preprocessor_kind(PreprocessorKind kind) { add_or_replace(kinds(), std::move(kind)); }
 
 }  // namespace beamflow::models

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "jobs/decomposition.hpp"
+#include "parallel/decomposition.hpp"
 #include "jobs/models/errors.hpp"
 #include "jobs/models/tensor_h5.hpp"
 
@@ -71,9 +71,9 @@ void annotate(DatasetSink& sink, const Model& model) {
 // Rows [range) of the input dataset through the model, `block` rows per
 // kernel call.
 Tensor evaluate_rows(const Model& model, const DatasetSource& source, const DatasetRef& input,
-                     jobs::RowRange range, std::int64_t block) {
+                     parallel::RowRange range, std::int64_t block) {
   std::vector<Tensor> parts;
-  for (const auto& chunk : jobs::chunks_of(range, std::max<std::int64_t>(1, block))) {
+  for (const auto& chunk : parallel::chunks_of(range, std::max<std::int64_t>(1, block))) {
     try {
       parts.push_back(model.predict(source.read_rows(chunk.begin, chunk.size(), DType::Float64)));
     } catch (Error& e) {
@@ -89,7 +89,7 @@ Tensor evaluate_rows(const Model& model, const DatasetSource& source, const Data
 }
 
 // Rank 0 receives every rank's block, in rank order.
-Tensor gather_rows(const jobs::Comm& comm, const Tensor& mine, std::int64_t rows) {
+Tensor gather_rows(const parallel::Comm& comm, const Tensor& mine, std::int64_t rows) {
   const auto& d = mine.data<double>();
   const long long count = static_cast<long long>(d.size());
   std::vector<long long> counts(static_cast<std::size_t>(comm.size()));
@@ -124,7 +124,7 @@ Json deliver(const Model& model, const InferenceRequest& request, const Tensor& 
 
 // Streams the input dataset through the model in blocks of rows; on several
 // ranks each takes one block of the rows.
-Json run_dataset(const Model& model, const InferenceRequest& request, const jobs::Comm* comm) {
+Json run_dataset(const Model& model, const InferenceRequest& request, const parallel::Comm* comm) {
   const DatasetRef& input = *request.input_dataset;
   if (!comm || comm->size() == 1) {
     const DatasetSource source(input.file, input.dataset);
@@ -144,7 +144,7 @@ Json run_dataset(const Model& model, const InferenceRequest& request, const jobs
                         "the input dataset has " + std::to_string(rows) + " rows, fewer than the " +
                             std::to_string(comm->size()) + " ranks",
                         {{"file", input.file.string()}, {"dataset", input.dataset}});
-    mine = cast(evaluate_rows(model, source, input, jobs::block_of(rows, comm->size(), comm->rank()),
+    mine = cast(evaluate_rows(model, source, input, parallel::block_of(rows, comm->size(), comm->rank()),
                               request.block_rows),
                 DType::Float64);
   });
@@ -158,7 +158,7 @@ Json run_dataset(const Model& model, const InferenceRequest& request, const jobs
 
 }  // namespace
 
-Json run_request(const Model& model, const InferenceRequest& request, const jobs::Comm* comm) {
+Json run_request(const Model& model, const InferenceRequest& request, const parallel::Comm* comm) {
   if (request.input_dataset) return run_dataset(model, request, comm);
   if (comm && !comm->is_root()) return Json();  // JSON inputs are small: rank 0 alone
   return deliver(model, request, model.predict(*request.inputs));

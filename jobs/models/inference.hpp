@@ -11,7 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/json.hpp"
-#include "jobs/comm.hpp"
+#include "parallel/comm.hpp"
 #include "jobs/models/model.hpp"
 
 namespace beamflow::models {
@@ -51,7 +51,7 @@ struct InferenceRequest {
 // gathers the outputs and writes or returns them (the other ranks return
 // null). Collective: every rank calls it; an error on any rank is raised on
 // every rank.
-Json run_request(const Model& model, const InferenceRequest& request, const jobs::Comm* comm = nullptr);
+Json run_request(const Model& model, const InferenceRequest& request, const parallel::Comm* comm = nullptr);
 
 // The outputs of several JSON requests to one model evaluated as one batch
 // (one kernel call). Each request's inputs are prepared on their own, so a

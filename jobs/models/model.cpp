@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "core/hash.hpp"
+#include "platform/checksum.hpp"
 #include "jobs/models/errors.hpp"
 #include "jobs/models/metadata.hpp"
 #include "jobs/models/semver.hpp"
@@ -39,7 +40,7 @@ void verify_files(const std::filesystem::path& dir, const Json& metadata) {
     if (!std::filesystem::is_regular_file(file, ec))
       throw model_error("model.file.missing", model_asl::Corrupt, "a file of the model is missing",
                         {{"file", file.string()}});
-    const std::string actual = sha256_file_hex(file);
+    const std::string actual = platform::sha256_file(file);
     if (actual != hash.get<std::string>())
       throw model_error(
           "model.file.checksum", model_asl::Corrupt,

@@ -17,10 +17,11 @@
 #include <system_error>
 
 #include "core/hash.hpp"
+#include "platform/checksum.hpp"
 #include "jobs/models/errors.hpp"
 #include "jobs/models/repository.hpp"
-#include "journal/fs.hpp"
-#include "journal/posix_file.hpp"
+#include "platform/fs.hpp"
+#include "platform/posix_file.hpp"
 
 namespace beamflow::models {
 
@@ -189,7 +190,7 @@ void complete(Json& meta, const Source& source, const PublishRequest& request) {
                         "the metadata lists a file the source does not have",
                         {{"file", name}, {"field", "/beamflow/files/" + name}});
   for (const auto& [name, path] : source.files) {
-    const std::string actual = sha256_file_hex(path);
+    const std::string actual = platform::sha256_file(path);
     if (files.contains(name) && files[name].is_string() && files[name] != actual)
       throw model_error("model.file.checksum", model_asl::Corrupt,
                         "file does not match the sha256 in the metadata (corrupted or truncated): expected " +
@@ -208,7 +209,7 @@ void stage_files(const Source& source, const Json& meta, const std::filesystem::
     std::error_code ec;
     std::filesystem::copy_file(from, target, ec);
     if (ec) throw io_error("cannot copy into the repository", from, ec.value());
-    if (sha256_file_hex(target) != hash.get<std::string>())
+    if (platform::sha256_file(target) != hash.get<std::string>())
       throw model_error("model.file.checksum", model_asl::Corrupt,
                         "file changed while it was being published", {{"file", from.string()}});
     std::filesystem::permissions(target,

@@ -8,7 +8,7 @@
 #include <system_error>
 
 #include "jobs/models/errors.hpp"
-#include "journal/fs.hpp"
+#include "platform/fs.hpp"
 #include "run/paths.hpp"
 
 namespace beamflow::models {

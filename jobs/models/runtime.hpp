@@ -49,8 +49,13 @@ struct ModelFormat {
   std::function<std::unique_ptr<ModelRuntime>(const std::filesystem::path& file)> load;
 };
 
-// Every format this build runs.
+// Every format this build runs: the built-in ones (forest-hdf5), then those
+// registered, in registration order (detect_format tries them in turn).
 const std::vector<ModelFormat>& model_formats();
+// Adds a format built on this library (jobs/onnx registers its own, so that
+// models never includes the formats above it). A name registered again
+// replaces the earlier entry in place. Call before any model is loaded.
+void register_model_format(ModelFormat format);
 // Throws model.format.unknown naming the formats there are.
 const ModelFormat& model_format(const std::string& name);
 // The format whose recognizes() accepts `file`; nullptr when none does.
@@ -82,6 +87,8 @@ struct PreprocessorKind {
 };
 
 const std::vector<PreprocessorKind>& preprocessor_kinds();
+// As register_model_format, for preprocessing steps.
+void register_preprocessor_kind(PreprocessorKind kind);
 // Throws model.metadata.invalid (field `pointer`) for an unknown name.
 const PreprocessorKind& preprocessor_kind(const std::string& name, const std::string& pointer);
 

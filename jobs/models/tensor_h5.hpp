@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "jobs/hdf5.hpp"
+#include "io/hdf5.hpp"
 #include "jobs/models/tensor.hpp"
 
 namespace beamflow::models {
@@ -15,10 +15,10 @@ namespace beamflow::models {
 // A whole dataset converted to T (mem_type: H5T_NATIVE_INT32, _INT64,
 // _DOUBLE, ...); `shape` receives its extents. Fails through `site`.
 template <class T>
-std::vector<T> read_dataset(hid_t file, const std::string& path, hid_t mem_type, const jobs::h5::Site& site,
+std::vector<T> read_dataset(hid_t file, const std::string& path, hid_t mem_type, const io::h5::Site& site,
                             Shape& shape);
 // A 1-D dataset of strings (variable or fixed length).
-std::vector<std::string> read_strings(hid_t file, const std::string& path, const jobs::h5::Site& site);
+std::vector<std::string> read_strings(hid_t file, const std::string& path, const io::h5::Site& site);
 
 // A numeric dataset of rank >= 1 that a model reads in row slabs.
 class DatasetSource {
@@ -32,9 +32,9 @@ class DatasetSource {
   Tensor read_rows(std::int64_t first, std::int64_t count, DType dtype) const;
 
  private:
-  jobs::h5::Site m_site;
-  jobs::h5::Handle m_file;
-  jobs::h5::Handle m_dataset;
+  io::h5::Site m_site;
+  io::h5::Handle m_file;
+  io::h5::Handle m_dataset;
   Shape m_shape;
 };
 
@@ -57,9 +57,9 @@ class DatasetSink {
  private:
   std::filesystem::path m_final;
   std::filesystem::path m_temp;
-  jobs::h5::Site m_site;
-  jobs::h5::Handle m_file;
-  jobs::h5::Handle m_dataset;
+  io::h5::Site m_site;
+  io::h5::Handle m_file;
+  io::h5::Handle m_dataset;
   DType m_dtype;
   Shape m_shape;
   bool m_committed = false;

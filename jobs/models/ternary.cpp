@@ -27,12 +27,12 @@ constexpr double kSqrt3Over2 = 0.86602540378443864676;
 
 }  // namespace
 
-jobs::Gray8Image render_ternary(const std::vector<TernaryValue>& values, int divisions, int width) {
+io::Gray8Image render_ternary(const std::vector<TernaryValue>& values, int divisions, int width) {
   std::map<std::pair<int, int>, double> at;
   for (const auto& v : values) at[{v.i, v.j}] = v.value;
   const double side = width - 2.0 * kMargin;
   const double altitude = side * kSqrt3Over2;
-  jobs::Gray8Image image;
+  io::Gray8Image image;
   image.width = width;
   image.height = static_cast<int>(std::ceil(altitude)) + 2 * kMargin;
   image.pixels.assign(static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height), 255);
@@ -169,8 +169,8 @@ class TernaryMapAction final : public actions::SyncAction {
     }
     std::filesystem::path file = r.input["file"].get<std::string>();
     if (file.is_relative()) file = r.work_dir / file;
-    const jobs::Gray8Image image = render_ternary(values, t.divisions, r.input.value("width", 480));
-    jobs::write_png(file, image);
+    const io::Gray8Image image = render_ternary(values, t.divisions, r.input.value("width", 480));
+    io::write_png(file, image);
     return ActionState::succeeded(r.action_id, {{"file", file.string()},
                                                 {"width", image.width},
                                                 {"height", image.height},

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "actions/action.hpp"
-#include "jobs/png.hpp"
+#include "io/png.hpp"
 
 namespace beamflow::models {
 
@@ -27,7 +27,7 @@ struct TernaryValue {
 // light grey (value 0) to black (value 1); values outside [0, 1] are
 // clamped. Grid points without a value and the outside are white; the
 // edges are black.
-jobs::Gray8Image render_ternary(const std::vector<TernaryValue>& values, int divisions, int width);
+io::Gray8Image render_ternary(const std::vector<TernaryValue>& values, int divisions, int width);
 
 std::shared_ptr<actions::Action> make_ternary_grid_action();
 std::shared_ptr<actions::Action> make_ternary_map_action();

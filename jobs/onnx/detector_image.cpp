@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "jobs/models/errors.hpp"
-#include "kernels/detector_image.hpp"
-#include "kernels/error.hpp"
+#include "kernels/ml/detector_image.hpp"
+#include "kernels/common/error.hpp"
 
 namespace beamflow::onnx {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "jobs/onnx/graph.hpp"
-#include "kernels/nn.hpp"
+#include "kernels/ml/nn.hpp"
 
 namespace beamflow::onnx {
 

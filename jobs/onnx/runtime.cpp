@@ -7,7 +7,7 @@
 #include "core/json.hpp"
 #include "jobs/models/errors.hpp"
 #include "jobs/onnx/fusion.hpp"
-#include "kernels/error.hpp"
+#include "kernels/common/error.hpp"
 
 namespace beamflow::onnx {
 

@@ -1,12 +1,12 @@
-#include "jobs/center_job.hpp"
+#include "jobs/tomography/center_job.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <chrono>
 #include <cmath>
 #include <numbers>
 
-#include "jobs/errors.hpp"
-#include "jobs/kernel_errors.hpp"
+#include "jobs/tomography/errors.hpp"
+#include "jobs/tomography/kernel_errors.hpp"
 
 namespace beamflow::jobs {
 
@@ -32,7 +32,7 @@ Json CenterResult::to_json() const {
           {"seconds", seconds}};
 }
 
-std::vector<double> CenterResult::per_row(RowRange range) const {
+std::vector<double> CenterResult::per_row(parallel::RowRange range) const {
   std::vector<double> out(static_cast<std::size_t>(range.size()), center);
   if (fit)
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = fit->at(double(range.begin) + double(i));
@@ -41,9 +41,9 @@ std::vector<double> CenterResult::per_row(RowRange range) const {
 
 namespace {
 
-double middle_row(RowRange rows) { return (double(rows.begin) + double(rows.end - 1)) / 2; }
+double middle_row(parallel::RowRange rows) { return (double(rows.begin) + double(rows.end - 1)) / 2; }
 
-std::vector<std::int64_t> sample_rows(RowRange rows, int samples) {
+std::vector<std::int64_t> sample_rows(parallel::RowRange rows, int samples) {
   const std::int64_t k = std::min<std::int64_t>(samples, rows.size());
   if (k == 1) return {rows.begin + (rows.size() - 1) / 2};
   std::vector<std::int64_t> out;
@@ -51,7 +51,7 @@ std::vector<std::int64_t> sample_rows(RowRange rows, int samples) {
   return out;
 }
 
-void search_vo(SinogramPipeline& pipeline, const CenterSearch& search, const Comm& comm,
+void search_vo(SinogramPipeline& pipeline, const CenterSearch& search, const parallel::Comm& comm,
                CenterResult& result) {
   result.sampled_rows = sample_rows(result.rows, search.samples);
   const std::size_t k = result.sampled_rows.size();
@@ -107,7 +107,7 @@ std::optional<std::pair<std::int64_t, std::int64_t>> opposite_pair(const std::ve
   return std::make_pair(std::int64_t(first), std::int64_t(best));
 }
 
-void search_pc(SinogramPipeline& pipeline, const CenterSearch& search, const Comm& comm,
+void search_pc(SinogramPipeline& pipeline, const CenterSearch& search, const parallel::Comm& comm,
                CenterResult& result) {
   const DxInput& in = pipeline.input();
   std::string answer;
@@ -133,8 +133,8 @@ void search_pc(SinogramPipeline& pipeline, const CenterSearch& search, const Com
 
 }  // namespace
 
-CenterResult find_center(SinogramPipeline& pipeline, RowRange rows, const CenterSearch& search,
-                         const Comm& comm) {
+CenterResult find_center(SinogramPipeline& pipeline, parallel::RowRange rows, const CenterSearch& search,
+                         const parallel::Comm& comm) {
   const auto start = std::chrono::steady_clock::now();
   CenterResult result;
   result.method = center_method_name(search.method);
@@ -150,10 +150,10 @@ CenterResult find_center(SinogramPipeline& pipeline, RowRange rows, const Center
   return result;
 }
 
-CenterResult find_center(const FindCenterOptions& options, const Comm& comm) {
+CenterResult find_center(const FindCenterOptions& options, const parallel::Comm& comm) {
   std::optional<DxInput> input;
   comm.agree([&] { input.emplace(options.input, options.layout, comm.get()); });
-  RowRange rows{0, input->shape().rows};
+  parallel::RowRange rows{0, input->shape().rows};
   if (options.rows)
     rows = options.rows->resolve(input->shape().rows, options.input.string(), options.layout.data);
   SinogramPipeline pipeline(*input, options.preprocess);

@@ -17,11 +17,12 @@
 #include <vector>
 
 #include "core/json.hpp"
-#include "jobs/center_spec.hpp"
-#include "jobs/comm.hpp"
-#include "jobs/dxchange.hpp"
-#include "jobs/sinogram_pipeline.hpp"
-#include "kernels/center.hpp"
+#include "jobs/tomography/center_spec.hpp"
+#include "jobs/tomography/rows.hpp"
+#include "parallel/comm.hpp"
+#include "jobs/tomography/dxchange.hpp"
+#include "jobs/tomography/sinogram_pipeline.hpp"
+#include "kernels/tomo/center.hpp"
 
 namespace beamflow::jobs {
 
@@ -41,7 +42,7 @@ struct CenterResult {
   std::string method;
   double center = 0;      // at the middle row of the range
   double confidence = 0;  // 0..1, the kernels' measure (mean over rows for vo)
-  RowRange rows;          // the range searched
+  parallel::RowRange rows;          // the range searched
   std::vector<std::int64_t> sampled_rows;
   std::vector<double> centers;      // per sampled row (vo)
   std::vector<double> confidences;  // per sampled row (vo)
@@ -51,14 +52,14 @@ struct CenterResult {
   //  "centers", "confidences", "fit": {"intercept","slope"} | null, "seconds"}
   Json to_json() const;
   // One centre per row of `range` (the fit where there is one).
-  std::vector<double> per_row(RowRange range) const;
+  std::vector<double> per_row(parallel::RowRange range) const;
 };
 
 // Collective over `comm`. Throws tomo.center.out_of_range naming the file
 // when the search ends outside the detector, tomo.center.no_opposite for pc
 // without a 180-degree projection.
-CenterResult find_center(SinogramPipeline& pipeline, RowRange rows, const CenterSearch& search,
-                         const Comm& comm);
+CenterResult find_center(SinogramPipeline& pipeline, parallel::RowRange rows, const CenterSearch& search,
+                         const parallel::Comm& comm);
 
 struct FindCenterOptions {
   std::filesystem::path input;
@@ -67,6 +68,6 @@ struct FindCenterOptions {
   CenterSearch search;
   PreprocessOptions preprocess;
 };
-CenterResult find_center(const FindCenterOptions& options, const Comm& comm);
+CenterResult find_center(const FindCenterOptions& options, const parallel::Comm& comm);
 
 }  // namespace beamflow::jobs

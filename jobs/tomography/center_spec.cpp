@@ -1,11 +1,11 @@
-#include "jobs/center_spec.hpp"
+#include "jobs/tomography/center_spec.hpp"
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "jobs/errors.hpp"
+#include "jobs/tomography/errors.hpp"
 
 namespace beamflow::jobs {
 
@@ -164,7 +164,7 @@ CenterSpec CenterSpec::parse(const std::string& text) {
   return from_file(text);
 }
 
-std::vector<double> CenterSpec::resolve(RowRange rows) const {
+std::vector<double> CenterSpec::resolve(parallel::RowRange rows) const {
   const auto n = static_cast<std::size_t>(rows.size());
   switch (kind) {
     case Kind::Value:
@@ -185,7 +185,7 @@ std::vector<double> CenterSpec::resolve(RowRange rows) const {
   throw bad(source, "an automatic centre must be searched for, not resolved");
 }
 
-void check_centers(const std::vector<double>& centers, std::int64_t columns, RowRange rows,
+void check_centers(const std::vector<double>& centers, std::int64_t columns, parallel::RowRange rows,
                    const std::string& file, const std::string& dataset) {
   for (std::size_t i = 0; i < centers.size(); ++i) {
     const double c = centers[i];

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/json.hpp"
-#include "jobs/decomposition.hpp"
+#include "parallel/decomposition.hpp"
 
 namespace beamflow::jobs {
 
@@ -49,12 +49,12 @@ struct CenterSpec {
 
   // One centre per slice of `rows` (not for Auto). Throws tomo.usage.center
   // when a per-slice list has the wrong length.
-  std::vector<double> resolve(RowRange rows) const;
+  std::vector<double> resolve(parallel::RowRange rows) const;
 };
 
 // Throws tomo.center.out_of_range (file=, dataset=) unless every centre lies
 // on the detector, 0 <= c <= columns-1.
-void check_centers(const std::vector<double>& centers, std::int64_t columns, RowRange rows,
+void check_centers(const std::vector<double>& centers, std::int64_t columns, parallel::RowRange rows,
                    const std::string& file, const std::string& dataset);
 
 }  // namespace beamflow::jobs

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "jobs/hdf5.hpp"
+#include "io/hdf5.hpp"
 
 namespace beamflow::jobs {
 
@@ -28,9 +28,9 @@ class DxWriter {
  private:
   void write_raw(const std::string& dataset, const std::vector<hsize_t>& dims, hid_t type, const void* values,
                  std::size_t count);
-  h5::Site site(const std::string& dataset = {}) const;
+  io::h5::Site site(const std::string& dataset = {}) const;
   std::filesystem::path m_path;
-  h5::Handle m_file;
+  io::h5::Handle m_file;
 };
 
 }  // namespace beamflow::jobs

@@ -1,9 +1,9 @@
-#include "jobs/dxchange.hpp"
+#include "jobs/tomography/dxchange.hpp"
 
 #include <cmath>
 #include <numbers>
 
-#include "jobs/errors.hpp"
+#include "jobs/tomography/errors.hpp"
 
 namespace beamflow::jobs {
 
@@ -20,7 +20,7 @@ std::string lower(std::string s) {
 }
 }  // namespace
 
-h5::Site DxInput::site(const std::string& dataset) const {
+io::h5::Site DxInput::site(const std::string& dataset) const {
   return {"tomo.input.unreadable", tomo_asl::Input, m_path.string(), dataset};
 }
 
@@ -30,20 +30,20 @@ DxInput::DxInput(const std::filesystem::path& path, DxLayout layout, std::option
   if (!std::filesystem::is_regular_file(m_path, ec))
     throw input_error("tomo.input.not_found", "input file does not exist or is not a file",
                       {{"file", m_path.string()}});
-  m_file = h5::open_file(m_path, h5::Access::ReadOnly, comm, site());
+  m_file = io::h5::open_file(m_path, io::h5::Access::ReadOnly, comm, site());
 
-  auto data = h5::try_open_dataset(m_file.get(), m_layout.data, site());
+  auto data = io::h5::try_open_dataset(m_file.get(), m_layout.data, site());
   if (!data)
     throw input_error("tomo.input.missing_dataset", "the projections dataset is missing",
                       {{"file", m_path.string()}, {"dataset", m_layout.data}});
   m_data = std::move(*data);
-  const auto dims = h5::dims(m_data.get(), site(m_layout.data));
+  const auto dims = io::h5::dims(m_data.get(), site(m_layout.data));
   if (dims.size() != 3 || dims[0] == 0 || dims[1] == 0 || dims[2] == 0)
     throw input_error("tomo.input.shape",
                       "projections must be a non-empty angle x row x column array, not " + shape_text(dims),
                       {{"file", m_path.string()}, {"dataset", m_layout.data}});
   {
-    h5::Handle type = h5::own(H5Dget_type(m_data.get()), site(m_layout.data), "cannot read type");
+    io::h5::Handle type = io::h5::own(H5Dget_type(m_data.get()), site(m_layout.data), "cannot read type");
     const H5T_class_t cls = H5Tget_class(type.get());
     if (cls != H5T_INTEGER && cls != H5T_FLOAT)
       throw input_error("tomo.input.type", "projections must be integers or floats",
@@ -57,10 +57,10 @@ DxInput::DxInput(const std::filesystem::path& path, DxLayout layout, std::option
 }
 
 void DxInput::open_fields() {
-  auto open_field = [&](const std::string& name, h5::Handle& handle, std::int64_t& frames, const char* what) {
-    auto dataset = h5::try_open_dataset(m_file.get(), name, site());
+  auto open_field = [&](const std::string& name, io::h5::Handle& handle, std::int64_t& frames, const char* what) {
+    auto dataset = io::h5::try_open_dataset(m_file.get(), name, site());
     if (!dataset) return;
-    const auto dims = h5::dims(dataset->get(), site(name));
+    const auto dims = io::h5::dims(dataset->get(), site(name));
     if (dims.size() != 3 || dims[0] == 0 || static_cast<std::int64_t>(dims[1]) != m_shape.rows ||
         static_cast<std::int64_t>(dims[2]) != m_shape.columns)
       throw input_error("tomo.input.shape",
@@ -77,7 +77,7 @@ void DxInput::open_fields() {
 
 void DxInput::read_theta() {
   const std::string& name = m_layout.theta;
-  auto dataset = h5::try_open_dataset(m_file.get(), name, site());
+  auto dataset = io::h5::try_open_dataset(m_file.get(), name, site());
   const auto n = static_cast<std::size_t>(m_shape.angles);
   if (!dataset) {
     m_theta.resize(n);
@@ -85,17 +85,17 @@ void DxInput::read_theta() {
     return;
   }
   m_theta_from_file = true;
-  const auto dims = h5::dims(dataset->get(), site(name));
+  const auto dims = io::h5::dims(dataset->get(), site(name));
   if (dims.size() != 1 || dims[0] != n)
     throw input_error(
         "tomo.input.shape",
         "angles are " + shape_text(dims) + " but the projections have " + std::to_string(n) + " angles",
         {{"file", m_path.string()}, {"dataset", name}});
   m_theta.resize(n);
-  h5::check(H5Dread(dataset->get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, m_theta.data()),
+  io::h5::check(H5Dread(dataset->get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, m_theta.data()),
             site(name), "cannot read the angles");
   const std::string units =
-      lower(h5::read_string_attribute(dataset->get(), "units", site(name)).value_or("degrees"));
+      lower(io::h5::read_string_attribute(dataset->get(), "units", site(name)).value_or("degrees"));
   if (units == "rad" || units == "radian" || units == "radians") return;
   if (units != "deg" && units != "degree" && units != "degrees")
     throw input_error("tomo.input.units", "angle units '" + units + "' are neither degrees nor radians",
@@ -108,13 +108,13 @@ void DxInput::read_theta() {
   }
 }
 
-void DxInput::read_rows(hid_t dataset, const std::string& name, RowRange frames, RowRange rows,
+void DxInput::read_rows(hid_t dataset, const std::string& name, parallel::RowRange frames, parallel::RowRange rows,
                         float* out) const {
   const std::vector<hsize_t> start{static_cast<hsize_t>(frames.begin), static_cast<hsize_t>(rows.begin), 0};
   const std::vector<hsize_t> count{static_cast<hsize_t>(frames.size()), static_cast<hsize_t>(rows.size()),
                                    static_cast<hsize_t>(m_shape.columns)};
-  h5::Handle dxpl = h5::transfer_list(h5::Transfer::Default, site(name));
-  h5::read_slab(dataset, start, count, H5T_NATIVE_FLOAT, out, dxpl.get(), site(name));
+  io::h5::Handle dxpl = io::h5::transfer_list(io::h5::Transfer::Default, site(name));
+  io::h5::read_slab(dataset, start, count, H5T_NATIVE_FLOAT, out, dxpl.get(), site(name));
   const std::size_t per_frame = static_cast<std::size_t>(rows.size() * m_shape.columns);
   const std::size_t total = static_cast<std::size_t>(frames.size()) * per_frame;
   for (std::size_t i = 0; i < total; ++i) {
@@ -130,15 +130,15 @@ void DxInput::read_rows(hid_t dataset, const std::string& name, RowRange frames,
   }
 }
 
-void DxInput::read_projections(RowRange rows, float* out) const {
+void DxInput::read_projections(parallel::RowRange rows, float* out) const {
   read_rows(m_data.get(), m_layout.data, {0, m_shape.angles}, rows, out);
 }
 
-void DxInput::read_projection(std::int64_t angle, RowRange rows, float* out) const {
+void DxInput::read_projection(std::int64_t angle, parallel::RowRange rows, float* out) const {
   read_rows(m_data.get(), m_layout.data, {angle, angle + 1}, rows, out);
 }
 
-void DxInput::read_flats(RowRange rows, float* out) const {
+void DxInput::read_flats(parallel::RowRange rows, float* out) const {
   if (!m_flat) return;
   read_rows(m_flat.get(), m_layout.flat, {0, m_shape.flats}, rows, out);
   const std::size_t per_frame = static_cast<std::size_t>(rows.size() * m_shape.columns);
@@ -156,7 +156,7 @@ void DxInput::read_flats(RowRange rows, float* out) const {
   }
 }
 
-void DxInput::read_darks(RowRange rows, float* out) const {
+void DxInput::read_darks(parallel::RowRange rows, float* out) const {
   if (!m_dark) return;
   read_rows(m_dark.get(), m_layout.dark, {0, m_shape.darks}, rows, out);
 }

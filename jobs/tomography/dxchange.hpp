@@ -19,8 +19,8 @@
 #include <optional>
 #include <vector>
 
-#include "jobs/decomposition.hpp"
-#include "jobs/hdf5.hpp"
+#include "parallel/decomposition.hpp"
+#include "io/hdf5.hpp"
 
 namespace beamflow::jobs {
 
@@ -52,26 +52,26 @@ class DxInput {
 
   // Rows [rows) of every projection, angle x row x column, as float.
   // Throws tomo.input.nan when a value is not finite.
-  void read_projections(RowRange rows, float* out) const;
+  void read_projections(parallel::RowRange rows, float* out) const;
   // Rows [rows) of the projection at one angle, row x column.
-  void read_projection(std::int64_t angle, RowRange rows, float* out) const;
+  void read_projection(std::int64_t angle, parallel::RowRange rows, float* out) const;
   // Rows [rows) of every flat (dark) frame, frame x row x column. Nothing is
   // read when the dataset is absent. Flats: throws tomo.input.flat_nonpositive
   // where a pixel's mean over the frames is not positive.
-  void read_flats(RowRange rows, float* out) const;
-  void read_darks(RowRange rows, float* out) const;
+  void read_flats(parallel::RowRange rows, float* out) const;
+  void read_darks(parallel::RowRange rows, float* out) const;
 
-  h5::Site site(const std::string& dataset = {}) const;
+  io::h5::Site site(const std::string& dataset = {}) const;
 
  private:
   void open_fields();
   void read_theta();
-  void read_rows(hid_t dataset, const std::string& name, RowRange frames, RowRange rows, float* out) const;
+  void read_rows(hid_t dataset, const std::string& name, parallel::RowRange frames, parallel::RowRange rows, float* out) const;
 
   std::filesystem::path m_path;
   DxLayout m_layout;
-  h5::Handle m_file;
-  h5::Handle m_data, m_flat, m_dark;
+  io::h5::Handle m_file;
+  io::h5::Handle m_data, m_flat, m_dark;
   DxShape m_shape;
   std::vector<double> m_theta;
   bool m_theta_from_file = false;

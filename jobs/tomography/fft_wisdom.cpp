@@ -1,4 +1,4 @@
-#include "jobs/fft_wisdom.hpp"
+#include "jobs/tomography/fft_wisdom.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -6,8 +6,8 @@
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
-#include "journal/fs.hpp"
-#include "kernels/fft.hpp"
+#include "platform/fs.hpp"
+#include "kernels/common/fft.hpp"
 #include "run/paths.hpp"
 
 namespace beamflow::jobs {

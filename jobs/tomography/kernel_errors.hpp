@@ -6,8 +6,8 @@
 #include <utility>
 
 #include "core/error.hpp"
-#include "jobs/errors.hpp"
-#include "kernels/error.hpp"
+#include "jobs/tomography/errors.hpp"
+#include "kernels/common/error.hpp"
 
 namespace beamflow::jobs {
 

@@ -1,4 +1,4 @@
-#include "jobs/phantom_job.hpp"
+#include "jobs/tomography/phantom_job.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <algorithm>
@@ -8,11 +8,11 @@
 #include <numbers>
 #include <random>
 
-#include "jobs/dx_writer.hpp"
-#include "jobs/errors.hpp"
-#include "jobs/kernel_errors.hpp"
-#include "jobs/volume_file.hpp"
-#include "kernels/phantom.hpp"
+#include "jobs/tomography/dx_writer.hpp"
+#include "jobs/tomography/errors.hpp"
+#include "jobs/tomography/kernel_errors.hpp"
+#include "jobs/tomography/volume_file.hpp"
+#include "kernels/tomo/phantom.hpp"
 
 namespace beamflow::jobs {
 

@@ -1,9 +1,9 @@
-#include "jobs/preview.hpp"
+#include "jobs/tomography/preview.hpp"
 
 #include <cstdio>
 
-#include "jobs/errors.hpp"
-#include "jobs/volume_file.hpp"
+#include "jobs/tomography/errors.hpp"
+#include "jobs/tomography/volume_file.hpp"
 
 namespace beamflow::jobs {
 
@@ -31,12 +31,12 @@ PreviewResult write_previews(const PreviewOptions& options) {
   if (slices.empty()) slices.push_back(volume_shape(options.volume, options.dataset)[0] / 2);
   PreviewResult result;
   for (std::int64_t slice : slices) {
-    const VolumeSlab slab = read_volume(options.volume, RowRange{slice, slice + 1}, options.dataset);
+    const VolumeSlab slab = read_volume(options.volume, parallel::RowRange{slice, slice + 1}, options.dataset);
     const int w = static_cast<int>(slab.width), h = static_cast<int>(slab.height);
-    const Window window =
-        percentile_window(slab.values, w, h, options.low_percentile, options.high_percentile);
+    const io::Window window =
+        io::percentile_window(slab.values, w, h, options.low_percentile, options.high_percentile);
     const auto path = preview_path(options.output, slice, slices.size());
-    write_png(path, to_gray8(slab.values, w, h, window));
+    io::write_png(path, io::to_gray8(slab.values, w, h, window));
     result.files.push_back(path);
     result.slices.push_back(slice);
     result.windows.push_back(window);

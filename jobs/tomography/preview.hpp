@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/json.hpp"
-#include "jobs/png.hpp"
+#include "io/png.hpp"
 
 namespace beamflow::jobs {
 
@@ -25,13 +25,13 @@ struct PreviewOptions {
 struct PreviewResult {
   std::vector<std::filesystem::path> files;
   std::vector<std::int64_t> slices;
-  std::vector<Window> windows;
+  std::vector<io::Window> windows;
   Json to_json() const;
 };
 
 // Throws tomo.usage.slice for a slice outside the volume, tomo.usage.percentile
 // for a window that is not 0 <= low < high <= 100, and the errors of
-// read_volume and write_png.
+// read_volume and io::write_png.
 PreviewResult write_previews(const PreviewOptions& options);
 
 // Where the preview of `slice` goes when `count` slices are drawn.

@@ -1,10 +1,10 @@
-#include "jobs/quality.hpp"
+#include "jobs/tomography/quality.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "jobs/volume_file.hpp"
+#include "jobs/tomography/volume_file.hpp"
 
 namespace beamflow::jobs {
 
@@ -55,7 +55,7 @@ std::vector<double> blur(const std::vector<double>& in, std::int64_t w) {
 Score score(const std::filesystem::path& image, const std::filesystem::path& truth, std::int64_t truth_begin,
             double center) {
   const VolumeSlab a = read_volume(image);
-  const VolumeSlab t = read_volume(truth, RowRange{truth_begin, truth_begin + a.slices});
+  const VolumeSlab t = read_volume(truth, parallel::RowRange{truth_begin, truth_begin + a.slices});
   const std::int64_t w = a.width, n = w * w;
   const auto mask = disc_mask(w, std::min(center, double(w - 1) - center) - 1);
   Score s;

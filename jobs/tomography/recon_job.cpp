@@ -1,4 +1,4 @@
-#include "jobs/recon_job.hpp"
+#include "jobs/tomography/recon_job.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <chrono>
@@ -7,15 +7,15 @@
 #include <functional>
 #include <sstream>
 
-#include "jobs/backend.hpp"
-#include "jobs/checksum.hpp"
-#include "jobs/errors.hpp"
-#include "jobs/fft_wisdom.hpp"
-#include "jobs/kernel_errors.hpp"
-#include "jobs/preview.hpp"
-#include "jobs/volume_file.hpp"
-#include "kernels/fft.hpp"
-#include "kernels/recon.hpp"
+#include "parallel/backend.hpp"
+#include "jobs/tomography/input_checksum.hpp"
+#include "jobs/tomography/errors.hpp"
+#include "jobs/tomography/fft_wisdom.hpp"
+#include "jobs/tomography/kernel_errors.hpp"
+#include "jobs/tomography/preview.hpp"
+#include "jobs/tomography/volume_file.hpp"
+#include "kernels/common/fft.hpp"
+#include "kernels/tomo/recon.hpp"
 
 namespace beamflow::jobs {
 
@@ -51,7 +51,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 // Validates what can be checked before touching a file; usage errors.
 kernels::Algorithm check_options(const ReconOptions& o) {
-  require_backend(o.backend);
+  parallel::require_backend(o.backend);
   if (o.pad < 1 || o.pad > 8) throw usage_error("pad", "--pad must be 1..8");
   if (o.chunk_rows < 0)
     throw usage_error("chunk_rows", "--chunk-rows must be >= 0 (0: from the memory budget)");
@@ -136,7 +136,7 @@ std::int64_t kill_after_rounds() {
 
 }  // namespace
 
-ReconSummary reconstruct(const ReconOptions& o, const Comm& comm) {
+ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   const auto start = Clock::now();
   auto log = [&](const std::string& line) {
     if (comm.is_root() && o.log) o.log(line);
@@ -150,7 +150,7 @@ ReconSummary reconstruct(const ReconOptions& o, const Comm& comm) {
   });
   const DxShape shape = input->shape();
   const std::string file = o.input.string();
-  const RowRange rows = o.rows ? o.rows->resolve(shape.rows, file, o.layout.data) : RowRange{0, shape.rows};
+  const parallel::RowRange rows = o.rows ? o.rows->resolve(shape.rows, file, o.layout.data) : parallel::RowRange{0, shape.rows};
 
   ReconSummary s;
   s.output = o.output;
@@ -220,8 +220,8 @@ ReconSummary reconstruct(const ReconOptions& o, const Comm& comm) {
                                              o.memory_budget_mib << 20);
   s.chunk_rows = std::min(s.chunk_rows, std::max<std::int64_t>(1, s.slices));
   const std::int64_t group = kernels::row_group(algorithm);
-  s.chunk_rows = whole_groups(s.chunk_rows, group);
-  const std::vector<RowRange> chunks = pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows, group);
+  s.chunk_rows = parallel::whole_groups(s.chunk_rows, group);
+  const std::vector<parallel::RowRange> chunks = parallel::pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows, group);
   s.rounds = comm.max(static_cast<std::int64_t>(chunks.size()));
   log("computing " + std::to_string(s.slices - s.already_done) + " of " + std::to_string(s.slices) +
       " slices (" + std::to_string(s.already_done) + " already done) in " + std::to_string(s.rounds) +
@@ -233,13 +233,13 @@ ReconSummary reconstruct(const ReconOptions& o, const Comm& comm) {
   std::int64_t computed = 0;
   double load_s = 0, kernel_s = 0, write_s = 0;
   for (std::int64_t round = 0; round < s.rounds; ++round) {
-    const RowRange chunk = round < std::int64_t(chunks.size()) ? chunks[std::size_t(round)] : RowRange{};
+    const parallel::RowRange chunk = round < std::int64_t(chunks.size()) ? chunks[std::size_t(round)] : parallel::RowRange{};
     Kokkos::View<float***, Kokkos::HostSpace> slab;
     comm.agree([&] {
       if (chunk.empty()) return;
       // read slab (+ preprocessing)
       auto t = Clock::now();
-      const RowRange in_rows{rows.begin + chunk.begin, rows.begin + chunk.end};
+      const parallel::RowRange in_rows{rows.begin + chunk.begin, rows.begin + chunk.end};
       const kernels::Sinograms sino = pipeline.load(in_rows);
       load_s += since(t);
       // kernel

@@ -26,10 +26,10 @@
 #include <vector>
 
 #include "core/json.hpp"
-#include "jobs/center_job.hpp"
-#include "jobs/comm.hpp"
-#include "jobs/dxchange.hpp"
-#include "jobs/sinogram_pipeline.hpp"
+#include "jobs/tomography/center_job.hpp"
+#include "parallel/comm.hpp"
+#include "jobs/tomography/dxchange.hpp"
+#include "jobs/tomography/sinogram_pipeline.hpp"
 
 namespace beamflow::jobs {
 
@@ -57,7 +57,7 @@ struct ReconOptions {
 
 struct ReconSummary {
   std::filesystem::path output;
-  RowRange rows;
+  parallel::RowRange rows;
   std::int64_t slices = 0;
   std::int64_t computed = 0;      // slices computed by this run
   std::int64_t already_done = 0;  // found done in an existing output
@@ -75,7 +75,7 @@ struct ReconSummary {
 };
 
 // Collective over `comm`; every rank returns the same summary.
-ReconSummary reconstruct(const ReconOptions& options, const Comm& comm);
+ReconSummary reconstruct(const ReconOptions& options, const parallel::Comm& comm);
 
 // Environment hook for checkpoint tests: with BEAMFLOW_TEST_KILL_AFTER_CHUNKS=N
 // every rank kills itself (SIGKILL) after N rounds have been committed.

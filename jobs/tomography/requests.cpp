@@ -1,10 +1,10 @@
-#include "jobs/requests.hpp"
+#include "jobs/tomography/requests.hpp"
 
 #include <cmath>
 #include <set>
 #include <sstream>
 
-#include "jobs/errors.hpp"
+#include "jobs/tomography/errors.hpp"
 
 namespace beamflow::jobs {
 

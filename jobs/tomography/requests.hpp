@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "core/json.hpp"
-#include "jobs/center_job.hpp"
-#include "jobs/phantom_job.hpp"
-#include "jobs/preview.hpp"
-#include "jobs/recon_job.hpp"
+#include "jobs/tomography/center_job.hpp"
+#include "jobs/tomography/phantom_job.hpp"
+#include "jobs/tomography/preview.hpp"
+#include "jobs/tomography/recon_job.hpp"
 
 namespace beamflow::jobs {
 

@@ -1,9 +1,9 @@
-#include "jobs/sinogram_pipeline.hpp"
+#include "jobs/tomography/sinogram_pipeline.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <algorithm>
 
-#include "jobs/kernel_errors.hpp"
+#include "jobs/tomography/kernel_errors.hpp"
 
 namespace beamflow::jobs {
 
@@ -12,7 +12,7 @@ using Stack = Kokkos::View<kernels::Real***>;  // [frame or angle][row][column]
 
 // Reads frames x rows x columns on the host and copies them to the device.
 template <class Read>
-Stack staged(const char* label, std::int64_t frames, RowRange rows, std::int64_t columns, Read read) {
+Stack staged(const char* label, std::int64_t frames, parallel::RowRange rows, std::int64_t columns, Read read) {
   Stack device(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), frames, rows.size(),
                columns);
   auto host = Kokkos::create_mirror_view(device);
@@ -53,13 +53,13 @@ SinogramPipeline::SinogramPipeline(const DxInput& input, PreprocessOptions optio
 }
 
 template <class F>
-decltype(auto) SinogramPipeline::kernel(F&& call, RowRange rows) {
+decltype(auto) SinogramPipeline::kernel(F&& call, parallel::RowRange rows) {
   return with_kernel_errors(std::forward<F>(call), m_input.path().string(),
                             {{"dataset", m_input.layout().data},
                              {"rows", std::to_string(rows.begin) + ":" + std::to_string(rows.end)}});
 }
 
-kernels::FlatDark SinogramPipeline::fields(RowRange rows) {
+kernels::FlatDark SinogramPipeline::fields(parallel::RowRange rows) {
   const DxShape& s = m_input.shape();
   kernels::FlatDark fd{kernels::Image2D("beamflow::jobs::flat", rows.size(), s.columns),
                        kernels::Image2D("beamflow::jobs::dark", rows.size(), s.columns)};
@@ -85,9 +85,9 @@ std::int64_t SinogramPipeline::halo() const noexcept {
   return h;
 }
 
-kernels::Sinograms SinogramPipeline::load(RowRange rows) {
+kernels::Sinograms SinogramPipeline::load(parallel::RowRange rows) {
   const DxShape& s = m_input.shape();
-  const RowRange ext{std::max<std::int64_t>(0, rows.begin - halo()), std::min(s.rows, rows.end + halo())};
+  const parallel::RowRange ext{std::max<std::int64_t>(0, rows.begin - halo()), std::min(s.rows, rows.end + halo())};
   const kernels::FlatDark fd = fields(ext);
   Stack proj = staged("beamflow::jobs::projections", s.angles, ext, s.columns,
                       [&](float* out) { m_input.read_projections(ext, out); });
@@ -112,7 +112,7 @@ kernels::Sinograms SinogramPipeline::load(RowRange rows) {
   return sino;
 }
 
-kernels::Image2D SinogramPipeline::load_projection(std::int64_t angle, RowRange rows) {
+kernels::Image2D SinogramPipeline::load_projection(std::int64_t angle, parallel::RowRange rows) {
   const DxShape& s = m_input.shape();
   const kernels::FlatDark fd = fields(rows);
   Stack proj = staged("beamflow::jobs::projection", 1, rows, s.columns,

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "core/json.hpp"
-#include "jobs/dxchange.hpp"
-#include "kernels/preprocess.hpp"
-#include "kernels/views.hpp"
+#include "jobs/tomography/dxchange.hpp"
+#include "kernels/tomo/preprocess.hpp"
+#include "kernels/common/views.hpp"
 
 namespace beamflow::jobs {
 
@@ -49,10 +49,10 @@ class SinogramPipeline {
   // rows of context each side, so a row comes out the same whatever slab it
   // is loaded in: bit for bit with zinger removal, to the filter's decay
   // with Paganin.
-  kernels::Sinograms load(RowRange rows);
+  kernels::Sinograms load(parallel::RowRange rows);
   std::int64_t halo() const noexcept;
   // Normalised minus-log projections [row][column] of the rows at one angle.
-  kernels::Image2D load_projection(std::int64_t angle, RowRange rows);
+  kernels::Image2D load_projection(std::int64_t angle, parallel::RowRange rows);
 
   // The angles, radians, on the device.
   kernels::Angles angles() const noexcept { return m_angles; }
@@ -60,9 +60,9 @@ class SinogramPipeline {
   const PreprocessOptions& options() const noexcept { return m_options; }
 
  private:
-  kernels::FlatDark fields(RowRange rows);
+  kernels::FlatDark fields(parallel::RowRange rows);
   template <class F>
-  decltype(auto) kernel(F&& call, RowRange rows);
+  decltype(auto) kernel(F&& call, parallel::RowRange rows);
 
   const DxInput& m_input;
   PreprocessOptions m_options;

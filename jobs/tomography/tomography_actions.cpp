@@ -1,4 +1,4 @@
-#include "jobs/tomography_actions.hpp"
+#include "jobs/tomography/tomography_actions.hpp"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -13,9 +13,9 @@
 
 #include "actions/durable.hpp"
 #include "actions/input_spec.hpp"
-#include "jobs/errors.hpp"
-#include "jobs/requests.hpp"
-#include "jobs/runtime.hpp"
+#include "jobs/tomography/errors.hpp"
+#include "jobs/tomography/requests.hpp"
+#include "parallel/runtime.hpp"
 
 namespace beamflow::jobs {
 
@@ -27,9 +27,9 @@ std::mutex& job_mutex() {
 }
 
 // One rank in this process: MPI and Kokkos initialised once, kept till exit.
-Comm self() {
-  ParallelRuntime::process();
-  return Comm(MPI_COMM_SELF);
+parallel::Comm self() {
+  parallel::ParallelRuntime::process();
+  return parallel::Comm(MPI_COMM_SELF);
 }
 
 template <class O>

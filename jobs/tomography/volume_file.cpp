@@ -1,8 +1,8 @@
-#include "jobs/volume_file.hpp"
+#include "jobs/tomography/volume_file.hpp"
 
 #include <unistd.h>
 
-#include "jobs/errors.hpp"
+#include "jobs/tomography/errors.hpp"
 
 namespace beamflow::jobs {
 
@@ -15,29 +15,29 @@ std::string join(const std::vector<double>& v, std::size_t limit = 4) {
   return v.size() > limit ? out + ",..." : out;
 }
 
-h5::Site output_site(const std::filesystem::path& path, const std::string& dataset = {}) {
+io::h5::Site output_site(const std::filesystem::path& path, const std::string& dataset = {}) {
   return {"tomo.output.write", tomo_asl::Output, path.string(), dataset};
 }
 
 // Contiguous, allocated when created: later writes touch raw data only,
 // never the file's metadata (see the header comment on checkpointing).
-h5::Handle create_dataset(hid_t file, const std::string& name, hid_t type, const std::vector<hsize_t>& dims,
-                          bool fill_zero, const h5::Site& site) {
-  h5::Handle space = h5::own(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), site,
+io::h5::Handle create_dataset(hid_t file, const std::string& name, hid_t type, const std::vector<hsize_t>& dims,
+                          bool fill_zero, const io::h5::Site& site) {
+  io::h5::Handle space = io::h5::own(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), site,
                              "cannot create a dataspace");
-  h5::Handle dcpl = h5::own(H5Pcreate(H5P_DATASET_CREATE), site, "cannot create a property list");
-  h5::check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), site, "cannot set the layout");
-  h5::check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), site, "cannot set allocation");
+  io::h5::Handle dcpl = io::h5::own(H5Pcreate(H5P_DATASET_CREATE), site, "cannot create a property list");
+  io::h5::check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), site, "cannot set the layout");
+  io::h5::check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), site, "cannot set allocation");
   if (fill_zero) {
     const unsigned char zero[8] = {};
-    h5::check(H5Pset_fill_value(dcpl.get(), type, zero), site, "cannot set the fill value");
-    h5::check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC), site, "cannot set the fill time");
+    io::h5::check(H5Pset_fill_value(dcpl.get(), type, zero), site, "cannot set the fill value");
+    io::h5::check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC), site, "cannot set the fill time");
   } else {
     // Terabyte volumes: do not write zeros that every slice overwrites.
-    h5::check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), site, "cannot set the fill time");
+    io::h5::check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), site, "cannot set the fill time");
   }
-  h5::create_parents(file, name, site);
-  return h5::own(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+  io::h5::create_parents(file, name, site);
+  return io::h5::own(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                  site.at(name), "cannot create dataset");
 }
 }  // namespace
@@ -66,29 +66,29 @@ void VolumeFile::create(const std::filesystem::path& path, const VolumeHeader& h
                         const std::string& fft_plans) {
   const std::filesystem::path temporary = path.string() + ".creating";
   {
-    const h5::Site site = output_site(temporary);
-    h5::Handle file = h5::open_file(temporary, h5::Access::Create, std::nullopt, site);
+    const io::h5::Site site = output_site(temporary);
+    io::h5::Handle file = io::h5::open_file(temporary, io::h5::Access::Create, std::nullopt, site);
     const auto s = static_cast<hsize_t>(h.slices), w = static_cast<hsize_t>(h.width);
-    h5::Handle data = create_dataset(file.get(), kVolumeDataset, H5T_NATIVE_FLOAT, {s, w, w}, false, site);
+    io::h5::Handle data = create_dataset(file.get(), kVolumeDataset, H5T_NATIVE_FLOAT, {s, w, w}, false, site);
     create_dataset(file.get(), kDoneDataset, H5T_NATIVE_UINT8, {s}, true, site);
-    const h5::Site at = site.at(kVolumeDataset);
+    const io::h5::Site at = site.at(kVolumeDataset);
     const hid_t d = data.get();
-    h5::write_attribute(d, "units", std::string("attenuation per pixel"), at);
-    h5::write_attribute(d, "software", std::string("beamflow"), at);
-    h5::write_attribute(d, "version", h.version, at);
-    h5::write_attribute(d, "algorithm", h.algorithm, at);
-    h5::write_attribute(d, "filter", h.filter, at);
-    h5::write_attribute(d, "pad", h.pad, at);
-    h5::write_attribute(d, "center", h.centers, at);
-    h5::write_attribute(d, "rows_begin", h.rows.begin, at);
-    h5::write_attribute(d, "rows_end", h.rows.end, at);
-    h5::write_attribute(d, "input_file", h.input_file, at);
-    h5::write_attribute(d, "input_sha256", h.input_sha256, at);
-    h5::write_attribute(d, "input_dataset", h.input_dataset, at);
-    h5::write_attribute(d, "parameters", h.parameters.dump(), at);
-    if (!fft_plans.empty()) h5::write_attribute(d, kFftPlansAttribute, fft_plans, at);
+    io::h5::write_attribute(d, "units", std::string("attenuation per pixel"), at);
+    io::h5::write_attribute(d, "software", std::string("beamflow"), at);
+    io::h5::write_attribute(d, "version", h.version, at);
+    io::h5::write_attribute(d, "algorithm", h.algorithm, at);
+    io::h5::write_attribute(d, "filter", h.filter, at);
+    io::h5::write_attribute(d, "pad", h.pad, at);
+    io::h5::write_attribute(d, "center", h.centers, at);
+    io::h5::write_attribute(d, "rows_begin", h.rows.begin, at);
+    io::h5::write_attribute(d, "rows_end", h.rows.end, at);
+    io::h5::write_attribute(d, "input_file", h.input_file, at);
+    io::h5::write_attribute(d, "input_sha256", h.input_sha256, at);
+    io::h5::write_attribute(d, "input_dataset", h.input_dataset, at);
+    io::h5::write_attribute(d, "parameters", h.parameters.dump(), at);
+    if (!fft_plans.empty()) io::h5::write_attribute(d, kFftPlansAttribute, fft_plans, at);
     data.reset();
-    if (!file.reset()) h5::fail(site, "cannot close");
+    if (!file.reset()) io::h5::fail(site, "cannot close");
   }
   std::error_code ec;
   std::filesystem::rename(temporary, path, ec);
@@ -103,26 +103,26 @@ VolumeHeader VolumeFile::read_header(const std::filesystem::path& path) {
     return output_error("tomo.output.exists", "output exists and " + why + hint,
                         {{"file", path.string()}, {"dataset", kVolumeDataset}});
   };
-  h5::Handle file;
+  io::h5::Handle file;
   try {
-    file = h5::open_file(path, h5::Access::ReadOnly, std::nullopt, output_site(path));
+    file = io::h5::open_file(path, io::h5::Access::ReadOnly, std::nullopt, output_site(path));
   } catch (const Error&) {
     throw not_ours("is not a readable HDF5 file");
   }
-  const h5::Site site = output_site(path, kVolumeDataset);
-  auto data = h5::try_open_dataset(file.get(), kVolumeDataset, site);
-  auto done = h5::try_open_dataset(file.get(), kDoneDataset, site);
+  const io::h5::Site site = output_site(path, kVolumeDataset);
+  auto data = io::h5::try_open_dataset(file.get(), kVolumeDataset, site);
+  auto done = io::h5::try_open_dataset(file.get(), kDoneDataset, site);
   if (!data || !done)
     throw not_ours("is not a beamflow reconstruction (no " + std::string(kDoneDataset) + ")");
-  const auto dims = h5::dims(data->get(), site);
+  const auto dims = io::h5::dims(data->get(), site);
   const hid_t d = data->get();
   auto text = [&](const char* name) {
-    auto v = h5::read_string_attribute(d, name, site);
+    auto v = io::h5::read_string_attribute(d, name, site);
     if (!v) throw not_ours(std::string("lacks the attribute ") + name);
     return *v;
   };
   auto number = [&](const char* name) {
-    auto v = h5::read_double_attribute(d, name, site);
+    auto v = io::h5::read_double_attribute(d, name, site);
     if (!v || v->size() != 1) throw not_ours(std::string("lacks the attribute ") + name);
     return static_cast<std::int64_t>(v->front());
   };
@@ -134,7 +134,7 @@ VolumeHeader VolumeFile::read_header(const std::filesystem::path& path) {
   h.algorithm = text("algorithm");
   h.filter = text("filter");
   h.pad = number("pad");
-  h.centers = h5::read_double_attribute(d, "center", site).value_or(std::vector<double>{});
+  h.centers = io::h5::read_double_attribute(d, "center", site).value_or(std::vector<double>{});
   h.input_file = text("input_file");
   h.input_sha256 = text("input_sha256");
   h.input_dataset = text("input_dataset");
@@ -148,55 +148,55 @@ VolumeHeader VolumeFile::read_header(const std::filesystem::path& path) {
 }
 
 std::string VolumeFile::read_fft_plans(const std::filesystem::path& path) {
-  h5::Handle file = h5::open_file(path, h5::Access::ReadOnly, std::nullopt, output_site(path));
-  const h5::Site site = output_site(path, kVolumeDataset);
-  const auto data = h5::try_open_dataset(file.get(), kVolumeDataset, site);
+  io::h5::Handle file = io::h5::open_file(path, io::h5::Access::ReadOnly, std::nullopt, output_site(path));
+  const io::h5::Site site = output_site(path, kVolumeDataset);
+  const auto data = io::h5::try_open_dataset(file.get(), kVolumeDataset, site);
   if (!data) return {};
-  return h5::read_string_attribute(data->get(), kFftPlansAttribute, site).value_or(std::string{});
+  return io::h5::read_string_attribute(data->get(), kFftPlansAttribute, site).value_or(std::string{});
 }
 
-h5::Site VolumeFile::site(const std::string& dataset) const { return output_site(m_path, dataset); }
+io::h5::Site VolumeFile::site(const std::string& dataset) const { return output_site(m_path, dataset); }
 
 VolumeFile::VolumeFile(const std::filesystem::path& path, std::optional<MPI_Comm> comm)
     : m_path(path), m_parallel(comm.has_value()) {
-  m_file = h5::open_file(path, h5::Access::ReadWrite, comm, site());
-  auto data = h5::try_open_dataset(m_file.get(), kVolumeDataset, site());
-  auto done = h5::try_open_dataset(m_file.get(), kDoneDataset, site());
-  if (!data || !done) h5::fail(site(kDoneDataset), "the output lacks its datasets");
+  m_file = io::h5::open_file(path, io::h5::Access::ReadWrite, comm, site());
+  auto data = io::h5::try_open_dataset(m_file.get(), kVolumeDataset, site());
+  auto done = io::h5::try_open_dataset(m_file.get(), kDoneDataset, site());
+  if (!data || !done) io::h5::fail(site(kDoneDataset), "the output lacks its datasets");
   m_data = std::move(*data);
   m_done = std::move(*done);
-  const auto dims = h5::dims(m_data.get(), site(kVolumeDataset));
+  const auto dims = io::h5::dims(m_data.get(), site(kVolumeDataset));
   m_slices = static_cast<std::int64_t>(dims.at(0));
   m_width = static_cast<std::int64_t>(dims.at(2));
 }
 
 std::vector<std::uint8_t> VolumeFile::done() const {
   std::vector<std::uint8_t> flags(static_cast<std::size_t>(m_slices));
-  h5::Handle dxpl = h5::transfer_list(h5::Transfer::Default, site(kDoneDataset));
-  h5::read_slab(m_done.get(), {0}, {static_cast<hsize_t>(m_slices)}, H5T_NATIVE_UINT8, flags.data(),
+  io::h5::Handle dxpl = io::h5::transfer_list(io::h5::Transfer::Default, site(kDoneDataset));
+  io::h5::read_slab(m_done.get(), {0}, {static_cast<hsize_t>(m_slices)}, H5T_NATIVE_UINT8, flags.data(),
                 dxpl.get(), site(kDoneDataset));
   return flags;
 }
 
-void VolumeFile::commit(RowRange range, const float* data) {
-  const auto transfer = m_parallel ? h5::Transfer::Collective : h5::Transfer::Default;
-  h5::Handle dxpl = h5::transfer_list(transfer, site(kVolumeDataset));
+void VolumeFile::commit(parallel::RowRange range, const float* data) {
+  const auto transfer = m_parallel ? io::h5::Transfer::Collective : io::h5::Transfer::Default;
+  io::h5::Handle dxpl = io::h5::transfer_list(transfer, site(kVolumeDataset));
   const auto first = static_cast<hsize_t>(range.empty() ? 0 : range.begin);
   const auto count = static_cast<hsize_t>(range.empty() ? 0 : range.size());
   const auto w = static_cast<hsize_t>(m_width);
-  h5::write_slab(m_data.get(), {first, 0, 0}, {count, w, w}, H5T_NATIVE_FLOAT, data, dxpl.get(),
+  io::h5::write_slab(m_data.get(), {first, 0, 0}, {count, w, w}, H5T_NATIVE_FLOAT, data, dxpl.get(),
                  site(kVolumeDataset));
-  h5::check(H5Fflush(m_file.get(), H5F_SCOPE_GLOBAL), site(kVolumeDataset), "cannot flush");
+  io::h5::check(H5Fflush(m_file.get(), H5F_SCOPE_GLOBAL), site(kVolumeDataset), "cannot flush");
   const std::vector<std::uint8_t> ones(count, 1);
-  h5::write_slab(m_done.get(), {first}, {count}, H5T_NATIVE_UINT8, ones.data(), dxpl.get(),
+  io::h5::write_slab(m_done.get(), {first}, {count}, H5T_NATIVE_UINT8, ones.data(), dxpl.get(),
                  site(kDoneDataset));
-  h5::check(H5Fflush(m_file.get(), H5F_SCOPE_GLOBAL), site(kDoneDataset), "cannot flush");
+  io::h5::check(H5Fflush(m_file.get(), H5F_SCOPE_GLOBAL), site(kDoneDataset), "cannot flush");
 }
 
 void VolumeFile::close() {
   m_data.reset();
   m_done.reset();
-  if (!m_file.reset()) h5::fail(site(), "cannot close");
+  if (!m_file.reset()) io::h5::fail(site(), "cannot close");
 }
 
 void check_output_directory(const std::filesystem::path& path) {
@@ -210,19 +210,19 @@ void check_output_directory(const std::filesystem::path& path) {
 
 namespace {
 struct OpenVolume {
-  h5::Handle file, data;
+  io::h5::Handle file, data;
   std::array<std::int64_t, 3> shape{};
 };
 
 OpenVolume open_volume(const std::filesystem::path& path, const std::string& dataset) {
-  const h5::Site site{"tomo.output.unreadable", tomo_asl::Output, path.string(), dataset};
+  const io::h5::Site site{"tomo.output.unreadable", tomo_asl::Output, path.string(), dataset};
   OpenVolume v;
-  v.file = h5::open_file(path, h5::Access::ReadOnly, std::nullopt, site);
-  auto data = h5::try_open_dataset(v.file.get(), dataset, site);
+  v.file = io::h5::open_file(path, io::h5::Access::ReadOnly, std::nullopt, site);
+  auto data = io::h5::try_open_dataset(v.file.get(), dataset, site);
   if (!data)
     throw output_error("tomo.output.unreadable", "the volume dataset is missing",
                        {{"file", path.string()}, {"dataset", dataset}});
-  const auto dims = h5::dims(data->get(), site);
+  const auto dims = io::h5::dims(data->get(), site);
   if (dims.size() != 3)
     throw output_error("tomo.output.unreadable", "the volume is not 3-D",
                        {{"file", path.string()}, {"dataset", dataset}});
@@ -236,11 +236,11 @@ std::array<std::int64_t, 3> volume_shape(const std::filesystem::path& path, cons
   return open_volume(path, dataset).shape;
 }
 
-VolumeSlab read_volume(const std::filesystem::path& path, std::optional<RowRange> range,
+VolumeSlab read_volume(const std::filesystem::path& path, std::optional<parallel::RowRange> range,
                        const std::string& dataset) {
-  const h5::Site site{"tomo.output.unreadable", tomo_asl::Output, path.string(), dataset};
+  const io::h5::Site site{"tomo.output.unreadable", tomo_asl::Output, path.string(), dataset};
   const OpenVolume v = open_volume(path, dataset);
-  const RowRange r = range.value_or(RowRange{0, v.shape[0]});
+  const parallel::RowRange r = range.value_or(parallel::RowRange{0, v.shape[0]});
   if (r.begin < 0 || r.end > v.shape[0] || r.empty())
     throw usage_error("slice",
                       "slices " + std::to_string(r.begin) + ":" + std::to_string(r.end) +
@@ -248,8 +248,8 @@ VolumeSlab read_volume(const std::filesystem::path& path, std::optional<RowRange
                       {{"file", path.string()}, {"dataset", dataset}});
   VolumeSlab out{r.size(), v.shape[1], v.shape[2], {}};
   out.values.resize(static_cast<std::size_t>(out.slices * out.height * out.width));
-  h5::Handle dxpl = h5::transfer_list(h5::Transfer::Default, site);
-  h5::read_slab(
+  io::h5::Handle dxpl = io::h5::transfer_list(io::h5::Transfer::Default, site);
+  io::h5::read_slab(
       v.data.get(), {static_cast<hsize_t>(r.begin), 0, 0},
       {static_cast<hsize_t>(r.size()), static_cast<hsize_t>(out.height), static_cast<hsize_t>(out.width)},
       H5T_NATIVE_FLOAT, out.values.data(), dxpl.get(), site);

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "core/json.hpp"
-#include "jobs/decomposition.hpp"
-#include "jobs/hdf5.hpp"
+#include "parallel/decomposition.hpp"
+#include "io/hdf5.hpp"
 
 namespace beamflow::jobs {
 
@@ -35,7 +35,7 @@ inline constexpr const char* kDoneDataset = "/exchange/done";
 struct VolumeHeader {
   std::int64_t slices = 0;
   std::int64_t width = 0;  // each slice is width x width
-  RowRange rows;           // the input rows reconstructed (slice i = row rows.begin + i)
+  parallel::RowRange rows;           // the input rows reconstructed (slice i = row rows.begin + i)
   std::string algorithm;
   std::string filter;
   std::int64_t pad = 0;
@@ -73,17 +73,17 @@ class VolumeFile {
   // Collective with `comm`: writes slices [range) (may be empty on some
   // ranks) from `data` (slice x width x width), flushes, sets their done
   // flags and flushes again.
-  void commit(RowRange range, const float* data);
+  void commit(parallel::RowRange range, const float* data);
   // Closes the file, raising what a failing close reports.
   void close();
 
  private:
-  h5::Site site(const std::string& dataset = {}) const;
+  io::h5::Site site(const std::string& dataset = {}) const;
   std::filesystem::path m_path;
   bool m_parallel = false;
   std::int64_t m_slices = 0;
   std::int64_t m_width = 0;
-  h5::Handle m_file, m_data, m_done;
+  io::h5::Handle m_file, m_data, m_done;
 };
 
 // Throws tomo.output.unwritable (file=) when the directory `path` would be
@@ -99,7 +99,7 @@ struct VolumeSlab {
 // slices x height x width of a volume dataset.
 std::array<std::int64_t, 3> volume_shape(const std::filesystem::path& path,
                                          const std::string& dataset = kVolumeDataset);
-VolumeSlab read_volume(const std::filesystem::path& path, std::optional<RowRange> range = std::nullopt,
+VolumeSlab read_volume(const std::filesystem::path& path, std::optional<parallel::RowRange> range = std::nullopt,
                        const std::string& dataset = kVolumeDataset);
 
 }  // namespace beamflow::jobs

@@ -1,4 +1,4 @@
-#include "kernels/error.hpp"
+#include "kernels/common/error.hpp"
 
 #include <utility>
 

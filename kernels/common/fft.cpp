@@ -1,4 +1,4 @@
-#include "kernels/fft.hpp"
+#include "kernels/common/fft.hpp"
 
 #include <fftw3.h>
 
@@ -10,7 +10,7 @@
 #include <mutex>
 #include <tuple>
 
-#include "kernels/error.hpp"
+#include "kernels/common/error.hpp"
 
 namespace beamflow::kernels::fft {
 namespace {

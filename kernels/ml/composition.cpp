@@ -1,9 +1,9 @@
-#include "kernels/composition.hpp"
+#include "kernels/ml/composition.hpp"
 
 #include <string>
 
-#include "kernels/device_math.hpp"
-#include "kernels/error.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/error.hpp"
 
 namespace beamflow::kernels {
 

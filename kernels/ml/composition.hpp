@@ -13,7 +13,7 @@
 // Lp = (sum_e f_e^p)^(1/p) for p = 2, 3, 5, 7, 10 (f^p by repeated
 // multiplication). Sums run over the elements present in table order, so
 // tools/glass_features.py reproduces the values bit for bit.
-#include "kernels/views.hpp"
+#include "kernels/common/views.hpp"
 
 namespace beamflow::kernels {
 

@@ -1,9 +1,9 @@
-#include "kernels/detector_image.hpp"
+#include "kernels/ml/detector_image.hpp"
 
 #include <cmath>
 
-#include "kernels/device_math.hpp"
-#include "kernels/error.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/error.hpp"
 
 namespace beamflow::kernels {
 

@@ -3,8 +3,8 @@
 // half-pixel centres (torch's interpolate(mode="bilinear",
 // align_corners=False), so a model trained on torch-preprocessed images sees
 // the same values here).
-#include "kernels/nn.hpp"
-#include "kernels/views.hpp"
+#include "kernels/ml/nn.hpp"
+#include "kernels/common/views.hpp"
 
 namespace beamflow::kernels {
 

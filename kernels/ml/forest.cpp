@@ -1,10 +1,10 @@
-#include "kernels/forest.hpp"
+#include "kernels/ml/forest.hpp"
 
 #include <cfloat>
 #include <string>
 
-#include "kernels/device_math.hpp"
-#include "kernels/error.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/error.hpp"
 
 namespace beamflow::kernels::forest {
 

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "kernels/views.hpp"
+#include "kernels/common/views.hpp"
 
 namespace beamflow::kernels::forest {
 

@@ -9,8 +9,8 @@
 // Conv(+Add)(+Relu) chain costs one pass over the output.
 #include <algorithm>
 
-#include "kernels/error.hpp"
-#include "kernels/nn_detail.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/ml/nn_detail.hpp"
 
 namespace beamflow::kernels::nn {
 

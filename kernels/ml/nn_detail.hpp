@@ -4,7 +4,7 @@
 // normalised to three spatial axes.
 #include <cstdint>
 
-#include "kernels/nn.hpp"
+#include "kernels/ml/nn.hpp"
 
 // Fully unrolls the next loop. The register tile relies on it: only when the
 // row loop is unrolled does each accumulator row get its own vector

@@ -2,9 +2,9 @@
 // arithmetic, batch normalisation, softmax.
 #include <cmath>
 
-#include "kernels/device_math.hpp"
-#include "kernels/error.hpp"
-#include "kernels/nn.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/ml/nn.hpp"
 
 namespace beamflow::kernels::nn {
 

@@ -4,8 +4,8 @@
 // applied at the store.
 #include <algorithm>
 
-#include "kernels/error.hpp"
-#include "kernels/nn_detail.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/ml/nn_detail.hpp"
 
 namespace beamflow::kernels::nn {
 

@@ -1,6 +1,6 @@
 // Operators that move elements without arithmetic: Concat and Transpose.
-#include "kernels/error.hpp"
-#include "kernels/nn.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/ml/nn.hpp"
 
 namespace beamflow::kernels::nn {
 

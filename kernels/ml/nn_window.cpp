@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "kernels/error.hpp"
-#include "kernels/nn_detail.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/ml/nn_detail.hpp"
 
 namespace beamflow::kernels::nn {
 

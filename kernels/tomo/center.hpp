@@ -3,7 +3,7 @@
 // 180 degrees away, mirrored: if the axis passes through column c of an
 // N-column detector, the mirrored copy matches after a shift s = 2c - (N-1),
 // so c = (N-1)/2 + s/2 (recon.hpp's convention: pixel centres at integers).
-#include "kernels/views.hpp"
+#include "kernels/common/views.hpp"
 
 namespace beamflow::kernels {
 

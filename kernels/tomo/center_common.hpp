@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/views.hpp"
+#include "kernels/common/views.hpp"
 
 namespace beamflow::kernels::detail {
 

@@ -6,10 +6,10 @@
 #include <cmath>
 #include <string>
 
-#include "kernels/center.hpp"
-#include "kernels/device_math.hpp"
-#include "kernels/error.hpp"
-#include "kernels/fft.hpp"
+#include "kernels/tomo/center.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/common/fft.hpp"
 
 namespace beamflow::kernels {
 namespace {

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "kernels/center.hpp"
-#include "kernels/center_common.hpp"
-#include "kernels/device_math.hpp"
-#include "kernels/error.hpp"
-#include "kernels/fft.hpp"
+#include "kernels/tomo/center.hpp"
+#include "kernels/tomo/center_common.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/common/fft.hpp"
 
 namespace beamflow::kernels {
 namespace {

@@ -2,9 +2,9 @@
 // back-projected with linear interpolation.
 #include <vector>
 
-#include "kernels/device_math.hpp"
-#include "kernels/recon.hpp"
-#include "kernels/row_filter.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/tomo/recon.hpp"
+#include "kernels/tomo/row_filter.hpp"
 
 namespace beamflow::kernels {
 namespace {

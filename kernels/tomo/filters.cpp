@@ -1,4 +1,4 @@
-#include "kernels/filters.hpp"
+#include "kernels/tomo/filters.hpp"
 
 #include <array>
 #include <cmath>
@@ -6,9 +6,9 @@
 #include <string>
 #include <utility>
 
-#include "kernels/error.hpp"
-#include "kernels/fft.hpp"
-#include "kernels/row_filter.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/common/fft.hpp"
+#include "kernels/tomo/row_filter.hpp"
 
 namespace beamflow::kernels {
 namespace {

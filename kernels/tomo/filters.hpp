@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kernels/views.hpp"
+#include "kernels/common/views.hpp"
 
 namespace beamflow::kernels {
 

@@ -21,9 +21,9 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/device_math.hpp"
-#include "kernels/fft.hpp"
-#include "kernels/recon.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/fft.hpp"
+#include "kernels/tomo/recon.hpp"
 
 namespace beamflow::kernels {
 namespace {

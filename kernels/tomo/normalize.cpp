@@ -2,9 +2,9 @@
 #include <cmath>
 #include <string>
 
-#include "kernels/device_math.hpp"
-#include "kernels/error.hpp"
-#include "kernels/preprocess.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/tomo/preprocess.hpp"
 
 namespace beamflow::kernels {
 namespace {

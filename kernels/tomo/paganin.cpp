@@ -2,10 +2,10 @@
 #include <cmath>
 #include <string>
 
-#include "kernels/device_math.hpp"
-#include "kernels/error.hpp"
-#include "kernels/fft.hpp"
-#include "kernels/preprocess.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/common/fft.hpp"
+#include "kernels/tomo/preprocess.hpp"
 
 namespace beamflow::kernels {
 namespace {

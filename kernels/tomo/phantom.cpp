@@ -1,11 +1,11 @@
-#include "kernels/phantom.hpp"
+#include "kernels/tomo/phantom.hpp"
 
 #include <cmath>
 #include <numbers>
 #include <string>
 
-#include "kernels/device_math.hpp"
-#include "kernels/error.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/error.hpp"
 
 namespace beamflow::kernels {
 namespace {

@@ -12,7 +12,7 @@
 // rotation axis, which passes through detector column `center`.
 #include <vector>
 
-#include "kernels/views.hpp"
+#include "kernels/common/views.hpp"
 
 namespace beamflow::kernels {
 

@@ -5,7 +5,7 @@
 // reconstruct.
 #include <string_view>
 
-#include "kernels/views.hpp"
+#include "kernels/common/views.hpp"
 
 namespace beamflow::kernels {
 

@@ -1,11 +1,11 @@
-#include "kernels/recon.hpp"
+#include "kernels/tomo/recon.hpp"
 
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "kernels/device_math.hpp"
-#include "kernels/error.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/error.hpp"
 
 namespace beamflow::kernels {
 

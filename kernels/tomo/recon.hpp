@@ -12,8 +12,8 @@
 // [0, 2 pi) (the back-projection weight is pi / angles).
 #include <string_view>
 
-#include "kernels/filters.hpp"
-#include "kernels/views.hpp"
+#include "kernels/tomo/filters.hpp"
+#include "kernels/common/views.hpp"
 
 namespace beamflow::kernels {
 

@@ -2,8 +2,8 @@
 // Internal: filters the rows of one sinogram into zero-padded rows, shared by
 // filter_sinograms() and fbp() (which back-projects from the padded rows so
 // rays through the grid corners still see the filter's tails).
-#include "kernels/filters.hpp"
-#include "kernels/views.hpp"
+#include "kernels/tomo/filters.hpp"
+#include "kernels/common/views.hpp"
 
 namespace beamflow::kernels::detail {
 

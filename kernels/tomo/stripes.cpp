@@ -1,9 +1,9 @@
 // Sorting-based ring removal (Vo et al. 2018, algorithm 3; see preprocess.hpp).
 #include <string>
 
-#include "kernels/device_math.hpp"
-#include "kernels/error.hpp"
-#include "kernels/preprocess.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/tomo/preprocess.hpp"
 
 namespace beamflow::kernels {
 namespace {

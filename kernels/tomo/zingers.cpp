@@ -1,9 +1,9 @@
 // Zinger removal (see preprocess.hpp).
 #include <string>
 
-#include "kernels/device_math.hpp"
-#include "kernels/error.hpp"
-#include "kernels/preprocess.hpp"
+#include "kernels/common/device_math.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/tomo/preprocess.hpp"
 
 namespace beamflow::kernels {
 namespace {

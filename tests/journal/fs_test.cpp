@@ -2,7 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "journal/fs.hpp"
+#include "platform/fs.hpp"
 #include "journal_test_support.hpp"
 
 namespace beamflow::fs {

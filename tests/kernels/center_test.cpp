@@ -1,11 +1,11 @@
-#include "kernels/center.hpp"
+#include "kernels/tomo/center.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "kernels/phantom.hpp"
+#include "kernels/tomo/phantom.hpp"
 #include "test_util.hpp"
 
 namespace beamflow::kernels {

@@ -1,4 +1,4 @@
-#include "kernels/fft.hpp"
+#include "kernels/common/fft.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "kernels/filters.hpp"
+#include "kernels/tomo/filters.hpp"
 
 #include <gtest/gtest.h>
 

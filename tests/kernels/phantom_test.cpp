@@ -1,4 +1,4 @@
-#include "kernels/phantom.hpp"
+#include "kernels/tomo/phantom.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "kernels/preprocess.hpp"
+#include "kernels/tomo/preprocess.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/phantom.hpp"
+#include "kernels/tomo/phantom.hpp"
 #include "test_util.hpp"
 
 namespace beamflow::kernels {

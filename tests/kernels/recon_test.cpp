@@ -1,10 +1,10 @@
-#include "kernels/recon.hpp"
+#include "kernels/tomo/recon.hpp"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "kernels/phantom.hpp"
+#include "kernels/tomo/phantom.hpp"
 #include "test_util.hpp"
 
 namespace beamflow::kernels {

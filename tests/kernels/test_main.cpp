@@ -3,7 +3,7 @@
 
 #include <Kokkos_Core.hpp>
 
-#include "kernels/fft.hpp"
+#include "kernels/common/fft.hpp"
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);

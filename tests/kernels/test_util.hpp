@@ -8,8 +8,8 @@
 #include <random>
 #include <string>
 
-#include "kernels/error.hpp"
-#include "kernels/views.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/common/views.hpp"
 
 namespace beamflow::kernels::testing {
 

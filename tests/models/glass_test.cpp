@@ -9,7 +9,7 @@
 #include "jobs/models/composition.hpp"
 #include "jobs/models/tensor_h5.hpp"
 #include "jobs/models/ternary.hpp"
-#include "kernels/composition.hpp"
+#include "kernels/ml/composition.hpp"
 #include "model_test_support.hpp"
 
 namespace beamflow::models {
@@ -52,8 +52,8 @@ h5py.File(sys.argv[3], "w")["f"] = g.features(g.fractions(comps, t), t))PY",
   std::vector<double> theirs;
   Shape shape;
   {
-    jobs::h5::Site site{"t", "T", (dir / "f.h5").string()};
-    auto f = jobs::h5::open_file(dir / "f.h5", jobs::h5::Access::ReadOnly, std::nullopt, site);
+    io::h5::Site site{"t", "T", (dir / "f.h5").string()};
+    auto f = io::h5::open_file(dir / "f.h5", io::h5::Access::ReadOnly, std::nullopt, site);
     theirs = read_dataset<double>(f.get(), "/f", H5T_NATIVE_DOUBLE, site, shape);
   }
   ASSERT_EQ(shape, ours.shape());

@@ -2,12 +2,14 @@
 // test (models::ensure_kokkos), which finalises it at exit.
 #include <gtest/gtest.h>
 
-#include "jobs/hdf5.hpp"
+#include "io/hdf5.hpp"
 #include "jobs/models/runtime.hpp"
+#include "jobs/onnx/formats.hpp"
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
+  beamflow::onnx::register_onnx_formats();
   beamflow::models::ensure_kokkos();
-  beamflow::jobs::h5::silence_errors();
+  beamflow::io::h5::silence_errors();
   return RUN_ALL_TESTS();
 }

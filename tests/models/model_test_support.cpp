@@ -9,7 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
-#include "journal/fs.hpp"
+#include "platform/fs.hpp"
 
 namespace beamflow::models::testing {
 

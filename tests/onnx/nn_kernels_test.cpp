@@ -7,8 +7,8 @@
 #include <random>
 
 #include "jobs/models/runtime.hpp"
-#include "kernels/error.hpp"
-#include "kernels/nn.hpp"
+#include "kernels/common/error.hpp"
+#include "kernels/ml/nn.hpp"
 
 namespace beamflow::kernels::nn {
 namespace {

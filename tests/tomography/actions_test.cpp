@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "actions/action.hpp"
-#include "jobs/phantom_job.hpp"
-#include "jobs/tomography_actions.hpp"
+#include "jobs/tomography/phantom_job.hpp"
+#include "jobs/tomography/tomography_actions.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {

@@ -1,4 +1,4 @@
-#include "jobs/center_spec.hpp"
+#include "jobs/tomography/center_spec.hpp"
 
 #include <gtest/gtest.h>
 

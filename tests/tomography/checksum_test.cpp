@@ -1,4 +1,4 @@
-#include "jobs/checksum.hpp"
+#include "jobs/tomography/input_checksum.hpp"
 
 #include <gtest/gtest.h>
 

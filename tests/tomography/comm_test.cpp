@@ -4,7 +4,7 @@
 
 #include <new>
 
-#include "jobs/errors.hpp"
+#include "jobs/tomography/errors.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {
@@ -12,13 +12,13 @@ namespace {
 
 using testing::world;
 
-TEST(Comm, AgreeIsSilentWhenEveryRankSucceeds) {
+TEST(parallel::Comm, AgreeIsSilentWhenEveryRankSucceeds) {
   int ran = 0;
   world().agree([&] { ++ran; });
   EXPECT_EQ(ran, 1);
 }
 
-TEST(Comm, EveryRankThrowsTheLastRanksError) {
+TEST(parallel::Comm, EveryRankThrowsTheLastRanksError) {
   const int failing = world().size() - 1;
   testing::expect_error(
       [&] {
@@ -31,14 +31,14 @@ TEST(Comm, EveryRankThrowsTheLastRanksError) {
   world().barrier();  // still in step
 }
 
-TEST(Comm, OtherExceptionsBecomeTypedErrors) {
+TEST(parallel::Comm, OtherExceptionsBecomeTypedErrors) {
   testing::expect_error([&] { world().agree([] { throw std::bad_alloc(); }); }, "tomo.memory",
                         {"--chunk-rows"});
   testing::expect_error([&] { world().agree([] { throw std::runtime_error("boom"); }); }, "tomo.internal",
                         {"boom"});
 }
 
-TEST(Comm, CollectivesReduceOverRanks) {
+TEST(parallel::Comm, CollectivesReduceOverRanks) {
   EXPECT_EQ(world().sum(std::int64_t{1}), world().size());
   EXPECT_EQ(world().max(std::int64_t{world().rank()}), world().size() - 1);
   std::vector<double> v{1.0, double(world().rank())};

@@ -1,4 +1,4 @@
-#include "jobs/decomposition.hpp"
+#include "jobs/tomography/rows.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@ TEST(Decomposition, BlocksCoverRowsInOrderForOneToFiveRanks) {
     for (int parts = 1; parts <= 5; ++parts) {
       std::int64_t next = 0, smallest = n, largest = 0;
       for (int i = 0; i < parts; ++i) {
-        const RowRange b = block_of(n, parts, i);
+        const parallel::RowRange b = parallel::block_of(n, parts, i);
         EXPECT_EQ(b.begin, next) << "n=" << n << " parts=" << parts << " i=" << i;
         next = b.end;
         smallest = std::min(smallest, b.size());
@@ -27,36 +27,36 @@ TEST(Decomposition, BlocksCoverRowsInOrderForOneToFiveRanks) {
 }
 
 TEST(Decomposition, MoreRanksThanRowsLeavesTheLastRanksEmpty) {
-  EXPECT_EQ(block_of(3, 5, 0), (RowRange{0, 1}));
-  EXPECT_EQ(block_of(3, 5, 2), (RowRange{2, 3}));
-  EXPECT_TRUE(block_of(3, 5, 3).empty());
-  EXPECT_TRUE(block_of(3, 5, 4).empty());
+  EXPECT_EQ(parallel::block_of(3, 5, 0), (parallel::RowRange{0, 1}));
+  EXPECT_EQ(parallel::block_of(3, 5, 2), (parallel::RowRange{2, 3}));
+  EXPECT_TRUE(parallel::block_of(3, 5, 3).empty());
+  EXPECT_TRUE(parallel::block_of(3, 5, 4).empty());
 }
 
 TEST(Decomposition, ChunksAreBoundedAndContiguous) {
-  const auto chunks = chunks_of({10, 27}, 5);
+  const auto chunks = parallel::chunks_of({10, 27}, 5);
   ASSERT_EQ(chunks.size(), 4u);
-  EXPECT_EQ(chunks.front(), (RowRange{10, 15}));
-  EXPECT_EQ(chunks.back(), (RowRange{25, 27}));
-  EXPECT_TRUE(chunks_of({4, 4}, 5).empty());
+  EXPECT_EQ(chunks.front(), (parallel::RowRange{10, 15}));
+  EXPECT_EQ(chunks.back(), (parallel::RowRange{25, 27}));
+  EXPECT_TRUE(parallel::chunks_of({4, 4}, 5).empty());
 }
 
 TEST(Decomposition, PendingChunksSkipDoneSlicesAndBalanceTheRest) {
   // Slices 0-3 and 7 done: 5 pending (4, 5, 6, 8, 9) over 2 ranks.
   const std::vector<std::uint8_t> done{1, 1, 1, 1, 0, 0, 0, 1, 0, 0};
-  const auto r0 = pending_chunks(done, 2, 0, 8);
-  const auto r1 = pending_chunks(done, 2, 1, 8);
+  const auto r0 = parallel::pending_chunks(done, 2, 0, 8);
+  const auto r1 = parallel::pending_chunks(done, 2, 1, 8);
   ASSERT_EQ(r0.size(), 1u);
-  EXPECT_EQ(r0[0], (RowRange{4, 7}));
+  EXPECT_EQ(r0[0], (parallel::RowRange{4, 7}));
   ASSERT_EQ(r1.size(), 1u);
-  EXPECT_EQ(r1[0], (RowRange{8, 10}));
+  EXPECT_EQ(r1[0], (parallel::RowRange{8, 10}));
   // Chunk size still bounds a run, and a gap always cuts it.
-  const auto one = pending_chunks(done, 1, 0, 2);
+  const auto one = parallel::pending_chunks(done, 1, 0, 2);
   ASSERT_EQ(one.size(), 3u);
-  EXPECT_EQ(one[0], (RowRange{4, 6}));
-  EXPECT_EQ(one[1], (RowRange{6, 7}));
-  EXPECT_EQ(one[2], (RowRange{8, 10}));
-  EXPECT_TRUE(pending_chunks(std::vector<std::uint8_t>(4, 1), 3, 1, 2).empty());
+  EXPECT_EQ(one[0], (parallel::RowRange{4, 6}));
+  EXPECT_EQ(one[1], (parallel::RowRange{6, 7}));
+  EXPECT_EQ(one[2], (parallel::RowRange{8, 10}));
+  EXPECT_TRUE(parallel::pending_chunks(std::vector<std::uint8_t>(4, 1), 3, 1, 2).empty());
 }
 
 TEST(Decomposition, PendingChunksKeepRowGroupsWhole) {
@@ -64,10 +64,10 @@ TEST(Decomposition, PendingChunksKeepRowGroupsWhole) {
   // pending still brings its partner 4; 9 brings 8, and the odd last slice
   // is a group of its own.
   const std::vector<std::uint8_t> done{1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0};
-  const auto all = pending_chunks(done, 1, 0, 100, 2);
+  const auto all = parallel::pending_chunks(done, 1, 0, 100, 2);
   ASSERT_EQ(all.size(), 2u);
-  EXPECT_EQ(all[0], (RowRange{4, 6}));
-  EXPECT_EQ(all[1], (RowRange{8, 11}));
+  EXPECT_EQ(all[0], (parallel::RowRange{4, 6}));
+  EXPECT_EQ(all[1], (parallel::RowRange{8, 11}));
   // Every chunk starts on a group boundary whatever the ranks and chunk
   // size (an odd chunk size rounds down to whole pairs, never below one).
   const std::vector<std::uint8_t> none(11, 0);
@@ -75,7 +75,7 @@ TEST(Decomposition, PendingChunksKeepRowGroupsWhole) {
     for (std::int64_t chunk : {1, 2, 3, 5}) {
       std::int64_t covered = 0;
       for (int rank = 0; rank < parts; ++rank) {
-        for (const RowRange& r : pending_chunks(none, parts, rank, chunk, 2)) {
+        for (const parallel::RowRange& r : parallel::pending_chunks(none, parts, rank, chunk, 2)) {
           EXPECT_EQ(r.begin % 2, 0) << parts << " ranks, chunk " << chunk;
           EXPECT_LE(r.size(), std::max<std::int64_t>(2, chunk - chunk % 2));
           covered += r.size();
@@ -95,11 +95,11 @@ TEST(Decomposition, ChunkRowsFollowTheMemoryBudget) {
 }
 
 TEST(Decomposition, RowSpecParsesEveryForm) {
-  EXPECT_EQ(RowSpec::parse("3:9").resolve(20, "f", "d"), (RowRange{3, 9}));
-  EXPECT_EQ(RowSpec::parse("3:").resolve(20, "f", "d"), (RowRange{3, 20}));
-  EXPECT_EQ(RowSpec::parse(":4").resolve(20, "f", "d"), (RowRange{0, 4}));
-  EXPECT_EQ(RowSpec::parse("7").resolve(20, "f", "d"), (RowRange{7, 8}));
-  EXPECT_EQ(RowSpec::parse(":").resolve(20, "f", "d"), (RowRange{0, 20}));
+  EXPECT_EQ(RowSpec::parse("3:9").resolve(20, "f", "d"), (parallel::RowRange{3, 9}));
+  EXPECT_EQ(RowSpec::parse("3:").resolve(20, "f", "d"), (parallel::RowRange{3, 20}));
+  EXPECT_EQ(RowSpec::parse(":4").resolve(20, "f", "d"), (parallel::RowRange{0, 4}));
+  EXPECT_EQ(RowSpec::parse("7").resolve(20, "f", "d"), (parallel::RowRange{7, 8}));
+  EXPECT_EQ(RowSpec::parse(":").resolve(20, "f", "d"), (parallel::RowRange{0, 20}));
 }
 
 TEST(Decomposition, RowSpecRejectsBadSyntaxAsUsage) {

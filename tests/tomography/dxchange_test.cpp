@@ -1,7 +1,7 @@
 // Reading Data Exchange files: a round trip through DxWriter/DxInput on
 // every rank count, and every bad input the issue lists, each with its
 // error id, file and dataset.
-#include "jobs/dxchange.hpp"
+#include "jobs/tomography/dxchange.hpp"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <numbers>
 
-#include "jobs/dx_writer.hpp"
+#include "jobs/tomography/dx_writer.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {
@@ -47,7 +47,7 @@ TEST_F(DxTest, ReadsShapeAnglesAndEachRanksRows) {
   EXPECT_NEAR(in.theta_radians()[3], std::numbers::pi / 2, 1e-12);  // 90 degrees
 
   // Each rank reads its own block of rows (empty on surplus ranks).
-  const RowRange mine = block_of(5, world().size(), world().rank());
+  const parallel::RowRange mine = parallel::block_of(5, world().size(), world().rank());
   std::vector<float> proj(static_cast<std::size_t>(6 * mine.size() * 8), -1.f);
   in.read_projections(mine, proj.data());
   for (std::int64_t a = 0; a < 6; ++a)
@@ -162,13 +162,13 @@ TEST_F(DxTest, ProjectionsMustBeThreeDimensional) {
 
 TEST_F(DxTest, ProjectionsMustBeNumbers) {
   if (world().is_root()) {
-    h5::Site site{"t", "T", file.string()};
-    h5::Handle f = h5::open_file(file, h5::Access::Create, std::nullopt, site);
-    h5::create_parents(f.get(), "/exchange/data", site);
+    io::h5::Site site{"t", "T", file.string()};
+    io::h5::Handle f = io::h5::open_file(file, io::h5::Access::Create, std::nullopt, site);
+    io::h5::create_parents(f.get(), "/exchange/data", site);
     const hsize_t dims[3] = {1, 1, 1};
-    h5::Handle space = h5::own(H5Screate_simple(3, dims, nullptr), site, "space");
-    h5::Handle type = h5::own(H5Tcopy(H5T_C_S1), site, "type");
-    h5::own(
+    io::h5::Handle space = io::h5::own(H5Screate_simple(3, dims, nullptr), site, "space");
+    io::h5::Handle type = io::h5::own(H5Tcopy(H5T_C_S1), site, "type");
+    io::h5::own(
         H5Dcreate2(f.get(), "/exchange/data", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
         site, "dataset");
   }

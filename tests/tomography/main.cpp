@@ -3,10 +3,10 @@
 // prints; the exit code is the worst over the ranks.
 #include <gtest/gtest.h>
 
-#include "jobs/runtime.hpp"
+#include "parallel/runtime.hpp"
 
 int main(int argc, char** argv) {
-  beamflow::jobs::ParallelRuntime runtime(&argc, &argv);
+  beamflow::parallel::ParallelRuntime runtime(&argc, &argv);
   ::testing::InitGoogleTest(&argc, argv);
   if (!runtime.world().is_root()) {
     auto& listeners = ::testing::UnitTest::GetInstance()->listeners();

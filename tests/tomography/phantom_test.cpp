@@ -3,9 +3,9 @@
 
 #include <fstream>
 
-#include "jobs/dxchange.hpp"
-#include "jobs/phantom_job.hpp"
-#include "jobs/volume_file.hpp"
+#include "jobs/tomography/dxchange.hpp"
+#include "jobs/tomography/phantom_job.hpp"
+#include "jobs/tomography/volume_file.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {
@@ -43,7 +43,7 @@ TEST_F(PhantomTest, NoiseFreeFileTruthAndSideFile) {
 
   // Truth: the reconstruction grid, the phantom inside a 2 * ceil(3.5) margin.
   EXPECT_EQ(volume_shape(r.truth_volume), (std::array<std::int64_t, 3>{3, 40, 40}));
-  const VolumeSlab truth = read_volume(r.truth_volume, RowRange{1, 2});
+  const VolumeSlab truth = read_volume(r.truth_volume, parallel::RowRange{1, 2});
   float peak = 0;
   for (std::int64_t y = 0; y < 40; ++y)
     for (std::int64_t x = 0; x < 40; ++x) {

@@ -5,7 +5,7 @@
 #include <Kokkos_Core.hpp>
 #include <cmath>
 
-#include "jobs/sinogram_pipeline.hpp"
+#include "jobs/tomography/sinogram_pipeline.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {
@@ -23,7 +23,7 @@ TEST(SinogramPipeline, NormalisesTakesTheLogAndTransposes) {
   world().barrier();
   const DxInput in(dir / "in.h5", {}, world().get());
   SinogramPipeline pipeline(in, {});
-  const RowRange mine = block_of(5, world().size(), world().rank());
+  const parallel::RowRange mine = parallel::block_of(5, world().size(), world().rank());
   if (mine.empty()) return;
   const auto sino = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), pipeline.load(mine));
   ASSERT_EQ(sino.extent(0), std::size_t(mine.size()));

@@ -1,4 +1,4 @@
-#include "jobs/png.hpp"
+#include "io/png.hpp"
 
 #include <gtest/gtest.h>
 #include <png.h>
@@ -7,19 +7,19 @@
 #include <cstdio>
 #include <memory>
 
-#include "jobs/preview.hpp"
+#include "jobs/tomography/preview.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {
 namespace {
 
 // Decodes an 8-bit greyscale PNG with libpng's simplified API.
-Gray8Image read_png(const std::filesystem::path& path) {
+io::Gray8Image read_png(const std::filesystem::path& path) {
   png_image image{};
   image.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_file(&image, path.c_str())) return {};
   image.format = PNG_FORMAT_GRAY;
-  Gray8Image out{int(image.width), int(image.height), std::vector<std::uint8_t>(PNG_IMAGE_SIZE(image))};
+  io::Gray8Image out{int(image.width), int(image.height), std::vector<std::uint8_t>(PNG_IMAGE_SIZE(image))};
   if (!png_image_finish_read(&image, nullptr, out.pixels.data(), 0, nullptr)) return {};
   return out;
 }
@@ -32,17 +32,17 @@ TEST(Png, WindowIgnoresTheCornersOutsideTheFieldOfView) {
       const double r2 = (x - 3.5) * (x - 3.5) + (y - 3.5) * (y - 3.5);
       v[std::size_t(y * 8 + x)] = r2 > 16 ? 1e6f : float(x);
     }
-  const Window w = percentile_window(v, 8, 8, 0, 100);
+  const io::Window w = io::percentile_window(v, 8, 8, 0, 100);
   EXPECT_EQ(w.low, 0);
   EXPECT_EQ(w.high, 7);
-  EXPECT_EQ(percentile_window(v, 8, 8, 0, 100, false).high, 1e6);
+  EXPECT_EQ(io::percentile_window(v, 8, 8, 0, 100, false).high, 1e6);
 }
 
 TEST(Png, PercentilesClipOutliers) {
   std::vector<float> v(100 * 100, 1.f);
   v[5050] = 1000.f;  // one hot pixel in the middle
   for (std::size_t i = 0; i < v.size(); i += 2) v[i] = 0.f;
-  const Window w = percentile_window(v, 100, 100, 1, 99);
+  const io::Window w = io::percentile_window(v, 100, 100, 1, 99);
   EXPECT_EQ(w.high, 1.0);
 }
 
@@ -50,10 +50,10 @@ TEST(Png, WritesAGreyscaleImageThatDecodesBack) {
   testing::ScratchDir dir;
   const auto file = dir / (std::to_string(testing::world().rank()) + ".png");
   std::vector<float> v{0.f, 0.5f, 1.f, 2.f, -1.f, NAN};
-  const Gray8Image g = to_gray8(v, 3, 2, {0, 1});
+  const io::Gray8Image g = io::to_gray8(v, 3, 2, {0, 1});
   EXPECT_EQ(g.pixels, (std::vector<std::uint8_t>{0, 128, 255, 255, 0, 0}));
-  write_png(file, g);
-  const Gray8Image back = read_png(file);
+  io::write_png(file, g);
+  const io::Gray8Image back = read_png(file);
   EXPECT_EQ(back.width, 3);
   EXPECT_EQ(back.height, 2);
   EXPECT_EQ(back.pixels, g.pixels);
@@ -62,7 +62,7 @@ TEST(Png, WritesAGreyscaleImageThatDecodesBack) {
 TEST(Png, UnwritablePathIsAnError) {
   testing::expect_error(
       [] {
-        write_png("/nonexistent-dir/x.png", Gray8Image{1, 1, {0}});
+        io::write_png("/nonexistent-dir/x.png", io::Gray8Image{1, 1, {0}});
       },
       "tomo.preview.write", {"file=/nonexistent-dir/x.png"});
 }

@@ -1,4 +1,4 @@
-#include "jobs/quality.hpp"
+#include "jobs/tomography/quality.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,13 +1,13 @@
 // The driver through the library on this test's rank count: a fresh run,
 // a rerun that finds everything done, a refused foreign output, and an
 // error on one rank stopping every rank (no hang in a collective).
-#include "jobs/recon_job.hpp"
+#include "jobs/tomography/recon_job.hpp"
 
 #include <gtest/gtest.h>
 
-#include "jobs/dx_writer.hpp"
-#include "jobs/phantom_job.hpp"
-#include "jobs/volume_file.hpp"
+#include "jobs/tomography/dx_writer.hpp"
+#include "jobs/tomography/phantom_job.hpp"
+#include "jobs/tomography/volume_file.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {
@@ -65,7 +65,7 @@ TEST_F(ReconJobTest, RowsSelectSlices) {
   const ReconSummary s = reconstruct(options, world());
   EXPECT_EQ(s.slices, 3);
   EXPECT_EQ(volume_shape(output), (std::array<std::int64_t, 3>{3, 32, 32}));
-  EXPECT_EQ(VolumeFile::read_header(output).rows, (RowRange{1, 4}));
+  EXPECT_EQ(VolumeFile::read_header(output).rows, (parallel::RowRange{1, 4}));
 }
 
 TEST_F(ReconJobTest, AForeignOutputIsRefusedOnEveryRank) {

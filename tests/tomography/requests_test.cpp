@@ -1,6 +1,6 @@
 // One field table serves the command line, the actions' JSON and their
 // schema: types, defaults, unknown and missing fields.
-#include "jobs/requests.hpp"
+#include "jobs/tomography/requests.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,7 +22,7 @@ TEST(Requests, ReconOptionsFromJson) {
   EXPECT_EQ(o.algorithm, "fbp");
   EXPECT_EQ(o.chunk_rows, 8);
   EXPECT_EQ(o.center.resolve({0, 1}), std::vector<double>{12.5});
-  EXPECT_EQ(o.rows->resolve(20, "f", "d"), (RowRange{2, 10}));
+  EXPECT_EQ(o.rows->resolve(20, "f", "d"), (parallel::RowRange{2, 10}));
   EXPECT_EQ(o.preview_slices, (std::vector<std::int64_t>{1, 3}));
   EXPECT_TRUE(o.overwrite);
   EXPECT_EQ(o.preprocess.field_reduce, kernels::FieldReduce::Median);

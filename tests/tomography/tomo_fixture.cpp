@@ -5,12 +5,12 @@
 #include <cmath>
 #include <limits>
 
-#include "jobs/dx_writer.hpp"
+#include "jobs/tomography/dx_writer.hpp"
 
 namespace beamflow::jobs::testing {
 
-const Comm& world() {
-  static const Comm comm(MPI_COMM_WORLD);
+const parallel::Comm& world() {
+  static const parallel::Comm comm(MPI_COMM_WORLD);
   return comm;
 }
 

@@ -11,12 +11,12 @@
 
 #include "../support/expect_error.hpp"
 #include "core/error.hpp"
-#include "jobs/comm.hpp"
-#include "jobs/phantom_job.hpp"
+#include "parallel/comm.hpp"
+#include "jobs/tomography/phantom_job.hpp"
 
 namespace beamflow::jobs::testing {
 
-const Comm& world();
+const parallel::Comm& world();
 
 // A fresh directory, the same path on every rank (collective), removed by
 // rank 0 when the fixture ends.

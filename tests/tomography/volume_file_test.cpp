@@ -1,6 +1,6 @@
 // The output volume and its checkpoint: header round trip, collective
 // commits from every rank (also ranks with nothing to write), done flags.
-#include "jobs/volume_file.hpp"
+#include "jobs/tomography/volume_file.hpp"
 
 #include <gtest/gtest.h>
 
@@ -80,12 +80,12 @@ TEST_F(VolumeFileTest, CollectiveCommitsFromEveryRankSetDoneFlags) {
   {
     VolumeFile v(file, world().get());
     // Round 1: every rank writes its block of slices 0..3 (some ranks none).
-    const RowRange mine = block_of(4, world().size(), world().rank());
+    const parallel::RowRange mine = parallel::block_of(4, world().size(), world().rank());
     std::vector<float> values(static_cast<std::size_t>(mine.size() * 16));
     for (std::size_t i = 0; i < values.size(); ++i) values[i] = float(mine.begin * 16) + float(i);
     v.commit(mine, values.data());
     // Round 2: only rank 0 has work; the others take part with nothing.
-    const RowRange last = world().is_root() ? RowRange{5, 6} : RowRange{};
+    const parallel::RowRange last = world().is_root() ? parallel::RowRange{5, 6} : parallel::RowRange{};
     const std::vector<float> fives(16, 5.f);
     v.commit(last, fives.data());
     EXPECT_EQ(v.done(), (std::vector<std::uint8_t>{1, 1, 1, 1, 0, 1}));
@@ -120,7 +120,7 @@ TEST_F(VolumeFileTest, ForeignFilesAreNotMistakenForOutputs) {
 
 TEST_F(VolumeFileTest, ReadVolumeRejectsSlicesOutsideTheVolume) {
   create(sample_header());
-  expect_error([&] { read_volume(file, RowRange{4, 9}); }, "tomo.usage.slice", {"within the volume's 6"});
+  expect_error([&] { read_volume(file, parallel::RowRange{4, 9}); }, "tomo.usage.slice", {"within the volume's 6"});
   expect_error([&] { read_volume(file, std::nullopt, "/nope"); }, "tomo.output.unreadable",
                {"dataset=/nope"});
   EXPECT_EQ(volume_shape(file), (std::array<std::int64_t, 3>{6, 4, 4}));

@@ -6,7 +6,7 @@
 
 #include "actions/action.hpp"
 #include "cli_fixture.hpp"
-#include "jobs/tomography_actions.hpp"
+#include "jobs/tomography/tomography_actions.hpp"
 
 namespace beamflow::jobs::testing {
 namespace {

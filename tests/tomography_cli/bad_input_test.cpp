@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "cli_fixture.hpp"
-#include "jobs/dx_writer.hpp"
+#include "jobs/tomography/dx_writer.hpp"
 
 namespace beamflow::jobs::testing {
 namespace {

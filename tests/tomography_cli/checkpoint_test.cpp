@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "cli_fixture.hpp"
-#include "jobs/fft_wisdom.hpp"
-#include "jobs/hdf5.hpp"
-#include "jobs/volume_file.hpp"
+#include "jobs/tomography/fft_wisdom.hpp"
+#include "io/hdf5.hpp"
+#include "jobs/tomography/volume_file.hpp"
 
 namespace beamflow::jobs::testing {
 namespace {
@@ -72,11 +72,11 @@ TEST_F(CheckpointTest, UnreadableRecordedPlansAreRefused) {
   Ran r = beamflow(std::string(kRecon) + " --output r.h5", 0, std::string(kKill) + "1");
   EXPECT_EQ(r.code, 128 + 9) << r.err;
   {
-    const h5::Site site{"test", "States.TaskFailed", path("r.h5").string()};
-    h5::Handle file = h5::open_file(path("r.h5"), h5::Access::ReadWrite, std::nullopt, site);
-    h5::Handle data = *h5::try_open_dataset(file.get(), kVolumeDataset, site);
+    const io::h5::Site site{"test", "States.TaskFailed", path("r.h5").string()};
+    io::h5::Handle file = io::h5::open_file(path("r.h5"), io::h5::Access::ReadWrite, std::nullopt, site);
+    io::h5::Handle data = *io::h5::try_open_dataset(file.get(), kVolumeDataset, site);
     ASSERT_GE(H5Adelete(data.get(), "fft_plans"), 0);
-    h5::write_attribute(data.get(), "fft_plans", std::string("(not fftw wisdom"), site);
+    io::h5::write_attribute(data.get(), "fft_plans", std::string("(not fftw wisdom"), site);
   }
   const std::vector<std::uint8_t> before = done_flags(path("r.h5"));
   r = beamflow(std::string(kRecon) + " --output r.h5");

@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "jobs/hdf5.hpp"
-#include "jobs/quality.hpp"
-#include "jobs/volume_file.hpp"
+#include "io/hdf5.hpp"
+#include "jobs/tomography/quality.hpp"
+#include "jobs/tomography/volume_file.hpp"
 
 namespace beamflow::jobs::testing {
 

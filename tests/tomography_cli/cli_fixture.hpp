@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/json.hpp"
-#include "jobs/quality.hpp"
+#include "jobs/tomography/quality.hpp"
 
 namespace beamflow::jobs::testing {
 

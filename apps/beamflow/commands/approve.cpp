@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "actions/approval.hpp"
-#include "cli/common.hpp"
+#include "apps/beamflow/common.hpp"
 #include "core/error.hpp"
 #include "run/paths.hpp"
 #include "run/run_store.hpp"

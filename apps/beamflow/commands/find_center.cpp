@@ -1,9 +1,9 @@
 // beamflow find-center: the rotation centre of a Data Exchange file, as JSON.
 #include <iostream>
 
-#include "cli/tomo_cli.hpp"
-#include "jobs/center_job.hpp"
-#include "jobs/runtime.hpp"
+#include "apps/beamflow/commands/tomo_cli.hpp"
+#include "jobs/tomography/center_job.hpp"
+#include "parallel/runtime.hpp"
 
 namespace beamflow::cli {
 namespace {
@@ -19,7 +19,7 @@ int find_center_main(const std::vector<std::string>& args) {
   return run_tomography_command("find-center", true, [&] {
     const auto options =
         jobs::options_from_json(jobs::find_center_fields(), request_from(vm, jobs::find_center_fields()), {});
-    jobs::ParallelRuntime runtime;
+    parallel::ParallelRuntime runtime;
     const jobs::CenterResult result = jobs::find_center(options, runtime.world());
     if (runtime.world().is_root()) std::cout << result.to_json().dump() << std::endl;
     return kExitOk;

@@ -8,13 +8,13 @@
 #include <iostream>
 #include <map>
 
-#include "cli/common.hpp"
+#include "apps/beamflow/common.hpp"
 #include "core/error.hpp"
 #include "jobs/models/cache.hpp"
 #include "jobs/models/errors.hpp"
 #include "jobs/models/inference.hpp"
 #include "jobs/models/repository.hpp"
-#include "jobs/runtime.hpp"
+#include "parallel/runtime.hpp"
 
 namespace beamflow::cli {
 namespace {
@@ -236,7 +236,7 @@ int run_main(const std::vector<std::string>& args) {
   // Kokkos first, so that it outlives the cached model (the runtime below
   // finalises only what it initialised).
   models::ensure_kokkos();
-  std::optional<jobs::ParallelRuntime> mpi;
+  std::optional<parallel::ParallelRuntime> mpi;
   if (launched_ranks() > 1) mpi.emplace();
   const bool root = !mpi || mpi->world().is_root();
   try {

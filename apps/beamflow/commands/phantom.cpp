@@ -1,9 +1,9 @@
 // beamflow phantom: a Shepp-Logan Data Exchange file with its truth.
 #include <iostream>
 
-#include "cli/tomo_cli.hpp"
-#include "jobs/phantom_job.hpp"
-#include "jobs/runtime.hpp"
+#include "apps/beamflow/commands/tomo_cli.hpp"
+#include "jobs/tomography/phantom_job.hpp"
+#include "parallel/runtime.hpp"
 
 namespace beamflow::cli {
 namespace {
@@ -21,7 +21,7 @@ int phantom_main(const std::vector<std::string>& args) {
   return run_tomography_command("phantom", vm.count("json") > 0, [&] {
     const auto options =
         jobs::options_from_json(jobs::phantom_fields(), request_from(vm, jobs::phantom_fields()), {});
-    jobs::ParallelRuntime runtime;
+    parallel::ParallelRuntime runtime;
     // One file, one writer: under mpirun rank 0 writes, the others wait.
     std::string truth;
     runtime.world().agree([&] {

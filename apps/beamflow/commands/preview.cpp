@@ -1,8 +1,8 @@
 // beamflow preview: PNG images of slices of a reconstructed volume.
 #include <iostream>
 
-#include "cli/tomo_cli.hpp"
-#include "jobs/preview.hpp"
+#include "apps/beamflow/commands/tomo_cli.hpp"
+#include "jobs/tomography/preview.hpp"
 
 namespace beamflow::cli {
 namespace {

@@ -3,9 +3,9 @@
 #include <iomanip>
 #include <iostream>
 
-#include "cli/tomo_cli.hpp"
-#include "jobs/recon_job.hpp"
-#include "jobs/runtime.hpp"
+#include "apps/beamflow/commands/tomo_cli.hpp"
+#include "jobs/tomography/recon_job.hpp"
+#include "parallel/runtime.hpp"
 
 namespace beamflow::cli {
 namespace {
@@ -38,7 +38,7 @@ int recon_main(const std::vector<std::string>& args) {
     options.log = [quiet](const std::string& line) {
       if (!quiet) std::cerr << "beamflow recon: " << line << std::endl;
     };
-    jobs::ParallelRuntime runtime;
+    parallel::ParallelRuntime runtime;
     const jobs::ReconSummary summary = jobs::reconstruct(options, runtime.world());
     if (runtime.world().is_root()) {
       if (vm.count("json"))

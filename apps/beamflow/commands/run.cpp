@@ -1,7 +1,7 @@
 // beamflow run / resume: drive a flow to completion, durably.
 #include <iostream>
 
-#include "cli/common.hpp"
+#include "apps/beamflow/common.hpp"
 #include "core/error.hpp"
 #include "core/time.hpp"
 #include "lang/definition.hpp"

@@ -2,7 +2,7 @@
 #include <iomanip>
 #include <iostream>
 
-#include "cli/common.hpp"
+#include "apps/beamflow/common.hpp"
 #include "core/error.hpp"
 #include "core/time.hpp"
 #include "run/paths.hpp"

@@ -1,7 +1,7 @@
 // beamflow __supervise STATE_DIR: the command action's detached supervisor
 // (actions/supervisor.hpp). Hidden: only the engine starts it.
 #include "actions/supervisor.hpp"
-#include "cli/subcommand.hpp"
+#include "apps/beamflow/subcommand.hpp"
 
 namespace beamflow::cli {
 namespace {

@@ -10,10 +10,10 @@
 #include <iostream>
 #include <string>
 
-#include "cli/subcommand.hpp"
+#include "apps/beamflow/subcommand.hpp"
 #include "core/error.hpp"
-#include "jobs/errors.hpp"
-#include "jobs/requests.hpp"
+#include "jobs/tomography/errors.hpp"
+#include "jobs/tomography/requests.hpp"
 
 namespace beamflow::cli {
 

@@ -1,7 +1,7 @@
 // beamflow validate: static checks of a flow definition.
 #include <iostream>
 
-#include "cli/common.hpp"
+#include "apps/beamflow/common.hpp"
 #include "core/error.hpp"
 #include "lang/definition.hpp"
 

@@ -1,0 +1,38 @@
+#pragma once
+// Which detector rows a tomography job works on (--rows) and how many fit in
+// its memory budget at once.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "parallel/decomposition.hpp"
+
+namespace beamflow::jobs {
+
+
+// Bytes one detector row costs while in flight: projections and sinogram
+// copies, flat/dark fields, the kernel's padded filter workspace, and the
+// reconstructed slice on device and host.
+struct RowFootprint {
+  std::int64_t angles = 0;
+  std::int64_t columns = 0;
+  std::int64_t fields = 0;  // flats + darks
+  int pad = 2;
+  std::int64_t bytes() const noexcept;
+};
+// The most rows whose footprint fits in `budget_bytes`, at least 1.
+std::int64_t chunk_rows_for_budget(const RowFootprint& row, std::int64_t budget_bytes);
+inline constexpr std::int64_t kDefaultMemoryBudgetMiB = 1024;
+
+// A --rows option: "A:B" (rows A..B-1), "A:" (A to the end), ":B", or "A"
+// (one row). Throws a usage error (tomo.usage.rows) on bad syntax.
+struct RowSpec {
+  std::optional<std::int64_t> begin, end;
+  static RowSpec parse(const std::string& text);
+  std::string to_string() const;
+  // The range within [0, total); throws tomo.rows.out_of_range naming
+  // `file` and `dataset` when it does not fit or is empty.
+  parallel::RowRange resolve(std::int64_t total, const std::string& file, const std::string& dataset) const;
+};
+
+}  // namespace beamflow::jobs
