@@ -1,0 +1,249 @@
+#include "run/driver.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "core/time.hpp"
+#include "run/paths.hpp"
+
+namespace beamflow::run {
+namespace {
+
+using actions::ActionState;
+using actions::ActionStatus;
+
+Json event_json(const Event& e) {
+  Json j = e.body;
+  j["type"] = to_string(e.type);
+  return j;
+}
+
+}  // namespace
+
+RunResult result_of(const RunState& s) {
+  RunResult r;
+  r.run_id = s.info().run_id;
+  r.status = s.succeeded() ? RunStatus::Succeeded : RunStatus::Failed;
+  if (s.succeeded()) r.output = s.output();
+  else r.error = s.error();
+  return r;
+}
+
+Driver::Driver(const actions::ActionRegistry& registry, RunDirectory& dir, RunState& state, journal::Writer& writer,
+               const RunOptions& options)
+    : m_registry(registry),
+      m_dir(dir),
+      m_state(state),
+      m_writer(writer),
+      m_options(options),
+      m_rng(std::random_device{}()),
+      m_interp(state, m_outbox,
+               InterpreterEnv{[] { return now_ms(); },
+                              [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(m_rng); },
+                              options.max_payload_bytes}) {}
+
+void Driver::reattach() {
+  for (const auto& id : m_state.tasks()) launch(id, /*reattach=*/true);
+  drain_results();
+}
+
+RunResult Driver::run() {
+  while (true) {
+    for (const auto& id : m_state.take_ready()) m_interp.step(id);
+    fire_due_timers();
+    check_deadlines();
+    commit_and_act();
+    if (m_state.ended()) break;
+    if (!m_state.has_ready() && m_outbox.empty()) wait_for_events();
+  }
+  for (auto& [id, a] : m_active) cancel(a);
+  m_active.clear();
+  return result_of(m_state);
+}
+
+void Driver::commit_and_act() {
+  if (m_outbox.empty()) return;
+  std::vector<Event> batch;
+  batch.swap(m_outbox);
+  for (const auto& e : batch) m_writer.append(static_cast<std::uint16_t>(e.type), encode(e));
+  m_writer.commit();  // durable before anything below acts on it
+  for (const auto& e : batch) {
+    if (m_options.observer) m_options.observer(event_json(e));
+    act(e);
+  }
+  drain_results();
+}
+
+void Driver::act(const Event& e) {
+  switch (e.type) {
+    case RecordType::TaskScheduled: launch(e.body.at("f").get<std::string>(), false); break;
+    case RecordType::TaskSucceeded:
+    case RecordType::TaskFailed: {
+      auto it = m_active.find(e.body.at("f").get<std::string>());
+      if (it != m_active.end()) {
+        try {
+          it->second.action->release(it->second.request);
+        } catch (const std::exception&) {
+          // release frees resources; a failure there must not fail the run
+        }
+        m_active.erase(it);
+      }
+      break;
+    }
+    case RecordType::FrameCancelled: cancel_subtree(e.body.at("f").get<std::string>()); break;
+    default: break;
+  }
+}
+
+actions::ActionRequest Driver::request_for(const Frame& f) const {
+  actions::ActionRequest req;
+  req.action_id = f.task.action_id;
+  req.input = f.task.input;
+  req.run_id = m_state.info().run_id;
+  req.state_name = f.state;
+  req.attempt = f.task.attempt;
+  req.run_dir = m_dir.path();
+  req.work_dir = m_state.info().work_dir;
+  req.state_dir = action_dir(m_dir.path(), f.task.action_id);
+  return req;
+}
+
+void Driver::launch(const std::string& frame_id, bool reattach) {
+  Frame* f = m_state.find(frame_id);
+  if (!f || f->phase != Phase::Task) return;
+  actions::Action* action = m_registry.resolve(f->task.resource);
+  if (!action) {
+    const bool globus = f->def().type == lang::StateType::Action;
+    m_results.emplace_back(frame_id, ActionState::failed(f->task.action_id,
+                                                         globus ? globus_error::ActionUnableToRun : states_error::TaskFailed,
+                                                         "no action named by '" + f->task.resource + "'"));
+    return;
+  }
+  Active a;
+  a.action = action;
+  a.request = request_for(*f);
+  a.last_sign_of_life_ms = reattach ? now_ms() : f->task.started_ms;
+  ActionState st;
+  try {
+    // Asynchronous actions re-attach by their durable state after a crash,
+    // side-effecting ones keep what makes run() idempotent: both need it.
+    if (action->info().side_effects || !action->info().synchronous) {
+      std::filesystem::create_directories(a.request.state_dir);
+      fs::sync_directory(a.request.state_dir.parent_path());
+    }
+    st = action->run(a.request);
+  } catch (const Error& e) {
+    st = ActionState::failed(a.request.action_id, e.asl_name(), e.what());
+  } catch (const std::exception& e) {
+    st = ActionState::failed(a.request.action_id, states_error::TaskFailed, e.what());
+  }
+  st.action_id = a.request.action_id;
+  a.next_poll_ms = now_ms() + st.poll_after.count();
+  if (st.heartbeat) a.last_sign_of_life_ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.heartbeat->time_since_epoch()).count();
+  m_active[frame_id] = std::move(a);
+  if (st.done()) m_results.emplace_back(frame_id, std::move(st));
+}
+
+void Driver::cancel(Active& a) {
+  try {
+    a.action->cancel(a.request);
+  } catch (const std::exception&) {
+    // best effort: the action may already be gone
+  }
+}
+
+void Driver::cancel_subtree(const std::string& frame_id) {
+  const std::string prefix = frame_id + "/";
+  for (auto it = m_active.begin(); it != m_active.end();) {
+    if (it->first == frame_id || it->first.compare(0, prefix.size(), prefix) == 0) {
+      cancel(it->second);
+      it = m_active.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Driver::drain_results() {
+  auto results = std::move(m_results);
+  m_results.clear();
+  for (auto& [frame_id, st] : results) {
+    // An action cannot end the whole run: the uncatchable names are the
+    // interpreter's alone, so a task failing with one becomes a TaskFailed.
+    if (st.status == ActionStatus::Failed &&
+        (st.error == states_error::Runtime || st.error == states_error::DataLimitExceeded)) {
+      st.cause = st.error + ": " + st.cause;
+      st.error = states_error::TaskFailed;
+    }
+    m_interp.task_finished(frame_id, st);
+  }
+}
+
+void Driver::fire_due_timers() {
+  const std::int64_t now = now_ms();
+  std::vector<std::string> due;
+  for (const auto& [t, id] : m_state.timers()) {
+    if (t > now) break;
+    due.push_back(id);
+  }
+  for (const auto& id : due) m_interp.fire_timer(id);
+}
+
+void Driver::check_deadlines() {
+  const std::int64_t now = now_ms();
+  if (auto t = m_state.machine().timeout_seconds; t && !m_state.ended() &&
+      now > m_state.info().started_ms + static_cast<std::int64_t>(*t * 1000.0)) {
+    m_interp.fail_run({states_error::Timeout, "the flow exceeded its TimeoutSeconds of " +
+                                                  std::to_string(static_cast<long long>(*t))});
+    return;
+  }
+  std::vector<std::pair<std::string, FlowError>> expired;
+  for (auto& [id, a] : m_active) {
+    Frame* f = m_state.find(id);
+    if (!f || f->phase != Phase::Task) continue;
+    const bool globus = f->def().type == lang::StateType::Action;
+    if (f->task.deadline_ms && now > *f->task.deadline_ms) {
+      expired.emplace_back(id, FlowError{globus ? globus_error::ActionTimeout : states_error::Timeout,
+                                         "the action did not finish in time"});
+    } else if (f->task.heartbeat_s &&
+               now - a.last_sign_of_life_ms > static_cast<std::int64_t>(*f->task.heartbeat_s * 1000.0)) {
+      expired.emplace_back(id, FlowError{states_error::HeartbeatTimeout, "no heartbeat from the action for " +
+                                                                             std::to_string(*f->task.heartbeat_s) + " s"});
+    }
+  }
+  for (auto& [id, err] : expired) {
+    cancel(m_active[id]);
+    m_interp.task_timed_out(id, err.error, err.cause);
+  }
+}
+
+void Driver::wait_for_events() {
+  std::int64_t now = now_ms();
+  std::int64_t wake = now + 1000;
+  if (!m_state.timers().empty()) wake = std::min(wake, m_state.timers().begin()->first);
+  for (const auto& [id, a] : m_active) wake = std::min(wake, a.next_poll_ms);
+  for (const auto& id : m_state.tasks()) {
+    const Frame* f = m_state.find(id);
+    if (f && f->task.deadline_ms) wake = std::min(wake, *f->task.deadline_ms + 1);
+  }
+  if (wake > now) std::this_thread::sleep_for(std::chrono::milliseconds(wake - now));
+  now = now_ms();
+  for (auto& [id, a] : m_active) {
+    if (a.next_poll_ms > now) continue;
+    ActionState st;
+    try {
+      st = a.action->status(a.request);
+    } catch (const std::exception& e) {
+      st = ActionState::failed(a.request.action_id, states_error::TaskFailed, e.what());
+    }
+    st.action_id = a.request.action_id;
+    if (st.heartbeat)
+      a.last_sign_of_life_ms = std::max(a.last_sign_of_life_ms,
+          static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(st.heartbeat->time_since_epoch()).count()));
+    a.next_poll_ms = now + std::max<std::int64_t>(1, st.poll_after.count());
+    if (st.done()) m_results.emplace_back(id, std::move(st));
+  }
+  drain_results();
+}
+
+}  // namespace beamflow::run
