@@ -13,6 +13,7 @@ packages=(
   libgtest-dev
   libssl-dev
   libpng-dev
+  libxxhash-dev xxhash rsync
   python3 python3-numpy python3-h5py python3-skimage python3-sklearn
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler python3-torch python3-onnx
 )

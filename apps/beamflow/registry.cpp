@@ -3,6 +3,7 @@
 #include "apps/beamflow/common.hpp"
 #include "jobs/models/infer_action.hpp"
 #include "jobs/tomography/tomography_actions.hpp"
+#include "jobs/transfer/transfer_action.hpp"
 
 namespace beamflow::cli {
 
@@ -12,6 +13,7 @@ const actions::ActionRegistry& action_registry() {
     actions::register_builtin_actions(r);
     models::register_model_actions(r);
     jobs::register_tomography_actions(r);
+    transfer::register_transfer_actions(r);
     return r;
   }();
   return registry;

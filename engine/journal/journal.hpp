@@ -16,12 +16,19 @@
 //   - a torn tail (short record, bad CRC, garbage, or a commit cut short, with
 //     no whole commit after it) ends the journal and is truncated away before
 //     new appends;
-//   - a bad stretch in the middle (a whole commit follows it) is skipped by
-//     scanning forward to the next sync marker and reported, never fatal; the
-//     good records around it are kept: their commit returned long ago.
+//   - damage before the tail (a record that does not decode, or a commit
+//     broken off, with a whole commit after it) is *not* skipped: skipping a
+//     record of an event-sourced log silently changes history. The reader
+//     returns the records before it and describes it (ReadReport::damage:
+//     byte offset, record number); the writer refuses to append to such a
+//     file (journal.corrupt) and the run refuses to replay it until
+//     `beamflow repair` has cut the journal back to `good_end`, after telling
+//     the user which records that drops (ReadReport::after_damage).
+//     Only a torn tail is ever cut without asking.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,19 +40,34 @@ struct Record {
   std::uint64_t offset = 0;  // byte offset in the file (set by the reader)
 };
 
+// The first damage before the tail.
+struct Damage {
+  std::uint64_t offset = 0;      // first byte that breaks the journal
+  std::uint64_t good_end = 0;    // end of the last whole commit before it: what a repair keeps
+  std::size_t record = 0;        // 0-based number of the damaged record among the records that decode
+  std::optional<std::uint16_t> type;  // its type as its header reads, when it has one (unverified)
+  std::string what;              // why the bytes there break the journal
+};
+// "damaged at byte 1234 (record #6 of the journal, whose header names type 2): ..."
+std::string describe(const Damage& d);
+
 struct ReadReport {
-  std::vector<Record> records;
-  std::uint64_t valid_end = 0;       // end offset of the last good record
+  std::vector<Record> records;       // the whole commits before any damage
+  std::uint64_t valid_end = 0;       // end offset of the last whole commit in the file
   std::uint64_t file_size = 0;
-  std::size_t skipped_records = 0;   // corrupt stretches skipped in the middle
+  std::size_t skipped_records = 0;   // stretches that do not decode before valid_end
                                      // (one per stretch: its record count is unknowable)
-  bool torn_tail = false;            // bytes after valid_end were ignored
+  bool torn_tail = false;            // bytes after valid_end (what a crash leaves), cut on append
+  std::optional<Damage> damage;      // damage before the tail: the history cannot be replayed
+  std::vector<Record> after_damage;  // with damage: every record that decodes after good_end
+                                     // (what a repair drops)
 };
 
-// Reads every good record. Throws beamflow::Error "journal.open" when the
-// file cannot be opened, "journal.header" when its header is not a beamflow
-// journal (or a version this build cannot read), "journal.io" when a read
-// fails. Never throws for damaged records: they are skipped or torn.
+// Reads every record of the whole commits before any damage. Throws
+// beamflow::Error "journal.open" when the file cannot be opened or is not a
+// regular file, "journal.header" when its header is not a beamflow journal
+// (or a version this build cannot read), "journal.io" when a read fails.
+// Never throws for damaged records: the caller decides (see ReadReport::damage).
 ReadReport read_journal(const std::filesystem::path& file);
 // The same on bytes already in memory (`file` only names it in errors).
 ReadReport parse_journal(const std::uint8_t* data, std::size_t size,
@@ -64,8 +86,10 @@ void rewrite_journal(const std::filesystem::path& file, const std::vector<Record
 class Writer {
  public:
   // Creates a new journal (fails with "journal.exists" if present) or opens an
-  // existing one for append, first truncating anything after the last good
-  // record. Throws beamflow::Error ids "journal.open" / "journal.io".
+  // existing one for append, first truncating a torn tail. Throws
+  // beamflow::Error ids "journal.open" (also for a file that is not a regular
+  // file) / "journal.io", and "journal.corrupt" for a journal damaged before
+  // its tail (nothing is appended to it; see ReadReport::damage).
   static Writer create(const std::filesystem::path& file, Durability durability);
   static Writer open_append(const std::filesystem::path& file, Durability durability);
 

@@ -3,6 +3,7 @@
 // the torn tail (rules in journal.hpp).
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <string_view>
 
@@ -53,21 +54,46 @@ std::size_t next_good_record(const std::uint8_t* data, std::size_t size, std::si
   return size;
 }
 
-// Records read since the last whole commit: accepted when a whole commit
-// follows them, dropped as the torn tail otherwise.
-struct Pending {
-  std::vector<Record> records;
-  std::size_t gaps = 0;
-
-  void accept_into(ReadReport& report) {
-    std::move(records.begin(), records.end(), std::back_inserter(report.records));
-    records.clear();
-    report.skipped_records += gaps;
-    gaps = 0;
-  }
+// One stretch of the file: a record that decodes, or bytes that do not (a gap
+// running up to the next record that decodes).
+struct Item {
+  bool good = false;
+  std::size_t offset = 0;
+  std::size_t end = 0;
+  format::RecordHeader header;
 };
 
+std::vector<Item> scan(const std::uint8_t* data, std::size_t size) {
+  std::vector<Item> items;
+  std::size_t pos = format::header_size;
+  while (pos < size) {
+    if (const auto header = format::decode_record(data + pos, size - pos)) {
+      const std::size_t end = pos + format::record_header_size + header->length;
+      items.push_back(Item{true, pos, end, *header});
+      pos = end;
+    } else {
+      const std::size_t next = next_good_record(data, size, pos + 1);
+      items.push_back(Item{false, pos, next, {}});
+      pos = next;
+    }
+  }
+  return items;
+}
+
+Record record_of(const std::uint8_t* data, const Item& item) {
+  const std::uint8_t* payload = data + item.offset + format::record_header_size;
+  return Record{item.header.type, {payload, data + item.end}, item.offset};
+}
+
 }  // namespace
+
+std::string describe(const Damage& d) {
+  std::string s = "damaged at byte " + std::to_string(d.offset) + " (record #" +
+                  std::to_string(d.record + 1) + " of the journal";
+  if (d.type) s += ", whose header names type " + std::to_string(*d.type);
+  s += "): " + d.what + "; " + std::to_string(d.good_end) + " bytes before it are whole";
+  return s;
+}
 
 ReadReport parse_journal(const std::uint8_t* data, std::size_t size,
                          const std::filesystem::path& file) {
@@ -75,29 +101,89 @@ ReadReport parse_journal(const std::uint8_t* data, std::size_t size,
   ReadReport report;
   report.file_size = size;
   report.valid_end = format::header_size;
-  Pending pending;
-  bool commit_whole = false;  // the commit being read began with `first` and has no gap yet
-  std::size_t pos = format::header_size;
-  while (pos < size) {
-    const auto header = format::decode_record(data + pos, size - pos);
-    if (!header) {
-      ++pending.gaps;
-      commit_whole = false;
-      pos = next_good_record(data, size, pos + 1);
+  const std::vector<Item> items = scan(data, size);
+
+  // Group the items into commits. A commit is whole when its records run from
+  // a `first` to a `last` with nothing in between that fails to decode. The
+  // first item that is not part of a whole commit is the first break.
+  std::vector<bool> whole(items.size(), false);
+  std::optional<std::size_t> first_break;  // item index where the kept history ends
+  std::optional<Damage> damage;            // what broke there
+  std::size_t records_seen = 0;            // decodable records before the current item
+  auto note_break = [&](std::size_t kept_until, const Item& at, std::size_t record, std::string what) {
+    if (first_break) return;
+    first_break = kept_until;
+    Damage d;
+    d.offset = at.offset;
+    d.good_end = items[kept_until].offset;
+    d.record = record;
+    d.what = std::move(what);
+    if (!at.good && size - at.offset >= format::record_header_size &&
+        format::load_u32(data + at.offset) == format::sync_marker)
+      d.type = format::load_u16(data + at.offset + 12);
+    else if (at.good)
+      d.type = at.header.type;
+    damage = std::move(d);
+  };
+  std::size_t i = 0;
+  while (i < items.size()) {
+    const Item& item = items[i];
+    if (!item.good) {
+      note_break(i, item, records_seen, "the bytes there do not decode as a record (sync marker, length, flags or CRC)");
+      ++i;
       continue;
     }
-    const std::uint8_t* payload = data + pos + format::record_header_size;
-    const std::size_t end = pos + format::record_header_size + header->length;
-    pending.records.push_back(Record{header->type, {payload, data + end}, pos});
-    if (header->flags & format::flag_first) commit_whole = true;
-    if (header->flags & format::flag_last) {
-      if (commit_whole) {
-        pending.accept_into(report);
-        report.valid_end = end;
-      }
-      commit_whole = false;  // the next record must open a new commit
+    if (!(item.header.flags & format::flag_first)) {
+      note_break(i, item, records_seen, "a record that does not open a commit follows a finished commit");
+      ++records_seen;
+      ++i;
+      continue;
     }
-    pos = end;
+    std::size_t j = i;
+    bool closed = false;
+    while (j < items.size() && items[j].good) {
+      if (j > i && (items[j].header.flags & format::flag_first)) break;
+      if (items[j].header.flags & format::flag_last) {
+        closed = true;
+        break;
+      }
+      ++j;
+    }
+    if (closed) {
+      for (std::size_t k = i; k <= j; ++k) whole[k] = true;
+      records_seen += j - i + 1;
+      report.valid_end = items[j].end;
+      i = j + 1;
+      continue;
+    }
+    // The commit opened at i never closed: cut by a gap, by a new commit, or
+    // by the end of the file.
+    const std::size_t records_in = j - i;
+    if (j < items.size())
+      note_break(i, items[j], records_seen + records_in,
+                 items[j].good ? "a commit begins before the previous one ended"
+                               : "the bytes there do not decode as a record (sync marker, length, flags or CRC)");
+    else
+      note_break(i, items[i], records_seen, "a commit that never ended");
+    records_seen += records_in;
+    i = j;
+  }
+
+  const std::size_t kept = first_break.value_or(items.size());
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    if (!items[k].good) {
+      if (items[k].offset < report.valid_end) ++report.skipped_records;
+      continue;
+    }
+    if (k < kept && whole[k]) report.records.push_back(record_of(data, items[k]));
+    else if (k >= kept) report.after_damage.push_back(record_of(data, items[k]));
+  }
+  // A break with a whole commit after it is damage; one without is the torn
+  // tail a crash leaves.
+  if (damage && damage->good_end < report.valid_end) {
+    report.damage = std::move(damage);
+  } else {
+    report.after_damage.clear();
   }
   report.torn_tail = report.valid_end < size;
   return report;

@@ -1,6 +1,7 @@
 // The single journal writer: buffered appends, one write + fdatasync per
 // commit, crash-safe creation and compaction.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -73,9 +74,23 @@ Writer Writer::create(const std::filesystem::path& file, Durability durability) 
 }
 
 Writer Writer::open_append(const std::filesystem::path& file, Durability durability) {
-  fs::detail::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO for writing would otherwise wait for a reader
+  // (without one it fails with ENXIO; the stat names the real reason first).
+  if (struct stat named {}; ::stat(file.c_str(), &named) == 0 && !S_ISREG(named.st_mode))
+    throw_system_error("journal.open", "not a regular file", file, 0);
+  fs::detail::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK));
   if (!fd) throw_system_error("journal.open", "cannot open the journal for append", file, errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_system_error("journal.io", "cannot stat the journal", file, errno);
+  if (!S_ISREG(st.st_mode)) throw_system_error("journal.open", "not a regular file", file, 0);
+  if (::fcntl(fd.get(), F_SETFL, O_WRONLY | O_APPEND) != 0)
+    throw_system_error("journal.io", "cannot clear O_NONBLOCK on the journal", file, errno);
   const ReadReport report = read_journal(file);
+  if (report.damage) {
+    throw Error("journal.corrupt", states_error::Runtime,
+                "refusing to append to a damaged journal: " + describe(*report.damage),
+                {{"file", file.string()}, {"offset", std::to_string(report.damage->offset)}});
+  }
   if (report.valid_end < report.file_size) {
     if (::ftruncate(fd.get(), static_cast<off_t>(report.valid_end)) != 0)
       throw_system_error("journal.io", "cannot cut off the journal's torn tail", file, errno);
@@ -182,7 +197,7 @@ void rewrite_journal(const std::filesystem::path& file, const std::vector<Record
   bytes.reserve(total);
   const auto header = format::encode_header();
   bytes.assign(header.begin(), header.end());
-  // One commit per record: damage to one record then costs only that record.
+  // One commit per record: damage is then located to one record.
   for (const Record& r : records) {
     const std::size_t at = format::append_record(bytes, r.type, r.payload.data(), r.payload.size());
     format::seal_record(bytes.data() + at, format::flag_first | format::flag_last);

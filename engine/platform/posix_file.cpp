@@ -76,11 +76,14 @@ void throw_system_error(const std::string& id, const std::string& what,
 
 std::string read_whole_file(const std::filesystem::path& file, const std::string& open_id,
                             const std::string& read_id) {
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever;
+  // it is refused below like any file that is not a regular file.
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd) throw_system_error(open_id, "cannot open", file, errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw_system_error(read_id, "cannot stat", file, errno);
   if (!S_ISREG(st.st_mode)) throw_system_error(open_id, "not a regular file", file, 0);
+  if (::fcntl(fd.get(), F_SETFL, O_RDONLY) != 0) throw_system_error(read_id, "cannot clear O_NONBLOCK", file, errno);
 
   // One byte more than the size we saw, so a single read() normally meets EOF;
   // a file that grows while we read is read to its new end.

@@ -1,7 +1,12 @@
-// The reader's contract on damaged files: torn tails cut, middle damage
-// skipped, bad headers rejected with journal.header, never a crash.
+// The reader's contract on damaged files: torn tails cut, damage before the
+// tail reported with its offset and record (never skipped: issue 9 replaced
+// the old skip-and-continue rule), bad headers rejected with journal.header,
+// never a crash.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <random>
 
 #include "journal/format.hpp"
@@ -143,14 +148,16 @@ TEST_F(Reader, FinalCommitWithALostHeadIsTorn) {
 }
 
 // One flipped bit anywhere in a middle record (sync, length, CRC, type,
-// flags or payload) skips that record only.
-TEST_F(Reader, BitFlipInAMiddleRecordSkipsOnlyThatRecord) {
+// flags or payload) is damage at that record: the records before it are
+// returned, the ones after it only as what a repair would drop.
+TEST_F(Reader, BitFlipInAMiddleRecordIsDamageAtThatRecord) {
   const auto commits = ten_commits();
   test::make_journal(file, commits);
   const Bytes whole = test::read_bytes(file);
   const Record victim = read_journal(file).records[5];
-  auto survivors = test::flatten(commits);
-  survivors.erase(survivors.begin() + 5);
+  const auto all = test::flatten(commits);
+  const std::vector<Rec> before(all.begin(), all.begin() + 5);
+  const std::vector<Rec> after(all.begin() + 6, all.end());
 
   for (std::uint64_t at = victim.offset; at < record_end(victim); ++at) {
     for (int bit : {0, 3, 7}) {
@@ -159,7 +166,12 @@ TEST_F(Reader, BitFlipInAMiddleRecordSkipsOnlyThatRecord) {
       bytes[at] ^= static_cast<std::uint8_t>(1u << bit);
       test::write_bytes(file, bytes);
       const ReadReport r = read_journal(file);
-      test::expect_records(r.records, survivors);
+      test::expect_records(r.records, before);
+      ASSERT_TRUE(r.damage);
+      EXPECT_EQ(r.damage->offset, victim.offset);
+      EXPECT_EQ(r.damage->good_end, victim.offset);
+      EXPECT_EQ(r.damage->record, 5u);
+      test::expect_records(r.after_damage, after);
       EXPECT_EQ(r.skipped_records, 1u);
       EXPECT_FALSE(r.torn_tail);
       EXPECT_EQ(r.valid_end, whole.size());
@@ -167,9 +179,9 @@ TEST_F(Reader, BitFlipInAMiddleRecordSkipsOnlyThatRecord) {
   }
 }
 
-// Damage inside an older multi-record commit keeps the rest of that commit:
-// it returned long ago and the engine acted on it.
-TEST_F(Reader, DamageInsideAnOlderCommitKeepsItsOtherRecords) {
+// Damage inside an older multi-record commit: the history ends before that
+// commit, the damage is located at the damaged record itself.
+TEST_F(Reader, DamageInsideAnOlderCommitEndsTheHistoryBeforeThatCommit) {
   std::vector<Commit> commits = {{Rec{1, payload(1, 10)}},
                                  {Rec{2, payload(2, 20)}, Rec{3, payload(3, 30)}, Rec{4, payload(4, 40)}},
                                  {Rec{5, payload(5, 50)}}};
@@ -180,14 +192,41 @@ TEST_F(Reader, DamageInsideAnOlderCommitKeepsItsOtherRecords) {
   test::write_bytes(file, bytes);
 
   const ReadReport r = read_journal(file);
-  auto expected = test::flatten(commits);
-  expected.erase(expected.begin() + 2);
-  test::expect_records(r.records, expected);
+  const auto all = test::flatten(commits);
+  test::expect_records(r.records, {all[0]});
+  ASSERT_TRUE(r.damage);
+  EXPECT_EQ(r.damage->offset, middle.offset);
+  EXPECT_EQ(r.damage->record, 2u);
+  EXPECT_EQ(r.damage->good_end, r.records[0].offset + format::record_header_size + r.records[0].payload.size());
+  test::expect_records(r.after_damage, {all[1], all[3], all[4]});
   EXPECT_EQ(r.skipped_records, 1u);
   EXPECT_FALSE(r.torn_tail);
+  EXPECT_NE(describe(*r.damage).find("damaged at byte " + std::to_string(middle.offset) + " (record #3"),
+            std::string::npos)
+      << describe(*r.damage);
 }
 
-TEST_F(Reader, GarbageBetweenCommitsIsSkippedAsOneStretch) {
+// A commit broken off by the next one (all CRCs valid) is damage too.
+TEST_F(Reader, CommitWithoutItsLastRecordBeforeTheTailIsDamage) {
+  test::make_journal(file, {{Rec{1, payload(1, 10)}}, {Rec{2, payload(2, 20)}, Rec{3, payload(3, 30)}},
+                            {Rec{4, payload(4, 40)}}});
+  Bytes bytes = test::read_bytes(file);
+  const Record second = read_journal(file).records[1];
+  const Record third = read_journal(file).records[2];
+  format::seal_record(bytes.data() + third.offset, 0);  // no longer `last`
+  test::write_bytes(file, bytes);
+  const ReadReport r = read_journal(file);
+  test::expect_records(r.records, {Rec{1, payload(1, 10)}});
+  ASSERT_TRUE(r.damage);
+  EXPECT_EQ(r.damage->good_end, second.offset);
+  EXPECT_EQ(r.damage->record, 3u);
+  EXPECT_NE(r.damage->what.find("a commit begins before the previous one ended"), std::string::npos);
+  test::expect_error([&] { Writer::open_append(file, Durability::None); }, "journal.corrupt",
+                     {"refusing to append to a damaged journal", "damaged at byte"});
+  EXPECT_EQ(test::read_bytes(file), bytes);  // nothing cut, nothing appended
+}
+
+TEST_F(Reader, GarbageBetweenCommitsIsDamageAtItsFirstByte) {
   const auto commits = ten_commits();
   test::make_journal(file, commits);
   Bytes bytes = test::read_bytes(file);
@@ -199,9 +238,14 @@ TEST_F(Reader, GarbageBetweenCommitsIsSkippedAsOneStretch) {
   test::write_bytes(file, bytes);
 
   const ReadReport r = read_journal(file);
-  test::expect_records(r.records, test::flatten(commits));
+  const auto all = test::flatten(commits);
+  test::expect_records(r.records, {all.begin(), all.begin() + 4});
+  ASSERT_TRUE(r.damage);
+  EXPECT_EQ(r.damage->offset, fourth.offset);
+  EXPECT_EQ(r.damage->record, 4u);
+  test::expect_records(r.after_damage, {all.begin() + 4, all.end()});
+  EXPECT_EQ(r.after_damage[0].offset, fourth.offset + garbage.size());
   EXPECT_EQ(r.skipped_records, 1u);
-  EXPECT_EQ(r.records[4].offset, fourth.offset + garbage.size());
   EXPECT_FALSE(r.torn_tail);
 }
 
@@ -242,7 +286,10 @@ TEST_F(Reader, HugeLengthFieldIsCorruptNotAnAllocation) {
     test::write_bytes(file, bytes);
 
     const ReadReport r = read_journal(file);
-    test::expect_records(r.records, {Rec{9, payload(9, 12)}});
+    EXPECT_TRUE(r.records.empty());
+    ASSERT_TRUE(r.damage);
+    EXPECT_EQ(r.damage->offset, format::header_size);
+    test::expect_records(r.after_damage, {Rec{9, payload(9, 12)}});
     EXPECT_EQ(r.skipped_records, 1u);
     EXPECT_FALSE(r.torn_tail);
 
@@ -261,8 +308,61 @@ TEST_F(Reader, RecordWithUnknownFlagsIsCorrupt) {
   format::seal_record(first, format::flag_first | format::flag_last | 0x8000);  // CRC valid
   test::write_bytes(file, bytes);
   const ReadReport r = read_journal(file);
-  test::expect_records(r.records, {Rec{2, payload(2, 5)}});
+  EXPECT_TRUE(r.records.empty());
+  ASSERT_TRUE(r.damage);
+  EXPECT_EQ(r.damage->offset, format::header_size);
+  test::expect_records(r.after_damage, {Rec{2, payload(2, 5)}});
   EXPECT_EQ(r.skipped_records, 1u);
+}
+
+// Every byte of a small journal flipped in turn: the header refuses
+// (journal.header), a flip in the last commit is a torn tail, any other flip
+// is damage located at or before the flipped byte. Never a different history:
+// what is returned is always a prefix of what was written, in whole commits.
+TEST_F(Reader, EveryByteFlippedIsTornOrLocatedNeverADifferentHistory) {
+  std::vector<Commit> commits;
+  for (unsigned i = 0; i < 6; ++i) {
+    Commit c;
+    for (unsigned k = 0; k <= i % 3; ++k) c.push_back(Rec{static_cast<std::uint16_t>(1 + k), payload(i * 3 + k, 5 + i)});
+    commits.push_back(c);
+  }
+  test::make_journal(file, commits);
+  const Bytes whole = test::read_bytes(file);
+  const auto all = test::flatten(commits);
+  const std::uint64_t last_commit = read_journal(file).records[all.size() - commits.back().size()].offset;
+  std::vector<std::size_t> commit_sizes;  // prefixes that end on a commit boundary
+  std::size_t n = 0;
+  commit_sizes.push_back(0);
+  for (const Commit& c : commits) commit_sizes.push_back(n += c.size());
+
+  for (std::size_t at = 0; at < whole.size(); ++at) {
+    SCOPED_TRACE("byte " + std::to_string(at));
+    Bytes bytes = whole;
+    bytes[at] ^= 0xFF;
+    if (at < format::header_size) {
+      EXPECT_THROW(parse_journal(bytes.data(), bytes.size(), "flip"), Error);
+      continue;
+    }
+    const ReadReport r = parse_journal(bytes.data(), bytes.size(), "flip");
+    ASSERT_NE(std::find(commit_sizes.begin(), commit_sizes.end(), r.records.size()), commit_sizes.end());
+    test::expect_records(r.records, {all.begin(), all.begin() + static_cast<long>(r.records.size())});
+    if (at >= last_commit) {
+      EXPECT_FALSE(r.damage);
+      EXPECT_TRUE(r.torn_tail);
+      EXPECT_EQ(r.valid_end, last_commit);
+    } else {
+      ASSERT_TRUE(r.damage);
+      EXPECT_LE(r.damage->offset, at);
+      EXPECT_LE(r.damage->good_end, r.damage->offset);
+      EXPECT_EQ(r.valid_end, whole.size());
+    }
+  }
+}
+
+TEST_F(Reader, FifoIsRefusedWithoutWaiting) {
+  ASSERT_EQ(::mkfifo(file.c_str(), 0600), 0);
+  test::expect_error([&] { read_journal(file); }, "journal.open", {"not a regular file"});
+  test::expect_error([&] { Writer::open_append(file, Durability::None); }, "journal.open", {"not a regular file"});
 }
 
 TEST_F(Reader, EmptyFileIsNotAJournal) {
@@ -333,6 +433,13 @@ void check_invariants(const ReadReport& r, std::size_t size) {
     ASSERT_GE(rec.offset, previous_end);
     ASSERT_LE(record_end(rec), r.valid_end);
     previous_end = record_end(rec);
+  }
+  if (r.damage) {
+    ASSERT_LE(previous_end, r.damage->good_end);
+    ASSERT_LE(r.damage->good_end, r.damage->offset);
+    ASSERT_LT(r.damage->good_end, r.valid_end);
+  } else {
+    ASSERT_TRUE(r.after_damage.empty());
   }
 }
 

@@ -220,12 +220,13 @@ TEST_F(WriterTest, RewriteReplacesTheJournalWithTheGivenRecords) {
   for (unsigned i = 0; i < 20; ++i) commits.push_back({Rec{static_cast<std::uint16_t>(i), payload(i, i)}});
   test::make_journal(file, commits);
   Bytes bytes = test::read_bytes(file);
-  bytes[read_journal(file).records[3].offset + 5] ^= 1;  // a skipped stretch compaction drops
+  bytes[read_journal(file).records[3].offset + 5] ^= 1;  // damage compaction drops
   test::write_bytes(file, bytes);
-  ASSERT_EQ(read_journal(file).skipped_records, 1u);
+  const ReadReport damaged = read_journal(file);
+  ASSERT_TRUE(damaged.damage);
+  ASSERT_EQ(damaged.after_damage.size(), 16u);
 
-  std::vector<Record> keep = read_journal(file).records;
-  keep.erase(keep.begin(), keep.begin() + 10);
+  std::vector<Record> keep(damaged.after_damage.begin() + 6, damaged.after_damage.end());
   rewrite_journal(file, keep, Durability::Fsync);
 
   const ReadReport r = read_journal(file);
@@ -244,8 +245,8 @@ TEST_F(WriterTest, RewriteReplacesTheJournalWithTheGivenRecords) {
   EXPECT_EQ(read_journal(file).records.back().type, 500);
 }
 
-// Compacted records are separate commits: damage to one costs only that one.
-TEST_F(WriterTest, RewrittenJournalLosesOnlyADamagedRecord) {
+// Compacted records are separate commits: damage is located to one record.
+TEST_F(WriterTest, RewrittenJournalLocatesADamagedRecord) {
   std::vector<Record> records(5);
   for (unsigned i = 0; i < records.size(); ++i) records[i] = {static_cast<std::uint16_t>(i), payload(i, 20), 0};
   rewrite_journal(file, records, Durability::None);
@@ -253,7 +254,10 @@ TEST_F(WriterTest, RewrittenJournalLosesOnlyADamagedRecord) {
   bytes[read_journal(file).records[2].offset + format::record_header_size] ^= 0x80;
   test::write_bytes(file, bytes);
   const ReadReport r = read_journal(file);
-  EXPECT_EQ(r.records.size(), 4u);
+  EXPECT_EQ(r.records.size(), 2u);
+  ASSERT_TRUE(r.damage);
+  EXPECT_EQ(r.damage->record, 2u);
+  EXPECT_EQ(r.after_damage.size(), 2u);
   EXPECT_EQ(r.skipped_records, 1u);
 }
 

@@ -1,0 +1,118 @@
+// beamflow transfer: a verified, resumable transfer between endpoints, on as
+// many MPI ranks as it is launched with (mpirun -np N beamflow transfer ...).
+// Running the same command again resumes an interrupted transfer.
+#include <mpi.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+
+#include "apps/beamflow/subcommand.hpp"
+#include "core/error.hpp"
+#include "jobs/transfer/errors.hpp"
+#include "jobs/transfer/transfer.hpp"
+#include "parallel/comm.hpp"
+
+namespace beamflow::cli {
+namespace {
+
+// MPI only (no Kokkos): initialised unless already, finalised if we did.
+class MpiSession {
+ public:
+  MpiSession() {
+    int initialised = 0;
+    MPI_Initialized(&initialised);
+    if (!initialised) {
+      int provided = 0;
+      MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+      m_own = true;
+    }
+  }
+  ~MpiSession() {
+    if (m_own) MPI_Finalize();
+  }
+
+ private:
+  bool m_own = false;
+};
+
+void print_human(const Json& s) {
+  std::cout << "transferred " << s["files"] << " files: " << s["files_copied"] << " copied, " << s["files_unchanged"]
+            << " unchanged (checksums equal), " << s["files_skipped"] << " skipped; "
+            << s["bytes_transferred"].get<std::uint64_t>() << " of " << s["bytes"].get<std::uint64_t>()
+            << " bytes copied in " << std::fixed << std::setprecision(2) << s["seconds"].get<double>() << " s ("
+            << std::setprecision(1) << s["throughput_mb_s"].get<double>() << " MB/s) on " << s["ranks"] << " rank"
+            << (s["ranks"] == 1 ? "" : "s") << ", " << s["checksum_algorithm"].get<std::string>()
+            << (s["verified"].get<bool>() ? ", verified" : ", not verified") << "\n";
+  if (s["chunks_resumed"] != 0 || s["chunks_repaired"] != 0)
+    std::cout << "resumed " << s["chunks_resumed"] << " verified chunks, repaired " << s["chunks_repaired"] << "\n";
+  for (const auto& [path, checksum] : s["checksums"].items())
+    std::cout << checksum.get<std::string>() << "  " << path << "\n";
+}
+
+int transfer_main(const std::vector<std::string>& args) {
+  po::options_description o("Options");
+  o.add_options()("endpoints", po::value<std::string>()->required(), "endpoints file (configs/endpoints.json)")(
+      "request", po::value<std::string>()->required(), "transfer request, JSON (docs/transfer.md)")(
+      "state-dir", po::value<std::string>(),
+      "where the resume manifest lives [$BEAMFLOW_HOME/transfers/SUBMISSION_ID]")(
+      "json", "print the summary as one JSON object")("quiet,q", "no progress line on a terminal");
+  po::variables_map vm;
+  int code = 0;
+  if (!parse_options("transfer", "--endpoints FILE --request REQUEST.json [--state-dir DIR] [--json]", o, {}, args,
+                     vm, code))
+    return code;
+  const bool json = vm.count("json") > 0;
+  MpiSession mpi;
+  const parallel::Comm world(MPI_COMM_WORLD);
+  try {
+    const transfer::Endpoints endpoints = transfer::Endpoints::load(vm["endpoints"].as<std::string>());
+    const transfer::TransferRequest request = transfer::load_request(vm["request"].as<std::string>());
+    transfer::TransferOptions options;
+    options.state_dir =
+        vm.count("state-dir") ? std::filesystem::path(vm["state-dir"].as<std::string>()) : transfer::default_state_dir(request);
+    const bool progress = world.is_root() && !vm.count("quiet") && ::isatty(STDERR_FILENO);
+    auto last = std::chrono::steady_clock::now();
+    if (progress)
+      options.progress = [&](const transfer::Progress& p) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last < std::chrono::milliseconds(250) && p.files_done != p.files_total) return;
+        last = now;
+        std::fprintf(stderr, "\rbeamflow transfer: rank 0 of %d: %llu/%llu files, %.1f/%.1f MB, %.0f MB/s   ",
+                     world.size(), static_cast<unsigned long long>(p.files_done),
+                     static_cast<unsigned long long>(p.files_total), p.bytes_done / 1e6, p.bytes_total / 1e6,
+                     p.seconds > 0 ? p.bytes_done / 1e6 / p.seconds : 0.0);
+      };
+    const auto group = transfer::mpi_group(world);
+    const transfer::TransferSummary summary = transfer::run_transfer(request, endpoints, *group, options);
+    if (progress) std::fputc('\n', stderr);
+    if (world.is_root()) {
+      if (json)
+        std::cout << summary.document.dump() << std::endl;
+      else
+        print_human(summary.document);
+    }
+    return kExitOk;
+  } catch (const Error& e) {
+    // Errors are agreed across ranks (every rank throws the same one); rank 0 prints it.
+    if (world.is_root()) {
+      std::cerr << "beamflow transfer: " << e.what() << "\n";
+      if (json) {
+        Json context = Json::object();
+        for (const auto& [key, value] : e.context()) context[key] = value;
+        std::cout << Json{{"error", e.id()}, {"asl_name", e.asl_name()}, {"message", e.message()}, {"context", context}}
+                         .dump()
+                  << std::endl;
+      }
+    }
+    return transfer::is_usage_error(e) ? kExitUsage : kExitFailed;
+  }
+}
+
+const Registrar transfer_cmd{
+    {"transfer", "verified, resumable transfer between endpoints (checksums, chunks; MPI)", transfer_main}};
+
+}  // namespace
+}  // namespace beamflow::cli

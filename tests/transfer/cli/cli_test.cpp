@@ -1,0 +1,179 @@
+// `beamflow transfer` end to end: the real binary, on 1 and 2 MPI ranks
+// (mpirun), killed with SIGKILL half-way and resumed on another rank count,
+// and every bad input an error with a stable id, exit code and no file.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "../fixture.hpp"
+#include "jobs/transfer/manifest.hpp"
+
+namespace beamflow::transfer::testing {
+namespace {
+
+std::string binary() {
+  if (const char* b = std::getenv("BEAMFLOW_BINARY")) return b;
+  return BEAMFLOW_BINARY;
+}
+
+struct Ran {
+  int code = -1;
+  std::string out, err;
+};
+
+class CliTest : public TransferTest {
+ protected:
+  void SetUp() override {
+    TransferTest::SetUp();
+    ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    endpoints_file = dir.path() / "endpoints.json";
+    put(endpoints_file, Json{{"endpoints",
+                              {{{"name", "beamline"}, {"path", src.string()}, {"read", true}, {"write", false}},
+                               {{"name", "compute"}, {"path", dst.string()}, {"write", true}}}}}
+                            .dump());
+  }
+
+  std::vector<std::string> argv(const Json& req, int ranks, const std::string& state_dir) const {
+    put(dir.path() / "request.json", req.dump());
+    std::vector<std::string> a;
+    if (ranks > 1) a = {"mpirun", "--oversubscribe", "-np", std::to_string(ranks)};
+    for (const std::string s : {binary(), std::string("transfer"), std::string("--endpoints"), endpoints_file.string(),
+                                std::string("--request"), (dir.path() / "request.json").string(),
+                                std::string("--state-dir"), (dir.path() / state_dir).string(), std::string("--json")})
+      a.push_back(s);
+    return a;
+  }
+
+  static pid_t spawn(const std::vector<std::string>& args, const stdfs::path& out, const stdfs::path& err) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      std::vector<char*> cargv;
+      for (const auto& s : args) cargv.push_back(const_cast<char*>(s.c_str()));
+      cargv.push_back(nullptr);
+      ::execvp(cargv[0], cargv.data());
+      ::_exit(127);
+    }
+    return pid;
+  }
+
+  Ran transfer(const Json& req, int ranks = 1, const std::string& state_dir = "state") const {
+    const auto out = dir.path() / "out.txt", err = dir.path() / "err.txt";
+    const pid_t pid = spawn(argv(req, ranks, state_dir), out, err);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(out), slurp(err)};
+  }
+
+  stdfs::path endpoints_file;
+};
+
+TEST_F(CliTest, OneAndTwoRanksGiveTheChecksumsOfSha256sum) {
+  for (int i = 0; i < 40; ++i) put(src / "scan" / ("d" + std::to_string(i % 4)) / ("f" + std::to_string(i)), bytes(1000 + 997 * i, i));
+  put(src / "scan/big", bytes(3'000'000, 99));
+  Json checksums;
+  for (int ranks : {1, 2}) {
+    const Json req = request(Json::array({item("scan", "r" + std::to_string(ranks), true)}),
+                             {{"checksum_algorithm", "sha256"}, {"chunk_size", 1 << 20}});
+    const Ran r = transfer(req, ranks, "state" + std::to_string(ranks));
+    ASSERT_EQ(r.code, 0) << r.err << r.out;
+    const Json s = Json::parse(r.out);
+    EXPECT_EQ(s["ranks"], ranks);
+    EXPECT_EQ(s["files_copied"], 41);
+    ASSERT_EQ(s["checksums"].size(), 41u);
+    for (const auto& [path, ck] : s["checksums"].items()) {
+      EXPECT_EQ(ck, "sha256:" + shell("sha256sum " + (dst / path).string()).substr(0, 64)) << path;
+      EXPECT_EQ(slurp(dst / path), slurp(src / ("scan" + path.substr(path.find('/'))))) << path;
+    }
+  }
+  // Both ranks wrote: each has its own journal with the records of its files.
+  EXPECT_TRUE(stdfs::exists(dir.path() / "state2/journal-r1.log"));
+  EXPECT_FALSE(slurp(dir.path() / "state2/journal-r1.log").empty());
+}
+
+TEST_F(CliTest, KilledOnOneRankResumedOnTwo) {
+  put(src / "big", bytes(16 << 20, 5));
+  put(src / "big2", bytes(8 << 20, 6));
+  const Json req = request(Json::array({item("big", "big"), item("big2", "big2")}), {{"chunk_size", 16384}});
+  const pid_t pid = spawn(argv(req, 1, "state"), dir.path() / "o", dir.path() / "e");
+  auto chunks = [&] {
+    std::size_t n = 0;
+    for (const auto& r : parse_journal(slurp(dir.path() / "state/journal-r0.log"))) n += r["t"] == "c";
+    return n;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (chunks() < 300 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::microseconds(300));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "finished before the kill";
+  const std::size_t at_kill = chunks();
+  EXPECT_FALSE(stdfs::exists(dst / "big"));
+  const Ran r = transfer(req, 2);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Json s = Json::parse(r.out);
+  EXPECT_EQ(s["chunks_resumed"], at_kill);
+  EXPECT_EQ(s["chunks_copied"].get<std::size_t>() + at_kill, (24u << 20) / 16384);
+  EXPECT_EQ(slurp(dst / "big"), slurp(src / "big"));
+  EXPECT_EQ(slurp(dst / "big2"), slurp(src / "big2"));
+}
+
+TEST_F(CliTest, BadInputsExitWithTheirIdAndWriteNothing) {
+  put(src / "f", "f");
+  put(dir.path() / "secret", "s");
+  stdfs::create_symlink("../secret", src / "out");
+  struct Case {
+    Json request;
+    std::string id;
+    int code;
+  };
+  Json unknown = request(Json::array({item("f", "f")}));
+  unknown["destination_endpoint"] = "archive";
+  Json reversed = request(Json::array({item("f", "f")}));
+  std::swap(reversed["source_endpoint"], reversed["destination_endpoint"]);
+  const std::vector<Case> cases{
+      {unknown, "transfer.endpoint.unknown", 2},
+      {request(Json::array({item("f", "../f")})), "transfer.path.escapes", 1},
+      {request(Json::array({item("/etc/passwd", "f")})), "transfer.path.escapes", 1},
+      {request(Json::array({item("out", "f")})), "transfer.path.escapes", 1},
+      {request(Json::array({item("nothing", "f")})), "transfer.source.missing", 1},
+      {reversed, "transfer.endpoint.read_only", 1},
+      {request(Json::array({item("f", "f")}), {{"sync_level", "sometimes"}}), "transfer.request.invalid", 2},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    for (int ranks : {1, 2}) {
+      const Ran r = transfer(c.request, ranks, "s" + std::to_string(++n));
+      EXPECT_EQ(r.code, c.code) << c.id << " on " << ranks << ": " << r.err;
+      EXPECT_NE(r.err.find("[" + c.id + "]"), std::string::npos) << r.err;
+      EXPECT_EQ(Json::parse(r.out)["error"], c.id) << r.out;
+    }
+  }
+  put(dir.path() / "request.json", "{\"source_endpoint\": ");
+  const auto out = dir.path() / "o", err = dir.path() / "e";
+  std::vector<std::string> a{binary(), "transfer", "--endpoints", endpoints_file.string(), "--request",
+                             (dir.path() / "request.json").string()};
+  int status = 0;
+  ::waitpid(spawn(a, out, err), &status, 0);
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_NE(slurp(err).find("[transfer.request.invalid]"), std::string::npos) << slurp(err);
+  EXPECT_NE(slurp(err).find("not valid JSON"), std::string::npos) << slurp(err);
+  ::waitpid(spawn({binary(), "transfer", "--endpoints", endpoints_file.string()}, out, err), &status, 0);
+  EXPECT_EQ(WEXITSTATUS(status), 2) << slurp(err);
+  EXPECT_TRUE(tree(dst).empty());
+  EXPECT_EQ(slurp(src / "f"), "f");
+}
+
+}  // namespace
+}  // namespace beamflow::transfer::testing
