@@ -44,7 +44,7 @@ class CliTest : public TransferTest {
     put(dir.path() / "request.json", req.dump());
     std::vector<std::string> a;
     if (ranks > 1) a = {"mpirun", "--oversubscribe", "-np", std::to_string(ranks)};
-    for (const std::string s : {binary(), std::string("transfer"), std::string("--endpoints"), endpoints_file.string(),
+    for (const std::string& s : {binary(), std::string("transfer"), std::string("--endpoints"), endpoints_file.string(),
                                 std::string("--request"), (dir.path() / "request.json").string(),
                                 std::string("--state-dir"), (dir.path() / state_dir).string(), std::string("--json")})
       a.push_back(s);
