@@ -12,13 +12,13 @@ namespace {
 
 using testing::world;
 
-TEST(parallel::Comm, AgreeIsSilentWhenEveryRankSucceeds) {
+TEST(Comm, AgreeIsSilentWhenEveryRankSucceeds) {
   int ran = 0;
   world().agree([&] { ++ran; });
   EXPECT_EQ(ran, 1);
 }
 
-TEST(parallel::Comm, EveryRankThrowsTheLastRanksError) {
+TEST(Comm, EveryRankThrowsTheLastRanksError) {
   const int failing = world().size() - 1;
   testing::expect_error(
       [&] {
@@ -31,14 +31,14 @@ TEST(parallel::Comm, EveryRankThrowsTheLastRanksError) {
   world().barrier();  // still in step
 }
 
-TEST(parallel::Comm, OtherExceptionsBecomeTypedErrors) {
+TEST(Comm, OtherExceptionsBecomeTypedErrors) {
   testing::expect_error([&] { world().agree([] { throw std::bad_alloc(); }); }, "tomo.memory",
                         {"--chunk-rows"});
   testing::expect_error([&] { world().agree([] { throw std::runtime_error("boom"); }); }, "tomo.internal",
                         {"boom"});
 }
 
-TEST(parallel::Comm, CollectivesReduceOverRanks) {
+TEST(Comm, CollectivesReduceOverRanks) {
   EXPECT_EQ(world().sum(std::int64_t{1}), world().size());
   EXPECT_EQ(world().max(std::int64_t{world().rank()}), world().size() - 1);
   std::vector<double> v{1.0, double(world().rank())};
