@@ -132,6 +132,14 @@ TEST(Endpoints, LoadAndRefuse) {
     expect_error([&] { Endpoints::from_json(Json::parse(text), dir.path()); }, "transfer.endpoints.invalid");
 }
 
+TEST(Endpoints, TheShippedExampleLoads) {
+  const Endpoints e = Endpoints::load(std::filesystem::path(BEAMFLOW_SOURCE_DIR) / "configs/endpoints.json");
+  ASSERT_EQ(e.all().size(), 3u);
+  EXPECT_FALSE(e.get("beamline").write);
+  EXPECT_TRUE(e.get("compute").write);
+  EXPECT_TRUE(e.get("archive").write);
+}
+
 PlannedFile file(std::uint64_t size, std::int64_t mtime_s) {
   PlannedFile f;
   f.source = f.destination = "f";
