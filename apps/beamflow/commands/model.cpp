@@ -15,6 +15,7 @@
 #include "jobs/models/inference.hpp"
 #include "jobs/models/repository.hpp"
 #include "parallel/runtime.hpp"
+#include "platform/launcher.hpp"
 
 namespace beamflow::cli {
 namespace {
@@ -25,14 +26,6 @@ void add_repo_option(po::options_description& o) {
   o.add_options()("repo", po::value<std::string>(),
                   "model repository directory (default: $BEAMFLOW_MODEL_REPO, else $BEAMFLOW_HOME/models)")(
       "json", "print JSON");
-}
-
-// Processes the MPI launcher started (1 when not launched by mpirun/srun),
-// known before MPI is initialised.
-int launched_ranks() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
-    if (const char* value = std::getenv(name)) return std::max(1, std::atoi(value));
-  return 1;
 }
 
 Repository repository(const po::variables_map& vm) {
@@ -237,7 +230,7 @@ int run_main(const std::vector<std::string>& args) {
   // finalises only what it initialised).
   models::ensure_kokkos();
   std::optional<parallel::ParallelRuntime> mpi;
-  if (launched_ranks() > 1) mpi.emplace();
+  if (platform::launch_info().size > 1) mpi.emplace();
   const bool root = !mpi || mpi->world().is_root();
   try {
     const auto model = models::process_model_cache().get(

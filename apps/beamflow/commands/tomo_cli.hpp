@@ -14,16 +14,9 @@
 #include "core/error.hpp"
 #include "jobs/tomography/errors.hpp"
 #include "jobs/tomography/requests.hpp"
+#include "platform/launcher.hpp"
 
 namespace beamflow::cli {
-
-// The rank the MPI launcher gave this process, before MPI is initialised
-// (0 when not launched by mpirun/srun).
-inline int launcher_rank() {
-  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
-    if (const char* value = std::getenv(name)) return std::atoi(value);
-  return 0;
-}
 
 inline std::string kebab(std::string name) {
   for (char& c : name)
@@ -72,7 +65,7 @@ inline int run_tomography_command(const std::string& command, bool json, const s
   try {
     return body();
   } catch (const Error& e) {
-    if (launcher_rank() == 0) std::cerr << "beamflow " << command << ": " << e.what() << "\n";
+    if (platform::launch_info().rank == 0) std::cerr << "beamflow " << command << ": " << e.what() << "\n";
     if (json) {
       Json context = Json::object();
       for (const auto& [key, value] : e.context()) context[key] = value;
