@@ -1,0 +1,82 @@
+#pragma once
+// How flows reach a pilot: a directory hand-off that needs no running pilot,
+// no server and no lock, and is safe with any number of concurrent
+// submitters. `beamflow submit` returns a run id at once; a pilot that starts
+// later (or is running now) accepts what is waiting.
+//
+// Layout of a pilot directory (owner-only: 0700, files 0600):
+//   inbox/ID.json     a submission, ID its submission id. Written to a
+//                     temporary name, fsync'ed, then link(2)ed to its final
+//                     name: link fails with EEXIST when the id was used, so
+//                     two submitters racing with one id produce exactly one
+//                     submission, and a retried submit (the client died before
+//                     it saw the answer) gets the first one's run id back
+//                     (idempotent, like Globus Transfer's submission_id).
+//   accepted/ID.json  moved here by the pilot once the run's journal exists
+//                     under runs/RUN_ID: a crash between the two steps is
+//                     repaired at the next start (the run exists: just move).
+//   runs/             the pilot's runs, as in $BEAMFLOW_HOME/runs.
+//
+// A submission file is {"submission_id", "run_id", "submitted_at_ms", "uid",
+// "definition", "input"}. The decision which submissions to accept, and in
+// which order, is a pure function of the listing (pending()).
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+
+namespace beamflow::pilot {
+
+struct Submission {
+  std::string submission_id;
+  std::string run_id;
+  std::int64_t submitted_at_ms = 0;
+  std::int64_t uid = -1;
+  Json definition;
+  Json input;
+  Json to_json() const;
+  // Throws pilot.submission.invalid naming `file` and the field.
+  static Submission from_json(const Json& j, const std::string& file);
+};
+
+struct SubmitResult {
+  std::string run_id;
+  bool existed = false;  // the id had been submitted before: its run id
+};
+
+// Creates the directory (0700) and its folders when missing. Throws
+// pilot.dir.unsafe when it exists but belongs to another user or others can
+// write or read it (their submissions would run as us), pilot.dir.io on I/O
+// errors.
+void prepare_pilot_dir(const std::filesystem::path& dir);
+
+// A submission id: letters, digits, '-', '_' and '.', 1-128 characters, not
+// starting with '.'. Throws pilot.submission.id otherwise.
+void check_submission_id(const std::string& id);
+
+// Hands a flow to the pilot directory. `submission_id` empty: a fresh one.
+// The same id submitted again returns the first run id when definition and
+// input are the same, and throws pilot.submission.conflict when they differ
+// (a reused id must never silently run something else).
+SubmitResult submit(const std::filesystem::path& dir, const Json& definition, const Json& input,
+                    const std::string& submission_id = {});
+
+// Submissions in inbox/, oldest first (then by id): what the pilot accepts
+// next. A file that cannot be read or parsed is reported in `bad`, never
+// stops the others.
+struct Pending {
+  std::vector<Submission> ready;
+  std::vector<std::string> bad;  // "inbox/X.json: why"
+};
+Pending pending(const std::filesystem::path& dir);
+
+// After the run's journal is durable: moves inbox/ID.json to accepted/.
+void mark_accepted(const std::filesystem::path& dir, const std::string& submission_id);
+
+// The submission with this id, from inbox/ or accepted/; nullopt if none.
+std::optional<Submission> find_submission(const std::filesystem::path& dir, const std::string& submission_id);
+
+}  // namespace beamflow::pilot

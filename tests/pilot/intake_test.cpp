@@ -1,0 +1,136 @@
+// The pilot directory hand-off: idempotent by submission id, one winner when
+// many processes race with one id, none lost when they race with many,
+// owner-only and refused when unsafe, bad files reported without stopping
+// the others.
+#include "pilot/intake.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+
+#include "../support/expect_error.hpp"
+#include "../support/scratch_dir.hpp"
+
+namespace beamflow::pilot {
+namespace {
+
+namespace fsys = std::filesystem;
+
+const Json kFlow = {{"StartAt", "P"}, {"States", {{"P", {{"Type", "Pass"}, {"End", true}}}}}};
+
+int count(const fsys::path& dir) {
+  int n = 0;
+  for (const auto& e : fsys::directory_iterator(dir)) n += e.path().extension() == ".json";
+  return n;
+}
+
+TEST(Intake, SubmitReturnsARunIdAndTheSameIdGivesTheSameRun) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  const SubmitResult a = submit(dir, kFlow, {{"x", 1}}, "job-1");
+  EXPECT_FALSE(a.existed);
+  EXPECT_FALSE(a.run_id.empty());
+  const SubmitResult b = submit(dir, kFlow, {{"x", 1}}, "job-1");
+  EXPECT_TRUE(b.existed);
+  EXPECT_EQ(b.run_id, a.run_id);
+  EXPECT_EQ(count(dir / "inbox"), 1);
+  // After the pilot accepted it, still the same answer.
+  mark_accepted(dir, "job-1");
+  EXPECT_EQ(submit(dir, kFlow, {{"x", 1}}, "job-1").run_id, a.run_id);
+  EXPECT_EQ(count(dir / "inbox"), 0);
+  EXPECT_EQ(count(dir / "accepted"), 1);
+  // Fresh ids when none is given.
+  EXPECT_NE(submit(dir, kFlow, {{"x", 1}}).run_id, submit(dir, kFlow, {{"x", 1}}).run_id);
+}
+
+TEST(Intake, AReusedIdWithOtherContentIsRefused) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  submit(dir, kFlow, {{"x", 1}}, "job-1");
+  test::expect_error([&] { submit(dir, kFlow, {{"x", 2}}, "job-1"); }, "pilot.submission.conflict", {"job-1"});
+  for (const std::string& bad : std::vector<std::string>{".hidden", "a/b", "../x", std::string(129, 'a'), "sp ace"})
+    test::expect_error([&] { submit(dir, kFlow, {}, bad); }, "pilot.submission.id", {"submission id"});
+}
+
+// 8 processes x 25 submissions, half of them racing on shared ids.
+TEST(Intake, ConcurrentSubmittersLoseNothingAndDuplicateNothing) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  prepare_pilot_dir(dir);
+  const int procs = 8, each = 25;
+  std::vector<pid_t> children;
+  for (int p = 0; p < procs; ++p) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      std::ofstream out(scratch.path() / ("ids." + std::to_string(p)));
+      for (int i = 0; i < each; ++i) {
+        // Even i: a shared id every process submits; odd i: a private one.
+        const std::string id = (i % 2 == 0) ? "shared-" + std::to_string(i) : "p" + std::to_string(p) + "-" + std::to_string(i);
+        out << id << " " << submit(dir, kFlow, {{"i", i}}, id).run_id << "\n";
+      }
+      out.close();
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  const int shared = (each + 1) / 2, priv = each / 2;
+  EXPECT_EQ(count(dir / "inbox"), shared + procs * priv);
+  // Every process got the same run id for a shared submission id.
+  std::map<std::string, std::set<std::string>> runs_of;
+  for (int p = 0; p < procs; ++p) {
+    std::ifstream in(scratch.path() / ("ids." + std::to_string(p)));
+    std::string id, run;
+    while (in >> id >> run) runs_of[id].insert(run);
+  }
+  EXPECT_EQ(runs_of.size(), static_cast<std::size_t>(shared + procs * priv));
+  for (const auto& [id, set] : runs_of) EXPECT_EQ(set.size(), 1u) << id;
+  // No temporary left behind.
+  for (const auto& e : fsys::directory_iterator(dir / "inbox"))
+    EXPECT_NE(e.path().filename().string().front(), '.') << e.path();
+}
+
+TEST(Intake, PendingIsOldestFirstAndReportsBadFilesWithoutStopping) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  submit(dir, kFlow, {}, "first");
+  submit(dir, kFlow, {}, "second");
+  std::ofstream(dir / "inbox" / "broken.json") << "{ not json";
+  std::ofstream(dir / "inbox" / "other.json") << Json{{"submission_id", "mismatch"}}.dump();
+  const Pending p = pending(dir);
+  ASSERT_EQ(p.ready.size(), 2u);
+  EXPECT_EQ(p.ready[0].submission_id, "first");
+  EXPECT_EQ(p.ready[1].submission_id, "second");
+  ASSERT_EQ(p.bad.size(), 2u);
+  EXPECT_NE(p.bad[0].find("inbox/broken.json"), std::string::npos) << p.bad[0];
+  EXPECT_NE(p.bad[1].find("inbox/other.json"), std::string::npos) << p.bad[1];
+}
+
+TEST(Intake, TheDirectoryIsOwnerOnlyAndAnUnsafeOneIsRefused) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  const mode_t old = ::umask(0);  // whatever the umask, 0700
+  prepare_pilot_dir(dir);
+  ::umask(old);
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ::chmod(dir.c_str(), 0770);
+  test::expect_error([&] { submit(dir, kFlow, {}); }, "pilot.dir.unsafe", {"other users can access"});
+  ::chmod(dir.c_str(), 0700);
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(dir.c_str(), 65534, 65534), 0);  // nobody's directory
+    test::expect_error([&] { submit(dir, kFlow, {}); }, "pilot.dir.unsafe", {"belongs to uid 65534"});
+  }
+}
+
+}  // namespace
+}  // namespace beamflow::pilot
