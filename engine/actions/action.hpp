@@ -68,6 +68,21 @@ struct ActionRequest {
   std::filesystem::path work_dir;
 };
 
+// What a task needs to run, declared by its action (the driver picks an
+// executor from it: docs/architecture.md, "The driver").
+struct Placement {
+  int ranks = 1;            // MPI ranks that form one job
+  // Run as a child process (`beamflow __action NAME STATE_DIR`, under
+  // `mpiexec -np ranks` when ranks > 1) under the crash-proof supervisor,
+  // rather than in the engine's process.
+  bool own_process = false;
+  // What is recorded when that child ends without an outcome: an Error with
+  // this id and ASL name, its message `what` + " exited with ...".
+  struct NoOutcome {
+    std::string id, error, what;
+  } no_outcome;
+};
+
 class Action {
  public:
   virtual ~Action() = default;
@@ -79,6 +94,11 @@ class Action {
   virtual ActionState cancel(const ActionRequest& request) = 0;
   // Frees what the action holds once its result is recorded.
   virtual void release(const ActionRequest& request) {}
+  // Where this request must run; in the engine's process by default.
+  virtual Placement placement(const ActionRequest&) const { return {}; }
+  // The action's work inside the child process of an own_process placement,
+  // on every rank of it; the outcome of rank 0 is recorded. Default: run().
+  virtual ActionState run_in_child(const ActionRequest& request) { return run(request); }
 };
 
 // Maps Task Resource strings and Action-state ActionUrls to actions.

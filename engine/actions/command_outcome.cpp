@@ -9,6 +9,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "actions/durable.hpp"
+#include "core/error.hpp"
 #include "platform/fs.hpp"
 #include "platform/posix_file.hpp"
 
@@ -138,6 +140,33 @@ ActionState make_outcome(const std::filesystem::path& state_dir, const CommandSp
   }
   state.details = std::move(out);
   return state;
+}
+
+ActionState make_child_outcome(const std::filesystem::path& state_dir, const CommandSpec& spec,
+                               const Termination& t) {
+  using Kind = Termination::Kind;
+  if (t.kind == Kind::Cancelled || t.kind == Kind::TimedOut) return make_outcome(state_dir, spec, t);
+  try {
+    if (auto recorded = durable::load_result(state_dir / files::kChildDir, "")) return *recorded;
+  } catch (const Error&) {
+    // A child killed while recording cannot leave half a file (atomic
+    // replace); anything else unreadable is reported below as no outcome.
+  }
+  std::string how;
+  if (t.kind == Kind::ExecFailed || t.kind == Kind::ChdirFailed) {
+    how = "could not be started: " + std::string(std::strerror(t.err));
+  } else if (WIFSIGNALED(t.wait_status)) {
+    how = "was killed by " + short_signal_name(WTERMSIG(t.wait_status));
+  } else {
+    how = "exited with " + std::to_string(WEXITSTATUS(t.wait_status));
+  }
+  std::string last = read_tail(state_dir / files::kStderr, kCauseTailBytes);
+  while (!last.empty() && (last.back() == '\n' || last.back() == '\r')) last.pop_back();
+  if (const auto nl = last.rfind('\n'); nl != std::string::npos) last.erase(0, nl + 1);
+  const Placement::NoOutcome& no = spec.child.value_or(Placement::NoOutcome{"action.child_failed", "States.TaskFailed", "the action's process"});
+  const Error e(no.id, no.error, no.what + " " + how + " and no outcome" + (last.empty() ? "" : ": " + last),
+                {{"stderr", (state_dir / files::kStderr).string()}});
+  return ActionState::failed("", no.error, e.what());
 }
 
 }  // namespace beamflow::actions::command

@@ -37,6 +37,14 @@ struct Termination {
 ActionState make_outcome(const std::filesystem::path& state_dir, const CommandSpec& spec,
                          const Termination& t);
 
+// The outcome of an action run as a child process (spec.child set): what it
+// recorded in state_dir/child/result.json, else a failure with spec.child's
+// error id and name ("... exited with 1 and no outcome: LAST STDERR LINE
+// (stderr=FILE)"); a cancelled or timed-out child is Action.Cancelled or
+// Command.Timeout as for a command.
+ActionState make_child_outcome(const std::filesystem::path& state_dir, const CommandSpec& spec,
+                               const Termination& t);
+
 // The last `max_bytes` bytes of `file` ("" when absent), starting on a UTF-8
 // character boundary.
 std::string read_tail(const std::filesystem::path& file, std::size_t max_bytes);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "actions/action.hpp"
 #include "actions/input_spec.hpp"
 #include "core/json.hpp"
 
@@ -24,6 +25,9 @@ inline constexpr const char* kStdout = "stdout";      // full output, kept after
 inline constexpr const char* kStderr = "stderr";
 inline constexpr const char* kCancel = "cancel";      // cancel request
 inline constexpr const char* kLog = "supervisor.log"; // the supervisor's own diagnostics
+// An action run as a child process (actions/child.hpp):
+inline constexpr const char* kRequest = "request.json";  // its ActionRequest, written before launch
+inline constexpr const char* kChildDir = "child";        // its own state_dir; result.json there is its outcome
 }  // namespace files
 
 struct CommandSpec {
@@ -33,6 +37,10 @@ struct CommandSpec {
   std::optional<double> timeout_seconds;
   std::optional<std::string> stdin_data;     // /dev/null when absent
   std::chrono::milliseconds kill_grace{5000};
+  // Set when the process is an action run as a child (`beamflow __action`):
+  // its outcome is the one it records in state_dir/child/result.json, and
+  // this is recorded when it ends without one. Unset for `command`.
+  std::optional<Placement::NoOutcome> child;
 
   Json to_json() const;
   // Throws Error "action.state_corrupt" when `j` is not a spec.

@@ -121,7 +121,7 @@ class Supervisor {
     const Steady::time_point t0 = Steady::now();
     Termination t = spawn_and_wait(in.get(), out.get(), err.get());
     t.duration_seconds = std::chrono::duration<double>(Steady::now() - t0).count();
-    return make_outcome(m_dir, m_spec, t);
+    return m_spec.child ? make_child_outcome(m_dir, m_spec, t) : make_outcome(m_dir, m_spec, t);
   }
 
  private:

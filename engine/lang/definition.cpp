@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <set>
 
 namespace beamflow::lang {
@@ -16,6 +17,9 @@ struct Ctx {
   Problems& problems;
   const ResourceCheck& check;
   int depth = 0;
+  // Every state name of the whole definition (Parallel branches and Map
+  // processors included) and the pointer that first used it.
+  std::map<std::string, std::string> names;
 };
 
 // Fields each state type may carry, beyond Type and Comment. Anything else is
@@ -488,6 +492,12 @@ std::shared_ptr<const StateMachine> compile_machine(const Json& j, const std::st
       ctx.problems.add(p, name, "state names must have 1 to 128 characters");
       continue;
     }
+    // The spec and AWS Step Functions: names are unique across the whole
+    // state machine, so $$.State.Name and the history always say which one.
+    if (auto [first, fresh] = ctx.names.emplace(name, p); !fresh)
+      ctx.problems.add(p, name, "state name '" + name + "' is already used at " + first->second +
+                                    " (state names must be unique across the whole state machine, "
+                                    "Parallel branches and Map processors included)");
     if (auto s = compile_state(name, sj, p, ctx)) m->states.emplace(name, std::move(*s));
   }
   // Spec: a machine ends only in a terminal state (End, Succeed, Fail); one
@@ -560,7 +570,7 @@ Json InvalidDefinition::problems_json() const {
 
 CompileResult compile_definition(const Json& definition, const ResourceCheck& check) {
   Problems problems;
-  Ctx ctx{problems, check};
+  Ctx ctx{problems, check, 0, {}};
   auto m = compile_machine(definition, "", ctx);
   CompileResult r;
   r.problems = problems.items();

@@ -1,16 +1,9 @@
 #include "jobs/tomography/tomography_actions.hpp"
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <mutex>
 
+#include "actions/child.hpp"
 #include "actions/durable.hpp"
 #include "actions/input_spec.hpp"
 #include "jobs/tomography/errors.hpp"
@@ -32,13 +25,18 @@ parallel::Comm self() {
   return parallel::Comm(MPI_COMM_SELF);
 }
 
+// Every rank of the job this child process belongs to (`mpiexec -np R
+// beamflow __action ...`).
+const parallel::Comm& world() { return parallel::ParallelRuntime::process().world(); }
+
 template <class O>
 class TomographyAction : public actions::Action {
  public:
-  using Body = std::function<Json(const O&, const Json& request, const actions::ActionRequest&)>;
+  using Body = std::function<Json(const O&, const Json& request, const parallel::Comm& comm)>;
+  using Where = std::function<actions::Placement(const Json& input)>;
   TomographyAction(std::string name, std::string description, const std::vector<Field<O>>& fields, Body body,
-                   Json extra_properties = Json::object())
-      : m_fields(fields), m_body(std::move(body)), m_extra(std::move(extra_properties)) {
+                   Json extra_properties = Json::object(), Where where = {})
+      : m_fields(fields), m_body(std::move(body)), m_extra(std::move(extra_properties)), m_where(std::move(where)) {
     m_info.name = std::move(name);
     m_info.description = std::move(description);
     m_info.input_schema = input_schema(fields);
@@ -49,126 +47,81 @@ class TomographyAction : public actions::Action {
 
   const actions::ActionInfo& info() const override { return m_info; }
 
+  actions::Placement placement(const actions::ActionRequest& request) const override {
+    return m_where ? m_where(request.input) : actions::Placement{};
+  }
+
   actions::ActionState run(const actions::ActionRequest& request) override {
     if (auto done = actions::durable::load_result(request.state_dir, request.action_id)) return *done;
-    const std::lock_guard lock(job_mutex());
-    actions::ActionState state;
-    try {
-      Json job_request = request.input.is_object() ? request.input : Json();
-      for (const auto& [key, value] : m_extra.items()) job_request.erase(key);
-      const O options = options_from_json(m_fields, job_request, request.work_dir);
-      state = actions::ActionState::succeeded(request.action_id, m_body(options, request.input, request));
-    } catch (const Error& e) {
-      if (is_usage_error(e)) return actions::invalid_input(request, m_info.name, e.what());
-      state = actions::ActionState::failed(request.action_id, e.asl_name(), e.what());
+    if (const actions::Placement where = placement(request); where.own_process) {
+      // Refuse a bad input here rather than after starting the ranks; the
+      // supervisor records the child's outcome in state_dir/result.json.
+      try {
+        options(request);
+      } catch (const Error& e) {
+        if (is_usage_error(e)) return actions::invalid_input(request, m_info.name, e.what());
+        return actions::durable::save_result(request.state_dir,
+                                             actions::ActionState::failed(request.action_id, e.asl_name(), e.what()));
+      }
+      return actions::child::run_and_wait(m_info.name, request, where);
     }
-    return actions::durable::save_result(request.state_dir, state);
+    const std::lock_guard lock(job_mutex());
+    bool usage = false;
+    actions::ActionState state = execute(request, self(), usage);
+    return usage ? state : actions::durable::save_result(request.state_dir, state);
+  }
+
+  // In `beamflow __action NAME STATE_DIR`, on every rank of its job.
+  actions::ActionState run_in_child(const actions::ActionRequest& request) override {
+    bool usage = false;
+    return execute(request, world(), usage);
   }
 
   actions::ActionState status(const actions::ActionRequest& request) override { return run(request); }
 
   actions::ActionState cancel(const actions::ActionRequest& request) override {
+    if (placement(request).own_process) return actions::child::cancel(request);
     return actions::ActionState::failed(request.action_id, "Action.Cancelled",
                                         m_info.name + " is synchronous: nothing was in flight");
   }
 
  private:
+  O options(const actions::ActionRequest& request) const {
+    Json job_request = request.input.is_object() ? request.input : Json();
+    for (const auto& [key, value] : m_extra.items()) job_request.erase(key);
+    return options_from_json(m_fields, job_request, request.work_dir);
+  }
+
+  // `usage` is set when the input is refused (Action.InvalidInput, not recorded).
+  actions::ActionState execute(const actions::ActionRequest& request, const parallel::Comm& comm, bool& usage) {
+    try {
+      return actions::ActionState::succeeded(request.action_id, m_body(options(request), request.input, comm));
+    } catch (const Error& e) {
+      usage = is_usage_error(e);
+      if (usage) return actions::invalid_input(request, m_info.name, e.what());
+      return actions::ActionState::failed(request.action_id, e.asl_name(), e.what());
+    }
+  }
+
   std::vector<Field<O>> m_fields;
   Body m_body;
   Json m_extra;
+  Where m_where;
   actions::ActionInfo m_info;
 };
 
-// argv for `beamflow recon` with the request's options.
-std::vector<std::string> recon_arguments(const Json& request) {
-  std::vector<std::string> args{"recon", "--json", "--quiet"};
-  for (const auto& [key, value] : request.items()) {
-    if (key == "ranks") continue;
-    std::string option = "--" + key;
-    for (char& c : option)
-      if (c == '_') c = '-';
-    if (value.is_boolean()) {
-      if (value.get<bool>()) args.push_back(option);
-      continue;
-    }
-    std::string text;
-    if (value.is_string())
-      text = value.get<std::string>();
-    else if (value.is_array())
-      for (const auto& v : value) text += (text.empty() ? "" : ",") + v.dump();
-    else
-      text = value.dump();
-    args.push_back(option);
-    args.push_back(text);
-  }
-  return args;
-}
-
-// The executable to run under mpirun: $BEAMFLOW_EXE, else this process's.
-std::string beamflow_executable() {
-  if (const char* exe = std::getenv("BEAMFLOW_EXE")) return exe;
-  std::error_code ec;
-  return std::filesystem::read_symlink("/proc/self/exe", ec).string();
-}
-
-std::string last_line(std::string text) {
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  const auto newline = text.rfind('\n');
-  return newline == std::string::npos ? text : text.substr(newline + 1);
-}
-
-// Runs `$BEAMFLOW_MPIEXEC -np ranks beamflow recon ...` in `work_dir`, its
-// stdout and stderr in `state_dir`; returns its JSON summary.
-Json run_with_mpirun(const Json& request, std::int64_t ranks, const actions::ActionRequest& action) {
-  const char* launcher = std::getenv("BEAMFLOW_MPIEXEC");
-  std::vector<std::string> argv{launcher ? launcher : "mpiexec", "-np", std::to_string(ranks),
-                                beamflow_executable()};
-  for (auto& a : recon_arguments(request)) argv.push_back(std::move(a));
-  const auto out_file = action.state_dir / "recon.stdout", err_file = action.state_dir / "recon.stderr";
-  auto failed = [&](const std::string& why) {
-    return Error("tomo.action.ranks_failed", tomo_asl::Kernel,
-                 "mpirun -np " + std::to_string(ranks) + " beamflow recon " + why,
-                 {{"stderr", err_file.string()}});
-  };
-  std::vector<char*> cargv;
-  for (auto& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) throw failed("could not be started: fork failed");
-  if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec.
-    const int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || err < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0) _exit(126);
-    if (!action.work_dir.empty() && chdir(action.work_dir.c_str()) != 0) _exit(126);
-    execvp(cargv[0], cargv.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  auto slurp = [](const std::filesystem::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  // Rank 0 prints the summary, or the error, as the last line.
-  Json last;
-  try {
-    last = Json::parse(last_line(slurp(out_file)));
-  } catch (const std::exception&) {
-    throw failed("exited with " + std::to_string(code) + " and no JSON: " + last_line(slurp(err_file)));
-  }
-  if (code == 0 && !last.contains("error")) return last;
-  if (last.contains("error") && last.contains("asl_name")) {
-    Error::Context context;
-    const Json fields = last.value("context", Json::object());
-    for (const auto& [key, value] : fields.items())
-      context.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
-    throw Error(last["error"].get<std::string>(), last["asl_name"].get<std::string>(),
-                last.value("message", std::string()), std::move(context));
-  }
-  throw failed("exited with " + std::to_string(code));
+// The MPI ranks a reconstruct request asks for (validated by the body:
+// anything but an integer 2..4096 runs here, and fails there if invalid).
+actions::Placement reconstruct_placement(const Json& input) {
+  actions::Placement p;
+  const Json ranks = input.is_object() ? input.value("ranks", Json(1)) : Json(1);
+  if (!ranks.is_number_integer() || ranks.get<std::int64_t>() < 2 || ranks.get<std::int64_t>() > 4096) return p;
+  p.ranks = static_cast<int>(ranks.get<std::int64_t>());
+  p.own_process = true;
+  // Id, name and wording kept from when this ran `mpirun beamflow recon`.
+  p.no_outcome = {"tomo.action.ranks_failed", tomo_asl::Kernel,
+                  "mpirun -np " + std::to_string(p.ranks) + " beamflow recon"};
+  return p;
 }
 
 }  // namespace
@@ -176,27 +129,26 @@ Json run_with_mpirun(const Json& request, std::int64_t ranks, const actions::Act
 void register_tomography_actions(actions::ActionRegistry& registry) {
   registry.add(std::make_shared<TomographyAction<ReconOptions>>(
       "reconstruct", "reconstruct tomography slices from a Data Exchange file (resumable)", recon_fields(),
-      [](const ReconOptions& options, const Json& input, const actions::ActionRequest& request) {
+      [](const ReconOptions& options, const Json& input, const parallel::Comm& comm) {
         const Json ranks_field = input.value("ranks", Json(1));
         if (!ranks_field.is_number_integer() || ranks_field.get<std::int64_t>() < 1 ||
             ranks_field.get<std::int64_t>() > 4096)
           throw usage_error("ranks", "ranks must be an integer 1..4096");
-        const std::int64_t ranks = ranks_field.get<std::int64_t>();
-        if (ranks > 1) return run_with_mpirun(input, ranks, request);
-        return reconstruct(options, self()).to_json();
+        return reconstruct(options, comm).to_json();
       },
       Json{{"ranks",
             {{"type", "integer"},
              {"default", 1},
-             {"description", "MPI ranks; > 1 runs mpirun beamflow recon"}}}}));
+             {"description", "MPI ranks; > 1 runs as a supervised child process under mpiexec"}}},
+      reconstruct_placement));
   registry.add(std::make_shared<TomographyAction<FindCenterOptions>>(
       "find_center", "find the rotation centre of a Data Exchange file", find_center_fields(),
-      [](const FindCenterOptions& options, const Json&, const actions::ActionRequest&) {
-        return find_center(options, self()).to_json();
+      [](const FindCenterOptions& options, const Json&, const parallel::Comm& comm) {
+        return find_center(options, comm).to_json();
       }));
   registry.add(std::make_shared<TomographyAction<PreviewOptions>>(
       "preview", "PNG previews of reconstructed slices", preview_fields(),
-      [](const PreviewOptions& options, const Json&, const actions::ActionRequest&) {
+      [](const PreviewOptions& options, const Json&, const parallel::Comm&) {
         return write_previews(options).to_json();
       }));
 }

@@ -8,11 +8,15 @@
 //
 // The actions are synchronous and run in the engine's process on one rank
 // (MPI_COMM_SELF), one at a time (HDF5 and Kokkos's Serial backend are not
-// thread-safe). reconstruct also takes "ranks": N > 1 runs
-// `$BEAMFLOW_MPIEXEC -np N $BEAMFLOW_EXE recon ...` instead (defaults:
-// mpiexec, and this process's executable, which must then be `beamflow`),
-// with its stdout and stderr kept in the action's state_dir, and reports its
-// JSON summary.
+// thread-safe). reconstruct also takes "ranks": N > 1 places it in its own
+// process (Action::placement): `$BEAMFLOW_MPIEXEC -np N $BEAMFLOW_EXE
+// __action reconstruct STATE_DIR` (defaults: mpiexec, and this process's
+// executable, which must then be `beamflow`) under the crash-proof supervisor
+// of the `command` action (actions/child.hpp): the request travels as
+// state_dir/request.json, the child's stdout and stderr stay in state_dir,
+// the outcome is recorded durably, and a crash of the engine re-attaches to
+// it instead of running it again. The engine's driver runs it without
+// waiting; a direct call of run() waits for the outcome.
 //
 // Idempotent in the action_id: the outcome is recorded under the action's
 // state_dir, and run() after a crash either returns it or runs again, which
