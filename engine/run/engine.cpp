@@ -37,6 +37,21 @@ void begin_run(Driver& driver, const RunOptions& options, const std::string& run
   driver.commit_and_act();
 }
 
+// The journal's run must have started from this very definition: a
+// definition.json edited after the start would replay one history against
+// another flow.
+void check_recorded_start(const Event& started, const std::string& run_id, const Json& definition) {
+  const std::string recorded = started.body.value("definition_sha256", std::string());
+  const std::string now = sha256_hex(definition.dump());
+  if (!recorded.empty() && recorded != now)
+    throw Error("run.definition_changed", states_error::Runtime,
+                "definition.json was changed after the run started (sha256 " + recorded.substr(0, 12) +
+                    "... recorded, " + now.substr(0, 12) +
+                    "... now); refusing to resume the run with another flow: restore the definition, or start a "
+                    "new run",
+                {{"run_id", run_id}});
+}
+
 RunResult finish(RunDirectory& dir, const RunState& state, const RunResult& r) {
   dir.write_status(status_json(state, to_string(r.status)));
   return r;
@@ -84,6 +99,7 @@ RunResult Engine::resume(const std::string& run_id, const RunOptions& options) {
   const Json definition = dir.definition();
   auto machine = lang::compile_or_throw(definition, resource_check(m_actions));
   History history = read_history(dir.journal_file());
+  if (!history.events.empty()) check_recorded_start(history.events.front(), run_id, definition);
   RunState state(machine);
   for (const auto& e : history.events) state.apply(e);
   if (options.observer && (history.torn_tail || history.skipped_records))

@@ -1,5 +1,7 @@
 #include "run/run_state.hpp"
 
+#include "run/record_check.hpp"
+
 namespace beamflow::run {
 namespace {
 
@@ -96,6 +98,7 @@ void RunState::apply(const Event& e) {
       m_info.work_dir = str(b, "work_dir");
       m_info.started_ms = b.value("t", std::int64_t{0});
       m_info.input = b.value("input", Json::object());
+      m_info.definition_sha256 = str(b, "definition_sha256");
       return;
     }
     case RecordType::StateEntered: {
@@ -160,8 +163,10 @@ void RunState::apply(const Event& e) {
       Frame& f = frame(str(b, "f"));
       if (f.phase != Phase::Task || f.task.action_id != str(b, "a")) throw replay_error("result for an action not in flight", e);
       f.task.ok = e.type == RecordType::TaskSucceeded;
-      if (f.task.ok) f.task.output = b.value("out", Json());
-      else f.task.error = FlowError{str(b, "e"), str(b, "c")};
+      if (f.task.ok) {
+        f.task.output = b.value("out", Json());
+        f.task.selected = b.contains("sel") && b["sel"] == true;
+      } else f.task.error = FlowError{str(b, "e"), str(b, "c")};
       set_phase(f, Phase::TaskDone);
       return;
     }
@@ -192,6 +197,12 @@ void RunState::apply(const Event& e) {
       Frame& f = frame(str(b, "f"));
       Children c;
       c.total = b.value("n", std::size_t{0});
+      // n sizes two vectors: it must be what the definition allows, never
+      // whatever a record says (check_record bounds it for Map).
+      if (const lang::State& st = f.def(); st.type == lang::StateType::Parallel ? c.total != st.branches.size()
+                                                                               : st.type != lang::StateType::Map)
+        throw replay_error("children count " + std::to_string(c.total) + " does not match state '" + f.state + "'", e);
+      if (c.total > kMaxChildren) throw replay_error("children count above the limit", e);
       c.status.assign(c.total, ChildStatus::Pending);
       c.outputs.assign(c.total, Json());
       f.children = std::move(c);

@@ -41,6 +41,7 @@ struct TaskInFlight {
   // Filled by TaskSucceeded / TaskFailed.
   bool ok = false;
   Json output;
+  bool selected = false;  // output is already the state's ResultSelector result (TaskSucceeded "sel")
   FlowError error;
 };
 
@@ -88,6 +89,7 @@ struct RunInfo {
   std::string work_dir;
   std::int64_t started_ms = 0;
   Json input;
+  std::string definition_sha256;  // of the definition the run started with
 };
 
 class RunState {

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/time.hpp"
 #include "run/paths.hpp"
+#include "run/record_check.hpp"
 
 namespace beamflow::run {
 namespace {
@@ -80,14 +81,59 @@ void RunDirectory::write_status(const Json& status) const {
   fs::write_file_atomic(m_path / "status.json", status.dump(2) + "\n");
 }
 
+std::string record_name(std::uint16_t type) {
+  if (type >= static_cast<std::uint16_t>(RecordType::RunStarted) && type <= static_cast<std::uint16_t>(RecordType::RunEnded))
+    return to_string(static_cast<RecordType>(type));
+  return "type " + std::to_string(type);
+}
+
+std::optional<journal::ReadReport> read_journal_report(const std::filesystem::path& journal_file) {
+  std::error_code ec;
+  const auto st = std::filesystem::symlink_status(journal_file, ec);
+  if (ec || st.type() == std::filesystem::file_type::not_found) return std::nullopt;
+  if (st.type() == std::filesystem::file_type::symlink && !std::filesystem::exists(journal_file, ec)) {
+    throw Error("journal.open", states_error::Runtime,
+                "the journal is a symbolic link to a missing file (" +
+                    std::filesystem::read_symlink(journal_file, ec).string() + ")",
+                {{"file", journal_file.string()}});
+  }
+  return journal::read_journal(journal_file);
+}
+
 History read_history(const std::filesystem::path& journal_file) {
   History h;
-  if (!std::filesystem::exists(journal_file)) return h;
-  journal::ReadReport report = journal::read_journal(journal_file);
-  h.torn_tail = report.torn_tail;
-  h.skipped_records = report.skipped_records;
-  h.events.reserve(report.records.size());
-  for (const auto& r : report.records) h.events.push_back(decode(r.type, r.payload));
+  const std::string run_id = journal_file.parent_path().filename().string();
+  const auto report = read_journal_report(journal_file);
+  if (!report) return h;
+  if (const auto& d = report->damage) {
+    throw Error("journal.corrupt", states_error::Runtime,
+                "run " + run_id + ": journal damaged at byte " + std::to_string(d->offset) + ", record #" +
+                    std::to_string(d->record + 1) + (d->type ? " (" + record_name(*d->type) + ")" : std::string()) +
+                    ": " + d->what + "; refusing to replay: skipping it would change the run's history. " +
+                    "`beamflow repair " + run_id + "` shows what cutting the journal back to byte " +
+                    std::to_string(d->good_end) + " would drop",
+                {{"run_id", run_id},
+                 {"offset", std::to_string(d->offset)},
+                 {"record", std::to_string(d->record + 1)},
+                 {"file", journal_file.string()}});
+  }
+  h.torn_tail = report->torn_tail;
+  h.skipped_records = report->skipped_records;
+  h.events.reserve(report->records.size());
+  try {
+    for (const auto& r : report->records) {
+      try {
+        h.events.push_back(decode(r.type, r.payload));
+      } catch (Error& e) {
+        e.with("offset", std::to_string(r.offset));
+        throw;
+      }
+    }
+    check_history(h.events);
+  } catch (Error& e) {
+    e.with("run_id", run_id);
+    throw;
+  }
   return h;
 }
 
@@ -98,9 +144,14 @@ Json RunSummary::to_json() const {
   return j;
 }
 
-std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, const std::string& run_id) {
+std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, const std::string& run_id) try {
   const auto dir = run_dir(runs_root, run_id);
-  if (!std::filesystem::exists(dir / "definition.json")) return std::nullopt;
+  std::error_code ec;
+  if (!std::filesystem::exists(dir / "definition.json", ec)) {
+    if (!ec) return std::nullopt;
+    throw Error("run.io", states_error::Runtime, "cannot look into the run directory: " + ec.message(),
+                {{"dir", dir.string()}});
+  }
   RunSummary s;
   s.run_id = run_id;
   Json st;
@@ -109,13 +160,27 @@ std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, 
   } catch (const Error&) {
     st = Json::object();  // created but never started: the status file is written first thing
   }
-  s.status = st.value("status", "INTERRUPTED");
-  s.flow = st.value("flow", "");
-  s.started = st.value("started", "");
-  s.ended = st.value("ended", "");
+  if (!st.is_object()) st = Json::object();
+  const auto text = [&st](const char* key, const char* otherwise) {
+    auto it = st.find(key);
+    return it != st.end() && it->is_string() ? it->get<std::string>() : std::string(otherwise);
+  };
+  s.status = text("status", "INTERRUPTED");
+  s.flow = text("flow", "");
+  s.started = text("started", "");
+  s.ended = text("ended", "");
   if (st.contains("error")) s.error = st["error"];
   if (s.status == "RUNNING" && fs::FileLock::try_acquire(dir / "lock")) s.status = "INTERRUPTED";
   return s;
+} catch (const Error& e) {
+  // One unreadable run (a lock that is a directory or mode 0000, a status
+  // file that is not a regular file) never hides the others.
+  if (e.id() == "run.bad_id") throw;
+  RunSummary bad;
+  bad.run_id = run_id;
+  bad.status = "UNREADABLE";
+  bad.error = {{"error", e.id()}, {"cause", e.what()}};
+  return bad;
 }
 
 std::vector<RunSummary> list_runs(const std::filesystem::path& runs_root) {

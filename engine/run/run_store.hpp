@@ -43,13 +43,23 @@ class RunDirectory {
   fs::FileLock m_lock;
 };
 
-// Decoded records of a run's journal, with what the reader had to skip.
+// Decoded records of a run's journal.
 struct History {
   std::vector<Event> events;
-  bool torn_tail = false;
-  std::size_t skipped_records = 0;
+  bool torn_tail = false;            // a torn tail follows them (cut on the next append)
+  std::size_t skipped_records = 0;   // always 0: damage before the tail is refused
 };
+// Reads, decodes and checks (record_check.hpp) a run's journal; empty when
+// there is none. Throws "journal.corrupt" (context run_id=, offset=, record=)
+// when the journal is damaged before its tail, "run.record" for a record
+// that breaks its schema, "journal.open" for a file that is not a regular
+// file or a symbolic link to a missing file.
 History read_history(const std::filesystem::path& journal_file);
+// The journal's read report without refusing damage (for `beamflow repair`);
+// nullopt when there is no journal. Throws as read_history for the file itself.
+std::optional<journal::ReadReport> read_journal_report(const std::filesystem::path& journal_file);
+// A record type's name, or "type N" for a number no record has.
+std::string record_name(std::uint16_t type);
 
 struct RunSummary {
   std::string run_id;

@@ -95,14 +95,17 @@ TEST(Replay, JournalFromAnotherDefinitionIsRefused) {
   const Json flow = Json::parse(R"({"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","End":true}}})");
   ASSERT_EQ(engine.start(flow, Json::object(), test::fast_options(scratch.path(), "r1")).status, run::RunStatus::Succeeded);
   // Someone edits the stored definition: states the journal names vanish.
+  // The recorded definition_sha256 refuses it before any record is replayed
+  // (issue 9; this asserted run.replay "unknown state" before).
   const Json other = Json::parse(R"({"StartAt":"X","States":{"X":{"Type":"Pass","End":true}}})");
   std::ofstream(run::run_dir(scratch.path(), "r1") / "definition.json") << other.dump();
   try {
     engine.resume("r1", test::fast_options(scratch.path()));
-    FAIL() << "expected run.replay";
+    FAIL() << "expected run.definition_changed";
   } catch (const Error& e) {
-    EXPECT_EQ(e.id(), "run.replay");
-    EXPECT_NE(std::string(e.what()).find("unknown state"), std::string::npos) << e.what();
+    EXPECT_EQ(e.id(), "run.definition_changed");
+    EXPECT_NE(std::string(e.what()).find("definition.json was changed after the run started"), std::string::npos)
+        << e.what();
   }
 }
 
