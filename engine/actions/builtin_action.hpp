@@ -8,6 +8,7 @@
 #include "actions/action.hpp"
 #include "actions/input_spec.hpp"
 #include "core/error.hpp"
+#include "platform/storage_failure.hpp"
 
 namespace beamflow::actions {
 
@@ -39,6 +40,9 @@ class BuiltinAction : public Action {
     try {
       return body();
     } catch (const Error& e) {
+      // A failure of the storage beamflow keeps the action's state on is not
+      // the action's failure: the engine stops the run INTERRUPTED instead.
+      if (fs::is_storage_failure(e)) throw;
       return ActionState::failed(request.action_id, e.asl_name(), e.what());
     }
   }

@@ -42,10 +42,13 @@ const InputSpec& input_spec() {
       Field::of(FieldType::StringArray, "argv",
                 "program and arguments, run directly (no shell); argv[0] is looked up in PATH")
           .mandatory()
-          .not_empty(),
+          .not_empty()
+          .for_exec(),
       Field::of(FieldType::String, "cwd",
-                "working directory, relative to the run's working directory; default: that"),
-      Field::of(FieldType::StringMap, "env", "variables added to the inherited environment"),
+                "working directory, relative to the run's working directory; default: that")
+          .for_exec(),
+      Field::of(FieldType::StringMap, "env", "variables added to the inherited environment")
+          .for_exec(),
       Field::of(FieldType::Number, "timeout_seconds",
                 "kill the command (SIGTERM, then SIGKILL) after this long")
           .above(0)

@@ -53,6 +53,15 @@ bool is_integral(const Json& v) {
   return false;
 }
 
+bool has_nul(const Json& s) { return s.get_ref<const std::string&>().find('\0') != std::string::npos; }
+
+// A name for a message: NUL shown as \0.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '\0' ? std::string("\\0") : std::string(1, c);
+  return out;
+}
+
 std::optional<std::string> check_field(const Field& f, const Json& v) {
   const std::string where = "input." + f.name;
   auto wrong = [&](const char* want) {
@@ -63,6 +72,7 @@ std::optional<std::string> check_field(const Field& f, const Json& v) {
     case FieldType::String:
       if (!v.is_string()) return wrong("a string");
       if (f.non_empty && v.get_ref<const std::string&>().empty()) return where + " must not be empty";
+      if (f.exec_strings && has_nul(v)) return where + " must not contain a NUL character";
       break;
     case FieldType::Number:
     case FieldType::Integer: {
@@ -86,6 +96,8 @@ std::optional<std::string> check_field(const Field& f, const Json& v) {
           return where + "[" + std::to_string(i) + "] must be a string, got " +
                  json_type_name(v[i]);
         }
+        if (f.exec_strings && has_nul(v[i]))
+          return where + "[" + std::to_string(i) + "] must not contain a NUL character";
       }
       break;
     case FieldType::StringMap:
@@ -94,6 +106,11 @@ std::optional<std::string> check_field(const Field& f, const Json& v) {
         if (!item.is_string()) {
           return where + "." + key + " must be a string, got " + json_type_name(item);
         }
+        if (!f.exec_strings) continue;
+        if (key.empty()) return where + " must not have an empty variable name";
+        if (key.find('=') != std::string::npos || key.find('\0') != std::string::npos)
+          return where + " variable name '" + printable(key) + "' must not contain '=' or a NUL character";
+        if (has_nul(item)) return where + "." + key + " must not contain a NUL character";
       }
       break;
   }

@@ -24,6 +24,10 @@ struct Field {
   std::optional<double> exclusive_minimum;  // numbers: value > exclusive_minimum
   std::optional<double> maximum;            // numbers: value <= maximum
   bool non_empty = false;                   // strings and arrays: at least one element
+  // Strings handed to the operating system (argv, environment): no NUL byte
+  // (a C string would end there), and a map's keys are environment names
+  // (not empty, no '='). Refused, never silently altered.
+  bool exec_strings = false;
 
   static Field of(FieldType type, std::string name, std::string description = {}) {
     Field f;
@@ -37,6 +41,7 @@ struct Field {
   Field above(double v) const { return with([v](Field& f) { f.exclusive_minimum = v; }); }
   Field at_most(double v) const { return with([v](Field& f) { f.maximum = v; }); }
   Field not_empty() const { return with([](Field& f) { f.non_empty = true; }); }
+  Field for_exec() const { return with([](Field& f) { f.exec_strings = true; }); }
 
  private:
   template <class F>

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <thread>
 
 #include "actions/command_outcome.hpp"
 #include "actions/command_spec.hpp"
@@ -20,6 +21,7 @@
 #include "actions/launch.hpp"
 #include "core/error.hpp"
 #include "platform/posix_file.hpp"
+#include "platform/storage_failure.hpp"
 
 namespace beamflow::actions {
 namespace {
@@ -38,7 +40,8 @@ constexpr milliseconds kCancelPoll{200};
 }
 
 UniqueFd open_or_fail(const stdfs::path& file, int flags) {
-  UniqueFd fd(::open(file.c_str(), flags | O_CLOEXEC, 0644));
+  // Owner-only whatever the umask (stdout, stderr: they may echo secrets).
+  UniqueFd fd(::open(file.c_str(), flags | O_CLOEXEC, 0600));
   if (!fd) fail("cannot open", file, errno);
   return fd;
 }
@@ -62,7 +65,7 @@ int adopt_lock(const stdfs::path& dir) {
 
 // Everything the supervisor prints goes to state_dir/supervisor.log.
 void redirect_diagnostics(const stdfs::path& dir) {
-  UniqueFd log(::open((dir / files::kLog).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  UniqueFd log(::open((dir / files::kLog).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!log) return;  // keep /dev/null (or the caller's terminal)
   ::dup2(log.get(), STDOUT_FILENO);
   ::dup2(log.get(), STDERR_FILENO);
@@ -283,10 +286,27 @@ int supervise_main(const std::vector<std::string>& args) {
     const auto spec_json = durable::read_json(dir / files::kSpec);
     if (!spec_json) fail("no command spec", dir / files::kSpec, ENOENT);
     Supervisor supervisor(dir, CommandSpec::from_json(*spec_json));
-    durable::save_result(dir, supervisor.run(started));
-    return 0;
+    const ActionState outcome = supervisor.run(started);
+    // The command ran: its outcome must not be lost to a full disk. Keep the
+    // lock (the engine sees the action still active) and try again until
+    // the space is back; only then is the command's outcome known for good.
+    for (int wait_s = 1;; wait_s = std::min(wait_s * 2, 30)) {
+      try {
+        durable::save_result(dir, outcome);
+        return 0;
+      } catch (const std::exception& e) {
+        if (!fs::is_storage_failure(e)) throw;
+        log(std::string("cannot record the outcome yet, retrying in ") + std::to_string(wait_s) + " s: " + e.what());
+        std::this_thread::sleep_for(std::chrono::seconds(wait_s));
+      }
+    }
   } catch (const std::exception& e) {
     log(e.what());
+    if (!started && fs::is_storage_failure(e)) {
+      // Nothing ran and beamflow's own storage failed: not a launch failure
+      // of the command. Record nothing, so the next look launches it again.
+      return 1;
+    }
     try {
       durable::save_result(dir, ActionState::failed("", started ? "Command.Lost" : "Command.LaunchFailed",
                                                     std::string("supervisor: ") + e.what()));

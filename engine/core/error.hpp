@@ -23,6 +23,14 @@ class Error : public std::runtime_error {
   const std::string& message() const noexcept { return m_message; }
   const Context& context() const noexcept { return m_context; }
   bool retryable() const noexcept { return m_retryable; }
+  // The errno of the failed system call behind this error (0: none). It lets
+  // the engine tell a failure of the storage its own state lives on (ENOSPC,
+  // EIO, ...: the run stops INTERRUPTED, resumable) from an action's failure.
+  int system_errno() const noexcept { return m_errno; }
+  Error& with_errno(int err) noexcept {
+    m_errno = err;
+    return *this;
+  }
 
   // Adds one context pair; returns *this so callers can rethrow with more context:
   //   catch (Error& e) { e.with("state", name); throw; }
@@ -37,6 +45,7 @@ class Error : public std::runtime_error {
   std::string m_message;
   Context m_context;
   bool m_retryable;
+  int m_errno = 0;
   std::string m_what;
 };
 

@@ -25,7 +25,7 @@ void sync_directory(const std::filesystem::path& dir) {
 }
 
 std::optional<FileLock> FileLock::try_acquire(const std::filesystem::path& file) {
-  detail::UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  detail::UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd) detail::throw_system_error("fs.lock", "cannot open lock file", file, errno);
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EINTR) continue;

@@ -71,7 +71,7 @@ void throw_system_error(const std::string& id, const std::string& what,
     message += ": ";
     message += std::system_category().message(err);  // strerror, but thread-safe
   }
-  throw Error(id, states_error::Runtime, std::move(message), {{"file", file.string()}}, retryable);
+  throw Error(id, states_error::Runtime, std::move(message), {{"file", file.string()}}, retryable).with_errno(err);
 }
 
 std::string read_whole_file(const std::filesystem::path& file, const std::string& open_id,
@@ -121,8 +121,11 @@ TempFile::TempFile(const std::filesystem::path& target, int extra_flags,
   constexpr int attempts = 16;
   for (int i = 0; i < attempts; ++i) {
     m_path = temp_name_for(target);
+    // Owner-only whatever the umask: everything beamflow writes this way is
+    // its own state (runs, journals, action state, models), which may hold
+    // a command's environment.
     m_fd = UniqueFd(::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | extra_flags,
-                           0644));
+                           0600));
     if (m_fd) return;
     if (errno != EEXIST) break;
   }

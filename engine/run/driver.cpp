@@ -1,5 +1,8 @@
 #include "run/driver.hpp"
 
+#include "platform/private_dir.hpp"
+#include "platform/storage_failure.hpp"
+
 #include <algorithm>
 #include <thread>
 
@@ -128,13 +131,15 @@ void Driver::launch(const std::string& frame_id, bool reattach) {
     // Asynchronous actions re-attach by their durable state after a crash,
     // side-effecting ones keep what makes run() idempotent: both need it.
     if (action->info().side_effects || !action->info().synchronous) {
-      std::filesystem::create_directories(a.request.state_dir);
+      fs::create_private_directories(a.request.state_dir, "run.io");
       fs::sync_directory(a.request.state_dir.parent_path());
     }
     st = action->run(a.request);
   } catch (const Error& e) {
+    if (fs::is_storage_failure(e)) throw;  // beamflow's own state: the run stops INTERRUPTED
     st = ActionState::failed(a.request.action_id, e.asl_name(), e.what());
   } catch (const std::exception& e) {
+    if (fs::is_storage_failure(e)) throw;
     st = ActionState::failed(a.request.action_id, states_error::TaskFailed, e.what());
   }
   st.action_id = a.request.action_id;
@@ -234,6 +239,7 @@ void Driver::wait_for_events() {
     try {
       st = a.action->status(a.request);
     } catch (const std::exception& e) {
+      if (fs::is_storage_failure(e)) throw;  // beamflow's own state: the run stops INTERRUPTED
       st = ActionState::failed(a.request.action_id, states_error::TaskFailed, e.what());
     }
     st.action_id = a.request.action_id;

@@ -3,6 +3,7 @@
 #include "core/hash.hpp"
 #include "core/time.hpp"
 #include "lang/definition.hpp"
+#include "platform/storage_failure.hpp"
 #include "run/driver.hpp"
 #include "run/run_store.hpp"
 
@@ -57,6 +58,26 @@ RunResult finish(RunDirectory& dir, const RunState& state, const RunResult& r) {
   return r;
 }
 
+// Runs `drive`; a failure of the storage beamflow keeps its own state on
+// (the journal, status.json, an action's state files) stops the run
+// INTERRUPTED, resumable, instead of failing it: it is not the flow's fault.
+template <class F>
+RunResult interrupt_on_storage_failure(const std::string& run_id, F&& drive) {
+  try {
+    return drive();
+  } catch (const std::exception& e) {
+    if (!fs::is_storage_failure(e)) throw;
+    const auto* error = dynamic_cast<const Error*>(&e);
+    Error stopped("run.interrupted", states_error::Runtime,
+                  "run " + run_id + " stopped, INTERRUPTED: beamflow cannot write its own state (" + e.what() +
+                      "); nothing was recorded as failed. Free the space or repair the storage, then `beamflow resume " +
+                      run_id + "`",
+                  {{"run_id", run_id}});
+    stopped.with_errno(error ? error->system_errno() : 0);
+    throw stopped;
+  }
+}
+
 }  // namespace
 
 const char* to_string(RunStatus s) noexcept {
@@ -89,9 +110,11 @@ RunResult Engine::start(const Json& definition, const Json& input, const RunOpti
 
   RunState state(machine);
   Driver driver(m_actions, dir, state, writer, options);
-  begin_run(driver, options, run_id, definition, input);
-  dir.write_status(status_json(state, "RUNNING"));
-  return finish(dir, state, driver.run());
+  return interrupt_on_storage_failure(run_id, [&] {
+    begin_run(driver, options, run_id, definition, input);
+    dir.write_status(status_json(state, "RUNNING"));
+    return finish(dir, state, driver.run());
+  });
 }
 
 RunResult Engine::resume(const std::string& run_id, const RunOptions& options) {
@@ -110,17 +133,19 @@ RunResult Engine::resume(const std::string& run_id, const RunOptions& options) {
                                ? journal::Writer::open_append(dir.journal_file(), options.durability)
                                : journal::Writer::create(dir.journal_file(), options.durability);
   Driver driver(m_actions, dir, state, writer, options);
-  if (history.events.empty()) {
-    // Killed before the first commit: nothing happened yet, start afresh.
-    begin_run(driver, options, run_id, definition, dir.input());
-  } else if (state.ended()) {
-    return finish(dir, state, result_of(state));
-  } else {
-    state.requeue_all();
-    driver.reattach();
-  }
-  dir.write_status(status_json(state, "RUNNING"));
-  return finish(dir, state, driver.run());
+  return interrupt_on_storage_failure(run_id, [&] {
+    if (history.events.empty()) {
+      // Killed before the first commit: nothing happened yet, start afresh.
+      begin_run(driver, options, run_id, definition, dir.input());
+    } else if (state.ended()) {
+      return finish(dir, state, result_of(state));
+    } else {
+      state.requeue_all();
+      driver.reattach();
+    }
+    dir.write_status(status_json(state, "RUNNING"));
+    return finish(dir, state, driver.run());
+  });
 }
 
 }  // namespace beamflow::run

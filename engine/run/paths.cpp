@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "core/error.hpp"
+#include "platform/private_dir.hpp"
 
 namespace beamflow::run {
 
@@ -12,8 +13,15 @@ std::filesystem::path beamflow_home() {
 }
 
 std::filesystem::path runs_root(const std::optional<std::string>& override_dir) {
-  if (override_dir && !override_dir->empty()) return std::filesystem::absolute(*override_dir);
-  return beamflow_home() / "runs";
+  if (override_dir && !override_dir->empty()) {
+    const auto root = std::filesystem::absolute(*override_dir);
+    fs::refuse_shared_directory(root, "run.home_shared");
+    return root;
+  }
+  const auto home = beamflow_home();
+  fs::refuse_shared_directory(home, "run.home_shared");
+  fs::refuse_shared_directory(home / "runs", "run.home_shared");
+  return home / "runs";
 }
 
 std::filesystem::path run_dir(const std::filesystem::path& root, const std::string& run_id) {

@@ -14,6 +14,9 @@ namespace beamflow::run {
 
 std::filesystem::path beamflow_home();
 // The runs root: `override_dir` when given, else $BEAMFLOW_HOME/runs.
+// Throws Error "run.home_shared" when the home or the runs directory exists
+// and other users can write to it. Everything beamflow creates there is
+// owner-only (0700 directories, 0600 files) whatever the umask.
 std::filesystem::path runs_root(const std::optional<std::string>& override_dir = std::nullopt);
 // runs_root/run_id, after checking run_id is a plain name (no '/', no "..").
 // Throws Error "run.bad_id".

@@ -1,11 +1,16 @@
 #include "run/run_store.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <random>
 #include <system_error>
 
 #include "core/error.hpp"
 #include "core/time.hpp"
+#include "platform/private_dir.hpp"
 #include "run/paths.hpp"
 #include "run/record_check.hpp"
 
@@ -37,15 +42,15 @@ std::string new_run_id() {
 RunDirectory RunDirectory::create(const std::filesystem::path& runs_root, const std::string& run_id,
                                   const Json& definition, const Json& input) {
   const auto dir = run_dir(runs_root, run_id);
-  std::error_code ec;
-  std::filesystem::create_directories(runs_root, ec);
-  if (ec)
-    throw Error("run.io", states_error::Runtime, "cannot create the runs directory: " + ec.message(),
-                {{"dir", runs_root.string()}});
-  if (!std::filesystem::create_directory(dir, ec)) {
-    if (ec)
-      throw Error("run.io", states_error::Runtime, "cannot create the run directory: " + ec.message(),
-                  {{"dir", dir.string()}});
+  // Owner-only: a run's files hold its input and its commands' environment.
+  fs::create_private_directories(runs_root, "run.io");
+  if (::mkdir(dir.c_str(), 0700) == 0) {
+    ::chmod(dir.c_str(), 0700);  // whatever the umask
+  } else {
+    if (errno != EEXIST)
+      throw Error("run.io", states_error::Runtime, std::string("cannot create the run directory: ") + std::strerror(errno),
+                  {{"dir", dir.string()}})
+          .with_errno(errno);
     // A directory without definition.json is a creation cut short by a crash:
     // nothing ran yet, so it may be taken over. Anything else is a real run.
     if (std::filesystem::exists(dir / "definition.json"))
@@ -58,7 +63,7 @@ RunDirectory RunDirectory::create(const std::filesystem::path& runs_root, const 
   // directory (see the take-over above and RunDirectory::open).
   fs::write_file_atomic(dir / "input.json", input.dump(2) + "\n");
   fs::write_file_atomic(dir / "definition.json", definition.dump(2) + "\n");
-  std::filesystem::create_directory(dir / "actions", ec);
+  fs::create_private_directories(dir / "actions", "run.io");
   fs::sync_directory(dir);
   return RunDirectory(dir, run_id, std::move(*lock));
 }
