@@ -139,7 +139,7 @@ void register_tomography_actions(actions::ActionRegistry& registry) {
       Json{{"ranks",
             {{"type", "integer"},
              {"default", 1},
-             {"description", "MPI ranks; > 1 runs as a supervised child process under mpiexec"}}},
+             {"description", "MPI ranks; > 1 runs as a supervised child process under mpiexec"}}}},
       reconstruct_placement));
   registry.add(std::make_shared<TomographyAction<FindCenterOptions>>(
       "find_center", "find the rotation centre of a Data Exchange file", find_center_fields(),
