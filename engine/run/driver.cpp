@@ -4,7 +4,6 @@
 #include "platform/storage_failure.hpp"
 
 #include <algorithm>
-#include <thread>
 
 #include "core/time.hpp"
 #include "run/paths.hpp"
@@ -14,6 +13,11 @@ namespace {
 
 using actions::ActionState;
 using actions::ActionStatus;
+
+// Tokens of the descriptors in Driver::m_poller; added sources follow.
+constexpr std::uint64_t kDirsToken = 0;
+constexpr std::uint64_t kWakeupToken = 1;
+constexpr std::uint64_t kFirstSourceToken = 2;
 
 Json event_json(const Event& e) {
   Json j = e.body;
@@ -43,7 +47,10 @@ Driver::Driver(const actions::ActionRegistry& registry, RunDirectory& dir, RunSt
       m_interp(state, m_outbox,
                InterpreterEnv{[] { return now_ms(); },
                               [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(m_rng); },
-                              options.max_payload_bytes}) {}
+                              options.max_payload_bytes}) {
+  m_poller.add(m_dirs.fd(), kDirsToken);
+  m_poller.add(m_wakeup.fd(), kWakeupToken);
+}
 
 void Driver::reattach() {
   for (const auto& id : m_state.tasks()) launch(id, /*reattach=*/true);
@@ -84,12 +91,8 @@ void Driver::act(const Event& e) {
     case RecordType::TaskFailed: {
       auto it = m_active.find(e.body.at("f").get<std::string>());
       if (it != m_active.end()) {
-        try {
-          it->second.action->release(it->second.request);
-        } catch (const std::exception&) {
-          // release frees resources; a failure there must not fail the run
-        }
-        m_active.erase(it);
+        it->second.executor->release(*it->second.action, it->second.request, it->second.placement);
+        forget(it);
       }
       break;
     }
@@ -126,15 +129,19 @@ void Driver::launch(const std::string& frame_id, bool reattach) {
   a.action = action;
   a.request = request_for(*f);
   a.last_sign_of_life_ms = reattach ? now_ms() : f->task.started_ms;
+  a.executor = &m_in_process;
   ActionState st;
   try {
+    a.placement = action->placement(a.request);
+    a.executor = &executor_for(a.placement);
     // Asynchronous actions re-attach by their durable state after a crash,
-    // side-effecting ones keep what makes run() idempotent: both need it.
-    if (action->info().side_effects || !action->info().synchronous) {
+    // side-effecting ones keep what makes run() idempotent, a child process
+    // finds its request there: all need it.
+    if (action->info().side_effects || !action->info().synchronous || a.placement.own_process) {
       fs::create_private_directories(a.request.state_dir, "run.io");
       fs::sync_directory(a.request.state_dir.parent_path());
     }
-    st = action->run(a.request);
+    st = a.executor->start(*action, a.request, a.placement);
   } catch (const Error& e) {
     if (fs::is_storage_failure(e)) throw;  // beamflow's own state: the run stops INTERRUPTED
     st = ActionState::failed(a.request.action_id, e.asl_name(), e.what());
@@ -145,24 +152,19 @@ void Driver::launch(const std::string& frame_id, bool reattach) {
   st.action_id = a.request.action_id;
   a.next_poll_ms = now_ms() + st.poll_after.count();
   if (st.heartbeat) a.last_sign_of_life_ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.heartbeat->time_since_epoch()).count();
-  m_active[frame_id] = std::move(a);
+  Active& active = m_active[frame_id] = std::move(a);
   if (st.done()) m_results.emplace_back(frame_id, std::move(st));
+  else watch(frame_id, active);
 }
 
-void Driver::cancel(Active& a) {
-  try {
-    a.action->cancel(a.request);
-  } catch (const std::exception&) {
-    // best effort: the action may already be gone
-  }
-}
+void Driver::cancel(Active& a) { a.executor->cancel(*a.action, a.request, a.placement); }
 
 void Driver::cancel_subtree(const std::string& frame_id) {
   const std::string prefix = frame_id + "/";
   for (auto it = m_active.begin(); it != m_active.end();) {
     if (it->first == frame_id || it->first.compare(0, prefix.size(), prefix) == 0) {
       cancel(it->second);
-      it = m_active.erase(it);
+      it = forget(it);
     } else {
       ++it;
     }
@@ -222,6 +224,33 @@ void Driver::check_deadlines() {
   }
 }
 
+void Driver::add_source(EventSource& source) {
+  m_poller.add(source.fd(), kFirstSourceToken + m_sources.size());
+  m_sources.push_back(&source);
+}
+
+Executor& Driver::executor_for(const actions::Placement& p) {
+  if (p.own_process) return m_child_process;
+  return m_in_process;
+}
+
+void Driver::watch(const std::string& frame_id, Active& a) {
+  const std::filesystem::path dir = a.executor->watch_dir(*a.action, a.request);
+  if (dir.empty()) return;
+  // -1 (the directory is gone, or the inotify limit is reached): the action
+  // is still polled at its own pace, only not woken early.
+  a.watch = m_dirs.watch(dir);
+  if (a.watch >= 0) m_watched[a.watch] = frame_id;
+}
+
+Driver::ActiveMap::iterator Driver::forget(ActiveMap::iterator it) {
+  if (it->second.watch >= 0) {
+    m_dirs.unwatch(it->second.watch);
+    m_watched.erase(it->second.watch);
+  }
+  return m_active.erase(it);
+}
+
 void Driver::wait_for_events() {
   std::int64_t now = now_ms();
   std::int64_t wake = now + 1000;
@@ -231,13 +260,34 @@ void Driver::wait_for_events() {
     const Frame* f = m_state.find(id);
     if (f && f->task.deadline_ms) wake = std::min(wake, *f->task.deadline_ms + 1);
   }
-  if (wake > now) std::this_thread::sleep_for(std::chrono::milliseconds(wake - now));
+  const auto ready = m_poller.wait(std::max<std::int64_t>(0, wake - now));
   now = now_ms();
+  for (const std::uint64_t token : ready) {
+    if (token == kDirsToken) {
+      // A file moved into a state directory (an outcome, a marker): poll
+      // that action now rather than at its next turn.
+      for (const int wd : m_dirs.drain()) {
+        const auto w = m_watched.find(wd);
+        if (w == m_watched.end()) continue;
+        if (auto it = m_active.find(w->second); it != m_active.end()) it->second.next_poll_ms = now;
+      }
+    } else if (token == kWakeupToken) {
+      m_wakeup.drain();
+      for (auto& [id, a] : m_active) a.next_poll_ms = now;
+    } else if (token - kFirstSourceToken < m_sources.size()) {
+      m_sources[token - kFirstSourceToken]->on_ready();
+    }
+  }
+  poll_due();
+}
+
+void Driver::poll_due() {
+  const std::int64_t now = now_ms();
   for (auto& [id, a] : m_active) {
     if (a.next_poll_ms > now) continue;
     ActionState st;
     try {
-      st = a.action->status(a.request);
+      st = a.executor->poll(*a.action, a.request, a.placement);
     } catch (const std::exception& e) {
       if (fs::is_storage_failure(e)) throw;  // beamflow's own state: the run stops INTERRUPTED
       st = ActionState::failed(a.request.action_id, states_error::TaskFailed, e.what());

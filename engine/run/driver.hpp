@@ -11,7 +11,9 @@
 
 #include "actions/action.hpp"
 #include "journal/journal.hpp"
+#include "platform/events.hpp"
 #include "run/engine.hpp"
+#include "run/executor.hpp"
 #include "run/interpreter.hpp"
 #include "run/run_state.hpp"
 #include "run/run_store.hpp"
@@ -21,7 +23,21 @@ namespace beamflow::run {
 // The result a finished (or recorded) run state stands for.
 RunResult result_of(const RunState& s);
 
-// Drives one run: the loop of decide → make durable → act → wait.
+// Something else the driver waits on (the pilot's receiver of messages from
+// worker ranks, a trigger's descriptor): when fd() is readable, on_ready()
+// runs on the driver's thread, between two turns of its loop.
+class EventSource {
+ public:
+  virtual ~EventSource() = default;
+  virtual int fd() const = 0;
+  virtual void on_ready() = 0;
+};
+
+// Drives one run: the loop of decide → make durable → act → wait. Actions
+// run on executors (run/executor.hpp) that never block the loop; the wait is
+// one epoll_wait over the event sources: the action state directories
+// (inotify), a wake-up eventfd, added sources, and the earliest timer,
+// deadline or status poll as its timeout.
 class Driver {
  public:
   Driver(const actions::ActionRegistry& registry, RunDirectory& dir, RunState& state, journal::Writer& writer,
@@ -34,6 +50,11 @@ class Driver {
   RunResult run();
   void commit_and_act();
 
+  // Waits on `source` too (not owned; must outlive the driver's run()).
+  void add_source(EventSource& source);
+  // Wakes the loop from any thread: every action is polled at once.
+  fs::Wakeup& wakeup() noexcept { return m_wakeup; }
+
  private:
   void act(const Event& e);
   actions::ActionRequest request_for(const Frame& f) const;
@@ -42,9 +63,13 @@ class Driver {
   struct Active {
     actions::Action* action = nullptr;
     actions::ActionRequest request;
+    actions::Placement placement;
+    Executor* executor = nullptr;
+    int watch = -1;  // inotify watch of the state directory
     std::int64_t next_poll_ms = 0;
     std::int64_t last_sign_of_life_ms = 0;
   };
+  using ActiveMap = std::map<std::string, Active>;
 
   void cancel(Active& a);
   void cancel_subtree(const std::string& frame_id);
@@ -52,6 +77,10 @@ class Driver {
   void fire_due_timers();
   void check_deadlines();
   void wait_for_events();
+  void poll_due();
+  Executor& executor_for(const actions::Placement& p);
+  void watch(const std::string& frame_id, Active& a);
+  ActiveMap::iterator forget(ActiveMap::iterator it);
 
   const actions::ActionRegistry& m_registry;
   RunDirectory& m_dir;
@@ -61,7 +90,14 @@ class Driver {
   std::mt19937_64 m_rng;
   std::vector<Event> m_outbox;
   Interpreter m_interp;
-  std::map<std::string, Active> m_active;
+  ActiveMap m_active;
+  InProcessExecutor m_in_process;
+  ChildProcessExecutor m_child_process;
+  fs::Poller m_poller;
+  fs::DirWatch m_dirs;
+  fs::Wakeup m_wakeup;
+  std::map<int, std::string> m_watched;  // inotify watch -> frame id
+  std::vector<EventSource*> m_sources;
   std::vector<std::pair<std::string, actions::ActionState>> m_results;
 };
 

@@ -1,0 +1,86 @@
+#include "platform/events.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+
+namespace beamflow::fs {
+namespace {
+
+[[noreturn]] void fail(const char* what, int err) { detail::throw_system_error("fs.events", what, {}, err); }
+
+}  // namespace
+
+Poller::Poller() : m_fd(::epoll_create1(EPOLL_CLOEXEC)) {
+  if (!m_fd) fail("cannot create an epoll set", errno);
+}
+
+void Poller::add(int fd, std::uint64_t token) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = token;
+  if (::epoll_ctl(m_fd.get(), EPOLL_CTL_ADD, fd, &ev) != 0) fail("cannot watch a descriptor", errno);
+}
+
+void Poller::remove(int fd) noexcept { ::epoll_ctl(m_fd.get(), EPOLL_CTL_DEL, fd, nullptr); }
+
+std::vector<std::uint64_t> Poller::wait(std::int64_t timeout_ms) {
+  epoll_event events[16];
+  const int timeout = timeout_ms < 0 ? -1 : static_cast<int>(std::min<std::int64_t>(timeout_ms, INT_MAX));
+  const int n = ::epoll_wait(m_fd.get(), events, 16, timeout);
+  std::vector<std::uint64_t> out;
+  if (n < 0) {
+    if (errno == EINTR) return out;
+    fail("cannot wait for events", errno);
+  }
+  for (int i = 0; i < n; ++i) out.push_back(events[i].data.u64);
+  return out;
+}
+
+DirWatch::DirWatch() : m_fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+  if (!m_fd) fail("cannot create an inotify instance", errno);
+}
+
+int DirWatch::watch(const std::filesystem::path& dir) noexcept {
+  return ::inotify_add_watch(m_fd.get(), dir.c_str(), IN_MOVED_TO | IN_ONLYDIR);
+}
+
+void DirWatch::unwatch(int wd) noexcept {
+  if (wd >= 0) ::inotify_rm_watch(m_fd.get(), wd);
+}
+
+std::vector<int> DirWatch::drain() {
+  std::vector<int> out;
+  alignas(inotify_event) char buffer[8192];
+  for (;;) {
+    const ssize_t n = ::read(m_fd.get(), buffer, sizeof buffer);
+    if (n <= 0) break;  // EAGAIN: drained
+    for (ssize_t at = 0; at < n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(buffer + at);
+      if (!(ev->mask & IN_IGNORED)) out.push_back(ev->wd);
+      at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+    }
+  }
+  return out;
+}
+
+Wakeup::Wakeup() : m_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (!m_fd) fail("cannot create an eventfd", errno);
+}
+
+void Wakeup::notify() noexcept {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(m_fd.get(), &one, sizeof one);
+}
+
+void Wakeup::drain() noexcept {
+  std::uint64_t value;
+  [[maybe_unused]] const ssize_t n = ::read(m_fd.get(), &value, sizeof value);
+}
+
+}  // namespace beamflow::fs

@@ -1,0 +1,61 @@
+#pragma once
+// What the driver waits on, from the OS: an epoll set of descriptors, an
+// inotify watch of directories, and an eventfd to be woken from another
+// thread (or by a receiver of messages from other ranks). Linux only, as the
+// rest of beamflow's durability code.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "platform/posix_file.hpp"
+
+namespace beamflow::fs {
+
+// An epoll(7) set: descriptors with a token each.
+class Poller {
+ public:
+  Poller();
+  // Watches `fd` for readability; `token` comes back from wait().
+  void add(int fd, std::uint64_t token);
+  void remove(int fd) noexcept;
+  // Waits up to `timeout_ms` (0: do not block; < 0: forever) and returns the
+  // tokens of the readable descriptors (empty on timeout or EINTR).
+  std::vector<std::uint64_t> wait(std::int64_t timeout_ms);
+
+ private:
+  detail::UniqueFd m_fd;
+};
+
+// An inotify(7) instance watching directories for files moved into them
+// (IN_MOVED_TO: how every durable file here is replaced) and, optionally,
+// for any file closed after writing.
+class DirWatch {
+ public:
+  DirWatch();
+  int fd() const noexcept { return m_fd.get(); }
+  // Returns a watch descriptor, or -1 when the directory cannot be watched
+  // (gone, or the inotify limit reached): the caller falls back to polling.
+  int watch(const std::filesystem::path& dir) noexcept;
+  void unwatch(int wd) noexcept;
+  // Reads every pending event; returns the watch descriptors that saw one.
+  std::vector<int> drain();
+
+ private:
+  detail::UniqueFd m_fd;
+};
+
+// An eventfd: notify() from any thread makes fd() readable until drain().
+class Wakeup {
+ public:
+  Wakeup();
+  int fd() const noexcept { return m_fd.get(); }
+  void notify() noexcept;
+  void drain() noexcept;
+
+ private:
+  detail::UniqueFd m_fd;
+};
+
+}  // namespace beamflow::fs

@@ -1,0 +1,41 @@
+#include "run/executor.hpp"
+
+#include "actions/child.hpp"
+
+namespace beamflow::run {
+
+void InProcessExecutor::cancel(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) {
+  try {
+    a.cancel(r);
+  } catch (const std::exception&) {
+    // best effort: the action may already be gone
+  }
+}
+
+void InProcessExecutor::release(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) {
+  try {
+    a.release(r);
+  } catch (const std::exception&) {
+    // release frees resources; a failure there must not fail the run
+  }
+}
+
+actions::ActionState ChildProcessExecutor::start(actions::Action& a, const actions::ActionRequest& r,
+                                                 const actions::Placement& p) {
+  return actions::child::drive(a.info().name, r, p);
+}
+
+actions::ActionState ChildProcessExecutor::poll(actions::Action& a, const actions::ActionRequest& r,
+                                                const actions::Placement& p) {
+  return actions::child::drive(a.info().name, r, p);
+}
+
+void ChildProcessExecutor::cancel(actions::Action&, const actions::ActionRequest& r, const actions::Placement&) {
+  try {
+    actions::child::cancel(r);
+  } catch (const std::exception&) {
+    // best effort, as for an in-process action
+  }
+}
+
+}  // namespace beamflow::run

@@ -1,0 +1,67 @@
+#pragma once
+// Executors: where a task's action runs. The driver asks the action where it
+// must run (Action::placement) and hands it to an executor; every executor
+// answers with the action contract's states (Active until done), so the
+// driver never waits on one. See docs/architecture.md, "The driver".
+//
+//   InProcessExecutor     the action's own run/status/cancel/release, in the
+//                         engine's process.
+//   ChildProcessExecutor  `beamflow __action NAME STATE_DIR` (under
+//                         `mpiexec -np R` for R > 1 ranks) under the
+//                         crash-proof supervisor: durable outcome, re-attached
+//                         after a crash of the engine, never run twice.
+//   (the pilot, issue 10: an executor that places the task on worker ranks
+//   and reports completions through an event source.)
+#include <filesystem>
+
+#include "actions/action.hpp"
+
+namespace beamflow::run {
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual const char* name() const noexcept = 0;
+  // Starts the action, or re-attaches to it after a crash (idempotent in the
+  // action_id). Returns its state now: Active, or final.
+  virtual actions::ActionState start(actions::Action& action, const actions::ActionRequest& r,
+                                     const actions::Placement& p) = 0;
+  virtual actions::ActionState poll(actions::Action& action, const actions::ActionRequest& r,
+                                    const actions::Placement& p) = 0;
+  virtual void cancel(actions::Action& action, const actions::ActionRequest& r, const actions::Placement& p) = 0;
+  virtual void release(actions::Action& action, const actions::ActionRequest& r, const actions::Placement& p) = 0;
+  // A directory whose new files mean the action may have progressed (the
+  // driver watches it), or empty when there is none.
+  virtual std::filesystem::path watch_dir(const actions::Action& action, const actions::ActionRequest& r) const = 0;
+};
+
+class InProcessExecutor final : public Executor {
+ public:
+  const char* name() const noexcept override { return "in-process"; }
+  actions::ActionState start(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) override {
+    return a.run(r);
+  }
+  actions::ActionState poll(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) override {
+    return a.status(r);
+  }
+  void cancel(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) override;
+  void release(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) override;
+  // Asynchronous and side-effecting actions keep their state there.
+  std::filesystem::path watch_dir(const actions::Action& a, const actions::ActionRequest& r) const override {
+    return a.info().side_effects || !a.info().synchronous ? r.state_dir : std::filesystem::path();
+  }
+};
+
+class ChildProcessExecutor final : public Executor {
+ public:
+  const char* name() const noexcept override { return "child-process"; }
+  actions::ActionState start(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override;
+  actions::ActionState poll(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override;
+  void cancel(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override;
+  void release(actions::Action&, const actions::ActionRequest&, const actions::Placement&) override {}
+  std::filesystem::path watch_dir(const actions::Action&, const actions::ActionRequest& r) const override {
+    return r.state_dir;
+  }
+};
+
+}  // namespace beamflow::run
