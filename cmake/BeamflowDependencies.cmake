@@ -21,8 +21,16 @@ target_link_libraries(beamflow_dep_hdf5 INTERFACE ${HDF5_C_LIBRARIES} MPI::MPI_C
 target_compile_definitions(beamflow_dep_hdf5 INTERFACE ${HDF5_C_DEFINITIONS} H5_USE_110_API_DEFAULT=0)
 add_library(beamflow::dep::hdf5 ALIAS beamflow_dep_hdf5)
 
-# FFTW has no CMake package on Debian; pkg-config knows it.
 find_package(PkgConfig REQUIRED)
+# The dataset catalog: SQLite (with FTS5) embedded, libpq for PostgreSQL.
+# Debian ships pkg-config files for both (libsqlite3-dev, libpq-dev);
+# CMake's FindPostgreSQL also wants the server headers, which are not needed.
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET GLOBAL sqlite3)
+add_library(beamflow::dep::sqlite ALIAS PkgConfig::SQLITE3)
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET GLOBAL libpq)
+add_library(beamflow::dep::pq ALIAS PkgConfig::LIBPQ)
+
+# FFTW has no CMake package on Debian; pkg-config knows it.
 pkg_check_modules(FFTW3 REQUIRED IMPORTED_TARGET fftw3 fftw3f)
 add_library(beamflow::dep::fftw ALIAS PkgConfig::FFTW3)
 

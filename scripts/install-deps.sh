@@ -14,6 +14,7 @@ packages=(
   libssl-dev
   libpng-dev
   libxxhash-dev xxhash rsync
+  libsqlite3-dev libpq-dev postgresql
   python3 python3-numpy python3-h5py python3-skimage python3-sklearn
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler python3-torch python3-onnx
 )

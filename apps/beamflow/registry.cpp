@@ -1,6 +1,7 @@
 // The action registry of the beamflow executable: the engine's built-ins and
 // the science actions of jobs/.
 #include "apps/beamflow/common.hpp"
+#include "jobs/catalog/catalog_actions.hpp"
 #include "jobs/models/infer_action.hpp"
 #include "jobs/tomography/tomography_actions.hpp"
 #include "jobs/transfer/transfer_action.hpp"
@@ -14,6 +15,7 @@ const actions::ActionRegistry& action_registry() {
     models::register_model_actions(r);
     jobs::register_tomography_actions(r);
     transfer::register_transfer_actions(r);
+    catalog::register_catalog_actions(r);
     return r;
   }();
   return registry;

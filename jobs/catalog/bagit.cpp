@@ -31,8 +31,10 @@ namespace {
   fail("dataset.storage", what + (err ? std::string(": ") + std::strerror(err) : ""), {{"file", file.string()}},
        err == ENOSPC || err == EIO || err == EAGAIN);
 }
+// The source is the caller's to fix: an input error, not a storage one.
 [[noreturn]] void source_error(const std::string& what, const stdfs::path& file, int err = 0) {
-  fail("dataset.source", what + (err ? std::string(": ") + std::strerror(err) : ""), {{"file", file.string()}});
+  throw Error("dataset.source", kInvalidInput, what + (err ? std::string(": ") + std::strerror(err) : ""),
+              {{"file", file.string()}});
 }
 
 struct EvpDeleter {

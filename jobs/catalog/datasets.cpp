@@ -9,6 +9,7 @@
 #include <cstring>
 #include <cstdlib>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "core/time.hpp"
@@ -129,14 +130,34 @@ void Datasets::put_collection(Collection c, const Identity& who) {
 void Datasets::clean_staging() {
   const stdfs::path staging = m_storage / ".staging";
   std::error_code ec;
-  for (stdfs::directory_iterator it(staging, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().extension() == ".lock") continue;
-    const stdfs::path lock = it->path().string() + ".lock";
-    // Held: a publish in progress. Free: its publisher died; remove.
-    if (auto held = fs::FileLock::try_acquire(lock)) {
-      stdfs::remove_all(it->path(), ec);
-      stdfs::remove(lock, ec);
+  std::vector<stdfs::path> items;
+  for (stdfs::directory_iterator it(staging, ec), end; !ec && it != end; it.increment(ec)) items.push_back(it->path());
+  for (const auto& item : items) {
+    if (item.extension() == ".lock") continue;
+    if (item.extension() == ".old") {  // an unrecorded version set aside, then interrupted
+      stdfs::remove_all(item, ec);
+      continue;
     }
+    const bool target_note = item.extension() == ".target";
+    const stdfs::path stage = target_note ? item.parent_path() / item.stem() : item;
+    // Held: a publish in progress. Free: its publisher died; undo what it left.
+    auto held = fs::FileLock::try_acquire(stage.string() + ".lock");
+    if (!held) continue;
+    if (target_note) {
+      // The bag was renamed into place; keep it only if its entry was recorded.
+      std::istringstream note(fs::read_file(item));
+      std::string identifier, version, target;
+      std::getline(note, identifier);
+      std::getline(note, version);
+      std::getline(note, target);
+      bool recorded = false;
+      for (const auto& e : m_catalog.versions(identifier)) recorded = recorded || std::to_string(e.version) == version;
+      if (!recorded && !target.empty()) stdfs::remove_all(target, ec);
+      stdfs::remove(item, ec);
+    } else {
+      stdfs::remove_all(item, ec);
+    }
+    if (!stdfs::exists(stage.string() + ".target", ec)) stdfs::remove(stage.string() + ".lock", ec);
   }
 }
 
@@ -150,7 +171,8 @@ Entry Datasets::publish(const PublishRequest& req, const Identity& who) {
   for (std::size_t i = 0; i < req.visible_to.size(); ++i)
     visible.push_back(normalise_principal(req.visible_to[i], "visible_to[" + std::to_string(i) + "]"));
   std::error_code ec;
-  if (!stdfs::exists(req.source, ec)) fail("dataset.source", "does not exist", {{"file", req.source.string()}});
+  if (!stdfs::exists(req.source, ec))
+    throw Error("dataset.source", kInvalidInput, "does not exist", {{"file", req.source.string()}});
 
   // The identifier: a new version of an existing one, or a fresh one.
   std::string identifier = req.identifier;
@@ -214,6 +236,10 @@ Entry Datasets::publish(const PublishRequest& req, const Identity& who) {
     if (ec) fail("dataset.storage", "cannot move aside an unrecorded version: " + ec.message(), {{"file", target.string()}});
     stdfs::remove_all(trash, ec);
   }
+  // Noted before the rename, so a clean-up after a crash can tell a
+  // renamed-but-unrecorded bag from a recorded one.
+  const stdfs::path note = stage.string() + ".target";
+  fs::write_file_atomic(note, id.value + "\n" + std::to_string(version) + "\n" + stdfs::absolute(target).string() + "\n");
   if (::rename(stage.c_str(), target.c_str()) != 0)
     fail("dataset.storage", std::string("cannot move the bag into place: ") + std::strerror(errno),
          {{"file", target.string()}});
@@ -238,6 +264,8 @@ Entry Datasets::publish(const PublishRequest& req, const Identity& who) {
   e.request_id = req.request_id;
   std::vector<Entry> batch{e};
   m_catalog.ingest(batch);
+  stdfs::remove(note, ec);
+  stdfs::remove(stage.string() + ".lock", ec);
   crash_point("committed");
   return batch.front();
 }

@@ -17,7 +17,7 @@ const std::set<std::string> kKeywords = {
 const std::set<std::string> kTypes = {"object", "array", "string", "number", "integer", "boolean", "null"};
 
 [[noreturn]] void bad_schema(const std::string& where, const std::string& what) {
-  fail("catalog.collection.schema", "schema" + where + ": " + what, {{"field", "schema" + where}});
+  throw Error("catalog.collection.schema", kInvalidInput, "schema" + where + ": " + what, {{"field", "schema" + where}});
 }
 
 std::string type_of(const Json& v) {

@@ -61,11 +61,6 @@ class CatalogSuite : public ::testing::Test {
   std::unique_ptr<Datasets> m_datasets;
 };
 
-using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
-struct BackendNames {
-  template <class T>
-  static std::string GetName(int) { return T::name; }
-};
 TYPED_TEST_SUITE(CatalogSuite, Backends, BackendNames);
 
 TYPED_TEST(CatalogSuite, PublishWritesABagAndVerifyDetectsAFlippedByte) {

@@ -6,6 +6,8 @@
 // binary run by hand starts its own and stops it at exit. Each test gets a
 // fresh schema. When no server can be started the PostgreSQL tests skip
 // with the reason.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -30,6 +32,13 @@ struct PostgresBackend {
   static std::string location(const std::filesystem::path& dir);
   // Why PostgreSQL tests cannot run here, or nullopt.
   static std::optional<std::string> unavailable();
+};
+
+// The typed suites' parameter list, named "sqlite" and "postgresql".
+using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
+struct BackendNames {
+  template <class T>
+  static std::string GetName(int) { return T::name; }
 };
 
 }  // namespace beamflow::catalog::test

@@ -1,0 +1,156 @@
+// Catalog benchmark: ingest rate and search latency (free text + 2 term
+// facets, the visibility check of an ordinary user included) over N
+// synthetic entries, on SQLite and/or PostgreSQL.
+//
+//   catalog_bench [--entries N] [--queries Q] [--batch B] [--sqlite PATH] [--pg CONNINFO]
+//
+// Entries look like beamline datasets: a 6-word title and a 12-word
+// abstract drawn from a 5,000-word vocabulary (Zipf-like, so some words
+// are common and most are rare), 1-4 elements, one of 12 beamlines, a year,
+// an energy. Queries pick title words uniformly from the vocabulary's
+// middle ranks (words found in roughly 0.05-0.5% of entries). Prints one
+// table row per backend.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "jobs/catalog/catalog.hpp"
+
+using namespace beamflow;
+using namespace beamflow::catalog;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Corpus {
+  std::vector<std::string> words;
+  std::discrete_distribution<int> zipf;
+  explicit Corpus(int n) {
+    std::mt19937 rng(7);
+    const char* syl[] = {"ta", "ro", "mi", "ne", "ka", "lu", "vo", "ri", "sa", "de", "po", "gi", "xe", "fa", "zu", "be"};
+    std::vector<double> weights;
+    for (int i = 0; i < n; ++i) {
+      std::string w;
+      int k = i;
+      do {
+        w += syl[k % 16];
+        k /= 16;
+      } while (k);
+      w += syl[rng() % 16];
+      words.push_back(w);
+      weights.push_back(1.0 / (i + 10));
+    }
+    zipf = std::discrete_distribution<int>(weights.begin(), weights.end());
+  }
+};
+
+const char* kElements[] = {"H", "Li", "C", "N", "O", "Al", "Si", "Ca", "Ti", "V", "Cr", "Fe", "Co", "Ni", "Cu", "Zn"};
+const char* kBeamlines[] = {"2-BM", "7-BM", "32-ID", "1-ID", "6-ID", "8-BM", "13-BM", "20-ID", "11-BM", "17-BM", "33-ID", "9-ID"};
+
+Entry make_entry(long i, Corpus& c, std::mt19937& rng) {
+  auto text = [&](int n) {
+    std::string s;
+    for (int k = 0; k < n; ++k) s += (k ? " " : "") + c.words[static_cast<std::size_t>(c.zipf(rng))];
+    return s;
+  };
+  Json elements = Json::array();
+  for (int k = 0, n = 1 + static_cast<int>(rng() % 4); k < n; ++k) elements.push_back(kElements[rng() % 16]);
+  Entry e;
+  e.identifier = "ark:/99999/bench" + std::to_string(i);
+  e.owner = "user" + std::to_string(rng() % 100);
+  e.visible_to = {rng() % 10 ? "public" : "group:g" + std::to_string(rng() % 10)};
+  e.content = {{"dc",
+                {{"creators", {{{"name", "Person " + std::to_string(rng() % 5000)}}}},
+                 {"titles", {{{"title", text(6)}}}},
+                 {"publisher", "Facility"},
+                 {"publicationYear", 2000 + static_cast<int>(rng() % 26)},
+                 {"types", {{"resourceTypeGeneral", "Dataset"}}},
+                 {"descriptions", {{{"description", text(12)}, {"descriptionType", "Abstract"}}}}}},
+               {"domain",
+                {{"elements", elements},
+                 {"beamline", kBeamlines[rng() % 12]},
+                 {"energy_kev", 5 + static_cast<int>(rng() % 95)}}}};
+  e.location = "/data/" + std::to_string(i);
+  e.manifest_digest = std::string(64, 'a');
+  e.published_ms = 1700000000000 + i * 1000;
+  return e;
+}
+
+void run(const std::string& label, Catalog& catalog, long entries, int queries, int batch) {
+  Corpus corpus(5000);
+  std::mt19937 rng(42);
+  const auto t0 = Clock::now();
+  for (long done = 0; done < entries;) {
+    std::vector<Entry> es;
+    for (int k = 0; k < batch && done < entries; ++k, ++done) es.push_back(make_entry(done, corpus, rng));
+    catalog.ingest(es);
+  }
+  const double ingest_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::mt19937 qrng(99);
+  std::vector<double> ms;
+  long hits = 0;
+  const Identity who{"user7", {"g3"}, false};
+  for (int i = 0; i < queries + 5; ++i) {
+    Json q = {{"q", corpus.words[200 + qrng() % 1800]},
+              {"limit", 10},
+              {"facets", {{{"field_name", "domain.elements"}}, {{"field_name", "domain.beamline"}}}}};
+    const auto s0 = Clock::now();
+    const auto r = catalog.search(parse_query(q), who);
+    const double t = std::chrono::duration<double, std::milli>(Clock::now() - s0).count();
+    if (i >= 5) {  // the first few warm the caches
+      ms.push_back(t);
+      hits += r.total;
+    }
+  }
+  std::sort(ms.begin(), ms.end());
+  const double median = ms[ms.size() / 2];
+  const double p99 = ms[std::min(ms.size() - 1, static_cast<std::size_t>(ms.size() * 0.99))];
+  std::printf("| %-10s | %9ld | %10.0f | %8.1f | %8.1f | %9.0f |\n", label.c_str(), entries, entries / ingest_s, median,
+              p99, static_cast<double>(hits) / static_cast<double>(ms.size()));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  long entries = 1000000;
+  int queries = 200, batch = 10000;
+  std::string sqlite_path, pg;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i], v = argv[i + 1];
+    if (a == "--entries") entries = std::stol(v);
+    else if (a == "--queries") queries = std::stoi(v);
+    else if (a == "--batch") batch = std::stoi(v);
+    else if (a == "--sqlite") sqlite_path = v;
+    else if (a == "--pg") pg = v;
+    else {
+      std::cerr << "unknown option " << a << "\n";
+      return 2;
+    }
+  }
+  if (sqlite_path.empty() && pg.empty()) {
+    std::cerr << "usage: catalog_bench [--entries N] [--queries Q] [--batch B] [--sqlite PATH] [--pg CONNINFO]\n";
+    return 2;
+  }
+  std::printf("| backend    |   entries | ingest/s   | p50 (ms) | p99 (ms) | hits/query |\n");
+  std::printf("| ---------- | --------- | ---------- | -------- | -------- | --------- |\n");
+  try {
+    if (!sqlite_path.empty()) {
+      auto c = open_sqlite_catalog(sqlite_path);
+      run("sqlite", *c, entries, queries, batch);
+    }
+    if (!pg.empty()) {
+      auto c = open_postgres_catalog(pg);
+      run("postgresql", *c, entries, queries, batch);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

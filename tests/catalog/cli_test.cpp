@@ -1,0 +1,126 @@
+// `beamflow dataset ...` end to end with the real binary: publish, search
+// (--json in the Globus Search shape), describe, verify with a flipped byte,
+// versions, withdraw, curation, and the command-line face of every error
+// the library tests do not reach.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "catalog/support/fixtures.hpp"
+#include "core/json.hpp"
+#include "support/scratch_dir.hpp"
+
+namespace beamflow::catalog::test {
+namespace {
+
+struct Outcome {
+  int code;
+  std::string out, err;
+};
+
+class DatasetCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::ofstream(m_dir.path() / "meta.json") << metadata().dump();
+    std::filesystem::create_directories(m_dir.path() / "src");
+    std::ofstream(m_dir.path() / "src/scan.raw") << std::string(4096, 'x');
+    std::ofstream(m_dir.path() / "src/notes.txt") << "beam energy 25 keV";
+  }
+  Outcome run(const std::string& args) {
+    const auto out = m_dir.path() / "stdout", err = m_dir.path() / "stderr";
+    const std::string cmd = "cd '" + m_dir.path().string() + "' && BEAMFLOW_HOME='" + m_dir.path().string() +
+                            "/home' '" BEAMFLOW_BINARY "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+    const int status = std::system(cmd.c_str());
+    auto slurp = [](const std::filesystem::path& p) {
+      std::stringstream s;
+      s << std::ifstream(p).rdbuf();
+      return s.str();
+    };
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  }
+  std::string publish(const std::string& extra = "") {
+    const auto r = run("dataset publish src --meta meta.json --visible-to public --json " + extra);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return Json::parse(r.out)["identifier"].get<std::string>();
+  }
+  beamflow::test::ScratchDir m_dir{"beamflow-dataset-cli-"};
+};
+
+TEST_F(DatasetCli, PublishSearchDescribeVerify) {
+  const std::string id = publish();
+  auto s = run("dataset search steel --facet domain.elements --json");
+  ASSERT_EQ(s.code, 0) << s.err;
+  const Json g = Json::parse(s.out);
+  EXPECT_EQ(g["total"], 1);
+  EXPECT_EQ(g["gmeta"][0]["subject"], id);
+  EXPECT_EQ(g["gmeta"][0]["entries"][0]["content"]["dc"]["titles"][0]["title"], "Steel fatigue tomography");
+  EXPECT_EQ(g["facet_results"][0]["buckets"].size(), 2u);
+  EXPECT_EQ(Json::parse(run("dataset search --filter domain.energy_kev=20..30 --json").out)["total"], 1);
+  EXPECT_EQ(Json::parse(run("dataset search --filter 'dc.titles.title~Steel*' --json").out)["total"], 1);
+  EXPECT_EQ(run("dataset describe " + id).code, 0);
+  const auto v = run("dataset verify " + id);
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_NE(v.out.find("2 files match"), std::string::npos) << v.out;
+
+  const Json doc = Json::parse(run("dataset describe " + id + " --json").out);
+  {
+    std::fstream f(doc["location"].get<std::string>() + "/data/scan.raw", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('y');
+  }
+  const auto bad = run("dataset verify " + id);
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("[dataset.verify.failed]"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("data/scan.raw: sha256 mismatch"), std::string::npos) << bad.err;
+}
+
+TEST_F(DatasetCli, VersionsWithdrawAndCuration) {
+  const std::string id = publish();
+  EXPECT_EQ(Json::parse(run("dataset publish src --meta meta.json --identifier " + id + " --json").out)["version"], 2);
+  EXPECT_EQ(Json::parse(run("dataset versions " + id + " --json").out).size(), 2u);
+  auto w = run("dataset withdraw " + id + " --version 1");
+  EXPECT_EQ(w.code, 1);
+  EXPECT_NE(w.err.find("[dataset.invalid_request] reason:"), std::string::npos) << w.err;
+  EXPECT_EQ(run("dataset withdraw " + id + " --version 1 --reason 'wrong sample'").code, 0);
+  EXPECT_EQ(Json::parse(run("dataset describe " + id + " --version 1 --json").out)["status"], "withdrawn");
+  EXPECT_EQ(Json::parse(run("dataset describe " + id + " --json").out)["version"], 2);
+
+  // The tests run as root, an administrator, who may curate.
+  ASSERT_EQ(run("dataset collection mdf --require-approval --curators group:curators").code, 0);
+  const std::string pending = publish("--collection mdf");
+  EXPECT_EQ(Json::parse(run("dataset search steel --json").out)["total"], 1);  // only the first dataset
+  EXPECT_EQ(Json::parse(run("dataset pending --json").out).size(), 1u);
+  EXPECT_EQ(run("dataset approve " + pending).code, 0);
+  EXPECT_EQ(Json::parse(run("dataset search steel --json").out)["total"], 2);
+}
+
+TEST_F(DatasetCli, ErrorsNameWhatIsWrong) {
+  auto expect = [&](const std::string& args, const std::string& id, const std::string& mention) {
+    const auto r = run(args);
+    EXPECT_NE(r.code, 0) << args;
+    EXPECT_NE(r.err.find("[" + id + "]"), std::string::npos) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(mention), std::string::npos) << args << ": " << r.err;
+  };
+  std::ofstream(m_dir.path() / "nodc.json") << R"({"domain": {}})";
+  expect("dataset publish src --meta nodc.json", "dataset.metadata.missing", "dc:");
+  expect("dataset publish src --meta meta.json --collection nope", "catalog.collection.not_found", "collection: no collection named 'nope'");
+  expect("dataset collection a/b", "catalog.collection.invalid", "collection:");
+  expect("dataset publish src --meta meta.json --visible-to 'team:x'", "dataset.metadata.invalid", "visible_to[0]");
+  expect("dataset publish nowhere --meta meta.json", "dataset.source", "nowhere");
+  std::ofstream(m_dir.path() / "afile") << "x";
+  expect("dataset publish src --meta meta.json --storage afile", "dataset.storage", "afile");
+  std::ofstream(m_dir.path() / "garbage.sqlite") << std::string(4096, 'g');
+  expect("dataset search x --catalog sqlite:garbage.sqlite", "catalog.db", "garbage.sqlite");
+  expect("dataset search x --catalog postgresql://nobody@127.0.0.1:1/none", "catalog.open", "PostgreSQL");
+  expect("dataset describe ark:/99999/nothing", "dataset.not_found", "ark:/99999/nothing");
+  expect("dataset describe not-an-id", "dataset.identifier.invalid", "identifier:");
+  expect("dataset search --filter nonsense", "catalog.query.invalid", "--filter");
+  expect("dataset search --marker abc", "catalog.cursor.invalid", "marker:");
+  // Nothing half-written by any of the refused publishes.
+  EXPECT_EQ(Json::parse(run("dataset search --json").out)["total"], 0);
+}
+
+}  // namespace
+}  // namespace beamflow::catalog::test
