@@ -1,8 +1,11 @@
 // Tomography throughput: slices/s of gridrec and FBP for (width, angles) =
 // (512, 360), (1024, 900), (2048, 1500), end to end (Data Exchange file in,
 // volume file out, through jobs::reconstruct) and kernel only (sinograms in
-// memory), on 1 rank and on every rank of the launch, with the PSNR against
-// the phantom's truth beside each figure; and find-center (Vo) seconds.
+// memory), on 1 rank and on every rank of the launch, with PSNR and SSIM
+// against the phantom's truth beside each figure (jobs/tomography/quality.hpp:
+// over the slices whose truth is not constant, peak = the truth's range; the
+// scale-fitted PSNR in brackets, beside, never instead); and find-center (Vo)
+// seconds.
 // Rates are after a one-slice warm-up (FFTW planning happens once per
 // process and shape); find-center is timed cold, as a single call runs.
 //
@@ -73,13 +76,14 @@ struct Row {
   Size size;
   std::string algorithm;
   int ranks;
-  double end_to_end, kernel, psnr;
+  double end_to_end, kernel;
+  Score quality;
 };
 
 // Reconstructs the phantom on `comm`: the end-to-end and kernel-only rates.
 Row measure(const Size& size, const std::string& algorithm, const parallel::Comm& comm, const std::filesystem::path& input,
             const std::filesystem::path& dir, double center) {
-  Row row{size, algorithm, comm.size(), 0, 0, 0};
+  Row row{size, algorithm, comm.size(), 0, 0, {}};
   const parallel::RowRange rows{1, 1 + size.slices};  // the phantom's first and last rows are empty
   ReconOptions o;
   o.input = input;
@@ -97,7 +101,7 @@ Row measure(const Size& size, const std::string& algorithm, const parallel::Comm
   reconstruct(warm, comm);
   const ReconSummary s = reconstruct(o, comm);
   row.end_to_end = double(size.slices) / s.seconds;
-  if (comm.is_root()) row.psnr = score(o.output, truth_volume_path(input), rows.begin, center).psnr;
+  if (comm.is_root()) row.quality = score(o.output, truth_volume_path(input), rows.begin, center);
 
   // Kernel only: this rank's share of the rows, already preprocessed.
   const DxInput in(input, {}, comm.get());
@@ -245,12 +249,15 @@ int main(int argc, char** argv) {
   }
   if (world.is_root()) {
     std::printf(
-        "| width x angles | algorithm | ranks | end to end slices/s | kernel slices/s | PSNR dB | TomoPy slices/s "
-        "| kernel / TomoPy |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        "| width x angles | algorithm | ranks | end to end slices/s | kernel slices/s | PSNR dB (scale-fitted) | "
+        "SSIM | slices scored | TomoPy slices/s | kernel / TomoPy |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (const Row& r : rows) {
       const double peer = tomopy_slices_per_s(r.algorithm, r.size.width);
-      std::printf("| %lld x %lld | %s | %d | %.2f | %.2f | %.1f | %s | %s |\n", (long long)r.size.width,
-                  (long long)r.size.angles, r.algorithm.c_str(), r.ranks, r.end_to_end, r.kernel, r.psnr,
+      std::printf("| %lld x %lld | %s | %d | %.2f | %.2f | %.2f (%.2f) | %.3f | %lld of %lld | %s | %s |\n",
+                  (long long)r.size.width, (long long)r.size.angles, r.algorithm.c_str(), r.ranks, r.end_to_end,
+                  r.kernel, r.quality.psnr, r.quality.psnr_fitted, r.quality.ssim, (long long)r.quality.scored,
+                  (long long)(r.quality.scored + r.quality.constant),
                   peer > 0 ? std::to_string(int(peer)).c_str() : "-", ratio(r.kernel, peer).c_str());
     }
     std::printf("\n| width x angles | find-center (vo) s | centre error px | TomoPy find_center_vo s | "

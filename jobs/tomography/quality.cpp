@@ -18,6 +18,10 @@ std::vector<std::uint8_t> disc_mask(std::int64_t width, double radius) {
 }
 
 namespace {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The truth's range over the mask; 0 when it is constant there (or the mask
+// is empty).
 double masked_range(std::span<const float> truth, std::span<const std::uint8_t> mask) {
   float lo = std::numeric_limits<float>::max(), hi = std::numeric_limits<float>::lowest();
   for (std::size_t i = 0; i < truth.size(); ++i)
@@ -25,7 +29,23 @@ double masked_range(std::span<const float> truth, std::span<const std::uint8_t> 
       lo = std::min(lo, truth[i]);
       hi = std::max(hi, truth[i]);
     }
-  return hi > lo ? double(hi) - double(lo) : 1.0;
+  return hi > lo ? double(hi) - double(lo) : 0.0;
+}
+
+double psnr_with_scale(std::span<const float> image, std::span<const float> truth,
+                       std::span<const std::uint8_t> mask, double scale) {
+  const double range = masked_range(truth, mask);
+  if (range == 0) return kNaN;
+  double se = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < truth.size(); ++i)
+    if (mask[i]) {
+      const double d = scale * double(image[i]) - double(truth[i]);
+      se += d * d;
+      ++n;
+    }
+  if (se == 0) return std::numeric_limits<double>::infinity();
+  return 10 * std::log10(range * range / (se / double(n)));
 }
 
 // Separable Gaussian blur (sigma 1.5, radius 5) with edge replication.
@@ -52,40 +72,55 @@ std::vector<double> blur(const std::vector<double>& in, std::int64_t w) {
 }
 }  // namespace
 
+Score score_slices(std::span<const float> image, std::span<const float> truth, std::int64_t slices,
+                   std::int64_t width, double center) {
+  const std::int64_t n = width * width;
+  const auto mask = disc_mask(width, std::min(center, double(width - 1) - center) - 1);
+  Score s;
+  for (std::int64_t i = 0; i < slices; ++i) {
+    const std::span<const float> x(image.data() + i * n, std::size_t(n)), y(truth.data() + i * n, std::size_t(n));
+    if (masked_range(y, mask) == 0) {
+      ++s.constant;
+      continue;
+    }
+    s.psnr += psnr(x, y, mask);
+    s.ssim += ssim(x, y, mask, width);
+    s.psnr_fitted += psnr_scale_fitted(x, y, mask);
+    ++s.scored;
+  }
+  if (s.scored == 0) return {kNaN, kNaN, kNaN, 0, s.constant};
+  s.psnr /= double(s.scored);
+  s.ssim /= double(s.scored);
+  s.psnr_fitted /= double(s.scored);
+  return s;
+}
+
 Score score(const std::filesystem::path& image, const std::filesystem::path& truth, std::int64_t truth_begin,
             double center) {
   const VolumeSlab a = read_volume(image);
   const VolumeSlab t = read_volume(truth, parallel::RowRange{truth_begin, truth_begin + a.slices});
-  const std::int64_t w = a.width, n = w * w;
-  const auto mask = disc_mask(w, std::min(center, double(w - 1) - center) - 1);
-  Score s;
-  for (std::int64_t i = 0; i < a.slices; ++i) {
-    const std::span<const float> x(a.values.data() + i * n, std::size_t(n)),
-        y(t.values.data() + i * n, std::size_t(n));
-    s.psnr += psnr(x, y, mask) / double(a.slices);
-    s.ssim += ssim(x, y, mask, w) / double(a.slices);
-  }
-  return s;
+  return score_slices(a.values, t.values, a.slices, a.width, center);
 }
 
 double psnr(std::span<const float> image, std::span<const float> truth, std::span<const std::uint8_t> mask) {
-  double se = 0;
-  std::size_t n = 0;
+  return psnr_with_scale(image, truth, mask, 1.0);
+}
+
+double psnr_scale_fitted(std::span<const float> image, std::span<const float> truth,
+                         std::span<const std::uint8_t> mask) {
+  double xy = 0, xx = 0;
   for (std::size_t i = 0; i < truth.size(); ++i)
     if (mask[i]) {
-      const double d = double(image[i]) - double(truth[i]);
-      se += d * d;
-      ++n;
+      xy += double(image[i]) * double(truth[i]);
+      xx += double(image[i]) * double(image[i]);
     }
-  const double range = masked_range(truth, mask);
-  if (n == 0) return 0;
-  if (se == 0) return std::numeric_limits<double>::infinity();
-  return 10 * std::log10(range * range / (se / double(n)));
+  return psnr_with_scale(image, truth, mask, xx > 0 ? xy / xx : 1.0);
 }
 
 double ssim(std::span<const float> image, std::span<const float> truth, std::span<const std::uint8_t> mask,
             std::int64_t width) {
   const double L = masked_range(truth, mask);
+  if (L == 0) return kNaN;
   const double c1 = (0.01 * L) * (0.01 * L), c2 = (0.03 * L) * (0.03 * L);
   const std::size_t n = truth.size();
   std::vector<double> a(n), b(n), aa(n), bb(n), ab(n);
