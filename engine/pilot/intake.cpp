@@ -13,6 +13,7 @@
 #include "core/json_parse.hpp"
 #include "core/time.hpp"
 #include "platform/fs.hpp"
+#include "platform/private_dir.hpp"
 #include "run/run_store.hpp"
 
 namespace beamflow::pilot {
@@ -31,24 +32,20 @@ Error invalid(const std::string& file, const std::string& why) {
   return Error("pilot.submission.invalid", states_error::Runtime, "bad submission: " + why, {{"file", file}});
 }
 
-// Exists and is owner-only and ours; created 0700 when missing.
+// Exists, is ours, and others cannot write to it; created 0700 when missing.
 void private_dir(const fsys::path& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw io_error("cannot create the directory", dir);
+  fs::create_private_directories(dir, "pilot.dir.io");
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) throw io_error("cannot stat the directory", dir);
   if (!S_ISDIR(st.st_mode))
     throw Error("pilot.dir.unsafe", states_error::Runtime, "not a directory", {{"dir", dir.string()}});
+  // Another user's pilot would run our submission as them, and ours theirs.
   if (st.st_uid != ::geteuid())
     throw Error("pilot.dir.unsafe", states_error::Runtime,
                 "the pilot directory belongs to uid " + std::to_string(st.st_uid) + ", not to you (uid " +
                     std::to_string(::geteuid()) + "): only its owner may submit to or run this pilot",
                 {{"dir", dir.string()}});
-  if ((st.st_mode & 077) != 0)
-    throw Error("pilot.dir.unsafe", states_error::Runtime,
-                "other users can access the pilot directory (mode " + std::to_string((st.st_mode & 0777) >> 6) +
-                    std::to_string((st.st_mode & 077) >> 3) + std::to_string(st.st_mode & 07) +
-                    "); its submissions would run as you. chmod 700 it",
-                {{"dir", dir.string()}});
+  fs::refuse_shared_directory(dir, "pilot.dir.unsafe");
 }
 
 std::string fresh_id() {

@@ -49,7 +49,7 @@ struct SubmitResult {
 
 // Creates the directory (0700) and its folders when missing. Throws
 // pilot.dir.unsafe when it exists but belongs to another user or others can
-// write or read it (their submissions would run as us), pilot.dir.io on I/O
+// write to it (their submissions would run as us), pilot.dir.io on I/O
 // errors.
 void prepare_pilot_dir(const std::filesystem::path& dir);
 

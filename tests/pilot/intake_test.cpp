@@ -124,7 +124,7 @@ TEST(Intake, TheDirectoryIsOwnerOnlyAndAnUnsafeOneIsRefused) {
   ASSERT_EQ(::stat(dir.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   ::chmod(dir.c_str(), 0770);
-  test::expect_error([&] { submit(dir, kFlow, {}); }, "pilot.dir.unsafe", {"other users can access"});
+  test::expect_error([&] { submit(dir, kFlow, {}); }, "pilot.dir.unsafe", {"other users can write"});
   ::chmod(dir.c_str(), 0700);
   if (::geteuid() == 0) {
     ASSERT_EQ(::chown(dir.c_str(), 65534, 65534), 0);  // nobody's directory
