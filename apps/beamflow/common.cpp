@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "core/error.hpp"
+#include "core/json_parse.hpp"
 
 namespace beamflow::cli {
 
@@ -29,7 +30,8 @@ Json load_json_file(const std::string& path, const std::string& what) {
   if (text.size() > kMaxDocumentBytes)
     throw Error("cli.file_too_large", states_error::DataLimitExceeded, what + " is too large", {{"file", path}});
   try {
-    return Json::parse(text);
+    // Depth-limited while parsing (json.too_deep names the file and the limit).
+    return parse_json_keep_syntax_errors(text, path == "-" ? "stdin" : path);
   } catch (const Json::parse_error& e) {
     // Locate the byte offset as line:column for people.
     std::size_t line = 1, col = 1;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "core/json_parse.hpp"
 #include "actions/durable.hpp"
 #include "core/error.hpp"
 #include "platform/fs.hpp"
@@ -55,8 +56,8 @@ Json output(const std::filesystem::path& state_dir, const Termination& t) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(state_dir / files::kStdout, ec);
   if (!ec && size > 0 && size <= kJsonMaxBytes) {
-    Json doc = Json::parse(fs::read_file(state_dir / files::kStdout), nullptr, false);
-    if (!doc.is_discarded()) out["json"] = std::move(doc);
+    // Depth-limited while parsing: a too-deep stdout is "not JSON", never a crash.
+    if (auto doc = try_parse_json(fs::read_file(state_dir / files::kStdout))) out["json"] = std::move(*doc);
   }
   return out;
 }

@@ -4,6 +4,8 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/json_parse.hpp"
+#include "core/hash.hpp"
 #include "core/time.hpp"
 
 namespace beamflow::actions::durable {
@@ -14,16 +16,16 @@ std::optional<Json> read_json(const stdfs::path& file) {
   std::error_code ec;
   if (!stdfs::exists(file, ec)) return std::nullopt;
   const std::string text = fs::read_file(file);
-  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) {
+  std::optional<Json> value = try_parse_json(text);  // depth-limited: too deep is corrupt too
+  if (!value) {
     throw Error("action.state_corrupt", states_error::Runtime,
                 "action state file is not valid JSON", {{"file", file.string()}});
   }
-  return value;
+  return std::move(*value);
 }
 
 void write_json(const stdfs::path& file, const Json& value) {
-  fs::write_file_atomic(file, value.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
+  fs::write_file_atomic(file, dump_compact(value) + "\n");
 }
 
 Json to_json(const ActionState& state) {
@@ -35,9 +37,37 @@ Json to_json(const ActionState& state) {
   return j;
 }
 
+namespace {
+
+constexpr const char* kJsonSource = "stdout";
+
+// result.json's {"json_ref"} back into details.json.
+void resolve_json_ref(const stdfs::path& state_dir, Json& j) {
+  const Json ref = j["json_ref"];
+  j.erase("json_ref");
+  const stdfs::path file = state_dir / kJsonSource;
+  auto corrupt = [&](const std::string& why) {
+    return Error("action.state_corrupt", states_error::Runtime, "action result's JSON output " + why,
+                 {{"file", file.string()}});
+  };
+  if (!ref.is_object() || ref.value("file", "") != kJsonSource || !ref.contains("sha256"))
+    throw corrupt("reference is malformed");
+  std::error_code ec;
+  if (!stdfs::is_regular_file(file, ec)) throw corrupt("file is missing");
+  const std::string text = fs::read_file(file);
+  if (sha256_hex(text) != ref["sha256"]) throw corrupt("file changed since it was recorded");
+  auto doc = try_parse_json(text);
+  if (!doc) throw corrupt("file is no longer JSON");
+  if (!j.contains("details") || !j["details"].is_object()) j["details"] = Json::object();
+  j["details"]["json"] = std::move(*doc);
+}
+
+}  // namespace
+
 std::optional<ActionState> load_result(const stdfs::path& state_dir, const std::string& action_id) {
   auto j = read_json(state_dir / kResultFile);
   if (!j) return std::nullopt;
+  if (j->is_object() && j->contains("json_ref")) resolve_json_ref(state_dir, *j);
   const std::string status = j->value("status", "");
   if (status == "SUCCEEDED") return ActionState::succeeded(action_id, j->value("details", Json()));
   if (status == "FAILED") {
@@ -51,7 +81,19 @@ std::optional<ActionState> load_result(const stdfs::path& state_dir, const std::
 }
 
 ActionState save_result(const stdfs::path& state_dir, ActionState state) {
-  write_json(state_dir / kResultFile, to_json(state));
+  Json record = to_json(state);
+  const stdfs::path source = state_dir / kJsonSource;
+  std::error_code ec;
+  if (state.details.is_object() && state.details.contains("json") && stdfs::is_regular_file(source, ec) &&
+      stdfs::file_size(source, ec) > kInlineJsonBytes) {
+    // Stored once: reference the file when details.json is exactly its parse.
+    const std::string text = fs::read_file(source);
+    if (auto doc = try_parse_json(text); doc && *doc == state.details["json"]) {
+      record["details"].erase("json");
+      record["json_ref"] = {{"file", kJsonSource}, {"bytes", text.size()}, {"sha256", sha256_hex(text)}};
+    }
+  }
+  write_json(state_dir / kResultFile, record);
   return state;
 }
 

@@ -26,7 +26,15 @@ void write_json(const std::filesystem::path& file, const Json& value);
 std::optional<ActionState> load_result(const std::filesystem::path& state_dir,
                                        const std::string& action_id);
 // Records a final (Succeeded/Failed) outcome and returns it.
+//
+// A large `details.json` (over kInlineJsonBytes) that is exactly the parse
+// of state_dir/stdout (a command's JSON output) is not copied: result.json
+// then holds {"status", "details" without "json", "json_ref": {"file":
+// "stdout", "bytes", "sha256"}} and load_result parses the file again
+// (checking its SHA-256), so a 15 MB JSON stdout is stored once and
+// status() still returns the whole details.
 ActionState save_result(const std::filesystem::path& state_dir, ActionState state);
+inline constexpr std::size_t kInlineJsonBytes = 256 * 1024;
 Json to_json(const ActionState& state);
 
 // Waits for the exclusive lock on `file` (creating it). Only for short

@@ -104,13 +104,20 @@ std::string reason(const Json::parse_error& e) {
 
 }  // namespace
 
-Json parse_json(std::string_view text, const std::string& source, std::size_t max_depth) {
+Json parse_json_keep_syntax_errors(std::string_view text, const std::string& source, std::size_t max_depth) {
   Json result;
   DepthLimitedSax sax(result, max_depth);
   try {
     Json::sax_parse(text.begin(), text.end(), &sax, Json::input_format_t::json, /*strict=*/true);
   } catch (const TooDeep&) {
     throw too_deep(source, max_depth, deep_offset(text, max_depth));
+  }
+  return result;
+}
+
+Json parse_json(std::string_view text, const std::string& source, std::size_t max_depth) {
+  try {
+    return parse_json_keep_syntax_errors(text, source, max_depth);
   } catch (const Json::parse_error& e) {
     const std::size_t offset = e.byte > 0 ? std::min<std::size_t>(e.byte - 1, text.size()) : 0;
     std::size_t line = 1, col = 1;
@@ -121,25 +128,20 @@ Json parse_json(std::string_view text, const std::string& source, std::size_t ma
                 {{"source", source}, {"line", std::to_string(line)}, {"column", std::to_string(col)},
                  {"offset", std::to_string(offset)}});
   } catch (const Json::exception& e) {
-    // out_of_range (a number too large, e.g. 1e999 is a parse_error, but a
-    // CBOR length past max_size is not) and the like.
+    // out_of_range: a number beyond a double ("1e999").
     throw Error("json.syntax", states_error::Runtime, std::string("not valid JSON: ") + e.what(),
                 {{"source", source}});
   }
-  return result;
 }
 
 std::optional<Json> try_parse_json(std::string_view text, std::size_t max_depth) {
-  Json result;
-  DepthLimitedSax sax(result, max_depth);
   try {
-    Json::sax_parse(text.begin(), text.end(), &sax, Json::input_format_t::json, /*strict=*/true);
-  } catch (const TooDeep&) {
+    return parse_json_keep_syntax_errors(text, "", max_depth);
+  } catch (const Error&) {
     return std::nullopt;
   } catch (const Json::exception&) {
     return std::nullopt;
   }
-  return result;
 }
 
 Json parse_cbor(const std::vector<std::uint8_t>& bytes, const std::string& source, std::size_t max_depth) {

@@ -33,6 +33,13 @@ inline constexpr std::size_t kMaxJsonDepth = 512;
 Json parse_json(std::string_view text, const std::string& source,
                 std::size_t max_depth = kMaxJsonDepth);
 
+// The same depth limit (json.too_deep), but a syntax error propagates as
+// nlohmann's own Json::parse_error / Json::out_of_range, for callers that
+// already report those in their own words (the CLI's cli.bad_json with line
+// and column, a model repository's model.metadata).
+Json parse_json_keep_syntax_errors(std::string_view text, const std::string& source,
+                                   std::size_t max_depth = kMaxJsonDepth);
+
 // The same, but a document that is not valid JSON or nests too deep gives
 // std::nullopt instead of an error (for "is this JSON?" questions such as a
 // command's stdout).

@@ -407,7 +407,7 @@ void Interpreter::complete_task(Frame& f) {
     }
     return;
   }
-  if (f.task.ok) finish_state(f, f.task.output);
+  if (f.task.ok) finish_state(f, f.task.output, /*apply_selector=*/!f.task.selected);
   else handle_error(f, f.task.error, Origin::Task);
 }
 
@@ -514,6 +514,24 @@ void Interpreter::task_finished(const std::string& frame_id, const actions::Acti
   Frame* f = m_state.find(frame_id);
   if (!f || f->phase != Phase::Task || f->task.action_id != result.action_id) return;
   if (result.status == actions::ActionStatus::Succeeded) {
+    // Journal what the state keeps: with a ResultSelector, its result (marked
+    // "sel", used as is on replay), not the action's whole output, so a
+    // command's 15 MB JSON stdout that the selector discards never reaches
+    // the journal. A selector that fails is left to complete_task, which
+    // raises its error from the whole output as before.
+    const lang::State& s = f->def();
+    if (s.type == StateType::Task && s.result_selector) {
+      std::optional<Json> selected;
+      try {
+        selected = s.result_selector->evaluate(result.details, context(*f));
+      } catch (const Error&) {
+      }
+      if (selected) {
+        emit(RecordType::TaskSucceeded, {{"f", frame_id}, {"a", result.action_id}, {"out", std::move(*selected)},
+                                         {"sel", true}, {"t", m_env.now_ms()}});
+        return;
+      }
+    }
     emit(RecordType::TaskSucceeded, {{"f", frame_id}, {"a", result.action_id}, {"out", result.details}, {"t", m_env.now_ms()}});
   } else {
     const std::string error = result.error.empty() ? states_error::TaskFailed : result.error;

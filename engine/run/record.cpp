@@ -1,6 +1,7 @@
 #include "run/record.hpp"
 
 #include "core/error.hpp"
+#include "core/json_parse.hpp"
 
 namespace beamflow::run {
 
@@ -30,8 +31,15 @@ Event decode(std::uint16_t type, const std::vector<std::uint8_t>& payload) {
     throw Error("run.record", states_error::Runtime, "unknown journal record type",
                 {{"type", std::to_string(type)}});
   }
-  Json body = Json::from_cbor(payload, true, false);
-  if (body.is_discarded() || !body.is_object()) {
+  Json body;
+  try {
+    body = parse_cbor(payload, std::string("journal record ") + to_string(static_cast<RecordType>(type)));
+  } catch (const Error& e) {
+    // Too deep (json.too_deep: never built, so never a stack overflow) or not CBOR.
+    throw Error("run.record", states_error::Runtime, "journal record body is not a CBOR object: " + e.message(),
+                {{"type", to_string(static_cast<RecordType>(type))}});
+  }
+  if (!body.is_object()) {
     throw Error("run.record", states_error::Runtime, "journal record body is not a CBOR object",
                 {{"type", to_string(static_cast<RecordType>(type))}});
   }

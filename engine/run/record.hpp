@@ -7,7 +7,11 @@
 //   RunStarted      {run_id, name, flow, work_dir, t, input, definition_sha256}
 //   StateEntered    {f, s, in, t [, p, i] [, err:{e,c}]}   p/i: parent frame and index of a new child frame
 //   TaskScheduled   {f, a, r, in, att, t [, dl] [, hb]}     a: action id, dl: deadline ms, hb: heartbeat s
-//   TaskSucceeded   {f, a, out}
+//   TaskSucceeded   {f, a, out[, sel]}  sel: true when the state has a
+//                   ResultSelector and `out` is already its result (the
+//                   action's whole output stays in its state directory, never
+//                   copied into the journal); absent: `out` is the whole
+//                   output and replay applies the selector (older journals)
 //   TaskFailed      {f, a, e, c}
 //   RetryScheduled  {f, k, until, e, c}                     k: retrier index
 //   RetryStarted    {f}

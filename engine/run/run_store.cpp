@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "core/error.hpp"
+#include "core/json_parse.hpp"
 #include "core/time.hpp"
 #include "platform/private_dir.hpp"
 #include "run/paths.hpp"
@@ -19,10 +20,12 @@ namespace {
 
 Json read_json(const std::filesystem::path& file) {
   const std::string text = fs::read_file(file);
-  Json j = Json::parse(text, nullptr, false);
-  if (j.is_discarded())
-    throw Error("run.corrupt", states_error::Runtime, "file is not valid JSON", {{"file", file.string()}});
-  return j;
+  try {
+    return parse_json(text, file.string());  // depth-limited while parsing
+  } catch (const Error& e) {
+    throw Error("run.corrupt", states_error::Runtime, "file is not valid JSON: " + e.message(),
+                {{"file", file.string()}});
+  }
 }
 
 }  // namespace
@@ -61,8 +64,8 @@ RunDirectory RunDirectory::create(const std::filesystem::path& runs_root, const 
   if (!lock) throw Error("run.locked", states_error::Runtime, "run is locked by another process", {{"run_id", run_id}});
   // definition.json is written last: its presence marks a complete run
   // directory (see the take-over above and RunDirectory::open).
-  fs::write_file_atomic(dir / "input.json", input.dump(2) + "\n");
-  fs::write_file_atomic(dir / "definition.json", definition.dump(2) + "\n");
+  fs::write_file_atomic(dir / "input.json", dump_compact(input) + "\n");
+  fs::write_file_atomic(dir / "definition.json", dump_compact(definition) + "\n");
   fs::create_private_directories(dir / "actions", "run.io");
   fs::sync_directory(dir);
   return RunDirectory(dir, run_id, std::move(*lock));

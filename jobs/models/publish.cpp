@@ -17,6 +17,7 @@
 #include <system_error>
 
 #include "core/hash.hpp"
+#include "core/json_parse.hpp"
 #include "platform/checksum.hpp"
 #include "jobs/models/errors.hpp"
 #include "jobs/models/repository.hpp"
@@ -123,7 +124,7 @@ Source read_source(const PublishRequest& request) {
     }
     if (!request.metadata && std::filesystem::is_regular_file(p / "metadata.json", ec)) {
       try {
-        s.metadata = Json::parse(fs::read_file(p / "metadata.json"));
+        s.metadata = parse_json_keep_syntax_errors(fs::read_file(p / "metadata.json"), (p / "metadata.json").string());
       } catch (const Json::parse_error& e) {
         throw model_error("model.metadata.invalid", model_asl::InvalidMetadata,
                           std::string("metadata.json is not valid JSON: ") + e.what(),

@@ -1,4 +1,5 @@
 #include "jobs/models/repository.hpp"
+#include "core/json_parse.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -77,7 +78,7 @@ Json Repository::read_metadata(const ModelRecord& record) const {
   const auto file = record.dir / "metadata.json";
   Json meta;
   try {
-    meta = Json::parse(fs::read_file(file));
+    meta = parse_json_keep_syntax_errors(fs::read_file(file), file.string());
   } catch (const Json::parse_error& e) {
     throw model_error("model.metadata.corrupt", model_asl::Corrupt,
                       std::string("stored metadata is not valid JSON: ") + e.what(),

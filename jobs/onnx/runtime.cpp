@@ -1,4 +1,5 @@
 #include "jobs/onnx/runtime.hpp"
+#include "core/json_parse.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -133,7 +134,7 @@ class OnnxRuntime final : public models::ModelRuntime {
     m_signature.output = spec_of(g.outputs[0], "network output '" + g.outputs[0].name + "'");
     // Labels recorded in the file by tools/export_torch.py (metadata_props).
     if (auto it = g.metadata.find("labels"); it != g.metadata.end()) {
-      const Json labels = Json::parse(it->second, nullptr, false);
+      const Json labels = try_parse_json(it->second).value_or(Json());
       if (labels.is_array())
         for (const Json& l : labels)
           if (l.is_string()) m_signature.output.labels.push_back(l.get<std::string>());

@@ -1,4 +1,5 @@
 #include "jobs/tomography/center_spec.hpp"
+#include "core/json_parse.hpp"
 
 #include <cmath>
 #include <filesystem>
@@ -59,7 +60,7 @@ CenterSpec from_file(const std::string& path) {
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && (text[first] == '{' || text[first] == '[')) {
     try {
-      return CenterSpec::from_json(Json::parse(text), path);
+      return CenterSpec::from_json(parse_json_keep_syntax_errors(text, path), path);
     } catch (const Json::exception& e) {
       throw bad(path, std::string("not valid JSON: ") + e.what());
     }

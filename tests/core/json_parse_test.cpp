@@ -104,3 +104,21 @@ TEST(JsonParse, DumpCompactHasNoIndentation) {
 
 }  // namespace
 }  // namespace beamflow
+
+namespace beamflow {
+namespace {
+
+TEST(JsonParse, KeepSyntaxErrorsLetsNlohmannReportThem) {
+  EXPECT_THROW(parse_json_keep_syntax_errors("{\"a\": }", "f"), Json::parse_error);
+  EXPECT_THROW(parse_json_keep_syntax_errors("[1e999]", "f"), Json::exception);
+  try {
+    parse_json_keep_syntax_errors(std::string(70'000, '['), "stdin");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.id(), "json.too_deep");
+  }
+  EXPECT_EQ(parse_json_keep_syntax_errors("[1]", "f"), Json::array({1}));
+}
+
+}  // namespace
+}  // namespace beamflow

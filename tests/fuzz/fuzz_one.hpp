@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/json_parse.hpp"
 #include "lang/choice.hpp"
 #include "lang/definition.hpp"
 #include "lang/intrinsics.hpp"
@@ -33,8 +34,11 @@ inline const Json& sample_context() {
 inline void fuzz_one(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return;
   const int mode = data[0] % 5;
-  const Json doc = Json::parse(data + 1, data + size, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return;
+  // As every JSON entry point of beamflow: depth-limited while parsing
+  // (core/json_parse.hpp), so deep inputs are rejected, never built.
+  const auto parsed = try_parse_json(std::string_view(reinterpret_cast<const char*>(data + 1), size - 1));
+  if (!parsed) return;
+  const Json& doc = *parsed;
   try {
     lang::Problems problems;
     switch (mode) {
