@@ -15,7 +15,7 @@ namespace beamflow::io {
 namespace {
 // libpng reports errors by longjmp; this function holds no object with a
 // destructor, so jumping out of it is safe. Returns false on failure.
-bool encode(std::FILE* out, int width, int height, const std::uint8_t* pixels) {
+bool encode(std::FILE* out, int width, int height, const std::uint8_t* pixels, std::vector<png_text>& text) {
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   if (!png) return false;
   png_infop info = png_create_info_struct(png);
@@ -27,6 +27,7 @@ bool encode(std::FILE* out, int width, int height, const std::uint8_t* pixels) {
   png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8,
                PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                PNG_FILTER_TYPE_DEFAULT);
+  if (!text.empty()) png_set_text(png, info, text.data(), static_cast<int>(text.size()));
   png_write_info(png, info);
   for (int y = 0; y < height; ++y)
     png_write_row(png, pixels + static_cast<std::size_t>(y) * static_cast<std::size_t>(width));
@@ -47,7 +48,14 @@ void write_png(const std::filesystem::path& path, const Gray8Image& image) {
     throw failure("the image is empty or inconsistent");
   std::unique_ptr<std::FILE, decltype(&std::fclose)> out(std::fopen(path.c_str(), "wb"), &std::fclose);
   if (!out) throw failure("cannot create the file");
-  if (!encode(out.get(), image.width, image.height, image.pixels.data())) throw failure("libpng failed");
+  std::vector<png_text> text(image.text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    text[i].compression = PNG_TEXT_COMPRESSION_NONE;
+    text[i].key = const_cast<char*>(image.text[i].first.c_str());
+    text[i].text = const_cast<char*>(image.text[i].second.c_str());
+    text[i].text_length = image.text[i].second.size();
+  }
+  if (!encode(out.get(), image.width, image.height, image.pixels.data(), text)) throw failure("libpng failed");
   if (std::fclose(out.release()) != 0) throw failure("cannot close the file");
 }
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace beamflow::io {
@@ -14,6 +16,8 @@ struct Gray8Image {
   int width = 0;
   int height = 0;
   std::vector<std::uint8_t> pixels;  // row-major, height x width
+  // tEXt chunks (keyword, Latin-1 text), e.g. what a preview was drawn from.
+  std::vector<std::pair<std::string, std::string>> text = {};
 };
 
 // Writes `image` with libpng; throws tomo.preview.write (file=).

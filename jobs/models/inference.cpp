@@ -5,6 +5,7 @@
 #include "parallel/decomposition.hpp"
 #include "jobs/models/errors.hpp"
 #include "jobs/models/tensor_h5.hpp"
+#include "platform/output_file.hpp"
 
 namespace beamflow::models {
 
@@ -46,7 +47,19 @@ InferenceRequest InferenceRequest::from_json(const Json& inputs, const Json& out
     r.inputs = inputs;
   else
     document_error(pointer, "expected a nested array (batch first) or {\"file\": ..., \"dataset\": ...}");
-  if (!output.is_null()) r.output = dataset_ref(output, base, "/output", std::string("/outputs"));
+  if (!output.is_null()) {
+    Json ref = output;
+    if (ref.is_object() && ref.contains("overwrite")) {
+      if (!ref["overwrite"].is_boolean()) document_error("/output/overwrite", "must be true or false");
+      r.overwrite = ref["overwrite"].get<bool>();
+      ref.erase("overwrite");
+    }
+    r.output = dataset_ref(ref, base, "/output", std::string("/outputs"));
+    // The one output rule, before anything is computed.
+    std::vector<std::filesystem::path> inputs;
+    if (r.input_dataset) inputs.push_back(r.input_dataset->file);
+    fs::check_output(r.output->file, {r.overwrite, inputs}, "output");
+  }
   return r;
 }
 
@@ -115,6 +128,10 @@ Tensor gather_rows(const parallel::Comm& comm, const Tensor& mine, std::int64_t 
 
 Json deliver(const Model& model, const InferenceRequest& request, const Tensor& out) {
   if (!request.output) return outputs_json(model, out);
+  // Checked again: the file may have appeared while the model ran.
+  std::vector<std::filesystem::path> inputs;
+  if (request.input_dataset) inputs.push_back(request.input_dataset->file);
+  fs::check_output(request.output->file, {request.overwrite, inputs}, "output");
   DatasetSink sink(request.output->file, request.output->dataset, DType::Float64, out.shape());
   annotate(sink, model);
   sink.write_rows(0, out);

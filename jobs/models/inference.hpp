@@ -34,10 +34,14 @@ struct InferenceRequest {
   std::optional<Json> inputs;
   std::optional<DatasetRef> input_dataset;
   std::optional<DatasetRef> output;
+  // Replace an existing output file (platform/output_file.hpp: otherwise an
+  // existing file is refused, and an output that is the input always is).
+  bool overwrite = false;
   std::int64_t block_rows = 65536;  // rows per kernel call when streaming HDF5
 
   // `inputs` is a nested array (or preprocessing documents) or
-  // {"file", "dataset"}; `output` (may be null) is {"file"[, "dataset"]}.
+  // {"file", "dataset"}; `output` (may be null) is {"file"[, "dataset"][,
+  // "overwrite": true]}. Checks the output against the one output rule.
   static InferenceRequest from_json(const Json& inputs, const Json& output, const std::filesystem::path& base,
                                     const std::string& pointer = "/inputs");
   bool batchable() const { return inputs && !output; }

@@ -13,6 +13,7 @@
 #include "jobs/tomography/kernel_errors.hpp"
 #include "jobs/tomography/volume_file.hpp"
 #include "kernels/tomo/phantom.hpp"
+#include "platform/output_file.hpp"
 
 namespace beamflow::jobs {
 
@@ -44,6 +45,10 @@ void validate(const PhantomOptions& o) {
   if (std::filesystem::exists(o.output) && !o.overwrite)
     throw output_error("tomo.output.exists", "output exists; pass --overwrite to replace it",
                        {{"file", o.output.string()}});
+  // Its side files follow the one output rule too, checked before anything is written.
+  fs::check_output(o.output, {o.overwrite, {}}, "output");
+  fs::check_output(truth_volume_path(o.output), {o.overwrite, {}}, "truth volume");
+  fs::check_output(truth_json_path(o.output), {o.overwrite, {}}, "truth file");
 }
 
 // Open-beam profile: brighter in the middle of the beam, as on a beamline,
@@ -66,16 +71,14 @@ kernels::Angles evenly(std::int64_t n, double arc, std::vector<double>& degrees)
   return theta;
 }
 
-void write_atomically(const std::filesystem::path& path, const std::function<void(DxWriter&)>& fill) {
-  const std::filesystem::path temporary = path.string() + ".creating";
-  DxWriter writer(temporary);
-  fill(writer);
-  writer.close();
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec)
-    throw output_error("tomo.output.write", "cannot move into place: " + ec.message(),
-                       {{"file", path.string()}});
+void write_atomically(const std::filesystem::path& path, bool overwrite, const std::function<void(DxWriter&)>& fill) {
+  fs::OutputFile file(path, {overwrite, {}});
+  {
+    DxWriter writer(file.temporary());
+    fill(writer);
+    writer.close();
+  }
+  file.commit();
 }
 
 }  // namespace
@@ -128,7 +131,7 @@ PhantomResult make_phantom(const PhantomOptions& o) {
   for (auto& d : darks) d = float(count(o.dark_level));
 
   const std::vector<hsize_t> shape{hsize_t(A), hsize_t(R), hsize_t(W)};
-  write_atomically(o.output, [&](DxWriter& w) {
+  write_atomically(o.output, o.overwrite, [&](DxWriter& w) {
     // A real detector's integers when noisy; exact floats when noise-free.
     auto put = [&](const std::string& name, std::vector<hsize_t> dims, const std::vector<float>& v) {
       if (noisy)
@@ -152,7 +155,7 @@ PhantomResult make_phantom(const PhantomOptions& o) {
     for (std::int64_t y = 0; y < grid; ++y)
       for (std::int64_t x = 0; x < grid; ++x)
         truth[std::size_t((z * W + y + margin) * W + x + margin)] = small(z, y, x);
-  write_atomically(result.truth_volume, [&](DxWriter& w) {
+  write_atomically(result.truth_volume, o.overwrite, [&](DxWriter& w) {
     w.write("/exchange/data", {hsize_t(R), hsize_t(W), hsize_t(W)}, truth);
     w.attribute("/exchange/data", "units", "attenuation per pixel");
   });
@@ -176,11 +179,15 @@ PhantomResult make_phantom(const PhantomOptions& o) {
                   {"attenuation_scale", result.attenuation_scale},
                   {"seed", o.seed},
                   {"units", "attenuation per pixel"}};
-  std::ofstream json(result.truth_json);
-  json << result.truth.dump(2) << "\n";
-  if (!json.flush())
-    throw output_error("tomo.output.write", "cannot write the truth file",
-                       {{"file", result.truth_json.string()}});
+  {
+    fs::OutputFile file(result.truth_json, {o.overwrite, {}}, "truth file");
+    std::ofstream json(file.temporary());
+    json << result.truth.dump(2) << "\n";
+    if (!json.flush())
+      throw output_error("tomo.output.write", "cannot write the truth file", {{"file", result.truth_json.string()}});
+    json.close();
+    file.commit();
+  }
   return result;
 }
 

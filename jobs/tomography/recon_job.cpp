@@ -16,6 +16,7 @@
 #include "jobs/tomography/volume_file.hpp"
 #include "kernels/common/fft.hpp"
 #include "kernels/tomo/recon.hpp"
+#include "platform/output_file.hpp"
 
 namespace beamflow::jobs {
 
@@ -69,35 +70,54 @@ kernels::Algorithm check_options(const ReconOptions& o) {
   }
 }
 
-// Rank 0: creates the output, or checks that an existing one is this
-// reconstruction's (then the run resumes it). Returns the FFT plans the
-// run follows: those the output recorded when resuming, else the ones
-// `choose_plans` makes, recorded in the new file.
-std::string prepare_output(const std::filesystem::path& path, const VolumeHeader& header, bool overwrite,
-                           const std::function<std::string()>& choose_plans) {
+struct PreparedOutput {
+  std::filesystem::path work;  // the file the slices go to: the output, or its partial file
+  std::string plans;
+};
+
+// Rank 0: finds or creates the file this run writes, following the one
+// output rule (platform/output_file.hpp): an output that is the input is
+// refused even with `overwrite`; an incomplete output is never under the
+// final name: it is built as OUTPUT.partial and renamed when every slice is
+// done. An existing partial file (or, from an older beamflow, an output)
+// with this reconstruction's header is resumed; other settings are refused
+// unless `overwrite`. Returns the FFT plans the run follows: those the file
+// recorded when resuming, else the ones `choose_plans` makes, recorded in
+// the new file.
+PreparedOutput prepare_output(const std::filesystem::path& path, const std::filesystem::path& input,
+                              const VolumeHeader& header, bool overwrite,
+                              const std::function<std::string()>& choose_plans) {
   check_output_directory(path);
-  if (std::filesystem::exists(path)) {
-    if (overwrite) {
-      std::error_code ec;
-      std::filesystem::remove(path, ec);
-      if (ec)
-        throw output_error("tomo.output.write", "cannot remove the old output: " + ec.message(),
-                           {{"file", path.string()}});
-    } else {
-      const std::string difference = VolumeFile::read_header(path).difference(header);
-      if (difference.empty()) {  // resume; an older beamflow's output records no plans
-        const std::string plans = VolumeFile::read_fft_plans(path);
-        return plans.empty() ? choose_plans() : plans;
-      }
-      throw output_error("tomo.output.exists",
-                         "output exists and was made with other settings (the file's vs this run's " +
-                             difference + "); remove it, pass --overwrite, or rerun with the same settings",
-                         {{"file", path.string()}, {"dataset", kVolumeDataset}});
+  const std::filesystem::path partial = partial_output_path(path);
+  fs::check_not_input(path, {input}, "output");
+  fs::check_not_input(partial, {input}, "output's partial file");
+  auto resume = [&](const std::filesystem::path& file) -> std::optional<PreparedOutput> {
+    const std::string difference = VolumeFile::read_header(file).difference(header);
+    if (difference.empty()) {  // resume; an older beamflow's output records no plans
+      const std::string plans = VolumeFile::read_fft_plans(file);
+      return PreparedOutput{file, plans.empty() ? choose_plans() : plans};
     }
+    if (overwrite) return std::nullopt;
+    throw output_error("tomo.output.exists",
+                       "output exists and was made with other settings (the file's vs this run's " + difference +
+                           "); remove it, pass --overwrite, or rerun with the same settings",
+                       {{"file", file.string()}, {"dataset", kVolumeDataset}});
+  };
+  std::error_code ec;
+  if (std::filesystem::exists(partial, ec)) {
+    if (auto r = resume(partial)) return *r;
+    std::filesystem::remove(partial, ec);
+    if (ec)
+      throw output_error("tomo.output.write", "cannot remove the old partial output: " + ec.message(),
+                         {{"file", partial.string()}});
+  } else if (std::filesystem::exists(path, ec) && !overwrite) {
+    if (auto r = resume(path)) return *r;
   }
+  // With `overwrite` an existing output stays whole until the new one
+  // replaces it.
   const std::string plans = choose_plans();
-  VolumeFile::create(path, header, plans);
-  return plans;
+  VolumeFile::create(partial, header, plans);
+  return {partial, plans};
 }
 
 // FFTW_MEASURE picks a plan by timing candidates, so two processes may pick
@@ -160,6 +180,27 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   s.algorithm = o.algorithm;
   s.filter = o.filter;
 
+  // The memory budget bounds every large allocation of a round: refused
+  // here, before anything is allocated or written, rather than in Kokkos.
+  const std::int64_t group = kernels::row_group(algorithm);
+  std::int64_t budget_rows = 0;
+  comm.agree([&] {
+    budget_rows = chunk_rows_within_budget(
+        {shape.angles, shape.columns, shape.flats + shape.darks, o.pad},
+        kernels::workspace_bytes(algorithm, shape.angles, shape.columns, shape.columns, o.pad), group,
+        o.memory_budget_mib << 20, o.chunk_rows);
+  });
+  // The previews follow the one output rule too: checked before reconstructing.
+  comm.agree([&] {
+    if (!comm.is_root() || !o.preview) return;
+    PreviewOptions p;
+    p.volume = o.output;
+    p.output = *o.preview;
+    p.slices = o.preview_slices;
+    p.overwrite = o.overwrite;
+    check_previews(p, 1, {o.input});
+  });
+
   std::string sha;
   comm.agree([&] {
     if (comm.is_root()) sha = sha256_file(o.input);
@@ -199,27 +240,24 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   kernels::ReconParams params;
   params.filter = kernels::filter_from_name(o.filter);
   params.pad = o.pad;
-  std::string plans;
+  PreparedOutput prepared;
   comm.agree([&] {
     if (comm.is_root())
-      plans = prepare_output(o.output, header, o.overwrite,
-                             [&] { return choose_fft_plans(algorithm, shape, params, log); });
+      prepared = prepare_output(o.output, o.input, header, o.overwrite,
+                                [&] { return choose_fft_plans(algorithm, shape, params, log); });
   });
-  plans = comm.broadcast(plans);
-  comm.agree([&] { follow_fft_plans(plans, o.output); });
+  const std::string plans = comm.broadcast(prepared.plans);
+  const std::filesystem::path work = comm.broadcast(prepared.work.string());
+  comm.agree([&] { follow_fft_plans(plans, work); });
 
   std::optional<VolumeFile> out;
-  comm.agree([&] { out.emplace(o.output, comm.get()); });
+  comm.agree([&] { out.emplace(work, comm.get()); });
   const std::vector<std::uint8_t> done = out->done();
   for (std::uint8_t d : done) s.already_done += d ? 1 : 0;
 
   // partition
-  s.chunk_rows = o.chunk_rows > 0
-                     ? o.chunk_rows
-                     : chunk_rows_for_budget({shape.angles, shape.columns, shape.flats + shape.darks, o.pad},
-                                             o.memory_budget_mib << 20);
+  s.chunk_rows = budget_rows;
   s.chunk_rows = std::min(s.chunk_rows, std::max<std::int64_t>(1, s.slices));
-  const std::int64_t group = kernels::row_group(algorithm);
   s.chunk_rows = parallel::whole_groups(s.chunk_rows, group);
   const std::vector<parallel::RowRange> chunks = parallel::pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows, group);
   s.rounds = comm.max(static_cast<std::int64_t>(chunks.size()));
@@ -270,6 +308,12 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     }
   }
   comm.agree([&] { out->close(); });
+  // Complete: only now does the volume take its final name.
+  comm.agree([&] {
+    if (!comm.is_root() || work == o.output) return;
+    fs::check_not_input(o.output, {o.input}, "output");
+    fs::publish_file(work, o.output);
+  });
 
   // reduce
   s.computed = comm.sum(computed);
@@ -287,6 +331,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       p.volume = o.output;
       p.output = *o.preview;
       p.slices = o.preview_slices;
+      p.overwrite = o.overwrite;
       for (const auto& f : write_previews(p).files) files.push_back(f.string());
     });
     for (const auto& f : Json::parse(comm.broadcast(Json(files).dump())))

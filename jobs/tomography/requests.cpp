@@ -415,6 +415,9 @@ const std::vector<Field<PreviewOptions>>& preview_fields() {
     f.push_back(member_field<O>(
         "high_percentile", FieldType::Number, "white point, percentile in the field of view",
         [](O & o) -> auto& { return o.high_percentile; }));
+    f.push_back(member_field<O>(
+        "overwrite", FieldType::Boolean, "replace existing files",
+        [](O & o) -> auto& { return o.overwrite; }));
     return f;
   }();
   return fields;

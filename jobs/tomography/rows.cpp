@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <string>
 
 #include "jobs/tomography/errors.hpp"
 
@@ -18,6 +20,28 @@ std::int64_t RowFootprint::bytes() const noexcept {
 std::int64_t chunk_rows_for_budget(const RowFootprint& row, std::int64_t budget_bytes) {
   const std::int64_t per_row = std::max<std::int64_t>(1, row.bytes());
   return std::max<std::int64_t>(1, budget_bytes / per_row);
+}
+
+std::int64_t chunk_rows_within_budget(const RowFootprint& row, std::int64_t fixed_bytes, std::int64_t group,
+                                      std::int64_t budget_bytes, std::int64_t wanted) {
+  const std::int64_t per_row = std::max<std::int64_t>(1, row.bytes());
+  group = std::max<std::int64_t>(1, group);
+  // Saturating: a huge shape must give this error, not overflow.
+  auto need = [&](std::int64_t rows) -> double { return double(fixed_bytes) + double(rows) * double(per_row); };
+  const std::int64_t minimum = wanted > 0 ? wanted : group;
+  if (need(minimum) > double(budget_bytes)) {
+    const auto mib = [](double bytes) { return std::to_string(static_cast<long long>(std::ceil(bytes / (1 << 20)))); };
+    throw Error("tomo.memory.budget", tomo_asl::Usage,
+                std::string(wanted > 0 ? "--chunk-rows " + std::to_string(wanted) : "one chunk of " + std::to_string(group) +
+                                                                                         (group == 1 ? " row" : " rows")) +
+                    " needs " + mib(need(minimum)) + " MiB (" + mib(double(fixed_bytes)) + " MiB kernel workspace + " +
+                    mib(double(per_row)) + " MiB per row), over --memory-budget-mib " + mib(double(budget_bytes)) +
+                    "; raise the budget" + (wanted > 0 ? ", lower --chunk-rows" : "") + " or reconstruct fewer columns",
+                {{"budget_mib", mib(double(budget_bytes))}, {"needed_mib", mib(need(minimum))}});
+  }
+  if (wanted > 0) return wanted;
+  const std::int64_t rows = (budget_bytes - fixed_bytes) / per_row;
+  return std::max<std::int64_t>(group, rows / group * group);
 }
 
 namespace {

@@ -22,6 +22,15 @@ struct RowFootprint {
 };
 // The most rows whose footprint fits in `budget_bytes`, at least 1.
 std::int64_t chunk_rows_for_budget(const RowFootprint& row, std::int64_t budget_bytes);
+// The budget accounting every reconstruction follows: `fixed_bytes` (the
+// kernel's workspace, kernels::workspace_bytes: the padded FFT workspace,
+// gridrec's grid and its per-thread copies) plus rows x row.bytes() must fit
+// in `budget_bytes`. Returns the most rows, a multiple of `group`, that fit;
+// with `wanted` > 0 (an explicit --chunk-rows) checks that those fit.
+// Throws tomo.memory.budget naming the MiB needed when not even one group
+// (or `wanted`) fits: before anything is allocated or written.
+std::int64_t chunk_rows_within_budget(const RowFootprint& row, std::int64_t fixed_bytes, std::int64_t group,
+                                      std::int64_t budget_bytes, std::int64_t wanted = 0);
 inline constexpr std::int64_t kDefaultMemoryBudgetMiB = 1024;
 
 // A --rows option: "A:B" (rows A..B-1), "A:" (A to the end), ":B", or "A"

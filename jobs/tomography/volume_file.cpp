@@ -1,4 +1,5 @@
 #include "jobs/tomography/volume_file.hpp"
+#include "core/json_parse.hpp"
 
 #include <unistd.h>
 
@@ -97,6 +98,10 @@ void VolumeFile::create(const std::filesystem::path& path, const VolumeHeader& h
                        {{"file", path.string()}});
 }
 
+std::filesystem::path partial_output_path(const std::filesystem::path& output) {
+  return output.string() + ".partial";
+}
+
 VolumeHeader VolumeFile::read_header(const std::filesystem::path& path) {
   const std::string hint = "; remove it or pass --overwrite";
   auto not_ours = [&](const std::string& why) {
@@ -140,8 +145,8 @@ VolumeHeader VolumeFile::read_header(const std::filesystem::path& path) {
   h.input_dataset = text("input_dataset");
   h.version = text("version");
   try {
-    h.parameters = Json::parse(text("parameters"));
-  } catch (const Json::exception&) {
+    h.parameters = parse_json_keep_syntax_errors(text("parameters"), "parameters attribute");
+  } catch (const std::exception&) {  // not JSON, or json.too_deep
     throw not_ours("has unreadable parameters");
   }
   return h;

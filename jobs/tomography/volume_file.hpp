@@ -86,6 +86,11 @@ class VolumeFile {
   io::h5::Handle m_file, m_data, m_done;
 };
 
+// Where an output is built until every slice is done: OUTPUT.partial, in
+// the same directory (the checkpoint that a rerun resumes); renamed to
+// OUTPUT on completion, so an incomplete volume never has the final name.
+std::filesystem::path partial_output_path(const std::filesystem::path& output);
+
 // Throws tomo.output.unwritable (file=) when the directory `path` would be
 // written in does not exist or is not a directory.
 void check_output_directory(const std::filesystem::path& path);

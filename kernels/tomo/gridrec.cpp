@@ -19,6 +19,7 @@
 // N) so gridrec and fbp agree pixel for pixel.
 #include <Kokkos_ScatterView.hpp>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/common/device_math.hpp"
@@ -160,6 +161,15 @@ int grid_size(int width, int n, int pad) { return padded_length(width > n ? widt
 }  // namespace
 
 namespace detail {
+std::int64_t gridrec_size(int width, int n, int pad) { return grid_size(width, n, pad); }
+std::int64_t gridrec_grid_copies() {
+  using Duplication = Kokkos::Impl::Experimental::DefaultDuplication<ExecSpace>::type;
+  if constexpr (std::is_same_v<Duplication, Kokkos::Experimental::ScatterDuplicated>)
+    return ExecSpace().concurrency();
+  else
+    return 0;
+}
+
 void prepare_gridrec(int angles, int width, int n, const ReconParams& params) {
   const int m = grid_size(width, n, params.pad);
   const Transforms t(m, angles);

@@ -27,6 +27,18 @@ void prepare(Algorithm algorithm, int angles, int width, int n, const ReconParam
     detail::prepare_gridrec(angles, width, n, params);
 }
 
+std::int64_t workspace_bytes(Algorithm algorithm, std::int64_t angles, std::int64_t width, std::int64_t n,
+                             int pad) {
+  constexpr std::int64_t real = sizeof(Real), cplx = 2 * sizeof(Real);
+  if (algorithm == Algorithm::Fbp) {
+    const std::int64_t padded = padded_length(static_cast<int>(width), pad);
+    // filtered rows [angle][padded], spectra [angle][padded/2+1], image n x n
+    return angles * padded * real + angles * (padded / 2 + 1) * cplx + n * n * real;
+  }
+  const std::int64_t m = detail::gridrec_size(static_cast<int>(width), static_cast<int>(n), pad);
+  return angles * m * cplx + m * m * cplx * (1 + detail::gridrec_grid_copies());
+}
+
 int row_group(Algorithm algorithm) { return algorithm == Algorithm::Gridrec ? 2 : 1; }
 
 void reconstruct(Algorithm algorithm, Kokkos::View<const Real***> sino, Angles theta,

@@ -10,6 +10,7 @@
 // Output is attenuation per pixel: a uniform disc of mu per pixel
 // reconstructs to mu. Angles are radians, spread uniformly over [0, pi) or
 // [0, 2 pi) (the back-projection weight is pi / angles).
+#include <cstdint>
 #include <string_view>
 
 #include "kernels/tomo/filters.hpp"
@@ -43,6 +44,14 @@ std::string_view algorithm_name(Algorithm algorithm);
 int row_group(Algorithm algorithm);
 void reconstruct(Algorithm algorithm, Kokkos::View<const Real***> sino, Angles theta,
                  const ReconParams& params, Volume out);
+// Bytes one reconstruct() call allocates besides its input and output,
+// whatever its row count: fbp's padded filter rows and spectra and its slice
+// image; gridrec's padded spectra, its M x M Fourier grid (M = the padded
+// length) and the grid's per-thread copies where the backend duplicates
+// scatter-adds (OpenMP). Jobs add this to their memory budget accounting.
+std::int64_t workspace_bytes(Algorithm algorithm, std::int64_t angles, std::int64_t width, std::int64_t n,
+                             int pad);
+
 // Makes the FFT plans reconstruct() uses for sinograms of `angles` x
 // `width` columns into n x n slices, computing nothing else, so a job can
 // have one rank choose the plans and share them (fft::export_wisdom).
@@ -56,6 +65,11 @@ std::vector<double> checked_centers(std::string_view where, Kokkos::View<const R
                                     Angles theta, const ReconParams& params, Volume out);
 void prepare_fbp(int angles, int width, const ReconParams& params);
 void prepare_gridrec(int angles, int width, int n, const ReconParams& params);
+// gridrec's Fourier grid is M x M with M = gridrec_size(...), plus
+// gridrec_grid_copies() duplicates for its scatter-adds (0 unless the
+// backend duplicates, e.g. OpenMP: one per thread).
+std::int64_t gridrec_size(int width, int n, int pad);
+std::int64_t gridrec_grid_copies();
 // cos and sin of every angle, computed in double.
 void angle_tables(Angles theta, Kokkos::View<Real*> cos_t, Kokkos::View<Real*> sin_t);
 }  // namespace detail

@@ -78,7 +78,9 @@ TEST_F(BadInputTest, ZeroOrNegativeFlats) {
     EXPECT_EQ(r.code, 1) << r.err;
     EXPECT_NE(r.err.find("[tomo.input.flat_nonpositive]"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("dataset=/exchange/data_white"), std::string::npos) << r.err;
-    EXPECT_EQ(done_flags(path("out.h5")), std::vector<std::uint8_t>(3, 0));
+    // Never under the final name (issue 9): the partial file holds the checkpoint.
+    EXPECT_FALSE(std::filesystem::exists(path("out.h5")));
+    EXPECT_EQ(done_flags(path("out.h5.partial")), std::vector<std::uint8_t>(3, 0));
   }
 }
 
@@ -88,7 +90,30 @@ TEST_F(BadInputTest, NanInTheData) {
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.err.find("[tomo.input.nan]"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("dataset=/exchange/data"), std::string::npos) << r.err;
-  EXPECT_EQ(done_flags(path("out.h5")), std::vector<std::uint8_t>(3, 0));
+  EXPECT_FALSE(std::filesystem::exists(path("out.h5")));
+  EXPECT_EQ(done_flags(path("out.h5.partial")), std::vector<std::uint8_t>(3, 0));
+}
+
+// Issue 9 §3: NaN/Inf, zero flats or flat = dark with a fixed centre exit 1;
+// nothing is ever under the final name, and an existing good output is kept.
+TEST_F(BadInputTest, AFailedRunNeverLeavesAnOutputUnderTheFinalName) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<Parts> bad{{.nan = true}, {.data_value = inf}, {.flat_value = 0}, {.flat_value = 10}};
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    write("in.h5", bad[i]);
+    const Ran r = beamflow("recon --input in.h5 --output out.h5 --center 3.5 --overwrite");
+    EXPECT_EQ(r.code, 1) << i << r.err;
+    EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(path("out.h5"))) << "case " << i << " left a zero-filled output";
+  }
+  // With a complete output in place, a failed --overwrite run leaves it whole.
+  write("good.h5", {});
+  ASSERT_EQ(beamflow("recon -q --input good.h5 --output out.h5 --center 3.5").code, 0);
+  const std::vector<float> before = volume(path("out.h5"));
+  write("in.h5", {.nan = true});
+  EXPECT_EQ(beamflow("recon --input in.h5 --output out.h5 --center 3.5 --overwrite").code, 1);
+  EXPECT_EQ(done_flags(path("out.h5")), std::vector<std::uint8_t>(3, 1));
+  EXPECT_EQ(volume(path("out.h5")), before);
 }
 
 TEST_F(BadInputTest, UnreadableAndTruncatedFiles) {

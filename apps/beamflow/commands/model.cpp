@@ -204,6 +204,7 @@ int run_main(const std::vector<std::string>& args) {
       "stdin)")("output", po::value<std::string>(),
                 "write the outputs to this new HDF5 file instead of printing them")(
       "dataset", po::value<std::string>()->default_value("/outputs"), "dataset name in --output")(
+      "overwrite", "replace an existing --output file (never the input)")(
       "block-rows", po::value<std::int64_t>()->default_value(65536),
       "rows per kernel call when reading HDF5")(
       "repo", po::value<std::string>(),
@@ -222,6 +223,7 @@ int run_main(const std::vector<std::string>& args) {
   Json output;
   if (vm.count("output"))
     output = {{"file", vm["output"].as<std::string>()}, {"dataset", vm["dataset"].as<std::string>()}};
+  if (vm.count("output") && vm.count("overwrite")) output["overwrite"] = true;
   auto request = models::InferenceRequest::from_json(inputs, output, std::filesystem::current_path(),
                                                      doc.contains("inputs") ? "/inputs" : "");
   request.block_rows = vm["block-rows"].as<std::int64_t>();
