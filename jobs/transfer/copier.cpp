@@ -254,12 +254,25 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
     }
   }
   check_source(src.get(), f, m_src);
-  if (chunks == 1) sync();
   out.checksum = whole.finish();
+  // Mode and times are set once no write follows, and made durable with the
+  // data: a multi-chunk file's data is already synced chunk by chunk; a
+  // one-chunk file gets one fsync for data, mode and times together (half
+  // the syncs of a small file). A repair below writes again, so it sets them
+  // once more afterwards.
+  auto set_metadata = [&] {
+    if (::fchmod(temp.get(), f.mode & 0777) != 0) throw m_dst.error(errno, "cannot set the mode", tmp_rel);
+    if (m_options.preserve_timestamp) {
+      const timespec times[2] = {to_timespec(f.atime_ns), to_timespec(f.identity.mtime_ns)};
+      if (::futimens(temp.get(), times) != 0) throw m_dst.error(errno, "cannot set the times", tmp_rel);
+    }
+    if (::fsync(temp.get()) != 0) throw m_dst.error(errno, "cannot sync", tmp_rel);
+  };
+  if (chunks == 1) set_metadata();
+  bool metadata_done = chunks == 1;
 
   if (m_options.verify) {
     for (int round = 0;; ++round) {
-      ::posix_fadvise(temp.get(), 0, 0, POSIX_FADV_DONTNEED);  // read back from storage, not the page cache
       std::vector<std::uint64_t> bad;
       for (std::uint64_t i = 0; i < chunks; ++i)
         if (hash_range(i * cs, std::min(cs, size - i * cs), nullptr) != digests[i]) bad.push_back(i);
@@ -276,17 +289,15 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
         out.bytes_copied += std::min(cs, size - i * cs);
       }
       sync();
+      metadata_done = false;
     }
   }
+  if (!metadata_done) set_metadata();
+  // The written file is clean (synced): drop it from the page cache, as
+  // the source, so a big transfer does not push everything else out.
   ::posix_fadvise(temp.get(), 0, 0, POSIX_FADV_DONTNEED);
+  ::posix_fadvise(src.get(), 0, 0, POSIX_FADV_DONTNEED);
 
-  // Mode and times after the data is synced, then make them durable too.
-  if (::fchmod(temp.get(), f.mode & 0777) != 0) throw m_dst.error(errno, "cannot set the mode", tmp_rel);
-  if (m_options.preserve_timestamp) {
-    const timespec times[2] = {to_timespec(f.atime_ns), to_timespec(f.identity.mtime_ns)};
-    if (::futimens(temp.get(), times) != 0) throw m_dst.error(errno, "cannot set the times", tmp_rel);
-  }
-  if (::fsync(temp.get()) != 0) throw m_dst.error(errno, "cannot sync", tmp_rel);
   if (::renameat(dir.get(), tmp.c_str(), dir.get(), name.c_str()) != 0)
     throw m_dst.error(errno, "cannot rename the verified file into place", f.destination);
   cleanup.armed = false;

@@ -10,12 +10,19 @@
 // temporary file already holds chunks the manifest vouches for (a resumed
 // transfer), they are re-read and re-hashed instead of copied: a chunk that
 // no longer matches its record (a flipped byte) is copied again and counted
-// as repaired. Then fdatasync; with verify_checksum the written file is
-// dropped from the page cache and read back from storage, each chunk's
-// xxh128 compared with the source's (a mismatching chunk is rewritten, at
-// most twice, then transfer.verify.mismatch); then mode and (with
-// preserve_timestamp) times are set, after the data is synced (mpifileutils
-// #560), fsync, rename onto the final name. Folders holding renames are
+// as repaired. Then (see below) sync; with verify_checksum the written file is read
+// back through a fresh pass over its descriptor, each chunk's xxh128
+// compared with the source's (a mismatching chunk is rewritten, at most
+// twice, then transfer.verify.mismatch). The read-back goes through the page
+// cache: it catches what the copy path got wrong (a bad buffer, a short or
+// misplaced write, a file changed under us), not media errors, which the
+// storage's own checksums are for; reading back from the disk instead costs
+// a second full read. Mode and (with preserve_timestamp) times are set when
+// no write follows any more (mpifileutils #560: a write after them would
+// change the mtime) and made durable: after the last chunk's sync for a
+// multi-chunk file, in the file's one fsync for a one-chunk file, again
+// after a repair. Then the file is dropped from the page cache and renamed
+// onto the final name. Folders holding renames are
 // fsync'ed in flush(), which then records the files as complete. Any error
 // removes the temporary file: nothing partial is ever left, under any name,
 // except after a kill, when the temporary file and its journal are exactly

@@ -152,8 +152,10 @@ TEST_F(CliTest, BadInputsExitWithTheirIdAndWriteNothing) {
       {request(Json::array({item("f", "f")}), {{"sync_level", "sometimes"}}), "transfer.request.invalid", 2},
   };
   int n = 0;
-  for (const auto& c : cases) {
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
     for (int ranks : {1, 2}) {
+      if (ranks == 2 && i % 3 != 0) continue;  // mpirun costs a second or two: a sample of the cases
       const Ran r = transfer(c.request, ranks, "s" + std::to_string(++n));
       EXPECT_EQ(r.code, c.code) << c.id << " on " << ranks << ": " << r.err;
       EXPECT_NE(r.err.find("[" + c.id + "]"), std::string::npos) << r.err;
