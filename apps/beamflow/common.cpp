@@ -11,6 +11,43 @@
 
 namespace beamflow::cli {
 
+namespace {
+
+// Bytes of a bad document quoted in a message, made printable (a message
+// must stay valid UTF-8 to be printed as JSON).
+std::string printable(const std::string& text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (const unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// cli.bad_json naming the file and the line and column of byte `offset`.
+Error bad_json(const std::string& path, const std::string& what, const std::string& why, const std::string& text,
+               std::size_t offset) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < std::min(offset, text.size()); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return Error("cli.bad_json", states_error::Runtime, what + " is not valid JSON: " + printable(why),
+               {{"file", path}, {"line", std::to_string(line)}, {"column", std::to_string(col)}});
+}
+
+}  // namespace
+
 Json load_json_file(const std::string& path, const std::string& what) {
   std::string text;
   if (path == "-") {
@@ -33,16 +70,18 @@ Json load_json_file(const std::string& path, const std::string& what) {
     // Depth-limited while parsing (json.too_deep names the file and the limit).
     return parse_json_keep_syntax_errors(text, path == "-" ? "stdin" : path);
   } catch (const Json::parse_error& e) {
-    // Locate the byte offset as line:column for people.
-    std::size_t line = 1, col = 1;
-    for (std::size_t i = 0; i < std::min(e.byte > 0 ? e.byte - 1 : 0, text.size()); ++i) {
-      if (text[i] == '\n') { ++line; col = 1; } else { ++col; }
-    }
     std::string msg = e.what();
     if (auto p = msg.find("syntax error"); p != std::string::npos) msg = msg.substr(p);
-    throw Error("cli.bad_json", states_error::Runtime,
-                what + " is not valid JSON: " + msg,
-                {{"file", path}, {"line", std::to_string(line)}, {"column", std::to_string(col)}});
+    throw bad_json(path, what, msg, text, e.byte > 0 ? e.byte - 1 : 0);
+  } catch (const Json::exception& e) {
+    // A number beyond a double ("1e999"): nlohmann names the literal, not
+    // where it is; find it.
+    std::string msg = e.what();
+    if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
+    std::size_t offset = text.size();
+    if (auto q = msg.find('\''), r = msg.rfind('\''); q != std::string::npos && r > q)
+      offset = std::min(offset, text.find(msg.substr(q + 1, r - q - 1)));
+    throw bad_json(path, what, msg, text, offset);
   }
 }
 

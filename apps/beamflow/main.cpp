@@ -1,10 +1,9 @@
 // beamflow: one executable, subcommands registered in commands/*.cpp.
 #include <algorithm>
-#include <exception>
 #include <iostream>
 
+#include "apps/beamflow/output.hpp"
 #include "apps/beamflow/subcommand.hpp"
-#include "core/error.hpp"
 #include "jobs/onnx/formats.hpp"
 
 namespace beamflow::cli {
@@ -36,23 +35,9 @@ bool parse_options(const std::string& command, const std::string& synopsis,
                    const po::options_description& options,
                    const po::positional_options_description& positional,
                    const std::vector<std::string>& args, po::variables_map& vm, int& exit_code) {
-  po::options_description all(options);
-  all.add_options()("help,h", "show this help");
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-    if (vm.count("help")) {
-      std::cout << "Usage: beamflow " << command << " " << synopsis << "\n\n" << all << "\n";
-      exit_code = kExitOk;
-      return false;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "beamflow " << command << ": " << e.what() << "\n"
-              << "Try 'beamflow " << command << " --help'.\n";
-    exit_code = kExitUsage;
-    return false;
-  }
-  return true;
+  const Output out(command, args);
+  exit_code = out.run([&] { return out.parse(synopsis, options, positional, args, vm) ? -1 : kExitOk; });
+  return exit_code == -1;
 }
 
 }  // namespace beamflow::cli
@@ -71,15 +56,8 @@ int main(int argc, char** argv) {
   beamflow::onnx::register_onnx_formats();
   for (const auto& c : subcommands()) {
     if (c.name != args[0]) continue;
-    try {
-      return c.main(std::vector<std::string>(args.begin() + 1, args.end()));
-    } catch (const beamflow::Error& e) {
-      std::cerr << "beamflow " << c.name << ": " << e.what() << "\n";
-      return kExitFailed;
-    } catch (const std::exception& e) {
-      std::cerr << "beamflow " << c.name << ": internal error: " << e.what() << "\n";
-      return kExitFailed;
-    }
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    return Output(c.name, rest).run([&] { return c.main(rest); });
   }
   std::cerr << "beamflow: unknown subcommand '" << args[0] << "'\n";
   print_usage(std::cerr);

@@ -10,7 +10,8 @@
 
 namespace beamflow::cli {
 
-// Exit codes shared by every subcommand.
+// Exit codes shared by every subcommand; which one an error gets is decided
+// by exit_code() in apps/beamflow/output.hpp alone.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;  // invalid definition or bad usage
@@ -32,8 +33,9 @@ const std::vector<Subcommand>& subcommands();
 namespace po = boost::program_options;
 
 // Parses `args` against `options` (+ positional), handling --help uniformly:
-// returns false after printing help (exit 0) or a usage error (exit 2), with
-// the code stored in `exit_code`.
+// returns false after printing help (exit 0) or a usage error (cli.usage,
+// exit 2, reported as apps/beamflow/output.hpp says), with the code stored
+// in `exit_code`. New commands use Output::parse, which throws instead.
 bool parse_options(const std::string& command, const std::string& synopsis,
                    const po::options_description& options,
                    const po::positional_options_description& positional,

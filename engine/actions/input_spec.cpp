@@ -11,11 +11,13 @@ const char* json_type_name(const Json& v) {
   return v.type_name();
 }
 
-Json field_schema(const Field& f) {
+Json schema_of(const Field& f) {
   Json s = Json::object();
   switch (f.type) {
     case FieldType::Any: break;
-    case FieldType::String: s["type"] = "string"; break;
+    case FieldType::String:
+    case FieldType::Path: s["type"] = "string"; break;
+    case FieldType::IntegerList: s["type"] = Json::array({"array", "string"}); break;
     case FieldType::Number: s["type"] = "number"; break;
     case FieldType::Integer: s["type"] = "integer"; break;
     case FieldType::Boolean: s["type"] = "boolean"; break;
@@ -33,6 +35,7 @@ Json field_schema(const Field& f) {
   if (f.exclusive_minimum) s["exclusiveMinimum"] = *f.exclusive_minimum;
   if (f.maximum) s["maximum"] = *f.maximum;
   if (f.non_empty) s[f.type == FieldType::String ? "minLength" : "minItems"] = 1;
+  if (!f.default_value.is_null()) s["default"] = f.default_value;
   return s;
 }
 
@@ -73,6 +76,16 @@ std::optional<std::string> check_field(const Field& f, const Json& v) {
       if (!v.is_string()) return wrong("a string");
       if (f.non_empty && v.get_ref<const std::string&>().empty()) return where + " must not be empty";
       if (f.exec_strings && has_nul(v)) return where + " must not contain a NUL character";
+      break;
+    case FieldType::Path:
+      if (!v.is_string()) return wrong("a string");
+      break;
+    case FieldType::IntegerList:
+      if (!v.is_array()) return wrong("an array of integers");
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_number_integer())
+          return where + "[" + std::to_string(i) + "] must be an integer, got " + json_type_name(v[i]);
+      }
       break;
     case FieldType::Number:
     case FieldType::Integer: {
@@ -119,20 +132,48 @@ std::optional<std::string> check_field(const Field& f, const Json& v) {
 
 }  // namespace
 
-InputSpec::InputSpec(std::vector<Field> fields, bool additional_properties)
-    : m_fields(std::move(fields)), m_additional(additional_properties) {
+std::string kebab_case(std::string name) {
+  for (char& c : name)
+    if (c == '_') c = '-';
+  return name;
+}
+
+Json field_schema(const Field& field) { return schema_of(field); }
+
+Json object_schema(const std::vector<Field>& fields, bool additional_properties) {
   Json properties = Json::object();
   Json required = Json::array();
-  for (const auto& f : m_fields) {
-    properties[f.name] = field_schema(f);
+  for (const auto& f : fields) {
+    properties[f.name] = schema_of(f);
     if (f.is_required) required.push_back(f.name);
   }
-  m_schema = {{"$schema", "https://json-schema.org/draft/2020-12/schema"},
-              {"type", "object"},
-              {"properties", properties},
-              {"additionalProperties", m_additional}};
-  if (!required.empty()) m_schema["required"] = required;
+  Json schema = {{"$schema", "https://json-schema.org/draft/2020-12/schema"},
+                 {"type", "object"},
+                 {"properties", properties},
+                 {"additionalProperties", additional_properties}};
+  if (!required.empty()) schema["required"] = required;
+  return schema;
 }
+
+const char* type_name(FieldType type) {
+  switch (type) {
+    case FieldType::String:
+    case FieldType::Path: return "string";
+    case FieldType::Integer: return "integer";
+    case FieldType::Number: return "number";
+    case FieldType::Boolean: return "boolean";
+    case FieldType::StringArray:
+    case FieldType::IntegerList: return "array";
+    case FieldType::StringMap: return "object";
+    case FieldType::Any: break;
+  }
+  return "value";
+}
+
+InputSpec::InputSpec(std::vector<Field> fields, bool additional_properties)
+    : m_fields(std::move(fields)),
+      m_additional(additional_properties),
+      m_schema(object_schema(m_fields, additional_properties)) {}
 
 InputSpec InputSpec::any() {
   InputSpec spec({}, true);

@@ -1,7 +1,11 @@
 #pragma once
-// Declarative input checking for the built-in actions: one list of fields
-// gives both the JSON Schema published in ActionInfo::input_schema and the
-// check run before an action acts, so the two cannot drift apart.
+// The one field system of beamflow. A Field describes one input of an
+// action (name, type, description, bounds, default); a list of them gives
+// the JSON Schema published in ActionInfo::input_schema and the check run
+// before an action acts (InputSpec), so the two cannot drift apart. A job
+// whose options also have a command line binds its fields to its options
+// struct (actions/options.hpp): the flags (--kebab-case), the JSON input
+// and the schema all come from that one table.
 #include <optional>
 #include <string>
 #include <utility>
@@ -11,7 +15,9 @@
 
 namespace beamflow::actions {
 
-enum class FieldType { Any, String, Number, Integer, Boolean, StringArray, StringMap };
+// Path is a string naming a file; IntegerList an array of integers, or the
+// same written "1,2,3" (as on a command line).
+enum class FieldType { Any, String, Number, Integer, Boolean, StringArray, StringMap, Path, IntegerList };
 
 // One input field, built fluently:
 //   Field::of(FieldType::Number, "seconds", "how long to wait").mandatory().at_least(0)
@@ -20,6 +26,7 @@ struct Field {
   FieldType type = FieldType::Any;
   std::string description;
   bool is_required = false;
+  Json default_value;                       // shown in the schema ("default") and in --help
   std::optional<double> minimum;            // numbers: value >= minimum
   std::optional<double> exclusive_minimum;  // numbers: value > exclusive_minimum
   std::optional<double> maximum;            // numbers: value <= maximum
@@ -36,6 +43,7 @@ struct Field {
     f.description = std::move(description);
     return f;
   }
+  Field with_default(Json v) const { return with([&v](Field& f) { f.default_value = std::move(v); }); }
   Field mandatory() const { return with([](Field& f) { f.is_required = true; }); }
   Field at_least(double v) const { return with([v](Field& f) { f.minimum = v; }); }
   Field above(double v) const { return with([v](Field& f) { f.exclusive_minimum = v; }); }
@@ -51,6 +59,17 @@ struct Field {
     return f;
   }
 };
+
+// snake_case -> kebab-case: the JSON key "chunk_rows" is the option
+// --chunk-rows. The one place the two spellings meet.
+std::string kebab_case(std::string name);
+
+// The JSON Schema of one field, and of an object of fields.
+Json field_schema(const Field& field);
+Json object_schema(const std::vector<Field>& fields, bool additional_properties);
+
+// "string", "integer", "number", "boolean", "array", "object" or "value".
+const char* type_name(FieldType type);
 
 class InputSpec {
  public:

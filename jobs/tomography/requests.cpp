@@ -1,9 +1,5 @@
 #include "jobs/tomography/requests.hpp"
 
-#include <cmath>
-#include <set>
-#include <sstream>
-
 #include "jobs/tomography/errors.hpp"
 
 namespace beamflow::jobs {
@@ -12,9 +8,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Error bad_field(const std::string& name, const std::string& why) {
-  return usage_error("request", "option " + name + ": " + why, {{"field", name}});
-}
+Error bad_field(const std::string& name, const std::string& why) { return request_error(name, why); }
 
 fs::path resolve(const fs::path& base, const std::string& text) {
   const fs::path p(text);
@@ -48,7 +42,9 @@ Json to_json_value(const T& member) {
 template <class O, class Access>
 Field<O> member_field(std::string name, FieldType type, std::string help, Access access,
                       bool required = false) {
-  Field<O> f{std::move(name), type, std::move(help), required, {}, {}};
+  Field<O> f;
+  static_cast<actions::Field&>(f) = actions::Field::of(type, std::move(name), std::move(help));
+  f.is_required = required;
   f.set = [access](O& o, const Json& v, const fs::path& base) { assign(access(o), v, base); };
   f.get = [access](const O& o) { return to_json_value(access(const_cast<O&>(o))); };
   return f;
@@ -57,12 +53,11 @@ Field<O> member_field(std::string name, FieldType type, std::string help, Access
 template <class O>
 Field<O> custom(std::string name, FieldType type, std::string help, std::function<void(O&, const Json&)> set,
                 std::function<Json(const O&)> get) {
-  return {std::move(name),
-          type,
-          std::move(help),
-          false,
-          [set](O& o, const Json& v, const fs::path&) { set(o, v); },
-          std::move(get)};
+  Field<O> f;
+  static_cast<actions::Field&>(f) = actions::Field::of(type, std::move(name), std::move(help));
+  f.set = [set](O& o, const Json& v, const fs::path&) { set(o, v); };
+  f.get = std::move(get);
+  return f;
 }
 
 // Fields every job reading a Data Exchange file shares (layout and
@@ -151,136 +146,16 @@ Field<O> rows_field(std::string help) {
       [](const O& o) { return o.rows ? Json(o.rows->to_string()) : Json(nullptr); });
 }
 
-std::string lowercase_type(FieldType t) {
-  switch (t) {
-    case FieldType::String:
-    case FieldType::Path:
-      return "string";
-    case FieldType::Integer:
-      return "integer";
-    case FieldType::Number:
-      return "number";
-    case FieldType::Boolean:
-      return "boolean";
-    case FieldType::IntegerList:
-      return "array";
-  }
-  return "string";
-}
-
-// Checks that `v` has the field's type (an IntegerList may also be a
-// comma-separated string, as on the command line).
-Json checked(FieldType type, const std::string& name, const Json& v) {
-  switch (type) {
-    case FieldType::String:
-      if (v.is_string()) return v;
-      // A number where text is parsed ("center": 134.7, "rows": 5) means
-      // the same as its spelling; flows compute such values.
-      if (v.is_number()) return Json(v.dump());
-      break;
-    case FieldType::Path:
-      if (v.is_string()) return v;
-      break;
-    case FieldType::Integer:
-      if (v.is_number_integer()) return v;
-      if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())
-        return Json(v.get<std::int64_t>());
-      break;
-    case FieldType::Number:
-      if (v.is_number()) return v;
-      break;
-    case FieldType::Boolean:
-      if (v.is_boolean()) return v;
-      break;
-    case FieldType::IntegerList:
-      if (v.is_string()) return json_from_text(type, name, v.get<std::string>());
-      if (v.is_array()) {
-        for (const auto& e : v)
-          if (!e.is_number_integer()) throw bad_field(name, "wants a list of integers");
-        return v;
-      }
-      break;
-  }
-  throw bad_field(name, "wants a " + lowercase_type(type) + ", not " + v.dump());
-}
-
 }  // namespace
 
+Error request_error(const std::string& field, const std::string& why) {
+  if (field.empty()) return usage_error("request", why);
+  return usage_error("request", "option " + field + ": " + why, {{"field", field}});
+}
+
 Json json_from_text(FieldType type, const std::string& name, const std::string& text) {
-  try {
-    std::size_t used = 0;
-    switch (type) {
-      case FieldType::String:
-      case FieldType::Path:
-        return text;
-      case FieldType::Integer: {
-        const long long v = std::stoll(text, &used);
-        if (used == text.size()) return v;
-        break;
-      }
-      case FieldType::Number: {
-        const double v = std::stod(text, &used);
-        if (used == text.size()) return v;
-        break;
-      }
-      case FieldType::Boolean:
-        if (text == "true" || text == "1") return true;
-        if (text == "false" || text == "0") return false;
-        break;
-      case FieldType::IntegerList: {
-        Json out = Json::array();
-        std::stringstream in(text);
-        for (std::string item; std::getline(in, item, ',');) {
-          const long long v = std::stoll(item, &used);
-          if (used != item.size()) throw std::invalid_argument(item);
-          out.push_back(v);
-        }
-        return out;
-      }
-    }
-  } catch (const std::exception&) {
-  }
-  throw bad_field(name, "'" + text + "' is not a valid " + lowercase_type(type));
-}
-
-template <class O>
-O options_from_json(const std::vector<Field<O>>& fields, const Json& request, const fs::path& base) {
-  if (!request.is_object()) throw usage_error("request", "the request must be a JSON object");
-  std::set<std::string> known;
-  O options;
-  for (const auto& f : fields) {
-    known.insert(f.name);
-    const auto it = request.find(f.name);
-    if (it == request.end() || it->is_null()) {
-      if (f.required) throw bad_field(f.name, "is required");
-      continue;
-    }
-    f.set(options, checked(f.type, f.name, *it), base);
-  }
-  for (const auto& [key, value] : request.items())
-    if (!known.contains(key)) throw bad_field(key, "is not an option of this job");
-  return options;
-}
-
-template <class O>
-Json input_schema(const std::vector<Field<O>>& fields) {
-  Json properties = Json::object(), required = Json::array();
-  const O defaults;
-  for (const auto& f : fields) {
-    Json p{{"description", f.help}};
-    if (f.type == FieldType::IntegerList)
-      p["type"] = Json::array({"array", "string"});
-    else
-      p["type"] = lowercase_type(f.type);
-    if (const Json d = f.get(defaults); !d.is_null() && !f.required) p["default"] = d;
-    properties[f.name] = p;
-    if (f.required) required.push_back(f.name);
-  }
-  return {{"$schema", "https://json-schema.org/draft/2020-12/schema"},
-          {"type", "object"},
-          {"properties", properties},
-          {"required", required},
-          {"additionalProperties", false}};
+  if (auto value = actions::value_from_text(type, text)) return *value;
+  throw bad_field(name, "'" + text + "' is not a valid " + actions::type_name(type));
 }
 
 const std::vector<Field<ReconOptions>>& recon_fields() {
@@ -422,14 +297,5 @@ const std::vector<Field<PreviewOptions>>& preview_fields() {
   }();
   return fields;
 }
-
-#define BEAMFLOW_REQUEST(O)                                                                    \
-  template O options_from_json<O>(const std::vector<Field<O>>&, const Json&, const fs::path&); \
-  template Json input_schema<O>(const std::vector<Field<O>>&);
-BEAMFLOW_REQUEST(ReconOptions)
-BEAMFLOW_REQUEST(FindCenterOptions)
-BEAMFLOW_REQUEST(PhantomOptions)
-BEAMFLOW_REQUEST(PreviewOptions)
-#undef BEAMFLOW_REQUEST
 
 }  // namespace beamflow::jobs

@@ -1,15 +1,16 @@
 #pragma once
-// The options of every tomography job, declared once: each field has a
-// name, a type, a help line, and how it reads and writes the job's options
-// struct. The command line (`beamflow recon --chunk-rows 8`), the flow
-// actions' JSON input ({"chunk_rows": 8}) and the actions' JSON Schema are
-// all generated from these tables, so they cannot drift apart; the defaults
-// shown are those of the options structs.
+// The options of every tomography job, declared once in tables of
+// actions::OptionField (engine/actions/options.hpp): each field has a name,
+// a type, a help line, and how it reads and writes the job's options struct.
+// The command line (`beamflow recon --chunk-rows 8`), the flow actions' JSON
+// input ({"chunk_rows": 8}) and the actions' JSON Schema are all generated
+// from these tables, so they cannot drift apart; the defaults shown are
+// those of the options structs.
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "actions/options.hpp"
 #include "core/json.hpp"
 #include "jobs/tomography/center_job.hpp"
 #include "jobs/tomography/phantom_job.hpp"
@@ -18,34 +19,36 @@
 
 namespace beamflow::jobs {
 
-enum class FieldType { String, Path, Integer, Number, Boolean, IntegerList };
+using actions::FieldType;
 
+// A field of a job's table (actions/options.hpp): name (snake_case; the
+// command line uses --kebab-case), type, description, whether required, and
+// how it reads and writes the job's options struct.
 template <class Options>
-struct Field {
-  std::string name;  // snake_case; the command line uses --kebab-case
-  FieldType type;
-  std::string help;
-  bool required = false;
-  // Stores a JSON value (already checked to be of `type`); relative paths
-  // resolve against the base directory.
-  std::function<void(Options&, const Json&, const std::filesystem::path& base)> set;
-  std::function<Json(const Options&)> get;  // for defaults
-};
+using Field = actions::OptionField<Options>;
 
 const std::vector<Field<ReconOptions>>& recon_fields();
 const std::vector<Field<FindCenterOptions>>& find_center_fields();
 const std::vector<Field<PhantomOptions>>& phantom_fields();
 const std::vector<Field<PreviewOptions>>& preview_fields();
 
+// A bad option: tomo.usage.request naming the field ("option chunk_rows:
+// is required").
+Error request_error(const std::string& field, const std::string& why);
+
 // Builds options from a JSON object: checks required fields, types and
 // unknown names (tomo.usage.request, naming the field).
 template <class Options>
 Options options_from_json(const std::vector<Field<Options>>& fields, const Json& request,
-                          const std::filesystem::path& base);
+                          const std::filesystem::path& base) {
+  return actions::options_from_json(fields, request, base, request_error);
+}
 
 // JSON Schema (draft 2020-12) of a request, with defaults and descriptions.
 template <class Options>
-Json input_schema(const std::vector<Field<Options>>& fields);
+Json input_schema(const std::vector<Field<Options>>& fields) {
+  return actions::options_schema(fields);
+}
 
 // A command-line string converted to the field's JSON type
 // (tomo.usage.request when it does not parse).

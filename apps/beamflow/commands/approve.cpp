@@ -7,6 +7,7 @@
 
 #include "actions/approval.hpp"
 #include "apps/beamflow/common.hpp"
+#include "apps/beamflow/output.hpp"
 #include "core/error.hpp"
 #include "run/paths.hpp"
 #include "run/run_store.hpp"
@@ -24,8 +25,7 @@ std::string login_name() {
   return "uid:" + std::to_string(::geteuid());
 }
 
-int decide_main(bool approve, const std::vector<std::string>& args) {
-  const std::string command = approve ? "approve" : "reject";
+int decide(const Output& out, bool approve, const std::vector<std::string>& args) {
   po::options_description o("Options");
   o.add_options()("run-id", po::value<std::string>()->required(), "the run waiting for a decision")(
       "action", po::value<std::string>(),
@@ -41,11 +41,10 @@ int decide_main(bool approve, const std::vector<std::string>& args) {
   po::positional_options_description positional;
   positional.add("run-id", 1);
   po::variables_map vm;
-  int code = kExitOk;
   const std::string synopsis = approve
       ? "RUN_ID [--action ACTION_ID] [--by NAME] [--comment TEXT] [--runs-dir DIR]"
       : "RUN_ID --reason TEXT [--action ACTION_ID] [--by NAME] [--runs-dir DIR]";
-  if (!parse_options(command, synopsis, o, positional, args, vm, code)) return code;
+  if (!out.parse(synopsis, o, positional, args, vm)) return kExitOk;
 
   const std::string run_id = vm["run-id"].as<std::string>();
   const auto root = run::runs_root(runs_dir_option(vm));
@@ -59,30 +58,25 @@ int decide_main(bool approve, const std::vector<std::string>& args) {
   if (vm.count("action")) {
     action_id = vm["action"].as<std::string>();
   } else {
-    try {
-      const auto pending = actions::only_pending(run_dir);
-      action_id = pending.action_id;
-      state = pending.state_name;
-    } catch (const Error& e) {
-      if (e.id() != "approve.ambiguous") throw;
-      std::cerr << "beamflow " << command << ": " << e.what() << "\n";
-      return kExitUsage;
-    }
+    const auto pending = actions::only_pending(run_dir);  // approve.none_pending, approve.ambiguous
+    action_id = pending.action_id;
+    state = pending.state_name;
   }
   const std::string by = vm.count("by") ? vm["by"].as<std::string>() : login_name();
   actions::decide(run_dir, action_id, approve, by,
                   vm[approve ? "comment" : "reason"].as<std::string>());
 
-  if (vm.count("json")) {
-    std::cout << Json{{"run_id", run_id}, {"action_id", action_id}, {"state", state},
-                      {"approved", approve}, {"by", by}}.dump()
-              << std::endl;
-  } else {
-    std::cout << (approve ? "approved " : "rejected ") << action_id
-              << (state.empty() ? "" : " (state " + state + ")") << " of run " << run_id << " as " << by
-              << "\n";
-  }
+  out.result({{"run_id", run_id}, {"action_id", action_id}, {"state", state}, {"approved", approve}, {"by", by}},
+             [&](std::ostream& o) {
+               o << (approve ? "approved " : "rejected ") << action_id
+                 << (state.empty() ? "" : " (state " + state + ")") << " of run " << run_id << " as " << by << "\n";
+             });
   return kExitOk;
+}
+
+// Errors reach main, which reports them in the same form.
+int decide_main(bool approve, const std::vector<std::string>& args) {
+  return decide(Output(approve ? "approve" : "reject", args), approve, args);
 }
 
 const Registrar approve_registrar{{"approve", "approve a run's pending approval request",

@@ -9,19 +9,19 @@ namespace beamflow::cli {
 namespace {
 
 int find_center_main(const std::vector<std::string>& args) {
-  po::options_description o("Options");
-  add_field_options(o, jobs::find_center_fields());
-  po::variables_map vm;
-  int code = 0;
-  if (!parse_options("find-center", "--input D.h5 [--method vo|pc] [--rows A:B] [--samples K]", o, {}, args,
-                     vm, code))
-    return code;
-  return run_tomography_command("find-center", true, [&] {
+  Output out = tomography_output("find-center", args);
+  out.always_json();
+  return out.run([&] {
+    po::options_description o("Options");
+    add_field_options(o, jobs::find_center_fields());
+    po::variables_map vm;
+    if (!out.parse("--input D.h5 [--method vo|pc] [--rows A:B] [--samples K]", o, {}, args, vm)) return kExitOk;
     const auto options =
         jobs::options_from_json(jobs::find_center_fields(), request_from(vm, jobs::find_center_fields()), {});
     parallel::ParallelRuntime runtime;
     const jobs::CenterResult result = jobs::find_center(options, runtime.world());
-    if (runtime.world().is_root()) std::cout << result.to_json().dump() << std::endl;
+    out.prints_results(runtime.world().is_root());
+    out.result(result.to_json(), {});
     return kExitOk;
   });
 }

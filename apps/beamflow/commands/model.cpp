@@ -9,6 +9,7 @@
 #include <map>
 
 #include "apps/beamflow/common.hpp"
+#include "apps/beamflow/output.hpp"
 #include "core/error.hpp"
 #include "jobs/models/cache.hpp"
 #include "jobs/models/errors.hpp"
@@ -58,11 +59,9 @@ int publish_main(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("path", 1);
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("model publish",
-                     "PATH [--meta META.json] [--name NAME] [--version V] [--repo DIR] [--json]", o, pos,
-                     args, vm, code))
-    return code;
+  const Output out("model publish", args);
+  if (!out.parse("PATH [--meta META.json] [--name NAME] [--version V] [--repo DIR] [--json]", o, pos, args, vm))
+    return kExitOk;
   models::PublishRequest request;
   request.source = vm["path"].as<std::string>();
   if (vm.count("meta")) request.metadata = load_json_file(vm["meta"].as<std::string>(), "model metadata");
@@ -70,10 +69,9 @@ int publish_main(const std::vector<std::string>& args) {
   if (vm.count("version")) request.version = vm["version"].as<std::string>();
   models::ensure_kokkos();
   const auto record = repository(vm).publish(request);
-  if (vm.count("json"))
-    std::cout << Json{{"model", record.ref()}, {"directory", record.dir.string()}}.dump() << std::endl;
-  else
-    std::cout << "published " << record.ref() << " in " << record.dir.string() << "\n";
+  out.result({{"model", record.ref()}, {"directory", record.dir.string()}}, [&](std::ostream& os) {
+    os << "published " << record.ref() << " in " << record.dir.string() << "\n";
+  });
   return kExitOk;
 }
 
@@ -81,23 +79,20 @@ int list_main(const std::vector<std::string>& args) {
   po::options_description o("Options");
   add_repo_option(o);
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("model list", "[--repo DIR] [--json]", o, {}, args, vm, code)) return code;
+  const Output out("model list", args);
+  if (!out.parse("[--repo DIR] [--json]", o, {}, args, vm)) return kExitOk;
   const Repository repo = repository(vm);
   std::vector<models::ModelSummary> rows;
-  Json out = Json::array();
+  Json doc = Json::array();
   for (const auto& r : repo.list()) {
     try {
       rows.push_back(models::ModelSummary::of(repo.read_metadata(r)));
-      out.push_back(rows.back().to_json());
+      doc.push_back(rows.back().to_json());
     } catch (const Error& e) {
-      std::cerr << "beamflow model list: skipping " << r.ref() << ": " << e.what() << "\n";
+      out.progress("skipping " + r.ref() + ": " + e.what());
     }
   }
-  if (vm.count("json"))
-    std::cout << out.dump() << std::endl;
-  else
-    print_table(rows);
+  out.result(doc, [&](std::ostream&) { print_table(rows); });
   return kExitOk;
 }
 
@@ -113,11 +108,9 @@ int search_main(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("query", -1);
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("model search",
-                     "[QUERY...] [--domain D] [--input-type T] [--format F] [--repo DIR] [--json]", o, pos,
-                     args, vm, code))
-    return code;
+  const Output out("model search", args);
+  if (!out.parse("[QUERY...] [--domain D] [--input-type T] [--format F] [--repo DIR] [--json]", o, pos, args, vm))
+    return kExitOk;
   models::SearchQuery q;
   if (vm.count("query")) {
     for (const auto& w : vm["query"].as<std::vector<std::string>>()) q.text += w + " ";
@@ -126,13 +119,9 @@ int search_main(const std::vector<std::string>& args) {
   if (vm.count("input-type")) q.input_type = vm["input-type"].as<std::string>();
   if (vm.count("format")) q.format = vm["format"].as<std::string>();
   const auto found = repository(vm).search(q);
-  if (vm.count("json")) {
-    Json out = Json::array();
-    for (const auto& s : found) out.push_back(s.to_json());
-    std::cout << out.dump() << std::endl;
-  } else {
-    print_table(found);
-  }
+  Json doc = Json::array();
+  for (const auto& s : found) doc.push_back(s.to_json());
+  out.result(doc, [&](std::ostream&) { print_table(found); });
   return kExitOk;
 }
 
@@ -154,44 +143,40 @@ int describe_main(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("model describe", "NAME[@VERSION] [--repo DIR] [--json]", o, pos, args, vm, code))
-    return code;
+  const Output out("model describe", args);
+  if (!out.parse("NAME[@VERSION] [--repo DIR] [--json]", o, pos, args, vm)) return kExitOk;
   models::ensure_kokkos();
   const auto model = repository(vm).load(models::ModelRef::parse(vm["model"].as<std::string>()));
   const Json& meta = model->metadata();
   Json runtime = model->runtime().describe();
-  if (vm.count("json")) {
-    Json out = {{"model", model->ref()},
-                {"directory", model->dir().string()},
-                {"metadata", meta},
-                {"runtime", runtime}};
-    if (model->preprocessor()) out["preprocessing"] = model->preprocessor()->describe();
-    std::cout << out.dump(1) << std::endl;
-    return kExitOk;
-  }
-  const auto s = models::ModelSummary::of(meta);
-  std::cout << model->ref() << "  (" << s.format << ", " << (s.is_public ? "public" : "private") << ")\n"
-            << "title:        " << s.title << "\n"
-            << "description:  " << s.description << "\n"
-            << "authors:      " << joined(s.authors) << "\n"
-            << "domains:      " << joined(s.domains) << "\n";
-  if (s.doi) std::cout << "DOI:          " << *s.doi << "\n";
-  if (meta["datacite"].contains("relatedIdentifiers"))
-    for (const auto& r : meta["datacite"]["relatedIdentifiers"])
-      std::cout << "related:      " << r.value("relationType", "") << " " << r.value("relatedIdentifier", "")
-                << "\n";
-  const Json& run = meta["/servable/methods/run"_json_pointer];
-  std::cout << "input:        " << spec_text(run.value("input", Json())) << "\n"
-            << "output:       " << spec_text(run.value("output", Json())) << "\n";
-  if (model->preprocessor())
-    std::cout << "preprocessing: " << model->preprocessor()->describe().dump() << "\n";
-  std::cout << "runtime:      " << runtime.dump() << "\n";
-  for (const auto& [file, hash] : meta["beamflow"]["files"].items())
-    std::cout << "file:         " << file << "  sha256 " << hash.get<std::string>() << "\n";
-  std::cout << "validation:   " << meta["beamflow"].value("validation", Json::array()).size()
-            << " vector(s), passed at publish\n"
-            << "directory:    " << model->dir().string() << "\n";
+  Json doc = {{"model", model->ref()}, {"directory", model->dir().string()}, {"metadata", meta}, {"runtime", runtime}};
+  if (model->preprocessor()) doc["preprocessing"] = model->preprocessor()->describe();
+  out.result(
+      doc,
+      [&](std::ostream& os) {
+        const auto s = models::ModelSummary::of(meta);
+        os << model->ref() << "  (" << s.format << ", " << (s.is_public ? "public" : "private") << ")\n"
+           << "title:        " << s.title << "\n"
+           << "description:  " << s.description << "\n"
+           << "authors:      " << joined(s.authors) << "\n"
+           << "domains:      " << joined(s.domains) << "\n";
+        if (s.doi) os << "DOI:          " << *s.doi << "\n";
+        if (meta["datacite"].contains("relatedIdentifiers"))
+          for (const auto& r : meta["datacite"]["relatedIdentifiers"])
+            os << "related:      " << r.value("relationType", "") << " " << r.value("relatedIdentifier", "") << "\n";
+        const Json& run = meta["/servable/methods/run"_json_pointer];
+        os << "input:        " << spec_text(run.value("input", Json())) << "\n"
+           << "output:       " << spec_text(run.value("output", Json())) << "\n";
+        if (model->preprocessor())
+          os << "preprocessing: " << model->preprocessor()->describe().dump() << "\n";
+        os << "runtime:      " << runtime.dump() << "\n";
+        for (const auto& [file, hash] : meta["beamflow"]["files"].items())
+          os << "file:         " << file << "  sha256 " << hash.get<std::string>() << "\n";
+        os << "validation:   " << meta["beamflow"].value("validation", Json::array()).size()
+           << " vector(s), passed at publish\n"
+           << "directory:    " << model->dir().string() << "\n";
+      },
+      1);
   return kExitOk;
 }
 
@@ -208,14 +193,13 @@ int run_main(const std::vector<std::string>& args) {
       "block-rows", po::value<std::int64_t>()->default_value(65536),
       "rows per kernel call when reading HDF5")(
       "repo", po::value<std::string>(),
-      "model repository directory (default: $BEAMFLOW_MODEL_REPO, else $BEAMFLOW_HOME/models)");
+      "model repository directory (default: $BEAMFLOW_MODEL_REPO, else $BEAMFLOW_HOME/models)")(
+      "json", "errors as JSON too (the result is always JSON)");
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("model run", "NAME[@VERSION] --input IN.json [--output OUT.h5] [--repo DIR]", o, pos,
-                     args, vm, code))
-    return code;
+  Output out("model run", args);
+  if (!out.parse("NAME[@VERSION] --input IN.json [--output OUT.h5] [--repo DIR]", o, pos, args, vm)) return kExitOk;
   const Json doc = load_json_file(vm["input"].as<std::string>(), "model input");
   const Json inputs = doc.is_object() && doc.contains("inputs") ? doc["inputs"] : doc;
   if (doc.is_object() && doc.contains("inputs") && doc.size() != 1)
@@ -234,16 +218,14 @@ int run_main(const std::vector<std::string>& args) {
   std::optional<parallel::ParallelRuntime> mpi;
   if (platform::launch_info().size > 1) mpi.emplace();
   const bool root = !mpi || mpi->world().is_root();
-  try {
+  out.speaks(root).prints_results(root);
+  return out.run([&] {
     const auto model = models::process_model_cache().get(
         repository(vm), models::ModelRef::parse(vm["model"].as<std::string>()));
     const Json result = models::run_request(*model, request, mpi ? &mpi->world() : nullptr);
-    if (root) std::cout << result.dump() << std::endl;
-  } catch (const Error& e) {
-    if (root) std::cerr << "beamflow model run: " << e.what() << "\n";
-    return kExitFailed;
-  }
-  return kExitOk;
+    out.result(result, [&](std::ostream& os) { os << result.dump() << std::endl; });
+    return kExitOk;
+  });
 }
 
 const std::map<std::string, std::pair<const char*, int (*)(const std::vector<std::string>&)>>& verbs() {

@@ -9,16 +9,15 @@ namespace beamflow::cli {
 namespace {
 
 int phantom_main(const std::vector<std::string>& args) {
-  po::options_description o("Options");
-  add_field_options(o, jobs::phantom_fields());
-  o.add_options()("json", "print the truth as JSON");
-  po::variables_map vm;
-  int code = 0;
-  if (!parse_options("phantom",
-                     "--output D.h5 [--size W] [--angles N] [--rows R] [--center-offset PX] [--seed S]", o,
-                     {}, args, vm, code))
-    return code;
-  return run_tomography_command("phantom", vm.count("json") > 0, [&] {
+  Output out = tomography_output("phantom", args);
+  return out.run([&] {
+    po::options_description o("Options");
+    add_field_options(o, jobs::phantom_fields());
+    o.add_options()("json", "print the truth as JSON");
+    po::variables_map vm;
+    if (!out.parse("--output D.h5 [--size W] [--angles N] [--rows R] [--center-offset PX] [--seed S]", o, {}, args,
+                   vm))
+      return kExitOk;
     const auto options =
         jobs::options_from_json(jobs::phantom_fields(), request_from(vm, jobs::phantom_fields()), {});
     parallel::ParallelRuntime runtime;
@@ -27,15 +26,13 @@ int phantom_main(const std::vector<std::string>& args) {
     runtime.world().agree([&] {
       if (runtime.world().is_root()) truth = jobs::make_phantom(options).truth.dump();
     });
-    if (runtime.world().is_root()) {
-      const Json t = Json::parse(truth);
-      if (vm.count("json"))
-        std::cout << t.dump() << std::endl;
-      else
-        std::cout << "wrote " << t["data_file"].get<std::string>() << " (" << t["angles"] << " angles x "
-                  << t["rows"] << " rows x " << t["size"] << " columns, centre " << t["center"] << "), truth "
-                  << t["volume_file"].get<std::string>() << "\n";
-    }
+    if (!runtime.world().is_root()) return kExitOk;
+    const Json t = Json::parse(truth);
+    out.result(t, [&](std::ostream& os) {
+      os << "wrote " << t["data_file"].get<std::string>() << " (" << t["angles"] << " angles x " << t["rows"]
+         << " rows x " << t["size"] << " columns, centre " << t["center"] << "), truth "
+         << t["volume_file"].get<std::string>() << "\n";
+    });
     return kExitOk;
   });
 }

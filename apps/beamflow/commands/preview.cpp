@@ -8,24 +8,21 @@ namespace beamflow::cli {
 namespace {
 
 int preview_main(const std::vector<std::string>& args) {
-  po::options_description o("Options");
-  add_field_options(o, jobs::preview_fields());
-  o.add_options()("json", "print {files, slices, windows} as JSON");
-  po::variables_map vm;
-  int code = 0;
-  if (!parse_options("preview", "--input R.h5 --output P.png [--slices 10,20]", o, {}, args, vm, code))
-    return code;
-  return run_tomography_command("preview", vm.count("json") > 0, [&] {
+  Output out = tomography_output("preview", args);
+  return out.run([&] {
+    po::options_description o("Options");
+    add_field_options(o, jobs::preview_fields());
+    o.add_options()("json", "print {files, slices, windows} as JSON");
+    po::variables_map vm;
+    if (!out.parse("--input R.h5 --output P.png [--slices 10,20]", o, {}, args, vm)) return kExitOk;
     const auto options =
         jobs::options_from_json(jobs::preview_fields(), request_from(vm, jobs::preview_fields()), {});
     const jobs::PreviewResult result = jobs::write_previews(options);
-    if (vm.count("json")) {
-      std::cout << result.to_json().dump() << std::endl;
-    } else {
+    out.result(result.to_json(), [&](std::ostream& os) {
       for (std::size_t i = 0; i < result.files.size(); ++i)
-        std::cout << result.files[i].string() << ": slice " << result.slices[i] << ", window ["
-                  << result.windows[i].low << ", " << result.windows[i].high << "]\n";
-    }
+        os << result.files[i].string() << ": slice " << result.slices[i] << ", window [" << result.windows[i].low
+           << ", " << result.windows[i].high << "]\n";
+    });
     return kExitOk;
   });
 }

@@ -22,30 +22,22 @@ void print_human(const jobs::ReconSummary& s) {
 }
 
 int recon_main(const std::vector<std::string>& args) {
-  po::options_description o("Options");
-  add_field_options(o, jobs::recon_fields());
-  o.add_options()("json", "print the summary as one JSON object")("quiet,q", "no progress lines on stderr");
-  po::variables_map vm;
-  int code = 0;
-  if (!parse_options("recon",
-                     "--input D.h5 --output R.h5 [--algorithm gridrec|fbp] [--center auto|VALUE] ...", o, {},
-                     args, vm, code))
-    return code;
-  return run_tomography_command("recon", vm.count("json") > 0, [&] {
+  Output out = tomography_output("recon", args);
+  return out.run([&] {
+    po::options_description o("Options");
+    add_field_options(o, jobs::recon_fields());
+    o.add_options()("json", "print the summary as one JSON object")("quiet,q", "no progress lines on stderr");
+    po::variables_map vm;
+    if (!out.parse("--input D.h5 --output R.h5 [--algorithm gridrec|fbp] [--center auto|VALUE] ...", o, {}, args,
+                   vm))
+      return kExitOk;
     jobs::ReconOptions options =
         jobs::options_from_json(jobs::recon_fields(), request_from(vm, jobs::recon_fields()), {});
-    const bool quiet = vm.count("quiet") > 0;
-    options.log = [quiet](const std::string& line) {
-      if (!quiet) std::cerr << "beamflow recon: " << line << std::endl;
-    };
+    options.log = [&out](const std::string& line) { out.progress(line); };
     parallel::ParallelRuntime runtime;
     const jobs::ReconSummary summary = jobs::reconstruct(options, runtime.world());
-    if (runtime.world().is_root()) {
-      if (vm.count("json"))
-        std::cout << summary.to_json().dump() << std::endl;
-      else
-        print_human(summary);
-    }
+    out.prints_results(runtime.world().is_root());
+    out.result(summary.to_json(), [&](std::ostream&) { print_human(summary); });
     return kExitOk;
   });
 }

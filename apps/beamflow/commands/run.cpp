@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "apps/beamflow/common.hpp"
+#include "apps/beamflow/output.hpp"
 #include "core/error.hpp"
 #include "core/time.hpp"
 #include "lang/definition.hpp"
@@ -32,100 +33,88 @@ run::RunOptions drive_options(const po::variables_map& vm) {
   return o;
 }
 
-int report(const run::RunResult& r, bool json) {
-  if (json) {
-    std::cout << r.to_json().dump() << std::endl;
-  } else if (r.status == run::RunStatus::Succeeded) {
-    std::cerr << "run " << r.run_id << " SUCCEEDED\n";
-    std::cout << r.output.dump(2) << std::endl;
-  } else {
-    std::cerr << "run " << r.run_id << " FAILED\n";
-    std::cout << "error: " << r.error.error << "\ncause: " << r.error.cause << std::endl;
-  }
-  return r.status == run::RunStatus::Succeeded ? kExitOk : kExitFailed;
+int report(const Output& out, const run::RunResult& r) {
+  const bool ok = r.status == run::RunStatus::Succeeded;
+  if (!out.json()) std::cerr << "run " << r.run_id << (ok ? " SUCCEEDED\n" : " FAILED\n");
+  out.result(r.to_json(), [&](std::ostream& o) {
+    if (ok)
+      o << r.output.dump(2) << std::endl;
+    else
+      o << "error: " << r.error.error << "\ncause: " << r.error.cause << std::endl;
+  });
+  return ok ? kExitOk : kExitFailed;
 }
 
-// Problems found before a run exists (unreadable files, invalid definition).
-int report_invalid(const Json& errors, bool json) {
-  if (json) {
-    std::cout << Json{{"status", "INVALID"}, {"errors", errors}}.dump() << std::endl;
-  } else {
-    std::cerr << "invalid:\n";
-    for (const auto& e : errors) {
-      std::cerr << "  " << e.value("pointer", "") << (e.value("state", "").empty() ? "" : " (" + e.value("state", "") + ")")
-                << ": " << e.value("message", "") << "\n";
-    }
-  }
-  return kExitUsage;
+// The problems of an error that stops a run before it exists (unreadable
+// files, an invalid definition, a bad run id): [{pointer, state, message[, id]}].
+Json problems(const Error& e) {
+  if (const auto* invalid = dynamic_cast<const lang::InvalidDefinition*>(&e)) return invalid->problems_json();
+  return Json::array({{{"pointer", ""}, {"state", ""}, {"message", e.what()}, {"id", e.id()}}});
 }
 
-Json error_entry(const Error& e) {
-  Json j = {{"pointer", ""}, {"state", ""}, {"message", e.what()}, {"id", e.id()}};
-  return j;
-}
-
-// Errors that stop the engine itself (a locked run, an I/O failure).
-int report_error(const Error& e, bool json) {
-  if (json) std::cout << Json{{"status", "ERROR"}, {"error", e.id()}, {"cause", e.what()}}.dump() << std::endl;
-  else std::cerr << "beamflow: " << e.what() << "\n";
-  return kExitFailed;
+// run and resume report usage errors as {"status": "INVALID", "errors"}
+// and errors that stop the engine itself (a locked run, an I/O failure) as
+// {"status": "ERROR", "error", "cause"}.
+Output::ErrorForm run_errors(const std::string& command) {
+  return {[](const Error& e) {
+            if (is_usage_error(e)) return Json{{"status", "INVALID"}, {"errors", problems(e)}};
+            return Json{{"status", "ERROR"}, {"error", e.id()}, {"cause", e.what()}};
+          },
+          [command](std::ostream& o, const Error& e) {
+            if (!is_usage_error(e) || e.id() == "cli.usage") {
+              o << "beamflow" << (is_usage_error(e) ? " " + command : "") << ": " << e.what() << "\n";
+              return;
+            }
+            o << "invalid:\n";
+            for (const auto& p : problems(e)) {
+              const std::string state = p.value("state", "");
+              o << "  " << p.value("pointer", "") << (state.empty() ? "" : " (" + state + ")") << ": "
+                << p.value("message", "") << "\n";
+            }
+          }};
 }
 
 int run_main(const std::vector<std::string>& args) {
-  po::options_description o("Options");
-  o.add_options()
-      ("flow", po::value<std::string>()->required(), "flow definition (ASL JSON)")
-      ("input,i", po::value<std::string>(), "run input JSON file ('-' for stdin; default {})")
-      ("run-id", po::value<std::string>(), "run id to use (default: generated, time ordered)")
-      ("name", po::value<std::string>(), "execution name ($$.Execution.Name; default: the run id)");
-  add_drive_options(o);
-  po::positional_options_description pos;
-  pos.add("flow", 1);
-  po::variables_map vm;
-  int code = 0;
-  if (!parse_options("run", "FLOW.json [--input INPUT.json] [--json]", o, pos, args, vm, code)) return code;
-  const bool json = vm.count("json") > 0;
-  const std::string flow = vm["flow"].as<std::string>();
-  Json definition, input = Json::object();
-  try {
-    definition = load_json_file(flow, "flow definition");
-    if (vm.count("input")) input = load_json_file(vm["input"].as<std::string>(), "input");
-  } catch (const Error& e) {
-    return report_invalid(Json::array({error_entry(e)}), json);
-  }
-  run::RunOptions opts = drive_options(vm);
-  opts.flow_file = flow;
-  if (vm.count("run-id")) opts.run_id = vm["run-id"].as<std::string>();
-  if (vm.count("name")) opts.name = vm["name"].as<std::string>();
-  run::Engine engine(action_registry());
-  try {
-    return report(engine.start(definition, input, opts), json);
-  } catch (const lang::InvalidDefinition& e) {
-    return report_invalid(e.problems_json(), json);
-  } catch (const Error& e) {
-    if (e.id() == "run.input_too_large" || e.id() == "run.bad_id") return report_invalid(Json::array({error_entry(e)}), json);
-    return report_error(e, json);
-  }
+  Output out("run", args);
+  out.error_form(run_errors(out.command()));
+  return out.run([&] {
+    po::options_description o("Options");
+    o.add_options()
+        ("flow", po::value<std::string>()->required(), "flow definition (ASL JSON)")
+        ("input,i", po::value<std::string>(), "run input JSON file ('-' for stdin; default {})")
+        ("run-id", po::value<std::string>(), "run id to use (default: generated, time ordered)")
+        ("name", po::value<std::string>(), "execution name ($$.Execution.Name; default: the run id)");
+    add_drive_options(o);
+    po::positional_options_description pos;
+    pos.add("flow", 1);
+    po::variables_map vm;
+    if (!out.parse("FLOW.json [--input INPUT.json] [--json]", o, pos, args, vm)) return kExitOk;
+    const std::string flow = vm["flow"].as<std::string>();
+    const Json definition = load_json_file(flow, "flow definition");
+    const Json input = vm.count("input") ? load_json_file(vm["input"].as<std::string>(), "input") : Json::object();
+    run::RunOptions opts = drive_options(vm);
+    opts.flow_file = flow;
+    if (vm.count("run-id")) opts.run_id = vm["run-id"].as<std::string>();
+    if (vm.count("name")) opts.name = vm["name"].as<std::string>();
+    run::Engine engine(action_registry());
+    return report(out, engine.start(definition, input, opts));
+  });
 }
 
 int resume_main(const std::vector<std::string>& args) {
-  po::options_description o("Options");
-  o.add_options()("run-id", po::value<std::string>()->required(), "the run to continue");
-  add_drive_options(o);
-  po::positional_options_description pos;
-  pos.add("run-id", 1);
-  po::variables_map vm;
-  int code = 0;
-  if (!parse_options("resume", "RUN_ID [--json]", o, pos, args, vm, code)) return code;
-  const bool json = vm.count("json") > 0;
-  run::Engine engine(action_registry());
-  try {
-    return report(engine.resume(vm["run-id"].as<std::string>(), drive_options(vm)), json);
-  } catch (const lang::InvalidDefinition& e) {
-    return report_invalid(e.problems_json(), json);
-  } catch (const Error& e) {
-    return report_error(e, json);
-  }
+  Output out("resume", args);
+  out.error_form(run_errors(out.command()));
+  return out.run([&] {
+    po::options_description o("Options");
+    o.add_options()("run-id", po::value<std::string>()->required(), "the run to continue");
+    add_drive_options(o);
+    po::positional_options_description pos;
+    pos.add("run-id", 1);
+    po::variables_map vm;
+    if (!out.parse("RUN_ID [--json]", o, pos, args, vm)) return kExitOk;
+    run::Engine engine(action_registry());
+    return report(out, engine.resume(vm["run-id"].as<std::string>(), drive_options(vm)));
+  });
 }
 
 const Registrar run_cmd{{"run", "run a flow to completion, every transition journaled", run_main}};

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "apps/beamflow/common.hpp"
+#include "apps/beamflow/output.hpp"
 #include "core/error.hpp"
 #include "core/time.hpp"
 #include "run/paths.hpp"
@@ -16,24 +17,23 @@ std::string clip(std::string s, std::size_t n) {
   return s;
 }
 
+// Errors reach main, which reports them in the same form.
 int runs_main(const std::vector<std::string>& args) {
+  const Output out("runs", args);
   po::options_description o("Options");
   add_runs_dir_option(o);
   o.add_options()("json", "print a JSON array of {run_id, status, flow, started[, ended, error]}, oldest first");
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("runs", "[--json]", o, {}, args, vm, code)) return code;
+  if (!out.parse("[--json]", o, {}, args, vm)) return kExitOk;
   const auto runs = run::list_runs(run::runs_root(runs_dir_option(vm)));
-  if (vm.count("json")) {
-    Json out = Json::array();
-    for (const auto& r : runs) out.push_back(r.to_json());
-    std::cout << out.dump() << std::endl;
-    return kExitOk;
-  }
-  std::cout << std::left << std::setw(26) << "RUN_ID" << std::setw(13) << "STATUS" << std::setw(26) << "STARTED"
-            << "FLOW\n";
-  for (const auto& r : runs)
-    std::cout << std::setw(26) << r.run_id << std::setw(13) << r.status << std::setw(26) << r.started << r.flow << "\n";
+  Json doc = Json::array();
+  for (const auto& r : runs) doc.push_back(r.to_json());
+  out.result(doc, [&](std::ostream& os) {
+    os << std::left << std::setw(26) << "RUN_ID" << std::setw(13) << "STATUS" << std::setw(26) << "STARTED"
+       << "FLOW\n";
+    for (const auto& r : runs)
+      os << std::setw(26) << r.run_id << std::setw(13) << r.status << std::setw(26) << r.started << r.flow << "\n";
+  });
   return kExitOk;
 }
 
@@ -67,6 +67,7 @@ std::string describe(const Json& e) {
 }
 
 int show_main(const std::vector<std::string>& args) {
+  const Output out("show", args);
   po::options_description o("Options");
   o.add_options()("run-id", po::value<std::string>()->required(), "the run to show")
       ("json", "print {run: summary, history: [events]} as one JSON object");
@@ -74,52 +75,50 @@ int show_main(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("run-id", 1);
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("show", "RUN_ID [--json]", o, pos, args, vm, code)) return code;
+  if (!out.parse("RUN_ID [--json]", o, pos, args, vm)) return kExitOk;
   const auto root = run::runs_root(runs_dir_option(vm));
   const std::string id = vm["run-id"].as<std::string>();
   auto summary = run::summarize_run(root, id);
   if (!summary) throw Error("run.not_found", states_error::Runtime, "no such run", {{"run_id", id}, {"runs_dir", root.string()}});
   const run::History h = run::read_history(run::run_dir(root, id) / "journal");
-  if (vm.count("json")) {
-    Json events = Json::array();
-    for (const auto& e : h.events) {
-      Json j = e.body;
-      j["type"] = run::to_string(e.type);
-      events.push_back(std::move(j));
-    }
-    std::cout << Json{{"run", summary->to_json()}, {"history", events}, {"torn_tail", h.torn_tail},
-                      {"skipped_records", h.skipped_records}}.dump() << std::endl;
-    return kExitOk;
-  }
-  std::cout << "run " << summary->run_id << "  " << summary->status << "  flow " << summary->flow << "\n";
+  Json events = Json::array();
   for (const auto& e : h.events) {
     Json j = e.body;
     j["type"] = run::to_string(e.type);
-    const std::int64_t t = j.value("t", std::int64_t{0});
-    std::cout << (t ? format_time_ms(t) : std::string(24, ' ')) << "  " << describe(j) << "\n";
+    events.push_back(std::move(j));
   }
-  if (h.torn_tail) std::cout << "(journal ends in a torn record, ignored)\n";
-  if (h.skipped_records) std::cout << "(" << h.skipped_records << " corrupt record(s) skipped)\n";
+  out.result({{"run", summary->to_json()}, {"history", events}, {"torn_tail", h.torn_tail},
+              {"skipped_records", h.skipped_records}},
+             [&](std::ostream& os) {
+               os << "run " << summary->run_id << "  " << summary->status << "  flow " << summary->flow << "\n";
+               for (const auto& j : events) {
+                 const std::int64_t t = j.value("t", std::int64_t{0});
+                 os << (t ? format_time_ms(t) : std::string(24, ' ')) << "  " << describe(j) << "\n";
+               }
+               if (h.torn_tail) os << "(journal ends in a torn record, ignored)\n";
+               if (h.skipped_records) os << "(" << h.skipped_records << " corrupt record(s) skipped)\n";
+             });
   return kExitOk;
 }
 
 int actions_main(const std::vector<std::string>& args) {
+  const Output out("actions", args);
   po::options_description o("Options");
   o.add_options()("json", "print the action descriptions (name, description, input_schema, synchronous) as JSON");
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("actions", "[--json]", o, {}, args, vm, code)) return code;
-  Json out = Json::array();
+  if (!out.parse("[--json]", o, {}, args, vm)) return kExitOk;
+  Json doc = Json::array();
   for (const auto* a : action_registry().list())
-    out.push_back({{"name", a->name}, {"description", a->description}, {"input_schema", a->input_schema},
+    doc.push_back({{"name", a->name}, {"description", a->description}, {"input_schema", a->input_schema},
                    {"synchronous", a->synchronous}});
-  if (vm.count("json")) {
-    std::cout << out.dump(2) << std::endl;
-  } else {
-    for (const auto& a : out)
-      std::cout << std::left << std::setw(14) << a["name"].get<std::string>() << a["description"].get<std::string>() << "\n";
-  }
+  out.result(
+      doc,
+      [&](std::ostream& os) {
+        for (const auto& a : doc)
+          os << std::left << std::setw(14) << a["name"].get<std::string>() << a["description"].get<std::string>()
+             << "\n";
+      },
+      2);
   return kExitOk;
 }
 
