@@ -77,6 +77,8 @@ ActionState run_and_wait(const std::string& action, const ActionRequest& r, cons
 
 ActionState cancel(const ActionRequest& r) { return supervised::cancel(r, kKillGrace); }
 
+ActionState request_cancel(const ActionRequest& r) { return supervised::request_cancel(r); }
+
 int action_main(const ActionRegistry& registry, const std::vector<std::string>& args, int rank) {
   if (args.size() != 2 || args[0].empty() || args[1].empty()) {
     std::cerr << "usage: beamflow " << kActionCommand << " NAME STATE_DIR\n";

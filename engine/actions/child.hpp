@@ -34,7 +34,10 @@ command::CommandSpec prepare(const std::string& action, const ActionRequest& r, 
 ActionState drive(const std::string& action, const ActionRequest& r, const Placement& p);
 // The same, blocking until the outcome (for a direct, synchronous run()).
 ActionState run_and_wait(const std::string& action, const ActionRequest& r, const Placement& p);
+// Waits for the outcome (up to the kill grace + 2 s): direct callers only.
 ActionState cancel(const ActionRequest& r);
+// Asks and returns at once (supervised::request_cancel): the driver's cancel.
+ActionState request_cancel(const ActionRequest& r);
 
 // Entry point of `__action` (`args`: NAME STATE_DIR): reads request.json,
 // runs registry's NAME with Action::run_in_child on every rank, and has rank

@@ -16,7 +16,7 @@ namespace {
 namespace stdfs = std::filesystem;
 using namespace command;
 
-class CommandAction final : public BuiltinAction {
+class CommandAction final : public BuiltinAction, public supervised::CancelsSupervised {
  public:
   explicit CommandAction(CommandOptions options)
       : BuiltinAction("command",
@@ -38,6 +38,11 @@ class CommandAction final : public BuiltinAction {
 
   ActionState cancel(const ActionRequest& r) override {
     return checked(r, [&] { return supervised::cancel(r, m_options.kill_grace); });
+  }
+  // The driver's cancel: asks the supervisor and returns; it records the
+  // outcome once the program has stopped.
+  ActionState request_cancel(const ActionRequest& r) override {
+    return checked(r, [&] { return supervised::request_cancel(r); });
   }
 
  private:

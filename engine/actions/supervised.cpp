@@ -77,7 +77,7 @@ ActionState running(const ActionRequest& r) {
   return s;
 }
 
-ActionState cancel(const ActionRequest& r, milliseconds kill_grace) {
+ActionState request_cancel(const ActionRequest& r) {
   const stdfs::path& dir = r.state_dir;
   if (auto done = durable::load_result(dir, r.action_id)) return *done;
   durable::write_json(dir / files::kCancel, {{"requested_at", durable::rfc3339(Clock::now())}});
@@ -91,13 +91,19 @@ ActionState cancel(const ActionRequest& r, milliseconds kill_grace) {
   // The supervisor is alive: SIGTERM makes it stop the command now rather
   // than at its next look at the cancel file.
   if (const pid_t pid = supervisor_pid(dir); pid > 0) ::kill(pid, SIGTERM);
-  const auto give_up = Clock::now() + kill_grace + std::chrono::seconds(2);
-  while (Clock::now() < give_up) {
-    if (auto done = durable::load_result(dir, r.action_id)) return *done;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
   ActionState s = running(r);
   s.details["cancel_requested"] = true;
+  return s;
+}
+
+ActionState cancel(const ActionRequest& r, milliseconds kill_grace) {
+  ActionState s = request_cancel(r);
+  if (s.done()) return s;
+  const auto give_up = Clock::now() + kill_grace + std::chrono::seconds(2);
+  while (Clock::now() < give_up) {
+    if (auto done = durable::load_result(r.state_dir, r.action_id)) return *done;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
   return s;
 }
 

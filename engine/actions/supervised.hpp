@@ -27,9 +27,24 @@ ActionState drive(const ActionRequest& r, const std::filesystem::path& superviso
 // Active, polled more slowly the longer the process has run (20 ms to
 // 200 ms), with the streams' mtime as heartbeat.
 ActionState running(const ActionRequest& r);
-// Asks the supervisor to stop the process (cancel file, SIGTERM) and waits up
-// to kill_grace + 2 s for its outcome.
+// Asks the supervisor to stop the process (cancel file, SIGTERM) and returns
+// at once: the recorded outcome when there is one already (or the supervisor
+// is gone, and the cancel is recorded here), else Active with
+// details.cancel_requested; the supervisor records the outcome when the
+// process has stopped. What the driver calls: a cancel never holds its loop.
+ActionState request_cancel(const ActionRequest& r);
+// request_cancel(), then waits up to kill_grace + 2 s for the outcome (for a
+// direct caller of Action::cancel that wants a final state; never the driver).
 ActionState cancel(const ActionRequest& r, std::chrono::milliseconds kill_grace);
+
+// Implemented by an in-process action whose cancel() waits for a supervised
+// process (`command`): the driver calls request_cancel() instead, which only
+// asks (see above) and returns.
+class CancelsSupervised {
+ public:
+  virtual ~CancelsSupervised() = default;
+  virtual ActionState request_cancel(const ActionRequest& r) = 0;
+};
 // drive() until the outcome is recorded: for callers that want a final
 // state from run() (never the driver, which polls).
 ActionState wait(const ActionRequest& r, const std::filesystem::path& supervisor_exe,

@@ -1,12 +1,17 @@
 #include "run/executor.hpp"
 
 #include "actions/child.hpp"
+#include "actions/supervised.hpp"
 
 namespace beamflow::run {
 
 void InProcessExecutor::cancel(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) {
   try {
-    a.cancel(r);
+    // Never wait here: an action whose cancel() waits for its supervised
+    // process (`command`) is only asked to stop; its supervisor records the
+    // outcome.
+    if (auto* s = dynamic_cast<actions::supervised::CancelsSupervised*>(&a)) s->request_cancel(r);
+    else a.cancel(r);
   } catch (const std::exception&) {
     // best effort: the action may already be gone
   }
@@ -32,7 +37,7 @@ actions::ActionState ChildProcessExecutor::poll(actions::Action& a, const action
 
 void ChildProcessExecutor::cancel(actions::Action&, const actions::ActionRequest& r, const actions::Placement&) {
   try {
-    actions::child::cancel(r);
+    actions::child::request_cancel(r);  // asks and returns: the loop never waits
   } catch (const std::exception&) {
     // best effort, as for an in-process action
   }
