@@ -47,13 +47,21 @@ class TomographyAction : public actions::Action {
 
   const actions::ActionInfo& info() const override { return m_info; }
 
+  // Every tomography job can take minutes, so under the driver it runs as a
+  // supervised child process (`beamflow __action NAME STATE_DIR`; under
+  // mpiexec for ranks > 1), never on the driver's thread. A direct run()
+  // (tests, the CLI) still runs one rank here.
   actions::Placement placement(const actions::ActionRequest& request) const override {
-    return m_where ? m_where(request.input) : actions::Placement{};
+    if (m_where) return m_where(request.input);
+    actions::Placement p;
+    p.own_process = true;
+    p.no_outcome = {"action.child_failed", states_error::TaskFailed, "beamflow __action " + m_info.name};
+    return p;
   }
 
   actions::ActionState run(const actions::ActionRequest& request) override {
     if (auto done = actions::durable::load_result(request.state_dir, request.action_id)) return *done;
-    if (const actions::Placement where = placement(request); where.own_process) {
+    if (const actions::Placement where = placement(request); where.own_process && where.ranks > 1) {
       // Refuse a bad input here rather than after starting the ranks; the
       // supervisor records the child's outcome in state_dir/result.json.
       try {
@@ -80,7 +88,7 @@ class TomographyAction : public actions::Action {
   actions::ActionState status(const actions::ActionRequest& request) override { return run(request); }
 
   actions::ActionState cancel(const actions::ActionRequest& request) override {
-    if (placement(request).own_process) return actions::child::cancel(request);
+    if (placement(request).ranks > 1) return actions::child::cancel(request);
     return actions::ActionState::failed(request.action_id, "Action.Cancelled",
                                         m_info.name + " is synchronous: nothing was in flight");
   }
@@ -111,13 +119,19 @@ class TomographyAction : public actions::Action {
 };
 
 // The MPI ranks a reconstruct request asks for (validated by the body:
-// anything but an integer 2..4096 runs here, and fails there if invalid).
+// anything but an integer 1..4096 runs here, and fails there at once as
+// invalid input).
 actions::Placement reconstruct_placement(const Json& input) {
   actions::Placement p;
   const Json ranks = input.is_object() ? input.value("ranks", Json(1)) : Json(1);
-  if (!ranks.is_number_integer() || ranks.get<std::int64_t>() < 2 || ranks.get<std::int64_t>() > 4096) return p;
+  if (!ranks.is_number_integer() || ranks.get<std::int64_t>() < 1 || ranks.get<std::int64_t>() > 4096) return p;
   p.ranks = static_cast<int>(ranks.get<std::int64_t>());
   p.own_process = true;
+  if (p.ranks == 1) {
+    // One rank: a child process without mpiexec, off the driver's thread.
+    p.no_outcome = {"action.child_failed", states_error::TaskFailed, "beamflow __action reconstruct"};
+    return p;
+  }
   // Id, name and wording kept from when this ran `mpirun beamflow recon`.
   p.no_outcome = {"tomo.action.ranks_failed", tomo_asl::Kernel,
                   "mpirun -np " + std::to_string(p.ranks) + " beamflow recon"};

@@ -55,6 +55,17 @@ class TransferAction final : public actions::Action {
 
   const actions::ActionInfo& info() const override { return m_info; }
 
+  // A transfer can take hours: under the driver it runs as a supervised child
+  // process (`beamflow __action transfer STATE_DIR`), off the driver's thread;
+  // there run() below keeps its state in STATE_DIR/child. A direct run()
+  // still runs here.
+  actions::Placement placement(const actions::ActionRequest&) const override {
+    actions::Placement p;
+    p.own_process = true;
+    p.no_outcome = {"action.child_failed", "States.TaskFailed", "beamflow __action transfer"};
+    return p;
+  }
+
   actions::ActionState run(const actions::ActionRequest& request) override {
     if (auto done = actions::durable::load_result(request.state_dir, request.action_id)) return *done;
     static std::mutex one_at_a_time;

@@ -8,7 +8,8 @@
 // with Action.InvalidInput; every other error with its Transfer.* ASL name,
 // the cause being the error's message.
 //
-// Synchronous, one rank, in the engine's process. Idempotent in the
+// Synchronous, one rank; under the driver, a supervised child process
+// (docs/architecture.md, "The driver"). Idempotent in the
 // action_id: the outcome is recorded in the action's state_dir, next to the
 // transfer's manifest, so run() after a crash either returns it or resumes
 // the transfer from its verified chunks.
