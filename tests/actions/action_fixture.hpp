@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "../support/process.hpp"
 #include "actions/action.hpp"
 #include "actions/builtins.hpp"
 
@@ -97,10 +98,11 @@ class ActionTest : public ::testing::Test {
   // `actions_test __supervise DIR` with no lock handed over (fd 3 closed),
   // as a person would start it by hand. Returns its exit code.
   static int supervise_by_hand(const stdfs::path& state_dir) {
-    const std::string cmd =
-        "'" + current_executable().string() + "' __supervise '" + state_dir.string() + "' 3>&-";
-    const int status = std::system(cmd.c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    test::ProcessOptions options;
+    options.close_fds = {3};
+    const test::ProcessResult r =
+        test::run_process({current_executable().string(), "__supervise", state_dir.string()}, options);
+    return r.signal ? -1 : r.exit_code;
   }
 
   ActionRegistry registry;

@@ -1,10 +1,6 @@
 // The command action's exactly-once guarantees: re-attaching after run() is
 // repeated, after the engine dies at any instant, and after the supervisor
 // dies (Command.Lost: never run twice).
-#include <sys/wait.h>
-
-#include <cstdlib>
-
 #include "command_fixture.hpp"
 
 namespace beamflow::actions::testing {
@@ -35,15 +31,12 @@ TEST_F(CommandTest, RepeatedRunReattachesWhileRunningAndAfterwards) {
 
 // A child process plays the engine: it calls run() and dies by `death`.
 void engine_that_dies(Action& action, const ActionRequest& r, bool sigkill_itself) {
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  const int code = test::run_in_child([&] {
     action.run(r);
     if (sigkill_itself) ::raise(SIGKILL);
-    ::_exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    return 0;
+  });
+  ASSERT_GE(code, 0);
 }
 
 TEST_F(CommandTest, NewEngineReattachesAfterTheEngineExits) {
@@ -69,17 +62,15 @@ TEST_F(CommandTest, EngineKilledAtAnyInstantNeverRunsTheCommandTwice) {
     SCOPED_TRACE("delay step " + std::to_string(i));
     const std::string ledger = "ledger" + std::to_string(i);
     const auto r = fresh(append_then_sleep(ledger, "0.1"));
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
+    test::Process engine = test::Process::fork([&] {
       command->run(r);
       ::pause();
-      ::_exit(0);
-    }
+      return 0;
+    });
+    ASSERT_GE(engine.pid(), 0);
     std::this_thread::sleep_for(std::chrono::microseconds(i * 250));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    engine.kill(SIGKILL);
+    ASSERT_EQ(engine.wait().signal, SIGKILL);
     const ActionState s = drive(*command, r);
     ASSERT_EQ(s.status, ActionStatus::Succeeded) << s.error << ": " << s.cause;
     EXPECT_EQ(line_count(work_dir / ledger), 1);
@@ -139,9 +130,8 @@ TEST_F(CommandTest, SecondSupervisorNeverRunsTheCommandAgain) {
 }
 
 TEST_F(CommandTest, SupervisorUsage) {
-  const std::string cmd = "'" + current_executable().string() + "' __supervise 2>/dev/null";
-  const int status = std::system(cmd.c_str());
-  EXPECT_EQ(WEXITSTATUS(status), 2);
+  const test::ProcessResult r = test::run_process({current_executable().string(), "__supervise"});
+  EXPECT_EQ(r.exit_code, 2);
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 // PyTorch running the same preprocessing and network (xray_tags_reference.py).
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <cstdlib>
 
 #include "core/json.hpp"
@@ -17,15 +16,13 @@ namespace {
 
 // `/usr/bin/python3 xray_tags_reference.py ARGS` in `dir`; stdout+stderr.
 int reference(const std::string& args, const std::filesystem::path& dir, std::string& output) {
-  const std::string cmd = "cd '" + dir.string() + "' && /usr/bin/python3 '" + source_dir() +
-                          "/tests/e2e/xray_tags_reference.py' " + args + " 2>&1";
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  output.clear();
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) output.append(buf, n);
-  const int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  ProcessOptions options;
+  options.cwd = dir;
+  options.merge_stderr = true;
+  const ProcessResult r =
+      run_shell("/usr/bin/python3 '" + source_dir() + "/tests/e2e/xray_tags_reference.py' " + args, options);
+  output = r.out;
+  return r.signal ? -1 : r.exit_code;
 }
 
 const std::string kModel = source_dir() + "/configs/models/xray-tagger";

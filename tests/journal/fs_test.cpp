@@ -44,17 +44,16 @@ TEST_F(FsTest, WriteFileAtomicNeverExposesAMix) {
   const std::string a(64 * 1024, 'a');
   const std::string b(100 * 1024, 'b');
   write_file_atomic(file, a);
-  const pid_t writer = ::fork();
+  const pid_t writer = test::Process::fork([&] {
+                         for (unsigned i = 0;; ++i) {
+                           try {
+                             write_file_atomic(file, i % 2 ? a : b);
+                           } catch (...) {
+                             return 1;
+                           }
+                         }
+                       }).detach();
   ASSERT_GE(writer, 0);
-  if (writer == 0) {
-    for (unsigned i = 0;; ++i) {
-      try {
-        write_file_atomic(file, i % 2 ? a : b);
-      } catch (...) {
-        ::_exit(1);
-      }
-    }
-  }
   for (int i = 0; i < 500; ++i) {
     const std::string seen = read_file(file);
     ASSERT_TRUE(seen == a || seen == b) << "read " << seen.size() << " bytes of a mix";
@@ -140,15 +139,14 @@ TEST_F(FsTest, LockDiesWithItsProcess) {
   const auto lock_file = dir / "lock";
   int ready[2];
   ASSERT_EQ(::pipe(ready), 0);
-  const pid_t holder = ::fork();
+  const pid_t holder = test::Process::fork([&] {
+                         ::close(ready[0]);
+                         auto lock = FileLock::try_acquire(lock_file);
+                         const char c = lock ? 'y' : 'n';
+                         if (::write(ready[1], &c, 1) != 1) return 2;
+                         for (;;) ::pause();
+                       }).detach();
   ASSERT_GE(holder, 0);
-  if (holder == 0) {
-    ::close(ready[0]);
-    auto lock = FileLock::try_acquire(lock_file);
-    const char c = lock ? 'y' : 'n';
-    if (::write(ready[1], &c, 1) != 1) ::_exit(2);
-    for (;;) ::pause();
-  }
   ::close(ready[1]);
   char c = 0;
   ASSERT_EQ(::read(ready[0], &c, 1), 1);

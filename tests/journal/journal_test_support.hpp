@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the journal tests: a scratch directory, raw file bytes, journals
-// built from a list of commits, expected-error checks, and forked children.
+// built from a list of commits, expected-error checks (forked children:
+// tests/support/process.hpp).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/process.hpp"
 #include "core/error.hpp"
 #include "journal/journal.hpp"
 
@@ -113,31 +115,6 @@ inline void expect_error(const std::function<void()>& body, const std::string& i
     for (const std::string& part : parts)
       EXPECT_NE(what.find(part), std::string::npos) << "'" << part << "' not in: " << what;
   }
-}
-
-// Waits for a child; its exit code, or 128 + signal when it was killed.
-inline int wait_for_child(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// Runs `body` in a forked child and returns its exit code (an uncaught
-// exception is 98), or 128 + signal when the child was killed.
-inline int run_in_child(const std::function<int()>& body) {
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int code = 98;
-    try {
-      code = body();
-    } catch (...) {
-    }
-    ::_exit(code);
-  }
-  return wait_for_child(pid);
 }
 
 }  // namespace beamflow::test

@@ -1,12 +1,9 @@
 #include "model_test_support.hpp"
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <random>
 
+#include "../support/process.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "platform/fs.hpp"
@@ -22,21 +19,22 @@ std::string quote(const std::string& s) {
 }
 
 int shell(const std::string& command, std::string* output) {
-  std::FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return -1;
-  std::array<char, 4096> buf{};
-  std::string out;
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  if (output) *output = out;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  test::ProcessOptions options;
+  options.merge_stderr = true;
+  const test::ProcessResult r = test::run_shell(command, options);
+  if (output) *output = r.out;
+  return r.signal ? -1 : r.exit_code;
 }
 
 int python(const std::string& code, const std::vector<std::string>& args, std::string* output) {
-  std::string command =
-      "PYTHONPATH=" + quote((source_dir() / "tools").string()) + " /usr/bin/python3 -c " + quote(code);
-  for (const auto& a : args) command += " " + quote(a);
-  return shell(command, output);
+  test::ProcessOptions options;
+  options.merge_stderr = true;
+  options.env = {{"PYTHONPATH", (source_dir() / "tools").string()}};
+  std::vector<std::string> argv{"/usr/bin/python3", "-c", code};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const test::ProcessResult r = test::run_process(argv, options);
+  if (output) *output = r.out;
+  return r.signal ? -1 : r.exit_code;
 }
 
 std::filesystem::path script_data(const std::string& script, const std::vector<std::string>& inputs) {

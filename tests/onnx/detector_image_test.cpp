@@ -4,13 +4,12 @@
 // and down, with negative, NaN and infinite counts (documented to count as
 // 0); references made at test time by detector_image_reference.py.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 
 #include "../support/expect_error.hpp"
+#include "../support/process.hpp"
 #include "../support/scratch_dir.hpp"
 #include "jobs/models/runtime.hpp"
 #include "jobs/models/tensor_h5.hpp"
@@ -34,14 +33,13 @@ Tensor read(const std::filesystem::path& file, const std::string& dataset, DType
 TEST(DetectorImage, MatchesTorchInterpolateOnOddSizesAndBadPixels) {
   test::ScratchDir dir;
   const auto ref = dir.path() / "ref.h5";
-  const std::string cmd = "/usr/bin/python3 '" + std::string(BEAMFLOW_SOURCE_DIR) +
-                          "/tests/onnx/detector_image_reference.py' '" + ref.string() + "' 2>&1";
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string log;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) log.append(buf, n);
-  ASSERT_EQ(::pclose(p), 0) << log;
+  test::ProcessOptions options;
+  options.merge_stderr = true;
+  const test::ProcessResult r = test::run_process(
+      {"/usr/bin/python3", std::string(BEAMFLOW_SOURCE_DIR) + "/tests/onnx/detector_image_reference.py", ref.string()},
+      options);
+  const std::string& log = r.out;
+  ASSERT_EQ(r.exit_code, 0) << log;
 
   const Tensor cases = read(ref, "/cases", DType::Float64);
   const auto c = cases.data<double>();

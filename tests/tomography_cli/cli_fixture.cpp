@@ -3,23 +3,14 @@
 #include <stdlib.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <iostream>
 
+#include "../support/process.hpp"
 #include "io/hdf5.hpp"
 #include "jobs/tomography/quality.hpp"
 #include "jobs/tomography/volume_file.hpp"
 
 namespace beamflow::jobs::testing {
-
-namespace {
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-}  // namespace
 
 CliTest::CliTest() {
   std::string pattern = (std::filesystem::temp_directory_path() / "beamflow-tomo-cli-XXXXXX").string();
@@ -36,14 +27,16 @@ CliTest::~CliTest() {
 }
 
 Ran CliTest::shell(const std::string& command) const {
-  const auto out = m_dir / ".stdout", err = m_dir / ".stderr";
-  const std::string line =
-      "cd '" + m_dir.string() + "' && { " + command + " ; } >'" + out.string() + "' 2>'" + err.string() + "'";
-  const int status = std::system(line.c_str());
+  // The output is also kept in .stdout and .stderr of the scratch directory.
+  test::ProcessOptions options;
+  options.cwd = m_dir;
+  options.stdout_file = m_dir / ".stdout";
+  options.stderr_file = m_dir / ".stderr";
+  const test::ProcessResult p = test::run_shell(command, options);
   Ran r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
+  r.code = p.exit_code;
+  r.out = p.out;
+  r.err = p.err;
   return r;
 }
 

@@ -38,34 +38,24 @@ TEST_F(TransferTest, AFullDestinationFailsAndLeavesNothingPartial) {
 
 // Runs the transfer as `nobody` in a child; returns the error's text ("" on success).
 std::string run_as_nobody(const std::function<void()>& transfer) {
-  int fds[2];
-  if (::pipe(fds) != 0) return "pipe failed";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    std::string text;
-    if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
-      text = "SKIP cannot drop privileges";
-    } else {
-      try {
-        transfer();
-      } catch (const Error& e) {
-        text = e.what();
-      } catch (const std::exception& e) {
-        text = std::string("unexpected: ") + e.what();
-      }
-    }
-    [[maybe_unused]] auto n = ::write(fds[1], text.data(), text.size());
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  ::waitpid(pid, nullptr, 0);
-  return text;
+  return test::Process::fork([&] {
+           std::string text;
+           if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
+             text = "SKIP cannot drop privileges";
+           } else {
+             try {
+               transfer();
+             } catch (const Error& e) {
+               text = e.what();
+             } catch (const std::exception& e) {
+               text = std::string("unexpected: ") + e.what();
+             }
+           }
+           std::fwrite(text.data(), 1, text.size(), stdout);
+           return 0;
+         })
+      .wait()
+      .out;
 }
 
 TEST_F(TransferTest, PermissionDeniedOnEitherSide) {

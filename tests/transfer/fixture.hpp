@@ -13,6 +13,7 @@
 #include <string>
 
 #include "../support/expect_error.hpp"
+#include "../support/process.hpp"
 #include "../support/scratch_dir.hpp"
 #include "core/error.hpp"
 #include "jobs/transfer/transfer.hpp"
@@ -43,15 +44,7 @@ inline void put(const stdfs::path& p, const std::string& content) {
 }
 
 // Output of a shell command (sha256sum, xxhsum).
-inline std::string shell(const std::string& command) {
-  std::string out;
-  if (FILE* f = ::popen(command.c_str(), "r")) {
-    char buf[4096];
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, f)) out.append(buf, n);
-    ::pclose(f);
-  }
-  return out;
-}
+inline std::string shell(const std::string& command) { return test::run_shell(command).out; }
 
 // Every path (relative) under `root`, files and folders, sorted.
 inline std::vector<std::string> tree(const stdfs::path& root) {

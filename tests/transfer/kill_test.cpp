@@ -35,22 +35,19 @@ class KillTest : public TransferTest {
   // recorded; returns the records at the kill.
   std::map<std::uint64_t, int> run_and_kill(std::size_t at_least) {
     put(src / "big", bytes(kSize, 3));
-    const pid_t pid = ::fork();
-    if (pid == 0) {
+    test::Process child = test::Process::fork([&] {
       try {
         run(req());
       } catch (...) {
-        ::_exit(3);
+        return 3;
       }
-      ::_exit(0);
-    }
+      return 0;
+    });
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (recorded().size() < at_least && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::microseconds(300));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFSIGNALED(status)) << "the transfer finished before it could be killed";
+    child.kill(SIGKILL);
+    EXPECT_TRUE(child.wait().signal != 0) << "the transfer finished before it could be killed";
     return recorded();
   }
 
