@@ -53,11 +53,11 @@ TEST_F(DeepInput, FlowFilesInputFilesAndStdinAreRejectedNotCrashed) {
   expect_too_deep(r.exit_code, r.out + r.err);
   r = bf({"run", "deepflow.json", "--json"});
   expect_too_deep(r.exit_code, r.out + r.err);
-  r = bf({"validate", "deepflow.json"});
+  r = run_beamflow({"validate", "deepflow.json"}, dir.path());
   expect_too_deep(r.exit_code, r.out + r.err);
   std::string err;
   expect_too_deep(bf_stdin("run f.json --input - --json", "deep.json", err), err);
-  r = bf({"model", "run", "anything", "--input", "deep.json", "--repo", "repo"});
+  r = run_beamflow({"model", "run", "anything", "--input", "deep.json", "--repo", "repo"}, dir.path());
   expect_too_deep(r.exit_code, r.out + r.err);
 }
 
@@ -113,21 +113,21 @@ std::uintmax_t bytes_under(const std::filesystem::path& dir, bool include_stdout
 // result and result.json a reference.
 TEST_F(DeepInput, A15MbCommandOutputIsStoredOnce) {
   Json big = Json::array();
-  for (int i = 0; i < 600'000; ++i) big.push_back("value-" + std::to_string(i));
-  const std::string text = Json{{"items", big}, {"n", 600'000}}.dump();
+  for (int i = 0; i < 1'000'000; ++i) big.push_back("value-" + std::to_string(i));
+  const std::string text = Json{{"items", big}, {"n", 1'000'000}}.dump();
   ASSERT_GT(text.size(), 10u << 20);
   dir.write("big.json", text);
   dir.write("f.json", R"({"StartAt":"S","States":{"S":{"Type":"Task","Resource":"command",
       "Parameters":{"argv":["cat","big.json"]},"ResultSelector":{"n.$":"$.json.n"},"End":true}}})");
   auto r = bf({"run", "f.json", "--json", "--run-id", "big"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(Json::parse(r.out)["output"], Json({{"n", 600'000}}));
+  EXPECT_EQ(Json::parse(r.out)["output"], Json({{"n", 1'000'000}}));
   const auto run_dir = dir.path() / "runs" / "big";
   // Everything beamflow wrote besides the command's own stdout file.
   EXPECT_LT(bytes_under(run_dir, false), 1u << 20);
   // Resume of the finished run replays the same output from the journal.
   r = bf({"resume", "big", "--json"});
-  EXPECT_EQ(Json::parse(r.out)["output"], Json({{"n", 600'000}})) << r.out << r.err;
+  EXPECT_EQ(Json::parse(r.out)["output"], Json({{"n", 1'000'000}})) << r.out << r.err;
 
   // Without a ResultSelector the flow keeps the document (the journal holds
   // what the state keeps), but result.json still does not copy it.
@@ -135,7 +135,7 @@ TEST_F(DeepInput, A15MbCommandOutputIsStoredOnce) {
       "Parameters":{"argv":["cat","big.json"]},"OutputPath":"$.json.n","End":true}}})");
   r = bf({"run", "g.json", "--json", "--run-id", "whole"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(Json::parse(r.out)["output"], 600'000);
+  EXPECT_EQ(Json::parse(r.out)["output"], 1'000'000);
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path() / "runs" / "whole"))
     if (e.path().filename() == "result.json") EXPECT_LT(e.file_size(), 1u << 20) << e.path();
 }

@@ -31,7 +31,8 @@ class OutputRuleTest : public CliTest {
 TEST_F(OutputRuleTest, ReconNeverReplacesItsInput) {
   const std::string raw = read("p.h5");
   shell("mkdir sub && ln -s p.h5 link.h5 && ln p.h5 hard.h5");
-  for (const std::string output : {"p.h5", "./p.h5", "sub/../p.h5", "link.h5", "hard.h5", path("p.h5").string()}) {
+  for (const std::string& output :
+       std::vector<std::string>{"p.h5", "./p.h5", "sub/../p.h5", "link.h5", "hard.h5", path("p.h5").string()}) {
     const Ran r = beamflow("recon --input p.h5 --center 15.5 --output " + output + " --overwrite");
     expect_refused(r, "fs.output.is_input");
     EXPECT_EQ(read("p.h5"), raw) << output << " replaced the raw scan";
