@@ -290,14 +290,14 @@ int supervise_main(const std::vector<std::string>& args) {
     // The command ran: its outcome must not be lost to a full disk. Keep the
     // lock (the engine sees the action still active) and try again until
     // the space is back; only then is the command's outcome known for good.
-    for (int wait_s = 1;; wait_s = std::min(wait_s * 2, 30)) {
+    for (int wait_ms = 100;; wait_ms = std::min(wait_ms * 2, 5000)) {
       try {
         durable::save_result(dir, outcome);
         return 0;
       } catch (const std::exception& e) {
         if (!fs::is_storage_failure(e)) throw;
-        log(std::string("cannot record the outcome yet, retrying in ") + std::to_string(wait_s) + " s: " + e.what());
-        std::this_thread::sleep_for(std::chrono::seconds(wait_s));
+        log(std::string("cannot record the outcome yet, retrying in ") + std::to_string(wait_ms) + " ms: " + e.what());
+        std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
       }
     }
   } catch (const std::exception& e) {

@@ -174,6 +174,19 @@ TEST_F(JournalDamage, ANonStringStateNameIsATypedError) {
                      {"field 's' must be a string"});
 }
 
+TEST_F(JournalDamage, ADeepValueIsATypedErrorNotAStackOverflow) {
+  auto payload = run::encode({run::RecordType::TaskSucceeded, {{"f", ""}, {"a", "x"}, {"out", "PLACEHOLDER"}}});
+  const std::string marker = std::string(1, static_cast<char>(0x6B)) + "PLACEHOLDER";
+  const std::string text(payload.begin(), payload.end());
+  const auto pos = text.find(marker);
+  ASSERT_NE(pos, std::string::npos);
+  std::string deep(200000, static_cast<char>(0x81));  // 200,000 nested one-element arrays
+  deep.push_back(0x00);
+  const std::string crafted = text.substr(0, pos) + deep + text.substr(pos + marker.size());
+  const auto dir = copy_run("deep", with_record(run::RecordType::TaskSucceeded, {crafted.begin(), crafted.end()}));
+  test::expect_error([&] { run::read_history(dir / "journal"); }, "run.record", {"TaskSucceeded", "run_id=deep"});
+}
+
 TEST_F(JournalDamage, RecordsMustStartWithRunStarted) {
   std::vector<std::uint8_t> bytes(journal.begin(), journal.begin() + journal::format::header_size);
   const auto payload = run::encode({run::RecordType::RetryStarted, {{"f", ""}}});
