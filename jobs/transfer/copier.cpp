@@ -14,6 +14,12 @@ namespace beamflow::transfer {
 namespace {
 
 constexpr std::size_t kPiece = std::size_t{8} << 20;
+// Chunks are made durable and recorded in batches: one fdatasync per 512 MiB
+// (or 64 chunks) instead of one per chunk, which on the bench VM cost 3.5x
+// the copy time (a sync every 64 MiB stalls the reads behind the writes).
+// Resume stays at chunk granularity; a kill loses at most one batch.
+constexpr std::uint64_t kSyncBytes = std::uint64_t{512} << 20;
+constexpr std::size_t kSyncChunks = 64;
 
 std::int64_t ns(const timespec& t) { return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
 
@@ -205,7 +211,6 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
       if (whole) whole->update(m_buffer.data(), n);
       chunk.update(m_buffer.data(), n);
       pwrite_full(temp.get(), m_buffer.data(), n, at, m_dst, tmp_rel);
-      ::sync_file_range(temp.get(), at, static_cast<off_t>(n), SYNC_FILE_RANGE_WRITE);  // start writeback early
       p += n;
     }
     return chunk.finish();
@@ -230,6 +235,16 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
 
   const std::uint64_t chunks = size == 0 ? 1 : (size + cs - 1) / cs;
   std::vector<std::string> digests(chunks);
+  // Copied chunks not yet synced and recorded.
+  std::vector<std::pair<std::uint64_t, std::string>> pending;
+  std::uint64_t pending_bytes = 0;
+  auto make_durable = [&] {
+    if (pending.empty()) return;
+    sync();
+    m_manifest.add_chunks(f.destination, f.identity, cs, pending);
+    pending.clear();
+    pending_bytes = 0;
+  };
   Hasher whole(m_options.algorithm);
   for (std::uint64_t i = 0; i < chunks; ++i) {
     const std::uint64_t off = i * cs, len = std::min(cs, size - off);
@@ -249,10 +264,12 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
     out.bytes_copied += len;
     ++out.chunks_copied;
     if (chunks > 1) {
-      sync();
-      m_manifest.add_chunk(f.destination, f.identity, cs, i, digests[i]);
+      pending.emplace_back(i, digests[i]);
+      pending_bytes += len;
+      if (pending_bytes >= kSyncBytes || pending.size() >= kSyncChunks) make_durable();
     }
   }
+  make_durable();
   check_source(src.get(), f, m_src);
   out.checksum = whole.finish();
   // Mode and times are set once no write follows, and made durable with the

@@ -5,8 +5,9 @@
 // (the request's algorithm) and the chunk's xxh128, then is written to a
 // temporary name beside the final one (".NAME.bf-TAG.part", TAG from the
 // request's fingerprint), preallocated first so a full destination fails
-// before any data moves. After each chunk of a multi-chunk file: fdatasync,
-// then the chunk's digest is appended to the manifest (durable). When the
+// before any data moves. For a multi-chunk file, after each batch of chunks
+// (512 MiB or 64 chunks): fdatasync, then the chunks' digests are appended to
+// the manifest (durable). When the
 // temporary file already holds chunks the manifest vouches for (a resumed
 // transfer), they are re-read and re-hashed instead of copied: a chunk that
 // no longer matches its record (a flipped byte) is copied again and counted

@@ -181,10 +181,13 @@ void Manifest::append(const std::string& lines) {
   if (::fdatasync(m_journal.get()) != 0) throw io_error("cannot sync the transfer journal", path, errno);
 }
 
-void Manifest::add_chunk(const std::string& dst, const SourceIdentity& id, std::uint64_t cs, std::uint64_t i,
-                         const std::string& digest) {
-  append(journal_line(Json{{"t", "c"}, {"f", dst}, {"id", id_json(id)}, {"cs", cs}, {"i", i}, {"d", digest}}));
-  m_chunks[chunk_key(dst, id, cs, i)] = digest;
+void Manifest::add_chunks(const std::string& dst, const SourceIdentity& id, std::uint64_t cs,
+                          const std::vector<std::pair<std::uint64_t, std::string>>& chunks) {
+  std::string lines;
+  for (const auto& [i, digest] : chunks)
+    lines += journal_line(Json{{"t", "c"}, {"f", dst}, {"id", id_json(id)}, {"cs", cs}, {"i", i}, {"d", digest}});
+  append(lines);
+  for (const auto& [i, digest] : chunks) m_chunks[chunk_key(dst, id, cs, i)] = digest;
 }
 
 void Manifest::add_files(const std::vector<std::pair<std::string, std::pair<SourceIdentity, std::string>>>& files) {

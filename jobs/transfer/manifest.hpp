@@ -64,8 +64,9 @@ class Manifest {
   std::optional<std::string> file(const std::string& dst, const SourceIdentity& id) const;
 
   // Append + fdatasync. Throws transfer.manifest.io.
-  void add_chunk(const std::string& dst, const SourceIdentity& id, std::uint64_t chunk_size, std::uint64_t index,
-                 const std::string& digest);
+  // {index, digest} of chunks whose data is already synced.
+  void add_chunks(const std::string& dst, const SourceIdentity& id, std::uint64_t chunk_size,
+                  const std::vector<std::pair<std::uint64_t, std::string>>& chunks);
   void add_files(const std::vector<std::pair<std::string, std::pair<SourceIdentity, std::string>>>& files);
 
   // Records read at open, for tests and the summary: chunk records per key.
