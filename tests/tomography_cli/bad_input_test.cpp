@@ -108,7 +108,7 @@ TEST_F(BadInputTest, AFailedRunNeverLeavesAnOutputUnderTheFinalName) {
   }
   // With a complete output in place, a failed --overwrite run leaves it whole.
   write("good.h5", {});
-  ASSERT_EQ(beamflow("recon -q --input good.h5 --output out.h5 --center 3.5").code, 0);
+  ASSERT_EQ(beamflow("recon -q --input good.h5 --output out.h5 --center 3.5 --overwrite").code, 0);  // replaces the stale partial
   const std::vector<float> before = volume(path("out.h5"));
   write("in.h5", {.nan = true});
   EXPECT_EQ(beamflow("recon --input in.h5 --output out.h5 --center 3.5 --overwrite").code, 1);

@@ -58,12 +58,12 @@ TEST_F(OutputRuleTest, TheShippedFlowNeverReplacesTheRawScan) {
 TEST_F(OutputRuleTest, PhantomRefusesExistingTruthFiles) {
   for (const std::string side : {"q.truth.h5", "q.truth.json"}) {
     shell("rm -f q.h5 q.truth.h5 q.truth.json && echo mine > " + side);
-    const Ran r = beamflow("phantom --output q.h5 --size 32 --angles 20 --rows 2");
+    const Ran r = beamflow("phantom --output q.h5 --size 32 --angles 20 --rows 4");
     expect_refused(r, "fs.output.exists");
     EXPECT_EQ(read(side), "mine\n") << side;
     EXPECT_FALSE(std::filesystem::exists(path("q.h5"))) << "nothing is written when any output is refused";
   }
-  ASSERT_EQ(beamflow("phantom --output q.h5 --size 32 --angles 20 --rows 2 --overwrite").code, 0);
+  ASSERT_EQ(beamflow("phantom --output q.h5 --size 32 --angles 20 --rows 4 --overwrite").code, 0);
   EXPECT_NE(read("q.truth.json"), "mine\n");
 }
 
