@@ -4,6 +4,10 @@
 // journal's times show the two progressing at once; killed with SIGKILL while
 // the reconstruction runs, the engine resumes, re-attaches to it, and it ran
 // exactly once (launches counted in a file by a wrapper around mpiexec).
+// No action blocks the driver: a 1-rank find_center, a preview and a
+// transfer each run as a child process beside a `sleep`, and a cancel (a
+// Parallel branch failing while a command that ignores SIGTERM runs) does not
+// hold the loop: the outcome comes from the supervisor later.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -79,6 +83,32 @@ class DriverTest : public ::testing::Test {
     return -1;
   }
 
+  // Runs `flow` (a Parallel of a task and a sleep) with `in` and returns the
+  // journal's history.
+  Json run_flow(const std::string& id, const std::string& flow, const Json& in) {
+    dir.write(id + ".flow.json", flow);
+    dir.write(id + ".in.json", in.dump());
+    ProcessResult r = run_beamflow({"run", id + ".flow.json", "--input", id + ".in.json", "--run-id", id,
+                                    "--runs-dir", "runs", "--json"},
+                                   dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return history(id);
+  }
+
+  // The task `resource` and a sleep started together, and the sleep's end was
+  // recorded while the task still ran: a driver blocked in the task would
+  // have seen the sleep end only after it.
+  static void expect_overlap(const Json& h, const std::string& resource) {
+    const std::int64_t start = time_of(h, "TaskScheduled", resource);
+    const std::int64_t end = time_of(h, "TaskSucceeded", resource);
+    const std::int64_t nap_start = time_of(h, "TaskScheduled", "sleep");
+    const std::int64_t nap_end = time_of(h, "TaskSucceeded", "sleep");
+    std::cout << resource << " " << start << " .. " << end << " (" << end - start << " ms), sleep " << nap_start
+              << " .. " << nap_end << " (" << nap_end - nap_start << " ms)\n";
+    EXPECT_LE(nap_start, start + 50);
+    EXPECT_LT(nap_end, end) << "the sleep's end was recorded after the " << resource << "'s";
+  }
+
   int launches() const {
     const std::string text = slurp(dir.path() / "launches");
     return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
@@ -149,6 +179,98 @@ TEST_F(DriverTest, KilledWhileTheReconstructionRunsItIsReattachedAndRunOnce) {
   for (const auto& e : h)
     if (e["type"] == "TaskScheduled" && e.value("r", "") == "reconstruct") ++scheduled;
   EXPECT_EQ(scheduled, 1);
+}
+
+std::string beside_a_sleep(const std::string& task) {
+  return R"({"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "End": true, "Branches": [
+    {"StartAt": "Work", "States": {"Work": )" + task + R"(}},
+    {"StartAt": "Nap", "States": {"Nap": {"Type": "Task", "Resource": "sleep", "End": true,
+      "Parameters": {"seconds": 0.05}}}}]}}})";
+}
+
+TEST_F(DriverTest, AOneRankFindCenterAndPreviewRunBesideASleep) {
+  Json h = run_flow("fc", beside_a_sleep(R"({"Type": "Task", "Resource": "find_center", "End": true,
+      "Parameters": {"input": "p.h5"}})"), Json::object());
+  expect_overlap(h, "find_center");
+  ASSERT_EQ(run_beamflow({"recon", "--input", "p.h5", "--output", "v.h5", "--center", "47.5"}, dir.path()).exit_code,
+            0);
+  h = run_flow("pv", beside_a_sleep(R"({"Type": "Task", "Resource": "preview", "End": true,
+      "Parameters": {"input": "v.h5", "output": "pv"}})"), Json::object());
+  expect_overlap(h, "preview");
+  EXPECT_EQ(launches(), 0);  // one rank: no mpiexec
+}
+
+TEST_F(DriverTest, ATransferRunsBesideASleep) {
+  stdfs::create_directories(dir.path() / "src");
+  stdfs::create_directories(dir.path() / "dst");
+  dir.write("src/big", std::string(64 << 20, 'x'));
+  dir.write("endpoints.json",
+            Json{{"endpoints",
+                  {{{"name", "a"}, {"path", (dir.path() / "src").string()}},
+                   {{"name", "b"}, {"path", (dir.path() / "dst").string()}, {"write", true}}}}}
+                .dump());
+  const Json h = run_flow("tr", beside_a_sleep(R"({"Type": "Task", "Resource": "transfer", "End": true,
+      "Parameters": {"endpoints": "endpoints.json", "source_endpoint": "a", "destination_endpoint": "b",
+                     "transfer_items": [{"source_path": "big", "destination_path": "big"}]}})"),
+                         Json::object());
+  expect_overlap(h, "transfer");
+  EXPECT_EQ(slurp(dir.path() / "dst/big").size(), std::size_t{64} << 20);
+}
+
+// A Parallel branch fails while a command that ignores SIGTERM runs in the
+// other: the command is cancelled (its supervisor waits its kill grace, 5 s,
+// before SIGKILL) while the outer Parallel's second branch goes on. A driver
+// that waited for the cancelled command would record that branch's second
+// sleep seconds late.
+TEST_F(DriverTest, ACancelDoesNotHoldTheOtherBranch) {
+  const char* flow = R"({"StartAt": "Outer", "States": {"Outer": {"Type": "Parallel", "End": true, "Branches": [
+    {"StartAt": "Inner", "States": {"Inner": {"Type": "Parallel", "Next": "Caught",
+       "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "Branches": [
+         {"StartAt": "Stubborn", "States": {"Stubborn": {"Type": "Task", "Resource": "command", "End": true,
+            "Parameters": {"argv": ["sh", "-c", "trap '' TERM; sleep 30"]}}}},
+         {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 1, "Next": "Boom"},
+            "Boom": {"Type": "Fail", "Error": "Boom"}}}]},
+       "Caught": {"Type": "Pass", "End": true}}},
+    {"StartAt": "Nap1", "States": {"Nap1": {"Type": "Task", "Resource": "sleep", "Next": "Nap2",
+       "Parameters": {"seconds": 1.2}},
+       "Nap2": {"Type": "Task", "Resource": "sleep", "End": true, "Parameters": {"seconds": 0.5}}}}]}}})";
+  const auto t0 = std::chrono::steady_clock::now();
+  const Json h = run_flow("cancel", flow, Json::object());
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Nap1 and Nap2 are the sleeps scheduled first and second; each ends at the
+  // next TaskSucceeded of its frame.
+  std::int64_t cancelled = -1, nap1_start = -1, nap1_end = -1, nap2_start = -1, nap2_end = -1;
+  std::string nap2;
+  int sleeps = 0;
+  std::int64_t last = -1;  // FrameCancelled has no time: the record before it
+  for (const auto& e : h) {
+    const std::int64_t t = e.value("t", std::int64_t{-1});
+    if (e["type"] == "FrameCancelled" && cancelled < 0) cancelled = last;
+    if (t >= 0) last = t;
+    if (e["type"] == "TaskScheduled" && e.value("r", "") == "sleep" && ++sleeps <= 2) {
+      nap2 = e["f"];
+      nap2_start = t;
+      if (sleeps == 1) nap1_start = t;
+    } else if (sleeps == 1 && nap1_end < 0 && e["type"] == "TaskSucceeded" && e.value("f", "") == nap2) {
+      nap1_end = t;
+    } else if (sleeps == 2 && nap2_end < 0 && e["type"] == "TaskSucceeded" && e.value("f", "") == nap2) {
+      nap2_end = t;
+    }
+  }
+  std::cout << "cancelled at " << cancelled << ", Nap1 " << nap1_start << " .. " << nap1_end << " ("
+            << nap1_end - nap1_start << " ms), Nap2 " << nap2_start << " .. " << nap2_end << " ("
+            << nap2_end - nap2_start << " ms), run " << wall << " s\n";
+  ASSERT_GE(cancelled, 0) << h.dump();
+  ASSERT_GE(nap2_start, 0) << h.dump();
+  ASSERT_GE(nap2_end, 0) << h.dump();
+  // Nap1 (1.2 s) ends 0.2 s after the cancel (at 1 s) and is recorded in
+  // time, not after the command's 5 s kill grace; so is Nap2 after it.
+  ASSERT_GE(nap1_end, 0) << h.dump();
+  EXPECT_LT(cancelled, nap1_end);
+  EXPECT_LT(nap1_end - nap1_start, 2000) << "the cancel held the loop";
+  EXPECT_LT(cancelled, nap2_start);
+  EXPECT_LT(nap2_end - nap2_start, 1500);
+  EXPECT_LT(wall, 4.5);
 }
 
 }  // namespace
