@@ -89,8 +89,10 @@ TEST_F(ReconJobTest, AnErrorOnOneRankStopsAllOfThem) {
   });
   expect_error([&] { reconstruct(options, world()); }, "tomo.input.nan",
                {"row 4, column 7", "dataset=/exchange/data"});
+  // An incomplete volume is never under the final name (issue 9): its checkpoint is OUTPUT.partial.
+  EXPECT_FALSE(std::filesystem::exists(output));
   const auto done = [&] {
-    VolumeFile v(output, world().get());
+    VolumeFile v(partial_output_path(output), world().get());
     auto d = v.done();
     v.close();
     return d;
