@@ -28,6 +28,8 @@ class Executor {
                                      const actions::Placement& p) = 0;
   virtual actions::ActionState poll(actions::Action& action, const actions::ActionRequest& r,
                                     const actions::Placement& p) = 0;
+  // Asks the action to stop and returns at once, never waiting for its
+  // outcome (a supervised process's is recorded by its supervisor later).
   virtual void cancel(actions::Action& action, const actions::ActionRequest& r, const actions::Placement& p) = 0;
   virtual void release(actions::Action& action, const actions::ActionRequest& r, const actions::Placement& p) = 0;
   // A directory whose new files mean the action may have progressed (the
