@@ -15,6 +15,7 @@ packages=(
   libpng-dev
   libxxhash-dev xxhash rsync
   libsqlite3-dev libpq-dev postgresql
+  slurm-wlm munge iproute2 util-linux
   python3 python3-numpy python3-h5py python3-skimage python3-sklearn
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler python3-torch python3-onnx
 )
