@@ -2,7 +2,10 @@
 // facets, the visibility check of an ordinary user included) over N
 // synthetic entries, on SQLite and/or PostgreSQL.
 //
-//   catalog_bench [--entries N] [--queries Q] [--batch B] [--sqlite PATH] [--pg CONNINFO]
+//   catalog_bench [--entries N] [--queries Q] [--batch B] [--report-every R] [--sqlite PATH] [--pg CONNINFO]
+//
+// Ingest time counts only Catalog::ingest (not generating the entries);
+// with --report-every a row is printed at each R entries as well.
 //
 // Entries look like beamline datasets: a 6-word title and a 12-word
 // abstract drawn from a 5,000-word vocabulary (Zipf-like, so some words
@@ -81,16 +84,11 @@ Entry make_entry(long i, Corpus& c, std::mt19937& rng) {
   return e;
 }
 
-void run(const std::string& label, Catalog& catalog, long entries, int queries, int batch) {
-  Corpus corpus(5000);
-  std::mt19937 rng(42);
-  const auto t0 = Clock::now();
-  for (long done = 0; done < entries;) {
-    std::vector<Entry> es;
-    for (int k = 0; k < batch && done < entries; ++k, ++done) es.push_back(make_entry(done, corpus, rng));
-    catalog.ingest(es);
-  }
-  const double ingest_s = std::chrono::duration<double>(Clock::now() - t0).count();
+// Median and p99 search latency (ms) and mean hits over `queries` searches.
+struct Latency {
+  double median, p99, hits;
+};
+Latency measure(Catalog& catalog, const Corpus& corpus, int queries) {
   std::mt19937 qrng(99);
   std::vector<double> ms;
   long hits = 0;
@@ -108,11 +106,29 @@ void run(const std::string& label, Catalog& catalog, long entries, int queries, 
     }
   }
   std::sort(ms.begin(), ms.end());
-  const double median = ms[ms.size() / 2];
-  const double p99 = ms[std::min(ms.size() - 1, static_cast<std::size_t>(ms.size() * 0.99))];
-  std::printf("| %-10s | %9ld | %10.0f | %8.1f | %8.1f | %9.0f |\n", label.c_str(), entries, entries / ingest_s, median,
-              p99, static_cast<double>(hits) / static_cast<double>(ms.size()));
-  std::fflush(stdout);
+  return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, static_cast<std::size_t>(ms.size() * 0.99))],
+          static_cast<double>(hits) / static_cast<double>(ms.size())};
+}
+
+// Ingests `entries` in batches; every `report` entries (and at the end)
+// prints a row: ingest rate so far and search latency at that size.
+void run(const std::string& label, Catalog& catalog, long entries, int queries, int batch, long report) {
+  Corpus corpus(5000);
+  std::mt19937 rng(42);
+  double ingest_s = 0;
+  for (long done = 0; done < entries;) {
+    std::vector<Entry> es;
+    for (int k = 0; k < batch && done < entries; ++k, ++done) es.push_back(make_entry(done, corpus, rng));
+    const auto t0 = Clock::now();
+    catalog.ingest(es);
+    ingest_s += std::chrono::duration<double>(Clock::now() - t0).count();
+    if (done % report == 0 || done == entries) {
+      const Latency l = measure(catalog, corpus, queries);
+      std::printf("| %-10s | %9ld | %10.0f | %8.1f | %8.1f | %9.0f |\n", label.c_str(), done, done / ingest_s,
+                  l.median, l.p99, l.hits);
+      std::fflush(stdout);
+    }
+  }
 }
 
 }  // namespace
@@ -120,12 +136,14 @@ void run(const std::string& label, Catalog& catalog, long entries, int queries, 
 int main(int argc, char** argv) {
   long entries = 1000000;
   int queries = 200, batch = 10000;
+  long report = 0;
   std::string sqlite_path, pg;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--entries") entries = std::stol(v);
     else if (a == "--queries") queries = std::stoi(v);
     else if (a == "--batch") batch = std::stoi(v);
+    else if (a == "--report-every") report = std::stol(v);
     else if (a == "--sqlite") sqlite_path = v;
     else if (a == "--pg") pg = v;
     else {
@@ -142,11 +160,11 @@ int main(int argc, char** argv) {
   try {
     if (!sqlite_path.empty()) {
       auto c = open_sqlite_catalog(sqlite_path);
-      run("sqlite", *c, entries, queries, batch);
+      run("sqlite", *c, entries, queries, batch, report ? report : entries);
     }
     if (!pg.empty()) {
       auto c = open_postgres_catalog(pg);
-      run("postgresql", *c, entries, queries, batch);
+      run("postgresql", *c, entries, queries, batch, report ? report : entries);
     }
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";

@@ -3,6 +3,7 @@
 // versions, withdraw, curation, and the command-line face of every error
 // the library tests do not reach.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 #include <sys/wait.h>
 
 #include <fstream>
@@ -14,6 +15,44 @@
 
 namespace beamflow::catalog::test {
 namespace {
+
+// A small Data Exchange file: /exchange/data (4 x 3 x 5 uint16),
+// /exchange/theta (0..180, units=degrees) and the monochromator energy.
+void write_scan(const std::filesystem::path& path) {
+  const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  const hsize_t dims[3] = {4, 3, 5};
+  std::vector<std::uint16_t> zeros(60, 0);
+  hid_t space = H5Screate_simple(3, dims, nullptr);
+  hid_t d = H5Dcreate2(f, "/exchange/data", H5T_NATIVE_UINT16, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dwrite(d, H5T_NATIVE_UINT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros.data());
+  H5Dclose(d);
+  H5Sclose(space);
+  const double theta[4] = {0, 60, 120, 180};
+  const hsize_t n = 4;
+  space = H5Screate_simple(1, &n, nullptr);
+  d = H5Dcreate2(f, "/exchange/theta", H5T_NATIVE_DOUBLE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, theta);
+  const hid_t str = H5Tcopy(H5T_C_S1);
+  H5Tset_size(str, 7);
+  const hid_t scalar = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(d, "units", str, scalar, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, str, "degrees");
+  H5Aclose(a);
+  H5Dclose(d);
+  H5Sclose(space);
+  const hid_t g = H5Gcreate2(f, "/measurement/instrument/monochromator", lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  const double energy = 25.0;
+  a = H5Acreate2(g, "energy", H5T_NATIVE_DOUBLE, scalar, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, H5T_NATIVE_DOUBLE, &energy);
+  H5Aclose(a);
+  H5Gclose(g);
+  H5Sclose(scalar);
+  H5Tclose(str);
+  H5Pclose(lcpl);
+  H5Fclose(f);
+}
 
 struct Outcome {
   int code;
@@ -94,6 +133,46 @@ TEST_F(DatasetCli, VersionsWithdrawAndCuration) {
   EXPECT_EQ(Json::parse(run("dataset pending --json").out).size(), 1u);
   EXPECT_EQ(run("dataset approve " + pending).code, 0);
   EXPECT_EQ(Json::parse(run("dataset search steel --json").out)["total"], 2);
+}
+
+TEST_F(DatasetCli, ExtractsDataExchangeMetadataIntoTheEntry) {
+  write_scan(m_dir.path() / "src/scan.h5");
+  const std::string id = publish();
+  const Json doc = Json::parse(run("dataset describe " + id + " --json").out);
+  const Json& file = doc["extracted"]["files"][0];
+  EXPECT_EQ(file["path"], "scan.h5");
+  EXPECT_EQ(file["theta"], Json::parse(R"({"count": 4, "first": 0.0, "last": 180.0, "units": "degrees"})"));
+  EXPECT_EQ(file["attributes"]["/measurement/instrument/monochromator"]["energy"], 25.0);
+  bool found = false;
+  for (const auto& d : file["datasets"])
+    if (d["path"] == "/exchange/data") found = d["shape"] == Json::array({4, 3, 5}) && d["dtype"] == "uint16";
+  EXPECT_TRUE(found) << file.dump();
+  EXPECT_EQ(doc["domain"]["beamline"], "2-BM");  // the user's own values stay as given
+  EXPECT_EQ(Json::parse(run("dataset search --filter extracted.technique=tomography --json").out)["total"], 1);
+}
+
+TEST_F(DatasetCli, DepositFlowWaitsForTheCurator) {
+  ASSERT_EQ(run("dataset collection mdf --require-approval --curators group:curators").code, 0);
+  Json input = Json::parse(std::ifstream(std::string(BEAMFLOW_SOURCE_DIR) + "/configs/flows/publish.input.json"));
+  input["source"] = (m_dir.path() / "src").string();
+  input["processing_dir"] = (m_dir.path() / "processing").string();
+  input["collection"] = "mdf";
+  std::ofstream(m_dir.path() / "input.json") << input.dump();
+  const std::string flow = std::string(BEAMFLOW_SOURCE_DIR) + "/configs/flows/publish.json";
+  // The run waits in Publish; a background shell approves once it is pending.
+  const std::string approve =
+      "(for i in $(seq 600); do id=$(BEAMFLOW_HOME=home '" BEAMFLOW_BINARY "' dataset pending --json | "
+      "python3 -c 'import json,sys; p=json.load(sys.stdin); print(p[0][\"identifier\"] if p else \"\")'); "
+      "if [ -n \"$id\" ]; then BEAMFLOW_HOME=home '" BEAMFLOW_BINARY "' dataset approve $id; break; fi; sleep 0.2; done) "
+      ">/dev/null 2>&1 &";
+  ASSERT_EQ(std::system(("cd '" + m_dir.path().string() + "' && " + approve).c_str()), 0);
+  const auto r = run("run '" + flow + "' --input input.json --json");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const Json out = Json::parse(r.out);
+  EXPECT_EQ(out["status"], "SUCCEEDED") << r.out;
+  EXPECT_EQ(out["output"]["indexed"], 1) << r.out;
+  EXPECT_EQ(Json::parse(run("dataset describe " + out["output"]["identifier"].get<std::string>() + " --json").out)["status"],
+            "published");
 }
 
 TEST_F(DatasetCli, ErrorsNameWhatIsWrong) {
