@@ -22,6 +22,7 @@
 #include "jobs/models/errors.hpp"
 #include "jobs/models/repository.hpp"
 #include "platform/fs.hpp"
+#include "platform/private_dir.hpp"
 #include "platform/posix_file.hpp"
 
 namespace beamflow::models {
@@ -35,6 +36,15 @@ Error publish_error(const std::string& id, const std::string& message, Error::Co
 
 Error io_error(const std::string& what, const std::filesystem::path& path, int err) {
   return publish_error("model.publish.io", what + ": " + std::strerror(err), {{"file", path.string()}});
+}
+
+// Owner-only like everything under $BEAMFLOW_HOME (0700 whatever the umask).
+void private_directories(const std::filesystem::path& dir, const std::string& what) {
+  try {
+    fs::create_private_directories(dir, "model.publish.io");
+  } catch (const Error& e) {
+    throw publish_error("model.publish.io", "cannot create " + what + ": " + e.message(), {{"file", dir.string()}});
+  }
 }
 
 // Test hook: BEAMFLOW_TEST_PUBLISH_ABORT=<point> kills the process there, so
@@ -58,9 +68,8 @@ class Staging {
  public:
   Staging(const std::filesystem::path& root, const std::string& tag) {
     const auto base = root / ".staging";
-    std::error_code ec;
-    std::filesystem::create_directories(base, ec);
-    if (ec) throw io_error("cannot create the repository's staging directory", base, ec.value());
+    // Owner-only like everything under $BEAMFLOW_HOME (docs/errors.md, run.home_shared).
+    private_directories(base, "the repository's staging directory");
     sweep_abandoned(base);
     std::random_device rd;
     for (;;) {  // a sweeper may hold a fresh name's lock for a moment: take another name
@@ -72,7 +81,7 @@ class Staging {
       m_dir = base / name;
       break;
     }
-    if (::mkdir(m_dir.c_str(), 0755) != 0) throw io_error("cannot create a staging directory", m_dir, errno);
+    if (::mkdir(m_dir.c_str(), 0700) != 0) throw io_error("cannot create a staging directory", m_dir, errno);
   }
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
@@ -310,8 +319,7 @@ ModelRecord Repository::publish(const PublishRequest& request) const {
   fs::sync_directory(staging.dir());
   abort_point("before-rename");
 
-  std::filesystem::create_directories(m_root / name, ec);
-  if (ec) throw io_error("cannot create the model's directory", m_root / name, ec.value());
+  private_directories(m_root / name, "the model's directory");
   if (const int err = rename_no_replace(staging.dir(), final_dir)) {
     if (err == EEXIST || err == ENOTEMPTY)
       throw publish_error(

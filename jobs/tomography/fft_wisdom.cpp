@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "platform/fs.hpp"
+#include "platform/private_dir.hpp"
 #include "kernels/common/fft.hpp"
 #include "run/paths.hpp"
 
@@ -38,8 +39,7 @@ std::string load_fft_wisdom(const std::filesystem::path& path) {
 
 std::string save_fft_wisdom(const std::filesystem::path& path, const std::string& wisdom) {
   try {
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
+    fs::create_private_directories(path.parent_path(), "fs.write");
     fs::write_file_atomic(path, wisdom);
     return {};
   } catch (const Error& e) {

@@ -3,6 +3,8 @@
 // stored files are checked at every load.
 #include "jobs/models/repository.hpp"
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "jobs/models/cache.hpp"
@@ -59,6 +61,18 @@ TEST_F(RepoFixture, PublishCompletesTheMetadataAndStoresReadOnlyCheckedFiles) {
   const auto model = repo.load(ModelRef::parse("rf_classifier"));
   EXPECT_EQ(model->ref(), "rf_classifier@1.0.0");
   EXPECT_NO_THROW(run_validation_vectors(*model));
+}
+
+// Like everything under $BEAMFLOW_HOME (issue 9): the repository's
+// directories are 0700 whatever the umask.
+TEST_F(RepoFixture, RepositoryDirectoriesAreOwnerOnlyWhateverTheUmask) {
+  const mode_t old = ::umask(0);
+  const auto record = repo.publish(request(source()));
+  ::umask(old);
+  for (const auto& dir : {repo.root(), repo.root() / ".staging", repo.root() / "rf_classifier", record.dir})
+    EXPECT_EQ(std::filesystem::status(dir).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_all)
+        << dir;
 }
 
 TEST_F(RepoFixture, ANameAloneIsEnoughForAPrivateModelFromABareFile) {
