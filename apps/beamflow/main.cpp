@@ -31,15 +31,6 @@ void print_usage(std::ostream& out) {
 Registrar::Registrar(Subcommand command) { registry().push_back(std::move(command)); }
 const std::vector<Subcommand>& subcommands() { return registry(); }
 
-bool parse_options(const std::string& command, const std::string& synopsis,
-                   const po::options_description& options,
-                   const po::positional_options_description& positional,
-                   const std::vector<std::string>& args, po::variables_map& vm, int& exit_code) {
-  const Output out(command, args);
-  exit_code = out.run([&] { return out.parse(synopsis, options, positional, args, vm) ? -1 : kExitOk; });
-  return exit_code == -1;
-}
-
 }  // namespace beamflow::cli
 
 int main(int argc, char** argv) {

@@ -84,7 +84,7 @@ int Output::error(const Error& e) const {
     else
       std::cerr << "beamflow " << m_command << ": " << e.what() << "\n";
   }
-  if (m_json) std::cout << dump(m_form.document ? m_form.document(e) : error_json(e)) << std::endl;
+  if (m_json && m_error_documents) std::cout << dump(m_form.document ? m_form.document(e) : error_json(e)) << std::endl;
   return exit_code(e);
 }
 

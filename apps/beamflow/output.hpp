@@ -86,6 +86,13 @@ class Output {
     m_prints_results = yes;
     return *this;
   }
+  // Whether this process prints the --json error document. Every rank does
+  // by default (recon: a program reads whichever rank's line mpirun shows);
+  // a command whose errors are agreed across ranks prints it on the root only.
+  Output& prints_error_documents(bool yes) {
+    m_error_documents = yes;
+    return *this;
+  }
 
   // Parses `args` (help handled uniformly): false after printing --help; a
   // bad option throws cli.usage.
@@ -113,6 +120,7 @@ class Output {
   bool m_speaks = true;
   bool m_prints_results = true;
   bool m_human_errors_too = false;
+  bool m_error_documents = true;
   ErrorForm m_form;
 };
 

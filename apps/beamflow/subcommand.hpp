@@ -32,13 +32,4 @@ const std::vector<Subcommand>& subcommands();
 
 namespace po = boost::program_options;
 
-// Parses `args` against `options` (+ positional), handling --help uniformly:
-// returns false after printing help (exit 0) or a usage error (cli.usage,
-// exit 2, reported as apps/beamflow/output.hpp says), with the code stored
-// in `exit_code`. New commands use Output::parse, which throws instead.
-bool parse_options(const std::string& command, const std::string& synopsis,
-                   const po::options_description& options,
-                   const po::positional_options_description& positional,
-                   const std::vector<std::string>& args, po::variables_map& vm, int& exit_code);
-
 }  // namespace beamflow::cli

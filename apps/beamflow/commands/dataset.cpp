@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "apps/beamflow/common.hpp"
+#include "apps/beamflow/output.hpp"
 #include "core/error.hpp"
 #include "core/time.hpp"
 #include "jobs/catalog/errors.hpp"
@@ -51,20 +52,22 @@ std::vector<std::string> split_list(const std::vector<std::string>& items) {
   return out;
 }
 
-void print_entry(const Entry& e, bool json) {
-  if (json) {
-    std::cout << entry_document(e).dump(2) << "\n";
-    return;
-  }
-  const Json& dc = e.content["dc"];
-  std::cout << e.identifier << " version " << e.version << " (" << to_string(e.status) << ")\n";
-  if (dc.contains("titles")) std::cout << "  title:      " << dc["titles"][0].value("title", "") << "\n";
-  if (dc.contains("creators"))
-    for (const auto& c : dc["creators"]) std::cout << "  creator:    " << c.value("name", "") << "\n";
-  if (!e.reason.empty()) std::cout << "  reason:     " << e.reason << "\n";
-  std::cout << "  collection: " << e.collection << "\n  owner:      " << e.owner << "\n  files:      " << e.files
-            << " (" << e.bytes << " bytes)\n";
-  if (!e.location.empty()) std::cout << "  location:   " << e.location << "\n";
+// An entry: its document under --json, else a few lines for people.
+void print_entry(const Output& out, const Entry& e) {
+  out.result(
+      entry_document(e),
+      [&](std::ostream& o) {
+        const Json& dc = e.content["dc"];
+        o << e.identifier << " version " << e.version << " (" << to_string(e.status) << ")\n";
+        if (dc.contains("titles")) o << "  title:      " << dc["titles"][0].value("title", "") << "\n";
+        if (dc.contains("creators"))
+          for (const auto& c : dc["creators"]) o << "  creator:    " << c.value("name", "") << "\n";
+        if (!e.reason.empty()) o << "  reason:     " << e.reason << "\n";
+        o << "  collection: " << e.collection << "\n  owner:      " << e.owner << "\n  files:      " << e.files
+          << " (" << e.bytes << " bytes)\n";
+        if (!e.location.empty()) o << "  location:   " << e.location << "\n";
+      },
+      2);
 }
 
 using Verb = std::function<int(const std::vector<std::string>&)>;
@@ -81,11 +84,10 @@ int publish_main(const std::vector<std::string>& args) {
   common_options(o);
   po::positional_options_description pos;
   pos.add("source", 1);
+  const Output out("dataset publish", args);
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("dataset publish", "SOURCE --meta META.json [--collection C] [--visible-to P,...] [--identifier ID]",
-                     o, pos, args, vm, code))
-    return code;
+  if (!out.parse("SOURCE --meta META.json [--collection C] [--visible-to P,...] [--identifier ID]", o, pos, args, vm))
+    return kExitOk;
   PublishRequest r;
   r.source = vm["source"].as<std::string>();
   r.metadata = load_json_file(vm["meta"].as<std::string>(), "dataset metadata");
@@ -95,70 +97,80 @@ int publish_main(const std::vector<std::string>& args) {
   r.extract = !vm.count("no-extract");
   auto s = open(vm);
   const Entry e = s.datasets->publish(r, current_identity());
-  if (vm.count("json")) print_entry(e, true);
-  else
-    std::cout << "published " << e.identifier << " version " << e.version << " (" << to_string(e.status) << ", "
-              << e.files << " files, " << e.bytes << " bytes)\n";
+  out.result(
+      entry_document(e),
+      [&](std::ostream& o) {
+        o << "published " << e.identifier << " version " << e.version << " (" << to_string(e.status) << ", "
+          << e.files << " files, " << e.bytes << " bytes)\n";
+      },
+      2);
   return kExitOk;
 }
 
 // ID [--version N]
-bool id_options(const std::string& verb, const std::vector<std::string>& args, po::options_description& o,
-                po::variables_map& vm, int& code, const std::string& extra = "") {
+// False after --help.
+bool id_options(const Output& out, const std::vector<std::string>& args, po::options_description& o,
+                po::variables_map& vm, const std::string& extra = "") {
   o.add_options()("id", po::value<std::string>()->required(), "identifier (ark:/... or a DOI)")(
       "version", po::value<int>()->default_value(0), "version (default: the latest)");
   common_options(o);
   po::positional_options_description pos;
   pos.add("id", 1);
-  return parse_options("dataset " + verb, "ID [--version N]" + extra, o, pos, args, vm, code);
+  return out.parse("ID [--version N]" + extra, o, pos, args, vm);
 }
 
 int describe_main(const std::vector<std::string>& args) {
   po::options_description o("Options");
+  const Output out("dataset describe", args);
   po::variables_map vm;
-  int code = 0;
-  if (!id_options("describe", args, o, vm, code)) return code;
+  if (!id_options(out, args, o, vm)) return kExitOk;
   auto s = open(vm);
-  print_entry(s.datasets->describe(vm["id"].as<std::string>(), vm["version"].as<int>(), current_identity()),
-              vm.count("json"));
+  print_entry(out, s.datasets->describe(vm["id"].as<std::string>(), vm["version"].as<int>(), current_identity()));
   return kExitOk;
 }
 
 int versions_main(const std::vector<std::string>& args) {
   po::options_description o("Options");
+  const Output out("dataset versions", args);
   po::variables_map vm;
-  int code = 0;
-  if (!id_options("versions", args, o, vm, code)) return code;
+  if (!id_options(out, args, o, vm)) return kExitOk;
   auto s = open(vm);
+  const auto entries = s.datasets->versions(vm["id"].as<std::string>(), current_identity());
   Json all = Json::array();
-  for (const auto& e : s.datasets->versions(vm["id"].as<std::string>(), current_identity())) {
-    if (vm.count("json")) all.push_back(entry_document(e));
-    else std::cout << e.version << "  " << to_string(e.status) << "  " << format_time_ms(e.published_ms) << "\n";
-  }
-  if (vm.count("json")) std::cout << all.dump(2) << "\n";
+  for (const auto& e : entries) all.push_back(entry_document(e));
+  out.result(
+      all,
+      [&](std::ostream& o) {
+        for (const auto& e : entries)
+          o << e.version << "  " << to_string(e.status) << "  " << format_time_ms(e.published_ms) << "\n";
+      },
+      2);
   return kExitOk;
 }
 
 int verify_main(const std::vector<std::string>& args) {
   po::options_description o("Options");
+  const Output out("dataset verify", args);
   po::variables_map vm;
-  int code = 0;
-  if (!id_options("verify", args, o, vm, code)) return code;
+  if (!id_options(out, args, o, vm)) return kExitOk;
   auto s = open(vm);
   const auto report = s.datasets->verify(vm["id"].as<std::string>(), vm["version"].as<int>(), current_identity());
-  if (vm.count("json")) {
-    Json problems = Json::array();
-    for (const auto& p : report.problems) problems.push_back({{"path", p.path}, {"problem", p.what}});
-    std::cout << Json{{"identifier", report.entry.identifier}, {"version", report.entry.version},
-                      {"ok", report.problems.empty()}, {"problems", problems}}.dump(2)
-              << "\n";
-  }
+  Json problems = Json::array();
+  for (const auto& p : report.problems) problems.push_back({{"path", p.path}, {"problem", p.what}});
+  const Json doc{{"identifier", report.entry.identifier}, {"version", report.entry.version},
+                 {"ok", report.problems.empty()}, {"problems", problems}};
   if (report.problems.empty()) {
-    if (!vm.count("json"))
-      std::cout << report.entry.identifier << " version " << report.entry.version << ": " << report.entry.files
-                << " files match the manifest\n";
+    out.result(
+        doc,
+        [&](std::ostream& o) {
+          o << report.entry.identifier << " version " << report.entry.version << ": " << report.entry.files
+            << " files match the manifest\n";
+        },
+        2);
     return kExitOk;
   }
+  // A failed verify is an error (exit 1): under --json its one document is the
+  // error's, which lists every problem in its message and names the first file.
   std::string list;
   for (const auto& p : report.problems) list += "\n  " + p.path + ": " + p.what;
   throw Error("dataset.verify.failed", kVerifyFailed,
@@ -170,43 +182,47 @@ int verify_main(const std::vector<std::string>& args) {
 int withdraw_main(const std::vector<std::string>& args) {
   po::options_description o("Options");
   o.add_options()("reason", po::value<std::string>()->default_value(""), "why (shown on the tombstone)");
+  const Output out("dataset withdraw", args);
   po::variables_map vm;
-  int code = 0;
-  if (!id_options("withdraw", args, o, vm, code, " --reason TEXT")) return code;
+  if (!id_options(out, args, o, vm, " --reason TEXT")) return kExitOk;
   auto s = open(vm);
   s.datasets->withdraw(vm["id"].as<std::string>(), vm["version"].as<int>(), vm["reason"].as<std::string>(),
                        current_identity());
-  std::cout << "withdrawn " << vm["id"].as<std::string>() << "\n";
+  out.result({{"identifier", vm["id"].as<std::string>()}, {"withdrawn", true}},
+             [&](std::ostream& o) { o << "withdrawn " << vm["id"].as<std::string>() << "\n"; });
   return kExitOk;
 }
 
 int decide_main(const std::vector<std::string>& args, bool approve) {
   po::options_description o("Options");
   o.add_options()("reason", po::value<std::string>()->default_value(""), "why (required to reject)");
+  const Output out(approve ? "dataset approve" : "dataset reject", args);
   po::variables_map vm;
-  int code = 0;
-  if (!id_options(approve ? "approve" : "reject", args, o, vm, code, approve ? "" : " --reason TEXT")) return code;
+  if (!id_options(out, args, o, vm, approve ? "" : " --reason TEXT")) return kExitOk;
   auto s = open(vm);
-  print_entry(s.datasets->decide(vm["id"].as<std::string>(), vm["version"].as<int>(), approve,
-                                 vm["reason"].as<std::string>(), current_identity()),
-              vm.count("json"));
+  print_entry(out, s.datasets->decide(vm["id"].as<std::string>(), vm["version"].as<int>(), approve,
+                                      vm["reason"].as<std::string>(), current_identity()));
   return kExitOk;
 }
 
 int pending_main(const std::vector<std::string>& args) {
   po::options_description o("Options");
   common_options(o);
+  const Output out("dataset pending", args);
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("dataset pending", "", o, {}, args, vm, code)) return code;
+  if (!out.parse("", o, {}, args, vm)) return kExitOk;
   auto s = open(vm);
+  const auto entries = s.datasets->pending(current_identity());
   Json all = Json::array();
-  for (const auto& e : s.datasets->pending(current_identity())) {
-    if (vm.count("json")) all.push_back(entry_document(e));
-    else std::cout << e.identifier << " v" << e.version << "  " << e.collection << "  " << e.owner << "  "
-                   << e.content["dc"]["titles"][0].value("title", "") << "\n";
-  }
-  if (vm.count("json")) std::cout << all.dump(2) << "\n";
+  for (const auto& e : entries) all.push_back(entry_document(e));
+  out.result(
+      all,
+      [&](std::ostream& o) {
+        for (const auto& e : entries)
+          o << e.identifier << " v" << e.version << "  " << e.collection << "  " << e.owner << "  "
+            << e.content["dc"]["titles"][0].value("title", "") << "\n";
+      },
+      2);
   return kExitOk;
 }
 
@@ -243,11 +259,11 @@ int search_main(const std::vector<std::string>& args) {
   common_options(o);
   po::positional_options_description pos;
   pos.add("q", 1);
+  const Output out("dataset search", args);
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("dataset search", "[TEXT] [--filter F=V ...] [--facet F ...] [--limit N] [--marker M] [--query Q.json]",
-                     o, pos, args, vm, code))
-    return code;
+  if (!out.parse("[TEXT] [--filter F=V ...] [--facet F ...] [--limit N] [--marker M] [--query Q.json]", o, pos, args,
+                 vm))
+    return kExitOk;
   Json request = vm.count("query") ? load_json_file(vm["query"].as<std::string>(), "search request") : Json::object();
   if (!vm["q"].as<std::string>().empty()) request["q"] = vm["q"].as<std::string>();
   if (vm.count("filter"))
@@ -259,20 +275,22 @@ int search_main(const std::vector<std::string>& args) {
   if (vm.count("marker")) request["marker"] = vm["marker"].as<std::string>();
   auto s = open(vm);
   const auto result = s.datasets->search(parse_query(request), current_identity());
-  if (vm.count("json")) {
-    std::cout << to_gmeta(result).dump(2) << "\n";
-    return kExitOk;
-  }
-  std::cout << result.total << " result(s)\n";
-  for (const auto& h : result.hits)
-    std::cout << "  " << std::left << std::setw(28) << h.entry.identifier << " v" << h.entry.version << "  "
-              << h.entry.content["dc"]["titles"][0].value("title", "") << "\n";
-  for (const auto& f : result.facets) {
-    std::cout << f.name << ":";
-    for (const auto& b : f.buckets) std::cout << "  " << (b.value.is_string() ? b.value.get<std::string>() : b.value.dump()) << " (" << b.count << ")";
-    std::cout << "\n";
-  }
-  if (!result.marker.empty()) std::cout << "next page: --marker " << result.marker << "\n";
+  out.result(
+      to_gmeta(result),
+      [&](std::ostream& o) {
+        o << result.total << " result(s)\n";
+        for (const auto& h : result.hits)
+          o << "  " << std::left << std::setw(28) << h.entry.identifier << " v" << h.entry.version << "  "
+            << h.entry.content["dc"]["titles"][0].value("title", "") << "\n";
+        for (const auto& f : result.facets) {
+          o << f.name << ":";
+          for (const auto& b : f.buckets)
+            o << "  " << (b.value.is_string() ? b.value.get<std::string>() : b.value.dump()) << " (" << b.count << ")";
+          o << "\n";
+        }
+        if (!result.marker.empty()) o << "next page: --marker " << result.marker << "\n";
+      },
+      2);
   return kExitOk;
 }
 
@@ -285,11 +303,9 @@ int collection_main(const std::vector<std::string>& args) {
   common_options(o);
   po::positional_options_description pos;
   pos.add("name", 1);
+  const Output out("dataset collection", args);
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("dataset collection", "NAME [--schema S.json] [--require-approval] [--curators P,...]", o, pos,
-                     args, vm, code))
-    return code;
+  if (!out.parse("NAME [--schema S.json] [--require-approval] [--curators P,...]", o, pos, args, vm)) return kExitOk;
   Collection c;
   c.name = vm["name"].as<std::string>();
   if (vm.count("schema")) c.schema = load_json_file(vm["schema"].as<std::string>(), "collection schema");
@@ -297,7 +313,8 @@ int collection_main(const std::vector<std::string>& args) {
   if (vm.count("curators")) c.curators = split_list(vm["curators"].as<std::vector<std::string>>());
   auto s = open(vm);
   s.datasets->put_collection(c, current_identity());
-  std::cout << "collection " << c.name << (c.requires_approval ? " (curated)" : "") << "\n";
+  out.result({{"collection", c.name}, {"requires_approval", c.requires_approval}},
+             [&](std::ostream& o) { o << "collection " << c.name << (c.requires_approval ? " (curated)" : "") << "\n"; });
   return kExitOk;
 }
 

@@ -9,6 +9,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "apps/beamflow/output.hpp"
 #include "apps/beamflow/subcommand.hpp"
 #include "core/error.hpp"
 #include "jobs/transfer/errors.hpp"
@@ -38,8 +39,8 @@ class MpiSession {
   bool m_own = false;
 };
 
-void print_human(const Json& s) {
-  std::cout << "transferred " << s["files"] << " files: " << s["files_copied"] << " copied, " << s["files_unchanged"]
+void print_human(const Json& s, std::ostream& out) {
+  out << "transferred " << s["files"] << " files: " << s["files_copied"] << " copied, " << s["files_unchanged"]
             << " unchanged (checksums equal), " << s["files_skipped"] << " skipped; "
             << s["bytes_transferred"].get<std::uint64_t>() << " of " << s["bytes"].get<std::uint64_t>()
             << " bytes copied in " << std::fixed << std::setprecision(2) << s["seconds"].get<double>() << " s ("
@@ -47,9 +48,9 @@ void print_human(const Json& s) {
             << (s["ranks"] == 1 ? "" : "s") << ", " << s["checksum_algorithm"].get<std::string>()
             << (s["verified"].get<bool>() ? ", verified" : ", not verified") << "\n";
   if (s["chunks_resumed"] != 0 || s["chunks_repaired"] != 0)
-    std::cout << "resumed " << s["chunks_resumed"] << " verified chunks, repaired " << s["chunks_repaired"] << "\n";
+    out << "resumed " << s["chunks_resumed"] << " verified chunks, repaired " << s["chunks_repaired"] << "\n";
   for (const auto& [path, checksum] : s["checksums"].items())
-    std::cout << checksum.get<std::string>() << "  " << path << "\n";
+    out << checksum.get<std::string>() << "  " << path << "\n";
 }
 
 int transfer_main(const std::vector<std::string>& args) {
@@ -59,21 +60,23 @@ int transfer_main(const std::vector<std::string>& args) {
       "state-dir", po::value<std::string>(),
       "where the resume manifest lives [$BEAMFLOW_HOME/transfers/SUBMISSION_ID]")(
       "json", "print the summary as one JSON object")("quiet,q", "no progress line on a terminal");
+  Output out("transfer", args);
   po::variables_map vm;
-  int code = 0;
-  if (!parse_options("transfer", "--endpoints FILE --request REQUEST.json [--state-dir DIR] [--json]", o, {}, args,
-                     vm, code))
-    return code;
-  const bool json = vm.count("json") > 0;
+  if (!out.parse("--endpoints FILE --request REQUEST.json [--state-dir DIR] [--json]", o, {}, args, vm))
+    return kExitOk;
   MpiSession mpi;
   const parallel::Comm world(MPI_COMM_WORLD);
-  try {
+  // Errors are agreed across ranks (every rank throws the same one): rank 0
+  // reports it, in both forms under --json (a person may watch the job).
+  out.speaks(world.is_root()).prints_results(world.is_root()).prints_error_documents(world.is_root());
+  out.human_errors_too();
+  return out.run([&] {
     const transfer::Endpoints endpoints = transfer::Endpoints::load(vm["endpoints"].as<std::string>());
     const transfer::TransferRequest request = transfer::load_request(vm["request"].as<std::string>());
     transfer::TransferOptions options;
     options.state_dir =
         vm.count("state-dir") ? std::filesystem::path(vm["state-dir"].as<std::string>()) : transfer::default_state_dir(request);
-    const bool progress = world.is_root() && !vm.count("quiet") && ::isatty(STDERR_FILENO);
+    const bool progress = world.is_root() && !out.quiet() && ::isatty(STDERR_FILENO);
     auto last = std::chrono::steady_clock::now();
     if (progress)
       options.progress = [&](const transfer::Progress& p) {
@@ -88,27 +91,9 @@ int transfer_main(const std::vector<std::string>& args) {
     const auto group = transfer::mpi_group(world);
     const transfer::TransferSummary summary = transfer::run_transfer(request, endpoints, *group, options);
     if (progress) std::fputc('\n', stderr);
-    if (world.is_root()) {
-      if (json)
-        std::cout << summary.document.dump() << std::endl;
-      else
-        print_human(summary.document);
-    }
+    out.result(summary.document, [&](std::ostream& o) { print_human(summary.document, o); });
     return kExitOk;
-  } catch (const Error& e) {
-    // Errors are agreed across ranks (every rank throws the same one); rank 0 prints it.
-    if (world.is_root()) {
-      std::cerr << "beamflow transfer: " << e.what() << "\n";
-      if (json) {
-        Json context = Json::object();
-        for (const auto& [key, value] : e.context()) context[key] = value;
-        std::cout << Json{{"error", e.id()}, {"asl_name", e.asl_name()}, {"message", e.message()}, {"context", context}}
-                         .dump()
-                  << std::endl;
-      }
-    }
-    return transfer::is_usage_error(e) ? kExitUsage : kExitFailed;
-  }
+  });
 }
 
 const Registrar transfer_cmd{
