@@ -3,6 +3,8 @@
 // versions, withdraw, curation, and the command-line face of every error
 // the library tests do not reach.
 #include <gtest/gtest.h>
+
+#include "support/process.hpp"
 #include <hdf5.h>
 #include <sys/wait.h>
 
@@ -67,17 +69,13 @@ class DatasetCli : public ::testing::Test {
     std::ofstream(m_dir.path() / "src/scan.raw") << std::string(4096, 'x');
     std::ofstream(m_dir.path() / "src/notes.txt") << "beam energy 25 keV";
   }
+  // `beamflow ARGS` through the shell (ARGS may quote), in the test's directory.
   Outcome run(const std::string& args) {
-    const auto out = m_dir.path() / "stdout", err = m_dir.path() / "stderr";
-    const std::string cmd = "cd '" + m_dir.path().string() + "' && BEAMFLOW_HOME='" + m_dir.path().string() +
-                            "/home' '" BEAMFLOW_BINARY "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
-    const int status = std::system(cmd.c_str());
-    auto slurp = [](const std::filesystem::path& p) {
-      std::stringstream s;
-      s << std::ifstream(p).rdbuf();
-      return s.str();
-    };
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    beamflow::test::ProcessOptions options;
+    options.cwd = m_dir.path();
+    options.env = {{"BEAMFLOW_HOME", (m_dir.path() / "home").string()}};
+    const auto r = beamflow::test::run_shell("'" BEAMFLOW_BINARY "' " + args, options);
+    return {r.signal ? -1 : r.exit_code, r.out, r.err};
   }
   std::string publish(const std::string& extra = "") {
     const auto r = run("dataset publish src --meta meta.json --visible-to public --json " + extra);
@@ -165,7 +163,9 @@ TEST_F(DatasetCli, DepositFlowWaitsForTheCurator) {
       "python3 -c 'import json,sys; p=json.load(sys.stdin); print(p[0][\"identifier\"] if p else \"\")'); "
       "if [ -n \"$id\" ]; then BEAMFLOW_HOME=home '" BEAMFLOW_BINARY "' dataset approve $id; break; fi; sleep 0.2; done) "
       ">/dev/null 2>&1 &";
-  ASSERT_EQ(std::system(("cd '" + m_dir.path().string() + "' && " + approve).c_str()), 0);
+  beamflow::test::ProcessOptions in_dir;
+  in_dir.cwd = m_dir.path();
+  ASSERT_EQ(beamflow::test::run_shell(approve, in_dir).exit_code, 0);
   const auto r = run("run '" + flow + "' --input input.json --json");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   const Json out = Json::parse(r.out);

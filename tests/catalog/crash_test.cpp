@@ -11,29 +11,20 @@
 #include "catalog/support/backends.hpp"
 #include "catalog/support/fixtures.hpp"
 #include "jobs/catalog/datasets.hpp"
+#include "support/process.hpp"
 #include "support/scratch_dir.hpp"
 
 namespace beamflow::catalog::test {
 namespace {
 
-// Runs the binary with `args`, `crash_at` in its environment; returns the
-// wait status.
-int run_binary(const std::vector<std::string>& args, const std::string& crash_at) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (!crash_at.empty()) ::setenv("BEAMFLOW_CATALOG_CRASH_AT", crash_at.c_str(), 1);
-    std::vector<char*> argv;
-    static std::string bin = BEAMFLOW_BINARY;
-    argv.push_back(bin.data());
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::freopen("/dev/null", "w", stdout);
-    ::execv(bin.c_str(), argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
+// Runs the binary with `args`, `crash_at` in its environment; returns its
+// exit code, or 128 + the signal that killed it.
+beamflow::test::ProcessResult run_binary(const std::vector<std::string>& args, const std::string& crash_at) {
+  std::vector<std::string> argv{BEAMFLOW_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  beamflow::test::ProcessOptions options;
+  if (!crash_at.empty()) options.env = {{"BEAMFLOW_CATALOG_CRASH_AT", crash_at}};
+  return beamflow::test::run_process(argv, options);
 }
 
 template <class Backend>
@@ -47,7 +38,7 @@ class CrashSuite : public ::testing::Test {
     std::filesystem::create_directories(src / "sub");
     for (int i = 0; i < 5; ++i) std::ofstream(src / "sub" / ("f" + std::to_string(i))) << std::string(100000, 'a' + i);
   }
-  int publish(const std::string& crash_at) {
+  beamflow::test::ProcessResult publish(const std::string& crash_at) {
     return run_binary({"dataset", "publish", (m_dir.path() / "src").string(), "--meta", (m_dir.path() / "meta.json").string(),
                        "--visible-to", "public", "--catalog", m_location, "--storage", (m_dir.path() / "storage").string()},
                       crash_at);
@@ -67,8 +58,8 @@ class CrashSuite : public ::testing::Test {
     return n;
   }
   void crash_then_recover(const std::string& point, bool entry_expected) {
-    const int status = publish(point);
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << point << ": status " << status;
+    const auto r = publish(point);
+    ASSERT_EQ(r.signal, SIGKILL) << point << ": exit " << r.exit_code << " " << r.err;
     auto catalog = open_catalog(m_location);
     const auto found = catalog->search(parse_query({{"q", "steel"}}), Identity{"root", {}, true});
     ASSERT_EQ(found.total, entry_expected ? 1 : 0) << point;
@@ -79,7 +70,7 @@ class CrashSuite : public ::testing::Test {
       EXPECT_EQ(report.entry.files, 5u);
     }
     // The next publish succeeds and clears what the killed one left.
-    ASSERT_EQ(publish(""), 0) << point;
+    ASSERT_EQ(publish("").exit_code, 0) << point;
     EXPECT_EQ(catalog->search(parse_query({{"q", "steel"}}), Identity{"root", {}, true}).total, entry_expected ? 2 : 1);
     EXPECT_EQ(bags().size(), entry_expected ? 2u : 1u) << point;
     EXPECT_EQ(staged_dirs(), 0) << point;

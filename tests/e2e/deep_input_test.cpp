@@ -24,13 +24,17 @@ class DeepInput : public ::testing::Test {
     args.push_back("runs");
     return run_beamflow(args, dir.path());
   }
-  // `beamflow ARGS < stdin_file`, through the shell.
-  int bf_stdin(const std::string& args, const std::string& stdin_file, std::string& err) {
-    const std::string cmd = "cd '" + dir.path().string() + "' && '" + beamflow_binary() + "' " + args +
-                            " --runs-dir runs < " + stdin_file + " > stdin.out 2> stdin.err";
-    const int status = std::system(cmd.c_str());
-    err = slurp(dir.path() / "stdin.err") + slurp(dir.path() / "stdin.out");
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // `beamflow ARGS... < stdin_file`.
+  int bf_stdin(std::vector<std::string> args, const std::string& stdin_file, std::string& err) {
+    args.insert(args.begin(), beamflow_binary());
+    args.push_back("--runs-dir");
+    args.push_back("runs");
+    ProcessOptions options;
+    options.cwd = dir.path();
+    options.stdin_text = slurp(dir.path() / stdin_file);
+    const ProcessResult r = run_process(args, options);
+    err = r.err + r.out;
+    return r.exit_code;
   }
   static void expect_too_deep(int code, const std::string& text) {
     EXPECT_GT(code, 0) << text;
@@ -56,7 +60,7 @@ TEST_F(DeepInput, FlowFilesInputFilesAndStdinAreRejectedNotCrashed) {
   r = run_beamflow({"validate", "deepflow.json"}, dir.path());
   expect_too_deep(r.exit_code, r.out + r.err);
   std::string err;
-  expect_too_deep(bf_stdin("run f.json --input - --json", "deep.json", err), err);
+  expect_too_deep(bf_stdin({"run", "f.json", "--input", "-", "--json"}, "deep.json", err), err);
   r = run_beamflow({"model", "run", "anything", "--input", "deep.json", "--repo", "repo"}, dir.path());
   expect_too_deep(r.exit_code, r.out + r.err);
 }

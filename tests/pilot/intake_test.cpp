@@ -6,13 +6,13 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <set>
 
 #include "../support/expect_error.hpp"
+#include "../support/process.hpp"
 #include "../support/scratch_dir.hpp"
 
 namespace beamflow::pilot {
@@ -62,26 +62,20 @@ TEST(Intake, ConcurrentSubmittersLoseNothingAndDuplicateNothing) {
   const fsys::path dir = scratch.path() / "pilot";
   prepare_pilot_dir(dir);
   const int procs = 8, each = 25;
-  std::vector<pid_t> children;
+  std::vector<test::Process> children;
   for (int p = 0; p < procs; ++p) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
+    children.push_back(test::Process::fork([&, p] {
       std::ofstream out(scratch.path() / ("ids." + std::to_string(p)));
       for (int i = 0; i < each; ++i) {
         // Even i: a shared id every process submits; odd i: a private one.
-        const std::string id = (i % 2 == 0) ? "shared-" + std::to_string(i) : "p" + std::to_string(p) + "-" + std::to_string(i);
+        const std::string id =
+            (i % 2 == 0) ? "shared-" + std::to_string(i) : "p" + std::to_string(p) + "-" + std::to_string(i);
         out << id << " " << submit(dir, kFlow, {{"i", i}}, id).run_id << "\n";
       }
-      out.close();
-      ::_exit(0);
-    }
-    children.push_back(pid);
+      return 0;
+    }));
   }
-  for (pid_t pid : children) {
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  }
+  for (auto& child : children) ASSERT_EQ(child.wait().exit_code, 0);
   const int shared = (each + 1) / 2, priv = each / 2;
   EXPECT_EQ(count(dir / "inbox"), shared + procs * priv);
   // Every process got the same run id for a shared submission id.

@@ -10,6 +10,7 @@
 
 #include <fstream>
 
+#include "../support/process.hpp"
 #include "cli_fixture.hpp"
 #include "jobs/tomography/dx_writer.hpp"
 
@@ -37,16 +38,13 @@ class MemoryBudgetTest : public CliTest {
   // RUSAGE_CHILDREN then holds the peak resident size of that run alone.
   Ran run_measured(const std::string& args, long& peak_kib) {
     const std::string report = path(".peak").string();
-    const pid_t pid = fork();
-    if (pid == 0) {
+    test::run_in_child([&] {
       const Ran r = beamflow(args);
       rusage u{};
       getrusage(RUSAGE_CHILDREN, &u);
       std::ofstream(report) << r.code << " " << u.ru_maxrss;
-      _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
+      return 0;
+    });
     Ran r;
     std::ifstream(report) >> r.code >> peak_kib;
     std::ifstream err(path(".stderr"));

@@ -1,5 +1,7 @@
 #include "catalog/support/backends.hpp"
 
+#include "support/process.hpp"
+
 #include <libpq-fe.h>
 #include <unistd.h>
 
@@ -29,7 +31,7 @@ struct Server {
   std::string skip;
   std::filesystem::path own_dir;  // set when this process started it
   ~Server() {
-    if (!own_dir.empty()) std::system(("'" + script() + "' stop '" + own_dir.string() + "'").c_str());
+    if (!own_dir.empty()) beamflow::test::run_process({script(), "stop", own_dir.string()});
   }
 };
 
@@ -45,7 +47,7 @@ Server& server() {
     } else {
       dir = std::filesystem::temp_directory_path() / ("beamflow-pg-" + std::to_string(::getpid()));
       s.own_dir = dir;
-      std::system(("'" + script() + "' start '" + dir.string() + "'").c_str());
+      beamflow::test::run_process({script(), "start", dir.string()});
       if (std::filesystem::exists(dir / "skip")) {
         s.skip = slurp(dir / "skip");
         return s;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "../fixture.hpp"
+#include "../../support/process.hpp"
 #include "jobs/transfer/manifest.hpp"
 
 namespace beamflow::transfer::testing {
@@ -51,20 +52,12 @@ class CliTest : public TransferTest {
     return a;
   }
 
+  // Starts `args` with stdout and stderr to the given files; reap it with waitpid.
   static pid_t spawn(const std::vector<std::string>& args, const stdfs::path& out, const stdfs::path& err) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      std::vector<char*> cargv;
-      for (const auto& s : args) cargv.push_back(const_cast<char*>(s.c_str()));
-      cargv.push_back(nullptr);
-      ::execvp(cargv[0], cargv.data());
-      ::_exit(127);
-    }
-    return pid;
+    beamflow::test::ProcessOptions options;
+    options.stdout_file = out;
+    options.stderr_file = err;
+    return beamflow::test::Process::start(args, options).detach();
   }
 
   Ran transfer(const Json& req, int ranks = 1, const std::string& state_dir = "state") const {
