@@ -13,7 +13,8 @@ namespace beamflow::cli {
 bool is_usage_error(const Error& e) {
   // The engine's usage errors (docs/errors.md says which exit with 2) ...
   static constexpr std::string_view kUsageIds[] = {"lang.definition.invalid", "run.bad_id",
-                                                    "run.input_too_large", "approve.ambiguous"};
+                                                    "run.input_too_large", "approve.ambiguous",
+                                                    "trigger.registration.invalid"};
   const std::string_view id = e.id();
   if (id.substr(0, 4) == "cli." || std::find(std::begin(kUsageIds), std::end(kUsageIds), id) != std::end(kUsageIds))
     return true;

@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,6 +68,51 @@ std::vector<int> DirWatch::drain() {
     }
   }
   return out;
+}
+
+int DirWatch::watch(const std::filesystem::path& dir, std::uint32_t mask) noexcept {
+  const int wd = ::inotify_add_watch(m_fd.get(), dir.c_str(), mask);
+  return wd >= 0 ? wd : -errno;
+}
+
+std::vector<DirWatch::Event> DirWatch::read(std::size_t max_events) {
+  std::vector<Event> out;
+  alignas(inotify_event) char buffer[65536];
+  while (out.size() < max_events) {
+    const ssize_t n = ::read(m_fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) fail("cannot read inotify events", errno);
+    if (n <= 0) break;  // EAGAIN: drained
+    for (ssize_t at = 0; at < n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(buffer + at);
+      Event e;
+      e.wd = ev->wd;
+      e.mask = ev->mask;
+      if (ev->len > 0) e.name = ev->name;  // NUL-padded
+      out.push_back(std::move(e));
+      at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+    }
+  }
+  return out;
+}
+
+Timer::Timer() : m_fd(::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC)) {
+  if (!m_fd) fail("cannot create a timerfd", errno);
+}
+
+void Timer::arm_at(std::int64_t epoch_ms) {
+  itimerspec spec{};
+  if (epoch_ms >= 0) {
+    // 0 would disarm: the epoch itself is one nanosecond later.
+    spec.it_value.tv_sec = epoch_ms / 1000;
+    spec.it_value.tv_nsec = (epoch_ms % 1000) * 1000000 + (epoch_ms == 0 ? 1 : 0);
+  }
+  if (::timerfd_settime(m_fd.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) fail("cannot arm a timerfd", errno);
+}
+
+void Timer::drain() noexcept {
+  std::uint64_t expirations;
+  [[maybe_unused]] const ssize_t n = ::read(m_fd.get(), &expirations, sizeof expirations);
 }
 
 Wakeup::Wakeup() : m_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {

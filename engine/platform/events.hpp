@@ -17,6 +17,9 @@ namespace beamflow::fs {
 class Poller {
  public:
   Poller();
+  // The epoll descriptor itself: readable when one of the set is, so a
+  // Poller can be one source in another's set (triggers/watcher.hpp).
+  int fd() const noexcept { return m_fd.get(); }
   // Watches `fd` for readability; `token` comes back from wait().
   void add(int fd, std::uint64_t token);
   void remove(int fd) noexcept;
@@ -41,6 +44,34 @@ class DirWatch {
   void unwatch(int wd) noexcept;
   // Reads every pending event; returns the watch descriptors that saw one.
   std::vector<int> drain();
+
+  // The full form, for file watchers (triggers/watcher.hpp): a watch with
+  // the given inotify mask, returning the watch descriptor or -errno
+  // (-ENOSPC: the max_user_watches limit), and the events themselves.
+  // IN_Q_OVERFLOW comes back as an event with wd -1.
+  struct Event {
+    int wd = -1;
+    std::uint32_t mask = 0;
+    std::string name;  // the entry's name in the watched directory, if any
+  };
+  int watch(const std::filesystem::path& dir, std::uint32_t mask) noexcept;
+  // Reads at most `max_events` pending events (fewer when the queue is
+  // empty first); never blocks.
+  std::vector<Event> read(std::size_t max_events);
+
+ private:
+  detail::UniqueFd m_fd;
+};
+
+// A timerfd on CLOCK_REALTIME: readable once the absolute instant it is
+// armed for has passed (until drain()).
+class Timer {
+ public:
+  Timer();
+  int fd() const noexcept { return m_fd.get(); }
+  // Arms for `epoch_ms` (milliseconds since the Unix epoch); < 0 disarms.
+  void arm_at(std::int64_t epoch_ms);
+  void drain() noexcept;
 
  private:
   detail::UniqueFd m_fd;

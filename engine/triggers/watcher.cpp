@@ -1,0 +1,286 @@
+#include "triggers/watcher.hpp"
+
+#include <fnmatch.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "core/time.hpp"
+#include "pilot/intake.hpp"
+#include "triggers/event.hpp"
+
+namespace beamflow::triggers {
+namespace fsys = std::filesystem;
+
+namespace {
+
+constexpr std::uint64_t kInotifyToken = 1;
+constexpr std::uint64_t kTimerToken = 2;
+constexpr std::size_t kBatch = 4096;  // events handled per on_ready()
+constexpr std::uint32_t kDirMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR;
+
+std::string read_proc(const char* file) {
+  std::ifstream in(file);
+  std::string v;
+  in >> v;
+  return v.empty() ? "?" : v;
+}
+
+[[noreturn]] void watch_failed(const fsys::path& dir, int err) {
+  if (err == ENOSPC) {
+    const std::string limit = read_proc("/proc/sys/fs/inotify/max_user_watches");
+    throw Error("trigger.watch.limit", states_error::Runtime,
+                "the inotify watch limit is reached (fs.inotify.max_user_watches = " + limit +
+                    ", one watch per directory of a recursive registration): raise it, e.g. `sysctl -w "
+                    "fs.inotify.max_user_watches=" +
+                    (limit == "?" ? std::string("1048576") : std::to_string(std::stoull(limit) * 4)) +
+                    "` (and in /etc/sysctl.d/ to keep it)",
+                {{"dir", dir.string()}, {"max_user_watches", limit}});
+  }
+  throw Error("trigger.watch.io", states_error::Runtime, std::string("cannot watch the directory: ") + std::strerror(err),
+              {{"dir", dir.string()}});
+}
+
+bool already_submitted(const fsys::path& pilot, const std::string& id) {
+  struct stat st {};
+  return ::stat((pilot / "inbox" / (id + ".json")).c_str(), &st) == 0 ||
+         ::stat((pilot / "accepted" / (id + ".json")).c_str(), &st) == 0;
+}
+
+std::int64_t mtime_ns(const struct stat& st) {
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+}  // namespace
+
+Json WatcherStats::to_json() const {
+  return {{"events", events},   {"submitted", submitted},         {"already_submitted", already},
+          {"overflows", overflows}, {"rescans", rescans},         {"timer_firings", timer_firings},
+          {"errors", errors},   {"watches", watches}};
+}
+
+Watcher::Watcher(fsys::path pilot_dir, Log log) : m_pilot(std::move(pilot_dir)), m_log(std::move(log)) {
+  if (!m_log) m_log = [](const std::string&) {};
+  const fsys::path reg_dir = prepare_registrations_dir(m_pilot);
+  m_poller.add(m_inotify.fd(), kInotifyToken);
+  m_poller.add(m_timer.fd(), kTimerToken);
+  m_registrations_wd = m_inotify.watch(reg_dir, IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
+  if (m_registrations_wd < 0) watch_failed(reg_dir, -m_registrations_wd);
+  load();
+}
+
+void Watcher::load() {
+  for (const auto& [wd, entries] : m_dirs) m_inotify.unwatch(wd);
+  m_dirs.clear();
+  m_pending.clear();
+  m_regs = list(m_pilot);
+  std::map<std::size_t, std::int64_t> fired;
+  m_fired.swap(fired);
+  rescan();
+}
+
+void Watcher::rescan() {
+  ++m_stats.rescans;
+  const std::int64_t now = now_ms();
+  for (std::size_t i = 0; i < m_regs.size(); ++i) {
+    if (!m_regs[i].is_timer()) add_tree(i, m_regs[i].watch_dir, now);
+  }
+  m_stats.watches = m_dirs.size();
+  fire_timers(now);
+  check_pending(now);
+  rearm(now_ms());
+}
+
+void Watcher::add_tree(std::size_t reg, const fsys::path& dir, std::int64_t now) {
+  const int wd = m_inotify.watch(dir, kDirMask);
+  if (wd == -ENOENT || wd == -ENOTDIR) return;  // gone meanwhile
+  if (wd < 0) watch_failed(dir, -wd);
+  auto& entries = m_dirs[wd];
+  if (std::find(entries.begin(), entries.end(), std::make_pair(reg, dir)) == entries.end())
+    entries.emplace_back(reg, dir);
+  // Listed after the watch: nothing falls between the two.
+  std::error_code ec;
+  for (fsys::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    const auto status = it->symlink_status(type_ec);
+    if (type_ec) continue;
+    if (fsys::is_directory(status)) {
+      if (m_regs[reg].recursive) add_tree(reg, it->path(), now);
+    } else if (fsys::is_regular_file(status)) {
+      file_seen(reg, it->path(), Seen::Found, now);
+    }
+  }
+}
+
+// Complete (closed after writing, moved in): submitted now. Created: waits
+// for quiescence when the registration asks for it (else for its close).
+// Found by a rescan: submitted when already quiet (or without the rule),
+// else waits like a created file.
+void Watcher::file_seen(std::size_t reg, const fsys::path& path, Seen how, std::int64_t now) {
+  const Registration& r = m_regs[reg];
+  if (::fnmatch(r.pattern.c_str(), path.filename().c_str(), FNM_PERIOD) != 0) return;
+  if (how == Seen::Complete || (how == Seen::Found && r.quiet_seconds <= 0)) {
+    submit_file(reg, path);
+    return;
+  }
+  if (r.quiet_seconds <= 0) return;  // created: its close or move-in reports it
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  const std::int64_t quiet_ms = static_cast<std::int64_t>(r.quiet_seconds * 1000);
+  if (how == Seen::Found && now - mtime_ns(st) / 1000000 >= quiet_ms) {
+    submit_file(reg, path);
+    return;
+  }
+  m_pending[{reg, path}] = Pending{static_cast<std::uint64_t>(st.st_size), mtime_ns(st), now};
+  const std::int64_t at = now + std::min(quiet_ms, std::max<std::int64_t>(50, quiet_ms / 4));
+  if (m_next_pending_check_ms < 0 || at < m_next_pending_check_ms) m_next_pending_check_ms = at;
+}
+
+void Watcher::submit_file(std::size_t reg, const fsys::path& path) {
+  const Registration& r = m_regs[reg];
+  m_pending.erase({reg, path});
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // gone or replaced meanwhile
+  FileEvent e;
+  e.path = path.string();
+  e.relative_path = path.lexically_relative(r.watch_dir).string();
+  e.device = st.st_dev;
+  e.inode = st.st_ino;
+  e.size = static_cast<std::uint64_t>(st.st_size);
+  e.mtime_ns = mtime_ns(st);
+  const std::string id = file_submission_id(r, e);
+  if (already_submitted(m_pilot, id)) {
+    ++m_stats.already;
+    return;
+  }
+  try {
+    const auto result = pilot::submit(m_pilot, r.definition, file_input(r, e), id);
+    ++(result.existed ? m_stats.already : m_stats.submitted);
+  } catch (const Error& err) {
+    ++m_stats.errors;
+    m_log("cannot hand " + e.path + " over (registration " + r.id + "): " + err.what());
+  }
+}
+
+void Watcher::check_pending(std::int64_t now) {
+  for (auto it = m_pending.begin(); it != m_pending.end();) {
+    const auto [reg, path] = it->first;
+    Pending& p = it->second;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      it = m_pending.erase(it);
+      continue;
+    }
+    if (static_cast<std::uint64_t>(st.st_size) != p.size || mtime_ns(st) != p.mtime_ns) {
+      p = Pending{static_cast<std::uint64_t>(st.st_size), mtime_ns(st), now};
+      ++it;
+      continue;
+    }
+    const std::int64_t quiet_ms = static_cast<std::int64_t>(m_regs[reg].quiet_seconds * 1000);
+    ++it;  // submit_file erases the entry
+    if (now - p.stable_since_ms >= quiet_ms) submit_file(reg, path);
+  }
+  m_next_pending_check_ms = -1;
+  for (const auto& [key, p] : m_pending) {
+    const std::int64_t quiet_ms = static_cast<std::int64_t>(m_regs[key.first].quiet_seconds * 1000);
+    // Again when it would be quiet, and at least every quiet/4 to see changes.
+    const std::int64_t at = std::min(p.stable_since_ms + quiet_ms, now + std::max<std::int64_t>(50, quiet_ms / 4));
+    if (m_next_pending_check_ms < 0 || at < m_next_pending_check_ms) m_next_pending_check_ms = at;
+  }
+}
+
+void Watcher::fire_timers(std::int64_t now) {
+  for (std::size_t i = 0; i < m_regs.size(); ++i) {
+    const Registration& r = m_regs[i];
+    if (!r.is_timer()) continue;
+    const std::int64_t instant = last_instant(r, now);
+    if (instant < 0) continue;
+    if (auto it = m_fired.find(i); it != m_fired.end() && it->second >= instant) continue;
+    const std::string id = timer_submission_id(r, instant);
+    try {
+      if (already_submitted(m_pilot, id)) {
+        ++m_stats.already;
+      } else {
+        const auto result = pilot::submit(m_pilot, r.definition, timer_input(r, instant), id);
+        ++(result.existed ? m_stats.already : m_stats.submitted);
+        if (!result.existed) ++m_stats.timer_firings;
+      }
+      m_fired[i] = instant;
+    } catch (const Error& err) {
+      ++m_stats.errors;
+      m_log("cannot hand timer " + r.id + " (instant " + format_time_ms(instant) + ") over: " + err.what());
+    }
+  }
+}
+
+void Watcher::rearm(std::int64_t now) {
+  std::int64_t at = m_next_pending_check_ms;
+  for (const auto& r : m_regs) {
+    if (!r.is_timer()) continue;
+    const std::int64_t t = next_instant(r, now);
+    if (t >= 0 && (at < 0 || t < at)) at = t;
+  }
+  m_timer.arm_at(at);
+}
+
+void Watcher::handle_events() {
+  const auto events = m_inotify.read(kBatch);
+  m_stats.events += events.size();
+  const std::int64_t now = now_ms();
+  bool overflow = false, reload = false;
+  for (const auto& ev : events) {
+    if (ev.mask & IN_Q_OVERFLOW) {
+      overflow = true;
+      continue;
+    }
+    if (ev.wd == m_registrations_wd) {
+      if (!ev.name.empty() && ev.name.front() != '.') reload = true;
+      continue;
+    }
+    const auto found = m_dirs.find(ev.wd);
+    if (found == m_dirs.end()) continue;
+    if (ev.mask & IN_IGNORED) {  // the directory went away
+      m_dirs.erase(found);
+      continue;
+    }
+    if (ev.name.empty()) continue;
+    const auto entries = found->second;  // add_tree may grow m_dirs
+    for (const auto& [reg, dir] : entries) {
+      const fsys::path path = dir / ev.name;
+      if (ev.mask & IN_ISDIR) {
+        if ((ev.mask & (IN_CREATE | IN_MOVED_TO)) && m_regs[reg].recursive) add_tree(reg, path, now);
+      } else if (ev.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+        file_seen(reg, path, Seen::Complete, now);
+      } else if (ev.mask & IN_CREATE) {
+        file_seen(reg, path, Seen::Created, now);
+      }
+    }
+  }
+  m_stats.watches = m_dirs.size();
+  if (reload) {
+    m_log("registrations changed: reloading");
+    load();
+  } else if (overflow) {
+    ++m_stats.overflows;
+    m_log("inotify queue overflow: rescanning");
+    rescan();
+  }
+}
+
+void Watcher::on_ready() {
+  for (const std::uint64_t token : m_poller.wait(0)) {
+    if (token == kInotifyToken) handle_events();
+    if (token == kTimerToken) m_timer.drain();
+  }
+  const std::int64_t now = now_ms();
+  fire_timers(now);
+  if (m_next_pending_check_ms >= 0 && now >= m_next_pending_check_ms) check_pending(now);
+  rearm(now_ms());
+}
+
+}  // namespace beamflow::triggers

@@ -1,0 +1,111 @@
+#pragma once
+// The trigger watcher: turns file events and timer instants into flows
+// handed to a pilot directory (pilot/intake.hpp), exactly once.
+//
+// Shaped like run::EventSource (fd() + on_ready()): fd() is an epoll set of
+// the watcher's inotify instance and its timerfd, so the pilot's coordinator
+// can host it in its own loop; `beamflow trigger watch` runs it alone.
+//
+// How a file becomes one submission, never two, never none:
+//   - inotify reports IN_CLOSE_WRITE (a writer closed the file) and
+//     IN_MOVED_TO (a file renamed into the directory) at once; a file
+//     created (IN_CREATE) but never closed is submitted once its size and
+//     mtime stayed the same for the registration's quiet_seconds (0: no
+//     such rule; such files wait for a close, a move-in or a rescan);
+//   - the submission id is derived from (registration, device, inode, size,
+//     mtime) (event.hpp), and the intake's link(2) of inbox/ID.json is the
+//     ledger: it is the hand-off itself, durable (fsync'ed) before submit()
+//     returns, and a second hand-off of the same id is a no-op;
+//   - a rescan submits whatever is not yet submitted: at start (files that
+//     arrived while no watcher ran), after IN_Q_OVERFLOW (events were lost),
+//     and when the registrations change. A file seen by a rescan is
+//     submitted when its mtime is older than quiet_seconds, else it waits
+//     for quiescence like a new file;
+//   - watches come before scans: a directory is watched, then listed, so a
+//     file lands either before the listing (found) or after the watch
+//     (reported); directories created later under a recursive registration
+//     are watched and listed the same way.
+// A hand-off that fails (pilot directory I/O) is logged and counted in
+// errors; the next rescan (the watcher's restart) submits it.
+//
+// Timers: at start and at each wake-up, a timer whose latest scheduled
+// instant (event.hpp, last_instant) has no submission yet submits it with
+// the id (registration, instant). Catch-up rule: instants missed while no
+// watcher ran are coalesced into one firing, the latest one; instants
+// before the registration never fire; a restart never fires an instant
+// twice.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "platform/events.hpp"
+#include "triggers/registration.hpp"
+
+namespace beamflow::triggers {
+
+struct WatcherStats {
+  std::uint64_t events = 0;     // inotify events read
+  std::uint64_t submitted = 0;  // new submissions handed to the pilot directory
+  std::uint64_t already = 0;    // seen again, already submitted (a no-op)
+  std::uint64_t overflows = 0;  // IN_Q_OVERFLOW seen (each causes a rescan)
+  std::uint64_t rescans = 0;
+  std::uint64_t timer_firings = 0;  // included in submitted
+  std::uint64_t errors = 0;     // failed hand-offs (logged)
+  std::uint64_t watches = 0;    // directories watched now
+  Json to_json() const;
+};
+
+class Watcher {
+ public:
+  using Log = std::function<void(const std::string&)>;
+  // Loads the registrations of `pilot_dir`, watches their directories and
+  // rescans them, fires due timers. Throws trigger.watch.limit when
+  // max_user_watches is reached, pilot.dir.unsafe for a directory that is
+  // not ours.
+  explicit Watcher(std::filesystem::path pilot_dir, Log log = {});
+
+  int fd() const noexcept { return m_poller.fd(); }
+  // Handles what is ready (a bounded batch of events, due timers, quiescent
+  // files); never blocks.
+  void on_ready();
+  const WatcherStats& stats() const noexcept { return m_stats; }
+  std::size_t registrations() const noexcept { return m_regs.size(); }
+  // Files seen but not yet quiet (waiting for their quiet_seconds).
+  std::size_t pending_files() const noexcept { return m_pending.size(); }
+
+ private:
+  struct Pending {
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::int64_t stable_since_ms = 0;
+  };
+  void load();
+  void rescan();
+  void add_tree(std::size_t reg, const std::filesystem::path& dir, std::int64_t now);
+  enum class Seen { Complete, Created, Found };
+  void file_seen(std::size_t reg, const std::filesystem::path& path, Seen how, std::int64_t now);
+  void submit_file(std::size_t reg, const std::filesystem::path& path);
+  void check_pending(std::int64_t now);
+  void fire_timers(std::int64_t now);
+  void rearm(std::int64_t now);
+  void handle_events();
+
+  std::filesystem::path m_pilot;
+  Log m_log;
+  fs::Poller m_poller;
+  fs::DirWatch m_inotify;
+  fs::Timer m_timer;
+  int m_registrations_wd = -1;
+  std::vector<Registration> m_regs;
+  std::map<int, std::vector<std::pair<std::size_t, std::filesystem::path>>> m_dirs;  // wd -> (reg, dir)
+  std::map<std::pair<std::size_t, std::filesystem::path>, Pending> m_pending;
+  std::map<std::size_t, std::int64_t> m_fired;  // timer reg -> last instant handed over
+  std::int64_t m_next_pending_check_ms = -1;
+  WatcherStats m_stats;
+};
+
+}  // namespace beamflow::triggers
