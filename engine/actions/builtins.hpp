@@ -28,6 +28,10 @@ std::shared_ptr<Action> make_sleep_action();
 // approve: asynchronous human approval, decided with `beamflow approve` /
 // `beamflow reject` (see approval.hpp).
 std::shared_ptr<Action> make_approve_action();
+// provenance: writes a JSON record of inputs and results (size, SHA-256),
+// parameters, centre, approval, step timings, ranks, version, host and user
+// to input.output (the one output rule); see provenance.cpp.
+std::shared_ptr<Action> make_provenance_action();
 
 struct CommandOptions {
   // An executable that understands `__supervise STATE_DIR` (supervisor.hpp):

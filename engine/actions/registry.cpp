@@ -86,6 +86,7 @@ void register_builtin_actions(ActionRegistry& registry) {
   registry.add(make_sleep_action());
   registry.add(make_command_action({.supervisor_exe = current_executable()}));
   registry.add(make_approve_action());
+  registry.add(make_provenance_action());
 }
 
 }  // namespace beamflow::actions

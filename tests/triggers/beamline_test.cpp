@@ -1,0 +1,151 @@
+// The beamline flow shipped in configs/flows/beamline.json, end to end with
+// the real binary: a phantom lands in the `beamline` endpoint, is copied
+// (verified) to `compute`, its centre found and checked on a trial slice,
+// approved by a person (or not, unattended), reconstructed on 2 MPI ranks,
+// previewed, recorded, and archived. The archive must hold the volume, the
+// previews and a provenance record whose checksums match the files.
+#include <sys/stat.h>
+
+#include "../support/scratch_dir.hpp"
+#include "fixture.hpp"
+#include "platform/checksum.hpp"
+
+namespace beamflow::test {
+namespace {
+namespace fsys = std::filesystem;
+using namespace std::chrono_literals;
+
+class BeamlineFlow : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* d : {"beamline", "compute", "archive", "home"}) fsys::create_directories(dir.path() / d);
+    write_text(dir.path() / "endpoints.json",
+               Json{{"endpoints",
+                     {{{"name", "beamline"}, {"path", (dir.path() / "beamline").string()}, {"read", true}, {"write", false}},
+                      {{"name", "compute"}, {"path", (dir.path() / "compute").string()}, {"read", true}, {"write", true}},
+                      {{"name", "archive"}, {"path", (dir.path() / "archive").string()}, {"read", true}, {"write", true}}}}}
+                   .dump());
+    const auto p = beamflow({"phantom", "--json", "--output", (dir.path() / "beamline" / "scan_0001.h5").string(),
+                             "--size", "64", "--angles", "60", "--rows", "8"},
+                            options());
+    ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
+  }
+
+  ProcessOptions options() const {
+    ProcessOptions o;
+    o.cwd = dir.path();
+    o.env = {{"BEAMFLOW_HOME", (dir.path() / "home").string()},
+             {"OMPI_ALLOW_RUN_AS_ROOT", "1"},
+             {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"},
+             {"OMPI_MCA_rmaps_base_oversubscribe", "1"}};
+    o.unset_env = {"BEAMFLOW_EXE", "BEAMFLOW_MPIEXEC", "BEAMFLOW_ENDPOINTS"};
+    o.timeout = 300s;
+    return o;
+  }
+
+  Json input(bool unattended) const {
+    return {{"endpoints", (dir.path() / "endpoints.json").string()},
+            {"compute_root", (dir.path() / "compute").string()},
+            {"source", "scan_0001.h5"},
+            {"name", "scan_0001"},
+            {"unattended", unattended},
+            {"ranks", 2},
+            {"parameters", {{"algorithm", "gridrec"}, {"center_method", "vo"}, {"center_samples", 3}}}};
+  }
+
+  static fsys::path flow() { return fsys::path(BEAMFLOW_SOURCE_DIR) / "configs" / "flows" / "beamline.json"; }
+
+  // The archive holds the volume, previews and the record; the record's
+  // checksums are the files'.
+  Json check_archive() const {
+    const fsys::path out = dir.path() / "archive" / "scan_0001";
+    EXPECT_TRUE(fsys::is_regular_file(out / "recon.h5"));
+    EXPECT_FALSE(fsys::exists(out / "work"));  // the raw copy and trial slice stay on compute
+    std::size_t pngs = 0;
+    for (const auto& e : fsys::directory_iterator(out)) pngs += e.path().extension() == ".png";
+    EXPECT_GE(pngs, 3u);  // the centre check and the previews of the sampled rows
+    const Json record = read_json(out / "provenance.json");
+    EXPECT_EQ(record["record"], "beamflow.provenance/1");
+    EXPECT_EQ(record["software"]["name"], "beamflow");
+    EXPECT_FALSE(record["software"]["version"].get<std::string>().empty());
+    EXPECT_FALSE(record["host"].get<std::string>().empty());
+    EXPECT_EQ(record["ranks"], 2);
+    EXPECT_EQ(record["steps"]["reconstruct"]["ranks"], 2);
+    EXPECT_TRUE(record["center"]["value"].is_number());
+    EXPECT_EQ(record["parameters"]["reconstruction"]["algorithm"], "gridrec");
+    for (const char* step : {"transfer_in", "find_center", "trial_slice", "reconstruct"})
+      EXPECT_TRUE(record["timings"].contains(step)) << step << ": " << record["timings"].dump();
+    // The input: the verified copy of the beamline file.
+    EXPECT_EQ(record["inputs"].size(), 1u);
+    EXPECT_EQ(record["inputs"][0]["sha256"], platform::sha256_file(dir.path() / "beamline" / "scan_0001.h5"));
+    std::size_t checked = 0;
+    for (const auto& r : record["results"]) {
+      const fsys::path archived = out / r["name"].get<std::string>();
+      EXPECT_TRUE(fsys::is_regular_file(archived)) << archived;
+      if (!fsys::is_regular_file(archived)) continue;
+      EXPECT_EQ(r["sha256"], platform::sha256_file(archived)) << archived;
+      EXPECT_EQ(r["size"], fsys::file_size(archived));
+      ++checked;
+    }
+    EXPECT_EQ(checked, 1 + pngs);  // the volume and every preview
+    return record;
+  }
+
+  ScratchDir dir{"beamflow-beamline-"};
+};
+
+TEST_F(BeamlineFlow, AScientistApprovesTheCentreThenItIsReconstructedAndArchivedWithProvenance) {
+  write_text(dir.path() / "in.json", input(false).dump());
+  auto run = Process::start({beamflow_binary(), "run", flow().string(), "--input", "in.json", "--run-id", "scan-1",
+                             "--runs-dir", "runs", "--json"},
+                            options());
+  // The run waits for a person: approve once the request exists.
+  ProcessResult decided;
+  ASSERT_TRUE(eventually(
+      [&] {
+        decided = beamflow({"approve", "scan-1", "--runs-dir", "runs", "--by", "alice", "--comment", "centre ok"},
+                           options());
+        return decided.exit_code == 0;
+      },
+      180s))
+      << decided.out << decided.err;
+  const auto r = run.wait();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const Json record = check_archive();
+  EXPECT_EQ(record["approval"]["approved"], true);
+  EXPECT_EQ(record["approval"]["by"], "alice");
+  EXPECT_EQ(json_of(r.out)["output"]["provenance"], (dir.path() / "compute/scan_0001/provenance.json").string());
+}
+
+TEST_F(BeamlineFlow, ATriggerSeesTheFileAndTheUnattendedFlowArchivesIt) {
+  // The registration the demo makes, with this test's endpoints.
+  Json templ = input(true);
+  templ["source"] = "{{relative_path}}";
+  templ["name"] = "{{stem}}";
+  write_text(dir.path() / "template.json", templ.dump());
+  const auto added = beamflow({"trigger", "add", "--watch", (dir.path() / "beamline").string(), "--pattern", "scan_????.h5",
+                               "--endpoint", "beamline", "--quiet-seconds", "1", "--flow", flow().string(), "--input-template",
+                               "template.json", "--pilot", "pilot", "--id", "beamline"},
+                              options());
+  ASSERT_EQ(added.exit_code, 0) << added.out << added.err;
+  // The phantom was there before the watcher: the start rescan submits it
+  // (its truth files beside it do not match the pattern).
+  const auto watched = beamflow({"trigger", "watch", "--pilot", "pilot", "--once", "--json"}, options());
+  ASSERT_EQ(watched.exit_code, 0) << watched.out << watched.err;
+  const auto subs = submission_files(dir.path() / "pilot");
+  ASSERT_EQ(subs.size(), 1u);
+  const Json submission = read_json(subs[0]);
+  EXPECT_EQ(submission["input"]["source"], "scan_0001.h5");
+  EXPECT_EQ(submission["input"]["name"], "scan_0001");
+  // Run what was handed over, as a pilot would.
+  write_text(dir.path() / "flow.json", submission["definition"].dump());
+  write_text(dir.path() / "in.json", submission["input"].dump());
+  const auto r = beamflow({"run", "flow.json", "--input", "in.json", "--runs-dir", "runs", "--json"}, options());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const Json record = check_archive();
+  EXPECT_EQ(record["approval"]["approved"], false);
+  EXPECT_EQ(record["parameters"]["unattended"], true);
+}
+
+}  // namespace
+}  // namespace beamflow::test
