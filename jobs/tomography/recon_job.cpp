@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <functional>
+#include <future>
 #include <sstream>
 
 #include "parallel/backend.hpp"
@@ -30,6 +31,7 @@ Json ReconSummary::to_json() const {
           {"already_done", already_done},
           {"chunk_rows", chunk_rows},
           {"rounds", rounds},
+          {"pipeline_depth", pipeline_depth},
           {"ranks", ranks},
           {"algorithm", algorithm},
           {"filter", filter},
@@ -39,9 +41,11 @@ Json ReconSummary::to_json() const {
           {"input_sha256", input_sha256},
           {"timing",
            {{"seconds", seconds},
-            {"load_seconds", read_seconds},
+            {"read_seconds", read_seconds},
+            {"preprocess_seconds", preprocess_seconds},
             {"kernel_seconds", kernel_seconds},
-            {"write_seconds", write_seconds}}},
+            {"write_seconds", write_seconds},
+            {"wait_seconds", wait_seconds}}},
           {"previews", previews_json}};
 }
 
@@ -57,6 +61,8 @@ kernels::Algorithm check_options(const ReconOptions& o) {
   if (o.chunk_rows < 0)
     throw usage_error("chunk_rows", "--chunk-rows must be >= 0 (0: from the memory budget)");
   if (o.memory_budget_mib < 1) throw usage_error("memory", "--memory-budget-mib must be >= 1");
+  if (o.pipeline_depth < 0 || o.pipeline_depth > 1)
+    throw usage_error("pipeline", "--pipeline-depth must be 0 (off) or 1 (overlap reading and writing with the kernel)");
   auto usage = [](const kernels::Error& e, const char* what) { return usage_error(what, e.message()); };
   try {
     kernels::filter_from_name(o.filter);
@@ -186,7 +192,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   std::int64_t budget_rows = 0;
   comm.agree([&] {
     budget_rows = chunk_rows_within_budget(
-        {shape.angles, shape.columns, shape.flats + shape.darks, o.pad},
+        {shape.angles, shape.columns, shape.flats + shape.darks, o.pad, o.pipeline_depth},
         kernels::workspace_bytes(algorithm, shape.angles, shape.columns, shape.columns, o.pad), group,
         o.memory_budget_mib << 20, o.chunk_rows);
   });
@@ -268,44 +274,114 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
 
   const std::int64_t kill_after = kill_after_rounds();
   const std::int64_t W = shape.columns;
+  s.pipeline_depth = o.pipeline_depth;
+  const bool pipelined = o.pipeline_depth > 0;
   std::int64_t computed = 0;
-  double load_s = 0, kernel_s = 0, write_s = 0;
+  double read_s = 0, write_s = 0, wait_s = 0;
+  double preprocess_s = 0, kernel_s = 0;  // written by the compute thread, read after its last task
+  using HostVolume = Kokkos::View<float***, Kokkos::HostSpace>;
+
+  // preprocess + kernel: device work only (no HDF5, no MPI), on the
+  // compute thread when pipelined.
+  const auto compute = [&](parallel::RowRange chunk, RawSlab& raw) -> HostVolume {
+    auto t = Clock::now();
+    const parallel::RowRange in_rows = raw.rows;
+    kernels::Sinograms sino = pipeline.preprocess(raw);
+    raw = RawSlab{};  // the projections are in the sinograms now
+    preprocess_s += since(t);
+    t = Clock::now();
+    kernels::ReconParams p = params;
+    Kokkos::View<kernels::Real*> centers("beamflow::jobs::centers", chunk.size());
+    auto host_centers = Kokkos::create_mirror_view(centers);
+    for (std::int64_t i = 0; i < chunk.size(); ++i)
+      host_centers(i) = kernels::Real(s.centers[std::size_t(chunk.begin + i)]);
+    Kokkos::deep_copy(centers, host_centers);
+    p.centers = centers;
+    kernels::Volume volume("beamflow::jobs::volume", chunk.size(), W, W);
+    with_kernel_errors([&] { kernels::reconstruct(algorithm, sino, pipeline.angles(), p, volume); }, file,
+                       {{"dataset", o.layout.data},
+                        {"rows", std::to_string(in_rows.begin) + ":" + std::to_string(in_rows.end)}});
+    sino = kernels::Sinograms();
+    HostVolume slab = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), volume);
+    kernel_s += since(t);
+    return slab;
+  };
+
+  // One round on this rank: its chunk (empty when it has none), read on the
+  // main thread, then computed.
+  struct Round {
+    parallel::RowRange chunk;
+    RawSlab raw;
+    std::exception_ptr failed;  // reading or computing
+    std::future<HostVolume> volume;
+  };
+  // read slab: HDF5 on the main thread; a failure waits for the round's
+  // agreement, so that every rank stops at the same collective.
+  const auto read = [&](std::int64_t round) {
+    Round r;
+    if (round < std::int64_t(chunks.size())) r.chunk = chunks[std::size_t(round)];
+    if (r.chunk.empty()) return r;
+    const auto t = Clock::now();
+    try {
+      r.raw = pipeline.read({rows.begin + r.chunk.begin, rows.begin + r.chunk.end});
+    } catch (...) {
+      r.failed = std::current_exception();
+    }
+    read_s += since(t);
+    return r;
+  };
+  // Hands the round to the compute thread (pipelined) or runs it on wait().
+  const auto start_compute = [&](Round& r) {
+    if (r.chunk.empty() || r.failed) return;
+    r.volume = std::async(pipelined ? std::launch::async : std::launch::deferred,
+                          [&compute, chunk = r.chunk, raw = std::move(r.raw)]() mutable { return compute(chunk, raw); });
+  };
+  const auto wait = [&](Round& r) {
+    HostVolume slab;
+    if (!r.volume.valid()) return slab;
+    const auto t = Clock::now();
+    try {
+      slab = r.volume.get();
+    } catch (...) {
+      r.failed = std::current_exception();
+    }
+    if (pipelined) wait_s += since(t);
+    return slab;
+  };
+
+  Round current, ahead;
+  if (s.rounds > 0) {
+    current = read(0);
+    start_compute(current);
+    if (pipelined && s.rounds > 1) ahead = read(1);
+  }
   for (std::int64_t round = 0; round < s.rounds; ++round) {
-    const parallel::RowRange chunk = round < std::int64_t(chunks.size()) ? chunks[std::size_t(round)] : parallel::RowRange{};
-    Kokkos::View<float***, Kokkos::HostSpace> slab;
-    comm.agree([&] {
-      if (chunk.empty()) return;
-      // read slab (+ preprocessing)
-      auto t = Clock::now();
-      const parallel::RowRange in_rows{rows.begin + chunk.begin, rows.begin + chunk.end};
-      const kernels::Sinograms sino = pipeline.load(in_rows);
-      load_s += since(t);
-      // kernel
-      t = Clock::now();
-      Kokkos::View<kernels::Real*> centers("beamflow::jobs::centers", chunk.size());
-      auto host_centers = Kokkos::create_mirror_view(centers);
-      for (std::int64_t i = 0; i < chunk.size(); ++i)
-        host_centers(i) = kernels::Real(s.centers[std::size_t(chunk.begin + i)]);
-      Kokkos::deep_copy(centers, host_centers);
-      params.centers = centers;
-      kernels::Volume volume("beamflow::jobs::volume", chunk.size(), W, W);
-      with_kernel_errors([&] { kernels::reconstruct(algorithm, sino, pipeline.angles(), params, volume); },
-                         file,
-                         {{"dataset", o.layout.data},
-                          {"rows", std::to_string(in_rows.begin) + ":" + std::to_string(in_rows.end)}});
-      slab = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), volume);
-      kernel_s += since(t);
-    });
+    if (!pipelined && round > 0) {
+      current = read(round);
+      start_compute(current);
+    }
+    HostVolume slab = wait(current);
+    // reduce: every rank throws here, before the collective write, when
+    // one failed
+    comm.agree(current.failed);
+    if (pipelined && round + 1 < s.rounds) {
+      current = std::move(ahead);
+      ahead = Round{};
+      start_compute(current);
+    }
     // write slab: collective, every rank, also with nothing to write
+    const parallel::RowRange chunk = round < std::int64_t(chunks.size()) ? chunks[std::size_t(round)] : parallel::RowRange{};
     const auto t = Clock::now();
     out->commit(chunk, slab.data());
     write_s += since(t);
+    slab = HostVolume();
     computed += chunk.size();
     log("round " + std::to_string(round + 1) + "/" + std::to_string(s.rounds) + " written");
     if (kill_after > 0 && round + 1 == kill_after) {
       comm.barrier();
       std::raise(SIGKILL);
     }
+    if (pipelined && round + 2 < s.rounds) ahead = read(round + 2);
   }
   comm.agree([&] { out->close(); });
   // Complete: only now does the volume take its final name.
@@ -317,9 +393,11 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
 
   // reduce
   s.computed = comm.sum(computed);
-  s.read_seconds = comm.max(load_s);
+  s.read_seconds = comm.max(read_s);
+  s.preprocess_seconds = comm.max(preprocess_s);
   s.kernel_seconds = comm.max(kernel_s);
   s.write_seconds = comm.max(write_s);
+  s.wait_seconds = comm.max(wait_s);
   log("computed " + std::to_string(s.computed) + " slices, " + std::to_string(s.already_done) +
       " were already done");
 

@@ -3,8 +3,9 @@
 //
 //   partition   the pending slices (done flag 0) split evenly over ranks,
 //               cut into chunks of at most chunk_rows
-//   read slab   each rank reads its chunk's rows (parallel HDF5 hyperslabs)
-//               and preprocesses them into sinograms (sinogram_pipeline)
+//   read slab   each rank reads its chunk's rows (parallel HDF5 hyperslabs,
+//               independent transfers)
+//   preprocess  into sinograms on the device (sinogram_pipeline)
 //   kernel      FBP or gridrec on the device
 //   reduce      ranks agree that every chunk of the round succeeded (an
 //               error on one rank stops all of them together)
@@ -13,6 +14,16 @@
 // Ranks run the same number of rounds; a rank without a chunk in a round
 // still takes part in the collective write with an empty selection, so any
 // rank count works, including more ranks than rows.
+//
+// Pipelined (pipeline_depth 1, the default): while a compute thread
+// preprocesses and reconstructs round r+1, the main thread writes round r
+// and reads round r+2. Every HDF5 and MPI call stays on the main thread
+// (HDF5 is not built thread-safe; MPI is initialised FUNNELED), so the
+// collective writes keep one order on every rank; the compute thread only
+// runs device kernels and FFTs. The memory budget counts the chunk read
+// ahead and the chunk being written (RowFootprint::pipeline_depth).
+// pipeline_depth 0 runs the steps one after the other; both write the
+// same bits.
 //
 // Restarted with the same options after being killed, a run finds the
 // output's done flags, computes only the missing slices, and ends with the
@@ -45,6 +56,7 @@ struct ReconOptions {
   std::optional<RowSpec> rows;  // default: all rows
   std::int64_t chunk_rows = 0;  // 0: from memory_budget_mib
   std::int64_t memory_budget_mib = kDefaultMemoryBudgetMiB;
+  int pipeline_depth = 1;  // 0: read, compute and write one after the other
   PreprocessOptions preprocess;
   bool overwrite = false;
   std::string backend;  // "" or the default Kokkos backend
@@ -63,13 +75,18 @@ struct ReconSummary {
   std::int64_t already_done = 0;  // found done in an existing output
   std::int64_t chunk_rows = 0;
   std::int64_t rounds = 0;
+  int pipeline_depth = 0;
   int ranks = 1;
   std::string algorithm, filter;
   std::vector<double> centers;
   std::optional<CenterResult> center_search;
   std::string input_sha256;
-  // Seconds, the slowest rank's.
-  double seconds = 0, read_seconds = 0, kernel_seconds = 0, write_seconds = 0;
+  // Seconds, the slowest rank's. read: HDF5 reads; preprocess: to
+  // sinograms; kernel: reconstruction and the copy to the host; write:
+  // collective writes and flushes; wait: the main thread waiting for the
+  // compute thread (pipelined: what reading and writing did not hide).
+  double seconds = 0, read_seconds = 0, preprocess_seconds = 0, kernel_seconds = 0, write_seconds = 0,
+         wait_seconds = 0;
   std::vector<std::filesystem::path> previews;
   Json to_json() const;
 };

@@ -189,6 +189,10 @@ const std::vector<Field<ReconOptions>>& recon_fields() {
         "memory_budget_mib", FieldType::Integer, "memory per rank for one chunk, MiB",
         [](O & o) -> auto& { return o.memory_budget_mib; }));
     f.push_back(member_field<O>(
+        "pipeline_depth", FieldType::Integer,
+        "1: read the next chunk and write the last one while the kernel runs; 0: one step at a time",
+        [](O & o) -> auto& { return o.pipeline_depth; }));
+    f.push_back(member_field<O>(
         "overwrite", FieldType::Boolean, "replace an output made with other settings",
         [](O & o) -> auto& { return o.overwrite; }));
     f.push_back(member_field<O>(

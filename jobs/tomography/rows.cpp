@@ -14,7 +14,9 @@ std::int64_t RowFootprint::bytes() const noexcept {
   const std::int64_t sinogram = angles * columns * f;
   // projections + sinogram + padded complex filter workspace
   const std::int64_t in_flight = sinogram * (2 + 2 * pad);
-  return in_flight + fields * columns * f + 2 * columns * columns * f;
+  const std::int64_t slice = columns * columns * f;
+  const std::int64_t pipelined = pipeline_depth * (sinogram + fields * columns * f + slice);
+  return in_flight + fields * columns * f + 2 * slice + pipelined;
 }
 
 std::int64_t chunk_rows_for_budget(const RowFootprint& row, std::int64_t budget_bytes) {

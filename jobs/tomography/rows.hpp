@@ -12,12 +12,16 @@ namespace beamflow::jobs {
 
 // Bytes one detector row costs while in flight: projections and sinogram
 // copies, flat/dark fields, the kernel's padded filter workspace, and the
-// reconstructed slice on device and host.
+// reconstructed slice on device and host. A pipelined reconstruction
+// (recon_job.cpp) holds `pipeline_depth` more chunks on the host besides the
+// one being computed: the next one's projections and fields, read ahead,
+// and the last one's slices, being written.
 struct RowFootprint {
   std::int64_t angles = 0;
   std::int64_t columns = 0;
   std::int64_t fields = 0;  // flats + darks
   int pad = 2;
+  int pipeline_depth = 0;
   std::int64_t bytes() const noexcept;
 };
 // The most rows whose footprint fits in `budget_bytes`, at least 1.

@@ -10,15 +10,22 @@ namespace beamflow::jobs {
 namespace {
 using Stack = Kokkos::View<kernels::Real***>;  // [frame or angle][row][column]
 
-// Reads frames x rows x columns on the host and copies them to the device.
-template <class Read>
-Stack staged(const char* label, std::int64_t frames, parallel::RowRange rows, std::int64_t columns, Read read) {
-  Stack device(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), frames, rows.size(),
-               columns);
-  auto host = Kokkos::create_mirror_view(device);
-  read(host.data());
-  Kokkos::deep_copy(device, host);
-  return device;
+// Host values (frames x rows x columns) as a device view: the same memory
+// where the device is the host, else a copy.
+Stack on_device(const char* label, float* host, std::int64_t frames, std::int64_t rows, std::int64_t columns) {
+  using Host = Kokkos::View<kernels::Real***, Stack::array_layout, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
+  const Host values(host, frames, rows, columns);
+  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Stack::memory_space>::accessible) {
+    return Stack(values);
+  } else {
+    Stack device(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), frames, rows, columns);
+    Kokkos::deep_copy(device, values);
+    return device;
+  }
+}
+
+std::unique_ptr<float[]> host_buffer(std::int64_t frames, parallel::RowRange rows, std::int64_t columns) {
+  return std::make_unique_for_overwrite<float[]>(static_cast<std::size_t>(frames * rows.size() * columns));
 }
 
 kernels::Angles device_angles(const std::vector<double>& radians) {
@@ -59,24 +66,34 @@ decltype(auto) SinogramPipeline::kernel(F&& call, parallel::RowRange rows) {
                              {"rows", std::to_string(rows.begin) + ":" + std::to_string(rows.end)}});
 }
 
-kernels::FlatDark SinogramPipeline::fields(parallel::RowRange rows) {
+kernels::FlatDark SinogramPipeline::fields(parallel::RowRange rows, float* flats, float* darks) {
   const DxShape& s = m_input.shape();
   kernels::FlatDark fd{kernels::Image2D("beamflow::jobs::flat", rows.size(), s.columns),
                        kernels::Image2D("beamflow::jobs::dark", rows.size(), s.columns)};
   // Absent fields: the data are taken as normalised already (flat 1, dark 0).
   if (s.flats > 0) {
-    Stack flats = staged("beamflow::jobs::flats", s.flats, rows, s.columns,
-                         [&](float* out) { m_input.read_flats(rows, out); });
-    kernel([&] { kernels::reduce_fields(flats, m_options.field_reduce, fd.flat); }, rows);
+    Stack stack = on_device("beamflow::jobs::flats", flats, s.flats, rows.size(), s.columns);
+    kernel([&] { kernels::reduce_fields(stack, m_options.field_reduce, fd.flat); }, rows);
   } else {
     Kokkos::deep_copy(fd.flat, kernels::Real(1));
   }
   if (s.darks > 0) {
-    Stack darks = staged("beamflow::jobs::darks", s.darks, rows, s.columns,
-                         [&](float* out) { m_input.read_darks(rows, out); });
-    kernel([&] { kernels::reduce_fields(darks, m_options.field_reduce, fd.dark); }, rows);
+    Stack stack = on_device("beamflow::jobs::darks", darks, s.darks, rows.size(), s.columns);
+    kernel([&] { kernels::reduce_fields(stack, m_options.field_reduce, fd.dark); }, rows);
   }
   return fd;
+}
+
+void SinogramPipeline::read_fields(RawSlab& raw) const {
+  const DxShape& s = m_input.shape();
+  if (s.flats > 0) {
+    raw.flats = host_buffer(s.flats, raw.ext, s.columns);
+    m_input.read_flats(raw.ext, raw.flats.get());
+  }
+  if (s.darks > 0) {
+    raw.darks = host_buffer(s.darks, raw.ext, s.columns);
+    m_input.read_darks(raw.ext, raw.darks.get());
+  }
 }
 
 std::int64_t SinogramPipeline::halo() const noexcept {
@@ -86,11 +103,26 @@ std::int64_t SinogramPipeline::halo() const noexcept {
 }
 
 kernels::Sinograms SinogramPipeline::load(parallel::RowRange rows) {
+  RawSlab raw = read(rows);
+  return preprocess(raw);
+}
+
+RawSlab SinogramPipeline::read(parallel::RowRange rows) const {
   const DxShape& s = m_input.shape();
-  const parallel::RowRange ext{std::max<std::int64_t>(0, rows.begin - halo()), std::min(s.rows, rows.end + halo())};
-  const kernels::FlatDark fd = fields(ext);
-  Stack proj = staged("beamflow::jobs::projections", s.angles, ext, s.columns,
-                      [&](float* out) { m_input.read_projections(ext, out); });
+  RawSlab raw;
+  raw.rows = rows;
+  raw.ext = {std::max<std::int64_t>(0, rows.begin - halo()), std::min(s.rows, rows.end + halo())};
+  read_fields(raw);
+  raw.projections = host_buffer(s.angles, raw.ext, s.columns);
+  m_input.read_projections(raw.ext, raw.projections.get());
+  return raw;
+}
+
+kernels::Sinograms SinogramPipeline::preprocess(RawSlab& raw) {
+  const DxShape& s = m_input.shape();
+  const parallel::RowRange rows = raw.rows, ext = raw.ext;
+  const kernels::FlatDark fd = fields(ext, raw.flats.get(), raw.darks.get());
+  Stack proj = on_device("beamflow::jobs::projections", raw.projections.get(), s.angles, ext.size(), s.columns);
   kernel(
       [&] {
         kernels::normalize(proj, fd, m_options.min_transmission);
@@ -114,9 +146,13 @@ kernels::Sinograms SinogramPipeline::load(parallel::RowRange rows) {
 
 kernels::Image2D SinogramPipeline::load_projection(std::int64_t angle, parallel::RowRange rows) {
   const DxShape& s = m_input.shape();
-  const kernels::FlatDark fd = fields(rows);
-  Stack proj = staged("beamflow::jobs::projection", 1, rows, s.columns,
-                      [&](float* out) { m_input.read_projection(angle, rows, out); });
+  RawSlab raw;
+  raw.rows = raw.ext = rows;
+  read_fields(raw);
+  raw.projections = host_buffer(1, rows, s.columns);
+  m_input.read_projection(angle, rows, raw.projections.get());
+  const kernels::FlatDark fd = fields(rows, raw.flats.get(), raw.darks.get());
+  Stack proj = on_device("beamflow::jobs::projection", raw.projections.get(), 1, rows.size(), s.columns);
   kernel(
       [&] {
         kernels::normalize(proj, fd, m_options.min_transmission);

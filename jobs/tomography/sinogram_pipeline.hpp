@@ -9,6 +9,7 @@
 //            (p - dark) / (flat - dark) -> [zingers] -> [Paganin] ->
 //            minus log -> transpose to sinograms -> [stripes]
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -39,6 +40,17 @@ struct PreprocessOptions {
   Json to_json() const;
 };
 
+// The values load() reads from the file for one slab, on the host, before
+// anything runs on the device: plain memory, no Kokkos, so that the thread
+// reading the next slab never touches the device while another thread runs
+// kernels (the pipelined reconstruction, recon_job.cpp).
+struct RawSlab {
+  parallel::RowRange rows;  // the rows asked for
+  parallel::RowRange ext;   // with halo() rows of context each side
+  // frame (angle) x ext row x column; flats/darks empty when absent
+  std::unique_ptr<float[]> projections, flats, darks;
+};
+
 class SinogramPipeline {
  public:
   SinogramPipeline(const DxInput& input, PreprocessOptions options);
@@ -50,6 +62,12 @@ class SinogramPipeline {
   // is loaded in: bit for bit with zinger removal, to the filter's decay
   // with Paganin.
   kernels::Sinograms load(parallel::RowRange rows);
+  // load() in its two steps: read() touches the file only (HDF5, host
+  // memory), preprocess() the device only. load(r) is preprocess(read(r)),
+  // bit for bit. preprocess() may overwrite `raw` (the projections are
+  // normalised in place where the device is the host).
+  RawSlab read(parallel::RowRange rows) const;
+  kernels::Sinograms preprocess(RawSlab& raw);
   std::int64_t halo() const noexcept;
   // Normalised minus-log projections [row][column] of the rows at one angle.
   kernels::Image2D load_projection(std::int64_t angle, parallel::RowRange rows);
@@ -60,7 +78,8 @@ class SinogramPipeline {
   const PreprocessOptions& options() const noexcept { return m_options; }
 
  private:
-  kernels::FlatDark fields(parallel::RowRange rows);
+  void read_fields(RawSlab& raw) const;
+  kernels::FlatDark fields(parallel::RowRange rows, float* flats, float* darks);
   template <class F>
   decltype(auto) kernel(F&& call, parallel::RowRange rows);
 

@@ -94,6 +94,17 @@ TEST(Decomposition, ChunkRowsFollowTheMemoryBudget) {
   EXPECT_EQ(chunk_rows_for_budget(row, 1), 1);  // never zero
 }
 
+// Pipelined, a row costs one more row of projections and fields (read
+// ahead) and one more slice (being written) per depth.
+TEST(Decomposition, ThePipelineBuffersAreInTheFootprint) {
+  RowFootprint row{.angles = 1500, .columns = 2048, .fields = 40, .pad = 2};
+  const std::int64_t step = row.bytes();
+  row.pipeline_depth = 1;
+  EXPECT_EQ(row.bytes() - step, (1500 * 2048 + 40 * 2048 + 2048 * 2048) * 4);
+  const std::int64_t budget = 4096LL << 20;
+  EXPECT_LT(chunk_rows_within_budget(row, 0, 2, budget), chunk_rows_within_budget({1500, 2048, 40, 2, 0}, 0, 2, budget));
+}
+
 TEST(Decomposition, RowSpecParsesEveryForm) {
   EXPECT_EQ(RowSpec::parse("3:9").resolve(20, "f", "d"), (parallel::RowRange{3, 9}));
   EXPECT_EQ(RowSpec::parse("3:").resolve(20, "f", "d"), (parallel::RowRange{3, 20}));

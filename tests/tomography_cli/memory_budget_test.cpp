@@ -43,12 +43,14 @@ class MemoryBudgetTest : public CliTest {
       rusage u{};
       getrusage(RUSAGE_CHILDREN, &u);
       std::ofstream(report) << r.code << " " << u.ru_maxrss;
+      std::ofstream(report + ".out") << r.out;
       return 0;
     });
     Ran r;
     std::ifstream(report) >> r.code >> peak_kib;
-    std::ifstream err(path(".stderr"));
+    std::ifstream err(path(".stderr")), out(report + ".out");
     r.err.assign(std::istreambuf_iterator<char>(err), {});
+    r.out.assign(std::istreambuf_iterator<char>(out), {});
     return r;
   }
 };
@@ -85,6 +87,35 @@ TEST_F(MemoryBudgetTest, ARunThatFitsStaysWithinTheBudget) {
   const Ran r = run_measured("recon --input mid.h5 --output out.h5 --center 1023.5 --memory-budget-mib 256", peak);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_LE(peak, 256 * 1024 + kFixedOverheadKiB) << "peak " << peak / 1024 << " MiB";
+}
+
+// The pipelined reconstruction holds two chunks besides the one being
+// computed (the next one read ahead, the last one being written): the
+// budget counts them, so it cuts smaller chunks than step by step, and the
+// peak over the process's own overhead (a run on a tiny input) stays within
+// the budget either way.
+TEST_F(MemoryBudgetTest, APipelinedRunAtAWideDetectorStaysWithinASmallBudget) {
+  write_input("tiny.h5", 64, 2, 32);
+  long overhead = 0;
+  ASSERT_EQ(run_measured("recon --input tiny.h5 --output tiny_out.h5 --center 15.5", overhead).code, 0);
+  write_input("wide.h5", 64, 24, 1024);
+  constexpr long kBudgetMiB = 96;
+  const std::string recon = "recon --json -q --input wide.h5 --center 511.5 --memory-budget-mib " +
+                            std::to_string(kBudgetMiB);
+  long pipelined_peak = 0, step_peak = 0;
+  const Ran p = run_measured(recon + " --output p.h5", pipelined_peak);
+  ASSERT_EQ(p.code, 0) << p.err;
+  const Ran s = run_measured(recon + " --pipeline-depth 0 --output s.h5", step_peak);
+  ASSERT_EQ(s.code, 0) << s.err;
+  const Json pj = Json::parse(p.out), sj = Json::parse(s.out);
+  EXPECT_EQ(pj["pipeline_depth"], 1);
+  EXPECT_LT(pj["chunk_rows"].get<int>(), sj["chunk_rows"].get<int>()) << p.out << "\n" << s.out;
+  EXPECT_GT(pj["rounds"].get<int>(), 2) << p.out;
+  EXPECT_LE(pipelined_peak - overhead, kBudgetMiB * 1024)
+      << "pipelined peak " << pipelined_peak / 1024 << " MiB, overhead " << overhead / 1024 << " MiB";
+  EXPECT_LE(step_peak - overhead, kBudgetMiB * 1024)
+      << "step-by-step peak " << step_peak / 1024 << " MiB, overhead " << overhead / 1024 << " MiB";
+  EXPECT_EQ(volume(path("p.h5")), volume(path("s.h5")));
 }
 
 }  // namespace

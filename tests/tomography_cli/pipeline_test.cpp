@@ -1,0 +1,122 @@
+// The pipelined reconstruction (recon_job.cpp: the next chunk read and the
+// last one written while the kernel runs) writes the bits the step-by-step
+// one (--pipeline-depth 0) writes: on 1, 2 and 4 ranks, with other
+// chunkings, and after being killed and resumed; a failing chunk stops every
+// rank at its own round, after the rounds before it are on disk.
+#include <gtest/gtest.h>
+
+#include "cli_fixture.hpp"
+#include "jobs/tomography/dx_writer.hpp"
+
+namespace beamflow::jobs::testing {
+namespace {
+
+constexpr const char* kRecon = "recon --json -q --input p.h5 --center 40.5";
+constexpr const char* kKill = "BEAMFLOW_TEST_KILL_AFTER_CHUNKS=";
+
+class PipelineTest : public CliTest {
+ protected:
+  void SetUp() override {
+    phantom("p.h5", "--size 80 --angles 90 --rows 24 --center-offset 1");
+    const Ran r = beamflow(std::string(kRecon) + " --chunk-rows 2 --pipeline-depth 0 --output off.h5");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const Json s = Json::parse(r.out);
+    ASSERT_EQ(s["pipeline_depth"], 0);
+    ASSERT_EQ(s["rounds"], 12);
+  }
+  // Runs a pipelined reconstruction; checks that it was pipelined over
+  // more than two rounds (so that reads and writes did overlap a kernel).
+  void pipelined(const std::string& args, int ranks, const std::string& output) {
+    const Ran r = beamflow(std::string(kRecon) + " " + args + " --output " + output, ranks);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const Json s = Json::parse(r.out);
+    EXPECT_EQ(s["pipeline_depth"], 1);
+    EXPECT_GT(s["rounds"].get<int>(), 2) << r.out;
+    EXPECT_EQ(s["computed"], 24);
+  }
+};
+
+TEST_F(PipelineTest, PipelinedIsBitIdenticalToStepByStepOn1And2And4Ranks) {
+  // 12, 6 and 3 rounds of 2 rows per rank.
+  pipelined("--chunk-rows 2", 0, "one.h5");
+  EXPECT_EQ(volume(path("one.h5")), volume(path("off.h5")));
+  pipelined("--chunk-rows 2", 2, "two.h5");
+  EXPECT_EQ(volume(path("two.h5")), volume(path("off.h5")));
+  pipelined("--chunk-rows 2", 4, "four.h5");
+  EXPECT_EQ(volume(path("four.h5")), volume(path("off.h5")));
+}
+
+TEST_F(PipelineTest, PipelinedIsBitIdenticalWithOtherChunkings) {
+  pipelined("--chunk-rows 6", 0, "c6.h5");  // 4 rounds
+  EXPECT_EQ(volume(path("c6.h5")), volume(path("off.h5")));
+  pipelined("--chunk-rows 4", 2, "c4.h5");  // 3 rounds on each rank
+  EXPECT_EQ(volume(path("c4.h5")), volume(path("off.h5")));
+}
+
+TEST_F(PipelineTest, KilledMidRunAndResumedIsBitIdentical) {
+  // Killed after 3 rounds were committed, while the compute thread was on
+  // the fourth and the fifth had been read: exactly 6 slices are done.
+  Ran r = beamflow(std::string(kRecon) + " --chunk-rows 2 --output r.h5", 0, std::string(kKill) + "3");
+  EXPECT_EQ(r.code, 128 + 9) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(path("r.h5")));
+  std::vector<std::uint8_t> done(24, 0);
+  std::fill(done.begin(), done.begin() + 6, 1);
+  EXPECT_EQ(done_flags(path("r.h5.partial")), done);
+  r = beamflow(std::string(kRecon) + " --chunk-rows 2 --output r.h5", 2);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["computed"], 18);
+  EXPECT_EQ(volume(path("r.h5")), volume(path("off.h5")));
+
+  // Killed on 2 ranks (rows 0-11 and 12-23) after 2 rounds, resumed on 4.
+  r = beamflow(std::string(kRecon) + " --chunk-rows 2 --output k.h5", 2, std::string(kKill) + "2");
+  EXPECT_NE(r.code, 0);
+  done.assign(24, 0);
+  std::fill(done.begin(), done.begin() + 4, 1);
+  std::fill(done.begin() + 12, done.begin() + 16, 1);
+  EXPECT_EQ(done_flags(path("k.h5.partial")), done);
+  r = beamflow(std::string(kRecon) + " --chunk-rows 2 --output k.h5", 4);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["computed"], 16);
+  EXPECT_EQ(volume(path("k.h5")), volume(path("off.h5")));
+}
+
+// A chunk that cannot be read fails at its own round: the rounds before it
+// were read ahead of it and are written, on every rank, and no rank hangs.
+TEST_F(PipelineTest, AFailingReadStopsEveryRankAtItsRound) {
+  const hsize_t angles = 30, rows = 16, columns = 32;
+  std::vector<float> data(angles * rows * columns, 500.f);
+  data[(5 * rows + 9) * columns + 3] = std::nanf("");  // angle 5, row 9
+  {
+    DxWriter w(path("nan.h5"));
+    w.write("/exchange/data", {angles, rows, columns}, data);
+    w.close();
+  }
+  const std::string recon = "recon -q --input nan.h5 --center 15.5 --chunk-rows 2 --output n.h5";
+  Ran r = beamflow(recon);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("[tomo.input.nan]"), std::string::npos) << r.err;
+  // Rows 8-9 are round 5 of 8: rounds 1-4 are on disk.
+  std::vector<std::uint8_t> done(16, 0);
+  std::fill(done.begin(), done.begin() + 8, 1);
+  EXPECT_EQ(done_flags(path("n.h5.partial")), done);
+
+  // 2 ranks: rows 0-7 and 8-15; rank 1 fails in its first round, so
+  // nothing is written by either.
+  std::filesystem::remove(path("n.h5.partial"));
+  r = beamflow(recon, 2);
+  EXPECT_NE(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("[tomo.input.nan]"), std::string::npos) << r.err;
+  EXPECT_EQ(done_flags(path("n.h5.partial")), std::vector<std::uint8_t>(16, 0));
+}
+
+TEST_F(PipelineTest, DepthIsZeroOrOne) {
+  for (const char* depth : {"2", "-1"}) {
+    const Ran r = beamflow(std::string(kRecon) + " --pipeline-depth " + depth + " --output x.h5");
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("--pipeline-depth must be 0"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(path("x.h5.partial")));
+  }
+}
+
+}  // namespace
+}  // namespace beamflow::jobs::testing
