@@ -1,6 +1,7 @@
 #include "parallel/comm.hpp"
 
 #include <new>
+#include <stdexcept>
 
 #include "core/error.hpp"
 #include "core/json.hpp"
@@ -12,35 +13,50 @@ Comm::Comm(MPI_Comm comm) : m_comm(comm) {
   MPI_Comm_size(comm, &m_size);
 }
 
-void Comm::barrier() const { MPI_Barrier(m_comm); }
+std::optional<MPI_Comm> Comm::get() const noexcept { return m_comm; }
+
+MPI_Comm Comm::mpi() const {
+  if (!m_comm) throw std::logic_error("parallel::Comm::mpi() on a serial communicator (no MPI)");
+  return *m_comm;
+}
+
+// Every collective of a serial Comm is the one-rank result, without MPI.
+void Comm::barrier() const {
+  if (m_comm) MPI_Barrier(*m_comm);
+}
 
 std::int64_t Comm::max(std::int64_t value) const {
+  if (!m_comm) return value;
   std::int64_t out = 0;
-  MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_MAX, m_comm);
+  MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_MAX, *m_comm);
   return out;
 }
 
 std::int64_t Comm::sum(std::int64_t value) const {
+  if (!m_comm) return value;
   std::int64_t out = 0;
-  MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_SUM, m_comm);
+  MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_SUM, *m_comm);
   return out;
 }
 
 double Comm::max(double value) const {
+  if (!m_comm) return value;
   double out = 0;
-  MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_MAX, m_comm);
+  MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_MAX, *m_comm);
   return out;
 }
 
 void Comm::sum_in_place(std::vector<double>& values) const {
-  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM, m_comm);
+  if (!m_comm) return;
+  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM, *m_comm);
 }
 
 std::string Comm::broadcast(const std::string& value, int root) const {
+  if (!m_comm) return value;
   std::int64_t size = static_cast<std::int64_t>(value.size());
-  MPI_Bcast(&size, 1, MPI_INT64_T, root, m_comm);
+  MPI_Bcast(&size, 1, MPI_INT64_T, root, *m_comm);
   std::string out = m_rank == root ? value : std::string(static_cast<std::size_t>(size), '\0');
-  MPI_Bcast(out.data(), static_cast<int>(size), MPI_CHAR, root, m_comm);
+  MPI_Bcast(out.data(), static_cast<int>(size), MPI_CHAR, root, *m_comm);
   return out;
 }
 
@@ -98,8 +114,8 @@ void Comm::agree(const std::function<void()>& step) const {
 
 void Comm::agree(std::exception_ptr outcome) const {
   int mine = outcome ? m_rank : m_size;
-  int first = m_size;
-  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, m_comm);
+  int first = mine;
+  if (m_comm) MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, *m_comm);
   if (first == m_size) return;
   std::string text;
   if (m_rank == first) text = serialize(as_error(outcome));

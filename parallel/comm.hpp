@@ -7,11 +7,17 @@
 // run inside agree(): every rank learns whether any rank failed and, if one
 // did, every rank throws that rank's error, so all of them leave the
 // collective sequence together.
+//
+// A serial Comm is one rank that needs no MPI: its collectives are local and
+// it never calls MPI, so a process that no launcher started (mpirun, srun)
+// runs without initialising MPI at all (ParallelRuntime). It behaves as a
+// one-rank MPI communicator would, agree() included.
 #include <mpi.h>
 
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,8 +26,16 @@ namespace beamflow::parallel {
 class Comm {
  public:
   explicit Comm(MPI_Comm comm);  // not owned
+  // One rank, no MPI.
+  static Comm serial() noexcept { return Comm(); }
 
-  MPI_Comm get() const noexcept { return m_comm; }
+  // The MPI communicator, none for a serial Comm: what io::h5::open_file
+  // takes (a serial Comm opens files without MPI-IO).
+  std::optional<MPI_Comm> get() const noexcept;
+  // The MPI communicator for raw MPI calls; throws std::logic_error on a
+  // serial Comm (a caller that needs MPI checks is_serial() first).
+  MPI_Comm mpi() const;
+  bool is_serial() const noexcept { return !m_comm; }
   int rank() const noexcept { return m_rank; }
   int size() const noexcept { return m_size; }
   bool is_root() const noexcept { return m_rank == 0; }
@@ -40,7 +54,9 @@ class Comm {
   void agree(std::exception_ptr outcome) const;
 
  private:
-  MPI_Comm m_comm;
+  Comm() noexcept = default;
+
+  std::optional<MPI_Comm> m_comm;
   int m_rank = 0;
   int m_size = 1;
 };

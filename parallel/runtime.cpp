@@ -1,11 +1,21 @@
 #include "parallel/runtime.hpp"
 
 #include <Kokkos_Core.hpp>
+#include <unistd.h>
 #include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
 
-#include "parallel/backend.hpp"
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
+#include "parallel/backend.hpp"
+#include "platform/launcher.hpp"
 
 namespace beamflow::parallel {
 
@@ -13,10 +23,55 @@ struct ParallelRuntime::KokkosGuard {
   Kokkos::ScopeGuard guard{Kokkos::InitArguments{}};
 };
 
-ParallelRuntime::ParallelRuntime(int* argc, char*** argv) {
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+// Milliseconds since this process started (exec), from the kernel's start
+// time in clock ticks (10 ms resolution); -1 when unknown.
+double ms_since_process_start() {
+  std::ifstream in("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  const auto close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i < 22) continue;
+    timespec boot{};
+    if (::clock_gettime(CLOCK_BOOTTIME, &boot) != 0) return -1;
+    const double started_s = std::stod(field) / double(::sysconf(_SC_CLK_TCK));
+    return (double(boot.tv_sec) + double(boot.tv_nsec) * 1e-9 - started_s) * 1e3;
+  }
+  return -1;
+}
+
+// BEAMFLOW_TRACE_START (runtime.hpp).
+void trace_start(double mpi_ms, double kokkos_ms) {
+  const char* trace = std::getenv("BEAMFLOW_TRACE_START");
+  if (!trace || !*trace || std::string(trace) == "0") return;
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::fprintf(stderr, "beamflow-start ready=%.6f mpi=%d mpi_ms=%.1f kokkos_ms=%.1f since_exec_ms=%.0f\n", now,
+               ParallelRuntime::mpi_active() ? 1 : 0, mpi_ms, kokkos_ms, ms_since_process_start());
+  std::fflush(stderr);
+}
+}  // namespace
+
+bool ParallelRuntime::mpi_active() noexcept {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  return initialized && !finalized;
+}
+
+ParallelRuntime::ParallelRuntime(int* argc, char*** argv, Mpi mpi) {
+  auto t = Clock::now();
   int initialized = 0;
   MPI_Initialized(&initialized);
-  if (!initialized) {
+  const bool use_mpi = initialized || mpi == Mpi::Always || platform::launch_info().launched();
+  if (use_mpi && !initialized) {
     // FUNNELED: only the main thread calls MPI (rank 0 may hash the input
     // file on a helper thread).
     int provided = 0;
@@ -24,13 +79,17 @@ ParallelRuntime::ParallelRuntime(int* argc, char*** argv) {
     m_own_mpi = true;
   }
   // Errors come back through beamflow::Error, not as MPI aborts.
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  if (use_mpi) MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   io::h5::silence_errors();
+  const double mpi_ms = ms_since(t);
+  t = Clock::now();
   m_kokkos = std::make_unique<KokkosGuard>();
-  m_world = std::make_unique<Comm>(MPI_COMM_WORLD);
+  const double kokkos_ms = ms_since(t);
+  m_world = std::make_unique<Comm>(use_mpi ? Comm(MPI_COMM_WORLD) : Comm::serial());
+  trace_start(mpi_ms, kokkos_ms);
 }
 
-ParallelRuntime::ParallelRuntime() : ParallelRuntime(nullptr, nullptr) {}
+ParallelRuntime::ParallelRuntime(Mpi mpi) : ParallelRuntime(nullptr, nullptr, mpi) {}
 
 ParallelRuntime::~ParallelRuntime() {
   m_kokkos.reset();

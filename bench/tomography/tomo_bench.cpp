@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
 
   // One rank alone: rank 0 on MPI_COMM_SELF while the others wait.
   MPI_Comm solo_comm;
-  MPI_Comm_split(world.get(), world.is_root() ? 0 : MPI_UNDEFINED, 0, &solo_comm);
+  MPI_Comm_split(world.mpi(), world.is_root() ? 0 : MPI_UNDEFINED, 0, &solo_comm);
   std::vector<Row> rows;
   std::vector<std::pair<Size, std::pair<double, double>>> centers;  // seconds, error
   try {

@@ -106,7 +106,7 @@ Tensor gather_rows(const parallel::Comm& comm, const Tensor& mine, std::int64_t 
   const auto& d = mine.data<double>();
   const long long count = static_cast<long long>(d.size());
   std::vector<long long> counts(static_cast<std::size_t>(comm.size()));
-  MPI_Gather(&count, 1, MPI_LONG_LONG, counts.data(), 1, MPI_LONG_LONG, 0, comm.get());
+  MPI_Gather(&count, 1, MPI_LONG_LONG, counts.data(), 1, MPI_LONG_LONG, 0, comm.mpi());
   Tensor all;
   std::vector<int> sizes, offsets;
   if (comm.is_root()) {
@@ -122,7 +122,7 @@ Tensor gather_rows(const parallel::Comm& comm, const Tensor& mine, std::int64_t 
   }
   MPI_Gatherv(d.data(), static_cast<int>(count), MPI_DOUBLE,
               comm.is_root() ? all.data<double>().data() : nullptr, sizes.data(), offsets.data(), MPI_DOUBLE,
-              0, comm.get());
+              0, comm.mpi());
   return all;
 }
 

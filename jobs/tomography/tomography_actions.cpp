@@ -19,14 +19,16 @@ std::mutex& job_mutex() {
   return m;
 }
 
-// One rank in this process: MPI and Kokkos initialised once, kept till exit.
+// One rank in this process, without MPI (a serial Comm: files opened
+// without MPI-IO); Kokkos initialised once, kept till exit.
 parallel::Comm self() {
   parallel::ParallelRuntime::process();
-  return parallel::Comm(MPI_COMM_SELF);
+  return parallel::Comm::serial();
 }
 
 // Every rank of the job this child process belongs to (`mpiexec -np R
-// beamflow __action ...`).
+// beamflow __action ...`); one rank on a serial Comm, without MPI_Init, when
+// no mpiexec started it.
 const parallel::Comm& world() { return parallel::ParallelRuntime::process().world(); }
 
 template <class O>

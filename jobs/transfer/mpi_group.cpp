@@ -23,7 +23,7 @@ class MpiGroup final : public Group {
     const int n = m_comm.size();
     int mine = static_cast<int>(value.size());
     std::vector<int> lengths(static_cast<std::size_t>(n)), offsets(static_cast<std::size_t>(n));
-    MPI_Gather(&mine, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, m_comm.get());
+    MPI_Gather(&mine, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, m_comm.mpi());
     int total = 0;
     for (int r = 0; r < n; ++r) {
       offsets[static_cast<std::size_t>(r)] = total;
@@ -31,7 +31,7 @@ class MpiGroup final : public Group {
     }
     std::string all(m_comm.is_root() ? static_cast<std::size_t>(total) : 0, '\0');
     MPI_Gatherv(value.data(), mine, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0,
-                m_comm.get());
+                m_comm.mpi());
     std::vector<std::string> out;
     if (!m_comm.is_root()) return out;
     for (int r = 0; r < n; ++r)

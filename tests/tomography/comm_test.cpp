@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <new>
+#include <stdexcept>
+#include <vector>
 
 #include "jobs/tomography/errors.hpp"
 #include "tomo_fixture.hpp"
@@ -45,6 +47,32 @@ TEST(Comm, CollectivesReduceOverRanks) {
   world().sum_in_place(v);
   EXPECT_EQ(v[0], world().size());
   EXPECT_EQ(world().broadcast(world().is_root() ? "hello" : ""), "hello");
+}
+
+// A serial Comm (a process no launcher started) is one rank without MPI:
+// the same results and the same agreement as a one-rank MPI communicator.
+TEST(Comm, ASerialCommIsOneRankWithoutMpi) {
+  const parallel::Comm serial = parallel::Comm::serial();
+  EXPECT_TRUE(serial.is_serial());
+  EXPECT_FALSE(serial.get().has_value());  // files open without MPI-IO
+  EXPECT_THROW(serial.mpi(), std::logic_error);
+  EXPECT_EQ(serial.rank(), 0);
+  EXPECT_EQ(serial.size(), 1);
+  EXPECT_EQ(serial.sum(std::int64_t{7}), 7);
+  EXPECT_EQ(serial.max(2.5), 2.5);
+  std::vector<double> v{1.0, 2.0};
+  serial.sum_in_place(v);
+  EXPECT_EQ(v, (std::vector<double>{1.0, 2.0}));
+  EXPECT_EQ(serial.broadcast("hello"), "hello");
+  serial.barrier();
+  int ran = 0;
+  serial.agree([&] { ++ran; });
+  EXPECT_EQ(ran, 1);
+  testing::expect_error(
+      [&] { serial.agree([] { throw input_error("tomo.input.nan", "bad value", {{"file", "x.h5"}}); }); },
+      "tomo.input.nan", {"bad value", "file=x.h5"});
+  testing::expect_error([&] { serial.agree([] { throw std::bad_alloc(); }); }, "tomo.memory", {"--chunk-rows"});
+  EXPECT_FALSE(world().is_serial());  // the test main starts MPI (Mpi::Always)
 }
 
 }  // namespace
