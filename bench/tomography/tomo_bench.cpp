@@ -9,10 +9,15 @@
 // Rates are after a one-slice warm-up (FFTW planning happens once per
 // process and shape); find-center is timed cold, as a single call runs.
 //
-// The peer is TomoPy, which cannot be installed here: its published figures
-// (issue 3) are printed as the peer column with the ratio ours / TomoPy:
-// gridrec with 2x padding, (512, 360) ~110 slices/s and (1024, 900) ~19
-// slices/s; find_center_vo 1.3 s, 8.1 s and 36 s for the three sizes.
+// This program measures beamflow alone. The comparison with TomoPy, run in
+// the same benchmark on the same files in alternating rounds, whole process
+// and in process, is run_tomo_bench.py (which calls the modes below).
+//
+// --input D.h5 --center C --rows A:B [--json OUT.json] measures gridrec on
+// that file only (1 rank, then every rank), for run_tomo_bench.py.
+// --score IMAGE.h5 --truth TRUTH.h5 --truth-begin N --center C prints the
+// one quality definition of a volume file (any /exchange/data of W x W
+// slices, TomoPy's included) as JSON.
 //
 // --accuracy SIZES (one rank) instead scores, at each width x angles, our
 // fbp (ramp filter) against scikit-image's iradon on the same data and
@@ -22,6 +27,8 @@
 // suite cannot afford. Widths must be odd (iradon's grid; see the script).
 //
 //   mpirun -np 2 tomo_bench [--dir DIR] [--sizes 512x360,1024x900,2048x1500] [--slices 8,4,2]
+//   mpirun -np 2 tomo_bench --input D.h5 --center C --rows A:B [--dir DIR] [--json OUT.json]
+//   tomo_bench --score IMAGE.h5 --truth TRUTH.h5 --truth-begin N --center C
 //   tomo_bench --accuracy 255x360,1023x900,2047x1500 [--dir DIR]
 #include <Kokkos_Core.hpp>
 
@@ -29,6 +36,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <span>
 #include <stdexcept>
 #include <iostream>
@@ -38,6 +46,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "jobs/tomography/center_job.hpp"
 #include "jobs/tomography/phantom_job.hpp"
 #include "jobs/tomography/quality.hpp"
@@ -56,15 +65,6 @@ struct Size {
   std::int64_t width, angles, slices;
 };
 
-// TomoPy's published figures (issue 3); 0 where none was published.
-double tomopy_slices_per_s(const std::string& algorithm, std::int64_t width) {
-  if (algorithm != "gridrec") return 0;
-  return width == 512 ? 110 : width == 1024 ? 19 : 0;
-}
-double tomopy_find_center_s(std::int64_t width) {
-  return width == 512 ? 1.3 : width == 1024 ? 8.1 : width == 2048 ? 36 : 0;
-}
-
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> out;
   std::stringstream in(text);
@@ -82,9 +82,8 @@ struct Row {
 
 // Reconstructs the phantom on `comm`: the end-to-end and kernel-only rates.
 Row measure(const Size& size, const std::string& algorithm, const parallel::Comm& comm, const std::filesystem::path& input,
-            const std::filesystem::path& dir, double center) {
+            const std::filesystem::path& dir, double center, parallel::RowRange rows) {
   Row row{size, algorithm, comm.size(), 0, 0, {}};
-  const parallel::RowRange rows{1, 1 + size.slices};  // the phantom's first and last rows are empty
   ReconOptions o;
   o.input = input;
   o.output = dir / (algorithm + std::to_string(size.width) + "-" + std::to_string(comm.size()) + ".h5");
@@ -137,7 +136,7 @@ void accuracy(const Size& size, const std::filesystem::path& dir) {
   p.overwrite = true;
   make_phantom(p);
   const double center = double(size.width - 1) / 2 + p.center_offset;
-  const parallel::Comm self(MPI_COMM_SELF);
+  const parallel::Comm self = parallel::Comm::serial();
   auto ours = [&](const std::string& algorithm, const std::string& filter) {
     ReconOptions o;
     o.input = p.output;
@@ -166,23 +165,88 @@ void accuracy(const Size& size, const std::filesystem::path& dir) {
   std::fflush(stdout);
 }
 
-std::string ratio(double ours, double peer, bool higher_is_better = true) {
-  if (peer <= 0) return "-";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f", higher_is_better ? ours / peer : peer / ours);
-  return text;
+Json number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+Json score_json(const Score& s) {
+  return {{"psnr", number(s.psnr)},
+          {"ssim", number(s.ssim)},
+          {"psnr_fitted", number(s.psnr_fitted)},
+          {"scored", s.scored},
+          {"constant", s.constant}};
+}
+
+Json row_json(const Row& r) {
+  return {{"algorithm", r.algorithm}, {"ranks", r.ranks},           {"end_to_end", r.end_to_end},
+          {"kernel", r.kernel},       {"quality", score_json(r.quality)}};
+}
+
+// Rank 0 alone, the others waiting: a one-rank Comm beside the world (the
+// world itself when it is one rank).
+struct Solo {
+  explicit Solo(const parallel::Comm& world) {
+    if (world.is_serial()) return;
+    MPI_Comm_split(world.mpi(), world.is_root() ? 0 : MPI_UNDEFINED, 0, &comm);
+  }
+  ~Solo() {
+    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+  }
+  parallel::Comm get() const { return comm == MPI_COMM_NULL ? parallel::Comm::serial() : parallel::Comm(comm); }
+  MPI_Comm comm = MPI_COMM_NULL;
+};
+
+// --input: gridrec (or --algorithms) on one file, 1 rank then every rank.
+int measure_file(std::map<std::string, std::string>& args, const parallel::Comm& world,
+                 const std::filesystem::path& dir) {
+  const std::filesystem::path input = args["--input"];
+  const double center = std::stod(args.at("--center"));
+  const auto ab = split(args.at("--rows"), ':');
+  const parallel::RowRange rows{std::stoll(ab.at(0)), std::stoll(ab.at(1))};
+  const DxInput probe(input, {}, std::nullopt);
+  const Size size{probe.shape().columns, probe.shape().angles, rows.size()};
+  const Solo solo(world);
+  Json out = Json::array();
+  for (const std::string& algorithm : split(args.count("--algorithms") ? args["--algorithms"] : "gridrec", ',')) {
+    if (world.is_root()) out.push_back(row_json(measure(size, algorithm, solo.get(), input, dir, center, rows)));
+    world.barrier();
+    if (world.size() > 1) {
+      const Row r = measure(size, algorithm, world, input, dir, center, rows);
+      if (world.is_root()) out.push_back(row_json(r));
+    }
+  }
+  if (!world.is_root()) return 0;
+  if (args.count("--json")) {
+    std::ofstream(args["--json"]) << out.dump() << "\n";
+  } else {
+    std::cout << out.dump() << "\n";
+  }
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace beamflow::jobs;
-  parallel::ParallelRuntime runtime(&argc, &argv);
+  // MPI only under mpirun: --score and --accuracy run alone.
+  parallel::ParallelRuntime runtime(&argc, &argv, parallel::ParallelRuntime::Mpi::WhenLaunched);
   const parallel::Comm& world = runtime.world();
   std::map<std::string, std::string> args;
   for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
   const std::filesystem::path dir =
       args.count("--dir") ? std::filesystem::path(args["--dir"]) : std::filesystem::temp_directory_path();
+  try {
+    if (args.count("--score")) {
+      if (world.is_root())
+        std::cout << score_json(score(args["--score"], args.at("--truth"), std::stoll(args.at("--truth-begin")),
+                                      std::stod(args.at("--center"))))
+                         .dump()
+                  << "\n";
+      return 0;
+    }
+    if (args.count("--input")) return measure_file(args, world, dir);
+  } catch (const std::exception& e) {
+    std::cerr << "tomo_bench: " << e.what() << "\n";
+    return 1;
+  }
   if (args.count("--accuracy")) {
     if (!world.is_root()) return 0;
     std::printf("| width x angles | fbp ramp PSNR / SSIM | iradon ramp PSNR / SSIM | fbp - iradon dB "
@@ -207,9 +271,8 @@ int main(int argc, char** argv) {
     sizes.push_back({std::stoll(wa.at(0)), std::stoll(wa.at(1)), std::stoll(slice_texts.at(i))});
   }
 
-  // One rank alone: rank 0 on MPI_COMM_SELF while the others wait.
-  MPI_Comm solo_comm;
-  MPI_Comm_split(world.mpi(), world.is_root() ? 0 : MPI_UNDEFINED, 0, &solo_comm);
+  // One rank alone: rank 0 on its own while the others wait.
+  const Solo solo(world);
   std::vector<Row> rows;
   std::vector<std::pair<Size, std::pair<double, double>>> centers;  // seconds, error
   try {
@@ -228,17 +291,18 @@ int main(int argc, char** argv) {
       });
       const double center = double(size.width - 1) / 2 + p.center_offset;
       for (const std::string algorithm : {"gridrec", "fbp"}) {
-        if (world.is_root()) rows.push_back(measure(size, algorithm, parallel::Comm(solo_comm), input, dir, center));
+        const parallel::RowRange slices{1, 1 + size.slices};  // the phantom's first and last rows are empty
+        if (world.is_root()) rows.push_back(measure(size, algorithm, solo.get(), input, dir, center, slices));
         world.barrier();
         if (world.size() > 1) {
-          Row r = measure(size, algorithm, world, input, dir, center);
+          Row r = measure(size, algorithm, world, input, dir, center, slices);
           if (world.is_root()) rows.push_back(r);
         }
       }
       if (world.is_root()) {
         const DxInput in(input, {}, std::nullopt);
         SinogramPipeline pipeline(in, {});
-        const CenterResult c = find_center(pipeline, {0, in.shape().rows}, {}, parallel::Comm(solo_comm));
+        const CenterResult c = find_center(pipeline, {0, in.shape().rows}, {}, solo.get());
         centers.push_back({size, {c.seconds, c.center - center}});
       }
       world.barrier();
@@ -250,23 +314,17 @@ int main(int argc, char** argv) {
   if (world.is_root()) {
     std::printf(
         "| width x angles | algorithm | ranks | end to end slices/s | kernel slices/s | PSNR dB (scale-fitted) | "
-        "SSIM | slices scored | TomoPy slices/s | kernel / TomoPy |\n"
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
-    for (const Row& r : rows) {
-      const double peer = tomopy_slices_per_s(r.algorithm, r.size.width);
-      std::printf("| %lld x %lld | %s | %d | %.2f | %.2f | %.2f (%.2f) | %.3f | %lld of %lld | %s | %s |\n",
+        "SSIM | slices scored |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (const Row& r : rows)
+      std::printf("| %lld x %lld | %s | %d | %.2f | %.2f | %.2f (%.2f) | %.3f | %lld of %lld |\n",
                   (long long)r.size.width, (long long)r.size.angles, r.algorithm.c_str(), r.ranks, r.end_to_end,
                   r.kernel, r.quality.psnr, r.quality.psnr_fitted, r.quality.ssim, (long long)r.quality.scored,
-                  (long long)(r.quality.scored + r.quality.constant),
-                  peer > 0 ? std::to_string(int(peer)).c_str() : "-", ratio(r.kernel, peer).c_str());
-    }
-    std::printf("\n| width x angles | find-center (vo) s | centre error px | TomoPy find_center_vo s | "
-                "speed-up |\n| --- | --- | --- | --- | --- |\n");
+                  (long long)(r.quality.scored + r.quality.constant));
+    std::printf("\n| width x angles | find-center (vo) s | centre error px |\n| --- | --- | --- |\n");
     for (const auto& [size, c] : centers)
-      std::printf("| %lld x %lld | %.2f | %+.3f | %.1f | %s |\n", (long long)size.width, (long long)size.angles,
-                  c.first, c.second, tomopy_find_center_s(size.width),
-                  ratio(c.first, tomopy_find_center_s(size.width), false).c_str());
+      std::printf("| %lld x %lld | %.2f | %+.3f |\n", (long long)size.width, (long long)size.angles, c.first,
+                  c.second);
   }
-  if (solo_comm != MPI_COMM_NULL) MPI_Comm_free(&solo_comm);
   return 0;
 }
