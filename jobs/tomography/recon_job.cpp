@@ -155,6 +155,8 @@ void follow_fft_plans(const std::string& plans, const std::filesystem::path& out
                        {{"file", output.string()}, {"dataset", kVolumeDataset}});
 }
 
+constexpr std::int64_t kPipelineRounds = 4;
+
 std::int64_t kill_after_rounds() {
   const char* value = std::getenv(kKillAfterChunksEnv);
   return value ? std::atoll(value) : 0;
@@ -264,6 +266,13 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   // partition
   s.chunk_rows = budget_rows;
   s.chunk_rows = std::min(s.chunk_rows, std::max<std::int64_t>(1, s.slices));
+  // Pipelined, with no --chunk-rows: a rank's share in at least
+  // kPipelineRounds chunks where it has the row groups, since one chunk
+  // leaves nothing to overlap.
+  if (o.pipeline_depth > 0 && o.chunk_rows == 0) {
+    const std::int64_t share = (s.slices - s.already_done + comm.size() - 1) / comm.size();
+    s.chunk_rows = std::min(s.chunk_rows, (share + kPipelineRounds - 1) / kPipelineRounds);
+  }
   s.chunk_rows = parallel::whole_groups(s.chunk_rows, group);
   const std::vector<parallel::RowRange> chunks = parallel::pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows, group);
   s.rounds = comm.max(static_cast<std::int64_t>(chunks.size()));

@@ -53,6 +53,22 @@ TEST_F(PipelineTest, PipelinedIsBitIdenticalWithOtherChunkings) {
   EXPECT_EQ(volume(path("c4.h5")), volume(path("off.h5")));
 }
 
+// Without --chunk-rows the budget holds all 24 rows at once; a pipelined
+// run still cuts them into 4 chunks, since one leaves nothing to overlap.
+TEST_F(PipelineTest, TheDefaultChunkingLeavesRoundsToOverlap) {
+  Ran r = beamflow(std::string(kRecon) + " --output auto.h5");
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json s = Json::parse(r.out);
+  EXPECT_EQ(s["chunk_rows"], 6);
+  EXPECT_EQ(s["rounds"], 4);
+  EXPECT_EQ(volume(path("auto.h5")), volume(path("off.h5")));
+  r = beamflow(std::string(kRecon) + " --pipeline-depth 0 --output step.h5");
+  ASSERT_EQ(r.code, 0) << r.err;
+  s = Json::parse(r.out);
+  EXPECT_EQ(s["rounds"], 1);
+  EXPECT_EQ(volume(path("step.h5")), volume(path("off.h5")));
+}
+
 TEST_F(PipelineTest, KilledMidRunAndResumedIsBitIdentical) {
   // Killed after 3 rounds were committed, while the compute thread was on
   // the fourth and the fifth had been read: exactly 6 slices are done.
