@@ -134,6 +134,16 @@ Json parse_json(std::string_view text, const std::string& source, std::size_t ma
   }
 }
 
+Json parse_json_as(std::string_view text, const std::string& source, const std::string& id,
+                   const std::string& asl_name, const std::string& what, Error::Context context) {
+  try {
+    return parse_json(text, source);
+  } catch (const Error& e) {
+    for (const auto& pair : e.context()) context.push_back(pair);
+    throw Error(id, asl_name, what + ": " + e.message(), std::move(context));
+  }
+}
+
 std::optional<Json> try_parse_json(std::string_view text, std::size_t max_depth) {
   try {
     return parse_json_keep_syntax_errors(text, "", max_depth);

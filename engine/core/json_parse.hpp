@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/json.hpp"
 
 namespace beamflow {
@@ -32,6 +33,14 @@ inline constexpr std::size_t kMaxJsonDepth = 512;
 //                  column=, offset=; the message keeps nlohmann's reason
 Json parse_json(std::string_view text, const std::string& source,
                 std::size_t max_depth = kMaxJsonDepth);
+
+// parse_json for places that report bad JSON under their own error id
+// (transfer.request.invalid, catalog.cursor.invalid, ...): a json.too_deep or
+// json.syntax error is rethrown as Error `id` with `asl_name`, the message
+// "<what>: <the parser's message>", `context` followed by the parser's
+// context (source=, limit=, offset=, line=, column=).
+Json parse_json_as(std::string_view text, const std::string& source, const std::string& id,
+                   const std::string& asl_name, const std::string& what, Error::Context context = {});
 
 // The same depth limit (json.too_deep), but a syntax error propagates as
 // nlohmann's own Json::parse_error / Json::out_of_range, for callers that

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/json_parse.hpp"
 #include "jobs/catalog/errors.hpp"
 
 namespace beamflow::catalog::detail {
@@ -10,6 +11,13 @@ namespace {
 const std::string& need(const std::optional<std::string>& v) {
   static const std::string empty;
   return v ? *v : empty;
+}
+
+// A JSON column of a stored row: depth-limited while parsing
+// (core/json_parse.hpp), so a tampered database cannot crash a reader.
+Json json_column(const std::string& text, const char* column, Error::Context context) {
+  return parse_json_as(text, column, "catalog.db", kCatalogError,
+                       std::string("a catalog row cannot be read: its ") + column + " column", std::move(context));
 }
 
 }  // namespace
@@ -23,8 +31,9 @@ Entry entry_from_row(const std::vector<std::optional<std::string>>& r) {
     e.collection = need(r[3]);
     e.status = status_from_string(need(r[4]));
     e.owner = need(r[5]);
-    e.visible_to = Json::parse(need(r[6])).get<std::vector<std::string>>();
-    e.content = Json::parse(need(r[7]));
+    const Error::Context at{{"row", need(r.at(0))}};
+    e.visible_to = json_column(need(r[6]), "visible_to", at).get<std::vector<std::string>>();
+    e.content = json_column(need(r[7]), "content", at);
     e.location = need(r[8]);
     e.manifest_digest = need(r[9]);
     e.bytes = std::stoull(need(r[10]));
@@ -39,6 +48,21 @@ Entry entry_from_row(const std::vector<std::optional<std::string>>& r) {
     fail("catalog.db", std::string("a catalog row cannot be read: ") + ex.what(), {{"row", need(r.at(0))}});
   }
   return e;
+}
+
+Collection collection_from_row(const std::string& name, const std::string& schema, bool requires_approval,
+                               const std::string& curators) {
+  Collection c;
+  c.name = name;
+  c.requires_approval = requires_approval;
+  const Error::Context at{{"collection", name}};
+  c.schema = json_column(schema, "schema", at);
+  try {
+    c.curators = json_column(curators, "curators", at).get<std::vector<std::string>>();
+  } catch (const Json::exception& ex) {
+    fail("catalog.db", std::string("a collection row cannot be read: ") + ex.what(), at);
+  }
+  return c;
 }
 
 std::vector<std::string> visibility_rows(const Entry& e) {

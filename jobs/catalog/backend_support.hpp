@@ -21,6 +21,12 @@ inline constexpr const char* kEntryColumns =
 // A row of kEntryColumns, every value as text (NULL as nullopt).
 Entry entry_from_row(const std::vector<std::optional<std::string>>& row);
 
+// A collection from its row's values (the schema and curators columns hold
+// JSON text). Stored JSON is parsed depth-limited like any input; a row
+// that cannot be read is catalog.db naming the collection.
+Collection collection_from_row(const std::string& name, const std::string& schema, bool requires_approval,
+                               const std::string& curators);
+
 // The principals an entry is visible to: its visible_to plus its owner.
 std::vector<std::string> visibility_rows(const Entry& e);
 // Index fields without repeats of the same (field, text).

@@ -19,6 +19,7 @@
 #include "jobs/catalog/metadata.hpp"
 #include "platform/fs.hpp"
 #include "platform/posix_file.hpp"
+#include "platform/private_dir.hpp"
 
 namespace beamflow::catalog {
 namespace stdfs = std::filesystem;
@@ -51,6 +52,14 @@ void make_dir(const stdfs::path& dir) {
   std::error_code ec;
   if (stdfs::create_directories(dir, ec); ec)
     fail("dataset.storage", "cannot create directory: " + ec.message(), {{"file", dir.string()}});
+}
+
+void make_private_dir(const stdfs::path& dir) {
+  try {
+    fs::create_private_directories(dir, "dataset.storage");
+  } catch (const Error& e) {
+    fail("dataset.storage", "cannot create directory: " + e.message(), {{"file", dir.string()}});
+  }
 }
 
 std::string random_suffix() {
@@ -194,7 +203,11 @@ Entry Datasets::publish(const PublishRequest& req, const Identity& who) {
   }
   crash_point("minted");
 
-  make_dir(m_storage / ".staging");
+  // The storage holds published bags: user data, whose folders follow the
+  // umask and the storage's own policy. Its .staging folder (bags being
+  // written, publish locks) is beamflow's state: owner-only (issue 9 §5).
+  make_dir(m_storage);
+  make_private_dir(m_storage / ".staging");
   clean_staging();
   const stdfs::path home = m_storage / storage_name(id.value);
   make_dir(home);

@@ -329,12 +329,8 @@ class PostgresCatalog final : public Catalog {
   }
 
   static Collection collection_from(const Row& r) {
-    Collection c;
-    c.name = *r[0];
-    c.schema = Json::parse(*r[1]);
-    c.requires_approval = *r[2] != "0";
-    c.curators = Json::parse(*r[3]).get<std::vector<std::string>>();
-    return c;
+    return detail::collection_from_row(r[0].value_or(""), r[1].value_or(""), r[2].value_or("0") != "0",
+                                       r[3].value_or(""));
   }
 
   std::unique_ptr<PGconn, ConnCloser> m_conn;

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/hash.hpp"
+#include "core/json_parse.hpp"
 #include "jobs/catalog/errors.hpp"
 #include "jobs/catalog/text.hpp"
 
@@ -251,7 +252,10 @@ std::string encode_cursor(const Cursor& cursor, const std::string& fingerprint) 
 
 Cursor decode_cursor(const std::string& marker, const std::string& fingerprint, std::size_t keys) {
   const auto raw = unb64url(marker);
-  Json j = raw ? Json::parse(*raw, nullptr, false) : Json();
+  // The marker comes from the user: depth-limited while parsing (core/json_parse.hpp).
+  const Json j = raw ? parse_json_as(*raw, "marker", "catalog.cursor.invalid", kInvalidInput,
+                                     "marker: not a cursor this catalog issued", {{"field", "marker"}})
+                     : Json();
   if (!j.is_object() || !j.contains("k") || !j["k"].is_array() || !j.contains("r") ||
       !j["r"].is_number_integer() || !j.contains("h") || !j["h"].is_string() || j["k"].size() != keys)
     throw Error("catalog.cursor.invalid", kInvalidInput, "marker: not a cursor this catalog issued",

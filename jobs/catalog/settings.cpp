@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "platform/private_dir.hpp"
+
 namespace beamflow::catalog {
 namespace {
 
@@ -14,7 +16,10 @@ std::filesystem::path home() {
 
 std::string default_catalog_location() {
   if (const char* c = std::getenv("BEAMFLOW_CATALOG"); c && *c) return c;
-  std::filesystem::create_directories(home());
+  // $BEAMFLOW_HOME holds beamflow's state (the catalog among it): created
+  // owner-only, and refused when others may write to it, as for the runs.
+  fs::create_private_directories(home(), "catalog.open");
+  fs::refuse_shared_directory(home(), "run.home_shared");
   return "sqlite:" + (home() / "catalog.sqlite").string();
 }
 

@@ -1,9 +1,14 @@
 // The embedded catalog: one SQLite file (WAL, synchronous=FULL so a commit
 // is on disk when it returns), free text in a contentless FTS5 table keyed
 // by the entry's row id.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "core/time.hpp"
@@ -115,9 +120,28 @@ class Statement {
   std::unique_ptr<sqlite3_stmt, StmtFinalizer> m_stmt;
 };
 
+// A new catalog file is created 0600 whatever the umask (SQLite would make
+// it 0644 & ~umask); its -wal and -shm files take the database's mode. An
+// existing file keeps its mode.
+void create_owner_only(const std::string& path) {
+  if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0) return;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return;
+    fail("catalog.open", std::string("cannot create the SQLite catalog: ") + std::strerror(errno), {{"file", path}});
+  }
+  const bool ok = ::fchmod(fd, 0600) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok)
+    fail("catalog.open", std::string("cannot make the SQLite catalog owner-only: ") + std::strerror(err),
+         {{"file", path}});
+}
+
 class SqliteCatalog final : public Catalog {
  public:
   explicit SqliteCatalog(const std::string& path) : m_path(path) {
+    create_owner_only(path);
     sqlite3* db = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                                    nullptr);
@@ -349,12 +373,8 @@ class SqliteCatalog final : public Catalog {
   void exec_noexcept(const char* sql) noexcept { sqlite3_exec(db(), sql, nullptr, nullptr, nullptr); }
 
   static Collection collection_from(const Statement& s) {
-    Collection c;
-    c.name = *s.text(0);
-    c.schema = Json::parse(*s.text(1));
-    c.requires_approval = s.integer(2) != 0;
-    c.curators = Json::parse(*s.text(3)).get<std::vector<std::string>>();
-    return c;
+    return detail::collection_from_row(s.text(0).value_or(""), s.text(1).value_or(""), s.integer(2) != 0,
+                                       s.text(3).value_or(""));
   }
 
   std::string m_path;

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <set>
 
+#include "core/json_parse.hpp"
 #include "jobs/transfer/errors.hpp"
 
 namespace beamflow::transfer {
@@ -24,14 +25,8 @@ Endpoints Endpoints::load(const std::filesystem::path& file) {
     throw request_error("transfer.endpoints.unreadable", "the endpoints file cannot be read",
                         {{"file", file.string()}});
   const std::string text((std::istreambuf_iterator<char>(in)), {});
-  Json config;
-  try {
-    config = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    throw request_error("transfer.endpoints.invalid",
-                        std::string("the endpoints file is not valid JSON: ") + e.what(),
-                        {{"file", file.string()}});
-  }
+  const Json config = parse_json_as(text, file.string(), "transfer.endpoints.invalid", asl::Request,
+                                    "the endpoints file", {{"file", file.string()}});
   return from_json(config, std::filesystem::absolute(file).parent_path(), file.string());
 }
 

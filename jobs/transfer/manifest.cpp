@@ -9,10 +9,12 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/json_parse.hpp"
 #include "jobs/transfer/checksum.hpp"
 #include "jobs/transfer/endpoints.hpp"
 #include "jobs/transfer/errors.hpp"
 #include "platform/fs.hpp"
+#include "platform/private_dir.hpp"
 
 namespace beamflow::transfer {
 
@@ -61,10 +63,9 @@ std::vector<Json> parse_journal(const std::string& text, std::size_t* complete_l
     char check[17];
     std::snprintf(check, sizeof check, "%016llx", xxh64_of(body));
     if (line.substr(0, 16) != std::string_view(check, 16)) continue;
-    try {
-      out.push_back(Json::parse(body));
-    } catch (const Json::parse_error&) {
-    }
+    // A line whose checksum matches but that is not JSON (or nests deeper
+    // than the limit) only loses resume progress: skipped like a damaged line.
+    if (auto record = try_parse_json(body)) out.push_back(std::move(*record));
   }
   if (complete_length) *complete_length = start;
   return out;
@@ -72,9 +73,15 @@ std::vector<Json> parse_journal(const std::string& text, std::size_t* complete_l
 
 Attempt Manifest::prepare(const std::filesystem::path& dir, const TransferRequest& request,
                           const Endpoint& source, const Endpoint& destination) {
+  // beamflow's own state: owner-only (0700 folders, 0600 files) whatever the
+  // umask, like everything under $BEAMFLOW_HOME (issue 9 §5).
+  try {
+    fs::create_private_directories(dir, "transfer.manifest.io");
+  } catch (const Error& e) {
+    throw Error("transfer.manifest.io", asl::Manifest, "cannot create the transfer's state folder: " + e.message(),
+                {{"file", dir.string()}}, true);
+  }
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw io_error("cannot create the transfer's state folder", dir, ec.value());
   const auto file = dir / "request.json";
   const Json mine{{"fingerprint", request.fingerprint()},
                   {"request", request.to_json()},
@@ -82,13 +89,8 @@ Attempt Manifest::prepare(const std::filesystem::path& dir, const TransferReques
                   {"destination_root", destination.root.string()}};
   Attempt attempt;
   if (std::filesystem::exists(file, ec)) {
-    Json recorded;
-    try {
-      recorded = Json::parse(slurp(file));
-    } catch (const Json::parse_error&) {
-      throw Error("transfer.manifest.corrupt", asl::Manifest, "request.json of the transfer is not JSON",
-                  {{"file", file.string()}});
-    }
+    const Json recorded = parse_json_as(slurp(file), file.string(), "transfer.manifest.corrupt", asl::Manifest,
+                                        "request.json of the transfer", {{"file", file.string()}});
     if (recorded.value("fingerprint", std::string()) != mine["fingerprint"] ||
         recorded.value("source_root", std::string()) != mine["source_root"] ||
         recorded.value("destination_root", std::string()) != mine["destination_root"])
@@ -96,12 +98,8 @@ Attempt Manifest::prepare(const std::filesystem::path& dir, const TransferReques
                   "this submission id (or state folder) already belongs to a different transfer request",
                   {{"submission_id", request.effective_id()}, {"state_dir", dir.string()}});
     attempt.retry = true;
-    if (std::filesystem::exists(dir / "result.json", ec)) {
-      try {
-        attempt.result = Json::parse(slurp(dir / "result.json"));
-      } catch (const Json::parse_error&) {
-      }
-    }
+    // A result.json that is not JSON is as good as none: the transfer runs again and rewrites it.
+    if (std::filesystem::exists(dir / "result.json", ec)) attempt.result = try_parse_json(slurp(dir / "result.json"));
     return attempt;
   }
   fs::write_file_atomic(file, mine.dump(2) + "\n");
@@ -139,7 +137,7 @@ Manifest::Manifest(const std::filesystem::path& dir, int rank) : m_dir(dir) {
     absorb(parse_journal(slurp(entry.path())));
   }
   const auto path = dir / own;
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) throw io_error("cannot open the transfer journal", path, errno);
   m_journal = Fd(fd);
   const std::string text = slurp(path);

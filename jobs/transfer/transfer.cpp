@@ -10,6 +10,7 @@
 #include <iterator>
 #include <optional>
 
+#include "core/json_parse.hpp"
 #include "jobs/transfer/errors.hpp"
 #include "jobs/transfer/manifest.hpp"
 #include "jobs/transfer/scan.hpp"
@@ -51,13 +52,9 @@ TransferRequest load_request(const std::filesystem::path& file) {
   if (!in || std::filesystem::is_directory(file, ec))
     throw request_error("transfer.request.unreadable", "the request file cannot be read", {{"file", file.string()}});
   const std::string text((std::istreambuf_iterator<char>(in)), {});
-  Json j;
-  try {
-    j = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    throw request_error("transfer.request.invalid", std::string("the request is not valid JSON: ") + e.what(),
-                        {{"file", file.string()}});
-  }
+  // Depth-limited while parsing (core/json_parse.hpp): a 100,000-deep request is refused, not recursed into.
+  const Json j = parse_json_as(text, file.string(), "transfer.request.invalid", asl::Request, "the request",
+                               {{"file", file.string()}});
   try {
     return parse_request(j);
   } catch (Error& e) {
@@ -111,8 +108,8 @@ TransferSummary run_transfer(const TransferRequest& request, const Endpoints& en
     message = "P" + Json{{"plan", plan.to_json()}, {"retry", attempt.retry}}.dump();
   });
   message = group.broadcast(message);
-  if (message[0] == 'R') return {Json::parse(message.substr(1)), true};
-  const Json planned = Json::parse(message.substr(1));
+  if (message[0] == 'R') return {parse_json(std::string_view(message).substr(1), "the transfer's result"), true};
+  const Json planned = parse_json(std::string_view(message).substr(1), "the transfer plan");
   const Plan plan = Plan::from_json(planned["plan"]);
   const bool retry = planned["retry"].get<bool>();
 
@@ -169,7 +166,7 @@ TransferSummary run_transfer(const TransferRequest& request, const Endpoints& en
                   repaired = 0, chunks = 0;
     Json checksums = Json::object(), skipped = Json::array();
     for (const auto& part : parts)
-      for (const Json& o : Json::parse(part)) {
+      for (const Json& o : parse_json(part, "a rank's outcomes")) {
         const FileOutcome out = FileOutcome::from_json(o);
         bytes += out.size;
         transferred += out.bytes_copied;

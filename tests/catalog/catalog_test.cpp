@@ -3,6 +3,7 @@
 // withdraw, curation, search (free text, filters, every facet kind, cursor
 // pagination past 10,000) and visibility down to the facet counts.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <set>
@@ -10,6 +11,7 @@
 #include "catalog/support/backends.hpp"
 #include "catalog/support/fixtures.hpp"
 #include "jobs/catalog/datasets.hpp"
+#include "jobs/catalog/settings.hpp"
 #include "support/expect_error.hpp"
 #include "support/scratch_dir.hpp"
 
@@ -394,6 +396,64 @@ TYPED_TEST(CatalogSuite, RepeatedRequestReturnsTheFirstEntry) {
   const Entry b = this->m_datasets->publish(r, user("alice"));
   EXPECT_EQ(a.identifier, b.identifier);
   EXPECT_EQ(b.version, 1);
+}
+
+// Issue 9 §3: JSON nested 100,000 deep, as a marker (user input) or in a
+// stored row (a database changed behind beamflow's back), is refused by the
+// depth-limited parser under the place's own id; nothing crashes.
+TYPED_TEST(CatalogSuite, DeeplyNestedJsonInAMarkerOrARowIsAClearError) {
+  std::string marker;  // base64url of 100,002 '[' then as many ']'
+  for (int i = 0; i < 33'334; ++i) marker += "W1tb";
+  for (int i = 0; i < 33'334; ++i) marker += "XV1d";
+  expect_error([&] { this->search({{"marker", marker}}); }, "catalog.cursor.invalid",
+               {"marker: not a cursor this catalog issued: the document nests deeper than 512 levels", "limit=512"});
+
+  const Entry e = this->publish("deep", metadata());
+  this->m_datasets->put_collection({"deep", Json(), false, {}}, Identity{"root", {}, true});
+  const std::string deep = "'" + std::string(100'000, '[') + std::string(100'000, ']') + "'";
+  TypeParam::exec(this->m_dir.path(), "UPDATE entries SET content = " + deep);
+  TypeParam::exec(this->m_dir.path(), "UPDATE collections SET schema = " + deep);
+  expect_error([&] { this->m_datasets->describe(e.identifier, 0, user("bob")); }, "catalog.db",
+               {"content column: the document nests deeper than 512 levels", "row="});
+  expect_error([&] { this->search(Json::object()); }, "catalog.db", {"nests deeper than 512 levels"});
+  expect_error([&] { this->m_datasets->collection("deep"); }, "catalog.db",
+               {"schema column: the document nests deeper than 512 levels", "collection=deep"});
+}
+
+// Issue 9 §5: beamflow's own catalog state is owner-only whatever the
+// umask: $BEAMFLOW_HOME as the default catalog creates it, the SQLite file
+// with its -wal and -shm, the storage's .staging folder. A home that others
+// may write to is refused. (Published bags are user data: not checked.)
+TEST(OwnerOnly, CatalogStateIsOwnerOnlyWhateverTheUmask) {
+  ScratchDir dir{"beamflow-catalog-"};
+  const auto home = dir.path() / "home" / "nested";
+  ::setenv("BEAMFLOW_HOME", home.c_str(), 1);
+  ::unsetenv("BEAMFLOW_CATALOG");
+  const mode_t old = ::umask(0);
+  const std::string location = default_catalog_location();
+  {
+    auto catalog = open_catalog(location);
+    Datasets datasets(*catalog, dir.path() / "storage");
+    std::filesystem::create_directories(dir.path() / "src");
+    std::ofstream(dir.path() / "src" / "a.txt") << "alpha";
+    PublishRequest r;
+    r.source = dir.path() / "src";
+    r.metadata = metadata();
+    r.visible_to = {"public"};
+    datasets.publish(r, user("alice"));
+    ::umask(old);
+    const auto owner_only = std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+    for (const char* f : {"catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"})
+      EXPECT_EQ(std::filesystem::status(home / f).permissions() & std::filesystem::perms::all, owner_only) << f;
+  }
+  ::umask(old);
+  for (const auto& d : {dir.path() / "home", home, dir.path() / "storage" / ".staging"})
+    EXPECT_EQ(std::filesystem::status(d).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_all)
+        << d;
+  std::filesystem::permissions(home, std::filesystem::perms::all);
+  expect_error([] { default_catalog_location(); }, "run.home_shared", {home.string()});
+  ::unsetenv("BEAMFLOW_HOME");
 }
 
 }  // namespace

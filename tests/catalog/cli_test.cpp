@@ -201,5 +201,22 @@ TEST_F(DatasetCli, ErrorsNameWhatIsWrong) {
   EXPECT_EQ(Json::parse(run("dataset search --json").out)["total"], 0);
 }
 
+// Issue 9 §3: a marker that decodes to JSON nested 100,000 deep (too long
+// for one argv string, so in a --query file) is the same clear error, with
+// the same exit code, as any other bad marker; no crash.
+TEST_F(DatasetCli, ADeeplyNestedMarkerIsAClearError) {
+  std::string marker;  // base64url of 100,002 '[' then as many ']'
+  for (int i = 0; i < 33'334; ++i) marker += "W1tb";
+  for (int i = 0; i < 33'334; ++i) marker += "XV1d";
+  std::ofstream(m_dir.path() / "q.json") << Json{{"marker", marker}}.dump();
+  const auto bad = run("dataset search --marker abc");
+  const auto deep = run("dataset search --query q.json --json");
+  EXPECT_EQ(deep.code, bad.code) << deep.err;
+  const Json doc = Json::parse(deep.out);  // under --json the one error document
+  EXPECT_EQ(doc["error"], "catalog.cursor.invalid") << deep.out;
+  EXPECT_NE(doc["message"].get<std::string>().find("nests deeper than 512 levels"), std::string::npos) << deep.out;
+  EXPECT_EQ(doc["context"]["limit"], "512") << deep.out;
+}
+
 }  // namespace
 }  // namespace beamflow::catalog::test

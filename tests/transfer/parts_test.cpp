@@ -189,5 +189,45 @@ TEST(Journal, TornTailAndBadLinesAreDropped) {
   EXPECT_EQ(complete, 2 * a.size() + damaged.size());
 }
 
+// Issue 9 §3: JSON nested 100,000 deep is refused while parsing, under the
+// place's own error id, naming the file and the limit.
+TEST(DeepJson, RequestEndpointsAndManifestRefuseIt) {
+  test::ScratchDir dir;
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  const auto file = dir.write("deep.json", deep);
+  expect_error([&] { load_request(file); }, "transfer.request.invalid",
+               {"nests deeper than 512 levels", "file=" + file.string(), "limit=512", "offset=512"});
+  expect_error([&] { Endpoints::load(file); }, "transfer.endpoints.invalid",
+               {"nests deeper than 512 levels", "file=" + file.string()});
+  // The deepest document allowed still parses (and is then refused for its shape).
+  const auto edge = dir.write("edge.json", std::string(512, '[') + std::string(512, ']'));
+  expect_error([&] { load_request(edge); }, "transfer.request.invalid");
+  expect_error([&] { Endpoints::load(edge); }, "transfer.endpoints.invalid", {"expected {\"endpoints\""});
+
+  const auto state = dir.path() / "state";
+  stdfs::create_directories(state);
+  std::ofstream(state / "request.json") << deep;
+  Endpoint ep;
+  ep.name = "e";
+  ep.root = dir.path();
+  const TransferRequest r = parse_request(Json{{"source_endpoint", "e"},
+                                               {"destination_endpoint", "e"},
+                                               {"transfer_items", {{{"source_path", "a"}, {"destination_path", "b"}}}}});
+  expect_error([&] { Manifest::prepare(state, r, ep, ep); }, "transfer.manifest.corrupt",
+               {"nests deeper than 512 levels", "request.json"});
+}
+
+TEST(DeepJson, AJournalLineTooDeepIsDroppedLikeADamagedOne) {
+  const std::string good = journal_line(Json{{"t", "c"}, {"i", 1}});
+  const std::string body = std::string(100'000, '[') + std::string(100'000, ']');
+  char check[17];
+  std::snprintf(check, sizeof check, "%016llx", static_cast<unsigned long long>(xxh64_of(body)));
+  std::size_t complete = 0;
+  const std::string text = good + check + ' ' + body + '\n' + good;
+  const auto records = parse_journal(text, &complete);
+  EXPECT_EQ(records.size(), 2u);
+  EXPECT_EQ(complete, text.size());
+}
+
 }  // namespace
 }  // namespace beamflow::transfer::testing

@@ -184,5 +184,29 @@ TEST_F(TransferTest, BadInputsAreClearErrorsAndWriteNothing) {
   nothing_written();
 }
 
+// Issue 9 §5: the transfer's state (its folder and every parent it creates,
+// request.json, the journals, result.json, the lock) is owner-only whatever
+// the umask. The copied files are the user's data and are not checked here.
+TEST_F(TransferTest, StateIsOwnerOnlyWhateverTheUmask) {
+  put(src / "f", "f");
+  const auto home = dir.path() / "home";
+  const auto state_dir = home / "transfers" / "t1";
+  const mode_t old = ::umask(0);
+  const Json out = run(request(Json::array({item("f", "f")})), state_dir);
+  ::umask(old);
+  EXPECT_EQ(out["status"], "SUCCEEDED");
+  for (const auto& d : {home, home / "transfers", state_dir})
+    EXPECT_EQ(stdfs::status(d).permissions() & stdfs::perms::all, stdfs::perms::owner_all) << d;
+  std::size_t files = 0;
+  for (const auto& e : stdfs::directory_iterator(state_dir)) {
+    ++files;
+    EXPECT_EQ(e.status().permissions() & stdfs::perms::all, stdfs::perms::owner_read | stdfs::perms::owner_write)
+        << e.path();
+  }
+  EXPECT_GE(files, 3u);  // request.json, journal-r0.log, result.json (and the lock)
+  EXPECT_TRUE(stdfs::exists(state_dir / "journal-r0.log"));
+  EXPECT_TRUE(stdfs::exists(state_dir / "result.json"));
+}
+
 }  // namespace
 }  // namespace beamflow::transfer::testing

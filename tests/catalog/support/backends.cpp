@@ -2,7 +2,9 @@
 
 #include "support/process.hpp"
 
+#include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -81,6 +83,24 @@ std::unique_ptr<Catalog> SqliteBackend::open_fresh(const std::filesystem::path& 
   return open_catalog(location(dir));
 }
 std::string SqliteBackend::location(const std::filesystem::path& dir) { return "sqlite:" + (dir / "catalog.sqlite").string(); }
+
+void SqliteBackend::exec(const std::filesystem::path& dir, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "catalog.sqlite").c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+void PostgresBackend::exec(const std::filesystem::path& dir, const std::string& sql) {
+  PGconn* c = PQconnectdb(server().conninfo.c_str());
+  PQclear(PQexec(c, ("SET search_path = " + schema_for(dir)).c_str()));
+  PGresult* r = PQexec(c, sql.c_str());
+  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+  PQclear(r);
+  PQfinish(c);
+}
 
 std::optional<std::string> PostgresBackend::unavailable() {
   if (!server().skip.empty()) return server().skip;

@@ -24,6 +24,8 @@ struct SqliteBackend {
   // The location string (open_catalog / --catalog) of that catalog.
   static std::string location(const std::filesystem::path& dir);
   static std::optional<std::string> unavailable() { return std::nullopt; }
+  // Runs `sql` on that catalog behind beamflow's back (tests that damage rows).
+  static void exec(const std::filesystem::path& dir, const std::string& sql);
 };
 
 struct PostgresBackend {
@@ -32,6 +34,7 @@ struct PostgresBackend {
   static std::string location(const std::filesystem::path& dir);
   // Why PostgreSQL tests cannot run here, or nullopt.
   static std::optional<std::string> unavailable();
+  static void exec(const std::filesystem::path& dir, const std::string& sql);
 };
 
 // The typed suites' parameter list, named "sqlite" and "postgresql".

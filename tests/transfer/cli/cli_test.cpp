@@ -170,5 +170,48 @@ TEST_F(CliTest, BadInputsExitWithTheirIdAndWriteNothing) {
   EXPECT_EQ(slurp(src / "f"), "f");
 }
 
+// Issue 9 §3: JSON nested 100,000 deep (a request, an endpoints file, the
+// state folder's request.json) is refused by the depth-limited parser with
+// the place's own error id and exit code: no crash, nothing written.
+TEST_F(CliTest, DeeplyNestedJsonIsAClearErrorNotACrash) {
+  put(src / "f", "f");
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  const auto out = dir.path() / "o", err = dir.path() / "e";
+  auto run = [&](const stdfs::path& endpoints, const stdfs::path& request, const std::string& state) {
+    int status = 0;
+    ::waitpid(spawn({binary(), "transfer", "--endpoints", endpoints.string(), "--request", request.string(),
+                     "--state-dir", (dir.path() / state).string(), "--json"},
+                    out, err),
+              &status, 0);
+    EXPECT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  auto expect_refused = [&](int code, int expected, const std::string& id, const std::string& file) {
+    EXPECT_EQ(code, expected) << slurp(err);
+    EXPECT_NE(slurp(err).find("[" + id + "]"), std::string::npos) << slurp(err);
+    EXPECT_NE(slurp(err).find("nests deeper than 512 levels"), std::string::npos) << slurp(err);
+    const Json doc = Json::parse(slurp(out));
+    EXPECT_EQ(doc["error"], id) << doc;
+    EXPECT_NE(doc.dump().find(file), std::string::npos) << doc;
+    EXPECT_TRUE(tree(dst).empty());
+  };
+  const auto good_request = dir.path() / "good.json", deep_file = dir.path() / "deep.json";
+  put(good_request, request(Json::array({item("f", "f")})).dump());
+  put(deep_file, deep);
+
+  expect_refused(run(endpoints_file, deep_file, "s1"), 2, "transfer.request.invalid", deep_file.string());
+  EXPECT_FALSE(stdfs::exists(dir.path() / "s1"));
+  expect_refused(run(deep_file, good_request, "s2"), 2, "transfer.endpoints.invalid", deep_file.string());
+  EXPECT_FALSE(stdfs::exists(dir.path() / "s2"));
+  // A state folder whose request.json was replaced: the manifest is refused, nothing copied.
+  put(dir.path() / "s3" / "request.json", deep);
+  expect_refused(run(endpoints_file, good_request, "s3"), 1, "transfer.manifest.corrupt",
+                 (dir.path() / "s3" / "request.json").string());
+  EXPECT_EQ(slurp(dir.path() / "s3" / "request.json"), deep);
+  // The same request with a sound state folder goes through.
+  EXPECT_EQ(run(endpoints_file, good_request, "s4"), 0) << slurp(err);
+  EXPECT_EQ(slurp(dst / "f"), "f");
+}
+
 }  // namespace
 }  // namespace beamflow::transfer::testing
