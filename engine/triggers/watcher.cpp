@@ -56,6 +56,13 @@ std::int64_t mtime_ns(const struct stat& st) {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
 
+// How long a file must stay unchanged to count as written: the
+// registration's quiet time, and 1 s for files a rescan finds under a
+// registration without the rule (they may be in the middle of being written).
+std::int64_t settle_ms(const Registration& r) {
+  return r.quiet_seconds > 0 ? static_cast<std::int64_t>(r.quiet_seconds * 1000) : 1000;
+}
+
 }  // namespace
 
 Json WatcherStats::to_json() const {
@@ -119,19 +126,19 @@ void Watcher::add_tree(std::size_t reg, const fsys::path& dir, std::int64_t now)
 
 // Complete (closed after writing, moved in): submitted now. Created: waits
 // for quiescence when the registration asks for it (else for its close).
-// Found by a rescan: submitted when already quiet (or without the rule),
-// else waits like a created file.
+// Found by a rescan: submitted when already settled, else waits like a
+// created file.
 void Watcher::file_seen(std::size_t reg, const fsys::path& path, Seen how, std::int64_t now) {
   const Registration& r = m_regs[reg];
   if (::fnmatch(r.pattern.c_str(), path.filename().c_str(), FNM_PERIOD) != 0) return;
-  if (how == Seen::Complete || (how == Seen::Found && r.quiet_seconds <= 0)) {
+  if (how == Seen::Complete) {
     submit_file(reg, path);
     return;
   }
-  if (r.quiet_seconds <= 0) return;  // created: its close or move-in reports it
+  if (how == Seen::Created && r.quiet_seconds <= 0) return;  // its close or move-in reports it
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-  const std::int64_t quiet_ms = static_cast<std::int64_t>(r.quiet_seconds * 1000);
+  const std::int64_t quiet_ms = settle_ms(r);
   if (how == Seen::Found && now - mtime_ns(st) / 1000000 >= quiet_ms) {
     submit_file(reg, path);
     return;
@@ -181,13 +188,13 @@ void Watcher::check_pending(std::int64_t now) {
       ++it;
       continue;
     }
-    const std::int64_t quiet_ms = static_cast<std::int64_t>(m_regs[reg].quiet_seconds * 1000);
+    const std::int64_t quiet_ms = settle_ms(m_regs[reg]);
     ++it;  // submit_file erases the entry
     if (now - p.stable_since_ms >= quiet_ms) submit_file(reg, path);
   }
   m_next_pending_check_ms = -1;
   for (const auto& [key, p] : m_pending) {
-    const std::int64_t quiet_ms = static_cast<std::int64_t>(m_regs[key.first].quiet_seconds * 1000);
+    const std::int64_t quiet_ms = settle_ms(m_regs[key.first]);
     // Again when it would be quiet, and at least every quiet/4 to see changes.
     const std::int64_t at = std::min(p.stable_since_ms + quiet_ms, now + std::max<std::int64_t>(50, quiet_ms / 4));
     if (m_next_pending_check_ms < 0 || at < m_next_pending_check_ms) m_next_pending_check_ms = at;

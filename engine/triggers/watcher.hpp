@@ -19,8 +19,9 @@
 //   - a rescan submits whatever is not yet submitted: at start (files that
 //     arrived while no watcher ran), after IN_Q_OVERFLOW (events were lost),
 //     and when the registrations change. A file seen by a rescan is
-//     submitted when its mtime is older than quiet_seconds, else it waits
-//     for quiescence like a new file;
+//     submitted when its mtime is older than quiet_seconds (1 s when the
+//     registration has no quiet time: it may be half-written), else it
+//     waits for quiescence like a new file;
 //   - watches come before scans: a directory is watched, then listed, so a
 //     file lands either before the listing (found) or after the watch
 //     (reported); directories created later under a recursive registration
