@@ -342,8 +342,12 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   // Hands the round to the compute thread (pipelined) or runs it on wait().
   const auto start_compute = [&](Round& r) {
     if (r.chunk.empty() || r.failed) return;
-    r.volume = std::async(pipelined ? std::launch::async : std::launch::deferred,
-                          [&compute, chunk = r.chunk, raw = std::move(r.raw)]() mutable { return compute(chunk, raw); });
+    try {  // a thread that cannot start fails the round, on every rank
+      r.volume = std::async(pipelined ? std::launch::async : std::launch::deferred,
+                            [&compute, chunk = r.chunk, raw = std::move(r.raw)]() mutable { return compute(chunk, raw); });
+    } catch (...) {
+      r.failed = std::current_exception();
+    }
   };
   const auto wait = [&](Round& r) {
     HostVolume slab;
