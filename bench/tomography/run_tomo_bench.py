@@ -111,7 +111,12 @@ def main():
     for exe in (beamflow, tomo_bench):
         if not os.access(exe, os.X_OK):
             sys.exit(f"run_tomo_bench.py: {exe} is missing: build the targets beamflow and tomo_bench")
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    tmp = tempfile.TemporaryDirectory(dir=args.dir)
+    work = Path(tmp.name)
+    # FFTW wisdom lives in BEAMFLOW_HOME/fftw: the first round plans and
+    # stores it, later rounds start from it, as on a machine that ran once.
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               BEAMFLOW_HOME=str(work / "home"))
     tomopy_env, no_peer = peer_env(args)
     if tomopy_env is not None:
         tomopy_env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -119,8 +124,6 @@ def main():
         log(f"TomoPy is not available: {no_peer}")
     peer = [str(HERE / "tomopy_peer.py")]
 
-    tmp = tempfile.TemporaryDirectory(dir=args.dir)
-    work = Path(tmp.name)
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     slices = [int(v) for v in args.slices.split(",")]
     results = []
