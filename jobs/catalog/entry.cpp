@@ -74,7 +74,9 @@ EntryStatus status_from_string(const std::string& s) {
 
 IndexTerms index_terms(const Entry& entry) {
   IndexTerms t;
-  const Json& dc = entry.content.contains("dc") ? entry.content["dc"] : Json::object();
+  static const Json kNoDc = Json::object();
+  const auto dc_it = entry.content.is_object() ? entry.content.find("dc") : entry.content.end();
+  const Json& dc = dc_it != entry.content.end() ? *dc_it : kNoDc;  // a reference: no copy per entry
   if (dc.contains("titles") && dc["titles"].is_array() && !dc["titles"].empty())
     t.title = dc["titles"][0].value("title", "");
   if (auto y = dc.find("publicationYear"); y != dc.end())

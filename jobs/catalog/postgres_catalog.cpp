@@ -137,21 +137,26 @@ class PostgresCatalog final : public Catalog {
       entry_rows.push_back({e.row, e.identifier, std::int64_t{e.version}, e.collection, std::string(to_string(e.status)),
                             e.owner, Json(e.visible_to).dump(), e.content.dump(), e.location, e.manifest_digest,
                             static_cast<std::int64_t>(e.bytes), static_cast<std::int64_t>(e.files), e.published_ms,
-                            e.request_id, e.reason, e.decided_by, terms.title, std::int64_t{terms.year}, terms.text});
+                            e.request_id, e.reason, e.decided_by, terms.title, std::int64_t{terms.year}, terms.text,
+                            std::int64_t{e.status == EntryStatus::Published}});
       for (const auto& p : detail::visibility_rows(e)) vis_rows.push_back({p, e.row});
       for (const auto& f : detail::unique_fields(terms))
         field_rows.push_back({e.row, f.field, f.text, f.has_number ? SqlValue(f.number) : SqlValue(std::string())});
       if (e.status == EntryStatus::Published) published.push_back(e.identifier);
     }
     insert_rows("INSERT INTO entries(id, identifier, version, collection, status, owner, visible_to, content, location, "
-                "manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, tsv) VALUES ",
+                "manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, tsv, latest) VALUES ",
                 "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, ''), $15, $16, $17, $18, "
-                "to_tsvector('simple', $19))",
-                19, entry_rows);
+                "to_tsvector('simple', $19), $20)",
+                20, entry_rows);
     insert_rows("INSERT INTO visibility(principal, entry) VALUES ", "($1, $2)", 2, vis_rows);
     insert_rows("INSERT INTO fields(entry, field, sval, nval) VALUES ", "($1, $2, $3, NULLIF($4, '')::float8)", 4,
                 field_rows);
-    if (!published.empty()) update_latest(published);
+    // A published entry was inserted with latest = 1: right when it is its
+    // identifier's only row (nearly always). Identifiers with other versions
+    // are settled here; rewriting every new row (the old way) doubled the
+    // cost of an ingest, GIN index included.
+    if (!published.empty()) update_latest(published, true);
     tx.commit();
   }
 
@@ -194,12 +199,24 @@ class PostgresCatalog final : public Catalog {
     SearchResult result;
     // REPEATABLE READ: the page, the total and the facets see one snapshot.
     Tx tx(*this, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    auto rows = query(plan.page.text, plan.page.params);
+    std::vector<Row> rows;
+    for (const auto& f : q.facets) result.facets.push_back(FacetResult{f.name, {}});
+    for (auto& r : query(plan.search.text, plan.search.params)) {
+      const int part = std::stoi(*r[0]);
+      if (part == 0) {
+        rows.push_back(std::move(r));
+      } else if (part == 1) {
+        result.total = std::stoll(*r[3]);
+      } else {
+        const auto i = static_cast<std::size_t>(part - 2);
+        result.facets.at(i).buckets.push_back(detail::facet_bucket(q.facets[i], *r[4], std::stoll(*r[3])));
+      }
+    }
     const bool more = rows.size() > static_cast<std::size_t>(q.limit);
     if (more) rows.pop_back();
     if (!rows.empty()) {
       std::vector<std::string> ids;
-      for (const auto& r : rows) ids.push_back(*r[0]);
+      for (const auto& r : rows) ids.push_back(*r[2]);
       std::map<std::int64_t, Entry> loaded;
       for (const auto& r : query(std::string("SELECT ") + detail::kEntryColumns +
                                      " FROM entries WHERE id = ANY($1::bigint[])",
@@ -208,23 +225,16 @@ class PostgresCatalog final : public Catalog {
         loaded.emplace(e.row, std::move(e));
       }
       for (const auto& r : rows) {
-        auto it = loaded.find(std::stoll(*r[0]));
+        auto it = loaded.find(std::stoll(*r[2]));
         if (it == loaded.end()) continue;
         SearchHit hit{it->second, 0};
         for (std::size_t i = 0; i < plan.sort.size(); ++i)
-          if (plan.sort[i].field == "_score") hit.score = std::stod(*r[i + 1]);
+          if (plan.sort[i].field == "_score") hit.score = std::stod(*r[4 + i]);
         result.hits.push_back(std::move(hit));
       }
       std::vector<std::string> keys;
-      for (std::size_t i = 0; i < plan.sort.size(); ++i) keys.push_back(*rows.back()[i + 1]);
-      result.marker = detail::next_marker(plan, std::stoll(*rows.back()[0]), keys, more);
-    }
-    result.total = std::stoll(*query(plan.count.text, plan.count.params).at(0).at(0));
-    for (std::size_t i = 0; i < plan.facets.size(); ++i) {
-      FacetResult fr{q.facets[i].name, {}};
-      for (const auto& r : query(plan.facets[i].text, plan.facets[i].params))
-        fr.buckets.push_back(detail::facet_bucket(q.facets[i], *r[0], std::stoll(*r[1])));
-      result.facets.push_back(std::move(fr));
+      for (std::size_t i = 0; i < plan.sort.size(); ++i) keys.push_back(*rows.back()[4 + i]);
+      result.marker = detail::next_marker(plan, std::stoll(*rows.back()[2]), keys, more);
     }
     tx.commit();
     return result;
@@ -320,11 +330,15 @@ class PostgresCatalog final : public Catalog {
     }
   }
 
-  void update_latest(const std::vector<std::string>& identifiers) {
-    query("UPDATE entries e SET latest = CASE WHEN e.version = x.v THEN 1 ELSE 0 END "
-          "FROM (SELECT i.identifier, (SELECT max(version) FROM entries w WHERE w.identifier = i.identifier "
-          "AND w.status = 'published') AS v FROM unnest($1::text[]) AS i(identifier)) x "
-          "WHERE e.identifier = x.identifier AND e.latest <> CASE WHEN e.version = x.v THEN 1 ELSE 0 END",
+  // Sets `latest` for `identifiers`: 1 on the highest published version, 0
+  // on every other row. With `several_only`, identifiers that have a single
+  // row are left as the ingest inserted them.
+  void update_latest(const std::vector<std::string>& identifiers, bool several_only = false) {
+    query(std::string("UPDATE entries e SET latest = CASE WHEN e.version = x.v THEN 1 ELSE 0 END "
+                      "FROM (SELECT w.identifier, max(w.version) FILTER (WHERE w.status = 'published') AS v "
+                      "FROM entries w WHERE w.identifier = ANY($1::text[]) GROUP BY w.identifier") +
+              (several_only ? " HAVING count(*) > 1" : "") +
+              ") x WHERE e.identifier = x.identifier AND e.latest <> CASE WHEN e.version = x.v THEN 1 ELSE 0 END",
           {text_array(identifiers)});
   }
 

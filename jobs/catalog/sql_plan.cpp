@@ -1,5 +1,6 @@
 #include "jobs/catalog/sql_plan.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -206,71 +207,107 @@ std::string fts_expression(const std::string& q, Dialect dialect) {
   return out;
 }
 
+namespace {
+
+// `SELECT x` as a union column: PostgreSQL needs every branch's column to
+// have one type (ids and counts BIGINT, keys and buckets TEXT); SQLite
+// keeps each value's own type, so its text form is what it always was.
+std::string as_text(const std::string& expr, Dialect d) {
+  return d == Dialect::SQLite ? expr : "CAST(" + expr + " AS TEXT)";
+}
+
+// The facet's own SELECT over `matched`: (bucket, n), in its bucket order.
+void facet_select(Builder& b, const Facet& f, Dialect dialect) {
+  switch (f.kind) {
+    case FacetKind::Terms:
+      b << "SELECT f.sval AS bucket, count(DISTINCT m.id) AS n FROM matched m CROSS JOIN fields f "
+           "WHERE f.entry = m.id AND f.field = ";
+      b.bind(f.field);
+      b << " GROUP BY f.sval ORDER BY n DESC, bucket ASC LIMIT ";
+      b.bind(static_cast<std::int64_t>(f.size));
+      break;
+    case FacetKind::NumericHistogram: {
+      const double width = (f.high - f.low) / f.size;
+      // Buckets [low + i*width, low + (i+1)*width); the float division is the
+      // same IEEE operation in both backends.
+      b << "SELECT " << (dialect == Dialect::SQLite ? "CAST((f.nval - " : "floor((f.nval - ");
+      b.bind(f.low);
+      b << ") / ";
+      b.bind(width);
+      b << (dialect == Dialect::SQLite ? " AS INTEGER)" : ")::bigint")
+        << " AS bucket, count(DISTINCT m.id) AS n FROM matched m CROSS JOIN fields f WHERE f.entry = m.id AND f.field = ";
+      b.bind(f.field);
+      b << " AND f.nval >= ";
+      b.bind(f.low);
+      b << " AND f.nval < ";
+      b.bind(f.high);
+      b << " GROUP BY bucket ORDER BY bucket";
+      break;
+    }
+    case FacetKind::DateHistogram: {
+      const int len = f.interval == "year" ? 4 : f.interval == "month" ? 7 : 10;
+      b << "SELECT substr(f.sval, 1, " << std::to_string(len)
+        << ") AS bucket, count(DISTINCT m.id) AS n FROM matched m CROSS JOIN fields f WHERE f.entry = m.id AND f.field = ";
+      b.bind(f.field);
+      b << " AND f.nval IS NOT NULL AND length(f.sval) >= " << std::to_string(len)
+        << " AND substr(f.sval, 5, 1) IN ('-', '') AND f.sval >= '0000' AND f.sval < ':'"
+        << " GROUP BY bucket ORDER BY bucket";
+      break;
+    }
+  }
+}
+
+}  // namespace
+
 SearchPlan plan_search(const Query& query, const Identity& identity, Dialect dialect) {
   SearchPlan plan;
   plan.sort = effective_sort(query);
   plan.fingerprint = query_fingerprint(query);
-  {
-    Builder b(dialect);
-    matched_cte(b, query, identity);
-    b << "SELECT m.id";
-    for (const auto& k : plan.sort) b << ", m." << sort_column(k.field);
-    b << " FROM matched m";
-    if (!query.marker.empty()) keyset(b, plan.sort, decode_cursor(query.marker, plan.fingerprint, plan.sort.size()));
-    b << " ORDER BY ";
-    for (const auto& k : plan.sort) b << "m." << sort_column(k.field) << (k.descending ? " DESC, " : " ASC, ");
-    b << "m.id ASC LIMIT ";
-    b.bind(static_cast<std::int64_t>(query.limit + 1));
-    plan.page = b.take();
+  plan.keys = std::max<std::size_t>(plan.sort.size(), 1);
+  const std::string null_id = "CAST(NULL AS BIGINT)", null_key = "CAST(NULL AS TEXT)";
+  auto null_keys = [&](std::size_t from) {
+    std::string out;
+    for (std::size_t i = from; i < plan.keys; ++i) out += ", " + null_key;
+    return out;
+  };
+  Builder b(dialect);
+  // One statement: `matched` is computed once and the page, the total and
+  // every facet read it (three or more statements re-ran the free-text match
+  // and the visibility check each). One statement also sees one snapshot.
+  matched_cte(b, query, identity);
+  b << "SELECT part, seq, id, n";
+  for (std::size_t i = 0; i < plan.keys; ++i) b << ", k" << std::to_string(i);
+  b << " FROM (";
+  // Part 0: the page (limit + 1 rows, so the caller knows whether another follows).
+  std::string order;
+  for (std::size_t i = 0; i < plan.sort.size(); ++i)
+    order += "p.s" + std::to_string(i) + (plan.sort[i].descending ? " DESC, " : " ASC, ");
+  order += "p.id ASC";
+  b << "SELECT 0 AS part, row_number() OVER (ORDER BY " << order << ") AS seq, p.id AS id, " << null_id << " AS n";
+  for (std::size_t i = 0; i < plan.sort.size(); ++i)
+    b << ", " << as_text("p.s" + std::to_string(i), dialect) << " AS k" << std::to_string(i);
+  b << null_keys(plan.sort.size()) << " FROM (SELECT m.id AS id";
+  for (std::size_t i = 0; i < plan.sort.size(); ++i) b << ", m." << sort_column(plan.sort[i].field) << " AS s" << std::to_string(i);
+  b << " FROM matched m";
+  if (!query.marker.empty()) keyset(b, plan.sort, decode_cursor(query.marker, plan.fingerprint, plan.sort.size()));
+  b << " ORDER BY ";
+  for (const auto& k : plan.sort) b << "m." << sort_column(k.field) << (k.descending ? " DESC, " : " ASC, ");
+  b << "m.id ASC LIMIT ";
+  b.bind(static_cast<std::int64_t>(query.limit + 1));
+  b << ") p";
+  // Part 1: the total.
+  b << " UNION ALL SELECT 1, 0, " << null_id << ", count(*)" << null_keys(0) << " FROM matched";
+  // Parts 2, 3, ...: the facets, each in its own bucket order.
+  for (std::size_t i = 0; i < query.facets.size(); ++i) {
+    const Facet& f = query.facets[i];
+    const std::string facet_order = f.kind == FacetKind::Terms ? "x.n DESC, x.bucket ASC" : "x.bucket ASC";
+    b << " UNION ALL SELECT " << std::to_string(2 + i) << ", row_number() OVER (ORDER BY " << facet_order << "), "
+      << null_id << ", x.n, " << as_text("x.bucket", dialect) << null_keys(1) << " FROM (";
+    facet_select(b, f, dialect);
+    b << ") x";
   }
-  {
-    Builder b(dialect);
-    matched_cte(b, query, identity);
-    b << "SELECT count(*) FROM matched";
-    plan.count = b.take();
-  }
-  for (const auto& f : query.facets) {
-    Builder b(dialect);
-    matched_cte(b, query, identity);
-    switch (f.kind) {
-      case FacetKind::Terms:
-        b << "SELECT f.sval AS bucket, count(DISTINCT m.id) AS n FROM matched m CROSS JOIN fields f "
-             "WHERE f.entry = m.id AND f.field = ";
-        b.bind(f.field);
-        b << " GROUP BY f.sval ORDER BY n DESC, bucket ASC LIMIT ";
-        b.bind(static_cast<std::int64_t>(f.size));
-        break;
-      case FacetKind::NumericHistogram: {
-        const double width = (f.high - f.low) / f.size;
-        // Buckets [low + i*width, low + (i+1)*width); the float division is the
-        // same IEEE operation in both backends.
-        b << "SELECT " << (dialect == Dialect::SQLite ? "CAST((f.nval - " : "floor((f.nval - ");
-        b.bind(f.low);
-        b << ") / ";
-        b.bind(width);
-        b << (dialect == Dialect::SQLite ? " AS INTEGER)" : ")::bigint")
-          << " AS bucket, count(DISTINCT m.id) AS n FROM matched m CROSS JOIN fields f WHERE f.entry = m.id AND f.field = ";
-        b.bind(f.field);
-        b << " AND f.nval >= ";
-        b.bind(f.low);
-        b << " AND f.nval < ";
-        b.bind(f.high);
-        b << " GROUP BY bucket ORDER BY bucket";
-        break;
-      }
-      case FacetKind::DateHistogram: {
-        const int len = f.interval == "year" ? 4 : f.interval == "month" ? 7 : 10;
-        b << "SELECT substr(f.sval, 1, " << std::to_string(len)
-          << ") AS bucket, count(DISTINCT m.id) AS n FROM matched m CROSS JOIN fields f WHERE f.entry = m.id AND f.field = ";
-        b.bind(f.field);
-        b << " AND f.nval IS NOT NULL AND length(f.sval) >= " << std::to_string(len)
-          << " AND substr(f.sval, 5, 1) IN ('-', '') AND f.sval >= '0000' AND f.sval < ':'"
-          << " GROUP BY bucket ORDER BY bucket";
-        break;
-      }
-    }
-    plan.facets.push_back(b.take());
-  }
+  b << ") u ORDER BY part, seq";
+  plan.search = b.take();
   return plan;
 }
 

@@ -6,8 +6,9 @@
 //
 // The selected set is the CTE `matched`: live entries (published, latest
 // version) the caller may see, matching the free text and every filter.
-// The page, the total and every facet are computed from it, so facet counts
-// never include an entry the caller cannot see.
+// The page, the total and every facet are computed from it, in the same
+// statement, so facet counts never include an entry the caller cannot see
+// and the free-text match runs once per search.
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -28,11 +29,13 @@ struct Sql {
 };
 
 struct SearchPlan {
-  // Columns: id, then one per sort key (s0, s1, ...); limit + 1 rows so the
-  // caller knows whether another page follows.
-  Sql page;
-  Sql count;                // one row: count(*)
-  std::vector<Sql> facets;  // per facet: (bucket TEXT or INTEGER, count)
+  // One statement for the whole search. Its rows, ordered by (part, seq):
+  // part 0, the page: id and the sort values k0, k1, ... (limit + 1 rows, so
+  // the caller knows whether another page follows); part 1, one row: the
+  // total in n; part 2 + i, facet i: the bucket in k0 and its count in n.
+  // Columns: part, seq, id, n, k0 ... k(keys - 1).
+  Sql search;
+  std::size_t keys = 1;  // the number of k columns: max(sort keys, 1)
   std::vector<SortKey> sort;
   std::string fingerprint;
 };

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -153,6 +154,10 @@ class SqliteCatalog final : public Catalog {
     try {
       exec("PRAGMA journal_mode=WAL");
       exec("PRAGMA synchronous=FULL");
+      // The index b-trees outgrow SQLite's default 2 MB page cache after a few
+      // thousand entries; every insert then re-reads pages through the kernel.
+      exec("PRAGMA cache_size=-131072");  // 128 MiB, allocated as used
+      exec("PRAGMA temp_store=MEMORY");
       exec("PRAGMA foreign_keys=ON");
       // LIKE filters are case-sensitive, as in PostgreSQL.
       exec("PRAGMA case_sensitive_like=ON");
@@ -214,14 +219,27 @@ class SqliteCatalog final : public Catalog {
     Tx tx(*this);
     Statement insert(db(),
                      "INSERT INTO entries(identifier, version, collection, status, owner, visible_to, content, "
-                     "location, manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                     "location, manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, "
+                     "latest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+                     "?4 = 'published' AND NOT EXISTS (SELECT 1 FROM entries WHERE identifier = ?1 "
+                     "AND status = 'published' AND version > ?2))");
     Statement vis(db(), "INSERT OR IGNORE INTO visibility(principal, entry) VALUES (?, ?)");
     Statement field(db(), "INSERT OR IGNORE INTO fields(entry, field, sval, nval) VALUES (?, ?, ?, ?)");
     Statement fts(db(), "INSERT INTO fts(rowid, body) VALUES (?, ?)");
-    Statement latest(db(), kLatestSql);
+    // The new row's `latest` is set by the INSERT; only an identifier's other
+    // versions may need theirs cleared (never the new row rewritten).
+    Statement older(db(), "UPDATE entries SET latest = 0 WHERE identifier = ?1 AND latest = 1 AND id <> ?2 "
+                        "AND (SELECT latest FROM entries WHERE id = ?2) = 1");
+    // Field rows of the whole batch, inserted after the entries in
+    // (field, sval) order: the fields_text index is then written in one
+    // ordered pass instead of a random page per row (its pages stay hot).
+    struct FieldRow {
+      std::int64_t entry;
+      IndexedField field;
+    };
+    std::vector<FieldRow> field_rows;
     for (auto& e : entries) {
-      const IndexTerms terms = index_terms(e);
+      IndexTerms terms = index_terms(e);
       insert.bind(1, e.identifier).bind(2, std::int64_t{e.version}).bind(3, e.collection)
           .bind(4, std::string(to_string(e.status))).bind(5, e.owner).bind(6, Json(e.visible_to).dump())
           .bind(7, e.content.dump()).bind(8, e.location).bind(9, e.manifest_digest)
@@ -236,18 +254,24 @@ class SqliteCatalog final : public Catalog {
         vis.bind(1, p).bind(2, e.row);
         vis.run();
       }
-      for (const auto& f : detail::unique_fields(terms)) {
-        field.bind(1, e.row).bind(2, f.field).bind(3, f.text);
-        if (f.has_number) field.bind(4, f.number);
-        else field.bind_null(4);
-        field.run();
-      }
+      for (auto& f : detail::unique_fields(terms)) field_rows.push_back({e.row, std::move(f)});
       fts.bind(1, e.row).bind(2, terms.text);
       fts.run();
-      if (e.status == EntryStatus::Published) {
-        latest.bind(1, e.identifier);
-        latest.run();
+      if (e.status == EntryStatus::Published && e.version > 1) {
+        older.bind(1, e.identifier).bind(2, e.row);
+        older.run();
       }
+    }
+    std::sort(field_rows.begin(), field_rows.end(), [](const FieldRow& a, const FieldRow& b) {
+      if (const int c = a.field.field.compare(b.field.field)) return c < 0;
+      if (const int c = a.field.text.compare(b.field.text)) return c < 0;
+      return a.entry < b.entry;
+    });
+    for (const auto& [row, f] : field_rows) {
+      field.bind(1, row).bind(2, f.field).bind(3, f.text);
+      if (f.has_number) field.bind(4, f.number);
+      else field.bind_null(4);
+      field.run();
     }
     tx.commit();
   }
@@ -293,16 +317,25 @@ class SqliteCatalog final : public Catalog {
   SearchResult search(const Query& query, const Identity& identity) override {
     const SearchPlan plan = plan_search(query, identity, Dialect::SQLite);
     SearchResult result;
-    // One read transaction, so the page, the total and the facets agree.
+    // One read transaction: the hits loaded agree with the page.
     exec("BEGIN");
     try {
-      Statement page(db(), plan.page.text);
-      page.bind_all(plan.page.params);
+      Statement all(db(), plan.search.text);
+      all.bind_all(plan.search.params);
       std::vector<std::pair<std::int64_t, std::vector<std::string>>> rows;
-      while (page.step()) {
-        std::vector<std::string> keys;
-        for (std::size_t i = 0; i < plan.sort.size(); ++i) keys.push_back(*page.text(static_cast<int>(i + 1)));
-        rows.emplace_back(page.integer(0), std::move(keys));
+      for (const auto& f : query.facets) result.facets.push_back(FacetResult{f.name, {}});
+      while (all.step()) {
+        const std::int64_t part = all.integer(0);
+        if (part == 0) {
+          std::vector<std::string> keys;
+          for (std::size_t i = 0; i < plan.sort.size(); ++i) keys.push_back(*all.text(static_cast<int>(4 + i)));
+          rows.emplace_back(all.integer(2), std::move(keys));
+        } else if (part == 1) {
+          result.total = all.integer(3);
+        } else {
+          const auto i = static_cast<std::size_t>(part - 2);
+          result.facets.at(i).buckets.push_back(detail::facet_bucket(query.facets[i], *all.text(4), all.integer(3)));
+        }
       }
       const bool more = rows.size() > static_cast<std::size_t>(query.limit);
       if (more) rows.pop_back();
@@ -318,16 +351,6 @@ class SqliteCatalog final : public Catalog {
         load.reset();
       }
       if (!rows.empty()) result.marker = detail::next_marker(plan, rows.back().first, rows.back().second, more);
-      Statement count(db(), plan.count.text);
-      count.bind_all(plan.count.params);
-      if (count.step()) result.total = count.integer(0);
-      for (std::size_t i = 0; i < plan.facets.size(); ++i) {
-        Statement f(db(), plan.facets[i].text);
-        f.bind_all(plan.facets[i].params);
-        FacetResult fr{query.facets[i].name, {}};
-        while (f.step()) fr.buckets.push_back(detail::facet_bucket(query.facets[i], *f.text(0), f.integer(1)));
-        result.facets.push_back(std::move(fr));
-      }
     } catch (...) {
       exec_noexcept("ROLLBACK");
       throw;

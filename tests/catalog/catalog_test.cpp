@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "catalog/support/backends.hpp"
@@ -385,6 +386,31 @@ TYPED_TEST(CatalogSuite, IngestIsAllOrNothing) {
   expect_error([&] { this->ingest(es); }, "dataset.conflict");
   EXPECT_TRUE(this->m_catalog->versions("ark:/99999/a1").empty());
   EXPECT_EQ(this->search({{"q", "steel"}}).total, 0);
+}
+
+// Ingest sets `latest` as it inserts (no second write of every row): only
+// the highest published version of an identifier is live, whatever order
+// and batches its versions arrive in.
+TYPED_TEST(CatalogSuite, OnlyTheHighestPublishedVersionIsLiveWhateverTheIngestOrder) {
+  auto version = [](const std::string& id, int v, EntryStatus status = EntryStatus::Published) {
+    Entry e = entry(id, metadata("Ordering " + id.substr(id.size() - 1)));
+    e.version = v;
+    e.status = status;
+    return e;
+  };
+  this->ingest({version("ark:/99999/a", 1), version("ark:/99999/a", 2)});  // one batch
+  this->ingest({version("ark:/99999/b", 2)});
+  this->ingest({version("ark:/99999/b", 1)});  // an older version after a newer one
+  this->ingest({version("ark:/99999/c", 1)});
+  this->ingest({version("ark:/99999/c", 2)});
+  this->ingest({version("ark:/99999/d", 1)});
+  this->ingest({version("ark:/99999/d", 2, EntryStatus::Pending)});  // not published: v1 stays live
+  const auto r = this->search({{"q", "ordering"}, {"limit", 100}});
+  EXPECT_EQ(r.total, 4);
+  std::map<std::string, int> live;
+  for (const auto& h : r.hits) live[h.entry.identifier] = h.entry.version;
+  EXPECT_EQ(live, (std::map<std::string, int>{{"ark:/99999/a", 2}, {"ark:/99999/b", 2}, {"ark:/99999/c", 2},
+                                              {"ark:/99999/d", 1}}));
 }
 
 TYPED_TEST(CatalogSuite, RepeatedRequestReturnsTheFirstEntry) {

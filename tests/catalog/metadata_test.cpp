@@ -149,7 +149,7 @@ TEST(CatalogPlan, UserValuesAreBoundNeverSpliced) {
     "facets": [{"field_name": "domain.elements"}]})"));
   for (Dialect d : {Dialect::SQLite, Dialect::Postgres}) {
     const SearchPlan p = plan_search(q, Identity{"o'neil", {"g'roup"}, false}, d);
-    for (const Sql* s : {&p.page, &p.count, &p.facets[0]}) {
+    for (const Sql* s : {&p.search}) {
       EXPECT_EQ(s->text.find("DROP"), std::string::npos);
       EXPECT_EQ(s->text.find("DELETE"), std::string::npos);
       EXPECT_EQ(s->text.find("o'neil"), std::string::npos);
