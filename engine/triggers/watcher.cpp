@@ -39,7 +39,7 @@ std::string read_proc(const char* file) {
                     ", one watch per directory of a recursive registration): raise it, e.g. `sysctl -w "
                     "fs.inotify.max_user_watches=" +
                     (limit == "?" ? std::string("1048576") : std::to_string(std::stoull(limit) * 4)) +
-                    "` (and in /etc/sysctl.d/ to keep it)",
+                    "` (and in /etc/sysctl.d/ to keep it; inside a user namespace the bound is user.max_inotify_watches)",
                 {{"dir", dir.string()}, {"max_user_watches", limit}});
   }
   throw Error("trigger.watch.io", states_error::Runtime, std::string("cannot watch the directory: ") + std::strerror(err),

@@ -316,3 +316,31 @@ TEST(TriggerAdd, SameIdSameContentIsOneRegistrationOtherContentAConflict) {
 
 }  // namespace
 }  // namespace beamflow::test
+
+namespace beamflow::test {
+namespace {
+
+// The watch limit, lowered in a user namespace of the test's own (its
+// user.max_inotify_watches bounds only the processes inside): a recursive
+// registration over more directories than that fails clearly.
+TEST(TriggerWatch, TheWatchLimitIsAClearErrorNamingTheSysctl) {
+  Scene s;
+  for (int i = 0; i < 8; ++i) fsys::create_directories(s.drop / ("d" + std::to_string(i)));
+  ASSERT_EQ(s.add({"--watch", s.drop.string(), "--recursive", "--id", "many"}).exit_code, 0);
+  const auto probe = run_process({"unshare", "-Ur", "sh", "-c", "echo 4 > /proc/sys/user/max_inotify_watches"});
+  if (probe.exit_code != 0) GTEST_SKIP() << "no user namespace to lower the watch limit in: " << probe.err;
+  const auto r = run_process({"unshare", "-Ur", "sh", "-c",
+                              "echo 4 > /proc/sys/user/max_inotify_watches && exec \"$0\" trigger watch --pilot \"$1\" "
+                              "--once --json",
+                              beamflow_binary(), s.pilot.string()},
+                             {.timeout = std::chrono::seconds(60)});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const Json e = json_of(r.out);
+  EXPECT_EQ(e["error"], "trigger.watch.limit");
+  EXPECT_NE(e["message"].get<std::string>().find("sysctl -w fs.inotify.max_user_watches="), std::string::npos)
+      << e.dump();
+  EXPECT_TRUE(submission_files(s.pilot).empty());
+}
+
+}  // namespace
+}  // namespace beamflow::test
