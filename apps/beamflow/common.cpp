@@ -1,5 +1,6 @@
 #include "apps/beamflow/common.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -87,11 +88,15 @@ Json load_json_file(const std::string& path, const std::string& what) {
 
 void add_runs_dir_option(po::options_description& options) {
   options.add_options()("runs-dir", po::value<std::string>(),
-                        "directory holding run directories (default: $BEAMFLOW_HOME/runs, BEAMFLOW_HOME defaults to ./.beamflow)");
+                        "directory holding run directories (default: $BEAMFLOW_HOME/runs, BEAMFLOW_HOME defaults to ./.beamflow)")(
+      "pilot", po::value<std::string>(), "the runs of the pilot directory D (D/runs)");
 }
 
 std::optional<std::string> runs_dir_option(const po::variables_map& vm) {
+  if (vm.count("runs-dir") && vm.count("pilot"))
+    throw Error("cli.usage", states_error::Runtime, "--runs-dir and --pilot name two places: give one");
   if (vm.count("runs-dir")) return vm["runs-dir"].as<std::string>();
+  if (vm.count("pilot")) return (std::filesystem::path(vm["pilot"].as<std::string>()) / "runs").string();
   return std::nullopt;
 }
 

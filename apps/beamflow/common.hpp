@@ -22,7 +22,7 @@ Json load_json_file(const std::string& path, const std::string& what);
 // Every action this build of beamflow offers.
 const actions::ActionRegistry& action_registry();
 
-// --runs-dir DIR (default $BEAMFLOW_HOME/runs).
+// --runs-dir DIR (default $BEAMFLOW_HOME/runs), or --pilot D (D/runs).
 void add_runs_dir_option(po::options_description& options);
 std::optional<std::string> runs_dir_option(const po::variables_map& vm);
 

@@ -38,4 +38,23 @@ ActionState ActionState::active(std::string id, std::chrono::milliseconds poll_a
   return s;
 }
 
+Json to_json(const ActionRequest& r) {
+  return {{"action_id", r.action_id}, {"input", r.input},          {"run_id", r.run_id},
+          {"state_name", r.state_name}, {"attempt", r.attempt},   {"state_dir", r.state_dir.string()},
+          {"run_dir", r.run_dir.string()}, {"work_dir", r.work_dir.string()}};
+}
+
+ActionRequest request_from_json(const Json& j) {
+  ActionRequest r;
+  r.action_id = j.at("action_id").get<std::string>();
+  r.input = j.at("input");
+  r.run_id = j.at("run_id").get<std::string>();
+  r.state_name = j.at("state_name").get<std::string>();
+  r.attempt = j.at("attempt").get<int>();
+  r.state_dir = j.value("state_dir", std::string());
+  r.run_dir = j.at("run_dir").get<std::string>();
+  r.work_dir = j.at("work_dir").get<std::string>();
+  return r;
+}
+
 }  // namespace beamflow::actions

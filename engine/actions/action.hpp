@@ -68,10 +68,19 @@ struct ActionRequest {
   std::filesystem::path work_dir;
 };
 
+// A request as JSON, state_dir included (the child process's request.json,
+// the pilot's task messages), and back; a missing state_dir reads as empty.
+// request_from_json throws what nlohmann::json throws on a bad document.
+Json to_json(const ActionRequest& r);
+ActionRequest request_from_json(const Json& j);
+
 // What a task needs to run, declared by its action (the driver picks an
 // executor from it: docs/architecture.md, "The driver").
 struct Placement {
-  int ranks = 1;            // MPI ranks that form one job
+  // MPI ranks that form one job. 0: the action only waits (a timer, a
+  // person's decision) and needs no rank: a pilot keeps it on the
+  // coordinator instead of holding a worker rank for it.
+  int ranks = 1;
   // Run as a child process (`beamflow __action NAME STATE_DIR`, under
   // `mpiexec -np ranks` when ranks > 1) under the crash-proof supervisor,
   // rather than in the engine's process.

@@ -43,6 +43,13 @@ class ApproveAction final : public BuiltinAction {
 
   ActionState status(const ActionRequest& r) override { return run(r); }
 
+  // Only waits: needs no rank of a pilot (Placement::ranks).
+  Placement placement(const ActionRequest&) const override {
+    Placement p;
+    p.ranks = 0;
+    return p;
+  }
+
   ActionState cancel(const ActionRequest& r) override {
     return checked(r, [&] {
       const auto lock = durable::lock_wait(r.state_dir / kApprovalLock);

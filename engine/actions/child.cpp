@@ -17,22 +17,11 @@ namespace files = command::files;
 // Between SIGTERM and SIGKILL to the child's process group on cancel.
 constexpr std::chrono::milliseconds kKillGrace{5000};
 
-Json request_json(const ActionRequest& r) {
-  return {{"action_id", r.action_id}, {"input", r.input},         {"run_id", r.run_id},
-          {"state_name", r.state_name}, {"attempt", r.attempt}, {"run_dir", r.run_dir.string()},
-          {"work_dir", r.work_dir.string()}};
-}
+Json request_json(const ActionRequest& r) { return to_json(r); }
 
 ActionRequest request_from(const Json& j, const stdfs::path& state_dir) {
   try {
-    ActionRequest r;
-    r.action_id = j.at("action_id").get<std::string>();
-    r.input = j.at("input");
-    r.run_id = j.at("run_id").get<std::string>();
-    r.state_name = j.at("state_name").get<std::string>();
-    r.attempt = j.at("attempt").get<int>();
-    r.run_dir = j.at("run_dir").get<std::string>();
-    r.work_dir = j.at("work_dir").get<std::string>();
+    ActionRequest r = request_from_json(j);
     r.state_dir = state_dir / files::kChildDir;
     return r;
   } catch (const std::exception& e) {

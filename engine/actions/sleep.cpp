@@ -47,6 +47,13 @@ class SleepAction final : public BuiltinAction {
 
   ActionState status(const ActionRequest& r) override { return run(r); }
 
+  // Only waits: needs no rank of a pilot (Placement::ranks).
+  Placement placement(const ActionRequest&) const override {
+    Placement p;
+    p.ranks = 0;
+    return p;
+  }
+
   ActionState cancel(const ActionRequest& r) override {
     return checked(r, [&] {
       if (auto done = durable::load_result(r.state_dir, r.action_id)) return *done;

@@ -126,7 +126,7 @@ Submission Submission::from_json(const Json& j, const std::string& file) {
 
 void prepare_pilot_dir(const fsys::path& dir) {
   private_dir(dir);
-  for (const char* sub : {kInbox, kAccepted, "runs"}) private_dir(dir / sub);
+  for (const char* sub : {kInbox, kAccepted, "runs", "cancel"}) private_dir(dir / sub);
 }
 
 void check_submission_id(const std::string& id) {

@@ -16,6 +16,8 @@
 //                     under runs/RUN_ID: a crash between the two steps is
 //                     repaired at the next start (the run exists: just move).
 //   runs/             the pilot's runs, as in $BEAMFLOW_HOME/runs.
+//   cancel/RUN_ID     a cancel request (beamflow cancel), acted on by the pilot.
+//   status.json       what the running pilot publishes (ranks, queue), atomically.
 //
 // A submission file is {"submission_id", "run_id", "submitted_at_ms", "uid",
 // "definition", "input"}. The decision which submissions to accept, and in

@@ -50,6 +50,7 @@ Driver::Driver(const actions::ActionRegistry& registry, RunDirectory& dir, RunSt
                               options.max_payload_bytes}) {
   m_poller.add(m_dirs.fd(), kDirsToken);
   m_poller.add(m_wakeup.fd(), kWakeupToken);
+  if (options.executor) m_routed = options.executor(m_wakeup);
 }
 
 void Driver::reattach() {
@@ -59,6 +60,17 @@ void Driver::reattach() {
 
 RunResult Driver::run() {
   while (true) {
+    const Interrupt interrupt = m_options.interrupt ? m_options.interrupt() : Interrupt::None;
+    if (interrupt == Interrupt::Stop) {
+      // A drain: nothing is cancelled, the run stays RUNNING and resumable;
+      // its actions are re-attached by the next driver.
+      m_active.clear();
+      RunResult r;
+      r.run_id = m_state.info().run_id;
+      return r;
+    }
+    if (interrupt == Interrupt::Cancel && !m_state.ended())
+      m_interp.fail_run({"Run.Cancelled", "the run was cancelled (beamflow cancel)"});
     for (const auto& id : m_state.take_ready()) m_interp.step(id);
     fire_due_timers();
     check_deadlines();
@@ -230,6 +242,7 @@ void Driver::add_source(EventSource& source) {
 }
 
 Executor& Driver::executor_for(const actions::Placement& p) {
+  if (m_routed) return *m_routed;
   if (p.own_process) return m_child_process;
   return m_in_process;
 }

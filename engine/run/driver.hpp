@@ -4,6 +4,7 @@
 // wait. See docs/architecture.md.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <utility>
@@ -96,6 +97,7 @@ class Driver {
   fs::Poller m_poller;
   fs::DirWatch m_dirs;
   fs::Wakeup m_wakeup;
+  std::shared_ptr<Executor> m_routed;  // RunOptions::executor: takes every task
   std::map<int, std::string> m_watched;  // inotify watch -> frame id
   std::vector<EventSource*> m_sources;
   std::vector<std::pair<std::string, actions::ActionState>> m_results;

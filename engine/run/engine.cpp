@@ -113,6 +113,7 @@ RunResult Engine::start(const Json& definition, const Json& input, const RunOpti
   return interrupt_on_storage_failure(run_id, [&] {
     begin_run(driver, options, run_id, definition, input);
     dir.write_status(status_json(state, "RUNNING"));
+    if (options.on_started) options.on_started();
     return finish(dir, state, driver.run());
   });
 }
@@ -137,6 +138,7 @@ RunResult Engine::resume(const std::string& run_id, const RunOptions& options) {
     if (history.events.empty()) {
       // Killed before the first commit: nothing happened yet, start afresh.
       begin_run(driver, options, run_id, definition, dir.input());
+      if (options.on_started) options.on_started();
     } else if (state.ended()) {
       return finish(dir, state, result_of(state));
     } else {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -14,7 +15,21 @@
 #include "core/json.hpp"
 #include "journal/journal.hpp"
 
+namespace beamflow::fs {
+class Wakeup;
+}
+
 namespace beamflow::run {
+
+class Executor;
+
+// What an outside controller (the pilot) asks of a running driver; read at
+// every turn of its loop (wake it with the Wakeup the executor factory got).
+enum class Interrupt {
+  None,
+  Cancel,  // fail the run with Run.Cancelled (its active actions are cancelled)
+  Stop,    // return at once, leaving the run RUNNING and resumable (a drain)
+};
 
 enum class RunStatus { Running, Succeeded, Failed };
 const char* to_string(RunStatus s) noexcept;  // "RUNNING", "SUCCEEDED", "FAILED"
@@ -29,6 +44,14 @@ struct RunOptions {
   std::size_t max_payload_bytes = 16u << 20;  // any state input/output larger fails the run
   // Called with each history event as it is recorded (for `run --verbose`).
   std::function<void(const Json& event)> observer;
+  // Where tasks run instead of the driver's own executors (the pilot):
+  // called once per driver with the driver's wake-up, which the executor
+  // notifies when a task it holds has progressed.
+  std::function<std::shared_ptr<Executor>(fs::Wakeup& wakeup)> executor;
+  // Called once a fresh run's start is durable (its journal holds RunStarted).
+  std::function<void()> on_started;
+  // Asked at every turn of the driver's loop.
+  std::function<Interrupt()> interrupt;
 };
 
 struct RunResult {

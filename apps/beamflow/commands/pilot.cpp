@@ -1,0 +1,204 @@
+// beamflow pilot --dir D: a pilot job. Alone it is one process whose worker
+// ranks are threads (--slots); under `mpirun -np N` or `srun` rank 0
+// coordinates and ranks 1..N-1 execute (engine/pilot/coordinator.hpp,
+// worker.hpp), their messages carried by parallel::Mailbox.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "apps/beamflow/common.hpp"
+#include "apps/beamflow/output.hpp"
+#include "core/error.hpp"
+#include "core/time.hpp"
+#include "parallel/mailbox.hpp"
+#include "pilot/channel.hpp"
+#include "pilot/coordinator.hpp"
+#include "pilot/intake.hpp"
+#include "pilot/worker.hpp"
+#include "platform/launcher.hpp"
+#include "platform/signals.hpp"
+
+namespace beamflow::cli {
+namespace {
+
+// The MPI job's ranks as the pilot's channel.
+class MpiChannel final : public pilot::Channel {
+ public:
+  explicit MpiChannel(parallel::Mailbox& m) : m_box(m) {}
+  int rank() const override { return m_box.rank(); }
+  int size() const override { return m_box.size(); }
+  void send(int to, std::string bytes) override { m_box.send(to, std::move(bytes)); }
+  int fd() const override { return m_box.fd(); }
+  std::vector<pilot::Envelope> receive() override {
+    std::vector<pilot::Envelope> out;
+    for (auto& [from, bytes] : m_box.receive()) out.push_back({from, std::move(bytes)});
+    return out;
+  }
+
+ private:
+  parallel::Mailbox& m_box;
+};
+
+// Runs `argv` (PATH lookup), returns {exit status, stdout}; stderr passes through.
+std::pair<int, std::string> capture(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw Error("pilot.sbatch", states_error::Runtime, "pipe failed");
+  const pid_t pid = ::fork();
+  if (pid < 0) throw Error("pilot.sbatch", states_error::Runtime, "fork failed");
+  if (pid == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    ::execvp(a[0], a.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+    else if (errno != EINTR) break;
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+// The batch script: --script, $BEAMFLOW_PILOT_SBATCH, or slurm/pilot.sbatch
+// beside an installed (share/beamflow) or source-tree layout.
+std::filesystem::path sbatch_script(const po::variables_map& vm) {
+  if (vm.count("script")) return std::filesystem::absolute(vm["script"].as<std::string>());
+  if (const char* env = std::getenv("BEAMFLOW_PILOT_SBATCH"); env && *env) return std::filesystem::absolute(env);
+  const auto exe = std::filesystem::canonical("/proc/self/exe").parent_path();
+  for (const auto& candidate : {exe / "../share/beamflow/pilot.sbatch", exe / "pilot.sbatch"})
+    if (std::filesystem::exists(candidate)) return std::filesystem::canonical(candidate);
+  throw Error("pilot.sbatch", states_error::Runtime,
+              "cannot find pilot.sbatch: give --script PATH or set BEAMFLOW_PILOT_SBATCH (the file is slurm/pilot.sbatch "
+              "in the source tree)");
+}
+
+// beamflow pilot submit: sbatch slurm/pilot.sbatch for a pilot on D.
+int pilot_submit_main(const std::vector<std::string>& args) {
+  const Output out("pilot submit", args);
+  po::options_description o("Options");
+  o.add_options()("dir", po::value<std::string>()->required(), "the pilot directory")(
+      "nodes", po::value<int>()->default_value(1), "nodes")(
+      "ntasks-per-node", po::value<int>()->default_value(2), "ranks per node (one coordinates, the rest work)")(
+      "time", po::value<std::string>()->required(), "the time limit (Slurm's --time, e.g. 2:00:00)")(
+      "account", po::value<std::string>(), "Slurm account")("partition", po::value<std::string>(), "Slurm partition")(
+      "qos", po::value<std::string>(), "Slurm QOS")(
+      "warn-seconds", po::value<int>()->default_value(90),
+      "the drain-and-requeue signal comes this long before the time limit")(
+      "launcher", po::value<std::string>()->default_value("mpirun"), "mpirun or srun")(
+      "script", po::value<std::string>(), "the batch script (default: slurm/pilot.sbatch)")(
+      "json", "print {job_id} as JSON");
+  po::variables_map vm;
+  if (!out.parse("--dir D --time T [--nodes N] [--ntasks-per-node K] [--account A] [--partition P] [--qos Q]", o, {},
+                 args, vm))
+    return kExitOk;
+  const auto dir = std::filesystem::absolute(vm["dir"].as<std::string>()).lexically_normal();
+  pilot::prepare_pilot_dir(dir);  // refuses an unsafe directory before anything is queued
+  const std::string launcher = vm["launcher"].as<std::string>();
+  if (launcher != "mpirun" && launcher != "srun")
+    throw Error("cli.usage", states_error::Runtime, "--launcher is mpirun or srun, not '" + launcher + "'");
+  std::vector<std::string> argv = {"sbatch", "--parsable", "--requeue",
+                                   "--signal=B:USR1@" + std::to_string(vm["warn-seconds"].as<int>()),
+                                   "--nodes=" + std::to_string(vm["nodes"].as<int>()),
+                                   "--ntasks-per-node=" + std::to_string(vm["ntasks-per-node"].as<int>()),
+                                   "--time=" + vm["time"].as<std::string>(), "--output=" + (dir / "slurm-%j.out").string(),
+                                   "--export=ALL,BEAMFLOW_PILOT_DIR=" + dir.string() +
+                                       ",BEAMFLOW_EXE=" + std::filesystem::canonical("/proc/self/exe").string() +
+                                       ",BEAMFLOW_PILOT_LAUNCHER=" + launcher};
+  for (const char* opt : {"account", "partition", "qos"})
+    if (vm.count(opt)) argv.push_back(std::string("--") + opt + "=" + vm[opt].as<std::string>());
+  argv.push_back(sbatch_script(vm).string());
+  const auto [status, text] = capture(argv);
+  const std::string job = text.substr(0, text.find_first_of(";\n"));
+  if (status != 0 || job.empty())
+    throw Error("pilot.sbatch", states_error::Runtime, "sbatch failed (exit " + std::to_string(status) + ")",
+                {{"output", text}});
+  out.result({{"job_id", job}, {"dir", dir.string()}}, [&](std::ostream& os) { os << job << "\n"; });
+  return kExitOk;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+int pilot_main(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "submit") return pilot_submit_main({args.begin() + 1, args.end()});
+  const Output out("pilot", args);
+  po::options_description o("Options");
+  o.add_options()("dir", po::value<std::string>()->required(), "the pilot directory (created 0700 when missing)")(
+      "max-runs", po::value<std::size_t>()->default_value(64), "runs driven at once; the others wait in D/inbox")(
+      "slots", po::value<int>()->default_value(2),
+      "worker threads when not under mpirun/srun (under them: ranks 1..N-1 are the workers)")(
+      "no-fsync", "do not fsync the runs' journals (faster; a machine crash may lose the last transitions)");
+  po::variables_map vm;
+  if (!out.parse("--dir D [--max-runs N] [--slots K]   (or: mpirun -np N beamflow pilot --dir D)", o, {}, args, vm))
+    return kExitOk;
+  // Before any thread (MPI's included): the drain signals become events.
+  fs::SignalEvents signals{SIGTERM, SIGINT, SIGUSR1};
+  pilot::CoordinatorOptions c;
+  c.dir = std::filesystem::absolute(vm["dir"].as<std::string>()).lexically_normal();
+  c.max_runs = std::max<std::size_t>(1, vm["max-runs"].as<std::size_t>());
+  c.durability = vm.count("no-fsync") ? journal::Durability::None : journal::Durability::Fsync;
+  c.log = [&out](const std::string& line) { out.progress(format_time_ms(now_ms()) + " " + line); };
+  const auto& registry = action_registry();
+  const std::string host = host_name();
+
+  if (platform::launch_info().size > 1) {
+    parallel::Mailbox box;
+    MpiChannel channel(box);
+    if (box.rank() != 0) {
+      pilot::run_worker(channel, registry, host);
+      box.close();
+      return kExitOk;
+    }
+    c.log("pilot on " + std::to_string(box.size()) + " ranks, " + std::to_string(box.size() - 1) + " workers");
+    try {
+      pilot::run_coordinator(channel, registry, c, signals);
+    } catch (...) {
+      // The workers must not wait forever for a coordinator that gave up.
+      for (int r = 1; r < box.size(); ++r) channel.send(r, R"({"t":"stop"})");
+      box.close();
+      throw;
+    }
+    box.close();
+    return kExitOk;
+  }
+  const int slots = std::max(1, vm["slots"].as<int>());
+  pilot::LocalChannels channels(slots + 1);
+  std::vector<std::thread> workers;
+  for (int r = 1; r <= slots; ++r)
+    workers.emplace_back([&, r] { pilot::run_worker(channels.at(r), registry, host); });
+  c.log("pilot in one process, " + std::to_string(slots) + " worker threads");
+  try {
+    pilot::run_coordinator(channels.at(0), registry, c, signals);
+  } catch (...) {
+    for (int r = 1; r <= slots; ++r) channels.at(0).send(r, R"({"t":"stop"})");
+    for (auto& t : workers) t.join();
+    throw;
+  }
+  for (auto& t : workers) t.join();
+  return kExitOk;
+}
+
+const Registrar pilot_cmd{{"pilot", "run a pilot job on a directory: accepts submitted flows, runs their tasks on its ranks",
+                           pilot_main}};
+
+}  // namespace
+}  // namespace beamflow::cli

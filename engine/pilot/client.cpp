@@ -1,0 +1,107 @@
+#include "pilot/client.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "core/error.hpp"
+#include "core/json_parse.hpp"
+#include "core/time.hpp"
+#include "pilot/intake.hpp"
+#include "platform/events.hpp"
+#include "platform/fs.hpp"
+#include "run/paths.hpp"
+
+namespace beamflow::pilot {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+bool ended(const run::RunSummary& s) { return s.status == "SUCCEEDED" || s.status == "FAILED"; }
+
+std::optional<run::RunSummary> queued(const stdfs::path& dir, const std::string& run_id) {
+  if (!stdfs::is_directory(dir / "inbox")) return std::nullopt;
+  for (const auto& s : pending(dir).ready) {
+    if (s.run_id != run_id) continue;
+    run::RunSummary r;
+    r.run_id = run_id;
+    r.status = "QUEUED";
+    r.started = format_time_ms(s.submitted_at_ms);
+    return r;
+  }
+  return std::nullopt;
+}
+
+std::optional<run::RunSummary> lookup(const stdfs::path& dir, const std::string& run_id) {
+  if (auto s = run::summarize_run(dir / "runs", run_id)) return s;
+  return queued(dir, run_id);
+}
+
+// Whether a process holds the pilot's lock (a pilot runs on the directory).
+bool pilot_alive(const stdfs::path& dir) {
+  const stdfs::path file = dir / "pilot.lock";
+  if (!stdfs::exists(file)) return false;
+  return !fs::FileLock::try_acquire(file).has_value();
+}
+
+}  // namespace
+
+run::RunSummary find_run(const stdfs::path& dir, const std::string& run_id) {
+  if (auto s = lookup(dir, run_id)) return *s;
+  throw Error("pilot.run.unknown", states_error::Runtime, "no run '" + run_id + "' in this pilot directory",
+              {{"run_id", run_id}, {"dir", dir.string()}});
+}
+
+Json pilot_status(const stdfs::path& dir) {
+  if (!stdfs::is_directory(dir / "inbox"))
+    throw Error("pilot.dir.missing", states_error::Runtime, "not a pilot directory (no inbox/): " + dir.string(),
+                {{"dir", dir.string()}});
+  Json runs = Json::object();
+  for (const auto& s : run::list_runs(dir / "runs")) runs[s.status] = runs.value(s.status, 0) + 1;
+  const Pending p = pending(dir);
+  Json pilot = nullptr;
+  const bool alive = pilot_alive(dir);
+  if (alive) {
+    try {
+      if (auto j = try_parse_json(fs::read_file(dir / "status.json"))) pilot = *j;
+    } catch (const std::exception&) {
+      // not published yet
+    }
+  }
+  return {{"dir", dir.string()}, {"alive", alive}, {"runs", runs}, {"queued", p.ready.size()}, {"pilot", pilot}};
+}
+
+void request_cancel(const stdfs::path& dir, const std::string& run_id) {
+  const run::RunSummary s = find_run(dir, run_id);
+  if (ended(s))
+    throw Error("pilot.run.ended", states_error::Runtime, "run '" + run_id + "' has already ended " + s.status,
+                {{"run_id", run_id}, {"status", s.status}});
+  prepare_pilot_dir(dir);
+  fs::write_file_atomic(dir / "cancel" / run_id, format_time_ms(now_ms()) + "\n");
+}
+
+std::optional<run::RunSummary> wait_for_run(const stdfs::path& dir, const std::string& run_id,
+                                            std::chrono::milliseconds timeout,
+                                            const std::function<void(const run::RunSummary&)>& progress) {
+  const std::int64_t give_up = timeout.count() > 0 ? now_ms() + timeout.count() : 0;
+  fs::DirWatch watch;
+  fs::Poller poller;
+  poller.add(watch.fd(), 0);
+  watch.watch(dir / "runs");
+  bool watching_run = false;
+  std::string last;
+  while (true) {
+    if (!watching_run) watching_run = watch.watch(run::run_dir(dir / "runs", run_id)) >= 0;
+    const run::RunSummary s = find_run(dir, run_id);
+    if (progress && s.status != last) progress(s);
+    last = s.status;
+    if (ended(s)) return s;
+    std::int64_t wait = 1000;
+    if (give_up) {
+      wait = std::min<std::int64_t>(wait, give_up - now_ms());
+      if (wait <= 0) return std::nullopt;
+    }
+    if (!poller.wait(wait).empty()) watch.drain();
+  }
+}
+
+}  // namespace beamflow::pilot

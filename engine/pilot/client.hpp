@@ -1,0 +1,36 @@
+#pragma once
+// What the client commands (`beamflow status/wait/cancel --pilot DIR`) ask of
+// a pilot directory, running pilot or not: they only read its files and
+// drop requests into it (cancel/RUN_ID); the pilot acts on them.
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "core/json.hpp"
+#include "run/run_store.hpp"
+
+namespace beamflow::pilot {
+
+// A run of the pilot: its summary under runs/, or QUEUED while its
+// submission waits in inbox/. Throws pilot.run.unknown when neither.
+run::RunSummary find_run(const std::filesystem::path& dir, const std::string& run_id);
+
+// {"pilot": the running pilot's status.json or null, "alive": whether a pilot
+// holds the directory, "runs": {STATUS: count}, "queued": submissions waiting}
+Json pilot_status(const std::filesystem::path& dir);
+
+// Asks the pilot to cancel the run (durably: a pilot started later acts on
+// it too). Throws pilot.run.unknown for an unknown run, pilot.run.ended when
+// it has already ended (the summary is in the error's context).
+void request_cancel(const std::filesystem::path& dir, const std::string& run_id);
+
+// Waits until the run has ended (SUCCEEDED or FAILED) and returns its
+// summary; nullopt after `timeout` (zero: forever). No busy loop: woken by
+// the run's status.json being replaced (inotify), with a 1 s fallback poll.
+// `progress` is called whenever the summary changed.
+std::optional<run::RunSummary> wait_for_run(const std::filesystem::path& dir, const std::string& run_id,
+                                            std::chrono::milliseconds timeout,
+                                            const std::function<void(const run::RunSummary&)>& progress = {});
+
+}  // namespace beamflow::pilot

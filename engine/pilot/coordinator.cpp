@@ -1,0 +1,246 @@
+#include "pilot/coordinator.hpp"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/time.hpp"
+#include "pilot/intake.hpp"
+#include "pilot/scheduler.hpp"
+#include "platform/events.hpp"
+#include "platform/fs.hpp"
+#include "run/engine.hpp"
+#include "run/paths.hpp"
+#include "run/run_store.hpp"
+
+namespace beamflow::pilot {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+constexpr std::int64_t kStatusEveryMs = 1000;
+// How long a drain waits for the workers' goodbyes.
+constexpr std::int64_t kByeWaitMs = 10'000;
+
+enum Token : std::uint64_t { kSignals, kChannel, kQueued, kDirs, kLoop };
+
+struct Slot {
+  std::string run_id;
+  std::string submission_id;  // empty: a run resumed from runs/
+  bool resume = false;
+  std::atomic<run::Interrupt> interrupt{run::Interrupt::None};
+  std::atomic<bool> finished{false};
+  std::thread thread;
+};
+
+class Coordinator {
+ public:
+  Coordinator(Channel& channel, const actions::ActionRegistry& registry, const CoordinatorOptions& o)
+      : m_registry(registry), m_o(o), m_scheduler(channel), m_channel(channel) {}
+
+  CoordinatorResult run(fs::SignalEvents& signals) {
+    prepare_pilot_dir(m_o.dir);
+    auto lock = fs::FileLock::try_acquire(m_o.dir / "pilot.lock");
+    if (!lock)
+      throw Error("pilot.dir.busy", states_error::Runtime, "another pilot is running on this directory",
+                  {{"dir", m_o.dir.string()}});
+    for (const auto& s : run::list_runs(runs_root()))
+      if (s.status != "SUCCEEDED" && s.status != "FAILED") enqueue(s.run_id, "", true);
+    fs::DirWatch dirs;
+    // Submissions arrive by link(2) (IN_CREATE), cancel requests by rename.
+    for (const char* sub : {"inbox", "cancel"}) dirs.watch(m_o.dir / sub, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+    fs::Poller poller;
+    poller.add(signals.fd(), kSignals);
+    poller.add(m_channel.fd(), kChannel);
+    poller.add(m_scheduler.fd(), kQueued);
+    poller.add(dirs.fd(), kDirs);
+    poller.add(m_loop.fd(), kLoop);
+    CoordinatorResult result;
+    std::int64_t next_status = 0, drain_started = 0;
+    bool workers_told = false;
+    intake();
+    while (true) {
+      const std::int64_t now = now_ms();
+      if (now >= next_status) {
+        intake();  // also catches what an overflowed inotify queue missed
+        apply_cancels();
+        publish();
+        next_status = now + kStatusEveryMs;
+      }
+      reap();
+      launch();
+      m_scheduler.pump();
+      if (m_draining) {
+        if (m_slots.empty() && !workers_told) {
+          m_scheduler.stop_workers();
+          workers_told = true;
+          drain_started = now_ms();
+        }
+        if (workers_told && (m_scheduler.workers_stopped() || now_ms() - drain_started > kByeWaitMs)) break;
+      }
+      for (const std::uint64_t token : poller.wait(std::max<std::int64_t>(0, next_status - now_ms()))) {
+        if (token == kSignals) {
+          for (int s : signals.drain()) {
+            if (!m_draining) log("signal " + std::to_string(s) + ": draining (runs stay resumable)");
+            result.signal = s;
+            drain();
+          }
+        } else if (token == kDirs) {
+          dirs.read(1 << 16);
+          intake();
+          apply_cancels();
+        } else if (token == kLoop) {
+          m_loop.drain();
+        }
+      }
+    }
+    publish();
+    return result;
+  }
+
+ private:
+  stdfs::path runs_root() const { return m_o.dir / "runs"; }
+  void log(const std::string& line) const {
+    if (m_o.log) m_o.log(line);
+  }
+
+  void enqueue(const std::string& run_id, const std::string& submission_id, bool resume) {
+    if (!m_known.insert(run_id).second) return;
+    m_waiting.push_back({run_id, submission_id, resume});
+  }
+
+  void intake() {
+    if (m_draining) return;
+    const Pending p = pending(m_o.dir);
+    for (const auto& why : p.bad)
+      if (m_reported.insert(why).second) log("refused " + why);
+    for (const auto& s : p.ready)
+      enqueue(s.run_id, s.submission_id, stdfs::exists(run::run_dir(runs_root(), s.run_id) / "definition.json"));
+  }
+
+  void apply_cancels() {
+    std::error_code ec;
+    for (const auto& e : stdfs::directory_iterator(m_o.dir / "cancel", ec)) {
+      const std::string run_id = e.path().filename().string();
+      auto it = m_slots.find(run_id);
+      if (it == m_slots.end() || it->second->interrupt == run::Interrupt::Cancel) continue;
+      it->second->interrupt = run::Interrupt::Cancel;
+      m_scheduler.wake(run_id);
+      log("run " + run_id + ": cancel requested");
+    }
+  }
+
+  void launch() {
+    while (!m_draining && m_slots.size() < m_o.max_runs && !m_waiting.empty()) {
+      auto w = m_waiting.front();
+      m_waiting.pop_front();
+      auto slot = std::make_unique<Slot>();
+      slot->run_id = w.run_id;
+      slot->submission_id = w.submission_id;
+      slot->resume = w.resume;
+      if (stdfs::exists(m_o.dir / "cancel" / w.run_id)) slot->interrupt = run::Interrupt::Cancel;
+      Slot* s = slot.get();
+      m_slots[w.run_id] = std::move(slot);
+      s->thread = std::thread([this, s] { drive(*s); });
+    }
+  }
+
+  void drive(Slot& s) {
+    run::RunOptions o;
+    o.runs_root = runs_root();
+    o.run_id = s.run_id;
+    o.durability = m_o.durability;
+    o.work_dir = m_o.dir;
+    o.executor = [this, &s](fs::Wakeup& w) { return m_scheduler.executor(s.run_id, w); };
+    o.interrupt = [&s] { return s.interrupt.load(); };
+    try {
+      run::Engine engine(m_registry);
+      run::RunResult r;
+      if (s.resume) {
+        if (!s.submission_id.empty()) mark_accepted(m_o.dir, s.submission_id);
+        r = engine.resume(s.run_id, o);
+      } else {
+        const auto sub = find_submission(m_o.dir, s.submission_id);
+        if (!sub) throw Error("pilot.submission.invalid", states_error::Runtime, "the submission disappeared",
+                              {{"submission_id", s.submission_id}});
+        o.on_started = [this, &s] { mark_accepted(m_o.dir, s.submission_id); };
+        r = engine.start(sub->definition, sub->input, o);
+      }
+      log("run " + s.run_id + " " + (r.status == run::RunStatus::Running ? "left RUNNING (drain)" : run::to_string(r.status)));
+    } catch (const std::exception& e) {
+      log("run " + s.run_id + " not driven: " + e.what());
+    }
+    s.finished = true;
+    m_loop.notify();
+  }
+
+  void reap() {
+    for (auto it = m_slots.begin(); it != m_slots.end();) {
+      if (!it->second->finished) {
+        ++it;
+        continue;
+      }
+      it->second->thread.join();
+      it = m_slots.erase(it);
+    }
+  }
+
+  void drain() {
+    if (m_draining) return;
+    m_draining = true;
+    m_scheduler.stop_placing();
+    for (auto& [id, s] : m_slots) {
+      s->interrupt = run::Interrupt::Stop;
+      m_scheduler.wake(id);
+    }
+  }
+
+  void publish() {
+    std::size_t inbox = 0;
+    std::error_code ec;
+    for (const auto& e : stdfs::directory_iterator(m_o.dir / "inbox", ec))
+      if (e.path().extension() == ".json") ++inbox;
+    Json status = m_scheduler.status();
+    status["pid"] = static_cast<std::int64_t>(::getpid());
+    status["updated_ms"] = now_ms();
+    status["draining"] = m_draining;
+    status["runs"] = {{"active", m_slots.size()}, {"waiting", m_waiting.size()}, {"inbox", inbox}};
+    try {
+      fs::write_file_atomic(m_o.dir / "status.json", status.dump() + "\n");
+    } catch (const std::exception& e) {
+      log(std::string("cannot publish status.json: ") + e.what());
+    }
+  }
+
+  struct Waiting {
+    std::string run_id, submission_id;
+    bool resume = false;
+  };
+
+  const actions::ActionRegistry& m_registry;
+  const CoordinatorOptions& m_o;
+  Scheduler m_scheduler;
+  Channel& m_channel;
+  fs::Wakeup m_loop;
+  std::map<std::string, std::unique_ptr<Slot>> m_slots;
+  std::deque<Waiting> m_waiting;
+  std::set<std::string> m_known;
+  std::set<std::string> m_reported;
+  bool m_draining = false;
+};
+
+}  // namespace
+
+CoordinatorResult run_coordinator(Channel& channel, const actions::ActionRegistry& registry,
+                                  const CoordinatorOptions& options, fs::SignalEvents& signals) {
+  return Coordinator(channel, registry, options).run(signals);
+}
+
+}  // namespace beamflow::pilot

@@ -1,0 +1,267 @@
+#include "pilot/scheduler.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "core/time.hpp"
+#include "pilot/wire.hpp"
+
+namespace beamflow::pilot {
+
+using actions::ActionState;
+
+// The executor of one run's driver. Tasks that need no rank (Placement::ranks
+// 0: a timer, an approval) stay on the coordinator, in process.
+class Scheduler::Executor final : public run::Executor {
+ public:
+  Executor(Scheduler& s, std::string run_id, fs::Wakeup& wakeup) : m_s(s), m_run_id(std::move(run_id)), m_wakeup(wakeup) {
+    m_s.attach(m_run_id, &m_wakeup);
+  }
+  ~Executor() override { m_s.detach(m_run_id, &m_wakeup); }
+  const char* name() const noexcept override { return "pilot"; }
+  ActionState start(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
+    if (p.ranks == 0) return m_local.start(a, r, p);
+    return m_s.submit(m_run_id, a, r, p);
+  }
+  ActionState poll(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
+    if (p.ranks == 0) return m_local.poll(a, r, p);
+    return m_s.state_of(r.action_id);
+  }
+  void cancel(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
+    if (p.ranks == 0) return m_local.cancel(a, r, p);
+    m_s.cancel(r.action_id);
+  }
+  void release(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
+    if (p.ranks != 0) m_s.forget(r.action_id);
+    m_local.release(a, r, p);  // frees what the action keeps (the pilot directory is shared)
+  }
+  std::filesystem::path watch_dir(const actions::Action& a, const actions::ActionRequest& r) const override {
+    // A worker's completion wakes the driver; a local task's files do.
+    if (a.placement(r).ranks == 0) return m_local.watch_dir(a, r);
+    return {};
+  }
+
+ private:
+  Scheduler& m_s;
+  std::string m_run_id;
+  fs::Wakeup& m_wakeup;
+  run::InProcessExecutor m_local;
+};
+
+Scheduler::Scheduler(Channel& channel, PlacementPolicy policy)
+    : m_channel(channel), m_policy(policy), m_ranks(static_cast<std::size_t>(channel.size())), m_started_ms(now_ms()) {}
+
+Scheduler::~Scheduler() = default;
+
+std::shared_ptr<run::Executor> Scheduler::executor(const std::string& run_id, fs::Wakeup& wakeup) {
+  return std::make_shared<Executor>(*this, run_id, wakeup);
+}
+
+void Scheduler::attach(const std::string& run_id, fs::Wakeup* w) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  m_owners[run_id].insert(w);
+}
+
+void Scheduler::detach(const std::string& run_id, fs::Wakeup* w) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  auto it = m_owners.find(run_id);
+  if (it == m_owners.end()) return;
+  it->second.erase(w);
+  if (it->second.empty()) m_owners.erase(it);
+}
+
+void Scheduler::wake(const std::string& run_id) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  notify_flow(run_id);
+}
+
+void Scheduler::notify_flow(const std::string& flow) {
+  if (auto it = m_owners.find(flow); it != m_owners.end())
+    for (fs::Wakeup* w : it->second) w->notify();
+}
+
+ActionState Scheduler::submit(const std::string& flow, actions::Action& a, const actions::ActionRequest& r,
+                              const actions::Placement& p) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  auto [it, fresh] = m_entries.try_emplace(r.action_id);
+  Entry& e = it->second;
+  if (!fresh) {
+    // Started again (a re-attach): keep the running one.
+    if (e.phase == Phase::Done) return e.result;
+    return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));
+  }
+  e.flow = flow;
+  e.action = a.info().name;
+  e.request = r;
+  e.placement = p;
+  e.need.ranks = std::max(1, p.ranks);
+  e.need.one_job = p.ranks > 1;
+  e.seq = m_seq++;
+  e.queued_ms = now_ms();
+  m_queued.notify();
+  return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));
+}
+
+ActionState Scheduler::state_of(const std::string& key) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  auto it = m_entries.find(key);
+  if (it != m_entries.end() && it->second.phase == Phase::Done) return it->second.result;
+  return ActionState::active(key, std::chrono::milliseconds(60'000));
+}
+
+void Scheduler::cancel(const std::string& key) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  auto it = m_entries.find(key);
+  if (it == m_entries.end()) return;
+  Entry& e = it->second;
+  if (e.phase == Phase::Running) {
+    // Kept until the worker reports the end: its ranks are busy until then.
+    e.cancelled = true;
+    m_channel.send(e.ranks.front(), Json{{"t", "cancel"}, {"key", key}}.dump());
+  } else {
+    m_entries.erase(it);
+  }
+}
+
+void Scheduler::forget(const std::string& key) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  auto it = m_entries.find(key);
+  if (it != m_entries.end() && it->second.phase == Phase::Done) m_entries.erase(it);
+}
+
+void Scheduler::pump() {
+  m_queued.drain();
+  for (auto& env : m_channel.receive()) {
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    if (env.from <= 0 || env.from >= static_cast<int>(m_ranks.size())) continue;
+    try {
+      const Json m = wire::parse(env.bytes);
+      const std::string type = m.at("t").get<std::string>();
+      if (type == "done") {
+        completed(env.from, m.at("key").get<std::string>(), wire::state_from_json(m.at("state")));
+      } else if (type == "hello") {
+        m_ranks[static_cast<std::size_t>(env.from)].host = m.at("host").get<std::string>();
+      } else if (type == "bye") {
+        ++m_byes;
+      }
+    } catch (const std::exception&) {
+      // A message this coordinator cannot read (another beamflow version on
+      // a worker?) is dropped; its task is retried after a restart.
+    }
+  }
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  place();
+}
+
+void Scheduler::completed(int rank, const std::string& key, ActionState st) {
+  auto it = m_entries.find(key);
+  if (it == m_entries.end() || it->second.phase != Phase::Running || it->second.ranks.front() != rank) return;
+  Entry& e = it->second;
+  free_ranks(e);
+  ++m_done;
+  if (e.cancelled) {
+    m_entries.erase(it);
+    return;
+  }
+  st.action_id = key;
+  e.result = std::move(st);
+  e.phase = Phase::Done;
+  notify_flow(e.flow);
+}
+
+void Scheduler::free_ranks(const Entry& e) {
+  const std::int64_t now = now_ms();
+  for (int r : e.ranks) {
+    Rank& rank = m_ranks[static_cast<std::size_t>(r)];
+    rank.busy = false;
+    rank.busy_ms += now - rank.busy_since_ms;
+    ++rank.tasks_done;
+  }
+}
+
+int Scheduler::node_of(const std::string& host) {
+  auto it = std::find(m_hosts.begin(), m_hosts.end(), host);
+  if (it != m_hosts.end()) return static_cast<int>(it - m_hosts.begin());
+  m_hosts.push_back(host);
+  return static_cast<int>(m_hosts.size()) - 1;
+}
+
+void Scheduler::place() {
+  if (!m_placing) return;
+  std::vector<QueuedTask> queue;
+  std::map<std::string, int> running;
+  const std::int64_t now = now_ms();
+  for (const auto& [key, e] : m_entries) {
+    if (e.phase == Phase::Queued) queue.push_back({key, e.flow, e.need, e.seq, now - e.queued_ms});
+    else if (e.phase == Phase::Running) ++running[e.flow];
+  }
+  if (queue.empty()) return;
+  std::sort(queue.begin(), queue.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  std::vector<RankState> ranks;
+  for (std::size_t r = 1; r < m_ranks.size(); ++r)
+    ranks.push_back({static_cast<int>(r), node_of(m_ranks[r].host), !m_ranks[r].busy, true, 0});
+  const PlacementResult result = pilot::place(queue, ranks, running, m_policy);
+  for (const auto& key : result.impossible) {
+    Entry& e = m_entries.at(key);
+    e.phase = Phase::Done;
+    e.result = ActionState::failed(key, "Pilot.TaskImpossible",
+                                   "the task needs " + std::to_string(e.need.ranks) + " ranks; this pilot has " +
+                                       std::to_string(m_ranks.size() - 1) + " worker ranks");
+    notify_flow(e.flow);
+  }
+  for (const auto& a : result.assignments) {
+    Entry& e = m_entries.at(a.key);
+    e.phase = Phase::Running;
+    e.ranks = a.ranks;
+    for (int r : a.ranks) {
+      m_ranks[static_cast<std::size_t>(r)].busy = true;
+      m_ranks[static_cast<std::size_t>(r)].busy_since_ms = now;
+    }
+    m_channel.send(a.ranks.front(), Json{{"t", "task"},
+                                         {"key", a.key},
+                                         {"action", e.action},
+                                         {"request", actions::to_json(e.request)},
+                                         {"placement", wire::to_json(e.placement)}}
+                                         .dump());
+  }
+}
+
+void Scheduler::stop_placing() {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  m_placing = false;
+}
+
+void Scheduler::stop_workers() {
+  for (int r = 1; r < m_channel.size(); ++r) m_channel.send(r, Json{{"t", "stop"}}.dump());
+}
+
+bool Scheduler::workers_stopped() const {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  return m_byes >= m_channel.size() - 1;
+}
+
+Json Scheduler::status() const {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  const std::int64_t now = now_ms();
+  const double elapsed = static_cast<double>(std::max<std::int64_t>(1, now - m_started_ms));
+  Json ranks = Json::array();
+  for (std::size_t r = 1; r < m_ranks.size(); ++r) {
+    const Rank& k = m_ranks[r];
+    const std::int64_t busy = k.busy_ms + (k.busy ? now - k.busy_since_ms : 0);
+    ranks.push_back({{"rank", r},
+                     {"host", k.host},
+                     {"busy", k.busy},
+                     {"busy_ms", busy},
+                     {"idle_ms", static_cast<std::int64_t>(elapsed) - busy},
+                     {"utilisation", static_cast<double>(busy) / elapsed},
+                     {"tasks_done", k.tasks_done}});
+  }
+  std::int64_t queued = 0, running = 0;
+  for (const auto& [key, e] : m_entries) {
+    if (e.phase == Phase::Queued) ++queued;
+    if (e.phase == Phase::Running) ++running;
+  }
+  return {{"ranks", ranks}, {"tasks", {{"queued", queued}, {"running", running}, {"done", m_done}}}};
+}
+
+}  // namespace beamflow::pilot

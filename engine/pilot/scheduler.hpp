@@ -1,0 +1,110 @@
+#pragma once
+// The coordinator's side of task execution: the queue of tasks the runs'
+// drivers handed to the pilot, the worker ranks' state, the placement
+// (placement.hpp) and the messages to and from the workers (wire.hpp).
+//
+// Every run's driver gets its own PilotExecutor (run/executor.hpp): start()
+// queues the task and answers Active, poll() answers the final state once a
+// worker reported it; a completion wakes that driver (Driver::wakeup()).
+// Drivers call in from their own threads; pump() runs on the coordinator's
+// loop thread. Nothing here is durable: a task whose outcome was not yet
+// journaled by its run is sent again after a restart, and the action
+// contract (run() idempotent in the action id) makes that a re-attach.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "actions/action.hpp"
+#include "core/json.hpp"
+#include "pilot/channel.hpp"
+#include "pilot/placement.hpp"
+#include "platform/events.hpp"
+#include "run/executor.hpp"
+
+namespace beamflow::pilot {
+
+class Scheduler {
+ public:
+  explicit Scheduler(Channel& channel, PlacementPolicy policy = {});
+  ~Scheduler();
+
+  // The executor of run `run_id`'s driver; `wakeup` is that driver's.
+  std::shared_ptr<run::Executor> executor(const std::string& run_id, fs::Wakeup& wakeup);
+  // Wakes the driver(s) of `run_id` (so it reads its Interrupt).
+  void wake(const std::string& run_id);
+  // Readable when tasks were queued (pump() has placing to do).
+  int fd() const noexcept { return m_queued.fd(); }
+
+  // The loop thread's turn: receives the workers' messages, places what
+  // fits, sends it. Returns the number of "bye" messages received so far.
+  void pump();
+  // Drain: nothing more is placed; running tasks are left to finish or to be
+  // re-attached by the next pilot.
+  void stop_placing();
+  // Sends "stop" to every worker; done() once all said bye.
+  void stop_workers();
+  bool workers_stopped() const;
+
+  // {"ranks":[{rank,host,busy_ms,utilisation,tasks_done,busy}], "tasks":{queued,running,done}}
+  Json status() const;
+
+ private:
+  class Executor;
+  friend class Executor;
+  enum class Phase { Queued, Running, Done };
+  struct Entry {
+    std::string flow;
+    std::string action;
+    actions::ActionRequest request;
+    actions::Placement placement;
+    Need need;
+    std::uint64_t seq = 0;
+    std::int64_t queued_ms = 0;
+    Phase phase = Phase::Queued;
+    bool cancelled = false;
+    std::vector<int> ranks;
+    actions::ActionState result;
+  };
+  struct Rank {
+    std::string host;
+    bool busy = false;
+    std::int64_t busy_since_ms = 0;
+    std::int64_t busy_ms = 0;
+    std::int64_t tasks_done = 0;
+  };
+
+  // Under m_mutex.
+  actions::ActionState submit(const std::string& flow, actions::Action& a, const actions::ActionRequest& r,
+                              const actions::Placement& p);
+  actions::ActionState state_of(const std::string& key);
+  void cancel(const std::string& key);
+  void forget(const std::string& key);
+  void attach(const std::string& run_id, fs::Wakeup* w);
+  void detach(const std::string& run_id, fs::Wakeup* w);
+  void notify_flow(const std::string& flow);
+  void completed(int rank, const std::string& key, actions::ActionState st);
+  void place();
+  void free_ranks(const Entry& e);
+  int node_of(const std::string& host);
+
+  Channel& m_channel;
+  PlacementPolicy m_policy;
+  mutable std::mutex m_mutex;
+  std::map<std::string, Entry> m_entries;
+  std::map<std::string, std::set<fs::Wakeup*>> m_owners;  // run id -> its drivers' wake-ups
+  std::vector<Rank> m_ranks;                              // index: rank (0 unused)
+  std::vector<std::string> m_hosts;                       // node index -> host
+  std::uint64_t m_seq = 0;
+  std::int64_t m_started_ms = 0;
+  std::int64_t m_done = 0;
+  int m_byes = 0;
+  bool m_placing = true;
+  fs::Wakeup m_queued;
+};
+
+}  // namespace beamflow::pilot

@@ -1,0 +1,149 @@
+#include "pilot/worker.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "core/error.hpp"
+#include "core/time.hpp"
+#include "platform/events.hpp"
+#include "platform/private_dir.hpp"
+#include "platform/storage_failure.hpp"
+#include "pilot/wire.hpp"
+#include "run/executor.hpp"
+
+namespace beamflow::pilot {
+namespace {
+
+using actions::ActionState;
+
+// After a cancel, how long a task may take to report its end before the
+// worker reports it cancelled itself (the supervisor's kill grace is 5 s).
+constexpr std::int64_t kCancelGiveUpMs = 15'000;
+
+struct Task {
+  actions::Action* action = nullptr;
+  actions::ActionRequest request;
+  actions::Placement placement;
+  run::Executor* executor = nullptr;
+  std::int64_t next_poll_ms = 0;
+  std::int64_t cancelled_ms = 0;  // 0: not cancelled
+};
+
+class Worker {
+ public:
+  Worker(Channel& channel, const actions::ActionRegistry& registry) : m_channel(channel), m_registry(registry) {}
+
+  void run(const std::string& host) {
+    send({{"t", "hello"}, {"host", host}});
+    fs::Poller poller;
+    poller.add(m_channel.fd(), 0);
+    while (!m_stopped) {
+      std::int64_t wake = now_ms() + 1000;
+      for (const auto& [key, t] : m_tasks) wake = std::min(wake, t.next_poll_ms);
+      poller.wait(std::max<std::int64_t>(0, wake - now_ms()));
+      for (auto& env : m_channel.receive()) handle(wire::parse(env.bytes));
+      poll_due();
+    }
+    send({{"t", "bye"}});
+  }
+
+ private:
+  void send(const Json& j) { m_channel.send(0, j.dump()); }
+
+  void handle(const Json& m) {
+    const std::string type = m.at("t").get<std::string>();
+    if (type == "task") {
+      start(m);
+    } else if (type == "cancel") {
+      auto it = m_tasks.find(m.at("key").get<std::string>());
+      if (it == m_tasks.end() || it->second.cancelled_ms) return;
+      it->second.executor->cancel(*it->second.action, it->second.request, it->second.placement);
+      it->second.cancelled_ms = now_ms();
+      it->second.next_poll_ms = now_ms();
+    } else if (type == "stop") {
+      m_stopped = true;  // in-flight tasks are re-attached by the next pilot
+    }
+  }
+
+  void start(const Json& m) {
+    const std::string key = m.at("key").get<std::string>();
+    Task t;
+    try {
+      t.request = actions::request_from_json(m.at("request"));
+      t.placement = wire::placement_from_json(m.at("placement"));
+      t.action = m_registry.resolve(m.at("action").get<std::string>());
+    } catch (const std::exception& e) {
+      finish(key, ActionState::failed(key, states_error::Runtime, std::string("a malformed task message: ") + e.what()));
+      return;
+    }
+    if (!t.action) {
+      finish(key, ActionState::failed(key, states_error::TaskFailed,
+                                      "no action named '" + m.at("action").get<std::string>() + "' on this worker"));
+      return;
+    }
+    t.executor = t.placement.own_process ? static_cast<run::Executor*>(&m_child_process) : &m_in_process;
+    ActionState st;
+    try {
+      const auto& info = t.action->info();
+      if (info.side_effects || !info.synchronous || t.placement.own_process)
+        fs::create_private_directories(t.request.state_dir, "run.io");
+      st = t.executor->start(*t.action, t.request, t.placement);
+    } catch (const Error& e) {
+      st = ActionState::failed(key, e.asl_name(), e.what());
+    } catch (const std::exception& e) {
+      st = ActionState::failed(key, states_error::TaskFailed, e.what());
+    }
+    if (st.done()) {
+      finish(key, st);
+      return;
+    }
+    t.next_poll_ms = now_ms() + std::max<std::int64_t>(1, st.poll_after.count());
+    m_tasks[key] = std::move(t);
+  }
+
+  void poll_due() {
+    const std::int64_t now = now_ms();
+    for (auto it = m_tasks.begin(); it != m_tasks.end();) {
+      Task& t = it->second;
+      if (t.next_poll_ms > now) {
+        ++it;
+        continue;
+      }
+      ActionState st;
+      try {
+        st = t.executor->poll(*t.action, t.request, t.placement);
+      } catch (const std::exception& e) {
+        st = ActionState::failed(it->first, states_error::TaskFailed, e.what());
+      }
+      if (!st.done() && t.cancelled_ms && now - t.cancelled_ms > kCancelGiveUpMs)
+        st = ActionState::failed(it->first, "Action.Cancelled", "cancelled; no outcome reported in time");
+      if (st.done()) {
+        finish(it->first, st);
+        it = m_tasks.erase(it);
+        continue;
+      }
+      // While cancelled, the outcome is awaited at a steady pace.
+      t.next_poll_ms = now + std::clamp<std::int64_t>(st.poll_after.count(), 1, t.cancelled_ms ? 200 : 60'000);
+      ++it;
+    }
+  }
+
+  void finish(const std::string& key, const ActionState& st) {
+    send({{"t", "done"}, {"key", key}, {"state", wire::to_json(st)}});
+  }
+
+  Channel& m_channel;
+  const actions::ActionRegistry& m_registry;
+  run::InProcessExecutor m_in_process;
+  run::ChildProcessExecutor m_child_process;
+  std::map<std::string, Task> m_tasks;
+  bool m_stopped = false;
+};
+
+}  // namespace
+
+void run_worker(Channel& channel, const actions::ActionRegistry& registry, const std::string& host) {
+  Worker(channel, registry).run(host);
+}
+
+}  // namespace beamflow::pilot

@@ -1,0 +1,290 @@
+// The pilot end to end, with the real binary: a one-process pilot and a
+// 3-rank `mpirun` pilot run flows from concurrent submitters; a pilot killed
+// with SIGKILL half-way and started again finishes every flow with every side
+// effect exactly once (counted in the file the flows append to); submissions
+// made while no pilot runs are run when one starts; cancel; a drain; bad
+// inputs.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <mutex>
+#include <thread>
+
+#include "../support/process.hpp"
+#include "../support/scratch_dir.hpp"
+#include "core/json.hpp"
+
+namespace beamflow::test {
+namespace {
+
+namespace fsys = std::filesystem;
+using namespace std::chrono_literals;
+
+const std::string kBinary = BEAMFLOW_BINARY;
+
+// echo, then a sleep (kept on the coordinator: it needs no rank), then a
+// command that appends the flow's tag to a file (the side effect counted),
+// then echo again.
+const char* kFlow = R"({"StartAt": "Hello", "States": {
+  "Hello": {"Type": "Task", "Resource": "echo", "Parameters": {"tag.$": "$.tag"}, "ResultPath": "$.hello", "Next": "Nap"},
+  "Nap": {"Type": "Task", "Resource": "sleep", "Parameters": {"seconds.$": "$.nap"}, "ResultPath": null, "Next": "Mark"},
+  "Mark": {"Type": "Task", "Resource": "command", "Parameters": {"argv.$": "$.argv"}, "ResultPath": null, "Next": "Bye"},
+  "Bye": {"Type": "Task", "Resource": "echo", "Parameters": {"tag.$": "$.tag"}, "End": true}}})";
+
+ProcessOptions within(std::chrono::milliseconds limit) {
+  ProcessOptions o;
+  o.timeout = limit;
+  return o;
+}
+
+// `pid` and every process below it (by parent pid, from /proc), with
+// SIGKILL: mpirun and its ranks, as a node failure would.
+void kill_tree(pid_t pid) {
+  std::map<pid_t, std::vector<pid_t>> children;
+  for (const auto& e : fsys::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    children[ppid].push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  std::vector<pid_t> all{pid};
+  for (std::size_t i = 0; i < all.size(); ++i)
+    for (pid_t c : children[all[i]]) all.push_back(c);
+  for (pid_t p : all) ::kill(p, SIGKILL);
+}
+
+// A started pilot; what a failed test leaves running (mpirun's ranks
+// included) is killed with it. Only a child not yet waited for is killed:
+// its pid cannot have been reused.
+struct PilotProcess {
+  Process process;
+  explicit PilotProcess(Process p) : process(std::move(p)) {}
+  PilotProcess(PilotProcess&&) = default;
+  ~PilotProcess() {
+    if (process.pid() > 0) kill_tree(process.pid());
+  }
+  pid_t pid() const { return process.pid(); }
+  ProcessResult wait() { return process.wait(); }
+};
+
+class Pilot : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dir = m_scratch.path() / "pilot";
+    m_effects = m_scratch.path() / "effects.txt";
+    write(m_scratch.path() / "flow.json", kFlow);
+  }
+
+  static void write(const fsys::path& f, const std::string& text) { std::ofstream(f) << text; }
+
+  PilotProcess start_pilot(const std::vector<std::string>& launcher = {}, int slots = 2) {
+    std::vector<std::string> argv = launcher;
+    for (const std::string& a : {kBinary, std::string("pilot"), std::string("--dir"), m_dir.string(),
+                                 std::string("--slots"), std::to_string(slots)})
+      argv.push_back(a);
+    ProcessOptions o;
+    o.env = {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}};
+    o.stderr_file = m_scratch.path() / ("pilot-" + std::to_string(m_starts++) + ".log");
+    return PilotProcess{Process::start(argv, o)};
+  }
+
+  // Submits the flow with a tag; the command sleeps `work` seconds before it
+  // appends the tag. Returns the run id.
+  std::string submit(const std::string& tag, double nap = 0.05, double work = 0.0) {
+    const fsys::path input = m_scratch.path() / ("in-" + tag + ".json");
+    std::ostringstream cmd;
+    cmd << "sleep " << work << "; echo " << tag << " >> " << m_effects.string();
+    write(input, Json{{"tag", tag}, {"nap", nap}, {"argv", {"sh", "-c", cmd.str()}}}.dump());
+    const auto r = run_process({kBinary, "submit", (m_scratch.path() / "flow.json").string(), "--input",
+                                input.string(), "--pilot", m_dir.string(), "--id", tag, "--json"},
+                               within(60s));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return Json::parse(r.out).at("run_id").get<std::string>();
+  }
+
+  // Submits `n` flows from 4 concurrent submitters; returns tag -> run id.
+  std::map<std::string, std::string> submit_many(int n, const std::string& prefix, double work = 0.0) {
+    std::map<std::string, std::string> runs;
+    std::mutex m;
+    std::vector<std::thread> submitters;
+    for (int s = 0; s < 4; ++s) {
+      submitters.emplace_back([&, s] {
+        for (int i = s; i < n; i += 4) {
+          const std::string tag = prefix + std::to_string(i);
+          const std::string id = submit(tag, 0.05, work);
+          const std::lock_guard<std::mutex> lock(m);
+          runs[tag] = id;
+        }
+      });
+    }
+    for (auto& t : submitters) t.join();
+    return runs;
+  }
+
+  ProcessResult wait(const std::string& run_id, std::chrono::seconds timeout = 180s) {
+    return run_process({kBinary, "wait", run_id, "--pilot", m_dir.string(), "--json"}, within(timeout));
+  }
+
+  void expect_all_succeeded(const std::map<std::string, std::string>& runs) {
+    for (const auto& [tag, id] : runs) {
+      const auto r = wait(id);
+      EXPECT_EQ(r.exit_code, 0) << tag << " " << r.out << r.err;
+      if (r.exit_code == 0) {
+        EXPECT_EQ(Json::parse(r.out).at("status"), "SUCCEEDED");
+      }
+    }
+  }
+
+  // Every tag's line exactly once, and nothing else.
+  void expect_each_side_effect_once(const std::map<std::string, std::string>& runs) {
+    std::map<std::string, int> seen;
+    std::ifstream in(m_effects);
+    for (std::string line; std::getline(in, line);) ++seen[line];
+    EXPECT_EQ(seen.size(), runs.size());
+    for (const auto& [tag, id] : runs) EXPECT_EQ(seen[tag], 1) << tag;
+  }
+
+  ScratchDir m_scratch;
+  fsys::path m_dir, m_effects;
+  int m_starts = 0;
+};
+
+TEST_F(Pilot, OneProcessPilotRunsFlowsFromConcurrentSubmitters) {
+  auto pilot = start_pilot();
+  const auto runs = submit_many(48, "one-");
+  expect_all_succeeded(runs);
+  expect_each_side_effect_once(runs);
+  const auto status = run_process({kBinary, "status", "--pilot", m_dir.string(), "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  const Json s = Json::parse(status.out);
+  EXPECT_TRUE(s["alive"].get<bool>());
+  EXPECT_EQ(s["runs"]["SUCCEEDED"], 48);
+  ASSERT_TRUE(s["pilot"].is_object()) << status.out;
+  EXPECT_EQ(s["pilot"]["ranks"].size(), 2u);
+  // A drain: SIGTERM stops it cleanly.
+  ::kill(pilot.pid(), SIGTERM);
+  const auto r = pilot.wait();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(Pilot, MpirunPilotOfThreeRanksRunsFlowsOnItsWorkers) {
+  auto pilot = start_pilot({"mpirun", "-np", "3", "--oversubscribe", "--bind-to", "none"});
+  const auto runs = submit_many(48, "mpi-");
+  expect_all_succeeded(runs);
+  expect_each_side_effect_once(runs);
+  const Json s = Json::parse(run_process({kBinary, "status", "--pilot", m_dir.string(), "--json"}).out);
+  ASSERT_TRUE(s["pilot"].is_object());
+  ASSERT_EQ(s["pilot"]["ranks"].size(), 2u);  // ranks 1 and 2
+  std::int64_t done = 0;
+  for (const auto& r : s["pilot"]["ranks"]) done += r["tasks_done"].get<std::int64_t>();
+  EXPECT_GE(done, 48 * 3);  // echo, command, echo of every flow ran on a worker rank
+  // A drain of the coordinator (rank 0; mpirun itself turns SIGTERM into an
+  // abort of the job): it stops the workers, and mpirun ends with 0.
+  EXPECT_NE(s["pilot"]["pid"].get<pid_t>(), pilot.pid());
+  ::kill(s["pilot"]["pid"].get<pid_t>(), SIGTERM);
+  const auto r = pilot.wait();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(Pilot, AKilledPilotStartedAgainFinishesEveryFlowWithEachSideEffectOnce) {
+  std::map<std::string, std::string> runs;
+  {
+    auto pilot = start_pilot({"mpirun", "-np", "3", "--oversubscribe", "--bind-to", "none"});
+    runs = submit_many(32, "kill-", 0.3);
+    // Half-way: some flows done, some commands running, some queued.
+    int lines = 0;
+    for (int i = 0; i < 600 && lines < 8; ++i) {
+      std::this_thread::sleep_for(50ms);
+      std::ifstream in(m_effects);
+      lines = 0;
+      for (std::string l; std::getline(in, l);) ++lines;
+    }
+    std::cout << "killed with " << lines << " of " << runs.size() << " side effects done\n";
+    EXPECT_LT(lines, static_cast<int>(runs.size()));
+    kill_tree(pilot.pid());
+    pilot.wait();
+  }
+  auto again = start_pilot({"mpirun", "-np", "3", "--oversubscribe", "--bind-to", "none"});
+  expect_all_succeeded(runs);
+  expect_each_side_effect_once(runs);
+}
+
+TEST_F(Pilot, SubmissionsWithoutAPilotRunWhenOneStarts) {
+  const auto runs = submit_many(6, "early-");
+  const Json s = Json::parse(run_process({kBinary, "status", "--pilot", m_dir.string(), "--json"}).out);
+  EXPECT_FALSE(s["alive"].get<bool>());
+  EXPECT_EQ(s["queued"], 6);
+  const auto queued = run_process({kBinary, "status", "--pilot", m_dir.string(), runs.begin()->second, "--json"});
+  EXPECT_EQ(Json::parse(queued.out).at("status"), "QUEUED") << queued.out;
+  auto pilot = start_pilot();
+  expect_all_succeeded(runs);
+  expect_each_side_effect_once(runs);
+}
+
+TEST_F(Pilot, CancelFailsTheRunAndStopsItsCommand) {
+  auto pilot = start_pilot();
+  const std::string run_id = submit("long", 0.0, 60.0);
+  // Wait until the command runs on a worker.
+  for (int i = 0; i < 200; ++i) {
+    const Json s = Json::parse(run_process({kBinary, "status", "--pilot", m_dir.string(), "--json"}).out);
+    if (s["pilot"].is_object() && s["pilot"]["tasks"]["running"] == 1) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto c = run_process({kBinary, "cancel", run_id, "--pilot", m_dir.string()});
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  const auto r = wait(run_id, 30s);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("Run.Cancelled"), std::string::npos) << r.out;
+  EXPECT_FALSE(fsys::exists(m_effects));  // the command never reached its echo
+  const auto again = run_process({kBinary, "cancel", run_id, "--pilot", m_dir.string(), "--json"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.out.find("pilot.run.ended"), std::string::npos) << again.out;
+}
+
+TEST_F(Pilot, BadInputsAreRefusedClearly) {
+  write(m_scratch.path() / "bad.json", R"({"StartAt": "Nowhere", "States": {"A": {"Type": "Pass", "End": true}}})");
+  const auto bad = run_process({kBinary, "submit", (m_scratch.path() / "bad.json").string(), "--pilot",
+                                m_dir.string(), "--json"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+  EXPECT_FALSE(fsys::exists(m_dir / "inbox") && !fsys::is_empty(m_dir / "inbox"));
+
+  for (const char* cmd : {"wait", "cancel", "status"}) {
+    const auto r = run_process({kBinary, cmd, "no-such-run", "--pilot", m_dir.string(), "--json"});
+    EXPECT_EQ(r.exit_code, 1) << cmd << r.out;
+    EXPECT_NE(r.out.find("pilot.run.unknown"), std::string::npos) << cmd << r.out;
+  }
+
+  const fsys::path open_dir = m_scratch.path() / "open";
+  fsys::create_directory(open_dir);
+  ::chmod(open_dir.c_str(), 0777);
+  const auto unsafe = run_process({kBinary, "submit", (m_scratch.path() / "flow.json").string(), "--pilot",
+                                   open_dir.string(), "--json"});
+  EXPECT_EQ(unsafe.exit_code, 1) << unsafe.out;
+  EXPECT_NE(unsafe.out.find("pilot.dir.unsafe"), std::string::npos) << unsafe.out;
+  auto pilot = start_pilot();
+  const auto refused = run_process({kBinary, "pilot", "--dir", open_dir.string()}, within(30s));
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_NE(refused.err.find("pilot.dir.unsafe"), std::string::npos) << refused.err;
+  // A second pilot on a directory a pilot runs on.
+  for (int i = 0; i < 100 && !fsys::exists(m_dir / "status.json"); ++i) std::this_thread::sleep_for(50ms);
+  const auto busy = run_process({kBinary, "pilot", "--dir", m_dir.string()}, within(30s));
+  EXPECT_EQ(busy.exit_code, 1) << busy.err;
+  EXPECT_NE(busy.err.find("pilot.dir.busy"), std::string::npos) << busy.err;
+}
+
+}  // namespace
+}  // namespace beamflow::test
