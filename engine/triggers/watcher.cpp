@@ -46,12 +46,6 @@ std::string read_proc(const char* file) {
               {{"dir", dir.string()}});
 }
 
-bool already_submitted(const fsys::path& pilot, const std::string& id) {
-  struct stat st {};
-  return ::stat((pilot / "inbox" / (id + ".json")).c_str(), &st) == 0 ||
-         ::stat((pilot / "accepted" / (id + ".json")).c_str(), &st) == 0;
-}
-
 std::int64_t mtime_ns(const struct stat& st) {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
@@ -65,14 +59,24 @@ std::int64_t settle_ms(const Registration& r) {
 
 }  // namespace
 
+WatcherStats Watcher::stats() const {
+  WatcherStats s = m_stats;
+  s.submitted = m_submitter.submitted;
+  s.already = m_submitter.already;
+  s.errors = m_submitter.errors;
+  return s;
+}
+
 Json WatcherStats::to_json() const {
   return {{"events", events},   {"submitted", submitted},         {"already_submitted", already},
           {"overflows", overflows}, {"rescans", rescans},         {"timer_firings", timer_firings},
           {"errors", errors},   {"watches", watches}};
 }
 
-Watcher::Watcher(fsys::path pilot_dir, Log log) : m_pilot(std::move(pilot_dir)), m_log(std::move(log)) {
-  if (!m_log) m_log = [](const std::string&) {};
+Watcher::Watcher(fsys::path pilot_dir, Log log, int submitters)
+    : m_pilot(std::move(pilot_dir)),
+      m_log(log ? std::move(log) : [](const std::string&) {}),
+      m_submitter(m_pilot, submitters, m_log) {
   const fsys::path reg_dir = prepare_registrations_dir(m_pilot);
   m_poller.add(m_inotify.fd(), kInotifyToken);
   m_poller.add(m_timer.fd(), kTimerToken);
@@ -86,6 +90,8 @@ void Watcher::load() {
   m_dirs.clear();
   m_pending.clear();
   m_regs = list(m_pilot);
+  m_definitions.clear();
+  for (const auto& r : m_regs) m_definitions.push_back(std::make_shared<const Json>(r.definition));
   std::map<std::size_t, std::int64_t> fired;
   m_fired.swap(fired);
   rescan();
@@ -160,18 +166,8 @@ void Watcher::submit_file(std::size_t reg, const fsys::path& path) {
   e.inode = st.st_ino;
   e.size = static_cast<std::uint64_t>(st.st_size);
   e.mtime_ns = mtime_ns(st);
-  const std::string id = file_submission_id(r, e);
-  if (already_submitted(m_pilot, id)) {
-    ++m_stats.already;
-    return;
-  }
-  try {
-    const auto result = pilot::submit(m_pilot, r.definition, file_input(r, e), id);
-    ++(result.existed ? m_stats.already : m_stats.submitted);
-  } catch (const Error& err) {
-    ++m_stats.errors;
-    m_log("cannot hand " + e.path + " over (registration " + r.id + "): " + err.what());
-  }
+  m_submitter.push({file_submission_id(r, e), m_definitions[reg], file_input(r, e),
+                     e.path + " (registration " + r.id + ")"});
 }
 
 void Watcher::check_pending(std::int64_t now) {
@@ -208,20 +204,12 @@ void Watcher::fire_timers(std::int64_t now) {
     const std::int64_t instant = last_instant(r, now);
     if (instant < 0) continue;
     if (auto it = m_fired.find(i); it != m_fired.end() && it->second >= instant) continue;
-    const std::string id = timer_submission_id(r, instant);
-    try {
-      if (already_submitted(m_pilot, id)) {
-        ++m_stats.already;
-      } else {
-        const auto result = pilot::submit(m_pilot, r.definition, timer_input(r, instant), id);
-        ++(result.existed ? m_stats.already : m_stats.submitted);
-        if (!result.existed) ++m_stats.timer_firings;
-      }
-      m_fired[i] = instant;
-    } catch (const Error& err) {
-      ++m_stats.errors;
-      m_log("cannot hand timer " + r.id + " (instant " + format_time_ms(instant) + ") over: " + err.what());
-    }
+    const auto outcome = m_submitter.hand_over({timer_submission_id(r, instant), m_definitions[i],
+                                                timer_input(r, instant),
+                                                "timer " + r.id + " (instant " + format_time_ms(instant) + ")"});
+    if (outcome == Submitter::Outcome::Failed) continue;  // again at the next wake-up
+    m_fired[i] = instant;
+    if (outcome == Submitter::Outcome::Submitted) ++m_stats.timer_firings;
   }
 }
 

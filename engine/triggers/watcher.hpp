@@ -26,8 +26,11 @@
 //     file lands either before the listing (found) or after the watch
 //     (reported); directories created later under a recursive registration
 //     are watched and listed the same way.
-// A hand-off that fails (pilot directory I/O) is logged and counted in
-// errors; the next rescan (the watcher's restart) submits it.
+// Hand-offs run on `submitters` threads of their own (submitter.hpp), so
+// on_ready() never waits for their fsyncs. A hand-off that fails (pilot
+// directory I/O) is logged and counted in errors; one still queued when the
+// watcher stops is dropped; the next rescan (the watcher's restart) submits
+// both.
 //
 // Timers: at start and at each wake-up, a timer whose latest scheduled
 // instant (event.hpp, last_instant) has no submission yet submits it with
@@ -45,6 +48,7 @@
 
 #include "platform/events.hpp"
 #include "triggers/registration.hpp"
+#include "triggers/submitter.hpp"
 
 namespace beamflow::triggers {
 
@@ -67,13 +71,15 @@ class Watcher {
   // rescans them, fires due timers. Throws trigger.watch.limit when
   // max_user_watches is reached, pilot.dir.unsafe for a directory that is
   // not ours.
-  explicit Watcher(std::filesystem::path pilot_dir, Log log = {});
+  explicit Watcher(std::filesystem::path pilot_dir, Log log = {}, int submitters = 4);
 
   int fd() const noexcept { return m_poller.fd(); }
   // Handles what is ready (a bounded batch of events, due timers, quiescent
   // files); never blocks.
   void on_ready();
-  const WatcherStats& stats() const noexcept { return m_stats; }
+  WatcherStats stats() const;
+  // Blocks until every hand-off queued so far is done.
+  void wait_idle() { m_submitter.wait_idle(); }
   std::size_t registrations() const noexcept { return m_regs.size(); }
   // Files seen but not yet quiet (waiting for their quiet_seconds).
   std::size_t pending_files() const noexcept { return m_pending.size(); }
@@ -102,11 +108,13 @@ class Watcher {
   fs::Timer m_timer;
   int m_registrations_wd = -1;
   std::vector<Registration> m_regs;
+  std::vector<std::shared_ptr<const Json>> m_definitions;  // per registration, shared with queued hand-offs
   std::map<int, std::vector<std::pair<std::size_t, std::filesystem::path>>> m_dirs;  // wd -> (reg, dir)
   std::map<std::pair<std::size_t, std::filesystem::path>, Pending> m_pending;
   std::map<std::size_t, std::int64_t> m_fired;  // timer reg -> last instant handed over
   std::int64_t m_next_pending_check_ms = -1;
   WatcherStats m_stats;
+  Submitter m_submitter;  // last: destroyed (joined) first
 };
 
 }  // namespace beamflow::triggers

@@ -38,7 +38,7 @@ std::string summary(const triggers::Registration& r) {
   std::string s = "timer";
   if (r.every_s > 0) s += " every " + std::to_string(r.every_s) + " s";
   for (int m : r.at_minutes) {
-    char buf[16];
+    char buf[32];
     std::snprintf(buf, sizeof buf, " at %02d:%02d UTC", m / 60, m % 60);
     s += buf;
   }
@@ -140,8 +140,7 @@ int watch_main(const Output& out, const std::vector<std::string>& args) {
   triggers::Watcher watcher(absolute(vm["pilot"].as<std::string>()),
                             [&](const std::string& line) { out.progress(line); });
   out.progress("watching " + std::to_string(watcher.registrations()) + " registrations (" +
-               std::to_string(watcher.stats().watches) + " directories); " +
-               std::to_string(watcher.stats().submitted) + " submitted by the start rescan");
+               std::to_string(watcher.stats().watches) + " directories); start rescan done");
   if (!vm.count("once")) {
     fs::Poller poller;
     poller.add(watcher.fd(), 1);
@@ -160,9 +159,10 @@ int watch_main(const Output& out, const std::vector<std::string>& args) {
       poller.wait(-1);
       watcher.on_ready();
     }
+    watcher.wait_idle();
   }
   g_stop = nullptr;
-  const auto& s = watcher.stats();
+  const auto s = watcher.stats();
   out.result(s.to_json(), [&](std::ostream& os) {
     os << "submitted " << s.submitted << " (already submitted: " << s.already << ", overflows: " << s.overflows
        << ", errors: " << s.errors << ")\n";
