@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The pilot on the local Slurm (slurm/local-cluster.sh), end to end:
+# `beamflow pilot submit` sbatch-es slurm/pilot.sbatch (a 3-rank mpirun: one
+# coordinator, two workers); 4 concurrent submitters hand it 40 flows (echo,
+# sleep, a command appending its tag to a file); `scancel` half-way; the
+# pilot is submitted again on the same directory; every flow SUCCEEDED and
+# every tag is in the file exactly once (side effects counted in the file,
+# not read from logs). Usage: pilot_slurm_test.sh BEAMFLOW_BINARY.
+# Exit 77 = skipped (not root, or slurmctld cannot run here).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bin="${1:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY}"
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm runs as root (SlurmUser=root)"; exit 77; }
+export BEAMFLOW_SLURM_DIR="$(mktemp -d /tmp/beamflow-slurm-pilot.XXXXXX)"
+export BEAMFLOW_SLURM_PORT=$((20000 + RANDOM % 20000))
+cluster="$root/slurm/local-cluster.sh"
+work="$(mktemp -d)"
+chmod 700 "$work"
+pilot="$work/pilot"
+effects="$work/effects.txt"
+cleanup() {
+  scancel --full "${jobs[@]:-0}" >/dev/null 2>&1 || true
+  "$cluster" stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+jobs=()
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  for f in "$pilot"/slurm-*.out; do [ -e "$f" ] && { echo "== $f"; tail -20 "$f"; }; done
+  exit 1
+}
+
+if ! "$cluster" start >"$work/cluster.log" 2>&1; then
+  echo "SKIP: the local Slurm does not start here: $(tail -3 "$work/cluster.log")"
+  exit 77
+fi
+eval "$("$cluster" env)"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+cat >"$work/flow.json" <<'FLOW'
+{"StartAt": "Hello", "States": {
+  "Hello": {"Type": "Task", "Resource": "echo", "Parameters": {"tag.$": "$.tag"}, "ResultPath": "$.hello", "Next": "Nap"},
+  "Nap": {"Type": "Task", "Resource": "sleep", "Parameters": {"seconds": 0.05}, "ResultPath": null, "Next": "Mark"},
+  "Mark": {"Type": "Task", "Resource": "command", "Parameters": {"argv.$": "$.argv"}, "ResultPath": null, "Next": "Bye"},
+  "Bye": {"Type": "Task", "Resource": "echo", "Parameters": {"tag.$": "$.tag"}, "End": true}}}
+FLOW
+
+submit_pilot() {
+  local job
+  job=$("$bin" pilot submit --dir "$pilot" --nodes 1 --ntasks-per-node 3 --time 10 \
+    --script "$root/slurm/pilot.sbatch") || fail "pilot submit"
+  jobs+=("$job")
+  echo "$job"
+}
+
+job_state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
+
+first=$(submit_pilot)
+n=40
+submitter() {  # submitter K: flows K, K+4, ...
+  for ((i = $1; i < n; i += 4)); do
+    printf '{"tag": "t%d", "argv": ["sh", "-c", "sleep 0.3; echo t%d >> %s"]}' "$i" "$i" "$effects" >"$work/in-$i.json"
+    "$bin" submit "$work/flow.json" --input "$work/in-$i.json" --pilot "$pilot" --id "t$i" >"$work/run-$i" ||
+      echo "submit t$i failed" >>"$work/errors"
+  done
+}
+for k in 0 1 2 3; do submitter "$k" & done
+wait
+[ ! -e "$work/errors" ] || fail "$(cat "$work/errors")"
+
+# Half-way: some side effects done, the rest running or queued.
+for _ in $(seq 1 600); do
+  [ "$( (cat "$effects" 2>/dev/null || true) | wc -l)" -ge 8 ] && break
+  sleep 0.1
+done
+done_at_cancel=$( (cat "$effects" 2>/dev/null || true) | wc -l)
+[ "$done_at_cancel" -lt "$n" ] || fail "everything finished before the scancel: no test of the restart"
+scancel "$first"
+for _ in $(seq 1 300); do
+  case "$(job_state "$first")" in CANCELLED | COMPLETED | FAILED) break ;; esac
+  sleep 0.1
+done
+for _ in $(seq 1 100); do  # the pilot's lock is free once its coordinator is gone
+  "$bin" status --pilot "$pilot" --json | grep -q '"alive":false' && break
+  sleep 0.1
+done
+echo "scancel with $done_at_cancel of $n side effects done"
+
+second=$(submit_pilot)
+t0=$(date +%s)
+for ((i = 0; i < n; i++)); do
+  out=$("$bin" wait "$(cat "$work/run-$i")" --pilot "$pilot" --timeout 120 --json) ||
+    fail "flow t$i did not succeed: $out"
+done
+echo "all $n flows SUCCEEDED $(($(date +%s) - t0)) s after the second pilot was submitted"
+for ((i = 0; i < n; i++)); do
+  c=$(grep -cx "t$i" "$effects" || true)
+  [ "$c" -eq 1 ] || fail "side effect of t$i ran $c times"
+done
+[ "$(wc -l <"$effects")" -eq "$n" ] || fail "$(wc -l <"$effects") lines for $n flows"
+scancel "$second"
+echo "pilot on Slurm: scancel half-way and a resubmitted pilot: $n flows, each side effect once"
