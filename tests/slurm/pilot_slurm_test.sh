@@ -2,14 +2,21 @@
 # The pilot on the local Slurm (slurm/local-cluster.sh), end to end:
 # `beamflow pilot submit` sbatch-es slurm/pilot.sbatch (a 3-rank mpirun: one
 # coordinator, two workers); 4 concurrent submitters hand it 40 flows (echo,
-# sleep, a command appending its tag to a file); `scancel` half-way; the
-# pilot is submitted again on the same directory; every flow SUCCEEDED and
-# every tag is in the file exactly once (side effects counted in the file,
-# not read from logs). Usage: pilot_slurm_test.sh BEAMFLOW_BINARY.
-# Exit 77 = skipped (not root, or slurmctld cannot run here).
+# sleep, a command appending its tag to a file). Then, by MODE:
+#   scancel   `scancel` half-way; the pilot is submitted again on the same
+#             directory.
+#   walltime  a 1-minute pilot with more work than fits: Slurm's warning
+#             signal (--signal=B:USR1@40) drains it and it requeues itself
+#             (Slurm holds a requeued job 2 minutes; the test moves its start
+#             to now rather than wait).
+# Either way every flow SUCCEEDED and every tag is in the file exactly once
+# (side effects counted in the file, not read from logs).
+# Usage: pilot_slurm_test.sh BEAMFLOW_BINARY MODE. Exit 77 = skipped (not
+# root, or slurmctld cannot run here).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-bin="${1:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY}"
+bin="${1:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|walltime}"
+mode="${2:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|walltime}"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm runs as root (SlurmUser=root)"; exit 77; }
 export BEAMFLOW_SLURM_DIR="$(mktemp -d /tmp/beamflow-slurm-pilot.XXXXXX)"
 export BEAMFLOW_SLURM_PORT=$((20000 + RANDOM % 20000))
@@ -18,7 +25,9 @@ work="$(mktemp -d)"
 chmod 700 "$work"
 pilot="$work/pilot"
 effects="$work/effects.txt"
+releaser=
 cleanup() {
+  [ -z "$releaser" ] || kill "$releaser" 2>/dev/null || true
   scancel --full "${jobs[@]:-0}" >/dev/null 2>&1 || true
   "$cluster" stop >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -46,9 +55,9 @@ cat >"$work/flow.json" <<'FLOW'
   "Bye": {"Type": "Task", "Resource": "echo", "Parameters": {"tag.$": "$.tag"}, "End": true}}}
 FLOW
 
-submit_pilot() {
+submit_pilot() {  # submit_pilot TIME [more options]
   local job
-  job=$("$bin" pilot submit --dir "$pilot" --nodes 1 --ntasks-per-node 3 --time 10 \
+  job=$("$bin" pilot submit --dir "$pilot" --nodes 1 --ntasks-per-node 3 --time "$@" \
     --script "$root/slurm/pilot.sbatch") || fail "pilot submit"
   jobs+=("$job")
   echo "$job"
@@ -56,11 +65,17 @@ submit_pilot() {
 
 job_state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
 
-first=$(submit_pilot)
+if [ "$mode" = walltime ]; then
+  first=$(submit_pilot 1 --warn-seconds 40)
+  work_s=1.5  # 40 x 1.5 s on 2 workers: more than the minute holds
+else
+  first=$(submit_pilot 10)
+  work_s=0.3
+fi
 n=40
 submitter() {  # submitter K: flows K, K+4, ...
   for ((i = $1; i < n; i += 4)); do
-    printf '{"tag": "t%d", "argv": ["sh", "-c", "sleep 0.3; echo t%d >> %s"]}' "$i" "$i" "$effects" >"$work/in-$i.json"
+    printf '{"tag": "t%d", "argv": ["sh", "-c", "sleep %s; echo t%d >> %s"]}' "$i" "$work_s" "$i" "$effects" >"$work/in-$i.json"
     "$bin" submit "$work/flow.json" --input "$work/in-$i.json" --pilot "$pilot" --id "t$i" >"$work/run-$i" ||
       echo "submit t$i failed" >>"$work/errors"
   done
@@ -69,35 +84,50 @@ for k in 0 1 2 3; do submitter "$k" & done
 wait
 [ ! -e "$work/errors" ] || fail "$(cat "$work/errors")"
 
-# Half-way: some side effects done, the rest running or queued.
-for _ in $(seq 1 600); do
-  [ "$( (cat "$effects" 2>/dev/null || true) | wc -l)" -ge 8 ] && break
-  sleep 0.1
-done
-done_at_cancel=$( (cat "$effects" 2>/dev/null || true) | wc -l)
-[ "$done_at_cancel" -lt "$n" ] || fail "everything finished before the scancel: no test of the restart"
-scancel "$first"
-for _ in $(seq 1 300); do
-  case "$(job_state "$first")" in CANCELLED | COMPLETED | FAILED) break ;; esac
-  sleep 0.1
-done
-for _ in $(seq 1 100); do  # the pilot's lock is free once its coordinator is gone
-  "$bin" status --pilot "$pilot" --json | grep -q '"alive":false' && break
-  sleep 0.1
-done
-echo "scancel with $done_at_cancel of $n side effects done"
-
-second=$(submit_pilot)
+if [ "$mode" = walltime ]; then
+  # The warning signal drains the pilot, which requeues its job.
+  for _ in $(seq 1 900); do
+    scontrol show job "$first" | grep -q 'Restarts=[1-9]' && break
+    sleep 0.1
+  done
+  scontrol show job "$first" | grep -q 'Restarts=[1-9]' || fail "job $first was not requeued by its warning signal"
+  done_at_cancel=$( (cat "$effects" 2>/dev/null || true) | wc -l)
+  [ "$done_at_cancel" -lt "$n" ] || fail "everything finished within the first allocation: no test of the requeue"
+  echo "requeued by the walltime warning with $done_at_cancel of $n side effects done"
+  # Each allocation is a minute: it may be requeued again; start it at once.
+  (while sleep 1; do
+    scontrol show job "$first" 2>/dev/null | grep -q 'Reason=BeginTime' && scontrol update JobId="$first" StartTime=now
+  done) &
+  releaser=$!
+else
+  # Half-way: some side effects done, the rest running or queued.
+  for _ in $(seq 1 600); do
+    [ "$( (cat "$effects" 2>/dev/null || true) | wc -l)" -ge 8 ] && break
+    sleep 0.1
+  done
+  done_at_cancel=$( (cat "$effects" 2>/dev/null || true) | wc -l)
+  [ "$done_at_cancel" -lt "$n" ] || fail "everything finished before the scancel: no test of the restart"
+  scancel "$first"
+  for _ in $(seq 1 300); do
+    case "$(job_state "$first")" in CANCELLED | COMPLETED | FAILED) break ;; esac
+    sleep 0.1
+  done
+  for _ in $(seq 1 100); do  # the pilot's lock is free once its coordinator is gone
+    "$bin" status --pilot "$pilot" --json | grep -q '"alive":false' && break
+    sleep 0.1
+  done
+  echo "scancel with $done_at_cancel of $n side effects done"
+  submit_pilot 10 >/dev/null
+fi
 t0=$(date +%s)
 for ((i = 0; i < n; i++)); do
   out=$("$bin" wait "$(cat "$work/run-$i")" --pilot "$pilot" --timeout 120 --json) ||
     fail "flow t$i did not succeed: $out"
 done
-echo "all $n flows SUCCEEDED $(($(date +%s) - t0)) s after the second pilot was submitted"
+echo "all $n flows SUCCEEDED $(($(date +%s) - t0)) s after the restart"
 for ((i = 0; i < n; i++)); do
   c=$(grep -cx "t$i" "$effects" || true)
   [ "$c" -eq 1 ] || fail "side effect of t$i ran $c times"
 done
 [ "$(wc -l <"$effects")" -eq "$n" ] || fail "$(wc -l <"$effects") lines for $n flows"
-scancel "$second"
-echo "pilot on Slurm: scancel half-way and a resubmitted pilot: $n flows, each side effect once"
+echo "pilot on Slurm ($mode): $n flows, each side effect once"
