@@ -1,13 +1,15 @@
 // The facility-wide catalog on PostgreSQL (libpq). Free text is a tsvector
 // column (the 'simple' configuration over the same tokens SQLite indexes)
-// with a GIN index. Bulk ingest sends multi-row INSERTs of bound parameters
-// (up to PostgreSQL's 65535 per statement): one round trip per few thousand
-// rows instead of one per row.
+// with a GIN index. Bulk ingest COPYs each batch (entries through a
+// temporary staging table, where the server computes the tsvector): one
+// stream per table, nothing parsed per row.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <string_view>
 
 #include "jobs/catalog/backend_support.hpp"
 #include "jobs/catalog/catalog.hpp"
@@ -71,6 +73,54 @@ std::string text_array(const std::vector<std::string>& items) {
   return s + "}";
 }
 
+// Rows in COPY's text format: fields separated by tabs, rows ended by a
+// newline, NULL as \N, and backslash, tab, newline and carriage return
+// escaped in values.
+class CopyRows {
+ public:
+  CopyRows& add(std::string_view v) {
+    separate();
+    for (char c : v) {
+      switch (c) {
+        case '\\': m_text += "\\\\"; break;
+        case '\t': m_text += "\\t"; break;
+        case '\n': m_text += "\\n"; break;
+        case '\r': m_text += "\\r"; break;
+        default: m_text += c;
+      }
+    }
+    return *this;
+  }
+  CopyRows& add(std::int64_t v) {
+    separate();
+    m_text += std::to_string(v);
+    return *this;
+  }
+  CopyRows& add(double v) {
+    separate();
+    m_text += param_text(v);
+    return *this;
+  }
+  CopyRows& null() {
+    separate();
+    m_text += "\\N";
+    return *this;
+  }
+  void end() {
+    m_text += '\n';
+    m_first = true;
+  }
+  const std::string& text() const { return m_text; }
+
+ private:
+  void separate() {
+    if (!m_first) m_text += '\t';
+    m_first = false;
+  }
+  std::string m_text;
+  bool m_first = true;
+};
+
 class PostgresCatalog final : public Catalog {
  public:
   explicit PostgresCatalog(const std::string& conninfo) {
@@ -126,32 +176,62 @@ class PostgresCatalog final : public Catalog {
   void ingest(std::vector<Entry>& entries) override {
     if (entries.empty()) return;
     Tx tx(*this);
+    if (!m_staging) {
+      // Per connection; emptied at every commit or rollback.
+      exec("CREATE TEMP TABLE IF NOT EXISTS entries_in(id BIGINT, identifier TEXT, version INTEGER, "
+           "collection TEXT, status TEXT, owner TEXT, visible_to TEXT, content TEXT, location TEXT, manifest TEXT, "
+           "bytes BIGINT, files BIGINT, published_ms BIGINT, request_id TEXT, reason TEXT, decided_by TEXT, "
+           "title TEXT, year INTEGER, body TEXT, latest INTEGER) ON COMMIT DELETE ROWS");
+      m_staging = true;
+    }
     auto ids = query("SELECT nextval('entries_id_seq') FROM generate_series(1, $1)",
                      {static_cast<std::int64_t>(entries.size())});
-    std::vector<std::vector<SqlValue>> entry_rows, vis_rows, field_rows;
+    CopyRows entry_rows, vis_rows;
+    struct FieldRow {
+      std::int64_t entry;
+      IndexedField field;
+    };
+    std::vector<FieldRow> fields;
     std::vector<std::string> published;
     for (std::size_t i = 0; i < entries.size(); ++i) {
       Entry& e = entries[i];
       e.row = std::stoll(*ids.at(i).at(0));
-      const IndexTerms terms = index_terms(e);
-      entry_rows.push_back({e.row, e.identifier, std::int64_t{e.version}, e.collection, std::string(to_string(e.status)),
-                            e.owner, Json(e.visible_to).dump(), e.content.dump(), e.location, e.manifest_digest,
-                            static_cast<std::int64_t>(e.bytes), static_cast<std::int64_t>(e.files), e.published_ms,
-                            e.request_id, e.reason, e.decided_by, terms.title, std::int64_t{terms.year}, terms.text,
-                            std::int64_t{e.status == EntryStatus::Published}});
-      for (const auto& p : detail::visibility_rows(e)) vis_rows.push_back({p, e.row});
-      for (const auto& f : detail::unique_fields(terms))
-        field_rows.push_back({e.row, f.field, f.text, f.has_number ? SqlValue(f.number) : SqlValue(std::string())});
+      IndexTerms terms = index_terms(e);
+      entry_rows.add(e.row).add(e.identifier).add(std::int64_t{e.version}).add(e.collection)
+          .add(to_string(e.status)).add(e.owner).add(Json(e.visible_to).dump()).add(e.content.dump())
+          .add(e.location).add(e.manifest_digest).add(static_cast<std::int64_t>(e.bytes))
+          .add(static_cast<std::int64_t>(e.files)).add(e.published_ms);
+      if (e.request_id.empty()) entry_rows.null();
+      else entry_rows.add(e.request_id);
+      entry_rows.add(e.reason).add(e.decided_by).add(terms.title).add(std::int64_t{terms.year}).add(terms.text)
+          .add(std::int64_t{e.status == EntryStatus::Published}).end();
+      for (const auto& p : detail::visibility_rows(e)) vis_rows.add(p).add(e.row).end();
+      for (auto& f : detail::unique_fields(terms)) fields.push_back({e.row, std::move(f)});
       if (e.status == EntryStatus::Published) published.push_back(e.identifier);
     }
-    insert_rows("INSERT INTO entries(id, identifier, version, collection, status, owner, visible_to, content, location, "
-                "manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, tsv, latest) VALUES ",
-                "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, ''), $15, $16, $17, $18, "
-                "to_tsvector('simple', $19), $20)",
-                20, entry_rows);
-    insert_rows("INSERT INTO visibility(principal, entry) VALUES ", "($1, $2)", 2, vis_rows);
-    insert_rows("INSERT INTO fields(entry, field, sval, nval) VALUES ", "($1, $2, $3, NULLIF($4, '')::float8)", 4,
-                field_rows);
+    // COPY, not INSERT: no statement text or parameters to parse per row.
+    // The tsvector is computed by the server from the staged text.
+    copy_in("entries_in", entry_rows);
+    exec("INSERT INTO entries(id, identifier, version, collection, status, owner, visible_to, content, location, "
+         "manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, tsv, latest) "
+         "SELECT id, identifier, version, collection, status, owner, visible_to, content, location, manifest, bytes, "
+         "files, published_ms, request_id, reason, decided_by, title, year, to_tsvector('simple', body), latest "
+         "FROM entries_in");
+    copy_in("visibility(principal, entry)", vis_rows);
+    // In (field, sval) order: the fields_text index is written in one ordered pass.
+    std::sort(fields.begin(), fields.end(), [](const FieldRow& a, const FieldRow& b) {
+      if (const int c = a.field.field.compare(b.field.field)) return c < 0;
+      if (const int c = a.field.text.compare(b.field.text)) return c < 0;
+      return a.entry < b.entry;
+    });
+    CopyRows field_rows;
+    for (const auto& [row, f] : fields) {
+      field_rows.add(row).add(f.field).add(f.text);
+      if (f.has_number) field_rows.add(f.number);
+      else field_rows.null();
+      field_rows.end();
+    }
+    copy_in("fields(entry, field, sval, nval)", field_rows);
     // A published entry was inserted with latest = 1: right when it is its
     // identifier's only row (nearly always). Identifiers with other versions
     // are settled here; rewriting every new row (the old way) doubled the
@@ -300,35 +380,29 @@ class PostgresCatalog final : public Catalog {
     return rows;
   }
 
-  // INSERT `head` + "(...), (...)" with `tuple` (written with $1..$width)
-  // renumbered per row, in statements of at most 65535 parameters.
-  void insert_rows(const std::string& head, const std::string& tuple, int width,
-                   const std::vector<std::vector<SqlValue>>& rows) {
-    const std::size_t per = 65535 / static_cast<std::size_t>(width);
-    for (std::size_t start = 0; start < rows.size(); start += per) {
-      const std::size_t end = std::min(rows.size(), start + per);
-      std::string sql = head;
-      std::vector<SqlValue> params;
-      for (std::size_t i = start; i < end; ++i) {
-        if (i > start) sql += ", ";
-        // Renumber $k to $(k + offset) for this row.
-        const std::size_t offset = params.size();
-        for (std::size_t p = 0; p < tuple.size(); ++p) {
-          if (tuple[p] == '$') {
-            std::size_t q = p + 1;
-            int k = 0;
-            while (q < tuple.size() && std::isdigit(static_cast<unsigned char>(tuple[q]))) k = k * 10 + (tuple[q++] - '0');
-            sql += "$" + std::to_string(static_cast<std::size_t>(k) + offset);
-            p = q - 1;
-          } else {
-            sql += tuple[p];
-          }
-        }
-        params.insert(params.end(), rows[i].begin(), rows[i].end());
-      }
-      query(sql, params);
+  // COPY ... FROM STDIN of `rows` into `target` ("table" or "table(columns)").
+  void copy_in(const std::string& target, const CopyRows& rows) {
+    if (rows.text().empty()) return;
+    {
+      Result start(PQexec(m_conn.get(), ("COPY " + target + " FROM STDIN").c_str()));
+      if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) raise(start.get());
     }
+    const std::string& data = rows.text();
+    bool sent = true;
+    for (std::size_t at = 0; sent && at < data.size(); at += kCopyChunk) {
+      const std::size_t n = std::min(kCopyChunk, data.size() - at);
+      sent = PQputCopyData(m_conn.get(), data.data() + at, static_cast<int>(n)) == 1;
+    }
+    PQputCopyEnd(m_conn.get(), sent ? nullptr : "beamflow: sending the rows failed");
+    // Drain every result before raising, so the connection stays usable.
+    Result failed;
+    while (PGresult* r = PQgetResult(m_conn.get())) {
+      Result cur(r);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) failed = std::move(cur);
+    }
+    if (failed || !sent) raise(failed.get());
   }
+  static constexpr std::size_t kCopyChunk = 1 << 20;
 
   // Sets `latest` for `identifiers`: 1 on the highest published version, 0
   // on every other row. With `several_only`, identifiers that have a single
@@ -348,6 +422,7 @@ class PostgresCatalog final : public Catalog {
   }
 
   std::unique_ptr<PGconn, ConnCloser> m_conn;
+  bool m_staging = false;  // entries_in exists on this connection
 };
 
 }  // namespace

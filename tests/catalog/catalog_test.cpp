@@ -413,6 +413,21 @@ TYPED_TEST(CatalogSuite, OnlyTheHighestPublishedVersionIsLiveWhateverTheIngestOr
                                               {"ark:/99999/d", 1}}));
 }
 
+// PostgreSQL ingests through COPY's text format: tabs, newlines, carriage
+// returns and backslashes in any value come back exactly.
+TYPED_TEST(CatalogSuite, ControlCharactersAndBackslashesRoundTrip) {
+  const std::string odd = "tab\there\nnew line\r\\N back\\slash \\t";
+  Json meta = metadata(odd);
+  meta["domain"] = {{"sample", odd}, {"path", "C:\\data\\scan"}};
+  this->ingest({entry("ark:/99999/odd", meta, {"public"}, "o\tw\\ner")});
+  const Entry e = this->m_datasets->describe("ark:/99999/odd", 0, user("bob"));
+  EXPECT_EQ(e.content, meta);
+  EXPECT_EQ(e.owner, "o\tw\\ner");
+  const auto r = this->search({{"filters", {{{"field_name", "domain.sample"}, {"values", {odd}}}}}});
+  EXPECT_EQ(r.total, 1);
+  EXPECT_EQ(this->search({{"q", "slash"}}).total, 1);
+}
+
 TYPED_TEST(CatalogSuite, RepeatedRequestReturnsTheFirstEntry) {
   PublishRequest r;
   r.source = this->source("scan", {{"a", "1"}});
