@@ -3,7 +3,9 @@
 // (verified) to `compute`, its centre found and checked on a trial slice,
 // approved by a person (or not, unattended), reconstructed on 2 MPI ranks,
 // previewed, recorded, and archived. The archive must hold the volume, the
-// previews and a provenance record whose checksums match the files.
+// previews and a provenance record whose checksums match the files. Run by
+// `beamflow run`, and by a pilot fed by the trigger watcher while datasets
+// keep arriving and the pilot is restarted.
 #include <sys/stat.h>
 
 #include "../support/scratch_dir.hpp"
@@ -57,8 +59,8 @@ class BeamlineFlow : public ::testing::Test {
 
   // The archive holds the volume, previews and the record; the record's
   // checksums are the files'.
-  Json check_archive() const {
-    const fsys::path out = dir.path() / "archive" / "scan_0001";
+  Json check_archive(const std::string& name = "scan_0001") const {
+    const fsys::path out = dir.path() / "archive" / name;
     EXPECT_TRUE(fsys::is_regular_file(out / "recon.h5"));
     EXPECT_FALSE(fsys::exists(out / "work"));  // the raw copy and trial slice stay on compute
     std::size_t pngs = 0;
@@ -69,15 +71,14 @@ class BeamlineFlow : public ::testing::Test {
     EXPECT_EQ(record["software"]["name"], "beamflow");
     EXPECT_FALSE(record["software"]["version"].get<std::string>().empty());
     EXPECT_FALSE(record["host"].get<std::string>().empty());
-    EXPECT_EQ(record["ranks"], 2);
-    EXPECT_EQ(record["steps"]["reconstruct"]["ranks"], 2);
+    EXPECT_EQ(record["ranks"], record["steps"]["reconstruct"]["ranks"]);
     EXPECT_TRUE(record["center"]["value"].is_number());
     EXPECT_EQ(record["parameters"]["reconstruction"]["algorithm"], "gridrec");
     for (const char* step : {"transfer_in", "find_center", "trial_slice", "reconstruct"})
       EXPECT_TRUE(record["timings"].contains(step)) << step << ": " << record["timings"].dump();
     // The input: the verified copy of the beamline file.
     EXPECT_EQ(record["inputs"].size(), 1u);
-    EXPECT_EQ(record["inputs"][0]["sha256"], platform::sha256_file(dir.path() / "beamline" / "scan_0001.h5"));
+    EXPECT_EQ(record["inputs"][0]["sha256"], platform::sha256_file(dir.path() / "beamline" / (name + ".h5")));
     std::size_t checked = 0;
     for (const auto& r : record["results"]) {
       const fsys::path archived = out / r["name"].get<std::string>();
@@ -91,7 +92,28 @@ class BeamlineFlow : public ::testing::Test {
     return record;
   }
 
+  void register_trigger(int ranks);
+
+  // A dataset arriving as acquisition software delivers it: written aside,
+  // then renamed into the beamline folder (IN_MOVED_TO).
+  void arrive(const std::string& name) const {
+    fsys::create_directories(dir.path() / "staging");
+    const auto p = beamflow({"phantom", "--output", (dir.path() / "staging" / (name + ".h5")).string(), "--size",
+                             "64", "--angles", "60", "--rows", "8"},
+                            options());
+    ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
+    fsys::rename(dir.path() / "staging" / (name + ".h5"), dir.path() / "beamline" / (name + ".h5"));
+  }
+
+  Process start_pilot() const {
+    ProcessOptions o = options();
+    o.timeout = {};
+    o.stderr_file = dir.path() / ("pilot-" + std::to_string(++m_pilots) + ".log");
+    return Process::start({beamflow_binary(), "pilot", "--dir", "pilot", "--slots", "2"}, o);
+  }
+
   ScratchDir dir{"beamflow-beamline-"};
+  mutable int m_pilots = 0;
 };
 
 TEST_F(BeamlineFlow, AScientistApprovesTheCentreThenItIsReconstructedAndArchivedWithProvenance) {
@@ -114,20 +136,27 @@ TEST_F(BeamlineFlow, AScientistApprovesTheCentreThenItIsReconstructedAndArchived
   const Json record = check_archive();
   EXPECT_EQ(record["approval"]["approved"], true);
   EXPECT_EQ(record["approval"]["by"], "alice");
+  EXPECT_EQ(record["ranks"], 2);
   EXPECT_EQ(json_of(r.out)["output"]["provenance"], (dir.path() / "compute/scan_0001/provenance.json").string());
 }
 
-TEST_F(BeamlineFlow, ATriggerSeesTheFileAndTheUnattendedFlowArchivesIt) {
-  // The registration the demo makes, with this test's endpoints.
+// The registration the demo makes, with this test's endpoints.
+void BeamlineFlow::register_trigger(int ranks) {
   Json templ = input(true);
   templ["source"] = "{{relative_path}}";
   templ["name"] = "{{stem}}";
+  templ["ranks"] = ranks;
   write_text(dir.path() / "template.json", templ.dump());
-  const auto added = beamflow({"trigger", "add", "--watch", (dir.path() / "beamline").string(), "--pattern", "scan_????.h5",
-                               "--endpoint", "beamline", "--quiet-seconds", "1", "--flow", flow().string(), "--input-template",
-                               "template.json", "--pilot", "pilot", "--id", "beamline"},
+  const auto added = beamflow({"trigger", "add", "--watch", (dir.path() / "beamline").string(), "--pattern",
+                               "scan_????.h5", "--endpoint", "beamline", "--quiet-seconds", "1", "--flow",
+                               flow().string(), "--input-template", "template.json", "--pilot", "pilot", "--id",
+                               "beamline"},
                               options());
   ASSERT_EQ(added.exit_code, 0) << added.out << added.err;
+}
+
+TEST_F(BeamlineFlow, ATriggerSeesTheFileAndTheUnattendedFlowArchivesIt) {
+  register_trigger(2);
   // The phantom was there before the watcher: the start rescan submits it
   // (its truth files beside it do not match the pattern).
   const auto watched = beamflow({"trigger", "watch", "--pilot", "pilot", "--once", "--json"}, options());
@@ -145,6 +174,57 @@ TEST_F(BeamlineFlow, ATriggerSeesTheFileAndTheUnattendedFlowArchivesIt) {
   const Json record = check_archive();
   EXPECT_EQ(record["approval"]["approved"], false);
   EXPECT_EQ(record["parameters"]["unattended"], true);
+}
+
+}  // namespace
+}  // namespace beamflow::test
+
+namespace beamflow::test {
+namespace {
+
+// Datasets arriving at a running watcher and pilot (one process, 2 worker
+// slots; the reconstruction takes both) are each reconstructed and archived
+// once, including one that arrives while the pilot is down (killed with
+// SIGKILL, started again).
+TEST_F(BeamlineFlow, DatasetsArrivingAtAPilotRunOnceEachOneWhileThePilotIsRestarted) {
+  register_trigger(2);
+  WatcherProcess watcher(dir.path() / "pilot", dir.path() / "watch.log");
+  ASSERT_TRUE(watcher.started);
+  auto run_of = [&](const std::string& name) {
+    for (const auto& f : submission_files(dir.path() / "pilot")) {
+      const Json s = read_json(f);
+      if (s["input"]["name"] == name) return s["run_id"].get<std::string>();
+    }
+    return std::string();
+  };
+  auto finished = [&](const std::string& name) {
+    std::string id;
+    EXPECT_TRUE(eventually([&] { return !(id = run_of(name)).empty(); })) << name;
+    const auto r = beamflow({"wait", id, "--pilot", "pilot", "--json"}, options());
+    EXPECT_EQ(r.exit_code, 0) << name << ": " << r.out << r.err;
+    return r.exit_code == 0 && json_of(r.out)["status"] == "SUCCEEDED";
+  };
+  {
+    auto pilot = start_pilot();
+    arrive("scan_0001");
+    ASSERT_TRUE(finished("scan_0001"));
+    pilot.kill(SIGKILL);
+    pilot.wait();
+  }
+  arrive("scan_0002");  // no pilot: it waits in the inbox
+  ASSERT_TRUE(eventually([&] { return !run_of("scan_0002").empty(); }));
+  auto pilot = start_pilot();
+  arrive("scan_0003");
+  for (const char* name : {"scan_0002", "scan_0003"}) EXPECT_TRUE(finished(name)) << name;
+  pilot.kill(SIGTERM);
+  pilot.wait();
+  watcher.stop();
+  EXPECT_EQ(submission_files(dir.path() / "pilot").size(), 3u);
+  for (const char* name : {"scan_0001", "scan_0002", "scan_0003"}) {
+    const Json record = check_archive(name);
+    EXPECT_EQ(record["parameters"]["name"], name);
+    EXPECT_EQ(record["ranks"], 2);
+  }
 }
 
 }  // namespace
