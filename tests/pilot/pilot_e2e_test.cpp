@@ -255,6 +255,35 @@ TEST_F(Pilot, CancelFailsTheRunAndStopsItsCommand) {
   EXPECT_NE(again.out.find("pilot.run.ended"), std::string::npos) << again.out;
 }
 
+// `mpirun -np 3 beamflow run FLOW` is one run whose tasks run on ranks 1
+// and 2, not three copies of the flow.
+TEST_F(Pilot, MpirunOfRunIsOneRunOnTheRanks) {
+  const fsys::path input = m_scratch.path() / "in.json";
+  // The command appends the MPI rank its worker runs as (the worker's
+  // environment is the command's).
+  write(input, Json{{"tag", "solo"},
+                    {"nap", 0.0},
+                    {"argv", {"sh", "-c", "echo solo-$OMPI_COMM_WORLD_RANK >> " + m_effects.string()}}}
+                   .dump());
+  const fsys::path runs = m_scratch.path() / "runs";
+  ProcessOptions o = within(120s);
+  o.env = {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}};
+  const auto r = run_process({"mpirun", "-np", "3", "--oversubscribe", "--bind-to", "none", kBinary, "run",
+                              (m_scratch.path() / "flow.json").string(), "--input", input.string(), "--runs-dir",
+                              runs.string(), "--json"},
+                             o);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Json::parse(r.out).at("status"), "SUCCEEDED") << r.out;  // one document: rank 0's
+  int n = 0;
+  for (const auto& e : fsys::directory_iterator(runs)) n += e.is_directory();
+  EXPECT_EQ(n, 1);
+  std::ifstream in(m_effects);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_TRUE(lines[0] == "solo-1" || lines[0] == "solo-2") << lines[0];
+}
+
 TEST_F(Pilot, BadInputsAreRefusedClearly) {
   write(m_scratch.path() / "bad.json", R"({"StartAt": "Nowhere", "States": {"A": {"Type": "Pass", "End": true}}})");
   const auto bad = run_process({kBinary, "submit", (m_scratch.path() / "bad.json").string(), "--pilot",

@@ -16,6 +16,7 @@
 #include "apps/beamflow/output.hpp"
 #include "core/error.hpp"
 #include "core/time.hpp"
+#include "apps/beamflow/mpi_channel.hpp"
 #include "parallel/mailbox.hpp"
 #include "pilot/channel.hpp"
 #include "pilot/coordinator.hpp"
@@ -26,24 +27,6 @@
 
 namespace beamflow::cli {
 namespace {
-
-// The MPI job's ranks as the pilot's channel.
-class MpiChannel final : public pilot::Channel {
- public:
-  explicit MpiChannel(parallel::Mailbox& m) : m_box(m) {}
-  int rank() const override { return m_box.rank(); }
-  int size() const override { return m_box.size(); }
-  void send(int to, std::string bytes) override { m_box.send(to, std::move(bytes)); }
-  int fd() const override { return m_box.fd(); }
-  std::vector<pilot::Envelope> receive() override {
-    std::vector<pilot::Envelope> out;
-    for (auto& [from, bytes] : m_box.receive()) out.push_back({from, std::move(bytes)});
-    return out;
-  }
-
- private:
-  parallel::Mailbox& m_box;
-};
 
 // Runs `argv` (PATH lookup), returns {exit status, stdout}; stderr passes through.
 std::pair<int, std::string> capture(const std::vector<std::string>& argv) {
@@ -130,12 +113,6 @@ int pilot_submit_main(const std::vector<std::string>& args) {
                 {{"output", text}});
   out.result({{"job_id", job}, {"dir", dir.string()}}, [&](std::ostream& os) { os << job << "\n"; });
   return kExitOk;
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
 }
 
 int pilot_main(const std::vector<std::string>& args) {

@@ -2,12 +2,17 @@
 #include <iostream>
 
 #include "apps/beamflow/common.hpp"
+#include "apps/beamflow/mpi_channel.hpp"
 #include "apps/beamflow/output.hpp"
 #include "core/error.hpp"
 #include "core/time.hpp"
 #include "lang/definition.hpp"
+#include "pilot/rank_pool.hpp"
+#include "pilot/worker.hpp"
+#include "platform/launcher.hpp"
 #include "run/engine.hpp"
 #include "run/paths.hpp"
+#include "run/run_store.hpp"
 
 namespace beamflow::cli {
 namespace {
@@ -43,6 +48,31 @@ int report(const Output& out, const run::RunResult& r) {
       o << "error: " << r.error.error << "\ncause: " << r.error.cause << std::endl;
   });
   return ok ? kExitOk : kExitFailed;
+}
+
+// Drives the run, and reports it. Under mpirun/srun with several ranks it is
+// still one run: rank 0 drives it and its tasks run on ranks 1..N-1
+// (pilot/rank_pool.hpp), which print nothing.
+int drive_on_ranks(const Output& out, run::RunOptions& opts,
+                   const std::function<run::RunResult(const run::RunOptions&)>& drive) {
+  if (platform::launch_info().size <= 1) return report(out, drive(opts));
+  parallel::Mailbox box;
+  MpiChannel channel(box);
+  if (box.rank() != 0) {
+    pilot::run_worker(channel, action_registry(), host_name());
+    box.close();
+    return kExitOk;
+  }
+  if (!opts.run_id) opts.run_id = run::new_run_id();
+  int rc = kExitOk;
+  {
+    pilot::RankPool pool(channel);  // its end stops the workers, also when drive() throws
+    const std::string run_id = *opts.run_id;
+    opts.executor = [&pool, run_id](fs::Wakeup& w) { return pool.executor(run_id, w); };
+    rc = report(out, drive(opts));
+  }
+  box.close();
+  return rc;
 }
 
 // The problems of an error that stops a run before it exists (unreadable
@@ -97,7 +127,7 @@ int run_main(const std::vector<std::string>& args) {
     if (vm.count("run-id")) opts.run_id = vm["run-id"].as<std::string>();
     if (vm.count("name")) opts.name = vm["name"].as<std::string>();
     run::Engine engine(action_registry());
-    return report(out, engine.start(definition, input, opts));
+    return drive_on_ranks(out, opts, [&](const run::RunOptions& o) { return engine.start(definition, input, o); });
   });
 }
 
@@ -113,7 +143,10 @@ int resume_main(const std::vector<std::string>& args) {
     po::variables_map vm;
     if (!out.parse("RUN_ID [--json]", o, pos, args, vm)) return kExitOk;
     run::Engine engine(action_registry());
-    return report(out, engine.resume(vm["run-id"].as<std::string>(), drive_options(vm)));
+    run::RunOptions opts = drive_options(vm);
+    const std::string run_id = vm["run-id"].as<std::string>();
+    opts.run_id = run_id;
+    return drive_on_ranks(out, opts, [&](const run::RunOptions& o) { return engine.resume(run_id, o); });
   });
 }
 
