@@ -5,6 +5,8 @@
 # sleep, a command appending its tag to a file). Then, by MODE:
 #   scancel   `scancel` half-way; the pilot is submitted again on the same
 #             directory.
+#   workerkill  SIGKILL of one worker rank half-way: mpirun aborts the job
+#             and pilot.sbatch starts the pilot again in the same allocation.
 #   walltime  a 1-minute pilot with more work than fits: Slurm's warning
 #             signal (--signal=B:USR1@40) drains it and it requeues itself
 #             (Slurm holds a requeued job 2 minutes; the test moves its start
@@ -15,8 +17,8 @@
 # root, or slurmctld cannot run here).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-bin="${1:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|walltime}"
-mode="${2:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|walltime}"
+bin="${1:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|workerkill|walltime}"
+mode="${2:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|workerkill|walltime}"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm runs as root (SlurmUser=root)"; exit 77; }
 export BEAMFLOW_SLURM_DIR="$(mktemp -d /tmp/beamflow-slurm-pilot.XXXXXX)"
 export BEAMFLOW_SLURM_PORT=$((20000 + RANDOM % 20000))
@@ -99,6 +101,21 @@ if [ "$mode" = walltime ]; then
     scontrol show job "$first" 2>/dev/null | grep -q 'Reason=BeginTime' && scontrol update JobId="$first" StartTime=now
   done) &
   releaser=$!
+elif [ "$mode" = workerkill ]; then
+  for _ in $(seq 1 600); do
+    [ "$( (cat "$effects" 2>/dev/null || true) | wc -l)" -ge 8 ] && break
+    sleep 0.1
+  done
+  done_at_cancel=$( (cat "$effects" 2>/dev/null || true) | wc -l)
+  [ "$done_at_cancel" -lt "$n" ] || fail "everything finished before the kill: no test of the restart"
+  # A worker rank: a child of mpirun (the coordinator's parent) other than
+  # the coordinator, found by pid, never by name.
+  coordinator=$(grep -o '"pid":[0-9]*' "$pilot/status.json" | cut -d: -f2)
+  launcher=$(ps -o ppid= -p "$coordinator" | tr -d ' ')
+  worker=$(ps -o pid= --ppid "$launcher" | tr -d ' ' | grep -vx "$coordinator" | head -1)
+  [ -n "$worker" ] || fail "no worker rank found under mpirun $launcher"
+  kill -KILL "$worker"
+  echo "killed worker rank $worker with $done_at_cancel of $n side effects done"
 else
   # Half-way: some side effects done, the rest running or queued.
   for _ in $(seq 1 600); do
@@ -130,4 +147,7 @@ for ((i = 0; i < n; i++)); do
   [ "$c" -eq 1 ] || fail "side effect of t$i ran $c times"
 done
 [ "$(wc -l <"$effects")" -eq "$n" ] || fail "$(wc -l <"$effects") lines for $n flows"
+if [ "$mode" = workerkill ]; then
+  grep -q "starting it again" "$pilot"/slurm-"$first".out || fail "the batch script did not start the pilot again"
+fi
 echo "pilot on Slurm ($mode): $n flows, each side effect once"
