@@ -49,7 +49,9 @@ class Scheduler::Executor final : public run::Executor {
 };
 
 Scheduler::Scheduler(Channel& channel, PlacementPolicy policy)
-    : m_channel(channel), m_policy(policy), m_ranks(static_cast<std::size_t>(channel.size())), m_started_ms(now_ms()) {}
+    : m_channel(channel), m_policy(policy), m_ranks(static_cast<std::size_t>(channel.size())), m_started_ms(now_ms()) {
+  for (auto& r : m_ranks) r.last_heard_ms = m_started_ms;
+}
 
 Scheduler::~Scheduler() = default;
 
@@ -134,6 +136,9 @@ void Scheduler::pump() {
   for (auto& env : m_channel.receive()) {
     const std::lock_guard<std::mutex> lock(m_mutex);
     if (env.from <= 0 || env.from >= static_cast<int>(m_ranks.size())) continue;
+    Rank& from = m_ranks[static_cast<std::size_t>(env.from)];
+    from.last_heard_ms = now_ms();
+    from.lost = false;
     try {
       const Json m = wire::parse(env.bytes);
       const std::string type = m.at("t").get<std::string>();
@@ -150,14 +155,41 @@ void Scheduler::pump() {
     }
   }
   const std::lock_guard<std::mutex> lock(m_mutex);
+  check_lost();
   place();
+}
+
+void Scheduler::check_lost() {
+  const std::int64_t now = now_ms();
+  for (std::size_t r = 1; r < m_ranks.size(); ++r) {
+    Rank& rank = m_ranks[r];
+    if (rank.lost || now - rank.last_heard_ms <= kLostAfterMs) continue;
+    rank.lost = true;
+    // Its tasks run again elsewhere; the ranks they held are free, but this
+    // one is placed nothing until it speaks again.
+    for (auto it = m_entries.begin(); it != m_entries.end(); ++it) {
+      Entry& e = it->second;
+      if (e.phase != Phase::Running ||
+          std::find(e.ranks.begin(), e.ranks.end(), static_cast<int>(r)) == e.ranks.end())
+        continue;
+      free_ranks(e, false);
+      if (e.cancelled) {
+        m_entries.erase(it);  // nothing left to wait for
+      } else {
+        e.phase = Phase::Queued;
+        e.ranks.clear();
+      }
+      break;  // a rank holds one task
+    }
+    rank.busy = false;
+  }
 }
 
 void Scheduler::completed(int rank, const std::string& key, ActionState st) {
   auto it = m_entries.find(key);
   if (it == m_entries.end() || it->second.phase != Phase::Running || it->second.ranks.front() != rank) return;
   Entry& e = it->second;
-  free_ranks(e);
+  free_ranks(e, true);
   ++m_done;
   if (e.cancelled) {
     m_entries.erase(it);
@@ -169,13 +201,13 @@ void Scheduler::completed(int rank, const std::string& key, ActionState st) {
   notify_flow(e.flow);
 }
 
-void Scheduler::free_ranks(const Entry& e) {
+void Scheduler::free_ranks(const Entry& e, bool finished) {
   const std::int64_t now = now_ms();
   for (int r : e.ranks) {
     Rank& rank = m_ranks[static_cast<std::size_t>(r)];
     rank.busy = false;
     rank.busy_ms += now - rank.busy_since_ms;
-    ++rank.tasks_done;
+    if (finished) ++rank.tasks_done;
   }
 }
 
@@ -199,7 +231,7 @@ void Scheduler::place() {
   std::sort(queue.begin(), queue.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
   std::vector<RankState> ranks;
   for (std::size_t r = 1; r < m_ranks.size(); ++r)
-    ranks.push_back({static_cast<int>(r), node_of(m_ranks[r].host), !m_ranks[r].busy, true, 0});
+    ranks.push_back({static_cast<int>(r), node_of(m_ranks[r].host), !m_ranks[r].busy, !m_ranks[r].lost, 0});
   const PlacementResult result = pilot::place(queue, ranks, running, m_policy);
   for (const auto& key : result.impossible) {
     Entry& e = m_entries.at(key);
@@ -245,12 +277,15 @@ Json Scheduler::status() const {
   const std::int64_t now = now_ms();
   const double elapsed = static_cast<double>(std::max<std::int64_t>(1, now - m_started_ms));
   Json ranks = Json::array();
+  int lost = 0;
   for (std::size_t r = 1; r < m_ranks.size(); ++r) {
     const Rank& k = m_ranks[r];
     const std::int64_t busy = k.busy_ms + (k.busy ? now - k.busy_since_ms : 0);
+    lost += k.lost;
     ranks.push_back({{"rank", r},
                      {"host", k.host},
                      {"busy", k.busy},
+                     {"lost", k.lost},
                      {"busy_ms", busy},
                      {"idle_ms", static_cast<std::int64_t>(elapsed) - busy},
                      {"utilisation", static_cast<double>(busy) / elapsed},
@@ -261,7 +296,7 @@ Json Scheduler::status() const {
     if (e.phase == Phase::Queued) ++queued;
     if (e.phase == Phase::Running) ++running;
   }
-  return {{"ranks", ranks}, {"tasks", {{"queued", queued}, {"running", running}, {"done", m_done}}}};
+  return {{"ranks", ranks}, {"lost_ranks", lost}, {"tasks", {{"queued", queued}, {"running", running}, {"done", m_done}}}};
 }
 
 }  // namespace beamflow::pilot

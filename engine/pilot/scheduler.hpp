@@ -30,6 +30,13 @@ namespace beamflow::pilot {
 
 class Scheduler {
  public:
+  // A worker that has sent nothing (its heartbeat is every second) for this
+  // long is lost: it is placed nothing more and its running tasks go back to
+  // the queue, to run elsewhere (their actions re-attach by action id, so a
+  // command that still runs is not started twice). A lost worker that speaks
+  // again is used again.
+  static constexpr std::int64_t kLostAfterMs = 10'000;
+
   explicit Scheduler(Channel& channel, PlacementPolicy policy = {});
   ~Scheduler();
 
@@ -50,7 +57,8 @@ class Scheduler {
   void stop_workers();
   bool workers_stopped() const;
 
-  // {"ranks":[{rank,host,busy_ms,utilisation,tasks_done,busy}], "tasks":{queued,running,done}}
+  // {"ranks":[{rank,host,busy,lost,busy_ms,idle_ms,utilisation,tasks_done}],
+  //  "tasks":{queued,running,done}, "lost_ranks": n}
   Json status() const;
 
  private:
@@ -76,6 +84,8 @@ class Scheduler {
     std::int64_t busy_since_ms = 0;
     std::int64_t busy_ms = 0;
     std::int64_t tasks_done = 0;
+    std::int64_t last_heard_ms = 0;
+    bool lost = false;
   };
 
   // Under m_mutex.
@@ -89,7 +99,8 @@ class Scheduler {
   void notify_flow(const std::string& flow);
   void completed(int rank, const std::string& key, actions::ActionState st);
   void place();
-  void free_ranks(const Entry& e);
+  void free_ranks(const Entry& e, bool finished);
+  void check_lost();
   int node_of(const std::string& host);
 
   Channel& m_channel;

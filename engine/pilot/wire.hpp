@@ -3,6 +3,7 @@
 //   coordinator -> worker  {"t":"task","key","action","request","placement"}
 //                          {"t":"cancel","key"}   {"t":"stop"}
 //   worker -> coordinator  {"t":"hello","host"}   {"t":"done","key","state"}
+//                          {"t":"beat"}           (every second)
 //                          {"t":"bye"}            (after a stop)
 // `key` is the task's action id; a request travels whole (its state_dir too:
 // the pilot's workers share the pilot directory's file system), as

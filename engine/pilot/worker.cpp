@@ -19,6 +19,8 @@ using actions::ActionState;
 // After a cancel, how long a task may take to report its end before the
 // worker reports it cancelled itself (the supervisor's kill grace is 5 s).
 constexpr std::int64_t kCancelGiveUpMs = 15'000;
+// A worker says it is alive this often (Scheduler::kLostAfterMs is the bound).
+constexpr std::int64_t kBeatEveryMs = 1000;
 
 struct Task {
   actions::Action* action = nullptr;
@@ -37,8 +39,13 @@ class Worker {
     send({{"t", "hello"}, {"host", host}});
     fs::Poller poller;
     poller.add(m_channel.fd(), 0);
+    std::int64_t next_beat = 0;
     while (!m_stopped) {
-      std::int64_t wake = now_ms() + 1000;
+      if (now_ms() >= next_beat) {
+        send({{"t", "beat"}});  // how the coordinator knows this rank is alive
+        next_beat = now_ms() + kBeatEveryMs;
+      }
+      std::int64_t wake = std::min(now_ms() + 1000, next_beat);
       for (const auto& [key, t] : m_tasks) wake = std::min(wake, t.next_poll_ms);
       poller.wait(std::max<std::int64_t>(0, wake - now_ms()));
       for (auto& env : m_channel.receive()) handle(wire::parse(env.bytes));

@@ -43,10 +43,9 @@ ProcessOptions within(std::chrono::milliseconds limit) {
   return o;
 }
 
-// `pid` and every process below it (by parent pid, from /proc), with
-// SIGKILL: mpirun and its ranks, as a node failure would.
-void kill_tree(pid_t pid) {
-  std::map<pid_t, std::vector<pid_t>> children;
+// Every process's parent, from /proc.
+std::map<pid_t, pid_t> parents() {
+  std::map<pid_t, pid_t> out;
   for (const auto& e : fsys::directory_iterator("/proc")) {
     const std::string name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -59,8 +58,16 @@ void kill_tree(pid_t pid) {
     char state = 0;
     pid_t ppid = 0;
     rest >> state >> ppid;
-    children[ppid].push_back(static_cast<pid_t>(std::stol(name)));
+    out[static_cast<pid_t>(std::stol(name))] = ppid;
   }
+  return out;
+}
+
+// `pid` and every process below it, with SIGKILL: mpirun and its ranks, as a
+// node failure would.
+void kill_tree(pid_t pid) {
+  std::map<pid_t, std::vector<pid_t>> children;
+  for (const auto& [child, parent] : parents()) children[parent].push_back(child);
   std::vector<pid_t> all{pid};
   for (std::size_t i = 0; i < all.size(); ++i)
     for (pid_t c : children[all[i]]) all.push_back(c);
@@ -253,6 +260,47 @@ TEST_F(Pilot, CancelFailsTheRunAndStopsItsCommand) {
   const auto again = run_process({kBinary, "cancel", run_id, "--pilot", m_dir.string(), "--json"});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.out.find("pilot.run.ended"), std::string::npos) << again.out;
+}
+
+// The worker ranks of an mpirun pilot started as `pilot` (mpirun's children
+// other than the coordinator, whose pid is in status.json).
+std::vector<pid_t> worker_ranks(pid_t mpirun, pid_t coordinator) {
+  std::vector<pid_t> out;
+  for (const auto& [pid, parent] : parents())
+    if (parent == mpirun && pid != coordinator) out.push_back(pid);
+  return out;
+}
+
+// A worker rank that stops answering (SIGSTOP: a hung node) is noticed by
+// its missing heartbeat within Scheduler::kLostAfterMs (10 s); its task runs
+// on the other worker, every flow finishes, each side effect once.
+TEST_F(Pilot, AHungWorkerRankIsNoticedAndItsTasksRunElsewhere) {
+  auto pilot = start_pilot({"mpirun", "-np", "3", "--oversubscribe", "--bind-to", "none"});
+  const auto runs = submit_many(16, "hung-", 0.2);
+  int lines = 0;
+  for (int i = 0; i < 600 && lines < 3; ++i) {
+    std::this_thread::sleep_for(50ms);
+    std::ifstream in(m_effects);
+    lines = 0;
+    for (std::string l; std::getline(in, l);) ++lines;
+  }
+  const Json before = Json::parse(run_process({kBinary, "status", "--pilot", m_dir.string(), "--json"}).out);
+  ASSERT_TRUE(before["pilot"].is_object());
+  const pid_t coordinator = before["pilot"]["pid"].get<pid_t>();
+  const auto workers = worker_ranks(pilot.pid(), coordinator);
+  ASSERT_EQ(workers.size(), 2u);
+  ::kill(workers[0], SIGSTOP);
+  const auto t0 = std::chrono::steady_clock::now();
+  expect_all_succeeded(runs);
+  std::cout << "all flows done " << std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0).count()
+            << " s after the worker hung\n";
+  expect_each_side_effect_once(runs);
+  std::this_thread::sleep_for(1200ms);  // the next status.json
+  const Json after = Json::parse(run_process({kBinary, "status", "--pilot", m_dir.string(), "--json"}).out);
+  EXPECT_EQ(after["pilot"]["lost_ranks"], 1) << after.dump();
+  ::kill(workers[0], SIGCONT);  // it answers again and says goodbye to the drain
+  ::kill(coordinator, SIGTERM);
+  EXPECT_EQ(pilot.wait().exit_code, 0);
 }
 
 // `mpirun -np 3 beamflow run FLOW` is one run whose tasks run on ranks 1
