@@ -65,6 +65,16 @@ submit_pilot() {  # submit_pilot TIME [more options]
   echo "$job"
 }
 
+effects_done() { (cat "$effects" 2>/dev/null || true) | wc -l; }
+# Half-way: some side effects done (done_at_cancel), the rest running or queued.
+half_way() {
+  for _ in $(seq 1 600); do
+    [ "$(effects_done)" -ge 8 ] && break
+    sleep 0.1
+  done
+  done_at_cancel=$(effects_done)
+}
+
 job_state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
 
 if [ "$mode" = walltime ]; then
@@ -93,7 +103,7 @@ if [ "$mode" = walltime ]; then
     sleep 0.1
   done
   scontrol show job "$first" | grep -q 'Restarts=[1-9]' || fail "job $first was not requeued by its warning signal"
-  done_at_cancel=$( (cat "$effects" 2>/dev/null || true) | wc -l)
+  done_at_cancel=$(effects_done)
   [ "$done_at_cancel" -lt "$n" ] || fail "everything finished within the first allocation: no test of the requeue"
   echo "requeued by the walltime warning with $done_at_cancel of $n side effects done"
   # Each allocation is a minute: it may be requeued again; start it at once.
@@ -102,11 +112,7 @@ if [ "$mode" = walltime ]; then
   done) &
   releaser=$!
 elif [ "$mode" = workerkill ]; then
-  for _ in $(seq 1 600); do
-    [ "$( (cat "$effects" 2>/dev/null || true) | wc -l)" -ge 8 ] && break
-    sleep 0.1
-  done
-  done_at_cancel=$( (cat "$effects" 2>/dev/null || true) | wc -l)
+  half_way
   [ "$done_at_cancel" -lt "$n" ] || fail "everything finished before the kill: no test of the restart"
   # A worker rank: a child of mpirun (the coordinator's parent) other than
   # the coordinator, found by pid, never by name.
@@ -117,12 +123,7 @@ elif [ "$mode" = workerkill ]; then
   kill -KILL "$worker"
   echo "killed worker rank $worker with $done_at_cancel of $n side effects done"
 else
-  # Half-way: some side effects done, the rest running or queued.
-  for _ in $(seq 1 600); do
-    [ "$( (cat "$effects" 2>/dev/null || true) | wc -l)" -ge 8 ] && break
-    sleep 0.1
-  done
-  done_at_cancel=$( (cat "$effects" 2>/dev/null || true) | wc -l)
+  half_way
   [ "$done_at_cancel" -lt "$n" ] || fail "everything finished before the scancel: no test of the restart"
   scancel "$first"
   for _ in $(seq 1 300); do
