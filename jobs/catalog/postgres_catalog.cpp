@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry BIGINT NOT 
 CREATE TABLE IF NOT EXISTS fields(entry BIGINT NOT NULL, field TEXT COLLATE "C" NOT NULL,
   sval TEXT COLLATE "C" NOT NULL, nval DOUBLE PRECISION, PRIMARY KEY(entry, field, sval));
 CREATE INDEX IF NOT EXISTS fields_text ON fields(field, sval);
+CREATE INDEX IF NOT EXISTS fields_facet ON fields(field, entry) INCLUDE (sval);
 )sql";
 
 struct ConnCloser {

@@ -216,12 +216,22 @@ std::string as_text(const std::string& expr, Dialect d) {
   return d == Dialect::SQLite ? expr : "CAST(" + expr + " AS TEXT)";
 }
 
+// The fields of the matched entries, for a facet: through fields_facet
+// (field, entry, ...), where one field's rows for all entries lie together
+// (a few MB hot in the cache) rather than the primary key (entry, ...),
+// which spreads the probes over the whole table. PostgreSQL's planner
+// picks it by itself; SQLite is told.
+std::string facet_join(Dialect dialect) {
+  return dialect == Dialect::SQLite ? "FROM matched m CROSS JOIN fields f INDEXED BY fields_facet "
+                                    : "FROM matched m CROSS JOIN fields f ";
+}
+
 // The facet's own SELECT over `matched`: (bucket, n), in its bucket order.
 void facet_select(Builder& b, const Facet& f, Dialect dialect) {
   switch (f.kind) {
     case FacetKind::Terms:
-      b << "SELECT f.sval AS bucket, count(DISTINCT m.id) AS n FROM matched m CROSS JOIN fields f "
-           "WHERE f.entry = m.id AND f.field = ";
+      b << "SELECT f.sval AS bucket, count(DISTINCT m.id) AS n " << facet_join(dialect)
+        << "WHERE f.entry = m.id AND f.field = ";
       b.bind(f.field);
       b << " GROUP BY f.sval ORDER BY n DESC, bucket ASC LIMIT ";
       b.bind(static_cast<std::int64_t>(f.size));
@@ -235,7 +245,7 @@ void facet_select(Builder& b, const Facet& f, Dialect dialect) {
       b << ") / ";
       b.bind(width);
       b << (dialect == Dialect::SQLite ? " AS INTEGER)" : ")::bigint")
-        << " AS bucket, count(DISTINCT m.id) AS n FROM matched m CROSS JOIN fields f WHERE f.entry = m.id AND f.field = ";
+        << " AS bucket, count(DISTINCT m.id) AS n " << facet_join(dialect) << "WHERE f.entry = m.id AND f.field = ";
       b.bind(f.field);
       b << " AND f.nval >= ";
       b.bind(f.low);
@@ -247,7 +257,7 @@ void facet_select(Builder& b, const Facet& f, Dialect dialect) {
     case FacetKind::DateHistogram: {
       const int len = f.interval == "year" ? 4 : f.interval == "month" ? 7 : 10;
       b << "SELECT substr(f.sval, 1, " << std::to_string(len)
-        << ") AS bucket, count(DISTINCT m.id) AS n FROM matched m CROSS JOIN fields f WHERE f.entry = m.id AND f.field = ";
+        << ") AS bucket, count(DISTINCT m.id) AS n " << facet_join(dialect) << "WHERE f.entry = m.id AND f.field = ";
       b.bind(f.field);
       b << " AND f.nval IS NOT NULL AND length(f.sval) >= " << std::to_string(len)
         << " AND substr(f.sval, 5, 1) IN ('-', '') AND f.sval >= '0000' AND f.sval < ':'"

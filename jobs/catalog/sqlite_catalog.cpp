@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry INTEGER NOT
 CREATE TABLE IF NOT EXISTS fields(entry INTEGER NOT NULL, field TEXT NOT NULL, sval TEXT NOT NULL, nval REAL,
   PRIMARY KEY(entry, field, sval)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS fields_text ON fields(field, sval);
+CREATE INDEX IF NOT EXISTS fields_facet ON fields(field, entry, sval);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, content='', tokenize='unicode61');
 )sql";
 
