@@ -17,11 +17,11 @@ class RegistryTest : public ::testing::Test {
   ActionRegistry registry;
 };
 
-TEST_F(RegistryTest, RegistersTheSevenBuiltinsSortedByName) {
+TEST_F(RegistryTest, RegistersTheEightBuiltinsSortedByName) {
   std::vector<std::string> names;
   for (const auto* info : registry.list()) names.push_back(info->name);
   EXPECT_EQ(names, (std::vector<std::string>{"add", "approve", "command", "echo", "fail", "flaky",
-                                             "sleep"}));
+                                             "provenance", "sleep"}));
 }
 
 TEST_F(RegistryTest, EveryBuiltinDeclaresDescriptionAndSchema) {
