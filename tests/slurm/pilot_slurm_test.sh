@@ -30,7 +30,15 @@ effects="$work/effects.txt"
 releaser=
 cleanup() {
   [ -z "$releaser" ] || kill "$releaser" 2>/dev/null || true
-  scancel --full "${jobs[@]:-0}" >/dev/null 2>&1 || true
+  if [ "${#jobs[@]}" -gt 0 ]; then
+    scancel --full "${jobs[@]}" >/dev/null 2>&1 || true
+    # Until slurmd has ended the job's processes (SIGKILL after KillWait): a
+    # cluster stopped before that would leave the pilot's ranks running.
+    for _ in $(seq 1 300); do
+      [ -z "$(squeue -h -j "$(IFS=,; echo "${jobs[*]}")" 2>/dev/null)" ] && break
+      sleep 0.1
+    done
+  fi
   "$cluster" stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
