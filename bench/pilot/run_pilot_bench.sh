@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The pilot's throughput and latency (issue 10), beside srun and sbatch per
+# task on the same local Slurm in the same run:
+#   no-op tasks/s   a Map of M `echo` items, each a task on a worker rank,
+#                   journal durability on (fsync), at 2, 4 and 8 ranks
+#                   (mpirun: rank 0 coordinates, the others work)
+#   flows/s         F one-task flows handed over by 4 concurrent submitters
+#                   (`beamflow submit` processes) until the last SUCCEEDED
+#   submit->start   per flow: its run's start minus its submission's time
+#                   (median, p99)
+#   srun, sbatch    per task: `srun -n1 true` and `sbatch --wrap true` in a
+#                   loop, completed
+# Usage: run_pilot_bench.sh BEAMFLOW_BINARY [M] [F]. Needs root for the local
+# Slurm (skips those rows otherwise).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bin="$(realpath "${1:?usage: run_pilot_bench.sh BEAMFLOW_BINARY [MAP_ITEMS] [FLOWS]}")"
+items="${2:-5000}"
+flows="${3:-400}"
+work="$(mktemp -d)"
+chmod 700 "$work"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# A Slurm of the bench's own (state in $work, its own port): never a cluster
+# someone else started.
+export BEAMFLOW_SLURM_DIR="$work/slurm" BEAMFLOW_SLURM_PORT=$((20000 + RANDOM % 20000))
+pilot_pid=
+cleanup() {
+  if [ -n "$pilot_pid" ] && kill -0 "$pilot_pid" 2>/dev/null; then
+    pkill -KILL -P "$pilot_pid" || true  # its ranks, by parent pid
+    kill -KILL "$pilot_pid" || true
+  fi
+  "$root/slurm/local-cluster.sh" stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ms() { date +%s%3N; }
+
+cat >"$work/map.json" <<'FLOW'
+{"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 0, "End": true,
+  "ResultPath": null, "Iterator": {"StartAt": "E", "States": {"E": {"Type": "Task", "Resource": "echo", "End": true}}}}}}
+FLOW
+echo '{"StartAt": "E", "States": {"E": {"Type": "Task", "Resource": "echo", "Parameters": {"x": 1}, "End": true}}}' \
+  >"$work/one.json"
+python3 -c "import json; print(json.dumps({'items': list(range($items))}))" >"$work/items.json"
+
+start_pilot() {  # start_pilot DIR RANKS: a pilot in the background, until status.json exists
+  mpirun --oversubscribe --bind-to none -np "$2" "$bin" pilot --dir "$1" 2>"$1.log" &
+  pilot_pid=$!
+  for _ in $(seq 1 300); do [ -s "$1/status.json" ] && return 0; sleep 0.05; done
+  echo "pilot on $1 did not start" >&2
+  return 1
+}
+stop_pilot() {  # drain the coordinator; mpirun then ends
+  kill -TERM "$(grep -o '"pid":[0-9]*' "$1/status.json" | cut -d: -f2)"
+  wait "$pilot_pid"
+}
+
+echo "| ranks | no-op tasks/s (Map of $items echo) | flows/s ($flows one-task flows) | submit->start median ms | p99 ms |"
+echo "| --- | --- | --- | --- | --- |"
+for ranks in 2 4 8; do
+  d="$work/p$ranks"
+  start_pilot "$d" "$ranks"
+  t0=$(ms)
+  run=$("$bin" submit "$work/map.json" --input "$work/items.json" --pilot "$d")
+  "$bin" wait "$run" --pilot "$d" >/dev/null
+  map_ms=$(($(ms) - t0))
+  t0=$(ms)
+  submitters=()
+  for s in 0 1 2 3; do
+    (for ((i = s; i < flows; i += 4)); do "$bin" submit "$work/one.json" --pilot "$d" >>"$work/ids-$ranks-$s"; done) &
+    submitters+=($!)
+  done
+  wait "${submitters[@]}"
+  for s in 0 1 2 3; do while read -r id; do "$bin" wait "$id" --pilot "$d" >/dev/null; done <"$work/ids-$ranks-$s"; done
+  flows_ms=$(($(ms) - t0))
+  lat=$(python3 - "$d" <<'PY'
+import datetime, glob, json, statistics, sys
+d = sys.argv[1]
+lat = []
+for f in glob.glob(d + "/accepted/*.json"):
+    s = json.load(open(f))
+    st = json.load(open(f"{d}/runs/{s['run_id']}/status.json"))
+    if "items" in json.dumps(s["input"])[:20]: continue
+    t = datetime.datetime.fromisoformat(st["started"].replace("Z", "+00:00")).timestamp() * 1000
+    lat.append(t - s["submitted_at_ms"])
+lat.sort()
+print(f"{statistics.median(lat):.0f} | {lat[max(0, int(len(lat) * 0.99) - 1)]:.0f}")
+PY
+)
+  stop_pilot "$d"
+  echo "| $ranks | $((items * 1000 / map_ms)) | $((flows * 1000 / flows_ms)) | $lat |"
+done
+
+if [ "$(id -u)" -ne 0 ] || ! "$root/slurm/local-cluster.sh" start >/dev/null 2>&1; then
+  echo "(no local Slurm: srun and sbatch rows skipped)"
+  exit 0
+fi
+eval "$("$root/slurm/local-cluster.sh" env)"
+n=50
+t0=$(ms)
+for ((i = 0; i < n; i++)); do srun -n1 true 2>/dev/null; done
+echo "srun per task: $((n * 1000 / ($(ms) - t0))) tasks/s ($n tasks, one after another)"
+t0=$(ms)
+ids=()
+for ((i = 0; i < n; i++)); do ids+=("$(sbatch --parsable -o /dev/null --wrap true)"); done
+for id in "${ids[@]}"; do
+  while scontrol show job "$id" 2>/dev/null | grep -q 'JobState=\(PENDING\|RUNNING\|CONFIGURING\|COMPLETING\)'; do sleep 0.05; done
+done
+echo "sbatch per task: $((n * 1000 / ($(ms) - t0))) tasks/s ($n jobs submitted, then all completed)"
