@@ -65,11 +65,10 @@ cat >"$work/flow.json" <<'FLOW'
   "Bye": {"Type": "Task", "Resource": "echo", "Parameters": {"tag.$": "$.tag"}, "End": true}}}
 FLOW
 
-submit_pilot() {  # submit_pilot TIME [more options]
+submit_pilot() {  # submit_pilot TIME [more options]: prints the job id (the caller adds it to jobs)
   local job
   job=$("$bin" pilot submit --dir "$pilot" --nodes 1 --ntasks-per-node 3 --time "$@" \
     --script "$root/slurm/pilot.sbatch") || fail "pilot submit"
-  jobs+=("$job")
   echo "$job"
 }
 
@@ -87,9 +86,11 @@ job_state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | 
 
 if [ "$mode" = walltime ]; then
   first=$(submit_pilot 1 --warn-seconds 40)
+  jobs+=("$first")
   work_s=1.5  # 40 x 1.5 s on 2 workers: more than the minute holds
 else
   first=$(submit_pilot 10)
+  jobs+=("$first")
   work_s=0.3
 fi
 n=40
@@ -143,7 +144,7 @@ else
     sleep 0.1
   done
   echo "scancel with $done_at_cancel of $n side effects done"
-  submit_pilot 10 >/dev/null
+  jobs+=("$(submit_pilot 10)")
 fi
 t0=$(date +%s)
 for ((i = 0; i < n; i++)); do
