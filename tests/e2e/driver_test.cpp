@@ -181,11 +181,15 @@ TEST_F(DriverTest, KilledWhileTheReconstructionRunsItIsReattachedAndRunOnce) {
   EXPECT_EQ(scheduled, 1);
 }
 
+// The sleep must be much shorter than the task beside it: a one-rank
+// find_center on the fixture's phantom takes ~50 ms whole-process since the
+// fast start, and the check is that the sleep's end is recorded before the
+// task's (the loop was not blocked by it).
 std::string beside_a_sleep(const std::string& task) {
   return R"({"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "End": true, "Branches": [
     {"StartAt": "Work", "States": {"Work": )" + task + R"(}},
     {"StartAt": "Nap", "States": {"Nap": {"Type": "Task", "Resource": "sleep", "End": true,
-      "Parameters": {"seconds": 0.05}}}}]}}})";
+      "Parameters": {"seconds": 0.01}}}}]}}})";
 }
 
 TEST_F(DriverTest, AOneRankFindCenterAndPreviewRunBesideASleep) {
