@@ -7,6 +7,7 @@
 #include "actions/durable.hpp"
 #include "actions/supervised.hpp"
 #include "core/error.hpp"
+#include "platform/launcher.hpp"
 
 namespace beamflow::actions::child {
 namespace {
@@ -46,7 +47,14 @@ std::string mpiexec() {
 command::CommandSpec prepare(const std::string& action, const ActionRequest& r, const Placement& p) {
   durable::write_json(r.state_dir / files::kRequest, request_json(r));
   command::CommandSpec spec;
-  if (p.ranks > 1) spec.argv = {mpiexec(), "-np", std::to_string(p.ranks)};
+  if (p.ranks > 1) {
+    // A launch of its own, from a process a launcher may have started (a
+    // pilot's rank): without that launcher's environment, on this node.
+    spec.argv = {mpiexec(), "-np", std::to_string(p.ranks)};
+    platform::NestedLaunch nested = platform::nested_launch();
+    spec.unset_env = std::move(nested.unset);
+    spec.env = std::move(nested.set);
+  }
   for (std::string a : {executable().string(), std::string(kActionCommand), action, r.state_dir.string()})
     spec.argv.push_back(std::move(a));
   const stdfs::path base = r.work_dir.empty() ? stdfs::current_path() : stdfs::absolute(r.work_dir);

@@ -11,6 +11,7 @@ Json CommandSpec::to_json() const {
             {"kill_grace_ms", kill_grace.count()}};
   if (timeout_seconds) j["timeout_seconds"] = *timeout_seconds;
   if (stdin_data) j["stdin"] = *stdin_data;
+  if (!unset_env.empty()) j["unset_env"] = unset_env;
   if (child) j["child"] = {{"id", child->id}, {"error", child->error}, {"what", child->what}};
   return j;
 }
@@ -23,6 +24,7 @@ CommandSpec CommandSpec::from_json(const Json& j) {
     s.env = j.at("env").get<std::map<std::string, std::string>>();
     s.kill_grace = std::chrono::milliseconds(j.at("kill_grace_ms").get<long long>());
     if (j.contains("timeout_seconds")) s.timeout_seconds = j["timeout_seconds"].get<double>();
+    if (j.contains("unset_env")) s.unset_env = j["unset_env"].get<std::vector<std::string>>();
     if (j.contains("stdin")) s.stdin_data = j["stdin"].get<std::string>();
     if (j.contains("child")) {
       const Json& c = j["child"];

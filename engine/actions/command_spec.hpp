@@ -34,6 +34,7 @@ struct CommandSpec {
   std::vector<std::string> argv;
   std::filesystem::path cwd;                 // absolute
   std::map<std::string, std::string> env;    // added to the inherited environment
+  std::vector<std::string> unset_env;        // removed from it first (a nested mpiexec's, platform::nested_launch)
   std::optional<double> timeout_seconds;
   std::optional<std::string> stdin_data;     // /dev/null when absent
   std::chrono::milliseconds kill_grace{5000};

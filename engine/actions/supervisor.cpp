@@ -114,6 +114,7 @@ class Supervisor {
     UniqueFd in = stdin_fd();
     UniqueFd out = open_or_fail(m_dir / files::kStdout, O_WRONLY | O_CREAT | O_TRUNC);
     UniqueFd err = open_or_fail(m_dir / files::kStderr, O_WRONLY | O_CREAT | O_TRUNC);
+    for (const std::string& key : m_spec.unset_env) ::unsetenv(key.c_str());
     for (const auto& [key, value] : m_spec.env) ::setenv(key.c_str(), value.c_str(), 1);
 
     durable::write_json(m_dir / files::kStarted,

@@ -1,5 +1,7 @@
 #include "platform/launcher.hpp"
 
+#include <unistd.h>
+
 #include <charconv>
 #include <cstdlib>
 
@@ -51,6 +53,36 @@ LaunchInfo launch_info(const EnvLookup& env) {
     return info;
   }
   return {};
+}
+
+bool set_by_launcher(std::string_view name) {
+  const auto starts = [&](std::string_view prefix) { return name.substr(0, prefix.size()) == prefix; };
+  if (starts("OMPI_ALLOW_RUN_AS_ROOT")) return false;
+  if (starts("OMPI_MCA_")) {
+    const std::string_view param = name.substr(9);
+    for (std::string_view runtime : {"orte_", "ess", "pmix", "initial_wdir", "shmem_"})
+      if (param.substr(0, runtime.size()) == runtime) return true;
+    return false;
+  }
+  for (std::string_view family : {"OMPI_", "PMIX_", "PMI_", "SLURM_"})
+    if (starts(family)) return true;
+  return name == "MPI_LOCALNRANKS" || name == "MPI_LOCALRANKID";
+}
+
+NestedLaunch nested_launch(const std::vector<std::string>& environment) {
+  NestedLaunch out;
+  for (const std::string& entry : environment) {
+    const std::string name = entry.substr(0, entry.find('='));
+    if (set_by_launcher(name)) out.unset.push_back(name);
+  }
+  out.set["OMPI_MCA_rmaps_base_oversubscribe"] = "1";
+  return out;
+}
+
+NestedLaunch nested_launch() {
+  std::vector<std::string> environment;
+  for (char** e = environ; *e; ++e) environment.emplace_back(*e);
+  return nested_launch(environment);
 }
 
 LaunchInfo launch_info() {

@@ -3,8 +3,11 @@
 // PMIx, Slurm's srun) told this process through its environment: the one
 // place that reads those variables, usable before MPI is initialised.
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace beamflow::platform {
 
@@ -28,5 +31,30 @@ using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
 // never reaches the size.
 LaunchInfo launch_info(const EnvLookup& env);
 LaunchInfo launch_info();  // of this process
+
+// Whether a launcher sets `name` for the processes it starts, so that a
+// launch made from inside one of them (`mpiexec` started by a pilot's rank)
+// must not inherit it: Open MPI's OMPI_* (but OMPI_ALLOW_RUN_AS_ROOT* and the
+// user's own OMPI_MCA_* settings, except those of its runtime: orte_*, ess*,
+// pmix*, initial_wdir, shmem_*), PMIX_*, PMI_* and MPICH's MPI_LOCALNRANKS /
+// MPI_LOCALRANKID, and every SLURM_* (a nested launch that saw the
+// allocation would map ranks onto the job's other nodes and start them with
+// an srun step that waits for CPUs the pilot's own step holds).
+// Open MPI's mpiexec refuses to start under an inherited environment ("mpiexec
+// does not support recursive calls", exit 1).
+bool set_by_launcher(std::string_view name);
+
+// What a nested launch (`mpiexec -np R` run by a process a launcher started)
+// changes in the environment it inherits: `unset`, the variables of this
+// process's environment that set_by_launcher() names, and `set`, what makes
+// it run its R ranks on this node whatever the core count (Open MPI's
+// oversubscription; other MPIs ignore it). The ranks of a pilot's
+// multi-rank task are the pilot's own, idle while the task runs.
+struct NestedLaunch {
+  std::vector<std::string> unset;
+  std::map<std::string, std::string> set;
+};
+NestedLaunch nested_launch(const std::vector<std::string>& environment);  // "NAME=VALUE" entries
+NestedLaunch nested_launch();  // of this process
 
 }  // namespace beamflow::platform

@@ -71,5 +71,25 @@ TEST(Launcher, MalformedValuesAreIgnored) {
   EXPECT_EQ(i.size, 4);
 }
 
+// What a nested mpiexec (a pilot rank's multi-rank task) must not inherit:
+// the environment Open MPI gives a rank (a real one, abridged), PMIx's, PMI's
+// and Slurm's; the user's own settings stay.
+TEST(Launcher, ANestedLaunchDropsTheLaunchersEnvironment) {
+  const NestedLaunch n = nested_launch({"OMPI_COMM_WORLD_RANK=1", "OMPI_MCA_orte_hnp_uri=123.0;tcp://10.0.0.1:4242",
+                                        "OMPI_MCA_ess=pmi", "OMPI_MCA_pmix=^s1,s2", "OMPI_MCA_initial_wdir=/w",
+                                        "OMPI_MCA_shmem_RUNTIME_QUERY_hint=mmap", "OMPI_ARGV=", "PMIX_RANK=1",
+                                        "PMIX_SERVER_URI3=pmix-server.1;tcp4://127.0.0.1:1", "PMI_FD=5",
+                                        "MPI_LOCALRANKID=0", "SLURM_JOB_ID=42", "SLURM_STEP_ID=0",
+                                        "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
+                                        "OMPI_MCA_btl=^openib", "PATH=/usr/bin", "HOME=/root", "PMIXED=1"});
+  EXPECT_EQ(n.unset, (std::vector<std::string>{"OMPI_COMM_WORLD_RANK", "OMPI_MCA_orte_hnp_uri", "OMPI_MCA_ess",
+                                               "OMPI_MCA_pmix", "OMPI_MCA_initial_wdir",
+                                               "OMPI_MCA_shmem_RUNTIME_QUERY_hint", "OMPI_ARGV", "PMIX_RANK",
+                                               "PMIX_SERVER_URI3", "PMI_FD", "MPI_LOCALRANKID", "SLURM_JOB_ID",
+                                               "SLURM_STEP_ID"}));
+  EXPECT_EQ(n.set.at("OMPI_MCA_rmaps_base_oversubscribe"), "1");
+  EXPECT_TRUE(nested_launch({"PATH=/usr/bin"}).unset.empty());
+}
+
 }  // namespace
 }  // namespace beamflow::platform

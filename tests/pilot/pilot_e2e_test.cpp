@@ -3,11 +3,14 @@
 // with SIGKILL half-way and started again finishes every flow with every side
 // effect exactly once (counted in the file the flows append to); submissions
 // made while no pilot runs are run when one starts; cancel; a drain; bad
-// inputs.
+// inputs; a 2-rank reconstruction inside a pilot, bit-identical to
+// `mpirun -np 2 beamflow recon`; and issue 10's first "Must show" at CI size.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -19,6 +22,7 @@
 #include "../support/process.hpp"
 #include "../support/scratch_dir.hpp"
 #include "core/json.hpp"
+#include "jobs/tomography/volume_file.hpp"
 
 namespace beamflow::test {
 namespace {
@@ -361,6 +365,164 @@ TEST_F(Pilot, BadInputsAreRefusedClearly) {
   const auto busy = run_process({kBinary, "pilot", "--dir", m_dir.string()}, within(30s));
   EXPECT_EQ(busy.exit_code, 1) << busy.err;
   EXPECT_NE(busy.err.find("pilot.dir.busy"), std::string::npos) << busy.err;
+}
+
+// A reconstruction asking for 2 ranks, alone or after the steps of kFlow
+// (when $.recon is true).
+const char* kReconFlow = R"({"StartAt": "Hello", "States": {
+  "Hello": {"Type": "Task", "Resource": "echo", "Parameters": {"tag.$": "$.tag"}, "ResultPath": "$.hello", "Next": "Nap"},
+  "Nap": {"Type": "Task", "Resource": "sleep", "Parameters": {"seconds.$": "$.nap"}, "ResultPath": null, "Next": "Mark"},
+  "Mark": {"Type": "Task", "Resource": "command", "Parameters": {"argv.$": "$.argv"}, "ResultPath": null, "Next": "Which"},
+  "Which": {"Type": "Choice", "Choices": [{"Variable": "$.recon", "BooleanEquals": true, "Next": "Recon"}], "Default": "Bye"},
+  "Recon": {"Type": "Task", "Resource": "reconstruct",
+            "Parameters": {"input.$": "$.scan", "output.$": "$.volume", "center.$": "$.center", "ranks": 2},
+            "ResultPath": "$.recon_result", "Next": "Bye"},
+  "Bye": {"Type": "Task", "Resource": "echo", "Parameters": {"tag.$": "$.tag"}, "End": true}}})";
+
+// The bytes of a volume's dataset.
+std::string volume_bytes(const fsys::path& file) {
+  const auto slab = jobs::read_volume(file);
+  std::string bytes(slab.values.size() * sizeof(float), '\0');
+  std::memcpy(bytes.data(), slab.values.data(), bytes.size());
+  return bytes;
+}
+
+class PilotRanks : public Pilot {
+ protected:
+  void SetUp() override {
+    Pilot::SetUp();
+    // FFTW's measured plans, shared by the reference and the pilot (the
+    // processes this test starts inherit it): runs that follow the same
+    // wisdom round identically (jobs/tomography/fft_wisdom.hpp).
+    ::setenv("BEAMFLOW_FFT_WISDOM", (m_scratch.path() / "fftw.wisdom").c_str(), 1);
+    write(m_scratch.path() / "recon-flow.json", kReconFlow);
+    m_scan = m_scratch.path() / "scan.h5";
+    const auto p = run_process({kBinary, "phantom", "--output", m_scan.string(), "--size", "64", "--angles", "60",
+                                "--rows", "8", "--center-offset", "1"},
+                               within(60s));
+    ASSERT_EQ(p.exit_code, 0) << p.err;
+    // The reference: the same file and centre under a plain mpirun.
+    ProcessOptions o = within(60s);
+    o.env = {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}};
+    const fsys::path ref = m_scratch.path() / "reference.h5";
+    const auto r = run_process({"mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none", kBinary, "recon",
+                                "-q", "--input", m_scan.string(), "--center", kCenter, "--output", ref.string()},
+                               o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    m_reference = volume_bytes(ref);
+    ASSERT_EQ(m_reference.size(), 8u * 64 * 64 * sizeof(float));
+  }
+
+  void TearDown() override { ::unsetenv("BEAMFLOW_FFT_WISDOM"); }
+
+  // Submits the recon flow; `recon` adds the 2-rank reconstruction, whose
+  // volume is volume(tag).
+  std::string submit_recon(const std::string& tag, bool recon, double nap = 0.01) {
+    const fsys::path input = m_scratch.path() / ("in-" + tag + ".json");
+    write(input, Json{{"tag", tag},
+                      {"nap", nap},
+                      {"argv", {"sh", "-c", "echo " + tag + " >> " + m_effects.string()}},
+                      {"recon", recon},
+                      {"scan", m_scan.string()},
+                      {"volume", volume(tag).string()},
+                      {"center", kCenter}}
+                     .dump());
+    const auto r = run_process({kBinary, "submit", (m_scratch.path() / "recon-flow.json").string(), "--input",
+                                input.string(), "--pilot", m_dir.string(), "--id", tag, "--json"},
+                               within(60s));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return r.exit_code == 0 ? Json::parse(r.out).at("run_id").get<std::string>() : std::string();
+  }
+
+  fsys::path volume(const std::string& tag) const { return m_scratch.path() / ("volume-" + tag + ".h5"); }
+
+  // The run's reconstruction: its volume is the reference's, byte for byte,
+  // and its history says it ran on 2 ranks.
+  void expect_reconstruction(const std::string& tag, const std::string& run_id) {
+    EXPECT_TRUE(volume_bytes(volume(tag)) == m_reference) << tag << ": the volume differs from mpirun -np 2's";
+    const auto show = run_process({kBinary, "show", run_id, "--runs-dir", (m_dir / "runs").string(), "--json"});
+    ASSERT_EQ(show.exit_code, 0) << show.out << show.err;
+    const Json doc = Json::parse(show.out);
+    int reconstructions = 0;
+    for (const Json& e : doc.at("history")) {
+      if (e.value("type", "") != "TaskSucceeded" || !e.contains("out") || !e["out"].is_object() ||
+          !e["out"].contains("ranks"))
+        continue;
+      ++reconstructions;
+      EXPECT_EQ(e["out"]["ranks"], 2) << e.dump();
+    }
+    EXPECT_EQ(reconstructions, 1) << show.out;
+  }
+
+  // One flow with the reconstruction, into the pilot started.
+  void reconstruct_once(const std::string& tag) {
+    const std::string run_id = submit_recon(tag, true);
+    const auto r = wait(run_id, 120s);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(Json::parse(r.out).at("status"), "SUCCEEDED");
+    expect_reconstruction(tag, run_id);
+  }
+
+  static constexpr const char* kCenter = "32.5";
+  fsys::path m_scan;
+  std::string m_reference;
+};
+
+const std::vector<std::string> kMpirun3 = {"mpirun", "-np", "3", "--oversubscribe", "--bind-to", "none"};
+
+// The reconstruct task's 2 ranks run as `mpiexec -np 2 beamflow __action`
+// started by the worker rank it is placed on: a launch of its own, without
+// the pilot rank's OMPI_*/PMIX_* environment (Open MPI refuses a recursive
+// mpiexec), on this node.
+TEST_F(PilotRanks, ATwoRankReconstructionInAnMpirunPilotIsBitIdenticalToMpirun) {
+  auto pilot = start_pilot(kMpirun3);
+  reconstruct_once("mpi");
+}
+
+TEST_F(PilotRanks, ATwoRankReconstructionInAOneProcessPilotIsBitIdenticalToMpirun) {
+  auto pilot = start_pilot({}, 2);
+  reconstruct_once("one");
+}
+
+// Issue 10, "Must show", first item at CI size (on mpirun rather than the
+// local Slurm; tests/slurm/pilot_slurm_test.sh runs a 2-rank reconstruction
+// in an sbatch'ed pilot): 200 flows mixing echo, sleep, a side-effecting
+// command and (every 25th) a 2-rank reconstruction, from 4 concurrent
+// submitters into one 4-rank pilot: all SUCCEEDED, each side effect exactly
+// once, each reconstruction bit-identical to mpirun -np 2's.
+TEST_F(PilotRanks, Issue10MustShowTwoHundredMixedFlowsFromFourSubmitters) {
+  auto pilot = start_pilot({"mpirun", "-np", "4", "--oversubscribe", "--bind-to", "none"});
+  std::map<std::string, std::string> runs;
+  std::mutex m;
+  std::vector<std::thread> submitters;
+  const auto with_recon = [](int i) { return i % 25 == 7; };
+  for (int s = 0; s < 4; ++s) {
+    submitters.emplace_back([&, s] {
+      for (int i = s; i < 200; i += 4) {
+        const std::string tag = "mix-" + std::to_string(i);
+        const std::string id = submit_recon(tag, with_recon(i));
+        const std::lock_guard<std::mutex> lock(m);
+        runs[tag] = id;
+      }
+    });
+  }
+  for (auto& t : submitters) t.join();
+  ASSERT_EQ(runs.size(), 200u);
+  expect_all_succeeded(runs);
+  expect_each_side_effect_once(runs);
+  int reconstructions = 0;
+  for (int i = 0; i < 200; ++i) {
+    const std::string tag = "mix-" + std::to_string(i);
+    if (with_recon(i)) {
+      expect_reconstruction(tag, runs[tag]);
+      ++reconstructions;
+    } else {
+      EXPECT_FALSE(fsys::exists(volume(tag))) << tag;
+    }
+  }
+  EXPECT_EQ(reconstructions, 8);
+  const Json s = Json::parse(run_process({kBinary, "status", "--pilot", m_dir.string(), "--json"}).out);
+  EXPECT_EQ(s["runs"]["SUCCEEDED"], 200) << s.dump();
 }
 
 }  // namespace
