@@ -98,6 +98,9 @@ ActionState Scheduler::submit(const std::string& flow, actions::Action& a, const
   e.placement = p;
   e.need.ranks = std::max(1, p.ranks);
   e.need.one_job = p.ranks > 1;
+  // Its ranks run as one `mpiexec -np R` started on the node of the first
+  // (platform::nested_launch): hold ranks on that node.
+  if (e.need.one_job) e.need.nodes = NodePolicy::OneNode;
   e.seq = m_seq++;
   e.queued_ms = now_ms();
   m_queued.notify();
@@ -237,8 +240,9 @@ void Scheduler::place() {
     Entry& e = m_entries.at(key);
     e.phase = Phase::Done;
     e.result = ActionState::failed(key, "Pilot.TaskImpossible",
-                                   "the task needs " + std::to_string(e.need.ranks) + " ranks; this pilot has " +
-                                       std::to_string(m_ranks.size() - 1) + " worker ranks");
+                                   "the task needs " + std::to_string(e.need.ranks) + " ranks" +
+                                       (e.need.nodes == NodePolicy::OneNode ? " on one node" : "") +
+                                       "; this pilot has " + std::to_string(m_ranks.size() - 1) + " worker ranks");
     notify_flow(e.flow);
   }
   for (const auto& a : result.assignments) {
