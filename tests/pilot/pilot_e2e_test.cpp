@@ -393,7 +393,9 @@ class PilotRanks : public Pilot {
     Pilot::SetUp();
     // FFTW's measured plans, shared by the reference and the pilot (the
     // processes this test starts inherit it): runs that follow the same
-    // wisdom round identically (jobs/tomography/fft_wisdom.hpp).
+    // wisdom round identically (jobs/tomography/fft_wisdom.hpp). Without it
+    // each measures its own: the default file is under $BEAMFLOW_HOME, else
+    // under the working directory, which is the pilot's for its tasks.
     ::setenv("BEAMFLOW_FFT_WISDOM", (m_scratch.path() / "fftw.wisdom").c_str(), 1);
     write(m_scratch.path() / "recon-flow.json", kReconFlow);
     m_scan = m_scratch.path() / "scan.h5";

@@ -11,14 +11,18 @@
 #             signal (--signal=B:USR1@40) drains it and it requeues itself
 #             (Slurm holds a requeued job 2 minutes; the test moves its start
 #             to now rather than wait).
+#   ranks     no interruption; 2 more flows reconstruct a phantom on 2 ranks
+#             inside the pilot (a nested `mpiexec -np 2` started by a worker
+#             rank of the Slurm job), and each volume is byte for byte the one
+#             `mpirun -np 2 beamflow recon` writes.
 # Either way every flow SUCCEEDED and every tag is in the file exactly once
 # (side effects counted in the file, not read from logs).
 # Usage: pilot_slurm_test.sh BEAMFLOW_BINARY MODE. Exit 77 = skipped (not
 # root, or slurmctld cannot run here).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-bin="${1:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|workerkill|walltime}"
-mode="${2:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|workerkill|walltime}"
+bin="${1:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|workerkill|walltime|ranks}"
+mode="${2:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|workerkill|walltime|ranks}"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm runs as root (SlurmUser=root)"; exit 77; }
 export BEAMFLOW_SLURM_DIR="$(mktemp -d /tmp/beamflow-slurm-pilot.XXXXXX)"
 export BEAMFLOW_SLURM_PORT=$((20000 + RANDOM % 20000))
@@ -56,6 +60,11 @@ if ! "$cluster" start >"$work/cluster.log" 2>&1; then
 fi
 eval "$("$cluster" env)"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# FFTW's measured plans, shared by the ranks mode's reference and the
+# pilot's tasks (the job inherits this environment): runs that follow the
+# same wisdom round identically; without it each measures its own, in its
+# working directory.
+export BEAMFLOW_FFT_WISDOM="$work/fftw.wisdom"
 
 cat >"$work/flow.json" <<'FLOW'
 {"StartAt": "Hello", "States": {
@@ -105,6 +114,26 @@ for k in 0 1 2 3; do submitter "$k" & done
 wait
 [ ! -e "$work/errors" ] || fail "$(cat "$work/errors")"
 
+# The bytes of a volume's dataset.
+volume_bytes() { h5dump -d /exchange/data -b LE -o "$2" "$1" >/dev/null || fail "h5dump $1"; }
+if [ "$mode" = ranks ]; then
+  "$bin" phantom --output "$work/scan.h5" --size 64 --angles 60 --rows 8 --center-offset 1 >/dev/null ||
+    fail "phantom"
+  mpirun -np 2 --oversubscribe --bind-to none "$bin" recon -q --input "$work/scan.h5" --center 32.5 \
+    --output "$work/reference.h5" || fail "mpirun -np 2 beamflow recon"
+  volume_bytes "$work/reference.h5" "$work/reference.bin"
+  cat >"$work/recon.json" <<'FLOW'
+{"StartAt": "Recon", "States": {
+  "Recon": {"Type": "Task", "Resource": "reconstruct",
+            "Parameters": {"input.$": "$.scan", "output.$": "$.volume", "center": 32.5, "ranks": 2}, "End": true}}}
+FLOW
+  for r in 0 1; do
+    printf '{"scan": "%s", "volume": "%s"}' "$work/scan.h5" "$work/volume-$r.h5" >"$work/recon-in-$r.json"
+    "$bin" submit "$work/recon.json" --input "$work/recon-in-$r.json" --pilot "$pilot" --id "r$r" \
+      >"$work/recon-run-$r" || fail "submit r$r"
+  done
+fi
+
 if [ "$mode" = walltime ]; then
   # The warning signal drains the pilot, which requeues its job.
   for _ in $(seq 1 900); do
@@ -120,6 +149,8 @@ if [ "$mode" = walltime ]; then
     scontrol show job "$first" 2>/dev/null | grep -q 'Reason=BeginTime' && scontrol update JobId="$first" StartTime=now
   done) &
   releaser=$!
+elif [ "$mode" = ranks ]; then
+  :
 elif [ "$mode" = workerkill ]; then
   half_way
   [ "$done_at_cancel" -lt "$n" ] || fail "everything finished before the kill: no test of the restart"
@@ -157,6 +188,17 @@ for ((i = 0; i < n; i++)); do
   [ "$c" -eq 1 ] || fail "side effect of t$i ran $c times"
 done
 [ "$(wc -l <"$effects")" -eq "$n" ] || fail "$(wc -l <"$effects") lines for $n flows"
+if [ "$mode" = ranks ]; then
+  for r in 0 1; do
+    out=$("$bin" wait "$(cat "$work/recon-run-$r")" --pilot "$pilot" --timeout 120 --json) ||
+      fail "reconstruction r$r did not succeed: $out"
+    "$bin" show "$(cat "$work/recon-run-$r")" --runs-dir "$pilot/runs" --json | grep -q '"ranks":2' ||
+      fail "the history of reconstruction r$r does not show 2 ranks"
+    volume_bytes "$work/volume-$r.h5" "$work/volume-$r.bin"
+    cmp -s "$work/reference.bin" "$work/volume-$r.bin" || fail "volume r$r differs from mpirun -np 2's"
+  done
+  echo "2 reconstructions on 2 ranks inside the Slurm pilot, bit-identical to mpirun -np 2"
+fi
 if [ "$mode" = workerkill ]; then
   grep -q "starting it again" "$pilot"/slurm-"$first".out || fail "the batch script did not start the pilot again"
 fi
