@@ -17,12 +17,14 @@
 #             `mpirun -np 2 beamflow recon` writes.
 # Either way every flow SUCCEEDED and every tag is in the file exactly once
 # (side effects counted in the file, not read from logs).
-# Usage: pilot_slurm_test.sh BEAMFLOW_BINARY MODE. Exit 77 = skipped (not
+# Usage: pilot_slurm_test.sh BEAMFLOW_BINARY MODE [mpirun|srun] (how
+# pilot.sbatch starts the ranks; mpirun by default). Exit 77 = skipped (not
 # root, or slurmctld cannot run here).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="${1:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|workerkill|walltime|ranks}"
 mode="${2:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|workerkill|walltime|ranks}"
+launcher="${3:-mpirun}"  # how pilot.sbatch starts the pilot's ranks: mpirun or srun
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm runs as root (SlurmUser=root)"; exit 77; }
 export BEAMFLOW_SLURM_DIR="$(mktemp -d /tmp/beamflow-slurm-pilot.XXXXXX)"
 export BEAMFLOW_SLURM_PORT=$((20000 + RANDOM % 20000))
@@ -76,7 +78,7 @@ FLOW
 
 submit_pilot() {  # submit_pilot TIME [more options]: prints the job id (the caller adds it to jobs)
   local job
-  job=$("$bin" pilot submit --dir "$pilot" --nodes 1 --ntasks-per-node 3 --time "$@" \
+  job=$("$bin" pilot submit --dir "$pilot" --nodes 1 --ntasks-per-node 3 --launcher "$launcher" --time "$@" \
     --script "$root/slurm/pilot.sbatch") || fail "pilot submit"
   echo "$job"
 }
@@ -197,7 +199,10 @@ if [ "$mode" = ranks ]; then
     volume_bytes "$work/volume-$r.h5" "$work/volume-$r.bin"
     cmp -s "$work/reference.bin" "$work/volume-$r.bin" || fail "volume r$r differs from mpirun -np 2's"
   done
-  echo "2 reconstructions on 2 ranks inside the Slurm pilot, bit-identical to mpirun -np 2"
+  # One pilot of 3 ranks (not 3 one-rank pilots): workers 1 and 2.
+  [ "$(grep -o '"rank":[0-9]*' "$pilot/status.json" | tr '\n' ' ')" = '"rank":1 "rank":2 ' ] ||
+    fail "the pilot's worker ranks are not 1 and 2: $(cat "$pilot/status.json")"
+  echo "2 reconstructions on 2 ranks inside the Slurm pilot ($launcher), bit-identical to mpirun -np 2"
 fi
 if [ "$mode" = workerkill ]; then
   grep -q "starting it again" "$pilot"/slurm-"$first".out || fail "the batch script did not start the pilot again"
