@@ -216,6 +216,12 @@ void mark_accepted(const fsys::path& dir, const std::string& submission_id) {
   fs::sync_directory(dir / kInbox);
 }
 
+bool is_submitted(const fsys::path& dir, const std::string& submission_id) {
+  const std::string name = submission_id + ".json";
+  struct stat st {};
+  return ::stat((dir / kInbox / name).c_str(), &st) == 0 || ::stat((dir / kAccepted / name).c_str(), &st) == 0;
+}
+
 std::optional<Submission> find_submission(const fsys::path& dir, const std::string& submission_id) {
   check_submission_id(submission_id);
   // inbox/ first: a pilot moves inbox -> accepted, so looking in the order

@@ -78,6 +78,10 @@ Pending pending(const std::filesystem::path& dir);
 // After the run's journal is durable: moves inbox/ID.json to accepted/.
 void mark_accepted(const std::filesystem::path& dir, const std::string& submission_id);
 
+// Whether this id was handed over (in inbox/ or accepted/): two stat(2)s and
+// no parse, for callers that check many ids (a trigger's rescan).
+bool is_submitted(const std::filesystem::path& dir, const std::string& submission_id);
+
 // The submission with this id, from inbox/ or accepted/; nullopt if none.
 std::optional<Submission> find_submission(const std::filesystem::path& dir, const std::string& submission_id);
 

@@ -1,23 +1,10 @@
 #include "triggers/submitter.hpp"
 
-#include <sys/stat.h>
-
 #include "core/error.hpp"
 #include "pilot/intake.hpp"
 
 namespace beamflow::triggers {
 namespace fsys = std::filesystem;
-
-namespace {
-
-// Already in inbox/ or accepted/: two stats, no parse (pilot/intake.hpp's layout).
-bool already_submitted(const fsys::path& pilot, const std::string& id) {
-  struct stat st {};
-  return ::stat((pilot / "inbox" / (id + ".json")).c_str(), &st) == 0 ||
-         ::stat((pilot / "accepted" / (id + ".json")).c_str(), &st) == 0;
-}
-
-}  // namespace
 
 Submitter::Submitter(fsys::path pilot_dir, int threads, Log log)
     : m_pilot(std::move(pilot_dir)), m_log(std::move(log)) {
@@ -35,7 +22,7 @@ Submitter::~Submitter() {
 }
 
 Submitter::Outcome Submitter::hand_over(const Job& job) {
-  if (already_submitted(m_pilot, job.submission_id)) {
+  if (pilot::is_submitted(m_pilot, job.submission_id)) {
     ++already;
     return Outcome::Already;
   }
