@@ -1,6 +1,7 @@
 #include "platform/spawn.hpp"
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -108,6 +109,41 @@ void spawn_detached(const DetachedProcess& p) {
   while ((n = ::read(report_read.get(), &err, sizeof err)) < 0 && errno == EINTR) {
   }
   if (n > 0) fail("cannot start " + p.argv[0], err);
+}
+
+CapturedRun run_captured(const std::vector<std::string>& argv) {
+  if (argv.empty()) fail("nothing to run", EINVAL);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) fail("cannot create a pipe", errno);
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+
+  posix_spawn_file_actions_t actions;
+  if (const int rc = ::posix_spawn_file_actions_init(&actions); rc != 0) fail("cannot prepare " + argv[0], rc);
+  // dup2 clears close-on-exec on the copy: only stdout reaches the child.
+  int rc = ::posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
+  std::vector<std::string> strings = argv;
+  std::vector<char*> args;
+  for (auto& a : strings) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  if (rc == 0) rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) fail("cannot run " + argv[0], rc);
+  write_end.close();
+
+  CapturedRun run;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+    if (n > 0) run.output.append(buf, static_cast<std::size_t>(n));
+    else if (n == 0 || errno != EINTR) break;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) fail("cannot wait for " + argv[0], errno);
+  }
+  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return run;
 }
 
 }  // namespace beamflow::fs

@@ -22,4 +22,16 @@ struct DetachedProcess {
 // when it could not be started.
 void spawn_detached(const DetachedProcess& p);
 
+struct CapturedRun {
+  int status = 0;      // the exit code, or 128 + the signal that ended it
+  std::string output;  // everything it wrote on stdout
+};
+
+// Runs `argv` (argv[0] looked up in PATH) to its end with the caller's
+// environment and stderr, and returns its stdout: how beamflow asks a site
+// tool (sbatch) for an answer. posix_spawn, so it is safe in a process that
+// already runs threads. Throws std::system_error when it cannot be started
+// (e.g. ENOENT: the tool is not installed).
+CapturedRun run_captured(const std::vector<std::string>& argv);
+
 }  // namespace beamflow::fs

@@ -2,15 +2,12 @@
 // ranks are threads (--slots); under `mpirun -np N` or `srun` rank 0
 // coordinates and ranks 1..N-1 execute (engine/pilot/coordinator.hpp,
 // worker.hpp), their messages carried by parallel::Mailbox.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <thread>
+#include <system_error>
 
 #include "apps/beamflow/common.hpp"
 #include "apps/beamflow/output.hpp"
@@ -24,39 +21,10 @@
 #include "pilot/worker.hpp"
 #include "platform/launcher.hpp"
 #include "platform/signals.hpp"
+#include "platform/spawn.hpp"
 
 namespace beamflow::cli {
 namespace {
-
-// Runs `argv` (PATH lookup), returns {exit status, stdout}; stderr passes through.
-std::pair<int, std::string> capture(const std::vector<std::string>& argv) {
-  int fds[2];
-  if (::pipe(fds) != 0) throw Error("pilot.sbatch", states_error::Runtime, "pipe failed");
-  const pid_t pid = ::fork();
-  if (pid < 0) throw Error("pilot.sbatch", states_error::Runtime, "fork failed");
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    std::vector<char*> a;
-    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-    a.push_back(nullptr);
-    ::execvp(a[0], a.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
-    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
-    else if (errno != EINTR) break;
-  }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
-}
 
 // The batch script: --script, $BEAMFLOW_PILOT_SBATCH, or slurm/pilot.sbatch
 // beside an installed (share/beamflow) or source-tree layout.
@@ -106,11 +74,17 @@ int pilot_submit_main(const std::vector<std::string>& args) {
   for (const char* opt : {"account", "partition", "qos"})
     if (vm.count(opt)) argv.push_back(std::string("--") + opt + "=" + vm[opt].as<std::string>());
   argv.push_back(sbatch_script(vm).string());
-  const auto [status, text] = capture(argv);
-  const std::string job = text.substr(0, text.find_first_of(";\n"));
-  if (status != 0 || job.empty())
-    throw Error("pilot.sbatch", states_error::Runtime, "sbatch failed (exit " + std::to_string(status) + ")",
-                {{"output", text}});
+  fs::CapturedRun sbatch;
+  try {
+    sbatch = fs::run_captured(argv);
+  } catch (const std::system_error& e) {
+    throw Error("pilot.sbatch", states_error::Runtime,
+                std::string("cannot run sbatch (is Slurm installed and on PATH?): ") + e.what());
+  }
+  const std::string job = sbatch.output.substr(0, sbatch.output.find_first_of(";\n"));
+  if (sbatch.status != 0 || job.empty())
+    throw Error("pilot.sbatch", states_error::Runtime, "sbatch failed (exit " + std::to_string(sbatch.status) + ")",
+                {{"output", sbatch.output}});
   out.result({{"job_id", job}, {"dir", dir.string()}}, [&](std::ostream& os) { os << job << "\n"; });
   return kExitOk;
 }
