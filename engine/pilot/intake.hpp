@@ -24,10 +24,12 @@
 // which order, is a pure function of the listing (pending()).
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/json.hpp"
 
 namespace beamflow::pilot {
@@ -62,9 +64,59 @@ void check_submission_id(const std::string& id);
 // Hands a flow to the pilot directory. `submission_id` empty: a fresh one.
 // The same id submitted again returns the first run id when definition and
 // input are the same, and throws pilot.submission.conflict when they differ
-// (a reused id must never silently run something else).
+// (a reused id must never silently run something else). One hand-off:
+// prepares the directory and pays two fsyncs; Intake does many at once.
 SubmitResult submit(const std::filesystem::path& dir, const Json& definition, const Json& input,
                     const std::string& submission_id = {});
+
+// Many hand-offs at the cost of a few: a pilot directory prepared and checked
+// once (prepare_pilot_dir), then batches of submissions, each batch made
+// durable with one sync of the file data and one fsync of inbox/, whatever
+// its size. For callers that hand over many flows: a trigger watcher, a
+// `beamflow submit` of many inputs.
+//
+// Each submission of a batch has what submit() promises, the same file
+// layout and the same answers:
+//   - it is handed over wholly or not at all: its data is durable (one
+//     syncfs(2) of the file system for the whole batch, an fsync of the file
+//     for a batch of one) before its name is link(2)ed into inbox/, so no
+//     half-written inbox entry is ever visible, even after a crash;
+//   - it is idempotent by submission id: the link never replaces, an id
+//     already in inbox/ or accepted/ (or twice in one batch) answers the
+//     first run id when definition and input are equal, and
+//     pilot.submission.conflict when they differ;
+//   - it is durable when submit() returns: inbox/ is fsync'ed after the
+//     batch's last link.
+// Thread-safe: several threads (or processes) may submit batches into one
+// directory at once; an id raced by two batches is handed over once.
+class Intake {
+ public:
+  // Throws what prepare_pilot_dir throws.
+  explicit Intake(std::filesystem::path dir);
+  const std::filesystem::path& dir() const noexcept { return m_dir; }
+
+  struct Item {
+    std::shared_ptr<const Json> definition;  // shared: a batch often runs one flow many times
+    Json input;
+    std::string submission_id;  // empty: a fresh one
+  };
+  struct Outcome {
+    std::string submission_id;  // the fresh one when the item had none
+    std::string run_id;         // empty when `error` is set
+    bool existed = false;       // handed over before (or earlier in this batch): its run id
+    // This item only, the rest of the batch is handed over:
+    // pilot.submission.id, pilot.submission.conflict, or pilot.submission.invalid
+    // (the file already under this id cannot be read).
+    std::optional<Error> error;
+  };
+  // One outcome per item, in order. Throws pilot.dir.io when the directory
+  // cannot be written or synced: then any item may or may not have been
+  // handed over, and submitting the same ids again is safe (idempotent).
+  std::vector<Outcome> submit(const std::vector<Item>& batch);
+
+ private:
+  std::filesystem::path m_dir;
+};
 
 // Submissions in inbox/, oldest first (then by id): what the pilot accepts
 // next. A file that cannot be read or parsed is reported in `bad`, never
