@@ -48,12 +48,17 @@ std::string hex(const unsigned char* d, unsigned n) {
   return s;
 }
 
-// Copies one file, hashing the bytes it writes; fsyncs the copy.
-ManifestEntry copy_hashed(const stdfs::path& from, const stdfs::path& to, const std::string& rel) {
+// Reads one file once, hashing its bytes; with a destination, also writes
+// them there and fsyncs the copy (without one, the file is only hashed:
+// a bag published in place).
+ManifestEntry hash_file(const stdfs::path& from, const stdfs::path& to, const std::string& rel) {
   UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!in) source_error("cannot open", from, errno);
-  UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!out) storage_error("cannot create", to, errno);
+  UniqueFd out;
+  if (!to.empty()) {
+    out = UniqueFd(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!out) storage_error("cannot create", to, errno);
+  }
   std::unique_ptr<EVP_MD_CTX, EvpDeleter> ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) storage_error("sha256 init failed", to, 0);
   std::vector<char> buf(1 << 20);
@@ -64,12 +69,15 @@ ManifestEntry copy_hashed(const stdfs::path& from, const stdfs::path& to, const 
     if (n < 0) source_error("read failed", from, errno);
     if (n == 0) break;
     EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
-    if (int err = beamflow::fs::detail::write_all(out.get(), buf.data(), static_cast<std::size_t>(n)))
-      storage_error("write failed", to, err);
+    if (out)
+      if (int err = beamflow::fs::detail::write_all(out.get(), buf.data(), static_cast<std::size_t>(n)))
+        storage_error("write failed", to, err);
     e.size += static_cast<std::uint64_t>(n);
   }
-  if (::fsync(out.get()) != 0) storage_error("fsync failed", to, errno);
-  if (int err = out.close()) storage_error("close failed", to, err);
+  if (out) {
+    if (::fsync(out.get()) != 0) storage_error("fsync failed", to, errno);
+    if (int err = out.close()) storage_error("close failed", to, err);
+  }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);
@@ -162,16 +170,71 @@ std::string decode_manifest_path(const std::string& path) {
   return s;
 }
 
-Manifest write_bag(const stdfs::path& source, const stdfs::path& bag,
-                   const std::vector<std::pair<std::string, std::string>>& bag_info,
-                   const std::function<void(const ManifestEntry&)>& after_file) {
+namespace {
+
+// file:// URL of an absolute path: every byte outside the unreserved set
+// and '/' percent-encoded (RFC 3986), so a space or newline stays one field
+// of a fetch.txt line.
+std::string file_url(const stdfs::path& p) {
+  static const char* k = "0123456789ABCDEF";
+  std::string s = "file://";
+  for (unsigned char c : p.string()) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') s += static_cast<char>(c);
+    else s += {'%', k[c >> 4], k[c & 15]};
+  }
+  return s;
+}
+
+// The path of a file:// URL (empty for another scheme or a bad escape).
+std::string url_path(const std::string& url) {
+  if (url.rfind("file://", 0) != 0) return {};
+  std::string s;
+  for (std::size_t i = 7; i < url.size(); ++i) {
+    if (url[i] != '%') {
+      s += url[i];
+      continue;
+    }
+    if (i + 2 >= url.size() || !std::isxdigit(static_cast<unsigned char>(url[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(url[i + 2])))
+      return {};
+    s += static_cast<char>(std::stoi(url.substr(i + 1, 2), nullptr, 16));
+    i += 2;
+  }
+  return s;
+}
+
+// fetch.txt (RFC 8493 section 2.2.3): "URL LENGTH PATH" per line; the
+// payload path -> the local file the URL names. Lines that are not file://
+// URLs are reported (beamflow writes only those).
+std::map<std::string, stdfs::path> parse_fetch(const std::string& text, std::vector<BagProblem>& problems) {
+  std::map<std::string, stdfs::path> out;
+  std::istringstream in(text);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    std::istringstream fields(line);
+    std::string url, length, path;
+    fields >> url >> length;
+    std::getline(fields >> std::ws, path);
+    const std::string local = url_path(url);
+    if (local.empty() || path.empty()) {
+      problems.push_back({"fetch.txt", "line " + std::to_string(n) + " is not 'file://PATH LENGTH PATH'"});
+      continue;
+    }
+    out[decode_manifest_path(path)] = local;
+  }
+  return out;
+}
+
+// What write_bag and write_bag_in_place share: the payload listing, the
+// hashing (with or without a copy) and the tag files.
+Manifest make_bag(const stdfs::path& source, const stdfs::path& bag,
+                  std::vector<std::pair<std::string, std::string>> bag_info,
+                  const std::function<void(const ManifestEntry&)>& after_file, bool in_place) {
   std::error_code ec;
   const auto status = stdfs::symlink_status(source, ec);
   if (ec || !stdfs::exists(status)) source_error("does not exist", source);
-  if (::mkdir(bag.c_str(), 0755) != 0) storage_error("cannot create the bag directory", bag, errno);
-  const stdfs::path data = bag / "data";
-  make_dir(data);
-  Manifest m;
   std::vector<std::pair<stdfs::path, std::string>> todo;  // source file, path in the bag
   if (stdfs::is_regular_file(status)) {
     todo.emplace_back(source, "data/" + source.filename().string());
@@ -181,18 +244,31 @@ Manifest write_bag(const stdfs::path& source, const stdfs::path& bag,
     source_error("is neither a regular file nor a directory", source);
   }
   if (todo.empty()) source_error("holds no files to publish", source);
+  if (::mkdir(bag.c_str(), 0755) != 0) storage_error("cannot create the bag directory", bag, errno);
+  const stdfs::path data = bag / "data";
+  if (!in_place) make_dir(data);
+  Manifest m;
   std::set<stdfs::path> dirs{data};
+  std::string fetch;
   for (const auto& [from, rel] : todo) {
-    const stdfs::path to = bag / rel;
-    for (stdfs::path d = to.parent_path(); d != data && !dirs.count(d); d = d.parent_path()) dirs.insert(d);
-    stdfs::create_directories(to.parent_path(), ec);
-    if (ec) storage_error("cannot create directory", to.parent_path(), ec.value());
-    m.files.push_back(copy_hashed(from, to, rel));
+    stdfs::path to;
+    if (!in_place) {
+      to = bag / rel;
+      for (stdfs::path d = to.parent_path(); d != data && !dirs.count(d); d = d.parent_path()) dirs.insert(d);
+      stdfs::create_directories(to.parent_path(), ec);
+      if (ec) storage_error("cannot create directory", to.parent_path(), ec.value());
+    }
+    m.files.push_back(hash_file(from, to, rel));
     m.bytes += m.files.back().size;
+    if (in_place)
+      fetch += file_url(from) + " " + std::to_string(m.files.back().size) + " " + encode_manifest_path(rel) + "\n";
     if (after_file) after_file(m.files.back());
   }
   // Deepest first, so each directory's entries are durable before its parent's.
-  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) sync_dir(*it);
+  if (!in_place)
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) sync_dir(*it);
+  // A directory published in place: verify also reports files added to it since.
+  if (in_place && stdfs::is_directory(status)) bag_info.emplace_back(kSourceDirectoryTag, encode_manifest_path(source.string()));
 
   const std::string manifest = manifest_text(m.files);
   m.digest = sha256_hex(manifest);
@@ -205,11 +281,30 @@ Manifest write_bag(const stdfs::path& source, const stdfs::path& bag,
   write_durable(bag / "bag-info.txt", info);
   write_durable(bag / "manifest-sha256.txt", manifest);
   std::vector<ManifestEntry> tags = {{"bag-info.txt", info.size(), sha256_hex(info)},
-                                     {"bagit.txt", bagit.size(), sha256_hex(bagit)},
-                                     {"manifest-sha256.txt", manifest.size(), m.digest}};
+                                     {"bagit.txt", bagit.size(), sha256_hex(bagit)}};
+  if (in_place) {
+    write_durable(bag / "fetch.txt", fetch);
+    tags.push_back({"fetch.txt", fetch.size(), sha256_hex(fetch)});
+  }
+  tags.push_back({"manifest-sha256.txt", manifest.size(), m.digest});
   write_durable(bag / "tagmanifest-sha256.txt", manifest_text(tags));
   sync_dir(bag);
   return m;
+}
+
+}  // namespace
+
+Manifest write_bag(const stdfs::path& source, const stdfs::path& bag,
+                   const std::vector<std::pair<std::string, std::string>>& bag_info,
+                   const std::function<void(const ManifestEntry&)>& after_file) {
+  return make_bag(source, bag, bag_info, after_file, false);
+}
+
+Manifest write_bag_in_place(const stdfs::path& source, const stdfs::path& bag,
+                            const std::vector<std::pair<std::string, std::string>>& bag_info,
+                            const std::function<void(const ManifestEntry&)>& after_file) {
+  if (!source.is_absolute()) source_error("must be an absolute path to be published in place", source);
+  return make_bag(source, bag, bag_info, after_file, true);
 }
 
 Manifest read_manifest(const stdfs::path& bag) {
@@ -256,9 +351,17 @@ std::vector<BagProblem> verify_bag(const stdfs::path& bag, const std::string& ex
       if (platform::sha256_file(bag / path) != sha) problems.push_back({path, "sha256 mismatch (tag file changed)"});
     }
   const auto listed = parse_manifest(manifest_txt, "manifest-sha256.txt", &problems);
+  // A bag published in place: its payload is where fetch.txt says.
+  std::map<std::string, stdfs::path> fetched;
+  std::error_code ec;
+  if (stdfs::exists(bag / "fetch.txt", ec)) {
+    std::string fetch_txt;
+    if (read("fetch.txt", fetch_txt)) fetched = parse_fetch(fetch_txt, problems);
+  }
   std::uint64_t bytes = 0;
   for (const auto& [path, sha] : listed) {
-    const stdfs::path file = bag / path;
+    const auto remote = fetched.find(path);
+    const stdfs::path file = remote != fetched.end() ? remote->second : bag / path;
     std::error_code ec;
     const auto st = stdfs::symlink_status(file, ec);
     if (ec || !stdfs::is_regular_file(st)) {
@@ -275,11 +378,26 @@ std::vector<BagProblem> verify_bag(const stdfs::path& bag, const std::string& ex
     }
     if (actual != sha) problems.push_back({path, "sha256 mismatch: manifest " + sha + ", file " + actual});
   }
-  std::error_code ec;
   if (stdfs::is_directory(bag / "data", ec))
     for (const auto& rel : payload_files(bag / "data"))
       if (!listed.count("data/" + rel.generic_string()))
         problems.push_back({"data/" + rel.generic_string(), "not in the manifest"});
+  // A directory published in place: files added to it since are not in the manifest.
+  const std::string tag = std::string(kSourceDirectoryTag) + ": ";
+  if (const auto at = info.find(tag); at != std::string::npos && (at == 0 || info[at - 1] == '\n')) {
+    const stdfs::path root = decode_manifest_path(info.substr(at + tag.size(), info.find('\n', at) - at - tag.size()));
+    if (!stdfs::is_directory(root, ec)) {
+      problems.push_back({root.string(), "the directory published in place is missing"});
+    } else {
+      try {
+        for (const auto& rel : payload_files(root))
+          if (!listed.count("data/" + rel.generic_string()))
+            problems.push_back({"data/" + rel.generic_string(), "not in the manifest (added to " + root.string() + ")"});
+      } catch (const Error& e) {
+        problems.push_back({root.string(), e.message()});
+      }
+    }
+  }
   // Payload-Oxum: OCTETS.COUNT of the payload, a cheap whole-bag check.
   if (const auto at = info.find("Payload-Oxum: "); at != std::string::npos) {
     const std::string oxum = info.substr(at + 14, info.find('\n', at) - at - 14);

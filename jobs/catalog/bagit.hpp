@@ -35,6 +35,16 @@ Manifest write_bag(const std::filesystem::path& source, const std::filesystem::p
                    const std::vector<std::pair<std::string, std::string>>& bag_info,
                    const std::function<void(const ManifestEntry&)>& after_file = {});
 
+// The same bag without a copy: `source` (absolute) stays where it is, each
+// file is read once to hash it, and the bag holds only the tag files plus
+// fetch.txt (RFC 8493 section 2.2.3: a "holey" bag whose payload lines are
+// file:// URLs of the files in place). A directory source is also named in
+// bag-info.txt (kSourceDirectoryTag), so verify reports files added to it.
+Manifest write_bag_in_place(const std::filesystem::path& source, const std::filesystem::path& bag,
+                            const std::vector<std::pair<std::string, std::string>>& bag_info,
+                            const std::function<void(const ManifestEntry&)>& after_file = {});
+inline constexpr const char* kSourceDirectoryTag = "Source-Directory";
+
 // The manifest recorded in `bag` (reads manifest-sha256.txt). Throws
 // dataset.verify.failed when it is missing or malformed.
 Manifest read_manifest(const std::filesystem::path& bag);
@@ -44,9 +54,10 @@ struct BagProblem {
   std::string what;  // "sha256 mismatch", "missing", "not in the manifest", ...
 };
 
-// Re-reads every file of the bag against its manifests (payload and tag)
-// and Payload-Oxum, and the manifest itself against `expected_digest`
-// (empty: not checked). Empty when the bag is intact.
+// Re-reads every file of the bag (a payload file listed in fetch.txt where
+// that says) against its manifests (payload and tag) and Payload-Oxum,
+// and the manifest itself against `expected_digest` (empty: not checked).
+// Empty when the bag is intact.
 std::vector<BagProblem> verify_bag(const std::filesystem::path& bag, const std::string& expected_digest);
 
 // RFC 8493 section 2.1.3: CR, LF and '%' in manifest paths are percent-encoded.

@@ -53,14 +53,15 @@ class PublishAction final : public actions::BuiltinAction {
                                 Field::of(FieldType::String, "collection", "collection (default: default)"),
                                 Field::of(FieldType::StringArray, "visible_to", "public, user:NAME, group:NAME"),
                                 Field::of(FieldType::String, "identifier", "publish a new version of this identifier"),
+                                Field::of(FieldType::Boolean, "in_place", "publish the data where it is (no copy)"),
                                 Field::of(FieldType::String, "catalog", "catalog location (default: $BEAMFLOW_CATALOG)"),
                                 Field::of(FieldType::String, "storage", "storage root (default: $BEAMFLOW_DATASETS)")})) {}
 
   ActionState run(const ActionRequest& r) override {
     return checked(r, [&] {
       auto catalog = catalog_for(r);
-      if (auto done = catalog->by_request(r.action_id)) return state_of(r, *done);
       Datasets datasets(*catalog, resolve(r, r.input.value("storage", default_storage().string())));
+      datasets.notify_curators_in(default_notifications());
       PublishRequest p;
       p.source = resolve(r, r.input["source"].get<std::string>());
       p.metadata = r.input["metadata"];
@@ -68,6 +69,10 @@ class PublishAction final : public actions::BuiltinAction {
       p.visible_to = r.input.value("visible_to", std::vector<std::string>{});
       p.identifier = r.input.value("identifier", "");
       p.request_id = r.action_id;
+      p.in_place = r.input.value("in_place", false);
+      // A repeat of this action id (a poll, a restart) gets the recorded
+      // entry, and its curators' notifications are re-sent if a crash after
+      // the commit lost them.
       return state_of(r, datasets.publish(p, current_identity()));
     });
   }

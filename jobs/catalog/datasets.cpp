@@ -17,6 +17,7 @@
 #include "jobs/catalog/extract.hpp"
 #include "jobs/catalog/json_schema.hpp"
 #include "jobs/catalog/metadata.hpp"
+#include "jobs/catalog/notify.hpp"
 #include "platform/fs.hpp"
 #include "platform/posix_file.hpp"
 #include "platform/private_dir.hpp"
@@ -173,7 +174,10 @@ void Datasets::clean_staging() {
 Entry Datasets::publish(const PublishRequest& req, const Identity& who) {
   if (who.user.empty()) invalid("dataset.not_allowed", "owner", "publishing needs a user name");
   if (!req.request_id.empty())
-    if (auto done = m_catalog.by_request(req.request_id)) return *done;
+    if (auto done = m_catalog.by_request(req.request_id)) {
+      notify_pending(*done);
+      return *done;
+    }
   const Collection coll = collection(req.collection);
   check_metadata(req.metadata, coll.schema);
   std::vector<std::string> visible;
@@ -182,6 +186,7 @@ Entry Datasets::publish(const PublishRequest& req, const Identity& who) {
   std::error_code ec;
   if (!stdfs::exists(req.source, ec))
     throw Error("dataset.source", kInvalidInput, "does not exist", {{"file", req.source.string()}});
+  const stdfs::path source = req.in_place ? stdfs::absolute(req.source).lexically_normal() : req.source;
 
   // The identifier: a new version of an existing one, or a fresh one.
   std::string identifier = req.identifier;
@@ -220,24 +225,26 @@ Entry Datasets::publish(const PublishRequest& req, const Identity& who) {
   content["dc"]["identifier"] = {{"identifier", id.value}, {"identifierType", id.type}};
   content["dc"]["version"] = std::to_string(version);
   if (req.extract)
-    if (Json x = extract_metadata(req.source); !x.is_null()) content["extracted"] = std::move(x);
+    if (Json x = extract_metadata(source); !x.is_null()) content["extracted"] = std::move(x);
+  if (req.in_place) content["in_place"] = {{"source", source.string()}};
 
   const std::string stage_name = storage_name(id.value) + "-v" + std::to_string(version) + "-" + random_suffix();
   const stdfs::path stage = m_storage / ".staging" / stage_name;
   fs::FileLock stage_lock = lock_blocking(stage.string() + ".lock");
   bool first = true;
-  const Manifest manifest =
-      write_bag(req.source, stage,
-                {{"Source-Organization", content["dc"].contains("publisher") && content["dc"]["publisher"].is_string()
-                                             ? content["dc"]["publisher"].get<std::string>()
-                                             : std::string("beamflow")},
-                 {"External-Identifier", id.value},
-                 {"Bag-Software-Agent", "beamflow"},
-                 {"Version", std::to_string(version)}},
-                [&](const ManifestEntry&) {
-                  if (first) crash_point("copying");
-                  first = false;
-                });
+  const std::vector<std::pair<std::string, std::string>> bag_info = {
+      {"Source-Organization", content["dc"].contains("publisher") && content["dc"]["publisher"].is_string()
+                                  ? content["dc"]["publisher"].get<std::string>()
+                                  : std::string("beamflow")},
+      {"External-Identifier", id.value},
+      {"Bag-Software-Agent", "beamflow"},
+      {"Version", std::to_string(version)}};
+  const auto each_file = [&](const ManifestEntry&) {
+    if (first) crash_point("copying");
+    first = false;
+  };
+  const Manifest manifest = req.in_place ? write_bag_in_place(source, stage, bag_info, each_file)
+                                         : write_bag(source, stage, bag_info, each_file);
   crash_point("staged");
 
   // A vN left by a publish killed after its rename but before its commit
@@ -280,7 +287,13 @@ Entry Datasets::publish(const PublishRequest& req, const Identity& who) {
   stdfs::remove(note, ec);
   stdfs::remove(stage.string() + ".lock", ec);
   crash_point("committed");
+  notify_pending(batch.front());
   return batch.front();
+}
+
+void Datasets::notify_pending(const Entry& e) {
+  if (m_inbox.empty() || e.status != EntryStatus::Pending) return;
+  CuratorInbox(m_inbox).pending(e, collection(e.collection));
 }
 
 Entry Datasets::resolve(const std::string& identifier, int version) {
@@ -354,7 +367,9 @@ Entry Datasets::decide(const std::string& identifier, int version, bool approve,
     invalid("dataset.invalid_request", "reason", "a rejection needs a reason");
   m_catalog.set_status(e.identifier, e.version, approve ? EntryStatus::Published : EntryStatus::Rejected, reason,
                        who.user);
-  return resolve(e.identifier, e.version);
+  Entry decided = resolve(e.identifier, e.version);
+  if (!m_inbox.empty()) CuratorInbox(m_inbox).decided(decided);
+  return decided;
 }
 
 std::vector<Entry> Datasets::pending(const Identity& who) {

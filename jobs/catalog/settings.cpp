@@ -28,4 +28,9 @@ std::filesystem::path default_storage() {
   return home() / "datasets";
 }
 
+std::filesystem::path default_notifications() {
+  if (const char* d = std::getenv("BEAMFLOW_NOTIFICATIONS"); d && *d) return d;
+  return home() / "notifications";
+}
+
 }  // namespace beamflow::catalog
