@@ -60,6 +60,27 @@ std::string Comm::broadcast(const std::string& value, int root) const {
   return out;
 }
 
+std::vector<std::string> Comm::gather(const std::string& value, int root) const {
+  if (!m_comm) return {value};
+  const auto n = static_cast<std::size_t>(m_size);
+  int mine = static_cast<int>(value.size());
+  std::vector<int> lengths(n), offsets(n);
+  MPI_Gather(&mine, 1, MPI_INT, lengths.data(), 1, MPI_INT, root, *m_comm);
+  int total = 0;
+  for (std::size_t r = 0; r < n; ++r) {
+    offsets[r] = total;
+    total += lengths[r];
+  }
+  const bool here = m_rank == root;
+  std::string all(here ? static_cast<std::size_t>(total) : 0, '\0');
+  MPI_Gatherv(value.data(), mine, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, root, *m_comm);
+  std::vector<std::string> out;
+  if (!here) return out;
+  for (std::size_t r = 0; r < n; ++r)
+    out.push_back(all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
+  return out;
+}
+
 namespace {
 // A step that failed with something other than a beamflow::Error. The ids and
 // the ASL name are stable (docs/errors.md) and keep the spelling they had

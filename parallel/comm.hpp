@@ -46,6 +46,8 @@ class Comm {
   double max(double value) const;
   void sum_in_place(std::vector<double>& values) const;
   std::string broadcast(const std::string& value, int root = 0) const;
+  // Every rank's value, in rank order, on `root`; an empty vector elsewhere.
+  std::vector<std::string> gather(const std::string& value, int root = 0) const;
 
   // Runs `step` on every rank; throws on every rank when it threw on any
   // (the lowest failing rank's error, as a beamflow::Error).

@@ -66,7 +66,7 @@ bool ParallelRuntime::mpi_active() noexcept {
   return initialized && !finalized;
 }
 
-ParallelRuntime::ParallelRuntime(int* argc, char*** argv, Mpi mpi) {
+ParallelRuntime::ParallelRuntime(int* argc, char*** argv, Mpi mpi, Kernels kernels) {
   auto t = Clock::now();
   int initialized = 0;
   MPI_Initialized(&initialized);
@@ -83,13 +83,13 @@ ParallelRuntime::ParallelRuntime(int* argc, char*** argv, Mpi mpi) {
   io::h5::silence_errors();
   const double mpi_ms = ms_since(t);
   t = Clock::now();
-  m_kokkos = std::make_unique<KokkosGuard>();
+  if (kernels == Kernels::Kokkos) m_kokkos = std::make_unique<KokkosGuard>();
   const double kokkos_ms = ms_since(t);
   m_world = std::make_unique<Comm>(use_mpi ? Comm(MPI_COMM_WORLD) : Comm::serial());
   trace_start(mpi_ms, kokkos_ms);
 }
 
-ParallelRuntime::ParallelRuntime(Mpi mpi) : ParallelRuntime(nullptr, nullptr, mpi) {}
+ParallelRuntime::ParallelRuntime(Mpi mpi, Kernels kernels) : ParallelRuntime(nullptr, nullptr, mpi, kernels) {}
 
 ParallelRuntime::~ParallelRuntime() {
   m_kokkos.reset();

@@ -27,12 +27,17 @@ class ParallelRuntime {
     Always,        // MPI even alone (MPI singleton): for mains that call MPI themselves
   };
 
+  enum class Kernels {
+    Kokkos,  // Kokkos initialised too: commands that run kernels
+    None,    // MPI only (beamflow transfer): no Kokkos start, no Kokkos threads
+  };
+
   // The commands' runtime: MPI when launched (Mpi::WhenLaunched), Kokkos.
   // The destructor finalises only what the constructor initialised.
-  explicit ParallelRuntime(Mpi mpi = Mpi::WhenLaunched);
+  explicit ParallelRuntime(Mpi mpi = Mpi::WhenLaunched, Kernels kernels = Kernels::Kokkos);
   // Test mains and benchmarks, which use MPI_COMM_WORLD themselves: MPI
   // always (unless already initialised), with the program's arguments.
-  ParallelRuntime(int* argc, char*** argv, Mpi mpi = Mpi::Always);
+  ParallelRuntime(int* argc, char*** argv, Mpi mpi = Mpi::Always, Kernels kernels = Kernels::Kokkos);
   ~ParallelRuntime();
   ParallelRuntime(const ParallelRuntime&) = delete;
   ParallelRuntime& operator=(const ParallelRuntime&) = delete;

@@ -68,13 +68,13 @@ std::filesystem::path default_state_dir(const TransferRequest& request) {
   return std::filesystem::path(home && *home ? home : ".beamflow") / "transfers" / request.effective_id();
 }
 
-TransferSummary run_transfer(const TransferRequest& request, const Endpoints& endpoints, const Group& group,
+TransferSummary run_transfer(const TransferRequest& request, const Endpoints& endpoints, const parallel::Comm& comm,
                              const TransferOptions& options) {
   const auto start = SteadyClock::now();
   const Endpoint* source = nullptr;
   const Endpoint* destination = nullptr;
   std::optional<Root> src, dst;
-  group.agree([&] {
+  comm.agree([&] {
     source = &endpoints.get(request.source_endpoint);
     destination = &endpoints.get(request.destination_endpoint);
     if (!source->read)
@@ -91,8 +91,8 @@ TransferSummary run_transfer(const TransferRequest& request, const Endpoints& en
   // Rank 0 scans and plans; every rank receives the plan.
   std::optional<fs::FileLock> lock;
   std::string message;
-  group.agree([&] {
-    if (!group.is_root()) return;
+  comm.agree([&] {
+    if (!comm.is_root()) return;
     const Attempt attempt = Manifest::prepare(options.state_dir, request, *source, *destination);
     if (attempt.result) {
       message = "R" + attempt.result->dump();
@@ -104,17 +104,17 @@ TransferSummary run_transfer(const TransferRequest& request, const Endpoints& en
                   {{"state_dir", options.state_dir.string()}}, true);
     Plan plan = scan(request, *src, *dst, attempt.retry);
     for (const auto& d : plan.directories) dst->make_dirs(d);
-    assign_ranks(plan.files, group.size());
+    assign_ranks(plan.files, comm.size());
     message = "P" + Json{{"plan", plan.to_json()}, {"retry", attempt.retry}}.dump();
   });
-  message = group.broadcast(message);
+  message = comm.broadcast(message);
   if (message[0] == 'R') return {parse_json(std::string_view(message).substr(1), "the transfer's result"), true};
   const Json planned = parse_json(std::string_view(message).substr(1), "the transfer plan");
   const Plan plan = Plan::from_json(planned["plan"]);
   const bool retry = planned["retry"].get<bool>();
 
   std::optional<Manifest> manifest;
-  group.agree([&] { manifest.emplace(options.state_dir, group.rank()); });
+  comm.agree([&] { manifest.emplace(options.state_dir, comm.rank()); });
 
   CopyOptions copy_options;
   copy_options.algorithm = request.checksum_algorithm;
@@ -125,7 +125,7 @@ TransferSummary run_transfer(const TransferRequest& request, const Endpoints& en
 
   Progress progress;
   for (const auto& f : plan.files)
-    if (f.rank == group.rank()) {
+    if (f.rank == comm.rank()) {
       ++progress.files_total;
       progress.bytes_total += f.identity.size;
     }
@@ -135,7 +135,7 @@ TransferSummary run_transfer(const TransferRequest& request, const Endpoints& en
     Copier copier(*src, *dst, *manifest, copy_options);
     std::size_t unflushed = 0;
     for (const auto& f : plan.files) {
-      if (f.rank != group.rank()) continue;
+      if (f.rank != comm.rank()) continue;
       mine.push_back(copier.process(f).to_json());
       ++progress.files_done;
       progress.bytes_done += f.identity.size;
@@ -150,12 +150,12 @@ TransferSummary run_transfer(const TransferRequest& request, const Endpoints& en
   } catch (...) {
     failure = std::current_exception();
   }
-  group.agree(failure);
-  const std::vector<std::string> parts = group.gather(mine.dump());
+  comm.agree(failure);
+  const std::vector<std::string> parts = comm.gather(mine.dump(), 0);
 
-  Json summary{{"rank", group.rank()}};
-  group.agree([&] {
-    if (!group.is_root()) return;
+  Json summary{{"rank", comm.rank()}};
+  comm.agree([&] {
+    if (!comm.is_root()) return;
     Json deleted = Json::array();
     for (const auto& [rel, is_dir] : plan.extras) {
       remove_beneath(*dst, rel, is_dir);
@@ -189,7 +189,7 @@ TransferSummary run_transfer(const TransferRequest& request, const Endpoints& en
                    {"status", "SUCCEEDED"},
                    {"source_endpoint", request.source_endpoint},
                    {"destination_endpoint", request.destination_endpoint},
-                   {"ranks", group.size()},
+                   {"ranks", comm.size()},
                    {"retry", retry},
                    {"files", plan.files.size()},
                    {"files_copied", copied},

@@ -1,5 +1,7 @@
 #pragma once
-// The verified transfer, on every rank of a group:
+// The verified transfer, on every rank of a communicator (parallel::Comm:
+// MPI_COMM_WORLD under a launcher, a serial Comm for one process without MPI:
+// the flow action, and tests that fork and SIGKILL a transfer):
 //
 //   resolve endpoints  -> the source must allow reading, the destination writing
 //   scan (rank 0)      -> walk, filter, decide per file (plan.hpp), create folders
@@ -22,8 +24,8 @@
 #include "core/json.hpp"
 #include "jobs/transfer/copier.hpp"
 #include "jobs/transfer/endpoints.hpp"
-#include "jobs/transfer/group.hpp"
 #include "jobs/transfer/request.hpp"
+#include "parallel/comm.hpp"
 
 namespace beamflow::transfer {
 
@@ -44,7 +46,7 @@ struct TransferSummary {
   bool replayed = false;  // the submission had already succeeded: its recorded summary
 };
 
-TransferSummary run_transfer(const TransferRequest& request, const Endpoints& endpoints, const Group& group,
+TransferSummary run_transfer(const TransferRequest& request, const Endpoints& endpoints, const parallel::Comm& comm,
                              const TransferOptions& options);
 
 // Reads and parses a request file: transfer.request.unreadable, then

@@ -79,8 +79,9 @@ class TransferAction final : public actions::Action {
       const Endpoints endpoints = Endpoints::load(file);
       TransferOptions options;
       options.state_dir = request.state_dir / "manifest";
-      const SoloGroup solo;
-      Json summary = run_transfer(transfer, endpoints, solo, options).document;
+      // One rank, no MPI: a direct run() may be on a pilot worker rank, whose
+      // MPI_COMM_WORLD is the pilot's.
+      Json summary = run_transfer(transfer, endpoints, parallel::Comm::serial(), options).document;
       state = actions::ActionState::succeeded(request.action_id, std::move(summary));
     } catch (const Error& e) {
       if (is_usage_error(e)) return actions::invalid_input(request, m_info.name, e.what());

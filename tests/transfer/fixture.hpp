@@ -83,8 +83,7 @@ class TransferTest : public ::testing::Test {
   Json run(const Json& r, const stdfs::path& state_dir = {}) const {
     TransferOptions options;
     options.state_dir = state_dir.empty() ? state : state_dir;
-    const SoloGroup solo;
-    return run_transfer(parse_request(r), endpoints, solo, options).document;
+    return run_transfer(parse_request(r), endpoints, parallel::Comm::serial(), options).document;
   }
 
   test::ScratchDir dir{"beamflow-transfer-"};

@@ -176,10 +176,9 @@ TEST_F(TransferTest, BadInputsAreClearErrorsAndWriteNothing) {
       Json{{"endpoints", {{{"name", "beamline"}, {"path", (dir.path() / "none").string()}},
                           {{"name", "compute"}, {"path", dst.string()}, {"write", true}}}}},
       dir.path());
-  const SoloGroup solo;
   TransferOptions options;
   options.state_dir = state;
-  expect_error([&] { run_transfer(parse_request(request(Json::array({item("f", "f")}))), missing_root, solo, options); },
+  expect_error([&] { run_transfer(parse_request(request(Json::array({item("f", "f")}))), missing_root, parallel::Comm::serial(), options); },
                "transfer.endpoint.root", {"endpoint=beamline"});
   nothing_written();
 }

@@ -1,7 +1,7 @@
 // beamflow transfer: a verified, resumable transfer between endpoints, on as
 // many MPI ranks as it is launched with (mpirun -np N beamflow transfer ...).
-// Running the same command again resumes an interrupted transfer.
-#include <mpi.h>
+// Running the same command again resumes an interrupted transfer. Alone (no
+// launcher) it is one rank that never starts MPI (parallel::ParallelRuntime).
 #include <unistd.h>
 
 #include <chrono>
@@ -14,30 +14,10 @@
 #include "core/error.hpp"
 #include "jobs/transfer/errors.hpp"
 #include "jobs/transfer/transfer.hpp"
-#include "parallel/comm.hpp"
+#include "parallel/runtime.hpp"
 
 namespace beamflow::cli {
 namespace {
-
-// MPI only (no Kokkos): initialised unless already, finalised if we did.
-class MpiSession {
- public:
-  MpiSession() {
-    int initialised = 0;
-    MPI_Initialized(&initialised);
-    if (!initialised) {
-      int provided = 0;
-      MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
-      m_own = true;
-    }
-  }
-  ~MpiSession() {
-    if (m_own) MPI_Finalize();
-  }
-
- private:
-  bool m_own = false;
-};
 
 void print_human(const Json& s, std::ostream& out) {
   out << "transferred " << s["files"] << " files: " << s["files_copied"] << " copied, " << s["files_unchanged"]
@@ -64,8 +44,9 @@ int transfer_main(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!out.parse("--endpoints FILE --request REQUEST.json [--state-dir DIR] [--json]", o, {}, args, vm))
     return kExitOk;
-  MpiSession mpi;
-  const parallel::Comm world(MPI_COMM_WORLD);
+  const parallel::ParallelRuntime runtime(parallel::ParallelRuntime::Mpi::WhenLaunched,
+                                          parallel::ParallelRuntime::Kernels::None);
+  const parallel::Comm& world = runtime.world();
   // Errors are agreed across ranks (every rank throws the same one): rank 0
   // reports it, in both forms under --json (a person may watch the job).
   out.speaks(world.is_root()).prints_results(world.is_root()).prints_error_documents(world.is_root());
@@ -88,8 +69,7 @@ int transfer_main(const std::vector<std::string>& args) {
                      static_cast<unsigned long long>(p.files_total), p.bytes_done / 1e6, p.bytes_total / 1e6,
                      p.seconds > 0 ? p.bytes_done / 1e6 / p.seconds : 0.0);
       };
-    const auto group = transfer::mpi_group(world);
-    const transfer::TransferSummary summary = transfer::run_transfer(request, endpoints, *group, options);
+    const transfer::TransferSummary summary = transfer::run_transfer(request, endpoints, world, options);
     if (progress) std::fputc('\n', stderr);
     out.result(summary.document, [&](std::ostream& o) { print_human(summary.document, o); });
     return kExitOk;

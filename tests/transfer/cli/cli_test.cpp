@@ -71,7 +71,14 @@ class CliTest : public TransferTest {
   stdfs::path endpoints_file;
 };
 
+// One rank without a launcher never starts MPI (parallel::ParallelRuntime,
+// the runtime of every command: no MPI singleton start); under mpirun it does.
+// BEAMFLOW_TRACE_START=1 makes the runtime say so on stderr.
 TEST_F(CliTest, OneAndTwoRanksGiveTheChecksumsOfSha256sum) {
+  ::setenv("BEAMFLOW_TRACE_START", "1", 1);
+  struct Unset {
+    ~Unset() { ::unsetenv("BEAMFLOW_TRACE_START"); }
+  } unset;
   for (int i = 0; i < 40; ++i) put(src / "scan" / ("d" + std::to_string(i % 4)) / ("f" + std::to_string(i)), bytes(1000 + 997 * i, i));
   put(src / "scan/big", bytes(3'000'000, 99));
   Json checksums;
@@ -80,6 +87,9 @@ TEST_F(CliTest, OneAndTwoRanksGiveTheChecksumsOfSha256sum) {
                              {{"checksum_algorithm", "sha256"}, {"chunk_size", 1 << 20}});
     const Ran r = transfer(req, ranks, "state" + std::to_string(ranks));
     ASSERT_EQ(r.code, 0) << r.err << r.out;
+    const std::string mpi = " mpi=" + std::to_string(ranks > 1 ? 1 : 0) + " ";
+    EXPECT_NE(r.err.find("beamflow-start "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(mpi), std::string::npos) << ranks << " ranks: " << r.err;
     const Json s = Json::parse(r.out);
     EXPECT_EQ(s["ranks"], ranks);
     EXPECT_EQ(s["files_copied"], 41);
