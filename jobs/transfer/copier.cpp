@@ -13,13 +13,27 @@ namespace beamflow::transfer {
 
 namespace {
 
-constexpr std::size_t kPiece = std::size_t{8} << 20;
+// The copy moves 256 KiB at a time: a buffer that stays in the core's L2
+// cache (read into it, hash it, write it out without going through memory),
+// and requests that keep the kernel's readahead ahead of us. On the bench VM
+// 8 MiB pieces cost 4-5x the CPU time for the same 2 GiB (10.3 s against
+// 1.6-2.5 s, cp itself 2.4 s): the copy is CPU-bound when others share the
+// cores.
+constexpr std::size_t kPiece = std::size_t{256} << 10;
 // Chunks are made durable and recorded in batches: one fdatasync per 512 MiB
 // (or 64 chunks) instead of one per chunk, which on the bench VM cost 3.5x
 // the copy time (a sync every 64 MiB stalls the reads behind the writes).
 // Resume stays at chunk granularity; a kill loses at most one batch.
 constexpr std::uint64_t kSyncBytes = std::uint64_t{512} << 20;
 constexpr std::size_t kSyncChunks = 64;
+// One-chunk files are made durable in batches (Copier::commit_batch): up to
+// 64 files or 64 MiB written, each handed to writeback as it is closed, then
+// one fsync each (by then mostly a wait for writeback already done, and one
+// journal commit covers many files), then the renames. One fsync per file
+// right after its write cost ~4 ms a file on the bench VM (2,000 files:
+// 13.8 s; batched: 3.7 s; not synced at all: 3.3 s).
+constexpr std::size_t kBatchFiles = 64;
+constexpr std::uint64_t kBatchBytes = std::uint64_t{64} << 20;
 
 std::int64_t ns(const timespec& t) { return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
 
@@ -95,7 +109,11 @@ FileOutcome FileOutcome::from_json(const Json& j) {
 Copier::Copier(const Root& source, const Root& destination, Manifest& manifest, CopyOptions options)
     : m_src(source), m_dst(destination), m_manifest(manifest), m_options(std::move(options)), m_buffer(kPiece) {}
 
-Copier::~Copier() = default;
+Copier::~Copier() {
+  // A failure before commit_batch: no temporary file of the batch is left.
+  for (const auto& p : m_batch)
+    if (const auto dir = m_dirs.find(p.parent); dir != m_dirs.end()) ::unlinkat(dir->second.get(), p.temp.c_str(), 0);
+}
 
 std::string Copier::temp_name(const std::string& name) const {
   return "." + name.substr(0, 200) + ".bf-" + m_options.temp_tag + ".part";
@@ -180,7 +198,7 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
     tfd = ::openat(dir.get(), tmp.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | (resuming ? 0 : O_TRUNC));
   }
   if (tfd < 0) throw m_dst.error(errno, "cannot create the temporary file", tmp_rel);
-  const Fd temp(tfd);
+  Fd temp(tfd);
   // Whatever fails from here removes the temporary file.
   struct Cleanup {
     int dir;
@@ -272,21 +290,6 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
   make_durable();
   check_source(src.get(), f, m_src);
   out.checksum = whole.finish();
-  // Mode and times are set once no write follows, and made durable with the
-  // data: a multi-chunk file's data is already synced chunk by chunk; a
-  // one-chunk file gets one fsync for data, mode and times together (half
-  // the syncs of a small file). A repair below writes again, so it sets them
-  // once more afterwards.
-  auto set_metadata = [&] {
-    if (::fchmod(temp.get(), f.mode & 0777) != 0) throw m_dst.error(errno, "cannot set the mode", tmp_rel);
-    if (m_options.preserve_timestamp) {
-      const timespec times[2] = {to_timespec(f.atime_ns), to_timespec(f.identity.mtime_ns)};
-      if (::futimens(temp.get(), times) != 0) throw m_dst.error(errno, "cannot set the times", tmp_rel);
-    }
-    if (::fsync(temp.get()) != 0) throw m_dst.error(errno, "cannot sync", tmp_rel);
-  };
-  if (chunks == 1) set_metadata();
-  bool metadata_done = chunks == 1;
 
   if (m_options.verify) {
     for (int round = 0;; ++round) {
@@ -305,26 +308,59 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
         ++out.chunks_repaired;
         out.bytes_copied += std::min(cs, size - i * cs);
       }
-      sync();
-      metadata_done = false;
+      // A multi-chunk file's recorded chunks stay durable; a one-chunk
+      // file's data is synced with its batch.
+      if (chunks > 1) sync();
     }
   }
-  if (!metadata_done) set_metadata();
+  // Mode and times are set once no write follows (mpifileutils #560), and
+  // made durable with the data by the fsync before the rename.
+  if (::fchmod(temp.get(), f.mode & 0777) != 0) throw m_dst.error(errno, "cannot set the mode", tmp_rel);
+  if (m_options.preserve_timestamp) {
+    const timespec times[2] = {to_timespec(f.atime_ns), to_timespec(f.identity.mtime_ns)};
+    if (::futimens(temp.get(), times) != 0) throw m_dst.error(errno, "cannot set the times", tmp_rel);
+  }
+  ::posix_fadvise(src.get(), 0, 0, POSIX_FADV_DONTNEED);
+  out.action = "copied";
+  if (!m_dirs.count(parent)) m_dirs.emplace(parent, std::move(dir));
+  if (chunks == 1) {
+    // Durable and renamed with its batch; writeback starts now.
+    ::sync_file_range(temp.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+    m_batch.push_back({parent, tmp, name, f.destination, f.identity, out.checksum, std::move(temp)});
+    cleanup.armed = false;  // the batch owns the temporary file now
+    m_batch_bytes += size;
+    if (m_batch.size() >= kBatchFiles || m_batch_bytes >= kBatchBytes) commit_batch();
+    return out;
+  }
+  if (::fsync(temp.get()) != 0) throw m_dst.error(errno, "cannot sync", tmp_rel);
   // The written file is clean (synced): drop it from the page cache, as
   // the source, so a big transfer does not push everything else out.
   ::posix_fadvise(temp.get(), 0, 0, POSIX_FADV_DONTNEED);
-  ::posix_fadvise(src.get(), 0, 0, POSIX_FADV_DONTNEED);
-
-  if (::renameat(dir.get(), tmp.c_str(), dir.get(), name.c_str()) != 0)
+  const int d = m_dirs.at(parent).get();
+  if (::renameat(d, tmp.c_str(), d, name.c_str()) != 0)
     throw m_dst.error(errno, "cannot rename the verified file into place", f.destination);
   cleanup.armed = false;
-  if (!m_dirs.count(parent)) m_dirs.emplace(parent, std::move(dir));
   m_done.push_back({f.destination, {f.identity, out.checksum}});
-  out.action = "copied";
   return out;
 }
 
+void Copier::commit_batch() {
+  for (const auto& p : m_batch)
+    if (::fsync(p.fd.get()) != 0) throw m_dst.error(errno, "cannot sync", join(p.parent, p.temp));
+  while (!m_batch.empty()) {
+    const Pending& p = m_batch.back();
+    ::posix_fadvise(p.fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+    const int d = m_dirs.at(p.parent).get();
+    if (::renameat(d, p.temp.c_str(), d, p.name.c_str()) != 0)
+      throw m_dst.error(errno, "cannot rename the verified file into place", p.destination);
+    m_done.push_back({p.destination, {p.identity, p.checksum}});
+    m_batch.pop_back();
+  }
+  m_batch_bytes = 0;
+}
+
 void Copier::flush() {
+  commit_batch();
   for (auto& [rel, fd] : m_dirs)
     if (::fsync(fd.get()) != 0) throw m_dst.error(errno, "cannot sync the folder", rel);
   m_dirs.clear();

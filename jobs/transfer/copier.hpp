@@ -11,7 +11,7 @@
 // temporary file already holds chunks the manifest vouches for (a resumed
 // transfer), they are re-read and re-hashed instead of copied: a chunk that
 // no longer matches its record (a flipped byte) is copied again and counted
-// as repaired. Then (see below) sync; with verify_checksum the written file is read
+// as repaired. With verify_checksum the written file is then read
 // back through a fresh pass over its descriptor, each chunk's xxh128
 // compared with the source's (a mismatching chunk is rewritten, at most
 // twice, then transfer.verify.mismatch). The read-back goes through the page
@@ -20,10 +20,11 @@
 // storage's own checksums are for; reading back from the disk instead costs
 // a second full read. Mode and (with preserve_timestamp) times are set when
 // no write follows any more (mpifileutils #560: a write after them would
-// change the mtime) and made durable: after the last chunk's sync for a
-// multi-chunk file, in the file's one fsync for a one-chunk file, again
-// after a repair. Then the file is dropped from the page cache and renamed
-// onto the final name. Folders holding renames are
+// change the mtime). Then the file is fsync'ed (data, mode and times), dropped
+// from the page cache and renamed onto the final name: a multi-chunk file at
+// once; one-chunk files in batches (64 files or 64 MiB: writeback is started
+// as each is written, then one fsync each, then the renames), which spares a
+// sync wait per small file. Folders holding renames are
 // fsync'ed in flush(), which then records the files as complete. Any error
 // removes the temporary file: nothing partial is ever left, under any name,
 // except after a kill, when the temporary file and its journal are exactly
@@ -78,8 +79,9 @@ class Copier {
   Copier& operator=(const Copier&) = delete;
 
   FileOutcome process(const PlannedFile& file);
-  // fsyncs the folders of files renamed since the last flush, then records
-  // those files as complete in the manifest.
+  // Makes the batch of copied one-chunk files durable and renames them into
+  // place, fsyncs the folders of files renamed since the last flush, then
+  // records those files as complete in the manifest.
   void flush();
 
   std::string temp_name(const std::string& name) const;
@@ -93,8 +95,21 @@ class Copier {
   const Root& m_dst;
   Manifest& m_manifest;
   CopyOptions m_options;
+  // Copied, verified one-chunk files waiting for their batch's fsync and
+  // rename; their temporary files are removed if the copier dies first.
+  struct Pending {
+    std::string parent, temp, name, destination;
+    SourceIdentity identity;
+    std::string checksum;
+    Fd fd;
+  };
+  void commit_batch();
+
   std::vector<char> m_buffer;
-  std::map<std::string, Fd> m_dirs;  // destination folders with renames not yet fsync'ed
+  std::vector<Pending> m_batch;
+  std::uint64_t m_batch_bytes = 0;
+  // Destination folders of batched files and of renames not yet fsync'ed.
+  std::map<std::string, Fd> m_dirs;
   std::vector<std::pair<std::string, std::pair<SourceIdentity, std::string>>> m_done;
 };
 

@@ -14,19 +14,29 @@
 namespace beamflow::transfer::testing {
 namespace {
 
-TEST_F(TransferTest, AFullDestinationFailsAndLeavesNothingPartial) {
-  const auto small = dir.path() / "small";
-  stdfs::create_directories(small);
-  if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=1m") != 0)
-    GTEST_SKIP() << "cannot mount a 1 MiB tmpfs (needs root or CAP_SYS_ADMIN): " << std::strerror(errno);
-  struct Unmount {
-    stdfs::path p;
-    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } unmount{small};
-  endpoints = Endpoints::from_json(
-      Json{{"endpoints",
-            {{{"name", "beamline"}, {"path", src.string()}}, {{"name", "compute"}, {"path", small.string()}, {"write", true}}}}},
-      dir.path());
+// The destination endpoint "compute" is a 1 MiB tmpfs mounted for the test.
+class FullTest : public TransferTest {
+ protected:
+  void SetUp() override {
+    TransferTest::SetUp();
+    small = dir.path() / "small";
+    stdfs::create_directories(small);
+    if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=1m") != 0)
+      GTEST_SKIP() << "cannot mount a 1 MiB tmpfs (needs root or CAP_SYS_ADMIN): " << std::strerror(errno);
+    mounted = true;
+    endpoints = Endpoints::from_json(
+        Json{{"endpoints",
+              {{{"name", "beamline"}, {"path", src.string()}}, {{"name", "compute"}, {"path", small.string()}, {"write", true}}}}},
+        dir.path());
+  }
+  void TearDown() override {
+    if (mounted) ::umount2(small.c_str(), MNT_DETACH);
+  }
+  stdfs::path small;
+  bool mounted = false;
+};
+
+TEST_F(FullTest, AFullDestinationFailsAndLeavesNothingPartial) {
   put(src / "d/a_small", bytes(100'000, 1));
   put(src / "d/b_big", bytes(3'000'000, 2));
   test::expect_error([&] { run(request(Json::array({item("d", "d", true)}), {{"chunk_size", 65536}})); },
@@ -34,6 +44,17 @@ TEST_F(TransferTest, AFullDestinationFailsAndLeavesNothingPartial) {
   // The file that fitted is complete; the one that did not left nothing.
   EXPECT_EQ(tree(small), (std::vector<std::string>{"d", "d/a_small"}));
   EXPECT_EQ(slurp(small / "d/a_small"), slurp(src / "d/a_small"));
+}
+
+// Small files are made durable and renamed in batches (copier.cpp): a
+// failure before its batch is committed leaves none of the batch, neither
+// under its final name nor as a temporary file.
+TEST_F(FullTest, AFailureBeforeABatchIsCommittedLeavesNoneOfIt) {
+  for (int i = 0; i < 10; ++i) put(src / ("d/a" + std::to_string(i)), bytes(20'000, static_cast<unsigned>(i)));
+  put(src / "d/z_big", bytes(3'000'000, 99));  // copied after the ten (names sorted): no room
+  test::expect_error([&] { run(request(Json::array({item("d", "d", true)}))); }, "transfer.destination.full",
+                     {"path=d/z_big"});
+  EXPECT_EQ(tree(small), (std::vector<std::string>{"d"}));
 }
 
 // Runs the transfer as `nobody` in a child; returns the error's text ("" on success).

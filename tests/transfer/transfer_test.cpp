@@ -38,6 +38,39 @@ TEST_F(TransferTest, CopiesATreeWithChecksumsEqualToSha256sum) {
   EXPECT_EQ(x["checksums"]["x.h5"], "xxh128:" + shell("xxhsum -H2 " + (dst / "x.h5").string()).substr(0, 32));
 }
 
+// More small files than one batch (64): every one arrives whole, with its
+// mode and times, no temporary file is left, and every one is recorded as
+// complete in the manifest (what a retry trusts).
+TEST_F(TransferTest, SmallFilesInSeveralBatchesAllArriveAndAreRecorded) {
+  constexpr int kFiles = 150;
+  for (int i = 0; i < kFiles; ++i) {
+    const auto p = src / "t" / ("d" + std::to_string(i % 3)) / ("f" + std::to_string(i));
+    put(p, bytes(1000 + 37 * static_cast<std::size_t>(i), static_cast<unsigned>(i)));
+    ::chmod(p.c_str(), i % 2 ? 0640 : 0604);
+    const timespec times[2] = {{1'600'000'000 + i, 0}, {1'500'000'000 + i, 123}};
+    ::utimensat(AT_FDCWD, p.c_str(), times, 0);
+  }
+  const Json out = run(request(Json::array({item("t", "in", true)}), {{"preserve_timestamp", true}}));
+  EXPECT_EQ(out["files_copied"], kFiles);
+  EXPECT_EQ(out["chunks_copied"], kFiles);
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string rel = "d" + std::to_string(i % 3) + "/f" + std::to_string(i);
+    const auto d = dst / "in" / rel;
+    ASSERT_EQ(slurp(d), slurp(src / "t" / rel)) << rel;
+    struct stat st {};
+    ASSERT_EQ(::stat(d.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, i % 2 ? 0640u : 0604u) << rel;
+    EXPECT_EQ(st.st_mtim.tv_sec, 1'500'000'000 + i) << rel;
+    EXPECT_EQ(st.st_mtim.tv_nsec, 123) << rel;
+  }
+  for (const auto& p : tree(dst)) EXPECT_EQ(p.find(".bf-"), std::string::npos) << p;
+  const std::string journal = slurp(state / "journal-r0.log");
+  std::size_t complete = 0;
+  for (auto at = journal.find("\"t\":\"f\""); at != std::string::npos; at = journal.find("\"t\":\"f\"", at + 1))
+    ++complete;
+  EXPECT_EQ(complete, static_cast<std::size_t>(kFiles));
+}
+
 TEST_F(TransferTest, AFinishedSubmissionReturnsItsRecordedSummary) {
   put(src / "f", "one");
   const Json r = request(Json::array({item("f", "f")}), {{"submission_id", "s1"}});
