@@ -1,6 +1,7 @@
 #include "pilot/scheduler.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/time.hpp"
@@ -15,9 +16,9 @@ using actions::ActionState;
 class Scheduler::Executor final : public run::Executor {
  public:
   Executor(Scheduler& s, std::string run_id, fs::Wakeup& wakeup) : m_s(s), m_run_id(std::move(run_id)), m_wakeup(wakeup) {
-    m_s.attach(m_run_id, &m_wakeup);
+    m_s.attach(m_run_id, this);
   }
-  ~Executor() override { m_s.detach(m_run_id, &m_wakeup); }
+  ~Executor() override { m_s.detach(m_run_id, this); }
   const char* name() const noexcept override { return "pilot"; }
   ActionState start(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
     if (p.ranks == 0) return m_local.start(a, r, p);
@@ -40,12 +41,25 @@ class Scheduler::Executor final : public run::Executor {
     if (a.placement(r).ranks == 0) return m_local.watch_dir(a, r);
     return {};
   }
+  // A completion names its task, so the driver polls that one alone.
+  bool names_progress() const noexcept override { return true; }
+  std::vector<std::string> take_progressed() override {
+    const std::lock_guard<std::mutex> lock(m_s.m_mutex);
+    return std::exchange(m_progressed, {});
+  }
+  // Under the scheduler's mutex.
+  void progressed(const std::string& key) {
+    m_progressed.push_back(key);
+    if (m_progressed.size() == 1) m_wakeup.notify();  // a wake-up already pending covers the rest
+  }
+  void wake() { m_wakeup.notify(); }
 
  private:
   Scheduler& m_s;
   std::string m_run_id;
   fs::Wakeup& m_wakeup;
   run::InProcessExecutor m_local;
+  std::vector<std::string> m_progressed;  // under the scheduler's mutex
 };
 
 Scheduler::Scheduler(Channel& channel, PlacementPolicy policy)
@@ -59,12 +73,12 @@ std::shared_ptr<run::Executor> Scheduler::executor(const std::string& run_id, fs
   return std::make_shared<Executor>(*this, run_id, wakeup);
 }
 
-void Scheduler::attach(const std::string& run_id, fs::Wakeup* w) {
+void Scheduler::attach(const std::string& run_id, Executor* w) {
   const std::lock_guard<std::mutex> lock(m_mutex);
   m_owners[run_id].insert(w);
 }
 
-void Scheduler::detach(const std::string& run_id, fs::Wakeup* w) {
+void Scheduler::detach(const std::string& run_id, Executor* w) {
   const std::lock_guard<std::mutex> lock(m_mutex);
   auto it = m_owners.find(run_id);
   if (it == m_owners.end()) return;
@@ -79,7 +93,12 @@ void Scheduler::wake(const std::string& run_id) {
 
 void Scheduler::notify_flow(const std::string& flow) {
   if (auto it = m_owners.find(flow); it != m_owners.end())
-    for (fs::Wakeup* w : it->second) w->notify();
+    for (Executor* w : it->second) w->wake();
+}
+
+void Scheduler::notify_done(const Entry& e, const std::string& key) {
+  if (auto it = m_owners.find(e.flow); it != m_owners.end())
+    for (Executor* w : it->second) w->progressed(key);
 }
 
 ActionState Scheduler::submit(const std::string& flow, actions::Action& a, const actions::ActionRequest& r,
@@ -101,10 +120,25 @@ ActionState Scheduler::submit(const std::string& flow, actions::Action& a, const
   // Its ranks run as one `mpiexec -np R` started on the node of the first
   // (platform::nested_launch): hold ranks on that node.
   if (e.need.one_job) e.need.nodes = NodePolicy::OneNode;
+  e.cls = !p.own_process && p.ranks <= 1 && a.info().synchronous ? kLight : kHeavy;
   e.seq = m_seq++;
   e.queued_ms = now_ms();
+  enqueue(r.action_id, e);
   m_queued.notify();
   return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));
+}
+
+void Scheduler::enqueue(const std::string& key, const Entry& e) {
+  m_queues[e.cls][e.flow].emplace(e.seq, key);
+  ++m_queued_count;
+}
+
+void Scheduler::dequeue(const Entry& e) {
+  Queue& q = m_queues[e.cls];
+  auto f = q.find(e.flow);
+  if (f == q.end() || !f->second.erase(e.seq)) return;
+  if (f->second.empty()) q.erase(f);
+  --m_queued_count;
 }
 
 ActionState Scheduler::state_of(const std::string& key) {
@@ -124,6 +158,7 @@ void Scheduler::cancel(const std::string& key) {
     e.cancelled = true;
     m_channel.send(e.ranks.front(), Json{{"t", "cancel"}, {"key", key}}.dump());
   } else {
+    if (e.phase == Phase::Queued) dequeue(e);
     m_entries.erase(it);
   }
 }
@@ -146,7 +181,9 @@ void Scheduler::pump() {
       const Json m = wire::parse(env.bytes);
       const std::string type = m.at("t").get<std::string>();
       if (type == "done") {
-        completed(env.from, m.at("key").get<std::string>(), wire::state_from_json(m.at("state")));
+        // One message reports every task the worker finished in one turn.
+        for (const Json& d : m.at("done"))
+          completed(env.from, d.at("key").get<std::string>(), wire::state_from_json(d.at("state")));
       } else if (type == "hello") {
         m_ranks[static_cast<std::size_t>(env.from)].host = m.at("host").get<std::string>();
       } else if (type == "bye") {
@@ -170,21 +207,23 @@ void Scheduler::check_lost() {
     rank.lost = true;
     // Its tasks run again elsewhere; the ranks they held are free, but this
     // one is placed nothing until it speaks again.
-    for (auto it = m_entries.begin(); it != m_entries.end(); ++it) {
+    for (auto it = m_entries.begin(); it != m_entries.end();) {
       Entry& e = it->second;
       if (e.phase != Phase::Running ||
-          std::find(e.ranks.begin(), e.ranks.end(), static_cast<int>(r)) == e.ranks.end())
+          std::find(e.ranks.begin(), e.ranks.end(), static_cast<int>(r)) == e.ranks.end()) {
+        ++it;
         continue;
+      }
       free_ranks(e, false);
       if (e.cancelled) {
-        m_entries.erase(it);  // nothing left to wait for
-      } else {
-        e.phase = Phase::Queued;
-        e.ranks.clear();
+        it = m_entries.erase(it);  // nothing left to wait for
+        continue;
       }
-      break;  // a rank holds one task
+      e.phase = Phase::Queued;
+      e.ranks.clear();
+      enqueue(it->first, e);
+      ++it;
     }
-    rank.busy = false;
   }
 }
 
@@ -201,17 +240,20 @@ void Scheduler::completed(int rank, const std::string& key, ActionState st) {
   st.action_id = key;
   e.result = std::move(st);
   e.phase = Phase::Done;
-  notify_flow(e.flow);
+  notify_done(e, key);
 }
 
 void Scheduler::free_ranks(const Entry& e, bool finished) {
   const std::int64_t now = now_ms();
   for (int r : e.ranks) {
     Rank& rank = m_ranks[static_cast<std::size_t>(r)];
-    rank.busy = false;
-    rank.busy_ms += now - rank.busy_since_ms;
+    rank.inflight = std::max(0, rank.inflight - 1);
+    if (e.cls == kHeavy) rank.exclusive = false;
+    if (rank.inflight == 0) rank.busy_ms += now - rank.busy_since_ms;
     if (finished) ++rank.tasks_done;
   }
+  if (auto f = m_running.find(e.flow); f != m_running.end() && --f->second <= 0) m_running.erase(f);
+  --m_running_count;
 }
 
 int Scheduler::node_of(const std::string& host) {
@@ -221,45 +263,94 @@ int Scheduler::node_of(const std::string& host) {
   return static_cast<int>(m_hosts.size()) - 1;
 }
 
-void Scheduler::place() {
-  if (!m_placing) return;
+template <class Usable>
+PlacementResult Scheduler::place_round(Class cls, std::size_t per_flow, Usable usable, std::int64_t now) {
   std::vector<QueuedTask> queue;
-  std::map<std::string, int> running;
-  const std::int64_t now = now_ms();
-  for (const auto& [key, e] : m_entries) {
-    if (e.phase == Phase::Queued) queue.push_back({key, e.flow, e.need, e.seq, now - e.queued_ms});
-    else if (e.phase == Phase::Running) ++running[e.flow];
+  for (const auto& [flow, tasks] : m_queues[cls]) {
+    std::size_t n = 0;
+    for (const auto& [seq, key] : tasks) {
+      if (n++ == per_flow) break;
+      const Entry& e = m_entries.at(key);
+      queue.push_back({key, flow, e.need, seq, now - e.queued_ms});
+    }
   }
-  if (queue.empty()) return;
-  std::sort(queue.begin(), queue.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  if (queue.empty()) return {};
   std::vector<RankState> ranks;
   for (std::size_t r = 1; r < m_ranks.size(); ++r)
-    ranks.push_back({static_cast<int>(r), node_of(m_ranks[r].host), !m_ranks[r].busy, !m_ranks[r].lost, 0});
-  const PlacementResult result = pilot::place(queue, ranks, running, m_policy);
-  for (const auto& key : result.impossible) {
+    ranks.push_back({static_cast<int>(r), node_of(m_ranks[r].host), usable(static_cast<int>(r)), !m_ranks[r].lost, 0});
+  return pilot::place(queue, ranks, m_running, m_policy);
+}
+
+void Scheduler::fail_impossible(const std::vector<std::string>& keys) {
+  for (const auto& key : keys) {
     Entry& e = m_entries.at(key);
+    dequeue(e);
     e.phase = Phase::Done;
     e.result = ActionState::failed(key, "Pilot.TaskImpossible",
                                    "the task needs " + std::to_string(e.need.ranks) + " ranks" +
                                        (e.need.nodes == NodePolicy::OneNode ? " on one node" : "") +
                                        "; this pilot has " + std::to_string(m_ranks.size() - 1) + " worker ranks");
-    notify_flow(e.flow);
+    notify_done(e, key);
   }
-  for (const auto& a : result.assignments) {
-    Entry& e = m_entries.at(a.key);
-    e.phase = Phase::Running;
-    e.ranks = a.ranks;
-    for (int r : a.ranks) {
-      m_ranks[static_cast<std::size_t>(r)].busy = true;
-      m_ranks[static_cast<std::size_t>(r)].busy_since_ms = now;
-    }
-    m_channel.send(a.ranks.front(), Json{{"t", "task"},
-                                         {"key", a.key},
-                                         {"action", e.action},
-                                         {"request", actions::to_json(e.request)},
-                                         {"placement", wire::to_json(e.placement)}}
-                                         .dump());
+}
+
+void Scheduler::assign(const std::string& key, const std::vector<int>& ranks, std::int64_t now,
+                       std::map<int, Json>& batches) {
+  Entry& e = m_entries.at(key);
+  dequeue(e);
+  e.phase = Phase::Running;
+  e.ranks = ranks;
+  ++m_running[e.flow];
+  ++m_running_count;
+  for (int r : ranks) {
+    Rank& rank = m_ranks[static_cast<std::size_t>(r)];
+    if (rank.inflight++ == 0) rank.busy_since_ms = now;
+    if (e.cls == kHeavy) rank.exclusive = true;
   }
+  Json& batch = batches[ranks.front()];
+  if (batch.is_null()) batch = Json::array();
+  batch.push_back({{"key", key},
+                   {"action", e.action},
+                   {"request", actions::to_json(e.request)},
+                   {"placement", wire::to_json(e.placement)}});
+}
+
+void Scheduler::place() {
+  if (!m_placing || m_queued_count == 0) return;
+  const std::int64_t now = now_ms();
+  std::map<int, Json> batches;  // rank -> the tasks it is sent in one message
+  auto idle = [&](int r) { return m_ranks[static_cast<std::size_t>(r)].inflight == 0; };
+  const std::size_t workers = m_ranks.size() - 1;
+  // Heavy tasks first, on idle ranks; each round places at most one task per
+  // rank, so rounds repeat while they place something.
+  bool reserved = false;
+  while (!m_queues[kHeavy].empty()) {
+    const PlacementResult r = place_round(kHeavy, workers, idle, now);
+    fail_impossible(r.impossible);
+    for (const auto& a : r.assignments) assign(a.key, a.ranks, now, batches);
+    reserved = reserved || !r.reserved_for.empty();
+    if (reserved || (r.assignments.empty() && r.impossible.empty())) break;
+  }
+  // The ranks a waiting heavy task would take once their light tasks end are
+  // held for it: light tasks backfill the others only.
+  std::set<int> held;
+  if (!m_queues[kHeavy].empty() && !reserved) {
+    auto not_exclusive = [&](int r) { return !m_ranks[static_cast<std::size_t>(r)].exclusive; };
+    for (const auto& a : place_round(kHeavy, workers, not_exclusive, now).assignments)
+      held.insert(a.ranks.begin(), a.ranks.end());
+  }
+  // Light tasks fill each usable rank's window, one task per rank a round.
+  auto has_room = [&](int r) {
+    const Rank& k = m_ranks[static_cast<std::size_t>(r)];
+    return !k.exclusive && k.inflight < kWindow && !held.count(r);
+  };
+  for (int round = 0; !reserved && round < kWindow && !m_queues[kLight].empty(); ++round) {
+    const PlacementResult r = place_round(kLight, workers, has_room, now);
+    fail_impossible(r.impossible);
+    for (const auto& a : r.assignments) assign(a.key, a.ranks, now, batches);
+    if (!r.reserved_for.empty() || (r.assignments.empty() && r.impossible.empty())) break;
+  }
+  for (auto& [rank, tasks] : batches) m_channel.send(rank, Json{{"t", "task"}, {"tasks", std::move(tasks)}}.dump());
 }
 
 void Scheduler::stop_placing() {
@@ -284,23 +375,22 @@ Json Scheduler::status() const {
   int lost = 0;
   for (std::size_t r = 1; r < m_ranks.size(); ++r) {
     const Rank& k = m_ranks[r];
-    const std::int64_t busy = k.busy_ms + (k.busy ? now - k.busy_since_ms : 0);
+    const bool busy = k.inflight > 0;
+    const std::int64_t busy_ms = k.busy_ms + (busy ? now - k.busy_since_ms : 0);
     lost += k.lost;
     ranks.push_back({{"rank", r},
                      {"host", k.host},
-                     {"busy", k.busy},
+                     {"busy", busy},
+                     {"inflight", k.inflight},
                      {"lost", k.lost},
-                     {"busy_ms", busy},
-                     {"idle_ms", static_cast<std::int64_t>(elapsed) - busy},
-                     {"utilisation", static_cast<double>(busy) / elapsed},
+                     {"busy_ms", busy_ms},
+                     {"idle_ms", static_cast<std::int64_t>(elapsed) - busy_ms},
+                     {"utilisation", static_cast<double>(busy_ms) / elapsed},
                      {"tasks_done", k.tasks_done}});
   }
-  std::int64_t queued = 0, running = 0;
-  for (const auto& [key, e] : m_entries) {
-    if (e.phase == Phase::Queued) ++queued;
-    if (e.phase == Phase::Running) ++running;
-  }
-  return {{"ranks", ranks}, {"lost_ranks", lost}, {"tasks", {{"queued", queued}, {"running", running}, {"done", m_done}}}};
+  return {{"ranks", ranks},
+          {"lost_ranks", lost},
+          {"tasks", {{"queued", m_queued_count}, {"running", m_running_count}, {"done", m_done}}}};
 }
 
 }  // namespace beamflow::pilot

@@ -30,6 +30,9 @@ namespace beamflow::pilot {
 
 class Scheduler {
  public:
+  // Light tasks in flight on one worker rank at most (they travel to it and
+  // back in batches: one message carries many).
+  static constexpr int kWindow = 128;
   // A worker that has sent nothing (its heartbeat is every second) for this
   // long is lost: it is placed nothing more and its running tasks go back to
   // the queue, to run elsewhere (their actions re-attach by action id, so a
@@ -65,12 +68,18 @@ class Scheduler {
   class Executor;
   friend class Executor;
   enum class Phase { Queued, Running, Done };
+  // A light task (an instant in-process action on one rank: echo, add) runs
+  // on the worker's thread with up to kWindow others in flight on that rank;
+  // a heavy one (a process of its own, several ranks, an asynchronous action
+  // such as command) holds its ranks alone.
+  enum Class { kHeavy = 0, kLight = 1 };
   struct Entry {
     std::string flow;
     std::string action;
     actions::ActionRequest request;
     actions::Placement placement;
     Need need;
+    Class cls = kHeavy;
     std::uint64_t seq = 0;
     std::int64_t queued_ms = 0;
     Phase phase = Phase::Queued;
@@ -80,13 +89,17 @@ class Scheduler {
   };
   struct Rank {
     std::string host;
-    bool busy = false;
+    int inflight = 0;        // tasks placed on it and not reported done
+    bool exclusive = false;  // one of them is heavy
     std::int64_t busy_since_ms = 0;
     std::int64_t busy_ms = 0;
     std::int64_t tasks_done = 0;
     std::int64_t last_heard_ms = 0;
     bool lost = false;
   };
+  // The queued tasks of one class: flow -> arrival order -> key, so a round
+  // of placement looks at the head of each flow, not at the whole queue.
+  using Queue = std::map<std::string, std::map<std::uint64_t, std::string>>;
 
   // Under m_mutex.
   actions::ActionState submit(const std::string& flow, actions::Action& a, const actions::ActionRequest& r,
@@ -94,11 +107,20 @@ class Scheduler {
   actions::ActionState state_of(const std::string& key);
   void cancel(const std::string& key);
   void forget(const std::string& key);
-  void attach(const std::string& run_id, fs::Wakeup* w);
-  void detach(const std::string& run_id, fs::Wakeup* w);
+  void attach(const std::string& run_id, Executor* w);
+  void detach(const std::string& run_id, Executor* w);
   void notify_flow(const std::string& flow);
+  void notify_done(const Entry& e, const std::string& key);
   void completed(int rank, const std::string& key, actions::ActionState st);
   void place();
+  // One call of pilot::place over the heads of `cls`'s queue (at most
+  // `per_flow` of each flow) and the ranks `usable` allows.
+  template <class Usable>
+  PlacementResult place_round(Class cls, std::size_t per_flow, Usable usable, std::int64_t now);
+  void fail_impossible(const std::vector<std::string>& keys);
+  void assign(const std::string& key, const std::vector<int>& ranks, std::int64_t now, std::map<int, Json>& batches);
+  void enqueue(const std::string& key, const Entry& e);
+  void dequeue(const Entry& e);
   void free_ranks(const Entry& e, bool finished);
   void check_lost();
   int node_of(const std::string& host);
@@ -107,9 +129,12 @@ class Scheduler {
   PlacementPolicy m_policy;
   mutable std::mutex m_mutex;
   std::map<std::string, Entry> m_entries;
-  std::map<std::string, std::set<fs::Wakeup*>> m_owners;  // run id -> its drivers' wake-ups
-  std::vector<Rank> m_ranks;                              // index: rank (0 unused)
-  std::vector<std::string> m_hosts;                       // node index -> host
+  Queue m_queues[2];                                     // index: Class
+  std::map<std::string, int> m_running;                  // flow -> its tasks on ranks now
+  std::int64_t m_queued_count = 0, m_running_count = 0;
+  std::map<std::string, std::set<Executor*>> m_owners;  // run id -> its drivers' executors
+  std::vector<Rank> m_ranks;                             // index: rank (0 unused)
+  std::vector<std::string> m_hosts;                      // node index -> host
   std::uint64_t m_seq = 0;
   std::int64_t m_started_ms = 0;
   std::int64_t m_done = 0;

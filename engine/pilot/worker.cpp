@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/time.hpp"
@@ -50,6 +51,7 @@ class Worker {
       poller.wait(std::max<std::int64_t>(0, wake - now_ms()));
       for (auto& env : m_channel.receive()) handle(wire::parse(env.bytes));
       poll_due();
+      flush();
     }
     send({{"t", "bye"}});
   }
@@ -60,7 +62,9 @@ class Worker {
   void handle(const Json& m) {
     const std::string type = m.at("t").get<std::string>();
     if (type == "task") {
-      start(m);
+      // A batch: instant in-process actions (echo) run here, inline, one
+      // after another; the others start and are polled.
+      for (const Json& t : m.at("tasks")) start(t);
     } else if (type == "cancel") {
       auto it = m_tasks.find(m.at("key").get<std::string>());
       if (it == m_tasks.end() || it->second.cancelled_ms) return;
@@ -135,8 +139,13 @@ class Worker {
     }
   }
 
+  // Outcomes go back in one message per turn of the loop.
   void finish(const std::string& key, const ActionState& st) {
-    send({{"t", "done"}, {"key", key}, {"state", wire::to_json(st)}});
+    m_done.push_back({{"key", key}, {"state", wire::to_json(st)}});
+  }
+  void flush() {
+    if (m_done.empty()) return;
+    send({{"t", "done"}, {"done", std::exchange(m_done, Json::array())}});
   }
 
   Channel& m_channel;
@@ -144,6 +153,7 @@ class Worker {
   run::InProcessExecutor m_in_process;
   run::ChildProcessExecutor m_child_process;
   std::map<std::string, Task> m_tasks;
+  Json m_done = Json::array();
   bool m_stopped = false;
 };
 

@@ -65,6 +65,9 @@ RunResult Driver::run() {
       // A drain: nothing is cancelled, the run stays RUNNING and resumable;
       // its actions are re-attached by the next driver.
       m_active.clear();
+      m_due.clear();
+      m_frame_of.clear();
+      m_timed.clear();
       RunResult r;
       r.run_id = m_state.info().run_id;
       return r;
@@ -80,6 +83,9 @@ RunResult Driver::run() {
   }
   for (auto& [id, a] : m_active) cancel(a);
   m_active.clear();
+  m_due.clear();
+  m_frame_of.clear();
+  m_timed.clear();
   return result_of(m_state);
 }
 
@@ -162,9 +168,12 @@ void Driver::launch(const std::string& frame_id, bool reattach) {
     st = ActionState::failed(a.request.action_id, states_error::TaskFailed, e.what());
   }
   st.action_id = a.request.action_id;
-  a.next_poll_ms = now_ms() + st.poll_after.count();
   if (st.heartbeat) a.last_sign_of_life_ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.heartbeat->time_since_epoch()).count();
-  Active& active = m_active[frame_id] = std::move(a);
+  if (auto old = m_active.find(frame_id); old != m_active.end()) forget(old);
+  Active& active = m_active.emplace(frame_id, std::move(a)).first->second;
+  set_next_poll(frame_id, active, now_ms() + st.poll_after.count());
+  m_frame_of[active.request.action_id] = frame_id;
+  if (f->task.deadline_ms || f->task.heartbeat_s) m_timed.insert(frame_id);
   if (st.done()) m_results.emplace_back(frame_id, std::move(st));
   else watch(frame_id, active);
 }
@@ -172,14 +181,17 @@ void Driver::launch(const std::string& frame_id, bool reattach) {
 void Driver::cancel(Active& a) { a.executor->cancel(*a.action, a.request, a.placement); }
 
 void Driver::cancel_subtree(const std::string& frame_id) {
+  // The frame and its descendants ("F/..."): m_active is ordered, so they
+  // are the frame itself and one contiguous range.
+  if (auto it = m_active.find(frame_id); it != m_active.end()) {
+    cancel(it->second);
+    forget(it);
+  }
   const std::string prefix = frame_id + "/";
-  for (auto it = m_active.begin(); it != m_active.end();) {
-    if (it->first == frame_id || it->first.compare(0, prefix.size(), prefix) == 0) {
-      cancel(it->second);
-      it = forget(it);
-    } else {
-      ++it;
-    }
+  for (auto it = m_active.lower_bound(prefix);
+       it != m_active.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+    cancel(it->second);
+    it = forget(it);
   }
 }
 
@@ -217,7 +229,10 @@ void Driver::check_deadlines() {
     return;
   }
   std::vector<std::pair<std::string, FlowError>> expired;
-  for (auto& [id, a] : m_active) {
+  for (const auto& id : m_timed) {
+    const auto it = m_active.find(id);
+    if (it == m_active.end()) continue;
+    const Active& a = it->second;
     Frame* f = m_state.find(id);
     if (!f || f->phase != Phase::Task) continue;
     const bool globus = f->def().type == lang::StateType::Action;
@@ -256,7 +271,20 @@ void Driver::watch(const std::string& frame_id, Active& a) {
   if (a.watch >= 0) m_watched[a.watch] = frame_id;
 }
 
+void Driver::set_next_poll(const std::string& frame_id, Active& a, std::int64_t at) {
+  m_due.erase({a.next_poll_ms, frame_id});
+  a.next_poll_ms = at;
+  m_due.emplace(at, frame_id);
+}
+
+void Driver::poll_now(const std::string& frame_id) {
+  if (auto it = m_active.find(frame_id); it != m_active.end()) set_next_poll(frame_id, it->second, now_ms());
+}
+
 Driver::ActiveMap::iterator Driver::forget(ActiveMap::iterator it) {
+  m_due.erase({it->second.next_poll_ms, it->first});
+  m_frame_of.erase(it->second.request.action_id);
+  m_timed.erase(it->first);
   if (it->second.watch >= 0) {
     m_dirs.unwatch(it->second.watch);
     m_watched.erase(it->second.watch);
@@ -268,8 +296,8 @@ void Driver::wait_for_events() {
   std::int64_t now = now_ms();
   std::int64_t wake = now + 1000;
   if (!m_state.timers().empty()) wake = std::min(wake, m_state.timers().begin()->first);
-  for (const auto& [id, a] : m_active) wake = std::min(wake, a.next_poll_ms);
-  for (const auto& id : m_state.tasks()) {
+  if (!m_due.empty()) wake = std::min(wake, m_due.begin()->first);
+  for (const auto& id : m_timed) {
     const Frame* f = m_state.find(id);
     if (f && f->task.deadline_ms) wake = std::min(wake, *f->task.deadline_ms + 1);
   }
@@ -281,12 +309,16 @@ void Driver::wait_for_events() {
       // that action now rather than at its next turn.
       for (const int wd : m_dirs.drain()) {
         const auto w = m_watched.find(wd);
-        if (w == m_watched.end()) continue;
-        if (auto it = m_active.find(w->second); it != m_active.end()) it->second.next_poll_ms = now;
+        if (w != m_watched.end()) poll_now(w->second);
       }
     } else if (token == kWakeupToken) {
-      m_wakeup.drain();
-      for (auto& [id, a] : m_active) a.next_poll_ms = now;
+      m_wakeup.drain();  // before take_progressed(): a later progress wakes again
+      if (m_routed && m_routed->names_progress()) {
+        for (const auto& action_id : m_routed->take_progressed())
+          if (auto f = m_frame_of.find(action_id); f != m_frame_of.end()) poll_now(f->second);
+      } else {
+        for (auto& [id, a] : m_active) set_next_poll(id, a, now);
+      }
     } else if (token - kFirstSourceToken < m_sources.size()) {
       m_sources[token - kFirstSourceToken]->on_ready();
     }
@@ -296,8 +328,12 @@ void Driver::wait_for_events() {
 
 void Driver::poll_due() {
   const std::int64_t now = now_ms();
-  for (auto& [id, a] : m_active) {
-    if (a.next_poll_ms > now) continue;
+  std::vector<std::string> due;
+  for (auto it = m_due.begin(); it != m_due.end() && it->first <= now; ++it) due.push_back(it->second);
+  for (const auto& id : due) {
+    const auto found = m_active.find(id);
+    if (found == m_active.end()) continue;
+    Active& a = found->second;
     ActionState st;
     try {
       st = a.executor->poll(*a.action, a.request, a.placement);
@@ -309,7 +345,7 @@ void Driver::poll_due() {
     if (st.heartbeat)
       a.last_sign_of_life_ms = std::max(a.last_sign_of_life_ms,
           static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(st.heartbeat->time_since_epoch()).count()));
-    a.next_poll_ms = now + std::max<std::int64_t>(1, st.poll_after.count());
+    set_next_poll(id, a, now + std::max<std::int64_t>(1, st.poll_after.count()));
     if (st.done()) m_results.emplace_back(id, std::move(st));
   }
   drain_results();

@@ -6,7 +6,9 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -53,7 +55,9 @@ class Driver {
 
   // Waits on `source` too (not owned; must outlive the driver's run()).
   void add_source(EventSource& source);
-  // Wakes the loop from any thread: every action is polled at once.
+  // Wakes the loop from any thread: the actions the routed executor names
+  // (Executor::take_progressed) are polled at once, or every action when it
+  // names none.
   fs::Wakeup& wakeup() noexcept { return m_wakeup; }
 
  private:
@@ -71,6 +75,8 @@ class Driver {
     std::int64_t last_sign_of_life_ms = 0;
   };
   using ActiveMap = std::map<std::string, Active>;
+  void set_next_poll(const std::string& frame_id, Active& a, std::int64_t at);
+  void poll_now(const std::string& frame_id);
 
   void cancel(Active& a);
   void cancel_subtree(const std::string& frame_id);
@@ -99,6 +105,11 @@ class Driver {
   fs::Wakeup m_wakeup;
   std::shared_ptr<Executor> m_routed;  // RunOptions::executor: takes every task
   std::map<int, std::string> m_watched;  // inotify watch -> frame id
+  // The active actions by their next poll, so a turn of the loop costs what
+  // is due rather than what is active.
+  std::set<std::pair<std::int64_t, std::string>> m_due;
+  std::unordered_map<std::string, std::string> m_frame_of;  // action id -> frame id
+  std::set<std::string> m_timed;  // active frames with a deadline or a heartbeat
   std::vector<EventSource*> m_sources;
   std::vector<std::pair<std::string, actions::ActionState>> m_results;
 };

@@ -13,6 +13,8 @@
 //   (the pilot, issue 10: an executor that places the task on worker ranks
 //   and reports completions through an event source.)
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "actions/action.hpp"
 
@@ -35,6 +37,13 @@ class Executor {
   // A directory whose new files mean the action may have progressed (the
   // driver watches it), or empty when there is none.
   virtual std::filesystem::path watch_dir(const actions::Action& action, const actions::ActionRequest& r) const = 0;
+  // Whether a wake-up of the driver from this executor names what progressed
+  // (take_progressed()): the driver then polls only those actions, not every
+  // active one (a Map of 100,000 items would poll 100,000 per completion).
+  virtual bool names_progress() const noexcept { return false; }
+  // The action ids that progressed since the last call (any order, maybe
+  // repeated); called on the driver's thread after its wake-up fired.
+  virtual std::vector<std::string> take_progressed() { return {}; }
 };
 
 class InProcessExecutor final : public Executor {
