@@ -3,12 +3,16 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
 #include <set>
 #include <thread>
+#include <tuple>
+#include <unordered_set>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/time.hpp"
@@ -116,13 +120,43 @@ class Coordinator {
     m_waiting.push_back({run_id, submission_id, resume});
   }
 
+  // The inbox's new names only: a wake-up costs what arrived, not what
+  // waits (10,000 submissions handed over at once are read once each, not
+  // once per arrival). The first look reads them all (pending(): oldest
+  // first, bad files reported).
   void intake() {
     if (m_draining) return;
-    const Pending p = pending(m_o.dir);
-    for (const auto& why : p.bad)
-      if (m_reported.insert(why).second) log("refused " + why);
-    for (const auto& s : p.ready)
-      enqueue(s.run_id, s.submission_id, stdfs::exists(run::run_dir(runs_root(), s.run_id) / "definition.json"));
+    if (!m_listed) {
+      const Pending p = pending(m_o.dir);
+      for (const auto& why : p.bad)
+        if (m_reported.insert(why).second) log("refused " + why);
+      for (const auto& s : p.ready) accept(s);
+      m_listed = true;
+      return;
+    }
+    std::vector<Submission> fresh;
+    std::error_code ec;
+    for (stdfs::directory_iterator it(m_o.dir / "inbox", ec), end; !ec && it != end; it.increment(ec)) {
+      const stdfs::path& p = it->path();
+      if (p.extension() != ".json" || p.filename().string().front() == '.') continue;  // a submitter's temporary
+      const std::string id = p.stem().string();
+      if (m_seen.count(id)) continue;
+      try {
+        if (auto s = find_submission(m_o.dir, id)) fresh.push_back(std::move(*s));
+      } catch (const std::exception& e) {
+        if (m_reported.insert(id).second) log("refused inbox/" + id + ".json: " + e.what());
+        m_seen.insert(id);
+      }
+    }
+    std::sort(fresh.begin(), fresh.end(), [](const Submission& a, const Submission& b) {
+      return std::tie(a.submitted_at_ms, a.submission_id) < std::tie(b.submitted_at_ms, b.submission_id);
+    });
+    for (const auto& s : fresh) accept(s);
+  }
+
+  void accept(const Submission& s) {
+    m_seen.insert(s.submission_id);
+    enqueue(s.run_id, s.submission_id, stdfs::exists(run::run_dir(runs_root(), s.run_id) / "definition.json"));
   }
 
   void apply_cancels() {
@@ -233,6 +267,8 @@ class Coordinator {
   std::deque<Waiting> m_waiting;
   std::set<std::string> m_known;
   std::set<std::string> m_reported;
+  std::unordered_set<std::string> m_seen;  // submission ids read from the inbox
+  bool m_listed = false;
   bool m_draining = false;
 };
 
