@@ -74,24 +74,30 @@ std::atomic<std::uint64_t> g_temp_counter{0};
 // processes (hosts sharing the directory may reuse our pid: then try the
 // next name).
 struct Temp {
-  fsys::path path;
+  std::string name;  // in inbox/
   fs::detail::UniqueFd fd;
 };
-Temp write_temp(const fsys::path& inbox, const std::string& data) {
+Temp write_temp(int inbox_fd, const fsys::path& inbox, const std::string& data) {
   static const std::string prefix = ".submit-" + std::to_string(::getpid()) + "-";
   for (;;) {
     Temp t;
-    t.path = inbox / (prefix + std::to_string(++g_temp_counter));
-    t.fd = fs::detail::UniqueFd(::open(t.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    t.name = prefix + std::to_string(++g_temp_counter);
+    t.fd = fs::detail::UniqueFd(::openat(inbox_fd, t.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!t.fd && errno == EEXIST) continue;
     if (!t.fd) throw io_error("cannot create a temporary file", inbox);
     if (const int err = fs::detail::write_all(t.fd.get(), data.data(), data.size())) {
-      ::unlink(t.path.c_str());
+      ::unlinkat(inbox_fd, t.name.c_str(), 0);
       errno = err;
-      throw io_error("cannot write the submission", t.path);
+      throw io_error("cannot write the submission", inbox / t.name);
     }
     return t;
   }
+}
+
+fs::detail::UniqueFd open_dir(const fsys::path& dir) {
+  fs::detail::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw io_error("cannot open the directory", dir);
+  return fd;
 }
 
 // The submission file's text: what Submission::to_json().dump() gives (keys
@@ -201,11 +207,37 @@ SubmitResult submit(const fsys::path& dir, const Json& definition, const Json& i
   return {out.front().run_id, out.front().existed};
 }
 
-Intake::Intake(fsys::path dir) : m_dir(std::move(dir)) { prepare_pilot_dir(m_dir); }
+Intake::Intake(fsys::path dir) : m_dir(std::move(dir)) {
+  prepare_pilot_dir(m_dir);
+  m_inbox = open_dir(m_dir / kInbox);
+  m_accepted = open_dir(m_dir / kAccepted);
+}
 
-std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch) {
+bool Intake::handed_over(const std::string& submission_id) const {
+  const std::string name = submission_id + ".json";
+  struct stat st {};
+  // inbox/ first: a pilot moves inbox -> accepted, so looking in the order
+  // of that move never misses a submission being moved meanwhile.
+  return ::fstatat(m_inbox.get(), name.c_str(), &st, 0) == 0 || ::fstatat(m_accepted.get(), name.c_str(), &st, 0) == 0;
+}
+
+std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch, Existing existing_mode) {
   const fsys::path inbox = m_dir / kInbox;
   std::vector<Outcome> out(batch.size());
+  // The answer to an id already handed over.
+  auto answer = [&](const Item& item, Outcome& o) {
+    if (existing_mode == Existing::Trust) {
+      o.run_id.clear();
+      o.existed = true;
+      return true;
+    }
+    if (auto existing = find_submission(m_dir, o.submission_id)) {
+      o.run_id.clear();
+      answer_existing(*existing, *item.definition, item.input, o);
+      return true;
+    }
+    return false;  // gone meanwhile
+  };
   // Items to write, and the first item of each id (a repeat answers as a
   // retry of it once the batch is durable).
   std::vector<std::size_t> fresh;
@@ -221,12 +253,7 @@ std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch) {
         continue;
       }
       // Already handed over (and perhaps already accepted by a pilot)?
-      if (is_submitted(m_dir, out[i].submission_id)) {
-        if (auto existing = find_submission(m_dir, out[i].submission_id)) {
-          answer_existing(*existing, *batch[i].definition, batch[i].input, out[i]);
-          continue;
-        }
-      }
+      if (handed_over(out[i].submission_id) && answer(batch[i], out[i])) continue;
       fresh.push_back(i);
     } catch (const Error& e) {
       out[i].error = e;
@@ -238,13 +265,14 @@ std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch) {
   constexpr std::size_t kChunk = 256;
   const std::int64_t at = now_ms();
   const auto uid = static_cast<std::int64_t>(::geteuid());
+  const int dir_fd = m_inbox.get();
   std::unordered_map<const Json*, std::string> definition_text;
   for (std::size_t c = 0; c < fresh.size(); c += kChunk) {
     const std::size_t n = std::min(kChunk, fresh.size() - c);
     std::vector<Temp> temps;
     temps.reserve(n);
-    auto discard = [&] {
-      for (auto& t : temps) ::unlink(t.path.c_str());
+    auto discard = [&](std::size_t from) {
+      for (std::size_t k = from; k < temps.size(); ++k) ::unlinkat(dir_fd, temps[k].name.c_str(), 0);
     };
     try {
       for (std::size_t k = 0; k < n; ++k) {
@@ -253,66 +281,58 @@ std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch) {
         o.run_id = run::new_run_id();
         auto [text, inserted] = definition_text.try_emplace(item.definition.get());
         if (inserted) text->second = item.definition->dump();
-        temps.push_back(write_temp(inbox, submission_text(text->second, item.input, o.run_id, o.submission_id, at, uid)));
+        temps.push_back(
+            write_temp(dir_fd, inbox, submission_text(text->second, item.input, o.run_id, o.submission_id, at, uid)));
       }
       // One file: its fsync. Several: one syncfs(2) of the file system
       // instead of an fsync each (each of which flushes the device's
       // cache: about 100 files/s on a virtio disk).
       if (temps.size() == 1 && ::fsync(temps.front().fd.get()) != 0)
-        throw io_error("cannot sync the submission", temps.front().path);
-      if (temps.size() > 1 && ::syncfs(temps.front().fd.get()) != 0)
-        throw io_error("cannot sync the submissions", inbox);
+        throw io_error("cannot sync the submission", inbox / temps.front().name);
+      if (temps.size() > 1 && ::syncfs(dir_fd) != 0) throw io_error("cannot sync the submissions", inbox);
       for (auto& t : temps)
-        if (t.fd.close() != 0) throw io_error("cannot write the submission", t.path);
+        if (t.fd.close() != 0) throw io_error("cannot write the submission", inbox / t.name);
     } catch (...) {
-      discard();
+      discard(0);
       throw;
     }
     for (std::size_t k = 0; k < n; ++k) {
       Outcome& o = out[fresh[c + k]];
       const Item& item = batch[fresh[c + k]];
-      const fsys::path final_name = inbox / (o.submission_id + ".json");
+      const std::string final_name = o.submission_id + ".json";
       // link(2), not rename(2): it never replaces, so the first submitter wins.
       for (int attempt = 0;; ++attempt) {
-        if (::link(temps[k].path.c_str(), final_name.c_str()) == 0) break;
+        if (::linkat(dir_fd, temps[k].name.c_str(), dir_fd, final_name.c_str(), 0) == 0) break;
         if (errno != EEXIST || attempt == 3) {
           const int e = errno;
-          for (std::size_t r = k; r < n; ++r) ::unlink(temps[r].path.c_str());
+          discard(k);
           errno = e;
-          throw io_error("cannot hand the submission over", final_name);
+          throw io_error("cannot hand the submission over", inbox / final_name);
         }
         // Lost a race with a submitter using the same id: answer as a retry
         // (or link again when that submission vanished meanwhile).
         try {
-          if (auto existing = find_submission(m_dir, o.submission_id)) {
-            o.run_id.clear();
-            answer_existing(*existing, *item.definition, item.input, o);
-            break;
-          }
+          if (answer(item, o)) break;
         } catch (const Error& e) {
           o.run_id.clear();
           o.error = e;
           break;
         }
       }
-      ::unlink(temps[k].path.c_str());
+      ::unlinkat(dir_fd, temps[k].name.c_str(), 0);
     }
   }
   // One fsync makes every link of the batch (and the temporaries' removal)
   // durable, and a raced submission we answered with, too.
-  if (!fresh.empty()) {
-    if (const int err = fs::detail::fsync_directory(inbox)) {
-      errno = err;
-      throw io_error("cannot sync the inbox", inbox);
-    }
-  }
+  if (!fresh.empty() && ::fsync(dir_fd) != 0) throw io_error("cannot sync the inbox", inbox);
 
   for (const auto& [i, f] : repeats) {
     if (out[f].error) {
       out[i].error = out[f].error;
       continue;
     }
-    if (*batch[i].definition != *batch[f].definition || batch[i].input != batch[f].input) {
+    if (existing_mode == Existing::Verify &&
+        (*batch[i].definition != *batch[f].definition || batch[i].input != batch[f].input)) {
       out[i].error = conflict(out[i].submission_id, out[f].run_id);
       continue;
     }

@@ -31,6 +31,7 @@
 
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "platform/posix_file.hpp"
 
 namespace beamflow::pilot {
 
@@ -109,13 +110,23 @@ class Intake {
     // (the file already under this id cannot be read).
     std::optional<Error> error;
   };
+  // How an id already handed over is answered. Verify: its file is read,
+  // its run id returned, a different flow or input is a conflict. Trust:
+  // existed, with an empty run id, without reading it (for callers whose ids
+  // name their content, such as a trigger's file identity, and that only
+  // need to know it is there).
+  enum class Existing { Verify, Trust };
   // One outcome per item, in order. Throws pilot.dir.io when the directory
   // cannot be written or synced: then any item may or may not have been
   // handed over, and submitting the same ids again is safe (idempotent).
-  std::vector<Outcome> submit(const std::vector<Item>& batch);
+  std::vector<Outcome> submit(const std::vector<Item>& batch, Existing existing = Existing::Verify);
+
+  // is_submitted(), without the path walks.
+  bool handed_over(const std::string& submission_id) const;
 
  private:
   std::filesystem::path m_dir;
+  fs::detail::UniqueFd m_inbox, m_accepted;  // the batch's system calls work relative to these
 };
 
 // Submissions in inbox/, oldest first (then by id): what the pilot accepts

@@ -101,6 +101,26 @@ TEST(IntakeBatch, EachItemIsAnsweredAsSubmitWouldAnswerIt) {
   EXPECT_EQ(pending(dir).ready.size(), 602u);
 }
 
+// Trust answers an id already handed over without reading its file (a
+// trigger's id names its content); Verify reads it.
+TEST(IntakeBatch, TrustAnswersAHandedOverIdWithoutReadingIt) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  Intake intake(dir);
+  std::ofstream(dir / "accepted" / "seen.json") << "{ unreadable";
+  const std::vector<Intake::Item> batch{{kFlow, {{"i", 1}}, "seen"}, {kFlow, {{"i", 2}}, "new"}};
+  const auto trusted = intake.submit(batch, Intake::Existing::Trust);
+  EXPECT_FALSE(trusted[0].error);
+  EXPECT_TRUE(trusted[0].existed);
+  EXPECT_TRUE(trusted[0].run_id.empty());
+  EXPECT_FALSE(trusted[1].existed);
+  EXPECT_TRUE(intake.handed_over("new"));
+  const auto verified = intake.submit(batch);
+  ASSERT_TRUE(verified[0].error);
+  EXPECT_EQ(verified[0].error->id(), "pilot.submission.invalid");
+  EXPECT_EQ(verified[1].run_id, trusted[1].run_id);
+}
+
 // 4 processes submit 10 batches of 50 each; half of each batch's ids are
 // shared by every process. Each id is handed over once, with one run id.
 TEST(IntakeBatch, ConcurrentBatchesLoseNothingAndDuplicateNothing) {
