@@ -1,9 +1,14 @@
 #pragma once
-// The hand-offs of a watcher, done by a few threads of their own: each is a
-// pilot::submit (a temporary file, two fsyncs, a link), which a watcher's
-// loop (or a pilot coordinator hosting it) must not wait for, and which
-// overlap well on a real disk. Safe because the intake is safe with
-// concurrent submitters and idempotent by submission id.
+// The hand-offs of a watcher, done by a few threads of their own, in
+// batches (pilot::Intake): a batch costs one sync of its files' data and
+// one fsync of inbox/, whatever its size, so a burst of events costs a few
+// fsyncs, not two per file. Batches form by group commit: a thread takes
+// everything queued (up to kMaxBatch) when it is free, so the events that
+// arrived while the previous batch was made durable go in the next one, and
+// a lone event waits for no window (its latency is one hand-off). The
+// watcher's loop (or a pilot coordinator hosting it) never waits for them.
+// Safe because the intake is safe with concurrent submitters and idempotent
+// by submission id.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -17,6 +22,7 @@
 #include <vector>
 
 #include "core/json.hpp"
+#include "pilot/intake.hpp"
 
 namespace beamflow::triggers {
 
@@ -29,12 +35,15 @@ class Submitter {
     Json input;
     std::string what;  // for the log: "FILE (registration R)"
   };
+  static constexpr std::size_t kMaxBatch = 1024;
+  // Prepares the pilot directory once (pilot.dir.unsafe, pilot.dir.io).
   // threads 0: every push() hands over at once, on the caller's thread.
   Submitter(std::filesystem::path pilot_dir, int threads, Log log);
   // Waits for the hand-offs in progress; queued ones are dropped (not yet
   // handed over: the next rescan finds them).
   ~Submitter();
-  void push(Job job);
+  // Queues jobs (one wake-up for all of them).
+  void push(std::vector<Job> jobs);
   // Hands `job` over now, on the caller's thread (timers: rare, and their
   // bookkeeping wants the answer).
   enum class Outcome { Submitted, Already, Failed };
@@ -43,13 +52,15 @@ class Submitter {
   void wait_idle();
   std::size_t queued() const;
 
-  std::atomic<std::uint64_t> submitted{0}, already{0}, errors{0};
+  std::atomic<std::uint64_t> submitted{0}, already{0}, errors{0}, batches{0};
 
  private:
+  std::vector<Outcome> hand_over(const std::vector<Job>& jobs);
   void work();
-  std::filesystem::path m_pilot;
+  pilot::Intake m_intake;
   Log m_log;
   mutable std::mutex m_mutex;
+  std::mutex m_log_mutex;
   std::condition_variable m_ready, m_idle;
   std::deque<Job> m_queue;
   std::size_t m_busy = 0;

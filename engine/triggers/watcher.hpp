@@ -26,8 +26,10 @@
 //     file lands either before the listing (found) or after the watch
 //     (reported); directories created later under a recursive registration
 //     are watched and listed the same way.
-// Hand-offs run on `submitters` threads of their own (submitter.hpp), so
-// on_ready() never waits for their fsyncs. A hand-off that fails (pilot
+// Hand-offs run on `submitters` threads of their own (submitter.hpp), in
+// batches: the files of one wake-up (up to 4,096 events) are queued at once,
+// and each submitter thread hands over whatever is queued with one sync, so
+// on_ready() never waits for their fsyncs and a burst costs a few. A hand-off that fails (pilot
 // directory I/O) is logged and counted in errors; one still queued when the
 // watcher stops is dropped; the next rescan (the watcher's restart) submits
 // both.
@@ -61,6 +63,7 @@ struct WatcherStats {
   std::uint64_t timer_firings = 0;  // included in submitted
   std::uint64_t errors = 0;     // failed hand-offs (logged)
   std::uint64_t watches = 0;    // directories watched now
+  std::uint64_t batches = 0;    // hand-off batches (each: one data sync, one inbox fsync)
   Json to_json() const;
 };
 
@@ -71,12 +74,17 @@ class Watcher {
   // rescans them, fires due timers. Throws trigger.watch.limit when
   // max_user_watches is reached, pilot.dir.unsafe for a directory that is
   // not ours.
-  explicit Watcher(std::filesystem::path pilot_dir, Log log = {}, int submitters = 4);
+  explicit Watcher(std::filesystem::path pilot_dir, Log log = {}, int submitters = 2);
 
   int fd() const noexcept { return m_poller.fd(); }
   // Handles what is ready (a bounded batch of events, due timers, quiescent
   // files); never blocks.
   void on_ready();
+  // The watcher's own loop: on_ready() whenever fd() is readable, until
+  // `stop_fd` is (an eventfd, a signal's descriptor). `beamflow trigger
+  // watch` runs it on its main thread, a pilot on a thread beside its
+  // coordinator.
+  void run(int stop_fd);
   WatcherStats stats() const;
   // Blocks until every hand-off queued so far is done.
   void wait_idle() { m_submitter.wait_idle(); }
@@ -96,6 +104,7 @@ class Watcher {
   enum class Seen { Complete, Created, Found };
   void file_seen(std::size_t reg, const std::filesystem::path& path, Seen how, std::int64_t now);
   void submit_file(std::size_t reg, const std::filesystem::path& path);
+  void flush();  // hands m_outgoing to the submitter
   void check_pending(std::int64_t now);
   void fire_timers(std::int64_t now);
   void rearm(std::int64_t now);
@@ -114,6 +123,7 @@ class Watcher {
   std::map<std::size_t, std::int64_t> m_fired;  // timer reg -> last instant handed over
   std::int64_t m_next_pending_check_ms = -1;
   WatcherStats m_stats;
+  std::vector<Submitter::Job> m_outgoing;  // files seen in this wake-up, not yet queued
   Submitter m_submitter;  // last: destroyed (joined) first
 };
 

@@ -142,15 +142,7 @@ int watch_main(const Output& out, const std::vector<std::string>& args) {
   out.progress("watching " + std::to_string(watcher.registrations()) + " registrations (" +
                std::to_string(watcher.stats().watches) + " directories); start rescan done");
   if (!vm.count("once")) {
-    fs::Poller poller;
-    poller.add(watcher.fd(), 1);
-    poller.add(stop.fd(), 2);
-    for (bool running = true; running;) {
-      for (const auto token : poller.wait(-1)) {
-        if (token == 2) running = false;
-        if (token == 1) watcher.on_ready();
-      }
-    }
+    watcher.run(stop.fd());
   } else {
     watcher.on_ready();
     while (watcher.pending_files() > 0) {
