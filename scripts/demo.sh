@@ -41,7 +41,8 @@ echo "== beamflow trigger add --watch demo/beamline --pattern 'scan_????.h5' ...
 pids=()
 # A failed or interrupted demo must not leave the watcher or the pilot behind.
 trap 'kill -TERM "${pids[@]}" 2>/dev/null || true; wait' EXIT
-"$bf" trigger watch --pilot demo/pilot > demo/watcher.log 2>&1 & pids+=($!)
+# One process: the pilot runs the triggers registered in its directory
+# (`beamflow trigger watch --pilot demo/pilot` would run them alone).
 "$bf" pilot --dir demo/pilot --slots 2 > demo/pilot.log 2>&1 & pids+=($!)
 echo "== a scan arrives: beamflow phantom ..., then mv into demo/beamline"
 "$bf" phantom --output demo/staging/scan_0001.h5 --size 128 --angles 180 --rows 16 --center-offset 3.2 --overwrite > /dev/null
@@ -57,9 +58,9 @@ PY
   [ -n "$run_id" ] && break
   sleep 0.1
 done
-[ -n "$run_id" ] || { echo "demo: the trigger handed nothing over (see demo/watcher.log)" >&2; exit 1; }
+[ -n "$run_id" ] || { echo "demo: the trigger handed nothing over (see demo/pilot.log)" >&2; exit 1; }
 echo "== beamflow wait $run_id --pilot demo/pilot"
 "$bf" wait "$run_id" --pilot demo/pilot
 echo "reconstruction, previews and provenance record:"
 ls -1 demo/archive/scan_0001/ | sed 's|^|  demo/archive/scan_0001/|'
-python3 -c 'import json; p = json.load(open("demo/archive/scan_0001/provenance.json")); t = json.load(open("demo/staging/scan_0001.truth.json")); print("centre found %.2f (true %.2f), %s" % (p["center"]["value"], t["center"], p["approval"]["comment"]))'
+python3 -c 'import json; p = json.load(open("demo/archive/scan_0001/provenance.json")); t = json.load(open("demo/staging/scan_0001.truth.json")); print("centre found %.2f, used %.2f (true %.2f), %s" % (p["center"]["found"], p["center"]["value"], t["center"], p["approval"]["comment"]))'

@@ -5,7 +5,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <thread>
 #include <system_error>
 
@@ -22,6 +24,7 @@
 #include "platform/launcher.hpp"
 #include "platform/signals.hpp"
 #include "platform/spawn.hpp"
+#include "triggers/watcher.hpp"
 
 namespace beamflow::cli {
 namespace {
@@ -37,6 +40,45 @@ std::filesystem::path sbatch_script(const po::variables_map& vm) {
   throw Error("pilot.sbatch", states_error::Runtime,
               "cannot find pilot.sbatch: give --script PATH or set BEAMFLOW_PILOT_SBATCH (the file is slurm/pilot.sbatch "
               "in the source tree)");
+}
+
+// The pilot runs the triggers registered in its directory (D/triggers/,
+// `beamflow trigger add --pilot D`) on a thread beside the coordinator, so
+// a beamline needs one process; what they hand over reaches the coordinator
+// through D/inbox like any submission. Stopped (hand-offs in progress
+// finished, queued ones left to the next start's rescan) when the pilot
+// drains. A watcher that fails later (a registration whose directory cannot
+// be watched) is logged; the pilot keeps running what it has.
+class HostedTriggers {
+ public:
+  HostedTriggers(const std::filesystem::path& dir, const std::function<void(const std::string&)>& log)
+      : m_watcher(dir, [log](const std::string& line) { log("trigger: " + line); }), m_thread([this, log] {
+          try {
+            m_watcher.run(m_stop.fd());
+          } catch (const std::exception& e) {
+            log(std::string("trigger: the watcher stopped: ") + e.what() + " (restart the pilot once fixed)");
+          }
+        }) {}
+  HostedTriggers(const HostedTriggers&) = delete;
+  HostedTriggers& operator=(const HostedTriggers&) = delete;
+  ~HostedTriggers() {
+    m_stop.notify();
+    m_thread.join();
+  }
+  const triggers::Watcher& watcher() const { return m_watcher; }
+
+ private:
+  triggers::Watcher m_watcher;
+  fs::Wakeup m_stop;
+  std::thread m_thread;  // last: started once the others exist
+};
+
+std::unique_ptr<HostedTriggers> host_triggers(const po::variables_map& vm, const pilot::CoordinatorOptions& c) {
+  if (vm.count("no-triggers")) return nullptr;
+  auto t = std::make_unique<HostedTriggers>(c.dir, c.log);
+  c.log("triggers: " + std::to_string(t->watcher().registrations()) + " registrations (" +
+        std::to_string(t->watcher().stats().watches) + " directories watched)");
+  return t;
 }
 
 // beamflow pilot submit: sbatch slurm/pilot.sbatch for a pilot on D.
@@ -97,9 +139,11 @@ int pilot_main(const std::vector<std::string>& args) {
       "max-runs", po::value<std::size_t>()->default_value(64), "runs driven at once; the others wait in D/inbox")(
       "slots", po::value<int>()->default_value(2),
       "worker threads when not under mpirun/srun (under them: ranks 1..N-1 are the workers)")(
-      "no-fsync", "do not fsync the runs' journals (faster; a machine crash may lose the last transitions)");
+      "no-fsync", "do not fsync the runs' journals (faster; a machine crash may lose the last transitions)")(
+      "no-triggers", "do not run the triggers registered in D/triggers/ (`beamflow trigger watch` runs them alone)");
   po::variables_map vm;
-  if (!out.parse("--dir D [--max-runs N] [--slots K]   (or: mpirun -np N beamflow pilot --dir D)", o, {}, args, vm))
+  if (!out.parse("--dir D [--max-runs N] [--slots K] [--no-triggers]   (or: mpirun -np N beamflow pilot --dir D)", o,
+                 {}, args, vm))
     return kExitOk;
   // Before any thread (MPI's included): the drain signals become events.
   fs::SignalEvents signals{SIGTERM, SIGINT, SIGUSR1};
@@ -121,6 +165,7 @@ int pilot_main(const std::vector<std::string>& args) {
     }
     c.log("pilot on " + std::to_string(box.size()) + " ranks, " + std::to_string(box.size() - 1) + " workers");
     try {
+      const auto hosted = host_triggers(vm, c);
       pilot::run_coordinator(channel, registry, c, signals);
     } catch (...) {
       // The workers must not wait forever for a coordinator that gave up.
@@ -138,6 +183,7 @@ int pilot_main(const std::vector<std::string>& args) {
     workers.emplace_back([&, r] { pilot::run_worker(channels.at(r), registry, host); });
   c.log("pilot in one process, " + std::to_string(slots) + " worker threads");
   try {
+    const auto hosted = host_triggers(vm, c);
     pilot::run_coordinator(channels.at(0), registry, c, signals);
   } catch (...) {
     for (int r = 1; r <= slots; ++r) channels.at(0).send(r, R"({"t":"stop"})");
