@@ -28,7 +28,35 @@ PendingApproval to_pending(const std::string& action_id, const Json& request) {
   p.approvers = request.value("approvers", std::vector<std::string>{});
   p.requested_at = request.value("requested_at", "");
   if (const auto deadline = deadline_of(request)) p.expires_at = durable::rfc3339(*deadline);
+  if (request.contains("values") && request["values"].is_object()) p.values = request["values"];
   return p;
+}
+
+// The proposed values with the corrections applied; `changed` gets
+// {key: {from, to}} for each value a correction changed.
+Json corrected_values(const Json& proposed, const Json& corrections, const std::string& action_id, Json& changed) {
+  changed = Json::object();
+  Json values = proposed;
+  for (auto it = corrections.begin(); it != corrections.end(); ++it) {
+    if (!proposed.contains(it.key())) {
+      std::string names;
+      for (auto p = proposed.begin(); p != proposed.end(); ++p) names += (names.empty() ? "" : ", ") + p.key();
+      refuse("approve.invalid",
+             "'" + it.key() + "' is not a value this request proposes (" + (names.empty() ? "none" : names) + ")",
+             action_id);
+    }
+    const Json& was = proposed[it.key()];
+    const bool same_type = (was.is_number() && it.value().is_number()) || was.type() == it.value().type() ||
+                           was.is_null();
+    if (!same_type)
+      refuse("approve.invalid",
+             "'" + it.key() + "' is " + std::string(was.type_name()) + " (proposed " + was.dump() + "), not " +
+                 it.value().type_name() + " (" + it.value().dump() + ")",
+             action_id);
+    if (was != it.value()) changed[it.key()] = {{"from", was}, {"to", it.value()}};
+    values[it.key()] = it.value();
+  }
+  return values;
 }
 
 std::string describe(const PendingApproval& p) {
@@ -42,10 +70,16 @@ namespace detail {
 ActionState outcome_of(const std::string& action_id, const Json& decision) {
   const std::string by = decision.value("by", "");
   if (decision.value("approved", false)) {
-    return ActionState::succeeded(action_id, {{"approved", true},
-                                              {"by", by},
-                                              {"comment", decision.value("comment", "")},
-                                              {"decided_at", decision.value("decided_at", "")}});
+    Json out = {{"approved", true},
+                {"by", by},
+                {"comment", decision.value("comment", "")},
+                {"decided_at", decision.value("decided_at", "")}};
+    // The proposed values, as corrected (only when the request proposed some).
+    if (decision.contains("values")) {
+      out["values"] = decision["values"];
+      out["corrected"] = decision.value("corrected", Json::object());
+    }
+    return ActionState::succeeded(action_id, out);
   }
   ActionState s = ActionState::failed(action_id, "Approval.Rejected",
                                       by + ": " + decision.value("reason", ""));
@@ -82,9 +116,12 @@ std::vector<PendingApproval> pending_approvals(const stdfs::path& run_dir) {
 }
 
 void decide(const stdfs::path& run_dir, const std::string& action_id, bool approve, std::string by,
-            std::string reason) {
+            std::string reason, const Json& corrections) {
   if (by.empty()) refuse("approve.invalid", "a decision needs the name of who decides", action_id);
   if (!approve && reason.empty()) refuse("approve.invalid", "a rejection needs a reason", action_id);
+  if (!corrections.is_object()) refuse("approve.invalid", "corrections must be a JSON object", action_id);
+  if (!approve && !corrections.empty())
+    refuse("approve.invalid", "a rejection corrects nothing: approve with the corrected values", action_id);
   const stdfs::path dir = run_dir / "actions" / action_id;
   if (action_id.empty() || action_id.find('/') != std::string::npos ||
       !stdfs::exists(dir / kRequestFile)) {
@@ -123,6 +160,11 @@ void decide(const stdfs::path& run_dir, const std::string& action_id, bool appro
                    {"by", std::move(by)},
                    {"decided_at", durable::rfc3339(Clock::now())}};
   decision[approve ? "comment" : "reason"] = std::move(reason);
+  if (const Json proposed = request->value("values", Json()); proposed.is_object()) {
+    decision["values"] = corrected_values(proposed, corrections, action_id, decision["corrected"]);
+  } else if (!corrections.empty()) {
+    refuse("approve.invalid", "this request proposes no values to correct", action_id);
+  }
   durable::write_json(dir / kDecisionFile, decision);
 }
 

@@ -7,6 +7,7 @@
 #include "actions/builtin_action.hpp"
 #include "actions/builtins.hpp"
 #include "actions/durable.hpp"
+#include "core/error.hpp"
 
 namespace beamflow::actions {
 namespace {
@@ -22,13 +23,18 @@ class ApproveAction final : public BuiltinAction {
       : BuiltinAction(
             "approve",
             "Waits for a person to run `beamflow approve` (succeeds with {approved, by, comment, "
-            "decided_at}) or `beamflow reject` (fails with Approval.Rejected).",
+            "decided_at}, and {values, corrected} when the input proposed values) or `beamflow reject` "
+            "(fails with Approval.Rejected).",
             Timing::Asynchronous, Effects::Observable,
             InputSpec({Field::of(FieldType::String, "prompt",
                                  "what the approver is asked; default \"Approve to continue?\""),
                        Field::of(FieldType::String, "message", "synonym of prompt"),
                        Field::of(FieldType::StringArray, "approvers",
                                  "login names allowed to decide; default: anyone"),
+                       Field::of(FieldType::Any, "values",
+                                 "proposed values (an object, e.g. {\"centre\": 63.5}) the approver may "
+                                 "correct (`beamflow approve --set centre=66.5`); the result's \"values\" "
+                                 "holds them as decided"),
                        Field::of(FieldType::Number, "timeout_seconds",
                                  "fail with Approval.Timeout when undecided this long")
                            .above(0)
@@ -68,6 +74,12 @@ class ApproveAction final : public BuiltinAction {
               {"prompt", r.input.value("prompt", r.input.value("message", "Approve to continue?"))},
               {"approvers", r.input.value("approvers", Json::array())},
               {"requested_at", durable::rfc3339(now)}};
+    if (r.input.contains("values")) {
+      if (!r.input["values"].is_object())
+        throw Error("approve.invalid", states_error::Runtime, "'values' must be a JSON object of proposed values",
+                    {{"action", r.action_id}});
+      j["values"] = r.input["values"];
+    }
     if (r.input.contains("timeout_seconds")) {
       const double seconds = r.input["timeout_seconds"].get<double>();
       j["timeout_seconds"] = r.input["timeout_seconds"];

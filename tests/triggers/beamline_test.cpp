@@ -8,6 +8,10 @@
 // keep arriving and the pilot is restarted.
 #include <sys/stat.h>
 
+#include <fstream>
+#include <iterator>
+#include <optional>
+
 #include "../support/scratch_dir.hpp"
 #include "fixture.hpp"
 #include "platform/checksum.hpp"
@@ -116,6 +120,59 @@ class BeamlineFlow : public ::testing::Test {
   mutable int m_pilots = 0;
 };
 
+// The approval request of a run waiting in ApproveCenter, once it exists.
+std::optional<Json> approval_request(const fsys::path& runs) {
+  std::error_code ec;
+  for (fsys::recursive_directory_iterator it(runs, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename() != "request.json") continue;
+    try {
+      const Json j = read_json(it->path());
+      if (j.value("kind", "") == "approval") return j;
+    } catch (const std::exception&) {  // being written: not yet
+    }
+  }
+  return std::nullopt;
+}
+
+// The scientist corrects the centre while approving: the volume is
+// reconstructed at the corrected centre, and the record says so (the value
+// used, the one found, the correction and who made it).
+TEST_F(BeamlineFlow, AScientistCorrectsTheCentreWhenApprovingAndTheVolumeUsesIt) {
+  write_text(dir.path() / "in.json", input(false).dump());
+  auto run = Process::start({beamflow_binary(), "run", flow().string(), "--input", "in.json", "--run-id", "scan-1",
+                             "--runs-dir", "runs", "--json"},
+                            options());
+  // The run waits for a person, proposing the centre it found.
+  std::optional<Json> request;
+  ASSERT_TRUE(eventually([&] { return (request = approval_request(dir.path() / "runs")).has_value(); }, 180s));
+  ASSERT_TRUE((*request)["values"]["centre"].is_number()) << request->dump();
+  const double found = (*request)["values"]["centre"].get<double>();
+  const double corrected = found + 1.5;
+  // A typo is refused, not ignored.
+  const auto typo = beamflow({"approve", "scan-1", "--runs-dir", "runs", "--set", "center=30", "--json"}, options());
+  EXPECT_NE(typo.exit_code, 0);
+  EXPECT_NE(typo.out.find("approve.invalid"), std::string::npos) << typo.out << typo.err;
+  EXPECT_NE(typo.out.find("centre"), std::string::npos) << typo.out;
+  const auto decided = beamflow({"approve", "scan-1", "--runs-dir", "runs", "--by", "alice", "--comment",
+                                 "centre moved by hand", "--set", "centre=" + Json(corrected).dump(), "--json"},
+                                options());
+  ASSERT_EQ(decided.exit_code, 0) << decided.out << decided.err;
+  EXPECT_EQ(json_of(decided.out)["corrections"]["centre"], corrected);
+  const auto r = run.wait();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const Json record = check_archive();
+  EXPECT_EQ(record["approval"]["approved"], true);
+  EXPECT_EQ(record["approval"]["by"], "alice");
+  EXPECT_EQ(record["approval"]["corrected"]["centre"]["from"], found);
+  EXPECT_EQ(record["approval"]["corrected"]["centre"]["to"], corrected);
+  EXPECT_EQ(record["center"]["value"], corrected);
+  EXPECT_EQ(record["center"]["found"], found);
+  EXPECT_EQ(record["steps"]["find_center"]["center"], found);
+  // The reconstruction itself recorded the corrected centre.
+  EXPECT_EQ(record["steps"]["reconstruct"]["center"], corrected);
+  EXPECT_EQ(json_of(r.out)["output"]["center"], corrected);
+}
+
 TEST_F(BeamlineFlow, AScientistApprovesTheCentreThenItIsReconstructedAndArchivedWithProvenance) {
   write_text(dir.path() / "in.json", input(false).dump());
   auto run = Process::start({beamflow_binary(), "run", flow().string(), "--input", "in.json", "--run-id", "scan-1",
@@ -137,6 +194,10 @@ TEST_F(BeamlineFlow, AScientistApprovesTheCentreThenItIsReconstructedAndArchived
   EXPECT_EQ(record["approval"]["approved"], true);
   EXPECT_EQ(record["approval"]["by"], "alice");
   EXPECT_EQ(record["ranks"], 2);
+  // Approved as found: the centre used is the one found, nothing corrected.
+  EXPECT_EQ(record["center"]["value"], record["center"]["found"]);
+  EXPECT_EQ(record["approval"]["corrected"], Json::object());
+  EXPECT_EQ(record["steps"]["reconstruct"]["center"], record["center"]["found"]);
   EXPECT_EQ(json_of(r.out)["output"]["provenance"], (dir.path() / "compute/scan_0001/provenance.json").string());
 }
 
@@ -174,6 +235,8 @@ TEST_F(BeamlineFlow, ATriggerSeesTheFileAndTheUnattendedFlowArchivesIt) {
   const Json record = check_archive();
   EXPECT_EQ(record["approval"]["approved"], false);
   EXPECT_EQ(record["parameters"]["unattended"], true);
+  EXPECT_EQ(record["center"]["value"], record["center"]["found"]);  // nobody corrected it
+  EXPECT_EQ(record["steps"]["reconstruct"]["center"], record["center"]["found"]);
 }
 
 }  // namespace
@@ -182,14 +245,13 @@ TEST_F(BeamlineFlow, ATriggerSeesTheFileAndTheUnattendedFlowArchivesIt) {
 namespace beamflow::test {
 namespace {
 
-// Datasets arriving at a running watcher and pilot (one process, 2 worker
-// slots; the reconstruction takes both) are each reconstructed and archived
+// Datasets arriving at a pilot (one process, 2 worker slots; the
+// reconstruction takes both) that runs the trigger itself (no `trigger
+// watch`: a beamline needs one process) are each reconstructed and archived
 // once, including one that arrives while the pilot is down (killed with
-// SIGKILL, started again).
-TEST_F(BeamlineFlow, DatasetsArrivingAtAPilotRunOnceEachOneWhileThePilotIsRestarted) {
+// SIGKILL: the restarted pilot's start rescan hands it over).
+TEST_F(BeamlineFlow, DatasetsArrivingAtAPilotRunningTheTriggerRunOnceEachOneWhileItIsDown) {
   register_trigger(2);
-  WatcherProcess watcher(dir.path() / "pilot", dir.path() / "watch.log");
-  ASSERT_TRUE(watcher.started);
   auto run_of = [&](const std::string& name) {
     for (const auto& f : submission_files(dir.path() / "pilot")) {
       const Json s = read_json(f);
@@ -211,15 +273,17 @@ TEST_F(BeamlineFlow, DatasetsArrivingAtAPilotRunOnceEachOneWhileThePilotIsRestar
     pilot.kill(SIGKILL);
     pilot.wait();
   }
-  arrive("scan_0002");  // no pilot: it waits in the inbox
-  ASSERT_TRUE(eventually([&] { return !run_of("scan_0002").empty(); }));
+  arrive("scan_0002");  // no pilot, so no watcher: nothing hands it over yet
+  EXPECT_TRUE(run_of("scan_0002").empty());
   auto pilot = start_pilot();
   arrive("scan_0003");
   for (const char* name : {"scan_0002", "scan_0003"}) EXPECT_TRUE(finished(name)) << name;
   pilot.kill(SIGTERM);
   pilot.wait();
-  watcher.stop();
   EXPECT_EQ(submission_files(dir.path() / "pilot").size(), 3u);
+  std::ifstream in(dir.path() / "pilot-2.log");
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("triggers: 1 registrations"), std::string::npos) << log;
   for (const char* name : {"scan_0001", "scan_0002", "scan_0003"}) {
     const Json record = check_archive(name);
     EXPECT_EQ(record["parameters"]["name"], name);

@@ -9,6 +9,7 @@
 #include "apps/beamflow/common.hpp"
 #include "apps/beamflow/output.hpp"
 #include "core/error.hpp"
+#include "core/json_parse.hpp"
 #include "run/paths.hpp"
 #include "run/run_store.hpp"
 
@@ -25,6 +26,26 @@ std::string login_name() {
   return "uid:" + std::to_string(::geteuid());
 }
 
+// --input JSON, then each --set KEY=VALUE (VALUE parsed as JSON when it is
+// JSON: 66.5 a number, true a boolean; else the text as a string).
+Json corrections_of(const po::variables_map& vm) {
+  Json c = Json::object();
+  if (vm.count("input")) {
+    c = parse_json(vm["input"].as<std::string>(), "--input");
+    if (!c.is_object()) throw Error("cli.usage", states_error::Runtime, "--input must be a JSON object of values");
+  }
+  if (vm.count("set")) {
+    for (const auto& kv : vm["set"].as<std::vector<std::string>>()) {
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw Error("cli.usage", states_error::Runtime, "--set takes KEY=VALUE, got '" + kv + "'");
+      const std::string text = kv.substr(eq + 1);
+      c[kv.substr(0, eq)] = try_parse_json(text).value_or(Json(text));
+    }
+  }
+  return c;
+}
+
 int decide(const Output& out, bool approve, const std::vector<std::string>& args) {
   po::options_description o("Options");
   o.add_options()("run-id", po::value<std::string>()->required(), "the run waiting for a decision")(
@@ -32,7 +53,11 @@ int decide(const Output& out, bool approve, const std::vector<std::string>& args
       "ACTION_ID of the request to decide (needed when several are pending)")(
       "by", po::value<std::string>(), "who decides (default: your login name)");
   if (approve) {
-    o.add_options()("comment", po::value<std::string>()->default_value(""), "a note kept with the approval");
+    o.add_options()("comment", po::value<std::string>()->default_value(""), "a note kept with the approval")(
+        "set", po::value<std::vector<std::string>>()->composing(),
+        "KEY=VALUE: correct a value the request proposes (e.g. centre=66.5; VALUE is JSON, else a string); "
+        "repeatable")("input", po::value<std::string>(),
+                      "a JSON object of corrected values (e.g. '{\"centre\": 66.5}'); --set applies after it");
   } else {
     o.add_options()("reason", po::value<std::string>()->required(), "why the request is rejected (required)");
   }
@@ -42,7 +67,8 @@ int decide(const Output& out, bool approve, const std::vector<std::string>& args
   positional.add("run-id", 1);
   po::variables_map vm;
   const std::string synopsis = approve
-      ? "RUN_ID [--action ACTION_ID] [--by NAME] [--comment TEXT] [--runs-dir DIR]"
+      ? "RUN_ID [--action ACTION_ID] [--by NAME] [--comment TEXT] [--set KEY=VALUE]... [--input JSON] "
+        "[--runs-dir DIR]"
       : "RUN_ID --reason TEXT [--action ACTION_ID] [--by NAME] [--runs-dir DIR]";
   if (!out.parse(synopsis, o, positional, args, vm)) return kExitOk;
 
@@ -63,14 +89,18 @@ int decide(const Output& out, bool approve, const std::vector<std::string>& args
     state = pending.state_name;
   }
   const std::string by = vm.count("by") ? vm["by"].as<std::string>() : login_name();
-  actions::decide(run_dir, action_id, approve, by,
-                  vm[approve ? "comment" : "reason"].as<std::string>());
+  const Json corrections = approve ? corrections_of(vm) : Json::object();
+  actions::decide(run_dir, action_id, approve, by, vm[approve ? "comment" : "reason"].as<std::string>(),
+                  corrections);
 
-  out.result({{"run_id", run_id}, {"action_id", action_id}, {"state", state}, {"approved", approve}, {"by", by}},
-             [&](std::ostream& o) {
-               o << (approve ? "approved " : "rejected ") << action_id
-                 << (state.empty() ? "" : " (state " + state + ")") << " of run " << run_id << " as " << by << "\n";
-             });
+  Json doc{{"run_id", run_id}, {"action_id", action_id}, {"state", state}, {"approved", approve}, {"by", by}};
+  if (!corrections.empty()) doc["corrections"] = corrections;
+  out.result(doc, [&](std::ostream& o) {
+    o << (approve ? "approved " : "rejected ") << action_id << (state.empty() ? "" : " (state " + state + ")")
+      << " of run " << run_id << " as " << by;
+    for (auto it = corrections.begin(); it != corrections.end(); ++it) o << ", " << it.key() << " = " << it.value().dump();
+    o << "\n";
+  });
   return kExitOk;
 }
 
