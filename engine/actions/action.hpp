@@ -90,6 +90,14 @@ struct Placement {
   struct NoOutcome {
     std::string id, error, what;
   } no_outcome;
+  // Where a pilot may put the ranks of a job of ranks > 1: "one_node" (the
+  // default: one mpiexec on one node), "spread" (one rank per node) or
+  // "pack" (as few nodes as possible). pilot::node_policy() reads it.
+  std::string nodes;
+  // Set by a pilot: the host of each rank it holds for the task, the job's
+  // rank 0 first. Ranks on more than one host run as a job step over those
+  // nodes (platform::nested_launch); empty or one host: on this node.
+  std::vector<std::string> hosts;
 };
 
 class Action {

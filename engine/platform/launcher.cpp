@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -69,20 +70,52 @@ bool set_by_launcher(std::string_view name) {
   return name == "MPI_LOCALNRANKS" || name == "MPI_LOCALRANKID";
 }
 
-NestedLaunch nested_launch(const std::vector<std::string>& environment) {
+NestedLaunch nested_launch(const std::vector<std::string>& environment, const NestedJob& job) {
+  // The distinct hosts in rank order, and how many ranks each holds.
+  std::vector<std::pair<std::string, int>> nodes;
+  for (const std::string& h : job.hosts) {
+    auto it = std::find_if(nodes.begin(), nodes.end(), [&](const auto& n) { return n.first == h; });
+    if (it == nodes.end()) nodes.emplace_back(h, 1);
+    else ++it->second;
+  }
+  bool in_slurm = false;
+  for (const std::string& entry : environment) in_slurm |= entry.rfind("SLURM_JOB_ID=", 0) == 0;
+  const bool step = nodes.size() > 1 && in_slurm;
+  const auto kept = [&](const std::string& name) {
+    return step && (name == "SLURM_JOB_ID" || name == "SLURM_JOBID" || name == "SLURM_CONF");
+  };
   NestedLaunch out;
   for (const std::string& entry : environment) {
     const std::string name = entry.substr(0, entry.find('='));
-    if (set_by_launcher(name)) out.unset.push_back(name);
+    if (set_by_launcher(name) && !kept(name)) out.unset.push_back(name);
+  }
+  const std::string ranks = std::to_string(std::max(1, job.ranks));
+  if (step) {
+    std::string list;
+    bool uniform = true;
+    for (const auto& [host, count] : nodes) {
+      list += (list.empty() ? "" : ",") + host;
+      uniform &= count == nodes.front().second;
+    }
+    out.argv = {"srun", "--overlap", "--mpi=pmix", "--kill-on-bad-exit=1", "--nodelist=" + list,
+                "-N", std::to_string(nodes.size()), "-n", ranks};
+    if (uniform) out.argv.push_back("--ntasks-per-node=" + std::to_string(nodes.front().second));
+    return out;
+  }
+  out.argv = {job.mpiexec, "-np", ranks};
+  if (nodes.size() > 1) {
+    std::string list;
+    for (const auto& [host, count] : nodes) list += (list.empty() ? "" : ",") + host + ":" + std::to_string(count);
+    out.argv.insert(out.argv.end(), {"--host", list});
   }
   out.set["OMPI_MCA_rmaps_base_oversubscribe"] = "1";
   return out;
 }
 
-NestedLaunch nested_launch() {
+NestedLaunch nested_launch(const NestedJob& job) {
   std::vector<std::string> environment;
   for (char** e = environ; *e; ++e) environment.emplace_back(*e);
-  return nested_launch(environment);
+  return nested_launch(environment, job);
 }
 
 LaunchInfo launch_info() {

@@ -44,17 +44,39 @@ LaunchInfo launch_info();  // of this process
 // does not support recursive calls", exit 1).
 bool set_by_launcher(std::string_view name);
 
-// What a nested launch (`mpiexec -np R` run by a process a launcher started)
-// changes in the environment it inherits: `unset`, the variables of this
-// process's environment that set_by_launcher() names, and `set`, what makes
-// it run its R ranks on this node whatever the core count (Open MPI's
-// oversubscription; other MPIs ignore it). The ranks of a pilot's
-// multi-rank task are the pilot's own, idle while the task runs.
+// A nested launch: a job of `ranks` ranks started by a process a launcher
+// may have started (a pilot's rank running a multi-rank task). `hosts` names
+// the node of each rank (rank 0's first), as the pilot placed them; empty or
+// a single host: all on this node.
+struct NestedJob {
+  int ranks = 1;
+  std::vector<std::string> hosts;
+  std::string mpiexec = "mpiexec";
+};
+
+// How to start it: `argv`, the launcher and its options (the program and its
+// arguments follow), and what changes in the environment it inherits:
+// `unset`, the variables of that environment that set_by_launcher() names,
+// and `set`.
+// - On this node: `mpiexec -np R`, every launcher variable unset, and Open
+//   MPI's oversubscription set (the R ranks run here whatever the core count;
+//   other MPIs ignore it). The ranks of a pilot's multi-rank task are the
+//   pilot's own, idle while the task runs.
+// - Over several nodes, inside a Slurm allocation (SLURM_JOB_ID set): a job
+//   step of that allocation, `srun --overlap --mpi=pmix --nodelist=H1,H2..
+//   -N n -n R` (--overlap: the pilot's own step holds the nodes' CPUs;
+//   --ntasks-per-node when every node has as many ranks), keeping the
+//   allocation's SLURM_JOB_ID, SLURM_JOBID and SLURM_CONF so srun finds its
+//   job, and unsetting the step's other variables.
+// - Over several nodes without Slurm: `mpiexec -np R --host H1:k1,H2:k2`
+//   (Open MPI reaches the other nodes its own way, e.g. ssh).
 struct NestedLaunch {
+  std::vector<std::string> argv;
   std::vector<std::string> unset;
   std::map<std::string, std::string> set;
 };
-NestedLaunch nested_launch(const std::vector<std::string>& environment);  // "NAME=VALUE" entries
-NestedLaunch nested_launch();  // of this process
+NestedLaunch nested_launch(const std::vector<std::string>& environment,
+                           const NestedJob& job = {});  // "NAME=VALUE" entries
+NestedLaunch nested_launch(const NestedJob& job = {});   // of this process
 
 }  // namespace beamflow::platform

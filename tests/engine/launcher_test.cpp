@@ -88,7 +88,34 @@ TEST(Launcher, ANestedLaunchDropsTheLaunchersEnvironment) {
                                                "PMIX_SERVER_URI3", "PMI_FD", "MPI_LOCALRANKID", "SLURM_JOB_ID",
                                                "SLURM_STEP_ID"}));
   EXPECT_EQ(n.set.at("OMPI_MCA_rmaps_base_oversubscribe"), "1");
+  EXPECT_EQ(n.argv, (std::vector<std::string>{"mpiexec", "-np", "1"}));
   EXPECT_TRUE(nested_launch({"PATH=/usr/bin"}).unset.empty());
+  // Ranks on one host, the pilot's usual case: mpiexec on this node.
+  EXPECT_EQ(nested_launch({"SLURM_JOB_ID=42"}, {2, {"node1", "node1"}, "mpiexec"}).argv,
+            (std::vector<std::string>{"mpiexec", "-np", "2"}));
+}
+
+// Ranks a pilot placed on several nodes of a Slurm allocation: a job step of
+// that allocation over exactly those nodes, which keeps what srun needs to
+// find its job and drops the rest of the step the rank runs in.
+TEST(Launcher, ANestedLaunchOverNodesIsAJobStepOfTheAllocation) {
+  const std::vector<std::string> env = {"SLURM_JOB_ID=42", "SLURM_JOBID=42", "SLURM_CONF=/etc/slurm.conf",
+                                        "SLURM_STEP_ID=0", "SLURM_NTASKS=6", "OMPI_COMM_WORLD_RANK=1",
+                                        "PMIX_RANK=1", "PATH=/usr/bin"};
+  const NestedLaunch spread = nested_launch(env, {2, {"node1", "node3"}, "mpiexec"});
+  EXPECT_EQ(spread.argv, (std::vector<std::string>{"srun", "--overlap", "--mpi=pmix", "--kill-on-bad-exit=1",
+                                                   "--nodelist=node1,node3", "-N", "2", "-n", "2",
+                                                   "--ntasks-per-node=1"}));
+  EXPECT_EQ(spread.unset,
+            (std::vector<std::string>{"SLURM_STEP_ID", "SLURM_NTASKS", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"}));
+  EXPECT_TRUE(spread.set.empty());
+  // Uneven: no --ntasks-per-node; hosts in the order of their first rank.
+  EXPECT_EQ(nested_launch(env, {3, {"node2", "node2", "node1"}, "mpiexec"}).argv,
+            (std::vector<std::string>{"srun", "--overlap", "--mpi=pmix", "--kill-on-bad-exit=1",
+                                      "--nodelist=node2,node1", "-N", "2", "-n", "3"}));
+  // Outside Slurm: Open MPI's own launch with the hosts named.
+  const NestedLaunch plain = nested_launch({"PATH=/usr/bin"}, {3, {"a", "b", "b"}, "mpiexec"});
+  EXPECT_EQ(plain.argv, (std::vector<std::string>{"mpiexec", "-np", "3", "--host", "a:1,b:2"}));
 }
 
 }  // namespace
