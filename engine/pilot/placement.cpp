@@ -59,6 +59,13 @@ std::optional<std::vector<int>> choose(const std::map<int, std::vector<int>>& no
 
 }  // namespace
 
+NodePolicy node_policy(const std::string& name, NodePolicy fallback) {
+  if (name == "one_node") return NodePolicy::OneNode;
+  if (name == "spread") return NodePolicy::Spread;
+  if (name == "pack") return NodePolicy::Pack;
+  return fallback;
+}
+
 PlacementResult place(const std::vector<QueuedTask>& queue, const std::vector<RankState>& ranks,
                       const std::map<std::string, int>& running, const PlacementPolicy& policy) {
   PlacementResult result;

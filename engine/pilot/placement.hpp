@@ -27,6 +27,10 @@ namespace beamflow::pilot {
 
 enum class NodePolicy { Pack, OneNode, Spread };
 
+// The policy an action names in Placement::nodes ("one_node", "spread",
+// "pack"); `fallback` when it names none or one unknown here.
+NodePolicy node_policy(const std::string& name, NodePolicy fallback);
+
 // What an action declares it needs.
 struct Need {
   int ranks = 1;

@@ -8,7 +8,9 @@ namespace beamflow::pilot::wire {
 Json to_json(const actions::Placement& p) {
   return {{"ranks", p.ranks},
           {"own_process", p.own_process},
-          {"no_outcome", {{"id", p.no_outcome.id}, {"error", p.no_outcome.error}, {"what", p.no_outcome.what}}}};
+          {"no_outcome", {{"id", p.no_outcome.id}, {"error", p.no_outcome.error}, {"what", p.no_outcome.what}}},
+          {"nodes", p.nodes},
+          {"hosts", p.hosts}};
 }
 
 actions::Placement placement_from_json(const Json& j) {
@@ -17,6 +19,8 @@ actions::Placement placement_from_json(const Json& j) {
   p.own_process = j.at("own_process").get<bool>();
   const Json& n = j.at("no_outcome");
   p.no_outcome = {n.at("id").get<std::string>(), n.at("error").get<std::string>(), n.at("what").get<std::string>()};
+  p.nodes = j.value("nodes", std::string());
+  p.hosts = j.value("hosts", std::vector<std::string>());
   return p;
 }
 

@@ -129,6 +129,7 @@ actions::Placement reconstruct_placement(const Json& input) {
   if (!ranks.is_number_integer() || ranks.get<std::int64_t>() < 1 || ranks.get<std::int64_t>() > 4096) return p;
   p.ranks = static_cast<int>(ranks.get<std::int64_t>());
   p.own_process = true;
+  if (const Json nodes = input.value("nodes", Json()); nodes.is_string()) p.nodes = nodes.get<std::string>();
   if (p.ranks == 1) {
     // One rank: a child process without mpiexec, off the driver's thread.
     p.no_outcome = {"action.child_failed", states_error::TaskFailed, "beamflow __action reconstruct"};
@@ -150,12 +151,20 @@ void register_tomography_actions(actions::ActionRegistry& registry) {
         if (!ranks_field.is_number_integer() || ranks_field.get<std::int64_t>() < 1 ||
             ranks_field.get<std::int64_t>() > 4096)
           throw usage_error("ranks", "ranks must be an integer 1..4096");
+        const Json nodes_field = input.value("nodes", Json("one_node"));
+        if (!nodes_field.is_string() || (nodes_field != "one_node" && nodes_field != "spread" && nodes_field != "pack"))
+          throw usage_error("nodes", "nodes must be one_node, spread or pack");
         return reconstruct(options, comm).to_json();
       },
       Json{{"ranks",
             {{"type", "integer"},
              {"default", 1},
-             {"description", "MPI ranks; > 1 runs as a supervised child process under mpiexec"}}}},
+             {"description", "MPI ranks; > 1 runs as a supervised child process under mpiexec"}}},
+           {"nodes",
+            {{"type", "string"},
+             {"enum", {"one_node", "spread", "pack"}},
+             {"default", "one_node"},
+             {"description", "in a pilot over several nodes, where the ranks go: one node, one rank per node, or as few nodes as possible"}}}},
       reconstruct_placement));
   registry.add(std::make_shared<TomographyAction<FindCenterOptions>>(
       "find_center", "find the rotation centre of a Data Exchange file", find_center_fields(),
