@@ -117,9 +117,9 @@ ActionState Scheduler::submit(const std::string& flow, actions::Action& a, const
   e.placement = p;
   e.need.ranks = std::max(1, p.ranks);
   e.need.one_job = p.ranks > 1;
-  // Its ranks run as one `mpiexec -np R` started on the node of the first
-  // (platform::nested_launch): hold ranks on that node.
-  if (e.need.one_job) e.need.nodes = NodePolicy::OneNode;
+  // Its ranks run as one job (platform::nested_launch): on one node unless
+  // the action asks for them spread or packed over nodes.
+  if (e.need.one_job) e.need.nodes = node_policy(p.nodes, NodePolicy::OneNode);
   e.cls = !p.own_process && p.ranks <= 1 && a.info().synchronous ? kLight : kHeavy;
   e.seq = m_seq++;
   e.queued_ms = now_ms();
@@ -302,8 +302,10 @@ void Scheduler::assign(const std::string& key, const std::vector<int>& ranks, st
   e.ranks = ranks;
   ++m_running[e.flow];
   ++m_running_count;
+  e.placement.hosts.clear();  // where its ranks are: a job over several nodes starts there
   for (int r : ranks) {
     Rank& rank = m_ranks[static_cast<std::size_t>(r)];
+    e.placement.hosts.push_back(rank.host);
     if (rank.inflight++ == 0) rank.busy_since_ms = now;
     if (e.cls == kHeavy) rank.exclusive = true;
   }
