@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "core/json_parse.hpp"
 #include "core/time.hpp"
@@ -43,6 +45,25 @@ bool pilot_alive(const stdfs::path& dir) {
   return !fs::FileLock::try_acquire(file).has_value();
 }
 
+// The running pilot's worker ranks grouped by the host they run on, hosts in
+// the order of their first rank: [{host, ranks: [n..], busy, lost}].
+Json ranks_by_node(const Json& pilot) {
+  Json nodes = Json::array();
+  if (!pilot.is_object() || !pilot.contains("ranks")) return nodes;
+  for (const Json& r : pilot["ranks"]) {
+    const std::string host = r.value("host", std::string());
+    auto it = std::find_if(nodes.begin(), nodes.end(), [&](const Json& n) { return n["host"] == host; });
+    if (it == nodes.end()) {
+      nodes.push_back({{"host", host}, {"ranks", Json::array()}, {"busy", 0}, {"lost", 0}});
+      it = nodes.end() - 1;
+    }
+    (*it)["ranks"].push_back(r.value("rank", 0));
+    if (r.value("busy", false)) (*it)["busy"] = (*it)["busy"].get<int>() + 1;
+    if (r.value("lost", false)) (*it)["lost"] = (*it)["lost"].get<int>() + 1;
+  }
+  return nodes;
+}
+
 }  // namespace
 
 run::RunSummary find_run(const stdfs::path& dir, const std::string& run_id) {
@@ -67,7 +88,8 @@ Json pilot_status(const stdfs::path& dir) {
       // not published yet
     }
   }
-  return {{"dir", dir.string()}, {"alive", alive}, {"runs", runs}, {"queued", p.ready.size()}, {"pilot", pilot}};
+  return {{"dir", dir.string()}, {"alive", alive},           {"runs", runs}, {"queued", p.ready.size()},
+          {"pilot", pilot},      {"nodes", ranks_by_node(pilot)}};
 }
 
 void request_cancel(const stdfs::path& dir, const std::string& run_id) {

@@ -17,7 +17,9 @@ namespace beamflow::pilot {
 run::RunSummary find_run(const std::filesystem::path& dir, const std::string& run_id);
 
 // {"pilot": the running pilot's status.json or null, "alive": whether a pilot
-// holds the directory, "runs": {STATUS: count}, "queued": submissions waiting}
+// holds the directory, "runs": {STATUS: count}, "queued": submissions waiting,
+// "nodes": the running pilot's worker ranks by host, [{host, ranks, busy,
+// lost}] (empty when no pilot runs)}
 Json pilot_status(const std::filesystem::path& dir);
 
 // Asks the pilot to cancel the run (durably: a pilot started later acts on

@@ -79,10 +79,16 @@ int status_main(const std::vector<std::string>& args) {
     if (p.is_object()) {
       os << "tasks: queued " << p["tasks"]["queued"] << ", running " << p["tasks"]["running"] << ", done "
          << p["tasks"]["done"] << "\n";
-      for (const auto& r : p["ranks"])
-        os << "  rank " << r["rank"] << " " << r["host"].get<std::string>() << (r["busy"].get<bool>() ? " busy" : " idle")
-           << ", busy " << r["busy_ms"] << " ms, utilisation "
-           << static_cast<int>(r["utilisation"].get<double>() * 100.0 + 0.5) << "%, " << r["tasks_done"] << " tasks\n";
+      for (const auto& n : st["nodes"]) {
+        os << "node " << n["host"].get<std::string>() << ": " << n["ranks"].size() << " ranks, " << n["busy"]
+           << " busy" << (n["lost"].get<int>() ? ", " + n["lost"].dump() + " lost" : "") << "\n";
+        for (const auto& r : p["ranks"]) {
+          if (r["host"] != n["host"]) continue;
+          os << "  rank " << r["rank"] << (r["lost"].get<bool>() ? " lost" : r["busy"].get<bool>() ? " busy" : " idle")
+             << ", busy " << r["busy_ms"] << " ms, utilisation "
+             << static_cast<int>(r["utilisation"].get<double>() * 100.0 + 0.5) << "%, " << r["tasks_done"] << " tasks\n";
+        }
+      }
     }
   });
   return kExitOk;
