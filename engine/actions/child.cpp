@@ -49,12 +49,17 @@ command::CommandSpec prepare(const std::string& action, const ActionRequest& r, 
   command::CommandSpec spec;
   if (p.ranks > 1) {
     // A launch of its own, from a process a launcher may have started (a
-    // pilot's rank): without that launcher's environment, on this node or,
-    // when a pilot placed the ranks on several, as a job step over them.
-    platform::NestedLaunch nested = platform::nested_launch({p.ranks, p.hosts, mpiexec()});
-    spec.argv = std::move(nested.argv);
+    // pilot's rank): without that launcher's environment, on this node.
+    spec.argv = {mpiexec(), "-np", std::to_string(p.ranks)};
+    platform::NestedLaunch nested = platform::nested_launch();
     spec.unset_env = std::move(nested.unset);
     spec.env = std::move(nested.set);
+  } else {
+    // One rank in a process of its own, started from a process a launcher
+    // may have started (a pilot's worker rank): without that launcher's
+    // environment, or it takes itself for one of the job's ranks and its
+    // MPI_Init aborts ("Local abort before MPI_INIT completed").
+    spec.unset_env = platform::nested_launch().unset;
   }
   for (std::string a : {executable().string(), std::string(kActionCommand), action, r.state_dir.string()})
     spec.argv.push_back(std::move(a));
