@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The beamline flow (configs/flows/beamline.json) inside a pilot on the local
+# Slurm (slurm/local-cluster.sh), fed by the trigger the pilot runs itself:
+# `beamflow trigger add` registers the beamline folder with the pilot
+# directory, `beamflow pilot submit` sbatch-es slurm/pilot.sbatch (a 3-rank
+# mpirun: one coordinator, two workers), and datasets arrive (written aside,
+# renamed in, as acquisition software delivers them):
+#   scan_0001  while the pilot runs: the trigger hands it over, the pilot
+#              copies it (verified) to compute, finds the centre, reconstructs
+#              it on 2 ranks (a nested mpiexec started by a worker rank of the
+#              Slurm job) and archives volume, previews and provenance;
+#   scan_0002  while no pilot runs (scancel'ed): the next pilot's start
+#              rescan hands it over.
+# Then every dataset was handed over once (one submission each), its run
+# SUCCEEDED, its history shows the 2-rank reconstruction, and the archive
+# holds its volume and a provenance record whose checksums are the archived
+# files' (reconstructed and archived once: one run per dataset).
+# Usage: beamline_slurm_test.sh BEAMFLOW_BINARY. Exit 77 = skipped (not
+# root, or slurmctld cannot run here).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bin="${1:?usage: beamline_slurm_test.sh BEAMFLOW_BINARY}"
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm runs as root (SlurmUser=root)"; exit 77; }
+export BEAMFLOW_SLURM_DIR="$(mktemp -d /tmp/beamflow-slurm-beamline.XXXXXX)"
+export BEAMFLOW_SLURM_PORT=$((20000 + RANDOM % 20000))
+cluster="$root/slurm/local-cluster.sh"
+work="$(mktemp -d)"
+chmod 700 "$work"
+pilot="$work/pilot"
+jobs=()
+cleanup() {
+  if [ "${#jobs[@]}" -gt 0 ]; then
+    scancel --full "${jobs[@]}" >/dev/null 2>&1 || true
+    # Until slurmd has ended the job's processes: a cluster stopped before
+    # that would leave the pilot's ranks running.
+    for _ in $(seq 1 300); do
+      [ -z "$(squeue -h -j "$(IFS=,; echo "${jobs[*]}")" 2>/dev/null)" ] && break
+      sleep 0.1
+    done
+  fi
+  "$cluster" stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  for f in "$pilot"/slurm-*.out; do [ -e "$f" ] && { echo "== $f"; tail -30 "$f"; }; done
+  exit 1
+}
+
+if ! "$cluster" start >"$work/cluster.log" 2>&1; then
+  echo "SKIP: the local Slurm does not start here: $(tail -3 "$work/cluster.log")"
+  exit 77
+fi
+eval "$("$cluster" env)"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+unset BEAMFLOW_ENDPOINTS
+
+mkdir -p "$work/beamline" "$work/compute" "$work/archive" "$work/staging"
+cat >"$work/endpoints.json" <<EOF
+{"endpoints": [
+  {"name": "beamline", "path": "$work/beamline", "read": true, "write": false},
+  {"name": "compute", "path": "$work/compute", "read": true, "write": true},
+  {"name": "archive", "path": "$work/archive", "read": true, "write": true}]}
+EOF
+# The shipped template with this test's endpoints and compute folder.
+python3 - "$root/configs/flows/beamline.input.template.json" "$work" >"$work/template.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+t["endpoints"] = sys.argv[2] + "/endpoints.json"
+t["compute_root"] = sys.argv[2] + "/compute"
+t["unattended"] = True
+t["ranks"] = 2
+print(json.dumps(t))
+PY
+"$bin" trigger add --watch "$work/beamline" --pattern 'scan_????.h5' --endpoint beamline --quiet-seconds 1 \
+  --flow "$root/configs/flows/beamline.json" --input-template "$work/template.json" --pilot "$pilot" \
+  --id beamline >/dev/null || fail "trigger add"
+
+submit_pilot() {
+  "$bin" pilot submit --dir "$pilot" --nodes 1 --ntasks-per-node 3 --time 10 --script "$root/slurm/pilot.sbatch" ||
+    fail "pilot submit"
+}
+arrive() {  # arrive NAME: a phantom scan written aside, then renamed in
+  "$bin" phantom --output "$work/staging/$1.h5" --size 64 --angles 60 --rows 8 --center-offset 1.5 >/dev/null ||
+    fail "phantom $1"
+  mv "$work/staging/$1.h5" "$work/beamline/$1.h5"
+}
+run_of() {  # run_of NAME: the run id the trigger handed over for it ("" if none yet)
+  python3 - "$pilot" "$1" <<'PY'
+import glob, json, sys
+for f in glob.glob(sys.argv[1] + "/inbox/*.json") + glob.glob(sys.argv[1] + "/accepted/*.json"):
+    s = json.load(open(f))
+    if s["input"]["name"] == sys.argv[2]:
+        print(s["run_id"])
+PY
+}
+wait_run() {  # wait_run NAME: until handed over, then until it SUCCEEDED
+  local id=""
+  for _ in $(seq 1 600); do
+    id=$(run_of "$1")
+    [ -n "$id" ] && break
+    sleep 0.1
+  done
+  [ -n "$id" ] || fail "$1 was not handed over"
+  "$bin" wait "$id" --pilot "$pilot" --timeout 180 --json >"$work/wait-$1.json" ||
+    fail "$1 (run $id) did not succeed: $(cat "$work/wait-$1.json")"
+  "$bin" show "$id" --runs-dir "$pilot/runs" --json | grep -q '"ranks":2' ||
+    fail "the history of $1 (run $id) does not show the 2-rank reconstruction"
+}
+
+first=$(submit_pilot)
+jobs+=("$first")
+for _ in $(seq 1 600); do  # the pilot runs (and watches) once its status is published
+  [ -e "$pilot/status.json" ] && break
+  sleep 0.1
+done
+[ -e "$pilot/status.json" ] || fail "the pilot did not start"
+arrive scan_0001
+wait_run scan_0001
+echo "scan_0001 handed over by the pilot's trigger and reconstructed on 2 ranks under sbatch"
+
+scancel "$first"
+for _ in $(seq 1 300); do  # the pilot's lock is free once its coordinator is gone
+  "$bin" status --pilot "$pilot" --json | grep -q '"alive":false' && break
+  sleep 0.1
+done
+arrive scan_0002  # nobody watches now
+sleep 1
+[ -z "$(run_of scan_0002)" ] || fail "scan_0002 was handed over while no pilot ran"
+jobs+=("$(submit_pilot)")
+wait_run scan_0002
+echo "scan_0002, arrived while no pilot ran, handed over by the next pilot's start rescan"
+
+subs=$(find "$pilot/inbox" "$pilot/accepted" -maxdepth 1 -name '*.json' | wc -l)
+[ "$subs" -eq 2 ] || fail "$subs submissions for 2 datasets"
+runs=$(find "$pilot/runs" -mindepth 1 -maxdepth 1 -type d | wc -l)
+[ "$runs" -eq 2 ] || fail "$runs runs for 2 datasets"
+for name in scan_0001 scan_0002; do
+  python3 - "$work" "$name" <<'PY' || fail "the archive of $name"
+import hashlib, json, os, sys
+work, name = sys.argv[1], sys.argv[2]
+out = os.path.join(work, "archive", name)
+record = json.load(open(os.path.join(out, "provenance.json")))
+assert os.path.isfile(os.path.join(out, "recon.h5")), "no volume"
+assert record["ranks"] == 2 and record["steps"]["reconstruct"]["ranks"] == 2, "not 2 ranks"
+assert record["parameters"]["name"] == name, record["parameters"]
+for r in record["results"]:
+    data = open(os.path.join(out, r["name"]), "rb").read()
+    assert hashlib.sha256(data).hexdigest() == r["sha256"].split(":")[-1], r["name"]
+src = open(os.path.join(work, "beamline", name + ".h5"), "rb").read()
+assert record["inputs"][0]["sha256"].split(":")[-1] == hashlib.sha256(src).hexdigest(), "input checksum"
+PY
+done
+echo "beamline on Slurm: 2 datasets, each handed over once, reconstructed on 2 ranks and archived with provenance"
