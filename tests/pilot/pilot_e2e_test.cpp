@@ -211,6 +211,96 @@ TEST_F(Pilot, MpirunPilotOfThreeRanksRunsFlowsOnItsWorkers) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// A Map of many `echo` items: each item a task on a worker rank (workers take
+// them in batches, many in flight), every result journaled once.
+TEST_F(Pilot, AMapOfManyEchoItemsRunsOnTheWorkersWithEveryResultJournaled) {
+  constexpr int kItems = 3000;
+  write(m_scratch.path() / "map.json", R"({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items",
+    "MaxConcurrency": 0, "End": true, "Iterator": {"StartAt": "E", "States": {
+    "E": {"Type": "Task", "Resource": "echo", "End": true}}}}}})");
+  Json items = Json::array();
+  for (int i = 0; i < kItems; ++i) items.push_back({{"i", i}});
+  write(m_scratch.path() / "items.json", Json{{"items", items}}.dump());
+  auto pilot = start_pilot({"mpirun", "-np", "3", "--oversubscribe", "--bind-to", "none"});
+  const auto sub = run_process({kBinary, "submit", (m_scratch.path() / "map.json").string(), "--input",
+                                (m_scratch.path() / "items.json").string(), "--pilot", m_dir.string(), "--json"},
+                               within(60s));
+  ASSERT_EQ(sub.exit_code, 0) << sub.err;
+  const std::string run_id = Json::parse(sub.out).at("run_id").get<std::string>();
+  const auto r = wait(run_id);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto show = run_process({kBinary, "show", run_id, "--pilot", m_dir.string(), "--json"}, within(60s));
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  std::vector<int> seen(kItems, 0);
+  const Json history = Json::parse(show.out).at("history");
+  for (const auto& e : history)
+    if (e.at("type") == "TaskSucceeded") ++seen.at(e.at("out").at("i").get<std::size_t>());
+  for (int i = 0; i < kItems; ++i) EXPECT_EQ(seen[i], 1) << "item " << i;
+  std::this_thread::sleep_for(1200ms);  // the next status.json
+  const Json s = Json::parse(run_process({kBinary, "status", "--pilot", m_dir.string(), "--json"}).out);
+  ASSERT_TRUE(s["pilot"].is_object());
+  std::int64_t done = 0;
+  for (const auto& rank : s["pilot"]["ranks"]) {
+    EXPECT_GT(rank["tasks_done"].get<std::int64_t>(), 0) << s.dump();  // both worker ranks took items
+    done += rank["tasks_done"].get<std::int64_t>();
+  }
+  EXPECT_EQ(done, kItems);
+  ::kill(s["pilot"]["pid"].get<pid_t>(), SIGTERM);
+  EXPECT_EQ(pilot.wait().exit_code, 0);
+}
+
+// `submit --batch` hands many runs over at once (idempotent per id: ID-1,
+// ID-2, ...), and `wait` takes them all.
+TEST_F(Pilot, ABatchSubmitHandsOverEveryRunOnceAndWaitWaitsForThemAll) {
+  constexpr int kRuns = 40;
+  std::map<std::string, std::string> runs;  // tag -> run id
+  {
+    std::ofstream batch(m_scratch.path() / "batch.jsonl");
+    for (int i = 0; i < kRuns; ++i) {
+      const std::string tag = "batch-" + std::to_string(i);
+      batch << Json{{"tag", tag}, {"nap", 0.0}, {"argv", {"sh", "-c", "echo " + tag + " >> " + m_effects.string()}}}.dump()
+            << "\n" << (i % 10 == 9 ? "\n" : "");  // blank lines are skipped
+    }
+  }
+  const std::vector<std::string> submit = {kBinary, "submit", (m_scratch.path() / "flow.json").string(), "--batch",
+                                           (m_scratch.path() / "batch.jsonl").string(), "--pilot", m_dir.string(),
+                                           "--id", "b", "--json"};
+  const auto first = run_process(submit, within(60s));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const Json handed = Json::parse(first.out).at("runs");
+  ASSERT_EQ(handed.size(), static_cast<std::size_t>(kRuns));
+  std::vector<std::string> wait_argv = {kBinary, "wait"};
+  for (int i = 0; i < kRuns; ++i) {
+    EXPECT_EQ(handed[i].at("submission_id"), "b-" + std::to_string(i + 1));
+    EXPECT_FALSE(handed[i].at("existed").get<bool>());
+    runs["batch-" + std::to_string(i)] = handed[i].at("run_id").get<std::string>();
+    wait_argv.push_back(handed[i].at("run_id").get<std::string>());
+  }
+  // The same batch again: the same runs, nothing handed over twice.
+  const auto again = run_process(submit, within(60s));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  for (int i = 0; i < kRuns; ++i) {
+    EXPECT_TRUE(Json::parse(again.out).at("runs")[i].at("existed").get<bool>());
+    EXPECT_EQ(Json::parse(again.out).at("runs")[i].at("run_id"), handed[i].at("run_id"));
+  }
+  auto pilot = start_pilot();
+  for (const std::string& a : {std::string("--pilot"), m_dir.string(), std::string("--json")}) wait_argv.push_back(a);
+  const auto waited = run_process(wait_argv, within(180s));
+  ASSERT_EQ(waited.exit_code, 0) << waited.out << waited.err;
+  const Json w = Json::parse(waited.out);
+  EXPECT_EQ(w.at("succeeded"), kRuns);
+  EXPECT_EQ(w.at("failed"), 0);
+  EXPECT_EQ(w.at("runs").size(), static_cast<std::size_t>(kRuns));
+  expect_each_side_effect_once(runs);
+  // A bad line is refused with its place.
+  write(m_scratch.path() / "bad.jsonl", "{\"tag\": 1}\n{not json\n");
+  const auto bad = run_process({kBinary, "submit", (m_scratch.path() / "flow.json").string(), "--batch",
+                                (m_scratch.path() / "bad.jsonl").string(), "--pilot", m_dir.string(), "--json"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+  EXPECT_NE(bad.out.find("cli.bad_json"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("bad.jsonl"), std::string::npos) << bad.out;
+}
+
 TEST_F(Pilot, AKilledPilotStartedAgainFinishesEveryFlowWithEachSideEffectOnce) {
   std::map<std::string, std::string> runs;
   {

@@ -3,12 +3,17 @@
 // not: submissions wait in D/inbox, cancel requests in D/cancel.
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "apps/beamflow/common.hpp"
 #include "apps/beamflow/output.hpp"
 #include "core/error.hpp"
+#include "core/json_parse.hpp"
 #include "lang/definition.hpp"
 #include "pilot/client.hpp"
 #include "pilot/intake.hpp"
@@ -27,25 +32,70 @@ stdfs::path pilot_dir(const po::variables_map& vm) {
   return stdfs::absolute(vm["pilot"].as<std::string>()).lexically_normal();
 }
 
+// The runs a submit hands over: one per --input (or one with {}), then one
+// per line of each --batch file (JSON lines, each line one run's input).
+std::vector<Json> submit_inputs(const po::variables_map& vm) {
+  std::vector<Json> inputs;
+  if (vm.count("input"))
+    for (const auto& f : vm["input"].as<std::vector<std::string>>()) inputs.push_back(load_json_file(f, "input"));
+  if (vm.count("batch")) {
+    for (const auto& f : vm["batch"].as<std::vector<std::string>>()) {
+      std::ifstream in(f);
+      if (!in) throw Error("cli.file_missing", states_error::Runtime, "batch file cannot be opened", {{"file", f}});
+      std::string line;
+      for (std::size_t n = 1; std::getline(in, line); ++n) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        inputs.push_back(parse_json_as(line, f, "cli.bad_json", states_error::Runtime, "a line of the batch file",
+                                       {{"file", f}, {"line", std::to_string(n)}}));
+      }
+    }
+  } else if (inputs.empty()) {
+    inputs.push_back(Json::object());
+  }
+  return inputs;
+}
+
 int submit_main(const std::vector<std::string>& args) {
   const Output out("submit", args);
   po::options_description o("Options");
   o.add_options()("flow", po::value<std::string>()->required(), "flow definition (ASL JSON)")(
-      "input,i", po::value<std::string>(), "run input JSON file ('-' for stdin; default {})")(
-      "id", po::value<std::string>(), "submission id: the same id submitted again returns the same run");
+      "input,i", po::value<std::vector<std::string>>(),
+      "run input JSON file ('-' for stdin; default {}); several: one run each")(
+      "batch", po::value<std::vector<std::string>>(), "a file of run inputs, one JSON document a line: one run each")(
+      "id", po::value<std::string>(),
+      "submission id: the same id submitted again returns the same run (several runs: ID-1, ID-2, ...)");
   add_pilot_dir(o);
   po::positional_options_description pos;
   pos.add("flow", 1);
   po::variables_map vm;
-  if (!out.parse("FLOW.json [--input IN.json] --pilot D [--id SUBMISSION_ID] [--json]", o, pos, args, vm))
+  if (!out.parse("FLOW.json [--input IN.json]... [--batch INPUTS.jsonl] --pilot D [--id SUBMISSION_ID] [--json]", o,
+                 pos, args, vm))
     return kExitOk;
-  const Json definition = load_json_file(vm["flow"].as<std::string>(), "flow definition");
-  const Json input = vm.count("input") ? load_json_file(vm["input"].as<std::string>(), "input") : Json::object();
+  const auto definition = std::make_shared<const Json>(load_json_file(vm["flow"].as<std::string>(), "flow definition"));
+  const std::vector<Json> inputs = submit_inputs(vm);
+  const std::string id = vm.count("id") ? vm["id"].as<std::string>() : "";
   // Refused here, with the problems listed, rather than failing in the pilot.
-  lang::compile_or_throw(definition, [](const std::string& r) { return action_registry().resolve(r) != nullptr; });
-  const auto r = pilot::submit(pilot_dir(vm), definition, input, vm.count("id") ? vm["id"].as<std::string>() : "");
-  out.result({{"run_id", r.run_id}, {"existed", r.existed}},
-             [&](std::ostream& os) { os << r.run_id << (r.existed ? " (submitted before)" : "") << "\n"; });
+  lang::compile_or_throw(*definition, [](const std::string& r) { return action_registry().resolve(r) != nullptr; });
+  if (inputs.size() == 1 && !vm.count("batch")) {
+    const auto r = pilot::submit(pilot_dir(vm), *definition, inputs.front(), id);
+    out.result({{"run_id", r.run_id}, {"existed", r.existed}},
+               [&](std::ostream& os) { os << r.run_id << (r.existed ? " (submitted before)" : "") << "\n"; });
+    return kExitOk;
+  }
+  // Many runs: one hand-off (pilot::Intake), durable with a few syncs.
+  std::vector<pilot::Intake::Item> items;
+  items.reserve(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    items.push_back({definition, inputs[i], id.empty() ? "" : id + "-" + std::to_string(i + 1)});
+  const auto outcomes = pilot::Intake(pilot_dir(vm)).submit(items);
+  Json runs = Json::array();
+  for (const auto& r : outcomes) {
+    if (r.error) throw *r.error;  // an id or a conflict: the others are handed over, and a retry is idempotent
+    runs.push_back({{"run_id", r.run_id}, {"existed", r.existed}, {"submission_id", r.submission_id}});
+  }
+  out.result({{"runs", runs}}, [&](std::ostream& os) {
+    for (const auto& r : outcomes) os << r.run_id << (r.existed ? " (submitted before)" : "") << "\n";
+  });
   return kExitOk;
 }
 
@@ -97,25 +147,44 @@ int status_main(const std::vector<std::string>& args) {
 int wait_main(const std::vector<std::string>& args) {
   const Output out("wait", args);
   po::options_description o("Options");
-  o.add_options()("run-id", po::value<std::string>()->required(), "the run to wait for")(
+  o.add_options()("run-id", po::value<std::vector<std::string>>()->required(), "the run(s) to wait for")(
       "timeout", po::value<double>()->default_value(0), "give up after this many seconds (0: never)");
   add_pilot_dir(o);
   po::positional_options_description pos;
-  pos.add("run-id", 1);
+  pos.add("run-id", -1);
   po::variables_map vm;
-  if (!out.parse("RUN_ID --pilot D [--timeout S] [--json]", o, pos, args, vm)) return kExitOk;
-  const std::string run_id = vm["run-id"].as<std::string>();
+  if (!out.parse("RUN_ID... --pilot D [--timeout S] [--json]", o, pos, args, vm)) return kExitOk;
+  const auto ids = vm["run-id"].as<std::vector<std::string>>();
   const bool tty = ::isatty(STDERR_FILENO);
-  const auto s = pilot::wait_for_run(
-      pilot_dir(vm), run_id, std::chrono::milliseconds(static_cast<std::int64_t>(vm["timeout"].as<double>() * 1000.0)),
-      [&](const run::RunSummary& now) {
-        if (tty) out.progress(run_id + " " + now.status);
-      });
-  if (!s)
-    throw Error("pilot.wait.timeout", states_error::Timeout, "run '" + run_id + "' had not ended in time",
-                {{"run_id", run_id}});
-  out.result(s->to_json(), [&](std::ostream& os) { print_run(os, *s); });
-  return s->status == "SUCCEEDED" ? kExitOk : kExitFailed;
+  const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(vm["timeout"].as<double>() * 1000.0));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<run::RunSummary> ended;
+  for (const auto& run_id : ids) {
+    // One after another: once the first has ended most others have too.
+    auto left = timeout;
+    if (timeout.count() > 0)
+      left = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                         deadline - std::chrono::steady_clock::now()));
+    const auto s = pilot::wait_for_run(pilot_dir(vm), run_id, left, [&](const run::RunSummary& now) {
+      if (tty) out.progress(run_id + " " + now.status);
+    });
+    if (!s)
+      throw Error("pilot.wait.timeout", states_error::Timeout, "run '" + run_id + "' had not ended in time",
+                  {{"run_id", run_id}});
+    ended.push_back(*s);
+  }
+  const auto failed = std::count_if(ended.begin(), ended.end(), [](const auto& s) { return s.status != "SUCCEEDED"; });
+  if (ended.size() == 1) {
+    out.result(ended.front().to_json(), [&](std::ostream& os) { print_run(os, ended.front()); });
+  } else {
+    Json runs = Json::array();
+    for (const auto& s : ended) runs.push_back(s.to_json());
+    out.result({{"runs", runs}, {"succeeded", static_cast<std::int64_t>(ended.size()) - failed}, {"failed", failed}},
+               [&](std::ostream& os) {
+                 for (const auto& s : ended) print_run(os, s);
+               });
+  }
+  return failed == 0 ? kExitOk : kExitFailed;
 }
 
 int cancel_main(const std::vector<std::string>& args) {
@@ -136,7 +205,7 @@ int cancel_main(const std::vector<std::string>& args) {
 
 const Registrar submit_cmd{{"submit", "hand a flow to a pilot directory; prints the run id at once", submit_main}};
 const Registrar status_cmd{{"status", "a pilot's runs by state, queue and ranks (or one run's status)", status_main}};
-const Registrar wait_cmd{{"wait", "wait for a pilot's run to end (exit 0 when it SUCCEEDED)", wait_main}};
+const Registrar wait_cmd{{"wait", "wait for a pilot's run(s) to end (exit 0 when all SUCCEEDED)", wait_main}};
 const Registrar cancel_cmd{{"cancel", "ask a pilot to cancel one of its runs", cancel_main}};
 
 }  // namespace
