@@ -1,6 +1,9 @@
 #include "parallel/comm.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <new>
+#include <thread>
 #include <stdexcept>
 
 #include "core/error.hpp"
@@ -20,9 +23,29 @@ MPI_Comm Comm::mpi() const {
   return *m_comm;
 }
 
+namespace {
+// Completes a non-blocking collective without spinning: a rank that waits
+// for slower ranks (a barrier, an agreement after a chunk) sleeps between
+// tests, from 20 us doubling to 1 ms, instead of polling MPI on a core that
+// the ranks still computing, or their compute threads, need. MPI_Wait
+// would busy-poll: the ranks of a job often share a node's cores with
+// threads of their own (recon_job.cpp's pipeline).
+void wait_patiently(MPI_Request& request) {
+  int done = 0;
+  MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+  for (long us = 20; !done; us = std::min(us * 2, 1000L)) {
+    std::this_thread::sleep_for(std::chrono::microseconds(us));
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+  }
+}
+}  // namespace
+
 // Every collective of a serial Comm is the one-rank result, without MPI.
 void Comm::barrier() const {
-  if (m_comm) MPI_Barrier(*m_comm);
+  if (!m_comm) return;
+  MPI_Request request;
+  MPI_Ibarrier(*m_comm, &request);
+  wait_patiently(request);
 }
 
 std::int64_t Comm::max(std::int64_t value) const {
@@ -136,7 +159,11 @@ void Comm::agree(const std::function<void()>& step) const {
 void Comm::agree(std::exception_ptr outcome) const {
   int mine = outcome ? m_rank : m_size;
   int first = mine;
-  if (m_comm) MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, *m_comm);
+  if (m_comm) {
+    MPI_Request request;
+    MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, *m_comm, &request);
+    wait_patiently(request);
+  }
   if (first == m_size) return;
   std::string text;
   if (m_rank == first) text = serialize(as_error(outcome));

@@ -6,7 +6,9 @@
 // collective call deadlocks the job. Steps that may fail on some ranks only
 // run inside agree(): every rank learns whether any rank failed and, if one
 // did, every rank throws that rank's error, so all of them leave the
-// collective sequence together.
+// collective sequence together. In barrier() and agree() a rank that waits
+// for slower ones sleeps between tests of a non-blocking collective rather
+// than spinning in MPI, leaving the cores to the ranks still working.
 //
 // A serial Comm is one rank that needs no MPI: its collectives are local and
 // it never calls MPI, so a process that no launcher started (mpirun, srun)
