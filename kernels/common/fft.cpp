@@ -138,15 +138,7 @@ std::map<std::tuple<Layout, bool, bool>, PlanPtr>& cache() {
   return plans;
 }
 
-PlanPtr lookup(const Layout& l, Kind expected, const void* in, const void* out) {
-  if (l.kind != expected && !(expected == Kind::Forward && l.kind == Kind::Backward)) {
-    throw Error(error_id::Argument, kWhere, "transform kind does not match the array types");
-  }
-  validate(l);
-  const bool in_place = in == out;
-  // fftwf_malloc alignment is what plans assume; anything else plans unaligned.
-  const bool aligned = fftwf_alignment_of(const_cast<float*>(static_cast<const float*>(in))) == 0 &&
-                       fftwf_alignment_of(static_cast<float*>(const_cast<void*>(out))) == 0;
+PlanPtr cached_plan(const Layout& l, bool in_place, bool aligned) {
   const auto key = std::make_tuple(l, in_place, aligned);
   std::lock_guard<std::mutex> lock(g_mutex);
   auto& plans = cache();
@@ -156,7 +148,23 @@ PlanPtr lookup(const Layout& l, Kind expected, const void* in, const void* out) 
   return it->second;
 }
 
+PlanPtr lookup(const Layout& l, Kind expected, const void* in, const void* out) {
+  if (l.kind != expected && !(expected == Kind::Forward && l.kind == Kind::Backward)) {
+    throw Error(error_id::Argument, kWhere, "transform kind does not match the array types");
+  }
+  validate(l);
+  // fftwf_malloc alignment is what plans assume; anything else plans unaligned.
+  const bool aligned = fftwf_alignment_of(const_cast<float*>(static_cast<const float*>(in))) == 0 &&
+                       fftwf_alignment_of(static_cast<float*>(const_cast<void*>(out))) == 0;
+  return cached_plan(l, in == out, aligned);
+}
+
 }  // namespace
+
+void plan(const Layout& layout, bool in_place) {
+  validate(layout);
+  cached_plan(layout, in_place, true);
+}
 
 void execute(const Layout& layout, const float* in, Complex* out) {
   const PlanPtr p = lookup(layout, Kind::RealToComplex, in, out);

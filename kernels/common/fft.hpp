@@ -63,6 +63,10 @@ void execute(const Layout& layout, const float* in, Complex* out);  // RealToCom
 void execute(const Layout& layout, Complex* in, float* out);        // ComplexToReal
 void execute(const Layout& layout, Complex* in, Complex* out);      // Forward, Backward
 
+// Makes (and caches) the plan execute() uses for `layout` on arrays that
+// fftwf_malloc or Kokkos allocated, in place or not, without transforming
+// anything: for a job that only wants the plans chosen (and its wisdom).
+void plan(const Layout& layout, bool in_place);
 void set_effort(Effort effort);
 Effort effort();
 // FFTW wisdom: the plans chosen so far, as text. Importing replaces this

@@ -171,14 +171,17 @@ std::int64_t gridrec_grid_copies() {
 }
 
 void prepare_gridrec(int angles, int width, int n, const ReconParams& params) {
-  const int m = grid_size(width, n, params.pad);
-  const Transforms t(m, angles);
-  GridView spectra("beamflow::gridrec::spectra", angles, m);
-  GridView grid("beamflow::gridrec::grid", m, m);
-  fft::execute(t.rows, spectra, spectra);
-  fft::execute(t.grid, grid, grid);
+  const Transforms t(grid_size(width, n, params.pad), angles);
+  fft::plan(t.rows, true);
+  fft::plan(t.grid, true);
 }
 }  // namespace detail
+
+struct Workspace {
+  GridView spectra, grid;
+};
+
+std::shared_ptr<Workspace> make_workspace() { return std::make_shared<Workspace>(); }
 
 void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& params,
              Volume out) {
@@ -237,9 +240,17 @@ void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& 
       "beamflow::gridrec::shift", Kokkos::RangePolicy<ExecSpace>(0, angles),
       KOKKOS_LAMBDA(int a) { shift(a) = delta * (cos_t(a) - sin_t(a)); });
 
-  GridView spectra(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::gridrec::spectra"),
-                   angles, m);
-  GridView grid(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::gridrec::grid"), m, m);
+  Workspace local;
+  Workspace& ws = params.workspace ? *params.workspace : local;
+  if (ws.spectra.extent(0) != std::size_t(angles) || ws.spectra.extent(1) != std::size_t(m)) {
+    ws.spectra = GridView();  // freed before the new one is allocated
+    ws.spectra = GridView(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::gridrec::spectra"), angles, m);
+  }
+  if (ws.grid.extent(0) != std::size_t(m)) {
+    ws.grid = GridView();
+    ws.grid = GridView(Kokkos::view_alloc(Kokkos::WithoutInitializing, "beamflow::gridrec::grid"), m, m);
+  }
+  GridView spectra = ws.spectra, grid = ws.grid;
   Kokkos::Experimental::ScatterView<Cplx**, Kokkos::LayoutRight> scatter(grid);
 
   const Transforms transforms(m, angles);

@@ -11,12 +11,22 @@
 // reconstructs to mu. Angles are radians, spread uniformly over [0, pi) or
 // [0, 2 pi) (the back-projection weight is pi / angles).
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "kernels/tomo/filters.hpp"
 #include "kernels/common/views.hpp"
 
 namespace beamflow::kernels {
+
+// Scratch arrays a reconstruction keeps between calls of the same shape
+// (gridrec's padded spectra and Fourier grid, hundreds of MB for wide
+// detectors): a job reconstructing chunk after chunk passes one Workspace
+// to every call instead of allocating them, and having the OS hand out and
+// zero fresh pages, for each chunk. One call at a time may use a Workspace.
+// Destroy it before Kokkos is finalised.
+struct Workspace;
+std::shared_ptr<Workspace> make_workspace();
 
 struct ReconParams {
   Filter filter = Filter::Shepp;
@@ -26,6 +36,9 @@ struct ReconParams {
   int pad = 2;
   // Rotation-axis column per sinogram row, or a single value for all rows.
   Kokkos::View<const Real*> centers;
+  // Optional: arrays kept between calls (make_workspace()); null allocates
+  // them for this call only.
+  std::shared_ptr<Workspace> workspace;
 };
 
 // sino [row][angle][column] -> out [row][N][N].
