@@ -85,7 +85,7 @@ void check(herr_t status, const Site& site, const std::string& what) {
 }
 
 Handle open_file(const std::filesystem::path& path, Access access, std::optional<MPI_Comm> comm,
-                 const Site& site) {
+                 const Site& site, hsize_t alignment) {
   silence_errors();
   Handle fapl = own(H5Pcreate(H5P_FILE_ACCESS), site, "cannot create a file access list");
   if (comm) check(H5Pset_fapl_mpio(fapl.get(), *comm, MPI_INFO_NULL), site, "cannot use MPI-IO");
@@ -93,6 +93,8 @@ Handle open_file(const std::filesystem::path& path, Access access, std::optional
   // slice for thousands of slices) and is read by every HDF5 since 1.8.
   check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST), site,
         "cannot set the file format bounds");
+  if (alignment > 0)
+    check(H5Pset_alignment(fapl.get(), alignment, alignment), site, "cannot set the file's alignment");
   const std::string name = path.string();
   switch (access) {
     case Access::ReadOnly:
@@ -200,6 +202,17 @@ void write_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vec
   const float dummy = 0;
   check(H5Dwrite(dataset, mem_type, mem_space.get(), file_space.get(), dxpl, buffer ? buffer : &dummy), site,
         "cannot write");
+}
+
+std::uint64_t raw_data_offset(hid_t dataset, hid_t native_type, const Site& site) {
+  Handle dcpl = own(H5Dget_create_plist(dataset), site, "cannot read the dataset's creation properties");
+  if (H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl.get()) != 0)
+    fail(site, "the dataset is not contiguous and unfiltered");
+  Handle type = own(H5Dget_type(dataset), site, "cannot read the dataset's type");
+  if (H5Tequal(type.get(), native_type) <= 0) fail(site, "the dataset's stored type is not the expected one");
+  const haddr_t offset = H5Dget_offset(dataset);
+  if (offset == HADDR_UNDEF) fail(site, "the dataset's storage is not allocated");
+  return static_cast<std::uint64_t>(offset);
 }
 
 namespace {

@@ -58,8 +58,10 @@ void check(herr_t status, const Site& site, const std::string& what);
 enum class Access { ReadOnly, ReadWrite, Create };
 // Opens (or creates, truncating) a file. With `comm`, through the MPI-IO
 // driver (every rank of comm must call); without, the default POSIX driver.
+// A non-zero `alignment` (creating) starts every allocation of at least that
+// many bytes (a large dataset's raw data) at a multiple of it.
 Handle open_file(const std::filesystem::path& path, Access access, std::optional<MPI_Comm> comm,
-                 const Site& site);
+                 const Site& site, hsize_t alignment = 0);
 
 // True when every component of the absolute `path` ("/exchange/data") exists.
 bool exists(hid_t file, const std::string& path);
@@ -85,6 +87,14 @@ void read_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vect
                hid_t mem_type, void* buffer, hid_t dxpl, const Site& site);
 void write_slab(hid_t dataset, const std::vector<hsize_t>& start, const std::vector<hsize_t>& count,
                 hid_t mem_type, const void* buffer, hid_t dxpl, const Site& site);
+
+// The file offset of a dataset's raw data, for callers that write its bytes
+// themselves (pwrite from each rank, no HDF5 or MPI-IO on the data path).
+// Fails (site's id, "not contiguous ...") unless the dataset is contiguous,
+// unfiltered, allocated, and stored as `native_type` exactly (H5Tequal:
+// class, size and byte order), so that the bytes of a `native_type` array
+// are the stored values.
+std::uint64_t raw_data_offset(hid_t dataset, hid_t native_type, const Site& site);
 
 // Attributes on an object (file, group or dataset). Writers replace an
 // existing attribute; readers return nullopt when it is absent.

@@ -7,6 +7,7 @@
 #include <functional>
 #include <future>
 #include <sstream>
+#include <type_traits>
 
 #include "parallel/backend.hpp"
 #include "jobs/tomography/input_checksum.hpp"
@@ -248,6 +249,8 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   kernels::ReconParams params;
   params.filter = kernels::filter_from_name(o.filter);
   params.pad = o.pad;
+  // The kernel's scratch arrays, allocated once for every chunk of the run.
+  params.workspace = kernels::make_workspace();
   PreparedOutput prepared;
   comm.agree([&] {
     if (comm.is_root())
@@ -259,7 +262,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   comm.agree([&] { follow_fft_plans(plans, work); });
 
   std::optional<VolumeFile> out;
-  comm.agree([&] { out.emplace(work, comm.get()); });
+  comm.agree([&] { out.emplace(work); });
   const std::vector<std::uint8_t> done = out->done();
   for (std::uint8_t d : done) s.already_done += d ? 1 : 0;
 
@@ -288,7 +291,9 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   std::int64_t computed = 0;
   double read_s = 0, write_s = 0, wait_s = 0;
   double preprocess_s = 0, kernel_s = 0;  // written by the compute thread, read after its last task
-  using HostVolume = Kokkos::View<float***, Kokkos::HostSpace>;
+  // A round's slices on the host, aligned so that VolumeFile can write them
+  // past the page cache.
+  using HostVolume = AlignedFloats;
 
   // preprocess + kernel: device work only (no HDF5, no MPI), on the
   // compute thread when pipelined.
@@ -306,12 +311,27 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       host_centers(i) = kernels::Real(s.centers[std::size_t(chunk.begin + i)]);
     Kokkos::deep_copy(centers, host_centers);
     p.centers = centers;
-    kernels::Volume volume("beamflow::jobs::volume", chunk.size(), W, W);
+    // Every pixel is written by the kernel: nothing is initialised. Where
+    // the device is the host the kernel writes into the slab itself.
+    HostVolume slab = aligned_floats(static_cast<std::size_t>(chunk.size() * W * W));
+    const Kokkos::View<float***, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> host(
+        slab.data(), chunk.size(), W, W);
+    constexpr bool on_host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, kernels::MemSpace>::accessible &&
+                             std::is_same_v<kernels::Volume::array_layout, Kokkos::LayoutRight>;
+    kernels::Volume volume;
+    if constexpr (on_host)
+      volume = kernels::Volume(slab.data(), chunk.size(), W, W);
+    else
+      volume = kernels::Volume(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::volume")),
+                               chunk.size(), W, W);
     with_kernel_errors([&] { kernels::reconstruct(algorithm, sino, pipeline.angles(), p, volume); }, file,
                        {{"dataset", o.layout.data},
                         {"rows", std::to_string(in_rows.begin) + ":" + std::to_string(in_rows.end)}});
     sino = kernels::Sinograms();
-    HostVolume slab = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), volume);
+    if constexpr (!on_host) {
+      auto mirror = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), volume);
+      Kokkos::deep_copy(host, mirror);
+    }
     kernel_s += since(t);
     return slab;
   };
@@ -363,6 +383,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   };
 
   Round current, ahead;
+  std::exception_ptr write_failed;  // this rank's last commit; agreed on with the next round
   if (s.rounds > 0) {
     current = read(0);
     start_compute(current);
@@ -374,20 +395,24 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       start_compute(current);
     }
     HostVolume slab = wait(current);
-    // reduce: every rank throws here, before the collective write, when
-    // one failed
-    comm.agree(current.failed);
+    // reduce: every rank throws here when one failed (computing this round
+    // or writing the last one)
+    comm.agree(write_failed ? write_failed : current.failed);
     if (pipelined && round + 1 < s.rounds) {
       current = std::move(ahead);
       ahead = Round{};
       start_compute(current);
     }
-    // write slab: collective, every rank, also with nothing to write
+    // write slab: this rank's slices, independent of the other ranks
     const parallel::RowRange chunk = round < std::int64_t(chunks.size()) ? chunks[std::size_t(round)] : parallel::RowRange{};
     const auto t = Clock::now();
-    out->commit(chunk, slab.data());
+    try {
+      out->commit(chunk, slab.data());
+    } catch (...) {
+      write_failed = std::current_exception();
+    }
     write_s += since(t);
-    slab = HostVolume();
+    slab = HostVolume{};
     computed += chunk.size();
     log("round " + std::to_string(round + 1) + "/" + std::to_string(s.rounds) + " written");
     if (kill_after > 0 && round + 1 == kill_after) {
@@ -396,7 +421,10 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     }
     if (pipelined && round + 2 < s.rounds) ahead = read(round + 2);
   }
-  comm.agree([&] { out->close(); });
+  comm.agree([&] {
+    if (write_failed) std::rethrow_exception(write_failed);
+    out->close();
+  });
   // Complete: only now does the volume take its final name.
   comm.agree([&] {
     if (!comm.is_root() || work == o.output) return;

@@ -7,20 +7,21 @@
 //               independent transfers)
 //   preprocess  into sinograms on the device (sinogram_pipeline)
 //   kernel      FBP or gridrec on the device
-//   reduce      ranks agree that every chunk of the round succeeded (an
-//               error on one rank stops all of them together)
-//   write slab  collective write of the round's slices, then their done
-//               flags (volume_file's checkpoint protocol)
+//   reduce      ranks agree that every chunk of the round succeeded, and
+//               the last round's writes (an error on one rank stops all
+//               of them together)
+//   write slab  each rank writes its own slices, then their done flags
+//               (volume_file's checkpoint protocol: a pwrite each, no
+//               collective I/O, no rank waiting for another's write)
 // Ranks run the same number of rounds; a rank without a chunk in a round
-// still takes part in the collective write with an empty selection, so any
-// rank count works, including more ranks than rows.
+// still takes part in the round's agreement, so any rank count works,
+// including more ranks than rows.
 //
 // Pipelined (pipeline_depth 1, the default): while a compute thread
 // preprocesses and reconstructs round r+1, the main thread writes round r
-// and reads round r+2. Every HDF5 and MPI call stays on the main thread
-// (HDF5 is not built thread-safe; MPI is initialised FUNNELED), so the
-// collective writes keep one order on every rank; the compute thread only
-// runs device kernels and FFTs. The memory budget counts the chunk read
+// and reads round r+2. Every HDF5, MPI and file call stays on the main
+// thread (HDF5 is not built thread-safe; MPI is initialised FUNNELED); the
+// compute thread only runs device kernels and FFTs. The memory budget counts the chunk read
 // ahead and the chunk being written (RowFootprint::pipeline_depth).
 // pipeline_depth 0 runs the steps one after the other; both write the
 // same bits.
@@ -83,7 +84,7 @@ struct ReconSummary {
   std::string input_sha256;
   // Seconds, the slowest rank's. read: HDF5 reads; preprocess: to
   // sinograms; kernel: reconstruction and the copy to the host; write:
-  // collective writes and flushes; wait: the main thread waiting for the
+  // writing slices and flags; wait: the main thread waiting for the
   // compute thread (pipelined: what reading and writing did not hide).
   double seconds = 0, read_seconds = 0, preprocess_seconds = 0, kernel_seconds = 0, write_seconds = 0,
          wait_seconds = 0;

@@ -1,7 +1,13 @@
 #include "jobs/tomography/volume_file.hpp"
 #include "core/json_parse.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <new>
 
 #include "jobs/tomography/errors.hpp"
 
@@ -68,7 +74,7 @@ void VolumeFile::create(const std::filesystem::path& path, const VolumeHeader& h
   const std::filesystem::path temporary = path.string() + ".creating";
   {
     const io::h5::Site site = output_site(temporary);
-    io::h5::Handle file = io::h5::open_file(temporary, io::h5::Access::Create, std::nullopt, site);
+    io::h5::Handle file = io::h5::open_file(temporary, io::h5::Access::Create, std::nullopt, site, kDirectAlignment);
     const auto s = static_cast<hsize_t>(h.slices), w = static_cast<hsize_t>(h.width);
     io::h5::Handle data = create_dataset(file.get(), kVolumeDataset, H5T_NATIVE_FLOAT, {s, w, w}, false, site);
     create_dataset(file.get(), kDoneDataset, H5T_NATIVE_UINT8, {s}, true, site);
@@ -160,48 +166,111 @@ std::string VolumeFile::read_fft_plans(const std::filesystem::path& path) {
   return io::h5::read_string_attribute(data->get(), kFftPlansAttribute, site).value_or(std::string{});
 }
 
-io::h5::Site VolumeFile::site(const std::string& dataset) const { return output_site(m_path, dataset); }
+VolumeFile::VolumeFile(const std::filesystem::path& path) : m_path(path) {
+  {
+    const io::h5::Site site = output_site(path);
+    io::h5::Handle file = io::h5::open_file(path, io::h5::Access::ReadOnly, std::nullopt, site);
+    auto data = io::h5::try_open_dataset(file.get(), kVolumeDataset, site);
+    auto done = io::h5::try_open_dataset(file.get(), kDoneDataset, site);
+    if (!data || !done) io::h5::fail(site.at(kDoneDataset), "the output lacks its datasets");
+    const auto dims = io::h5::dims(data->get(), site.at(kVolumeDataset));
+    if (dims.size() != 3 || io::h5::dims(done->get(), site.at(kDoneDataset)) != std::vector<hsize_t>{dims[0]})
+      io::h5::fail(site.at(kVolumeDataset), "the output's datasets have unexpected shapes");
+    m_slices = static_cast<std::int64_t>(dims[0]);
+    m_width = static_cast<std::int64_t>(dims[2]);
+    m_data_offset = io::h5::raw_data_offset(data->get(), H5T_NATIVE_FLOAT, site.at(kVolumeDataset));
+    m_done_offset = io::h5::raw_data_offset(done->get(), H5T_NATIVE_UINT8, site.at(kDoneDataset));
+  }
+  m_fd = fs::detail::UniqueFd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!m_fd)
+    throw output_error("tomo.output.write", std::string("cannot open for writing: ") + std::strerror(errno),
+                       {{"file", path.string()}});
+  if (m_data_offset % kDirectAlignment == 0)  // else no slice write is ever aligned
+    m_direct = fs::detail::UniqueFd(::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
+}
 
-VolumeFile::VolumeFile(const std::filesystem::path& path, std::optional<MPI_Comm> comm)
-    : m_path(path), m_parallel(comm.has_value()) {
-  m_file = io::h5::open_file(path, io::h5::Access::ReadWrite, comm, site());
-  auto data = io::h5::try_open_dataset(m_file.get(), kVolumeDataset, site());
-  auto done = io::h5::try_open_dataset(m_file.get(), kDoneDataset, site());
-  if (!data || !done) io::h5::fail(site(kDoneDataset), "the output lacks its datasets");
-  m_data = std::move(*data);
-  m_done = std::move(*done);
-  const auto dims = io::h5::dims(m_data.get(), site(kVolumeDataset));
-  m_slices = static_cast<std::int64_t>(dims.at(0));
-  m_width = static_cast<std::int64_t>(dims.at(2));
+AlignedFloats aligned_floats(std::size_t count) {
+  const std::size_t bytes = (count * sizeof(float) + kDirectAlignment - 1) / kDirectAlignment * kDirectAlignment;
+  AlignedFloats out;
+  if (bytes == 0) return out;
+  out.values.reset(static_cast<float*>(std::aligned_alloc(kDirectAlignment, bytes)));
+  if (!out.values) throw std::bad_alloc();
+  return out;
+}
+
+bool VolumeFile::write_direct(const void* data, std::size_t size, std::uint64_t offset) {
+  if (!m_direct || offset % kDirectAlignment != 0 || size % kDirectAlignment != 0 ||
+      reinterpret_cast<std::uintptr_t>(data) % kDirectAlignment != 0)
+    return false;
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::pwrite(m_direct.get(), p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || static_cast<std::size_t>(n) % kDirectAlignment != 0) {
+      // The filesystem refuses direct I/O after all (or wrote a ragged
+      // piece): the rest goes through the page cache, now and from now on.
+      m_direct.close();
+      const std::size_t written = n > 0 ? static_cast<std::size_t>(n) : 0;
+      pwrite_all(m_fd.get(), p + written, size - written, offset + written, kVolumeDataset);
+      return true;
+    }
+    p += n;
+    offset += static_cast<std::uint64_t>(n);
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
 }
 
 std::vector<std::uint8_t> VolumeFile::done() const {
   std::vector<std::uint8_t> flags(static_cast<std::size_t>(m_slices));
-  io::h5::Handle dxpl = io::h5::transfer_list(io::h5::Transfer::Default, site(kDoneDataset));
-  io::h5::read_slab(m_done.get(), {0}, {static_cast<hsize_t>(m_slices)}, H5T_NATIVE_UINT8, flags.data(),
-                dxpl.get(), site(kDoneDataset));
+  std::size_t got = 0;
+  while (got < flags.size()) {
+    const ssize_t n = ::pread(m_fd.get(), flags.data() + got, flags.size() - got,
+                              static_cast<off_t>(m_done_offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      throw output_error("tomo.output.write",
+                         std::string("cannot read the done flags: ") + (n < 0 ? std::strerror(errno) : "file too short"),
+                         {{"file", m_path.string()}, {"dataset", kDoneDataset}});
+    got += static_cast<std::size_t>(n);
+  }
   return flags;
 }
 
+void VolumeFile::pwrite_all(int fd, const void* data, std::size_t size, std::uint64_t offset,
+                            const char* dataset) const {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      throw output_error("tomo.output.write", std::string("cannot write: ") + std::strerror(n < 0 ? errno : EIO),
+                         {{"file", m_path.string()}, {"dataset", dataset}});
+    p += n;
+    offset += static_cast<std::uint64_t>(n);
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
 void VolumeFile::commit(parallel::RowRange range, const float* data) {
-  const auto transfer = m_parallel ? io::h5::Transfer::Collective : io::h5::Transfer::Default;
-  io::h5::Handle dxpl = io::h5::transfer_list(transfer, site(kVolumeDataset));
-  const auto first = static_cast<hsize_t>(range.empty() ? 0 : range.begin);
-  const auto count = static_cast<hsize_t>(range.empty() ? 0 : range.size());
-  const auto w = static_cast<hsize_t>(m_width);
-  io::h5::write_slab(m_data.get(), {first, 0, 0}, {count, w, w}, H5T_NATIVE_FLOAT, data, dxpl.get(),
-                 site(kVolumeDataset));
-  io::h5::check(H5Fflush(m_file.get(), H5F_SCOPE_GLOBAL), site(kVolumeDataset), "cannot flush");
-  const std::vector<std::uint8_t> ones(count, 1);
-  io::h5::write_slab(m_done.get(), {first}, {count}, H5T_NATIVE_UINT8, ones.data(), dxpl.get(),
-                 site(kDoneDataset));
-  io::h5::check(H5Fflush(m_file.get(), H5F_SCOPE_GLOBAL), site(kDoneDataset), "cannot flush");
+  if (range.empty()) return;
+  if (range.begin < 0 || range.end > m_slices)
+    throw output_error("tomo.output.write", "slices outside the volume", {{"file", m_path.string()}});
+  const auto slice = static_cast<std::uint64_t>(m_width * m_width) * sizeof(float);
+  // The slices first: a done flag is written only once its slice is in the file.
+  const std::size_t bytes = static_cast<std::size_t>(range.size()) * slice;
+  const std::uint64_t offset = m_data_offset + static_cast<std::uint64_t>(range.begin) * slice;
+  if (!write_direct(data, bytes, offset)) pwrite_all(m_fd.get(), data, bytes, offset, kVolumeDataset);
+  const std::vector<std::uint8_t> ones(static_cast<std::size_t>(range.size()), 1);
+  pwrite_all(m_fd.get(), ones.data(), ones.size(), m_done_offset + static_cast<std::uint64_t>(range.begin),
+             kDoneDataset);
 }
 
 void VolumeFile::close() {
-  m_data.reset();
-  m_done.reset();
-  if (!m_file.reset()) io::h5::fail(site(), "cannot close");
+  m_direct.close();
+  if (const int err = m_fd.close())
+    throw output_error("tomo.output.write", std::string("cannot close: ") + std::strerror(err),
+                       {{"file", m_path.string()}});
 }
 
 void check_output_directory(const std::filesystem::path& path) {

@@ -5,18 +5,30 @@
 // and, on /exchange/data, attributes recording how it was made (algorithm,
 // filter, centre per slice, input file and its SHA-256, version, ...).
 //
-// Checkpointing: the file is created whole (datasets allocated, attributes
-// written) and renamed into place, so a file at the output path always has
-// complete metadata. After that only raw data change: each chunk's slices
-// are written and flushed before their done flags are written and flushed,
-// so a killed run leaves an openable file whose done flags never claim a
-// slice that is not on disk. A rerun with the same header computes only the
-// slices whose flag is 0 and ends with the file an uninterrupted run writes.
-// (Flushes hand data to the OS: they survive the process being killed, not
-// the node losing power.)
+// Checkpointing: the file is created whole (datasets contiguous and
+// allocated, attributes written) and renamed into place, so a file at the
+// output path always has complete metadata. After that only raw data
+// change, and not through HDF5: each rank writes its own slices with one
+// pwrite at the dataset's raw-data offset (io::h5::raw_data_offset), then
+// their done flags with another, so a killed run leaves an openable file
+// whose done flags never claim a slice that is not in it. No rank waits for
+// another and no data pass through MPI-IO's collective buffering. A rerun
+// with the same header computes only the slices whose flag is 0 and ends
+// with the file an uninterrupted run writes. (A returned pwrite survives
+// the process being killed, not the node losing power; the complete volume
+// is fsynced once, when the driver publishes it under its final name.)
+//
+// The slices bypass the page cache (O_DIRECT) where the filesystem allows
+// it and the write is aligned to kDirectAlignment in the file and in memory
+// (the dataset starts aligned; a slice of W x W floats is a multiple when W
+// is a multiple of 32; aligned_slab() gives aligned memory): copying a
+// volume into freshly allocated page-cache pages cost more CPU than the
+// kernel on the 2-core VM (bench/RESULTS.md). Other writes are buffered.
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +36,7 @@
 #include "core/json.hpp"
 #include "parallel/decomposition.hpp"
 #include "io/hdf5.hpp"
+#include "platform/posix_file.hpp"
 
 namespace beamflow::jobs {
 
@@ -51,6 +64,15 @@ struct VolumeHeader {
   std::string difference(const VolumeHeader& other) const;
 };
 
+inline constexpr std::size_t kDirectAlignment = 4096;
+
+// Host memory for `count` floats, aligned to kDirectAlignment (freed with std::free).
+struct AlignedFloats {
+  std::unique_ptr<float, void (*)(void*)> values{nullptr, &std::free};
+  float* data() const noexcept { return values.get(); }
+};
+AlignedFloats aligned_floats(std::size_t count);
+
 class VolumeFile {
  public:
   // Creates `path` with `header` on the calling rank alone (serial driver),
@@ -65,25 +87,27 @@ class VolumeFile {
   // is not a readable beamflow volume.
   static VolumeHeader read_header(const std::filesystem::path& path);
 
-  // Opens an existing output for writing; with `comm`, through MPI-IO
-  // (collective).
-  VolumeFile(const std::filesystem::path& path, std::optional<MPI_Comm> comm);
-  // Every slice's done flag.
+  // Opens an existing output for writing its slices. Any number of
+  // processes may hold it open at once, each committing other slices.
+  explicit VolumeFile(const std::filesystem::path& path);
+  // Every slice's done flag, as the file has them now (another process's
+  // commit shows once it has returned).
   std::vector<std::uint8_t> done() const;
-  // Collective with `comm`: writes slices [range) (may be empty on some
-  // ranks) from `data` (slice x width x width), flushes, sets their done
-  // flags and flushes again.
+  // Writes slices [range) (nothing when empty) from `data` (slice x width x
+  // width), then sets their done flags. Not collective.
   void commit(parallel::RowRange range, const float* data);
   // Closes the file, raising what a failing close reports.
   void close();
 
  private:
-  io::h5::Site site(const std::string& dataset = {}) const;
+  void pwrite_all(int fd, const void* data, std::size_t size, std::uint64_t offset, const char* dataset) const;
+  // Writes through m_direct when it can; false (nothing written) when not.
+  bool write_direct(const void* data, std::size_t size, std::uint64_t offset);
   std::filesystem::path m_path;
-  bool m_parallel = false;
   std::int64_t m_slices = 0;
   std::int64_t m_width = 0;
-  io::h5::Handle m_file, m_data, m_done;
+  std::uint64_t m_data_offset = 0, m_done_offset = 0;
+  fs::detail::UniqueFd m_fd, m_direct;  // m_direct: O_DIRECT, closed when not supported
 };
 
 // Where an output is built until every slice is done: OUTPUT.partial, in

@@ -92,7 +92,7 @@ TEST_F(ReconJobTest, AnErrorOnOneRankStopsAllOfThem) {
   // An incomplete volume is never under the final name (issue 9): its checkpoint is OUTPUT.partial.
   EXPECT_FALSE(std::filesystem::exists(output));
   const auto done = [&] {
-    VolumeFile v(partial_output_path(output), world().get());
+    VolumeFile v(partial_output_path(output));
     auto d = v.done();
     v.close();
     return d;

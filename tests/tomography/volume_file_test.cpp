@@ -1,4 +1,4 @@
-// The output volume and its checkpoint: header round trip, collective
+// The output volume and its checkpoint: header round trip, independent
 // commits from every rank (also ranks with nothing to write), done flags.
 #include "jobs/tomography/volume_file.hpp"
 
@@ -48,7 +48,7 @@ TEST_F(VolumeFileTest, HeaderRoundTripsAndNothingIsDoneYet) {
   const VolumeHeader back = VolumeFile::read_header(file);
   EXPECT_EQ(back.difference(h), "");
   EXPECT_EQ(back.version, BEAMFLOW_VERSION);
-  VolumeFile v(file, world().get());
+  VolumeFile v(file);
   EXPECT_EQ(v.done(), std::vector<std::uint8_t>(6, 0));
   v.close();
 }
@@ -75,10 +75,10 @@ TEST_F(VolumeFileTest, DifferenceNamesWhatChanged) {
   EXPECT_NE(h.difference(other).find("input sha256"), std::string::npos);
 }
 
-TEST_F(VolumeFileTest, CollectiveCommitsFromEveryRankSetDoneFlags) {
+TEST_F(VolumeFileTest, CommitsFromEveryRankSetDoneFlags) {
   create(sample_header());
   {
-    VolumeFile v(file, world().get());
+    VolumeFile v(file);
     // Round 1: every rank writes its block of slices 0..3 (some ranks none).
     const parallel::RowRange mine = parallel::block_of(4, world().size(), world().rank());
     std::vector<float> values(static_cast<std::size_t>(mine.size() * 16));
@@ -88,15 +88,71 @@ TEST_F(VolumeFileTest, CollectiveCommitsFromEveryRankSetDoneFlags) {
     const parallel::RowRange last = world().is_root() ? parallel::RowRange{5, 6} : parallel::RowRange{};
     const std::vector<float> fives(16, 5.f);
     v.commit(last, fives.data());
+    world().barrier();  // commits are not collective: every rank's has returned
     EXPECT_EQ(v.done(), (std::vector<std::uint8_t>{1, 1, 1, 1, 0, 1}));
     v.close();
   }
+  world().barrier();
   const VolumeSlab slab = read_volume(file);
   ASSERT_EQ(slab.values.size(), 6u * 16u);
   for (std::size_t i = 0; i < 64; ++i) EXPECT_EQ(slab.values[i], float(i));
   for (std::size_t i = 80; i < 96; ++i) EXPECT_EQ(slab.values[i], 5.f);
   // The header is untouched by the writes.
   EXPECT_EQ(VolumeFile::read_header(file).difference(sample_header()), "");
+}
+
+// Slices of a width that is a multiple of 32, from aligned memory, are
+// written past the page cache where the filesystem allows it: the values
+// read back through HDF5 are the ones committed, next to slices written
+// through the page cache (unaligned memory) in the same file.
+TEST_F(VolumeFileTest, AlignedAndUnalignedCommitsReadBack) {
+  create(sample_header(4, 32));
+  const std::size_t slice = 32 * 32;
+  {
+    VolumeFile v(file);
+    if (world().is_root()) {
+      AlignedFloats aligned = aligned_floats(2 * slice);
+      for (std::size_t i = 0; i < 2 * slice; ++i) aligned.data()[i] = float(i);
+      v.commit({0, 2}, aligned.data());
+      std::vector<float> unaligned(2 * slice + 1);
+      for (std::size_t i = 0; i < 2 * slice; ++i) unaligned[i + 1] = -float(i);
+      v.commit({2, 4}, unaligned.data() + 1);
+    }
+    world().barrier();
+    EXPECT_EQ(v.done(), std::vector<std::uint8_t>(4, 1));
+    v.close();
+  }
+  const VolumeSlab slab = read_volume(file);
+  ASSERT_EQ(slab.values.size(), 4 * slice);
+  for (std::size_t i = 0; i < 2 * slice; ++i) {
+    ASSERT_EQ(slab.values[i], float(i)) << i;
+    ASSERT_EQ(slab.values[2 * slice + i], -float(i)) << i;
+  }
+  world().barrier();
+}
+
+// Slices are written at the dataset's raw-data offset, so a volume that is
+// not stored contiguously (here chunked, as another tool might write it) is
+// refused rather than written into.
+TEST_F(VolumeFileTest, AVolumeNotStoredContiguouslyIsRefused) {
+  if (world().is_root()) {
+    const io::h5::Site site{"test", "States.TaskFailed", file.string()};
+    io::h5::Handle f = io::h5::open_file(file, io::h5::Access::Create, std::nullopt, site);
+    io::h5::create_parents(f.get(), kVolumeDataset, site);
+    const hsize_t dims[3] = {6, 4, 4}, chunk[3] = {1, 4, 4}, flags = 6;
+    io::h5::Handle space = io::h5::own(H5Screate_simple(3, dims, nullptr), site, "space");
+    io::h5::Handle dcpl = io::h5::own(H5Pcreate(H5P_DATASET_CREATE), site, "dcpl");
+    ASSERT_GE(H5Pset_chunk(dcpl.get(), 3, chunk), 0);
+    io::h5::own(H5Dcreate2(f.get(), kVolumeDataset, H5T_NATIVE_FLOAT, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                site, "data");
+    io::h5::Handle done_space = io::h5::own(H5Screate_simple(1, &flags, nullptr), site, "space");
+    io::h5::own(H5Dcreate2(f.get(), kDoneDataset, H5T_NATIVE_UINT8, done_space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                           H5P_DEFAULT),
+                site, "done");
+  }
+  world().barrier();
+  expect_error([&] { VolumeFile v(file); }, "tomo.output.write",
+               {"not contiguous", "file=" + file.string(), "dataset=/exchange/data"});
 }
 
 TEST_F(VolumeFileTest, CreationFailuresNameTheFile) {

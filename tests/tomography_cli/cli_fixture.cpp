@@ -58,7 +58,7 @@ Json CliTest::phantom(const std::string& name, const std::string& args) const {
 std::vector<float> volume(const std::filesystem::path& file) { return read_volume(file).values; }
 
 std::vector<std::uint8_t> done_flags(const std::filesystem::path& file) {
-  VolumeFile v(file, std::nullopt);
+  VolumeFile v(file);
   auto flags = v.done();
   v.close();
   return flags;
