@@ -52,6 +52,28 @@ TEST_F(ApproveTest, ApprovalSucceeds) {
   EXPECT_EQ(action("approve").run(r).details, s.details);  // a restarted engine
 }
 
+// The approver corrects a proposed value: the result carries the values as
+// decided and the correction; a value not proposed, of another type, or a
+// rejection with corrections is refused and records nothing.
+TEST_F(ApproveTest, ACorrectedValueIsTheResultAndATypoIsRefused) {
+  const auto r = request({{"prompt", "centre ok?"}, {"values", {{"centre", 63.5}, {"rows", "0:8"}}}}, "Gate");
+  action("approve").run(r);
+  EXPECT_EQ(pending_approvals(run_dir).at(0).values["centre"], 63.5);
+  const auto [typo, typo_what] = error_of([&] { decide(run_dir, "Gate-0", true, "alice", "", {{"center", 66.5}}); });
+  EXPECT_EQ(typo, "approve.invalid");
+  EXPECT_NE(typo_what.find("centre, rows"), std::string::npos) << typo_what;
+  EXPECT_EQ(error_of([&] { decide(run_dir, "Gate-0", true, "alice", "", {{"centre", "66.5"}}); }).first,
+            "approve.invalid");
+  EXPECT_EQ(error_of([&] { decide(run_dir, "Gate-0", false, "alice", "no", {{"centre", 66.5}}); }).first,
+            "approve.invalid");
+  EXPECT_EQ(action("approve").status(r).status, ActionStatus::Active);  // nothing recorded
+  decide(run_dir, "Gate-0", true, "alice", "moved by hand", {{"centre", 66}});
+  const ActionState s = action("approve").status(r);
+  ASSERT_EQ(s.status, ActionStatus::Succeeded);
+  EXPECT_EQ(s.details["values"], (Json{{"centre", 66}, {"rows", "0:8"}}));
+  EXPECT_EQ(s.details["corrected"], (Json{{"centre", {{"from", 63.5}, {"to", 66}}}}));
+}
+
 TEST_F(ApproveTest, RejectionFails) {
   const auto r = request(Json::object(), "Gate");
   action("approve").run(r);
