@@ -23,9 +23,10 @@
 // change the mtime). Then the file is fsync'ed (data, mode and times), dropped
 // from the page cache and renamed onto the final name: a multi-chunk file at
 // once; one-chunk files in batches (64 files or 64 MiB: writeback is started
-// as each is written, then one fsync each, then the renames), which spares a
-// sync wait per small file. Folders holding renames are
-// fsync'ed in flush(), which then records the files as complete. Any error
+// as each is written, then one syncfs per file system instead of an fsync
+// each, then the renames), which spares a cache flush per small file. Folders
+// holding renames are made durable in flush() (one syncfs per file system),
+// which then records the files as complete. Any error
 // removes the temporary file: nothing partial is ever left, under any name,
 // except after a kill, when the temporary file and its journal are exactly
 // what the next attempt resumes from.
@@ -80,7 +81,7 @@ class Copier {
 
   FileOutcome process(const PlannedFile& file);
   // Makes the batch of copied one-chunk files durable and renames them into
-  // place, fsyncs the folders of files renamed since the last flush, then
+  // place, makes the folders of files renamed since the last flush durable, then
   // records those files as complete in the manifest.
   void flush();
 

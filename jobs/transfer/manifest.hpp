@@ -15,8 +15,8 @@
 //                      durable (the data was fdatasync'ed before the line
 //                      was appended and fdatasync'ed);
 //                    {"t":"f","f":DST,"id":[...],"ck":"sha256:..."}
-//                      DST is complete under its final name (renamed, its
-//                      folder fsync'ed), with this whole-file checksum.
+//                      DST is complete under its final name (renamed, the
+//                      rename durable), with this whole-file checksum.
 //   result.json      the summary of the attempt that succeeded.
 //
 // Every rank reads every journal (the rank count may change between
