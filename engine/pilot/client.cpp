@@ -35,7 +35,10 @@ std::optional<run::RunSummary> queued(const stdfs::path& dir, const std::string&
 
 std::optional<run::RunSummary> lookup(const stdfs::path& dir, const std::string& run_id) {
   if (auto s = run::summarize_run(dir / "runs", run_id)) return s;
-  return queued(dir, run_id);
+  if (auto q = queued(dir, run_id)) return q;
+  // Accepted while we looked: the pilot moves a submission out of inbox/
+  // only after its run directory is complete, so it is under runs/ now.
+  return run::summarize_run(dir / "runs", run_id);
 }
 
 // Whether a process holds the pilot's lock (a pilot runs on the directory).
