@@ -69,29 +69,45 @@ std::string fresh_id() {
 std::atomic<std::uint64_t> g_temp_counter{0};
 
 // A temporary file in `inbox` holding `data`, still open (the caller syncs
-// and closes it). Its name starts with '.', so pending() never reads it.
-// The name is unique in this process; O_EXCL makes it unique across
-// processes (hosts sharing the directory may reuse our pid: then try the
-// next name).
+// it, links it under its final name and closes it). Anonymous (O_TMPFILE)
+// where the file system has them: no name until the link, so nothing to
+// remove after it and nothing left behind by a crash. Else a name starting
+// with '.' (pending() never reads it), unique in this process; O_EXCL makes
+// it unique across processes (hosts sharing the directory may reuse our
+// pid: then try the next name).
 struct Temp {
-  std::string name;  // in inbox/
+  std::string name;  // in inbox/; empty when anonymous
   fs::detail::UniqueFd fd;
+  // What link(2) names it by.
+  std::string link_source() const { return name.empty() ? "/proc/self/fd/" + std::to_string(fd.get()) : name; }
+  std::string what() const { return name.empty() ? "(anonymous)" : name; }
 };
-Temp write_temp(int inbox_fd, const fsys::path& inbox, const std::string& data) {
+Temp write_temp(int inbox_fd, const fsys::path& inbox, const std::string& data, bool anonymous) {
   static const std::string prefix = ".submit-" + std::to_string(::getpid()) + "-";
   for (;;) {
     Temp t;
-    t.name = prefix + std::to_string(++g_temp_counter);
-    t.fd = fs::detail::UniqueFd(::openat(inbox_fd, t.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!t.fd && errno == EEXIST) continue;
+    if (anonymous) {
+      t.fd = fs::detail::UniqueFd(::openat(inbox_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+    } else {
+      t.name = prefix + std::to_string(++g_temp_counter);
+      t.fd = fs::detail::UniqueFd(::openat(inbox_fd, t.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      if (!t.fd && errno == EEXIST) continue;
+    }
     if (!t.fd) throw io_error("cannot create a temporary file", inbox);
     if (const int err = fs::detail::write_all(t.fd.get(), data.data(), data.size())) {
-      ::unlinkat(inbox_fd, t.name.c_str(), 0);
+      if (!anonymous) ::unlinkat(inbox_fd, t.name.c_str(), 0);
       errno = err;
-      throw io_error("cannot write the submission", inbox / t.name);
+      throw io_error("cannot write the submission", inbox / t.what());
     }
     return t;
   }
+}
+
+// Whether this directory takes anonymous files and /proc/self/fd can link
+// them (tmpfs, ext4, XFS, btrfs do; NFS does not).
+bool anonymous_files(int dir_fd) {
+  const fs::detail::UniqueFd fd(::openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  return fd && ::access(("/proc/self/fd/" + std::to_string(fd.get())).c_str(), F_OK) == 0;
 }
 
 fs::detail::UniqueFd open_dir(const fsys::path& dir) {
@@ -211,6 +227,7 @@ Intake::Intake(fsys::path dir) : m_dir(std::move(dir)) {
   prepare_pilot_dir(m_dir);
   m_inbox = open_dir(m_dir / kInbox);
   m_accepted = open_dir(m_dir / kAccepted);
+  m_anonymous = anonymous_files(m_inbox.get());
 }
 
 bool Intake::handed_over(const std::string& submission_id) const {
@@ -272,7 +289,8 @@ std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch, Exis
     std::vector<Temp> temps;
     temps.reserve(n);
     auto discard = [&](std::size_t from) {
-      for (std::size_t k = from; k < temps.size(); ++k) ::unlinkat(dir_fd, temps[k].name.c_str(), 0);
+      for (std::size_t k = from; k < temps.size(); ++k)
+        if (!temps[k].name.empty()) ::unlinkat(dir_fd, temps[k].name.c_str(), 0);
     };
     try {
       for (std::size_t k = 0; k < n; ++k) {
@@ -281,17 +299,20 @@ std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch, Exis
         o.run_id = run::new_run_id();
         auto [text, inserted] = definition_text.try_emplace(item.definition.get());
         if (inserted) text->second = item.definition->dump();
-        temps.push_back(
-            write_temp(dir_fd, inbox, submission_text(text->second, item.input, o.run_id, o.submission_id, at, uid)));
+        temps.push_back(write_temp(dir_fd, inbox,
+                                   submission_text(text->second, item.input, o.run_id, o.submission_id, at, uid),
+                                   m_anonymous));
       }
       // One file: its fsync. Several: one syncfs(2) of the file system
       // instead of an fsync each (each of which flushes the device's
       // cache: about 100 files/s on a virtio disk).
       if (temps.size() == 1 && ::fsync(temps.front().fd.get()) != 0)
-        throw io_error("cannot sync the submission", inbox / temps.front().name);
+        throw io_error("cannot sync the submission", inbox / temps.front().what());
       if (temps.size() > 1 && ::syncfs(dir_fd) != 0) throw io_error("cannot sync the submissions", inbox);
+      // A named temporary is closed now (on NFS a deferred write error shows
+      // here); an anonymous one stays open until linked (its only name).
       for (auto& t : temps)
-        if (t.fd.close() != 0) throw io_error("cannot write the submission", inbox / t.name);
+        if (!t.name.empty() && t.fd.close() != 0) throw io_error("cannot write the submission", inbox / t.name);
     } catch (...) {
       discard(0);
       throw;
@@ -302,7 +323,10 @@ std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch, Exis
       const std::string final_name = o.submission_id + ".json";
       // link(2), not rename(2): it never replaces, so the first submitter wins.
       for (int attempt = 0;; ++attempt) {
-        if (::linkat(dir_fd, temps[k].name.c_str(), dir_fd, final_name.c_str(), 0) == 0) break;
+        const std::string source = temps[k].link_source();
+        if (::linkat(temps[k].name.empty() ? AT_FDCWD : dir_fd, source.c_str(), dir_fd, final_name.c_str(),
+                     temps[k].name.empty() ? AT_SYMLINK_FOLLOW : 0) == 0)
+          break;
         if (errno != EEXIST || attempt == 3) {
           const int e = errno;
           discard(k);
@@ -319,7 +343,8 @@ std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch, Exis
           break;
         }
       }
-      ::unlinkat(dir_fd, temps[k].name.c_str(), 0);
+      if (!temps[k].name.empty()) ::unlinkat(dir_fd, temps[k].name.c_str(), 0);
+      temps[k].fd.close();  // an anonymous one: its data was synced before the link
     }
   }
   // One fsync makes every link of the batch (and the temporaries' removal)

@@ -78,9 +78,11 @@ SubmitResult submit(const std::filesystem::path& dir, const Json& definition, co
 //
 // Each submission of a batch has what submit() promises, the same file
 // layout and the same answers:
-//   - it is handed over wholly or not at all: its data is durable (one
-//     syncfs(2) of the file system for the whole batch, an fsync of the file
-//     for a batch of one) before its name is link(2)ed into inbox/, so no
+//   - it is handed over wholly or not at all: it is written to a temporary
+//     file (anonymous, O_TMPFILE, where the file system allows: nothing is
+//     left behind by a crash), its data made durable (one syncfs(2) of the
+//     file system for the whole batch, an fsync of the file for a batch of
+//     one), and only then link(2)ed into inbox/ under its name, so no
 //     half-written inbox entry is ever visible, even after a crash;
 //   - it is idempotent by submission id: the link never replaces, an id
 //     already in inbox/ or accepted/ (or twice in one batch) answers the
@@ -127,6 +129,7 @@ class Intake {
  private:
   std::filesystem::path m_dir;
   fs::detail::UniqueFd m_inbox, m_accepted;  // the batch's system calls work relative to these
+  bool m_anonymous = false;                   // temporaries are O_TMPFILE files
 };
 
 // Submissions in inbox/, oldest first (then by id): what the pilot accepts
