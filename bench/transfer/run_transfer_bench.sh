@@ -11,14 +11,19 @@
 #   cp -r                       no checksum, no fsync
 #   cp -r + sync                the same, made durable
 #   rsync -a --checksum         whole-file checksums while copying (rsync's own), no fsync
-#   beamflow 1 / 2 ranks        xxh128 computed while copying, every file fsync'ed,
-#                               read back from storage and compared (verify_checksum)
+#   beamflow 1 / 2 ranks        xxh128 computed while copying, every file made durable
+#                               before its rename, read back and compared (verify_checksum)
 #   beamflow sha256 1 rank      the same with SHA-256; its checksums are compared with sha256sum's
-# then a kill half-way through the big file and a resume (chunks resumed vs copied).
+# The methods run one after the other in each of BENCH_ROUNDS rounds (default
+# 3), so each beamflow run has cp runs just before and after it on a machine
+# whose load changes; the table gives each method's median, its range, and
+# the median over rounds of cp's time / the method's time in the same round.
+# Then a kill half-way through the big file and a resume (chunks resumed vs copied).
 set -euo pipefail
 BIN=${1:-build/apps/beamflow/beamflow}
 WORK=${2:-/var/tmp/beamflow-transfer-bench}
 BIG_MIB=${BENCH_BIG_MIB:-2048}
+ROUNDS=${BENCH_ROUNDS:-3}
 MPIRUN=${MPIRUN:-mpirun}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 BIN=$(readlink -f "$BIN")
@@ -61,25 +66,33 @@ request() {  # $1 submission id, $2 algorithm
 JSON
 }
 
-declare -a NAMES SECS
-row() { NAMES+=("$1"); SECS+=("$2"); }
 fresh() { rm -rf dst state; mkdir -p dst; cold; }
-
-fresh; t0=$(now); cp -r src/. dst/; t1=$(now); row "cp -r" "$(sub "$t1" "$t0")"
-fresh; t0=$(now); cp -r src/. dst/; sync; t1=$(now); row "cp -r + sync" "$(sub "$t1" "$t0")"
-fresh; t0=$(now); rsync -a --checksum src/ dst/; t1=$(now); row "rsync -a --checksum" "$(sub "$t1" "$t0")"
-for ranks in 1 2; do
-  fresh; request "bench-$ranks" xxh128
-  t0=$(now)
-  launch=("$MPIRUN" --oversubscribe -np "$ranks"); [ "$ranks" = 1 ] && launch=()
-  "${launch[@]}" "$BIN" transfer --endpoints endpoints.json --request request.json \
-    --state-dir state --json -q > out-$ranks.json
-  t1=$(now); row "beamflow xxh128, $ranks rank$([ $ranks = 1 ] || echo s)" "$(sub "$t1" "$t0")"
+beamflow() {  # $1 ranks; request.json already written
+  local launch=("$MPIRUN" --oversubscribe -np "$1"); [ "$1" = 1 ] && launch=()
+  "${launch[@]}" "$BIN" transfer --endpoints endpoints.json --request request.json --state-dir state --json -q
+}
+NAMES=("cp -r" "cp -r + sync" "rsync -a --checksum" "beamflow xxh128, 1 rank" "beamflow xxh128, 2 ranks"
+       "beamflow sha256, 1 rank")
+run_method() {  # $1 index into NAMES, $2 round
+  case "$1" in
+    0) cp -r src/. dst/ ;;
+    1) cp -r src/. dst/; sync ;;
+    2) rsync -a --checksum src/ dst/ ;;
+    3) request "bench-1-$2" xxh128; beamflow 1 > out-1.json ;;
+    4) request "bench-2-$2" xxh128; beamflow 2 > out-2.json ;;
+    5) request "bench-sha-$2" sha256; beamflow 1 > out-sha.json ;;
+  esac
+}
+declare -a TIMES  # TIMES[round * 100 + method]
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+for round in $(seq 1 "$ROUNDS"); do
+  for i in "${!NAMES[@]}"; do
+    fresh; t0=$(now); run_method "$i" "$round"; t1=$(now)
+    TIMES[round * 100 + i]=$(sub "$t1" "$t0")
+    echo "round $round: ${NAMES[$i]}: ${TIMES[round * 100 + i]} s (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+  done
 done
-fresh; request bench-sha sha256
-t0=$(now)
-"$BIN" transfer --endpoints endpoints.json --request request.json --state-dir state --json -q > out-sha.json
-t1=$(now); row "beamflow sha256, 1 rank" "$(sub "$t1" "$t0")"
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Checksums of the SHA-256 run against sha256sum of the source files.
 MISMATCH=$(python3 - <<'PY'
@@ -115,13 +128,28 @@ CMP=$(cmp src/big.bin dst/big.bin && echo identical || echo DIFFERENT)
 
 printf '\ndata: %s bytes (2000 small files + %s MiB), %s; page cache dropped before each run: %s\n' \
   "$BYTES" "$BIG_MIB" "$(df -T "$WORK" | awk 'NR==2 {print $2" on "$1}')" "$DROP"
-printf '%-28s %9s %9s %9s\n' method seconds MB/s "vs cp"
-CP=${SECS[0]}
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores;" \
+  "load average (1, 5, 15 min) at start $LOAD_START, at end $LOAD_END; $ROUNDS rounds"
+printf '%-26s %8s %15s %8s %7s %12s\n' method median "min-max" "MB/s" "vs cp" "vs cp/round"
 for i in "${!NAMES[@]}"; do
-  awk -v n="${NAMES[$i]}" -v s="${SECS[$i]}" -v b="$BYTES" -v cp="$CP" \
-    'BEGIN {printf "%-28s %9.2f %9.1f %9.2f\n", n, s, b / s / 1e6, cp / s}'
+  row=""
+  for round in $(seq 1 "$ROUNDS"); do row+="${TIMES[round * 100 + i]} ${TIMES[round * 100]} "; done
+  awk -v n="${NAMES[$i]}" -v b="$BYTES" -v row="$row" 'BEGIN {
+    k = split(row, v, " "); m = 0
+    for (j = 1; j <= k; j += 2) { m++; s[m] = v[j]; c[m] = v[j + 1]; r[m] = v[j + 1] / v[j] }
+    for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++) {
+      if (s[y] < s[x]) { t = s[x]; s[x] = s[y]; s[y] = t }
+      if (c[y] < c[x]) { t = c[x]; c[x] = c[y]; c[y] = t }
+      if (r[y] < r[x]) { t = r[x]; r[x] = r[y]; r[y] = t }
+    }
+    med = (m % 2) ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
+    cmed = (m % 2) ? c[(m + 1) / 2] : (c[m / 2] + c[m / 2 + 1]) / 2
+    rmed = (m % 2) ? r[(m + 1) / 2] : (r[m / 2] + r[m / 2 + 1]) / 2
+    printf "%-26s %8.2f %7.2f-%-7.2f %8.1f %7.2f %12.2f\n", n, med, s[1], s[m], b / med / 1e6, cmed / med, rmed
+  }'
 done
-echo "vs cp: cp's seconds / this method's seconds (1.00 = as fast as cp -r; 0.90 = 90% of its throughput)"
+echo "vs cp: cp -r's median seconds / this method's median (1.00 = as fast as cp -r; 0.90 = 90% of its throughput);"
+echo "vs cp/round: the median over rounds of cp -r's seconds / this method's seconds in the same round"
 echo "sha256 run: checksums differing from sha256sum's: $MISMATCH; big.bin ours $OURBIG, sha256sum $BIGSUM"
 read -r RES COP REP UNCH FCOP <<<"$RESUME"
 echo "kill -9 after $KILLED_AT of $((BIG_MIB / 64)) chunks recorded; resume in $(printf %.2f "$(sub "$t1" "$t0")") s:" \
