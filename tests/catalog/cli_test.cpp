@@ -157,12 +157,14 @@ TEST_F(DatasetCli, DepositFlowWaitsForTheCurator) {
   input["collection"] = "mdf";
   std::ofstream(m_dir.path() / "input.json") << input.dump();
   const std::string flow = std::string(BEAMFLOW_SOURCE_DIR) + "/configs/flows/publish.json";
-  // The run waits in Publish; a background shell approves once it is pending.
+  // The run waits in Publish; a background shell plays the curator: it
+  // waits for the notification in its inbox and runs the approve command
+  // the notification gives.
   const std::string approve =
-      "(for i in $(seq 600); do id=$(BEAMFLOW_HOME=home '" BEAMFLOW_BINARY "' dataset pending --json | "
-      "python3 -c 'import json,sys; p=json.load(sys.stdin); print(p[0][\"identifier\"] if p else \"\")'); "
-      "if [ -n \"$id\" ]; then BEAMFLOW_HOME=home '" BEAMFLOW_BINARY "' dataset approve $id; break; fi; sleep 0.2; done) "
-      ">/dev/null 2>&1 &";
+      "(export BEAMFLOW_HOME=home; for i in $(seq 600); do for f in home/notifications/group-curators/*.json; do "
+      "[ -e \"$f\" ] || continue; "
+      "cmd=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"approve\"])' \"$f\"); "
+      "eval \"'" BEAMFLOW_BINARY "'${cmd#beamflow}\" && exit; done; sleep 0.2; done) >/dev/null 2>&1 &";
   beamflow::test::ProcessOptions in_dir;
   in_dir.cwd = m_dir.path();
   ASSERT_EQ(beamflow::test::run_shell(approve, in_dir).exit_code, 0);
@@ -171,8 +173,39 @@ TEST_F(DatasetCli, DepositFlowWaitsForTheCurator) {
   const Json out = Json::parse(r.out);
   EXPECT_EQ(out["status"], "SUCCEEDED") << r.out;
   EXPECT_EQ(out["output"]["indexed"], 1) << r.out;
-  EXPECT_EQ(Json::parse(run("dataset describe " + out["output"]["identifier"].get<std::string>() + " --json").out)["status"],
-            "published");
+  const std::string id = out["output"]["identifier"].get<std::string>();
+  EXPECT_EQ(Json::parse(run("dataset describe " + id + " --json").out)["status"], "published");
+  // The curator's notification now records the decision.
+  std::size_t notes = 0;
+  for (const auto& f : std::filesystem::directory_iterator(m_dir.path() / "home/notifications/group-curators")) {
+    const Json note = Json::parse(std::ifstream(f.path()));
+    EXPECT_EQ(note["identifier"], id);
+    EXPECT_EQ(note["status"], "published");
+    ++notes;
+  }
+  EXPECT_EQ(notes, 1u);
+}
+
+TEST_F(DatasetCli, PublishInPlaceLeavesTheDataWhereItIs) {
+  const auto r = run("dataset publish src --in-place --meta meta.json --visible-to public --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Json doc = Json::parse(r.out);
+  const std::string id = doc["identifier"].get<std::string>();
+  const std::filesystem::path bag = doc["location"].get<std::string>();
+  EXPECT_FALSE(std::filesystem::exists(bag / "data"));
+  EXPECT_TRUE(std::filesystem::exists(bag / "fetch.txt"));
+  EXPECT_EQ(doc["in_place"]["source"], (m_dir.path() / "src").string());
+  const auto v = run("dataset verify " + id);
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_NE(v.out.find("2 files match"), std::string::npos) << v.out;
+  {
+    std::fstream f(m_dir.path() / "src/scan.raw", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('y');
+  }
+  const auto bad = run("dataset verify " + id);
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("data/scan.raw: sha256 mismatch"), std::string::npos) << bad.err;
 }
 
 TEST_F(DatasetCli, ErrorsNameWhatIsWrong) {

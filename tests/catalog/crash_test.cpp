@@ -1,7 +1,8 @@
 // A publish killed with SIGKILL at each named point of the protocol leaves
 // either no entry (and the next publish cleans up what it left) or a
 // complete one whose every file verifies. The real binary kills itself at
-// $BEAMFLOW_CATALOG_CRASH_AT (datasets.hpp), on both backends.
+// $BEAMFLOW_CATALOG_CRASH_AT (datasets.hpp), on both backends. Published
+// in place, the same, and the data in place is never touched.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,9 +40,19 @@ class CrashSuite : public ::testing::Test {
     for (int i = 0; i < 5; ++i) std::ofstream(src / "sub" / ("f" + std::to_string(i))) << std::string(100000, 'a' + i);
   }
   beamflow::test::ProcessResult publish(const std::string& crash_at) {
-    return run_binary({"dataset", "publish", (m_dir.path() / "src").string(), "--meta", (m_dir.path() / "meta.json").string(),
-                       "--visible-to", "public", "--catalog", m_location, "--storage", (m_dir.path() / "storage").string()},
-                      crash_at);
+    std::vector<std::string> args{"dataset", "publish", (m_dir.path() / "src").string(), "--meta",
+                                  (m_dir.path() / "meta.json").string(), "--visible-to", "public", "--catalog", m_location,
+                                  "--storage", (m_dir.path() / "storage").string()};
+    if (m_in_place) args.push_back("--in-place");
+    return run_binary(args, crash_at);
+  }
+  // The source is as SetUp wrote it.
+  void expect_source_intact(const std::string& point) {
+    for (int i = 0; i < 5; ++i) {
+      std::ifstream in(m_dir.path() / "src/sub" / ("f" + std::to_string(i)), std::ios::binary);
+      const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      EXPECT_EQ(data, std::string(100000, static_cast<char>('a' + i))) << point << " f" << i;
+    }
   }
   // Directories under storage/ other than .staging: the published bags.
   std::vector<std::filesystem::path> bags() {
@@ -74,10 +85,14 @@ class CrashSuite : public ::testing::Test {
     EXPECT_EQ(catalog->search(parse_query({{"q", "steel"}}), Identity{"root", {}, true}).total, entry_expected ? 2 : 1);
     EXPECT_EQ(bags().size(), entry_expected ? 2u : 1u) << point;
     EXPECT_EQ(staged_dirs(), 0) << point;
+    for (const auto& bag : bags()) EXPECT_EQ(std::filesystem::exists(bag / "data"), !m_in_place) << bag;
+    expect_source_intact(point);
   }
+  void in_place() { m_in_place = true; }
 
   beamflow::test::ScratchDir m_dir{"beamflow-crash-"};
   std::string m_location;
+  bool m_in_place = false;
 };
 
 TYPED_TEST_SUITE(CrashSuite, Backends, BackendNames);
@@ -87,6 +102,18 @@ TYPED_TEST(CrashSuite, KilledWhileCopyingLeavesNoEntry) { this->crash_then_recov
 TYPED_TEST(CrashSuite, KilledWithTheBagStagedLeavesNoEntry) { this->crash_then_recover("staged", false); }
 TYPED_TEST(CrashSuite, KilledAfterTheRenameLeavesNoEntry) { this->crash_then_recover("renamed", false); }
 TYPED_TEST(CrashSuite, KilledAfterTheCommitLeavesACompleteEntry) { this->crash_then_recover("committed", true); }
+TYPED_TEST(CrashSuite, InPlaceKilledWhileHashingLeavesNoEntry) {
+  this->in_place();
+  this->crash_then_recover("copying", false);
+}
+TYPED_TEST(CrashSuite, InPlaceKilledAfterTheRenameLeavesNoEntry) {
+  this->in_place();
+  this->crash_then_recover("renamed", false);
+}
+TYPED_TEST(CrashSuite, InPlaceKilledAfterTheCommitLeavesACompleteEntry) {
+  this->in_place();
+  this->crash_then_recover("committed", true);
+}
 
 }  // namespace
 }  // namespace beamflow::catalog::test

@@ -38,6 +38,7 @@ Session open(const po::variables_map& vm) {
   s.catalog = open_catalog(vm.count("catalog") ? vm["catalog"].as<std::string>() : default_catalog_location());
   s.datasets = std::make_unique<Datasets>(*s.catalog, vm.count("storage") ? std::filesystem::path(vm["storage"].as<std::string>())
                                                                           : default_storage());
+  s.datasets->notify_curators_in(default_notifications());
   return s;
 }
 
@@ -80,13 +81,14 @@ int publish_main(const std::vector<std::string>& args) {
       "visible-to", po::value<std::vector<std::string>>()->multitoken(),
       "public, user:NAME, group:NAME (comma-separated; default: only you)")(
       "identifier", po::value<std::string>(), "publish a new version of this identifier")(
-      "no-extract", "do not read metadata from the files");
+      "no-extract", "do not read metadata from the files")(
+      "in-place", "publish the data where it is: no copy; the bag holds the manifest and fetch.txt");
   common_options(o);
   po::positional_options_description pos;
   pos.add("source", 1);
   const Output out("dataset publish", args);
   po::variables_map vm;
-  if (!out.parse("SOURCE --meta META.json [--collection C] [--visible-to P,...] [--identifier ID]", o, pos, args, vm))
+  if (!out.parse("SOURCE --meta META.json [--collection C] [--visible-to P,...] [--identifier ID] [--in-place]", o, pos, args, vm))
     return kExitOk;
   PublishRequest r;
   r.source = vm["source"].as<std::string>();
@@ -95,6 +97,7 @@ int publish_main(const std::vector<std::string>& args) {
   if (vm.count("visible-to")) r.visible_to = split_list(vm["visible-to"].as<std::vector<std::string>>());
   if (vm.count("identifier")) r.identifier = vm["identifier"].as<std::string>();
   r.extract = !vm.count("no-extract");
+  r.in_place = vm.count("in-place") > 0;
   auto s = open(vm);
   const Entry e = s.datasets->publish(r, current_identity());
   out.result(
@@ -320,7 +323,7 @@ int collection_main(const std::vector<std::string>& args) {
 
 const std::map<std::string, std::pair<std::string, Verb>>& verbs() {
   static const std::map<std::string, std::pair<std::string, Verb>> v = {
-      {"publish", {"copy, checksum, mint and record a dataset (a new version with --identifier)", publish_main}},
+      {"publish", {"copy (or --in-place), checksum, mint and record a dataset (a new version with --identifier)", publish_main}},
       {"verify", {"re-check every file of a version against its manifest", verify_main}},
       {"describe", {"show a dataset's record", describe_main}},
       {"versions", {"list the versions of a dataset", versions_main}},
