@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS entries(
   UNIQUE(identifier, version));
 CREATE UNIQUE INDEX IF NOT EXISTS entries_request ON entries(request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_published ON entries(published_ms);
+CREATE INDEX IF NOT EXISTS entries_live ON entries(id, status, latest, year, published_ms, identifier, title)
+  WHERE status = 'published' AND latest = 1;
 CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry INTEGER NOT NULL,
   PRIMARY KEY(entry, principal)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fields(entry INTEGER NOT NULL, field TEXT NOT NULL, sval TEXT NOT NULL, nval REAL,
