@@ -10,7 +10,7 @@
 # each file once. A burst this large overflows inotify's queue
 # (max_queued_events), so the rescan path is part of what is measured.
 # Runs once per ROOT (default /dev/shm: tmpfs, where fsync is free, and the
-# build dir's disk, where each hand-off's two fsyncs count).
+# build dir's disk, where the hand-off batches' syncs count).
 # Peer, in the same run where installed: `inotifywait -m -r -e close_write`
 # (inotify-tools), which only prints each event: a ceiling for observing
 # events, not a hand-off. The ratio is ours / peer.
