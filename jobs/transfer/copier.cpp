@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "jobs/transfer/errors.hpp"
+#include "jobs/transfer/writer.hpp"
 
 namespace beamflow::transfer {
 
@@ -20,6 +21,8 @@ namespace {
 // 1.6-2.5 s, cp itself 2.4 s): the copy is CPU-bound when others share the
 // cores.
 constexpr std::size_t kPiece = std::size_t{256} << 10;
+// Pieces in flight between the reading thread and the writer thread.
+constexpr std::size_t kWriteBuffers = 4;
 // Chunks are made durable and recorded in batches: one fdatasync per 512 MiB
 // (or 64 chunks) instead of one per chunk, which on the bench VM cost 3.5x
 // the copy time (a sync every 64 MiB stalls the reads behind the writes).
@@ -238,9 +241,43 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
     throw m_dst.error(errno, "cannot truncate", tmp_rel);
 
   // Copies [off, off+len) from the source, feeding `whole` when given;
-  // returns the range's xxh128.
+  // returns the range's xxh128. A range of several pieces is written by the
+  // writer thread while this one reads and hashes the next piece.
+  const PieceWriter::Write write = [&](const char* data, std::size_t n, off_t at) {
+    pwrite_full(temp.get(), data, n, at, m_dst, tmp_rel);
+  };
   auto copy_range = [&](std::uint64_t off, std::uint64_t len, Hasher* whole) {
     Hasher chunk(Algorithm::Xxh128);
+    if (len > m_buffer.size()) {
+      if (!m_writer) m_writer = std::make_unique<PieceWriter>(m_buffer.size(), kWriteBuffers);
+      // Nothing of this file is written after copy_range returns or throws.
+      struct Drain {
+        PieceWriter& writer;
+        bool armed = true;
+        ~Drain() {
+          if (armed) try {
+              writer.wait();
+            } catch (...) {
+            }
+        }
+      } drain{*m_writer};
+      for (std::uint64_t p = 0; p < len;) {
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(m_buffer.size(), len - p));
+        const off_t at = static_cast<off_t>(off + p);
+        char* piece = m_writer->buffer();
+        if (pread_full(src.get(), piece, n, at, m_src, f.source) != n) {
+          m_writer->give_back(piece);
+          throw source_changed(m_src, f.source);
+        }
+        if (whole) whole->update(piece, n);
+        chunk.update(piece, n);
+        m_writer->submit(piece, n, at, write);
+        p += n;
+      }
+      drain.armed = false;
+      m_writer->wait();
+      return chunk.finish();
+    }
     for (std::uint64_t p = 0; p < len;) {
       const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(m_buffer.size(), len - p));
       const off_t at = static_cast<off_t>(off + p);

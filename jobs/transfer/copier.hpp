@@ -37,6 +37,7 @@
 // its recorded checksum, so only the destination is read.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,8 @@
 #include "jobs/transfer/plan.hpp"
 
 namespace beamflow::transfer {
+
+class PieceWriter;
 
 struct CopyOptions {
   Algorithm algorithm = Algorithm::Xxh128;
@@ -107,6 +110,7 @@ class Copier {
   void commit_batch();
 
   std::vector<char> m_buffer;
+  std::unique_ptr<PieceWriter> m_writer;  // started by the first file of several pieces
   std::vector<Pending> m_batch;
   std::uint64_t m_batch_bytes = 0;
   // Destination folders of batched files and of renames not yet fsync'ed.

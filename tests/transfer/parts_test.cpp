@@ -1,11 +1,17 @@
 // The pure parts: checksums, request and endpoints parsing, the planner's
-// rules and rank assignment, the journal's line format.
+// rules and rank assignment, the journal's line format, the copy's writer
+// thread.
 #include <gtest/gtest.h>
+
+#include <cstring>
+#include <set>
+#include <stdexcept>
 
 #include "fixture.hpp"
 #include "jobs/transfer/checksum.hpp"
 #include "jobs/transfer/manifest.hpp"
 #include "jobs/transfer/plan.hpp"
+#include "jobs/transfer/writer.hpp"
 
 namespace beamflow::transfer::testing {
 namespace {
@@ -227,6 +233,54 @@ TEST(DeepJson, AJournalLineTooDeepIsDroppedLikeADamagedOne) {
   const auto records = parse_journal(text, &complete);
   EXPECT_EQ(records.size(), 2u);
   EXPECT_EQ(complete, text.size());
+}
+
+// The writer thread writes what it is given in order; a write that fails is
+// reported by the next wait() (the pieces queued after it are not written),
+// and the writer is usable again afterwards with all its buffers.
+TEST(PieceWriter, WritesInOrderAndReportsTheFirstError) {
+  PieceWriter writer(4, 3);
+  std::string out(40, '.');
+  std::vector<off_t> order;
+  const PieceWriter::Write write = [&](const char* data, std::size_t n, off_t at) {
+    if (at == 16) throw std::runtime_error("disk on fire");
+    std::memcpy(out.data() + at, data, n);
+    order.push_back(at);
+  };
+  for (int i = 0; i < 4; ++i) {
+    char* b = writer.buffer();
+    std::memset(b, 'a' + i, 4);
+    writer.submit(b, 4, 4 * i, write);
+  }
+  writer.wait();
+  EXPECT_EQ(out.substr(0, 16), "aaaabbbbccccdddd");
+  EXPECT_EQ(order, (std::vector<off_t>{0, 4, 8, 12}));
+  // The piece at 16 fails: a later submit() or the wait() says so, as the
+  // copier stops at the first error.
+  bool reported = false;
+  for (int i = 4; i < 7 && !reported; ++i) {
+    char* b = writer.buffer();
+    std::memset(b, 'a' + i, 4);
+    try {
+      writer.submit(b, 4, 4 * i, write);
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "disk on fire");
+      reported = true;
+    }
+  }
+  try {
+    writer.wait();
+  } catch (const std::runtime_error& e) {
+    EXPECT_FALSE(reported);
+    EXPECT_STREQ(e.what(), "disk on fire");
+    reported = true;
+  }
+  EXPECT_TRUE(reported);
+  EXPECT_EQ(out.substr(16), std::string(24, '.'));  // nothing from the failed piece on
+  writer.wait();  // the error was reported once
+  std::set<char*> buffers{writer.buffer(), writer.buffer(), writer.buffer()};
+  EXPECT_EQ(buffers.size(), 3u);
+  for (char* b : buffers) writer.give_back(b);
 }
 
 }  // namespace
