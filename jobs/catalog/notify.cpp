@@ -62,7 +62,7 @@ void CuratorInbox::pending(const Entry& e, const Collection& c) {
                        {"approve", "beamflow dataset approve " + id + " --version " + version},
                        {"reject", "beamflow dataset reject " + id + " --version " + version + " --reason TEXT"}};
   guarded(m_dir, [&] {
-    stdfs::create_directories(m_dir);
+    if (stdfs::create_directories(m_dir)) fs::sync_directory(stdfs::absolute(m_dir).parent_path());
     const auto lock = actions::durable::lock_wait(m_dir / ".lock");
     for (const auto& principal : to) {
       const stdfs::path box = m_dir / folder(principal);
