@@ -3,20 +3,25 @@
 # task on the same local Slurm in the same run:
 #   no-op tasks/s   a Map of M `echo` items, each a task on a worker rank,
 #                   journal durability on (fsync), at 2, 4 and 8 ranks
-#                   (mpirun: rank 0 coordinates, the others work)
+#                   (mpirun: rank 0 coordinates, the others work); from the
+#                   submit to the end of `wait`
 #   flows/s         F one-task flows handed over by 4 concurrent submitters
-#                   (`beamflow submit` processes) until the last SUCCEEDED
-#   submit->start   per flow: its run's start minus its submission's time
-#                   (median, p99)
+#                   (`beamflow submit --batch`, F/4 runs each) until one
+#                   `beamflow wait` of them all returns
+#   submit->start   L flows submitted one at a time (`beamflow submit`, a
+#                   process each) to the otherwise idle pilot: each run's
+#                   start minus its submission's time (median, p99)
 #   srun, sbatch    per task: `srun -n1 true` and `sbatch --wrap true` in a
 #                   loop, completed
-# Usage: run_pilot_bench.sh BEAMFLOW_BINARY [M] [F]. Needs root for the local
-# Slurm (skips those rows otherwise).
+# Usage: run_pilot_bench.sh BEAMFLOW_BINARY [M] [F] [L]. Needs root for the
+# local Slurm (skips those rows otherwise). Prints the load average beside
+# each row: the figures are only comparable at similar load.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-bin="$(realpath "${1:?usage: run_pilot_bench.sh BEAMFLOW_BINARY [MAP_ITEMS] [FLOWS]}")"
-items="${2:-5000}"
-flows="${3:-400}"
+bin="$(realpath "${1:?usage: run_pilot_bench.sh BEAMFLOW_BINARY [MAP_ITEMS] [FLOWS] [LATENCY_FLOWS]}")"
+items="${2:-100000}"
+flows="${3:-10000}"
+singles="${4:-100}"
 work="$(mktemp -d)"
 chmod 700 "$work"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -42,6 +47,7 @@ FLOW
 echo '{"StartAt": "E", "States": {"E": {"Type": "Task", "Resource": "echo", "Parameters": {"x": 1}, "End": true}}}' \
   >"$work/one.json"
 python3 -c "import json; print(json.dumps({'items': list(range($items))}))" >"$work/items.json"
+echo '{"k": -1}' >"$work/single.json"
 
 start_pilot() {  # start_pilot DIR RANKS: a pilot in the background, until status.json exists
   mpirun --oversubscribe --bind-to none -np "$2" "$bin" pilot --dir "$1" 2>"$1.log" &
@@ -55,40 +61,55 @@ stop_pilot() {  # drain the coordinator; mpirun then ends
   wait "$pilot_pid"
 }
 
-echo "| ranks | no-op tasks/s (Map of $items echo) | flows/s ($flows one-task flows) | submit->start median ms | p99 ms |"
-echo "| --- | --- | --- | --- | --- |"
+load() { cut -d' ' -f1 /proc/loadavg; }
+echo "| ranks | no-op tasks/s (Map of $items echo) | flows/s ($flows one-task flows) | submit->start median ms | p99 ms | load |"
+echo "| --- | --- | --- | --- | --- | --- |"
 for ranks in 2 4 8; do
   d="$work/p$ranks"
   start_pilot "$d" "$ranks"
+  load0=$(load)
   t0=$(ms)
   run=$("$bin" submit "$work/map.json" --input "$work/items.json" --pilot "$d")
   "$bin" wait "$run" --pilot "$d" >/dev/null
   map_ms=$(($(ms) - t0))
+  # F one-task flows: 4 submitters, one batch each.
+  for s in 0 1 2 3; do
+    python3 -c "import sys; [print('{\"k\": %d}' % i) for i in range($s, $flows, 4)]" >"$work/batch-$ranks-$s.jsonl"
+  done
   t0=$(ms)
   submitters=()
   for s in 0 1 2 3; do
-    (for ((i = s; i < flows; i += 4)); do "$bin" submit "$work/one.json" --pilot "$d" >>"$work/ids-$ranks-$s"; done) &
+    "$bin" submit "$work/one.json" --batch "$work/batch-$ranks-$s.jsonl" --pilot "$d" >"$work/ids-$ranks-$s" &
     submitters+=($!)
   done
   wait "${submitters[@]}"
-  for s in 0 1 2 3; do while read -r id; do "$bin" wait "$id" --pilot "$d" >/dev/null; done <"$work/ids-$ranks-$s"; done
+  cat "$work"/ids-$ranks-? | xargs "$bin" wait --pilot "$d" >/dev/null
   flows_ms=$(($(ms) - t0))
-  lat=$(python3 - "$d" <<'PY'
-import datetime, glob, json, statistics, sys
-d = sys.argv[1]
-lat = []
+  # Submit-to-start, one submission at a time.
+  for ((i = 0; i < singles; i++)); do
+    "$bin" submit "$work/one.json" --input "$work/single.json" --pilot "$d" >>"$work/single-ids-$ranks"
+    sleep 0.02
+  done
+  xargs "$bin" wait --pilot "$d" <"$work/single-ids-$ranks" >/dev/null
+  lat=$(python3 - "$d" "$work/single-ids-$ranks" <<'PY'
+import datetime, json, statistics, sys
+d, ids = sys.argv[1], open(sys.argv[2]).read().split()
+subs = {}
+import glob
 for f in glob.glob(d + "/accepted/*.json"):
     s = json.load(open(f))
-    st = json.load(open(f"{d}/runs/{s['run_id']}/status.json"))
-    if "items" in json.dumps(s["input"])[:20]: continue
+    subs[s["run_id"]] = s["submitted_at_ms"]
+lat = []
+for r in ids:
+    st = json.load(open(f"{d}/runs/{r}/status.json"))
     t = datetime.datetime.fromisoformat(st["started"].replace("Z", "+00:00")).timestamp() * 1000
-    lat.append(t - s["submitted_at_ms"])
+    lat.append(t - subs[r])
 lat.sort()
-print(f"{statistics.median(lat):.0f} | {lat[max(0, int(len(lat) * 0.99) - 1)]:.0f}")
+print(f"{statistics.median(lat):.1f} | {lat[max(0, int(len(lat) * 0.99) - 1)]:.1f}")
 PY
 )
   stop_pilot "$d"
-  echo "| $ranks | $((items * 1000 / map_ms)) | $((flows * 1000 / flows_ms)) | $lat |"
+  echo "| $ranks | $((items * 1000 / map_ms)) | $((flows * 1000 / flows_ms)) | $lat | $load0-$(load) |"
 done
 
 if [ "$(id -u)" -ne 0 ] || ! "$root/slurm/local-cluster.sh" start >/dev/null 2>&1; then
