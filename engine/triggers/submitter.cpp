@@ -52,12 +52,15 @@ std::vector<Submitter::Outcome> Submitter::hand_over(const std::vector<Job>& job
   return out;
 }
 
+bool Submitter::handed_over(const std::string& submission_id) {
+  if (!m_intake.handed_over(submission_id)) return false;
+  ++already;
+  return true;
+}
+
 Submitter::Outcome Submitter::hand_over(const Job& job) {
   // Seen again (a rescan, a repeated event): two stat(2)s, no batch.
-  if (m_intake.handed_over(job.submission_id)) {
-    ++already;
-    return Outcome::Already;
-  }
+  if (handed_over(job.submission_id)) return Outcome::Already;
   return hand_over(std::vector<Job>{job}).front();
 }
 

@@ -48,6 +48,8 @@ class Submitter {
   // bookkeeping wants the answer).
   enum class Outcome { Submitted, Already, Failed };
   Outcome hand_over(const Job& job);
+  // Whether this id was handed over (counted as already when it was).
+  bool handed_over(const std::string& submission_id);
   // Blocks until nothing is queued or in progress.
   void wait_idle();
   std::size_t queued() const;

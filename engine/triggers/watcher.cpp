@@ -157,7 +157,7 @@ void Watcher::file_seen(std::size_t reg, const fsys::path& path, Seen how, std::
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   const std::int64_t quiet_ms = settle_ms(r);
   if (how == Seen::Found && now - mtime_ns(st) / 1000000 >= quiet_ms) {
-    submit_file(reg, path);
+    submit_file(reg, path, &st);
     return;
   }
   m_pending[{reg, path}] = Pending{static_cast<std::uint64_t>(st.st_size), mtime_ns(st), now};
@@ -165,11 +165,14 @@ void Watcher::file_seen(std::size_t reg, const fsys::path& path, Seen how, std::
   if (m_next_pending_check_ms < 0 || at < m_next_pending_check_ms) m_next_pending_check_ms = at;
 }
 
-void Watcher::submit_file(std::size_t reg, const fsys::path& path) {
+void Watcher::submit_file(std::size_t reg, const fsys::path& path, const struct stat* seen) {
   const Registration& r = m_regs[reg];
   m_pending.erase({reg, path});
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // gone or replaced meanwhile
+  if (seen)
+    st = *seen;  // just stat'ed by the caller
+  else if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return;  // gone or replaced meanwhile
   FileEvent e;
   e.path = path.string();
   e.relative_path = path.lexically_relative(r.watch_dir).string();
@@ -177,8 +180,12 @@ void Watcher::submit_file(std::size_t reg, const fsys::path& path) {
   e.inode = st.st_ino;
   e.size = static_cast<std::uint64_t>(st.st_size);
   e.mtime_ns = mtime_ns(st);
-  m_outgoing.push_back({file_submission_id(r, e), m_definitions[reg], file_input(r, e),
-                        e.path + " (registration " + r.id + ")"});
+  std::string id = file_submission_id(r, e);
+  // Found by a rescan (after an overflow or a restart, mostly files handed
+  // over before): two stat(2)s here instead of an input to make and a
+  // queued hand-off. A new event's file is checked by the intake alone.
+  if (seen && m_submitter.handed_over(id)) return;
+  m_outgoing.push_back({std::move(id), m_definitions[reg], file_input(r, e), e.path + " (registration " + r.id + ")"});
   if (m_outgoing.size() >= Submitter::kMaxBatch) flush();  // a long rescan starts handing over early
 }
 

@@ -40,6 +40,8 @@
 // watcher ran are coalesced into one firing, the latest one; instants
 // before the registration never fire; a restart never fires an instant
 // twice.
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -103,7 +105,9 @@ class Watcher {
   void add_tree(std::size_t reg, const std::filesystem::path& dir, std::int64_t now);
   enum class Seen { Complete, Created, Found };
   void file_seen(std::size_t reg, const std::filesystem::path& path, Seen how, std::int64_t now);
-  void submit_file(std::size_t reg, const std::filesystem::path& path);
+  // `seen`: its stat(2), when a rescan just made it (and a file handed over
+  // before is then skipped here, not queued).
+  void submit_file(std::size_t reg, const std::filesystem::path& path, const struct stat* seen = nullptr);
   void flush();  // hands m_outgoing to the submitter
   void check_pending(std::int64_t now);
   void fire_timers(std::int64_t now);
