@@ -49,9 +49,10 @@ command::CommandSpec prepare(const std::string& action, const ActionRequest& r, 
   command::CommandSpec spec;
   if (p.ranks > 1) {
     // A launch of its own, from a process a launcher may have started (a
-    // pilot's rank): without that launcher's environment, on this node.
-    spec.argv = {mpiexec(), "-np", std::to_string(p.ranks)};
-    platform::NestedLaunch nested = platform::nested_launch();
+    // pilot's rank): without that launcher's environment, on this node or,
+    // when a pilot placed the ranks on several, as a job step over them.
+    platform::NestedLaunch nested = platform::nested_launch({p.ranks, p.hosts, mpiexec()});
+    spec.argv = std::move(nested.argv);
     spec.unset_env = std::move(nested.unset);
     spec.env = std::move(nested.set);
   } else {
