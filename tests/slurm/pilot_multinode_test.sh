@@ -52,6 +52,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'echo "FAIL: line $LINENO: $BASH_COMMAND failed"' ERR
 fail() {
   echo "FAIL: $*"
   for f in "$pilot"/slurm-*.out; do [ -e "$f" ] && { echo "== $f"; tail -30 "$f"; }; done
@@ -212,7 +213,7 @@ if [ "$mode" = run ]; then
   done
   for k in 1 2 3; do
     on=$(ls "$BEAMFLOW_MULTINODE_DIR/tmp/node$k"/beamflow-pilot-*/ 2>/dev/null | grep -c '^t' || true)
-    ran=$(grep -l "^node$k " "$work"/scratch-* | wc -l)
+    ran=$( (grep -l "^node$k " "$work"/scratch-* || true) | wc -l)
     [ "$on" -eq "$ran" ] || fail "node$k's scratch holds $on files for $ran tasks that ran there"
   done
   # A 2-node reconstruction ran a process on each of two nodes; the one-node
@@ -222,8 +223,9 @@ if [ "$mode" = run ]; then
   # daemons), the steps are the two spread reconstructions', each on 2 nodes
   # (the one-node reconstruction is an mpiexec of its own: no step).
   steps=$(for k in 1 2 3; do
-    grep -o 'launch task StepId=[0-9]*\.[0-9]*' "$BEAMFLOW_MULTINODE_DIR/log/slurmd.node$k.log" | sed "s/\$/ node$k/"
-  done | grep -v "StepId=$job\.0 " | sort -u)
+    (grep -o 'launch task StepId=[0-9]*\.[0-9]*' "$BEAMFLOW_MULTINODE_DIR/log/slurmd.node$k.log" || true) |
+      sed "s/\$/ node$k/"
+  done | (grep -v "StepId=$job\.0 " || true) | sort -u)
   per_step=$(cut -d' ' -f3 <<<"$steps" | sort | uniq -c | awk '{ print $1 }' | tr '\n' ' ')
   [ "$per_step" = "2 2 " ] || fail "job steps by node (want two steps on 2 nodes each): $steps"
   echo "2-node reconstructions: job steps $(cut -d' ' -f3,4 <<<"$steps" | tr '\n' ' ')"
