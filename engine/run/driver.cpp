@@ -48,7 +48,6 @@ Driver::Driver(const actions::ActionRegistry& registry, RunDirectory& dir, RunSt
                InterpreterEnv{[] { return now_ms(); },
                               [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(m_rng); },
                               options.max_payload_bytes}) {
-  m_poller.add(m_dirs.fd(), kDirsToken);
   m_poller.add(m_wakeup.fd(), kWakeupToken);
   if (options.executor) m_routed = options.executor(m_wakeup);
 }
@@ -265,9 +264,19 @@ Executor& Driver::executor_for(const actions::Placement& p) {
 void Driver::watch(const std::string& frame_id, Active& a) {
   const std::filesystem::path dir = a.executor->watch_dir(*a.action, a.request);
   if (dir.empty()) return;
-  // -1 (the directory is gone, or the inotify limit is reached): the action
-  // is still polled at its own pace, only not woken early.
-  a.watch = m_dirs.watch(dir);
+  // Without a watch (no inotify instance to be had, the directory gone, the
+  // watch limit reached) the action is still polled at its own pace, only
+  // not woken early.
+  if (!m_dirs) {
+    try {
+      m_dirs.emplace();
+      m_poller.add(m_dirs->fd(), kDirsToken);
+    } catch (const Error&) {
+      m_dirs.reset();
+      return;
+    }
+  }
+  a.watch = m_dirs->watch(dir);
   if (a.watch >= 0) m_watched[a.watch] = frame_id;
 }
 
@@ -286,7 +295,7 @@ Driver::ActiveMap::iterator Driver::forget(ActiveMap::iterator it) {
   m_frame_of.erase(it->second.request.action_id);
   m_timed.erase(it->first);
   if (it->second.watch >= 0) {
-    m_dirs.unwatch(it->second.watch);
+    m_dirs->unwatch(it->second.watch);
     m_watched.erase(it->second.watch);
   }
   return m_active.erase(it);
@@ -307,7 +316,7 @@ void Driver::wait_for_events() {
     if (token == kDirsToken) {
       // A file moved into a state directory (an outcome, a marker): poll
       // that action now rather than at its next turn.
-      for (const int wd : m_dirs.drain()) {
+      for (const int wd : m_dirs->drain()) {
         const auto w = m_watched.find(wd);
         if (w != m_watched.end()) poll_now(w->second);
       }

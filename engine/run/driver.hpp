@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -101,7 +102,10 @@ class Driver {
   InProcessExecutor m_in_process;
   ChildProcessExecutor m_child_process;
   fs::Poller m_poller;
-  fs::DirWatch m_dirs;
+  // Made at the first action with a state directory to watch: a pilot's
+  // drivers hand every task to its executor and need none, and each
+  // inotify instance counts against a per-user limit (128 by default).
+  std::optional<fs::DirWatch> m_dirs;
   fs::Wakeup m_wakeup;
   std::shared_ptr<Executor> m_routed;  // RunOptions::executor: takes every task
   std::map<int, std::string> m_watched;  // inotify watch -> frame id

@@ -102,11 +102,13 @@ class Pilot : public ::testing::Test {
 
   static void write(const fsys::path& f, const std::string& text) { std::ofstream(f) << text; }
 
-  PilotProcess start_pilot(const std::vector<std::string>& launcher = {}, int slots = 2) {
+  PilotProcess start_pilot(const std::vector<std::string>& launcher = {}, int slots = 2,
+                           const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = launcher;
     for (const std::string& a : {kBinary, std::string("pilot"), std::string("--dir"), m_dir.string(),
                                  std::string("--slots"), std::to_string(slots)})
       argv.push_back(a);
+    argv.insert(argv.end(), extra.begin(), extra.end());
     ProcessOptions o;
     o.env = {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}};
     o.stderr_file = m_scratch.path() / ("pilot-" + std::to_string(m_starts++) + ".log");
@@ -299,6 +301,70 @@ TEST_F(Pilot, ABatchSubmitHandsOverEveryRunOnceAndWaitWaitsForThemAll) {
   EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
   EXPECT_NE(bad.out.find("cli.bad_json"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("bad.jsonl"), std::string::npos) << bad.out;
+}
+
+// More runs in flight than one user may have inotify instances (128 by
+// default): each run's driver used to make one, and the runs past the limit
+// were dropped ("not driven") until the pilot restarted.
+TEST_F(Pilot, MoreRunsInFlightThanInotifyInstancesAllFinish) {
+  constexpr int kRuns = 200;
+  std::map<std::string, std::string> runs;
+  {
+    std::ofstream batch(m_scratch.path() / "many.jsonl");
+    for (int i = 0; i < kRuns; ++i) {
+      const std::string tag = "many-" + std::to_string(i);
+      batch << Json{{"tag", tag}, {"nap", 3.0}, {"argv", {"sh", "-c", "echo " + tag + " >> " + m_effects.string()}}}.dump()
+            << "\n";
+    }
+  }
+  const auto handed = run_process({kBinary, "submit", (m_scratch.path() / "flow.json").string(), "--batch",
+                                   (m_scratch.path() / "many.jsonl").string(), "--pilot", m_dir.string(), "--json"},
+                                  within(60s));
+  ASSERT_EQ(handed.exit_code, 0) << handed.err;
+  std::vector<std::string> wait_argv = {kBinary, "wait"};
+  const Json list = Json::parse(handed.out).at("runs");
+  ASSERT_EQ(list.size(), static_cast<std::size_t>(kRuns));
+  for (int i = 0; i < kRuns; ++i) {
+    runs["many-" + std::to_string(i)] = list[i].at("run_id").get<std::string>();
+    wait_argv.push_back(list[i].at("run_id").get<std::string>());
+  }
+  auto pilot = start_pilot({}, 2, {"--max-runs", std::to_string(kRuns)});
+  for (const std::string& a : {std::string("--pilot"), m_dir.string(), std::string("--json")}) wait_argv.push_back(a);
+  const auto waited = run_process(wait_argv, within(240s));
+  ASSERT_EQ(waited.exit_code, 0) << waited.out << waited.err;
+  EXPECT_EQ(Json::parse(waited.out).at("succeeded"), kRuns);
+  expect_each_side_effect_once(runs);
+}
+
+// A pilot short of descriptors (prlimit: 90) with 60 runs at once: the
+// runs it cannot start for the moment are tried again as others end, so
+// every run ends (a task that itself met EMFILE may fail, by its flow's
+// rules) and none waits in inbox/ for a restart that never comes.
+TEST_F(Pilot, RunsThatCannotStartForLackOfDescriptorsAreTriedAgain) {
+  constexpr int kRuns = 60;
+  write(m_scratch.path() / "nap.json", R"({"StartAt": "Nap", "States": {
+    "Nap": {"Type": "Task", "Resource": "sleep", "Parameters": {"seconds": 1}, "ResultPath": null, "End": true}}})");
+  {
+    std::ofstream batch(m_scratch.path() / "naps.jsonl");
+    for (int i = 0; i < kRuns; ++i) batch << "{}\n";
+  }
+  const auto handed = run_process({kBinary, "submit", (m_scratch.path() / "nap.json").string(), "--batch",
+                                   (m_scratch.path() / "naps.jsonl").string(), "--pilot", m_dir.string(), "--json"},
+                                  within(60s));
+  ASSERT_EQ(handed.exit_code, 0) << handed.err;
+  std::vector<std::string> wait_argv = {kBinary, "wait"};
+  const Json runs = Json::parse(handed.out).at("runs");
+  ASSERT_EQ(runs.size(), static_cast<std::size_t>(kRuns));
+  for (const auto& r : runs) wait_argv.push_back(r.at("run_id").get<std::string>());
+  auto pilot = start_pilot({"prlimit", "--nofile=90:90"}, 2, {"--max-runs", std::to_string(kRuns)});
+  for (const std::string& a : {std::string("--pilot"), m_dir.string(), std::string("--json"), std::string("--timeout"),
+                               std::string("150")})
+    wait_argv.push_back(a);
+  const auto waited = run_process(wait_argv, within(180s));
+  const Json w = Json::parse(waited.out);
+  ASSERT_TRUE(w.contains("succeeded")) << waited.out << waited.err;
+  EXPECT_EQ(w.at("succeeded").get<int>() + w.at("failed").get<int>(), kRuns) << waited.out;
+  EXPECT_GT(w.at("succeeded").get<int>(), 0);
 }
 
 TEST_F(Pilot, AKilledPilotStartedAgainFinishesEveryFlowWithEachSideEffectOnce) {
