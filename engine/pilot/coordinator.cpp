@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <atomic>
 #include <deque>
 #include <map>
@@ -41,8 +42,15 @@ struct Slot {
   bool resume = false;
   std::atomic<run::Interrupt> interrupt{run::Interrupt::None};
   std::atomic<bool> finished{false};
+  bool retry = false;  // not driven for a reason of the moment: try again later
   std::thread thread;
 };
+
+// A run that could not be driven (no descriptor left, storage for a moment
+// full) is tried again after 1 s, doubling to a minute: forgetting it would
+// leave its submission in inbox/ and its `wait` hanging until a restart.
+constexpr std::int64_t kFirstRetryMs = 1000;
+constexpr std::int64_t kLastRetryMs = 60'000;
 
 class Coordinator {
  public:
@@ -89,7 +97,8 @@ class Coordinator {
         }
         if (workers_told && (m_scheduler.workers_stopped() || now_ms() - drain_started > kByeWaitMs)) break;
       }
-      for (const std::uint64_t token : poller.wait(std::max<std::int64_t>(0, next_status - now_ms()))) {
+      const std::int64_t wake = m_draining ? next_status : std::min(next_status, next_retry_ms());
+      for (const std::uint64_t token : poller.wait(std::max<std::int64_t>(0, wake - now_ms()))) {
         if (token == kSignals) {
           for (int s : signals.drain()) {
             if (!m_draining) log("signal " + std::to_string(s) + ": draining (runs stay resumable)");
@@ -171,7 +180,37 @@ class Coordinator {
     }
   }
 
+  void retry_later(const Slot& s) {
+    std::int64_t& delay = m_backoff[s.run_id];
+    delay = delay == 0 ? kFirstRetryMs : std::min(2 * delay, kLastRetryMs);
+    log("run " + s.run_id + ": trying again in " + std::to_string(delay / 1000) + " s");
+    m_retries.push_back({now_ms() + delay, {s.run_id, s.submission_id, false}});
+  }
+
+  // The retries that are due join the queue, resuming when the run's
+  // directory was made before the failure.
+  void release_due_retries() {
+    const std::int64_t now = now_ms();
+    for (auto it = m_retries.begin(); it != m_retries.end();) {
+      if (it->first > now) {
+        ++it;
+        continue;
+      }
+      Waiting w = it->second;
+      w.resume = stdfs::exists(run::run_dir(runs_root(), w.run_id) / "definition.json");
+      m_waiting.push_back(std::move(w));
+      it = m_retries.erase(it);
+    }
+  }
+
+  std::int64_t next_retry_ms() const {
+    std::int64_t next = INT64_MAX;
+    for (const auto& r : m_retries) next = std::min(next, r.first);
+    return next;
+  }
+
   void launch() {
+    release_due_retries();
     while (!m_draining && m_slots.size() < m_o.max_runs && !m_waiting.empty()) {
       auto w = m_waiting.front();
       m_waiting.pop_front();
@@ -208,7 +247,13 @@ class Coordinator {
         r = engine.start(sub->definition, sub->input, o);
       }
       log("run " + s.run_id + " " + (r.status == run::RunStatus::Running ? "left RUNNING (drain)" : run::to_string(r.status)));
+    } catch (const Error& e) {
+      // Only a submission that vanished is final: anything else is the
+      // moment's, and the run stays submitted.
+      s.retry = e.id() != "pilot.submission.invalid";
+      log("run " + s.run_id + " not driven: " + e.what());
     } catch (const std::exception& e) {
+      s.retry = true;
       log("run " + s.run_id + " not driven: " + e.what());
     }
     s.finished = true;
@@ -222,6 +267,8 @@ class Coordinator {
         continue;
       }
       it->second->thread.join();
+      if (it->second->retry && !m_draining) retry_later(*it->second);
+      else m_backoff.erase(it->first);
       it = m_slots.erase(it);
     }
   }
@@ -245,7 +292,7 @@ class Coordinator {
     status["pid"] = static_cast<std::int64_t>(::getpid());
     status["updated_ms"] = now_ms();
     status["draining"] = m_draining;
-    status["runs"] = {{"active", m_slots.size()}, {"waiting", m_waiting.size()}, {"inbox", inbox}};
+    status["runs"] = {{"active", m_slots.size()}, {"waiting", m_waiting.size() + m_retries.size()}, {"inbox", inbox}};
     try {
       fs::write_file_atomic(m_o.dir / "status.json", status.dump() + "\n");
     } catch (const std::exception& e) {
@@ -265,6 +312,8 @@ class Coordinator {
   fs::Wakeup m_loop;
   std::map<std::string, std::unique_ptr<Slot>> m_slots;
   std::deque<Waiting> m_waiting;
+  std::vector<std::pair<std::int64_t, Waiting>> m_retries;  // (due, run)
+  std::map<std::string, std::int64_t> m_backoff;           // run id -> its last delay
   std::set<std::string> m_known;
   std::set<std::string> m_reported;
   std::unordered_set<std::string> m_seen;  // submission ids read from the inbox

@@ -398,7 +398,11 @@ void mark_accepted(const fsys::path& dir, const std::string& submission_id) {
   check_submission_id(submission_id);
   const fsys::path from = dir / kInbox / (submission_id + ".json");
   const fsys::path to = dir / kAccepted / (submission_id + ".json");
-  if (::rename(from.c_str(), to.c_str()) != 0) throw io_error("cannot move the submission to accepted/", from);
+  // Moved already (a start that failed after the move is tried again): only
+  // the syncs below may not have happened.
+  struct stat st {};
+  if (::rename(from.c_str(), to.c_str()) != 0 && !(errno == ENOENT && ::stat(to.c_str(), &st) == 0))
+    throw io_error("cannot move the submission to accepted/", from);
   fs::sync_directory(dir / kAccepted);
   fs::sync_directory(dir / kInbox);
 }
