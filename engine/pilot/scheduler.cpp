@@ -185,7 +185,8 @@ void Scheduler::pump() {
         for (const Json& d : m.at("done"))
           completed(env.from, d.at("key").get<std::string>(), wire::state_from_json(d.at("state")));
       } else if (type == "hello") {
-        m_ranks[static_cast<std::size_t>(env.from)].host = m.at("host").get<std::string>();
+        from.host = m.at("host").get<std::string>();
+        from.said_hello = true;
       } else if (type == "bye") {
         ++m_byes;
       }
@@ -319,6 +320,15 @@ void Scheduler::assign(const std::string& key, const std::vector<int>& ranks, st
 
 void Scheduler::place() {
   if (!m_placing || m_queued_count == 0) return;
+  // Not before every worker has said where it runs (or is lost): a rank
+  // without a host looks like a rank of one shared node, so a task queued
+  // at start (re-sent after a restart) that must spread over nodes would be
+  // judged impossible, and a one-node task could get ranks on two.
+  if (!m_hosts_known) {
+    for (std::size_t r = 1; r < m_ranks.size(); ++r)
+      if (!m_ranks[r].said_hello && !m_ranks[r].lost) return;
+    m_hosts_known = true;
+  }
   const std::int64_t now = now_ms();
   std::map<int, Json> batches;  // rank -> the tasks it is sent in one message
   auto idle = [&](int r) { return m_ranks[static_cast<std::size_t>(r)].inflight == 0; };

@@ -96,6 +96,7 @@ class Scheduler {
     std::int64_t tasks_done = 0;
     std::int64_t last_heard_ms = 0;
     bool lost = false;
+    bool said_hello = false;  // its host is known
   };
   // The queued tasks of one class: flow -> arrival order -> key, so a round
   // of placement looks at the head of each flow, not at the whole queue.
@@ -134,6 +135,7 @@ class Scheduler {
   std::int64_t m_queued_count = 0, m_running_count = 0;
   std::map<std::string, std::set<Executor*>> m_owners;  // run id -> its drivers' executors
   std::vector<Rank> m_ranks;                             // index: rank (0 unused)
+  bool m_hosts_known = false;                            // every worker said hello or was lost
   std::vector<std::string> m_hosts;                      // node index -> host
   std::uint64_t m_seq = 0;
   std::int64_t m_started_ms = 0;
