@@ -165,7 +165,7 @@ class Coordinator {
 
   void accept(const Submission& s) {
     m_seen.insert(s.submission_id);
-    enqueue(s.run_id, s.submission_id, stdfs::exists(run::run_dir(runs_root(), s.run_id) / "definition.json"));
+    enqueue(s.run_id, s.submission_id, run::RunDirectory::exists(runs_root(), s.run_id));
   }
 
   void apply_cancels() {
@@ -197,7 +197,7 @@ class Coordinator {
         continue;
       }
       Waiting w = it->second;
-      w.resume = stdfs::exists(run::run_dir(runs_root(), w.run_id) / "definition.json");
+      w.resume = run::RunDirectory::exists(runs_root(), w.run_id);
       m_waiting.push_back(std::move(w));
       it = m_retries.erase(it);
     }

@@ -55,7 +55,7 @@ Json RepairPlan::to_json() const {
 
 RepairPlan plan_repair(const std::filesystem::path& runs_root, const std::string& run_id) {
   const auto dir = run_dir(runs_root, run_id);
-  if (!std::filesystem::exists(dir / "definition.json"))
+  if (!RunDirectory::exists(runs_root, run_id))
     throw Error("run.not_found", states_error::Runtime, "no such run", {{"run_id", run_id}, {"runs_dir", runs_root.string()}});
   RepairPlan plan;
   plan.run_id = run_id;

@@ -63,7 +63,7 @@ RunDirectory RunDirectory::create(const std::filesystem::path& runs_root, const 
           .with_errno(errno);
     // A directory without definition.json is a creation cut short by a crash:
     // nothing ran yet, so it may be taken over. Anything else is a real run.
-    if (std::filesystem::exists(dir / "definition.json"))
+    if (exists(runs_root, run_id))
       throw Error("run.exists", states_error::Runtime, "a run with this id already exists", {{"run_id", run_id}});
   }
   fs::sync_directory(runs_root);
@@ -78,9 +78,13 @@ RunDirectory RunDirectory::create(const std::filesystem::path& runs_root, const 
   return RunDirectory(dir, run_id, std::move(*lock));
 }
 
+bool RunDirectory::exists(const std::filesystem::path& runs_root, const std::string& run_id) {
+  return std::filesystem::exists(run_dir(runs_root, run_id) / "definition.json");
+}
+
 RunDirectory RunDirectory::open(const std::filesystem::path& runs_root, const std::string& run_id) {
   const auto dir = run_dir(runs_root, run_id);
-  if (!std::filesystem::exists(dir / "definition.json"))
+  if (!exists(runs_root, run_id))
     throw Error("run.not_found", states_error::Runtime, "no such run", {{"run_id", run_id}, {"runs_dir", runs_root.string()}});
   auto lock = fs::FileLock::try_acquire(dir / "lock");
   if (!lock)

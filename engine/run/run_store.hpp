@@ -23,6 +23,9 @@ class RunDirectory {
   // and takes its lock. Throws Error "run.exists" if the run id is taken.
   static RunDirectory create(const std::filesystem::path& runs_root, const std::string& run_id,
                              const Json& definition, const Json& input);
+  // Whether runs_root/run_id is a run: its definition.json, written last by
+  // create(), is there (a directory without it is a creation cut short).
+  static bool exists(const std::filesystem::path& runs_root, const std::string& run_id);
   // Opens an existing run and takes its lock. Throws "run.not_found", or
   // "run.locked" when another process is driving it.
   static RunDirectory open(const std::filesystem::path& runs_root, const std::string& run_id);
