@@ -148,6 +148,26 @@ class Pilot : public ::testing::Test {
     return runs;
   }
 
+  // `beamflow submit FLOW --batch LINES`: the runs handed over, one
+  // {submission_id, run_id, existed} per line; none when it failed.
+  Json submit_batch(const fsys::path& flow, const fsys::path& lines, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {kBinary, "submit", flow.string(), "--batch", lines.string(),
+                                     "--pilot", m_dir.string(), "--json"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto r = run_process(argv, within(60s));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? Json::parse(r.out).at("runs") : Json::array();
+  }
+
+  // One `beamflow wait --json` for all of `runs` (as submit_batch answers).
+  ProcessResult wait_all(const Json& runs, std::chrono::seconds limit, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {kBinary, "wait"};
+    for (const auto& r : runs) argv.push_back(r.at("run_id").get<std::string>());
+    for (const std::string& a : {std::string("--pilot"), m_dir.string(), std::string("--json")}) argv.push_back(a);
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_process(argv, within(limit));
+  }
+
   ProcessResult wait(const std::string& run_id, std::chrono::seconds timeout = 180s) {
     return run_process({kBinary, "wait", run_id, "--pilot", m_dir.string(), "--json"}, within(timeout));
   }
@@ -264,30 +284,23 @@ TEST_F(Pilot, ABatchSubmitHandsOverEveryRunOnceAndWaitWaitsForThemAll) {
             << "\n" << (i % 10 == 9 ? "\n" : "");  // blank lines are skipped
     }
   }
-  const std::vector<std::string> submit = {kBinary, "submit", (m_scratch.path() / "flow.json").string(), "--batch",
-                                           (m_scratch.path() / "batch.jsonl").string(), "--pilot", m_dir.string(),
-                                           "--id", "b", "--json"};
-  const auto first = run_process(submit, within(60s));
-  ASSERT_EQ(first.exit_code, 0) << first.err;
-  const Json handed = Json::parse(first.out).at("runs");
+  const fsys::path flow = m_scratch.path() / "flow.json", lines = m_scratch.path() / "batch.jsonl";
+  const Json handed = submit_batch(flow, lines, {"--id", "b"});
   ASSERT_EQ(handed.size(), static_cast<std::size_t>(kRuns));
-  std::vector<std::string> wait_argv = {kBinary, "wait"};
   for (int i = 0; i < kRuns; ++i) {
     EXPECT_EQ(handed[i].at("submission_id"), "b-" + std::to_string(i + 1));
     EXPECT_FALSE(handed[i].at("existed").get<bool>());
     runs["batch-" + std::to_string(i)] = handed[i].at("run_id").get<std::string>();
-    wait_argv.push_back(handed[i].at("run_id").get<std::string>());
   }
   // The same batch again: the same runs, nothing handed over twice.
-  const auto again = run_process(submit, within(60s));
-  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const Json again = submit_batch(flow, lines, {"--id", "b"});
+  ASSERT_EQ(again.size(), static_cast<std::size_t>(kRuns));
   for (int i = 0; i < kRuns; ++i) {
-    EXPECT_TRUE(Json::parse(again.out).at("runs")[i].at("existed").get<bool>());
-    EXPECT_EQ(Json::parse(again.out).at("runs")[i].at("run_id"), handed[i].at("run_id"));
+    EXPECT_TRUE(again[i].at("existed").get<bool>());
+    EXPECT_EQ(again[i].at("run_id"), handed[i].at("run_id"));
   }
   auto pilot = start_pilot();
-  for (const std::string& a : {std::string("--pilot"), m_dir.string(), std::string("--json")}) wait_argv.push_back(a);
-  const auto waited = run_process(wait_argv, within(180s));
+  const auto waited = wait_all(handed, 180s);
   ASSERT_EQ(waited.exit_code, 0) << waited.out << waited.err;
   const Json w = Json::parse(waited.out);
   EXPECT_EQ(w.at("succeeded"), kRuns);
@@ -317,20 +330,11 @@ TEST_F(Pilot, MoreRunsInFlightThanInotifyInstancesAllFinish) {
             << "\n";
     }
   }
-  const auto handed = run_process({kBinary, "submit", (m_scratch.path() / "flow.json").string(), "--batch",
-                                   (m_scratch.path() / "many.jsonl").string(), "--pilot", m_dir.string(), "--json"},
-                                  within(60s));
-  ASSERT_EQ(handed.exit_code, 0) << handed.err;
-  std::vector<std::string> wait_argv = {kBinary, "wait"};
-  const Json list = Json::parse(handed.out).at("runs");
-  ASSERT_EQ(list.size(), static_cast<std::size_t>(kRuns));
-  for (int i = 0; i < kRuns; ++i) {
-    runs["many-" + std::to_string(i)] = list[i].at("run_id").get<std::string>();
-    wait_argv.push_back(list[i].at("run_id").get<std::string>());
-  }
+  const Json handed = submit_batch(m_scratch.path() / "flow.json", m_scratch.path() / "many.jsonl");
+  ASSERT_EQ(handed.size(), static_cast<std::size_t>(kRuns));
+  for (int i = 0; i < kRuns; ++i) runs["many-" + std::to_string(i)] = handed[i].at("run_id").get<std::string>();
   auto pilot = start_pilot({}, 2, {"--max-runs", std::to_string(kRuns)});
-  for (const std::string& a : {std::string("--pilot"), m_dir.string(), std::string("--json")}) wait_argv.push_back(a);
-  const auto waited = run_process(wait_argv, within(240s));
+  const auto waited = wait_all(handed, 240s);
   ASSERT_EQ(waited.exit_code, 0) << waited.out << waited.err;
   EXPECT_EQ(Json::parse(waited.out).at("succeeded"), kRuns);
   expect_each_side_effect_once(runs);
@@ -348,19 +352,10 @@ TEST_F(Pilot, RunsThatCannotStartForLackOfDescriptorsAreTriedAgain) {
     std::ofstream batch(m_scratch.path() / "naps.jsonl");
     for (int i = 0; i < kRuns; ++i) batch << "{}\n";
   }
-  const auto handed = run_process({kBinary, "submit", (m_scratch.path() / "nap.json").string(), "--batch",
-                                   (m_scratch.path() / "naps.jsonl").string(), "--pilot", m_dir.string(), "--json"},
-                                  within(60s));
-  ASSERT_EQ(handed.exit_code, 0) << handed.err;
-  std::vector<std::string> wait_argv = {kBinary, "wait"};
-  const Json runs = Json::parse(handed.out).at("runs");
-  ASSERT_EQ(runs.size(), static_cast<std::size_t>(kRuns));
-  for (const auto& r : runs) wait_argv.push_back(r.at("run_id").get<std::string>());
+  const Json handed = submit_batch(m_scratch.path() / "nap.json", m_scratch.path() / "naps.jsonl");
+  ASSERT_EQ(handed.size(), static_cast<std::size_t>(kRuns));
   auto pilot = start_pilot({"prlimit", "--nofile=90:90"}, 2, {"--max-runs", std::to_string(kRuns)});
-  for (const std::string& a : {std::string("--pilot"), m_dir.string(), std::string("--json"), std::string("--timeout"),
-                               std::string("150")})
-    wait_argv.push_back(a);
-  const auto waited = run_process(wait_argv, within(180s));
+  const auto waited = wait_all(handed, 180s, {"--timeout", "150"});
   const Json w = Json::parse(waited.out);
   ASSERT_TRUE(w.contains("succeeded")) << waited.out << waited.err;
   EXPECT_EQ(w.at("succeeded").get<int>() + w.at("failed").get<int>(), kRuns) << waited.out;
