@@ -19,6 +19,7 @@
 # root, or slurmctld cannot run here).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$root/tests/slurm/lib.sh"
 bin="${1:?usage: beamline_slurm_test.sh BEAMFLOW_BINARY}"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm runs as root (SlurmUser=root)"; exit 77; }
 export BEAMFLOW_SLURM_DIR="$(mktemp -d /tmp/beamflow-slurm-beamline.XXXXXX)"
@@ -29,29 +30,18 @@ chmod 700 "$work"
 pilot="$work/pilot"
 jobs=()
 cleanup() {
-  if [ "${#jobs[@]}" -gt 0 ]; then
-    scancel --full "${jobs[@]}" >/dev/null 2>&1 || true
-    # Until slurmd has ended the job's processes: a cluster stopped before
-    # that would leave the pilot's ranks running.
-    for _ in $(seq 1 300); do
-      [ -z "$(squeue -h -j "$(IFS=,; echo "${jobs[*]}")" 2>/dev/null)" ] && break
-      sleep 0.1
-    done
-  fi
+  cancel_jobs_and_wait env 300 "${jobs[@]}"
   "$cluster" stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 fail() {
   echo "FAIL: $*"
-  for f in "$pilot"/slurm-*.out; do [ -e "$f" ] && { echo "== $f"; tail -30 "$f"; }; done
+  show_pilot_logs "$pilot" 30
   exit 1
 }
 
-if ! "$cluster" start >"$work/cluster.log" 2>&1; then
-  echo "SKIP: the local Slurm does not start here: $(tail -3 "$work/cluster.log")"
-  exit 77
-fi
+start_local_cluster_or_skip "$cluster" "$work/cluster.log"
 eval "$("$cluster" env)"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 unset BEAMFLOW_ENDPOINTS

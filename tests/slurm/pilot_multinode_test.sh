@@ -24,6 +24,7 @@
 # namespaces here).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$root/tests/slurm/lib.sh"
 bin="${1:?usage: pilot_multinode_test.sh BEAMFLOW_BINARY run|crash|hang|slurmd}"
 mode="${2:?usage: pilot_multinode_test.sh BEAMFLOW_BINARY run|crash|hang|slurmd}"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: network namespaces and SlurmUser=root need root"; exit 77; }
@@ -41,13 +42,7 @@ effects="$work/effects.txt"
 jobs=()
 sc() { "$cluster" exec "$@"; }
 cleanup() {
-  if [ "${#jobs[@]}" -gt 0 ]; then
-    sc scancel --full "${jobs[@]}" >/dev/null 2>&1 || true
-    for _ in $(seq 1 100); do
-      [ -z "$(sc squeue -h -j "$(IFS=,; echo "${jobs[*]}")" 2>/dev/null)" ] && break
-      sleep 0.1
-    done
-  fi
+  cancel_jobs_and_wait sc 100 "${jobs[@]}"
   "$cluster" down >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -55,7 +50,7 @@ trap cleanup EXIT
 trap 'echo "FAIL: line $LINENO: $BASH_COMMAND failed"' ERR
 fail() {
   echo "FAIL: $*"
-  for f in "$pilot"/slurm-*.out; do [ -e "$f" ] && { echo "== $f"; tail -30 "$f"; }; done
+  show_pilot_logs "$pilot" 30
   sc sinfo -N 2>&1 || true
   exit 1
 }

@@ -22,6 +22,7 @@
 # root, or slurmctld cannot run here).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$root/tests/slurm/lib.sh"
 bin="${1:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|workerkill|walltime|ranks}"
 mode="${2:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|workerkill|walltime|ranks}"
 launcher="${3:-mpirun}"  # how pilot.sbatch starts the pilot's ranks: mpirun or srun
@@ -36,15 +37,7 @@ effects="$work/effects.txt"
 releaser=
 cleanup() {
   [ -z "$releaser" ] || kill "$releaser" 2>/dev/null || true
-  if [ "${#jobs[@]}" -gt 0 ]; then
-    scancel --full "${jobs[@]}" >/dev/null 2>&1 || true
-    # Until slurmd has ended the job's processes (SIGKILL after KillWait): a
-    # cluster stopped before that would leave the pilot's ranks running.
-    for _ in $(seq 1 300); do
-      [ -z "$(squeue -h -j "$(IFS=,; echo "${jobs[*]}")" 2>/dev/null)" ] && break
-      sleep 0.1
-    done
-  fi
+  cancel_jobs_and_wait env 300 "${jobs[@]}"
   "$cluster" stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -52,14 +45,11 @@ jobs=()
 trap cleanup EXIT
 fail() {
   echo "FAIL: $*"
-  for f in "$pilot"/slurm-*.out; do [ -e "$f" ] && { echo "== $f"; tail -20 "$f"; }; done
+  show_pilot_logs "$pilot" 20
   exit 1
 }
 
-if ! "$cluster" start >"$work/cluster.log" 2>&1; then
-  echo "SKIP: the local Slurm does not start here: $(tail -3 "$work/cluster.log")"
-  exit 77
-fi
+start_local_cluster_or_skip "$cluster" "$work/cluster.log"
 eval "$("$cluster" env)"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # FFTW's measured plans, shared by the ranks mode's reference and the
