@@ -11,6 +11,7 @@
 # and network namespaces.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+flow_dir="$root/bench/pilot/flows"  # a Map of no-op echo items; a one-echo flow
 bin="$(realpath "${1:?usage: run_multinode_bench.sh BEAMFLOW_BINARY [MAP_ITEMS] [FLOWS] [ROUNDS]}")"
 items="${2:-2000}"
 flows="${3:-100}"
@@ -35,12 +36,6 @@ cleanup() {
 trap cleanup EXIT
 ms() { date +%s%3N; }
 
-cat >"$work/map.json" <<'FLOW'
-{"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 0, "End": true,
-  "ResultPath": null, "Iterator": {"StartAt": "E", "States": {"E": {"Type": "Task", "Resource": "echo", "End": true}}}}}}
-FLOW
-echo '{"StartAt": "E", "States": {"E": {"Type": "Task", "Resource": "echo", "Parameters": {"x": 1}, "End": true}}}' \
-  >"$work/one.json"
 jq -n --argjson n "$items" '{items: [range($n)]}' >"$work/items.json"
 
 wait_started() {  # until the pilot on $1 publishes its status with 5 workers
@@ -57,10 +52,10 @@ wait_started() {  # until the pilot on $1 publishes its status with 5 workers
 measure() {
   local d="$1" t0 run map_ms i
   t0=$(ms)
-  run=$("$bin" submit "$work/map.json" --input "$work/items.json" --pilot "$d")
+  run=$("$bin" submit "$flow_dir/noop_map.json" --input "$work/items.json" --pilot "$d")
   "$bin" wait "$run" --pilot "$d" >/dev/null
   map_ms=$(($(ms) - t0))
-  for ((i = 0; i < flows; i++)); do "$bin" submit "$work/one.json" --pilot "$d" >>"$d.ids"; done
+  for ((i = 0; i < flows; i++)); do "$bin" submit "$flow_dir/one_echo.json" --pilot "$d" >>"$d.ids"; done
   while read -r id; do "$bin" wait "$id" --pilot "$d" >/dev/null; done <"$d.ids"
   # submit->start: accepted/ keeps each submission (submitted_at_ms), the
   # run's status.json its start.

@@ -18,6 +18,7 @@
 # each row: the figures are only comparable at similar load.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+flow_dir="$root/bench/pilot/flows"  # a Map of no-op echo items; a one-echo flow
 bin="$(realpath "${1:?usage: run_pilot_bench.sh BEAMFLOW_BINARY [MAP_ITEMS] [FLOWS] [LATENCY_FLOWS]}")"
 items="${2:-100000}"
 flows="${3:-10000}"
@@ -40,12 +41,6 @@ cleanup() {
 trap cleanup EXIT
 ms() { date +%s%3N; }
 
-cat >"$work/map.json" <<'FLOW'
-{"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 0, "End": true,
-  "ResultPath": null, "Iterator": {"StartAt": "E", "States": {"E": {"Type": "Task", "Resource": "echo", "End": true}}}}}}
-FLOW
-echo '{"StartAt": "E", "States": {"E": {"Type": "Task", "Resource": "echo", "Parameters": {"x": 1}, "End": true}}}' \
-  >"$work/one.json"
 python3 -c "import json; print(json.dumps({'items': list(range($items))}))" >"$work/items.json"
 echo '{"k": -1}' >"$work/single.json"
 
@@ -69,7 +64,7 @@ for ranks in 2 4 8; do
   start_pilot "$d" "$ranks"
   load0=$(load)
   t0=$(ms)
-  run=$("$bin" submit "$work/map.json" --input "$work/items.json" --pilot "$d")
+  run=$("$bin" submit "$flow_dir/noop_map.json" --input "$work/items.json" --pilot "$d")
   "$bin" wait "$run" --pilot "$d" >/dev/null
   map_ms=$(($(ms) - t0))
   # F one-task flows: 4 submitters, one batch each.
@@ -79,7 +74,7 @@ for ranks in 2 4 8; do
   t0=$(ms)
   submitters=()
   for s in 0 1 2 3; do
-    "$bin" submit "$work/one.json" --batch "$work/batch-$ranks-$s.jsonl" --pilot "$d" >"$work/ids-$ranks-$s" &
+    "$bin" submit "$flow_dir/one_echo.json" --batch "$work/batch-$ranks-$s.jsonl" --pilot "$d" >"$work/ids-$ranks-$s" &
     submitters+=($!)
   done
   wait "${submitters[@]}"
@@ -87,7 +82,7 @@ for ranks in 2 4 8; do
   flows_ms=$(($(ms) - t0))
   # Submit-to-start, one submission at a time.
   for ((i = 0; i < singles; i++)); do
-    "$bin" submit "$work/one.json" --input "$work/single.json" --pilot "$d" >>"$work/single-ids-$ranks"
+    "$bin" submit "$flow_dir/one_echo.json" --input "$work/single.json" --pilot "$d" >>"$work/single-ids-$ranks"
     sleep 0.02
   done
   xargs "$bin" wait --pilot "$d" <"$work/single-ids-$ranks" >/dev/null
