@@ -76,24 +76,21 @@ int submit_main(const std::vector<std::string>& args) {
   const std::string id = vm.count("id") ? vm["id"].as<std::string>() : "";
   // Refused here, with the problems listed, rather than failing in the pilot.
   lang::compile_or_throw(*definition, [](const std::string& r) { return action_registry().resolve(r) != nullptr; });
-  if (inputs.size() == 1 && !vm.count("batch")) {
-    const auto r = pilot::submit(pilot_dir(vm), *definition, inputs.front(), id);
-    out.result({{"run_id", r.run_id}, {"existed", r.existed}},
-               [&](std::ostream& os) { os << r.run_id << (r.existed ? " (submitted before)" : "") << "\n"; });
-    return kExitOk;
-  }
-  // Many runs: one hand-off (pilot::Intake), durable with a few syncs.
+  // One hand-off for all of them (pilot::Intake), durable with a few syncs.
+  // A single run keeps its id as given and answers {run_id, existed}.
+  const bool single = inputs.size() == 1 && !vm.count("batch");
   std::vector<pilot::Intake::Item> items;
   items.reserve(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i)
-    items.push_back({definition, inputs[i], id.empty() ? "" : id + "-" + std::to_string(i + 1)});
+    items.push_back({definition, inputs[i], id.empty() || single ? id : id + "-" + std::to_string(i + 1)});
   const auto outcomes = pilot::Intake(pilot_dir(vm)).submit(items);
   Json runs = Json::array();
   for (const auto& r : outcomes) {
     if (r.error) throw *r.error;  // an id or a conflict: the others are handed over, and a retry is idempotent
     runs.push_back({{"run_id", r.run_id}, {"existed", r.existed}, {"submission_id", r.submission_id}});
   }
-  out.result({{"runs", runs}}, [&](std::ostream& os) {
+  const Json result = single ? Json{{"run_id", runs[0]["run_id"]}, {"existed", runs[0]["existed"]}} : Json{{"runs", runs}};
+  out.result(result, [&](std::ostream& os) {
     for (const auto& r : outcomes) os << r.run_id << (r.existed ? " (submitted before)" : "") << "\n";
   });
   return kExitOk;
