@@ -1,0 +1,82 @@
+#pragma once
+// Group commit for the threads of one process: many callers that each need
+// "the writes I made are durable" share one flush of the file system.
+//
+// A caller writes (appends to a journal, writes and renames files, creates
+// directories) and then calls flush(), which returns once a flush that
+// *started after the call* has completed: whatever the caller wrote before
+// the call is then on stable storage, data and names alike. The first caller
+// that finds no flush running flushes for every caller waiting at that
+// moment; callers arriving while it runs are served by the next one. So N
+// drivers committing at once cost about two flushes, not N fdatasyncs, and a
+// lone caller pays one flush, never a timer.
+//
+// The flush is syncfs(2) of the file system holding the directory given at
+// construction. syncfs writes back *every* dirty page of that file system,
+// other programs' too (a reconstruction writing its volume, a build), and a
+// commit would then wait for them. That is bounded: before each flush the
+// flusher reads the system's dirty + writeback bytes (/proc/meminfo, an upper
+// bound on this file system's share) and, above `max_dirty_bytes`, flushes
+// nothing and answers Outcome::OwnSync to that window's callers, who then sync
+// their own files (fsync/fdatasync: their data only), as without a group.
+// The waits are counted (stats()).
+//
+// Errors: a failed syncfs reports a write-back error of the file system
+// (Linux >= 5.8 reports each error to every descriptor opened before it);
+// every caller whose flush window saw a failure gets Error "fs.sync" with the
+// errno, and must treat its writes as lost, as after a failed fdatasync.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <condition_variable>
+#include <mutex>
+
+namespace beamflow::fs {
+
+class SyncGroup {
+ public:
+  enum class Outcome {
+    Durable,  // a flush that started after the call completed: the writes are durable
+    OwnSync,  // the file system had too much unrelated dirty data: sync your own files
+  };
+  struct Stats {
+    std::uint64_t requests = 0;  // flush() calls
+    std::uint64_t flushes = 0;   // syncfs calls made for them
+    std::uint64_t declined = 0;  // windows answered OwnSync
+  };
+  static constexpr std::uint64_t kDefaultMaxDirtyBytes = 64ull << 20;
+
+  // Opens `dir` (an existing directory on the file system to flush). Throws
+  // Error "fs.sync" when it cannot be opened.
+  explicit SyncGroup(const std::filesystem::path& dir,
+                     std::uint64_t max_dirty_bytes = kDefaultMaxDirtyBytes);
+  // A group whose flush is `flush` (tests): it returns 0 (done), -1 (declined:
+  // the callers sync their own files) or an errno (failed).
+  explicit SyncGroup(std::function<int()> flush);
+  SyncGroup(const SyncGroup&) = delete;
+  SyncGroup& operator=(const SyncGroup&) = delete;
+  ~SyncGroup();
+
+  // Blocks until a flush that started after this call has completed (see
+  // above). Thread-safe. Throws Error "fs.sync" when that flush, or one
+  // after it that this caller waited for, failed.
+  [[nodiscard]] Outcome flush();
+  Stats stats() const;
+
+ private:
+  int m_fd = -1;
+  std::filesystem::path m_dir;
+  // The flush itself: 0 (done), -1 (declined: too much dirty data) or an errno.
+  std::function<int()> m_flush;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_done_cv;
+  bool m_running = false;
+  std::uint64_t m_started = 0;   // generation of the last flush started
+  std::uint64_t m_finished = 0;  // generation of the last flush finished
+  std::uint64_t m_failed = 0;    // generation of the last failed flush (0: none)
+  int m_failed_errno = 0;
+  std::uint64_t m_succeeded = 0;  // generation of the last flush that made everything durable
+  Stats m_stats;
+};
+
+}  // namespace beamflow::fs

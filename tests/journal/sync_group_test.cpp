@@ -1,0 +1,134 @@
+// fs::SyncGroup: one flush serves every caller waiting when it starts, a
+// caller is served only by a flush that started after its call, a failed
+// flush fails every caller of its window, a declined one sends them to
+// their own syncs.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/error.hpp"
+#include "platform/sync_group.hpp"
+
+namespace beamflow {
+namespace {
+
+using Outcome = fs::SyncGroup::Outcome;
+
+// A flush that blocks until released, counting its calls.
+struct Gate {
+  std::mutex m;
+  std::condition_variable cv;
+  bool open = false;
+  int entered = 0;
+  int result = 0;
+  int flush() {
+    std::unique_lock l(m);
+    ++entered;
+    cv.notify_all();
+    cv.wait(l, [this] { return open; });
+    return result;
+  }
+  void wait_entered(int n) {
+    std::unique_lock l(m);
+    cv.wait(l, [&] { return entered >= n; });
+  }
+  void release() {
+    std::lock_guard l(m);
+    open = true;
+    cv.notify_all();
+  }
+};
+
+void wait_requests(const fs::SyncGroup& g, std::uint64_t n) {
+  while (g.stats().requests < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+TEST(SyncGroup, CallersArrivingDuringAFlushShareTheNextOne) {
+  Gate gate;
+  fs::SyncGroup group([&] { return gate.flush(); });
+  std::vector<Outcome> outcomes(9);
+  std::thread first([&] { outcomes[0] = group.flush(); });
+  gate.wait_entered(1);  // the first flush runs: it started before the others' calls
+  std::vector<std::thread> rest;
+  for (int i = 1; i < 9; ++i) rest.emplace_back([&, i] { outcomes[i] = group.flush(); });
+  wait_requests(group, 9);
+  gate.release();
+  first.join();
+  for (auto& t : rest) t.join();
+  // The 8 late callers were not served by the flush that was running when
+  // they called, and one more flush served all of them.
+  EXPECT_EQ(gate.entered, 2);
+  EXPECT_EQ(group.stats().flushes, 2u);
+  EXPECT_EQ(group.stats().requests, 9u);
+  for (Outcome o : outcomes) EXPECT_EQ(o, Outcome::Durable);
+}
+
+TEST(SyncGroup, ALoneCallerFlushesAtOnce) {
+  int calls = 0;
+  fs::SyncGroup group([&] { return ++calls, 0; });
+  EXPECT_EQ(group.flush(), Outcome::Durable);
+  EXPECT_EQ(group.flush(), Outcome::Durable);
+  EXPECT_EQ(calls, 2);  // a call after a finished flush never reuses it
+}
+
+TEST(SyncGroup, AFailedFlushFailsEveryCallerOfItsWindow) {
+  Gate gate;
+  gate.result = EIO;
+  fs::SyncGroup group([&] { return gate.flush(); });
+  std::atomic<int> failed{0};
+  auto call = [&] {
+    try {
+      (void)group.flush();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.id(), "fs.sync");
+      EXPECT_EQ(e.system_errno(), EIO);
+      ++failed;
+    }
+  };
+  std::thread first(call);
+  gate.wait_entered(1);
+  std::vector<std::thread> rest;
+  for (int i = 0; i < 4; ++i) rest.emplace_back(call);
+  wait_requests(group, 5);
+  gate.release();
+  first.join();
+  for (auto& t : rest) t.join();
+  EXPECT_EQ(failed, 5);
+}
+
+TEST(SyncGroup, ADeclinedFlushSendsItsCallersToTheirOwnSyncs) {
+  int result = -1;
+  fs::SyncGroup group([&] { return result; });
+  EXPECT_EQ(group.flush(), Outcome::OwnSync);
+  result = 0;
+  EXPECT_EQ(group.flush(), Outcome::Durable);
+  EXPECT_EQ(group.stats().declined, 1u);
+  EXPECT_EQ(group.stats().flushes, 1u);
+}
+
+TEST(SyncGroup, FlushesARealFileSystem) {
+  const auto dir = std::filesystem::temp_directory_path();
+  fs::SyncGroup group(dir, UINT64_MAX);
+  EXPECT_EQ(group.flush(), Outcome::Durable);
+  EXPECT_EQ(group.stats().flushes, 1u);
+}
+
+TEST(SyncGroup, RefusesAMissingDirectory) {
+  try {
+    fs::SyncGroup group("/nonexistent/beamflow-sync-group");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.id(), "fs.sync");
+    EXPECT_EQ(e.system_errno(), ENOENT);
+  }
+}
+
+}  // namespace
+}  // namespace beamflow
