@@ -4,12 +4,16 @@
 
 #include <algorithm>
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "actions/builtin_action.hpp"
 #include "actions/durable.hpp"
 #include "actions/launch.hpp"
+#include "actions/supervisor.hpp"
 #include "core/error.hpp"
+#include "platform/machine.hpp"
 
 namespace beamflow::actions::supervised {
 namespace {
@@ -28,14 +32,46 @@ Clock::time_point to_system(stdfs::file_time_type t) {
   return std::chrono::time_point_cast<Clock::duration>(std::chrono::file_clock::to_sys(t));
 }
 
-// The supervisor's pid as recorded in `started`, 0 when unknown.
-pid_t supervisor_pid(const stdfs::path& dir) {
+// Who the supervisor is, as recorded in `started`: its pid means something
+// only where `home` is this process's (platform/machine.hpp).
+struct Recorded {
+  pid_t pid = 0;  // 0 when unknown
+  platform::ProcessHome home;
+
+  bool signallable() const { return pid > 0 && home.same_as(platform::this_home()); }
+  // "the supervisor on node2 (pid 123)"
+  std::string name() const {
+    std::string s = "the supervisor";
+    if (!home.host.empty()) s += " on " + home.host;
+    if (pid > 0) s += " (pid " + std::to_string(pid) + ")";
+    return s;
+  }
+};
+
+Recorded recorded_supervisor(const stdfs::path& dir) {
+  Recorded r;
   try {
     const auto started = durable::read_json(dir / files::kStarted);
-    return started ? started->value("supervisor_pid", 0) : 0;
-  } catch (const Error&) {
-    return 0;
+    if (!started || !started->is_object()) return r;
+    r.pid = started->value("supervisor_pid", 0);
+    r.home = {started->value("host", std::string()), started->value("boot_id", std::string()),
+              started->value("pid_ns", std::string())};
+  } catch (const std::exception&) {
   }
+  return r;
+}
+
+// Whether `r` is alive here as the supervisor of `dir` although its lock
+// was free: the lock did not work (a file system whose flock is node-local,
+// a lease lost and recovered). Never Command.Lost then. Only answerable on
+// the supervisor's own machine; a zombie has no command line.
+bool alive_here(const Recorded& r, const stdfs::path& dir) {
+  if (!r.signallable()) return false;
+  std::ifstream in("/proc/" + std::to_string(r.pid) + "/cmdline", std::ios::binary);
+  const std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string own_dir = std::string(1, '\0') + dir.string() + '\0';
+  return cmdline.find(std::string(1, '\0') + kSuperviseCommand + '\0') != std::string::npos &&
+         (cmdline + '\0').find(own_dir) != std::string::npos;
 }
 
 }  // namespace
@@ -49,12 +85,11 @@ ActionState drive(const ActionRequest& r, const stdfs::path& supervisor_exe,
   // The supervisor may have finished between the two looks.
   if (auto done = durable::load_result(dir, r.action_id)) return *done;
   if (stdfs::exists(dir / files::kStarted)) {
-    const pid_t pid = supervisor_pid(dir);
+    const Recorded sup = recorded_supervisor(dir);
+    if (alive_here(sup, dir)) return running(r);
     return durable::save_result(
-        dir, ActionState::failed(
-                 r.action_id, "Command.Lost",
-                 "the supervisor" + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : std::string()) +
-                     " died while the command ran; it was not run again"));
+        dir, ActionState::failed(r.action_id, "Command.Lost",
+                                 sup.name() + " died while the command ran; it was not run again"));
   }
   durable::write_json(dir / files::kSpec, make_spec().to_json());
   command::spawn_supervisor(supervisor_exe, dir, std::move(*lock));
@@ -88,9 +123,11 @@ ActionState request_cancel(const ActionRequest& r) {
                               ? "cancelled after its supervisor had died (the command had started)"
                               : "cancelled before the command started"));
   }
-  // The supervisor is alive: SIGTERM makes it stop the command now rather
-  // than at its next look at the cancel file.
-  if (const pid_t pid = supervisor_pid(dir); pid > 0) ::kill(pid, SIGTERM);
+  // The supervisor is alive. On its own machine, SIGTERM makes it stop the
+  // command now rather than at its next look at the cancel file (within
+  // kCancelPoll); from another node its pid names some other process, so the
+  // cancel file alone asks it.
+  if (const Recorded sup = recorded_supervisor(dir); sup.signallable()) ::kill(sup.pid, SIGTERM);
   ActionState s = running(r);
   s.details["cancel_requested"] = true;
   return s;

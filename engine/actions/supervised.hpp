@@ -12,6 +12,13 @@
 //   lock free, not started           -> nothing ran yet: launch, Active
 // The launch hands the held lock itself to the supervisor, so there is no
 // instant at which a second engine could see the lock free and launch again.
+// The engine may run on another node than the supervisor (a pilot restarted
+// elsewhere re-attaches by the shared state_dir): `started` records the
+// supervisor's pid with its home (host, boot id, pid namespace:
+// platform/machine.hpp), and the pid is signalled, or looked at, only from
+// that home; from anywhere else the lock and the cancel file are the whole
+// protocol. On its home, a supervisor still running although its lock is
+// free (a lock that did not hold) keeps the action Active, never Lost.
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -27,7 +34,9 @@ ActionState drive(const ActionRequest& r, const std::filesystem::path& superviso
 // Active, polled more slowly the longer the process has run (20 ms to
 // 200 ms), with the streams' mtime as heartbeat.
 ActionState running(const ActionRequest& r);
-// Asks the supervisor to stop the process (cancel file, SIGTERM) and returns
+// Asks the supervisor to stop the process (cancel file; SIGTERM too when it
+// runs on this machine: otherwise it sees the file within its 200 ms poll,
+// plus however long the shared file system takes to show the file) and returns
 // at once: the recorded outcome when there is one already (or the supervisor
 // is gone, and the cancel is recorded here), else Active with
 // details.cancel_requested; the supervisor records the outcome when the

@@ -20,6 +20,7 @@
 #include "actions/durable.hpp"
 #include "actions/launch.hpp"
 #include "core/error.hpp"
+#include "platform/machine.hpp"
 #include "platform/posix_file.hpp"
 #include "platform/storage_failure.hpp"
 
@@ -117,8 +118,14 @@ class Supervisor {
     for (const std::string& key : m_spec.unset_env) ::unsetenv(key.c_str());
     for (const auto& [key, value] : m_spec.env) ::setenv(key.c_str(), value.c_str(), 1);
 
+    // Who we are, beside our pid: an engine on another node (a pilot
+    // restarted elsewhere) must never signal that pid (supervised.hpp).
+    const platform::ProcessHome& home = platform::this_home();
     durable::write_json(m_dir / files::kStarted,
                         {{"supervisor_pid", ::getpid()},
+                         {"host", home.host},
+                         {"boot_id", home.boot_id},
+                         {"pid_ns", home.pid_ns},
                          {"started_at", durable::rfc3339(Clock::now())}});
     started = true;
 

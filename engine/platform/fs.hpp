@@ -16,7 +16,10 @@ std::string read_file(const std::filesystem::path& file);
 void sync_directory(const std::filesystem::path& dir);
 
 // An exclusive flock(2) held for the object's lifetime (RAII). The lock dies
-// with the process, so a kill -9 never leaves a stale lock behind.
+// with the process, so a kill -9 never leaves a stale lock behind. On a file
+// system flock(2) does not support (ENOLCK, ENOSYS, EOPNOTSUPP, EINVAL:
+// NFSv3 without lockd, Lustre without -o flock) acquiring throws Error
+// "fs.lock_unsupported", else "fs.lock" for any other failure.
 class FileLock {
  public:
   // Returns nullopt when another process holds the lock.
@@ -35,5 +38,20 @@ class FileLock {
   explicit FileLock(int fd) : m_fd(fd) {}
   int m_fd = -1;
 };
+
+// For a directory every node of a job shares (a pilot's): throws Error
+// "fs.lock_unsupported" when its mount makes flock(2) local to each node, so
+// that two nodes could both "hold" one lock (see lock_scope_problem), or
+// when flock(2) does not work there at all. Locks on a local file system
+// pass: one node is one holder's whole world. docs/architecture.md, "Several
+// nodes, and node loss", says what a shared file system must give.
+// `mountinfo` is where the mounts are read (another file in tests).
+void require_cluster_wide_locks(const std::filesystem::path& dir,
+                                const std::filesystem::path& mountinfo = "/proc/self/mountinfo");
+// Why flock(2) on a file system of type `fstype` mounted with `options` (the
+// mount's and the superblock's, comma separated, as /proc/self/mountinfo
+// shows them) is not one lock for every node, or empty when it is: NFS with
+// local_lock=flock or =all, Lustre with localflock.
+std::string lock_scope_problem(const std::string& fstype, const std::string& options);
 
 }  // namespace beamflow::fs

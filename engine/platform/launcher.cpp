@@ -25,6 +25,11 @@ struct Family {
   const char* needs;  // a variable that must be set for the family to count, or nullptr
 };
 
+std::optional<std::string> process_env(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? std::optional<std::string>(value) : std::nullopt;
+}
+
 }  // namespace
 
 LaunchInfo launch_info(const EnvLookup& env) {
@@ -54,6 +59,16 @@ LaunchInfo launch_info(const EnvLookup& env) {
     return info;
   }
   return {};
+}
+
+std::string node_name(const EnvLookup& env) {
+  if (auto slurm = env("SLURMD_NODENAME"); slurm && !slurm->empty()) return *slurm;
+  char buf[256] = {};
+  return ::gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string("unknown");
+}
+
+std::string node_name() {
+  return node_name(process_env);
 }
 
 bool set_by_launcher(std::string_view name) {
@@ -119,10 +134,7 @@ NestedLaunch nested_launch(const NestedJob& job) {
 }
 
 LaunchInfo launch_info() {
-  return launch_info([](const char* name) -> std::optional<std::string> {
-    const char* value = std::getenv(name);
-    return value ? std::optional<std::string>(value) : std::nullopt;
-  });
+  return launch_info(process_env);
 }
 
 }  // namespace beamflow::platform

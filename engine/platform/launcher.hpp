@@ -32,6 +32,14 @@ using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
 LaunchInfo launch_info(const EnvLookup& env);
 LaunchInfo launch_info();  // of this process
 
+// This node's name as the resource manager knows it: the one name a worker
+// reports for placement and `srun --nodelist` uses. Slurm's SLURMD_NODENAME
+// (set for a batch script and every task of a step) when set, else the host
+// name (gethostname). They differ where hosts are named, say,
+// nid001234.hsn.cluster while Slurm's node is nid001234.
+std::string node_name(const EnvLookup& env);
+std::string node_name();  // of this process
+
 // Whether a launcher sets `name` for the processes it starts, so that a
 // launch made from inside one of them (`mpiexec` started by a pilot's rank)
 // must not inherit it: Open MPI's OMPI_* (but OMPI_ALLOW_RUN_AS_ROOT* and the

@@ -2,6 +2,7 @@
 // repeated, after the engine dies at any instant, and after the supervisor
 // dies (Command.Lost: never run twice).
 #include "command_fixture.hpp"
+#include "platform/machine.hpp"
 
 namespace beamflow::actions::testing {
 namespace {
@@ -87,7 +88,7 @@ TEST_F(CommandTest, KilledSupervisorIsLostAndNotRerun) {
   const ActionState s = drive(*command, r);
   EXPECT_EQ(s.status, ActionStatus::Failed);
   EXPECT_EQ(s.error, "Command.Lost");
-  EXPECT_EQ(s.cause, "the supervisor (pid " + std::to_string(*supervisor) +
+  EXPECT_EQ(s.cause, "the supervisor on " + platform::this_home().host + " (pid " + std::to_string(*supervisor) +
                          ") died while the command ran; it was not run again");
   EXPECT_EQ(command->run(r).error, "Command.Lost");
   EXPECT_EQ(line_count(work_dir / "ledger"), 1);
