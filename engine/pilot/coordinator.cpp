@@ -59,6 +59,10 @@ class Coordinator {
 
   CoordinatorResult run(fs::SignalEvents& signals) {
     prepare_pilot_dir(m_o.dir);
+    // Every "is it alive" of the pilot (pilot.lock) and of the commands it
+    // runs (their supervisors' locks) is a flock in D: refuse, at start, a D
+    // where one lock is not one holder across the nodes.
+    fs::require_cluster_wide_locks(m_o.dir);
     auto lock = fs::FileLock::try_acquire(m_o.dir / "pilot.lock");
     if (!lock)
       throw Error("pilot.dir.busy", states_error::Runtime, "another pilot is running on this directory",
