@@ -83,6 +83,7 @@ void register_builtin_actions(ActionRegistry& registry) {
   registry.add(make_fail_action());
   registry.add(make_add_action());
   registry.add(make_flaky_action());
+  registry.add(make_abort_action());
   registry.add(make_sleep_action());
   registry.add(make_command_action({.supervisor_exe = current_executable()}));
   registry.add(make_approve_action());

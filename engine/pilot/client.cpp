@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string_view>
 
 #include "core/error.hpp"
 #include "core/json_parse.hpp"
 #include "core/time.hpp"
 #include "pilot/intake.hpp"
+#include "pilot/run_log.hpp"
 #include "platform/events.hpp"
 #include "platform/fs.hpp"
 #include "run/paths.hpp"
@@ -93,6 +95,31 @@ Json pilot_status(const stdfs::path& dir) {
   }
   return {{"dir", dir.string()}, {"alive", alive},           {"runs", runs}, {"queued", p.ready.size()},
           {"pilot", pilot},      {"nodes", ranks_by_node(pilot)}};
+}
+
+stdfs::path run_log_file(const stdfs::path& dir, const std::string& run_id) {
+  return RunLogs::file(dir / "runs", run_id);
+}
+
+std::string current_state(const stdfs::path& dir, const std::string& run_id) {
+  const int fd = ::open(run_log_file(dir, run_id).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  char tail[8192];
+  const off_t size = ::lseek(fd, 0, SEEK_END);
+  const off_t from = std::max<off_t>(0, size - static_cast<off_t>(sizeof tail));
+  const ssize_t n = size > 0 ? ::pread(fd, tail, static_cast<std::size_t>(size - from), from) : 0;
+  ::close(fd);
+  if (n <= 0) return "";
+  const std::string_view text(tail, static_cast<std::size_t>(n));
+  // The later of "placed STATE (ACTION) ..." (a rank) and "started STATE
+  // (ACTION) ... on the coordinator" (a task that only waits).
+  const auto placed = text.rfind(" placed "), started = text.rfind(" started ");
+  std::size_t at = std::string_view::npos, skip = 0;
+  if (placed != std::string_view::npos) at = placed, skip = 8;
+  if (started != std::string_view::npos && (at == std::string_view::npos || started > at)) at = started, skip = 9;
+  if (at == std::string_view::npos) return "";
+  const auto name = text.substr(at + skip);
+  return std::string(name.substr(0, name.find(" (")));
 }
 
 void request_cancel(const stdfs::path& dir, const std::string& run_id) {

@@ -25,6 +25,12 @@ Json pilot_status(const std::filesystem::path& dir);
 // Asks the pilot to cancel the run (durably: a pilot started later acts on
 // it too). Throws pilot.run.unknown for an unknown run, pilot.run.ended when
 // it has already ended (the summary is in the error's context).
+// The run's log (D/runs/RUN_ID/log, run_log.hpp), whether it exists yet or not.
+std::filesystem::path run_log_file(const std::filesystem::path& dir, const std::string& run_id);
+// The state its log last names (the latest task placed on a rank or started
+// on the coordinator); empty when none.
+std::string current_state(const std::filesystem::path& dir, const std::string& run_id);
+
 void request_cancel(const std::filesystem::path& dir, const std::string& run_id);
 
 // Waits until the run has ended (SUCCEEDED or FAILED) and returns its

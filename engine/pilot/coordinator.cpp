@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -17,7 +18,9 @@
 
 #include "core/error.hpp"
 #include "core/time.hpp"
+#include "pilot/crashes.hpp"
 #include "pilot/intake.hpp"
+#include "pilot/run_log.hpp"
 #include "pilot/scheduler.hpp"
 #include "platform/events.hpp"
 #include "platform/fs.hpp"
@@ -55,7 +58,7 @@ constexpr std::int64_t kLastRetryMs = 60'000;
 class Coordinator {
  public:
   Coordinator(Channel& channel, const actions::ActionRegistry& registry, const CoordinatorOptions& o)
-      : m_registry(registry), m_o(o), m_scheduler(channel), m_channel(channel) {}
+      : m_registry(registry), m_o(o), m_scheduler(channel), m_channel(channel), m_logs(o.dir / "runs") {}
 
   CoordinatorResult run(fs::SignalEvents& signals) {
     prepare_pilot_dir(m_o.dir);
@@ -67,6 +70,8 @@ class Coordinator {
     if (!lock)
       throw Error("pilot.dir.busy", states_error::Runtime, "another pilot is running on this directory",
                   {{"dir", m_o.dir.string()}});
+    count_crashes();
+    m_scheduler.observe(&*m_crashes, &m_logs);
     for (const auto& s : run::list_runs(runs_root()))
       if (s.status != "SUCCEEDED" && s.status != "FAILED") enqueue(s.run_id, "", true);
     fs::DirWatch dirs;
@@ -119,10 +124,24 @@ class Coordinator {
       }
     }
     publish();
+    m_logs.flush();
     return result;
   }
 
  private:
+  // Before anything is placed: the task each rank was executing when the
+  // last incarnation went down counts one crash (crashes.hpp).
+  void count_crashes() {
+    m_crashes.emplace(m_o.dir, m_o.max_task_crashes);
+    for (const Executing& x : take_marks(m_o.dir)) {
+      const int n = m_crashes->count(x);
+      const std::string line = "crash " + std::to_string(n) + " (limit " + std::to_string(m_o.max_task_crashes) +
+                               ") of task " + x.key + " (" + x.action + "): rank " + std::to_string(x.rank) + " on " +
+                               x.host + " was executing it when the pilot went down";
+      log("run " + x.run_id + ": " + line);
+      m_logs.add(x.run_id, line);
+    }
+  }
   stdfs::path runs_root() const { return m_o.dir / "runs"; }
   void log(const std::string& line) const {
     if (m_o.log) m_o.log(line);
@@ -180,6 +199,7 @@ class Coordinator {
       if (it == m_slots.end() || it->second->interrupt == run::Interrupt::Cancel) continue;
       it->second->interrupt = run::Interrupt::Cancel;
       m_scheduler.wake(run_id);
+      m_logs.add(run_id, "cancel requested");
       log("run " + run_id + ": cancel requested");
     }
   }
@@ -240,22 +260,31 @@ class Coordinator {
     try {
       run::Engine engine(m_registry);
       run::RunResult r;
+      const std::string by = " by the pilot (pid " + std::to_string(::getpid()) + ")";
       if (s.resume) {
         if (!s.submission_id.empty()) mark_accepted(m_o.dir, s.submission_id);
+        m_logs.add(s.run_id, "resumed" + by);
         r = engine.resume(s.run_id, o);
       } else {
         const auto sub = find_submission(m_o.dir, s.submission_id);
         if (!sub) throw Error("pilot.submission.invalid", states_error::Runtime, "the submission disappeared",
                               {{"submission_id", s.submission_id}});
-        o.on_started = [this, &s] { mark_accepted(m_o.dir, s.submission_id); };
+        o.on_started = [this, &s, by] {
+          m_logs.add(s.run_id, "accepted" + by + " from submission " + s.submission_id);
+          mark_accepted(m_o.dir, s.submission_id);
+        };
         r = engine.start(sub->definition, sub->input, o);
       }
+      if (r.status == run::RunStatus::Running) m_logs.add(s.run_id, "drain: left RUNNING, resumed by the next pilot");
+      else m_logs.add(s.run_id, std::string("ended ") + run::to_string(r.status) +
+                                    (r.status == run::RunStatus::Failed ? ": " + r.error.error + ": " + r.error.cause : ""));
       log("run " + s.run_id + " " + (r.status == run::RunStatus::Running ? "left RUNNING (drain)" : run::to_string(r.status)));
     } catch (const Error& e) {
       // Only a submission that vanished is final: anything else is the
       // moment's, and the run stays submitted.
       s.retry = e.id() != "pilot.submission.invalid";
       log("run " + s.run_id + " not driven: " + e.what());
+      m_logs.add(s.run_id, std::string("not driven: ") + e.what());
     } catch (const std::exception& e) {
       s.retry = true;
       log("run " + s.run_id + " not driven: " + e.what());
@@ -314,6 +343,8 @@ class Coordinator {
   Scheduler m_scheduler;
   Channel& m_channel;
   fs::Wakeup m_loop;
+  RunLogs m_logs;
+  std::optional<CrashCounts> m_crashes;
   std::map<std::string, std::unique_ptr<Slot>> m_slots;
   std::deque<Waiting> m_waiting;
   std::vector<std::pair<std::int64_t, Waiting>> m_retries;  // (due, run)

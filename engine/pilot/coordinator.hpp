@@ -9,7 +9,8 @@
 // SIGTERM, SIGINT (and SIGUSR1, Slurm's warning before the time limit)
 // drain it: nothing more is accepted or placed, every driver returns leaving
 // its run RUNNING and resumable, the workers are stopped, and run() returns
-// 0. Everything that matters is in the runs' journals, committed before
+// 0 (a drain counts no crash). Each run's log is D/runs/RUN_ID/log
+// (run_log.hpp). Everything that matters is in the runs' journals, committed before
 // acting, so a pilot killed at any instant is as safe as a drained one.
 #include <cstddef>
 #include <filesystem>
@@ -27,6 +28,10 @@ struct CoordinatorOptions {
   std::filesystem::path dir;
   std::size_t max_runs = 64;  // runs driven at once; the others wait in inbox/
   journal::Durability durability = journal::Durability::Fsync;
+  // A task that brought a rank or the pilot down this many times is failed
+  // Pilot.TaskCrashed when its run submits it again (0: never);
+  // crashes.hpp says what counts.
+  int max_task_crashes = 2;
   // One line per event worth a log (a run accepted, finished, refused).
   std::function<void(const std::string&)> log;
 };

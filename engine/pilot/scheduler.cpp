@@ -21,11 +21,14 @@ class Scheduler::Executor final : public run::Executor {
   ~Executor() override { m_s.detach(m_run_id, this); }
   const char* name() const noexcept override { return "pilot"; }
   ActionState start(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
-    if (p.ranks == 0) return m_local.start(a, r, p);
-    return m_s.submit(m_run_id, a, r, p);
+    if (p.ranks != 0) return m_s.submit(m_run_id, a, r, p);
+    m_s.log(m_run_id, "started " + r.state_name + " (" + a.info().name + ") task " + r.action_id +
+                          " on the coordinator (it only waits)" +
+                          (r.attempt > 0 ? ", retry " + std::to_string(r.attempt) : std::string()));
+    return logged(r, m_local.start(a, r, p));
   }
   ActionState poll(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
-    if (p.ranks == 0) return m_local.poll(a, r, p);
+    if (p.ranks == 0) return logged(r, m_local.poll(a, r, p));
     return m_s.state_of(r.action_id);
   }
   void cancel(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
@@ -55,6 +58,15 @@ class Scheduler::Executor final : public run::Executor {
   void wake() { m_wakeup.notify(); }
 
  private:
+  // The end of a task kept on the coordinator, in the run's log.
+  ActionState logged(const actions::ActionRequest& r, ActionState st) {
+    if (st.done())
+      m_s.log(m_run_id, (st.status == actions::ActionStatus::Succeeded ? "done " : "failed ") + r.state_name +
+                            " task " + r.action_id + " on the coordinator" +
+                            (st.status == actions::ActionStatus::Succeeded ? "" : ": " + st.error + ": " + st.cause));
+    return st;
+  }
+
   Scheduler& m_s;
   std::string m_run_id;
   fs::Wakeup& m_wakeup;
@@ -123,6 +135,12 @@ ActionState Scheduler::submit(const std::string& flow, actions::Action& a, const
   e.cls = !p.own_process && p.ranks <= 1 && a.info().synchronous ? kLight : kHeavy;
   e.seq = m_seq++;
   e.queued_ms = now_ms();
+  if (m_crashes) {
+    if (auto why = m_crashes->exhausted(r.action_id)) {
+      crashed_out(r.action_id, e, *why);
+      return e.result;  // the driver reads it at once: nothing to wake
+    }
+  }
   enqueue(r.action_id, e);
   m_queued.notify();
   return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));
@@ -157,6 +175,7 @@ void Scheduler::cancel(const std::string& key) {
     // Kept until the worker reports the end: its ranks are busy until then.
     e.cancelled = true;
     m_channel.send(e.ranks.front(), Json{{"t", "cancel"}, {"key", key}}.dump());
+    log(e.flow, "cancel " + e.request.state_name + " task " + key + " on " + where(e));
   } else {
     if (e.phase == Phase::Queued) dequeue(e);
     m_entries.erase(it);
@@ -195,9 +214,12 @@ void Scheduler::pump() {
       // a worker?) is dropped; its task is retried after a restart.
     }
   }
-  const std::lock_guard<std::mutex> lock(m_mutex);
-  check_lost();
-  place();
+  {
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    check_lost();
+    place();
+  }
+  if (m_logs) m_logs->flush();  // one write per run that has lines, this round
 }
 
 void Scheduler::check_lost() {
@@ -206,6 +228,8 @@ void Scheduler::check_lost() {
     Rank& rank = m_ranks[r];
     if (rank.lost || now - rank.last_heard_ms <= kLostAfterMs) continue;
     rank.lost = true;
+    // The task whose code it was executing when it fell silent, if any.
+    const auto mark = m_crashes ? read_mark(m_crashes->pilot_dir(), static_cast<int>(r)) : std::nullopt;
     // Its tasks run again elsewhere; the ranks they held are free, but this
     // one is placed nothing until it speaks again.
     for (auto it = m_entries.begin(); it != m_entries.end();) {
@@ -215,9 +239,15 @@ void Scheduler::check_lost() {
         ++it;
         continue;
       }
+      log(e.flow, "lost " + e.request.state_name + " task " + it->first + " on " + where(e) + ": silent for " +
+                      std::to_string((now - rank.last_heard_ms) / 1000) + " s");
       free_ranks(e, false);
       if (e.cancelled) {
         it = m_entries.erase(it);  // nothing left to wait for
+        continue;
+      }
+      if (mark && mark->key == it->first && crashed_on_lost_rank(static_cast<int>(r), it->first, e)) {
+        ++it;
         continue;
       }
       e.phase = Phase::Queued;
@@ -228,10 +258,50 @@ void Scheduler::check_lost() {
   }
 }
 
+bool Scheduler::crashed_on_lost_rank(int r, const std::string& key, const Entry& e) {
+  Executing x{key, e.flow, e.action, m_ranks[static_cast<std::size_t>(r)].host, r};
+  const int n = m_crashes->count(x);
+  log(e.flow, "crash " + std::to_string(n) + " of " + e.request.state_name + " task " + key +
+                  ": rank " + std::to_string(r) + " was executing it when it fell silent (limit " +
+                  std::to_string(m_crashes->limit()) + ")");
+  auto why = m_crashes->exhausted(key);
+  if (!why) return false;
+  crashed_out(key, m_entries.at(key), *why);
+  notify_done(m_entries.at(key), key);
+  return true;
+}
+
+void Scheduler::crashed_out(const std::string& key, Entry& e, const std::string& cause) {
+  e.phase = Phase::Done;
+  e.ranks.clear();
+  e.result = ActionState::failed(key, "Pilot.TaskCrashed", cause);
+  log(e.flow, "failed " + e.request.state_name + " (" + e.action + ") task " + key + ": Pilot.TaskCrashed: " + cause);
+}
+
+void Scheduler::log(const std::string& run_id, const std::string& line) {
+  if (m_logs) m_logs->add(run_id, line);
+}
+
+std::string Scheduler::where(const Entry& e) const {
+  std::string ranks, hosts;
+  for (int r : e.ranks) {
+    const std::string& host = m_ranks[static_cast<std::size_t>(r)].host;
+    ranks += (ranks.empty() ? "" : ",") + std::to_string(r);
+    if (hosts.find(host) == std::string::npos) hosts += (hosts.empty() ? "" : ",") + host;
+  }
+  return (e.ranks.size() > 1 ? "ranks " : "rank ") + ranks + " (" + hosts + ")";
+}
+
 void Scheduler::completed(int rank, const std::string& key, ActionState st) {
   auto it = m_entries.find(key);
   if (it == m_entries.end() || it->second.phase != Phase::Running || it->second.ranks.front() != rank) return;
   Entry& e = it->second;
+  if (m_logs) {
+    std::string line = (st.status == actions::ActionStatus::Succeeded ? "done " : "failed ") + e.request.state_name +
+                       " task " + key + " on " + where(e) + " in " + std::to_string(now_ms() - e.placed_ms) + " ms";
+    if (st.status != actions::ActionStatus::Succeeded) line += ": " + st.error + ": " + st.cause;
+    log(e.flow, line);
+  }
   free_ranks(e, true);
   ++m_done;
   if (e.cancelled) {
@@ -287,6 +357,7 @@ void Scheduler::fail_impossible(const std::vector<std::string>& keys) {
     Entry& e = m_entries.at(key);
     dequeue(e);
     e.phase = Phase::Done;
+    log(e.flow, "failed " + e.request.state_name + " (" + e.action + ") task " + key + ": Pilot.TaskImpossible");
     e.result = ActionState::failed(key, "Pilot.TaskImpossible",
                                    "the task needs " + std::to_string(e.need.ranks) + " ranks" +
                                        (e.need.nodes == NodePolicy::OneNode ? " on one node" : "") +
@@ -301,6 +372,7 @@ void Scheduler::assign(const std::string& key, const std::vector<int>& ranks, st
   dequeue(e);
   e.phase = Phase::Running;
   e.ranks = ranks;
+  e.placed_ms = now;
   ++m_running[e.flow];
   ++m_running_count;
   e.placement.hosts.clear();  // where its ranks are: a job over several nodes starts there
@@ -310,6 +382,10 @@ void Scheduler::assign(const std::string& key, const std::vector<int>& ranks, st
     if (rank.inflight++ == 0) rank.busy_since_ms = now;
     if (e.cls == kHeavy) rank.exclusive = true;
   }
+  if (m_logs)
+    log(e.flow, "placed " + e.request.state_name + " (" + e.action + ") task " + key + " on " + where(e) +
+                    (e.request.attempt > 0 ? ", retry " + std::to_string(e.request.attempt) : std::string()) +
+                    ", queued " + std::to_string(now - e.queued_ms) + " ms");
   Json& batch = batches[ranks.front()];
   if (batch.is_null()) batch = Json::array();
   batch.push_back({{"key", key},

@@ -22,7 +22,9 @@
 #include "actions/action.hpp"
 #include "core/json.hpp"
 #include "pilot/channel.hpp"
+#include "pilot/crashes.hpp"
 #include "pilot/placement.hpp"
+#include "pilot/run_log.hpp"
 #include "platform/events.hpp"
 #include "run/executor.hpp"
 
@@ -42,6 +44,16 @@ class Scheduler {
 
   explicit Scheduler(Channel& channel, PlacementPolicy policy = {});
   ~Scheduler();
+
+  // A pilot's: the crash counts (a task that reached the limit is failed
+  // Pilot.TaskCrashed when its driver submits it; a rank lost by heartbeat
+  // counts the task its mark names) and the runs' logs (placed, done,
+  // failed, lost, with ranks and hosts). Set before the first pump(); both
+  // outlive the scheduler.
+  void observe(CrashCounts* crashes, RunLogs* logs) {
+    m_crashes = crashes;
+    m_logs = logs;
+  }
 
   // The executor of run `run_id`'s driver; `wakeup` is that driver's.
   std::shared_ptr<run::Executor> executor(const std::string& run_id, fs::Wakeup& wakeup);
@@ -82,6 +94,7 @@ class Scheduler {
     Class cls = kHeavy;
     std::uint64_t seq = 0;
     std::int64_t queued_ms = 0;
+    std::int64_t placed_ms = 0;
     Phase phase = Phase::Queued;
     bool cancelled = false;
     std::vector<int> ranks;
@@ -124,6 +137,12 @@ class Scheduler {
   void dequeue(const Entry& e);
   void free_ranks(const Entry& e, bool finished);
   void check_lost();
+  // Counts a crash of the task rank `r` (lost) was executing; true when that
+  // task is now to be failed Pilot.TaskCrashed rather than run again.
+  bool crashed_on_lost_rank(int r, const std::string& key, const Entry& e);
+  void crashed_out(const std::string& key, Entry& e, const std::string& cause);
+  void log(const std::string& run_id, const std::string& line);
+  std::string where(const Entry& e) const;
   int node_of(const std::string& host);
 
   Channel& m_channel;
@@ -143,6 +162,8 @@ class Scheduler {
   int m_byes = 0;
   bool m_placing = true;
   fs::Wakeup m_queued;
+  CrashCounts* m_crashes = nullptr;
+  RunLogs* m_logs = nullptr;
 };
 
 }  // namespace beamflow::pilot

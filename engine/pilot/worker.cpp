@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <utility>
 
 #include "core/error.hpp"
@@ -9,6 +10,7 @@
 #include "platform/events.hpp"
 #include "platform/private_dir.hpp"
 #include "platform/storage_failure.hpp"
+#include "pilot/crashes.hpp"
 #include "pilot/wire.hpp"
 #include "run/executor.hpp"
 
@@ -34,7 +36,11 @@ struct Task {
 
 class Worker {
  public:
-  Worker(Channel& channel, const actions::ActionRegistry& registry) : m_channel(channel), m_registry(registry) {}
+  Worker(Channel& channel, const actions::ActionRegistry& registry, const std::string& host,
+         const std::filesystem::path& pilot_dir)
+      : m_channel(channel), m_registry(registry) {
+    if (!pilot_dir.empty()) m_mark = std::make_unique<ExecutingMark>(pilot_dir, channel.rank(), host);
+  }
 
   void run(const std::string& host) {
     send({{"t", "hello"}, {"host", host}});
@@ -68,6 +74,7 @@ class Worker {
     } else if (type == "cancel") {
       auto it = m_tasks.find(m.at("key").get<std::string>());
       if (it == m_tasks.end() || it->second.cancelled_ms) return;
+      const auto marked = executing(it->first, it->second);
       it->second.executor->cancel(*it->second.action, it->second.request, it->second.placement);
       it->second.cancelled_ms = now_ms();
       it->second.next_poll_ms = now_ms();
@@ -98,6 +105,7 @@ class Worker {
       const auto& info = t.action->info();
       if (info.side_effects || !info.synchronous || t.placement.own_process)
         fs::create_private_directories(t.request.state_dir, "run.io");
+      const auto marked = executing(key, t);
       st = t.executor->start(*t.action, t.request, t.placement);
     } catch (const Error& e) {
       st = ActionState::failed(key, e.asl_name(), e.what());
@@ -122,6 +130,7 @@ class Worker {
       }
       ActionState st;
       try {
+        const auto marked = executing(it->first, t);
         st = t.executor->poll(*t.action, t.request, t.placement);
       } catch (const std::exception& e) {
         st = ActionState::failed(it->first, states_error::TaskFailed, e.what());
@@ -137,6 +146,14 @@ class Worker {
       t.next_poll_ms = now + std::clamp<std::int64_t>(st.poll_after.count(), 1, t.cancelled_ms ? 200 : 60'000);
       ++it;
     }
+  }
+
+  // While the guard lives, this rank's mark names the task whose code it
+  // executes (crashes.hpp): memory writes only.
+  ExecutingMark::Guard executing(const std::string& key, const Task& t) {
+    if (!m_mark) return ExecutingMark::Guard(nullptr);
+    m_mark->enter(key, t.request.run_id, t.action->info().name);
+    return ExecutingMark::Guard(m_mark.get());
   }
 
   // Outcomes go back in one message per turn of the loop.
@@ -155,12 +172,14 @@ class Worker {
   std::map<std::string, Task> m_tasks;
   Json m_done = Json::array();
   bool m_stopped = false;
+  std::unique_ptr<ExecutingMark> m_mark;  // none without a pilot directory (mpirun beamflow run)
 };
 
 }  // namespace
 
-void run_worker(Channel& channel, const actions::ActionRegistry& registry, const std::string& host) {
-  Worker(channel, registry).run(host);
+void run_worker(Channel& channel, const actions::ActionRegistry& registry, const std::string& host,
+                const std::filesystem::path& pilot_dir) {
+  Worker(channel, registry, host, pilot_dir).run(host);
 }
 
 }  // namespace beamflow::pilot

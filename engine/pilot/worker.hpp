@@ -5,7 +5,10 @@
 // are this rank's children), polls them at the pace they ask, and reports
 // every final state. It keeps nothing durable itself: a task it ran before a
 // crash is sent again and re-attaches by its action id (the action
-// contract). It returns after the coordinator's "stop".
+// contract). It returns after the coordinator's "stop". With a pilot
+// directory, it marks the task whose code it is executing (crashes.hpp), so
+// a task that takes this rank down is counted by the next coordinator.
+#include <filesystem>
 #include <string>
 
 #include "actions/action.hpp"
@@ -13,6 +16,7 @@
 
 namespace beamflow::pilot {
 
-void run_worker(Channel& channel, const actions::ActionRegistry& registry, const std::string& host);
+void run_worker(Channel& channel, const actions::ActionRegistry& registry, const std::string& host,
+                const std::filesystem::path& pilot_dir = {});
 
 }  // namespace beamflow::pilot

@@ -17,10 +17,10 @@ class RegistryTest : public ::testing::Test {
   ActionRegistry registry;
 };
 
-TEST_F(RegistryTest, RegistersTheEightBuiltinsSortedByName) {
+TEST_F(RegistryTest, RegistersTheNineBuiltinsSortedByName) {
   std::vector<std::string> names;
   for (const auto* info : registry.list()) names.push_back(info->name);
-  EXPECT_EQ(names, (std::vector<std::string>{"add", "approve", "command", "echo", "fail", "flaky",
+  EXPECT_EQ(names, (std::vector<std::string>{"abort", "add", "approve", "command", "echo", "fail", "flaky",
                                              "provenance", "sleep"}));
 }
 

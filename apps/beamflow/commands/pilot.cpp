@@ -91,6 +91,8 @@ int pilot_submit_main(const std::vector<std::string>& args) {
       "time", po::value<std::string>()->required(), "the time limit (Slurm's --time, e.g. 2:00:00)")(
       "account", po::value<std::string>(), "Slurm account")("partition", po::value<std::string>(), "Slurm partition")(
       "qos", po::value<std::string>(), "Slurm QOS")(
+      "max-task-crashes", po::value<int>(),
+      "fail a task Pilot.TaskCrashed once it has brought a rank or the pilot down this often (pilot's default 2)")(
       "warn-seconds", po::value<int>()->default_value(90),
       "the drain-and-requeue signal comes this long before the time limit")(
       "launcher", po::value<std::string>()->default_value("mpirun"), "mpirun or srun")(
@@ -112,7 +114,11 @@ int pilot_submit_main(const std::vector<std::string>& args) {
                                    "--time=" + vm["time"].as<std::string>(), "--output=" + (dir / "slurm-%j.out").string(),
                                    "--export=ALL,BEAMFLOW_PILOT_DIR=" + dir.string() +
                                        ",BEAMFLOW_EXE=" + std::filesystem::canonical("/proc/self/exe").string() +
-                                       ",BEAMFLOW_PILOT_LAUNCHER=" + launcher};
+                                       ",BEAMFLOW_PILOT_LAUNCHER=" + launcher +
+                                       (vm.count("max-task-crashes")
+                                            ? ",BEAMFLOW_PILOT_MAX_TASK_CRASHES=" +
+                                                  std::to_string(vm["max-task-crashes"].as<int>())
+                                            : std::string())};
   for (const char* opt : {"account", "partition", "qos"})
     if (vm.count(opt)) argv.push_back(std::string("--") + opt + "=" + vm[opt].as<std::string>());
   argv.push_back(sbatch_script(vm).string());
@@ -139,6 +145,9 @@ int pilot_main(const std::vector<std::string>& args) {
       "max-runs", po::value<std::size_t>()->default_value(64), "runs driven at once; the others wait in D/inbox")(
       "slots", po::value<int>()->default_value(2),
       "worker threads when not under mpirun/srun (under them: ranks 1..N-1 are the workers)")(
+      "max-task-crashes", po::value<int>()->default_value(2),
+      "a task that brought a worker rank or the pilot down this many times fails Pilot.TaskCrashed instead of "
+      "running again (0: never)")(
       "no-fsync", "do not fsync the runs' journals (faster; a machine crash may lose the last transitions)")(
       "no-triggers", "do not run the triggers registered in D/triggers/ (`beamflow trigger watch` runs them alone)");
   po::variables_map vm;
@@ -150,6 +159,7 @@ int pilot_main(const std::vector<std::string>& args) {
   pilot::CoordinatorOptions c;
   c.dir = std::filesystem::absolute(vm["dir"].as<std::string>()).lexically_normal();
   c.max_runs = std::max<std::size_t>(1, vm["max-runs"].as<std::size_t>());
+  c.max_task_crashes = std::max(0, vm["max-task-crashes"].as<int>());
   c.durability = vm.count("no-fsync") ? journal::Durability::None : journal::Durability::Fsync;
   c.log = [&out](const std::string& line) { out.progress(format_time_ms(now_ms()) + " " + line); };
   const auto& registry = action_registry();
@@ -159,7 +169,7 @@ int pilot_main(const std::vector<std::string>& args) {
     parallel::Mailbox box;
     MpiChannel channel(box);
     if (box.rank() != 0) {
-      pilot::run_worker(channel, registry, host);
+      pilot::run_worker(channel, registry, host, c.dir);
       box.close();
       return kExitOk;
     }
@@ -180,7 +190,7 @@ int pilot_main(const std::vector<std::string>& args) {
   pilot::LocalChannels channels(slots + 1);
   std::vector<std::thread> workers;
   for (int r = 1; r <= slots; ++r)
-    workers.emplace_back([&, r] { pilot::run_worker(channels.at(r), registry, host); });
+    workers.emplace_back([&, r] { pilot::run_worker(channels.at(r), registry, host, c.dir); });
   c.log("pilot in one process, " + std::to_string(slots) + " worker threads");
   try {
     const auto hosted = host_triggers(vm, c);

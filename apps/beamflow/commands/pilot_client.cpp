@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "apps/beamflow/common.hpp"
 #include "apps/beamflow/output.hpp"
@@ -17,6 +18,7 @@
 #include "lang/definition.hpp"
 #include "pilot/client.hpp"
 #include "pilot/intake.hpp"
+#include "platform/fs.hpp"
 
 namespace beamflow::cli {
 namespace {
@@ -112,8 +114,14 @@ int status_main(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!out.parse("--pilot D [RUN_ID] [--json]", o, pos, args, vm)) return kExitOk;
   if (vm.count("run-id")) {
-    const auto s = pilot::find_run(pilot_dir(vm), vm["run-id"].as<std::string>());
-    out.result(s.to_json(), [&](std::ostream& os) { print_run(os, s); });
+    const std::string run_id = vm["run-id"].as<std::string>();
+    const auto s = pilot::find_run(pilot_dir(vm), run_id);
+    Json doc = s.to_json();
+    doc["log"] = pilot::run_log_file(pilot_dir(vm), run_id).string();  // where `beamflow logs` reads
+    out.result(doc, [&](std::ostream& os) {
+      print_run(os, s);
+      os << "log: " << doc["log"].get<std::string>() << "  (beamflow logs " << run_id << " --pilot D)\n";
+    });
     return kExitOk;
   }
   const Json st = pilot::pilot_status(pilot_dir(vm));
@@ -184,16 +192,47 @@ int wait_main(const std::vector<std::string>& args) {
   return failed == 0 ? kExitOk : kExitFailed;
 }
 
-int cancel_main(const std::vector<std::string>& args) {
-  const Output out("cancel", args);
+// `RUN_ID --pilot D [--json]`: the run id; nullopt after --help.
+std::optional<std::string> parse_one_run(const Output& out, const char* help, const std::vector<std::string>& args,
+                                         po::variables_map& vm) {
   po::options_description o("Options");
-  o.add_options()("run-id", po::value<std::string>()->required(), "the run to cancel");
+  o.add_options()("run-id", po::value<std::string>()->required(), help);
   add_pilot_dir(o);
   po::positional_options_description pos;
   pos.add("run-id", 1);
+  if (!out.parse("RUN_ID --pilot D [--json]", o, pos, args, vm)) return std::nullopt;
+  return vm["run-id"].as<std::string>();
+}
+
+// beamflow logs RUN_ID --pilot D: the run's log (run_log.hpp): where each
+// task ran, when, retries, crashes counted, cancel, drain, the end.
+int logs_main(const std::vector<std::string>& args) {
+  const Output out("logs", args);
   po::variables_map vm;
-  if (!out.parse("RUN_ID --pilot D [--json]", o, pos, args, vm)) return kExitOk;
-  const std::string run_id = vm["run-id"].as<std::string>();
+  const auto id = parse_one_run(out, "the run", args, vm);
+  if (!id) return kExitOk;
+  const std::string& run_id = *id;
+  const auto s = pilot::find_run(pilot_dir(vm), run_id);  // pilot.run.unknown when neither run nor submission
+  const stdfs::path file = pilot::run_log_file(pilot_dir(vm), run_id);
+  std::string text;
+  if (stdfs::exists(file)) text = fs::read_file(file);
+  Json lines = Json::array();
+  for (std::size_t at = 0; at < text.size();) {
+    const auto end = text.find('\n', at);
+    lines.push_back(text.substr(at, end == std::string::npos ? std::string::npos : end - at));
+    at = end == std::string::npos ? text.size() : end + 1;
+  }
+  out.result({{"run_id", run_id}, {"status", s.status}, {"log", file.string()}, {"lines", lines}},
+             [&](std::ostream& os) { os << text; });
+  return kExitOk;
+}
+
+int cancel_main(const std::vector<std::string>& args) {
+  const Output out("cancel", args);
+  po::variables_map vm;
+  const auto id = parse_one_run(out, "the run to cancel", args, vm);
+  if (!id) return kExitOk;
+  const std::string& run_id = *id;
   pilot::request_cancel(pilot_dir(vm), run_id);
   out.result({{"run_id", run_id}, {"cancel_requested", true}},
              [&](std::ostream& os) { os << "cancel of " << run_id << " requested\n"; });
@@ -203,6 +242,8 @@ int cancel_main(const std::vector<std::string>& args) {
 const Registrar submit_cmd{{"submit", "hand a flow to a pilot directory; prints the run id at once", submit_main}};
 const Registrar status_cmd{{"status", "a pilot's runs by state, queue and ranks (or one run's status)", status_main}};
 const Registrar wait_cmd{{"wait", "wait for a pilot's run(s) to end (exit 0 when all SUCCEEDED)", wait_main}};
+const Registrar logs_cmd{{"logs", "print a pilot run's log (where each task ran, retries, crashes, cancel, drain)",
+                           logs_main}};
 const Registrar cancel_cmd{{"cancel", "ask a pilot to cancel one of its runs", cancel_main}};
 
 }  // namespace
