@@ -140,12 +140,10 @@ std::optional<run::RunSummary> wait_for_run(const stdfs::path& dir, const std::s
   poller.add(watch.fd(), 0);
   watch.watch(dir / "runs");
   bool watching_run = false;
-  std::string last;
   while (true) {
     if (!watching_run) watching_run = watch.watch(run::run_dir(dir / "runs", run_id)) >= 0;
     const run::RunSummary s = find_run(dir, run_id);
-    if (progress && s.status != last) progress(s);
-    last = s.status;
+    if (progress) progress(s);
     if (ended(s)) return s;
     std::int64_t wait = 1000;
     if (give_up) {

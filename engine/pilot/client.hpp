@@ -36,7 +36,7 @@ void request_cancel(const std::filesystem::path& dir, const std::string& run_id)
 // Waits until the run has ended (SUCCEEDED or FAILED) and returns its
 // summary; nullopt after `timeout` (zero: forever). No busy loop: woken by
 // the run's status.json being replaced (inotify), with a 1 s fallback poll.
-// `progress` is called whenever the summary changed.
+// `progress` is called at each look (when woken, at least every second).
 std::optional<run::RunSummary> wait_for_run(const std::filesystem::path& dir, const std::string& run_id,
                                             std::chrono::milliseconds timeout,
                                             const std::function<void(const run::RunSummary&)>& progress = {});

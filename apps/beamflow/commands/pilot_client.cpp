@@ -1,6 +1,7 @@
 // beamflow submit / status / wait / cancel: the clients of a pilot directory
 // (engine/pilot/intake.hpp, client.hpp). They work whether a pilot runs or
 // not: submissions wait in D/inbox, cancel requests in D/cancel.
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -153,17 +155,37 @@ int wait_main(const std::vector<std::string>& args) {
   const Output out("wait", args);
   po::options_description o("Options");
   o.add_options()("run-id", po::value<std::vector<std::string>>()->required(), "the run(s) to wait for")(
-      "timeout", po::value<double>()->default_value(0), "give up after this many seconds (0: never)");
+      "timeout", po::value<double>()->default_value(0), "give up after this many seconds (0: never)")(
+      "quiet,q", "no progress line on a terminal");
   add_pilot_dir(o);
   po::positional_options_description pos;
   pos.add("run-id", -1);
   po::variables_map vm;
-  if (!out.parse("RUN_ID... --pilot D [--timeout S] [--json]", o, pos, args, vm)) return kExitOk;
+  if (!out.parse("RUN_ID... --pilot D [--timeout S] [--json] [--quiet]", o, pos, args, vm)) return kExitOk;
   const auto ids = vm["run-id"].as<std::vector<std::string>>();
-  const bool tty = ::isatty(STDERR_FILENO);
+  // On a terminal: one progress line rewritten in place; nothing otherwise.
+  const bool live = ::isatty(STDERR_FILENO) && !out.json() && !out.quiet();
   const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(vm["timeout"].as<double>() * 1000.0));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::vector<run::RunSummary> ended;
+  std::map<std::string, int> ended_by_status;
+  bool shown = false;
+  auto show = [&](const std::string& run_id, const run::RunSummary& now) {
+    std::string line = "wait: " + std::to_string(ended.size()) + "/" + std::to_string(ids.size()) + " ended";
+    std::string counts;
+    for (const auto& [status, n] : ended_by_status) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + status;
+    if (!counts.empty()) line += " (" + counts + ")";
+    line += "; " + run_id + " " + now.status;
+    if (now.status == "RUNNING") {
+      const std::string state = pilot::current_state(pilot_dir(vm), run_id);
+      if (!state.empty()) line += " at " + state;
+    }
+    winsize w{};
+    if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 1 && line.size() >= w.ws_col)
+      line.resize(w.ws_col - 1u);  // a wrapped line could not be rewritten
+    std::cerr << "\r\033[K" << line << std::flush;
+    shown = true;
+  };
   for (const auto& run_id : ids) {
     // One after another: once the first has ended most others have too.
     auto left = timeout;
@@ -171,12 +193,14 @@ int wait_main(const std::vector<std::string>& args) {
       left = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                          deadline - std::chrono::steady_clock::now()));
     const auto s = pilot::wait_for_run(pilot_dir(vm), run_id, left, [&](const run::RunSummary& now) {
-      if (tty) out.progress(run_id + " " + now.status);
+      if (live) show(run_id, now);
     });
+    if (shown && (!s || ids.size() == ended.size() + 1)) std::cerr << "\r\033[K" << std::flush;  // the result follows
     if (!s)
       throw Error("pilot.wait.timeout", states_error::Timeout, "run '" + run_id + "' had not ended in time",
                   {{"run_id", run_id}});
     ended.push_back(*s);
+    ++ended_by_status[s->status];
   }
   const auto failed = std::count_if(ended.begin(), ended.end(), [](const auto& s) { return s.status != "SUCCEEDED"; });
   if (ended.size() == 1) {
