@@ -1,8 +1,11 @@
 #pragma once
 // The run journal: an append-only file of typed, length-prefixed, CRC-checked
 // records. One writer per file (the run lock guarantees it). A batch of
-// appended records becomes durable with one fdatasync in commit(); the engine
-// acts on a transition only after commit() returned.
+// appended records becomes durable in commit(): with one fdatasync, or, for a
+// writer given a SyncGroup (platform/sync_group.hpp: the pilot's many runs),
+// by waiting for a flush of the file system that started after the write,
+// one flush serving every run that committed meanwhile. The engine acts on a
+// transition only after commit() returned.
 //
 // File layout (little endian; constants and codecs in journal/format.hpp):
 //   header  : "BFJOURNL" (8 bytes) | u32 version (=1) | u32 flags (=0)
@@ -31,6 +34,10 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace beamflow::fs {
+class SyncGroup;
+}
 
 namespace beamflow::journal {
 
@@ -75,6 +82,21 @@ ReadReport parse_journal(const std::uint8_t* data, std::size_t size,
 
 enum class Durability { Fsync, None };
 
+// How a Writer makes its file durable (with Durability::Fsync).
+struct WriterOptions {
+  // commit() waits for the group's flush instead of an fdatasync of its own
+  // (and falls back to fdatasync when the group declines). Not owned.
+  fs::SyncGroup* group = nullptr;
+  // create() syncs nothing: the new journal (its header, and its name in the
+  // directory) becomes durable with the first commit, which then also fsyncs
+  // the directory (or is a group flush). Until then a crash may leave no
+  // journal, or one whose header is missing or short: only for a caller that
+  // throws such a file away (the run directory's creation does: a run is
+  // complete only once its definition.json is there, renamed after the
+  // journal was linked, and the first commit makes both durable).
+  bool defer_create_sync = false;
+};
+
 // Compaction: replaces `file` with a journal holding exactly `records` (their
 // offsets are ignored), each its own commit, by writing a new file beside it
 // and renaming it over, so a crash leaves the old journal or the new one. Close
@@ -90,8 +112,10 @@ class Writer {
   // beamflow::Error ids "journal.open" (also for a file that is not a regular
   // file) / "journal.io", and "journal.corrupt" for a journal damaged before
   // its tail (nothing is appended to it; see ReadReport::damage).
-  static Writer create(const std::filesystem::path& file, Durability durability);
-  static Writer open_append(const std::filesystem::path& file, Durability durability);
+  static Writer create(const std::filesystem::path& file, Durability durability,
+                       const WriterOptions& options = {});
+  static Writer open_append(const std::filesystem::path& file, Durability durability,
+                            const WriterOptions& options = {});
 
   Writer(Writer&&) noexcept;
   Writer& operator=(Writer&&) noexcept;
@@ -102,8 +126,9 @@ class Writer {
   // Buffers a record; nothing reaches the file before commit(). Throws
   // "journal.record_too_large" for a payload over format::max_payload (256 MiB).
   void append(std::uint16_t type, const std::vector<std::uint8_t>& payload);
-  // Writes the buffered records and (with Durability::Fsync) fdatasyncs; a
-  // no-op with nothing buffered. Throws "journal.io" on failure; the buffer
+  // Writes the buffered records and (with Durability::Fsync) fdatasyncs, or
+  // waits for the group's flush (WriterOptions); a no-op with nothing
+  // buffered. A failed group flush is handled as a failed fdatasync. Throws "journal.io" on failure; the buffer
   // is then left untouched and the file cut back to its last commit, so the
   // records are never written twice. A failed write leaves the writer usable
   // (the error is retryable()); a failed fdatasync or cut-back closes it, and
@@ -124,10 +149,13 @@ class Writer {
   Writer() = default;
   void close() noexcept;
   void cut_back_after_failure() noexcept;
+  int make_durable() noexcept;
   std::filesystem::path m_path;
   int m_fd = -1;
   std::uint64_t m_file_size = 0;
   Durability m_durability = Durability::Fsync;
+  fs::SyncGroup* m_group = nullptr;
+  bool m_create_pending = false;  // defer_create_sync: the first commit makes the name durable
   std::vector<std::uint8_t> m_buffer;
   std::size_t m_buffered_records = 0;
   std::uint64_t m_bytes_written = 0;

@@ -11,6 +11,7 @@
 #include "journal/format.hpp"
 #include "journal/journal.hpp"
 #include "platform/posix_file.hpp"
+#include "platform/sync_group.hpp"
 
 namespace beamflow::journal {
 namespace {
@@ -42,11 +43,13 @@ void seal_commit(std::vector<std::uint8_t>& buffer) {
 
 }  // namespace
 
-Writer Writer::create(const std::filesystem::path& file, Durability durability) {
-  const bool durable = durability == Durability::Fsync;
+Writer Writer::create(const std::filesystem::path& file, Durability durability,
+                      const WriterOptions& options) {
+  const bool durable = durability == Durability::Fsync && !options.defer_create_sync;
   // The header is written under a temporary name and linked into place, so a
-  // crash leaves no journal or one with a whole header, and link() refuses an
-  // existing journal atomically.
+  // crash leaves no journal or one with a whole header (unless the caller
+  // deferred the syncs, see WriterOptions), and link() refuses an existing
+  // journal atomically.
   fs::detail::TempFile tmp(file, O_APPEND, "journal.open");
   const auto header = format::encode_header();
   if (const int err = fs::detail::write_all(tmp.fd().get(), header.data(), header.size()))
@@ -69,11 +72,14 @@ Writer Writer::create(const std::filesystem::path& file, Durability durability) 
   w.m_path = file;
   w.m_fd = tmp.fd().release();
   w.m_durability = durability;
+  w.m_group = options.group;
+  w.m_create_pending = durability == Durability::Fsync && options.defer_create_sync;
   w.m_file_size = header.size();
   return w;
 }
 
-Writer Writer::open_append(const std::filesystem::path& file, Durability durability) {
+Writer Writer::open_append(const std::filesystem::path& file, Durability durability,
+                           const WriterOptions& options) {
   // O_NONBLOCK: opening a FIFO for writing would otherwise wait for a reader
   // (without one it fails with ENXIO; the stat names the real reason first).
   if (struct stat named {}; ::stat(file.c_str(), &named) == 0 && !S_ISREG(named.st_mode))
@@ -101,6 +107,7 @@ Writer Writer::open_append(const std::filesystem::path& file, Durability durabil
   w.m_path = file;
   w.m_fd = fd.release();
   w.m_durability = durability;
+  w.m_group = options.group;
   w.m_file_size = report.valid_end;
   return w;
 }
@@ -110,6 +117,8 @@ Writer::Writer(Writer&& other) noexcept
       m_fd(std::exchange(other.m_fd, -1)),
       m_file_size(other.m_file_size),
       m_durability(other.m_durability),
+      m_group(other.m_group),
+      m_create_pending(other.m_create_pending),
       m_buffer(std::move(other.m_buffer)),
       m_buffered_records(std::exchange(other.m_buffered_records, 0)),
       m_bytes_written(other.m_bytes_written),
@@ -124,6 +133,8 @@ Writer& Writer::operator=(Writer&& other) noexcept {
     m_path = std::move(other.m_path);
     m_fd = std::exchange(other.m_fd, -1);
     m_file_size = other.m_file_size;
+    m_group = other.m_group;
+    m_create_pending = other.m_create_pending;
     m_durability = other.m_durability;
     m_buffer = std::move(other.m_buffer);
     other.m_buffer.clear();
@@ -155,6 +166,29 @@ void Writer::cut_back_after_failure() noexcept {
   if (::ftruncate(m_fd, static_cast<off_t>(m_file_size)) != 0) close();
 }
 
+int Writer::make_durable() noexcept {
+  if (m_group) {
+    try {
+      // syncfs makes every write before it durable, the directory entry of
+      // a deferred creation included.
+      if (m_group->flush() == fs::SyncGroup::Outcome::Durable) {
+        m_create_pending = false;
+        return 0;
+      }
+    } catch (const Error& e) {
+      return e.system_errno() != 0 ? e.system_errno() : EIO;
+    } catch (...) {
+      return EIO;
+    }
+  }
+  if (::fdatasync(m_fd) != 0) return errno;
+  if (m_create_pending) {
+    if (const int err = fs::detail::fsync_directory(fs::detail::directory_of(m_path))) return err;
+    m_create_pending = false;
+  }
+  return 0;
+}
+
 void Writer::commit() {
   if (m_buffer.empty()) return;
   if (m_fd < 0) {
@@ -169,14 +203,18 @@ void Writer::commit() {
     throw_system_error("journal.io", "cannot append to the journal", m_path, err,
                        /*retryable=*/m_fd >= 0);
   }
-  if (m_durability == Durability::Fsync && ::fdatasync(m_fd) != 0) {
-    // After a failed fdatasync the kernel may have dropped the dirty pages and
-    // cleared the error: a retry could "succeed" without the data. Give up on
-    // this descriptor; the caller reopens and rereads.
-    const int err = errno;
-    cut_back_after_failure();
-    close();
-    throw_system_error("journal.io", "cannot fdatasync the journal", m_path, err);
+  if (m_durability == Durability::Fsync) {
+    if (const int err = make_durable()) {
+      // After a failed fdatasync (or syncfs) the kernel may have dropped the
+      // dirty pages and cleared the error: a retry could "succeed" without
+      // the data. Give up on this descriptor; the caller reopens and rereads.
+      cut_back_after_failure();
+      close();
+      throw_system_error("journal.io",
+                         m_group ? "cannot make the journal durable (group flush or fdatasync)"
+                                 : "cannot fdatasync the journal",
+                         m_path, err);
+    }
   }
   m_file_size += m_buffer.size();
   m_bytes_written += m_buffer.size();
