@@ -105,8 +105,10 @@ RunResult Engine::start(const Json& definition, const Json& input, const RunOpti
     throw Error("run.input_too_large", states_error::DataLimitExceeded,
                 "run input exceeds the payload limit of " + std::to_string(options.max_payload_bytes) + " bytes");
   const std::string run_id = options.run_id.value_or(new_run_id());
-  RunDirectory dir = RunDirectory::create(options.runs_root, run_id, definition, input);
-  journal::Writer writer = journal::Writer::create(dir.journal_file(), options.durability);
+  NewRun created = RunDirectory::create(options.runs_root, run_id, definition, input, options.durability,
+                                        options.sync_group);
+  RunDirectory& dir = created.dir;
+  journal::Writer& writer = created.journal;
 
   RunState state(machine);
   Driver driver(m_actions, dir, state, writer, options);
@@ -130,9 +132,11 @@ RunResult Engine::resume(const std::string& run_id, const RunOptions& options) {
     options.observer({{"type", "JournalRepaired"},
                       {"torn_tail", history.torn_tail},
                       {"skipped_records", history.skipped_records}});
+  journal::WriterOptions jo;
+  jo.group = options.sync_group;
   journal::Writer writer = std::filesystem::exists(dir.journal_file())
-                               ? journal::Writer::open_append(dir.journal_file(), options.durability)
-                               : journal::Writer::create(dir.journal_file(), options.durability);
+                               ? journal::Writer::open_append(dir.journal_file(), options.durability, jo)
+                               : journal::Writer::create(dir.journal_file(), options.durability, jo);
   Driver driver(m_actions, dir, state, writer, options);
   return interrupt_on_storage_failure(run_id, [&] {
     if (history.events.empty()) {

@@ -16,6 +16,7 @@
 #include "journal/journal.hpp"
 
 namespace beamflow::fs {
+class SyncGroup;
 class Wakeup;
 }
 
@@ -39,6 +40,12 @@ struct RunOptions {
   std::optional<std::string> run_id;          // generated (time-ordered, unique) when absent
   std::optional<std::string> name;            // $$.Execution.Name; defaults to the run id
   journal::Durability durability = journal::Durability::Fsync;
+  // Group commit (platform/sync_group.hpp): the run's creation and its
+  // journal's commits wait for the group's flush of the file system instead
+  // of syncs of their own, one flush serving every run that commits meanwhile
+  // (the pilot's). Not owned; must outlive the run. Null: the run syncs its
+  // own files (fsync/fdatasync).
+  fs::SyncGroup* sync_group = nullptr;
   std::filesystem::path work_dir;             // relative paths in action inputs; default: cwd
   std::string flow_file;                      // shown by `beamflow runs`
   std::size_t max_payload_bytes = 16u << 20;  // any state input/output larger fails the run

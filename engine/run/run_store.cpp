@@ -1,6 +1,7 @@
 #include "run/run_store.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,7 +12,9 @@
 #include "core/error.hpp"
 #include "core/json_parse.hpp"
 #include "core/time.hpp"
+#include "platform/posix_file.hpp"
 #include "platform/private_dir.hpp"
+#include "platform/sync_group.hpp"
 #include "run/paths.hpp"
 #include "run/record_check.hpp"
 
@@ -26,6 +29,25 @@ Json read_json(const std::filesystem::path& file) {
     throw Error("run.corrupt", states_error::Runtime, "file is not valid JSON: " + e.message(),
                 {{"file", file.string()}});
   }
+}
+
+void sync_file(fs::detail::TempFile& tmp, const std::filesystem::path& file) {
+  if (::fsync(tmp.fd().get()) != 0)
+    fs::detail::throw_system_error("fs.write", "cannot fsync " + tmp.path().string(), file, errno);
+}
+
+// Writes `data` under `tmp`'s temporary name, fsynced when `sync`.
+void stage(fs::detail::TempFile& tmp, const std::string& data, bool sync) {
+  if (const int err = fs::detail::write_all(tmp.fd().get(), data.data(), data.size()))
+    fs::detail::throw_system_error("fs.write", "cannot write temporary file " + tmp.path().string(), tmp.path(), err);
+  if (sync) sync_file(tmp, tmp.path());
+}
+
+// Renames `tmp` to `file` (the descriptor stays open for a later fsync).
+void publish(fs::detail::TempFile& tmp, const std::filesystem::path& file) {
+  if (::rename(tmp.path().c_str(), file.c_str()) != 0)
+    fs::detail::throw_system_error("fs.write", "cannot rename " + tmp.path().string() + " over it", file, errno);
+  tmp.disarm();
 }
 
 }  // namespace
@@ -49,8 +71,8 @@ std::string new_run_id() {
   return compact + "Z-" + suffix;  // 20261124T093000123Z-1f2e3d4c5b6a7988: time ordered
 }
 
-RunDirectory RunDirectory::create(const std::filesystem::path& runs_root, const std::string& run_id,
-                                  const Json& definition, const Json& input) {
+NewRun RunDirectory::create(const std::filesystem::path& runs_root, const std::string& run_id, const Json& definition,
+                           const Json& input, journal::Durability durability, fs::SyncGroup* group) {
   const auto dir = run_dir(runs_root, run_id);
   // Owner-only: a run's files hold its input and its commands' environment.
   fs::create_private_directories(runs_root, "run.io");
@@ -66,16 +88,38 @@ RunDirectory RunDirectory::create(const std::filesystem::path& runs_root, const 
     if (exists(runs_root, run_id))
       throw Error("run.exists", states_error::Runtime, "a run with this id already exists", {{"run_id", run_id}});
   }
-  fs::sync_directory(runs_root);
   auto lock = fs::FileLock::try_acquire(dir / "lock");
   if (!lock) throw Error("run.locked", states_error::Runtime, "run is locked by another process", {{"run_id", run_id}});
-  // definition.json is written last: its presence marks a complete run
-  // directory (see the take-over above and RunDirectory::open).
-  fs::write_file_atomic(dir / "input.json", dump_compact(input) + "\n");
-  fs::write_file_atomic(dir / "definition.json", dump_compact(definition) + "\n");
+  // A journal left by a creation cut short holds nothing that was acted on
+  // (see the header): start it again.
+  if (::unlink((dir / "journal").c_str()) != 0 && errno != ENOENT)
+    throw Error("run.io", states_error::Runtime, std::string("cannot remove a half-created journal: ") + std::strerror(errno),
+                {{"dir", dir.string()}})
+        .with_errno(errno);
   fs::create_private_directories(dir / "actions", "run.io");
-  fs::sync_directory(dir);
-  return RunDirectory(dir, run_id, std::move(*lock));
+  const bool own_syncs = group == nullptr || durability == journal::Durability::None;
+  fs::detail::TempFile input_file(dir / "input.json", 0, "fs.write");
+  stage(input_file, dump_compact(input) + "\n", own_syncs);
+  publish(input_file, dir / "input.json");
+  journal::WriterOptions jo;
+  jo.group = durability == journal::Durability::Fsync ? group : nullptr;
+  jo.defer_create_sync = true;
+  journal::Writer journal = journal::Writer::create(dir / "journal", durability, jo);
+  // definition.json is renamed into place last: its presence marks a
+  // complete run directory (see the take-over above and RunDirectory::open).
+  fs::detail::TempFile definition_file(dir / "definition.json", 0, "fs.write");
+  stage(definition_file, dump_compact(definition) + "\n", own_syncs);
+  if (own_syncs || group->flush() != fs::SyncGroup::Outcome::Durable) {
+    if (!own_syncs) {  // the group declined (too much unrelated dirty data): our own syncs
+      sync_file(input_file, dir / "input.json");
+      sync_file(definition_file, dir / "definition.json");
+    }
+    fs::sync_directory(runs_root);
+    fs::sync_directory(dir);
+  }
+  publish(definition_file, dir / "definition.json");
+  if (durability == journal::Durability::None) fs::sync_directory(dir);
+  return NewRun{RunDirectory(dir, run_id, std::move(*lock)), std::move(journal)};
 }
 
 bool RunDirectory::exists(const std::filesystem::path& runs_root, const std::string& run_id) {
@@ -97,7 +141,8 @@ Json RunDirectory::definition() const { return read_json(m_path / "definition.js
 Json RunDirectory::input() const { return read_json(m_path / "input.json"); }
 
 void RunDirectory::write_status(const Json& status) const {
-  fs::write_file_atomic(m_path / "status.json", status.dump(2) + "\n");
+  const std::string text = status.dump(2) + "\n";
+  fs::detail::replace_file(m_path / "status.json", text.data(), text.size(), /*durable=*/false, "fs.write");
 }
 
 std::string record_name(std::uint16_t type) {

@@ -12,17 +12,37 @@
 #include "journal/journal.hpp"
 #include "run/record.hpp"
 
+namespace beamflow::fs {
+class SyncGroup;
+}
+
 namespace beamflow::run {
+
+struct NewRun;
 
 // A time-ordered unique id: "20261124T093000Z-1a2b3c".
 std::string new_run_id();
 
 class RunDirectory {
  public:
-  // Creates runs_root/run_id with definition.json and input.json (durable)
-  // and takes its lock. Throws Error "run.exists" if the run id is taken.
-  static RunDirectory create(const std::filesystem::path& runs_root, const std::string& run_id,
-                             const Json& definition, const Json& input);
+  // Creates runs_root/run_id with input.json, its journal and, last,
+  // definition.json, takes its lock and opens the journal for the first
+  // commit. Throws Error "run.exists" if the run id is taken.
+  //
+  // Durability, in as few syncs as the order below allows: the files' data
+  // and every name but definition.json's are durable before definition.json
+  // is renamed into place (fsyncs of input.json and definition.json's data,
+  // one of the runs root and one of the run directory; or, with `group`, one
+  // group flush), and definition.json's name becomes durable with the
+  // journal's first commit (its fdatasync and one more fsync of the run
+  // directory, or the group's flush), before anything is acted on. A crash
+  // before that leaves a directory without definition.json, which the next
+  // create() of the same id takes over (dropping its journal: nothing it
+  // holds was ever acted on). With Durability::None the journal is not
+  // synced, and definition.json's rename is synced at once.
+  static NewRun create(const std::filesystem::path& runs_root, const std::string& run_id, const Json& definition,
+                       const Json& input, journal::Durability durability = journal::Durability::Fsync,
+                       fs::SyncGroup* group = nullptr);
   // Whether runs_root/run_id is a run: its definition.json, written last by
   // create(), is there (a directory without it is a creation cut short).
   static bool exists(const std::filesystem::path& runs_root, const std::string& run_id);
@@ -35,7 +55,12 @@ class RunDirectory {
   std::filesystem::path journal_file() const { return m_path / "journal"; }
   Json definition() const;
   Json input() const;
-  // The status summary (status.json), replaced atomically.
+  // The status summary (status.json), replaced atomically (a reader sees the
+  // old or the new file, never a mix) but not fsynced: it is a view of the
+  // journal, written after the commit it reflects, so it is never ahead of
+  // what is durable. A machine crash may leave the previous view (or none,
+  // or an empty file, which `beamflow runs` reads as INTERRUPTED); resuming
+  // the run rewrites it from the journal.
   void write_status(const Json& status) const;
 
  private:
@@ -44,6 +69,12 @@ class RunDirectory {
   std::filesystem::path m_path;
   std::string m_run_id;
   fs::FileLock m_lock;
+};
+
+// A run just created: its locked directory and its journal, open for append.
+struct NewRun {
+  RunDirectory dir;
+  journal::Writer journal;
 };
 
 // Decoded records of a run's journal.
