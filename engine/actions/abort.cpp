@@ -18,7 +18,7 @@ class AbortAction final : public SyncAction {
       : SyncAction("abort",
                    "Kills the process it runs in (SIGABRT, no core file): for testing crash handling. Never "
                    "use it in a real flow.",
-                   Effects::None, InputSpec::any()) {}
+                   Effects::None, InputSpec(std::vector<Field>{}, /*additional_properties=*/true)) {}
 
  protected:
   ActionState compute(const ActionRequest&) override {
