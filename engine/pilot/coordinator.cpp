@@ -20,6 +20,7 @@
 #include "core/time.hpp"
 #include "pilot/crashes.hpp"
 #include "pilot/intake.hpp"
+#include "pilot/intake_batch.hpp"
 #include "pilot/run_log.hpp"
 #include "pilot/scheduler.hpp"
 #include "platform/events.hpp"
@@ -152,42 +153,18 @@ class Coordinator {
     m_waiting.push_back({run_id, submission_id, resume});
   }
 
-  // The inbox's new names only: a wake-up costs what arrived, not what
-  // waits (10,000 submissions handed over at once are read once each, not
-  // once per arrival). The first look reads them all (pending(): oldest
-  // first, bad files reported).
+  // What arrived in inbox/ since the last look, each file read once
+  // (InboxReader: submission files and batch files; a wake-up costs what
+  // arrived, not what waits), oldest first; bad files reported once.
   void intake() {
     if (m_draining) return;
-    if (!m_listed) {
-      const Pending p = pending(m_o.dir);
-      for (const auto& why : p.bad)
-        if (m_reported.insert(why).second) log("refused " + why);
-      for (const auto& s : p.ready) accept(s);
-      m_listed = true;
-      return;
-    }
-    std::vector<Submission> fresh;
-    std::error_code ec;
-    for (stdfs::directory_iterator it(m_o.dir / "inbox", ec), end; !ec && it != end; it.increment(ec)) {
-      const stdfs::path& p = it->path();
-      if (p.extension() != ".json" || p.filename().string().front() == '.') continue;  // a submitter's temporary
-      const std::string id = p.stem().string();
-      if (m_seen.count(id)) continue;
-      try {
-        if (auto s = find_submission(m_o.dir, id)) fresh.push_back(std::move(*s));
-      } catch (const std::exception& e) {
-        if (m_reported.insert(id).second) log("refused inbox/" + id + ".json: " + e.what());
-        m_seen.insert(id);
-      }
-    }
-    std::sort(fresh.begin(), fresh.end(), [](const Submission& a, const Submission& b) {
-      return std::tie(a.submitted_at_ms, a.submission_id) < std::tie(b.submitted_at_ms, b.submission_id);
-    });
-    for (const auto& s : fresh) accept(s);
+    const Pending p = m_inbox.fresh();
+    for (const auto& why : p.bad)
+      if (m_reported.insert(why).second) log("refused " + why);
+    for (const auto& s : p.ready) accept(s);
   }
 
   void accept(const Submission& s) {
-    m_seen.insert(s.submission_id);
     enqueue(s.run_id, s.submission_id, run::RunDirectory::exists(runs_root(), s.run_id));
   }
 
@@ -262,16 +239,16 @@ class Coordinator {
       run::RunResult r;
       const std::string by = " by the pilot (pid " + std::to_string(::getpid()) + ")";
       if (s.resume) {
-        if (!s.submission_id.empty()) mark_accepted(m_o.dir, s.submission_id);
+        if (!s.submission_id.empty()) m_inbox.accepted(s.submission_id);
         m_logs.add(s.run_id, "resumed" + by);
         r = engine.resume(s.run_id, o);
       } else {
-        const auto sub = find_submission(m_o.dir, s.submission_id);
+        const auto sub = m_inbox.find(s.submission_id);
         if (!sub) throw Error("pilot.submission.invalid", states_error::Runtime, "the submission disappeared",
                               {{"submission_id", s.submission_id}});
         o.on_started = [this, &s, by] {
           m_logs.add(s.run_id, "accepted" + by + " from submission " + s.submission_id);
-          mark_accepted(m_o.dir, s.submission_id);
+          m_inbox.accepted(s.submission_id);
         };
         r = engine.start(sub->definition, sub->input, o);
       }
@@ -351,8 +328,7 @@ class Coordinator {
   std::map<std::string, std::int64_t> m_backoff;           // run id -> its last delay
   std::set<std::string> m_known;
   std::set<std::string> m_reported;
-  std::unordered_set<std::string> m_seen;  // submission ids read from the inbox
-  bool m_listed = false;
+  InboxReader m_inbox{m_o.dir};  // what arrives in inbox/, each file read once
   bool m_draining = false;
 };
 

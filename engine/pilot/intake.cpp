@@ -1,4 +1,5 @@
 #include "pilot/intake.hpp"
+#include "pilot/intake_detail.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -22,10 +23,7 @@
 namespace beamflow::pilot {
 namespace fsys = std::filesystem;
 
-namespace {
-
-constexpr const char* kInbox = "inbox";
-constexpr const char* kAccepted = "accepted";
+namespace detail {
 
 Error io_error(const std::string& what, const fsys::path& file) {
   return Error("pilot.dir.io", states_error::Runtime, what + ": " + std::strerror(errno), {{"file", file.string()}});
@@ -35,53 +33,13 @@ Error invalid(const std::string& file, const std::string& why) {
   return Error("pilot.submission.invalid", states_error::Runtime, "bad submission: " + why, {{"file", file}});
 }
 
-// Exists, is ours, and others cannot write to it; created 0700 when missing.
-void private_dir(const fsys::path& dir) {
-  fs::create_private_directories(dir, "pilot.dir.io");
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) throw io_error("cannot stat the directory", dir);
-  if (!S_ISDIR(st.st_mode))
-    throw Error("pilot.dir.unsafe", states_error::Runtime, "not a directory", {{"dir", dir.string()}});
-  // Another user's pilot would run our submission as them, and ours theirs.
-  if (st.st_uid != ::geteuid())
-    throw Error("pilot.dir.unsafe", states_error::Runtime,
-                "the pilot directory belongs to uid " + std::to_string(st.st_uid) + ", not to you (uid " +
-                    std::to_string(::geteuid()) + "): only its owner may submit to or run this pilot",
-                {{"dir", dir.string()}});
-  fs::refuse_shared_directory(dir, "pilot.dir.unsafe");
-}
-
-std::string fresh_id() {
-  // One generator per thread, seeded once (a random_device per id costs a
-  // share of a hand-off; `beamflow submit` of many inputs mints many).
-  thread_local std::mt19937_64 gen{[] {
-    std::random_device rd;
-    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-  }()};
-  const std::uint64_t a = gen(), b = gen();
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%08x", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(b >> 32));
-  return buf;
-}
-
+namespace {
 std::atomic<std::uint64_t> g_temp_counter{0};
+}
 
-// A temporary file in `inbox` holding `data`, still open (the caller syncs
-// it, links it under its final name and closes it). Anonymous (O_TMPFILE)
-// where the file system has them: no name until the link, so nothing to
-// remove after it and nothing left behind by a crash. Else a name starting
-// with '.' (pending() never reads it), unique in this process; O_EXCL makes
-// it unique across processes (hosts sharing the directory may reuse our
+// Named temporaries: unique in this process by the counter; O_EXCL makes
+// them unique across processes (hosts sharing the directory may reuse our
 // pid: then try the next name).
-struct Temp {
-  std::string name;  // in inbox/; empty when anonymous
-  fs::detail::UniqueFd fd;
-  // What link(2) names it by.
-  std::string link_source() const { return name.empty() ? "/proc/self/fd/" + std::to_string(fd.get()) : name; }
-  std::string what() const { return name.empty() ? "(anonymous)" : name; }
-};
 Temp write_temp(int inbox_fd, const fsys::path& inbox, const std::string& data, bool anonymous) {
   static const std::string prefix = ".submit-" + std::to_string(::getpid()) + "-";
   for (;;) {
@@ -115,6 +73,74 @@ fs::detail::UniqueFd open_dir(const fsys::path& dir) {
   if (!fd) throw io_error("cannot open the directory", dir);
   return fd;
 }
+
+int link_temp(const Temp& t, int dir_fd, const std::string& final_name) {
+  const std::string source = t.link_source();
+  if (::linkat(t.name.empty() ? AT_FDCWD : dir_fd, source.c_str(), dir_fd, final_name.c_str(),
+               t.name.empty() ? AT_SYMLINK_FOLLOW : 0) == 0)
+    return 0;
+  return errno;
+}
+
+Submission read_submission(const fsys::path& file) {
+  const std::string text = fs::read_file(file);
+  Json j;
+  try {
+    j = parse_json(text, file.string());
+  } catch (const Error& e) {
+    throw invalid(file.string(), e.message());
+  }
+  return Submission::from_json(j, file.string());
+}
+
+std::string fresh_id() {
+  // One generator per thread, seeded once (a random_device per id costs a
+  // share of a hand-off; `beamflow submit` of many inputs mints many).
+  thread_local std::mt19937_64 gen{[] {
+    std::random_device rd;
+    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  }()};
+  const std::uint64_t a = gen(), b = gen();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%08x", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>((a >> 16) & 0xffff),
+                static_cast<unsigned>(b >> 32));
+  return buf;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::io_error;
+using detail::invalid;
+using detail::Temp;
+using detail::open_dir;
+using detail::read_submission;
+using detail::write_temp;
+using detail::fresh_id;
+using detail::link_temp;
+using detail::anonymous_files;
+using detail::kInbox;
+using detail::kAccepted;
+using detail::kLedger;
+
+// Exists, is ours, and others cannot write to it; created 0700 when missing.
+void private_dir(const fsys::path& dir) {
+  fs::create_private_directories(dir, "pilot.dir.io");
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) throw io_error("cannot stat the directory", dir);
+  if (!S_ISDIR(st.st_mode))
+    throw Error("pilot.dir.unsafe", states_error::Runtime, "not a directory", {{"dir", dir.string()}});
+  // Another user's pilot would run our submission as them, and ours theirs.
+  if (st.st_uid != ::geteuid())
+    throw Error("pilot.dir.unsafe", states_error::Runtime,
+                "the pilot directory belongs to uid " + std::to_string(st.st_uid) + ", not to you (uid " +
+                    std::to_string(::geteuid()) + "): only its owner may submit to or run this pilot",
+                {{"dir", dir.string()}});
+  fs::refuse_shared_directory(dir, "pilot.dir.unsafe");
+}
+
 
 // The submission file's text: what Submission::to_json().dump() gives (keys
 // in order), with the definition's text dumped once per batch.
@@ -156,15 +182,22 @@ void answer_existing(const Submission& existing, const Json& definition, const J
   out.existed = true;
 }
 
-Submission read_submission(const fsys::path& file) {
-  const std::string text = fs::read_file(file);
-  Json j;
+
+// The entries of inbox/B.batch that wait: those B owns or that no batch
+// owns yet (its writer links them after the file), and whose run does not
+// exist yet.
+void pending_of_batch(const fsys::path& dir, const fsys::path& file, Pending& out) {
   try {
-    j = parse_json(text, file.string());
+    const auto ledger = open_dir(dir / kLedger);
+    for (auto& e : detail::read_batch(file).entries) {
+      const std::string owner = detail::batch_owner(ledger.get(), e.submission.submission_id);
+      if ((owner.empty() || owner == file.stem().string()) &&
+          !run::RunDirectory::exists(dir / "runs", e.submission.run_id))
+        out.ready.push_back(std::move(e.submission));
+    }
   } catch (const Error& e) {
-    throw invalid(file.string(), e.message());
+    out.bad.push_back(std::string(kInbox) + "/" + file.filename().string() + ": " + e.message());
   }
-  return Submission::from_json(j, file.string());
 }
 
 }  // namespace
@@ -200,7 +233,7 @@ Submission Submission::from_json(const Json& j, const std::string& file) {
 
 void prepare_pilot_dir(const fsys::path& dir) {
   private_dir(dir);
-  for (const char* sub : {kInbox, kAccepted, "runs", "cancel"}) private_dir(dir / sub);
+  for (const char* sub : {kInbox, kAccepted, kLedger, "runs", "cancel"}) private_dir(dir / sub);
 }
 
 void check_submission_id(const std::string& id) {
@@ -227,15 +260,18 @@ Intake::Intake(fsys::path dir) : m_dir(std::move(dir)) {
   prepare_pilot_dir(m_dir);
   m_inbox = open_dir(m_dir / kInbox);
   m_accepted = open_dir(m_dir / kAccepted);
+  m_ledger = open_dir(m_dir / kLedger);
   m_anonymous = anonymous_files(m_inbox.get());
 }
 
 bool Intake::handed_over(const std::string& submission_id) const {
   const std::string name = submission_id + ".json";
   struct stat st {};
-  // inbox/ first: a pilot moves inbox -> accepted, so looking in the order
-  // of that move never misses a submission being moved meanwhile.
-  return ::fstatat(m_inbox.get(), name.c_str(), &st, 0) == 0 || ::fstatat(m_accepted.get(), name.c_str(), &st, 0) == 0;
+  // A batch's entry (the ledger link), else a file: inbox/ first, a pilot
+  // moves inbox -> accepted, so looking in the order of that move never
+  // misses a submission being moved meanwhile.
+  return ::fstatat(m_ledger.get(), submission_id.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+         ::fstatat(m_inbox.get(), name.c_str(), &st, 0) == 0 || ::fstatat(m_accepted.get(), name.c_str(), &st, 0) == 0;
 }
 
 std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch, Existing existing_mode) {
@@ -323,12 +359,9 @@ std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch, Exis
       const std::string final_name = o.submission_id + ".json";
       // link(2), not rename(2): it never replaces, so the first submitter wins.
       for (int attempt = 0;; ++attempt) {
-        const std::string source = temps[k].link_source();
-        if (::linkat(temps[k].name.empty() ? AT_FDCWD : dir_fd, source.c_str(), dir_fd, final_name.c_str(),
-                     temps[k].name.empty() ? AT_SYMLINK_FOLLOW : 0) == 0)
-          break;
-        if (errno != EEXIST || attempt == 3) {
-          const int e = errno;
+        const int e = link_temp(temps[k], dir_fd, final_name);
+        if (e == 0) break;
+        if (e != EEXIST || attempt == 3) {
           discard(k);
           errno = e;
           throw io_error("cannot hand the submission over", inbox / final_name);
@@ -374,7 +407,12 @@ Pending pending(const fsys::path& dir) {
   for (fsys::directory_iterator it(inbox, ec), end; !ec && it != end; it.increment(ec)) {
     const fsys::path p = it->path();
     const std::string name = p.filename().string();
-    if (name.front() == '.' || p.extension() != ".json") continue;  // temporaries of live submitters
+    if (name.front() == '.') continue;  // temporaries of live submitters
+    if (p.extension() == ".batch") {
+      pending_of_batch(dir, p, out);
+      continue;
+    }
+    if (p.extension() != ".json") continue;
     try {
       if (!it->is_regular_file()) throw invalid(p.string(), "not a regular file");
       Submission s = read_submission(p);
@@ -410,7 +448,7 @@ void mark_accepted(const fsys::path& dir, const std::string& submission_id) {
 bool is_submitted(const fsys::path& dir, const std::string& submission_id) {
   const std::string name = submission_id + ".json";
   struct stat st {};
-  return ::stat((dir / kInbox / name).c_str(), &st) == 0 || ::stat((dir / kAccepted / name).c_str(), &st) == 0;
+  return ::lstat((dir / kLedger / submission_id).c_str(), &st) == 0 || ::stat((dir / kInbox / name).c_str(), &st) == 0 || ::stat((dir / kAccepted / name).c_str(), &st) == 0;
 }
 
 std::optional<Submission> find_submission(const fsys::path& dir, const std::string& submission_id) {
@@ -422,7 +460,42 @@ std::optional<Submission> find_submission(const fsys::path& dir, const std::stri
     struct stat st {};
     if (::stat(p.c_str(), &st) == 0) return read_submission(p);
   }
+  const auto ledger = open_dir(dir / kLedger);
+  const std::string owner = detail::batch_owner(ledger.get(), submission_id);
+  if (owner.empty()) return std::nullopt;
+  for (const char* sub : {kInbox, kAccepted}) {
+    const fsys::path p = dir / sub / (owner + ".batch");
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) continue;
+    for (auto& e : detail::read_batch(p).entries)
+      if (e.submission.submission_id == submission_id) return std::move(e.submission);
+  }
   return std::nullopt;
+}
+
+std::vector<Submission> list_submissions(const fsys::path& dir) {
+  std::vector<Submission> out;
+  const auto ledger = open_dir(dir / kLedger);
+  for (const char* sub : {kInbox, kAccepted}) {
+    std::error_code ec;
+    for (fsys::directory_iterator it(dir / sub, ec), end; !ec && it != end; it.increment(ec)) {
+      const fsys::path& p = it->path();
+      if (p.filename().string().front() == '.') continue;
+      // Listed in the order a pilot moves them (inbox -> accepted): one
+      // moved meanwhile is gone from inbox/ and found in accepted/.
+      struct stat st {};
+      try {
+        if (p.extension() == ".json") out.push_back(read_submission(p));
+        if (p.extension() != ".batch") continue;
+        for (auto& e : detail::read_batch(p).entries)
+          if (detail::batch_owner(ledger.get(), e.submission.submission_id) == p.stem().string())
+            out.push_back(std::move(e.submission));
+      } catch (const Error&) {
+        if (::lstat(p.c_str(), &st) == 0) throw;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace beamflow::pilot

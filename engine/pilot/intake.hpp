@@ -15,6 +15,24 @@
 //   accepted/ID.json  moved here by the pilot once the run's journal exists
 //                     under runs/RUN_ID: a crash between the two steps is
 //                     repaired at the next start (the run exists: just move).
+//   inbox/B.batch     a batch file: many submissions in one file, written by
+//                     Intake::submit_batch_file (a trigger watcher's burst),
+//                     synced, then linked under its unique name B. JSON lines:
+//                     a header {"beamflow_batch": 1, "batch": B,
+//                     "submitted_at_ms", "uid", "definitions": [...]}, then
+//                     one {"submission_id", "run_id", "definition": INDEX,
+//                     "input"} per line.
+//   ledger/ID         a symbolic link to B: batch B owns submission ID.
+//                     symlink(2) never replaces, so of several batches
+//                     holding one id (a rescan, two watchers, a restart) the
+//                     first to link it owns it; another batch's entry with
+//                     that id is a duplicate, never run. The writer links
+//                     its entries after the batch is durable in inbox/; a
+//                     pilot that reads a batch first links the missing ones
+//                     itself (intake_batch.hpp), so a link never points to
+//                     a batch that is not there.
+//   accepted/B.batch  moved here by the pilot once every entry B owns has a
+//                     run under runs/.
 //   runs/             the pilot's runs, as in $BEAMFLOW_HOME/runs.
 //   cancel/RUN_ID     a cancel request (beamflow cancel), acted on by the pilot.
 //   status.json       what the running pilot publishes (ranks, queue), atomically.
@@ -123,18 +141,30 @@ class Intake {
   // handed over, and submitting the same ids again is safe (idempotent).
   std::vector<Outcome> submit(const std::vector<Item>& batch, Existing existing = Existing::Verify);
 
+  // The whole batch as ONE file (inbox/B.batch) and one ledger link per
+  // submission: one write, one fsync of the file, one of inbox/ and one of
+  // ledger/, and a symlink(2) per item, whatever the batch's size (submit()
+  // costs a file, a link and two lookups per item). For callers whose ids
+  // name their content (Existing::Trust: an id already owned by a batch or
+  // a submission file answers `existed` with an empty run id, unread), such
+  // as a trigger's file identity. Each item is handed over wholly or not at
+  // all (the batch is durable in inbox/ before any link to it exists), and
+  // every id is run once, by the batch that owns it. Errors as submit().
+  std::vector<Outcome> submit_batch_file(const std::vector<Item>& batch);
+
   // is_submitted(), without the path walks.
   bool handed_over(const std::string& submission_id) const;
 
  private:
   std::filesystem::path m_dir;
-  fs::detail::UniqueFd m_inbox, m_accepted;  // the batch's system calls work relative to these
+  fs::detail::UniqueFd m_inbox, m_accepted, m_ledger;  // the batch's system calls work relative to these
   bool m_anonymous = false;                   // temporaries are O_TMPFILE files
 };
 
-// Submissions in inbox/, oldest first (then by id): what the pilot accepts
-// next. A file that cannot be read or parsed is reported in `bad`, never
-// stops the others.
+// Submissions in inbox/ (files, and the entries of batch files that they
+// own or that no batch owns yet), oldest first (then by id): what the pilot
+// accepts next. A file that cannot be read or parsed is reported in `bad`,
+// never stops the others.
 struct Pending {
   std::vector<Submission> ready;
   std::vector<std::string> bad;  // "inbox/X.json: why"
@@ -145,11 +175,17 @@ Pending pending(const std::filesystem::path& dir);
 // Idempotent: a submission already moved is only synced again.
 void mark_accepted(const std::filesystem::path& dir, const std::string& submission_id);
 
-// Whether this id was handed over (in inbox/ or accepted/): two stat(2)s and
-// no parse, for callers that check many ids (a trigger's rescan).
+// Whether this id was handed over (in ledger/, inbox/ or accepted/): three
+// lstat(2)s and no parse, for callers that check many ids (a trigger's rescan).
 bool is_submitted(const std::filesystem::path& dir, const std::string& submission_id);
 
-// The submission with this id, from inbox/ or accepted/; nullopt if none.
+// The submission with this id, from inbox/ or accepted/ (a file, or the
+// entry of the batch that owns it); nullopt if none.
 std::optional<Submission> find_submission(const std::filesystem::path& dir, const std::string& submission_id);
+
+// Every submission handed over, in inbox/ and accepted/, files and owned
+// batch entries, each id once: what was handed to this pilot directory
+// (tests, benchmarks, audits).
+std::vector<Submission> list_submissions(const std::filesystem::path& dir);
 
 }  // namespace beamflow::pilot

@@ -1,0 +1,348 @@
+// Batch files: many submissions in one file, each owned through its ledger
+// link (intake.hpp's layout), written by Intake::submit_batch_file and read
+// by the pilot's InboxReader.
+#include "pilot/intake_batch.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <tuple>
+
+#include "core/error.hpp"
+#include "core/json_parse.hpp"
+#include "core/time.hpp"
+#include "pilot/intake_detail.hpp"
+#include "platform/fs.hpp"
+#include "run/run_store.hpp"
+
+namespace beamflow::pilot {
+namespace fsys = std::filesystem;
+
+namespace detail {
+
+namespace {
+
+constexpr const char* kBatchExt = ".batch";
+
+// One entry's line: {"definition":K,"input":...,"run_id":...,"submission_id":...}.
+std::string entry_line(std::size_t definition, const Json& input, const std::string& run_id,
+                       const std::string& submission_id) {
+  std::string out = "{\"definition\":" + std::to_string(definition) + ",\"input\":";
+  out += input.dump();
+  out += ",\"run_id\":";
+  out += Json(run_id).dump();
+  out += ",\"submission_id\":";
+  out += Json(submission_id).dump();
+  out += "}\n";
+  return out;
+}
+
+Submission entry_of(const Json& j, const std::vector<Json>& definitions, std::int64_t at, std::int64_t uid,
+                    const std::string& where) {
+  if (!j.is_object()) throw invalid(where, "not a JSON object");
+  auto text = [&](const char* key) {
+    if (!j.contains(key) || !j[key].is_string() || j[key].get<std::string>().empty())
+      throw invalid(where, std::string("'") + key + "' must be a non-empty string");
+    return j[key].get<std::string>();
+  };
+  Submission s;
+  s.submission_id = text("submission_id");
+  check_submission_id(s.submission_id);
+  s.run_id = text("run_id");
+  if (!j.contains("definition") || !j["definition"].is_number_unsigned() ||
+      j["definition"].get<std::size_t>() >= definitions.size())
+    throw invalid(where, "'definition' must index the header's definitions");
+  if (!j.contains("input")) throw invalid(where, "'input' is missing");
+  s.definition = definitions[j["definition"].get<std::size_t>()];
+  s.input = j["input"];
+  s.submitted_at_ms = at;
+  s.uid = uid;
+  return s;
+}
+
+struct Header {
+  std::vector<Json> definitions;
+  std::int64_t at = 0, uid = -1;
+};
+Header header_of(std::string_view line, const std::string& file) {
+  Json h;
+  try {
+    h = parse_json(line, file);
+  } catch (const Error& e) {
+    throw invalid(file, "batch header: " + e.message());
+  }
+  if (!h.is_object() || h.value("beamflow_batch", 0) != 1 || !h.contains("definitions") ||
+      !h["definitions"].is_array() || !h.contains("submitted_at_ms") || !h["submitted_at_ms"].is_number_integer() ||
+      !h.contains("uid") || !h["uid"].is_number_integer())
+    throw invalid(file, "not a batch file (header {\"beamflow_batch\": 1, \"definitions\", \"submitted_at_ms\", \"uid\"})");
+  Header out;
+  for (const auto& d : h["definitions"]) {
+    if (!d.is_object()) throw invalid(file, "batch header: a definition is not an object");
+    out.definitions.push_back(d);
+  }
+  out.at = h["submitted_at_ms"].get<std::int64_t>();
+  out.uid = h["uid"].get<std::int64_t>();
+  return out;
+}
+
+}  // namespace
+
+BatchFile read_batch(const fsys::path& file) {
+  const std::string text = fs::read_file(file);
+  BatchFile out;
+  out.name = file.stem().string();
+  const std::size_t end_of_header = text.find('\n');
+  if (end_of_header == std::string::npos) throw invalid(file.string(), "no batch header line");
+  Header h = header_of(std::string_view(text).substr(0, end_of_header), file.string());
+  std::size_t line_no = 1;
+  for (std::size_t at = end_of_header + 1; at < text.size();) {
+    std::size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) nl = text.size();
+    ++line_no;
+    const std::string where = file.string() + " line " + std::to_string(line_no);
+    try {
+      const Json j = parse_json(std::string_view(text).substr(at, nl - at), where);
+      out.entries.push_back({entry_of(j, h.definitions, h.at, h.uid, where), at, nl - at});
+    } catch (const Error& e) {
+      out.bad.push_back(where + ": " + e.message());
+    }
+    at = nl + 1;
+  }
+  out.definitions = std::move(h.definitions);
+  return out;
+}
+
+Submission read_batch_entry(const fsys::path& file, std::size_t offset, std::size_t length,
+                            const std::vector<Json>& definitions) {
+  const fs::detail::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw io_error("cannot open the batch", file);
+  std::string line(length, '\0');
+  if (::pread(fd.get(), line.data(), length, static_cast<off_t>(offset)) != static_cast<ssize_t>(length))
+    throw io_error("cannot read the batch", file);
+  const std::string where = file.string() + " at " + std::to_string(offset);
+  // The header's time and uid are not kept per entry: read them again.
+  return entry_of(parse_json(line, where), definitions, 0, -1, where);
+}
+
+std::string batch_owner(int ledger_fd, const std::string& submission_id) {
+  char target[256];
+  const ssize_t n = ::readlinkat(ledger_fd, submission_id.c_str(), target, sizeof target);
+  return n > 0 ? std::string(target, static_cast<std::size_t>(n)) : std::string();
+}
+
+std::string claim(int ledger_fd, const std::string& submission_id, const std::string& name) {
+  if (::symlinkat(name.c_str(), ledger_fd, submission_id.c_str()) == 0) return name;
+  if (errno != EEXIST) return {};
+  return batch_owner(ledger_fd, submission_id);
+}
+
+}  // namespace detail
+
+using detail::io_error;
+
+std::vector<Intake::Outcome> Intake::submit_batch_file(const std::vector<Item>& batch) {
+  std::vector<Outcome> out(batch.size());
+  std::vector<std::size_t> fresh;
+  std::unordered_map<std::string, std::size_t> first;
+  std::vector<std::pair<std::size_t, std::size_t>> repeats;  // (item, its first)
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    out[i].submission_id = batch[i].submission_id.empty() ? detail::fresh_id() : batch[i].submission_id;
+    try {
+      check_submission_id(out[i].submission_id);
+      if (!batch[i].definition) throw detail::invalid(out[i].submission_id, "no definition");
+      if (auto [it, inserted] = first.emplace(out[i].submission_id, i); !inserted) {
+        repeats.emplace_back(i, it->second);
+        continue;
+      }
+      fresh.push_back(i);
+    } catch (const Error& e) {
+      out[i].error = e;
+    }
+  }
+  if (!fresh.empty()) {
+    // The file: a header naming each distinct definition once, a line per item.
+    const std::string name = run::new_run_id();
+    std::unordered_map<const Json*, std::size_t> index;
+    Json definitions = Json::array();
+    std::string lines;
+    for (const std::size_t i : fresh) {
+      auto [it, inserted] = index.try_emplace(batch[i].definition.get(), index.size());
+      if (inserted) definitions.push_back(*batch[i].definition);
+      out[i].run_id = run::new_run_id();
+      lines += detail::entry_line(it->second, batch[i].input, out[i].run_id, out[i].submission_id);
+    }
+    const Json header{{"beamflow_batch", 1},
+                      {"batch", name},
+                      {"submitted_at_ms", now_ms()},
+                      {"uid", static_cast<std::int64_t>(::geteuid())},
+                      {"definitions", std::move(definitions)}};
+    const fsys::path inbox = m_dir / detail::kInbox;
+    const std::string file = name + detail::kBatchExt;
+    // Durable under its name in inbox/ before any ledger link names it.
+    detail::Temp t = detail::write_temp(m_inbox.get(), inbox, header.dump() + "\n" + lines, m_anonymous);
+    if (::fsync(t.fd.get()) != 0) {
+      if (!t.name.empty()) ::unlinkat(m_inbox.get(), t.name.c_str(), 0);
+      throw io_error("cannot sync the batch", inbox / t.what());
+    }
+    if (const int e = detail::link_temp(t, m_inbox.get(), file)) {
+      if (!t.name.empty()) ::unlinkat(m_inbox.get(), t.name.c_str(), 0);
+      errno = e;
+      throw io_error("cannot hand the batch over", inbox / file);
+    }
+    if (!t.name.empty()) ::unlinkat(m_inbox.get(), t.name.c_str(), 0);
+    t.fd.close();
+    if (::fsync(m_inbox.get()) != 0) throw io_error("cannot sync the inbox", inbox);
+    // The ledger: one link per item; an id another batch (or a file) owns is
+    // that one's. A pilot that read the batch meanwhile linked ours for us.
+    for (const std::size_t i : fresh) {
+      const std::string& id = out[i].submission_id;
+      std::string owner = detail::claim(m_ledger.get(), id, name);
+      if (owner.empty()) throw io_error("cannot link the submission in the ledger", m_dir / detail::kLedger / id);
+      if (owner != name) {
+        out[i].run_id.clear();
+        out[i].existed = true;
+      }
+    }
+    if (::fsync(m_ledger.get()) != 0) throw io_error("cannot sync the ledger", m_dir / detail::kLedger);
+  }
+  for (const auto& [i, f] : repeats) {
+    out[i].error = out[f].error;
+    out[i].run_id = out[f].run_id;
+    out[i].existed = !out[f].error;
+  }
+  return out;
+}
+
+// --- The pilot's reader ---
+
+InboxReader::InboxReader(fsys::path dir) : m_dir(std::move(dir)) {
+  prepare_pilot_dir(m_dir);
+  m_inbox = detail::open_dir(m_dir / detail::kInbox);
+  m_accepted = detail::open_dir(m_dir / detail::kAccepted);
+  m_ledger = detail::open_dir(m_dir / detail::kLedger);
+}
+
+Pending InboxReader::fresh() {
+  Pending out;
+  const fsys::path inbox = m_dir / detail::kInbox;
+  std::error_code ec;
+  for (fsys::directory_iterator it(inbox, ec), end; !ec && it != end; it.increment(ec)) {
+    const fsys::path& p = it->path();
+    const std::string name = p.filename().string();
+    if (name.front() == '.') continue;  // a submitter's temporary
+    const std::string stem = p.stem().string();
+    if (p.extension() == detail::kBatchExt) {
+      bool read = false;
+      {
+        const std::lock_guard lock(m_mutex);
+        read = !m_batches.insert(stem).second;
+      }
+      if (!read) read_batch_file(stem, out);
+      continue;
+    }
+    if (p.extension() != ".json") continue;
+    {
+      const std::lock_guard lock(m_mutex);
+      if (!m_files.insert(stem).second) continue;
+    }
+    try {
+      Submission s = detail::read_submission(p);
+      if (s.submission_id != stem) throw detail::invalid(p.string(), "file name and submission_id differ");
+      out.ready.push_back(std::move(s));
+    } catch (const Error& e) {
+      out.bad.push_back(std::string(detail::kInbox) + "/" + name + ": " + e.message());
+    }
+  }
+  if (ec) throw Error("pilot.dir.io", states_error::Runtime, "cannot list the inbox: " + ec.message(),
+                      {{"dir", inbox.string()}});
+  std::sort(out.ready.begin(), out.ready.end(), [](const Submission& a, const Submission& b) {
+    return std::tie(a.submitted_at_ms, a.submission_id) < std::tie(b.submitted_at_ms, b.submission_id);
+  });
+  return out;
+}
+
+void InboxReader::read_batch_file(const std::string& name, Pending& out) {
+  const fsys::path file = m_dir / detail::kInbox / (name + detail::kBatchExt);
+  detail::BatchFile b;
+  try {
+    b = detail::read_batch(file);
+  } catch (const Error& e) {
+    out.bad.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message());
+    return;
+  }
+  for (auto& why : b.bad) out.bad.push_back(std::move(why));
+  Batch batch{std::make_shared<const std::vector<Json>>(std::move(b.definitions)), 0};
+  std::vector<std::pair<std::string, Entry>> owned;
+  bool linked = false;
+  for (auto& e : b.entries) {
+    const std::string& id = e.submission.submission_id;
+    std::string owner = detail::batch_owner(m_ledger.get(), id);
+    if (owner.empty()) {  // its writer has not linked it yet (or died first)
+      owner = detail::claim(m_ledger.get(), id, name);
+      if (owner.empty()) throw io_error("cannot link the submission in the ledger", m_dir / detail::kLedger / id);
+      linked = linked || owner == name;
+    }
+    if (owner != name) continue;  // a duplicate: another batch runs it
+    if (!run::RunDirectory::exists(m_dir / "runs", e.submission.run_id)) {
+      owned.push_back({id, Entry{name, e.offset, e.length}});
+      ++batch.outstanding;
+    }
+    out.ready.push_back(std::move(e.submission));
+  }
+  // Our links durable before any of their runs starts: a watcher's rescan
+  // must never hand one of them over again.
+  if (linked && ::fsync(m_ledger.get()) != 0) throw io_error("cannot sync the ledger", m_dir / detail::kLedger);
+  const std::lock_guard lock(m_mutex);
+  if (batch.outstanding == 0) {
+    move_batch(name);
+    return;
+  }
+  for (auto& [id, entry] : owned) m_entries.emplace(std::move(id), std::move(entry));
+  m_open.emplace(name, std::move(batch));
+}
+
+std::optional<Submission> InboxReader::find(const std::string& submission_id) const {
+  Entry entry;
+  std::shared_ptr<const std::vector<Json>> definitions;
+  {
+    const std::lock_guard lock(m_mutex);
+    const auto it = m_entries.find(submission_id);
+    if (it == m_entries.end()) return find_submission(m_dir, submission_id);
+    entry = it->second;
+    definitions = m_open.at(entry.batch).definitions;
+  }
+  // Outstanding: the batch is still in inbox/.
+  return detail::read_batch_entry(m_dir / detail::kInbox / (entry.batch + detail::kBatchExt), entry.offset,
+                                  entry.length, *definitions);
+}
+
+void InboxReader::accepted(const std::string& submission_id) {
+  {
+    const std::lock_guard lock(m_mutex);
+    const auto it = m_entries.find(submission_id);
+    if (it != m_entries.end()) {
+      const std::string batch = it->second.batch;
+      m_entries.erase(it);
+      if (--m_open.at(batch).outstanding == 0) {
+        m_open.erase(batch);
+        move_batch(batch);
+      }
+      return;
+    }
+    if (!m_files.count(submission_id)) return;  // a batch entry whose run existed when read
+  }
+  mark_accepted(m_dir, submission_id);
+}
+
+void InboxReader::move_batch(const std::string& name) {
+  const std::string file = name + detail::kBatchExt;
+  if (::renameat(m_inbox.get(), file.c_str(), m_accepted.get(), file.c_str()) != 0 && errno != ENOENT)
+    throw io_error("cannot move the batch to accepted/", m_dir / detail::kInbox / file);
+  if (::fsync(m_accepted.get()) != 0 || ::fsync(m_inbox.get()) != 0)
+    throw io_error("cannot sync the pilot directory", m_dir / detail::kAccepted);
+}
+
+}  // namespace beamflow::pilot

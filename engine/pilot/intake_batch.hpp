@@ -1,0 +1,72 @@
+#pragma once
+// The pilot's side of the hand-off: what waits in inbox/, read once each,
+// submission files (intake.hpp's submit) and batch files (a trigger
+// watcher's Intake::submit_batch_file) alike.
+//
+// A batch file is read whole, once, when it appears (one inotify event, one
+// read for up to a thousand submissions); the reader keeps only where each
+// entry's line is, and reads that line again when the run starts. An entry
+// is returned only when its batch owns its id (ledger/ID names the batch);
+// a pilot that reads a batch before its writer linked the entries links
+// them itself (symlink(2): the first link wins, the writer then sees its
+// own batch named) and fsyncs ledger/ before returning them, so an id
+// handed over twice is run once, by the batch that owns it.
+//
+// accepted(): once the run's journal is durable. A submission file moves to
+// accepted/ (mark_accepted); a batch moves when every entry it owns has its
+// run (entries whose run already existed when read count at once, so a
+// pilot killed mid-batch moves it after its restart).
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "pilot/intake.hpp"
+#include "platform/posix_file.hpp"
+
+namespace beamflow::pilot {
+
+class InboxReader {
+ public:
+  // Throws what prepare_pilot_dir throws.
+  explicit InboxReader(std::filesystem::path dir);
+
+  // Submissions that appeared in inbox/ since the last call (the first
+  // call: everything there), oldest first, then by id. Files that cannot be
+  // read, and bad batch lines, are in `bad` (once each).
+  Pending fresh();
+  // The definition and input of a submission fresh() returned (read from
+  // its file again); nullopt when it is gone. Thread-safe.
+  std::optional<Submission> find(const std::string& submission_id) const;
+  // The run of this submission is durable: moves its file, or its batch
+  // once complete, to accepted/. Idempotent; thread-safe. Throws
+  // pilot.dir.io.
+  void accepted(const std::string& submission_id);
+
+ private:
+  struct Batch {
+    std::shared_ptr<const std::vector<Json>> definitions;
+    std::size_t outstanding = 0;  // owned entries whose run does not exist yet
+  };
+  struct Entry {
+    std::string batch;
+    std::size_t offset = 0, length = 0;
+  };
+  void read_batch_file(const std::string& name, Pending& out);
+  void move_batch(const std::string& name);
+
+  std::filesystem::path m_dir;
+  fs::detail::UniqueFd m_inbox, m_accepted, m_ledger;
+  mutable std::mutex m_mutex;  // the maps below: fresh() on the coordinator's thread, the rest on the runs'
+  std::unordered_set<std::string> m_files;    // submission files read (ids)
+  std::unordered_set<std::string> m_batches;  // batch files read (names)
+  std::unordered_map<std::string, Batch> m_open;    // batches with outstanding entries
+  std::unordered_map<std::string, Entry> m_entries;  // outstanding batch entries by id
+};
+
+}  // namespace beamflow::pilot
