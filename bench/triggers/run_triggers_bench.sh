@@ -16,6 +16,9 @@
 # events, not a hand-off. The ratio is ours / peer.
 set -euo pipefail
 BUILD=$(cd "${1:?BUILD_DIR}" && pwd)
+# KILL=1: the watcher is killed (SIGKILL) once half the files are handed
+# over and another started at once; the check still wants each file once.
+KILL=${KILL:-0}
 FILES=${2:-100000}
 WRITERS=${3:-4}
 shift $(( $# < 3 ? $# : 3 ))
@@ -30,14 +33,23 @@ PER=$(( FILES / WRITERS ))
 FILES=$(( PER * WRITERS ))
 
 now() { date +%s.%N; }
-count() { find "$1" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l; }
+start_watcher() {  # T: `beamflow trigger watch` on T/pilot, once its start rescan is done
+  : > "$1/watch.log"
+  "$BF" trigger watch --pilot "$1/pilot" --json > "$1/watch.json" 2> "$1/watch.log" &
+  WPID=$!
+  until grep -q watching "$1/watch.log"; do sleep 0.05; done
+}
+# Submissions handed over: ledger/ holds one link per submission id owned by
+# a batch file (the watcher's hand-off, engine/pilot/intake.hpp).
+count() { find "$1/ledger" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo "?"; }
 drop() {  # DIR: the writers, in parallel
   local pids=()
   for w in $(seq 1 "$WRITERS"); do "$WORK/writer" "$1" "$w" "$PER" & pids+=($!); done
   wait "${pids[@]}"
 }
 
-printf '%-28s %8s %8s %10s %12s %10s %8s %s\n' root files writers writers_s "ours ev/s" "peer ev/s" ratio check
+printf '%-6s %-22s %8s %8s %10s %10s %8s %10s %8s %8s %s\n' load root files writers writers_s "ours ev/s" ours_cpu "peer ev/s" peer_cpu ratio check
 for ROOT in "${ROOTS[@]}"; do
   T=$(mktemp -d "$ROOT/trigger-bench-XXXXXX")
   mkdir -p "$T/drop" "$T/pdrop"
@@ -45,25 +57,47 @@ for ROOT in "${ROOTS[@]}"; do
   echo '{"file": "{{path}}", "size": "{{size}}"}' > "$T/template.json"
   "$BF" trigger add --watch "$T/drop" --pattern '*.dat' --quiet-seconds 0 --flow "$T/flow.json" \
       --input-template "$T/template.json" --pilot "$T/pilot" --id bench > /dev/null
-  "$BF" trigger watch --pilot "$T/pilot" --json > "$T/watch.json" 2> "$T/watch.log" &
-  WPID=$!
-  until grep -q watching "$T/watch.log"; do sleep 0.05; done
+  start_watcher "$T"
   T0=$(now)
-  drop "$T/drop"
+  drop "$T/drop" &
+  DPID=$!
+  KILLED_CPU=0
+  if [ "$KILL" = 1 ]; then  # SIGKILL mid-burst, and a new watcher at once
+    until [ "$(count "$T/pilot")" -ge $(( FILES / 2 )) ]; do sleep 0.02; done
+    KILLED_CPU=$(cpu_s $WPID)
+    kill -KILL $WPID; wait $WPID 2>/dev/null || true
+    start_watcher "$T"
+  fi
+  wait $DPID
   T1=$(now)
-  until [ "$(count "$T/pilot/inbox")" -ge "$FILES" ] || ! kill -0 $WPID 2>/dev/null; do sleep 0.1; done
+  until [ "$(count "$T/pilot")" -ge "$FILES" ] || ! kill -0 $WPID 2>/dev/null; do sleep 0.05; done
   T2=$(now)
+  OCPU=$(python3 -c "print('%.2f' % ($KILLED_CPU + $(cpu_s $WPID)))")
   sleep 1
   kill -TERM $WPID; wait $WPID || true
-  GOT=$(count "$T/pilot/inbox")
-  UNIQUE=$(python3 - "$T/pilot/inbox" <<'PY'
+  GOT=$(count "$T/pilot")
+  # Every submission the pilot would run: the entries of the batch files
+  # that their ledger link names (a duplicate entry in another batch is
+  # never run), and each file's once.
+  UNIQUE=$(python3 - "$T/pilot" <<'PY'
 import json, os, sys
 d = sys.argv[1]
-print(len({json.load(open(os.path.join(d, f)))["input"]["file"] for f in os.listdir(d) if f.endswith(".json")}))
+files, owned = set(), 0
+for sub in ("inbox", "accepted"):
+    for f in os.listdir(os.path.join(d, sub)):
+        if not f.endswith(".batch"):
+            continue
+        lines = open(os.path.join(d, sub, f)).read().splitlines()[1:]
+        for line in lines:
+            e = json.loads(line)
+            if os.readlink(os.path.join(d, "ledger", e["submission_id"])) == f[:-6]:
+                owned += 1
+                files.add(e["input"]["file"])
+print("%d owned_entries=%d" % (len(files), owned))
 PY
 )
-  CHECK="submissions=$GOT distinct_files=$UNIQUE $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("overflows=%d rescans=%d" % (s["overflows"], s["rescans"]))' "$T/watch.json")"
-  PEER="-"; RATIO="-"
+  CHECK="kill=$KILL submissions=$GOT distinct_files=$UNIQUE $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("overflows=%d rescans=%d" % (s["overflows"], s["rescans"]))' "$T/watch.json")"
+  PEER="-"; RATIO="-"; PCPU="-"
   if command -v inotifywait > /dev/null; then
     inotifywait -m -r -e close_write --format '%w%f' "$T/pdrop" > "$T/peer.out" 2> "$T/peer.err" &
     PPID_=$!
@@ -80,15 +114,17 @@ PY
       sleep 0.1
     done
     PLINES=$(wc -l < "$T/peer.out")
+    PCPU=$(cpu_s $PPID_)
     kill $PPID_ 2>/dev/null; wait $PPID_ 2>/dev/null || true
     PEER=$(python3 -c "print(int($PLINES / ($P2 - $P0)))")
     CHECK="$CHECK peer_events=$PLINES"
   fi
   OURS=$(python3 -c "print(int($FILES / ($T2 - $T0)))")
   [ "$PEER" != "-" ] && RATIO=$(python3 -c "print('%.2f' % ($OURS / $PEER))")
-  printf '%-28s %8d %8d %10.2f %12s %10s %8s %s\n' "$ROOT" "$FILES" "$WRITERS" \
-      "$(python3 -c "print($T1 - $T0)")" "$OURS" "$PEER" "$RATIO" "$CHECK"
+  printf '%-6s %-22s %8d %8d %10.2f %10s %8s %10s %8s %8s %s\n' "$(cut -d' ' -f1 /proc/loadavg)" "$ROOT" "$FILES" \
+      "$WRITERS" "$(python3 -c "print($T1 - $T0)")" "$OURS" "$OCPU" "$PEER" "$PCPU" "$RATIO" "$CHECK"
   rm -rf "$T"
 done
-echo "ours: files / (first file -> last submission durable in inbox/), pilot dir and watched dir on the root's file system."
-echo "peer: inotifywait -m -r -e close_write printing each event (no hand-off); its events lost to queue overflow show as peer_events < files."
+echo "ours: files / (first file -> last submission durable: its batch in inbox/, its ledger link), pilot dir and watched dir on the root's file system; ours_cpu: the watcher's user+system seconds until then."
+echo "load: 1-minute load average when the row was printed."
+echo "peer: inotifywait -m -r -e close_write printing each event (no hand-off); its events lost to queue overflow show as peer_events < files; peer_cpu: its user+system seconds."

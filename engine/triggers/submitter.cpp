@@ -1,6 +1,9 @@
 #include "triggers/submitter.hpp"
 
+#include <sys/stat.h>
+
 #include "core/error.hpp"
+#include "triggers/event.hpp"
 
 namespace beamflow::triggers {
 namespace fsys = std::filesystem;
@@ -20,17 +23,42 @@ Submitter::~Submitter() {
   for (auto& t : m_threads) t.join();
 }
 
-std::vector<Submitter::Outcome> Submitter::hand_over(const std::vector<Job>& jobs) {
+namespace {
+
+// A file event's submission: its identity, size and mtime now. False when
+// the file is gone (or no longer a regular file).
+bool describe(Submitter::Job& job) {
+  struct stat st {};
+  if (::stat(job.file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  const Registration& r = *job.registration;
+  FileEvent e;
+  e.path = std::move(job.file);
+  e.relative_path = fsys::path(e.path).lexically_relative(r.watch_dir).string();
+  e.device = st.st_dev;
+  e.inode = st.st_ino;
+  e.size = static_cast<std::uint64_t>(st.st_size);
+  e.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  job.submission_id = file_submission_id(r, e);
+  job.input = file_input(r, e);
+  job.what = e.path + " (registration " + r.id + ")";
+  return true;
+}
+
+}  // namespace
+
+std::vector<Submitter::Outcome> Submitter::hand_over(std::vector<Job>& jobs) {
+  // File events: described now; those gone meanwhile leave the batch.
+  std::erase_if(jobs, [](Job& j) { return !j.file.empty() && !describe(j); });
+  std::vector<Outcome> out(jobs.size(), Outcome::Failed);
+  if (jobs.empty()) return out;
   std::vector<pilot::Intake::Item> items;
   items.reserve(jobs.size());
   for (const auto& j : jobs) items.push_back({j.definition, j.input, j.submission_id});
-  std::vector<Outcome> out(jobs.size(), Outcome::Failed);
   std::vector<pilot::Intake::Outcome> answers;
   try {
-    // A trigger's id names the file (its identity, size and mtime): one
-    // seen again (a rescan after an overflow repeats most files) is only
-    // checked for, never read.
-    answers = m_intake.submit(items, pilot::Intake::Existing::Trust);
+    // One batch file and a ledger link per event (a trigger's id names the
+    // file: its identity, size and mtime; one seen again is never read).
+    answers = m_intake.submit_batch_file(items);
     ++batches;
   } catch (const Error& e) {  // the directory: none of them is known handed over
     errors += jobs.size();
@@ -61,15 +89,18 @@ bool Submitter::handed_over(const std::string& submission_id) {
 Submitter::Outcome Submitter::hand_over(const Job& job) {
   // Seen again (a rescan, a repeated event): two stat(2)s, no batch.
   if (handed_over(job.submission_id)) return Outcome::Already;
-  return hand_over(std::vector<Job>{job}).front();
+  std::vector<Job> one{job};
+  return hand_over(one).front();
 }
 
 void Submitter::push(std::vector<Job> jobs) {
   if (jobs.empty()) return;
   if (m_threads.empty()) {
-    for (std::size_t i = 0; i < jobs.size(); i += kMaxBatch)
-      hand_over(std::vector<Job>(std::make_move_iterator(jobs.begin() + i),
-                                 std::make_move_iterator(jobs.begin() + std::min(jobs.size(), i + kMaxBatch))));
+    for (std::size_t i = 0; i < jobs.size(); i += kMaxBatch) {
+      std::vector<Job> batch(std::make_move_iterator(jobs.begin() + i),
+                             std::make_move_iterator(jobs.begin() + std::min(jobs.size(), i + kMaxBatch)));
+      hand_over(batch);
+    }
     return;
   }
   {

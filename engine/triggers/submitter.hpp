@@ -1,8 +1,9 @@
 #pragma once
 // The hand-offs of a watcher, done by a few threads of their own, in
-// batches (pilot::Intake): a batch costs one sync of its files' data and
-// one fsync of inbox/, whatever its size, so a burst of events costs a few
-// fsyncs, not two per file. Batches form by group commit: a thread takes
+// batches (pilot::Intake::submit_batch_file): a batch is one file in inbox/
+// and one ledger link per event, made durable by three fsyncs whatever its
+// size (the file, inbox/, ledger/), so a burst of events costs a few
+// fsyncs, not two per file, and the pilot reads it with one inotify event. Batches form by group commit: a thread takes
 // everything queued (up to kMaxBatch) when it is free, so the events that
 // arrived while the previous batch was made durable go in the next one, and
 // a lone event waits for no window (its latency is one hand-off). The
@@ -23,6 +24,7 @@
 
 #include "core/json.hpp"
 #include "pilot/intake.hpp"
+#include "triggers/registration.hpp"
 
 namespace beamflow::triggers {
 
@@ -34,6 +36,13 @@ class Submitter {
     std::shared_ptr<const Json> definition;
     Json input;
     std::string what;  // for the log: "FILE (registration R)"
+    // A file event described here, on a submitter thread, not on the
+    // watcher's loop (which then only reads events, so its inotify queue
+    // overflows less): when set, the file is stat'ed at hand-off time and
+    // submission_id, input and what are made from it (a file gone or
+    // replaced by a non-file meanwhile is dropped).
+    std::shared_ptr<const Registration> registration;
+    std::string file;
   };
   static constexpr std::size_t kMaxBatch = 1024;
   // Prepares the pilot directory once (pilot.dir.unsafe, pilot.dir.io).
@@ -57,7 +66,9 @@ class Submitter {
   std::atomic<std::uint64_t> submitted{0}, already{0}, errors{0}, batches{0};
 
  private:
-  std::vector<Outcome> hand_over(const std::vector<Job>& jobs);
+  // Describes the file jobs (dropping those gone) and hands the rest over:
+  // one outcome per job left in `jobs`.
+  std::vector<Outcome> hand_over(std::vector<Job>& jobs);
   void work();
   pilot::Intake m_intake;
   Log m_log;

@@ -100,8 +100,22 @@ void Watcher::load() {
   m_dirs.clear();
   m_pending.clear();
   m_regs = list(m_pilot);
+  // A watch on a directory that is not there watches nothing: refused, so a
+  // pilot never runs without the trigger it was given.
+  for (const auto& r : m_regs) {
+    struct stat st {};
+    if (r.is_timer() || (::stat(r.watch_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) continue;
+    throw Error("trigger.watch.missing", states_error::Runtime,
+                "registration '" + r.id + "' watches " + r.watch_dir.string() +
+                    ", which is missing or not a directory: create it (or `beamflow trigger remove " + r.id + "`)",
+                {{"registration", r.id}, {"dir", r.watch_dir.string()}});
+  }
   m_definitions.clear();
-  for (const auto& r : m_regs) m_definitions.push_back(std::make_shared<const Json>(r.definition));
+  m_shared_regs.clear();
+  for (const auto& r : m_regs) {
+    m_definitions.push_back(std::make_shared<const Json>(r.definition));
+    m_shared_regs.push_back(std::make_shared<const Registration>(r));
+  }
   std::map<std::size_t, std::int64_t> fired;
   m_fired.swap(fired);
   rescan();
@@ -168,11 +182,18 @@ void Watcher::file_seen(std::size_t reg, const fsys::path& path, Seen how, std::
 void Watcher::submit_file(std::size_t reg, const fsys::path& path, const struct stat* seen) {
   const Registration& r = m_regs[reg];
   m_pending.erase({reg, path});
-  struct stat st {};
-  if (seen)
-    st = *seen;  // just stat'ed by the caller
-  else if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-    return;  // gone or replaced meanwhile
+  if (!seen) {
+    // An event: stat'ed and described by the submitter thread that hands
+    // it over, so this loop goes back to reading events at once.
+    Submitter::Job job;
+    job.definition = m_definitions[reg];
+    job.registration = m_shared_regs[reg];
+    job.file = path.string();
+    m_outgoing.push_back(std::move(job));
+    if (m_outgoing.size() >= Submitter::kMaxBatch) flush();
+    return;
+  }
+  const struct stat& st = *seen;  // just stat'ed by the caller (a rescan)
   FileEvent e;
   e.path = path.string();
   e.relative_path = path.lexically_relative(r.watch_dir).string();
@@ -182,9 +203,9 @@ void Watcher::submit_file(std::size_t reg, const fsys::path& path, const struct 
   e.mtime_ns = mtime_ns(st);
   std::string id = file_submission_id(r, e);
   // Found by a rescan (after an overflow or a restart, mostly files handed
-  // over before): two stat(2)s here instead of an input to make and a
-  // queued hand-off. A new event's file is checked by the intake alone.
-  if (seen && m_submitter.handed_over(id)) return;
+  // over before): a lookup in the ledger here instead of an input to make
+  // and a queued hand-off. A new event's file is checked by the intake alone.
+  if (m_submitter.handed_over(id)) return;
   m_outgoing.push_back({std::move(id), m_definitions[reg], file_input(r, e), e.path + " (registration " + r.id + ")"});
   if (m_outgoing.size() >= Submitter::kMaxBatch) flush();  // a long rescan starts handing over early
 }

@@ -28,8 +28,10 @@
 //     are watched and listed the same way.
 // Hand-offs run on `submitters` threads of their own (submitter.hpp), in
 // batches: the files of one wake-up (up to 4,096 events) are queued at once,
-// and each submitter thread hands over whatever is queued with one sync, so
-// on_ready() never waits for their fsyncs and a burst costs a few. A hand-off that fails (pilot
+// and each submitter thread stats and describes the files it takes (their
+// id and input) and hands over whatever is queued as one batch file, so
+// on_ready() only reads events, never waits for fsyncs, and a burst costs
+// a few. A hand-off that fails (pilot
 // directory I/O) is logged and counted in errors; one still queued when the
 // watcher stops is dropped; the next rescan (the watcher's restart) submits
 // both.
@@ -74,8 +76,9 @@ class Watcher {
   using Log = std::function<void(const std::string&)>;
   // Loads the registrations of `pilot_dir`, watches their directories and
   // rescans them, fires due timers. Throws trigger.watch.limit when
-  // max_user_watches is reached, pilot.dir.unsafe for a directory that is
-  // not ours.
+  // max_user_watches is reached, trigger.watch.missing when a watched
+  // directory is missing (also when the registrations are reloaded),
+  // pilot.dir.unsafe for a directory that is not ours.
   explicit Watcher(std::filesystem::path pilot_dir, Log log = {}, int submitters = 2);
 
   int fd() const noexcept { return m_poller.fd(); }
@@ -122,6 +125,7 @@ class Watcher {
   int m_registrations_wd = -1;
   std::vector<Registration> m_regs;
   std::vector<std::shared_ptr<const Json>> m_definitions;  // per registration, shared with queued hand-offs
+  std::vector<std::shared_ptr<const Registration>> m_shared_regs;  // the same: queued file events describe with it
   std::map<int, std::vector<std::pair<std::size_t, std::filesystem::path>>> m_dirs;  // wd -> (reg, dir)
   std::map<std::pair<std::size_t, std::filesystem::path>, Pending> m_pending;
   std::map<std::size_t, std::int64_t> m_fired;  // timer reg -> last instant handed over

@@ -222,9 +222,9 @@ TEST_F(BeamlineFlow, ATriggerSeesTheFileAndTheUnattendedFlowArchivesIt) {
   // (its truth files beside it do not match the pattern).
   const auto watched = beamflow({"trigger", "watch", "--pilot", "pilot", "--once", "--json"}, options());
   ASSERT_EQ(watched.exit_code, 0) << watched.out << watched.err;
-  const auto subs = submission_files(dir.path() / "pilot");
+  const auto subs = submissions(dir.path() / "pilot");
   ASSERT_EQ(subs.size(), 1u);
-  const Json submission = read_json(subs[0]);
+  const Json submission = subs[0];
   EXPECT_EQ(submission["input"]["source"], "scan_0001.h5");
   EXPECT_EQ(submission["input"]["name"], "scan_0001");
   // Run what was handed over, as a pilot would.
@@ -253,8 +253,8 @@ namespace {
 TEST_F(BeamlineFlow, DatasetsArrivingAtAPilotRunningTheTriggerRunOnceEachOneWhileItIsDown) {
   register_trigger(2);
   auto run_of = [&](const std::string& name) {
-    for (const auto& f : submission_files(dir.path() / "pilot")) {
-      const Json s = read_json(f);
+    for (const auto& f : submissions(dir.path() / "pilot")) {
+      const Json s = f;
       if (s["input"]["name"] == name) return s["run_id"].get<std::string>();
     }
     return std::string();
@@ -280,7 +280,7 @@ TEST_F(BeamlineFlow, DatasetsArrivingAtAPilotRunningTheTriggerRunOnceEachOneWhil
   for (const char* name : {"scan_0002", "scan_0003"}) EXPECT_TRUE(finished(name)) << name;
   pilot.kill(SIGTERM);
   pilot.wait();
-  EXPECT_EQ(submission_files(dir.path() / "pilot").size(), 3u);
+  EXPECT_EQ(submissions(dir.path() / "pilot").size(), 3u);
   std::ifstream in(dir.path() / "pilot-2.log");
   const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(log.find("triggers: 1 registrations"), std::string::npos) << log;

@@ -15,6 +15,7 @@
 
 #include "core/json.hpp"
 #include "core/json_parse.hpp"
+#include "pilot/intake.hpp"
 #include "../support/process.hpp"
 
 namespace beamflow::test {
@@ -33,16 +34,12 @@ inline ProcessResult beamflow(std::vector<std::string> args, const ProcessOption
 
 inline Json json_of(const std::string& text) { return parse_json(text, "output"); }
 
-// Submission files handed to pilot directory `pilot` (inbox/ and accepted/).
-inline std::vector<std::filesystem::path> submission_files(const std::filesystem::path& pilot) {
-  std::vector<std::filesystem::path> out;
-  for (const char* sub : {"inbox", "accepted"}) {
-    std::error_code ec;
-    for (std::filesystem::directory_iterator it(pilot / sub, ec), end; !ec && it != end; it.increment(ec)) {
-      const auto name = it->path().filename().string();
-      if (name.front() != '.' && it->path().extension() == ".json") out.push_back(it->path());
-    }
-  }
+// Every submission handed to pilot directory `pilot` (submission files and
+// the batch entries their ledger link names, in inbox/ and accepted/), as
+// JSON: what a pilot runs, each once.
+inline std::vector<Json> submissions(const std::filesystem::path& pilot) {
+  std::vector<Json> out;
+  for (const auto& s : pilot::list_submissions(pilot)) out.push_back(s.to_json());
   return out;
 }
 

@@ -50,7 +50,7 @@ struct Scene {
   // input.file of every submission -> how many submissions name it.
   std::map<std::string, int> submitted_files() const {
     std::map<std::string, int> out;
-    for (const auto& f : submission_files(pilot)) ++out[read_json(f)["input"]["file"].get<std::string>()];
+    for (const auto& f : submissions(pilot)) ++out[f["input"]["file"].get<std::string>()];
     return out;
   }
 };
@@ -105,7 +105,7 @@ TEST(TriggerWatch, TenThousandFilesFourWritersRestartsCrashAndOverflowEachOnce) 
   auto added = s.add({"--watch", s.drop.string(), "--pattern", "*.dat", "--recursive", "--quiet-seconds", "1", "--id", "drop"});
   ASSERT_EQ(added.exit_code, 0) << added.out << added.err;
   const fsys::path log = s.dir.path() / "watch.log";
-  auto count = [&] { return submission_files(s.pilot).size(); };
+  auto count = [&] { return submissions(s.pilot).size(); };
 
   // 1. 2,000 files while no watcher runs: the start rescan finds them.
   drop_files(s.drop, "down", 0, 2000, 4);
@@ -173,12 +173,12 @@ TEST(TriggerWatch, OverflowForcesARescanThatMissesNothing) {
   w.kill(SIGSTOP);
   drop_files(s.drop, "o", 0, 500, 2);
   w.kill(SIGCONT);
-  ASSERT_TRUE(eventually([&] { return submission_files(s.pilot).size() >= 500; })) << submission_files(s.pilot).size();
+  ASSERT_TRUE(eventually([&] { return submissions(s.pilot).size() >= 500; })) << submissions(s.pilot).size();
   const auto r = w.stop();
   const Json stats = json_of(r.out);
   EXPECT_GE(stats["overflows"].get<int>(), 1) << r.out;
   EXPECT_EQ(stats["submitted"], 500) << r.out;
-  EXPECT_EQ(submission_files(s.pilot).size(), 500u);
+  EXPECT_EQ(submissions(s.pilot).size(), 500u);
 }
 
 TEST(TriggerWatch, AWriterThatNeverClosesIsSubmittedOnceWhenQuiet) {
@@ -197,17 +197,17 @@ TEST(TriggerWatch, AWriterThatNeverClosesIsSubmittedOnceWhenQuiet) {
     ::pause();
     return 0;
   });
-  ASSERT_TRUE(eventually([&] { return !submission_files(s.pilot).empty(); }));
-  const auto subs = submission_files(s.pilot);
+  ASSERT_TRUE(eventually([&] { return !submissions(s.pilot).empty(); }));
+  const auto subs = submissions(s.pilot);
   ASSERT_EQ(subs.size(), 1u);
-  EXPECT_EQ(read_json(subs[0])["input"]["size"], 50);  // the whole file, not a piece
-  EXPECT_EQ(read_json(subs[0])["input"]["file"], file.string());
+  EXPECT_EQ(subs[0]["input"]["size"], 50);  // the whole file, not a piece
+  EXPECT_EQ(subs[0]["input"]["file"], file.string());
   // Its close at last (the writer dies): same size and mtime, no second run.
   writer.kill(SIGKILL);
   writer.wait();
   std::this_thread::sleep_for(1500ms);
   const auto r = w.stop();
-  EXPECT_EQ(submission_files(s.pilot).size(), 1u) << r.out;
+  EXPECT_EQ(submissions(s.pilot).size(), 1u) << r.out;
 }
 
 TEST(TriggerWatch, DirectoriesCreatedAfterTheStartAreWatchedAndScanned) {
@@ -225,7 +225,7 @@ TEST(TriggerWatch, DirectoriesCreatedAfterTheStartAreWatchedAndScanned) {
   fsys::create_directories(s.dir.path() / "outside" / "m");
   write_text(s.dir.path() / "outside" / "m" / "moved.h5", "m");
   fsys::rename(s.dir.path() / "outside" / "m", s.drop / "m");
-  ASSERT_TRUE(eventually([&] { return submission_files(s.pilot).size() >= 3; }));
+  ASSERT_TRUE(eventually([&] { return submissions(s.pilot).size() >= 3; }));
   const auto r = w.stop();
   ASSERT_EQ(r.exit_code, 0);
   const auto files = s.submitted_files();
@@ -233,7 +233,7 @@ TEST(TriggerWatch, DirectoriesCreatedAfterTheStartAreWatchedAndScanned) {
   EXPECT_EQ(files.count((s.drop / "a/b/c/deep.h5").string()), 1u);
   EXPECT_EQ(files.count((s.drop / "a/top.h5").string()), 1u);
   EXPECT_EQ(files.count((s.drop / "m/moved.h5").string()), 1u);
-  EXPECT_EQ(read_json(submission_files(s.pilot)[0])["definition"]["StartAt"], "A");
+  EXPECT_EQ(submissions(s.pilot)[0]["definition"]["StartAt"], "A");
 }
 
 TEST(TriggerWatch, ATimerAcrossARestartNeverFiresTwiceAndCatchesUpOnce) {
@@ -242,7 +242,7 @@ TEST(TriggerWatch, ATimerAcrossARestartNeverFiresTwiceAndCatchesUpOnce) {
   ASSERT_EQ(s.add({"--every", "1s", "--id", "tick"}).exit_code, 0);
   auto instants = [&] {
     std::set<std::int64_t> out;
-    for (const auto& f : submission_files(s.pilot)) out.insert(read_json(f)["input"]["ms"].get<std::int64_t>());
+    for (const auto& f : submissions(s.pilot)) out.insert(f["input"]["ms"].get<std::int64_t>());
     return out;
   };
   {
@@ -252,7 +252,7 @@ TEST(TriggerWatch, ATimerAcrossARestartNeverFiresTwiceAndCatchesUpOnce) {
     ASSERT_EQ(w.stop().exit_code, 0);
   }
   const auto before = instants();
-  ASSERT_EQ(before.size(), submission_files(s.pilot).size());  // one submission per instant
+  ASSERT_EQ(before.size(), submissions(s.pilot).size());  // one submission per instant
   std::this_thread::sleep_for(3500ms);  // instants missed while down
   const auto first = beamflow({"trigger", "watch", "--pilot", s.pilot.string(), "--once", "--json"});
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
@@ -266,7 +266,7 @@ TEST(TriggerWatch, ATimerAcrossARestartNeverFiresTwiceAndCatchesUpOnce) {
   ASSERT_EQ(second.exit_code, 0);
   const auto last = instants();
   EXPECT_LE(last.size(), after.size() + 1);  // at most the next instant, if a second boundary passed
-  EXPECT_EQ(last.size(), submission_files(s.pilot).size());
+  EXPECT_EQ(last.size(), submissions(s.pilot).size());
 }
 
 TEST(TriggerAdd, BadInputsAreClearErrorsAndRegisterNothing) {
@@ -339,7 +339,7 @@ TEST(TriggerWatch, TheWatchLimitIsAClearErrorNamingTheSysctl) {
   EXPECT_EQ(e["error"], "trigger.watch.limit");
   EXPECT_NE(e["message"].get<std::string>().find("sysctl -w fs.inotify.max_user_watches="), std::string::npos)
       << e.dump();
-  EXPECT_TRUE(submission_files(s.pilot).empty());
+  EXPECT_TRUE(submissions(s.pilot).empty());
 }
 
 }  // namespace

@@ -47,8 +47,10 @@ std::filesystem::path sbatch_script(const po::variables_map& vm) {
 // a beamline needs one process; what they hand over reaches the coordinator
 // through D/inbox like any submission. Stopped (hand-offs in progress
 // finished, queued ones left to the next start's rescan) when the pilot
-// drains. A watcher that fails later (a registration whose directory cannot
-// be watched) is logged; the pilot keeps running what it has.
+// drains. A watcher that cannot start (a watched directory missing:
+// trigger.watch.missing, the watch limit) stops the pilot with its error,
+// before anything runs. One that fails later (a registration whose
+// directory cannot be watched) is logged; the pilot keeps running what it has.
 class HostedTriggers {
  public:
   HostedTriggers(const std::filesystem::path& dir, const std::function<void(const std::string&)>& log)
