@@ -18,7 +18,12 @@
 #   heal N           bring node N's link back up
 #   kill-slurmd N    stop node N's slurmd (Slurm marks the node down after SlurmdTimeout)
 #   restart-node N   start node N's slurmd again (after kill-node or kill-slurmd)
+#   node-exec N CMD...  run CMD inside node N (its network, mount, UTS and pid namespaces)
 #
+# BEAMFLOW_MULTINODE_PIDNS=1 at `up` gives each node its own pid namespace
+# too (`unshare --pid --fork --mount-proc`, with a shell as its init that
+# reaps orphans), as real nodes have: a pid recorded on one node then means
+# nothing on another, which the nodes sharing the host's pids would hide.
 # State lives in BEAMFLOW_MULTINODE_DIR (default /var/tmp/beamflow-multinode-$UID;
 # not under /tmp, which each daemon replaces with its own). Needs root and
 # network namespaces; `up` says clearly when the machine cannot create them.
@@ -44,6 +49,31 @@ in_ns() {
   nsenter --net="/run/netns/$ns" unshare --mount --uts --propagation private sh -c '
     mount --bind "$1" /etc/hosts && mount --bind "$2" /tmp && hostname "$3" && shift 3 && exec "$@"' \
     sh "$dir/hosts" "$dir/tmp/$host" "$host" "$@"
+}
+
+# A node's daemon: in_ns, in a pid namespace of its own when the cluster has
+# them. Its init is a shell that runs the daemon and reaps the orphans
+# re-parented to it (a supervisor's double fork) until the daemon ends; the
+# daemon is never pid 1 (a signal to it must not end the whole node).
+in_node() {
+  local ns="$1" host="$2"; shift 2
+  if [ -e "$dir/pidns" ]; then
+    in_ns "$ns" "$host" unshare --pid --fork --mount-proc sh -c '
+      "$@" & d=$!
+      while kill -0 "$d" 2>/dev/null; do wait 2>/dev/null || sleep 1; done' sh "$@"
+  else
+    in_ns "$ns" "$host" "$@"
+  fi
+}
+
+# The host pid of node N's slurmd, if it runs (its pid file holds the pid in
+# the node's own namespace when the nodes have pid namespaces).
+slurmd_pid() {
+  local p
+  for p in $(ip netns pids "$(node_ns "$1")" 2>/dev/null); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = slurmd ] && { echo "$p"; return 0; }
+  done
+  return 1
 }
 
 alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -104,6 +134,7 @@ up() {
     ip -n "$ns" link set eth0 up
   done
   echo "$n" >"$dir/nodes"
+  [ "${BEAMFLOW_MULTINODE_PIDNS:-0}" = 1 ] && touch "$dir/pidns"
   write_files "$n"
   start_munged "$dir"
   alive "$dir/run/slurmctld.pid" || {
@@ -126,8 +157,8 @@ up() {
 start_slurmd() {
   local i="$1"
   mkdir -p "$dir/spool/node$i"
-  alive "$dir/run/slurmd.node$i.pid" && return 0
-  in_ns "$(node_ns "$i")" "node$i" slurmd -D -N "node$i" -f "$conf" >>"$dir/log/slurmd.node$i.out" 2>&1 &
+  slurmd_pid "$i" >/dev/null && return 0
+  in_node "$(node_ns "$i")" "node$i" slurmd -D -N "node$i" -f "$conf" >>"$dir/log/slurmd.node$i.out" 2>&1 &
 }
 
 client() { in_ns "$ctl_ns" ctl env SLURM_CONF="$conf" "$@"; }
@@ -170,9 +201,18 @@ case "$cmd" in
     echo "export OMPI_MCA_btl=tcp,self OMPI_MCA_btl_tcp_if_include=$net.0/24 OMPI_MCA_oob_tcp_if_include=$net.0/24"
     ;;
   kill-node) node_arg "${1:-}"; kill_ns "$(node_ns "$1")" ;;
-  kill-slurmd) node_arg "${1:-}"; alive "$dir/run/slurmd.node$1.pid" && kill -9 "$(cat "$dir/run/slurmd.node$1.pid")" ;;
+  kill-slurmd) node_arg "${1:-}"; p=$(slurmd_pid "$1") && kill -9 "$p" ;;
+  node-exec)
+    node_arg "${1:-}"; p=$(slurmd_pid "$1") || die "node $1's slurmd does not run"; shift
+    if [ -e "$dir/pidns" ]; then
+      # The namespaces of slurmd's parent, the node's init (slurmd's own
+      # pid namespace would do too; its mount namespace has the node's /proc).
+      exec nsenter --target "$p" --net --mount --uts --pid "$@"
+    fi
+    exec nsenter --target "$p" --net --mount --uts "$@"
+    ;;
   restart-node) node_arg "${1:-}"; start_slurmd "$1" ;;
   partition) node_arg "${1:-}"; ip -n "$ctl_ns" link set "v$1" down ;;
   heal) node_arg "${1:-}"; ip -n "$ctl_ns" link set "v$1" up ;;
-  *) die "usage: $0 up [2|3] | down | status | exec CMD... | env | kill-node N | partition N | heal N | kill-slurmd N | restart-node N" ;;
+  *) die "usage: $0 up [2|3] | down | status | exec CMD... | env | kill-node N | partition N | heal N | kill-slurmd N | restart-node N | node-exec N CMD..." ;;
 esac

@@ -9,6 +9,7 @@
 
 #include "parallel/mailbox.hpp"
 #include "pilot/channel.hpp"
+#include "platform/launcher.hpp"
 
 namespace beamflow::cli {
 
@@ -29,11 +30,9 @@ class MpiChannel final : public pilot::Channel {
   parallel::Mailbox& m_box;
 };
 
-// This machine's name (what a worker tells the coordinator, for locality).
-inline std::string host_name() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
+// This node's name, what a worker tells the coordinator for placement: the
+// name `srun --nodelist` takes (Slurm's node name where it differs from the
+// host name; platform::node_name()).
+inline std::string host_name() { return platform::node_name(); }
 
 }  // namespace beamflow::cli
