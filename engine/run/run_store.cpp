@@ -1,5 +1,6 @@
 #include "run/run_store.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,12 @@ void stage(fs::detail::TempFile& tmp, const std::string& data, bool sync) {
   if (const int err = fs::detail::write_all(tmp.fd().get(), data.data(), data.size()))
     fs::detail::throw_system_error("fs.write", "cannot write temporary file " + tmp.path().string(), tmp.path(), err);
   if (sync) sync_file(tmp, tmp.path());
+}
+
+// fsync(2) of a file by its name (its data and size).
+void sync_path(const std::filesystem::path& file) {
+  fs::detail::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd || ::fsync(fd.get()) != 0) fs::detail::throw_system_error("fs.write", "cannot fsync", file, errno);
 }
 
 // Renames `tmp` to `file` (the descriptor stays open for a later fsync).
@@ -114,6 +121,9 @@ NewRun RunDirectory::create(const std::filesystem::path& runs_root, const std::s
       sync_file(input_file, dir / "input.json");
       sync_file(definition_file, dir / "definition.json");
     }
+    // The journal's header too: once definition.json is there, a journal
+    // that is empty after a crash would be refused as not a journal.
+    if (durability == journal::Durability::Fsync) sync_path(dir / "journal");
     fs::sync_directory(runs_root);
     fs::sync_directory(dir);
   }

@@ -31,11 +31,12 @@ class RunDirectory {
   //
   // Durability, in as few syncs as the order below allows: the files' data
   // and every name but definition.json's are durable before definition.json
-  // is renamed into place (fsyncs of input.json and definition.json's data,
-  // one of the runs root and one of the run directory; or, with `group`, one
-  // group flush), and definition.json's name becomes durable with the
-  // journal's first commit (its fdatasync and one more fsync of the run
-  // directory, or the group's flush), before anything is acted on. A crash
+  // is renamed into place (fsyncs of input.json, the journal's header and
+  // definition.json's data, one of the runs root and one of the run
+  // directory; or, with `group`, one group flush), and definition.json's
+  // name becomes durable with the journal's first commit (its fdatasync and
+  // one more fsync of the run directory, or the group's flush), before
+  // anything is acted on. A crash
   // before that leaves a directory without definition.json, which the next
   // create() of the same id takes over (dropping its journal: nothing it
   // holds was ever acted on). With Durability::None the journal is not
