@@ -25,6 +25,8 @@
 #include "pilot/scheduler.hpp"
 #include "platform/events.hpp"
 #include "platform/fs.hpp"
+#include "platform/posix_file.hpp"
+#include "platform/sync_group.hpp"
 #include "run/engine.hpp"
 #include "run/paths.hpp"
 #include "run/run_store.hpp"
@@ -63,6 +65,8 @@ class Coordinator {
 
   CoordinatorResult run(fs::SignalEvents& signals) {
     prepare_pilot_dir(m_o.dir);
+    if (m_o.group_commit && m_o.durability == journal::Durability::Fsync)
+      m_group = std::make_unique<fs::SyncGroup>(m_o.dir);
     // Every "is it alive" of the pilot (pilot.lock) and of the commands it
     // runs (their supervisors' locks) is a flock in D: refuse, at start, a D
     // where one lock is not one holder across the nodes.
@@ -125,6 +129,11 @@ class Coordinator {
       }
     }
     publish();
+    if (m_group) {
+      const auto st = m_group->stats();
+      log("group commit: " + std::to_string(st.requests) + " syncs asked by the runs, " + std::to_string(st.flushes) +
+          " file-system flushes, " + std::to_string(st.declined) + " left to the runs (too much dirty data)");
+    }
     m_logs.flush();
     return result;
   }
@@ -231,6 +240,7 @@ class Coordinator {
     o.runs_root = runs_root();
     o.run_id = s.run_id;
     o.durability = m_o.durability;
+    o.sync_group = m_group.get();
     o.work_dir = m_o.dir;
     o.executor = [this, &s](fs::Wakeup& w) { return m_scheduler.executor(s.run_id, w); };
     o.interrupt = [&s] { return s.interrupt.load(); };
@@ -304,7 +314,12 @@ class Coordinator {
     status["draining"] = m_draining;
     status["runs"] = {{"active", m_slots.size()}, {"waiting", m_waiting.size() + m_retries.size()}, {"inbox", inbox}};
     try {
-      fs::write_file_atomic(m_o.dir / "status.json", status.dump() + "\n");
+      // A view rewritten every second, not a record: renamed into place
+      // (a reader sees the old file or the new, never a torn one) without
+      // an fsync. What it shows is already durable in the journals, and a
+      // crash that loses it loses only a view the restarted pilot rewrites.
+      const std::string text = status.dump() + "\n";
+      fs::detail::replace_file(m_o.dir / "status.json", text.data(), text.size(), /*durable=*/false, "fs.write");
     } catch (const std::exception& e) {
       log(std::string("cannot publish status.json: ") + e.what());
     }
@@ -320,6 +335,9 @@ class Coordinator {
   Scheduler m_scheduler;
   Channel& m_channel;
   fs::Wakeup m_loop;
+  // Group commit of the runs' creations and journal commits (null: each
+  // run syncs its own files). Declared before the slots: outlives their threads.
+  std::unique_ptr<fs::SyncGroup> m_group;
   RunLogs m_logs;
   std::optional<CrashCounts> m_crashes;
   std::map<std::string, std::unique_ptr<Slot>> m_slots;

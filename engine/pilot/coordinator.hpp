@@ -28,6 +28,11 @@ struct CoordinatorOptions {
   std::filesystem::path dir;
   std::size_t max_runs = 64;  // runs driven at once; the others wait in inbox/
   journal::Durability durability = journal::Durability::Fsync;
+  // Group commit (platform/sync_group.hpp): with fsync durability, the
+  // runs' creations and journal commits wait for one shared flush of D's
+  // file system instead of syncs of their own (beamflow pilot
+  // --no-group-commit turns it off).
+  bool group_commit = true;
   // A task that brought a rank or the pilot down this many times is failed
   // Pilot.TaskCrashed when its run submits it again (0: never);
   // crashes.hpp says what counts.

@@ -151,6 +151,7 @@ int pilot_main(const std::vector<std::string>& args) {
       "a task that brought a worker rank or the pilot down this many times fails Pilot.TaskCrashed instead of "
       "running again (0: never)")(
       "no-fsync", "do not fsync the runs' journals (faster; a machine crash may lose the last transitions)")(
+      "no-group-commit", "each run syncs its own journal and files instead of sharing one flush of D's file system")(
       "no-triggers", "do not run the triggers registered in D/triggers/ (`beamflow trigger watch` runs them alone)");
   po::variables_map vm;
   if (!out.parse("--dir D [--max-runs N] [--slots K] [--no-triggers]   (or: mpirun -np N beamflow pilot --dir D)", o,
@@ -163,6 +164,7 @@ int pilot_main(const std::vector<std::string>& args) {
   c.max_runs = std::max<std::size_t>(1, vm["max-runs"].as<std::size_t>());
   c.max_task_crashes = std::max(0, vm["max-task-crashes"].as<int>());
   c.durability = vm.count("no-fsync") ? journal::Durability::None : journal::Durability::Fsync;
+  c.group_commit = !vm.count("no-group-commit");
   c.log = [&out](const std::string& line) { out.progress(format_time_ms(now_ms()) + " " + line); };
   const auto& registry = action_registry();
   const std::string host = host_name();
