@@ -1,5 +1,6 @@
 #include "jobs/catalog/backend_support.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "core/json_parse.hpp"
@@ -65,7 +66,10 @@ Collection collection_from_row(const std::string& name, const std::string& schem
   return c;
 }
 
+bool is_public(const Entry& e) { return std::find(e.visible_to.begin(), e.visible_to.end(), "public") != e.visible_to.end(); }
+
 std::vector<std::string> visibility_rows(const Entry& e) {
+  if (is_public(e)) return {};
   std::set<std::string> s(e.visible_to.begin(), e.visible_to.end());
   if (!e.owner.empty()) s.insert("user:" + e.owner);
   return {s.begin(), s.end()};
@@ -77,6 +81,24 @@ std::vector<IndexedField> unique_fields(const IndexTerms& terms) {
   for (const auto& f : terms.fields)
     if (seen.emplace(f.field, f.text).second) out.push_back(f);
   return out;
+}
+
+std::string add_field_rows(std::int64_t entry, const IndexTerms& terms, const char* prefix, std::vector<FieldRow>& rows) {
+  std::string tokens;
+  for (auto& f : unique_fields(terms)) {
+    if (!tokens.empty()) tokens += ' ';
+    tokens += prefix + filter_token(f.field, f.text);
+    rows.push_back({entry, std::move(f)});
+  }
+  return tokens;
+}
+
+void sort_field_rows(std::vector<FieldRow>& rows) {
+  std::sort(rows.begin(), rows.end(), [](const FieldRow& a, const FieldRow& b) {
+    if (const int c = a.field.field.compare(b.field.field)) return c < 0;
+    if (a.entry != b.entry) return a.entry < b.entry;
+    return a.field.text < b.field.text;
+  });
 }
 
 FacetBucket facet_bucket(const Facet& facet, const std::string& bucket, std::int64_t count) {

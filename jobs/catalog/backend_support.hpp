@@ -27,10 +27,28 @@ Entry entry_from_row(const std::vector<std::optional<std::string>>& row);
 Collection collection_from_row(const std::string& name, const std::string& schema, bool requires_approval,
                                const std::string& curators);
 
-// The principals an entry is visible to: its visible_to plus its owner.
+// Whether everyone may see the entry (its visible_to names "public"): the
+// entries' `public` flag, so a search checks no principal rows for it.
+bool is_public(const Entry& e);
+// The principal rows of an entry that is not public: its visible_to plus
+// its owner. None for a public entry (a search never reads them).
 std::vector<std::string> visibility_rows(const Entry& e);
 // Index fields without repeats of the same (field, text).
 std::vector<IndexedField> unique_fields(const IndexTerms& terms);
+
+// One (field, entry) row of the fields table.
+struct FieldRow {
+  std::int64_t entry;
+  IndexedField field;
+};
+// Appends the entry's field rows to `rows` and returns its exact-filter
+// tokens (filter_token of each field value, `prefix` before each, joined by
+// spaces).
+std::string add_field_rows(std::int64_t entry, const IndexTerms& terms, const char* prefix, std::vector<FieldRow>& rows);
+// In the fields key's order (field, entry, sval): a batch's rows are
+// appended at the end of each field's range, a few dozen places, instead
+// of written at random pages.
+void sort_field_rows(std::vector<FieldRow>& rows);
 
 // A facet bucket from the backend's bucket column (text).
 FacetBucket facet_bucket(const Facet& facet, const std::string& bucket, std::int64_t count);

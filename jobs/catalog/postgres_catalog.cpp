@@ -20,7 +20,13 @@ namespace {
 
 using Row = std::vector<std::optional<std::string>>;
 
+// Version 2 (catalog_meta): the `public` flag, exact filters as lexemes
+// "~" + filter_token in the tsvector, and one fields index keyed (field,
+// entry, sval). A version-1 catalog (no catalog_meta) is converted when
+// opened: its search index is rebuilt from the entries' content.
+constexpr int kSchemaVersion = 2;
 const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS catalog_meta(name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections(
   name TEXT PRIMARY KEY, schema TEXT NOT NULL, requires_approval INTEGER NOT NULL, curators TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sequences(name TEXT PRIMARY KEY, value BIGINT NOT NULL);
@@ -30,16 +36,28 @@ CREATE TABLE IF NOT EXISTS entries(
   visible_to TEXT NOT NULL, content TEXT NOT NULL, location TEXT NOT NULL, manifest TEXT NOT NULL,
   bytes BIGINT NOT NULL, files BIGINT NOT NULL, published_ms BIGINT NOT NULL, request_id TEXT,
   reason TEXT NOT NULL DEFAULT '', decided_by TEXT NOT NULL DEFAULT '', title TEXT COLLATE "C" NOT NULL,
-  year INTEGER NOT NULL, tsv tsvector NOT NULL, UNIQUE(identifier, version));
+  year INTEGER NOT NULL, tsv tsvector NOT NULL, public INTEGER NOT NULL DEFAULT 0, UNIQUE(identifier, version));
 CREATE UNIQUE INDEX IF NOT EXISTS entries_request ON entries(request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_published ON entries(published_ms);
 CREATE INDEX IF NOT EXISTS entries_tsv ON entries USING GIN(tsv);
 CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry BIGINT NOT NULL, PRIMARY KEY(entry, principal));
-CREATE TABLE IF NOT EXISTS fields(entry BIGINT NOT NULL, field TEXT COLLATE "C" NOT NULL,
-  sval TEXT COLLATE "C" NOT NULL, nval DOUBLE PRECISION, PRIMARY KEY(entry, field, sval));
-CREATE INDEX IF NOT EXISTS fields_text ON fields(field, sval);
-CREATE INDEX IF NOT EXISTS fields_facet ON fields(field, entry) INCLUDE (sval);
+CREATE TABLE IF NOT EXISTS fields(field TEXT COLLATE "C" NOT NULL, entry BIGINT NOT NULL,
+  sval TEXT COLLATE "C" NOT NULL, nval DOUBLE PRECISION, PRIMARY KEY(field, entry, sval));
 )sql";
+
+// From version 1: the public flag filled in, the principal rows of public
+// entries dropped, the fields table recreated (then filled, and every
+// tsvector recomputed with its filter lexemes, by rebuild_index).
+const char* kFromVersion1 = R"sql(
+ALTER TABLE entries ADD COLUMN IF NOT EXISTS public INTEGER NOT NULL DEFAULT 0;
+UPDATE entries SET public = (visible_to::jsonb ? 'public')::int;
+DELETE FROM visibility v USING entries e WHERE v.entry = e.id AND e.public = 1;
+DROP TABLE IF EXISTS fields;
+)sql";
+
+// The tsvector of a staged row: its words, parsed, and its filter tokens,
+// taken as they are (array_to_tsvector does not parse).
+constexpr const char* kTsvector = "to_tsvector('simple', body) || array_to_tsvector(string_to_array(tags, ' '))";
 
 struct ConnCloser {
   void operator()(PGconn* c) const { PQfinish(c); }
@@ -136,7 +154,7 @@ class PostgresCatalog final : public Catalog {
     // transaction-scoped advisory lock serialises them.
     Tx tx(*this);
     exec("SELECT pg_advisory_xact_lock(4242001)");
-    exec(kSchema);
+    upgrade();
     tx.commit();
   }
 
@@ -182,22 +200,19 @@ class PostgresCatalog final : public Catalog {
       exec("CREATE TEMP TABLE IF NOT EXISTS entries_in(id BIGINT, identifier TEXT, version INTEGER, "
            "collection TEXT, status TEXT, owner TEXT, visible_to TEXT, content TEXT, location TEXT, manifest TEXT, "
            "bytes BIGINT, files BIGINT, published_ms BIGINT, request_id TEXT, reason TEXT, decided_by TEXT, "
-           "title TEXT, year INTEGER, body TEXT, latest INTEGER) ON COMMIT DELETE ROWS");
+           "title TEXT, year INTEGER, body TEXT, tags TEXT, latest INTEGER, public INTEGER) ON COMMIT DELETE ROWS");
       m_staging = true;
     }
     auto ids = query("SELECT nextval('entries_id_seq') FROM generate_series(1, $1)",
                      {static_cast<std::int64_t>(entries.size())});
     CopyRows entry_rows, vis_rows;
-    struct FieldRow {
-      std::int64_t entry;
-      IndexedField field;
-    };
-    std::vector<FieldRow> fields;
+    std::vector<detail::FieldRow> fields;
     std::vector<std::string> published;
     for (std::size_t i = 0; i < entries.size(); ++i) {
       Entry& e = entries[i];
       e.row = std::stoll(*ids.at(i).at(0));
       IndexTerms terms = index_terms(e);
+      const std::string tags = detail::add_field_rows(e.row, terms, "~", fields);
       entry_rows.add(e.row).add(e.identifier).add(std::int64_t{e.version}).add(e.collection)
           .add(to_string(e.status)).add(e.owner).add(Json(e.visible_to).dump()).add(e.content.dump())
           .add(e.location).add(e.manifest_digest).add(static_cast<std::int64_t>(e.bytes))
@@ -205,34 +220,22 @@ class PostgresCatalog final : public Catalog {
       if (e.request_id.empty()) entry_rows.null();
       else entry_rows.add(e.request_id);
       entry_rows.add(e.reason).add(e.decided_by).add(terms.title).add(std::int64_t{terms.year}).add(terms.text)
-          .add(std::int64_t{e.status == EntryStatus::Published}).end();
+          .add(tags).add(std::int64_t{e.status == EntryStatus::Published}).add(std::int64_t{detail::is_public(e)})
+          .end();
       for (const auto& p : detail::visibility_rows(e)) vis_rows.add(p).add(e.row).end();
-      for (auto& f : detail::unique_fields(terms)) fields.push_back({e.row, std::move(f)});
       if (e.status == EntryStatus::Published) published.push_back(e.identifier);
     }
     // COPY, not INSERT: no statement text or parameters to parse per row.
     // The tsvector is computed by the server from the staged text.
     copy_in("entries_in", entry_rows);
-    exec("INSERT INTO entries(id, identifier, version, collection, status, owner, visible_to, content, location, "
-         "manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, tsv, latest) "
-         "SELECT id, identifier, version, collection, status, owner, visible_to, content, location, manifest, bytes, "
-         "files, published_ms, request_id, reason, decided_by, title, year, to_tsvector('simple', body), latest "
-         "FROM entries_in");
+    exec((std::string("INSERT INTO entries(id, identifier, version, collection, status, owner, visible_to, content, "
+                      "location, manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, "
+                      "tsv, latest, public) SELECT id, identifier, version, collection, status, owner, visible_to, "
+                      "content, location, manifest, bytes, files, published_ms, request_id, reason, decided_by, title, "
+                      "year, ") + kTsvector + ", latest, public FROM entries_in")
+             .c_str());
     copy_in("visibility(principal, entry)", vis_rows);
-    // In (field, sval) order: the fields_text index is written in one ordered pass.
-    std::sort(fields.begin(), fields.end(), [](const FieldRow& a, const FieldRow& b) {
-      if (const int c = a.field.field.compare(b.field.field)) return c < 0;
-      if (const int c = a.field.text.compare(b.field.text)) return c < 0;
-      return a.entry < b.entry;
-    });
-    CopyRows field_rows;
-    for (const auto& [row, f] : fields) {
-      field_rows.add(row).add(f.field).add(f.text);
-      if (f.has_number) field_rows.add(f.number);
-      else field_rows.null();
-      field_rows.end();
-    }
-    copy_in("fields(entry, field, sval, nval)", field_rows);
+    copy_fields(fields);
     // A published entry was inserted with latest = 1: right when it is its
     // identifier's only row (nearly always). Identifiers with other versions
     // are settled here; rewriting every new row (the old way) doubled the
@@ -404,6 +407,61 @@ class PostgresCatalog final : public Catalog {
     if (failed || !sent) raise(failed.get());
   }
   static constexpr std::size_t kCopyChunk = 1 << 20;
+
+  // COPY of field rows, in key order (appended at the end of each field's
+  // range of the fields index).
+  void copy_fields(std::vector<detail::FieldRow>& fields) {
+    detail::sort_field_rows(fields);
+    CopyRows rows;
+    for (const auto& [row, f] : fields) {
+      rows.add(f.field).add(row).add(f.text);
+      if (f.has_number) rows.add(f.number);
+      else rows.null();
+      rows.end();
+    }
+    copy_in("fields(field, entry, sval, nval)", rows);
+  }
+
+  // Creates the schema, or brings an older catalog's to kSchemaVersion.
+  // Runs inside the opening transaction: all or nothing.
+  void upgrade() {
+    const bool existing =
+        *query("SELECT to_regclass('entries') IS NOT NULL AND to_regclass('catalog_meta') IS NULL", {}).at(0).at(0) == "t";
+    if (existing) exec(kFromVersion1);
+    exec(kSchema);
+    const auto version = query("SELECT value FROM catalog_meta WHERE name = 'schema_version'", {});
+    if (!version.empty() && std::stoll(*version[0][0]) > kSchemaVersion)
+      fail("catalog.open", "the catalog was made by a newer beamflow (schema version " + *version[0][0] +
+                               ", this one knows " + std::to_string(kSchemaVersion) + ")");
+    if (existing) rebuild_index();
+    query("INSERT INTO catalog_meta(name, value) VALUES ('schema_version', $1) ON CONFLICT(name) DO NOTHING",
+          {std::int64_t{kSchemaVersion}});
+  }
+
+  // Refills fields and recomputes every tsvector from the entries' content,
+  // in batches.
+  void rebuild_index() {
+    exec("CREATE TEMP TABLE reindex_in(id BIGINT, body TEXT, tags TEXT) ON COMMIT DROP");
+    std::string last = "0";
+    for (;;) {
+      const auto rows = query(std::string("SELECT ") + detail::kEntryColumns +
+                                  " FROM entries WHERE id > $1 ORDER BY id LIMIT 10000",
+                              {std::stoll(last)});
+      if (rows.empty()) break;
+      CopyRows staged;
+      std::vector<detail::FieldRow> fields;
+      for (const auto& r : rows) {
+        const Entry e = detail::entry_from_row(r);
+        const IndexTerms terms = index_terms(e);
+        staged.add(e.row).add(terms.text).add(detail::add_field_rows(e.row, terms, "~", fields)).end();
+      }
+      copy_in("reindex_in", staged);
+      exec((std::string("UPDATE entries e SET tsv = ") + kTsvector + " FROM reindex_in r WHERE e.id = r.id").c_str());
+      exec("TRUNCATE reindex_in");
+      copy_fields(fields);
+      last = *rows.back()[0];
+    }
+  }
 
   // Sets `latest` for `identifiers`: 1 on the highest published version, 0
   // on every other row. With `several_only`, identifiers that have a single

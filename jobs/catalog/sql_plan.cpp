@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <sstream>
 
 #include "jobs/catalog/text.hpp"
@@ -51,15 +53,27 @@ double upper_days(const std::string& iso) {
   return static_cast<double>(*iso_days(iso));
 }
 
-void field_in(Builder& b, const std::string& field) {
-  b << "e.id IN (SELECT f.entry FROM fields f WHERE f.field = ";
+// The (field, entry) rows of the entry being matched: "EXISTS (SELECT 1
+// FROM fields f WHERE f.field = ? AND f.entry = e.id" (a probe of the
+// (field, entry, sval) key per candidate), or, with `scan`, "e.id IN
+// (SELECT f.entry FROM fields f WHERE f.field = ?" (the field's rows read
+// once: for a range or wildcard filter with nothing else to narrow the
+// search). The caller adds conditions on f and the closing parenthesis.
+void field_rows(Builder& b, const std::string& field, bool scan) {
+  b << (scan ? "e.id IN (SELECT f.entry FROM fields f WHERE f.field = " : "EXISTS (SELECT 1 FROM fields f WHERE f.field = ");
   b.bind(field);
+  if (!scan) b << " AND f.entry = e.id";
 }
 
-void filter_sql(Builder& b, const Filter& f) {
+bool exact(const Filter& f) { return f.kind == FilterKind::MatchAny || f.kind == FilterKind::MatchAll; }
+
+// One filter as a condition on the entry e. Exact filters are also in the
+// full-text match (filter_token); this checks each candidate's values, so
+// a hash collision never lets a wrong entry through.
+void filter_sql(Builder& b, const Filter& f, bool scan) {
   switch (f.kind) {
     case FilterKind::MatchAny: {
-      field_in(b, f.field);
+      field_rows(b, f.field, false);
       b << " AND f.sval IN (";
       for (std::size_t i = 0; i < f.values.size(); ++i) {
         if (i) b << ", ";
@@ -72,7 +86,7 @@ void filter_sql(Builder& b, const Filter& f) {
       b << "(";
       for (std::size_t i = 0; i < f.values.size(); ++i) {
         if (i) b << " AND ";
-        field_in(b, f.field);
+        field_rows(b, f.field, false);
         b << " AND f.sval = ";
         b.bind(f.values[i]);
         b << ")";
@@ -81,7 +95,7 @@ void filter_sql(Builder& b, const Filter& f) {
       break;
     }
     case FilterKind::Range: {
-      field_in(b, f.field);
+      field_rows(b, f.field, scan);
       b << " AND (";
       for (std::size_t i = 0; i < f.ranges.size(); ++i) {
         const auto& r = f.ranges[i];
@@ -97,7 +111,7 @@ void filter_sql(Builder& b, const Filter& f) {
       break;
     }
     case FilterKind::Like: {
-      field_in(b, f.field);
+      field_rows(b, f.field, scan);
       b << " AND f.sval LIKE ";
       b.bind(like_pattern(f.pattern));
       b << " ESCAPE '\\')";
@@ -106,46 +120,82 @@ void filter_sql(Builder& b, const Filter& f) {
   }
 }
 
+// The exact filters as a full-text expression over their tokens: FTS5
+// (tags : ("h1" OR "h2")) AND ..., or a tsquery ('~h1' | '~h2') & ...
+// Empty when the query has none.
+std::string tag_expression(const std::vector<Filter>& filters, Dialect dialect) {
+  const bool sqlite = dialect == Dialect::SQLite;
+  std::string out;
+  for (const auto& f : filters) {
+    if (!exact(f)) continue;
+    const char* join = f.kind == FilterKind::MatchAny ? (sqlite ? " OR " : " | ") : (sqlite ? " " : " & ");
+    std::string one;
+    for (const auto& v : f.values) {
+      if (!one.empty()) one += join;
+      one += sqlite ? "\"" + filter_token(f.field, v) + "\"" : "'~" + filter_token(f.field, v) + "'";
+    }
+    if (!out.empty()) out += sqlite ? " AND " : " & ";
+    out += sqlite ? "(tags : (" + one + "))" : "(" + one + ")";
+  }
+  return out;
+}
+
 // WITH matched AS (...): the visible, live, matching entries.
 void matched_cte(Builder& b, const Query& q, const Identity& who) {
-  const std::string text = fts_expression(q.q, b.dialect());
+  const std::string words = fts_expression(q.q, b.dialect());
+  const std::string tags = tag_expression(q.filters, b.dialect());
   const bool sqlite = b.dialect() == Dialect::SQLite;
   // MATERIALIZED: computed once per statement. Without it SQLite may
   // re-run the free-text match for every row a facet joins against it.
   b << "WITH matched AS MATERIALIZED (SELECT e.id AS id, e.year AS year, e.title AS title, e.published_ms AS published_ms, "
        "e.identifier AS identifier, ";
-  // SQLite reads the live entries' status and sort keys from entries_live,
-  // a partial covering index (id, status, latest, year, published_ms,
-  // identifier, title) of ~100-byte rows, instead of the ~650-byte table
-  // rows: at 300,000 entries 2.1 instead of 4.0 us of CPU per matched entry.
+  // SQLite reads the live entries' status, visibility flag and sort keys
+  // from entries_live, a partial covering index of ~100-byte rows, instead
+  // of the ~650-byte table rows: at 300,000 entries 2.1 instead of 4.0 us
+  // of CPU per matched entry.
   const std::string entries = sqlite ? "entries e INDEXED BY entries_live" : "entries e";
-  if (text.empty()) {
-    b << "0.0 AS score FROM " << entries << " WHERE ";
+  // bm25() is smaller for better matches; negated so larger is better in
+  // both backends. The tags column weighs nothing in it.
+  if (words.empty()) {
+    b << "0.0";
   } else if (sqlite) {
-    // bm25() is smaller for better matches; negated so larger is better in both backends.
-    b << "-bm25(fts) AS score FROM fts JOIN " << entries << " ON e.id = fts.rowid WHERE fts MATCH ";
-    b.bind(text);
-    b << " AND ";
+    b << "-bm25(fts, 1.0, 0.0)";
   } else {
     b << "ts_rank(e.tsv, to_tsquery('simple', ";
-    b.bind(text);
-    b << "), 1)::float8 AS score FROM entries e WHERE e.tsv @@ to_tsquery('simple', ";
-    b.bind(text);
+    b.bind(words);
+    b << "), 1)::float8";
+  }
+  b << " AS score FROM ";
+  if (words.empty() && tags.empty()) {
+    b << entries << " WHERE ";
+  } else if (sqlite) {
+    b << "fts JOIN " << entries << " ON e.id = fts.rowid WHERE fts MATCH ";
+    b.bind(words.empty() ? tags : tags.empty() ? "body : (" + words + ")" : "body : (" + words + ") AND " + tags);
+    b << " AND ";
+  } else {
+    b << "entries e WHERE e.tsv @@ (";
+    if (!words.empty()) b << "to_tsquery('simple', ", b.bind(words), b << ")";
+    if (!words.empty() && !tags.empty()) b << " && ";
+    if (!tags.empty()) b.bind(tags), b << "::tsquery";
     b << ") AND ";
   }
   b << "e.status = 'published' AND e.latest = 1";
   if (!who.admin) {
-    b << " AND EXISTS (SELECT 1 FROM visibility v WHERE v.entry = e.id AND v.principal IN (";
+    b << " AND (e.public = 1 OR EXISTS (SELECT 1 FROM visibility v WHERE v.entry = e.id AND v.principal IN (";
     const auto principals = who.principals();
     for (std::size_t i = 0; i < principals.size(); ++i) {
       if (i) b << ", ";
       b.bind(principals[i]);
     }
-    b << "))";
+    b << ")))";
   }
+  // Nothing narrows the search but range or wildcard filters: the first
+  // reads its field's rows once; the rest probe the entries it leaves.
+  bool scan = words.empty() && tags.empty();
   for (const auto& f : q.filters) {
     b << " AND ";
-    filter_sql(b, f);
+    filter_sql(b, f, scan && !exact(f));
+    if (!exact(f)) scan = false;
   }
   b << ") ";
 }
@@ -180,6 +230,20 @@ void keyset(Builder& b, const std::vector<SortKey>& sort, const Cursor& c) {
 }
 
 }  // namespace
+
+std::string filter_token(const std::string& field, const std::string& value) {
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a 64
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ull;
+  };
+  for (unsigned char c : field) mix(c);
+  mix(0);
+  for (unsigned char c : value) mix(c);
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "h%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
 
 std::string like_pattern(const std::string& wildcard) {
   std::string out;
@@ -221,21 +285,19 @@ std::string as_text(const std::string& expr, Dialect d) {
   return d == Dialect::SQLite ? expr : "CAST(" + expr + " AS TEXT)";
 }
 
-// The fields of the matched entries, for a facet: through fields_facet
-// (field, entry, ...), where one field's rows for all entries lie together
-// (a few MB hot in the cache) rather than the primary key (entry, ...),
-// which spreads the probes over the whole table. PostgreSQL's planner
-// picks it by itself; SQLite is told.
-std::string facet_join(Dialect dialect) {
-  return dialect == Dialect::SQLite ? "FROM matched m CROSS JOIN fields f INDEXED BY fields_facet "
-                                    : "FROM matched m CROSS JOIN fields f ";
-}
+// The fields of the matched entries, for a facet: a probe per matched
+// entry of the fields key (field, entry, sval), where one field's rows for
+// all entries lie together (a few MB hot in the cache).
+constexpr const char* kFacetJoin = "FROM matched m CROSS JOIN fields f ";
 
 // The facet's own SELECT over `matched`: (bucket, n), in its bucket order.
 void facet_select(Builder& b, const Facet& f, Dialect dialect) {
   switch (f.kind) {
     case FacetKind::Terms:
-      b << "SELECT f.sval AS bucket, count(DISTINCT m.id) AS n " << facet_join(dialect)
+      // An entry has each (field, value) once (the fields key), so count(*)
+      // counts entries; the histograms below can put two values of one
+      // entry in one bucket and count distinct entries.
+      b << "SELECT f.sval AS bucket, count(*) AS n " << kFacetJoin
         << "WHERE f.entry = m.id AND f.field = ";
       b.bind(f.field);
       b << " GROUP BY f.sval ORDER BY n DESC, bucket ASC LIMIT ";
@@ -250,7 +312,7 @@ void facet_select(Builder& b, const Facet& f, Dialect dialect) {
       b << ") / ";
       b.bind(width);
       b << (dialect == Dialect::SQLite ? " AS INTEGER)" : ")::bigint")
-        << " AS bucket, count(DISTINCT m.id) AS n " << facet_join(dialect) << "WHERE f.entry = m.id AND f.field = ";
+        << " AS bucket, count(DISTINCT m.id) AS n " << kFacetJoin << "WHERE f.entry = m.id AND f.field = ";
       b.bind(f.field);
       b << " AND f.nval >= ";
       b.bind(f.low);
@@ -262,7 +324,7 @@ void facet_select(Builder& b, const Facet& f, Dialect dialect) {
     case FacetKind::DateHistogram: {
       const int len = f.interval == "year" ? 4 : f.interval == "month" ? 7 : 10;
       b << "SELECT substr(f.sval, 1, " << std::to_string(len)
-        << ") AS bucket, count(DISTINCT m.id) AS n " << facet_join(dialect) << "WHERE f.entry = m.id AND f.field = ";
+        << ") AS bucket, count(DISTINCT m.id) AS n " << kFacetJoin << "WHERE f.entry = m.id AND f.field = ";
       b.bind(f.field);
       b << " AND f.nval IS NOT NULL AND length(f.sval) >= " << std::to_string(len)
         << " AND substr(f.sval, 5, 1) IN ('-', '') AND f.sval >= '0000' AND f.sval < ':'"

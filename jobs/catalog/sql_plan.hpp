@@ -6,6 +6,11 @@
 //
 // The selected set is the CTE `matched`: live entries (published, latest
 // version) the caller may see, matching the free text and every filter.
+// The full-text index drives it when the query has words or exact filters
+// (filter_token); range and wildcard filters then probe each candidate's
+// (field, entry) rows, and scan the field's rows only when nothing else
+// narrows the search. A public entry needs no visibility probe (the
+// entries' `public` flag); others are checked against their principals.
 // The page, the total and every facet are computed from it, in the same
 // statement, so facet counts never include an entry the caller cannot see
 // and the free-text match runs once per search.
@@ -46,6 +51,16 @@ SearchPlan plan_search(const Query& query, const Identity& identity, Dialect dia
 // The free-text expression each backend matches: FTS5 MATCH syntax
 // ("tomo"* "steel") or a tsquery (tomo:* & steel). Empty when q has no words.
 std::string fts_expression(const std::string& q, Dialect dialect);
+
+// The token an exact (field, value) filter matches in the free-text index:
+// "h" + 16 hex digits of a 64-bit FNV-1a hash of field, NUL, value. Ingest
+// indexes one per field value (SQLite: the FTS5 column `tags`; PostgreSQL:
+// the lexeme "~" + token in the tsvector), so match_any and match_all are
+// answered by the full-text index (posting lists, written in sorted
+// segments at ingest) instead of a (field, value) b-tree every value lands
+// at a random place in. A hash may collide: every candidate is then checked
+// against its (field, entry, value) row, so results stay exact.
+std::string filter_token(const std::string& field, const std::string& value);
 
 // A like-pattern from a wildcard pattern: * -> %, ? -> _, with %, _ and the
 // backslash escaped (the statements say ESCAPE backslash).

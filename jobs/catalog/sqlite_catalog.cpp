@@ -22,6 +22,11 @@ namespace {
 
 using Row = std::vector<std::optional<std::string>>;
 
+// Version 2 (PRAGMA user_version): the `public` flag, exact filters as
+// tokens in the fts column `tags`, and one fields b-tree keyed (field,
+// entry, sval). A version-1 catalog (no user_version) is converted when
+// opened: its search index is rebuilt from the entries' content.
+constexpr int kSchemaVersion = 2;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS collections(
   name TEXT PRIMARY KEY, schema TEXT NOT NULL, requires_approval INTEGER NOT NULL, curators TEXT NOT NULL);
@@ -32,18 +37,26 @@ CREATE TABLE IF NOT EXISTS entries(
   content TEXT NOT NULL, location TEXT NOT NULL, manifest TEXT NOT NULL, bytes INTEGER NOT NULL,
   files INTEGER NOT NULL, published_ms INTEGER NOT NULL, request_id TEXT, reason TEXT NOT NULL DEFAULT '',
   decided_by TEXT NOT NULL DEFAULT '', title TEXT NOT NULL, year INTEGER NOT NULL,
-  UNIQUE(identifier, version));
+  public INTEGER NOT NULL DEFAULT 0, UNIQUE(identifier, version));
 CREATE UNIQUE INDEX IF NOT EXISTS entries_request ON entries(request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_published ON entries(published_ms);
-CREATE INDEX IF NOT EXISTS entries_live ON entries(id, status, latest, year, published_ms, identifier, title)
+CREATE INDEX IF NOT EXISTS entries_live ON entries(id, status, latest, public, year, published_ms, identifier, title)
   WHERE status = 'published' AND latest = 1;
 CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry INTEGER NOT NULL,
   PRIMARY KEY(entry, principal)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS fields(entry INTEGER NOT NULL, field TEXT NOT NULL, sval TEXT NOT NULL, nval REAL,
-  PRIMARY KEY(entry, field, sval)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS fields_text ON fields(field, sval);
-CREATE INDEX IF NOT EXISTS fields_facet ON fields(field, entry, sval);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, content='', tokenize='unicode61');
+CREATE TABLE IF NOT EXISTS fields(field TEXT NOT NULL, entry INTEGER NOT NULL, sval TEXT NOT NULL, nval REAL,
+  PRIMARY KEY(field, entry, sval)) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, tags, content='', tokenize='unicode61');
+)sql";
+
+// From version 1: the public flag filled in, the principal rows of public
+// entries dropped, the index tables recreated (then filled by rebuild_index).
+const char* kFromVersion1 = R"sql(
+UPDATE entries SET public = EXISTS (SELECT 1 FROM json_each(entries.visible_to) WHERE value = 'public');
+DELETE FROM visibility WHERE entry IN (SELECT id FROM entries WHERE public = 1);
+DROP INDEX IF EXISTS entries_live;
+DROP TABLE IF EXISTS fields;
+DROP TABLE IF EXISTS fts;
 )sql";
 
 struct DbCloser {
@@ -164,9 +177,9 @@ class SqliteCatalog final : public Catalog {
       exec("PRAGMA foreign_keys=ON");
       // LIKE filters are case-sensitive, as in PostgreSQL.
       exec("PRAGMA case_sensitive_like=ON");
-      exec("BEGIN IMMEDIATE");
-      exec(kSchema);
-      exec("COMMIT");
+      Tx tx(*this);
+      upgrade();
+      tx.commit();
     } catch (Error& e) {
       e.with("file", path);
       throw;
@@ -223,24 +236,15 @@ class SqliteCatalog final : public Catalog {
     Statement insert(db(),
                      "INSERT INTO entries(identifier, version, collection, status, owner, visible_to, content, "
                      "location, manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, "
-                     "latest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-                     "?4 = 'published' AND NOT EXISTS (SELECT 1 FROM entries WHERE identifier = ?1 "
+                     "public, latest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                     "?17, ?18, ?4 = 'published' AND NOT EXISTS (SELECT 1 FROM entries WHERE identifier = ?1 "
                      "AND status = 'published' AND version > ?2))");
     Statement vis(db(), "INSERT OR IGNORE INTO visibility(principal, entry) VALUES (?, ?)");
-    Statement field(db(), "INSERT OR IGNORE INTO fields(entry, field, sval, nval) VALUES (?, ?, ?, ?)");
-    Statement fts(db(), "INSERT INTO fts(rowid, body) VALUES (?, ?)");
     // The new row's `latest` is set by the INSERT; only an identifier's other
     // versions may need theirs cleared (never the new row rewritten).
     Statement older(db(), "UPDATE entries SET latest = 0 WHERE identifier = ?1 AND latest = 1 AND id <> ?2 "
                         "AND (SELECT latest FROM entries WHERE id = ?2) = 1");
-    // Field rows of the whole batch, inserted after the entries in
-    // (field, sval) order: the fields_text index is then written in one
-    // ordered pass instead of a random page per row (its pages stay hot).
-    struct FieldRow {
-      std::int64_t entry;
-      IndexedField field;
-    };
-    std::vector<FieldRow> field_rows;
+    IndexWriter index(db());
     for (auto& e : entries) {
       IndexTerms terms = index_terms(e);
       insert.bind(1, e.identifier).bind(2, std::int64_t{e.version}).bind(3, e.collection)
@@ -250,32 +254,21 @@ class SqliteCatalog final : public Catalog {
           .bind(12, e.published_ms);
       if (e.request_id.empty()) insert.bind_null(13);
       else insert.bind(13, e.request_id);
-      insert.bind(14, e.reason).bind(15, e.decided_by).bind(16, terms.title).bind(17, std::int64_t{terms.year});
+      insert.bind(14, e.reason).bind(15, e.decided_by).bind(16, terms.title).bind(17, std::int64_t{terms.year})
+          .bind(18, std::int64_t{detail::is_public(e)});
       insert.run();
       e.row = sqlite3_last_insert_rowid(db());
       for (const auto& p : detail::visibility_rows(e)) {
         vis.bind(1, p).bind(2, e.row);
         vis.run();
       }
-      for (auto& f : detail::unique_fields(terms)) field_rows.push_back({e.row, std::move(f)});
-      fts.bind(1, e.row).bind(2, terms.text);
-      fts.run();
+      index.add(e.row, terms);
       if (e.status == EntryStatus::Published && e.version > 1) {
         older.bind(1, e.identifier).bind(2, e.row);
         older.run();
       }
     }
-    std::sort(field_rows.begin(), field_rows.end(), [](const FieldRow& a, const FieldRow& b) {
-      if (const int c = a.field.field.compare(b.field.field)) return c < 0;
-      if (const int c = a.field.text.compare(b.field.text)) return c < 0;
-      return a.entry < b.entry;
-    });
-    for (const auto& [row, f] : field_rows) {
-      field.bind(1, row).bind(2, f.field).bind(3, f.text);
-      if (f.has_number) field.bind(4, f.number);
-      else field.bind_null(4);
-      field.run();
-    }
+    index.finish();
     tx.commit();
   }
 
@@ -367,6 +360,79 @@ class SqliteCatalog final : public Catalog {
   static constexpr const char* kLatestSql =
       "UPDATE entries SET latest = coalesce(version = (SELECT max(version) FROM entries "
       "WHERE identifier = ?1 AND status = 'published'), 0) WHERE identifier = ?1";
+
+  // An entry's search index: its words and exact-filter tokens in fts,
+  // its field rows (written by finish(), in key order).
+  class IndexWriter {
+   public:
+    explicit IndexWriter(sqlite3* db)
+        : m_fts(db, "INSERT INTO fts(rowid, body, tags) VALUES (?, ?, ?)"),
+          m_field(db, "INSERT OR IGNORE INTO fields(field, entry, sval, nval) VALUES (?, ?, ?, ?)") {}
+    void add(std::int64_t row, const IndexTerms& terms) {
+      const std::string tags = detail::add_field_rows(row, terms, "", m_rows);
+      m_fts.bind(1, row).bind(2, terms.text).bind(3, tags);
+      m_fts.run();
+    }
+    void finish() {
+      detail::sort_field_rows(m_rows);
+      for (const auto& [row, f] : m_rows) {
+        m_field.bind(1, f.field).bind(2, row).bind(3, f.text);
+        if (f.has_number) m_field.bind(4, f.number);
+        else m_field.bind_null(4);
+        m_field.run();
+      }
+      m_rows.clear();
+    }
+
+   private:
+    Statement m_fts, m_field;
+    std::vector<detail::FieldRow> m_rows;
+  };
+
+  // Creates the schema, or brings an older catalog's to kSchemaVersion.
+  // Runs inside the opening transaction: all or nothing.
+  void upgrade() {
+    Statement v(db(), "PRAGMA user_version");
+    v.step();
+    const auto version = v.integer(0);
+    v.reset();
+    Statement has(db(), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'entries'");
+    has.step();
+    const bool existing = has.integer(0) > 0;
+    has.reset();
+    if (version > kSchemaVersion)
+      fail("catalog.open", "the catalog was made by a newer beamflow (schema version " + std::to_string(version) +
+                               ", this one knows " + std::to_string(kSchemaVersion) + ")");
+    if (existing && version < 2) {
+      Statement cols(db(), "SELECT count(*) FROM pragma_table_info('entries') WHERE name = 'public'");
+      cols.step();
+      if (cols.integer(0) == 0) exec("ALTER TABLE entries ADD COLUMN public INTEGER NOT NULL DEFAULT 0");
+      cols.reset();
+      exec(kFromVersion1);
+    }
+    exec(kSchema);
+    if (existing && version < 2) rebuild_index();
+    exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+  }
+
+  // Refills fts and fields from every entry's content, in batches.
+  void rebuild_index() {
+    Statement all(db(), std::string("SELECT ") + detail::kEntryColumns + " FROM entries WHERE id > ? ORDER BY id LIMIT 10000");
+    std::int64_t last = 0;
+    for (bool more = true; more;) {
+      IndexWriter index(db());
+      all.bind(1, last);
+      more = false;
+      while (all.step()) {
+        const Entry e = detail::entry_from_row(all.row());
+        index.add(e.row, index_terms(e));
+        last = e.row;
+        more = true;
+      }
+      all.reset();
+      index.finish();
+    }
+  }
 
   // BEGIN IMMEDIATE ... COMMIT; rolls back unless committed (RAII).
   class Tx {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <type_traits>
 
 #include "catalog/support/backends.hpp"
 #include "catalog/support/fixtures.hpp"
@@ -426,6 +427,57 @@ TYPED_TEST(CatalogSuite, ControlCharactersAndBackslashesRoundTrip) {
   const auto r = this->search({{"filters", {{{"field_name", "domain.sample"}, {"values", {odd}}}}}});
   EXPECT_EQ(r.total, 1);
   EXPECT_EQ(this->search({{"q", "slash"}}).total, 1);
+}
+
+// Schema version 2 keeps exact-filter tokens in the full-text index, a
+// `public` flag on entries and one (field, entry, sval) key for the field
+// rows. A catalog written by the version before (turned back into that
+// layout here: no flag, no tokens, the old field table) is converted when
+// opened, its search index rebuilt from the entries' content, in the
+// opening transaction.
+TYPED_TEST(CatalogSuite, AVersion1CatalogIsReindexedWhenOpened) {
+  Json steel = metadata("Old steel scan"), copper = metadata("Old copper scan");
+  steel["domain"] = {{"elements", {"Fe", "Ni"}}, {"beamline", "2-BM"}};
+  copper["domain"] = {{"elements", {"Cu"}}, {"beamline", "7-BM"}};
+  this->ingest({entry("ark:/99999/old1", steel), entry("ark:/99999/old2", copper, {"group:xray"}, "olga")});
+  this->m_datasets.reset();
+  this->m_catalog.reset();
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    TypeParam::exec(this->m_dir.path(),
+                    "DROP INDEX entries_live; ALTER TABLE entries DROP COLUMN public; DROP TABLE fields; "
+                    "CREATE TABLE fields(entry INTEGER NOT NULL, field TEXT NOT NULL, sval TEXT NOT NULL, nval REAL, "
+                    "PRIMARY KEY(entry, field, sval)) WITHOUT ROWID; DROP TABLE fts; "
+                    "CREATE VIRTUAL TABLE fts USING fts5(body, content=''); PRAGMA user_version = 0;");
+  } else {
+    TypeParam::exec(this->m_dir.path(),
+                    "ALTER TABLE entries DROP COLUMN public; DROP TABLE catalog_meta; DROP TABLE fields; "
+                    "UPDATE entries SET tsv = to_tsvector('simple', 'gone'); "
+                    "CREATE TABLE fields(entry BIGINT NOT NULL, field TEXT NOT NULL, sval TEXT NOT NULL, "
+                    "nval DOUBLE PRECISION, PRIMARY KEY(entry, field, sval))");
+  }
+  for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
+    this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
+    this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+    auto seen = [&](Json q, const Identity& who) {
+      q["facets"] = {{{"field_name", "domain.elements"}}};
+      q["sort"] = {{{"field_name", "identifier"}}};
+      const auto r = this->search(q, who);
+      std::string s;
+      for (const auto& id : this->ids(r)) s += id.substr(11) + " ";
+      s += "|";
+      for (const auto& b : r.facets[0].buckets) s += " " + b.value.template get<std::string>() + "=" + std::to_string(b.count);
+      return s;
+    };
+    EXPECT_EQ(seen({{"q", "old"}}, user("carol")), "old1 | Fe=1 Ni=1");
+    EXPECT_EQ(seen({{"q", "old"}}, user("dave", {"xray"})), "old1 old2 | Cu=1 Fe=1 Ni=1");
+    EXPECT_EQ(seen({{"filters", {{{"field_name", "domain.elements"}, {"values", {"Cu", "Ni"}}}}}}, user("olga")),
+              "old1 old2 | Cu=1 Fe=1 Ni=1");
+    EXPECT_EQ(seen({{"filters", {{{"type", "match_all"}, {"field_name", "domain.elements"}, {"values", {"Fe", "Ni"}}}}}},
+                   user("olga")),
+              "old1 | Fe=1 Ni=1");
+    EXPECT_EQ(seen({{"q", "copper"}, {"filters", {{{"field_name", "domain.beamline"}, {"values", {"7-BM"}}}}}}, user("carol")),
+              "|");
+  }
 }
 
 TYPED_TEST(CatalogSuite, RepeatedRequestReturnsTheFirstEntry) {

@@ -2,6 +2,8 @@
 // catalog, each refusal checked for its id and the field it names.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <functional>
 
 #include "catalog/support/fixtures.hpp"
@@ -161,6 +163,19 @@ TEST(CatalogPlan, UserValuesAreBoundNeverSpliced) {
   EXPECT_EQ(fts_expression("Steel tomo* x'y", Dialect::SQLite), "\"steel\" \"tomo\"* \"x\" \"y\"");
   EXPECT_EQ(fts_expression("Steel tomo* x'y", Dialect::Postgres), "steel & tomo:* & x & y");
   EXPECT_EQ(fts_expression(" ,; ", Dialect::SQLite), "");
+}
+
+// Exact filters match a token per (field, value) in the full-text index:
+// "h" + the 64-bit FNV-1a hash in hex, the field and the value kept apart.
+TEST(CatalogPlan, FilterTokensSeparateFieldAndValue) {
+  EXPECT_EQ(filter_token("", ""), "haf63bd4c8601b7df");  // FNV-1a 64 of one NUL byte
+  EXPECT_NE(filter_token("ab", "c"), filter_token("a", "bc"));
+  EXPECT_NE(filter_token("domain.elements", "Fe"), filter_token("domain.elements", "fe"));
+  const Query q = parse_query(Json::parse(R"({"filters": [{"field_name": "domain.elements", "values": ["Fe", "Ni"]}]})"));
+  const SearchPlan p = plan_search(q, Identity{"u", {}, false}, Dialect::SQLite);
+  const std::string match = "(tags : (\"" + filter_token("domain.elements", "Fe") + "\" OR \"" +
+                            filter_token("domain.elements", "Ni") + "\"))";
+  EXPECT_NE(std::find(p.search.params.begin(), p.search.params.end(), SqlValue(match)), p.search.params.end()) << match;
 }
 
 TEST(CatalogBagit, ManifestPathsArePercentEncoded) {
