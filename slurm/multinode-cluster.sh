@@ -20,10 +20,11 @@
 #   restart-node N   start node N's slurmd again (after kill-node or kill-slurmd)
 #   node-exec N CMD...  run CMD inside node N (its network, mount, UTS and pid namespaces)
 #
-# BEAMFLOW_MULTINODE_PIDNS=1 at `up` gives each node its own pid namespace
-# too (`unshare --pid --fork --mount-proc`, with a shell as its init that
-# reaps orphans), as real nodes have: a pid recorded on one node then means
-# nothing on another, which the nodes sharing the host's pids would hide.
+# Each node has its own pid namespace too (`unshare --pid --fork
+# --mount-proc`, with a shell as its init that reaps orphans), as real nodes
+# have: a pid recorded on one node then means nothing on another, which
+# nodes sharing the host's pids would hide. BEAMFLOW_MULTINODE_PIDNS=0 at
+# `up` leaves the host's.
 # State lives in BEAMFLOW_MULTINODE_DIR (default /var/tmp/beamflow-multinode-$UID;
 # not under /tmp, which each daemon replaces with its own). Needs root and
 # network namespaces; `up` says clearly when the machine cannot create them.
@@ -134,7 +135,7 @@ up() {
     ip -n "$ns" link set eth0 up
   done
   echo "$n" >"$dir/nodes"
-  [ "${BEAMFLOW_MULTINODE_PIDNS:-0}" = 1 ] && touch "$dir/pidns"
+  [ "${BEAMFLOW_MULTINODE_PIDNS:-1}" = 1 ] && touch "$dir/pidns"
   write_files "$n"
   start_munged "$dir"
   alive "$dir/run/slurmctld.pid" || {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A pilot restarted without the node its commands run on re-attaches to them
-# from the other nodes (issue 12), on the namespace cluster with a pid
-# namespace per node (BEAMFLOW_MULTINODE_PIDNS=1: as on real nodes, a pid
-# recorded on one node names nothing, or some other process, on another).
+# from the other nodes (issue 12), on the namespace cluster, whose nodes each
+# have a pid namespace (as on real nodes, a pid recorded on one node names
+# nothing, or some other process, on another).
 # One pilot over 3 nodes x 2 ranks runs long `command`s: A (sleep, then append
 # its tag to a file) and B (a sleep it never finishes). Then node V (node2 or
 # node3, one running at least one A and one B) is drained and its pilot rank
