@@ -22,8 +22,8 @@ std::shared_ptr<Action> make_add_action();
 // input.failures (default 1) attempts of its state within a run, then
 // succeeds with {"attempts": n}. Counted durably under run_dir/flaky/.
 std::shared_ptr<Action> make_flaky_action();
-// abort: kills the process it runs in (SIGABRT): for testing crash handling
-// (a pilot's Pilot.TaskCrashed).
+// abort: kills the process it runs in (SIGABRT), or with input.hang never
+// returns: for testing crash handling (a pilot's Pilot.TaskCrashed).
 std::shared_ptr<Action> make_abort_action();
 // sleep: asynchronous; succeeds with {"slept": input.seconds} once that much
 // time has passed since the first run() of the action_id.

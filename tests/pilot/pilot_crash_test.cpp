@@ -25,6 +25,10 @@ const char* kCaught = R"({"StartAt": "Boom", "States": {
   "Never": {"Type": "Fail", "Error": "Test.NotCaught"},
   "Recovered": {"Type": "Task", "Resource": "command", "Parameters": {"argv.$": "$.argv"}, "End": true}}})";
 
+// A task stuck in its code (its worker thread never returns).
+const char* kHang = R"({"StartAt": "Stuck", "States": {
+  "Stuck": {"Type": "Task", "Resource": "abort", "Parameters": {"hang": true}, "End": true}}})";
+
 // Whether the child `pid` has ended (a zombie until it is waited for).
 bool has_ended(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -162,6 +166,31 @@ TEST_F(PilotCrash, AnMpirunPilotStopsATaskThatKeepsKillingAWorkerRank) {
   EXPECT_NE(log.find("abort): rank 1 on"), std::string::npos) << log;  // a worker rank, not the coordinator
   expect_all_succeeded(others);
   expect_each_side_effect_once(others);
+}
+
+// A task that hangs its worker rank: the rank falls silent, is lost by
+// heartbeat (Scheduler::kLostAfterMs), and the task its mark names counts
+// one crash; at --max-task-crashes 1 it is failed there and then instead of
+// going to the next rank. The other worker still runs flows.
+TEST_F(PilotCrash, ATaskThatHangsItsRankIsCountedWhenTheRankIsLost) {
+  auto pilot = start_pilot({}, 2, {"--max-task-crashes", "1"});
+  const std::string id = submit_flow("stuck", kHang);
+  const auto r = wait(id, 90s);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const Json s = summary(id);
+  EXPECT_EQ(s["error"].value("error", ""), "Pilot.TaskCrashed") << s.dump();
+  EXPECT_NE(s["error"].value("cause", "").find("down 1 times"), std::string::npos) << s.dump();
+  const std::string log = log_of(id);
+  EXPECT_NE(log.find("lost Stuck task "), std::string::npos) << log;
+  EXPECT_NE(log.find("when it fell silent (limit 1)"), std::string::npos) << log;
+  EXPECT_EQ(log.find("placed Stuck (abort) task ", log.find("lost Stuck")), std::string::npos)
+      << "placed again after it was counted:\n" << log;
+  const Json counts = crash_counts();
+  ASSERT_EQ(counts.size(), 1u) << counts.dump();
+  EXPECT_EQ(counts.begin()->at("count"), 1);
+  const std::string after = submit("after");
+  EXPECT_EQ(wait(after, 60s).exit_code, 0);
+  expect_each_side_effect_once({{"after", after}});
 }
 
 // SIGTERM drains while a command runs: the next pilot re-attaches to it and
