@@ -15,7 +15,9 @@
 #                   loop, completed
 # Usage: run_pilot_bench.sh BEAMFLOW_BINARY [M] [F] [L]. Needs root for the
 # local Slurm (skips those rows otherwise). Prints the load average beside
-# each row: the figures are only comparable at similar load.
+# each row: the figures are only comparable at similar load. Environment:
+# RANKS (default "2 4 8"), PILOT_FLAGS (added to `beamflow pilot`, e.g.
+# --no-group-commit), NO_SLURM=1 (skip the srun and sbatch rows).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 flow_dir="$root/bench/pilot/flows"  # a Map of no-op echo items; a one-echo flow
@@ -45,7 +47,8 @@ python3 -c "import json; print(json.dumps({'items': list(range($items))}))" >"$w
 echo '{"k": -1}' >"$work/single.json"
 
 start_pilot() {  # start_pilot DIR RANKS: a pilot in the background, until status.json exists
-  mpirun --oversubscribe --bind-to none -np "$2" "$bin" pilot --dir "$1" 2>"$1.log" &
+  # shellcheck disable=SC2086 # PILOT_FLAGS: words on purpose
+  mpirun --oversubscribe --bind-to none -np "$2" "$bin" pilot --dir "$1" ${PILOT_FLAGS:-} 2>"$1.log" &
   pilot_pid=$!
   for _ in $(seq 1 300); do [ -s "$1/status.json" ] && return 0; sleep 0.05; done
   echo "pilot on $1 did not start" >&2
@@ -59,7 +62,7 @@ stop_pilot() {  # drain the coordinator; mpirun then ends
 load() { cut -d' ' -f1 /proc/loadavg; }
 echo "| ranks | no-op tasks/s (Map of $items echo) | flows/s ($flows one-task flows) | submit->start median ms | p99 ms | load |"
 echo "| --- | --- | --- | --- | --- | --- |"
-for ranks in 2 4 8; do
+for ranks in ${RANKS:-2 4 8}; do
   d="$work/p$ranks"
   start_pilot "$d" "$ranks"
   load0=$(load)
@@ -107,6 +110,10 @@ PY
   echo "| $ranks | $((items * 1000 / map_ms)) | $((flows * 1000 / flows_ms)) | $lat | $load0-$(load) |"
 done
 
+if [ -n "${NO_SLURM:-}" ]; then
+  echo "(NO_SLURM: srun and sbatch rows skipped)"
+  exit 0
+fi
 if [ "$(id -u)" -ne 0 ] || ! "$root/slurm/local-cluster.sh" start >/dev/null 2>&1; then
   echo "(no local Slurm: srun and sbatch rows skipped)"
   exit 0
