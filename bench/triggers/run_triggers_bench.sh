@@ -39,9 +39,9 @@ start_watcher() {  # T: `beamflow trigger watch` on T/pilot, once its start resc
   WPID=$!
   until grep -q watching "$1/watch.log"; do sleep 0.05; done
 }
-# Submissions handed over: ledger/ holds one link per submission id owned by
-# a batch file (the watcher's hand-off, engine/pilot/intake.hpp).
-count() { find "$1/ledger" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+# Submissions handed over: ledger/ holds one hard link per submission id to
+# the batch file that owns it (the watcher's hand-off, engine/pilot/intake.hpp).
+count() { ls -f "$1/ledger" 2>/dev/null | grep -vc '^\.\.\?$'; }
 cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo "?"; }
 drop() {  # DIR: the writers, in parallel
   local pids=()
@@ -63,15 +63,25 @@ for ROOT in "${ROOTS[@]}"; do
   DPID=$!
   KILLED_CPU=0
   if [ "$KILL" = 1 ]; then  # SIGKILL mid-burst, and a new watcher at once
-    until [ "$(count "$T/pilot")" -ge $(( FILES / 2 )) ]; do sleep 0.02; done
+    until [ "$(count "$T/pilot")" -ge $(( FILES / 2 )) ]; do sleep 0.1; done
     KILLED_CPU=$(cpu_s $WPID)
     kill -KILL $WPID; wait $WPID 2>/dev/null || true
     start_watcher "$T"
   fi
   wait $DPID
   T1=$(now)
-  until [ "$(count "$T/pilot")" -ge "$FILES" ] || ! kill -0 $WPID 2>/dev/null; do sleep 0.05; done
-  T2=$(now)
+  # Done when ledger/ holds FILES links; counted only when ledger/ stayed
+  # unchanged for a moment (a listing of 100,000 entries is 0.1 s of CPU,
+  # which polling during the burst would take from the watcher). The end
+  # time is ledger/'s mtime: when its last link was made.
+  LAST=""
+  while kill -0 $WPID 2>/dev/null; do
+    sleep 0.2
+    M=$(stat -c %.9Y "$T/pilot/ledger")
+    [ "$M" = "$LAST" ] && [ "$(count "$T/pilot")" -ge "$FILES" ] && break
+    LAST=$M
+  done
+  T2=$(stat -c %.9Y "$T/pilot/ledger")
   OCPU=$(python3 -c "print('%.2f' % ($KILLED_CPU + $(cpu_s $WPID)))")
   sleep 1
   kill -TERM $WPID; wait $WPID || true
@@ -87,10 +97,11 @@ for sub in ("inbox", "accepted"):
     for f in os.listdir(os.path.join(d, sub)):
         if not f.endswith(".batch"):
             continue
-        lines = open(os.path.join(d, sub, f)).read().splitlines()[1:]
-        for line in lines:
+        batch = os.path.join(d, sub, f)
+        ino = os.stat(batch).st_ino
+        for line in open(batch).read().splitlines()[1:]:
             e = json.loads(line)
-            if os.readlink(os.path.join(d, "ledger", e["submission_id"])) == f[:-6]:
+            if os.stat(os.path.join(d, "ledger", e["submission_id"])).st_ino == ino:
                 owned += 1
                 files.add(e["input"]["file"])
 print("%d owned_entries=%d" % (len(files), owned))

@@ -189,11 +189,12 @@ void answer_existing(const Submission& existing, const Json& definition, const J
 void pending_of_batch(const fsys::path& dir, const fsys::path& file, Pending& out) {
   try {
     const auto ledger = open_dir(dir / kLedger);
-    for (auto& e : detail::read_batch(file).entries) {
-      const std::string owner = detail::batch_owner(ledger.get(), e.submission.submission_id);
-      if ((owner.empty() || owner == file.stem().string()) &&
+    const auto b = detail::read_batch(file);
+    for (const auto& e : b.entries) {
+      const detail::FileId owner = detail::batch_owner(ledger.get(), e.submission.submission_id);
+      if ((!owner || owner == b.id) &&
           !run::RunDirectory::exists(dir / "runs", e.submission.run_id))
-        out.ready.push_back(std::move(e.submission));
+        out.ready.push_back(e.submission);
     }
   } catch (const Error& e) {
     out.bad.push_back(std::string(kInbox) + "/" + file.filename().string() + ": " + e.message());
@@ -460,16 +461,12 @@ std::optional<Submission> find_submission(const fsys::path& dir, const std::stri
     struct stat st {};
     if (::stat(p.c_str(), &st) == 0) return read_submission(p);
   }
-  const auto ledger = open_dir(dir / kLedger);
-  const std::string owner = detail::batch_owner(ledger.get(), submission_id);
-  if (owner.empty()) return std::nullopt;
-  for (const char* sub : {kInbox, kAccepted}) {
-    const fsys::path p = dir / sub / (owner + ".batch");
-    struct stat st {};
-    if (::stat(p.c_str(), &st) != 0) continue;
-    for (auto& e : detail::read_batch(p).entries)
-      if (e.submission.submission_id == submission_id) return std::move(e.submission);
-  }
+  // A batch's: its ledger entry is the batch file that owns it.
+  const fsys::path entry = dir / kLedger / submission_id;
+  struct stat st {};
+  if (::lstat(entry.c_str(), &st) != 0) return std::nullopt;
+  for (auto& e : detail::read_batch(entry).entries)
+    if (e.submission.submission_id == submission_id) return std::move(e.submission);
   return std::nullopt;
 }
 
@@ -487,8 +484,9 @@ std::vector<Submission> list_submissions(const fsys::path& dir) {
       try {
         if (p.extension() == ".json") out.push_back(read_submission(p));
         if (p.extension() != ".batch") continue;
-        for (auto& e : detail::read_batch(p).entries)
-          if (detail::batch_owner(ledger.get(), e.submission.submission_id) == p.stem().string())
+        auto b = detail::read_batch(p);
+        for (auto& e : b.entries)
+          if (detail::batch_owner(ledger.get(), e.submission.submission_id) == b.id)
             out.push_back(std::move(e.submission));
       } catch (const Error&) {
         if (::lstat(p.c_str(), &st) == 0) throw;

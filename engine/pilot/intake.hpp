@@ -22,11 +22,12 @@
 //                     "submitted_at_ms", "uid", "definitions": [...]}, then
 //                     one {"submission_id", "run_id", "definition": INDEX,
 //                     "input"} per line.
-//   ledger/ID         a symbolic link to B: batch B owns submission ID.
-//                     symlink(2) never replaces, so of several batches
-//                     holding one id (a rescan, two watchers, a restart) the
-//                     first to link it owns it; another batch's entry with
-//                     that id is a duplicate, never run. The writer links
+//   ledger/ID         a hard link to the batch file that owns submission
+//                     ID (a name, no inode of its own: cheap to make).
+//                     link(2) never replaces, so of several batches holding
+//                     one id (a rescan, two watchers, a restart) the first
+//                     to link it owns it; another batch's entry with that id
+//                     is a duplicate, never run. The writer links
 //                     its entries after the batch is durable in inbox/; a
 //                     pilot that reads a batch first links the missing ones
 //                     itself (intake_batch.hpp), so a link never points to
@@ -143,7 +144,7 @@ class Intake {
 
   // The whole batch as ONE file (inbox/B.batch) and one ledger link per
   // submission: one write, one fsync of the file, one of inbox/ and one of
-  // ledger/, and a symlink(2) per item, whatever the batch's size (submit()
+  // ledger/, and a link(2) per item, whatever the batch's size (submit()
   // costs a file, a link and two lookups per item). For callers whose ids
   // name their content (Existing::Trust: an id already owned by a batch or
   // a submission file answers `existed` with an empty run id, unread), such

@@ -90,9 +90,14 @@ Header header_of(std::string_view line, const std::string& file) {
 
 }  // namespace
 
+FileId id_of(const struct stat& st) { return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)}; }
+
 BatchFile read_batch(const fsys::path& file) {
-  const std::string text = fs::read_file(file);
   BatchFile out;
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) throw io_error("cannot stat the batch", file);
+  out.id = id_of(st);
+  const std::string text = fs::read_file(file);
   out.name = file.stem().string();
   const std::size_t end_of_header = text.find('\n');
   if (end_of_header == std::string::npos) throw invalid(file.string(), "no batch header line");
@@ -127,16 +132,21 @@ Submission read_batch_entry(const fsys::path& file, std::size_t offset, std::siz
   return entry_of(parse_json(line, where), definitions, 0, -1, where);
 }
 
-std::string batch_owner(int ledger_fd, const std::string& submission_id) {
-  char target[256];
-  const ssize_t n = ::readlinkat(ledger_fd, submission_id.c_str(), target, sizeof target);
-  return n > 0 ? std::string(target, static_cast<std::size_t>(n)) : std::string();
+FileId batch_owner(int ledger_fd, const std::string& submission_id) {
+  struct stat st {};
+  return ::fstatat(ledger_fd, submission_id.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 ? id_of(st) : FileId{};
 }
 
-std::string claim(int ledger_fd, const std::string& submission_id, const std::string& name) {
-  if (::symlinkat(name.c_str(), ledger_fd, submission_id.c_str()) == 0) return name;
-  if (errno != EEXIST) return {};
-  return batch_owner(ledger_fd, submission_id);
+FileId claim(int inbox_fd, int accepted_fd, int ledger_fd, const std::string& submission_id, const std::string& file,
+             FileId ours) {
+  // link(2) never replaces: the first batch to link an id owns it. A hard
+  // link is a name and no inode (no allocation, nothing to write).
+  for (const int dir : {inbox_fd, accepted_fd}) {
+    if (::linkat(dir, file.c_str(), ledger_fd, submission_id.c_str(), 0) == 0) return ours;
+    if (errno == EEXIST) return batch_owner(ledger_fd, submission_id);
+    if (errno != ENOENT) return {};  // ENOENT: moved to accepted/ meanwhile
+  }
+  return {};
 }
 
 }  // namespace detail
@@ -193,15 +203,18 @@ std::vector<Intake::Outcome> Intake::submit_batch_file(const std::vector<Item>& 
       throw io_error("cannot hand the batch over", inbox / file);
     }
     if (!t.name.empty()) ::unlinkat(m_inbox.get(), t.name.c_str(), 0);
+    struct stat st {};
+    if (::fstat(t.fd.get(), &st) != 0) throw io_error("cannot stat the batch", inbox / file);
+    const detail::FileId ours = detail::id_of(st);
     t.fd.close();
     if (::fsync(m_inbox.get()) != 0) throw io_error("cannot sync the inbox", inbox);
-    // The ledger: one link per item; an id another batch (or a file) owns is
-    // that one's. A pilot that read the batch meanwhile linked ours for us.
+    // The ledger: one hard link per item; an id another batch owns is that
+    // one's. A pilot that read the batch meanwhile linked ours for us.
     for (const std::size_t i : fresh) {
       const std::string& id = out[i].submission_id;
-      std::string owner = detail::claim(m_ledger.get(), id, name);
-      if (owner.empty()) throw io_error("cannot link the submission in the ledger", m_dir / detail::kLedger / id);
-      if (owner != name) {
+      const detail::FileId owner = detail::claim(m_inbox.get(), m_accepted.get(), m_ledger.get(), id, file, ours);
+      if (!owner) throw io_error("cannot link the submission in the ledger", m_dir / detail::kLedger / id);
+      if (owner != ours) {
         out[i].run_id.clear();
         out[i].existed = true;
       }
@@ -279,13 +292,13 @@ void InboxReader::read_batch_file(const std::string& name, Pending& out) {
   bool linked = false;
   for (auto& e : b.entries) {
     const std::string& id = e.submission.submission_id;
-    std::string owner = detail::batch_owner(m_ledger.get(), id);
-    if (owner.empty()) {  // its writer has not linked it yet (or died first)
-      owner = detail::claim(m_ledger.get(), id, name);
-      if (owner.empty()) throw io_error("cannot link the submission in the ledger", m_dir / detail::kLedger / id);
-      linked = linked || owner == name;
+    detail::FileId owner = detail::batch_owner(m_ledger.get(), id);
+    if (!owner) {  // its writer has not linked it yet (or died first)
+      owner = detail::claim(m_inbox.get(), m_accepted.get(), m_ledger.get(), id, name + detail::kBatchExt, b.id);
+      if (!owner) throw io_error("cannot link the submission in the ledger", m_dir / detail::kLedger / id);
+      linked = linked || owner == b.id;
     }
-    if (owner != name) continue;  // a duplicate: another batch runs it
+    if (owner != b.id) continue;  // a duplicate: another batch runs it
     if (!run::RunDirectory::exists(m_dir / "runs", e.submission.run_id)) {
       owned.push_back({id, Entry{name, e.offset, e.length}});
       ++batch.outstanding;

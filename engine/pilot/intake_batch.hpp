@@ -8,8 +8,8 @@
 // entry's line is, and reads that line again when the run starts. An entry
 // is returned only when its batch owns its id (ledger/ID names the batch);
 // a pilot that reads a batch before its writer linked the entries links
-// them itself (symlink(2): the first link wins, the writer then sees its
-// own batch named) and fsyncs ledger/ before returning them, so an id
+// them itself (link(2): the first link wins, the writer then finds its own
+// batch there) and fsyncs ledger/ before returning them, so an id
 // handed over twice is run once, by the batch that owns it.
 //
 // accepted(): once the run's journal is durable. A submission file moves to

@@ -4,6 +4,7 @@
 // temporary file a hand-off writes before linking it, and reading one
 // submission file. Internal to engine/pilot.
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -54,9 +55,18 @@ std::string fresh_id();
 
 namespace beamflow::pilot::detail {
 
+// A file's identity (device, inode): a ledger link is a hard link, so the
+// batch that owns an id is the file its ledger entry is.
+struct FileId {
+  std::uint64_t dev = 0, ino = 0;
+  explicit operator bool() const { return ino != 0; }
+  bool operator==(const FileId&) const = default;
+};
+
 // A batch file (inbox/B.batch, accepted/B.batch) read whole.
 struct BatchFile {
   std::string name;  // B
+  FileId id;
   struct Entry {
     Submission submission;
     std::size_t offset = 0, length = 0;  // its line in the file
@@ -70,11 +80,14 @@ BatchFile read_batch(const std::filesystem::path& file);
 // One entry's line (file offset and length from read_batch) made a submission.
 Submission read_batch_entry(const std::filesystem::path& file, std::size_t offset, std::size_t length,
                             const std::vector<Json>& definitions);
-// The batch that owns `submission_id` (its ledger link's target); empty
-// when none does. `ledger_fd`: the pilot directory's ledger/ folder.
-std::string batch_owner(int ledger_fd, const std::string& submission_id);
-// Claims `submission_id` for batch `name` unless another owns it: the owner
-// afterwards (empty with errno set when the link could not be made).
-std::string claim(int ledger_fd, const std::string& submission_id, const std::string& name);
+// The batch file that owns `submission_id` (its ledger entry); empty when
+// none does. `ledger_fd`: the pilot directory's ledger/ folder.
+FileId batch_owner(int ledger_fd, const std::string& submission_id);
+// Claims `submission_id` for the batch file `file` (a name in inbox/, or in
+// accepted/ once a pilot moved it; its identity `ours`) unless another batch
+// owns it: the owner afterwards, empty with errno set when no link could
+// be made.
+FileId claim(int inbox_fd, int accepted_fd, int ledger_fd, const std::string& submission_id, const std::string& file,
+             FileId ours);
 
 }  // namespace beamflow::pilot::detail

@@ -61,8 +61,9 @@ TEST(TriggerPilot, KilledMidBurstTwiceEveryFileIsRunExactlyOnce) {
   int started = 0;
   auto start_pilot = [&] {
     const fsys::path log = space.path() / ("pilot-" + std::to_string(++started) + ".log");
-    Process p = Process::start({beamflow_binary(), "pilot", "--dir", pilot.string(), "--slots", "2"},
-                               ProcessOptions{.stderr_file = log});
+    ProcessOptions o;
+    o.stderr_file = log;
+    Process p = Process::start({beamflow_binary(), "pilot", "--dir", pilot.string(), "--slots", "2"}, o);
     EXPECT_TRUE(eventually([&] {
       std::ifstream in(log);
       const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
