@@ -65,8 +65,10 @@ class Coordinator {
 
   CoordinatorResult run(fs::SignalEvents& signals) {
     prepare_pilot_dir(m_o.dir);
-    if (m_o.group_commit && m_o.durability == journal::Durability::Fsync)
-      m_group = std::make_unique<fs::SyncGroup>(m_o.dir);
+    if (m_o.group_commit && m_o.durability == journal::Durability::Fsync) {
+      if (fs::SyncGroup::suits(m_o.dir)) m_group = std::make_unique<fs::SyncGroup>(m_o.dir);
+      else log("group commit off: " + m_o.dir.string() + " is not on a local disk file system; each run syncs its own files");
+    }
     // Every "is it alive" of the pilot (pilot.lock) and of the commands it
     // runs (their supervisors' locks) is a flock in D: refuse, at start, a D
     // where one lock is not one holder across the nodes.

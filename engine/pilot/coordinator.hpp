@@ -31,7 +31,8 @@ struct CoordinatorOptions {
   // Group commit (platform/sync_group.hpp): with fsync durability, the
   // runs' creations and journal commits wait for one shared flush of D's
   // file system instead of syncs of their own (beamflow pilot
-  // --no-group-commit turns it off).
+  // --no-group-commit turns it off; off by itself where D is not on a local
+  // disk file system, fs::SyncGroup::suits).
   bool group_commit = true;
   // A task that brought a rank or the pilot down this many times is failed
   // Pilot.TaskCrashed when its run submits it again (0: never);

@@ -1,6 +1,8 @@
 #include "platform/sync_group.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -48,6 +50,18 @@ SyncGroup::SyncGroup(std::function<int()> flush) : m_flush(std::move(flush)) {}
 
 SyncGroup::~SyncGroup() {
   if (m_fd >= 0) ::close(m_fd);
+}
+
+bool SyncGroup::suits(const std::filesystem::path& dir) {
+  struct statfs st {};
+  if (::statfs(dir.c_str(), &st) != 0) return false;
+  switch (static_cast<unsigned long>(st.f_type)) {
+    case EXT4_SUPER_MAGIC:  // also ext2 and ext3
+    case XFS_SUPER_MAGIC:
+    case BTRFS_SUPER_MAGIC:
+    case TMPFS_MAGIC: return true;
+    default: return false;
+  }
 }
 
 SyncGroup::Outcome SyncGroup::flush() {

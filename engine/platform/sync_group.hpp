@@ -57,6 +57,14 @@ class SyncGroup {
   SyncGroup& operator=(const SyncGroup&) = delete;
   ~SyncGroup();
 
+  // Whether `dir` is on a local file system whose syncfs(2) is one journal
+  // commit of that disk (ext4, xfs, btrfs; tmpfs, where it is free). On a
+  // network or parallel file system (NFS, Lustre, GPFS, BeeGFS, ...) syncfs
+  // flushes a whole client mount or asks every storage target, and the
+  // callers are better off syncing their own files: false there, and when
+  // statfs fails.
+  static bool suits(const std::filesystem::path& dir);
+
   // Blocks until a flush that started after this call has completed (see
   // above). Thread-safe. Throws Error "fs.sync" when that flush, or one
   // after it that this caller waited for, failed.

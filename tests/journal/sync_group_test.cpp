@@ -120,6 +120,11 @@ TEST(SyncGroup, FlushesARealFileSystem) {
   EXPECT_EQ(group.stats().flushes, 1u);
 }
 
+TEST(SyncGroup, SuitsOnlyALocalFileSystem) {
+  EXPECT_FALSE(fs::SyncGroup::suits("/nonexistent/beamflow-sync-group"));
+  EXPECT_FALSE(fs::SyncGroup::suits("/proc"));  // procfs: not a disk's file system
+}
+
 TEST(SyncGroup, RefusesAMissingDirectory) {
   try {
     fs::SyncGroup group("/nonexistent/beamflow-sync-group");
