@@ -33,6 +33,10 @@ ip netns del "bfpm-probe-$$"
 if [ "$mode" = run ]; then n="${FLOWS:-60}"; else n="${FLOWS:-300}"; fi
 export BEAMFLOW_MULTINODE_DIR="/var/tmp/beamflow-multinode-pilot-$$"
 export BEAMFLOW_MULTINODE_PREFIX="bfp$$"
+# In run mode the nodes' host names differ from their Slurm names (node2's
+# host is nid2), as on many clusters: placement, srun --nodelist and the
+# ranks by node must use Slurm's (platform::node_name()).
+[ "$mode" = run ] && export BEAMFLOW_MULTINODE_HOST_PREFIX=nid
 cluster="$root/slurm/multinode-cluster.sh"
 # Shared by the nodes like a parallel file system (each node's /tmp is its own).
 work="$(mktemp -d /var/tmp/beamflow-multinode-work.XXXXXX)"
@@ -111,7 +115,7 @@ submitter() {  # submitter K: flows K, K+4, ...
   for ((i = $1; i < n; i += 4)); do
     cmd="sleep $nap; echo t$i >> $effects"
     [ "$mode" = run ] &&
-      cmd+="; touch \$BEAMFLOW_SCRATCH/t$i; echo \$(hostname) \$BEAMFLOW_SCRATCH \$TMPDIR \$(ls \$BEAMFLOW_SCRATCH) > $work/scratch-$i"
+      cmd+="; touch \$BEAMFLOW_SCRATCH/t$i; echo \$SLURMD_NODENAME \$(hostname) \$BEAMFLOW_SCRATCH \$TMPDIR \$(ls \$BEAMFLOW_SCRATCH) > $work/scratch-$i"
     jq -n --arg tag "t$i" --arg cmd "$cmd" '{tag: $tag, argv: ["sh", "-c", $cmd]}' >"$work/in-$i.json"
     "$bin" submit "$work/flow.json" --input "$work/in-$i.json" --pilot "$pilot" --id "t$i" >"$work/run-$i" \
       2>"$work/submit-err-$i" || echo "submit t$i failed: $(cat "$work/submit-err-$i")" >>"$work/errors"
@@ -213,7 +217,8 @@ if [ "$mode" = run ]; then
   # Node-local scratch: each task saw its own node's directory (in that
   # node's private /tmp), holding only files of tasks that ran on that node.
   for ((i = 0; i < n; i++)); do
-    read -r host scratch tmpdir files <"$work/scratch-$i"
+    read -r host hostname scratch tmpdir files <"$work/scratch-$i"
+    [ "$hostname" = "nid${host#node}" ] || fail "t$i ran on $host, whose host name is $hostname (not nid${host#node})"
     [ "$scratch" = "$tmpdir" ] && [[ "$scratch" == /tmp/* ]] || fail "t$i: scratch $scratch, TMPDIR $tmpdir"
     [ -e "$BEAMFLOW_MULTINODE_DIR/tmp/$host/${scratch#/tmp/}/t$i" ] || fail "t$i's scratch file is not in $host's /tmp"
   done
