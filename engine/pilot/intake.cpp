@@ -437,13 +437,16 @@ void mark_accepted(const fsys::path& dir, const std::string& submission_id) {
   check_submission_id(submission_id);
   const fsys::path from = dir / kInbox / (submission_id + ".json");
   const fsys::path to = dir / kAccepted / (submission_id + ".json");
-  // Moved already (a start that failed after the move is tried again): only
-  // the syncs below may not have happened.
+  // Moved already: a start that failed after the move is tried again.
   struct stat st {};
   if (::rename(from.c_str(), to.c_str()) != 0 && !(errno == ENOENT && ::stat(to.c_str(), &st) == 0))
     throw io_error("cannot move the submission to accepted/", from);
-  fs::sync_directory(dir / kAccepted);
-  fs::sync_directory(dir / kInbox);
+  // Not synced (it cost two fsyncs a flow, most of a pilot flow's syncs once
+  // the runs share a group commit): nothing depends on the move being
+  // durable. A crash that undoes it leaves the submission in inbox/, whose
+  // run exists, so the next pilot resumes that run (a finished one answers
+  // its recorded result at once) and moves it again; is_submitted() and
+  // find_submission() find it in either place.
 }
 
 bool is_submitted(const fsys::path& dir, const std::string& submission_id) {

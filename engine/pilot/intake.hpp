@@ -173,7 +173,7 @@ struct Pending {
 Pending pending(const std::filesystem::path& dir);
 
 // After the run's journal is durable: moves inbox/ID.json to accepted/.
-// Idempotent: a submission already moved is only synced again.
+// Idempotent. Not synced: a move a crash undoes is made again (intake.cpp).
 void mark_accepted(const std::filesystem::path& dir, const std::string& submission_id);
 
 // Whether this id was handed over (in ledger/, inbox/ or accepted/): three
