@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "actions/command_spec.hpp"
 #include "core/error.hpp"
 #include "core/time.hpp"
 #include "pilot/wire.hpp"
@@ -33,7 +34,15 @@ class Scheduler::Executor final : public run::Executor {
   }
   void cancel(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
     if (p.ranks == 0) return m_local.cancel(a, r, p);
-    m_s.cancel(r.action_id);
+    if (m_s.cancel(r.action_id)) return;
+    // On no worker now (queued: re-sent after a restart, not yet placed), but
+    // a supervised process an earlier pilot started may still run, on any
+    // node: ask it through its state directory, from here (the cancel file;
+    // a signal only on its own node, actions/supervised.hpp).
+    std::error_code ec;
+    if (!std::filesystem::exists(r.state_dir / actions::command::files::kStarted, ec)) return;
+    if (p.own_process) m_child.cancel(a, r, p);
+    else m_local.cancel(a, r, p);
   }
   void release(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
     if (p.ranks != 0) m_s.forget(r.action_id);
@@ -71,6 +80,7 @@ class Scheduler::Executor final : public run::Executor {
   std::string m_run_id;
   fs::Wakeup& m_wakeup;
   run::InProcessExecutor m_local;
+  run::ChildProcessExecutor m_child;  // only to cancel (above)
   std::vector<std::string> m_progressed;  // under the scheduler's mutex
 };
 
@@ -166,20 +176,21 @@ ActionState Scheduler::state_of(const std::string& key) {
   return ActionState::active(key, std::chrono::milliseconds(60'000));
 }
 
-void Scheduler::cancel(const std::string& key) {
+bool Scheduler::cancel(const std::string& key) {
   const std::lock_guard<std::mutex> lock(m_mutex);
   auto it = m_entries.find(key);
-  if (it == m_entries.end()) return;
+  if (it == m_entries.end()) return false;
   Entry& e = it->second;
   if (e.phase == Phase::Running) {
     // Kept until the worker reports the end: its ranks are busy until then.
     e.cancelled = true;
     m_channel.send(e.ranks.front(), Json{{"t", "cancel"}, {"key", key}}.dump());
     log(e.flow, "cancel " + e.request.state_name + " task " + key + " on " + where(e));
-  } else {
-    if (e.phase == Phase::Queued) dequeue(e);
-    m_entries.erase(it);
+    return true;
   }
+  if (e.phase == Phase::Queued) dequeue(e);
+  m_entries.erase(it);
+  return false;
 }
 
 void Scheduler::forget(const std::string& key) {

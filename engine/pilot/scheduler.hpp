@@ -119,7 +119,8 @@ class Scheduler {
   actions::ActionState submit(const std::string& flow, actions::Action& a, const actions::ActionRequest& r,
                               const actions::Placement& p);
   actions::ActionState state_of(const std::string& key);
-  void cancel(const std::string& key);
+  // Whether a worker was asked to stop it (false: it was on no worker).
+  bool cancel(const std::string& key);
   void forget(const std::string& key);
   void attach(const std::string& run_id, Executor* w);
   void detach(const std::string& run_id, Executor* w);
