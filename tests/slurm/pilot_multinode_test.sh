@@ -27,39 +27,12 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 . "$root/tests/slurm/lib.sh"
 bin="${1:?usage: pilot_multinode_test.sh BEAMFLOW_BINARY run|crash|hang|slurmd}"
 mode="${2:?usage: pilot_multinode_test.sh BEAMFLOW_BINARY run|crash|hang|slurmd}"
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: network namespaces and SlurmUser=root need root"; exit 77; }
-ip netns add "bfpm-probe-$$" 2>/dev/null || { echo "SKIP: this machine cannot create network namespaces"; exit 77; }
-ip netns del "bfpm-probe-$$"
+multinode_test_setup "$root" pilot
 if [ "$mode" = run ]; then n="${FLOWS:-60}"; else n="${FLOWS:-300}"; fi
-export BEAMFLOW_MULTINODE_DIR="/var/tmp/beamflow-multinode-pilot-$$"
-export BEAMFLOW_MULTINODE_PREFIX="bfp$$"
 # In run mode the nodes' host names differ from their Slurm names (node2's
 # host is nid2), as on many clusters: placement, srun --nodelist and the
 # ranks by node must use Slurm's (platform::node_name()).
 [ "$mode" = run ] && export BEAMFLOW_MULTINODE_HOST_PREFIX=nid
-cluster="$root/slurm/multinode-cluster.sh"
-# Shared by the nodes like a parallel file system (each node's /tmp is its own).
-work="$(mktemp -d /var/tmp/beamflow-multinode-work.XXXXXX)"
-chmod 700 "$work"
-pilot="$work/pilot"
-effects="$work/effects.txt"
-jobs=()
-sc() { "$cluster" exec "$@"; }
-cleanup() {
-  cancel_jobs_and_wait sc 100 "${jobs[@]}"
-  "$cluster" down >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: line $LINENO: $BASH_COMMAND failed"' ERR
-fail() {
-  echo "FAIL: $*"
-  show_pilot_logs "$pilot" 30
-  sc sinfo -N 2>&1 || true
-  exit 1
-}
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # The reference 2-rank reconstruction, on the host (before the cluster's MPI
 # settings, which name the namespaces' network). FFTW's measured plans are

@@ -20,34 +20,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 . "$root/tests/slurm/lib.sh"
 bin="${1:?usage: pilot_reattach_test.sh BEAMFLOW_BINARY}"
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: network namespaces and SlurmUser=root need root"; exit 77; }
-ip netns add "bfpr-probe-$$" 2>/dev/null || { echo "SKIP: this machine cannot create network namespaces"; exit 77; }
-ip netns del "bfpr-probe-$$"
-unshare --pid --fork true 2>/dev/null || { echo "SKIP: this machine cannot create pid namespaces"; exit 77; }
-export BEAMFLOW_MULTINODE_DIR="/var/tmp/beamflow-multinode-reattach-$$"
-export BEAMFLOW_MULTINODE_PREFIX="bfr$$"
+multinode_test_setup "$root" reattach
 export BEAMFLOW_MULTINODE_PIDNS=1
-cluster="$root/slurm/multinode-cluster.sh"
-work="$(mktemp -d /var/tmp/beamflow-reattach-work.XXXXXX)"
-chmod 700 "$work"
-pilot="$work/pilot"
-effects="$work/effects.txt"
-jobs=()
-sc() { "$cluster" exec "$@"; }
-cleanup() {
-  cancel_jobs_and_wait sc 100 "${jobs[@]}"
-  "$cluster" down >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: line $LINENO: $BASH_COMMAND failed"' ERR
-fail() {
-  echo "FAIL: $*"
-  show_pilot_logs "$pilot" 30
-  exit 1
-}
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 "$cluster" up 3 || fail "the cluster did not come up"
