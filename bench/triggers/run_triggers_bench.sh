@@ -6,9 +6,11 @@
 # WRITERS processes (writer.c) drop FILES small files (open, write, close) into
 # a watched directory as fast as they can while `beamflow trigger watch` runs;
 # the figure is FILES / (time from the first file to the FILES-th submission
-# in the pilot directory), then every submission is checked: exactly FILES,
-# each file once. A burst this large overflows inotify's queue
-# (max_queued_events), so the rescan path is part of what is measured.
+# in the pilot directory: its batch file in inbox/ and its ledger link, the
+# hand-off of engine/pilot/intake.hpp), then every submission is checked:
+# exactly FILES owned batch entries, each file once. A burst this large may
+# overflow inotify's queue (max_queued_events): then the rescan path is part
+# of what is measured (the check line counts overflows).
 # Runs once per ROOT (default /dev/shm: tmpfs, where fsync is free, and the
 # build dir's disk, where the hand-off batches' syncs count).
 # Peer, in the same run where installed: `inotifywait -m -r -e close_write`

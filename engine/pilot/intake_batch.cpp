@@ -289,28 +289,44 @@ void InboxReader::read_batch_file(const std::string& name, Pending& out) {
   for (auto& why : b.bad) out.bad.push_back(std::move(why));
   Batch batch{std::make_shared<const std::vector<Json>>(std::move(b.definitions)), 0};
   std::vector<std::pair<std::string, Entry>> owned;
-  bool linked = false;
-  for (auto& e : b.entries) {
-    const std::string& id = e.submission.submission_id;
-    detail::FileId owner = detail::batch_owner(m_ledger.get(), id);
-    if (!owner) {  // its writer has not linked it yet (or died first)
-      owner = detail::claim(m_inbox.get(), m_accepted.get(), m_ledger.get(), id, name + detail::kBatchExt, b.id);
-      if (!owner) throw io_error("cannot link the submission in the ledger", m_dir / detail::kLedger / id);
-      linked = linked || owner == b.id;
+  std::vector<Submission> ready;
+  try {
+    bool linked = false;
+    for (auto& e : b.entries) {
+      const std::string& id = e.submission.submission_id;
+      detail::FileId owner = detail::batch_owner(m_ledger.get(), id);
+      if (!owner) {  // its writer has not linked it yet (or died first)
+        owner = detail::claim(m_inbox.get(), m_accepted.get(), m_ledger.get(), id, name + detail::kBatchExt, b.id);
+        if (!owner) throw io_error("cannot link the submission in the ledger", m_dir / detail::kLedger / id);
+        linked = linked || owner == b.id;
+      }
+      if (owner != b.id) continue;  // a duplicate: another batch runs it
+      if (!run::RunDirectory::exists(m_dir / "runs", e.submission.run_id)) {
+        owned.push_back({id, Entry{name, e.offset, e.length}});
+        ++batch.outstanding;
+      }
+      ready.push_back(std::move(e.submission));
     }
-    if (owner != b.id) continue;  // a duplicate: another batch runs it
-    if (!run::RunDirectory::exists(m_dir / "runs", e.submission.run_id)) {
-      owned.push_back({id, Entry{name, e.offset, e.length}});
-      ++batch.outstanding;
-    }
-    out.ready.push_back(std::move(e.submission));
+    // Our links durable before any of their runs starts: a watcher's rescan
+    // must never hand one of them over again.
+    if (linked && ::fsync(m_ledger.get()) != 0) throw io_error("cannot sync the ledger", m_dir / detail::kLedger);
+  } catch (const Error& e) {
+    // The moment's (a full disk): nothing of it runs yet, read again at the
+    // next look (the links made stay this batch's).
+    const std::lock_guard lock(m_mutex);
+    m_batches.erase(name);
+    out.bad.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message() +
+                      " (read again at the next look)");
+    return;
   }
-  // Our links durable before any of their runs starts: a watcher's rescan
-  // must never hand one of them over again.
-  if (linked && ::fsync(m_ledger.get()) != 0) throw io_error("cannot sync the ledger", m_dir / detail::kLedger);
+  for (auto& s : ready) out.ready.push_back(std::move(s));
   const std::lock_guard lock(m_mutex);
-  if (batch.outstanding == 0) {
-    move_batch(name);
+  if (batch.outstanding == 0) {  // nothing of it left to run
+    try {
+      move_batch(name);
+    } catch (const Error& e) {  // it stays in inbox/: moved by the next pilot
+      out.bad.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message());
+    }
     return;
   }
   for (auto& [id, entry] : owned) m_entries.emplace(std::move(id), std::move(entry));

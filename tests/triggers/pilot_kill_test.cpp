@@ -31,7 +31,7 @@ std::vector<Process> start_writers(const fsys::path& dir, const std::string& nam
         const std::string body = name + " " + std::to_string(i) + "\n";
         if (::write(fd, body.data(), body.size()) < 0) return 2;
         ::close(fd);
-        if (i % 64 == 0) ::usleep(2000);  // a burst that lasts long enough to be killed in
+        ::usleep(1000);  // a burst that lasts long enough (about 0.5 s) to be killed in
       }
       return 0;
     }));
@@ -39,12 +39,14 @@ std::vector<Process> start_writers(const fsys::path& dir, const std::string& nam
   return out;
 }
 
-std::size_t runs_in(const fsys::path& runs) {
+std::size_t entries(const fsys::path& dir) {
   std::error_code ec;
   std::size_t n = 0;
-  for (fsys::directory_iterator it(runs, ec), end; !ec && it != end; it.increment(ec)) ++n;
+  for (fsys::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) ++n;
   return n;
 }
+std::size_t runs_in(const fsys::path& runs) { return entries(runs); }
+std::size_t files_in(const fsys::path& drop) { return entries(drop); }
 
 TEST(TriggerPilot, KilledMidBurstTwiceEveryFileIsRunExactlyOnce) {
   std::error_code ec;
@@ -75,12 +77,13 @@ TEST(TriggerPilot, KilledMidBurstTwiceEveryFileIsRunExactlyOnce) {
 
   // 1. A burst of 2,000 files; the pilot is killed once some are handed
   // over and some run, while the writers go on.
-  constexpr int kFirst = 2000, kSecond = 1200;
+  constexpr std::size_t kFirst = 2000, kSecond = 1200;
   {
     Process p = start_pilot();
-    auto writers = start_writers(drop, "one", kFirst, 4);
+    auto writers = start_writers(drop, "one", static_cast<int>(kFirst), 4);
     ASSERT_TRUE(eventually([&] { return handed_over() >= 300 && runs_in(runs) >= 50; }, 120s)) << handed_over();
     p.kill(SIGKILL);
+    GTEST_LOG_(INFO) << "first kill: " << files_in(drop) << " of " << kFirst << " files written";
     p.wait();
     for (auto& w : writers) ASSERT_EQ(w.wait().exit_code, 0);
   }
@@ -88,15 +91,16 @@ TEST(TriggerPilot, KilledMidBurstTwiceEveryFileIsRunExactlyOnce) {
   // second burst lands while it runs, and it is killed again mid-burst.
   {
     Process p = start_pilot();
-    auto writers = start_writers(drop, "two", kSecond, 4);
+    auto writers = start_writers(drop, "two", static_cast<int>(kSecond), 4);
     const std::size_t before = runs_in(runs);
     ASSERT_TRUE(eventually([&] { return runs_in(runs) >= before + 100; }, 120s)) << runs_in(runs);
     p.kill(SIGKILL);
+    GTEST_LOG_(INFO) << "second kill: " << files_in(drop) - kFirst << " of " << kSecond << " files written";
     p.wait();
     for (auto& w : writers) ASSERT_EQ(w.wait().exit_code, 0);
   }
   // 3. A last pilot runs everything to the end.
-  constexpr std::size_t kFiles = kFirst + kSecond;
+  const std::size_t kFiles = kFirst + kSecond;
   Process p = start_pilot();
   auto succeeded = [&] {
     std::size_t n = 0;
