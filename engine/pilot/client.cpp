@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <string_view>
 
 #include "core/error.hpp"
@@ -135,22 +136,32 @@ std::optional<run::RunSummary> wait_for_run(const stdfs::path& dir, const std::s
                                             std::chrono::milliseconds timeout,
                                             const std::function<void(const run::RunSummary&)>& progress) {
   const std::int64_t give_up = timeout.count() > 0 ? now_ms() + timeout.count() : 0;
-  fs::DirWatch watch;
+  // inotify only wakes the wait early. A user who already holds all the
+  // inotify instances allowed (fs.inotify.max_user_instances, 128 by
+  // default, shared by every process of the user: editors, other waits,
+  // pilots) still gets an answer, by looking four times a second.
+  std::optional<fs::DirWatch> watch;
+  try {
+    watch.emplace();
+  } catch (const Error&) {
+  }
   fs::Poller poller;
-  poller.add(watch.fd(), 0);
-  watch.watch(dir / "runs");
+  if (watch) {
+    poller.add(watch->fd(), 0);
+    watch->watch(dir / "runs");
+  }
   bool watching_run = false;
   while (true) {
-    if (!watching_run) watching_run = watch.watch(run::run_dir(dir / "runs", run_id)) >= 0;
+    if (watch && !watching_run) watching_run = watch->watch(run::run_dir(dir / "runs", run_id)) >= 0;
     const run::RunSummary s = find_run(dir, run_id);
     if (progress) progress(s);
     if (ended(s)) return s;
-    std::int64_t wait = 1000;
+    std::int64_t wait = watch ? 1000 : 250;
     if (give_up) {
       wait = std::min<std::int64_t>(wait, give_up - now_ms());
       if (wait <= 0) return std::nullopt;
     }
-    if (!poller.wait(wait).empty()) watch.drain();
+    if (!poller.wait(wait).empty()) watch->drain();
   }
 }
 

@@ -85,5 +85,24 @@ TEST_F(PilotMonitor, WaitShowsProgressOnATerminalOnly) {
   EXPECT_EQ(quiet.out, third + "  SUCCEEDED\r\n");
 }
 
+// A user who holds every inotify instance allowed (max_user_instances is
+// shared by all their processes) still gets wait's answer: the limit is set
+// to 0 in a user namespace of the wait's own (inotify_init1 then fails with
+// EMFILE, as at the limit), and wait looks by polling instead.
+TEST_F(PilotMonitor, WaitAnswersWithoutAnInotifyInstance) {
+  const auto probe = run_process({"unshare", "--user", "--map-root-user", "sh", "-c",
+                                  "echo 0 > /proc/sys/user/max_inotify_instances"},
+                                 within(30s));
+  if (probe.exit_code != 0) GTEST_SKIP() << "no user namespace with its own inotify limit here: " << probe.err;
+  auto pilot = start_pilot();
+  const std::string id = submit_slow();
+  const auto r = run_process({"unshare", "--user", "--map-root-user", "sh", "-c",
+                              "echo 0 > /proc/sys/user/max_inotify_instances && exec \"$0\" \"$@\"", kBinary,
+                              "wait", id, "--pilot", m_dir.string(), "--json"},
+                             within(60s));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Json::parse(r.out).at("status"), "SUCCEEDED");
+}
+
 }  // namespace
 }  // namespace beamflow::test
