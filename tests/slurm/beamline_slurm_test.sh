@@ -76,14 +76,25 @@ arrive() {  # arrive NAME: a phantom scan written aside, then renamed in
     fail "phantom $1"
   mv "$work/staging/$1.h5" "$work/beamline/$1.h5"
 }
-run_of() {  # run_of NAME: the run id the trigger handed over for it ("" if none yet)
-  python3 - "$pilot" "$1" <<'PY'
-import glob, json, sys
-for f in glob.glob(sys.argv[1] + "/inbox/*.json") + glob.glob(sys.argv[1] + "/accepted/*.json"):
+submissions() {  # the submissions handed over, one line each: RUN_ID NAME
+  # (files, and the entries of trigger batch files that own their id: the
+  # ledger/ID hard link is to that batch; intake.hpp's layout)
+  python3 - "$pilot" <<'PY'
+import glob, json, os, sys
+d = sys.argv[1]
+for f in glob.glob(d + "/inbox/*.json") + glob.glob(d + "/accepted/*.json"):
     s = json.load(open(f))
-    if s["input"]["name"] == sys.argv[2]:
-        print(s["run_id"])
+    print(s["run_id"], s["input"]["name"])
+for f in glob.glob(d + "/inbox/*.batch") + glob.glob(d + "/accepted/*.batch"):
+    for line in open(f).readlines()[1:]:
+        e = json.loads(line)
+        link = os.path.join(d, "ledger", e["submission_id"])
+        if os.path.exists(link) and os.path.samefile(link, f):
+            print(e["run_id"], e["input"]["name"])
 PY
+}
+run_of() {  # run_of NAME: the run id the trigger handed over for it ("" if none yet)
+  submissions | awk -v n="$1" '$2 == n {print $1}'
 }
 wait_run() {  # wait_run NAME: until handed over, then until it SUCCEEDED
   local id=""
@@ -122,7 +133,7 @@ jobs+=("$(submit_pilot)")
 wait_run scan_0002
 echo "scan_0002, arrived while no pilot ran, handed over by the next pilot's start rescan"
 
-subs=$(find "$pilot/inbox" "$pilot/accepted" -maxdepth 1 -name '*.json' | wc -l)
+subs=$(submissions | wc -l)
 [ "$subs" -eq 2 ] || fail "$subs submissions for 2 datasets"
 runs=$(find "$pilot/runs" -mindepth 1 -maxdepth 1 -type d | wc -l)
 [ "$runs" -eq 2 ] || fail "$runs runs for 2 datasets"
