@@ -69,41 +69,93 @@ void reduce_fields(Kokkos::View<const Real***> fields, FieldReduce reduce, Image
       });
 }
 
-void normalize(Kokkos::View<Real***> proj, const FlatDark& fields, Real min_value) {
-  const int angles = static_cast<int>(proj.extent(0));
-  const int rows = static_cast<int>(proj.extent(1));
-  const int cols = static_cast<int>(proj.extent(2));
+namespace {
+
+// normalize's checks: fields of proj's rows x columns, min_value > 0, and
+// at least one pixel with flat - dark >= min_value.
+void check_fields(const char* where, std::size_t rows, std::size_t cols, const FlatDark& fields,
+                  Real min_value) {
   const auto flat = fields.flat;
   const auto dark = fields.dark;
-  if (flat.extent(0) != proj.extent(1) || flat.extent(1) != proj.extent(2) ||
-      dark.extent(0) != proj.extent(1) || dark.extent(1) != proj.extent(2)) {
-    throw Error(error_id::Shape, "normalize",
+  if (flat.extent(0) != rows || flat.extent(1) != cols || dark.extent(0) != rows || dark.extent(1) != cols) {
+    throw Error(error_id::Shape, where,
                 "projections are " + extents(rows, cols) + " but flat is " +
                     extents(flat.extent(0), flat.extent(1)) + " and dark " +
                     extents(dark.extent(0), dark.extent(1)));
   }
-  if (!(min_value > 0)) throw Error(error_id::Argument, "normalize", "min_value must be > 0");
+  if (!(min_value > 0)) throw Error(error_id::Argument, where, "min_value must be > 0");
   int usable_pixels = 0;
   Kokkos::parallel_reduce(
       "beamflow::preprocess::count_usable",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {rows, cols}),
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {int(rows), int(cols)}),
       KOKKOS_LAMBDA(int r, int c, int& count) {
         if (flat(r, c) - dark(r, c) >= min_value) ++count;
       },
       usable_pixels);
   if (rows * cols > 0 && usable_pixels == 0) {
-    throw Error(error_id::FlatDark, "normalize",
+    throw Error(error_id::FlatDark, where,
                 "flat - dark is below " + std::to_string(min_value) +
                     " in every pixel (fields swapped or empty?)");
   }
+}
+
+// The one normalisation of a pixel (see preprocess.hpp).
+KOKKOS_INLINE_FUNCTION Real normalized(Real p, Real flat, Real dark, Real min_value) {
+  return usable((p - dark) / usable(flat - dark, min_value), min_value);
+}
+
+template <class In>
+void fused_to_sinograms(Kokkos::View<const In***> proj, const FlatDark& fields, Real min_value, int first_row,
+                        Sinograms out) {
+  const int angles = static_cast<int>(proj.extent(0));
+  const int rows = static_cast<int>(out.extent(0));
+  const int cols = static_cast<int>(proj.extent(2));
+  if (out.extent(1) != proj.extent(0) || out.extent(2) != proj.extent(2) || first_row < 0 ||
+      std::size_t(first_row) + out.extent(0) > proj.extent(1)) {
+    throw Error(error_id::Shape, "normalize_log_to_sinograms",
+                "sinograms of " + std::to_string(out.extent(0)) + " rows from row " + std::to_string(first_row) +
+                    " x " + extents(out.extent(1), out.extent(2)) + " do not fit projections of " +
+                    std::to_string(proj.extent(0)) + " x " + extents(proj.extent(1), proj.extent(2)));
+  }
+  check_fields("normalize_log_to_sinograms", proj.extent(1), proj.extent(2), fields, min_value);
+  const auto flat = fields.flat;
+  const auto dark = fields.dark;
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  // One team per (row, angle): a contiguous line of columns in and out.
+  Kokkos::parallel_for(
+      "beamflow::preprocess::normalize_log_to_sinograms", Policy(rows * angles, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Policy::member_type& team) {
+        const int r = team.league_rank() / angles, a = team.league_rank() % angles, in_row = first_row + r;
+        Kokkos::parallel_for(Kokkos::TeamVectorRange(team, cols), [&](int c) {
+          const Real v = normalized(Real(proj(a, in_row, c)), flat(in_row, c), dark(in_row, c), min_value);
+          out(r, a, c) = -math::log(usable(v, min_value));
+        });
+      });
+}
+
+}  // namespace
+
+void normalize(Kokkos::View<Real***> proj, const FlatDark& fields, Real min_value) {
+  const int angles = static_cast<int>(proj.extent(0));
+  const int rows = static_cast<int>(proj.extent(1));
+  const int cols = static_cast<int>(proj.extent(2));
+  check_fields("normalize", proj.extent(1), proj.extent(2), fields, min_value);
+  const auto flat = fields.flat;
+  const auto dark = fields.dark;
   Kokkos::parallel_for(
       "beamflow::preprocess::normalize",
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {angles, rows, cols}),
-      KOKKOS_LAMBDA(int a, int r, int c) {
-        const Real d = dark(r, c);
-        const Real denom = usable(flat(r, c) - d, min_value);
-        proj(a, r, c) = usable((proj(a, r, c) - d) / denom, min_value);
-      });
+      KOKKOS_LAMBDA(int a, int r, int c) { proj(a, r, c) = normalized(proj(a, r, c), flat(r, c), dark(r, c), min_value); });
+}
+
+void normalize_log_to_sinograms(Kokkos::View<const Real***> proj, const FlatDark& fields, Real min_value,
+                                int first_row, Sinograms out) {
+  fused_to_sinograms(proj, fields, min_value, first_row, out);
+}
+
+void normalize_log_to_sinograms(Kokkos::View<const std::uint16_t***> proj, const FlatDark& fields, Real min_value,
+                                int first_row, Sinograms out) {
+  fused_to_sinograms(proj, fields, min_value, first_row, out);
 }
 
 void minus_log(Kokkos::View<Real***> data, Real min_value) {

@@ -3,6 +3,7 @@
 // [row][angle][column]. Order in a pipeline: reduce_fields -> normalize ->
 // remove_zingers -> (paganin) -> minus_log -> remove_stripes -> centre ->
 // reconstruct.
+#include <cstdint>
 #include <string_view>
 
 #include "kernels/common/views.hpp"
@@ -35,6 +36,19 @@ void normalize(Kokkos::View<Real***> proj, const FlatDark& fields, Real min_valu
 // data = -log(data), in place, with the same rule: values that are not
 // finite numbers >= min_value are taken as min_value (-log(1e-6) = 13.8).
 void minus_log(Kokkos::View<Real***> data, Real min_value = Real(1e-6));
+
+// normalize -> minus_log -> transpose to sinograms in one pass over the
+// projections, bit for bit those three steps: out(r, a, c) = -log of
+// normalised proj(a, first_row + r, c), for the out.extent(0) rows from
+// first_row (proj may hold rows of context either side). proj is read, not
+// written; uint16 projections are converted on the fly (exactly). The
+// fields cover every row of proj. For pipelines with no step between
+// normalize and minus_log (no zinger removal, no phase retrieval). Same
+// errors as normalize, and kernels.shape when out does not fit proj.
+void normalize_log_to_sinograms(Kokkos::View<const Real***> proj, const FlatDark& fields, Real min_value,
+                                int first_row, Sinograms out);
+void normalize_log_to_sinograms(Kokkos::View<const std::uint16_t***> proj, const FlatDark& fields, Real min_value,
+                                int first_row, Sinograms out);
 
 // Zinger (bright outlier) removal as tomopy.remove_outlier: each projection
 // [angle][row][column] is median filtered over size x size pixels (scipy's

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -129,6 +131,81 @@ TEST(Preprocess, MinusLogEdgeCases) {
   for (int c = 2; c < 6; ++c) EXPECT_NEAR(h(0, 0, c), -std::log(1e-6), 1e-5) << c;
   testing::expect_error([&] { minus_log(p, -1); }, error_id::Argument,
                         "minus_log: min_value must be > 0");
+}
+
+// The fused pass equals normalize -> minus_log -> transpose bit for bit,
+// on float and on uint16 projections, from an inner row, with the edge
+// values of the two steps (dead, NaN and negative fields; NaN, infinite,
+// negative and zero counts).
+TEST(Preprocess, FusedNormalizeLogEqualsTheThreeStepsBitForBit) {
+  const int A = 7, R = 5, C = 33, first = 2, out_rows = 3;
+  Image2D flat("flat", R, C), dark("dark", R, C);
+  auto hf = Kokkos::create_mirror_view(flat);
+  auto hd = Kokkos::create_mirror_view(dark);
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) {
+      hf(r, c) = 900.0f + float((r * 131 + c * 17) % 97);
+      hd(r, c) = float((r * 7 + c * 3) % 11);
+    }
+  hf(2, 3) = 5;      // flat - dark below min_value: dead pixel
+  hd(3, 4) = kNaN;   // NaN dark
+  hf(2, 5) = 1;      // flat below dark
+  hd(2, 5) = 4;
+  Kokkos::deep_copy(flat, hf);
+  Kokkos::deep_copy(dark, hd);
+  const FlatDark fd{flat, dark};
+  Kokkos::View<Real***> as_float("proj", A, R, C);
+  Kokkos::View<std::uint16_t***> as_u16("proj16", A, R, C);
+  auto hp = Kokkos::create_mirror_view(as_float);
+  auto hp16 = Kokkos::create_mirror_view(as_u16);
+  for (int a = 0; a < A; ++a)
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) {
+        hp16(a, r, c) = std::uint16_t((a * 40503u + r * 9973u + c * 6151u) % 65536u);
+        hp(a, r, c) = float(hp16(a, r, c)) * 0.0173f;
+      }
+  hp(0, 2, 0) = kNaN;
+  hp(1, 3, 1) = kInf;
+  hp(2, 4, 2) = -3;
+  hp(3, 2, 6) = 0;
+  Kokkos::deep_copy(as_float, hp);
+  Kokkos::deep_copy(as_u16, hp16);
+  for (const bool u16 : {false, true}) {
+    // The three steps on a float copy.
+    Kokkos::View<Real***> steps("steps", A, R, C);
+    if (u16) {
+      auto h = Kokkos::create_mirror_view(steps);
+      for (int a = 0; a < A; ++a)
+        for (int r = 0; r < R; ++r)
+          for (int c = 0; c < C; ++c) h(a, r, c) = float(hp16(a, r, c));
+      Kokkos::deep_copy(steps, h);
+    } else {
+      Kokkos::deep_copy(steps, as_float);
+    }
+    normalize(steps, fd, 1e-3f);
+    minus_log(steps, 1e-3f);
+    const auto want = host(steps);
+    Sinograms sino("sino", out_rows, A, C);
+    if (u16)
+      normalize_log_to_sinograms(as_u16, fd, 1e-3f, first, sino);
+    else
+      normalize_log_to_sinograms(as_float, fd, 1e-3f, first, sino);
+    const auto got = host(sino);
+    for (int r = 0; r < out_rows; ++r)
+      for (int a = 0; a < A; ++a)
+        for (int c = 0; c < C; ++c) {
+          const float w = want(a, first + r, c), g = got(r, a, c);
+          ASSERT_EQ(std::memcmp(&w, &g, sizeof w), 0) << u16 << " " << r << " " << a << " " << c << ": " << w << " vs " << g;
+        }
+  }
+  testing::expect_error([&] { normalize_log_to_sinograms(as_float, fd, 1e-3f, 3, Sinograms("s", 3, A, C)); },
+                        error_id::Shape, "sinograms of 3 rows from row 3 x 7x33 do not fit projections of 7 x 5x33");
+  testing::expect_error([&] { normalize_log_to_sinograms(as_float, fd, 0, 0, Sinograms("s", 1, A, C)); },
+                        error_id::Argument, "normalize_log_to_sinograms: min_value must be > 0");
+  const Flats swapped({10, 10, 10, 10, 10}, {100, 100, 100, 100, 100});
+  testing::expect_error(
+      [&] { normalize_log_to_sinograms(row({1, 2, 3, 4, 5}), swapped.fd, 1e-6f, 0, Sinograms("s", 1, 1, 5)); },
+      error_id::FlatDark, "normalize_log_to_sinograms: flat - dark is below 0.000001 in every pixel");
 }
 
 TEST(Preprocess, ZingerIsRemovedAndFeaturesKept) {
