@@ -48,6 +48,7 @@ DxInput::DxInput(const std::filesystem::path& path, DxLayout layout, std::option
     if (cls != H5T_INTEGER && cls != H5T_FLOAT)
       throw input_error("tomo.input.type", "projections must be integers or floats",
                         {{"file", m_path.string()}, {"dataset", m_layout.data}});
+    m_projections_uint16 = cls == H5T_INTEGER && H5Tget_size(type.get()) == 2 && H5Tget_sign(type.get()) == H5T_SGN_NONE;
   }
   m_shape.angles = static_cast<std::int64_t>(dims[0]);
   m_shape.rows = static_cast<std::int64_t>(dims[1]);
@@ -132,6 +133,18 @@ void DxInput::read_rows(hid_t dataset, const std::string& name, parallel::RowRan
 
 void DxInput::read_projections(parallel::RowRange rows, float* out) const {
   read_rows(m_data.get(), m_layout.data, {0, m_shape.angles}, rows, out);
+}
+
+void DxInput::read_projections(parallel::RowRange rows, std::uint16_t* out) const {
+  const std::string& name = m_layout.data;
+  if (!m_projections_uint16)
+    throw input_error("tomo.input.type", "projections are not unsigned 16-bit integers",
+                      {{"file", m_path.string()}, {"dataset", name}});
+  const std::vector<hsize_t> start{0, static_cast<hsize_t>(rows.begin), 0};
+  const std::vector<hsize_t> count{static_cast<hsize_t>(m_shape.angles), static_cast<hsize_t>(rows.size()),
+                                   static_cast<hsize_t>(m_shape.columns)};
+  io::h5::Handle dxpl = io::h5::transfer_list(io::h5::Transfer::Default, site(name));
+  io::h5::read_slab(m_data.get(), start, count, H5T_NATIVE_UINT16, out, dxpl.get(), site(name));
 }
 
 void DxInput::read_projection(std::int64_t angle, parallel::RowRange rows, float* out) const {

@@ -53,6 +53,10 @@ class DxInput {
   // Rows [rows) of every projection, angle x row x column, as float.
   // Throws tomo.input.nan when a value is not finite.
   void read_projections(parallel::RowRange rows, float* out) const;
+  // The same as stored, with no conversion, where the projections are
+  // unsigned 16-bit integers (projections_are_uint16()).
+  void read_projections(parallel::RowRange rows, std::uint16_t* out) const;
+  bool projections_are_uint16() const noexcept { return m_projections_uint16; }
   // Rows [rows) of the projection at one angle, row x column.
   void read_projection(std::int64_t angle, parallel::RowRange rows, float* out) const;
   // Rows [rows) of every flat (dark) frame, frame x row x column. Nothing is
@@ -75,6 +79,7 @@ class DxInput {
   DxShape m_shape;
   std::vector<double> m_theta;
   bool m_theta_from_file = false;
+  bool m_projections_uint16 = false;
 };
 
 }  // namespace beamflow::jobs

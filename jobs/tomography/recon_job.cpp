@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <sstream>
 #include <type_traits>
 
@@ -294,14 +295,36 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   // A round's slices on the host, aligned so that VolumeFile can write them
   // past the page cache.
   using HostVolume = AlignedFloats;
+  // Buffers kept across rounds instead of faulting in fresh pages each
+  // round: the sinograms (compute thread only) and the written slabs (at
+  // most two in use: one being computed, one being written).
+  Kokkos::View<kernels::Real*> sino_storage;
+  std::mutex slabs_mutex;
+  std::vector<HostVolume> free_slabs;
+  const auto take_slab = [&](std::size_t count) {
+    std::lock_guard lock(slabs_mutex);
+    for (auto it = free_slabs.begin(); it != free_slabs.end(); ++it)
+      if (it->count >= count) {
+        HostVolume slab = std::move(*it);
+        free_slabs.erase(it);
+        return slab;
+      }
+    return HostVolume{};
+  };
+  const auto give_slab = [&](HostVolume&& slab) {
+    std::lock_guard lock(slabs_mutex);
+    if (slab.data() && free_slabs.size() < 2) free_slabs.push_back(std::move(slab));
+    slab = HostVolume{};
+  };
 
   // preprocess + kernel: device work only (no HDF5, no MPI), on the
   // compute thread when pipelined.
   const auto compute = [&](parallel::RowRange chunk, RawSlab& raw) -> HostVolume {
     auto t = Clock::now();
     const parallel::RowRange in_rows = raw.rows;
-    kernels::Sinograms sino = pipeline.preprocess(raw);
-    raw = RawSlab{};  // the projections are in the sinograms now
+    kernels::Sinograms sino = pipeline.preprocess(raw, &sino_storage);
+    pipeline.recycle(std::move(raw));  // the projections are in the sinograms now
+    raw = RawSlab{};
     preprocess_s += since(t);
     t = Clock::now();
     kernels::ReconParams p = params;
@@ -313,7 +336,9 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     p.centers = centers;
     // Every pixel is written by the kernel: nothing is initialised. Where
     // the device is the host the kernel writes into the slab itself.
-    HostVolume slab = aligned_floats(static_cast<std::size_t>(chunk.size() * W * W));
+    const auto values = static_cast<std::size_t>(chunk.size() * W * W);
+    HostVolume slab = take_slab(values);
+    if (!slab.data()) slab = aligned_floats(values);
     const Kokkos::View<float***, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> host(
         slab.data(), chunk.size(), W, W);
     constexpr bool on_host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, kernels::MemSpace>::accessible &&
@@ -412,7 +437,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       write_failed = std::current_exception();
     }
     write_s += since(t);
-    slab = HostVolume{};
+    give_slab(std::move(slab));
     computed += chunk.size();
     log("round " + std::to_string(round + 1) + "/" + std::to_string(s.rounds) + " written");
     if (kill_after > 0 && round + 1 == kill_after) {

@@ -24,8 +24,8 @@ Stack on_device(const char* label, float* host, std::int64_t frames, std::int64_
   }
 }
 
-std::unique_ptr<float[]> host_buffer(std::int64_t frames, parallel::RowRange rows, std::int64_t columns) {
-  return std::make_unique_for_overwrite<float[]>(static_cast<std::size_t>(frames * rows.size() * columns));
+std::size_t values(std::int64_t frames, parallel::RowRange rows, std::int64_t columns) {
+  return static_cast<std::size_t>(frames * rows.size() * columns);
 }
 
 kernels::Angles device_angles(const std::vector<double>& radians) {
@@ -87,11 +87,11 @@ kernels::FlatDark SinogramPipeline::fields(parallel::RowRange rows, float* flats
 void SinogramPipeline::read_fields(RawSlab& raw) const {
   const DxShape& s = m_input.shape();
   if (s.flats > 0) {
-    raw.flats = host_buffer(s.flats, raw.ext, s.columns);
+    raw.flats = m_floats.take(values(s.flats, raw.ext, s.columns));
     m_input.read_flats(raw.ext, raw.flats.get());
   }
   if (s.darks > 0) {
-    raw.darks = host_buffer(s.darks, raw.ext, s.columns);
+    raw.darks = m_floats.take(values(s.darks, raw.ext, s.columns));
     m_input.read_darks(raw.ext, raw.darks.get());
   }
 }
@@ -113,33 +113,76 @@ RawSlab SinogramPipeline::read(parallel::RowRange rows) const {
   raw.rows = rows;
   raw.ext = {std::max<std::int64_t>(0, rows.begin - halo()), std::min(s.rows, rows.end + halo())};
   read_fields(raw);
-  raw.projections = host_buffer(s.angles, raw.ext, s.columns);
-  m_input.read_projections(raw.ext, raw.projections.get());
+  const std::size_t n = values(s.angles, raw.ext, s.columns);
+  // uint16 as stored: half the bytes, and no conversion pass in HDF5 (the
+  // fused preprocessing converts each value as it reads it).
+  if (fused() && m_input.projections_are_uint16()) {
+    raw.projections16 = m_uint16s.take(n);
+    m_input.read_projections(raw.ext, raw.projections16.get());
+  } else {
+    raw.projections = m_floats.take(n);
+    m_input.read_projections(raw.ext, raw.projections.get());
+  }
   return raw;
 }
 
-kernels::Sinograms SinogramPipeline::preprocess(RawSlab& raw) {
+void SinogramPipeline::recycle(RawSlab&& raw) const {
+  m_floats.give(std::move(raw.projections));
+  m_floats.give(std::move(raw.flats));
+  m_floats.give(std::move(raw.darks));
+  m_uint16s.give(std::move(raw.projections16));
+}
+
+kernels::Sinograms SinogramPipeline::preprocess(RawSlab& raw, Kokkos::View<kernels::Real*>* storage) {
   const DxShape& s = m_input.shape();
   const parallel::RowRange rows = raw.rows, ext = raw.ext;
   const kernels::FlatDark fd = fields(ext, raw.flats.get(), raw.darks.get());
-  Stack proj = on_device("beamflow::jobs::projections", raw.projections.get(), s.angles, ext.size(), s.columns);
-  kernel(
-      [&] {
-        kernels::normalize(proj, fd, m_options.min_transmission);
-        if (m_options.zinger_threshold > 0)
-          kernels::remove_zingers(proj, m_options.zinger_threshold, m_options.zinger_size);
-        if (m_options.paganin) kernels::paganin(proj, *m_options.paganin);
-        kernels::minus_log(proj, m_options.min_transmission);
-      },
-      ext);
   const int A = static_cast<int>(s.angles), R = static_cast<int>(rows.size()),
             C = static_cast<int>(s.columns), skip = static_cast<int>(rows.begin - ext.begin);
-  kernels::Sinograms sino(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")), R, A, C);
-  Kokkos::parallel_for(
-      "beamflow::jobs::to_sinograms",
-      Kokkos::MDRangePolicy<kernels::ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {R, A, C}),
-      KOKKOS_LAMBDA(int r, int a, int c) { sino(r, a, c) = proj(a, r + skip, c); });
+  kernels::Sinograms sino;
+  const std::size_t need = std::size_t(R) * std::size_t(A) * std::size_t(C);
+  if (storage) {
+    if (storage->span() < need)
+      *storage = Kokkos::View<kernels::Real*>(
+          Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")), need);
+    sino = kernels::Sinograms(storage->data(), R, A, C);
+  } else {
+    sino = kernels::Sinograms(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")), R, A, C);
+  }
+  const float min_t = m_options.min_transmission;
+  if (raw.projections16) {
+    using Stack16 = Kokkos::View<std::uint16_t***, Stack::array_layout, Stack::memory_space>;
+    using Host16 = Kokkos::View<std::uint16_t***, Stack::array_layout, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
+    const Host16 host(raw.projections16.get(), s.angles, ext.size(), s.columns);
+    Stack16 proj;
+    if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Stack::memory_space>::accessible) {
+      proj = Stack16(host);
+    } else {
+      proj = Stack16(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::projections")),
+                     s.angles, ext.size(), s.columns);
+      Kokkos::deep_copy(proj, host);
+    }
+    kernel([&] { kernels::normalize_log_to_sinograms(proj, fd, min_t, skip, sino); }, ext);
+  } else if (fused()) {
+    Stack proj = on_device("beamflow::jobs::projections", raw.projections.get(), s.angles, ext.size(), s.columns);
+    kernel([&] { kernels::normalize_log_to_sinograms(proj, fd, min_t, skip, sino); }, ext);
+  } else {
+    Stack proj = on_device("beamflow::jobs::projections", raw.projections.get(), s.angles, ext.size(), s.columns);
+    kernel(
+        [&] {
+          kernels::normalize(proj, fd, min_t);
+          if (m_options.zinger_threshold > 0)
+            kernels::remove_zingers(proj, m_options.zinger_threshold, m_options.zinger_size);
+          if (m_options.paganin) kernels::paganin(proj, *m_options.paganin);
+          kernels::minus_log(proj, min_t);
+        },
+        ext);
+    Kokkos::parallel_for(
+        "beamflow::jobs::to_sinograms",
+        Kokkos::MDRangePolicy<kernels::ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {R, A, C}),
+        KOKKOS_LAMBDA(int r, int a, int c) { sino(r, a, c) = proj(a, r + skip, c); });
+  }
   if (m_options.stripes) kernel([&] { kernels::remove_stripes(sino, *m_options.stripes); }, rows);
   return sino;
 }
@@ -149,7 +192,7 @@ kernels::Image2D SinogramPipeline::load_projection(std::int64_t angle, parallel:
   RawSlab raw;
   raw.rows = raw.ext = rows;
   read_fields(raw);
-  raw.projections = host_buffer(1, rows, s.columns);
+  raw.projections = m_floats.take(values(1, rows, s.columns));
   m_input.read_projection(angle, rows, raw.projections.get());
   const kernels::FlatDark fd = fields(rows, raw.flats.get(), raw.darks.get());
   Stack proj = on_device("beamflow::jobs::projection", raw.projections.get(), 1, rows.size(), s.columns);

@@ -10,6 +10,7 @@
 //            minus log -> transpose to sinograms -> [stripes]
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -40,6 +41,51 @@ struct PreprocessOptions {
   Json to_json() const;
 };
 
+// Host memory of `capacity` values (plain memory, no Kokkos).
+template <class T>
+struct HostBuffer {
+  std::unique_ptr<T[]> values;
+  std::size_t capacity = 0;
+  T* get() const noexcept { return values.get(); }
+  explicit operator bool() const noexcept { return bool(values); }
+};
+
+namespace detail {
+// Host buffers handed back after a slab, for the next slab to take: a slab's
+// buffers are large (malloc maps and unmaps them), so reusing one saves
+// faulting in fresh zeroed pages at every chunk. Thread-safe; keeps at most
+// kKept buffers (two slabs' projections, flats and darks).
+template <class T>
+class BufferPool {
+ public:
+  HostBuffer<T> take(std::size_t count) {
+    {
+      std::lock_guard lock(m_mutex);  // the smallest that holds `count`
+      auto best = m_free.end();
+      for (auto it = m_free.begin(); it != m_free.end(); ++it)
+        if (it->capacity >= count && (best == m_free.end() || it->capacity < best->capacity)) best = it;
+      if (best != m_free.end()) {
+        HostBuffer<T> b = std::move(*best);
+        m_free.erase(best);
+        return b;
+      }
+    }
+    return {std::make_unique_for_overwrite<T[]>(count), count};
+  }
+  void give(HostBuffer<T>&& buffer) {
+    if (!buffer) return;
+    std::lock_guard lock(m_mutex);
+    if (m_free.size() < kKept) m_free.push_back(std::move(buffer));
+    buffer = {};
+  }
+
+ private:
+  static constexpr std::size_t kKept = 6;
+  std::mutex m_mutex;
+  std::vector<HostBuffer<T>> m_free;
+};
+}  // namespace detail
+
 // The values load() reads from the file for one slab, on the host, before
 // anything runs on the device: plain memory, no Kokkos, so that the thread
 // reading the next slab never touches the device while another thread runs
@@ -47,8 +93,11 @@ struct PreprocessOptions {
 struct RawSlab {
   parallel::RowRange rows;  // the rows asked for
   parallel::RowRange ext;   // with halo() rows of context each side
-  // frame (angle) x ext row x column; flats/darks empty when absent
-  std::unique_ptr<float[]> projections, flats, darks;
+  // frame (angle) x ext row x column; flats/darks empty when absent. The
+  // projections are in projections16, as stored, when the file holds
+  // uint16 and preprocessing is the fused one (then `projections` is empty).
+  HostBuffer<float> projections, flats, darks;
+  HostBuffer<std::uint16_t> projections16;
 };
 
 class SinogramPipeline {
@@ -67,7 +116,12 @@ class SinogramPipeline {
   // bit for bit. preprocess() may overwrite `raw` (the projections are
   // normalised in place where the device is the host).
   RawSlab read(parallel::RowRange rows) const;
-  kernels::Sinograms preprocess(RawSlab& raw);
+  // `storage`, when given, is the caller's buffer kept across slabs: the
+  // sinograms are built in it (grown when too small) and stay valid until
+  // the caller's next preprocess() into it.
+  kernels::Sinograms preprocess(RawSlab& raw, Kokkos::View<kernels::Real*>* storage = nullptr);
+  // Hands a slab's host buffers back for later read()s to reuse.
+  void recycle(RawSlab&& raw) const;
   std::int64_t halo() const noexcept;
   // Normalised minus-log projections [row][column] of the rows at one angle.
   kernels::Image2D load_projection(std::int64_t angle, parallel::RowRange rows);
@@ -79,6 +133,9 @@ class SinogramPipeline {
 
  private:
   void read_fields(RawSlab& raw) const;
+  // normalize and minus_log with no step between them: done in one pass
+  // with the transpose to sinograms.
+  bool fused() const noexcept { return !(m_options.zinger_threshold > 0) && !m_options.paganin; }
   kernels::FlatDark fields(parallel::RowRange rows, float* flats, float* darks);
   template <class F>
   decltype(auto) kernel(F&& call, parallel::RowRange rows);
@@ -86,6 +143,8 @@ class SinogramPipeline {
   const DxInput& m_input;
   PreprocessOptions m_options;
   kernels::Angles m_angles;
+  mutable detail::BufferPool<float> m_floats;
+  mutable detail::BufferPool<std::uint16_t> m_uint16s;
 };
 
 }  // namespace beamflow::jobs
