@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "actions/action.hpp"
@@ -149,7 +150,7 @@ class Scheduler {
   Channel& m_channel;
   PlacementPolicy m_policy;
   mutable std::mutex m_mutex;
-  std::map<std::string, Entry> m_entries;
+  std::unordered_map<std::string, Entry> m_entries;  // by action id (hashed: 32 hex digits a key)
   Queue m_queues[2];                                     // index: Class
   std::map<std::string, int> m_running;                  // flow -> its tasks on ranks now
   std::int64_t m_queued_count = 0, m_running_count = 0;

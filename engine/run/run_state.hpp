@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/error.hpp"
@@ -136,7 +137,7 @@ class RunState {
   RunInfo m_info;
   std::map<std::string, Frame> m_frames;
   std::deque<std::string> m_ready;
-  std::set<std::string> m_ready_set;
+  std::unordered_set<std::string> m_ready_set;  // frame ids share long prefixes: hashed, not compared
   std::set<std::pair<std::int64_t, std::string>> m_timers;
   std::set<std::string> m_tasks;
   bool m_ended = false;
