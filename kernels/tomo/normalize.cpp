@@ -4,6 +4,7 @@
 
 #include "kernels/common/device_math.hpp"
 #include "kernels/common/error.hpp"
+#include "kernels/common/log_positive.hpp"
 #include "kernels/tomo/preprocess.hpp"
 
 namespace beamflow::kernels {
@@ -11,7 +12,8 @@ namespace {
 
 // The one rule for values that cannot be logged (see preprocess.hpp).
 KOKKOS_INLINE_FUNCTION Real usable(Real v, Real min_value) {
-  return (math::isfinite(v) && v >= min_value) ? v : min_value;
+  const bool ok = math::isfinite(v) & (v >= min_value);  // no branch: the fused loop vectorises
+  return ok ? v : min_value;
 }
 
 std::string extents(std::size_t a, std::size_t b) {
@@ -120,16 +122,30 @@ void fused_to_sinograms(Kokkos::View<const In***> proj, const FlatDark& fields, 
   check_fields("normalize_log_to_sinograms", proj.extent(1), proj.extent(2), fields, min_value);
   const auto flat = fields.flat;
   const auto dark = fields.dark;
-  using Policy = Kokkos::TeamPolicy<ExecSpace>;
-  // One team per (row, angle): a contiguous line of columns in and out.
+  // One (row, angle) line of columns at a time. Where columns are
+  // contiguous (host layouts), through plain pointers held in registers: a
+  // loop the compiler vectorises, log included (log_positive inlines where
+  // logf is a call); through the views elsewhere.
+  const bool unit = proj.stride(2) == 1 && out.stride(2) == 1 && flat.stride(1) == 1 && dark.stride(1) == 1;
   Kokkos::parallel_for(
-      "beamflow::preprocess::normalize_log_to_sinograms", Policy(rows * angles, Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Policy::member_type& team) {
-        const int r = team.league_rank() / angles, a = team.league_rank() % angles, in_row = first_row + r;
-        Kokkos::parallel_for(Kokkos::TeamVectorRange(team, cols), [&](int c) {
-          const Real v = normalized(Real(proj(a, in_row, c)), flat(in_row, c), dark(in_row, c), min_value);
-          out(r, a, c) = -math::log(usable(v, min_value));
-        });
+      "beamflow::preprocess::normalize_log_to_sinograms", Kokkos::RangePolicy<ExecSpace>(0, rows * angles),
+      KOKKOS_LAMBDA(int line) {
+        const int r = line / angles, a = line % angles, in_row = first_row + r;
+        if (unit) {
+          const In* const p = &proj(a, in_row, 0);
+          const Real* const f = &flat(in_row, 0);
+          const Real* const d = &dark(in_row, 0);
+          Real* const o = &out(r, a, 0);
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#pragma GCC ivdep
+#endif
+          for (int c = 0; c < cols; ++c)
+            o[c] = -math::log_positive(usable(normalized(Real(p[c]), f[c], d[c], min_value), min_value));
+        } else {
+          for (int c = 0; c < cols; ++c)
+            out(r, a, c) = -math::log_positive(
+                usable(normalized(Real(proj(a, in_row, c)), flat(in_row, c), dark(in_row, c), min_value), min_value));
+        }
       });
 }
 
@@ -165,7 +181,7 @@ void minus_log(Kokkos::View<Real***> data, Real min_value) {
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>(
           {0, 0, 0}, {data.extent(0), data.extent(1), data.extent(2)}),
       KOKKOS_LAMBDA(int i, int j, int k) {
-        data(i, j, k) = -math::log(usable(data(i, j, k), min_value));
+        data(i, j, k) = -math::log_positive(usable(data(i, j, k), min_value));
       });
 }
 

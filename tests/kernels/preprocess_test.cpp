@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/common/log_positive.hpp"
 #include "kernels/tomo/phantom.hpp"
 #include "test_util.hpp"
 
@@ -206,6 +207,32 @@ TEST(Preprocess, FusedNormalizeLogEqualsTheThreeStepsBitForBit) {
   testing::expect_error(
       [&] { normalize_log_to_sinograms(row({1, 2, 3, 4, 5}), swapped.fd, 1e-6f, 0, Sinograms("s", 1, 1, 5)); },
       error_id::FlatDark, "normalize_log_to_sinograms: flat - dark is below 0.000001 in every pixel");
+}
+
+// minus_log's logarithm: glibc's logf algorithm inlined. Where the build
+// fuses multiply-adds (as glibc's __logf_fma does), bit for bit logf over a
+// sweep of every positive finite float's exponent and many mantissas,
+// subnormals included; elsewhere within an ulp.
+TEST(Preprocess, LogPositiveIsLogf) {
+  std::int64_t checked = 0;
+  for (std::uint64_t bits = 1; bits < 0x7f800000u; bits += 4093) {
+    const auto u = static_cast<std::uint32_t>(bits);
+    float x;
+    std::memcpy(&x, &u, sizeof x);
+    const float want = std::log(x), got = math::log_positive(x);
+#ifdef __FMA__
+    std::uint32_t w, g;
+    std::memcpy(&w, &want, sizeof w);
+    std::memcpy(&g, &got, sizeof g);
+    ASSERT_EQ(w, g) << std::hexfloat << x << ": " << want << " vs " << got;
+#else
+    ASSERT_LE(std::abs(want - got), std::abs(std::nextafter(want, 2 * want + 1) - want)) << std::hexfloat << x;
+#endif
+    ++checked;
+  }
+  EXPECT_EQ(math::log_positive(1.0f), 0.0f);
+  EXPECT_EQ(math::log_positive(std::numeric_limits<float>::denorm_min()), std::log(std::numeric_limits<float>::denorm_min()));
+  EXPECT_GT(checked, 500000);
 }
 
 TEST(Preprocess, ZingerIsRemovedAndFeaturesKept) {
