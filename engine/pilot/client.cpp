@@ -1,6 +1,7 @@
 #include "pilot/client.hpp"
 
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -135,33 +136,81 @@ void request_cancel(const stdfs::path& dir, const std::string& run_id) {
 std::optional<run::RunSummary> wait_for_run(const stdfs::path& dir, const std::string& run_id,
                                             std::chrono::milliseconds timeout,
                                             const std::function<void(const run::RunSummary&)>& progress) {
-  const std::int64_t give_up = timeout.count() > 0 ? now_ms() + timeout.count() : 0;
+  return RunWaiter(dir).wait(run_id, timeout, progress);
+}
+
+struct RunWaiter::Watch {
   // inotify only wakes the wait early. A user who already holds all the
   // inotify instances allowed (fs.inotify.max_user_instances, 128 by
   // default, shared by every process of the user: editors, other waits,
   // pilots) still gets an answer, by looking four times a second.
-  std::optional<fs::DirWatch> watch;
-  try {
-    watch.emplace();
-  } catch (const Error&) {
-  }
+  std::optional<fs::DirWatch> dirs;
   fs::Poller poller;
-  if (watch) {
-    poller.add(watch->fd(), 0);
-    watch->watch(dir / "runs");
+};
+
+RunWaiter::RunWaiter(stdfs::path dir) : m_dir(std::move(dir)) {}
+RunWaiter::~RunWaiter() = default;
+
+run::RunSummary RunWaiter::look(const std::string& run_id, bool& queued) {
+  if (queued) {
+    // Known QUEUED: it leaves inbox/ only for runs/.
+    if (auto s = run::summarize_run(m_dir / "runs", run_id)) {
+      queued = false;
+      return *s;
+    }
+    run::RunSummary r;
+    r.run_id = run_id;
+    r.status = "QUEUED";
+    return r;
   }
-  bool watching_run = false;
+  run::RunSummary s = find_run(m_dir, run_id);
+  queued = s.status == "QUEUED";
+  return s;
+}
+
+std::optional<run::RunSummary> RunWaiter::wait(const std::string& run_id, std::chrono::milliseconds timeout,
+                                               const std::function<void(const run::RunSummary&)>& progress) {
+  const std::int64_t give_up = timeout.count() > 0 ? now_ms() + timeout.count() : 0;
+  bool queued = false;
+  int run_watch = -1;
+  struct Unwatch {
+    Watch* w;
+    int& wd;
+    ~Unwatch() {
+      if (w && w->dirs && wd >= 0) w->dirs->unwatch(wd);
+    }
+  };
+  std::optional<Unwatch> unwatch;
   while (true) {
-    if (watch && !watching_run) watching_run = watch->watch(run::run_dir(dir / "runs", run_id)) >= 0;
-    const run::RunSummary s = find_run(dir, run_id);
+    const run::RunSummary s = look(run_id, queued);
     if (progress) progress(s);
     if (ended(s)) return s;
-    std::int64_t wait = watch ? 1000 : 250;
+    if (!m_watch) {
+      m_watch = std::make_unique<Watch>();
+      try {
+        m_watch->dirs.emplace();
+        m_watch->poller.add(m_watch->dirs->fd(), 0);
+        // A run directory made (mkdir) or completed (definition.json renamed in).
+        m_watch->dirs->watch(m_dir / "runs", IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+      } catch (const Error&) {
+        m_watch->dirs.reset();
+      }
+      continue;  // look again: it may have ended while the watch was made
+    }
+    if (m_watch->dirs && run_watch < 0) {
+      run_watch = m_watch->dirs->watch(run::run_dir(m_dir / "runs", run_id));
+      if (run_watch >= 0) {
+        unwatch.emplace(Unwatch{m_watch.get(), run_watch});
+        continue;  // watched from now on: look once more
+      }
+    }
+    std::int64_t wait = m_watch->dirs ? 1000 : 250;
     if (give_up) {
       wait = std::min<std::int64_t>(wait, give_up - now_ms());
       if (wait <= 0) return std::nullopt;
     }
-    if (!poller.wait(wait).empty()) watch->drain();
+    if (!m_watch->poller.wait(wait).empty()) m_watch->dirs->drain();
+    else queued = false;  // the fallback look is a whole one (a submission may have vanished)
   }
 }
 

@@ -186,13 +186,14 @@ int wait_main(const std::vector<std::string>& args) {
     std::cerr << "\r\033[K" << line << std::flush;
     shown = true;
   };
+  pilot::RunWaiter waiter(pilot_dir(vm));
   for (const auto& run_id : ids) {
     // One after another: once the first has ended most others have too.
     auto left = timeout;
     if (timeout.count() > 0)
       left = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                          deadline - std::chrono::steady_clock::now()));
-    const auto s = pilot::wait_for_run(pilot_dir(vm), run_id, left, [&](const run::RunSummary& now) {
+    const auto s = waiter.wait(run_id, left, [&](const run::RunSummary& now) {
       if (live) show(run_id, now);
     });
     if (shown && (!s || ids.size() == ended.size() + 1)) std::cerr << "\r\033[K" << std::flush;  // the result follows
