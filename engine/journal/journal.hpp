@@ -87,13 +87,14 @@ struct WriterOptions {
   // commit() waits for the group's flush instead of an fdatasync of its own
   // (and falls back to fdatasync when the group declines). Not owned.
   fs::SyncGroup* group = nullptr;
-  // create() syncs nothing: the new journal (its header, and its name in the
-  // directory) becomes durable with the first commit, which then also fsyncs
-  // the directory (or is a group flush). Until then a crash may leave no
+  // create() syncs nothing and writes the journal in place (no temporary
+  // name): the new journal (its header, and its name in the directory)
+  // becomes durable with the first commit, which then also fsyncs the
+  // directory (or is a group flush). Until then a crash may leave no
   // journal, or one whose header is missing or short: only for a caller that
   // throws such a file away (the run directory's creation does: a run is
   // complete only once its definition.json is there, renamed after the
-  // journal was linked, and the first commit makes both durable).
+  // journal was created, and the first commit makes both durable).
   bool defer_create_sync = false;
 };
 

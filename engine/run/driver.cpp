@@ -1,5 +1,7 @@
 #include "run/driver.hpp"
 
+#include <sys/stat.h>
+
 #include "platform/private_dir.hpp"
 #include "platform/storage_failure.hpp"
 
@@ -155,8 +157,13 @@ void Driver::launch(const std::string& frame_id, bool reattach) {
     // side-effecting ones keep what makes run() idempotent, a child process
     // finds its request there: all need it.
     if (action->info().side_effects || !action->info().synchronous || a.placement.own_process) {
+      // actions/ itself is made here, at the run's first such action
+      // (run_store.hpp), and its name synced in the run directory then.
+      const auto actions = a.request.state_dir.parent_path();
+      const bool made_actions = ::mkdir(actions.c_str(), 0700) == 0;
       fs::create_private_directories(a.request.state_dir, "run.io");
-      fs::sync_directory(a.request.state_dir.parent_path());
+      fs::sync_directory(actions);
+      if (made_actions) fs::sync_directory(m_dir.path());
     }
     st = a.executor->start(*action, a.request, a.placement);
   } catch (const Error& e) {

@@ -5,7 +5,12 @@
 //   runs/RUN_ID/input.json       the run input
 //   runs/RUN_ID/journal          the transition journal (engine/journal)
 //   runs/RUN_ID/lock             flock held by the process driving the run
-//   runs/RUN_ID/actions/ACTION_ID/  per-action durable state
+//   runs/RUN_ID/actions/ACTION_ID/  per-action durable state; actions/ is
+//                                made at the run's first action that keeps
+//                                state (a run of only instant in-process
+//                                actions, such as echo, has none)
+//   runs/RUN_ID/status.json      the summary `beamflow runs` reads (run_store.hpp)
+//   runs/RUN_ID/log              a pilot run's log (pilot/run_log.hpp)
 #include <filesystem>
 #include <optional>
 #include <string>

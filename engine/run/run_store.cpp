@@ -82,8 +82,15 @@ NewRun RunDirectory::create(const std::filesystem::path& runs_root, const std::s
                            const Json& input, journal::Durability durability, fs::SyncGroup* group) {
   const auto dir = run_dir(runs_root, run_id);
   // Owner-only: a run's files hold its input and its commands' environment.
-  fs::create_private_directories(runs_root, "run.io");
-  if (::mkdir(dir.c_str(), 0700) == 0) {
+  // The runs root is made (each missing component) only when the run's own
+  // mkdir says it is missing: a pilot creates thousands of runs a second in
+  // one root, and walking it again cost a mkdir and a stat per component.
+  int made = ::mkdir(dir.c_str(), 0700);
+  if (made != 0 && errno == ENOENT) {
+    fs::create_private_directories(runs_root, "run.io");
+    made = ::mkdir(dir.c_str(), 0700);
+  }
+  if (made == 0) {
     ::chmod(dir.c_str(), 0700);  // whatever the umask
   } else {
     if (errno != EEXIST)
@@ -103,11 +110,22 @@ NewRun RunDirectory::create(const std::filesystem::path& runs_root, const std::s
     throw Error("run.io", states_error::Runtime, std::string("cannot remove a half-created journal: ") + std::strerror(errno),
                 {{"dir", dir.string()}})
         .with_errno(errno);
-  fs::create_private_directories(dir / "actions", "run.io");
+  // actions/ is made by the driver at the first action that keeps state
+  // (run/paths.hpp): most of a pilot's runs never need it.
   const bool own_syncs = group == nullptr || durability == journal::Durability::None;
-  fs::detail::TempFile input_file(dir / "input.json", 0, "fs.write");
-  stage(input_file, dump_compact(input) + "\n", own_syncs);
-  publish(input_file, dir / "input.json");
+  // input.json is written in place, not renamed: it is read only once
+  // definition.json is there, which is renamed after input.json is durable,
+  // and a creation cut short before that is taken over (O_TRUNC).
+  fs::detail::UniqueFd input_file(::open((dir / "input.json").c_str(),
+                                         O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!input_file) fs::detail::throw_system_error("fs.write", "cannot create", dir / "input.json", errno);
+  {
+    const std::string text = dump_compact(input) + "\n";
+    if (const int err = fs::detail::write_all(input_file.get(), text.data(), text.size()))
+      fs::detail::throw_system_error("fs.write", "cannot write", dir / "input.json", err);
+    if (own_syncs && ::fsync(input_file.get()) != 0)
+      fs::detail::throw_system_error("fs.write", "cannot fsync", dir / "input.json", errno);
+  }
   journal::WriterOptions jo;
   jo.group = durability == journal::Durability::Fsync ? group : nullptr;
   jo.defer_create_sync = true;
@@ -118,7 +136,8 @@ NewRun RunDirectory::create(const std::filesystem::path& runs_root, const std::s
   stage(definition_file, dump_compact(definition) + "\n", own_syncs);
   if (own_syncs || group->flush() != fs::SyncGroup::Outcome::Durable) {
     if (!own_syncs) {  // the group declined (too much unrelated dirty data): our own syncs
-      sync_file(input_file, dir / "input.json");
+      if (::fsync(input_file.get()) != 0)
+        fs::detail::throw_system_error("fs.write", "cannot fsync", dir / "input.json", errno);
       sync_file(definition_file, dir / "definition.json");
     }
     // The journal's header too: once definition.json is there, a journal

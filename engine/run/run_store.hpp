@@ -27,7 +27,9 @@ class RunDirectory {
  public:
   // Creates runs_root/run_id with input.json, its journal and, last,
   // definition.json, takes its lock and opens the journal for the first
-  // commit. Throws Error "run.exists" if the run id is taken.
+  // commit (actions/ is made later, by the driver, when an action needs a
+  // state directory; run directories that have it from older versions load
+  // alike). Throws Error "run.exists" if the run id is taken.
   //
   // Durability, in as few syncs as the order below allows: the files' data
   // and every name but definition.json's are durable before definition.json
