@@ -6,6 +6,7 @@
 #include "platform/storage_failure.hpp"
 
 #include <algorithm>
+#include <atomic>
 
 #include "core/time.hpp"
 #include "run/paths.hpp"
@@ -27,6 +28,21 @@ Json event_json(const Event& e) {
   return j;
 }
 
+// A seed for a run's generator (Retry jitter): splitmix64 of a process-wide
+// counter that one std::random_device seeded (a random_device per run was a
+// measured share of a pilot's CPU per one-task flow; a pilot drives each run
+// on a thread of its own, so a per-thread generator would not help).
+std::uint64_t rng_seed() {
+  static std::atomic<std::uint64_t> counter{[] {
+    std::random_device rd;
+    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  }()};
+  std::uint64_t z = counter.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed) + 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
 
 RunResult result_of(const RunState& s) {
@@ -45,7 +61,7 @@ Driver::Driver(const actions::ActionRegistry& registry, RunDirectory& dir, RunSt
       m_state(state),
       m_writer(writer),
       m_options(options),
-      m_rng(std::random_device{}()),
+      m_rng(rng_seed()),
       m_interp(state, m_outbox,
                InterpreterEnv{[] { return now_ms(); },
                               [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(m_rng); },
