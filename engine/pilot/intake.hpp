@@ -16,7 +16,8 @@
 //                     under runs/RUN_ID: a crash between the two steps is
 //                     repaired at the next start (the run exists: just move).
 //   inbox/B.batch     a batch file: many submissions in one file, written by
-//                     Intake::submit_batch_file (a trigger watcher's burst),
+//                     Intake::submit_batch_file (a trigger watcher's burst,
+//                     `beamflow submit --batch` without --id),
 //                     synced, then linked under its unique name B. JSON lines:
 //                     a header {"beamflow_batch": 1, "batch": B,
 //                     "submitted_at_ms", "uid", "definitions": [...]}, then
