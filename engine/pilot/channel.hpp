@@ -3,7 +3,8 @@
 // between ranks (rank 0 the coordinator, 1..size-1 workers). The engine
 // knows no MPI: parallel/mailbox.hpp is the MPI channel (a thread that owns
 // every MPI call), LocalChannels below is the channel of a one-process pilot
-// whose workers are threads. Messages are small JSON documents (wire.hpp).
+// whose workers are threads. Messages are batches of tasks or outcomes in a
+// compact binary form, or small JSON documents (wire.hpp).
 #include <condition_variable>
 #include <deque>
 #include <memory>

@@ -202,19 +202,31 @@ void Scheduler::forget(const std::string& key) {
 void Scheduler::pump() {
   m_queued.drain();
   for (auto& env : m_channel.receive()) {
-    const std::lock_guard<std::mutex> lock(m_mutex);
     if (env.from <= 0 || env.from >= static_cast<int>(m_ranks.size())) continue;
+    // One message reports every task the worker finished in one turn,
+    // decoded before the lock is taken.
+    std::vector<wire::Done> done;
+    bool readable = true;
+    if (wire::kind_of(env.bytes) == wire::Kind::Done) {
+      try {
+        done = wire::decode_done(env.bytes);
+      } catch (const std::exception&) {
+        readable = false;  // dropped, as below
+      }
+    }
+    const std::lock_guard<std::mutex> lock(m_mutex);
     Rank& from = m_ranks[static_cast<std::size_t>(env.from)];
     from.last_heard_ms = now_ms();
     from.lost = false;
+    if (!readable) continue;
+    if (wire::kind_of(env.bytes) == wire::Kind::Done) {
+      for (auto& d : done) completed(env.from, d.key, std::move(d.state));
+      continue;
+    }
     try {
       const Json m = wire::parse(env.bytes);
       const std::string type = m.at("t").get<std::string>();
-      if (type == "done") {
-        // One message reports every task the worker finished in one turn.
-        for (const Json& d : m.at("done"))
-          completed(env.from, d.at("key").get<std::string>(), wire::state_from_json(d.at("state")));
-      } else if (type == "hello") {
+      if (type == "hello") {
         from.host = m.at("host").get<std::string>();
         from.said_hello = true;
       } else if (type == "bye") {
@@ -378,7 +390,7 @@ void Scheduler::fail_impossible(const std::vector<std::string>& keys) {
 }
 
 void Scheduler::assign(const std::string& key, const std::vector<int>& ranks, std::int64_t now,
-                       std::map<int, Json>& batches) {
+                       std::map<int, wire::TaskBatch>& batches) {
   Entry& e = m_entries.at(key);
   dequeue(e);
   e.phase = Phase::Running;
@@ -397,12 +409,7 @@ void Scheduler::assign(const std::string& key, const std::vector<int>& ranks, st
     log(e.flow, "placed " + e.request.state_name + " (" + e.action + ") task " + key + " on " + where(e) +
                     (e.request.attempt > 0 ? ", retry " + std::to_string(e.request.attempt) : std::string()) +
                     ", queued " + std::to_string(now - e.queued_ms) + " ms");
-  Json& batch = batches[ranks.front()];
-  if (batch.is_null()) batch = Json::array();
-  batch.push_back({{"key", key},
-                   {"action", e.action},
-                   {"request", actions::to_json(e.request)},
-                   {"placement", wire::to_json(e.placement)}});
+  batches[ranks.front()].add(key, e.action, e.request, e.placement);
 }
 
 void Scheduler::place() {
@@ -417,7 +424,7 @@ void Scheduler::place() {
     m_hosts_known = true;
   }
   const std::int64_t now = now_ms();
-  std::map<int, Json> batches;  // rank -> the tasks it is sent in one message
+  std::map<int, wire::TaskBatch> batches;  // rank -> the tasks it is sent in one message
   auto idle = [&](int r) { return m_ranks[static_cast<std::size_t>(r)].inflight == 0; };
   const std::size_t workers = m_ranks.size() - 1;
   // Heavy tasks first, on idle ranks; each round places at most one task per
@@ -449,7 +456,7 @@ void Scheduler::place() {
     for (const auto& a : r.assignments) assign(a.key, a.ranks, now, batches);
     if (!r.reserved_for.empty() || (r.assignments.empty() && r.impossible.empty())) break;
   }
-  for (auto& [rank, tasks] : batches) m_channel.send(rank, Json{{"t", "task"}, {"tasks", std::move(tasks)}}.dump());
+  for (auto& [rank, batch] : batches) m_channel.send(rank, batch.take());
 }
 
 void Scheduler::stop_placing() {

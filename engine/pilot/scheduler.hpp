@@ -26,6 +26,7 @@
 #include "pilot/crashes.hpp"
 #include "pilot/placement.hpp"
 #include "pilot/run_log.hpp"
+#include "pilot/wire.hpp"
 #include "platform/events.hpp"
 #include "run/executor.hpp"
 
@@ -134,7 +135,8 @@ class Scheduler {
   template <class Usable>
   PlacementResult place_round(Class cls, std::size_t per_flow, Usable usable, std::int64_t now);
   void fail_impossible(const std::vector<std::string>& keys);
-  void assign(const std::string& key, const std::vector<int>& ranks, std::int64_t now, std::map<int, Json>& batches);
+  void assign(const std::string& key, const std::vector<int>& ranks, std::int64_t now,
+              std::map<int, wire::TaskBatch>& batches);
   void enqueue(const std::string& key, const Entry& e);
   void dequeue(const Entry& e);
   void free_ranks(const Entry& e, bool finished);

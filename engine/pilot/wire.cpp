@@ -1,43 +1,206 @@
 #include "pilot/wire.hpp"
 
+#include <cstring>
+
 #include "core/error.hpp"
 #include "core/json_parse.hpp"
 
 namespace beamflow::pilot::wire {
+namespace {
 
-Json to_json(const actions::Placement& p) {
-  return {{"ranks", p.ranks},
-          {"own_process", p.own_process},
-          {"no_outcome", {{"id", p.no_outcome.id}, {"error", p.no_outcome.error}, {"what", p.no_outcome.what}}},
-          {"nodes", p.nodes},
-          {"hosts", p.hosts}};
+constexpr char kTasks = '\x01';
+constexpr char kDone = '\x02';
+// A count of 4 bytes follows the kind byte: patched in by take().
+constexpr std::size_t kHeader = 5;
+
+[[noreturn]] void malformed(const std::string& what) {
+  throw Error("pilot.wire", states_error::Runtime, "a pilot message is malformed: " + what);
 }
 
-actions::Placement placement_from_json(const Json& j) {
-  actions::Placement p;
-  p.ranks = j.at("ranks").get<int>();
-  p.own_process = j.at("own_process").get<bool>();
-  const Json& n = j.at("no_outcome");
-  p.no_outcome = {n.at("id").get<std::string>(), n.at("error").get<std::string>(), n.at("what").get<std::string>()};
-  p.nodes = j.value("nodes", std::string());
-  p.hosts = j.value("hosts", std::vector<std::string>());
-  return p;
+void put_u32(std::string& out, std::uint32_t v) {
+  char b[4];
+  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  out.append(b, 4);
+}
+void put_i64(std::string& out, std::int64_t v) {
+  const auto u = static_cast<std::uint64_t>(v);
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((u >> (8 * i)) & 0xff);
+  out.append(b, 8);
+}
+void put_str(std::string& out, std::string_view s) {
+  if (s.size() > UINT32_MAX) malformed("a string of " + std::to_string(s.size()) + " bytes");
+  put_u32(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+void put_json(std::string& out, const Json& j) {
+  // CBOR straight into the message: its length is patched in afterwards.
+  const std::size_t at = out.size();
+  put_u32(out, 0);
+  Json::to_cbor(j, out);
+  const std::size_t n = out.size() - at - 4;
+  if (n > UINT32_MAX) malformed("a value of " + std::to_string(n) + " bytes");
+  for (int i = 0; i < 4; ++i) out[at + static_cast<std::size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
 }
 
-Json to_json(const actions::ActionState& s) {
-  return {{"status", actions::to_string(s.status)}, {"details", s.details}, {"error", s.error}, {"cause", s.cause}};
+std::string finish(std::string& bytes, char kind, std::uint32_t& count) {
+  if (bytes.empty()) bytes.assign(kHeader, '\0');
+  bytes[0] = kind;
+  for (int i = 0; i < 4; ++i) bytes[1 + static_cast<std::size_t>(i)] = static_cast<char>((count >> (8 * i)) & 0xff);
+  count = 0;
+  std::string out = std::move(bytes);
+  bytes.clear();
+  return out;
 }
 
-actions::ActionState state_from_json(const Json& j) {
-  actions::ActionState s;
-  const std::string status = j.at("status").get<std::string>();
-  s.status = status == "SUCCEEDED" ? actions::ActionStatus::Succeeded
-             : status == "FAILED"  ? actions::ActionStatus::Failed
-                                   : actions::ActionStatus::Active;
-  s.details = j.at("details");
-  s.error = j.at("error").get<std::string>();
-  s.cause = j.at("cause").get<std::string>();
-  return s;
+class Reader {
+ public:
+  explicit Reader(std::string_view b) : m_b(b) {}
+  std::uint32_t u32() {
+    need(4);
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(m_b[m_at++])) << (8 * i);
+    return v;
+  }
+  std::int64_t i64() {
+    need(8);
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(m_b[m_at++])) << (8 * i);
+    return static_cast<std::int64_t>(v);
+  }
+  std::uint8_t u8() {
+    need(1);
+    return static_cast<std::uint8_t>(m_b[m_at++]);
+  }
+  std::string str() {
+    const std::uint32_t n = u32();
+    need(n);
+    std::string s(m_b.substr(m_at, n));
+    m_at += n;
+    return s;
+  }
+  Json json() {
+    const std::uint32_t n = u32();
+    need(n);
+    const auto* p = reinterpret_cast<const std::uint8_t*>(m_b.data() + m_at);
+    m_at += n;
+    try {
+      return parse_cbor(std::vector<std::uint8_t>(p, p + n), "pilot message");
+    } catch (const Error& e) {
+      malformed(e.message());
+    }
+  }
+  // A count of items that each take at least `min_bytes`: never more than
+  // the message can hold, so a corrupt count reserves nothing absurd.
+  std::uint32_t count(std::size_t min_bytes) {
+    const std::uint32_t n = u32();
+    if (static_cast<std::uint64_t>(n) * min_bytes > m_b.size() - m_at) malformed("a count beyond the message");
+    return n;
+  }
+  void expect_end() const {
+    if (m_at != m_b.size()) malformed(std::to_string(m_b.size() - m_at) + " bytes after the last item");
+  }
+
+ private:
+  void need(std::size_t n) const {
+    if (m_b.size() - m_at < n) malformed("cut short at byte " + std::to_string(m_at));
+  }
+  std::string_view m_b;
+  std::size_t m_at = 1;  // after the kind
+};
+
+}  // namespace
+
+Kind kind_of(std::string_view bytes) noexcept {
+  if (!bytes.empty() && bytes[0] == kTasks) return Kind::Tasks;
+  if (!bytes.empty() && bytes[0] == kDone) return Kind::Done;
+  return Kind::Json;
+}
+
+void TaskBatch::add(const std::string& key, const std::string& action, const actions::ActionRequest& r,
+                    const actions::Placement& p) {
+  if (m_bytes.empty()) m_bytes.assign(kHeader, '\0');
+  put_str(m_bytes, key);
+  put_str(m_bytes, action);
+  put_str(m_bytes, r.action_id);
+  put_json(m_bytes, r.input);
+  put_str(m_bytes, r.run_id);
+  put_str(m_bytes, r.state_name);
+  put_i64(m_bytes, r.attempt);
+  put_str(m_bytes, r.state_dir.native());
+  put_str(m_bytes, r.run_dir.native());
+  put_str(m_bytes, r.work_dir.native());
+  put_i64(m_bytes, p.ranks);
+  m_bytes.push_back(p.own_process ? '\1' : '\0');
+  put_str(m_bytes, p.no_outcome.id);
+  put_str(m_bytes, p.no_outcome.error);
+  put_str(m_bytes, p.no_outcome.what);
+  put_str(m_bytes, p.nodes);
+  put_u32(m_bytes, static_cast<std::uint32_t>(p.hosts.size()));
+  for (const auto& h : p.hosts) put_str(m_bytes, h);
+  ++m_count;
+}
+
+std::string TaskBatch::take() { return finish(m_bytes, kTasks, m_count); }
+
+void DoneBatch::add(const std::string& key, const actions::ActionState& s) {
+  if (m_bytes.empty()) m_bytes.assign(kHeader, '\0');
+  put_str(m_bytes, key);
+  m_bytes.push_back(static_cast<char>(s.status));
+  put_json(m_bytes, s.details);
+  put_str(m_bytes, s.error);
+  put_str(m_bytes, s.cause);
+  ++m_count;
+}
+
+std::string DoneBatch::take() { return finish(m_bytes, kDone, m_count); }
+
+std::vector<Task> decode_tasks(std::string_view bytes) {
+  if (kind_of(bytes) != Kind::Tasks) malformed("not a task batch");
+  Reader in(bytes);
+  std::vector<Task> out(in.count(60));  // a task is at least 16 lengths and 2 integers
+  for (Task& t : out) {
+    t.key = in.str();
+    t.action = in.str();
+    actions::ActionRequest& r = t.request;
+    r.action_id = in.str();
+    r.input = in.json();
+    r.run_id = in.str();
+    r.state_name = in.str();
+    r.attempt = static_cast<int>(in.i64());
+    r.state_dir = in.str();
+    r.run_dir = in.str();
+    r.work_dir = in.str();
+    actions::Placement& p = t.placement;
+    p.ranks = static_cast<int>(in.i64());
+    p.own_process = in.u8() != 0;
+    p.no_outcome.id = in.str();
+    p.no_outcome.error = in.str();
+    p.no_outcome.what = in.str();
+    p.nodes = in.str();
+    p.hosts.resize(in.count(4));
+    for (auto& h : p.hosts) h = in.str();
+  }
+  in.expect_end();
+  return out;
+}
+
+std::vector<Done> decode_done(std::string_view bytes) {
+  if (kind_of(bytes) != Kind::Done) malformed("not an outcome batch");
+  Reader in(bytes);
+  std::vector<Done> out(in.count(17));
+  for (Done& d : out) {
+    d.key = in.str();
+    const std::uint8_t status = in.u8();
+    if (status > static_cast<std::uint8_t>(actions::ActionStatus::Failed)) malformed("an unknown status");
+    d.state.status = static_cast<actions::ActionStatus>(status);
+    d.state.details = in.json();
+    d.state.error = in.str();
+    d.state.cause = in.str();
+    d.state.action_id = d.key;
+  }
+  in.expect_end();
+  return out;
 }
 
 Json parse(const std::string& bytes) {

@@ -1,27 +1,79 @@
 #pragma once
-// The messages between the coordinator and its workers, as JSON:
-//   coordinator -> worker  {"t":"task","key","action","request","placement"}
-//                          {"t":"cancel","key"}   {"t":"stop"}
-//   worker -> coordinator  {"t":"hello","host"}   {"t":"done","key","state"}
-//                          {"t":"beat"}           (every second)
+// The messages between the coordinator and its workers.
+//
+// The hot path, tasks and their outcomes, travels in batches of a compact
+// binary form (one message carries every task placed on a rank in one
+// round, or every outcome a worker reached in one turn):
+//   coordinator -> worker  TaskBatch: kTasks, then per task: key, action,
+//                          the request (action id, input as CBOR, run id,
+//                          state name, attempt, state_dir, run_dir,
+//                          work_dir: the pilot's workers share the pilot
+//                          directory's file system) and the placement
+//   worker -> coordinator  DoneBatch: kDone, then per task: key, status,
+//                          details as CBOR, error, cause
+// Strings are a u32 length and the bytes, integers little-endian. The rest
+// are small JSON objects:
+//   coordinator -> worker  {"t":"cancel","key"}   {"t":"stop"}
+//   worker -> coordinator  {"t":"hello","host"}   {"t":"beat"} (every second)
 //                          {"t":"bye"}            (after a stop)
-// `key` is the task's action id; a request travels whole (its state_dir too:
-// the pilot's workers share the pilot directory's file system), as
-// actions::to_json(ActionRequest) writes it.
+// `key` is the task's action id.
+#include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "actions/action.hpp"
 #include "core/json.hpp"
 
 namespace beamflow::pilot::wire {
 
-Json to_json(const actions::Placement& p);
-actions::Placement placement_from_json(const Json& j);
-Json to_json(const actions::ActionState& s);
-actions::ActionState state_from_json(const Json& j);
+// The first byte of a message says its form ('{' for JSON).
+enum class Kind { Json, Tasks, Done };
+Kind kind_of(std::string_view bytes) noexcept;
 
-// Parses a message; throws pilot.wire on anything that is not a JSON object
-// with a string "t".
+struct Task {
+  std::string key;
+  std::string action;
+  actions::ActionRequest request;
+  actions::Placement placement;
+};
+
+struct Done {
+  std::string key;
+  actions::ActionState state;  // status, details, error, cause
+};
+
+// Tasks for one rank, appended one by one; take() is the message.
+class TaskBatch {
+ public:
+  void add(const std::string& key, const std::string& action, const actions::ActionRequest& r,
+           const actions::Placement& p);
+  bool empty() const noexcept { return m_count == 0; }
+  std::string take();
+
+ private:
+  std::string m_bytes;
+  std::uint32_t m_count = 0;
+};
+
+// Outcomes, appended one by one; take() is the message.
+class DoneBatch {
+ public:
+  void add(const std::string& key, const actions::ActionState& s);
+  bool empty() const noexcept { return m_count == 0; }
+  std::string take();
+
+ private:
+  std::string m_bytes;
+  std::uint32_t m_count = 0;
+};
+
+// Decode a batch; throw pilot.wire on anything short, long or malformed.
+std::vector<Task> decode_tasks(std::string_view bytes);
+std::vector<Done> decode_done(std::string_view bytes);
+
+// Parses a JSON message; throws pilot.wire on anything that is not a JSON
+// object with a string "t".
 Json parse(const std::string& bytes);
 
 }  // namespace beamflow::pilot::wire

@@ -55,7 +55,7 @@ class Worker {
       std::int64_t wake = std::min(now_ms() + 1000, next_beat);
       for (const auto& [key, t] : m_tasks) wake = std::min(wake, t.next_poll_ms);
       poller.wait(std::max<std::int64_t>(0, wake - now_ms()));
-      for (auto& env : m_channel.receive()) handle(wire::parse(env.bytes));
+      for (auto& env : m_channel.receive()) handle(env.bytes);
       poll_due();
       flush();
     }
@@ -65,13 +65,30 @@ class Worker {
  private:
   void send(const Json& j) { m_channel.send(0, j.dump()); }
 
-  void handle(const Json& m) {
-    const std::string type = m.at("t").get<std::string>();
-    if (type == "task") {
+  void handle(const std::string& bytes) {
+    // A message this worker cannot read (another beamflow version on the
+    // coordinator?) is dropped; its tasks are sent again after a restart.
+    if (wire::kind_of(bytes) == wire::Kind::Tasks) {
+      std::vector<wire::Task> tasks;
+      try {
+        tasks = wire::decode_tasks(bytes);
+      } catch (const std::exception&) {
+        return;
+      }
       // A batch: instant in-process actions (echo) run here, inline, one
       // after another; the others start and are polled.
-      for (const Json& t : m.at("tasks")) start(t);
-    } else if (type == "cancel") {
+      for (auto& t : tasks) start(std::move(t));
+      return;
+    }
+    Json m;
+    try {
+      m = wire::parse(bytes);
+    } catch (const std::exception&) {
+      return;
+    }
+    const std::string type = m.at("t").get<std::string>();
+    if (type == "cancel") {
+      if (!m.contains("key") || !m["key"].is_string()) return;
       auto it = m_tasks.find(m.at("key").get<std::string>());
       if (it == m_tasks.end() || it->second.cancelled_ms) return;
       const auto marked = executing(it->first, it->second);
@@ -83,20 +100,14 @@ class Worker {
     }
   }
 
-  void start(const Json& m) {
-    const std::string key = m.at("key").get<std::string>();
+  void start(wire::Task&& m) {
+    const std::string& key = m.key;
     Task t;
-    try {
-      t.request = actions::request_from_json(m.at("request"));
-      t.placement = wire::placement_from_json(m.at("placement"));
-      t.action = m_registry.resolve(m.at("action").get<std::string>());
-    } catch (const std::exception& e) {
-      finish(key, ActionState::failed(key, states_error::Runtime, std::string("a malformed task message: ") + e.what()));
-      return;
-    }
+    t.request = std::move(m.request);
+    t.placement = std::move(m.placement);
+    t.action = m_registry.resolve(m.action);
     if (!t.action) {
-      finish(key, ActionState::failed(key, states_error::TaskFailed,
-                                      "no action named '" + m.at("action").get<std::string>() + "' on this worker"));
+      finish(key, ActionState::failed(key, states_error::TaskFailed, "no action named '" + m.action + "' on this worker"));
       return;
     }
     t.executor = t.placement.own_process ? static_cast<run::Executor*>(&m_child_process) : &m_in_process;
@@ -157,12 +168,9 @@ class Worker {
   }
 
   // Outcomes go back in one message per turn of the loop.
-  void finish(const std::string& key, const ActionState& st) {
-    m_done.push_back({{"key", key}, {"state", wire::to_json(st)}});
-  }
+  void finish(const std::string& key, const ActionState& st) { m_done.add(key, st); }
   void flush() {
-    if (m_done.empty()) return;
-    send({{"t", "done"}, {"done", std::exchange(m_done, Json::array())}});
+    if (!m_done.empty()) m_channel.send(0, m_done.take());
   }
 
   Channel& m_channel;
@@ -170,7 +178,7 @@ class Worker {
   run::InProcessExecutor m_in_process;
   run::ChildProcessExecutor m_child_process;
   std::map<std::string, Task> m_tasks;
-  Json m_done = Json::array();
+  wire::DoneBatch m_done;
   bool m_stopped = false;
   std::unique_ptr<ExecutingMark> m_mark;  // none without a pilot directory (mpirun beamflow run)
 };
