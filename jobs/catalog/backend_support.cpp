@@ -110,6 +110,32 @@ FacetBucket facet_bucket(const Facet& facet, const std::string& bucket, std::int
           count};
 }
 
+SearchRows::SearchRows(const Query& query, const SearchPlan& plan)
+    : m_query(query), m_plan(plan), m_buckets(query.facets.size()), m_terms(query.facets) {}
+
+void SearchRows::add_bucket(std::int64_t part, std::int64_t seq, const std::string& bucket, std::int64_t n) {
+  const auto i = static_cast<std::size_t>(part - 2);
+  m_buckets.at(i).emplace_back(seq, facet_bucket(m_query.facets.at(i), bucket, n));
+}
+
+std::vector<SearchRows::Page> SearchRows::finish(SearchResult& result, const FieldTexts& texts) {
+  result.total = m_total;
+  result.facets.clear();
+  for (std::size_t i = 0; i < m_query.facets.size(); ++i) {
+    FacetResult f{m_query.facets[i].name, {}};
+    if (m_query.facets[i].kind == FacetKind::Terms) {
+      f.buckets = m_terms.buckets(i, texts);
+    } else {
+      auto& b = m_buckets[i];
+      std::sort(b.begin(), b.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+      for (auto& [seq, bucket] : b) f.buckets.push_back(std::move(bucket));
+    }
+    result.facets.push_back(std::move(f));
+  }
+  std::sort(m_page.begin(), m_page.end(), [](const Page& a, const Page& b) { return a.seq < b.seq; });
+  return std::move(m_page);
+}
+
 std::string next_marker(const SearchPlan& plan, std::int64_t row, const std::vector<std::string>& keys,
                         bool has_more) {
   if (!has_more) return {};

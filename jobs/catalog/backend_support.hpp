@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "jobs/catalog/catalog.hpp"
+#include "jobs/catalog/facet_values.hpp"
 #include "jobs/catalog/sql_plan.hpp"
 
 namespace beamflow::catalog::detail {
@@ -52,6 +53,35 @@ void sort_field_rows(std::vector<FieldRow>& rows);
 
 // A facet bucket from the backend's bucket column (text).
 FacetBucket facet_bucket(const Facet& facet, const std::string& bucket, std::int64_t count);
+
+// The rows of a plan's search statement (SearchPlan says what each part
+// holds), in whatever order the backend returns them, into a result.
+class SearchRows {
+ public:
+  struct Page {
+    std::int64_t seq, id;
+    std::vector<std::string> keys;  // the sort values, as text
+  };
+  SearchRows(const Query& query, const SearchPlan& plan);
+  void add_page(std::int64_t seq, std::int64_t id, std::vector<std::string> keys) {
+    m_page.push_back({seq, id, std::move(keys)});
+  }
+  void set_total(std::int64_t n) { m_total = n; }
+  void add_bucket(std::int64_t part, std::int64_t seq, const std::string& bucket, std::int64_t n);
+  bool is_facet_values(std::int64_t part) const { return part == m_plan.facet_values; }
+  void add_facet_values(std::int64_t id, const std::string& packed) { m_terms.add(id, packed); }
+  // Sets the result's total and facets (terms facets named through
+  // `texts`) and returns the page rows in order (limit + 1 at most).
+  std::vector<Page> finish(SearchResult& result, const FieldTexts& texts);
+
+ private:
+  const Query& m_query;
+  const SearchPlan& m_plan;
+  std::vector<Page> m_page;
+  std::int64_t m_total = 0;
+  std::vector<std::vector<std::pair<std::int64_t, FacetBucket>>> m_buckets;  // per facet, with seq
+  TermsCounter m_terms;
+};
 
 // The next-page marker from the last row's sort values (as text, in plan
 // order); empty when `has_more` is false.

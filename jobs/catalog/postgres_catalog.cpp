@@ -23,8 +23,10 @@ using Row = std::vector<std::optional<std::string>>;
 // Version 2 (catalog_meta): the `public` flag, exact filters as lexemes
 // "~" + filter_token in the tsvector, and one fields index keyed (field,
 // entry, sval). A version-1 catalog (no catalog_meta) is converted when
-// opened: its search index is rebuilt from the entries' content.
-constexpr int kSchemaVersion = 2;
+// opened: its search index is rebuilt from the entries' content. Version
+// 3: each entry's packed facet values in `facets` (facet_values.hpp),
+// filled in from the content when an older catalog is opened.
+constexpr int kSchemaVersion = 3;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections(
@@ -36,7 +38,8 @@ CREATE TABLE IF NOT EXISTS entries(
   visible_to TEXT NOT NULL, content TEXT NOT NULL, location TEXT NOT NULL, manifest TEXT NOT NULL,
   bytes BIGINT NOT NULL, files BIGINT NOT NULL, published_ms BIGINT NOT NULL, request_id TEXT,
   reason TEXT NOT NULL DEFAULT '', decided_by TEXT NOT NULL DEFAULT '', title TEXT COLLATE "C" NOT NULL,
-  year INTEGER NOT NULL, tsv tsvector NOT NULL, public INTEGER NOT NULL DEFAULT 0, UNIQUE(identifier, version));
+  year INTEGER NOT NULL, tsv tsvector NOT NULL, public INTEGER NOT NULL DEFAULT 0, facets BYTEA,
+  UNIQUE(identifier, version));
 CREATE UNIQUE INDEX IF NOT EXISTS entries_request ON entries(request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_published ON entries(published_ms);
 CREATE INDEX IF NOT EXISTS entries_tsv ON entries USING GIN(tsv);
@@ -51,7 +54,7 @@ CREATE TABLE IF NOT EXISTS fields(field TEXT COLLATE "C" NOT NULL, entry BIGINT 
 
 // From version 1: the public flag filled in, the principal rows of public
 // entries dropped, the fields table recreated (then filled, and every
-// tsvector recomputed with its filter lexemes, by rebuild_index).
+// tsvector recomputed with its filter lexemes, by reindex).
 const char* kFromVersion1 = R"sql(
 ALTER TABLE entries ADD COLUMN IF NOT EXISTS public INTEGER NOT NULL DEFAULT 0;
 UPDATE entries SET public = (visible_to::jsonb ? 'public')::int;
@@ -94,6 +97,21 @@ std::string text_array(const std::vector<std::string>& items) {
     s += '"';
   }
   return s + "}";
+}
+
+// bytea in its hex text form (backslash, x, two digits a byte), and back.
+std::string bytea_text(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out = "\\x";
+  for (unsigned char c : bytes) out += digits[c >> 4], out += digits[c & 15];
+  return out;
+}
+
+std::string from_hex(const std::string& hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1]));
+  return out;
 }
 
 // Rows in COPY's text format: fields separated by tabs, rows ended by a
@@ -204,7 +222,8 @@ class PostgresCatalog final : public Catalog {
       exec("CREATE TEMP TABLE IF NOT EXISTS entries_in(id BIGINT, identifier TEXT, version INTEGER, "
            "collection TEXT, status TEXT, owner TEXT, visible_to TEXT, content TEXT, location TEXT, manifest TEXT, "
            "bytes BIGINT, files BIGINT, published_ms BIGINT, request_id TEXT, reason TEXT, decided_by TEXT, "
-           "title TEXT, year INTEGER, body TEXT, tags TEXT, latest INTEGER, public INTEGER) ON COMMIT DELETE ROWS");
+           "title TEXT, year INTEGER, body TEXT, tags TEXT, latest INTEGER, public INTEGER, facets BYTEA) "
+           "ON COMMIT DELETE ROWS");
       m_staging = true;
     }
     auto ids = query("SELECT nextval('entries_id_seq') FROM generate_series(1, $1)",
@@ -225,7 +244,7 @@ class PostgresCatalog final : public Catalog {
       else entry_rows.add(e.request_id);
       entry_rows.add(e.reason).add(e.decided_by).add(terms.title).add(std::int64_t{terms.year}).add(terms.text)
           .add(tags).add(std::int64_t{e.status == EntryStatus::Published}).add(std::int64_t{detail::is_public(e)})
-          .end();
+          .add(bytea_text(detail::pack_facet_values(terms))).end();
       for (const auto& p : detail::visibility_rows(e)) vis_rows.add(p).add(e.row).end();
       if (e.status == EntryStatus::Published) published.push_back(e.identifier);
     }
@@ -234,9 +253,9 @@ class PostgresCatalog final : public Catalog {
     copy_in("entries_in", entry_rows);
     exec((std::string("INSERT INTO entries(id, identifier, version, collection, status, owner, visible_to, content, "
                       "location, manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, "
-                      "tsv, latest, public) SELECT id, identifier, version, collection, status, owner, visible_to, "
-                      "content, location, manifest, bytes, files, published_ms, request_id, reason, decided_by, title, "
-                      "year, ") + kTsvector + ", latest, public FROM entries_in")
+                      "tsv, latest, public, facets) SELECT id, identifier, version, collection, status, owner, "
+                      "visible_to, content, location, manifest, bytes, files, published_ms, request_id, reason, "
+                      "decided_by, title, year, ") + kTsvector + ", latest, public, facets FROM entries_in")
              .c_str());
     copy_in("visibility(principal, entry)", vis_rows);
     copy_fields(fields);
@@ -287,24 +306,38 @@ class PostgresCatalog final : public Catalog {
     SearchResult result;
     // REPEATABLE READ: the page, the total and the facets see one snapshot.
     Tx tx(*this, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    std::vector<Row> rows;
-    for (const auto& f : q.facets) result.facets.push_back(FacetResult{f.name, {}});
+    detail::SearchRows found(q, plan);
     for (auto& r : query(plan.search.text, plan.search.params)) {
-      const int part = std::stoi(*r[0]);
+      const std::int64_t part = std::stoll(*r[0]);
       if (part == 0) {
-        rows.push_back(std::move(r));
+        std::vector<std::string> keys;
+        for (std::size_t i = 0; i < plan.sort.size(); ++i) keys.push_back(*r[4 + i]);
+        found.add_page(std::stoll(*r[1]), std::stoll(*r[2]), std::move(keys));
       } else if (part == 1) {
-        result.total = std::stoll(*r[3]);
+        found.set_total(std::stoll(*r[3]));
+      } else if (found.is_facet_values(part)) {
+        found.add_facet_values(std::stoll(*r[2]), from_hex(r[4].value_or("")));
       } else {
-        const auto i = static_cast<std::size_t>(part - 2);
-        result.facets.at(i).buckets.push_back(detail::facet_bucket(q.facets[i], *r[4], std::stoll(*r[3])));
+        found.add_bucket(part, std::stoll(*r[1]), *r[4], std::stoll(*r[3]));
       }
     }
+    auto rows = found.finish(result, [&](const std::vector<detail::FieldKey>& keys) {
+      // One statement for all the buckets to name (a tie of many counts).
+      std::vector<std::string> fields, entries;
+      for (const auto& [field, entry] : keys) fields.push_back(field), entries.push_back(std::to_string(entry));
+      std::map<detail::FieldKey, std::vector<std::string>> out;
+      for (const auto& r : query("SELECT f.field, f.entry, f.sval FROM fields f JOIN "
+                                 "(SELECT DISTINCT * FROM unnest($1::text[], $2::bigint[])) k(field, entry) "
+                                 "ON f.field = k.field AND f.entry = k.entry",
+                                 {text_array(fields), text_array(entries)}))
+        out[{*r[0], std::stoll(*r[1])}].push_back(*r[2]);
+      return out;
+    });
     const bool more = rows.size() > static_cast<std::size_t>(q.limit);
     if (more) rows.pop_back();
     if (!rows.empty()) {
       std::vector<std::string> ids;
-      for (const auto& r : rows) ids.push_back(*r[2]);
+      for (const auto& r : rows) ids.push_back(std::to_string(r.id));
       std::map<std::int64_t, Entry> loaded;
       for (const auto& r : query(std::string("SELECT ") + detail::kEntryColumns +
                                      " FROM entries WHERE id = ANY($1::bigint[])",
@@ -313,16 +346,14 @@ class PostgresCatalog final : public Catalog {
         loaded.emplace(e.row, std::move(e));
       }
       for (const auto& r : rows) {
-        auto it = loaded.find(std::stoll(*r[2]));
+        auto it = loaded.find(r.id);
         if (it == loaded.end()) continue;
         SearchHit hit{it->second, 0};
         for (std::size_t i = 0; i < plan.sort.size(); ++i)
-          if (plan.sort[i].field == "_score") hit.score = std::stod(*r[4 + i]);
+          if (plan.sort[i].field == "_score") hit.score = std::stod(r.keys[i]);
         result.hits.push_back(std::move(hit));
       }
-      std::vector<std::string> keys;
-      for (std::size_t i = 0; i < plan.sort.size(); ++i) keys.push_back(*rows.back()[4 + i]);
-      result.marker = detail::next_marker(plan, std::stoll(*rows.back()[2]), keys, more);
+      result.marker = detail::next_marker(plan, rows.back().id, rows.back().keys, more);
     }
     tx.commit();
     return result;
@@ -437,15 +468,21 @@ class PostgresCatalog final : public Catalog {
     if (!version.empty() && std::stoll(*version[0][0]) > kSchemaVersion)
       fail("catalog.open", "the catalog was made by a newer beamflow (schema version " + *version[0][0] +
                                ", this one knows " + std::to_string(kSchemaVersion) + ")");
-    if (existing) rebuild_index();
-    query("INSERT INTO catalog_meta(name, value) VALUES ('schema_version', $1) ON CONFLICT(name) DO NOTHING",
+    const std::int64_t from = existing ? 1 : version.empty() ? kSchemaVersion : std::stoll(*version[0][0]);
+    if (from < 3) {
+      exec("ALTER TABLE entries ADD COLUMN IF NOT EXISTS facets BYTEA");
+      reindex(from < 2);
+    }
+    query("INSERT INTO catalog_meta(name, value) VALUES ('schema_version', $1) "
+          "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
           {std::int64_t{kSchemaVersion}});
   }
 
-  // Refills fields and recomputes every tsvector from the entries' content,
-  // in batches.
-  void rebuild_index() {
-    exec("CREATE TEMP TABLE reindex_in(id BIGINT, body TEXT, tags TEXT) ON COMMIT DROP");
+  // Recomputes every entry's packed facet values from its content, in
+  // batches; with `search_index` (a version-1 catalog) also its tsvector
+  // and its fields rows.
+  void reindex(bool search_index) {
+    exec("CREATE TEMP TABLE reindex_in(id BIGINT, body TEXT, tags TEXT, facets BYTEA) ON COMMIT DROP");
     std::string last = "0";
     for (;;) {
       const auto rows = query(std::string("SELECT ") + detail::kEntryColumns +
@@ -457,12 +494,15 @@ class PostgresCatalog final : public Catalog {
       for (const auto& r : rows) {
         const Entry e = detail::entry_from_row(r);
         const IndexTerms terms = index_terms(e);
-        staged.add(e.row).add(terms.text).add(detail::add_field_rows(e.row, terms, "~", fields)).end();
+        staged.add(e.row).add(terms.text).add(detail::add_field_rows(e.row, terms, "~", fields))
+            .add(bytea_text(detail::pack_facet_values(terms))).end();
       }
       copy_in("reindex_in", staged);
-      exec((std::string("UPDATE entries e SET tsv = ") + kTsvector + " FROM reindex_in r WHERE e.id = r.id").c_str());
+      exec((std::string("UPDATE entries e SET facets = r.facets") + (search_index ? std::string(", tsv = ") + kTsvector : "") +
+            " FROM reindex_in r WHERE e.id = r.id")
+               .c_str());
       exec("TRUNCATE reindex_in");
-      copy_fields(fields);
+      if (search_index) copy_fields(fields);
       last = *rows.back()[0];
     }
   }

@@ -43,6 +43,12 @@ struct SearchPlan {
   std::size_t keys = 1;  // the number of k columns: max(sort keys, 1)
   std::vector<SortKey> sort;
   std::string fingerprint;
+  // With terms facets: part `facet_values` has one row per matched entry,
+  // its id and its packed facet values in k0 (facet_values.hpp), which the
+  // caller counts; the other facets are parts 2 + i as above. -1 when the
+  // query has no terms facet. Rows come in no particular order: the
+  // caller orders each part by seq.
+  int facet_values = -1;
 };
 
 // Throws catalog.cursor.invalid for a marker of another query.
@@ -61,6 +67,10 @@ std::string fts_expression(const std::string& q, Dialect dialect);
 // at a random place in. A hash may collide: every candidate is then checked
 // against its (field, entry, value) row, so results stay exact.
 std::string filter_token(const std::string& field, const std::string& value);
+// That hash as a number: a (field, value)'s id in the packed facet values.
+std::uint64_t field_value_hash(const std::string& field, const std::string& value);
+// A field name's 32-bit FNV-1a hash (the packed facet values' field id).
+std::uint32_t field_hash(const std::string& field);
 
 // A like-pattern from a wildcard pattern: * -> %, ? -> _, with %, _ and the
 // backslash escaped (the statements say ESCAPE backslash).

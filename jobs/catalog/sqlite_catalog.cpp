@@ -24,9 +24,12 @@ using Row = std::vector<std::optional<std::string>>;
 
 // Version 2 (PRAGMA user_version): the `public` flag, exact filters as
 // tokens in the fts column `tags`, and one fields b-tree keyed (field,
-// entry, sval). A version-1 catalog (no user_version) is converted when
-// opened: its search index is rebuilt from the entries' content.
-constexpr int kSchemaVersion = 2;
+// entry, sval). Version 3: each entry's packed facet values in `facets`,
+// also in the entries_live covering index (facet_values.hpp). An older
+// catalog is converted when opened: a version-1 catalog (no user_version)
+// has its search index rebuilt from the entries' content, and both fill
+// in `facets` from it.
+constexpr int kSchemaVersion = 3;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS collections(
   name TEXT PRIMARY KEY, schema TEXT NOT NULL, requires_approval INTEGER NOT NULL, curators TEXT NOT NULL);
@@ -37,10 +40,11 @@ CREATE TABLE IF NOT EXISTS entries(
   content TEXT NOT NULL, location TEXT NOT NULL, manifest TEXT NOT NULL, bytes INTEGER NOT NULL,
   files INTEGER NOT NULL, published_ms INTEGER NOT NULL, request_id TEXT, reason TEXT NOT NULL DEFAULT '',
   decided_by TEXT NOT NULL DEFAULT '', title TEXT NOT NULL, year INTEGER NOT NULL,
-  public INTEGER NOT NULL DEFAULT 0, UNIQUE(identifier, version));
+  public INTEGER NOT NULL DEFAULT 0, facets BLOB, UNIQUE(identifier, version));
 CREATE UNIQUE INDEX IF NOT EXISTS entries_request ON entries(request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_published ON entries(published_ms);
-CREATE INDEX IF NOT EXISTS entries_live ON entries(id, status, latest, public, year, published_ms, identifier, title)
+CREATE INDEX IF NOT EXISTS entries_live ON entries(id, status, latest, public, year, published_ms, identifier, title,
+  facets)
   WHERE status = 'published' AND latest = 1;
 CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry INTEGER NOT NULL,
   PRIMARY KEY(entry, principal)) WITHOUT ROWID;
@@ -50,7 +54,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, tags, content='', tokeni
 )sql";
 
 // From version 1: the public flag filled in, the principal rows of public
-// entries dropped, the index tables recreated (then filled by rebuild_index).
+// entries dropped, the index tables recreated (then filled by reindex).
 const char* kFromVersion1 = R"sql(
 UPDATE entries SET public = EXISTS (SELECT 1 FROM json_each(entries.visible_to) WHERE value = 'public');
 DELETE FROM visibility WHERE entry IN (SELECT id FROM entries WHERE public = 1);
@@ -84,6 +88,16 @@ class Statement {
     }
     if (rc != SQLITE_OK) fail("catalog.db", std::string("SQLite bind failed: ") + sqlite3_errmsg(m_db));
     return *this;
+  }
+  Statement& bind_blob(int i, const std::string& bytes) {
+    if (sqlite3_bind_blob(m_stmt.get(), i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT) != SQLITE_OK)
+      fail("catalog.db", std::string("SQLite bind failed: ") + sqlite3_errmsg(m_db));
+    return *this;
+  }
+  // A column's bytes as they are (a BLOB; NULL as empty).
+  std::string blob(int col) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(m_stmt.get(), col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt.get(), col))) : std::string();
   }
   Statement& bind_null(int i) {
     sqlite3_bind_null(m_stmt.get(), i);
@@ -236,8 +250,8 @@ class SqliteCatalog final : public Catalog {
     Statement insert(db(),
                      "INSERT INTO entries(identifier, version, collection, status, owner, visible_to, content, "
                      "location, manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, "
-                     "public, latest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-                     "?17, ?18, ?4 = 'published' AND NOT EXISTS (SELECT 1 FROM entries WHERE identifier = ?1 "
+                     "public, facets, latest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                     "?16, ?17, ?18, ?19, ?4 = 'published' AND NOT EXISTS (SELECT 1 FROM entries WHERE identifier = ?1 "
                      "AND status = 'published' AND version > ?2))");
     Statement vis(db(), "INSERT OR IGNORE INTO visibility(principal, entry) VALUES (?, ?)");
     // The new row's `latest` is set by the INSERT; only an identifier's other
@@ -255,7 +269,7 @@ class SqliteCatalog final : public Catalog {
       if (e.request_id.empty()) insert.bind_null(13);
       else insert.bind(13, e.request_id);
       insert.bind(14, e.reason).bind(15, e.decided_by).bind(16, terms.title).bind(17, std::int64_t{terms.year})
-          .bind(18, std::int64_t{detail::is_public(e)});
+          .bind(18, std::int64_t{detail::is_public(e)}).bind_blob(19, detail::pack_facet_values(terms));
       insert.run();
       e.row = sqlite3_last_insert_rowid(db());
       for (const auto& p : detail::visibility_rows(e)) {
@@ -318,25 +332,37 @@ class SqliteCatalog final : public Catalog {
     try {
       Statement all(db(), plan.search.text);
       all.bind_all(plan.search.params);
-      std::vector<std::pair<std::int64_t, std::vector<std::string>>> rows;
-      for (const auto& f : query.facets) result.facets.push_back(FacetResult{f.name, {}});
+      detail::SearchRows found(query, plan);
       while (all.step()) {
         const std::int64_t part = all.integer(0);
         if (part == 0) {
           std::vector<std::string> keys;
           for (std::size_t i = 0; i < plan.sort.size(); ++i) keys.push_back(*all.text(static_cast<int>(4 + i)));
-          rows.emplace_back(all.integer(2), std::move(keys));
+          found.add_page(all.integer(1), all.integer(2), std::move(keys));
         } else if (part == 1) {
-          result.total = all.integer(3);
+          found.set_total(all.integer(3));
+        } else if (found.is_facet_values(part)) {
+          found.add_facet_values(all.integer(2), all.blob(4));
         } else {
-          const auto i = static_cast<std::size_t>(part - 2);
-          result.facets.at(i).buckets.push_back(detail::facet_bucket(query.facets[i], *all.text(4), all.integer(3)));
+          found.add_bucket(part, all.integer(1), *all.text(4), all.integer(3));
         }
       }
+      Statement texts(db(), "SELECT sval FROM fields WHERE field = ? AND entry = ?");
+      auto rows = found.finish(result, [&](const std::vector<detail::FieldKey>& keys) {
+        std::map<detail::FieldKey, std::vector<std::string>> out;
+        for (const auto& key : keys) {
+          if (out.count(key)) continue;
+          auto& values = out[key];
+          texts.bind(1, key.first).bind(2, key.second);
+          while (texts.step()) values.push_back(*texts.text(0));
+          texts.reset();
+        }
+        return out;
+      });
       const bool more = rows.size() > static_cast<std::size_t>(query.limit);
       if (more) rows.pop_back();
       Statement load(db(), std::string("SELECT ") + detail::kEntryColumns + " FROM entries WHERE id = ?");
-      for (const auto& [id, keys] : rows) {
+      for (const auto& [seq, id, keys] : rows) {
         load.bind(1, id);
         if (load.step()) {
           SearchHit hit{detail::entry_from_row(load.row()), 0};
@@ -346,7 +372,7 @@ class SqliteCatalog final : public Catalog {
         }
         load.reset();
       }
-      if (!rows.empty()) result.marker = detail::next_marker(plan, rows.back().first, rows.back().second, more);
+      if (!rows.empty()) result.marker = detail::next_marker(plan, rows.back().id, rows.back().keys, more);
     } catch (...) {
       exec_noexcept("ROLLBACK");
       throw;
@@ -410,27 +436,44 @@ class SqliteCatalog final : public Catalog {
       cols.reset();
       exec(kFromVersion1);
     }
+    if (existing && version < 3) {
+      Statement cols(db(), "SELECT count(*) FROM pragma_table_info('entries') WHERE name = 'facets'");
+      cols.step();
+      if (cols.integer(0) == 0) exec("ALTER TABLE entries ADD COLUMN facets BLOB");
+      cols.reset();
+      exec("DROP INDEX IF EXISTS entries_live");
+    }
     exec(kSchema);
-    if (existing && version < 2) rebuild_index();
+    if (existing && version < 3) reindex(version < 2);
     exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
 
-  // Refills fts and fields from every entry's content, in batches.
-  void rebuild_index() {
+  // Recomputes every entry's packed facet values from its content, in
+  // batches; with `search_index` (a version-1 catalog) also refills fts
+  // and fields.
+  void reindex(bool search_index) {
     Statement all(db(), std::string("SELECT ") + detail::kEntryColumns + " FROM entries WHERE id > ? ORDER BY id LIMIT 10000");
+    Statement set(db(), "UPDATE entries SET facets = ? WHERE id = ?");
     std::int64_t last = 0;
     for (bool more = true; more;) {
       IndexWriter index(db());
       all.bind(1, last);
       more = false;
+      std::vector<std::pair<std::int64_t, std::string>> facets;
       while (all.step()) {
         const Entry e = detail::entry_from_row(all.row());
-        index.add(e.row, index_terms(e));
+        const IndexTerms terms = index_terms(e);
+        if (search_index) index.add(e.row, terms);
+        facets.emplace_back(e.row, detail::pack_facet_values(terms));
         last = e.row;
         more = true;
       }
       all.reset();
       index.finish();
+      for (const auto& [row, packed] : facets) {
+        set.bind_blob(1, packed).bind(2, row);
+        set.run();
+      }
     }
   }
 

@@ -444,13 +444,15 @@ TYPED_TEST(CatalogSuite, AVersion1CatalogIsReindexedWhenOpened) {
   this->m_catalog.reset();
   if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
     TypeParam::exec(this->m_dir.path(),
-                    "DROP INDEX entries_live; ALTER TABLE entries DROP COLUMN public; DROP TABLE fields; "
+                    "DROP INDEX entries_live; ALTER TABLE entries DROP COLUMN public; ALTER TABLE entries DROP COLUMN facets; "
+                    "DROP TABLE fields; "
                     "CREATE TABLE fields(entry INTEGER NOT NULL, field TEXT NOT NULL, sval TEXT NOT NULL, nval REAL, "
                     "PRIMARY KEY(entry, field, sval)) WITHOUT ROWID; DROP TABLE fts; "
                     "CREATE VIRTUAL TABLE fts USING fts5(body, content=''); PRAGMA user_version = 0;");
   } else {
     TypeParam::exec(this->m_dir.path(),
-                    "ALTER TABLE entries DROP COLUMN public; DROP TABLE catalog_meta; DROP TABLE fields; "
+                    "ALTER TABLE entries DROP COLUMN public; ALTER TABLE entries DROP COLUMN facets; DROP TABLE catalog_meta; "
+                    "DROP TABLE fields; "
                     "UPDATE entries SET tsv = to_tsvector('simple', 'gone'); "
                     "CREATE TABLE fields(entry BIGINT NOT NULL, field TEXT NOT NULL, sval TEXT NOT NULL, "
                     "nval DOUBLE PRECISION, PRIMARY KEY(entry, field, sval))");
@@ -478,6 +480,86 @@ TYPED_TEST(CatalogSuite, AVersion1CatalogIsReindexedWhenOpened) {
     EXPECT_EQ(seen({{"q", "copper"}, {"filters", {{{"field_name", "domain.beamline"}, {"values", {"7-BM"}}}}}}, user("carol")),
               "|");
   }
+}
+
+// Schema version 3 adds each entry's packed facet values (the `facets`
+// column, in SQLite also in the entries_live index). A version-2 catalog
+// gets them filled in from the content when opened; terms facets count
+// them, so the counts show whether they were.
+TYPED_TEST(CatalogSuite, AVersion2CatalogGetsItsFacetValuesWhenOpened) {
+  Json steel = metadata("Old steel scan"), copper = metadata("Old copper scan");
+  steel["domain"] = {{"elements", {"Fe", "Ni"}}, {"beamline", "2-BM"}};
+  copper["domain"] = {{"elements", {"Cu", "Fe"}}, {"beamline", "7-BM"}};
+  this->ingest({entry("ark:/99999/old1", steel), entry("ark:/99999/old2", copper, {"group:xray"}, "olga")});
+  this->m_datasets.reset();
+  this->m_catalog.reset();
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    TypeParam::exec(this->m_dir.path(),
+                    "DROP INDEX entries_live; ALTER TABLE entries DROP COLUMN facets; "
+                    "CREATE INDEX entries_live ON entries(id, status, latest, public, year, published_ms, identifier, "
+                    "title) WHERE status = 'published' AND latest = 1; PRAGMA user_version = 2;");
+  } else {
+    TypeParam::exec(this->m_dir.path(),
+                    "ALTER TABLE entries DROP COLUMN facets; UPDATE catalog_meta SET value = 2 WHERE name = 'schema_version'");
+  }
+  for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
+    this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
+    this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+    const auto r = this->search({{"q", "old"},
+                                 {"facets", {{{"field_name", "domain.elements"}}, {{"field_name", "domain.beamline"}}}}},
+                                user("dave", {"xray"}));
+    const Json g = to_gmeta(r)["facet_results"];
+    EXPECT_EQ(g[0]["buckets"], Json::parse(R"([{"value":"Fe","count":2},{"value":"Cu","count":1},{"value":"Ni","count":1}])"));
+    EXPECT_EQ(g[1]["buckets"], Json::parse(R"([{"value":"2-BM","count":1},{"value":"7-BM","count":1}])"));
+    const auto carol = this->search({{"q", "old"}, {"facets", {{{"field_name", "domain.elements"}}}}}, user("carol"));
+    EXPECT_EQ(to_gmeta(carol)["facet_results"][0]["buckets"],
+              Json::parse(R"([{"value":"Fe","count":1},{"value":"Ni","count":1}])"));
+  }
+}
+
+// Terms facets are counted from the packed values and only the buckets
+// shown are named: any field is facetable (a title, one value per entry),
+// equal counts are ordered by their text however many tie at the cut,
+// and one field can be asked for twice with different sizes.
+TYPED_TEST(CatalogSuite, TermsFacetsOnAnyFieldOrderTiesByTheirText) {
+  std::vector<Entry> es;
+  auto add = [&](const char* id, const char* title, std::vector<std::string> elements) {
+    Json c = metadata(title);
+    c["domain"] = {{"elements", elements}};
+    es.push_back(entry(id, c));
+  };
+  add("ark:/99999/f1", "Zinc scan", {"Fe"});
+  add("ark:/99999/f2", "Alpha scan", {"Fe", "Ni"});
+  add("ark:/99999/f3", "Beta scan", {"Ni"});
+  add("ark:/99999/f4", "Alpha scan", {"Cu"});
+  add("ark:/99999/f5", "Gamma scan", {"Zn", "Al"});
+  this->ingest(es);
+  const auto r = this->search(
+      {{"q", "scan"},
+       {"facets",
+        {{{"field_name", "dc.titles.title"}, {"size", 3}},
+         {{"field_name", "domain.elements"}},
+         {{"name", "top"}, {"field_name", "domain.elements"}, {"size", 1}},
+         {{"field_name", "domain.missing"}}}}});
+  const Json g = to_gmeta(r)["facet_results"];
+  EXPECT_EQ(g[0]["buckets"], Json::parse(R"([{"value":"Alpha scan","count":2},{"value":"Beta scan","count":1},{"value":"Gamma scan","count":1}])"));
+  EXPECT_EQ(g[1]["buckets"], Json::parse(R"([{"value":"Fe","count":2},{"value":"Ni","count":2},{"value":"Al","count":1},{"value":"Cu","count":1},{"value":"Zn","count":1}])"));
+  EXPECT_EQ(g[2]["name"], "top");
+  EXPECT_EQ(g[2]["buckets"], Json::parse(R"([{"value":"Fe","count":2}])"));
+  EXPECT_EQ(g[3]["buckets"], Json::array());
+}
+
+// A facets column changed behind beamflow's back is a clear error naming
+// the row, never a read past its end.
+TYPED_TEST(CatalogSuite, ADamagedFacetsColumnIsAClearError) {
+  Json c = metadata("Damaged scan");
+  c["domain"] = {{"elements", {"Fe"}}};
+  this->ingest({entry("ark:/99999/dmg", c)});
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) TypeParam::exec(this->m_dir.path(), "UPDATE entries SET facets = x'0102030405ff'");
+  else TypeParam::exec(this->m_dir.path(), "UPDATE entries SET facets = '\\x0102030405ff'::bytea");
+  EXPECT_EQ(this->search({{"q", "damaged"}}).total, 1);  // no terms facet: the column is not read
+  expect_error([&] { this->search({{"q", "damaged"}, {"facets", {{{"field_name", "domain.elements"}}}}}); }, "catalog.db",
+               {"its facets column is cut short", "row="});
 }
 
 TYPED_TEST(CatalogSuite, RepeatedRequestReturnsTheFirstEntry) {

@@ -1,0 +1,107 @@
+#include "jobs/catalog/facet_values.hpp"
+
+#include <algorithm>
+
+#include "jobs/catalog/backend_support.hpp"
+#include "jobs/catalog/errors.hpp"
+#include "jobs/catalog/sql_plan.hpp"
+
+namespace beamflow::catalog::detail {
+namespace {
+
+void put_le(std::string& out, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+std::uint64_t get_le(const std::string& in, std::size_t at, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+// Groups of [field hash: 4 bytes][n: 1 byte][n value hashes: 8 bytes each],
+// little-endian; a field with more than 255 values takes several groups.
+std::string pack_facet_values(const IndexTerms& terms) {
+  std::vector<std::pair<std::string, std::vector<std::uint64_t>>> by_field;
+  for (const auto& f : unique_fields(terms)) {
+    auto it = std::find_if(by_field.begin(), by_field.end(), [&](const auto& g) { return g.first == f.field; });
+    if (it == by_field.end()) it = by_field.insert(by_field.end(), {f.field, {}});
+    it->second.push_back(field_value_hash(f.field, f.text));
+  }
+  std::string out;
+  for (const auto& [field, values] : by_field) {
+    for (std::size_t i = 0; i < values.size(); i += 255) {
+      const std::size_t n = std::min<std::size_t>(255, values.size() - i);
+      put_le(out, field_hash(field), 4);
+      out += static_cast<char>(n);
+      for (std::size_t k = 0; k < n; ++k) put_le(out, values[i + k], 8);
+    }
+  }
+  return out;
+}
+
+TermsCounter::TermsCounter(const std::vector<Facet>& facets) : m_facets(facets), m_counts(facets.size()) {
+  for (std::size_t i = 0; i < facets.size(); ++i)
+    if (facets[i].kind == FacetKind::Terms) m_index[field_hash(facets[i].field)].push_back(i);
+}
+
+void TermsCounter::add(std::int64_t entry, const std::string& packed) {
+  std::size_t at = 0;
+  while (at < packed.size()) {
+    if (packed.size() - at < 5)
+      fail("catalog.db", "a catalog row cannot be read: its facets column is cut short", {{"row", std::to_string(entry)}});
+    const auto field = static_cast<std::uint32_t>(get_le(packed, at, 4));
+    const std::size_t n = static_cast<unsigned char>(packed[at + 4]);
+    at += 5;
+    if (packed.size() - at < 8 * n)
+      fail("catalog.db", "a catalog row cannot be read: its facets column is cut short", {{"row", std::to_string(entry)}});
+    if (auto it = m_index.find(field); it != m_index.end()) {
+      for (std::size_t k = 0; k < n; ++k) {
+        const std::uint64_t value = get_le(packed, at + 8 * k, 8);
+        for (std::size_t i : it->second) {
+          Count& c = m_counts[i][value];
+          if (c.n++ == 0) c.entry = entry;
+        }
+      }
+    }
+    at += 8 * n;
+  }
+}
+
+std::vector<FacetBucket> TermsCounter::buckets(std::size_t i, const FieldTexts& texts) const {
+  const Facet& facet = m_facets.at(i);
+  std::vector<std::pair<std::uint64_t, Count>> order(m_counts.at(i).begin(), m_counts[i].end());
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second.n > b.second.n; });
+  std::vector<FacetBucket> out;
+  const auto size = static_cast<std::size_t>(std::max(facet.size, 0));
+  // Equal counts are ordered by their text: name every bucket of a count
+  // before keeping the first of them.
+  for (std::size_t from = 0; from < order.size() && out.size() < size;) {
+    std::size_t to = from;
+    while (to < order.size() && order[to].second.n == order[from].second.n) ++to;
+    std::vector<FieldKey> keys;
+    for (std::size_t k = from; k < to; ++k) keys.emplace_back(facet.field, order[k].second.entry);
+    const auto found = texts(keys);
+    std::vector<std::string> named;
+    for (std::size_t k = from; k < to; ++k) {
+      const auto it = found.find({facet.field, order[k].second.entry});
+      if (it == found.end()) continue;
+      for (const auto& text : it->second)
+        if (field_value_hash(facet.field, text) == order[k].first) {
+          named.push_back(text);
+          break;
+        }
+    }
+    std::sort(named.begin(), named.end());
+    for (auto& text : named) {
+      if (out.size() == size) break;
+      out.push_back({Json(std::move(text)), order[from].second.n});
+    }
+    from = to;
+  }
+  return out;
+}
+
+}  // namespace beamflow::catalog::detail

@@ -1,0 +1,62 @@
+#pragma once
+// Terms facets without a probe per hit (schema version 3). Each entry row
+// carries its facet values packed: for every field, a 32-bit hash of the
+// field's name and the 64-bit hash of each (field, value) it holds
+// (field_value_hash, the exact-filter token's hash), about 12 bytes a
+// value. A search reads that column with the matched rows (SQLite: from the
+// entries_live covering index it already reads; PostgreSQL: from the heap
+// row it already reads) and counts in C++, so every field stays facetable
+// and a terms facet costs a hash-map increment per value instead of a
+// b-tree probe per hit. Only the buckets a result shows are turned back
+// into text: one (field, entry) row of one entry that holds the value,
+// looked up after counting, so the text is never stored twice.
+//
+// A 64-bit hash collision between two values of one field would merge
+// their buckets (at a million distinct values, odds about 3 in 10^8); a
+// collision of two field names' 32-bit hashes only adds buckets that
+// cannot be resolved to text, which are skipped.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "jobs/catalog/catalog.hpp"
+#include "jobs/catalog/entry.hpp"
+
+namespace beamflow::catalog::detail {
+
+// The packed facet values of an entry's index fields (bytes; may hold NUL).
+std::string pack_facet_values(const IndexTerms& terms);
+
+// The text values of (field, entry) pairs, from the fields rows: what a
+// backend gives TermsCounter to name the buckets it shows.
+using FieldKey = std::pair<std::string, std::int64_t>;
+using FieldTexts = std::function<std::map<FieldKey, std::vector<std::string>>(const std::vector<FieldKey>&)>;
+
+// Counts the terms facets of a query over the matched entries' packed
+// values; the other facet kinds are left to SQL.
+class TermsCounter {
+ public:
+  explicit TermsCounter(const std::vector<Facet>& facets);
+  bool any() const { return !m_index.empty(); }
+  // One matched entry and its packed values (a damaged column is catalog.db).
+  void add(std::int64_t entry, const std::string& packed);
+  // Buckets of facet `i` (a terms facet): count descending, then text
+  // ascending, at most its size; texts looked up through `texts`.
+  std::vector<FacetBucket> buckets(std::size_t i, const FieldTexts& texts) const;
+
+ private:
+  struct Count {
+    std::int64_t n = 0;
+    std::int64_t entry = 0;  // one entry holding the value
+  };
+  const std::vector<Facet>& m_facets;
+  // field hash -> the indexes of the terms facets on that field
+  std::unordered_map<std::uint32_t, std::vector<std::size_t>> m_index;
+  std::vector<std::unordered_map<std::uint64_t, Count>> m_counts;  // per facet
+};
+
+}  // namespace beamflow::catalog::detail
