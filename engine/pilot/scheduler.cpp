@@ -152,7 +152,10 @@ ActionState Scheduler::submit(const std::string& flow, actions::Action& a, const
     }
   }
   enqueue(r.action_id, e);
-  m_queued.notify();
+  if (!m_queued_pending) {
+    m_queued_pending = true;
+    m_queued.notify();
+  }
   return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));
 }
 
@@ -200,7 +203,13 @@ void Scheduler::forget(const std::string& key) {
 }
 
 void Scheduler::pump() {
-  m_queued.drain();
+  {
+    // Tasks queued from here on notify again; those queued before are
+    // placed below, in this turn.
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    m_queued_pending = false;
+    m_queued.drain();
+  }
   for (auto& env : m_channel.receive()) {
     if (env.from <= 0 || env.from >= static_cast<int>(m_ranks.size())) continue;
     // One message reports every task the worker finished in one turn,

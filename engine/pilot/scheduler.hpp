@@ -166,6 +166,9 @@ class Scheduler {
   int m_byes = 0;
   bool m_placing = true;
   fs::Wakeup m_queued;
+  // m_queued was notified and pump() has not drained it yet: one eventfd write
+  // per round of placement, not one per task a driver queues.
+  bool m_queued_pending = false;
   CrashCounts* m_crashes = nullptr;
   RunLogs* m_logs = nullptr;
 };
