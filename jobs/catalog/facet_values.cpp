@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "jobs/catalog/backend_support.hpp"
 #include "jobs/catalog/errors.hpp"
 #include "jobs/catalog/sql_plan.hpp"
 
@@ -23,21 +22,22 @@ std::uint64_t get_le(const std::string& in, std::size_t at, int bytes) {
 
 // Groups of [field hash: 4 bytes][n: 1 byte][n value hashes: 8 bytes each],
 // little-endian; a field with more than 255 values takes several groups.
+// Built from hashes alone (sorted, repeats dropped): no string is copied.
 std::string pack_facet_values(const IndexTerms& terms) {
-  std::vector<std::pair<std::string, std::vector<std::uint64_t>>> by_field;
-  for (const auto& f : unique_fields(terms)) {
-    auto it = std::find_if(by_field.begin(), by_field.end(), [&](const auto& g) { return g.first == f.field; });
-    if (it == by_field.end()) it = by_field.insert(by_field.end(), {f.field, {}});
-    it->second.push_back(field_value_hash(f.field, f.text));
-  }
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> values;
+  values.reserve(terms.fields.size());
+  for (const auto& f : terms.fields) values.emplace_back(field_hash(f.field), field_value_hash(f.field, f.text));
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
   std::string out;
-  for (const auto& [field, values] : by_field) {
-    for (std::size_t i = 0; i < values.size(); i += 255) {
-      const std::size_t n = std::min<std::size_t>(255, values.size() - i);
-      put_le(out, field_hash(field), 4);
-      out += static_cast<char>(n);
-      for (std::size_t k = 0; k < n; ++k) put_le(out, values[i + k], 8);
-    }
+  out.reserve(values.size() * 13);
+  for (std::size_t i = 0; i < values.size();) {
+    std::size_t n = 0;
+    while (i + n < values.size() && n < 255 && values[i + n].first == values[i].first) ++n;
+    put_le(out, values[i].first, 4);
+    out += static_cast<char>(n);
+    for (std::size_t k = 0; k < n; ++k) put_le(out, values[i + k].second, 8);
+    i += n;
   }
   return out;
 }
