@@ -104,14 +104,17 @@ std::string read_whole_file(const std::filesystem::path& file, const std::string
 }
 
 namespace {
-// pid + counter make names unique within a host; the random part keeps hosts
-// sharing a directory (NFS, Lustre) apart. O_EXCL settles any collision left.
+// pid + counter make names unique within a host; the random part, drawn
+// once per process, keeps hosts sharing a directory (NFS, Lustre) apart.
+// O_EXCL settles any collision left. (A generator per thread seeded from
+// std::random_device cost a pilot one random_device per run: each run has
+// a thread of its own.)
 std::filesystem::path temp_name_for(const std::filesystem::path& target) {
   static std::atomic<unsigned> counter{0};
-  thread_local std::mt19937 rng{std::random_device{}()};
+  static const unsigned salt = std::random_device{}();
   const std::string name = "." + target.filename().string() + ".tmp-" +
                            std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-                           std::to_string(rng());
+                           std::to_string(salt);
   return directory_of(target) / name;
 }
 }  // namespace
