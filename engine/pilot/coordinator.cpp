@@ -246,6 +246,7 @@ class Coordinator {
     o.work_dir = m_o.dir;
     o.executor = [this, &s](fs::Wakeup& w) { return m_scheduler.executor(s.run_id, w); };
     o.interrupt = [&s] { return s.interrupt.load(); };
+    o.status_at_start = false;  // status.json once, at the end (RunOptions)
     try {
       run::Engine engine(m_registry);
       run::RunResult r;

@@ -114,7 +114,7 @@ RunResult Engine::start(const Json& definition, const Json& input, const RunOpti
   Driver driver(m_actions, dir, state, writer, options);
   return interrupt_on_storage_failure(run_id, [&] {
     begin_run(driver, options, run_id, definition, input);
-    dir.write_status(status_json(state, "RUNNING"));
+    if (options.status_at_start) dir.write_status(status_json(state, "RUNNING"));
     if (options.on_started) options.on_started();
     return finish(dir, state, driver.run());
   });

@@ -57,6 +57,11 @@ struct RunOptions {
   std::function<std::shared_ptr<Executor>(fs::Wakeup& wakeup)> executor;
   // Called once a fresh run's start is durable (its journal holds RunStarted).
   std::function<void()> on_started;
+  // Write status.json (RUNNING) once a fresh run's start is durable. The
+  // pilot turns it off: its runs write status.json once, at their end (one
+  // file fewer to create per run), and until then summarize_run() tells a
+  // run without one by its lock and its journal's first record.
+  bool status_at_start = true;
   // Asked at every turn of the driver's loop.
   std::function<Interrupt()> interrupt;
 };

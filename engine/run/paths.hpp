@@ -9,7 +9,10 @@
 //                                made at the run's first action that keeps
 //                                state (a run of only instant in-process
 //                                actions, such as echo, has none)
-//   runs/RUN_ID/status.json      the summary `beamflow runs` reads (run_store.hpp)
+//   runs/RUN_ID/status.json      the summary `beamflow runs` reads (run_store.hpp):
+//                                written when the run starts and when it ends;
+//                                a pilot's runs write it only at their end
+//                                (RunOptions::status_at_start)
 //   runs/RUN_ID/log              a pilot run's log (pilot/run_log.hpp)
 #include <filesystem>
 #include <optional>

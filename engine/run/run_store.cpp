@@ -57,6 +57,30 @@ void publish(fs::detail::TempFile& tmp, const std::filesystem::path& file) {
   tmp.disarm();
 }
 
+// {"flow", "started"} of a run from its journal's RunStarted (the first
+// record, read from the first 64 KiB); {} when there is none to be read
+// there (not started yet, or an input too large to fit).
+Json started_of(const std::filesystem::path& journal_file) {
+  Json out = Json::object();
+  fs::detail::UniqueFd fd(::open(journal_file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) return out;
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return out;
+  std::vector<std::uint8_t> head(64 * 1024);
+  const ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
+  if (n <= 0) return out;
+  try {
+    const auto report = journal::parse_journal(head.data(), static_cast<std::size_t>(n), journal_file);
+    if (report.records.empty() || report.records.front().type != static_cast<std::uint16_t>(RecordType::RunStarted))
+      return out;
+    const Event e = decode(report.records.front().type, report.records.front().payload);
+    out["flow"] = e.body.value("flow", std::string());
+    if (e.body.contains("t") && e.body["t"].is_number_integer()) out["started"] = format_time_ms(e.body["t"].get<std::int64_t>());
+  } catch (const Error&) {
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string new_run_id() {
@@ -248,10 +272,19 @@ std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, 
   RunSummary s;
   s.run_id = run_id;
   Json st;
-  try {
-    st = read_json(dir / "status.json");
-  } catch (const Error&) {
-    st = Json::object();  // created but never started: the status file is written first thing
+  struct stat status_file {};
+  if (::lstat((dir / "status.json").c_str(), &status_file) != 0 && errno == ENOENT) {
+    // None yet (a pilot's run writes it at its end, RunOptions::status_at_start):
+    // RUNNING while a process holds the lock (checked below), its flow and
+    // start from its journal's first record.
+    st = started_of(dir / "journal");
+    st["status"] = "RUNNING";
+  } else {
+    try {
+      st = read_json(dir / "status.json");
+    } catch (const Error&) {
+      st = Json::object();  // created but never started: the status file is written first thing
+    }
   }
   if (!st.is_object()) st = Json::object();
   const auto text = [&st](const char* key, const char* otherwise) {

@@ -109,7 +109,10 @@ struct RunSummary {
 };
 // Every run under runs_root, oldest first.
 std::vector<RunSummary> list_runs(const std::filesystem::path& runs_root);
-// Status of one run; nullopt when it does not exist.
+// Status of one run; nullopt when it does not exist. A run without
+// status.json (a pilot's, until it ends) is RUNNING while a process holds
+// its lock, else INTERRUPTED, with its flow and start from its journal's
+// RunStarted.
 std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, const std::string& run_id);
 
 }  // namespace beamflow::run

@@ -41,6 +41,39 @@ TEST(RunCreation, ADirectoryCutShortBeforeItsDefinitionIsTakenOverWithAFreshJour
   EXPECT_EQ(h.events.front().type, run::RecordType::RunStarted);  // the stale record is gone
 }
 
+// A pilot's runs write status.json once, at their end
+// (RunOptions::status_at_start = false): until then a run is summarized from
+// its lock (RUNNING while held) and its journal's RunStarted (flow, start).
+TEST(RunCreation, ARunWithoutStatusJsonIsSummarizedFromItsLockAndItsJournal) {
+  for (const bool at_start : {false, true}) {
+    SCOPED_TRACE(at_start ? "status.json at start" : "status.json at the end only");
+    test::ScratchDir scratch;
+    run::Engine engine(test::builtin_registry());
+    auto o = test::fast_options(scratch.path(), "r1");
+    o.flow_file = "the-flow.json";
+    o.status_at_start = at_start;
+    bool looked = false;
+    o.on_started = [&] {
+      looked = true;
+      EXPECT_EQ(std::filesystem::exists(scratch.path() / "r1" / "status.json"), at_start);
+      const auto s = run::summarize_run(scratch.path(), "r1");
+      ASSERT_TRUE(s);
+      EXPECT_EQ(s->status, "RUNNING");  // our own lock is held
+      EXPECT_EQ(s->flow, "the-flow.json");
+      EXPECT_EQ(s->started.size(), 24u) << s->started;  // 2026-12-04T06:30:00.123Z
+    };
+    ASSERT_EQ(engine.start(Json::parse(kFlow), Json::object(), o).status, run::RunStatus::Succeeded);
+    EXPECT_TRUE(looked);
+    const auto s = run::summarize_run(scratch.path(), "r1");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->status, "SUCCEEDED");
+    EXPECT_EQ(s->flow, "the-flow.json");
+    // Without status.json and without a holder of its lock: INTERRUPTED (resumable).
+    std::filesystem::remove(scratch.path() / "r1" / "status.json");
+    EXPECT_EQ(run::summarize_run(scratch.path(), "r1")->status, "INTERRUPTED");
+  }
+}
+
 TEST(RunCreation, ARealRunIsNeverTakenOver) {
   test::ScratchDir scratch;
   run::Engine engine(test::builtin_registry());
