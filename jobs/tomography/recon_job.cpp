@@ -6,13 +6,13 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
-#include <mutex>
 #include <sstream>
 #include <type_traits>
 
 #include "parallel/backend.hpp"
 #include "jobs/tomography/input_checksum.hpp"
 #include "jobs/tomography/errors.hpp"
+#include "jobs/tomography/buffer_pool.hpp"
 #include "jobs/tomography/fft_wisdom.hpp"
 #include "jobs/tomography/kernel_errors.hpp"
 #include "jobs/tomography/preview.hpp"
@@ -299,23 +299,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   // round: the sinograms (compute thread only) and the written slabs (at
   // most two in use: one being computed, one being written).
   Kokkos::View<kernels::Real*> sino_storage;
-  std::mutex slabs_mutex;
-  std::vector<HostVolume> free_slabs;
-  const auto take_slab = [&](std::size_t count) {
-    std::lock_guard lock(slabs_mutex);
-    for (auto it = free_slabs.begin(); it != free_slabs.end(); ++it)
-      if (it->count >= count) {
-        HostVolume slab = std::move(*it);
-        free_slabs.erase(it);
-        return slab;
-      }
-    return HostVolume{};
-  };
-  const auto give_slab = [&](HostVolume&& slab) {
-    std::lock_guard lock(slabs_mutex);
-    if (slab.data() && free_slabs.size() < 2) free_slabs.push_back(std::move(slab));
-    slab = HostVolume{};
-  };
+  BufferPool<HostVolume> slabs(2);
 
   // preprocess + kernel: device work only (no HDF5, no MPI), on the
   // compute thread when pipelined.
@@ -337,8 +321,8 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     // Every pixel is written by the kernel: nothing is initialised. Where
     // the device is the host the kernel writes into the slab itself.
     const auto values = static_cast<std::size_t>(chunk.size() * W * W);
-    HostVolume slab = take_slab(values);
-    if (!slab.data()) slab = aligned_floats(values);
+    HostVolume slab = slabs.take(values);
+    if (slab.capacity == 0) slab = aligned_floats(values);
     const Kokkos::View<float***, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> host(
         slab.data(), chunk.size(), W, W);
     constexpr bool on_host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, kernels::MemSpace>::accessible &&
@@ -437,7 +421,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       write_failed = std::current_exception();
     }
     write_s += since(t);
-    give_slab(std::move(slab));
+    slabs.give(std::move(slab));
     computed += chunk.size();
     log("round " + std::to_string(round + 1) + "/" + std::to_string(s.rounds) + " written");
     if (kill_after > 0 && round + 1 == kill_after) {

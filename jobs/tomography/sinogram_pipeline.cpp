@@ -87,11 +87,11 @@ kernels::FlatDark SinogramPipeline::fields(parallel::RowRange rows, float* flats
 void SinogramPipeline::read_fields(RawSlab& raw) const {
   const DxShape& s = m_input.shape();
   if (s.flats > 0) {
-    raw.flats = m_floats.take(values(s.flats, raw.ext, s.columns));
+    raw.flats = take_buffer(m_floats, values(s.flats, raw.ext, s.columns));
     m_input.read_flats(raw.ext, raw.flats.get());
   }
   if (s.darks > 0) {
-    raw.darks = m_floats.take(values(s.darks, raw.ext, s.columns));
+    raw.darks = take_buffer(m_floats, values(s.darks, raw.ext, s.columns));
     m_input.read_darks(raw.ext, raw.darks.get());
   }
 }
@@ -117,10 +117,10 @@ RawSlab SinogramPipeline::read(parallel::RowRange rows) const {
   // uint16 as stored: half the bytes, and no conversion pass in HDF5 (the
   // fused preprocessing converts each value as it reads it).
   if (fused() && m_input.projections_are_uint16()) {
-    raw.projections16 = m_uint16s.take(n);
+    raw.projections16 = take_buffer(m_uint16s, n);
     m_input.read_projections(raw.ext, raw.projections16.get());
   } else {
-    raw.projections = m_floats.take(n);
+    raw.projections = take_buffer(m_floats, n);
     m_input.read_projections(raw.ext, raw.projections.get());
   }
   return raw;
@@ -192,7 +192,7 @@ kernels::Image2D SinogramPipeline::load_projection(std::int64_t angle, parallel:
   RawSlab raw;
   raw.rows = raw.ext = rows;
   read_fields(raw);
-  raw.projections = m_floats.take(values(1, rows, s.columns));
+  raw.projections = take_buffer(m_floats, values(1, rows, s.columns));
   m_input.read_projection(angle, rows, raw.projections.get());
   const kernels::FlatDark fd = fields(rows, raw.flats.get(), raw.darks.get());
   Stack proj = on_device("beamflow::jobs::projection", raw.projections.get(), 1, rows.size(), s.columns);

@@ -10,11 +10,11 @@
 //            minus log -> transpose to sinograms -> [stripes]
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <vector>
 
 #include "core/json.hpp"
+#include "jobs/tomography/buffer_pool.hpp"
 #include "jobs/tomography/dxchange.hpp"
 #include "kernels/tomo/preprocess.hpp"
 #include "kernels/common/views.hpp"
@@ -50,41 +50,13 @@ struct HostBuffer {
   explicit operator bool() const noexcept { return bool(values); }
 };
 
-namespace detail {
-// Host buffers handed back after a slab, for the next slab to take: a slab's
-// buffers are large (malloc maps and unmaps them), so reusing one saves
-// faulting in fresh zeroed pages at every chunk. Thread-safe; keeps at most
-// kKept buffers (two slabs' projections, flats and darks).
+// Takes a buffer of `count` values from `pool`, or allocates one.
 template <class T>
-class BufferPool {
- public:
-  HostBuffer<T> take(std::size_t count) {
-    {
-      std::lock_guard lock(m_mutex);  // the smallest that holds `count`
-      auto best = m_free.end();
-      for (auto it = m_free.begin(); it != m_free.end(); ++it)
-        if (it->capacity >= count && (best == m_free.end() || it->capacity < best->capacity)) best = it;
-      if (best != m_free.end()) {
-        HostBuffer<T> b = std::move(*best);
-        m_free.erase(best);
-        return b;
-      }
-    }
-    return {std::make_unique_for_overwrite<T[]>(count), count};
-  }
-  void give(HostBuffer<T>&& buffer) {
-    if (!buffer) return;
-    std::lock_guard lock(m_mutex);
-    if (m_free.size() < kKept) m_free.push_back(std::move(buffer));
-    buffer = {};
-  }
-
- private:
-  static constexpr std::size_t kKept = 6;
-  std::mutex m_mutex;
-  std::vector<HostBuffer<T>> m_free;
-};
-}  // namespace detail
+HostBuffer<T> take_buffer(BufferPool<HostBuffer<T>>& pool, std::size_t count) {
+  HostBuffer<T> b = pool.take(count);
+  if (b.capacity == 0) b = {std::make_unique_for_overwrite<T[]>(count), count};
+  return b;
+}
 
 // The values load() reads from the file for one slab, on the host, before
 // anything runs on the device: plain memory, no Kokkos, so that the thread
@@ -143,8 +115,9 @@ class SinogramPipeline {
   const DxInput& m_input;
   PreprocessOptions m_options;
   kernels::Angles m_angles;
-  mutable detail::BufferPool<float> m_floats;
-  mutable detail::BufferPool<std::uint16_t> m_uint16s;
+  // Two slabs' projections, flats and darks (one read, one preprocessed).
+  mutable BufferPool<HostBuffer<float>> m_floats{6};
+  mutable BufferPool<HostBuffer<std::uint16_t>> m_uint16s{2};
 };
 
 }  // namespace beamflow::jobs

@@ -195,7 +195,7 @@ AlignedFloats aligned_floats(std::size_t count) {
   if (bytes == 0) return out;
   out.values.reset(static_cast<float*>(std::aligned_alloc(kDirectAlignment, bytes)));
   if (!out.values) throw std::bad_alloc();
-  out.count = count;
+  out.capacity = count;
   return out;
 }
 

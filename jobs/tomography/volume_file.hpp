@@ -69,7 +69,7 @@ inline constexpr std::size_t kDirectAlignment = 4096;
 // Host memory for `count` floats, aligned to kDirectAlignment (freed with std::free).
 struct AlignedFloats {
   std::unique_ptr<float, void (*)(void*)> values{nullptr, &std::free};
-  std::size_t count = 0;
+  std::size_t capacity = 0;  // floats
   float* data() const noexcept { return values.get(); }
 };
 AlignedFloats aligned_floats(std::size_t count);
