@@ -173,14 +173,13 @@ std::optional<run::RunSummary> RunWaiter::wait(const std::string& run_id, std::c
   const std::int64_t give_up = timeout.count() > 0 ? now_ms() + timeout.count() : 0;
   bool queued = false;
   int run_watch = -1;
-  struct Unwatch {
-    Watch* w;
-    int& wd;
+  struct Unwatch {  // the run's watch ends with this wait (the instance stays)
+    RunWaiter& waiter;
+    const int& wd;
     ~Unwatch() {
-      if (w && w->dirs && wd >= 0) w->dirs->unwatch(wd);
+      if (wd >= 0 && waiter.m_watch && waiter.m_watch->dirs) waiter.m_watch->dirs->unwatch(wd);
     }
-  };
-  std::optional<Unwatch> unwatch;
+  } unwatch{*this, run_watch};
   while (true) {
     const run::RunSummary s = look(run_id, queued);
     if (progress) progress(s);
@@ -199,10 +198,7 @@ std::optional<run::RunSummary> RunWaiter::wait(const std::string& run_id, std::c
     }
     if (m_watch->dirs && run_watch < 0) {
       run_watch = m_watch->dirs->watch(run::run_dir(m_dir / "runs", run_id));
-      if (run_watch >= 0) {
-        unwatch.emplace(Unwatch{m_watch.get(), run_watch});
-        continue;  // watched from now on: look once more
-      }
+      if (run_watch >= 0) continue;  // watched from now on: look once more
     }
     std::int64_t wait = m_watch->dirs ? 1000 : 250;
     if (give_up) {
