@@ -7,6 +7,7 @@
 #include "core/json_parse.hpp"
 #include "core/hash.hpp"
 #include "core/time.hpp"
+#include "platform/posix_file.hpp"
 
 namespace beamflow::actions::durable {
 
@@ -26,6 +27,11 @@ std::optional<Json> read_json(const stdfs::path& file) {
 
 void write_json(const stdfs::path& file, const Json& value) {
   fs::write_file_atomic(file, dump_compact(value) + "\n");
+}
+
+void replace_json(const stdfs::path& file, const Json& value) {
+  const std::string text = dump_compact(value) + "\n";
+  fs::detail::replace_file(file, text.data(), text.size(), /*durable=*/false, "fs.write");
 }
 
 Json to_json(const ActionState& state) {

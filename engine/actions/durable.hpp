@@ -21,6 +21,9 @@ std::optional<Json> read_json(const std::filesystem::path& file);
 // Atomic replace + fsync. Strings that are not valid UTF-8 are written with
 // U+FFFD in place of the bad bytes rather than failing.
 void write_json(const std::filesystem::path& file, const Json& value);
+// Atomic replace without fsync: for a file that only the process started
+// right after reads, and that a machine crash may lose harmlessly.
+void replace_json(const std::filesystem::path& file, const Json& value);
 
 // The outcome recorded in state_dir/result.json, if any.
 std::optional<ActionState> load_result(const std::filesystem::path& state_dir,

@@ -91,7 +91,14 @@ ActionState drive(const ActionRequest& r, const stdfs::path& supervisor_exe,
         dir, ActionState::failed(r.action_id, "Command.Lost",
                                  sup.name() + " died while the command ran; it was not run again"));
   }
-  durable::write_json(dir / files::kSpec, make_spec().to_json());
+  // Not fsynced: the lock is held here only for a few system calls, never
+  // an fsync. An engine stopped while it holds the lock (a worker rank
+  // SIGSTOPped or hung, declared lost by the pilot) would keep the action
+  // Active wherever it is placed again, until that engine ran on. The spec
+  // is read by the supervisor spawned next, from the page cache; a machine
+  // crash kills that supervisor too, and the next look either launches again
+  // (no `started`: the spec is written again) or records Command.Lost.
+  durable::replace_json(dir / files::kSpec, make_spec().to_json());
   command::spawn_supervisor(supervisor_exe, dir, std::move(*lock));
   return running(r);
 }
