@@ -18,11 +18,12 @@ int find_center_main(const std::vector<std::string>& args) {
     if (!out.parse("--input D.h5 [--method vo|pc] [--rows A:B] [--samples K]", o, {}, args, vm)) return kExitOk;
     const auto options =
         jobs::options_from_json(jobs::find_center_fields(), request_from(vm, jobs::find_center_fields()), {});
-    parallel::ParallelRuntime runtime;
-    const jobs::CenterResult result = jobs::find_center(options, runtime.world());
-    out.prints_results(runtime.world().is_root());
-    out.result(result.to_json(), {});
-    return kExitOk;
+    return with_runtime(out, [&](parallel::ParallelRuntime& runtime) {
+      const jobs::CenterResult result = jobs::find_center(options, runtime.world());
+      out.prints_results(runtime.world().is_root());
+      out.result(result.to_json(), {});
+      return kExitOk;
+    });
   });
 }
 

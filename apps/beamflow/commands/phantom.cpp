@@ -20,20 +20,21 @@ int phantom_main(const std::vector<std::string>& args) {
       return kExitOk;
     const auto options =
         jobs::options_from_json(jobs::phantom_fields(), request_from(vm, jobs::phantom_fields()), {});
-    parallel::ParallelRuntime runtime;
-    // One file, one writer: under mpirun rank 0 writes, the others wait.
-    std::string truth;
-    runtime.world().agree([&] {
-      if (runtime.world().is_root()) truth = jobs::make_phantom(options).truth.dump();
+    return with_runtime(out, [&](parallel::ParallelRuntime& runtime) {
+      // One file, one writer: under mpirun rank 0 writes, the others wait.
+      std::string truth;
+      runtime.world().agree([&] {
+        if (runtime.world().is_root()) truth = jobs::make_phantom(options).truth.dump();
+      });
+      if (!runtime.world().is_root()) return kExitOk;
+      const Json t = Json::parse(truth);
+      out.result(t, [&](std::ostream& os) {
+        os << "wrote " << t["data_file"].get<std::string>() << " (" << t["angles"] << " angles x " << t["rows"]
+           << " rows x " << t["size"] << " columns, centre " << t["center"] << "), truth "
+           << t["volume_file"].get<std::string>() << "\n";
+      });
+      return kExitOk;
     });
-    if (!runtime.world().is_root()) return kExitOk;
-    const Json t = Json::parse(truth);
-    out.result(t, [&](std::ostream& os) {
-      os << "wrote " << t["data_file"].get<std::string>() << " (" << t["angles"] << " angles x " << t["rows"]
-         << " rows x " << t["size"] << " columns, centre " << t["center"] << "), truth "
-         << t["volume_file"].get<std::string>() << "\n";
-    });
-    return kExitOk;
   });
 }
 

@@ -34,11 +34,12 @@ int recon_main(const std::vector<std::string>& args) {
     jobs::ReconOptions options =
         jobs::options_from_json(jobs::recon_fields(), request_from(vm, jobs::recon_fields()), {});
     options.log = [&out](const std::string& line) { out.progress(line); };
-    parallel::ParallelRuntime runtime;
-    const jobs::ReconSummary summary = jobs::reconstruct(options, runtime.world());
-    out.prints_results(runtime.world().is_root());
-    out.result(summary.to_json(), [&](std::ostream&) { print_human(summary); });
-    return kExitOk;
+    return with_runtime(out, [&](parallel::ParallelRuntime& runtime) {
+      const jobs::ReconSummary summary = jobs::reconstruct(options, runtime.world());
+      out.prints_results(runtime.world().is_root());
+      out.result(summary.to_json(), [&](std::ostream&) { print_human(summary); });
+      return kExitOk;
+    });
   });
 }
 

@@ -14,6 +14,7 @@
 #include "apps/beamflow/subcommand.hpp"
 #include "core/error.hpp"
 #include "jobs/tomography/requests.hpp"
+#include "parallel/runtime.hpp"
 #include "platform/launcher.hpp"
 
 namespace beamflow::cli {
@@ -35,6 +36,16 @@ inline Output tomography_output(const std::string& command, const std::vector<st
   Output out(command, args);
   out.speaks(platform::launch_info().rank == 0).human_errors_too();
   return out;
+}
+
+// Runs `body(runtime)` with the parallel runtime up, and reports what it
+// throws before the runtime ends: under mpirun a rank that leaves MPI with
+// exit 1 may make mpirun abort the others, rank 0 included, before rank 0
+// has printed the agreed error (the other ranks are silent).
+template <class Body>
+int with_runtime(const Output& out, Body&& body) {
+  parallel::ParallelRuntime runtime;
+  return out.run([&] { return body(runtime); });
 }
 
 }  // namespace beamflow::cli
