@@ -1,8 +1,10 @@
 #pragma once
 // A fresh directory under the system temp dir, removed with everything in it
 // when the object goes away.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <string>
 #include <system_error>
@@ -18,7 +20,13 @@ class ScratchDir {
   }
   ScratchDir(const ScratchDir&) = delete;
   ScratchDir& operator=(const ScratchDir&) = delete;
+  // BEAMFLOW_KEEP_SCRATCH=1 keeps the directory (and says where), to read
+  // a failed test's pilot logs and run directories afterwards.
   ~ScratchDir() {
+    if (const char* keep = std::getenv("BEAMFLOW_KEEP_SCRATCH"); keep && *keep && std::string(keep) != "0") {
+      std::cerr << "kept scratch directory " << m_path.string() << "\n";
+      return;
+    }
     std::error_code ec;
     std::filesystem::remove_all(m_path, ec);
   }
