@@ -284,15 +284,31 @@ class Coordinator {
   }
 
   void reap() {
+    int freed = 0;
     for (auto it = m_slots.begin(); it != m_slots.end();) {
       if (!it->second->finished) {
         ++it;
         continue;
       }
       it->second->thread.join();
-      if (it->second->retry && !m_draining) retry_later(*it->second);
-      else m_backoff.erase(it->first);
+      if (it->second->retry && !m_draining) {
+        retry_later(*it->second);
+      } else {
+        m_backoff.erase(it->first);
+        ++freed;
+      }
       it = m_slots.erase(it);
+    }
+    // A run that ended gave back what a waiting retry most likely lacked
+    // (descriptors, memory): the earliest one is tried now rather than at
+    // the end of its backoff, which has grown to a minute by the sixth try.
+    const std::int64_t now = now_ms();
+    for (; freed > 0; --freed) {
+      auto earliest = m_retries.end();
+      for (auto r = m_retries.begin(); r != m_retries.end(); ++r)
+        if (r->first > now && (earliest == m_retries.end() || r->first < earliest->first)) earliest = r;
+      if (earliest == m_retries.end()) break;
+      earliest->first = now;
     }
   }
 
