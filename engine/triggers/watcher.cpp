@@ -206,7 +206,12 @@ void Watcher::submit_file(std::size_t reg, const fsys::path& path, const struct 
   // over before): a lookup in the ledger here instead of an input to make
   // and a queued hand-off. A new event's file is checked by the intake alone.
   if (m_submitter.handed_over(id)) return;
-  m_outgoing.push_back({std::move(id), m_definitions[reg], file_input(r, e), e.path + " (registration " + r.id + ")"});
+  m_outgoing.push_back({.submission_id = std::move(id),
+                        .definition = m_definitions[reg],
+                        .input = file_input(r, e),
+                        .what = e.path + " (registration " + r.id + ")",
+                        .registration = nullptr,  // described here, not on a submitter thread
+                        .file = {}});
   if (m_outgoing.size() >= Submitter::kMaxBatch) flush();  // a long rescan starts handing over early
 }
 
@@ -246,9 +251,13 @@ void Watcher::fire_timers(std::int64_t now) {
     const std::int64_t instant = last_instant(r, now);
     if (instant < 0) continue;
     if (auto it = m_fired.find(i); it != m_fired.end() && it->second >= instant) continue;
-    const auto outcome = m_submitter.hand_over({timer_submission_id(r, instant), m_definitions[i],
-                                                timer_input(r, instant),
-                                                "timer " + r.id + " (instant " + format_time_ms(instant) + ")"});
+    const auto outcome =
+        m_submitter.hand_over({.submission_id = timer_submission_id(r, instant),
+                               .definition = m_definitions[i],
+                               .input = timer_input(r, instant),
+                               .what = "timer " + r.id + " (instant " + format_time_ms(instant) + ")",
+                               .registration = nullptr,
+                               .file = {}});
     if (outcome == Submitter::Outcome::Failed) continue;  // again at the next wake-up
     m_fired[i] = instant;
     if (outcome == Submitter::Outcome::Submitted) ++m_stats.timer_firings;
