@@ -223,7 +223,7 @@ class Coordinator {
 
   void launch() {
     release_due_retries();
-    while (!m_draining && m_slots.size() < m_o.max_runs && !m_waiting.empty()) {
+    while (!m_draining && m_slots.size() < m_limit && !m_waiting.empty()) {
       auto w = m_waiting.front();
       m_waiting.pop_front();
       auto slot = std::make_unique<Slot>();
@@ -284,7 +284,8 @@ class Coordinator {
   }
 
   void reap() {
-    int freed = 0;
+    std::size_t freed = 0;
+    bool short_of = false;
     for (auto it = m_slots.begin(); it != m_slots.end();) {
       if (!it->second->finished) {
         ++it;
@@ -293,17 +294,33 @@ class Coordinator {
       it->second->thread.join();
       if (it->second->retry && !m_draining) {
         retry_later(*it->second);
+        short_of = true;
       } else {
         m_backoff.erase(it->first);
         ++freed;
       }
       it = m_slots.erase(it);
     }
+    // What fits is what still runs (m_limit). One more is tried after as
+    // many runs ended, or a second went by: a probe per end would fail
+    // about as often as runs end.
+    const std::int64_t now = now_ms();
+    if (short_of) {
+      m_limit = std::max<std::size_t>(1, m_slots.size());
+      m_ended_since = 0;
+      m_limit_since_ms = now;
+    } else if (m_limit < m_o.max_runs) {
+      m_ended_since += freed;
+      if (m_ended_since >= m_limit || now - m_limit_since_ms >= kFirstRetryMs) {
+        ++m_limit;
+        m_ended_since = 0;
+        m_limit_since_ms = now;
+      }
+    }
     // A run that ended gave back what a waiting retry most likely lacked
     // (descriptors, memory): the earliest one is tried now rather than at
     // the end of its backoff, which has grown to a minute by the sixth try.
-    const std::int64_t now = now_ms();
-    for (; freed > 0; --freed) {
+    for (; !short_of && freed > 0; --freed) {
       auto earliest = m_retries.end();
       for (auto r = m_retries.begin(); r != m_retries.end(); ++r)
         if (r->first > now && (earliest == m_retries.end() || r->first < earliest->first)) earliest = r;
@@ -331,7 +348,10 @@ class Coordinator {
     status["pid"] = static_cast<std::int64_t>(::getpid());
     status["updated_ms"] = now_ms();
     status["draining"] = m_draining;
-    status["runs"] = {{"active", m_slots.size()}, {"waiting", m_waiting.size() + m_retries.size()}, {"inbox", inbox}};
+    status["runs"] = {{"active", m_slots.size()},
+                      {"limit", m_limit},
+                      {"waiting", m_waiting.size() + m_retries.size()},
+                      {"inbox", inbox}};
     try {
       // A view rewritten every second, not a record: renamed into place
       // (a reader sees the old file or the new, never a torn one) without
@@ -360,6 +380,16 @@ class Coordinator {
   RunLogs m_logs;
   std::optional<CrashCounts> m_crashes;
   std::map<std::string, std::unique_ptr<Slot>> m_slots;
+  // Runs driven at once now: max_runs, lowered to the runs still going when
+  // one could not be driven for a reason of the moment (what it lacked,
+  // descriptors or memory, is held by those), raised again step by step
+  // (reap). Without it every retry that fell due started at once and most
+  // failed again, their backoff doubling towards a minute: with 60 runs
+  // and room for ~12 (90 descriptors), CI saw a run still waiting after
+  // 150 s.
+  std::size_t m_limit = m_o.max_runs;
+  std::size_t m_ended_since = 0;     // runs ended since m_limit last changed
+  std::int64_t m_limit_since_ms = 0;  // when it last changed
   std::deque<Waiting> m_waiting;
   std::vector<std::pair<std::int64_t, Waiting>> m_retries;  // (due, run)
   std::map<std::string, std::int64_t> m_backoff;           // run id -> its last delay

@@ -196,7 +196,7 @@ TEST_F(Pilot, RunsThatCannotStartForLackOfDescriptorsAreTriedAgain) {
   auto pilot = start_pilot({"prlimit", "--nofile=90:90"}, 2, {"--max-runs", std::to_string(kRuns)});
   const auto waited = wait_all(handed, 180s, {"--timeout", "150"});
   const Json w = Json::parse(waited.out);
-  ASSERT_TRUE(w.contains("succeeded")) << waited.out << waited.err;
+  ASSERT_TRUE(w.contains("succeeded")) << waited.out << waited.err << pilot_logs();
   EXPECT_EQ(w.at("succeeded").get<int>() + w.at("failed").get<int>(), kRuns) << waited.out;
   EXPECT_GT(w.at("succeeded").get<int>(), 0);
 }

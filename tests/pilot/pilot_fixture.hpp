@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -109,6 +110,23 @@ class Pilot : public ::testing::Test {
     o.env = {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}};
     o.stderr_file = m_scratch.path() / ("pilot-" + std::to_string(m_starts++) + ".log");
     return PilotProcess{Process::start(argv, o)};
+  }
+
+  // The last lines of each pilot's stderr log, for a failure's message.
+  std::string pilot_logs(std::size_t last = 40) const {
+    std::string out;
+    for (int i = 0; i < m_starts; ++i) {
+      const fsys::path f = m_scratch.path() / ("pilot-" + std::to_string(i) + ".log");
+      std::deque<std::string> tail;
+      std::ifstream in(f);
+      for (std::string l; std::getline(in, l);) {
+        tail.push_back(std::move(l));
+        if (tail.size() > last) tail.pop_front();
+      }
+      out += "--- " + f.string() + " (last " + std::to_string(tail.size()) + " lines)\n";
+      for (const auto& l : tail) out += l + "\n";
+    }
+    return out;
   }
 
   // Submits the flow with a tag; the command sleeps `work` seconds before it
