@@ -81,15 +81,34 @@ class Coordinator {
     m_scheduler.observe(&*m_crashes, &m_logs);
     for (const auto& s : run::list_runs(runs_root()))
       if (s.status != "SUCCEEDED" && s.status != "FAILED") enqueue(s.run_id, "", true);
-    fs::DirWatch dirs;
-    // Submissions arrive by link(2) (IN_CREATE), cancel requests by rename.
-    for (const char* sub : {"inbox", "cancel"}) dirs.watch(m_o.dir / sub, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
     fs::Poller poller;
     poller.add(signals.fd(), kSignals);
     poller.add(m_channel.fd(), kChannel);
     poller.add(m_scheduler.fd(), kQueued);
-    poller.add(dirs.fd(), kDirs);
     poller.add(m_loop.fd(), kLoop);
+    // inotify only wakes the loop early: inbox/ and cancel/ are looked at
+    // every second anyway. A user at fs.inotify.max_user_instances (shared
+    // by every process of theirs: other pilots, waits, editors) still gets
+    // a pilot, whose submissions start within a second, and it asks for an
+    // instance again each second. CI: a pilot that stopped here at start
+    // left its runs waiting until a test's 150 s ran out.
+    std::optional<fs::DirWatch> dirs;
+    bool unwatched_said = false;
+    auto watch_dirs = [&] {
+      if (dirs) return;
+      try {
+        dirs.emplace();
+      } catch (const Error& e) {
+        if (!unwatched_said) log(std::string(e.what()) + ": looking at inbox/ and cancel/ once a second");
+        unwatched_said = true;
+        return;
+      }
+      // Submissions arrive by link(2) (IN_CREATE), cancel requests by rename.
+      for (const char* sub : {"inbox", "cancel"}) dirs->watch(m_o.dir / sub, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+      poller.add(dirs->fd(), kDirs);
+      if (unwatched_said) log("inotify instance had: inbox/ and cancel/ watched from now on");
+    };
+    watch_dirs();
     CoordinatorResult result;
     std::int64_t next_status = 0, drain_started = 0;
     bool workers_told = false;
@@ -97,7 +116,8 @@ class Coordinator {
     while (true) {
       const std::int64_t now = now_ms();
       if (now >= next_status) {
-        intake();  // also catches what an overflowed inotify queue missed
+        watch_dirs();
+        intake();  // also catches what an overflowed inotify queue (or no instance) missed
         apply_cancels();
         publish();
         next_status = now + kStatusEveryMs;
@@ -122,7 +142,7 @@ class Coordinator {
             drain();
           }
         } else if (token == kDirs) {
-          dirs.read(1 << 16);
+          dirs->read(1 << 16);
           intake();
           apply_cancels();
         } else if (token == kLoop) {

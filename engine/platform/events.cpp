@@ -44,7 +44,13 @@ std::vector<std::uint64_t> Poller::wait(std::int64_t timeout_ms) {
 }
 
 DirWatch::DirWatch() : m_fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
-  if (!m_fd) fail("cannot create an inotify instance", errno);
+  // EMFILE here is most often the user's instance limit, which strerror's
+  // "Too many open files" does not suggest.
+  if (!m_fd)
+    fail(errno == EMFILE ? "cannot create an inotify instance (fs.inotify.max_user_instances reached for this user, "
+                           "or this process is out of descriptors)"
+                         : "cannot create an inotify instance",
+         errno);
 }
 
 int DirWatch::watch(const std::filesystem::path& dir) noexcept {

@@ -201,6 +201,23 @@ TEST_F(Pilot, RunsThatCannotStartForLackOfDescriptorsAreTriedAgain) {
   EXPECT_GT(w.at("succeeded").get<int>(), 0);
 }
 
+// A pilot whose user holds every inotify instance allowed (other pilots,
+// waits: fs.inotify.max_user_instances is per user) runs what is submitted,
+// looking at inbox/ once a second, instead of stopping at start (CI: the
+// test above failed so while the multinode tests ran).
+TEST_F(Pilot, RunsFlowsWithoutAnInotifyInstance) {
+  const std::string no_inotify = "echo 0 > /proc/sys/user/max_inotify_instances";
+  const auto probe = run_process({"unshare", "--user", "--map-root-user", "sh", "-c", no_inotify}, within(30s));
+  if (probe.exit_code != 0) GTEST_SKIP() << "no user namespace with its own inotify limit here: " << probe.err;
+  auto pilot = start_pilot({"unshare", "--user", "--map-root-user", "sh", "-c", no_inotify + " && exec \"$0\" \"$@\""});
+  const auto runs = submit_many(6, "blind-");
+  expect_all_succeeded(runs);
+  expect_each_side_effect_once(runs);
+  const std::string log = pilot_logs(200);
+  EXPECT_NE(log.find("looking at inbox/ and cancel/ once a second"), std::string::npos) << log;
+  EXPECT_NE(log.find("trigger: the watcher did not start"), std::string::npos) << log;
+}
+
 TEST_F(Pilot, AKilledPilotStartedAgainFinishesEveryFlowWithEachSideEffectOnce) {
   std::map<std::string, std::string> runs;
   {

@@ -79,7 +79,16 @@ class HostedTriggers {
 
 std::unique_ptr<HostedTriggers> host_triggers(const po::variables_map& vm, const pilot::CoordinatorOptions& c) {
   if (vm.count("no-triggers")) return nullptr;
-  auto t = std::make_unique<HostedTriggers>(c.dir, c.log);
+  std::unique_ptr<HostedTriggers> t;
+  try {
+    t = std::make_unique<HostedTriggers>(c.dir, c.log);
+  } catch (const Error& e) {
+    // No inotify instance to be had (the user is at fs.inotify.max_user_instances):
+    // the pilot still runs what is submitted, as when the watcher stops later.
+    if (e.id() != "fs.events") throw;
+    c.log(std::string("trigger: the watcher did not start: ") + e.what() + " (restart the pilot once fixed)");
+    return nullptr;
+  }
   c.log("triggers: " + std::to_string(t->watcher().registrations()) + " registrations (" +
         std::to_string(t->watcher().stats().watches) + " directories watched)");
   return t;
