@@ -2,11 +2,15 @@
 # The main demo: install what is missing, build, run the example flows.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-"$root/scripts/install-deps.sh"
-# Only the executable: a first run should not wait for the test suite.
-"$root/scripts/build.sh" beamflow
-build="${BEAMFLOW_BUILD_DIR:-$root/build}"
-bf="$build/apps/beamflow/beamflow"
+# BEAMFLOW_DEMO_BIN: a beamflow already built (the test that runs this demo,
+# tests/e2e); nothing is installed or built then.
+bf="${BEAMFLOW_DEMO_BIN:-}"
+if [ -z "$bf" ]; then
+  "$root/scripts/install-deps.sh"
+  # Only the executable: a first run should not wait for the test suite.
+  "$root/scripts/build.sh" beamflow
+  bf="${BEAMFLOW_BUILD_DIR:-$root/build}/apps/beamflow/beamflow"
+fi
 export BEAMFLOW_HOME="${BEAMFLOW_HOME:-$root/.beamflow}"
 cd "$root"
 echo "== beamflow validate configs/flows/hello.json"
@@ -49,12 +53,10 @@ echo "== a scan arrives: beamflow phantom ..., then mv into demo/beamline"
 mv demo/staging/scan_0001.h5 demo/beamline/
 run_id=""
 for _ in $(seq 1 300); do  # the trigger hands the file over once it is quiet (2 s)
-  run_id=$(python3 - <<'PY'
-import glob, json
-for f in sorted(glob.glob("demo/pilot/inbox/*.json") + glob.glob("demo/pilot/accepted/*.json")):
-    print(json.load(open(f))["run_id"]); break
-PY
-)
+  # The pilot's runs (`beamflow runs --pilot`), not the hand-off's files,
+  # whose layout is the pilot's own (a trigger writes batch files).
+  run_id=$("$bf" runs --pilot demo/pilot --json |
+    python3 -c 'import json, sys; r = json.load(sys.stdin); print(r[0]["run_id"] if r else "")') || run_id=""
   [ -n "$run_id" ] && break
   sleep 0.1
 done
