@@ -1,8 +1,10 @@
 #include "jobs/tomography/fft_wisdom.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
@@ -19,6 +21,15 @@ std::string cpu_model() {
   for (std::string line; std::getline(in, line);)
     if (line.rfind("model name", 0) == 0) return line;
   return "unknown cpu";
+}
+
+// The wisdom's lines (its header, one per plan, its end), sorted.
+std::vector<std::string> sorted_lines(const std::string& wisdom) {
+  std::vector<std::string> lines;
+  std::istringstream in(wisdom);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::sort(lines.begin(), lines.end());
+  return lines;
 }
 
 }  // namespace
@@ -45,6 +56,10 @@ std::string save_fft_wisdom(const std::filesystem::path& path, const std::string
   } catch (const Error& e) {
     return e.what();
   }
+}
+
+bool same_fft_wisdom(const std::string& a, const std::string& b) {
+  return a == b || sorted_lines(a) == sorted_lines(b);
 }
 
 }  // namespace beamflow::jobs

@@ -19,5 +19,10 @@ std::string load_fft_wisdom(const std::filesystem::path& path);
 // costs the next run its planning time, not its result, so failures are
 // returned as a message (empty on success) for the caller to log.
 std::string save_fft_wisdom(const std::filesystem::path& path, const std::string& wisdom);
+// Whether two exported wisdoms hold the same plans, in whatever order: FFTW
+// exports its wisdom in the order of its hash table, which differs from run
+// to run, so comparing the text made every run rewrite (and fsync) the
+// store on rank 0 while the other ranks waited.
+bool same_fft_wisdom(const std::string& a, const std::string& b);
 
 }  // namespace beamflow::jobs

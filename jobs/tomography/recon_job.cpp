@@ -143,7 +143,7 @@ std::string choose_fft_plans(kernels::Algorithm algorithm, const DxShape& shape,
   const int angles = static_cast<int>(shape.angles), width = static_cast<int>(shape.columns);
   kernels::prepare(algorithm, angles, width, width, p);
   std::string plans = kernels::fft::export_wisdom();
-  if (plans != stored) {
+  if (!same_fft_wisdom(plans, stored)) {
     const std::string failed = save_fft_wisdom(store, plans);
     if (!failed.empty()) log("cannot keep the FFT plans for later runs: " + failed);
   }
