@@ -21,7 +21,7 @@ struct Fd {
 };
 }  // namespace
 
-std::string sha256_file(const std::filesystem::path& path) {
+std::optional<std::string> sha256_file(const std::filesystem::path& path, std::stop_token stop) {
   auto failure = [&](const std::string& why) {
     return Error("fs.read", states_error::Runtime, "cannot checksum the file: " + why, {{"file", path.string()}});
   };
@@ -35,6 +35,7 @@ std::string sha256_file(const std::filesystem::path& path) {
   // parallel file system, small enough for any rank's memory.
   std::vector<char> buffer(std::size_t{8} << 20);
   while (true) {
+    if (stop.stop_requested()) return std::nullopt;
     const ssize_t n = ::read(in.fd, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw failure(std::strerror(errno));
@@ -43,5 +44,7 @@ std::string sha256_file(const std::filesystem::path& path) {
   }
   return digest.hex();
 }
+
+std::string sha256_file(const std::filesystem::path& path) { return *sha256_file(path, std::stop_token{}); }
 
 }  // namespace beamflow::platform

@@ -3,6 +3,8 @@
 // datasets. Lower-case hex, exactly what `sha256sum` prints, so anyone can
 // verify a recorded checksum without beamflow.
 #include <filesystem>
+#include <optional>
+#include <stop_token>
 #include <string>
 
 namespace beamflow::platform {
@@ -11,5 +13,9 @@ namespace beamflow::platform {
 // fs.read (file=, with the errno text) when it cannot be opened or read, or
 // is not a regular file (a FIFO would block forever).
 std::string sha256_file(const std::filesystem::path& path);
+// The same, giving up at the next read once `stop` is requested (nullopt
+// then): for a hash started on a helper thread before the process knows it
+// will need it, which must not keep the process alive when it does not.
+std::optional<std::string> sha256_file(const std::filesystem::path& path, std::stop_token stop);
 
 }  // namespace beamflow::platform

@@ -213,7 +213,8 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
 
   std::string sha;
   comm.agree([&] {
-    if (comm.is_root()) sha = sha256_file(o.input);
+    if (!comm.is_root()) return;
+    sha = o.input_checksum && o.input_checksum->path() == o.input ? o.input_checksum->get() : sha256_file(o.input);
   });
   s.input_sha256 = comm.broadcast(sha);
 

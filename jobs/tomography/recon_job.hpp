@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,7 @@
 #include "jobs/tomography/center_job.hpp"
 #include "parallel/comm.hpp"
 #include "jobs/tomography/dxchange.hpp"
+#include "jobs/tomography/input_checksum.hpp"
 #include "jobs/tomography/sinogram_pipeline.hpp"
 
 namespace beamflow::jobs {
@@ -64,6 +66,9 @@ struct ReconOptions {
   // PNG previews of these slices (0-based in the output; empty: the middle).
   std::optional<std::filesystem::path> preview;
   std::vector<std::int64_t> preview_slices;
+  // The input's checksum when the caller started hashing it early (rank 0,
+  // of `input`); else rank 0 hashes the input when it needs the checksum.
+  std::shared_ptr<InputChecksum> input_checksum;
   // Logged by rank 0: progress lines for people.
   std::function<void(const std::string&)> log;
 };

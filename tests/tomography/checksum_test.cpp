@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <stop_token>
+
+#include "platform/checksum.hpp"
 
 #include "tomo_fixture.hpp"
 
@@ -22,6 +25,33 @@ TEST(Checksum, MatchesSha256sum) {
 TEST(Checksum, MissingFileIsUnreadable) {
   testing::expect_error([] { sha256_file("/nonexistent/beamflow/x.h5"); }, "tomo.input.unreadable",
                         {"file=/nonexistent/beamflow/x.h5"});
+}
+
+// Hashed on a helper thread from construction (beamflow recon starts it
+// before MPI_Init): the same checksum, and the same error, when asked.
+TEST(Checksum, StartedEarlyItIsTheSameChecksum) {
+  testing::ScratchDir dir;
+  const auto file = dir / (std::to_string(testing::world().rank()) + ".txt");
+  std::ofstream(file) << "abc";
+  InputChecksum started(file);
+  EXPECT_EQ(started.path(), file);
+  EXPECT_EQ(started.get(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  testing::expect_error([] { InputChecksum("/nonexistent/beamflow/x.h5").get(); }, "tomo.input.unreadable",
+                        {"file=/nonexistent/beamflow/x.h5"});
+}
+
+// A checksum never asked for (the run failed first) stops at its next read
+// rather than keeping the process alive to finish the file.
+TEST(Checksum, AStoppedHashGivesUpAtItsNextRead) {
+  testing::ScratchDir dir;
+  const auto file = dir / (std::to_string(testing::world().rank()) + ".txt");
+  std::ofstream(file) << "abc";
+  std::stop_source stop;
+  EXPECT_EQ(platform::sha256_file(file, stop.get_token()),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  stop.request_stop();
+  EXPECT_EQ(platform::sha256_file(file, stop.get_token()), std::nullopt);
+  { InputChecksum unasked(file); }  // joins its thread, asked to stop
 }
 
 }  // namespace

@@ -34,6 +34,8 @@ int recon_main(const std::vector<std::string>& args) {
     jobs::ReconOptions options =
         jobs::options_from_json(jobs::recon_fields(), request_from(vm, jobs::recon_fields()), {});
     options.log = [&out](const std::string& line) { out.progress(line); };
+    // Rank 0 hashes the input (provenance) while MPI and Kokkos start.
+    if (platform::launch_info().rank == 0) options.input_checksum = std::make_shared<jobs::InputChecksum>(options.input);
     return with_runtime(out, [&](parallel::ParallelRuntime& runtime) {
       const jobs::ReconSummary summary = jobs::reconstruct(options, runtime.world());
       out.prints_results(runtime.world().is_root());
