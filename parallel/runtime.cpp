@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
 #include "parallel/backend.hpp"
+#include "parallel/mpi_settings.hpp"
 #include "platform/launcher.hpp"
 
 namespace beamflow::parallel {
@@ -72,6 +73,7 @@ ParallelRuntime::ParallelRuntime(int* argc, char*** argv, Mpi mpi, Kernels kerne
   MPI_Initialized(&initialized);
   const bool use_mpi = initialized || mpi == Mpi::Always || platform::launch_info().launched();
   if (use_mpi && !initialized) {
+    set_open_mpi_defaults();
     // FUNNELED: only the main thread calls MPI (rank 0 may hash the input
     // file on a helper thread).
     int provided = 0;

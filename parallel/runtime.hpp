@@ -8,6 +8,9 @@
 // environment) initialises MPI; one that no launcher started is one rank on
 // a serial Comm and never calls MPI_Init, so it does not pay MPI's singleton
 // start (an orted spawned, ~0.3-1 s). Both give the same results.
+// A job of Open MPI whose ranks all run on one node starts with the ob1
+// messaging layer unless the user chose one (mpi_settings.hpp): opening
+// the others was most of MPI_Init.
 //
 // BEAMFLOW_TRACE_START=1 in the environment prints one line on stderr once
 // the runtime is ready (the moment real work can begin):
