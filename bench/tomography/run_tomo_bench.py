@@ -6,7 +6,7 @@ From a fresh clone (the build needs the targets beamflow and tomo_bench):
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
   cmake --build build --target beamflow tomo_bench
   /usr/bin/python3 bench/tomography/run_tomo_bench.py --build build \\
-      [--sizes 512x360,1024x900,2048x1500] [--slices 512,128,32] [--rounds 2] [--dir DIR]
+      [--sizes 512x360,1024x900,2048x1500] [--slices 512,128,32] [--rounds 2] [--dir DIR] [--no-peer]
 
 The default slice counts are a quarter of each width (512, 128, 32): a real
 volume has about as many rows as the detector is wide, and a whole process
@@ -110,6 +110,8 @@ def main():
     p.add_argument("--dir")
     p.add_argument("--peer-build", default=str(ROOT.parent / "shared" / "peers" / "tomopy" / "build.sh"))
     p.add_argument("--peer-env")
+    p.add_argument("--no-peer", action="store_true",
+                   help="beamflow's figures only (kernel, file to file, find-center): to iterate quickly")
     args = p.parse_args()
 
     build = Path(args.build).resolve()
@@ -124,7 +126,7 @@ def main():
     # stores it, later rounds start from it, as on a machine that ran once.
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                BEAMFLOW_HOME=str(work / "home"))
-    tomopy_env, no_peer = peer_env(args)
+    tomopy_env, no_peer = (None, "not run (--no-peer)") if args.no_peer else peer_env(args)
     if tomopy_env is not None:
         tomopy_env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     else:
