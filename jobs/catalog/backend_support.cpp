@@ -88,9 +88,45 @@ std::string add_field_rows(std::int64_t entry, const IndexTerms& terms, const ch
   for (auto& f : unique_fields(terms)) {
     if (!tokens.empty()) tokens += ' ';
     tokens += prefix + filter_token(f.field, f.text);
-    rows.push_back({entry, std::move(f)});
+    if (f.has_number) rows.push_back({entry, std::move(f)});
   }
   return tokens;
+}
+
+bool has_exact_filters(const std::vector<Filter>& filters) {
+  return std::any_of(filters.begin(), filters.end(), [](const Filter& f) {
+    return f.kind == FilterKind::MatchAny || f.kind == FilterKind::MatchAll;
+  });
+}
+
+bool holds_exact_filters(const std::vector<Filter>& filters, const Entry& entry) {
+  for (const auto& f : filters) {
+    if (f.kind != FilterKind::MatchAny && f.kind != FilterKind::MatchAll) continue;
+    const auto held = field_values(entry, f.field);
+    auto holds = [&](const std::string& v) { return std::find(held.begin(), held.end(), v) != held.end(); };
+    const bool ok = f.kind == FilterKind::MatchAny ? std::any_of(f.values.begin(), f.values.end(), holds)
+                                                   : std::all_of(f.values.begin(), f.values.end(), holds);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::vector<std::int64_t> entries_of(const std::vector<FieldKey>& keys) {
+  std::set<std::int64_t> ids;
+  for (const auto& key : keys) ids.insert(key.second);
+  return {ids.begin(), ids.end()};
+}
+
+std::map<FieldKey, std::vector<std::string>> field_texts_of(const std::vector<FieldKey>& keys,
+                                                            const std::vector<Entry>& entries) {
+  std::map<std::int64_t, const Entry*> by_row;
+  for (const auto& e : entries) by_row.emplace(e.row, &e);
+  std::map<FieldKey, std::vector<std::string>> out;
+  for (const auto& key : keys) {
+    const auto e = by_row.find(key.second);
+    if (e != by_row.end() && !out.count(key)) out[key] = field_values(*e->second, key.first);
+  }
+  return out;
 }
 
 void sort_field_rows(std::vector<FieldRow>& rows) {

@@ -3,6 +3,7 @@
 // column list, turning a row of text values into an Entry, the rows an
 // entry indexes, and the facet buckets and cursor of a search result.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -42,14 +43,30 @@ struct FieldRow {
   std::int64_t entry;
   IndexedField field;
 };
-// Appends the entry's field rows to `rows` and returns its exact-filter
-// tokens (filter_token of each field value, `prefix` before each, joined by
-// spaces).
+// Appends the entry's field rows to `rows` (since schema version 4 only
+// its numbers and dates: what range filters and histograms read) and
+// returns its exact-filter tokens (filter_token of every field value,
+// `prefix` before each, joined by spaces).
 std::string add_field_rows(std::int64_t entry, const IndexTerms& terms, const char* prefix, std::vector<FieldRow>& rows);
 // In the fields key's order (field, entry, sval): a batch's rows are
 // appended at the end of each field's range, a few dozen places, instead
 // of written at random pages.
 void sort_field_rows(std::vector<FieldRow>& rows);
+
+// Whether an entry holds every exact filter of `filters`
+// (match_any: one of its values; match_all: each). A search matches exact
+// filters by their 64-bit hash tokens alone; the entries it returns are
+// checked with this, so a hash collision never returns a wrong entry.
+bool holds_exact_filters(const std::vector<Filter>& filters, const Entry& entry);
+bool has_exact_filters(const std::vector<Filter>& filters);
+
+// The texts of (field, entry) pairs read from those entries' content
+// (field_values): what names a terms facet's buckets since schema version 4
+// (FieldTexts). `entries` holds the entries the keys name.
+std::map<FieldKey, std::vector<std::string>> field_texts_of(const std::vector<FieldKey>& keys,
+                                                            const std::vector<Entry>& entries);
+// The distinct entries of those keys, for the backend to load.
+std::vector<std::int64_t> entries_of(const std::vector<FieldKey>& keys);
 
 // A facet bucket from the backend's bucket column (text).
 FacetBucket facet_bucket(const Facet& facet, const std::string& bucket, std::int64_t count);

@@ -9,6 +9,9 @@
 namespace beamflow::catalog {
 namespace {
 
+// Long texts (descriptions) are for free text, not for exact filters.
+constexpr std::size_t kMaxFieldText = 256;
+
 std::string number_text(const Json& v) {
   if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
   const double d = v.get<double>();
@@ -31,8 +34,7 @@ void flatten(const Json& v, const std::string& path, IndexTerms& out) {
         f.has_number = true;
         f.number = static_cast<double>(*days);
       }
-      // Long texts (descriptions) are for free text, not for exact filters.
-      if (s.size() <= 256) out.fields.push_back(std::move(f));
+      if (s.size() <= kMaxFieldText) out.fields.push_back(std::move(f));
       for (auto& t : tokens(s)) {
         if (!out.text.empty()) out.text += ' ';
         out.text += t;
@@ -52,7 +54,69 @@ void flatten(const Json& v, const std::string& path, IndexTerms& out) {
   }
 }
 
+// The values of `field` below `path` as flatten lists them (numbers only
+// with `numbers`): descends only into keys on the way to `field` (paths
+// join keys with dots exactly as flatten does, so a key holding a dot is
+// found too).
+void collect_texts(const Json& v, const std::string& path, const std::string& field, bool numbers,
+                   std::vector<std::string>& out) {
+  switch (v.type()) {
+    case Json::value_t::object:
+      for (const auto& [k, sub] : v.items()) {
+        const std::string p = path.empty() ? k : path + "." + k;
+        if (field.size() >= p.size() && field.compare(0, p.size(), p) == 0 &&
+            (field.size() == p.size() || field[p.size()] == '.'))
+          collect_texts(sub, p, field, numbers, out);
+      }
+      break;
+    case Json::value_t::array:
+      for (const auto& sub : v) collect_texts(sub, path, field, numbers, out);
+      break;
+    case Json::value_t::string:
+      if (path == field && v.get_ref<const std::string&>().size() <= kMaxFieldText)
+        out.push_back(v.get<std::string>());
+      break;
+    case Json::value_t::boolean:
+      if (path == field) out.push_back(v.get<bool>() ? "true" : "false");
+      break;
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+    case Json::value_t::number_float:
+      if (numbers && path == field) out.push_back(number_text(v));
+      break;
+    default:
+      break;
+  }
+}
+
+// The catalog's own fields, which filter and facet like the content's.
+void add_own_fields(const Entry& entry, std::vector<IndexedField>& out) {
+  out.push_back({"identifier", entry.identifier, false, 0});
+  out.push_back({"collection", entry.collection, false, 0});
+  out.push_back({"version", std::to_string(entry.version), true, static_cast<double>(entry.version)});
+  out.push_back({"owner", entry.owner, false, 0});
+  const std::string published = format_time_ms(entry.published_ms);
+  out.push_back({"published", published, true, static_cast<double>(*iso_days(published))});
+}
+
 }  // namespace
+
+std::vector<std::string> text_values(const Json& content, const std::string& field) {
+  std::vector<std::string> out;
+  if (!field.empty()) collect_texts(content, "", field, false, out);
+  return out;
+}
+
+std::vector<std::string> field_values(const Entry& entry, const std::string& field) {
+  std::vector<std::string> out;
+  if (field.empty()) return out;
+  collect_texts(entry.content, "", field, true, out);
+  std::vector<IndexedField> own;
+  add_own_fields(entry, own);
+  for (auto& f : own)
+    if (f.field == field) out.push_back(std::move(f.text));
+  return out;
+}
 
 const char* to_string(EntryStatus s) noexcept {
   switch (s) {
@@ -82,13 +146,7 @@ IndexTerms index_terms(const Entry& entry) {
   if (auto y = dc.find("publicationYear"); y != dc.end())
     t.year = y->is_string() ? std::atoi(y->get<std::string>().c_str()) : y->get<int>();
   flatten(entry.content, "", t);
-  // The catalog's own fields filter and facet like the rest.
-  t.fields.push_back({"identifier", entry.identifier, false, 0});
-  t.fields.push_back({"collection", entry.collection, false, 0});
-  t.fields.push_back({"version", std::to_string(entry.version), true, static_cast<double>(entry.version)});
-  t.fields.push_back({"owner", entry.owner, false, 0});
-  const std::string published = format_time_ms(entry.published_ms);
-  t.fields.push_back({"published", published, true, static_cast<double>(*iso_days(published))});
+  add_own_fields(entry, t.fields);
   for (auto& tok : tokens(entry.identifier)) t.text += " " + tok;
   return t;
 }

@@ -51,6 +51,16 @@ struct IndexTerms {
 
 IndexTerms index_terms(const Entry& entry);
 
+// The text values (strings of at most 256 bytes, booleans as "true" or
+// "false") that index_terms lists for `field` of a content document;
+// numbers are left out. Since schema version 4 only numbers and dates have
+// field rows: a wildcard filter on a text field checks these.
+std::vector<std::string> text_values(const Json& content, const std::string& field);
+// Every value index_terms lists for `field` of an entry (numbers, dates and
+// the catalog's own fields included), without tokenising its text: what
+// names a terms facet's bucket and checks a returned entry's exact filters.
+std::vector<std::string> field_values(const Entry& entry, const std::string& field);
+
 // The content a search hit or describe shows: the stored content plus the
 // catalog's own fields (identifier, version, collection, status, files,
 // bytes, published, location, visible_to).

@@ -8,8 +8,9 @@
 // row it already reads) and counts in C++, so every field stays facetable
 // and a terms facet costs a hash-map increment per value instead of a
 // b-tree probe per hit. Only the buckets a result shows are turned back
-// into text: one (field, entry) row of one entry that holds the value,
-// looked up after counting, so the text is never stored twice.
+// into text: from the content of one entry that holds the value, read
+// after counting (schema version 4: text values have no field rows), so
+// the text is never stored twice.
 //
 // A 64-bit hash collision between two values of one field would merge
 // their buckets (at a million distinct values, odds about 3 in 10^8); a
@@ -31,7 +32,7 @@ namespace beamflow::catalog::detail {
 // The packed facet values of an entry's index fields (bytes; may hold NUL).
 std::string pack_facet_values(const IndexTerms& terms);
 
-// The text values of (field, entry) pairs, from the fields rows: what a
+// The text values of (field, entry) pairs, from those entries' content: what a
 // backend gives TermsCounter to name the buckets it shows.
 using FieldKey = std::pair<std::string, std::int64_t>;
 using FieldTexts = std::function<std::map<FieldKey, std::vector<std::string>>(const std::vector<FieldKey>&)>;

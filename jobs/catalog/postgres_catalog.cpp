@@ -25,8 +25,11 @@ using Row = std::vector<std::optional<std::string>>;
 // entry, sval). A version-1 catalog (no catalog_meta) is converted when
 // opened: its search index is rebuilt from the entries' content. Version
 // 3: each entry's packed facet values in `facets` (facet_values.hpp),
-// filled in from the content when an older catalog is opened.
-constexpr int kSchemaVersion = 3;
+// filled in from the content when an older catalog is opened. Version 4:
+// field rows only for numbers and dates (an older catalog's text rows are
+// deleted when opened); wildcard filters on text read the content through
+// beamflow_field_texts (kFieldTexts).
+constexpr int kSchemaVersion = 4;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections(
@@ -50,6 +53,28 @@ CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry BIGINT NOT 
 CREATE INDEX IF NOT EXISTS visibility_principal ON visibility(principal, entry);
 CREATE TABLE IF NOT EXISTS fields(field TEXT COLLATE "C" NOT NULL, entry BIGINT NOT NULL,
   sval TEXT COLLATE "C" NOT NULL, nval DOUBLE PRECISION, PRIMARY KEY(field, entry, sval));
+)sql";
+
+// The text values of `field` in a content document, as text_values
+// (entry.hpp) lists them: strings of at most 256 bytes and booleans, under
+// the keys joined by dots with every array unwrapped; the walk descends only
+// into keys on the way to `field`.
+const char* kFieldTexts = R"sql(
+CREATE OR REPLACE FUNCTION beamflow_field_texts(doc jsonb, field text) RETURNS SETOF text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  WITH RECURSIVE w(p, v) AS (
+    SELECT ''::text, doc
+    UNION ALL
+    SELECT c.p, c.v FROM w CROSS JOIN LATERAL (
+      SELECT CASE WHEN w.p = '' THEN o.key ELSE w.p || '.' || o.key END, o.value
+        FROM jsonb_each(CASE WHEN jsonb_typeof(w.v) = 'object' THEN w.v END) o
+      UNION ALL
+      SELECT w.p, a.value FROM jsonb_array_elements(CASE WHEN jsonb_typeof(w.v) = 'array' THEN w.v END) a
+    ) c(p, v)
+    WHERE c.p = field OR left(field, length(c.p) + 1) = c.p || '.')
+  SELECT CASE WHEN jsonb_typeof(v) = 'string' THEN v #>> '{}' ELSE v::text END FROM w
+  WHERE p = field AND (jsonb_typeof(v) = 'boolean' OR (jsonb_typeof(v) = 'string' AND octet_length(v #>> '{}') <= 256))
+$$;
 )sql";
 
 // From version 1: the public flag filled in, the principal rows of public
@@ -321,33 +346,21 @@ class PostgresCatalog final : public Catalog {
         found.add_bucket(part, std::stoll(*r[1]), *r[4], std::stoll(*r[3]));
       }
     }
+    // One statement for all the buckets to name (a tie of many counts).
     auto rows = found.finish(result, [&](const std::vector<detail::FieldKey>& keys) {
-      // One statement for all the buckets to name (a tie of many counts).
-      std::vector<std::string> fields, entries;
-      for (const auto& [field, entry] : keys) fields.push_back(field), entries.push_back(std::to_string(entry));
-      std::map<detail::FieldKey, std::vector<std::string>> out;
-      for (const auto& r : query("SELECT f.field, f.entry, f.sval FROM fields f JOIN "
-                                 "(SELECT DISTINCT * FROM unnest($1::text[], $2::bigint[])) k(field, entry) "
-                                 "ON f.field = k.field AND f.entry = k.entry",
-                                 {text_array(fields), text_array(entries)}))
-        out[{*r[0], std::stoll(*r[1])}].push_back(*r[2]);
-      return out;
+      return detail::field_texts_of(keys, load(detail::entries_of(keys)));
     });
     const bool more = rows.size() > static_cast<std::size_t>(q.limit);
     if (more) rows.pop_back();
     if (!rows.empty()) {
-      std::vector<std::string> ids;
-      for (const auto& r : rows) ids.push_back(std::to_string(r.id));
+      std::vector<std::int64_t> ids;
+      for (const auto& r : rows) ids.push_back(r.id);
       std::map<std::int64_t, Entry> loaded;
-      for (const auto& r : query(std::string("SELECT ") + detail::kEntryColumns +
-                                     " FROM entries WHERE id = ANY($1::bigint[])",
-                                 {text_array(ids)})) {
-        Entry e = detail::entry_from_row(r);
-        loaded.emplace(e.row, std::move(e));
-      }
+      for (auto& e : load(ids)) loaded.emplace(e.row, std::move(e));
+      const bool verify = detail::has_exact_filters(q.filters);
       for (const auto& r : rows) {
         auto it = loaded.find(r.id);
-        if (it == loaded.end()) continue;
+        if (it == loaded.end() || (verify && !detail::holds_exact_filters(q.filters, it->second))) continue;
         SearchHit hit{it->second, 0};
         for (std::size_t i = 0; i < plan.sort.size(); ++i)
           if (plan.sort[i].field == "_score") hit.score = std::stod(r.keys[i]);
@@ -375,6 +388,17 @@ class PostgresCatalog final : public Catalog {
     PostgresCatalog& m_c;
     bool m_open = true;
   };
+
+  // The entries of these row ids, in no particular order.
+  std::vector<Entry> load(const std::vector<std::int64_t>& ids) {
+    std::vector<std::string> texts;
+    for (const auto id : ids) texts.push_back(std::to_string(id));
+    std::vector<Entry> out;
+    for (const auto& r : query(std::string("SELECT ") + detail::kEntryColumns + " FROM entries WHERE id = ANY($1::bigint[])",
+                               {text_array(texts)}))
+      out.push_back(detail::entry_from_row(r));
+    return out;
+  }
 
   [[noreturn]] void raise(PGresult* r) {
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
@@ -473,6 +497,9 @@ class PostgresCatalog final : public Catalog {
       exec("ALTER TABLE entries ADD COLUMN IF NOT EXISTS facets BYTEA");
       reindex(from < 2);
     }
+    if (version.empty() || from < 4) exec(kFieldTexts);
+    // Version 4 keeps field rows for numbers and dates only (those have nval).
+    if (from < 4) exec("DELETE FROM fields WHERE nval IS NULL");
     query("INSERT INTO catalog_meta(name, value) VALUES ('schema_version', $1) "
           "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
           {std::int64_t{kSchemaVersion}});

@@ -57,8 +57,9 @@ double upper_days(const std::string& iso) {
 // FROM fields f WHERE f.field = ? AND f.entry = e.id" (a probe of the
 // (field, entry, sval) key per candidate), or, with `scan`, "e.id IN
 // (SELECT f.entry FROM fields f WHERE f.field = ?" (the field's rows read
-// once: for a range or wildcard filter with nothing else to narrow the
-// search). The caller adds conditions on f and the closing parenthesis.
+// once: for a range filter with nothing else to narrow the search). The
+// caller adds conditions on f and the closing parenthesis. Since schema
+// version 4 only numbers and dates have rows.
 void field_rows(Builder& b, const std::string& field, bool scan) {
   b << (scan ? "e.id IN (SELECT f.entry FROM fields f WHERE f.field = " : "EXISTS (SELECT 1 FROM fields f WHERE f.field = ");
   b.bind(field);
@@ -67,33 +68,61 @@ void field_rows(Builder& b, const std::string& field, bool scan) {
 
 bool exact(const Filter& f) { return f.kind == FilterKind::MatchAny || f.kind == FilterKind::MatchAll; }
 
-// One filter as a condition on the entry e. Exact filters are also in the
-// full-text match (filter_token); this checks each candidate's values, so
-// a hash collision never lets a wrong entry through.
+// The catalog's own text fields (index_terms), held in entries columns.
+const char* entry_column(const std::string& field) {
+  if (field == "identifier") return "identifier";
+  if (field == "collection") return "collection";
+  if (field == "owner") return "owner";
+  return nullptr;
+}
+
+// A wildcard filter on the entry e. Numbers and dates have field rows
+// (with their text); text values have none since schema version 4 and are
+// read from the entry's content (text_values in entry.hpp): in SQLite by
+// beamflow's own function (a GLOB pattern: case-sensitive, ? one
+// character, like the LIKE of the rows), in PostgreSQL by the SQL function
+// beamflow_field_texts the schema creates. The catalog's identifier,
+// collection and owner are columns. Each candidate's content is parsed:
+// about as costly as loading the entry, so a wildcard filter with nothing
+// else to narrow the search reads every live entry.
+void like_sql(Builder& b, const Filter& f) {
+  const bool sqlite = b.dialect() == Dialect::SQLite;
+  b << "(";
+  if (const char* column = entry_column(f.field)) {
+    b << "e." << column << " LIKE ";
+    b.bind(like_pattern(f.pattern));
+    b << " ESCAPE '\\' OR ";
+  }
+  field_rows(b, f.field, false);
+  b << " AND f.sval LIKE ";
+  b.bind(like_pattern(f.pattern));
+  b << " ESCAPE '\\') OR ";
+  if (sqlite) {
+    b << "beamflow_field_like(e.content, ";
+    b.bind(f.field);
+    b << ", ";
+    b.bind(glob_pattern(f.pattern));
+    b << ")";
+  } else {
+    b << "EXISTS (SELECT 1 FROM beamflow_field_texts(e.content::jsonb, ";
+    b.bind(f.field);
+    b << ") t(v) WHERE t.v LIKE ";
+    b.bind(like_pattern(f.pattern));
+    b << " ESCAPE '\\')";
+  }
+  b << ")";
+}
+
+// One range or wildcard filter as a condition on the entry e. Exact
+// filters are only in the full-text match (filter_token): their 64-bit
+// hashes decide what is counted, and the entries a search returns are
+// checked against their content (holds_exact_filters), so a hash
+// collision never returns a wrong entry.
 void filter_sql(Builder& b, const Filter& f, bool scan) {
   switch (f.kind) {
-    case FilterKind::MatchAny: {
-      field_rows(b, f.field, false);
-      b << " AND f.sval IN (";
-      for (std::size_t i = 0; i < f.values.size(); ++i) {
-        if (i) b << ", ";
-        b.bind(f.values[i]);
-      }
-      b << "))";
+    case FilterKind::MatchAny:
+    case FilterKind::MatchAll:
       break;
-    }
-    case FilterKind::MatchAll: {
-      b << "(";
-      for (std::size_t i = 0; i < f.values.size(); ++i) {
-        if (i) b << " AND ";
-        field_rows(b, f.field, false);
-        b << " AND f.sval = ";
-        b.bind(f.values[i]);
-        b << ")";
-      }
-      b << ")";
-      break;
-    }
     case FilterKind::Range: {
       field_rows(b, f.field, scan);
       b << " AND (";
@@ -110,13 +139,9 @@ void filter_sql(Builder& b, const Filter& f, bool scan) {
       b << "))";
       break;
     }
-    case FilterKind::Like: {
-      field_rows(b, f.field, scan);
-      b << " AND f.sval LIKE ";
-      b.bind(like_pattern(f.pattern));
-      b << " ESCAPE '\\')";
+    case FilterKind::Like:
+      like_sql(b, f);
       break;
-    }
   }
 }
 
@@ -197,12 +222,13 @@ void matched_cte(Builder& b, const Query& q, const Identity& who) {
     b << ")))";
   }
   // Nothing narrows the search but range or wildcard filters: the first
-  // reads its field's rows once; the rest probe the entries it leaves.
+  // range reads its field's rows once; the rest probe the entries it leaves.
   bool scan = words.empty() && tags.empty();
   for (const auto& f : q.filters) {
+    if (exact(f)) continue;
     b << " AND ";
-    filter_sql(b, f, scan && !exact(f));
-    if (!exact(f)) scan = false;
+    filter_sql(b, f, scan && f.kind == FilterKind::Range);
+    if (f.kind == FilterKind::Range) scan = false;
   }
   b << ") ";
 }
@@ -271,6 +297,15 @@ std::string like_pattern(const std::string& wildcard) {
     if (c == '*') out += '%';
     else if (c == '?') out += '_';
     else if (c == '%' || c == '_' || c == '\\') out += {'\\', c};
+    else out += c;
+  }
+  return out;
+}
+
+std::string glob_pattern(const std::string& wildcard) {
+  std::string out;
+  for (char c : wildcard) {
+    if (c == '[') out += "[[]";
     else out += c;
   }
   return out;

@@ -7,9 +7,10 @@
 // The selected set is the CTE `matched`: live entries (published, latest
 // version) the caller may see, matching the free text and every filter.
 // The full-text index drives it when the query has words or exact filters
-// (filter_token); range and wildcard filters then probe each candidate's
-// (field, entry) rows, and scan the field's rows only when nothing else
-// narrows the search. A public entry needs no visibility probe (the
+// (filter_token); range filters then probe each candidate's (field, entry)
+// rows, and scan the field's rows only when nothing else narrows the
+// search; wildcard filters check each candidate's rows (numbers, dates)
+// and content (text values). A public entry needs no visibility probe (the
 // entries' `public` flag); others are checked against their principals.
 // The page, the total and every facet are computed from it, in the same
 // statement, so facet counts never include an entry the caller cannot see
@@ -64,8 +65,10 @@ std::string fts_expression(const std::string& q, Dialect dialect);
 // the lexeme "~" + token in the tsvector), so match_any and match_all are
 // answered by the full-text index (posting lists, written in sorted
 // segments at ingest) instead of a (field, value) b-tree every value lands
-// at a random place in. A hash may collide: every candidate is then checked
-// against its (field, entry, value) row, so results stay exact.
+// at a random place in. Since schema version 4 the hash alone selects what
+// is counted (two values colliding in 64 bits would count together) and
+// the entries a search returns are checked against their content
+// (holds_exact_filters), so a collision never returns a wrong entry.
 std::string filter_token(const std::string& field, const std::string& value);
 // That hash as a number: a (field, value)'s id in the packed facet values.
 std::uint64_t field_value_hash(const std::string& field, const std::string& value);
@@ -75,5 +78,8 @@ std::uint32_t field_hash(const std::string& field);
 // A like-pattern from a wildcard pattern: * -> %, ? -> _, with %, _ and the
 // backslash escaped (the statements say ESCAPE backslash).
 std::string like_pattern(const std::string& wildcard);
+// A GLOB pattern (sqlite3_strglob) from a wildcard pattern: * and ? as
+// they are, [ as [[] (GLOB's only other special character).
+std::string glob_pattern(const std::string& wildcard);
 
 }  // namespace beamflow::catalog

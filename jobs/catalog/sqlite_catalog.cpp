@@ -10,8 +10,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <map>
+#include <string_view>
 
+#include "core/json_parse.hpp"
 #include "core/time.hpp"
 #include "jobs/catalog/backend_support.hpp"
 #include "jobs/catalog/catalog.hpp"
@@ -25,11 +26,14 @@ using Row = std::vector<std::optional<std::string>>;
 // Version 2 (PRAGMA user_version): the `public` flag, exact filters as
 // tokens in the fts column `tags`, and one fields b-tree keyed (field,
 // entry, sval). Version 3: each entry's packed facet values in `facets`,
-// also in the entries_live covering index (facet_values.hpp). An older
-// catalog is converted when opened: a version-1 catalog (no user_version)
-// has its search index rebuilt from the entries' content, and both fill
-// in `facets` from it.
-constexpr int kSchemaVersion = 3;
+// also in the entries_live covering index (facet_values.hpp). Version 4:
+// field rows only for numbers and dates (exact filters and facet bucket
+// names come from the hashes and the content; wildcard filters on text
+// read the content through beamflow_field_like). An older catalog is
+// converted when opened: a version-1 catalog (no user_version) has its
+// search index rebuilt from the entries' content, versions 1 and 2 fill in
+// `facets` from it, and versions 2 and 3 drop their text field rows.
+constexpr int kSchemaVersion = 4;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS collections(
   name TEXT PRIMARY KEY, schema TEXT NOT NULL, requires_approval INTEGER NOT NULL, curators TEXT NOT NULL);
@@ -62,6 +66,26 @@ DROP INDEX IF EXISTS entries_live;
 DROP TABLE IF EXISTS fields;
 DROP TABLE IF EXISTS fts;
 )sql";
+
+// SQL beamflow_field_like(content, field, glob): whether a text value of
+// `field` in the entry's content JSON (text_values: what its field rows
+// held before version 4) matches the GLOB pattern (glob_pattern).
+void field_like(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto* content = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  const auto* field = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  const auto* glob = reinterpret_cast<const char*>(sqlite3_value_text(argv[2]));
+  if (!content || !field || !glob) return sqlite3_result_int(ctx, 0);
+  try {
+    const Json doc = parse_json_as(std::string_view(content, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))),
+                                   "content", "catalog.db", kCatalogError,
+                                   "a catalog row cannot be read: its content column");
+    for (const auto& text : text_values(doc, field))
+      if (sqlite3_strglob(glob, text.c_str()) == 0) return sqlite3_result_int(ctx, 1);
+    sqlite3_result_int(ctx, 0);
+  } catch (const std::exception& e) {
+    sqlite3_result_error(ctx, e.what(), -1);
+  }
+}
 
 struct DbCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -181,6 +205,8 @@ class SqliteCatalog final : public Catalog {
       fail("catalog.open", std::string("cannot open the SQLite catalog: ") + (db ? sqlite3_errmsg(db) : "out of memory"),
            {{"file", path}});
     sqlite3_busy_timeout(db, 30000);
+    sqlite3_create_function_v2(db, "beamflow_field_like", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, field_like,
+                               nullptr, nullptr, nullptr);
     try {
       exec("PRAGMA journal_mode=WAL");
       exec("PRAGMA synchronous=FULL");
@@ -347,30 +373,30 @@ class SqliteCatalog final : public Catalog {
           found.add_bucket(part, all.integer(1), *all.text(4), all.integer(3));
         }
       }
-      Statement texts(db(), "SELECT sval FROM fields WHERE field = ? AND entry = ?");
+      Statement load(db(), std::string("SELECT ") + detail::kEntryColumns + " FROM entries WHERE id = ?");
+      auto load_entry = [&](std::int64_t id) {
+        std::optional<Entry> e;
+        load.bind(1, id);
+        if (load.step()) e = detail::entry_from_row(load.row());
+        load.reset();
+        return e;
+      };
       auto rows = found.finish(result, [&](const std::vector<detail::FieldKey>& keys) {
-        std::map<detail::FieldKey, std::vector<std::string>> out;
-        for (const auto& key : keys) {
-          if (out.count(key)) continue;
-          auto& values = out[key];
-          texts.bind(1, key.first).bind(2, key.second);
-          while (texts.step()) values.push_back(*texts.text(0));
-          texts.reset();
-        }
-        return out;
+        std::vector<Entry> holders;
+        for (const auto id : detail::entries_of(keys))
+          if (auto e = load_entry(id)) holders.push_back(std::move(*e));
+        return detail::field_texts_of(keys, holders);
       });
       const bool more = rows.size() > static_cast<std::size_t>(query.limit);
       if (more) rows.pop_back();
-      Statement load(db(), std::string("SELECT ") + detail::kEntryColumns + " FROM entries WHERE id = ?");
+      const bool verify = detail::has_exact_filters(query.filters);
       for (const auto& [seq, id, keys] : rows) {
-        load.bind(1, id);
-        if (load.step()) {
-          SearchHit hit{detail::entry_from_row(load.row()), 0};
-          for (std::size_t i = 0; i < plan.sort.size(); ++i)
-            if (plan.sort[i].field == "_score") hit.score = std::stod(keys[i]);
-          result.hits.push_back(std::move(hit));
-        }
-        load.reset();
+        auto e = load_entry(id);
+        if (!e || (verify && !detail::holds_exact_filters(query.filters, *e))) continue;
+        SearchHit hit{std::move(*e), 0};
+        for (std::size_t i = 0; i < plan.sort.size(); ++i)
+          if (plan.sort[i].field == "_score") hit.score = std::stod(keys[i]);
+        result.hits.push_back(std::move(hit));
       }
       if (!rows.empty()) result.marker = detail::next_marker(plan, rows.back().id, rows.back().keys, more);
     } catch (...) {
@@ -445,6 +471,8 @@ class SqliteCatalog final : public Catalog {
     }
     exec(kSchema);
     if (existing && version < 3) reindex(version < 2);
+    // Version 4 keeps field rows for numbers and dates only (those have nval).
+    if (existing && version < 4) exec("DELETE FROM fields WHERE nval IS NULL");
     exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
 

@@ -12,6 +12,7 @@
 
 #include "catalog/support/backends.hpp"
 #include "catalog/support/fixtures.hpp"
+#include "jobs/catalog/backend_support.hpp"
 #include "jobs/catalog/datasets.hpp"
 #include "jobs/catalog/settings.hpp"
 #include "support/expect_error.hpp"
@@ -282,6 +283,88 @@ TYPED_TEST(CatalogSuite, FiltersExactPrefixRangesAndMatchAllAny) {
             (std::vector<std::string>{"ark:/99999/t2"}));
 }
 
+// Schema version 4 keeps field rows for numbers and dates only: a
+// wildcard filter on a text value reads it from the entry's content, with
+// what its row held before: strings of at most 256 bytes and booleans,
+// under dotted keys with arrays unwrapped at any depth, ? one character
+// (not one byte), case-sensitive, every other character literal; the
+// catalog's identifier, collection and owner are columns. The same answers
+// whether the free text narrows the search or every live entry is read.
+TYPED_TEST(CatalogSuite, WildcardFiltersOnTextReadTheContent) {
+  std::vector<Entry> es;
+  auto add = [&](const char* id, Json domain) {
+    Json c = metadata("Wild card scan");
+    c["domain"] = std::move(domain);
+    es.push_back(entry(id, c));
+  };
+  add("ark:/99999/w1", {{"elements", {"Fe", "Ni"}}, {"sample", {{"name", "M\u00fcller alloy"}}}, {"cooled", true},
+                        {"notes", std::string(300, 'z')}, {"a.b", "dotted"}, {"grid", {{"Fe-1", "x"}, {"y"}}}});
+  add("ark:/99999/w2", {{"elements", {"Nb"}}, {"sample", {{"name", "bracket[1]"}}}, {"cooled", false},
+                        {"notes", "zz short"}, {"a", {{"b", "nested"}}}, {"grid", "Fe-2"}});
+  add("ark:/99999/v3", {{"elements", {"Cu"}}, {"sample", {{"name", "MAller"}}}});
+  this->ingest(es);
+  auto q = [&](const std::string& field, const std::string& pattern) {
+    std::string both[2];
+    for (int narrowed = 0; narrowed < 2; ++narrowed) {
+      Json query = {{"filters", {{{"type", "like"}, {"field_name", field}, {"value", pattern}}}},
+                    {"sort", {{{"field_name", "identifier"}}}}};
+      if (narrowed) query["q"] = "wild";
+      for (const auto& id : this->ids(this->search(query))) both[narrowed] += id.substr(11);
+    }
+    EXPECT_EQ(both[0], both[1]) << field << " " << pattern;
+    return both[0];
+  };
+  EXPECT_EQ(q("domain.elements", "N?"), "w1w2");
+  EXPECT_EQ(q("domain.elements", "n*"), "");
+  EXPECT_EQ(q("domain.sample.name", "M?ller*"), "v3w1");  // u-umlaut is one character, two bytes
+  EXPECT_EQ(q("domain.sample.name", "bracket[1]"), "w2");
+  EXPECT_EQ(q("domain.sample.name", "bracket1"), "");
+  EXPECT_EQ(q("domain.cooled", "t*"), "w1");
+  EXPECT_EQ(q("domain.cooled", "false"), "w2");
+  EXPECT_EQ(q("domain.notes", "zz*"), "w2");  // 300 characters: free text only, as before
+  EXPECT_EQ(q("domain.a.b", "*e*"), "w1w2");   // a key holding a dot, and nested keys
+  EXPECT_EQ(q("domain.grid", "Fe-?"), "w1w2");  // arrays in arrays
+  EXPECT_EQ(q("domain", "*"), "");
+  EXPECT_EQ(q("identifier", "ark:/99999/w?"), "w1w2");
+  EXPECT_EQ(q("collection", "def*"), "v3w1w2");
+  EXPECT_EQ(q("dc.publicationYear", "20?6"), "v3w1w2");  // numbers and dates keep their rows
+  EXPECT_EQ(q("published", "2*"), "v3w1w2");
+}
+
+// Exact filters are matched by their 64-bit hash token; the entries a
+// search returns are checked against their content. Here one entry is
+// given the token of a value it does not hold (what a hash collision
+// would do): it is counted but never returned.
+TYPED_TEST(CatalogSuite, AnExactFilterHashCollisionNeverReturnsAWrongEntry) {
+  ingest_corpus(*this);
+  const std::string token = filter_token("domain.beamline", "7-BM");
+  const Entry t1 = this->m_catalog->versions("ark:/99999/t1").at(0);
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    const IndexTerms terms = index_terms(t1);
+    std::vector<detail::FieldRow> rows;
+    const std::string tags = detail::add_field_rows(t1.row, terms, "", rows);
+    auto quoted = [](const std::string& v) {
+      std::string out = "'";
+      for (char c : v) out += c == '\'' ? std::string("''") : std::string(1, c);
+      return out + "'";
+    };
+    TypeParam::exec(this->m_dir.path(),
+                    "INSERT INTO fts(fts, rowid, body, tags) VALUES ('delete', " + std::to_string(t1.row) + ", " +
+                        quoted(terms.text) + ", " + quoted(tags) + "); INSERT INTO fts(rowid, body, tags) VALUES (" +
+                        std::to_string(t1.row) + ", " + quoted(terms.text) + ", " + quoted(tags + " " + token) + ")");
+  } else {
+    TypeParam::exec(this->m_dir.path(), "UPDATE entries SET tsv = tsv || array_to_tsvector(ARRAY['~" + token +
+                                            "']) WHERE id = " + std::to_string(t1.row));
+  }
+  const auto r = this->search({{"filters", {{{"field_name", "domain.beamline"}, {"values", {"7-BM"}}}}}});
+  EXPECT_EQ(r.total, 1);  // counted by the hash
+  EXPECT_TRUE(r.hits.empty());
+  // Its other values still find it.
+  EXPECT_EQ(this->ids(this->search({{"filters", {{{"field_name", "domain.beamline"}, {"values", {"2-BM", "7-BM"}}}}},
+                                    {"sort", {{{"field_name", "identifier"}}}}})),
+            (std::vector<std::string>{"ark:/99999/t1", "ark:/99999/t2", "ark:/99999/t3"}));
+}
+
 TYPED_TEST(CatalogSuite, FacetsTermsNumericAndDateHistograms) {
   ingest_corpus(*this);
   const auto r = this->search(
@@ -517,6 +600,42 @@ TYPED_TEST(CatalogSuite, AVersion2CatalogGetsItsFacetValuesWhenOpened) {
   }
 }
 
+// Schema version 4 keeps field rows for numbers and dates only. A
+// version-3 catalog (here with a text row no entry holds, which a wildcard
+// filter on its field would find while it exists) loses its text rows when
+// opened, in the opening transaction; filters and facets answer as before.
+TYPED_TEST(CatalogSuite, AVersion3CatalogDropsItsTextFieldRowsWhenOpened) {
+  ingest_corpus(*this);
+  const std::int64_t t1 = this->m_catalog->versions("ark:/99999/t1").at(0).row;
+  this->m_datasets.reset();
+  this->m_catalog.reset();
+  const std::string text_row = "INSERT INTO fields(field, entry, sval, nval) VALUES ('domain.beamline', " +
+                               std::to_string(t1) + ", 'stale', NULL); ";
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    TypeParam::exec(this->m_dir.path(), text_row + "PRAGMA user_version = 3;");
+  } else {
+    TypeParam::exec(this->m_dir.path(), text_row + "UPDATE catalog_meta SET value = 3 WHERE name = 'schema_version'");
+  }
+  for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
+    this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
+    this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+    auto q = [&](Json filters) {
+      std::string s;
+      for (const auto& id : this->ids(this->search({{"filters", filters}, {"sort", {{{"field_name", "identifier"}}}}})))
+        s += id.substr(11);
+      return s;
+    };
+    EXPECT_EQ(q({{{"type", "like"}, {"field_name", "domain.beamline"}, {"value", "st*"}}}), "");
+    EXPECT_EQ(q({{{"type", "like"}, {"field_name", "domain.beamline"}, {"value", "32*"}}}), "t4t5t6t7t8");
+    EXPECT_EQ(q({{{"field_name", "domain.beamline"}, {"values", {"2-BM"}}}}), "t1t2t3");
+    EXPECT_EQ(q({{{"type", "range"}, {"field_name", "domain.energy_kev"}, {"values", {{{"from", 30}, {"to", 50}}}}}}),
+              "t2t6t7");
+    const auto r = this->search({{"facets", {{{"field_name", "domain.beamline"}}}}});
+    EXPECT_EQ(to_gmeta(r)["facet_results"][0]["buckets"],
+              Json::parse(R"([{"value":"32-ID","count":5},{"value":"2-BM","count":3}])"));
+  }
+}
+
 // Terms facets are counted from the packed values and only the buckets
 // shown are named: any field is facetable (a title, one value per entry),
 // equal counts are ordered by their text however many tie at the cut,
@@ -629,6 +748,39 @@ TEST(OwnerOnly, CatalogStateIsOwnerOnlyWhateverTheUmask) {
   std::filesystem::permissions(home, std::filesystem::perms::all);
   expect_error([] { default_catalog_location(); }, "run.home_shared", {home.string()});
   ::unsetenv("BEAMFLOW_HOME");
+}
+
+// What the search checks its returned entries with, and what a wildcard
+// filter on text reads: pure functions over an entry's content.
+TEST(CatalogIndex, ExactFiltersAreCheckedAgainstTheEntrysValues) {
+  Entry e = entry("ark:/99999/p1", metadata("Pure scan"));
+  e.content["domain"] = {{"elements", {"Fe", "Ni"}}, {"beamline", "2-BM"}};
+  auto filter = [](FilterKind kind, std::vector<std::string> values) {
+    Filter f;
+    f.kind = kind;
+    f.field = "domain.elements";
+    f.values = std::move(values);
+    return f;
+  };
+  EXPECT_TRUE(detail::holds_exact_filters({filter(FilterKind::MatchAny, {"Cu", "Ni"})}, e));
+  EXPECT_FALSE(detail::holds_exact_filters({filter(FilterKind::MatchAny, {"Cu"})}, e));
+  EXPECT_TRUE(detail::holds_exact_filters({filter(FilterKind::MatchAll, {"Fe", "Ni"})}, e));
+  EXPECT_FALSE(detail::holds_exact_filters({filter(FilterKind::MatchAll, {"Fe", "Cu"})}, e));
+  Filter range = filter(FilterKind::Range, {});
+  EXPECT_TRUE(detail::holds_exact_filters({range}, e));  // only exact filters are checked
+  EXPECT_FALSE(detail::holds_exact_filters({range, filter(FilterKind::MatchAny, {"Fe"}), filter(FilterKind::MatchAny, {"Zn"})},
+                                           e));
+  // text_values lists what index_terms lists for a text field, and no number.
+  e.content["domain"]["energy"] = 25;
+  EXPECT_EQ(text_values(e.content, "domain.elements"), (std::vector<std::string>{"Fe", "Ni"}));
+  EXPECT_EQ(text_values(e.content, "dc.titles.title"), (std::vector<std::string>{"Pure scan"}));
+  EXPECT_TRUE(text_values(e.content, "domain.energy").empty());
+  EXPECT_TRUE(text_values(e.content, "domain").empty());
+  EXPECT_TRUE(text_values(e.content, "domain.elem").empty());
+  // field_values: every kind, the catalog's own fields too.
+  EXPECT_EQ(field_values(e, "domain.energy"), (std::vector<std::string>{"25"}));
+  EXPECT_EQ(field_values(e, "identifier"), (std::vector<std::string>{"ark:/99999/p1"}));
+  EXPECT_EQ(field_values(e, "domain.elements"), (std::vector<std::string>{"Fe", "Ni"}));
 }
 
 }  // namespace
