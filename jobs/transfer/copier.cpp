@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <future>
 
 #include "jobs/transfer/errors.hpp"
 #include "jobs/transfer/writer.hpp"
@@ -26,7 +27,11 @@ constexpr std::size_t kWriteBuffers = 4;
 // Chunks are made durable and recorded in batches: one fdatasync per 512 MiB
 // (or 64 chunks) instead of one per chunk, which on the bench VM cost 3.5x
 // the copy time (a sync every 64 MiB stalls the reads behind the writes).
-// Resume stays at chunk granularity; a kill loses at most one batch.
+// Resume stays at chunk granularity. A batch's fdatasync runs on another
+// thread while the next batch is copied, and its chunks are recorded when
+// it returns: on the reading thread it stalled the copy for the whole
+// writeback (0.21-0.25 s per 512 MiB on the bench VM, four times for 2
+// GiB). A kill loses at most two batches.
 constexpr std::uint64_t kSyncBytes = std::uint64_t{512} << 20;
 constexpr std::size_t kSyncChunks = 64;
 // One-chunk files are made durable in batches (Copier::commit_batch): up to
@@ -310,15 +315,25 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
   const std::uint64_t chunks = size == 0 ? 1 : (size + cs - 1) / cs;
   if (chunks > 1) commit_batch();  // a long copy does not hold back the small files before it
   std::vector<std::string> digests(chunks);
-  // Copied chunks not yet synced and recorded.
-  std::vector<std::pair<std::uint64_t, std::string>> pending;
+  // Copied chunks not yet synced, and the batch being synced (`syncing`
+  // returns fdatasync's errno) whose chunks are recorded once it is durable.
+  // Declared after `temp`: an error waits for the sync before closing it.
+  std::vector<std::pair<std::uint64_t, std::string>> pending, synced;
   std::uint64_t pending_bytes = 0;
-  auto make_durable = [&] {
+  std::future<int> syncing;
+  auto record_synced = [&] {
+    if (!syncing.valid()) return;
+    if (const int err = syncing.get(); err != 0) throw m_dst.error(err, "cannot sync", tmp_rel);
+    m_manifest.add_chunks(f.destination, f.identity, cs, synced);
+    synced.clear();
+  };
+  auto start_sync = [&] {
     if (pending.empty()) return;
-    sync();
-    m_manifest.add_chunks(f.destination, f.identity, cs, pending);
+    record_synced();
+    synced = std::move(pending);
     pending.clear();
     pending_bytes = 0;
+    syncing = std::async(std::launch::async, [fd = temp.get()] { return ::fdatasync(fd) == 0 ? 0 : errno; });
   };
   Hasher whole(m_options.algorithm);
   for (std::uint64_t i = 0; i < chunks; ++i) {
@@ -341,10 +356,10 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
     if (chunks > 1) {
       pending.emplace_back(i, digests[i]);
       pending_bytes += len;
-      if (pending_bytes >= kSyncBytes || pending.size() >= kSyncChunks) make_durable();
+      if (pending_bytes >= kSyncBytes || pending.size() >= kSyncChunks) start_sync();
     }
   }
-  make_durable();
+  start_sync();  // the read-back below runs while the last batch is written out
   check_source(src.get(), f, m_src);
   out.checksum = whole.finish();
 
@@ -370,6 +385,7 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
       if (chunks > 1) sync();
     }
   }
+  record_synced();
   // Mode and times are set once no write follows (mpifileutils #560), and
   // made durable with the data by the fsync before the rename.
   if (::fchmod(temp.get(), f.mode & 0777) != 0) throw m_dst.error(errno, "cannot set the mode", tmp_rel);
