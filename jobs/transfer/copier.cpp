@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <future>
+#include <optional>
 
 #include "jobs/transfer/errors.hpp"
+#include "jobs/transfer/verifier.hpp"
 #include "jobs/transfer/writer.hpp"
 
 namespace beamflow::transfer {
@@ -134,7 +136,8 @@ FileOutcome FileOutcome::from_json(const Json& j) {
 }
 
 Copier::Copier(const Root& source, const Root& destination, Manifest& manifest, CopyOptions options)
-    : m_src(source), m_dst(destination), m_manifest(manifest), m_options(std::move(options)), m_buffer(kPiece) {}
+    : m_src(source), m_dst(destination), m_manifest(manifest), m_options(std::move(options)), m_buffer(kPiece),
+      m_verify_buffer(kPiece) {}
 
 Copier::~Copier() {
   // A failure before commit_batch: no temporary file of the batch is left.
@@ -294,16 +297,16 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
     }
     return chunk.finish();
   };
-  // The xxh128 of [off, off+len) of the temporary file, feeding `whole`.
-  auto hash_range = [&](std::uint64_t off, std::uint64_t len, Hasher* whole) {
+  // The xxh128 of [off, off+len) of the temporary file, read through
+  // `buffer` (a piece), feeding `whole`.
+  auto hash_range = [&](std::vector<char>& buffer, std::uint64_t off, std::uint64_t len, Hasher* whole) {
     Hasher chunk(Algorithm::Xxh128);
     for (std::uint64_t p = 0; p < len;) {
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(m_buffer.size(), len - p));
-      const std::size_t got =
-          pread_full(temp.get(), m_buffer.data(), n, static_cast<off_t>(off + p), m_dst, tmp_rel);
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), len - p));
+      const std::size_t got = pread_full(temp.get(), buffer.data(), n, static_cast<off_t>(off + p), m_dst, tmp_rel);
       if (got == 0) break;
-      if (whole) whole->update(m_buffer.data(), got);
-      chunk.update(m_buffer.data(), got);
+      if (whole) whole->update(buffer.data(), got);
+      chunk.update(buffer.data(), got);
       p += got;
     }
     return chunk.finish();
@@ -335,22 +338,29 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
     pending_bytes = 0;
     syncing = std::async(std::launch::async, [fd = temp.get()] { return ::fdatasync(fd) == 0 ? 0 : errno; });
   };
+  // With verify, a multi-chunk file's chunk k is read back while chunk k+1
+  // is copied (verifier.hpp).
+  std::optional<ChunkVerifier> verifier;
+  if (m_options.verify && chunks > 1)
+    verifier.emplace([&](std::uint64_t i) { return hash_range(m_verify_buffer, i * cs, std::min(cs, size - i * cs), nullptr); });
   Hasher whole(m_options.algorithm);
   for (std::uint64_t i = 0; i < chunks; ++i) {
     const std::uint64_t off = i * cs, len = std::min(cs, size - off);
     if (resuming) {
       if (const auto recorded = m_manifest.chunk(f.destination, f.identity, cs, i)) {
         Hasher tentative = whole.clone();
-        if (hash_range(off, len, &tentative) == *recorded) {
+        if (hash_range(m_buffer, off, len, &tentative) == *recorded) {
           whole = std::move(tentative);
           digests[i] = *recorded;
           ++out.chunks_resumed;
+          if (verifier) verifier->check(i, digests[i]);
           continue;
         }
         ++out.chunks_repaired;  // recorded, but the bytes no longer match: copy it again
       }
     }
     digests[i] = copy_range(off, len, &whole);
+    if (verifier) verifier->check(i, digests[i]);
     out.bytes_copied += len;
     ++out.chunks_copied;
     if (chunks > 1) {
@@ -364,11 +374,14 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
   out.checksum = whole.finish();
 
   if (m_options.verify) {
-    for (int round = 0;; ++round) {
+    auto check_all = [&] {
       std::vector<std::uint64_t> bad;
       for (std::uint64_t i = 0; i < chunks; ++i)
-        if (hash_range(i * cs, std::min(cs, size - i * cs), nullptr) != digests[i]) bad.push_back(i);
-      if (bad.empty()) break;
+        if (hash_range(m_buffer, i * cs, std::min(cs, size - i * cs), nullptr) != digests[i]) bad.push_back(i);
+      return bad;
+    };
+    std::vector<std::uint64_t> bad = verifier ? verifier->finish() : check_all();
+    for (int round = 0; !bad.empty(); ++round) {
       if (round == 2)
         throw Error("transfer.verify.mismatch", asl::Integrity,
                     "the destination still differs from the source after copying its bad chunks twice",
@@ -383,6 +396,7 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
       // A multi-chunk file's recorded chunks stay durable; a one-chunk
       // file's data is synced with its batch.
       if (chunks > 1) sync();
+      bad = check_all();
     }
   }
   record_synced();

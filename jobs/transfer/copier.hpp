@@ -110,6 +110,7 @@ class Copier {
   void commit_batch();
 
   std::vector<char> m_buffer;
+  std::vector<char> m_verify_buffer;  // the ChunkVerifier's thread's
   std::unique_ptr<PieceWriter> m_writer;  // started by the first file of several pieces
   std::vector<Pending> m_batch;
   std::uint64_t m_batch_bytes = 0;

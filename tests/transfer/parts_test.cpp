@@ -1,6 +1,6 @@
 // The pure parts: checksums, request and endpoints parsing, the planner's
 // rules and rank assignment, the journal's line format, the copy's writer
-// thread.
+// thread and the read-back's.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -11,6 +11,7 @@
 #include "jobs/transfer/checksum.hpp"
 #include "jobs/transfer/manifest.hpp"
 #include "jobs/transfer/plan.hpp"
+#include "jobs/transfer/verifier.hpp"
 #include "jobs/transfer/writer.hpp"
 
 namespace beamflow::transfer::testing {
@@ -281,6 +282,28 @@ TEST(PieceWriter, WritesInOrderAndReportsTheFirstError) {
   std::set<char*> buffers{writer.buffer(), writer.buffer(), writer.buffer()};
   EXPECT_EQ(buffers.size(), 3u);
   for (char* b : buffers) writer.give_back(b);
+}
+
+// The read-back thread checks chunks in the order queued and reports those
+// whose hash differs; a failed read is rethrown by finish().
+TEST(ChunkVerifier, ReportsTheChunksThatDifferAndTheFirstError) {
+  std::vector<std::uint64_t> seen;
+  ChunkVerifier ok([&](std::uint64_t i) {
+    seen.push_back(i);
+    return "h" + std::to_string(i);
+  });
+  for (std::uint64_t i = 0; i < 6; ++i) ok.check(i, "h" + std::to_string(i == 2 || i == 4 ? 99 : i));
+  EXPECT_EQ(ok.finish(), (std::vector<std::uint64_t>{2, 4}));
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{0, 1, 2, 3, 4, 5}));
+  ok.check(6, "h6");
+  EXPECT_TRUE(ok.finish().empty()) << "each finish() reports what was queued since the last";
+
+  ChunkVerifier failing([](std::uint64_t i) -> std::string {
+    if (i == 1) throw std::runtime_error("cannot read");
+    return "x";
+  });
+  for (std::uint64_t i = 0; i < 3; ++i) failing.check(i, "x");
+  EXPECT_THROW(failing.finish(), std::runtime_error);
 }
 
 }  // namespace
