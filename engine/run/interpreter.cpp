@@ -24,6 +24,13 @@ std::string child_id(const Frame& parent, std::size_t index) {
 
 FlowError to_flow_error(const Error& e) { return FlowError{e.asl_name(), e.message()}; }
 
+// Items of a Map without MaxConcurrency in flight at once: more than a
+// pilot's ranks hold (128 light tasks a rank), few enough that the items'
+// frames, actions and pilot entries stay a working set the caches hold
+// (CPU per no-op task grew from 30-38 us at 5,000 items in flight to 50-70
+// at 100,000: bench/RESULTS.md).
+constexpr std::size_t kUnboundedMapWindow = 4096;
+
 }  // namespace
 
 Interpreter::Interpreter(RunState& state, std::vector<Event>& outbox, InterpreterEnv env)
@@ -310,10 +317,11 @@ void Interpreter::start_map_items(Frame& f) {
                   {{"state", f.state}});
     limit = v.get<std::size_t>();
   }
-  if (limit == 0) limit = c.total;
+  if (limit == 0) limit = std::min(c.total, kUnboundedMapWindow);
   const std::int64_t t = m_env.now_ms();
   const std::string fid = f.id;
-  for (std::size_t i = 0; i < c.total && c.running() < limit; ++i) {
+  while (c.first_pending < c.total && c.status[c.first_pending] != ChildStatus::Pending) ++c.first_pending;
+  for (std::size_t i = c.first_pending; i < c.total && c.running() < limit; ++i) {
     if (c.status[i] != ChildStatus::Pending) continue;
     Json item_input = (*c.items)[i];
     if (s.parameters) {

@@ -56,6 +56,9 @@ struct Children {
   std::optional<FlowError> first_error;
   bool cancelling = false;       // a failure is tearing the others down
   std::optional<Json> items;     // Map: cached item list (derived, not journaled)
+  // Map: no item before it is Pending (derived: items start in index order
+  // and never become Pending again), so starting more does not rescan them.
+  std::size_t first_pending = 0;
   std::size_t running() const noexcept { return started - ended; }
 };
 

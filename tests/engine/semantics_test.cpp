@@ -107,6 +107,28 @@ TEST(Semantics, MapNeverRunsMoreItemsThanMaxConcurrency) {
   EXPECT_EQ(peak, 2);
 }
 
+TEST(Semantics, AMapWithoutMaxConcurrencyStartsItsItemsInWindows) {
+  // 5,000 items, no MaxConcurrency: at most 4,096 in flight at once (the
+  // engine's window, interpreter.cpp), and every item still runs once.
+  test::ScratchDir scratch;
+  Json items = Json::array();
+  for (int i = 0; i < 5000; ++i) items.push_back(i);
+  auto t = run_flow(scratch, R"({"StartAt":"M","States":{"M":{"Type":"Map","End":true,
+      "ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}}})", items);
+  ASSERT_EQ(t.result.status, run::RunStatus::Succeeded);
+  EXPECT_EQ(t.result.output, items);
+  int running = 0, peak = 0, entered = 0;
+  for (const auto& e : t.history) {
+    if (e.type == run::RecordType::StateEntered && e.body.contains("p")) {
+      peak = std::max(peak, ++running);
+      ++entered;
+    }
+    if (e.type == run::RecordType::FrameEnded) --running;
+  }
+  EXPECT_EQ(peak, 4096);
+  EXPECT_EQ(entered, 5000);
+}
+
 TEST(Semantics, RetryBacksOffAndRecordsEachAttempt) {
   test::ScratchDir scratch;
   auto t = run_flow(scratch, R"({"StartAt":"F","States":{"F":{"Type":"Task","Resource":"flaky",
