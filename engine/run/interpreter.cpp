@@ -24,11 +24,11 @@ std::string child_id(const Frame& parent, std::size_t index) {
 
 FlowError to_flow_error(const Error& e) { return FlowError{e.asl_name(), e.message()}; }
 
-// Items of a Map without MaxConcurrency in flight at once: more than a
-// pilot's ranks hold (128 light tasks a rank), few enough that the items'
-// frames, actions and pilot entries stay a working set the caches hold
-// (CPU per no-op task grew from 30-38 us at 5,000 items in flight to 50-70
-// at 100,000: bench/RESULTS.md).
+// Items of a Map without MaxConcurrency in flight at once: what 32 worker
+// ranks hold of light tasks (128 each) or 4,096 ranks of heavy ones, few
+// enough that the items' frames, actions and pilot entries stay a working
+// set the caches hold (CPU per no-op task grew from 30-38 us at 5,000
+// items in flight to 50-70 at 100,000: bench/RESULTS.md).
 constexpr std::size_t kUnboundedMapWindow = 4096;
 
 }  // namespace
