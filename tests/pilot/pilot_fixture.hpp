@@ -108,15 +108,18 @@ class Pilot : public ::testing::Test {
     argv.insert(argv.end(), extra.begin(), extra.end());
     ProcessOptions o;
     o.env = {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}};
-    o.stderr_file = m_scratch.path() / ("pilot-" + std::to_string(m_starts++) + ".log");
+    o.stderr_file = pilot_log(m_starts++);
     return PilotProcess{Process::start(argv, o)};
   }
+
+  // The stderr of the n-th pilot this test started.
+  fsys::path pilot_log(int n) const { return m_scratch.path() / ("pilot-" + std::to_string(n) + ".log"); }
 
   // The last lines of each pilot's stderr log, for a failure's message.
   std::string pilot_logs(std::size_t last = 40) const {
     std::string out;
     for (int i = 0; i < m_starts; ++i) {
-      const fsys::path f = m_scratch.path() / ("pilot-" + std::to_string(i) + ".log");
+      const fsys::path f = pilot_log(i);
       std::deque<std::string> tail;
       std::ifstream in(f);
       for (std::string l; std::getline(in, l);) {
