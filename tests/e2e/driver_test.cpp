@@ -47,10 +47,11 @@ class DriverTest : public ::testing::Test {
     setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
     setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
-    // Every launch of the reconstruction's ranks leaves a line in `launches`.
-    const stdfs::path wrapper = dir.write("mpiexec-counting",
-                                          "#!/bin/sh\necho $$ >> '" + (dir.path() / "launches").string() +
-                                              "'\nexec mpiexec \"$@\"\n");
+    // Every launch of the reconstruction's ranks leaves a line in `launches`,
+    // and waits LAUNCH_DELAY seconds first where a test sets it.
+    const stdfs::path wrapper =
+        dir.write("mpiexec-counting", "#!/bin/sh\necho $$ >> '" + (dir.path() / "launches").string() +
+                                          "'\n[ -n \"$LAUNCH_DELAY\" ] && sleep \"$LAUNCH_DELAY\"\nexec mpiexec \"$@\"\n");
     ::chmod(wrapper.c_str(), 0755);
     setenv("BEAMFLOW_MPIEXEC", wrapper.c_str(), 1);
     unsetenv("BEAMFLOW_EXE");
@@ -60,7 +61,10 @@ class DriverTest : public ::testing::Test {
     ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
     dir.write("flow.json", kFlow);
   }
-  void TearDown() override { unsetenv("BEAMFLOW_MPIEXEC"); }
+  void TearDown() override {
+    unsetenv("BEAMFLOW_MPIEXEC");
+    unsetenv("LAUNCH_DELAY");
+  }
 
   void input(const std::string& name, double nap) const {
     dir.write(name, Json{{"data", "p.h5"}, {"volume", name + ".recon.h5"}, {"nap", nap}}.dump());
@@ -119,6 +123,11 @@ class DriverTest : public ::testing::Test {
 
 TEST_F(DriverTest, ATwoRankReconstructionAndASleepProgressAtOnce) {
   input("in.json", 0.5);
+  // The task must outlast the nap on any machine: this small volume's 2-rank
+  // reconstruction, start included, ran in 0.38 s in CI once MPI_Init got
+  // faster (f6aff57), and the sleep then ended after it. A second's wait in
+  // the launch is part of the task the driver must not block on.
+  setenv("LAUNCH_DELAY", "1", 1);
   const auto t0 = std::chrono::steady_clock::now();
   ProcessResult r = run_beamflow({"run", "flow.json", "--input", "in.json", "--run-id", "both", "--runs-dir",
                                   "runs", "--json"},
