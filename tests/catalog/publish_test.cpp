@@ -165,7 +165,9 @@ TEST_F(Publish, InPlaceRefusesWhatACopyRefuses) {
   // Nothing recorded, nothing left in the storage but the staging folder.
   EXPECT_EQ(m_catalog->search(parse_query(Json::object()), kAdmin).total, 0);
   for (const auto& item : stdfs::directory_iterator(m_dir.path() / "storage")) {
-    if (item.path().filename() != ".staging") EXPECT_TRUE(stdfs::is_empty(item.path())) << item.path();
+    if (item.path().filename() != ".staging") {
+      EXPECT_TRUE(stdfs::is_empty(item.path())) << item.path();
+    }
   }
 }
 

@@ -140,8 +140,11 @@ TEST_F(DeepInput, A15MbCommandOutputIsStoredOnce) {
   r = bf({"run", "g.json", "--json", "--run-id", "whole"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(Json::parse(r.out)["output"], 1'000'000);
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path() / "runs" / "whole"))
-    if (e.path().filename() == "result.json") EXPECT_LT(e.file_size(), 1u << 20) << e.path();
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path() / "runs" / "whole")) {
+    if (e.path().filename() == "result.json") {
+      EXPECT_LT(e.file_size(), 1u << 20) << e.path();
+    }
+  }
 }
 
 }  // namespace
