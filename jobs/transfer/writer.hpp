@@ -3,18 +3,18 @@
 // reads and hashes the next (a pwrite into the page cache is a memory copy
 // of its own, and a throttled one when the disk falls behind). Pieces live
 // in a small ring of buffers; wait() returns once every submitted piece is
-// written and rethrows the first write error. The copier uses it for ranges
-// of more than one piece; a small file is written inline.
+// written and rethrows the first write error (the pieces queued behind a
+// failed write are not written). The copier uses it for ranges of more than
+// one piece; a small file is written inline.
 #include <sys/types.h>
 
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
-#include <exception>
 #include <functional>
 #include <mutex>
-#include <thread>
 #include <vector>
+
+#include "jobs/transfer/serial_worker.hpp"
 
 namespace beamflow::transfer {
 
@@ -24,7 +24,9 @@ class PieceWriter {
   using Write = std::function<void(const char* data, std::size_t n, off_t at)>;
 
   PieceWriter(std::size_t piece, std::size_t buffers);
-  ~PieceWriter();  // writes what is queued, then stops the thread
+  // Lets the piece being written end; the pieces still queued are dropped
+  // (the copier waits for them before it closes the file).
+  ~PieceWriter() = default;
   PieceWriter(const PieceWriter&) = delete;
   PieceWriter& operator=(const PieceWriter&) = delete;
 
@@ -37,26 +39,14 @@ class PieceWriter {
   void give_back(char* buffer);
   // Waits until every submitted piece is written (or skipped after an
   // error); rethrows the first error, which is then cleared.
-  void wait();
+  void wait() { m_worker.wait(); }
 
  private:
-  struct Job {
-    char* data;
-    std::size_t n;
-    off_t at;
-    const Write* write;
-  };
-  void run();
-
   std::vector<std::vector<char>> m_storage;
   std::vector<char*> m_free;
-  std::deque<Job> m_queue;
-  bool m_writing = false;
-  bool m_stop = false;
-  std::exception_ptr m_error;
   std::mutex m_mutex;
-  std::condition_variable m_changed;
-  std::thread m_thread;
+  std::condition_variable m_freed;
+  SerialWorker m_worker;  // last: it stops, and gives its pieces back, before the buffers go
 };
 
 }  // namespace beamflow::transfer
