@@ -1,8 +1,10 @@
 #pragma once
 // The copier: one file at a time, by the rank that owns it.
 //
-// Copy. The source is read once; each piece updates the whole-file checksum
-// (the request's algorithm) and the chunk's xxh128, then is written to a
+// Copy. The source is read once (with O_DIRECT when it has several pieces
+// and is not in the page cache: read_directly in copier.cpp); each piece
+// updates the whole-file checksum (the request's algorithm) and the chunk's
+// xxh128, then is written to a
 // temporary name beside the final one (".NAME.bf-TAG.part", TAG from the
 // request's fingerprint), preallocated first so a full destination fails
 // before any data moves. For a multi-chunk file, after each batch of chunks
@@ -70,6 +72,7 @@ struct FileOutcome {
   std::uint64_t chunks_copied = 0;
   std::uint64_t chunks_resumed = 0;   // verified in the temporary file, not copied again
   std::uint64_t chunks_repaired = 0;  // found corrupt (resume or verify) and copied again
+  bool read_direct = false;           // the source was read with O_DIRECT (copier.cpp: read_directly)
 
   Json to_json() const;
   static FileOutcome from_json(const Json& j);

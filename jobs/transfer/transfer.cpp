@@ -163,7 +163,7 @@ TransferSummary run_transfer(const TransferRequest& request, const Endpoints& en
     }
     if (!plan.extras.empty()) fs::sync_directory(destination->root);
     std::uint64_t copied = 0, unchanged = 0, skipped_count = 0, bytes = 0, transferred = 0, resumed = 0,
-                  repaired = 0, chunks = 0;
+                  repaired = 0, chunks = 0, read_direct = 0;
     Json checksums = Json::object(), skipped = Json::array();
     for (const auto& part : parts)
       for (const Json& o : parse_json(part, "a rank's outcomes")) {
@@ -173,6 +173,7 @@ TransferSummary run_transfer(const TransferRequest& request, const Endpoints& en
         chunks += out.chunks_copied;
         resumed += out.chunks_resumed;
         repaired += out.chunks_repaired;
+        read_direct += out.read_direct ? 1 : 0;
         if (!out.checksum.empty()) checksums[out.destination] = out.checksum;
         if (out.action == "copied")
           ++copied;
@@ -200,6 +201,7 @@ TransferSummary run_transfer(const TransferRequest& request, const Endpoints& en
                    {"chunks_copied", chunks},
                    {"chunks_resumed", resumed},
                    {"chunks_repaired", repaired},
+                   {"files_read_direct", read_direct},
                    {"checksum_algorithm", to_string(request.checksum_algorithm)},
                    {"verified", request.verify_checksum},
                    {"checksums", checksums},

@@ -5,8 +5,12 @@
 
 namespace beamflow::transfer {
 
-PieceWriter::PieceWriter(std::size_t piece, std::size_t buffers) : m_storage(buffers, std::vector<char>(piece)) {
-  for (auto& b : m_storage) m_free.push_back(b.data());
+PieceWriter::PieceWriter(std::size_t piece, std::size_t buffers) {
+  for (std::size_t i = 0; i < buffers; ++i) {
+    std::unique_ptr<char[], AlignedDelete> b(static_cast<char*>(::operator new[](piece, std::align_val_t{kAlign})));
+    m_free.push_back(b.get());
+    m_storage.push_back(std::move(b));
+  }
 }
 
 char* PieceWriter::buffer() {

@@ -2,7 +2,8 @@
 // The copy's second thread: while it writes one piece of a file, the copier
 // reads and hashes the next (a pwrite into the page cache is a memory copy
 // of its own, and a throttled one when the disk falls behind). Pieces live
-// in a small ring of buffers; wait() returns once every submitted piece is
+// in a small ring of page-aligned buffers (the copier may read into them
+// with O_DIRECT); wait() returns once every submitted piece is
 // written and rethrows the first write error (the pieces queued behind a
 // failed write are not written). The copier uses it for ranges of more than
 // one piece; a small file is written inline.
@@ -11,7 +12,9 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <vector>
 
 #include "jobs/transfer/serial_worker.hpp"
@@ -22,6 +25,9 @@ class PieceWriter {
  public:
   // Writes `n` bytes of `data` at offset `at`; called on the writer thread.
   using Write = std::function<void(const char* data, std::size_t n, off_t at)>;
+  // What buffer() returns is aligned to this (a page): enough for O_DIRECT
+  // on the file systems that say what they need (statx STATX_DIOALIGN).
+  static constexpr std::size_t kAlign = 4096;
 
   PieceWriter(std::size_t piece, std::size_t buffers);
   // Lets the piece being written end; the pieces still queued are dropped
@@ -42,7 +48,10 @@ class PieceWriter {
   void wait() { m_worker.wait(); }
 
  private:
-  std::vector<std::vector<char>> m_storage;
+  struct AlignedDelete {
+    void operator()(char* p) const { ::operator delete[](p, std::align_val_t{kAlign}); }
+  };
+  std::vector<std::unique_ptr<char[], AlignedDelete>> m_storage;
   std::vector<char*> m_free;
   std::mutex m_mutex;
   std::condition_variable m_freed;

@@ -1,6 +1,7 @@
 // Transfers on real files, one rank: trees, checksums equal to sha256sum's,
 // sync levels, retries compared by checksum, filters, deletes, and every
 // bad input a clear error with nothing written.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -143,6 +144,36 @@ TEST_F(TransferTest, FlippedByteInACompletedFileIsFoundAndRepaired) {
                        state / "2");
   EXPECT_EQ(out["files_copied"], 1);
   EXPECT_EQ(slurp(dst / "big"), slurp(src / "big"));
+}
+
+// A file of several pieces that is not in the page cache is read with
+// O_DIRECT (whole blocks, its short last one included) and arrives whole,
+// with sha256sum's checksum; one in the page cache is read through it.
+TEST_F(TransferTest, ASourceOutOfThePageCacheIsReadDirectAndArrivesWhole) {
+  const std::string content = bytes((std::size_t{3} << 20) + 1234, 9);
+  put(src / "big", content);
+  {
+    const int fd = ::open((src / "big").c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    struct statx sx {};
+    const bool direct_io = ::statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+                           (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align != 0;
+    EXPECT_EQ(::fsync(fd), 0);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);  // clean now, so dropped from the cache
+    ::close(fd);
+    if (!direct_io) GTEST_SKIP() << src << " does no direct I/O (statx STATX_DIOALIGN)";
+  }
+  const Json cold = run(request(Json::array({item("big", "cold")}),
+                                {{"checksum_algorithm", "sha256"}, {"chunk_size", 1 << 20}}),
+                        state / "1");
+  EXPECT_EQ(cold["files_read_direct"], 1);
+  EXPECT_EQ(cold["chunks_copied"], 4);
+  EXPECT_EQ(slurp(dst / "cold"), content);
+  EXPECT_EQ(cold["checksums"]["cold"], "sha256:" + shell("sha256sum " + (src / "big").string()).substr(0, 64));
+  ASSERT_EQ(slurp(src / "big"), content);  // in the page cache now
+  const Json warm = run(request(Json::array({item("big", "warm")}), {{"chunk_size", 1 << 20}}), state / "2");
+  EXPECT_EQ(warm["files_read_direct"], 0);
+  EXPECT_EQ(slurp(dst / "warm"), content);
 }
 
 TEST_F(TransferTest, FiltersAndDeletingExtras) {
