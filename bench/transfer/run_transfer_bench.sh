@@ -9,10 +9,15 @@
 # before every run when /proc/sys/vm/drop_caches is writable (said in the
 # output), so every method reads its source from the disk. Rows:
 #   cp -r                       no checksum, no fsync
-#   cp -r + sync                the same, made durable
+#   cp -r + sync -f             the same, made durable: `sync -f dst`, a syncfs of the
+#                               destination's file system only (a global `sync` would also
+#                               write out every other file system's dirty data)
 #   rsync -a --checksum         whole-file checksums while copying (rsync's own), no fsync
 #   beamflow 1 / 2 ranks        xxh128 computed while copying, every file made durable
-#                               before its rename, read back and compared (verify_checksum)
+#                               before its rename, read back and compared (verify_checksum);
+#                               2 ranks as `mpirun` starts them by default (Open MPI binds each
+#                               of 2 ranks to one core, which the rank's threads then share);
+#                               MPIRUN_FLAGS adds options (e.g. --bind-to none)
 #   beamflow sha256 1 rank      the same with SHA-256; its checksums are compared with sha256sum's
 # The methods run one after the other in each of BENCH_ROUNDS rounds (default
 # 3), so each beamflow run has cp runs just before and after it on a machine
@@ -25,6 +30,7 @@ WORK=${2:-/var/tmp/beamflow-transfer-bench}
 BIG_MIB=${BENCH_BIG_MIB:-2048}
 ROUNDS=${BENCH_ROUNDS:-3}
 MPIRUN=${MPIRUN:-mpirun}
+MPIRUN_FLAGS=${MPIRUN_FLAGS:-}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 BIN=$(readlink -f "$BIN")
 mkdir -p "$WORK"
@@ -68,15 +74,15 @@ JSON
 
 fresh() { rm -rf dst state; mkdir -p dst; cold; }
 beamflow() {  # $1 ranks; request.json already written
-  local launch=("$MPIRUN" --oversubscribe -np "$1"); [ "$1" = 1 ] && launch=()
+  local launch=("$MPIRUN" --oversubscribe $MPIRUN_FLAGS -np "$1"); [ "$1" = 1 ] && launch=()
   "${launch[@]}" "$BIN" transfer --endpoints endpoints.json --request request.json --state-dir state --json -q
 }
-NAMES=("cp -r" "cp -r + sync" "rsync -a --checksum" "beamflow xxh128, 1 rank" "beamflow xxh128, 2 ranks"
+NAMES=("cp -r" "cp -r + sync -f dst" "rsync -a --checksum" "beamflow xxh128, 1 rank" "beamflow xxh128, 2 ranks"
        "beamflow sha256, 1 rank")
 run_method() {  # $1 index into NAMES, $2 round
   case "$1" in
     0) cp -r src/. dst/ ;;
-    1) cp -r src/. dst/; sync ;;
+    1) cp -r src/. dst/; sync -f dst ;;
     2) rsync -a --checksum src/ dst/ ;;
     3) request "bench-1-$2" xxh128; beamflow 1 > out-1.json ;;
     4) request "bench-2-$2" xxh128; beamflow 2 > out-2.json ;;
@@ -130,6 +136,7 @@ printf '\ndata: %s bytes (2000 small files + %s MiB), %s; page cache dropped bef
   "$BYTES" "$BIG_MIB" "$(df -T "$WORK" | awk 'NR==2 {print $2" on "$1}')" "$DROP"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores;" \
   "load average (1, 5, 15 min) at start $LOAD_START, at end $LOAD_END; $ROUNDS rounds"
+echo "2 ranks launched as: $MPIRUN --oversubscribe $MPIRUN_FLAGS -np 2"
 printf '%-26s %8s %15s %8s %7s %12s\n' method median "min-max" "MB/s" "vs cp" "vs cp/round"
 for i in "${!NAMES[@]}"; do
   row=""
@@ -150,6 +157,8 @@ for i in "${!NAMES[@]}"; do
 done
 echo "vs cp: cp -r's median seconds / this method's median (1.00 = as fast as cp -r; 0.90 = 90% of its throughput);"
 echo "vs cp/round: the median over rounds of cp -r's seconds / this method's seconds in the same round"
+echo "beamflow 1 rank: files read with O_DIRECT (cold sources of several pieces):" \
+  "$(python3 -c 'import json; print(json.load(open("out-1.json")).get("files_read_direct", "n/a"))')"
 echo "sha256 run: checksums differing from sha256sum's: $MISMATCH; big.bin ours $OURBIG, sha256sum $BIGSUM"
 read -r RES COP REP UNCH FCOP <<<"$RESUME"
 echo "kill -9 after $KILLED_AT of $((BIG_MIB / 64)) chunks recorded; resume in $(printf %.2f "$(sub "$t1" "$t0")") s:" \
