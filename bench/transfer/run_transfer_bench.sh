@@ -136,7 +136,7 @@ printf '\ndata: %s bytes (2000 small files + %s MiB), %s; page cache dropped bef
   "$BYTES" "$BIG_MIB" "$(df -T "$WORK" | awk 'NR==2 {print $2" on "$1}')" "$DROP"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores;" \
   "load average (1, 5, 15 min) at start $LOAD_START, at end $LOAD_END; $ROUNDS rounds"
-echo "2 ranks launched as: $MPIRUN --oversubscribe $MPIRUN_FLAGS -np 2"
+echo "2 ranks launched as: $MPIRUN --oversubscribe${MPIRUN_FLAGS:+ $MPIRUN_FLAGS} -np 2"
 printf '%-26s %8s %15s %8s %7s %12s\n' method median "min-max" "MB/s" "vs cp" "vs cp/round"
 for i in "${!NAMES[@]}"; do
   row=""
