@@ -3,6 +3,9 @@
 // synthetic entries, on SQLite and/or PostgreSQL.
 //
 //   catalog_bench [--entries N] [--queries Q] [--batch B] [--report-every R] [--sqlite PATH] [--pg CONNINFO]
+//   catalog_bench --search-only [--queries Q] --sqlite PATH | --pg CONNINFO
+//                                        # only search a catalog an earlier run filled (the same entries and
+//                                        # queries; its row's entries and ingest columns read 0)
 //   catalog_bench --print-sql Q [--pg]   # the search statements of the first Q bench queries, one
 //                                        # JSON {"sql", "params"} a line (to time or EXPLAIN them)
 //
@@ -139,6 +142,12 @@ Latency measure(Catalog& catalog, const Corpus& corpus, int queries) {
           static_cast<double>(hits) / static_cast<double>(ms.size())};
 }
 
+void print_row(const std::string& label, long entries, double ingest_rate, const Latency& l, double cpu_us_entry) {
+  std::printf("| %-10s | %9ld | %10.0f | %8.1f | %8.1f | %9.0f | %7.1f | %7.1f | %7.1f |\n", label.c_str(), entries,
+              ingest_rate, l.median, l.p99, l.hits, cpu_us_entry, l.cpu_median, l.cpu_p99);
+  std::fflush(stdout);
+}
+
 // Ingests `entries` in batches; every `report` entries (and at the end)
 // prints a row: ingest rate so far and search latency at that size.
 void run(const std::string& label, Catalog& catalog, long entries, int queries, int batch, long report) {
@@ -154,11 +163,8 @@ void run(const std::string& label, Catalog& catalog, long entries, int queries, 
     ingest_cpu += cpu_seconds() - c0;
     ingest_s += std::chrono::duration<double>(Clock::now() - t0).count();
     if (done % report == 0 || done == entries) {
-      const Latency l = measure(catalog, corpus, queries);
-      std::printf("| %-10s | %9ld | %10.0f | %8.1f | %8.1f | %9.0f | %7.1f | %7.1f | %7.1f |\n", label.c_str(), done,
-                  static_cast<double>(done) / ingest_s, l.median, l.p99, l.hits,
-                  ingest_cpu / static_cast<double>(done) * 1e6, l.cpu_median, l.cpu_p99);
-      std::fflush(stdout);
+      print_row(label, done, static_cast<double>(done) / ingest_s, measure(catalog, corpus, queries),
+                ingest_cpu / static_cast<double>(done) * 1e6);
     }
   }
 }
@@ -182,9 +188,20 @@ int main(int argc, char** argv) {
   long entries = 1000000;
   int queries = 200, batch = 10000;
   long report = 0;
+  bool search_only = false;
   std::string sqlite_path, pg;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i], v = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--search-only") {
+      search_only = true;
+      --i;
+      continue;
+    }
+    if (i + 1 == argc) {
+      std::cerr << "option " << a << " needs a value\n";
+      return 2;
+    }
+    const std::string v = argv[i + 1];
     if (a == "--entries") entries = std::stol(v);
     else if (a == "--queries") queries = std::stoi(v);
     else if (a == "--batch") batch = std::stoi(v);
@@ -202,15 +219,13 @@ int main(int argc, char** argv) {
   }
   std::printf("| backend    |   entries | ingest/s   | p50 (ms) | p99 (ms) | hits/query | CPU us/entry | CPU p50 | CPU p99 |\n");
   std::printf("| ---------- | --------- | ---------- | -------- | -------- | --------- | ------- | ------- | ------- |\n");
+  auto bench = [&](const std::string& label, Catalog& c) {
+    if (search_only) print_row(label, 0, 0, measure(c, Corpus(5000), queries), 0);
+    else run(label, c, entries, queries, batch, report ? report : entries);
+  };
   try {
-    if (!sqlite_path.empty()) {
-      auto c = open_sqlite_catalog(sqlite_path);
-      run("sqlite", *c, entries, queries, batch, report ? report : entries);
-    }
-    if (!pg.empty()) {
-      auto c = open_postgres_catalog(pg);
-      run("postgresql", *c, entries, queries, batch, report ? report : entries);
-    }
+    if (!sqlite_path.empty()) bench("sqlite", *open_sqlite_catalog(sqlite_path));
+    if (!pg.empty()) bench("postgresql", *open_postgres_catalog(pg));
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";
     return 1;
