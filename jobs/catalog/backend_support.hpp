@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -86,7 +87,7 @@ class SearchRows {
   void set_total(std::int64_t n) { m_total = n; }
   void add_bucket(std::int64_t part, std::int64_t seq, const std::string& bucket, std::int64_t n);
   bool is_facet_values(std::int64_t part) const { return part == m_plan.facet_values; }
-  void add_facet_values(std::int64_t id, const std::string& packed) { m_terms.add(id, packed); }
+  void add_facet_values(std::int64_t id, std::string_view packed) { m_terms.add(id, packed); }
   // Sets the result's total and facets (terms facets named through
   // `texts`) and returns the page rows in order (limit + 1 at most).
   std::vector<Page> finish(SearchResult& result, const FieldTexts& texts);

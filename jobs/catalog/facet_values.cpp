@@ -12,7 +12,7 @@ void put_le(std::string& out, std::uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
 }
 
-std::uint64_t get_le(const std::string& in, std::size_t at, int bytes) {
+std::uint64_t get_le(std::string_view in, std::size_t at, int bytes) {
   std::uint64_t v = 0;
   for (int i = 0; i < bytes; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
   return v;
@@ -47,7 +47,7 @@ TermsCounter::TermsCounter(const std::vector<Facet>& facets) : m_facets(facets),
     if (facets[i].kind == FacetKind::Terms) m_index[field_hash(facets[i].field)].push_back(i);
 }
 
-void TermsCounter::add(std::int64_t entry, const std::string& packed) {
+void TermsCounter::add(std::int64_t entry, std::string_view packed) {
   std::size_t at = 0;
   while (at < packed.size()) {
     if (packed.size() - at < 5)

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -44,7 +45,7 @@ class TermsCounter {
   explicit TermsCounter(const std::vector<Facet>& facets);
   bool any() const { return !m_index.empty(); }
   // One matched entry and its packed values (a damaged column is catalog.db).
-  void add(std::int64_t entry, const std::string& packed);
+  void add(std::int64_t entry, std::string_view packed);
   // Buckets of facet `i` (a terms facet): count descending, then text
   // ascending, at most its size; texts looked up through `texts`.
   std::vector<FacetBucket> buckets(std::size_t i, const FieldTexts& texts) const;

@@ -178,6 +178,31 @@ TEST(CatalogPlan, FilterTokensSeparateFieldAndValue) {
   EXPECT_NE(std::find(p.search.params.begin(), p.search.params.end(), SqlValue(match)), p.search.params.end()) << match;
 }
 
+// The matched set copies only what the page's sort reads, and the rank
+// (bm25, ts_rank: a read per hit) is computed only when the page is
+// ordered by it; the terms facets' packed values only with a terms facet.
+TEST(CatalogPlan, TheMatchedSetHoldsOnlyWhatTheSortAndFacetsRead) {
+  auto matched = [](const char* query, Dialect d) {
+    const std::string sql = plan_search(parse_query(Json::parse(query)), Identity{"u", {}, false}, d).search.text;
+    return sql.substr(0, sql.find(" FROM "));
+  };
+  for (Dialect d : {Dialect::SQLite, Dialect::Postgres}) {
+    const char* rank = d == Dialect::SQLite ? "bm25(" : "ts_rank(";
+    const std::string by_score = matched(R"({"q": "steel", "facets": [{"field_name": "domain.elements"}]})", d);
+    EXPECT_NE(by_score.find(rank), std::string::npos) << by_score;
+    EXPECT_NE(by_score.find("e.facets"), std::string::npos) << by_score;
+    for (const char* column : {"e.year", "e.title", "e.published_ms", "e.identifier"})
+      EXPECT_EQ(by_score.find(column), std::string::npos) << by_score;
+    const std::string by_title = matched(R"({"q": "steel", "sort": [{"field_name": "dc.titles.title"}]})", d);
+    EXPECT_EQ(by_title.find(rank), std::string::npos) << by_title;
+    EXPECT_EQ(by_title.find("e.facets"), std::string::npos) << by_title;
+    EXPECT_NE(by_title.find("e.title AS title"), std::string::npos) << by_title;
+    const std::string newest = matched(R"({"filters": [{"field_name": "domain.elements", "values": ["Fe"]}]})", d);
+    EXPECT_NE(newest.find("e.published_ms AS published_ms"), std::string::npos) << newest;
+    EXPECT_EQ(newest.find("score"), std::string::npos) << newest;
+  }
+}
+
 TEST(CatalogBagit, ManifestPathsArePercentEncoded) {
   EXPECT_EQ(encode_manifest_path("data/a%b\nc\rd"), "data/a%25b%0Ac%0Dd");
   EXPECT_EQ(decode_manifest_path("data/a%25b%0Ac%0Dd"), "data/a%b\nc\rd");
