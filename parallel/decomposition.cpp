@@ -52,5 +52,30 @@ std::vector<RowRange> pending_chunks(const std::vector<std::uint8_t>& done, int 
   return out;
 }
 
+std::vector<RowRange> taper(std::vector<RowRange> chunks, std::int64_t group) {
+  if (chunks.empty()) return chunks;
+  const auto whole = [group](std::int64_t rows) { return whole_groups(rows, group); };
+  // Head: the first chunk's first quarter.
+  const RowRange first = chunks.front();
+  const std::int64_t head = whole(first.size() / 4);
+  if (head < first.size()) {
+    chunks.front().end = first.begin + head;
+    chunks.insert(chunks.begin() + 1, RowRange{first.begin + head, first.end});
+  }
+  // Tail: halves of the last chunk, from the front, while both halves keep
+  // at least an eighth of it.
+  RowRange rest = chunks.back();
+  chunks.pop_back();
+  const std::int64_t smallest = whole(rest.size() / 8);
+  for (;;) {
+    const std::int64_t front = whole((rest.size() + 1) / 2);
+    if (front < smallest || rest.size() - front < smallest) break;
+    chunks.push_back({rest.begin, rest.begin + front});
+    rest.begin += front;
+  }
+  chunks.push_back(rest);
+  return chunks;
+}
+
 
 }  // namespace beamflow::parallel

@@ -39,4 +39,14 @@ std::vector<RowRange> pending_chunks(const std::vector<std::uint8_t>& done, int 
 // groups, at least one group.
 std::int64_t whole_groups(std::int64_t chunk_rows, std::int64_t group);
 
+// A rank's chunks (pending_chunks) for a pipeline that reads the next chunk
+// and writes the last one while the kernel runs: only the first chunk's read
+// and the last one's write overlap no kernel, so those two chunks are cut
+// smaller. The first loses a head of a quarter of its rows; the last is cut
+// in halves from the front down to an eighth of its rows (64 rows: 32, 16,
+// 8, 8), each piece's write overlapping the next one's kernel. Pieces are
+// whole groups of `group` rows (at least one group) starting on group
+// boundaries, as pending_chunks' chunks do, and cover the same rows in order.
+std::vector<RowRange> taper(std::vector<RowRange> chunks, std::int64_t group = 1);
+
 }  // namespace beamflow::parallel

@@ -18,13 +18,23 @@ class BufferPool {
   explicit BufferPool(std::size_t kept) : m_kept(kept) {}
 
   // The smallest kept buffer that holds `count` values; an empty Buffer
-  // (capacity 0) when none does, for the caller to allocate.
+  // (capacity 0) when none does, for the caller to allocate. Then the
+  // smallest kept buffer is freed: the caller's new one takes its place, so
+  // that buffers kept and in use together never outnumber those once in use
+  // at the same time, even when rounds differ in size (a tapered pipeline's
+  // small first chunk, kept, and two full ones in use would otherwise be
+  // three).
   Buffer take(std::size_t count) {
     std::lock_guard lock(m_mutex);
-    auto best = m_free.end();
-    for (auto it = m_free.begin(); it != m_free.end(); ++it)
+    auto best = m_free.end(), smallest = m_free.end();
+    for (auto it = m_free.begin(); it != m_free.end(); ++it) {
       if (it->capacity >= count && (best == m_free.end() || it->capacity < best->capacity)) best = it;
-    if (best == m_free.end()) return Buffer{};
+      if (smallest == m_free.end() || it->capacity < smallest->capacity) smallest = it;
+    }
+    if (best == m_free.end()) {
+      if (smallest != m_free.end()) m_free.erase(smallest);
+      return Buffer{};
+    }
     Buffer b = std::move(*best);
     m_free.erase(best);
     return b;

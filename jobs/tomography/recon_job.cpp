@@ -279,7 +279,10 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     s.chunk_rows = std::min(s.chunk_rows, (share + kPipelineRounds - 1) / kPipelineRounds);
   }
   s.chunk_rows = parallel::whole_groups(s.chunk_rows, group);
-  const std::vector<parallel::RowRange> chunks = parallel::pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows, group);
+  std::vector<parallel::RowRange> chunks = parallel::pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows, group);
+  // ... and, still without --chunk-rows, its first and last chunks cut
+  // smaller: their read and write are the ones no kernel overlaps.
+  if (o.pipeline_depth > 0 && o.chunk_rows == 0) chunks = parallel::taper(std::move(chunks), group);
   s.rounds = comm.max(static_cast<std::int64_t>(chunks.size()));
   log("computing " + std::to_string(s.slices - s.already_done) + " of " + std::to_string(s.slices) +
       " slices (" + std::to_string(s.already_done) + " already done) in " + std::to_string(s.rounds) +

@@ -86,6 +86,53 @@ TEST(Decomposition, PendingChunksKeepRowGroupsWhole) {
   }
 }
 
+using Ranges = std::vector<parallel::RowRange>;
+
+TEST(Decomposition, TaperCutsTheFirstChunksHeadAndTheLastChunkInHalves) {
+  // 512 slices on 2 ranks in the pipeline's 4 chunks of 64 (pairs): rank 1.
+  const Ranges rank1 = parallel::pending_chunks(std::vector<std::uint8_t>(512, 0), 2, 1, 64, 2);
+  ASSERT_EQ(rank1.size(), 4u);
+  EXPECT_EQ(parallel::taper(rank1, 2), (Ranges{{256, 272}, {272, 320}, {320, 384}, {384, 448},
+                                               {448, 480}, {480, 496}, {496, 504}, {504, 512}}));
+  // One chunk: head first, then the rest halved.
+  EXPECT_EQ(parallel::taper({{0, 48}}, 1), (Ranges{{0, 12}, {12, 30}, {30, 39}, {39, 44}, {44, 48}}));
+  // Small chunks go down to one group.
+  EXPECT_EQ(parallel::taper({{0, 6}, {6, 12}}, 2), (Ranges{{0, 2}, {2, 6}, {6, 8}, {8, 10}, {10, 12}}));
+  // Too small to cut: one group, or two rows of a pair.
+  EXPECT_EQ(parallel::taper({{10, 11}}, 2), (Ranges{{10, 11}}));
+  EXPECT_EQ(parallel::taper({{4, 6}}, 2), (Ranges{{4, 6}}));
+  EXPECT_TRUE(parallel::taper({}, 2).empty());
+}
+
+TEST(Decomposition, TaperedPiecesAreWholeGroupsCoveringTheSameRows) {
+  for (std::int64_t group : {1, 2, 3}) {
+    for (std::int64_t slices : {1, 2, 5, 11, 64, 129, 512}) {
+      for (int parts = 1; parts <= 4; ++parts) {
+        for (std::int64_t chunk : {1, 4, 7, 64}) {
+          for (int rank = 0; rank < parts; ++rank) {
+            const Ranges chunks =
+                parallel::pending_chunks(std::vector<std::uint8_t>(std::size_t(slices), 0), parts, rank, chunk, group);
+            const Ranges pieces = parallel::taper(chunks, group);
+            ASSERT_GE(pieces.size(), chunks.size());
+            std::int64_t next = chunks.empty() ? 0 : chunks.front().begin;
+            for (const parallel::RowRange& r : pieces) {
+              EXPECT_EQ(r.begin, next) << group << " " << slices << " " << parts << " " << chunk;
+              EXPECT_FALSE(r.empty());
+              EXPECT_EQ(r.begin % group, 0);
+              EXPECT_TRUE(r.size() % group == 0 || r.end == slices);
+              EXPECT_LE(r.size(), parallel::whole_groups(chunk, group));
+              next = r.end;
+            }
+            if (!chunks.empty()) {
+              EXPECT_EQ(next, chunks.back().end);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(Decomposition, ChunkRowsFollowTheMemoryBudget) {
   const RowFootprint row{.angles = 1500, .columns = 2048, .fields = 40, .pad = 2};
   const std::int64_t per_row = row.bytes();
