@@ -16,6 +16,7 @@
 #include "jobs/tomography/fft_wisdom.hpp"
 #include "jobs/tomography/kernel_errors.hpp"
 #include "jobs/tomography/preview.hpp"
+#include "jobs/tomography/replaced_file.hpp"
 #include "jobs/tomography/volume_file.hpp"
 #include "kernels/common/fft.hpp"
 #include "kernels/tomo/recon.hpp"
@@ -442,7 +443,9 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   comm.agree([&] {
     if (!comm.is_root() || work == o.output) return;
     fs::check_not_input(o.output, {o.input}, "output");
+    ReplacedFile replaced(o.output);  // freed after the rename, off the ranks' path
     fs::publish_file(work, o.output);
+    std::move(replaced).release();
   });
 
   // reduce
