@@ -213,6 +213,14 @@ FileOutcome Copier::process(const PlannedFile& file) {
   return copy(file, std::move(out));
 }
 
+void Copier::prefetch(const PlannedFile& file) const noexcept {
+  if (file.decision == Decision::Skip || file.identity.size == 0 || file.identity.size > kPiece) return;
+  const int fd = m_src.open_at(file.source, O_RDONLY | O_NONBLOCK);
+  if (fd < 0) return;
+  ::posix_fadvise(fd, 0, static_cast<off_t>(file.identity.size), POSIX_FADV_WILLNEED);
+  ::close(fd);
+}
+
 std::string Copier::hash_fd(int fd, const Root& root, const std::string& rel, std::uint64_t size, Algorithm a) {
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   Hasher h(a);

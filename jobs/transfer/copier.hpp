@@ -86,6 +86,10 @@ class Copier {
   Copier& operator=(const Copier&) = delete;
 
   FileOutcome process(const PlannedFile& file);
+  // Asks the kernel to start reading a small file's source (one piece at
+  // most) into the page cache, for process() to find it there later; a
+  // file that cannot be opened now is left to process() to report.
+  void prefetch(const PlannedFile& file) const noexcept;
   // Makes the batch of copied one-chunk files durable and renames them into
   // place, makes the folders of files renamed since the last flush durable, then
   // records those files as complete in the manifest.

@@ -3,15 +3,49 @@
 // bad input a clear error with nothing written.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include "fixture.hpp"
+#include "jobs/transfer/copier.hpp"
 
 namespace beamflow::transfer::testing {
 namespace {
 
 using test::expect_error;
+
+// Drops a file's pages from the page cache (written out first, so they are
+// clean and can go); returns whether its file system does direct I/O.
+bool evict(const stdfs::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(fd, 0) << p;
+  struct statx sx {};
+  const bool direct_io = ::statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+                         (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align != 0;
+  EXPECT_EQ(::fsync(fd), 0);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+  return direct_io;
+}
+
+// Whether any page of the file is in the page cache (mincore; nothing read).
+bool resident(const stdfs::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  const auto size = static_cast<std::size_t>(stdfs::file_size(p));
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return false;
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> pages((size + page - 1) / page);
+  const bool any = ::mincore(map, size, pages.data()) == 0 &&
+                   std::any_of(pages.begin(), pages.end(), [](unsigned char r) { return r & 1; });
+  ::munmap(map, size);
+  return any;
+}
 
 TEST_F(TransferTest, CopiesATreeWithChecksumsEqualToSha256sum) {
   put(src / "scan/a.h5", bytes(300'000, 1));
@@ -152,17 +186,7 @@ TEST_F(TransferTest, FlippedByteInACompletedFileIsFoundAndRepaired) {
 TEST_F(TransferTest, ASourceOutOfThePageCacheIsReadDirectAndArrivesWhole) {
   const std::string content = bytes((std::size_t{3} << 20) + 1234, 9);
   put(src / "big", content);
-  {
-    const int fd = ::open((src / "big").c_str(), O_RDONLY | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    struct statx sx {};
-    const bool direct_io = ::statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
-                           (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align != 0;
-    EXPECT_EQ(::fsync(fd), 0);
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);  // clean now, so dropped from the cache
-    ::close(fd);
-    if (!direct_io) GTEST_SKIP() << src << " does no direct I/O (statx STATX_DIOALIGN)";
-  }
+  if (!evict(src / "big")) GTEST_SKIP() << src << " does no direct I/O (statx STATX_DIOALIGN)";
   const Json cold = run(request(Json::array({item("big", "cold")}),
                                 {{"checksum_algorithm", "sha256"}, {"chunk_size", 1 << 20}}),
                         state / "1");
@@ -174,6 +198,39 @@ TEST_F(TransferTest, ASourceOutOfThePageCacheIsReadDirectAndArrivesWhole) {
   const Json warm = run(request(Json::array({item("big", "warm")}), {{"chunk_size", 1 << 20}}), state / "2");
   EXPECT_EQ(warm["files_read_direct"], 0);
   EXPECT_EQ(slurp(dst / "warm"), content);
+}
+
+// Copier::prefetch starts reading a small file (one piece at most) into
+// the page cache; a bigger one, which may be read with O_DIRECT, and a
+// skipped one are left alone.
+TEST_F(TransferTest, PrefetchStartsReadingASmallSourceOnly) {
+  put(src / "small", bytes(100'000, 4));
+  put(src / "big", bytes(std::size_t{1} << 20, 5));
+  put(src / "skipped", bytes(1'000, 6));
+  for (const char* f : {"small", "big", "skipped"}) {
+    evict(src / f);
+    if (resident(src / f)) GTEST_SKIP() << "cannot drop " << f << " from the page cache here";
+  }
+  const Root source(endpoints.get("beamline"), Side::Source), destination(endpoints.get("compute"), Side::Destination);
+  stdfs::create_directories(state);
+  Manifest manifest(state, 0);
+  const Copier copier(source, destination, manifest, CopyOptions{});
+  auto planned = [](const std::string& name, std::uint64_t size, Decision decision) {
+    PlannedFile f;
+    f.source = f.destination = name;
+    f.identity.size = size;
+    f.decision = decision;
+    return f;
+  };
+  copier.prefetch(planned("big", std::uint64_t{1} << 20, Decision::Copy));
+  copier.prefetch(planned("skipped", 1'000, Decision::Skip));
+  copier.prefetch(planned("missing", 10, Decision::Copy));  // reported by process(), not here
+  copier.prefetch(planned("small", 100'000, Decision::Copy));
+  // mincore counts a page once its read is done: the reads were only started.
+  for (int i = 0; i < 1000 && !resident(src / "small"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(resident(src / "small"));
+  EXPECT_FALSE(resident(src / "big")) << "asked for before the small file, so it would be in by now";
+  EXPECT_FALSE(resident(src / "skipped"));
 }
 
 TEST_F(TransferTest, FiltersAndDeletingExtras) {
