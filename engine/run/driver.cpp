@@ -110,7 +110,10 @@ void Driver::commit_and_act() {
   if (m_outbox.empty()) return;
   std::vector<Event> batch;
   batch.swap(m_outbox);
-  for (const auto& e : batch) m_writer.append(static_cast<std::uint16_t>(e.type), encode(e));
+  for (const auto& e : batch) {
+    encode_into(e, m_encoded);
+    m_writer.append(static_cast<std::uint16_t>(e.type), m_encoded);
+  }
   m_writer.commit();  // durable before anything below acts on it
   for (const auto& e : batch) {
     if (m_options.observer) m_options.observer(event_json(e));
@@ -346,8 +349,14 @@ void Driver::wait_for_events() {
     } else if (token == kWakeupToken) {
       m_wakeup.drain();  // before take_progressed(): a later progress wakes again
       if (m_routed && m_routed->names_progress()) {
-        for (const auto& action_id : m_routed->take_progressed())
-          if (auto f = m_frame_of.find(action_id); f != m_frame_of.end()) poll_now(f->second);
+        // Polled here rather than through the due set: a Map's completions
+        // arrive by the thousand, and re-keying each twice in m_due (its
+        // key a copy of the frame id) was a measured share of a task.
+        for (const auto& action_id : m_routed->take_progressed()) {
+          const auto f = m_frame_of.find(action_id);
+          if (f == m_frame_of.end()) continue;
+          if (auto it = m_active.find(f->second); it != m_active.end()) poll(it->first, it->second, now);
+        }
       } else {
         for (auto& [id, a] : m_active) set_next_poll(id, a, now);
       }
@@ -362,25 +371,27 @@ void Driver::poll_due() {
   const std::int64_t now = now_ms();
   std::vector<std::string> due;
   for (auto it = m_due.begin(); it != m_due.end() && it->first <= now; ++it) due.push_back(it->second);
-  for (const auto& id : due) {
-    const auto found = m_active.find(id);
-    if (found == m_active.end()) continue;
-    Active& a = found->second;
-    ActionState st;
-    try {
-      st = a.executor->poll(*a.action, a.request, a.placement);
-    } catch (const std::exception& e) {
-      if (fs::is_storage_failure(e)) throw;  // beamflow's own state: the run stops INTERRUPTED
-      st = ActionState::failed(a.request.action_id, states_error::TaskFailed, e.what());
-    }
-    st.action_id = a.request.action_id;
-    if (st.heartbeat)
-      a.last_sign_of_life_ms = std::max(a.last_sign_of_life_ms,
-          static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(st.heartbeat->time_since_epoch()).count()));
-    set_next_poll(id, a, now + std::max<std::int64_t>(1, st.poll_after.count()));
-    if (st.done()) m_results.emplace_back(id, std::move(st));
-  }
+  for (const auto& id : due)
+    if (const auto found = m_active.find(id); found != m_active.end()) poll(id, found->second, now);
   drain_results();
+}
+
+void Driver::poll(const std::string& frame_id, Active& a, std::int64_t now) {
+  ActionState st;
+  try {
+    st = a.executor->poll(*a.action, a.request, a.placement);
+  } catch (const std::exception& e) {
+    if (fs::is_storage_failure(e)) throw;  // beamflow's own state: the run stops INTERRUPTED
+    st = ActionState::failed(a.request.action_id, states_error::TaskFailed, e.what());
+  }
+  st.action_id = a.request.action_id;
+  if (st.heartbeat)
+    a.last_sign_of_life_ms = std::max(a.last_sign_of_life_ms,
+        static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(st.heartbeat->time_since_epoch()).count()));
+  // A finished action leaves the due set when its outcome is acted on
+  // (forget()), so its turn there is moved only when it is due now.
+  if (!st.done() || a.next_poll_ms <= now) set_next_poll(frame_id, a, now + std::max<std::int64_t>(1, st.poll_after.count()));
+  if (st.done()) m_results.emplace_back(frame_id, std::move(st));
 }
 
 }  // namespace beamflow::run

@@ -86,6 +86,8 @@ class Driver {
   void check_deadlines();
   void wait_for_events();
   void poll_due();
+  // Polls one active action; a final state joins m_results.
+  void poll(const std::string& frame_id, Active& a, std::int64_t now);
   Executor& executor_for(const actions::Placement& p);
   void watch(const std::string& frame_id, Active& a);
   ActiveMap::iterator forget(ActiveMap::iterator it);
@@ -97,6 +99,7 @@ class Driver {
   const RunOptions& m_options;
   std::mt19937_64 m_rng;
   std::vector<Event> m_outbox;
+  std::vector<std::uint8_t> m_encoded;  // the record commit_and_act() is appending
   Interpreter m_interp;
   ActiveMap m_active;
   InProcessExecutor m_in_process;

@@ -25,6 +25,11 @@ const char* to_string(RecordType t) noexcept {
 
 std::vector<std::uint8_t> encode(const Event& e) { return Json::to_cbor(e.body); }
 
+void encode_into(const Event& e, std::vector<std::uint8_t>& out) {
+  out.clear();
+  Json::to_cbor(e.body, out);
+}
+
 Event decode(std::uint16_t type, const std::vector<std::uint8_t>& payload) {
   if (type < static_cast<std::uint16_t>(RecordType::RunStarted) ||
       type > static_cast<std::uint16_t>(RecordType::RunEnded)) {

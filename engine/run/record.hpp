@@ -51,6 +51,10 @@ struct Event {
 };
 
 std::vector<std::uint8_t> encode(const Event& e);
+// The same bytes, into `out` (cleared first): a driver encodes every record
+// into one buffer it keeps, rather than into a vector grown byte by byte and
+// freed per record.
+void encode_into(const Event& e, std::vector<std::uint8_t>& out);
 // Throws Error "run.record" for an unknown type or an undecodable body.
 Event decode(std::uint16_t type, const std::vector<std::uint8_t>& payload);
 

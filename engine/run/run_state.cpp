@@ -1,5 +1,7 @@
 #include "run/run_state.hpp"
 
+#include <iterator>
+
 #include "run/record_check.hpp"
 
 namespace beamflow::run {
@@ -35,7 +37,8 @@ void RunState::mark_ready(const std::string& id) {
 }
 
 std::vector<std::string> RunState::take_ready() {
-  std::vector<std::string> out(m_ready.begin(), m_ready.end());
+  // Moved out, not copied: two frame ids an item pass through here.
+  std::vector<std::string> out(std::make_move_iterator(m_ready.begin()), std::make_move_iterator(m_ready.end()));
   m_ready.clear();
   m_ready_set.clear();
   return out;

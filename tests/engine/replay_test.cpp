@@ -7,6 +7,7 @@
 #include "engine_support.hpp"
 #include "journal/journal.hpp"
 #include "run/paths.hpp"
+#include "run/record.hpp"
 #include "run/run_store.hpp"
 
 namespace beamflow {
@@ -87,6 +88,20 @@ TEST(Replay, FinishedRunResumesToItsRecordedResult) {
   const auto again = engine.resume("r1", test::fast_options(scratch.path()));
   EXPECT_EQ(again.status, run::RunStatus::Failed);
   EXPECT_EQ(again.error, (FlowError{"E", "c"}));
+}
+
+TEST(Replay, ARecordEncodedIntoAReusedBufferHasTheBytesOfEncode) {
+  // The driver encodes every record into one buffer it keeps: what it holds
+  // before (a longer record) must not leak into the next one.
+  const run::Event longer{run::RecordType::TaskSucceeded,
+                          {{"f", "/M#1.0[12]"}, {"a", std::string(32, 'a')}, {"out", {{"x", 1}}}, {"t", 5}}};
+  const run::Event shorter{run::RecordType::FrameEnded, {{"f", "/M#1.0[12]"}, {"ok", true}, {"out", 7}}};
+  std::vector<std::uint8_t> buffer;
+  run::encode_into(longer, buffer);
+  EXPECT_EQ(buffer, run::encode(longer));
+  run::encode_into(shorter, buffer);
+  EXPECT_EQ(buffer, run::encode(shorter));
+  EXPECT_EQ(run::decode(static_cast<std::uint16_t>(shorter.type), buffer).body, shorter.body);
 }
 
 TEST(Replay, JournalFromAnotherDefinitionIsRefused) {
