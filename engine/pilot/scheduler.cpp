@@ -22,7 +22,7 @@ class Scheduler::Executor final : public run::Executor {
   ~Executor() override { m_s.detach(m_run_id, this); }
   const char* name() const noexcept override { return "pilot"; }
   ActionState start(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
-    if (p.ranks != 0) return m_s.submit(m_run_id, a, r, p);
+    if (p.ranks != 0) return m_s.submit(run_of(r), a, r, p);
     m_s.log(m_run_id, "started " + r.state_name + " (" + a.info().name + ") task " + r.action_id +
                           " on the coordinator (it only waits)" +
                           (r.attempt > 0 ? ", retry " + std::to_string(r.attempt) : std::string()));
@@ -67,6 +67,12 @@ class Scheduler::Executor final : public run::Executor {
   void wake() { m_wakeup.notify(); }
 
  private:
+  // The run's shared part of `r`, made again only if its directories moved.
+  const std::shared_ptr<const Run>& run_of(const actions::ActionRequest& r) {
+    if (!m_run || m_run->dir != r.run_dir.native() || m_run->work_dir != r.work_dir.native())
+      m_run = std::make_shared<const Run>(Run{m_run_id, r.run_dir.native(), r.work_dir.native()});
+    return m_run;
+  }
   // The end of a task kept on the coordinator, in the run's log.
   ActionState logged(const actions::ActionRequest& r, ActionState st) {
     if (st.done())
@@ -81,6 +87,7 @@ class Scheduler::Executor final : public run::Executor {
   fs::Wakeup& m_wakeup;
   run::InProcessExecutor m_local;
   run::ChildProcessExecutor m_child;  // only to cancel (above)
+  std::shared_ptr<const Run> m_run;   // run_of()
   std::vector<std::string> m_progressed;  // under the scheduler's mutex
 };
 
@@ -119,12 +126,12 @@ void Scheduler::notify_flow(const std::string& flow) {
 }
 
 void Scheduler::notify_done(const Entry& e, const std::string& key) {
-  if (auto it = m_owners.find(e.flow); it != m_owners.end())
+  if (auto it = m_owners.find(e.run->id); it != m_owners.end())
     for (Executor* w : it->second) w->progressed(key);
 }
 
-ActionState Scheduler::submit(const std::string& flow, actions::Action& a, const actions::ActionRequest& r,
-                              const actions::Placement& p) {
+ActionState Scheduler::submit(const std::shared_ptr<const Run>& run, actions::Action& a,
+                              const actions::ActionRequest& r, const actions::Placement& p) {
   const std::lock_guard<std::mutex> lock(m_mutex);
   auto [it, fresh] = m_entries.try_emplace(r.action_id);
   Entry& e = it->second;
@@ -133,9 +140,12 @@ ActionState Scheduler::submit(const std::string& flow, actions::Action& a, const
     if (e.phase == Phase::Done) return e.result;
     return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));
   }
-  e.flow = flow;
+  e.run = run;
   e.action = a.info().name;
-  e.request = r;
+  e.input = r.input;
+  e.state_name = r.state_name;
+  e.state_dir = r.state_dir.native();
+  e.attempt = r.attempt;
   e.placement = p;
   e.need.ranks = std::max(1, p.ranks);
   e.need.one_job = p.ranks > 1;
@@ -160,13 +170,13 @@ ActionState Scheduler::submit(const std::string& flow, actions::Action& a, const
 }
 
 void Scheduler::enqueue(const std::string& key, const Entry& e) {
-  m_queues[e.cls][e.flow].emplace(e.seq, key);
+  m_queues[e.cls][e.run->id].emplace(e.seq, key);
   ++m_queued_count;
 }
 
 void Scheduler::dequeue(const Entry& e) {
   Queue& q = m_queues[e.cls];
-  auto f = q.find(e.flow);
+  auto f = q.find(e.run->id);
   if (f == q.end() || !f->second.erase(e.seq)) return;
   if (f->second.empty()) q.erase(f);
   --m_queued_count;
@@ -188,7 +198,7 @@ bool Scheduler::cancel(const std::string& key) {
     // Kept until the worker reports the end: its ranks are busy until then.
     e.cancelled = true;
     m_channel.send(e.ranks.front(), Json{{"t", "cancel"}, {"key", key}}.dump());
-    log(e.flow, "cancel " + e.request.state_name + " task " + key + " on " + where(e));
+    log(e.run->id, "cancel " + e.state_name + " task " + key + " on " + where(e));
     return true;
   }
   if (e.phase == Phase::Queued) dequeue(e);
@@ -271,7 +281,7 @@ void Scheduler::check_lost() {
         ++it;
         continue;
       }
-      log(e.flow, "lost " + e.request.state_name + " task " + it->first + " on " + where(e) + ": silent for " +
+      log(e.run->id, "lost " + e.state_name + " task " + it->first + " on " + where(e) + ": silent for " +
                       std::to_string((now - rank.last_heard_ms) / 1000) + " s");
       free_ranks(e, false);
       if (e.cancelled) {
@@ -291,9 +301,9 @@ void Scheduler::check_lost() {
 }
 
 bool Scheduler::crashed_on_lost_rank(int r, const std::string& key, const Entry& e) {
-  Executing x{key, e.flow, e.action, m_ranks[static_cast<std::size_t>(r)].host, r};
+  Executing x{key, e.run->id, e.action, m_ranks[static_cast<std::size_t>(r)].host, r};
   const int n = m_crashes->count(x);
-  log(e.flow, "crash " + std::to_string(n) + " of " + e.request.state_name + " task " + key +
+  log(e.run->id, "crash " + std::to_string(n) + " of " + e.state_name + " task " + key +
                   ": rank " + std::to_string(r) + " was executing it when it fell silent (limit " +
                   std::to_string(m_crashes->limit()) + ")");
   auto why = m_crashes->exhausted(key);
@@ -307,7 +317,7 @@ void Scheduler::crashed_out(const std::string& key, Entry& e, const std::string&
   e.phase = Phase::Done;
   e.ranks.clear();
   e.result = ActionState::failed(key, "Pilot.TaskCrashed", cause);
-  log(e.flow, "failed " + e.request.state_name + " (" + e.action + ") task " + key + ": Pilot.TaskCrashed: " + cause);
+  log(e.run->id, "failed " + e.state_name + " (" + e.action + ") task " + key + ": Pilot.TaskCrashed: " + cause);
 }
 
 void Scheduler::log(const std::string& run_id, const std::string& line) {
@@ -329,10 +339,10 @@ void Scheduler::completed(int rank, const std::string& key, ActionState st) {
   if (it == m_entries.end() || it->second.phase != Phase::Running || it->second.ranks.front() != rank) return;
   Entry& e = it->second;
   if (m_logs) {
-    std::string line = (st.status == actions::ActionStatus::Succeeded ? "done " : "failed ") + e.request.state_name +
+    std::string line = (st.status == actions::ActionStatus::Succeeded ? "done " : "failed ") + e.state_name +
                        " task " + key + " on " + where(e) + " in " + std::to_string(now_ms() - e.placed_ms) + " ms";
     if (st.status != actions::ActionStatus::Succeeded) line += ": " + st.error + ": " + st.cause;
-    log(e.flow, line);
+    log(e.run->id, line);
   }
   free_ranks(e, true);
   ++m_done;
@@ -355,7 +365,7 @@ void Scheduler::free_ranks(const Entry& e, bool finished) {
     if (rank.inflight == 0) rank.busy_ms += now - rank.busy_since_ms;
     if (finished) ++rank.tasks_done;
   }
-  if (auto f = m_running.find(e.flow); f != m_running.end() && --f->second <= 0) m_running.erase(f);
+  if (auto f = m_running.find(e.run->id); f != m_running.end() && --f->second <= 0) m_running.erase(f);
   --m_running_count;
 }
 
@@ -389,7 +399,7 @@ void Scheduler::fail_impossible(const std::vector<std::string>& keys) {
     Entry& e = m_entries.at(key);
     dequeue(e);
     e.phase = Phase::Done;
-    log(e.flow, "failed " + e.request.state_name + " (" + e.action + ") task " + key + ": Pilot.TaskImpossible");
+    log(e.run->id, "failed " + e.state_name + " (" + e.action + ") task " + key + ": Pilot.TaskImpossible");
     e.result = ActionState::failed(key, "Pilot.TaskImpossible",
                                    "the task needs " + std::to_string(e.need.ranks) + " ranks" +
                                        (e.need.nodes == NodePolicy::OneNode ? " on one node" : "") +
@@ -405,7 +415,7 @@ void Scheduler::assign(const std::string& key, const std::vector<int>& ranks, st
   e.phase = Phase::Running;
   e.ranks = ranks;
   e.placed_ms = now;
-  ++m_running[e.flow];
+  ++m_running[e.run->id];
   ++m_running_count;
   e.placement.hosts.clear();  // where its ranks are: a job over several nodes starts there
   for (int r : ranks) {
@@ -415,10 +425,13 @@ void Scheduler::assign(const std::string& key, const std::vector<int>& ranks, st
     if (e.cls == kHeavy) rank.exclusive = true;
   }
   if (m_logs)
-    log(e.flow, "placed " + e.request.state_name + " (" + e.action + ") task " + key + " on " + where(e) +
-                    (e.request.attempt > 0 ? ", retry " + std::to_string(e.request.attempt) : std::string()) +
+    log(e.run->id, "placed " + e.state_name + " (" + e.action + ") task " + key + " on " + where(e) +
+                    (e.attempt > 0 ? ", retry " + std::to_string(e.attempt) : std::string()) +
                     ", queued " + std::to_string(now - e.queued_ms) + " ms");
-  batches[ranks.front()].add(key, e.action, e.request, e.placement);
+  batches[ranks.front()].add(key, e.action,
+                             wire::RequestView{key, e.input, e.run->id, e.state_name, e.attempt, e.state_dir,
+                                               e.run->dir, e.run->work_dir},
+                             e.placement);
 }
 
 void Scheduler::place() {

@@ -87,10 +87,23 @@ class Scheduler {
   // a heavy one (a process of its own, several ranks, an asynchronous action
   // such as command) holds its ranks alone.
   enum Class { kHeavy = 0, kLight = 1 };
+  // What every task of one run shares, held once per run (by its drivers'
+  // executors and its entries) instead of copied into each task's entry:
+  // an ActionRequest's three paths are lists of parsed components, and
+  // copying and freeing them was a measured share of a no-op task.
+  struct Run {
+    std::string id;  // the flow a task belongs to, for fairness and logs
+    std::string dir;
+    std::string work_dir;
+  };
   struct Entry {
-    std::string flow;
+    std::shared_ptr<const Run> run;
     std::string action;
-    actions::ActionRequest request;
+    // The request, less what `run` holds.
+    Json input;
+    std::string state_name;
+    std::string state_dir;
+    int attempt = 0;
     actions::Placement placement;
     Need need;
     Class cls = kHeavy;
@@ -118,8 +131,8 @@ class Scheduler {
   using Queue = std::map<std::string, std::map<std::uint64_t, std::string>>;
 
   // Under m_mutex.
-  actions::ActionState submit(const std::string& flow, actions::Action& a, const actions::ActionRequest& r,
-                              const actions::Placement& p);
+  actions::ActionState submit(const std::shared_ptr<const Run>& run, actions::Action& a,
+                              const actions::ActionRequest& r, const actions::Placement& p);
   actions::ActionState state_of(const std::string& key);
   // Whether a worker was asked to stop it (false: it was on no worker).
   bool cancel(const std::string& key);

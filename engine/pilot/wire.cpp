@@ -117,7 +117,12 @@ Kind kind_of(std::string_view bytes) noexcept {
   return Kind::Json;
 }
 
-void TaskBatch::add(const std::string& key, const std::string& action, const actions::ActionRequest& r,
+RequestView view_of(const actions::ActionRequest& r) noexcept {
+  return {r.action_id, r.input, r.run_id, r.state_name, r.attempt, r.state_dir.native(), r.run_dir.native(),
+          r.work_dir.native()};
+}
+
+void TaskBatch::add(const std::string& key, const std::string& action, const RequestView& r,
                     const actions::Placement& p) {
   if (m_bytes.empty()) m_bytes.assign(kHeader, '\0');
   put_str(m_bytes, key);
@@ -127,9 +132,9 @@ void TaskBatch::add(const std::string& key, const std::string& action, const act
   put_str(m_bytes, r.run_id);
   put_str(m_bytes, r.state_name);
   put_i64(m_bytes, r.attempt);
-  put_str(m_bytes, r.state_dir.native());
-  put_str(m_bytes, r.run_dir.native());
-  put_str(m_bytes, r.work_dir.native());
+  put_str(m_bytes, r.state_dir);
+  put_str(m_bytes, r.run_dir);
+  put_str(m_bytes, r.work_dir);
   put_i64(m_bytes, p.ranks);
   m_bytes.push_back(p.own_process ? '\1' : '\0');
   put_str(m_bytes, p.no_outcome.id);

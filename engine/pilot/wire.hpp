@@ -43,11 +43,29 @@ struct Done {
   actions::ActionState state;  // status, details, error, cause
 };
 
+// A request's fields as a batch carries them, borrowed: the scheduler keeps
+// what a run's tasks share (run id and directories) once per run rather than
+// a whole ActionRequest, three parsed paths included, per task.
+struct RequestView {
+  std::string_view action_id;
+  const Json& input;
+  std::string_view run_id;
+  std::string_view state_name;
+  int attempt = 0;
+  std::string_view state_dir;
+  std::string_view run_dir;
+  std::string_view work_dir;
+};
+RequestView view_of(const actions::ActionRequest& r) noexcept;
+
 // Tasks for one rank, appended one by one; take() is the message.
 class TaskBatch {
  public:
+  void add(const std::string& key, const std::string& action, const RequestView& r, const actions::Placement& p);
   void add(const std::string& key, const std::string& action, const actions::ActionRequest& r,
-           const actions::Placement& p);
+           const actions::Placement& p) {
+    add(key, action, view_of(r), p);
+  }
   bool empty() const noexcept { return m_count == 0; }
   std::string take();
 
