@@ -303,15 +303,22 @@ void Interpreter::start_map_items(Frame& f) {
   const lang::State& s = f.def();
   Children& c = f.children;
   Json& ctx = context(f);
-  Json eff = s.input_path.apply(f.input, ctx);
+  // The Map's effective input, derived only when something here reads it:
+  // it holds every item, and copying it at each turn (each batch of items
+  // that ended) was a measured share of a large Map's no-op task.
+  std::optional<Json> eff_kept;
+  auto eff = [&]() -> const Json& {
+    if (!eff_kept) eff_kept = s.input_path.apply(f.input, ctx);
+    return *eff_kept;
+  };
   if (!c.items) {
-    c.items = s.items_path.apply(eff, ctx);  // derived again after a replay
+    c.items = s.items_path.apply(eff(), ctx);  // derived again after a replay
     if (!c.items->is_array() || c.items->size() != c.total)
       throw Error("run.replay", states_error::Runtime, "Map items differ from the journal", {{"state", f.state}});
   }
   std::size_t limit = static_cast<std::size_t>(s.max_concurrency);
   if (s.max_concurrency_path) {
-    Json v = s.max_concurrency_path->evaluate(eff, ctx, states_error::Runtime);
+    Json v = s.max_concurrency_path->evaluate(eff(), ctx, states_error::Runtime);
     if (!v.is_number_integer() || v.get<long long>() < 0)
       throw Error("run.map_concurrency", states_error::Runtime, "MaxConcurrencyPath must select a non-negative integer",
                   {{"state", f.state}});
@@ -325,8 +332,9 @@ void Interpreter::start_map_items(Frame& f) {
     if (c.status[i] != ChildStatus::Pending) continue;
     Json item_input = (*c.items)[i];
     if (s.parameters) {
+      const Json& map_input = eff();  // before ctx gains "Map": derived as above
       ctx["Map"] = {{"Item", {{"Index", i}, {"Value", (*c.items)[i]}}}};
-      item_input = s.parameters->evaluate(eff, ctx);
+      item_input = s.parameters->evaluate(map_input, ctx);
       ctx.erase("Map");
     }
     check_size(item_input, f);
