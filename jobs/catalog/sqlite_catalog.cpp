@@ -199,36 +199,24 @@ class SqliteCatalog final : public Catalog {
  public:
   explicit SqliteCatalog(const std::string& path) : m_path(path) {
     create_owner_only(path);
-    sqlite3* db = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                                   nullptr);
-    m_db.reset(db);
-    if (rc != SQLITE_OK)
-      fail("catalog.open", std::string("cannot open the SQLite catalog: ") + (db ? sqlite3_errmsg(db) : "out of memory"),
-           {{"file", path}});
-    sqlite3_busy_timeout(db, 30000);
-    sqlite3_create_function_v2(db, "beamflow_field_like", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, field_like,
-                               nullptr, nullptr, nullptr);
+    m_db = connect();
     try {
       exec("PRAGMA journal_mode=WAL");
       exec("PRAGMA synchronous=FULL");
-      // The index b-trees outgrow SQLite's default 2 MB page cache after a few
-      // thousand entries; every insert then re-reads pages through the kernel.
-      exec("PRAGMA cache_size=-131072");  // 128 MiB, allocated as used
-      // A search probes entries_live (325 MB at 1,000,000 entries) and the
-      // fts tables at each hit's page: beyond the page cache each probe was a
-      // pread copying 4 KiB from the kernel's cache. Mapped, the pages are
-      // read in place (SQLite reads through the map, writes with write(), so
-      // commits stay as durable). Debian caps the map at 2 GiB; beyond it
-      // SQLite reads as before.
-      exec("PRAGMA mmap_size=2147418112");
-      exec("PRAGMA temp_store=MEMORY");
       exec("PRAGMA foreign_keys=ON");
-      // LIKE filters are case-sensitive, as in PostgreSQL.
-      exec("PRAGMA case_sensitive_like=ON");
       Tx tx(*this);
       upgrade();
       tx.commit();
+      // Searches read through a second connection that maps the file: a
+      // search probes entries_live (325 MB at 1,000,000 entries) and the fts
+      // tables at each hit's page, and beyond the page cache each probe was a
+      // pread copying 4 KiB from the kernel's cache; mapped, the pages are
+      // read in place. Ingest keeps its unmapped connection and page cache,
+      // as measured before. Debian caps the map at 2 GiB; beyond it SQLite
+      // reads as before. An in-memory catalog has one connection.
+      if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0) return;
+      m_reader = connect();
+      exec_on(m_reader.get(), "PRAGMA mmap_size=2147418112");
     } catch (Error& e) {
       e.with("file", path);
       throw;
@@ -363,9 +351,10 @@ class SqliteCatalog final : public Catalog {
     const SearchPlan plan = plan_search(query, identity, Dialect::SQLite);
     SearchResult result;
     // One read transaction: the hits loaded agree with the page.
-    exec("BEGIN");
+    sqlite3* const db = reader();
+    exec_on(db, "BEGIN");
     try {
-      Statement all(db(), plan.search.text);
+      Statement all(db, plan.search.text);
       all.bind_all(plan.search.params);
       detail::SearchRows found(query, plan);
       while (all.step()) {
@@ -382,7 +371,7 @@ class SqliteCatalog final : public Catalog {
           found.add_bucket(part, all.integer(1), *all.text(4), all.integer(3));
         }
       }
-      Statement load(db(), std::string("SELECT ") + detail::kEntryColumns + " FROM entries WHERE id = ?");
+      Statement load(db, std::string("SELECT ") + detail::kEntryColumns + " FROM entries WHERE id = ?");
       auto load_entry = [&](std::int64_t id) {
         std::optional<Entry> e;
         load.bind(1, id);
@@ -409,10 +398,10 @@ class SqliteCatalog final : public Catalog {
       }
       if (!rows.empty()) result.marker = detail::next_marker(plan, rows.back().id, rows.back().keys, more);
     } catch (...) {
-      exec_noexcept("ROLLBACK");
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
-    exec("COMMIT");
+    exec_on(db, "COMMIT");
     return result;
   }
 
@@ -532,13 +521,36 @@ class SqliteCatalog final : public Catalog {
   };
 
   sqlite3* db() const { return m_db.get(); }
+  sqlite3* reader() const { return m_reader ? m_reader.get() : m_db.get(); }
 
-  void exec(const char* sql) {
+  // A connection to the catalog with what every statement here needs.
+  std::unique_ptr<sqlite3, DbCloser> connect() {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(m_path.c_str(), &raw,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+    std::unique_ptr<sqlite3, DbCloser> db(raw);
+    if (rc != SQLITE_OK)
+      fail("catalog.open", std::string("cannot open the SQLite catalog: ") + (raw ? sqlite3_errmsg(raw) : "out of memory"),
+           {{"file", m_path}});
+    sqlite3_busy_timeout(raw, 30000);
+    sqlite3_create_function_v2(raw, "beamflow_field_like", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, field_like,
+                               nullptr, nullptr, nullptr);
+    // The index b-trees outgrow SQLite's default 2 MB page cache after a few
+    // thousand entries; every insert then re-reads pages through the kernel.
+    exec_on(raw, "PRAGMA cache_size=-131072");  // 128 MiB, allocated as used
+    exec_on(raw, "PRAGMA temp_store=MEMORY");
+    // LIKE filters are case-sensitive, as in PostgreSQL.
+    exec_on(raw, "PRAGMA case_sensitive_like=ON");
+    return db;
+  }
+
+  void exec(const char* sql) { exec_on(db(), sql); }
+  void exec_on(sqlite3* db, const char* sql) {
     char* err = nullptr;
-    if (sqlite3_exec(db(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
       const std::string msg = err ? err : "unknown error";
       sqlite3_free(err);
-      const int rc = sqlite3_errcode(db());
+      const int rc = sqlite3_errcode(db);
       fail("catalog.db", "SQLite: " + msg, {{"file", m_path}}, rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
     }
   }
@@ -551,6 +563,7 @@ class SqliteCatalog final : public Catalog {
 
   std::string m_path;
   std::unique_ptr<sqlite3, DbCloser> m_db;
+  std::unique_ptr<sqlite3, DbCloser> m_reader;  // searches' (mapped); null: m_db
 };
 
 }  // namespace
