@@ -186,13 +186,11 @@ std::optional<run::RunSummary> RunWaiter::wait(const std::string& run_id, std::c
     if (ended(s)) return s;
     if (!m_watch) {
       m_watch = std::make_unique<Watch>();
-      try {
-        m_watch->dirs.emplace();
+      m_watch->dirs = fs::DirWatch::try_open();
+      if (m_watch->dirs) {
         m_watch->poller.add(m_watch->dirs->fd(), 0);
         // A run directory made (mkdir) or completed (definition.json renamed in).
         m_watch->dirs->watch(m_dir / "runs", IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
-      } catch (const Error&) {
-        m_watch->dirs.reset();
       }
       continue;  // look again: it may have ended while the watch was made
     }

@@ -96,10 +96,10 @@ class Coordinator {
     bool unwatched_said = false;
     auto watch_dirs = [&] {
       if (dirs) return;
-      try {
-        dirs.emplace();
-      } catch (const Error& e) {
-        if (!unwatched_said) log(std::string(e.what()) + ": looking at inbox/ and cancel/ once a second");
+      std::string why;
+      dirs = fs::DirWatch::try_open(&why);
+      if (!dirs) {
+        if (!unwatched_said) log(why + ": looking at inbox/ and cancel/ once a second");
         unwatched_said = true;
         return;
       }

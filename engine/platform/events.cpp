@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <climits>
 
+#include "core/error.hpp"
+
 namespace beamflow::fs {
 namespace {
 
@@ -51,6 +53,15 @@ DirWatch::DirWatch() : m_fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
                            "or this process is out of descriptors)"
                          : "cannot create an inotify instance",
          errno);
+}
+
+std::optional<DirWatch> DirWatch::try_open(std::string* why) {
+  try {
+    return DirWatch();
+  } catch (const Error& e) {
+    if (why) *why = e.what();
+    return std::nullopt;
+  }
 }
 
 int DirWatch::watch(const std::filesystem::path& dir) noexcept {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,11 @@ class Poller {
 class DirWatch {
  public:
   DirWatch();
+  // An instance, or none when the user holds every inotify instance allowed
+  // (fs.inotify.max_user_instances, shared by all their processes): watches
+  // only wake a wait early, so each caller falls back to looking at its own
+  // pace. `why`, if given, receives the reason.
+  static std::optional<DirWatch> try_open(std::string* why = nullptr);
   int fd() const noexcept { return m_fd.get(); }
   // Returns a watch descriptor, or -1 when the directory cannot be watched
   // (gone, or the inotify limit reached): the caller falls back to polling.

@@ -294,13 +294,9 @@ void Driver::watch(const std::string& frame_id, Active& a) {
   // watch limit reached) the action is still polled at its own pace, only
   // not woken early.
   if (!m_dirs) {
-    try {
-      m_dirs.emplace();
-      m_poller.add(m_dirs->fd(), kDirsToken);
-    } catch (const Error&) {
-      m_dirs.reset();
-      return;
-    }
+    m_dirs = fs::DirWatch::try_open();
+    if (!m_dirs) return;
+    m_poller.add(m_dirs->fd(), kDirsToken);
   }
   a.watch = m_dirs->watch(dir);
   if (a.watch >= 0) m_watched[a.watch] = frame_id;
