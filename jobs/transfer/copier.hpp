@@ -2,7 +2,8 @@
 // The copier: one file at a time, by the rank that owns it.
 //
 // Copy. The source is read once (with O_DIRECT when it has several pieces
-// and is not in the page cache: read_directly in copier.cpp); each piece
+// and is not in the page cache: read_directly in copier.cpp, with the next
+// pieces read ahead on another thread, read_ahead.hpp); each piece
 // updates the whole-file checksum (the request's algorithm) and the chunk's
 // xxh128, then is written to a
 // temporary name beside the final one (".NAME.bf-TAG.part", TAG from the

@@ -1,0 +1,118 @@
+// ReadAhead (jobs/transfer/read_ahead.hpp): the reads of a source read with
+// O_DIRECT, kept in flight ahead of the copier's hashing.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "jobs/transfer/read_ahead.hpp"
+
+namespace beamflow::transfer::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Four buffers of 8 bytes; what went back through `release`.
+struct Buffers {
+  char data[4][8] = {};
+  std::mutex mutex;
+  std::multiset<char*> released;
+  ReadAhead::Release release() {
+    return [this](char* b) {
+      const std::lock_guard lock(mutex);
+      released.insert(b);
+    };
+  }
+};
+
+// The reads run on their own thread without waiting for take(), and take()
+// hands them back in the order asked, each with its own buffer and count.
+TEST(ReadAhead, ReadsAheadOfTheCallerAndHandsBackInOrder) {
+  Buffers buffers;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<off_t> ran;
+  const ReadAhead::Read read = [&](char* b, std::size_t n, off_t at) {
+    b[0] = static_cast<char>('a' + at);
+    const std::lock_guard lock(mutex);
+    ran.push_back(at);
+    changed.notify_all();
+    return n - static_cast<std::size_t>(at);
+  };
+  {
+    ReadAhead ahead(buffers.release());
+    for (off_t at = 0; at < 3; ++at) ahead.ask(buffers.data[at], 8, at, read);
+    EXPECT_EQ(ahead.asked(), 3U);
+    {
+      std::unique_lock lock(mutex);
+      EXPECT_TRUE(changed.wait_for(lock, 30s, [&] { return ran.size() == 3; })) << "the reads did not run ahead";
+      EXPECT_EQ(ran, (std::vector<off_t>{0, 1, 2}));
+    }
+    for (off_t at = 0; at < 3; ++at) {
+      const ReadAhead::Piece piece = ahead.take();
+      EXPECT_EQ(piece.buffer, buffers.data[at]);
+      EXPECT_EQ(piece.got, 8U - static_cast<std::size_t>(at));
+      EXPECT_EQ(piece.buffer[0], static_cast<char>('a' + at));
+    }
+    EXPECT_EQ(ahead.asked(), 0U);
+  }
+  EXPECT_TRUE(buffers.released.empty()) << "a taken buffer is the caller's";
+}
+
+// A read that fails is reported by its own take(), in order: the reads
+// before it are handed back first, and the error of a later read is not
+// the one reported. The failed read's buffer and those never taken go back.
+TEST(ReadAhead, ReportsTheFirstErrorInOrderAndGivesEveryBufferBack) {
+  Buffers buffers;
+  const ReadAhead::Read read = [&](char*, std::size_t n, off_t at) -> std::size_t {
+    if (at >= 1 && at <= 2) throw std::runtime_error("cannot read at " + std::to_string(at));
+    return n;
+  };
+  {
+    ReadAhead ahead(buffers.release());
+    for (off_t at = 0; at < 4; ++at) ahead.ask(buffers.data[at], 8, at, read);
+    EXPECT_EQ(ahead.take().buffer, buffers.data[0]);
+    try {
+      ahead.take();
+      ADD_FAILURE() << "the failed read was not reported";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "cannot read at 1");
+    }
+    {
+      const std::lock_guard lock(buffers.mutex);
+      EXPECT_EQ(buffers.released, (std::multiset<char*>{buffers.data[1]}));
+    }
+  }
+  EXPECT_EQ(buffers.released, (std::multiset<char*>{buffers.data[1], buffers.data[2], buffers.data[3]}));
+}
+
+// A read still running when the ReadAhead goes writes into its buffer until
+// it returns: the buffer goes back only after that.
+TEST(ReadAhead, GivesABufferBackOnlyOnceItsReadHasReturned) {
+  Buffers buffers;
+  std::atomic<bool> returned{false};
+  std::atomic<bool> started{false};
+  const ReadAhead::Read read = [&](char*, std::size_t n, off_t) {
+    started = true;
+    std::this_thread::sleep_for(50ms);
+    returned = true;
+    return n;
+  };
+  bool returned_at_release = false;
+  {
+    ReadAhead ahead([&](char*) { returned_at_release = returned.load(); });
+    ahead.ask(buffers.data[0], 8, 0, read);
+    while (!started) std::this_thread::yield();
+  }
+  EXPECT_TRUE(returned_at_release);
+}
+
+}  // namespace
+}  // namespace beamflow::transfer::testing
