@@ -57,6 +57,14 @@ DROP=no
 if ( sync && echo 3 > /proc/sys/vm/drop_caches ) 2>/dev/null; then DROP=yes; fi
 cold() { sync; [ "$DROP" = yes ] && echo 3 > /proc/sys/vm/drop_caches; return 0; }
 now() { date +%s.%N; }
+# On a VM whose balloon reports free pages (virtio free page reporting), memory
+# freed by the cache drop or a deleted copy goes back to the host within
+# seconds, and a method that fills the page cache then pays a host fault per
+# block to use it again (cp -r measured 1.5 s at once after the drop, 5.1-5.4 s
+# 20 s later: bench/RESULTS.md). Each run's line says how much was handed back
+# while it ran, so a slow run can be told from a slow method.
+REPORTED=/sys/module/page_reporting/parameters/reported_kib
+reported_mib() { if [ -r "$REPORTED" ]; then echo $(( $(cat "$REPORTED") / 1024 )); else echo 0; fi; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a - b}'; }
 
 cat > endpoints.json <<JSON
@@ -93,9 +101,10 @@ declare -a TIMES  # TIMES[round * 100 + method]
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq 1 "$ROUNDS"); do
   for i in "${!NAMES[@]}"; do
-    fresh; t0=$(now); run_method "$i" "$round"; t1=$(now)
+    m0=$(reported_mib); fresh; m1=$(reported_mib); t0=$(now); run_method "$i" "$round"; t1=$(now); m2=$(reported_mib)
     TIMES[round * 100 + i]=$(sub "$t1" "$t0")
-    echo "round $round: ${NAMES[$i]}: ${TIMES[round * 100 + i]} s (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+    host=""; [ -r "$REPORTED" ] && host=", freed memory handed to the host: $((m1 - m0)) MiB before, $((m2 - m1)) MiB during"
+    echo "round $round: ${NAMES[$i]}: ${TIMES[round * 100 + i]} s (load $(cut -d' ' -f1 /proc/loadavg)$host)" >&2
   done
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
