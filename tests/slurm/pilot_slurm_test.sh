@@ -49,6 +49,11 @@ fail() {
   exit 1
 }
 
+# Each phase is printed as it starts: ctest shows what a test printed when it
+# times out, so a hang says where it stood (CI: one run of ranks_srun stood
+# silent for its whole 240 s beside five other Slurm tests).
+phase() { echo "[$(date +%T)] $*"; }
+phase "starting the local Slurm"
 start_local_cluster_or_skip "$cluster" "$work/cluster.log"
 eval "$("$cluster" env)"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -102,6 +107,7 @@ submitter() {  # submitter K: flows K, K+4, ...
       echo "submit t$i failed" >>"$work/errors"
   done
 }
+phase "pilot job $first submitted; 4 submitters of $n flows"
 for k in 0 1 2 3; do submitter "$k" & done
 wait
 [ ! -e "$work/errors" ] || fail "$(cat "$work/errors")"
@@ -169,6 +175,7 @@ else
   echo "scancel with $done_at_cancel of $n side effects done"
   jobs+=("$(submit_pilot 10)")
 fi
+phase "waiting for the $n flows"
 t0=$(date +%s)
 for ((i = 0; i < n; i++)); do
   out=$("$bin" wait "$(cat "$work/run-$i")" --pilot "$pilot" --timeout 120 --json) ||
