@@ -20,15 +20,40 @@
 #                               MPIRUN_FLAGS adds options (e.g. --bind-to none)
 #   beamflow sha256 1 rank      the same with SHA-256; its checksums are compared with sha256sum's
 # The methods run one after the other in each of BENCH_ROUNDS rounds (default
-# 3), so each beamflow run has cp runs just before and after it on a machine
-# whose load changes; the table gives each method's median, its range, and
-# the median over rounds of cp's time / the method's time in the same round.
-# Then a kill half-way through the big file and a resume (chunks resumed vs copied).
+# 3), in the listed order in odd rounds and the reverse in even ones, so each
+# beamflow run has cp runs near it on a machine whose load changes; the table
+# gives each method's median, its range, and its ratio to both references,
+# cp -r (page cache only) and cp -r + sync -f (durable): the ratio of medians,
+# and the median over rounds of the reference's time / the method's time in
+# the same round. Then a kill half-way through the big file and a resume
+# (chunks resumed vs copied).
+#
+# Memory state (BENCH_MEMORY). On a VM whose balloon reports free pages
+# (virtio free page reporting), memory freed by the cache drop or a deleted
+# copy goes back to the host, and a method that fills the page cache then
+# pays a host fault per block to use it again (cp -r measured 1.5 s at once
+# after the drop, 5.1-5.4 s 20 s later: bench/RESULTS.md). So every method
+# starts in the same state, after the destination is deleted and the cache
+# dropped:
+#   host (default)   reporting settled (nothing reported for 3 s): the host
+#                    holds every free page, and each method pays for the
+#                    memory it touches (cp -r fills ~4.2 GB of page cache,
+#                    beamflow ~2.2 GB: its source is read O_DIRECT)
+#   guest            reporting settled, then BENCH_PREFAULT_MIB (default 6144,
+#                    more than any method fills) touched and freed at once, so
+#                    the method finds the guest holding its memory, as on a
+#                    machine without a balloon (costs a prefault per run)
+#   asis             no pinning (what this script did before)
+# Each run's line says how much freed memory was handed to the host just
+# before and during it.
 set -euo pipefail
 BIN=${1:-build/apps/beamflow/beamflow}
 WORK=${2:-/var/tmp/beamflow-transfer-bench}
 BIG_MIB=${BENCH_BIG_MIB:-2048}
 ROUNDS=${BENCH_ROUNDS:-3}
+MEMORY=${BENCH_MEMORY:-host}
+PREFAULT_MIB=${BENCH_PREFAULT_MIB:-6144}
+case "$MEMORY" in guest|host|asis) ;; *) echo "BENCH_MEMORY must be guest, host or asis" >&2; exit 2 ;; esac
 MPIRUN=${MPIRUN:-mpirun}
 MPIRUN_FLAGS=${MPIRUN_FLAGS:-}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -57,14 +82,33 @@ DROP=no
 if ( sync && echo 3 > /proc/sys/vm/drop_caches ) 2>/dev/null; then DROP=yes; fi
 cold() { sync; [ "$DROP" = yes ] && echo 3 > /proc/sys/vm/drop_caches; return 0; }
 now() { date +%s.%N; }
-# On a VM whose balloon reports free pages (virtio free page reporting), memory
-# freed by the cache drop or a deleted copy goes back to the host within
-# seconds, and a method that fills the page cache then pays a host fault per
-# block to use it again (cp -r measured 1.5 s at once after the drop, 5.1-5.4 s
-# 20 s later: bench/RESULTS.md). Each run's line says how much was handed back
-# while it ran, so a slow run can be told from a slow method.
+# Free page reporting (see BENCH_MEMORY above).
 REPORTED=/sys/module/page_reporting/parameters/reported_kib
 reported_mib() { if [ -r "$REPORTED" ]; then echo $(( $(cat "$REPORTED") / 1024 )); else echo 0; fi; }
+# Waits until nothing more has been reported for 3 s (at most 60 s).
+settle() {
+  [ -r "$REPORTED" ] || return 0
+  local last now_ stable=0 waited=0
+  last=$(cat "$REPORTED")
+  while [ "$stable" -lt 6 ] && [ "$waited" -lt 120 ]; do
+    sleep 0.5; now_=$(cat "$REPORTED"); waited=$((waited + 1))
+    if [ "$now_" = "$last" ]; then stable=$((stable + 1)); else stable=0; last=$now_; fi
+  done
+}
+# Touches N MiB of anonymous memory and frees it: the pages are the guest's
+# again (free, not yet reported) when the next method starts.
+prefault() {
+  python3 -c 'import mmap, sys
+n = int(sys.argv[1]) << 20
+m = mmap.mmap(-1, n)
+for off in range(0, n, 1 << 20): m.write(b"\1" * (1 << 20))' "$1"
+}
+pin_memory() {
+  case "$MEMORY" in
+    guest) settle; prefault "$PREFAULT_MIB" ;;
+    host) settle ;;
+  esac
+}
 sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a - b}'; }
 
 cat > endpoints.json <<JSON
@@ -100,10 +144,13 @@ run_method() {  # $1 index into NAMES, $2 round
 declare -a TIMES  # TIMES[round * 100 + method]
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq 1 "$ROUNDS"); do
-  for i in "${!NAMES[@]}"; do
-    m0=$(reported_mib); fresh; m1=$(reported_mib); t0=$(now); run_method "$i" "$round"; t1=$(now); m2=$(reported_mib)
+  order=("${!NAMES[@]}")
+  if [ $((round % 2)) = 0 ]; then order=(); for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do order+=("$i"); done; fi
+  for i in "${order[@]}"; do
+    fresh; pin_memory; m1=$(reported_mib); m0=$m1; sleep 0.2; m1=$(reported_mib)
+    t0=$(now); run_method "$i" "$round"; t1=$(now); m2=$(reported_mib)
     TIMES[round * 100 + i]=$(sub "$t1" "$t0")
-    host=""; [ -r "$REPORTED" ] && host=", freed memory handed to the host: $((m1 - m0)) MiB before, $((m2 - m1)) MiB during"
+    host=""; [ -r "$REPORTED" ] && host=", freed memory handed to the host: $((m1 - m0)) MiB in the 0.2 s before, $((m2 - m1)) MiB during"
     echo "round $round: ${NAMES[$i]}: ${TIMES[round * 100 + i]} s (load $(cut -d' ' -f1 /proc/loadavg)$host)" >&2
   done
 done
@@ -146,26 +193,25 @@ printf '\ndata: %s bytes (2000 small files + %s MiB), %s; page cache dropped bef
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores;" \
   "load average (1, 5, 15 min) at start $LOAD_START, at end $LOAD_END; $ROUNDS rounds"
 echo "2 ranks launched as: $MPIRUN --oversubscribe${MPIRUN_FLAGS:+ $MPIRUN_FLAGS} -np 2"
-printf '%-26s %8s %15s %8s %7s %12s\n' method median "min-max" "MB/s" "vs cp" "vs cp/round"
+echo "memory state at each method's start: $MEMORY$( [ "$MEMORY" = guest ] && echo " (reporting settled, then $PREFAULT_MIB MiB touched and freed)"; [ "$MEMORY" = host ] && echo " (reporting settled)")"
+printf '%-26s %8s %15s %8s %7s %9s %8s %10s\n' method median "min-max" "MB/s" "vs cp" "/round" "vs sync" "/round"
 for i in "${!NAMES[@]}"; do
   row=""
-  for round in $(seq 1 "$ROUNDS"); do row+="${TIMES[round * 100 + i]} ${TIMES[round * 100]} "; done
-  awk -v n="${NAMES[$i]}" -v b="$BYTES" -v row="$row" 'BEGIN {
-    k = split(row, v, " "); m = 0
-    for (j = 1; j <= k; j += 2) { m++; s[m] = v[j]; c[m] = v[j + 1]; r[m] = v[j + 1] / v[j] }
-    for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++) {
-      if (s[y] < s[x]) { t = s[x]; s[x] = s[y]; s[y] = t }
-      if (c[y] < c[x]) { t = c[x]; c[x] = c[y]; c[y] = t }
-      if (r[y] < r[x]) { t = r[x]; r[x] = r[y]; r[y] = t }
-    }
-    med = (m % 2) ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
-    cmed = (m % 2) ? c[(m + 1) / 2] : (c[m / 2] + c[m / 2 + 1]) / 2
-    rmed = (m % 2) ? r[(m + 1) / 2] : (r[m / 2] + r[m / 2 + 1]) / 2
-    printf "%-26s %8.2f %7.2f-%-7.2f %8.1f %7.2f %12.2f\n", n, med, s[1], s[m], b / med / 1e6, cmed / med, rmed
-  }'
+  for round in $(seq 1 "$ROUNDS"); do row+="${TIMES[round * 100 + i]} ${TIMES[round * 100]} ${TIMES[round * 100 + 1]} "; done
+  awk -v n="${NAMES[$i]}" -v b="$BYTES" -v row="$row" '
+    function sort(a, m,   x, y, t) { for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++) if (a[y] < a[x]) { t = a[x]; a[x] = a[y]; a[y] = t } }
+    function median(a, m) { sort(a, m); return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
+    BEGIN {
+      k = split(row, v, " "); m = 0
+      for (j = 1; j <= k; j += 3) { m++; s[m] = v[j]; c[m] = v[j + 1]; y[m] = v[j + 2]; rc[m] = v[j + 1] / v[j]; ry[m] = v[j + 2] / v[j] }
+      med = median(s, m)
+      printf "%-26s %8.2f %7.2f-%-7.2f %8.1f %7.2f %9.2f %8.2f %10.2f\n", n, med, s[1], s[m], b / med / 1e6,
+             median(c, m) / med, median(rc, m), median(y, m) / med, median(ry, m)
+    }'
 done
 echo "vs cp: cp -r's median seconds / this method's median (1.00 = as fast as cp -r; 0.90 = 90% of its throughput);"
-echo "vs cp/round: the median over rounds of cp -r's seconds / this method's seconds in the same round"
+echo "vs sync: the same against cp -r + sync -f dst (a durable copy); /round: the median over rounds of the"
+echo "reference's seconds / this method's seconds in the same round"
 echo "beamflow 1 rank: files read with O_DIRECT (cold sources of several pieces):" \
   "$(python3 -c 'import json; print(json.load(open("out-1.json")).get("files_read_direct", "n/a"))')"
 echo "sha256 run: checksums differing from sha256sum's: $MISMATCH; big.bin ours $OURBIG, sha256sum $BIGSUM"
