@@ -3,9 +3,8 @@
 // carries its facet values packed: for every field, a 32-bit hash of the
 // field's name and the 64-bit hash of each (field, value) it holds
 // (field_value_hash, the exact-filter token's hash), about 12 bytes a
-// value. A search reads that column with the matched rows (SQLite: from the
-// entries_live covering index it already reads; PostgreSQL: from the heap
-// row it already reads) and counts in C++, so every field stays facetable
+// value. A search reads that column with the matched rows (from the
+// live_entries row it already reads, schema version 5) and counts in C++, so every field stays facetable
 // and a terms facet costs a hash-map increment per value instead of a
 // b-tree probe per hit. Only the buckets a result shows are turned back
 // into text: from the content of one entry that holds the value, read

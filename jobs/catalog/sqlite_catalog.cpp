@@ -33,7 +33,10 @@ using Row = std::vector<std::optional<std::string>>;
 // converted when opened: a version-1 catalog (no user_version) has its
 // search index rebuilt from the entries' content, versions 1 and 2 fill in
 // `facets` from it, and versions 2 and 3 drop their text field rows.
-constexpr int kSchemaVersion = 4;
+// Version 5: the live entries' search columns in a table of their own,
+// live_entries (below), instead of the entries_live index; a version-4
+// catalog has it filled from entries when opened.
+constexpr int kSchemaVersion = 5;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS collections(
   name TEXT PRIMARY KEY, schema TEXT NOT NULL, requires_approval INTEGER NOT NULL, curators TEXT NOT NULL);
@@ -47,9 +50,27 @@ CREATE TABLE IF NOT EXISTS entries(
   public INTEGER NOT NULL DEFAULT 0, facets BLOB, UNIQUE(identifier, version));
 CREATE UNIQUE INDEX IF NOT EXISTS entries_request ON entries(request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_published ON entries(published_ms);
-CREATE INDEX IF NOT EXISTS entries_live ON entries(id, status, latest, public, year, published_ms, identifier, title,
-  facets)
-  WHERE status = 'published' AND latest = 1;
+-- What a search reads of each live entry (published, latest version),
+-- keyed by its id: a rowid table's interior pages hold ~400 keys where the
+-- covering index of version 4 (whole ~340-byte rows as keys) held ~12, so
+-- a hit's probe descends 2-3 levels instead of ~6. It holds a row exactly
+-- while its entry is live, its columns the entry's, written in the
+-- transaction that changes the entry: by ingest for a new entry (one
+-- single-row INSERT of the values it has), by triggers for every update or
+-- delete, whatever statement makes it. Not by an insert trigger nor an
+-- INSERT ... SELECT of the new row: either cost ingest 27-38 us more CPU
+-- an entry (+40-60%, bench/RESULTS.md), likely the statement journal SQLite
+-- keeps for a statement that may write several rows.
+CREATE TABLE IF NOT EXISTS live_entries(id INTEGER PRIMARY KEY, public INTEGER NOT NULL, year INTEGER NOT NULL,
+  published_ms INTEGER NOT NULL, identifier TEXT NOT NULL, title TEXT NOT NULL, facets BLOB);
+CREATE TRIGGER IF NOT EXISTS live_entries_update AFTER UPDATE ON entries BEGIN
+  DELETE FROM live_entries WHERE id = old.id;
+  INSERT INTO live_entries SELECT new.id, new.public, new.year, new.published_ms, new.identifier, new.title,
+    new.facets WHERE new.status = 'published' AND new.latest = 1;
+END;
+CREATE TRIGGER IF NOT EXISTS live_entries_delete AFTER DELETE ON entries BEGIN
+  DELETE FROM live_entries WHERE id = old.id;
+END;
 CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry INTEGER NOT NULL,
   PRIMARY KEY(entry, principal)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fields(field TEXT NOT NULL, entry INTEGER NOT NULL, sval TEXT NOT NULL, nval REAL,
@@ -62,9 +83,16 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, tags, content='', tokeni
 const char* kFromVersion1 = R"sql(
 UPDATE entries SET public = EXISTS (SELECT 1 FROM json_each(entries.visible_to) WHERE value = 'public');
 DELETE FROM visibility WHERE entry IN (SELECT id FROM entries WHERE public = 1);
-DROP INDEX IF EXISTS entries_live;
 DROP TABLE IF EXISTS fields;
 DROP TABLE IF EXISTS fts;
+)sql";
+
+// From version 4 (or older, after the steps above): live_entries filled
+// from the entries that are live.
+const char* kLiveEntries = R"sql(
+DELETE FROM live_entries;
+INSERT INTO live_entries SELECT id, public, year, published_ms, identifier, title, facets FROM entries
+  WHERE status = 'published' AND latest = 1 ORDER BY id;
 )sql";
 
 // SQL beamflow_field_like(content, field, glob): whether a text value of
@@ -208,7 +236,8 @@ class SqliteCatalog final : public Catalog {
       upgrade();
       tx.commit();
       // Searches read through a second connection that maps the file: a
-      // search probes entries_live (325 MB at 1,000,000 entries) and the fts
+      // search probes live_entries (and in version 4 the 325 MB entries_live
+      // index at 1,000,000 entries) and the fts
       // tables at each hit's page, and beyond the page cache each probe was a
       // pread copying 4 KiB from the kernel's cache; mapped, the pages are
       // read in place. Ingest keeps its unmapped connection and page cache,
@@ -276,6 +305,9 @@ class SqliteCatalog final : public Catalog {
                      "public, facets, latest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
                      "?16, ?17, ?18, ?19, ?4 = 'published' AND NOT EXISTS (SELECT 1 FROM entries WHERE identifier = ?1 "
                      "AND status = 'published' AND version > ?2))");
+    // A new entry's live_entries row, when its INSERT made it live.
+    Statement is_live(db(), "SELECT latest FROM entries WHERE id = ?");
+    Statement live(db(), "INSERT INTO live_entries VALUES (?, ?, ?, ?, ?, ?, ?)");
     Statement vis(db(), "INSERT OR IGNORE INTO visibility(principal, entry) VALUES (?, ?)");
     // The new row's `latest` is set by the INSERT; only an identifier's other
     // versions may need theirs cleared (never the new row rewritten).
@@ -291,10 +323,22 @@ class SqliteCatalog final : public Catalog {
           .bind(12, e.published_ms);
       if (e.request_id.empty()) insert.bind_null(13);
       else insert.bind(13, e.request_id);
+      const std::string facets = detail::pack_facet_values(terms);
+      const std::int64_t is_public = detail::is_public(e);
       insert.bind(14, e.reason).bind(15, e.decided_by).bind(16, terms.title).bind(17, std::int64_t{terms.year})
-          .bind(18, std::int64_t{detail::is_public(e)}).bind_blob(19, detail::pack_facet_values(terms));
+          .bind(18, is_public).bind_blob(19, facets);
       insert.run();
       e.row = sqlite3_last_insert_rowid(db());
+      if (e.status == EntryStatus::Published) {
+        is_live.bind(1, e.row);
+        const bool latest = is_live.step() && is_live.integer(0) == 1;
+        is_live.reset();
+        if (latest) {
+          live.bind(1, e.row).bind(2, is_public).bind(3, std::int64_t{terms.year}).bind(4, e.published_ms)
+              .bind(5, e.identifier).bind(6, terms.title).bind_blob(7, facets);
+          live.run();
+        }
+      }
       for (const auto& p : detail::visibility_rows(e)) {
         vis.bind(1, p).bind(2, e.row);
         vis.run();
@@ -465,12 +509,16 @@ class SqliteCatalog final : public Catalog {
       cols.step();
       if (cols.integer(0) == 0) exec("ALTER TABLE entries ADD COLUMN facets BLOB");
       cols.reset();
-      exec("DROP INDEX IF EXISTS entries_live");
     }
+    // Version 5 reads live_entries; the index that served before goes.
+    if (existing && version < 5) exec("DROP INDEX IF EXISTS entries_live");
     exec(kSchema);
     if (existing && version < 3) reindex(version < 2);
     // Version 4 keeps field rows for numbers and dates only (those have nval).
     if (existing && version < 4) exec("DELETE FROM fields WHERE nval IS NULL");
+    // The triggers keep live_entries from here on; what was live before is
+    // copied once (reindex above may have put rows in through them).
+    if (existing && version < 5) exec(kLiveEntries);
     exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
 

@@ -512,6 +512,24 @@ TYPED_TEST(CatalogSuite, ControlCharactersAndBackslashesRoundTrip) {
   EXPECT_EQ(this->search({{"q", "slash"}}).total, 1);
 }
 
+// SQL that turns a catalog of this beamflow back into the layout of
+// schema version 4 (no live_entries table or its triggers; SQLite's
+// entries_live index, PostgreSQL's GIN index on entries): each older layout
+// below starts from it.
+template <class Backend>
+std::string version_4_layout() {
+  if constexpr (std::is_same_v<Backend, SqliteBackend>) {
+    return "DROP TRIGGER live_entries_update; DROP TRIGGER live_entries_delete; "
+           "DROP TABLE live_entries; CREATE INDEX entries_live ON entries(id, status, latest, public, year, "
+           "published_ms, identifier, title, facets) WHERE status = 'published' AND latest = 1; PRAGMA user_version = 4; ";
+  } else {
+    return "DROP TRIGGER live_entries_insert ON entries; DROP TRIGGER live_entries_update ON entries; "
+           "DROP TRIGGER live_entries_delete ON entries; DROP FUNCTION beamflow_live_entries(); DROP TABLE live_entries; "
+           "CREATE INDEX entries_tsv ON entries USING GIN(tsv); "
+           "UPDATE catalog_meta SET value = 4 WHERE name = 'schema_version'; ";
+  }
+}
+
 // Schema version 2 keeps exact-filter tokens in the full-text index, a
 // `public` flag on entries and one (field, entry, sval) key for the field
 // rows. A catalog written by the version before (turned back into that
@@ -527,6 +545,7 @@ TYPED_TEST(CatalogSuite, AVersion1CatalogIsReindexedWhenOpened) {
   this->m_catalog.reset();
   if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
     TypeParam::exec(this->m_dir.path(),
+                    version_4_layout<TypeParam>() +
                     "DROP INDEX entries_live; ALTER TABLE entries DROP COLUMN public; ALTER TABLE entries DROP COLUMN facets; "
                     "DROP TABLE fields; "
                     "CREATE TABLE fields(entry INTEGER NOT NULL, field TEXT NOT NULL, sval TEXT NOT NULL, nval REAL, "
@@ -534,6 +553,7 @@ TYPED_TEST(CatalogSuite, AVersion1CatalogIsReindexedWhenOpened) {
                     "CREATE VIRTUAL TABLE fts USING fts5(body, content=''); PRAGMA user_version = 0;");
   } else {
     TypeParam::exec(this->m_dir.path(),
+                    version_4_layout<TypeParam>() +
                     "ALTER TABLE entries DROP COLUMN public; ALTER TABLE entries DROP COLUMN facets; DROP TABLE catalog_meta; "
                     "DROP TABLE fields; "
                     "UPDATE entries SET tsv = to_tsvector('simple', 'gone'); "
@@ -578,12 +598,13 @@ TYPED_TEST(CatalogSuite, AVersion2CatalogGetsItsFacetValuesWhenOpened) {
   this->m_catalog.reset();
   if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
     TypeParam::exec(this->m_dir.path(),
-                    "DROP INDEX entries_live; ALTER TABLE entries DROP COLUMN facets; "
+                    version_4_layout<TypeParam>() + "DROP INDEX entries_live; ALTER TABLE entries DROP COLUMN facets; "
                     "CREATE INDEX entries_live ON entries(id, status, latest, public, year, published_ms, identifier, "
                     "title) WHERE status = 'published' AND latest = 1; PRAGMA user_version = 2;");
   } else {
-    TypeParam::exec(this->m_dir.path(),
-                    "ALTER TABLE entries DROP COLUMN facets; UPDATE catalog_meta SET value = 2 WHERE name = 'schema_version'");
+    TypeParam::exec(this->m_dir.path(), version_4_layout<TypeParam>() +
+                                            "ALTER TABLE entries DROP COLUMN facets; "
+                                            "UPDATE catalog_meta SET value = 2 WHERE name = 'schema_version'");
   }
   for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
     this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
@@ -612,9 +633,10 @@ TYPED_TEST(CatalogSuite, AVersion3CatalogDropsItsTextFieldRowsWhenOpened) {
   const std::string text_row = "INSERT INTO fields(field, entry, sval, nval) VALUES ('domain.beamline', " +
                                std::to_string(t1) + ", 'stale', NULL); ";
   if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
-    TypeParam::exec(this->m_dir.path(), text_row + "PRAGMA user_version = 3;");
+    TypeParam::exec(this->m_dir.path(), version_4_layout<TypeParam>() + text_row + "PRAGMA user_version = 3;");
   } else {
-    TypeParam::exec(this->m_dir.path(), text_row + "UPDATE catalog_meta SET value = 3 WHERE name = 'schema_version'");
+    TypeParam::exec(this->m_dir.path(), version_4_layout<TypeParam>() + text_row +
+                                            "UPDATE catalog_meta SET value = 3 WHERE name = 'schema_version'");
   }
   for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
     this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
@@ -634,6 +656,71 @@ TYPED_TEST(CatalogSuite, AVersion3CatalogDropsItsTextFieldRowsWhenOpened) {
     EXPECT_EQ(to_gmeta(r)["facet_results"][0]["buckets"],
               Json::parse(R"([{"value":"32-ID","count":5},{"value":"2-BM","count":3}])"));
   }
+}
+
+// Schema version 5 reads what a search needs of the live entries from a
+// table of their own (live_entries), kept by triggers on entries. A
+// version-4 catalog (here with old versions, a pending and a withdrawn
+// entry, and group-restricted ones) gets it filled from its entries when
+// opened, in the opening transaction: every search answers as before, for
+// every caller, and later changes (an approval, a withdrawal, a new
+// version) show in searches as they do in a new catalog.
+TYPED_TEST(CatalogSuite, AVersion4CatalogGetsItsLiveEntriesWhenOpened) {
+  ingest_corpus(*this);
+  auto version = [](const std::string& id, int v, EntryStatus status, std::vector<std::string> visible = {"public"}) {
+    Json c = metadata("Layered scan " + id.substr(id.size() - 1));
+    c["domain"] = {{"elements", {"Fe", id.substr(id.size() - 1)}}, {"beamline", "2-BM"}};
+    Entry e = entry(id, c, std::move(visible), "olga");
+    e.version = v;
+    e.status = status;
+    return e;
+  };
+  this->ingest({version("ark:/99999/a", 1, EntryStatus::Published), version("ark:/99999/a", 2, EntryStatus::Published),
+                version("ark:/99999/b", 1, EntryStatus::Published, {"group:xray"}),
+                version("ark:/99999/c", 1, EntryStatus::Pending), version("ark:/99999/d", 1, EntryStatus::Published),
+                version("ark:/99999/e", 1, EntryStatus::Published, {"user:bob"})});
+  this->m_catalog->set_status("ark:/99999/d", 1, EntryStatus::Withdrawn, "mislabelled", "olga");
+  auto seen = [&]() {
+    std::string s;
+    for (const auto& who : {user("carol"), user("dave", {"xray"}), user("bob"), Identity{"root", {}, true}}) {
+      for (const Json& q : {Json{{"q", "layered"}}, Json{{"q", "cracks tomography steel"}}, Json{},
+                            Json{{"filters", {{{"type", "like"}, {"field_name", "domain.elements"}, {"value", "F*"}}}}},
+                            Json{{"filters", {{{"field_name", "domain.beamline"}, {"values", {"2-BM"}}}}}}}) {
+        Json full = q;
+        full["limit"] = 100;
+        full["sort"] = {{{"field_name", "identifier"}}};
+        full["facets"] = {{{"field_name", "domain.elements"}}, {{"field_name", "dc.publicationYear"}}};
+        const auto r = this->search(full, who);
+        s += std::to_string(r.total) + ":";
+        for (const auto& h : r.hits) s += " " + h.entry.identifier.substr(11) + "v" + std::to_string(h.entry.version);
+        s += " |";
+        for (const auto& f : r.facets)
+          for (const auto& b : f.buckets) s += " " + b.value.dump() + "=" + std::to_string(b.count);
+        s += "\n";
+      }
+    }
+    return s;
+  };
+  const std::string before = seen();
+  EXPECT_NE(before.find("av2"), std::string::npos);
+  EXPECT_EQ(before.find("av1"), std::string::npos);
+  this->m_datasets.reset();
+  this->m_catalog.reset();
+  TypeParam::exec(this->m_dir.path(), version_4_layout<TypeParam>());
+  for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
+    this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
+    this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+    EXPECT_EQ(seen(), before);
+  }
+  // Changes after the conversion follow, as in a catalog made by version 5.
+  this->m_catalog->set_status("ark:/99999/c", 1, EntryStatus::Published, "", "olga");
+  this->m_catalog->set_status("ark:/99999/t1", 1, EntryStatus::Withdrawn, "gone", "alice");
+  this->ingest({version("ark:/99999/a", 3, EntryStatus::Published)});
+  const auto r = this->search({{"sort", {{{"field_name", "identifier"}}}}, {"limit", 100}}, user("carol"));
+  std::string ids;
+  for (const auto& h : r.hits) ids += h.entry.identifier.substr(11) + "v" + std::to_string(h.entry.version) + " ";
+  EXPECT_EQ(ids, "av3 cv1 t2v1 t3v1 t4v1 t5v1 t6v1 t7v1 t8v1 ");
+  EXPECT_EQ(r.total, 9);
 }
 
 // Terms facets are counted from the packed values and only the buckets
