@@ -1,6 +1,7 @@
 #include "jobs/tomography/recon_job.hpp"
 
 #include <Kokkos_Core.hpp>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -8,6 +9,7 @@
 #include <future>
 #include <sstream>
 #include <type_traits>
+#include <utility>
 
 #include "parallel/backend.hpp"
 #include "jobs/tomography/input_checksum.hpp"
@@ -284,6 +286,14 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   // ... and, still without --chunk-rows, its first and last chunks cut
   // smaller: their read and write are the ones no kernel overlaps.
   if (o.pipeline_depth > 0 && o.chunk_rows == 0) chunks = parallel::taper(std::move(chunks), group);
+  // Every round's host buffers are as large as the widest chunk's, so that
+  // tapered rounds (small, full, then halving) reuse them instead of
+  // mapping a larger one and faulting its pages in afresh each time a round
+  // grows; a page is faulted in only when first written, so a narrow round
+  // in a wide buffer costs no more than in its own.
+  std::int64_t widest = 0;
+  for (const parallel::RowRange& c : chunks) widest = std::max(widest, c.size());
+  pipeline.reserve_rows(widest);
   s.rounds = comm.max(static_cast<std::int64_t>(chunks.size()));
   log("computing " + std::to_string(s.slices - s.already_done) + " of " + std::to_string(s.slices) +
       " slices (" + std::to_string(s.already_done) + " already done) in " + std::to_string(s.rounds) +
@@ -327,7 +337,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     // the device is the host the kernel writes into the slab itself.
     const auto values = static_cast<std::size_t>(chunk.size() * W * W);
     HostVolume slab = slabs.take(values);
-    if (slab.capacity == 0) slab = aligned_floats(values);
+    if (slab.capacity == 0) slab = aligned_floats(std::max(values, static_cast<std::size_t>(widest * W * W)));
     const Kokkos::View<float***, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> host(
         slab.data(), chunk.size(), W, W);
     constexpr bool on_host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, kernels::MemSpace>::accessible &&
@@ -374,11 +384,30 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     return r;
   };
   // Hands the round to the compute thread (pipelined) or runs it on wait().
+  // Pipelined, a round is handed over as soon as it is read and starts when
+  // the round before it ends, not when the main thread has collected that
+  // one, agreed on it and written the one before: a rank that finished a
+  // round before another, or a write that outlasts a round, no longer
+  // leaves the compute thread idle. Handed over only after the round two
+  // before it is written, so no more slabs are in use than before (two).
+  // A round already handed over runs to its end before an error raised by
+  // an earlier round's agreement leaves reconstruct().
+  std::shared_future<void> handed_over;  // the end of the last round handed over
   const auto start_compute = [&](Round& r) {
     if (r.chunk.empty() || r.failed) return;
     try {  // a thread that cannot start fails the round, on every rank
+      std::promise<void> end;
+      std::shared_future<void> after = std::exchange(handed_over, end.get_future().share());
       r.volume = std::async(pipelined ? std::launch::async : std::launch::deferred,
-                            [&compute, chunk = r.chunk, raw = std::move(r.raw)]() mutable { return compute(chunk, raw); });
+                            [&compute, chunk = r.chunk, raw = std::move(r.raw), after = std::move(after),
+                             end = std::move(end)]() mutable {
+                              if (after.valid()) after.wait();
+                              const struct Ended {
+                                std::promise<void>& end;
+                                ~Ended() { end.set_value(); }
+                              } ended{end};
+                              return compute(chunk, raw);
+                            });
     } catch (...) {
       r.failed = std::current_exception();
     }
@@ -401,7 +430,10 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   if (s.rounds > 0) {
     current = read(0);
     start_compute(current);
-    if (pipelined && s.rounds > 1) ahead = read(1);
+    if (pipelined && s.rounds > 1) {
+      ahead = read(1);
+      start_compute(ahead);
+    }
   }
   for (std::int64_t round = 0; round < s.rounds; ++round) {
     if (!pipelined && round > 0) {
@@ -415,7 +447,6 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     if (pipelined && round + 1 < s.rounds) {
       current = std::move(ahead);
       ahead = Round{};
-      start_compute(current);
     }
     // write slab: this rank's slices, independent of the other ranks
     const parallel::RowRange chunk = round < std::int64_t(chunks.size()) ? chunks[std::size_t(round)] : parallel::RowRange{};
@@ -433,7 +464,10 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       comm.barrier();
       std::raise(SIGKILL);
     }
-    if (pipelined && round + 2 < s.rounds) ahead = read(round + 2);
+    if (pipelined && round + 2 < s.rounds) {
+      ahead = read(round + 2);
+      start_compute(ahead);
+    }
   }
   comm.agree([&] {
     if (write_failed) std::rethrow_exception(write_failed);

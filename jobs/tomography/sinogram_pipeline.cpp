@@ -84,14 +84,19 @@ kernels::FlatDark SinogramPipeline::fields(parallel::RowRange rows, float* flats
   return fd;
 }
 
+std::size_t SinogramPipeline::reserved(std::int64_t frames) const noexcept {
+  const std::int64_t rows = std::min(m_input.shape().rows, m_reserved_rows + 2 * halo());
+  return m_reserved_rows > 0 ? values(frames, {0, rows}, m_input.shape().columns) : 0;
+}
+
 void SinogramPipeline::read_fields(RawSlab& raw) const {
   const DxShape& s = m_input.shape();
   if (s.flats > 0) {
-    raw.flats = take_buffer(m_floats, values(s.flats, raw.ext, s.columns));
+    raw.flats = take_buffer(m_floats, values(s.flats, raw.ext, s.columns), reserved(s.flats));
     m_input.read_flats(raw.ext, raw.flats.get());
   }
   if (s.darks > 0) {
-    raw.darks = take_buffer(m_floats, values(s.darks, raw.ext, s.columns));
+    raw.darks = take_buffer(m_floats, values(s.darks, raw.ext, s.columns), reserved(s.darks));
     m_input.read_darks(raw.ext, raw.darks.get());
   }
 }
@@ -117,10 +122,10 @@ RawSlab SinogramPipeline::read(parallel::RowRange rows) const {
   // uint16 as stored: half the bytes, and no conversion pass in HDF5 (the
   // fused preprocessing converts each value as it reads it).
   if (fused() && m_input.projections_are_uint16()) {
-    raw.projections16 = take_buffer(m_uint16s, n);
+    raw.projections16 = take_buffer(m_uint16s, n, reserved(s.angles));
     m_input.read_projections(raw.ext, raw.projections16.get());
   } else {
-    raw.projections = take_buffer(m_floats, n);
+    raw.projections = take_buffer(m_floats, n, reserved(s.angles));
     m_input.read_projections(raw.ext, raw.projections.get());
   }
   return raw;
@@ -144,7 +149,8 @@ kernels::Sinograms SinogramPipeline::preprocess(RawSlab& raw, Kokkos::View<kerne
   if (storage) {
     if (storage->span() < need)
       *storage = Kokkos::View<kernels::Real*>(
-          Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")), need);
+          Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")),
+          std::max(need, std::size_t(std::max<std::int64_t>(m_reserved_rows, R)) * std::size_t(A) * std::size_t(C)));
     sino = kernels::Sinograms(storage->data(), R, A, C);
   } else {
     sino = kernels::Sinograms(

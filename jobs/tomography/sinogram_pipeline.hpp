@@ -8,6 +8,7 @@
 //   kernels  reduce flats and darks (mean or median) -> normalise by
 //            (p - dark) / (flat - dark) -> [zingers] -> [Paganin] ->
 //            minus log -> transpose to sinograms -> [stripes]
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -50,11 +51,15 @@ struct HostBuffer {
   explicit operator bool() const noexcept { return bool(values); }
 };
 
-// Takes a buffer of `count` values from `pool`, or allocates one.
+// Takes a buffer of `count` values from `pool`, or allocates one of
+// max(count, `capacity`) values.
 template <class T>
-HostBuffer<T> take_buffer(BufferPool<HostBuffer<T>>& pool, std::size_t count) {
+HostBuffer<T> take_buffer(BufferPool<HostBuffer<T>>& pool, std::size_t count, std::size_t capacity = 0) {
   HostBuffer<T> b = pool.take(count);
-  if (b.capacity == 0) b = {std::make_unique_for_overwrite<T[]>(count), count};
+  if (b.capacity == 0) {
+    capacity = std::max(count, capacity);
+    b = {std::make_unique_for_overwrite<T[]>(capacity), capacity};
+  }
   return b;
 }
 
@@ -94,6 +99,10 @@ class SinogramPipeline {
   kernels::Sinograms preprocess(RawSlab& raw, Kokkos::View<kernels::Real*>* storage = nullptr);
   // Hands a slab's host buffers back for later read()s to reuse.
   void recycle(RawSlab&& raw) const;
+  // Buffers (read()'s and preprocess()'s `storage`) are allocated for slabs
+  // of at least `rows` rows, so that slabs of different sizes up to that
+  // reuse them rather than allocating larger ones as they grow.
+  void reserve_rows(std::int64_t rows) noexcept { m_reserved_rows = rows; }
   std::int64_t halo() const noexcept;
   // Normalised minus-log projections [row][column] of the rows at one angle.
   kernels::Image2D load_projection(std::int64_t angle, parallel::RowRange rows);
@@ -109,6 +118,8 @@ class SinogramPipeline {
   // with the transpose to sinograms.
   bool fused() const noexcept { return !(m_options.zinger_threshold > 0) && !m_options.paganin; }
   kernels::FlatDark fields(parallel::RowRange rows, float* flats, float* darks);
+  // Values of `frames` x reserve_rows() rows (with their halo) x columns.
+  std::size_t reserved(std::int64_t frames) const noexcept;
   template <class F>
   decltype(auto) kernel(F&& call, parallel::RowRange rows);
 
@@ -118,6 +129,7 @@ class SinogramPipeline {
   // Two slabs' projections, flats and darks (one read, one preprocessed).
   mutable BufferPool<HostBuffer<float>> m_floats{6};
   mutable BufferPool<HostBuffer<std::uint16_t>> m_uint16s{2};
+  std::int64_t m_reserved_rows = 0;
 };
 
 }  // namespace beamflow::jobs

@@ -53,6 +53,35 @@ TEST(SinogramPipeline, WithoutFieldsTheDataAreTransmission) {
   EXPECT_NEAR(sino(0, 0, 0), -std::log(testing::dx_value(0, 1, 0)), 1e-4);
 }
 
+// A reconstruction's tapered slabs grow (a small first one, then full
+// ones): reserved for the widest, the buffers are allocated at its size
+// from the first slab on and reused by the wider ones, rather than a larger
+// one mapped and faulted in afresh each time a slab grows.
+TEST(SinogramPipeline, ReservedRowsSizeTheBuffersOfNarrowerSlabs) {
+  testing::ScratchDir dir;
+  if (world().is_root()) testing::write_dx(dir / "in.h5", {});
+  world().barrier();
+  const DxInput in(dir / "in.h5", {}, world().get());
+  SinogramPipeline pipeline(in, {});
+  pipeline.reserve_rows(4);
+  RawSlab narrow = pipeline.read({0, 1});
+  ASSERT_TRUE(narrow.projections16);
+  EXPECT_EQ(narrow.projections16.capacity, 6u * 4 * 8);
+  EXPECT_EQ(narrow.flats.capacity, 2u * 4 * 8);
+  EXPECT_EQ(narrow.darks.capacity, 2u * 4 * 8);
+  const std::uint16_t* buffer = narrow.projections16.get();
+  Kokkos::View<kernels::Real*> storage;
+  pipeline.preprocess(narrow, &storage);
+  EXPECT_EQ(storage.span(), 4u * 6 * 8);
+  pipeline.recycle(std::move(narrow));
+  RawSlab wide = pipeline.read({1, 5});
+  EXPECT_EQ(wide.projections16.get(), buffer);
+  const auto sino = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), pipeline.preprocess(wide, &storage));
+  for (std::int64_t r = 0; r < 4; ++r)
+    for (std::int64_t a = 0; a < 6; ++a)
+      for (std::int64_t c = 0; c < 8; ++c) ASSERT_NEAR(sino(r, a, c), expected(a, 1 + r, c), 1e-5) << r << a << c;
+}
+
 // Zinger removal and Paganin mix neighbouring rows: a slab must come out as
 // the same rows of the whole projection (exactly for the median; to the
 // filter's decay for Paganin), or chunking and rank count would show.
