@@ -12,6 +12,7 @@ packages=(
   libboost-program-options-dev
   libgtest-dev
   libssl-dev
+  libjemalloc-dev
   libpng-dev
   libxxhash-dev xxhash rsync
   libsqlite3-dev libpq-dev postgresql
