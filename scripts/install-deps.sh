@@ -12,7 +12,6 @@ packages=(
   libboost-program-options-dev
   libgtest-dev
   libssl-dev
-  libjemalloc-dev
   libpng-dev
   libxxhash-dev xxhash rsync
   libsqlite3-dev libpq-dev postgresql

@@ -2,6 +2,7 @@
 // ranks are threads (--slots); under `mpirun -np N` or `srun` rank 0
 // coordinates and ranks 1..N-1 execute (engine/pilot/coordinator.hpp,
 // worker.hpp), their messages carried by parallel::Mailbox.
+#include <malloc.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -167,6 +168,16 @@ int pilot_main(const std::vector<std::string>& args) {
   if (!out.parse("--dir D [--max-runs N] [--slots K] [--no-triggers]   (or: mpirun -np N beamflow pilot --dir D)", o,
                  {}, args, vm))
     return kExitOk;
+  // glibc's allocator for a long-lived process that allocates and frees a
+  // few hundred small blocks per task on several threads (issue 10, perf of
+  // a Map of echo items: a fifth of the pilot's CPU was the allocator's own
+  // upkeep): no fast bins, whose consolidation ran at every larger request;
+  // freed memory kept rather than handed back and faulted in again (each
+  // thread's heap shrank and grew with mprotect, page by page). Before any
+  // thread, so every arena starts so.
+  ::mallopt(M_MXFAST, 0);
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  ::mallopt(M_TOP_PAD, 64 << 20);
   // Before any thread (MPI's included): the drain signals become events.
   fs::SignalEvents signals{SIGTERM, SIGINT, SIGUSR1};
   pilot::CoordinatorOptions c;
