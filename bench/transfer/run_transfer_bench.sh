@@ -39,10 +39,20 @@
 #                    holds every free page, and each method pays for the
 #                    memory it touches (cp -r fills ~4.2 GB of page cache,
 #                    beamflow ~2.2 GB: its source is read O_DIRECT)
-#   guest            reporting settled, then BENCH_PREFAULT_MIB (default 6144,
-#                    more than any method fills) touched and freed at once, so
-#                    the method finds the guest holding its memory, as on a
-#                    machine without a balloon (costs a prefault per run)
+#   guest            BENCH_PREFAULT_MIB (default 6144, more than any method
+#                    fills) touched and freed just before the method starts,
+#                    so it finds the guest holding its memory, as on a machine
+#                    without a balloon. Not settled first, and touched once per
+#                    method, not per round: freed memory starts going back ~2 s
+#                    after it is freed, then ~0.5 GB/s (6 GiB freed: 0.6 GiB
+#                    reported after 2 s, 3.3 GiB after 8 s on the AMD EPYC VM),
+#                    so a prefault at a round's start would hold only for its
+#                    first method. The touch is one MADV_POPULATE_WRITE (the
+#                    kernel faults the pages in, no user copy): 1.2 s for 2 GiB
+#                    the guest holds, 10 s for 6 GiB mostly the host's, where
+#                    the byte-writing loop before it took 7 s for 2 GiB, and
+#                    the settle before it up to 60 s a method (a 1-round guest
+#                    bench ran past a 300 s timeout)
 #   asis             no pinning (what this script did before)
 # Each run's line says how much freed memory was handed to the host just
 # before and during it.
@@ -101,11 +111,15 @@ prefault() {
   python3 -c 'import mmap, sys
 n = int(sys.argv[1]) << 20
 m = mmap.mmap(-1, n)
-for off in range(0, n, 1 << 20): m.write(b"\1" * (1 << 20))' "$1"
+try:
+    m.madvise(23)  # MADV_POPULATE_WRITE, Linux 5.14
+except OSError:
+    for off in range(0, n, 1 << 20): m.write(b"\1" * (1 << 20))' "$1"
 }
+PREFAULT_S=()
 pin_memory() {
   case "$MEMORY" in
-    guest) settle; prefault "$PREFAULT_MIB" ;;
+    guest) local t0; t0=$(now); prefault "$PREFAULT_MIB"; PREFAULT_S+=("$(sub "$(now)" "$t0")") ;;
     host) settle ;;
   esac
 }
@@ -193,7 +207,7 @@ printf '\ndata: %s bytes (2000 small files + %s MiB), %s; page cache dropped bef
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores;" \
   "load average (1, 5, 15 min) at start $LOAD_START, at end $LOAD_END; $ROUNDS rounds"
 echo "2 ranks launched as: $MPIRUN --oversubscribe${MPIRUN_FLAGS:+ $MPIRUN_FLAGS} -np 2"
-echo "memory state at each method's start: $MEMORY$( [ "$MEMORY" = guest ] && echo " (reporting settled, then $PREFAULT_MIB MiB touched and freed)"; [ "$MEMORY" = host ] && echo " (reporting settled)")"
+echo "memory state at each method's start: $MEMORY$( [ "$MEMORY" = guest ] && echo " ($PREFAULT_MIB MiB touched and freed just before; touching took $(printf '%s\n' "${PREFAULT_S[@]}" | sort -n | awk '{a[NR] = $1} END {printf "%s-%s s", a[1], a[NR]}'))"; [ "$MEMORY" = host ] && echo " (reporting settled)")"
 printf '%-26s %8s %15s %8s %7s %9s %8s %10s\n' method median "min-max" "MB/s" "vs cp" "/round" "vs sync" "/round"
 for i in "${!NAMES[@]}"; do
   row=""
