@@ -10,6 +10,7 @@
 //            minus log -> transpose to sinograms -> [stripes]
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "core/json.hpp"
 #include "jobs/tomography/buffer_pool.hpp"
 #include "jobs/tomography/dxchange.hpp"
+#include "jobs/tomography/host_memory.hpp"
 #include "kernels/tomo/preprocess.hpp"
 #include "kernels/common/views.hpp"
 
@@ -45,7 +47,7 @@ struct PreprocessOptions {
 // Host memory of `capacity` values (plain memory, no Kokkos).
 template <class T>
 struct HostBuffer {
-  std::unique_ptr<T[]> values;
+  std::unique_ptr<T, void (*)(void*)> values{nullptr, &std::free};  // allocate_large's
   std::size_t capacity = 0;
   T* get() const noexcept { return values.get(); }
   explicit operator bool() const noexcept { return bool(values); }
@@ -58,7 +60,8 @@ HostBuffer<T> take_buffer(BufferPool<HostBuffer<T>>& pool, std::size_t count, st
   HostBuffer<T> b = pool.take(count);
   if (b.capacity == 0) {
     capacity = std::max(count, capacity);
-    b = {std::make_unique_for_overwrite<T[]>(capacity), capacity};
+    b.values.reset(static_cast<T*>(allocate_large(capacity * sizeof(T))));
+    b.capacity = capacity;
   }
   return b;
 }

@@ -1,4 +1,5 @@
 #include "jobs/tomography/volume_file.hpp"
+
 #include "core/json_parse.hpp"
 
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <new>
 
 #include "jobs/tomography/errors.hpp"
+#include "jobs/tomography/host_memory.hpp"
 
 namespace beamflow::jobs {
 
@@ -193,8 +195,8 @@ AlignedFloats aligned_floats(std::size_t count) {
   const std::size_t bytes = (count * sizeof(float) + kDirectAlignment - 1) / kDirectAlignment * kDirectAlignment;
   AlignedFloats out;
   if (bytes == 0) return out;
-  out.values.reset(static_cast<float*>(std::aligned_alloc(kDirectAlignment, bytes)));
-  if (!out.values) throw std::bad_alloc();
+  static_assert(kHugePage % kDirectAlignment == 0);
+  out.values.reset(static_cast<float*>(allocate_large(bytes)));  // in huge pages: host_memory.hpp
   out.capacity = count;
   return out;
 }

@@ -1,0 +1,25 @@
+#include "jobs/tomography/host_memory.hpp"
+
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+
+namespace beamflow::jobs {
+
+void advise_huge_pages(void* data, std::size_t bytes) noexcept {
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t first = (begin + kHugePage - 1) / kHugePage * kHugePage;
+  const std::uintptr_t last = (begin + bytes) / kHugePage * kHugePage;
+  if (data && last > first) (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+}
+
+void* allocate_large(std::size_t bytes) {
+  void* p = nullptr;
+  if (::posix_memalign(&p, bytes >= kHugePage ? kHugePage : 4096, bytes == 0 ? 1 : bytes) != 0) throw std::bad_alloc();
+  advise_huge_pages(p, bytes);
+  return p;
+}
+
+}  // namespace beamflow::jobs

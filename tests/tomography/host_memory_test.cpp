@@ -1,0 +1,71 @@
+#include "jobs/tomography/host_memory.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "jobs/tomography/sinogram_pipeline.hpp"
+#include "jobs/tomography/volume_file.hpp"
+
+namespace beamflow::jobs {
+namespace {
+
+// The VmFlags of the mapping holding `p` (/proc/self/smaps); "hg" is
+// MADV_HUGEPAGE.
+std::string vm_flags(const void* p) {
+  const auto at = reinterpret_cast<std::uintptr_t>(p);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    std::uintptr_t begin = 0, end = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> begin >> dash >> end && dash == '-') {
+      inside = begin <= at && at < end;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return {};
+}
+
+bool advised(const void* p) { return (" " + vm_flags(p) + " ").find(" hg ") != std::string::npos; }
+
+// A round's buffers fault in 2 MiB at a time: one fault instead of 512 for
+// each of a slab's 64 MiB on a VM where a fault costs microseconds.
+TEST(HostMemory, LargeBuffersAskForHugePages) {
+  const std::size_t floats = 5 * kHugePage / sizeof(float) + 7;
+  const AlignedFloats slab = aligned_floats(floats);
+  ASSERT_TRUE(slab.data());
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(slab.data()) % kHugePage, 0u);
+  EXPECT_TRUE(advised(slab.data())) << vm_flags(slab.data());
+  EXPECT_TRUE(advised(slab.data() + 4 * kHugePage / sizeof(float)));
+
+  BufferPool<HostBuffer<std::uint16_t>> pool(1);
+  const HostBuffer<std::uint16_t> projections = take_buffer(pool, 3 * kHugePage);
+  EXPECT_TRUE(advised(projections.get())) << vm_flags(projections.get());
+}
+
+// Only whole huge pages inside the buffer: the partial one at its end stays
+// in 4 KiB pages, so touching the buffer's last value never maps memory
+// beyond it (the memory budget counts the buffer's bytes).
+TEST(HostMemory, NoHugePageReachesPastTheBuffer) {
+  void* p = allocate_large(kHugePage + 4096);
+  ASSERT_TRUE(p);
+  auto* bytes = static_cast<char*>(p);
+  EXPECT_TRUE(advised(bytes));
+  EXPECT_FALSE(advised(bytes + kHugePage)) << vm_flags(bytes + kHugePage);
+  std::free(p);
+
+  void* small = allocate_large(100);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(small) % 4096, 0u);
+  std::free(small);
+}
+
+}  // namespace
+}  // namespace beamflow::jobs
