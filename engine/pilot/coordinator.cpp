@@ -11,7 +11,6 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <thread>
 #include <tuple>
 #include <unordered_set>
 #include <vector>
@@ -19,6 +18,7 @@
 #include "core/error.hpp"
 #include "core/time.hpp"
 #include "pilot/crashes.hpp"
+#include "pilot/driver_threads.hpp"
 #include "pilot/intake.hpp"
 #include "pilot/intake_batch.hpp"
 #include "pilot/run_log.hpp"
@@ -49,7 +49,6 @@ struct Slot {
   std::atomic<run::Interrupt> interrupt{run::Interrupt::None};
   std::atomic<bool> finished{false};
   bool retry = false;  // not driven for a reason of the moment: try again later
-  std::thread thread;
 };
 
 // A run that could not be driven (no descriptor left, storage for a moment
@@ -253,11 +252,19 @@ class Coordinator {
       if (stdfs::exists(m_o.dir / "cancel" / w.run_id)) slot->interrupt = run::Interrupt::Cancel;
       Slot* s = slot.get();
       m_slots[w.run_id] = std::move(slot);
-      s->thread = std::thread([this, s] { drive(*s); });
+      m_drivers.run([this, s] { drive(*s); });
     }
   }
 
+  // Everything of the run's is gone before `finished`: reap() then frees
+  // the slot, while this thread goes back to m_drivers.
   void drive(Slot& s) {
+    drive_run(s);
+    s.finished = true;
+    m_loop.notify();
+  }
+
+  void drive_run(Slot& s) {
     run::RunOptions o;
     o.runs_root = runs_root();
     o.run_id = s.run_id;
@@ -299,8 +306,6 @@ class Coordinator {
       s.retry = true;
       log("run " + s.run_id + " not driven: " + e.what());
     }
-    s.finished = true;
-    m_loop.notify();
   }
 
   void reap() {
@@ -311,7 +316,6 @@ class Coordinator {
         ++it;
         continue;
       }
-      it->second->thread.join();
       if (it->second->retry && !m_draining) {
         retry_later(*it->second);
         short_of = true;
@@ -395,7 +399,7 @@ class Coordinator {
   Channel& m_channel;
   fs::Wakeup m_loop;
   // Group commit of the runs' creations and journal commits (null: each
-  // run syncs its own files). Declared before the slots: outlives their threads.
+  // run syncs its own files). Outlives the drivers (m_drivers, last).
   std::unique_ptr<fs::SyncGroup> m_group;
   RunLogs m_logs;
   std::optional<CrashCounts> m_crashes;
@@ -417,6 +421,8 @@ class Coordinator {
   std::set<std::string> m_reported;
   InboxReader m_inbox{m_o.dir};  // what arrives in inbox/, each file read once
   bool m_draining = false;
+  // Last: its threads, joined first, use everything above.
+  DriverThreads m_drivers;
 };
 
 }  // namespace

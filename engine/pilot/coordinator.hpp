@@ -1,7 +1,8 @@
 #pragma once
 // Rank 0 of a pilot: accepts submissions from the pilot directory
 // (intake.hpp), drives each accepted run with the flow engine on a thread of
-// its own (at most `max_runs` at once), hands their tasks to the worker
+// its own (driver_threads.hpp: kept for a later run; at most `max_runs` runs
+// at once), hands their tasks to the worker
 // ranks (scheduler.hpp), acts on cancel requests, and publishes its state
 // in DIR/status.json. At start it resumes the unfinished runs under
 // DIR/runs and accepts what waits in DIR/inbox.
