@@ -36,9 +36,13 @@ std::string vm_flags(const void* p) {
 
 bool advised(const void* p) { return (" " + vm_flags(p) + " ").find(" hg ") != std::string::npos; }
 
+// A kernel built without transparent huge pages refuses the advice.
+bool kernel_has_thp() { return std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled").good(); }
+
 // A round's buffers fault in 2 MiB at a time: one fault instead of 512 for
 // each of a slab's 64 MiB on a VM where a fault costs microseconds.
 TEST(HostMemory, LargeBuffersAskForHugePages) {
+  if (!kernel_has_thp()) GTEST_SKIP() << "no transparent huge pages in this kernel";
   const std::size_t floats = 5 * kHugePage / sizeof(float) + 7;
   const AlignedFloats slab = aligned_floats(floats);
   ASSERT_TRUE(slab.data());
@@ -55,6 +59,7 @@ TEST(HostMemory, LargeBuffersAskForHugePages) {
 // in 4 KiB pages, so touching the buffer's last value never maps memory
 // beyond it (the memory budget counts the buffer's bytes).
 TEST(HostMemory, NoHugePageReachesPastTheBuffer) {
+  if (!kernel_has_thp()) GTEST_SKIP() << "no transparent huge pages in this kernel";
   void* p = allocate_large(kHugePage + 4096);
   ASSERT_TRUE(p);
   auto* bytes = static_cast<char*>(p);
