@@ -36,8 +36,6 @@ bool is_public(const Entry& e);
 // The principal rows of an entry that is not public: its visible_to plus
 // its owner. None for a public entry (a search never reads them).
 std::vector<std::string> visibility_rows(const Entry& e);
-// Index fields without repeats of the same (field, text).
-std::vector<IndexedField> unique_fields(const IndexTerms& terms);
 
 // One (field, entry) row of the fields table.
 struct FieldRow {

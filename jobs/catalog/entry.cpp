@@ -19,26 +19,33 @@ std::string number_text(const Json& v) {
   return v.dump();
 }
 
-void flatten(const Json& v, const std::string& path, IndexTerms& out) {
+// `path` is one buffer for the whole walk: a key is appended on the way
+// down and cut off on the way up (no string made per key and level).
+void flatten(const Json& v, std::string& path, IndexTerms& out) {
   switch (v.type()) {
     case Json::value_t::object:
-      for (const auto& [k, sub] : v.items()) flatten(sub, path.empty() ? k : path + "." + k, out);
+      for (const auto& [k, sub] : v.items()) {
+        const std::size_t len = path.size();
+        if (len) path += '.';
+        path += k;
+        flatten(sub, path, out);
+        path.resize(len);
+      }
       break;
     case Json::value_t::array:
       for (const auto& sub : v) flatten(sub, path, out);
       break;
     case Json::value_t::string: {
       const auto& s = v.get_ref<const std::string&>();
-      IndexedField f{path, s, false, 0};
-      if (auto days = iso_days(s)) {
-        f.has_number = true;
-        f.number = static_cast<double>(*days);
+      if (s.size() <= kMaxFieldText) {
+        IndexedField f{path, s, false, 0};
+        if (auto days = iso_days(s)) {
+          f.has_number = true;
+          f.number = static_cast<double>(*days);
+        }
+        out.fields.push_back(std::move(f));
       }
-      if (s.size() <= kMaxFieldText) out.fields.push_back(std::move(f));
-      for (auto& t : tokens(s)) {
-        if (!out.text.empty()) out.text += ' ';
-        out.text += t;
-      }
+      append_tokens(s, out.text);
       break;
     }
     case Json::value_t::boolean:
@@ -145,7 +152,8 @@ IndexTerms index_terms(const Entry& entry) {
     t.title = dc["titles"][0].value("title", "");
   if (auto y = dc.find("publicationYear"); y != dc.end())
     t.year = y->is_string() ? std::atoi(y->get<std::string>().c_str()) : y->get<int>();
-  flatten(entry.content, "", t);
+  std::string path;
+  flatten(entry.content, path, t);
   add_own_fields(entry, t.fields);
   for (auto& tok : tokens(entry.identifier)) t.text += " " + tok;
   return t;

@@ -303,9 +303,14 @@ std::uint32_t field_hash(const std::string& field) {
 }
 
 std::string filter_token(const std::string& field, const std::string& value) {
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "h%016llx", static_cast<unsigned long long>(field_value_hash(field, value)));
-  return buf;
+  return filter_token(field_value_hash(field, value));
+}
+
+std::string filter_token(std::uint64_t hash) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(17, 'h');  // "h" + 16 lowercase hex digits, as %016llx
+  for (int i = 16; i >= 1; --i, hash >>= 4) out[static_cast<std::size_t>(i)] = kHex[hash & 0xf];
+  return out;
 }
 
 std::string like_pattern(const std::string& wildcard) {

@@ -70,6 +70,8 @@ std::string fts_expression(const std::string& q, Dialect dialect);
 // the entries a search returns are checked against their content
 // (holds_exact_filters), so a collision never returns a wrong entry.
 std::string filter_token(const std::string& field, const std::string& value);
+// The token of a (field, value) whose field_value_hash is known.
+std::string filter_token(std::uint64_t hash);
 // That hash as a number: a (field, value)'s id in the packed facet values.
 std::uint64_t field_value_hash(const std::string& field, const std::string& value);
 // A field name's 32-bit FNV-1a hash (the packed facet values' field id).

@@ -75,6 +75,19 @@ std::vector<std::string> tokens(std::string_view s) {
   return out;
 }
 
+void append_tokens(std::string_view s, std::string& out) {
+  bool in_token = false;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c >= 0x80) {
+      if (!in_token && !out.empty()) out += ' ';
+      in_token = true;
+      out += static_cast<char>(std::tolower(c));
+    } else {
+      in_token = false;
+    }
+  }
+}
+
 std::optional<long long> iso_days(std::string_view s) {
   if (!is_iso_date(s.substr(0, std::min<std::size_t>(s.size(), 10)), false) &&
       !(s.size() > 10 && is_iso_date(s, true)))

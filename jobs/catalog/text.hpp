@@ -18,6 +18,9 @@ bool is_iso_date(std::string_view s, bool with_time);
 // stay whole), lower-cased (ASCII). SQLite's unicode61 tokenizer and the
 // tsvector built from the joined tokens then agree on what a word is.
 std::vector<std::string> tokens(std::string_view s);
+// The same tokens appended to `out`, each after a space when `out` is not
+// empty (index_terms' joined text), without a string per token.
+void append_tokens(std::string_view s, std::string& out);
 // Days since 1970-01-01 of the date part of an ISO date ("2026-12" is the
 // first of the month); nullopt when not a date.
 std::optional<long long> iso_days(std::string_view s);
