@@ -50,6 +50,11 @@ struct SearchPlan {
   // query has no terms facet. Rows come in no particular order: the
   // caller orders each part by seq.
   int facet_values = -1;
+  // SQLite with terms facets: instead of that part, `matched` calls
+  // beamflow_terms(?, id, facets) once per matched entry, which counts the
+  // packed values into the caller's sink; this is that parameter's index
+  // (1-based; the caller binds its pointer there). -1 otherwise.
+  int terms_sink = -1;
 };
 
 // Throws catalog.cursor.invalid for a marker of another query.

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string_view>
 
 #include "core/json_parse.hpp"
@@ -115,6 +116,32 @@ void field_like(sqlite3_context* ctx, int, sqlite3_value** argv) {
   }
 }
 
+// Where beamflow_terms counts a search's terms facet values (SearchPlan::
+// terms_sink), bound to the statement as a pointer of type kTermsSink; an
+// error thrown while counting is kept to be rethrown as it was.
+constexpr const char* kTermsSink = "beamflow_terms";
+struct TermsSink {
+  detail::SearchRows* rows;
+  std::exception_ptr error;
+};
+
+// SQL beamflow_terms(sink, id, facets): counts the entry's packed facet
+// values into the sink; 1.
+void count_terms(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  auto* sink = static_cast<TermsSink*>(sqlite3_value_pointer(argv[0], kTermsSink));
+  if (!sink) return sqlite3_result_error(ctx, "beamflow_terms: no search to count for", -1);
+  try {
+    const auto* p = static_cast<const char*>(sqlite3_value_blob(argv[2]));
+    const std::string_view packed =
+        p ? std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(argv[2]))) : std::string_view();
+    sink->rows->add_facet_values(sqlite3_value_int64(argv[1]), packed);
+    sqlite3_result_int(ctx, 1);
+  } catch (const std::exception& e) {
+    sink->error = std::current_exception();
+    sqlite3_result_error(ctx, e.what(), -1);
+  }
+}
+
 struct DbCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 };
@@ -152,6 +179,11 @@ class Statement {
     const auto* p = static_cast<const char*>(sqlite3_column_blob(m_stmt.get(), col));
     return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt.get(), col)))
              : std::string_view();
+  }
+  Statement& bind_pointer(int i, void* p, const char* type) {
+    if (sqlite3_bind_pointer(m_stmt.get(), i, p, type, nullptr) != SQLITE_OK)
+      fail("catalog.db", std::string("SQLite bind failed: ") + sqlite3_errmsg(m_db));
+    return *this;
   }
   Statement& bind_null(int i) {
     sqlite3_bind_null(m_stmt.get(), i);
@@ -401,7 +433,17 @@ class SqliteCatalog final : public Catalog {
       Statement all(db, plan.search.text);
       all.bind_all(plan.search.params);
       detail::SearchRows found(query, plan);
-      while (all.step()) {
+      TermsSink sink{&found, nullptr};
+      if (plan.terms_sink > 0) all.bind_pointer(plan.terms_sink, &sink, kTermsSink);
+      auto step = [&] {
+        try {
+          return all.step();
+        } catch (...) {
+          if (sink.error) std::rethrow_exception(sink.error);
+          throw;
+        }
+      };
+      while (step()) {
         const std::int64_t part = all.integer(0);
         if (part == 0) {
           std::vector<std::string> keys;
@@ -583,6 +625,9 @@ class SqliteCatalog final : public Catalog {
     sqlite3_busy_timeout(raw, 30000);
     sqlite3_create_function_v2(raw, "beamflow_field_like", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, field_like,
                                nullptr, nullptr, nullptr);
+    // Not deterministic: SQLite must call it once for every row it is in.
+    sqlite3_create_function_v2(raw, kTermsSink, 3, SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr, count_terms, nullptr,
+                               nullptr, nullptr);
     // The index b-trees outgrow SQLite's default 2 MB page cache after a few
     // thousand entries; every insert then re-reads pages through the kernel.
     exec_on(raw, "PRAGMA cache_size=-131072");  // 128 MiB, allocated as used
