@@ -60,32 +60,39 @@ bool is_iso_date(std::string_view s, bool with_time) {
          digits(s, i + 4, 2);
 }
 
-std::vector<std::string> tokens(std::string_view s) {
-  std::vector<std::string> out;
-  std::string cur;
+namespace {
+
+// The one definition of a word (see text.hpp): hands `sink` each word
+// character lower-cased, and whether it starts a new word.
+template <class Sink>
+void each_word_char(std::string_view s, Sink&& sink) {
+  bool in_word = false;
   for (unsigned char c : s) {
     if (std::isalnum(c) || c >= 0x80) {
-      cur += static_cast<char>(std::tolower(c));
-    } else if (!cur.empty()) {
-      out.push_back(std::move(cur));
-      cur.clear();
+      sink(static_cast<char>(std::tolower(c)), !in_word);
+      in_word = true;
+    } else {
+      in_word = false;
     }
   }
-  if (!cur.empty()) out.push_back(std::move(cur));
+}
+
+}  // namespace
+
+std::vector<std::string> tokens(std::string_view s) {
+  std::vector<std::string> out;
+  each_word_char(s, [&](char c, bool starts) {
+    if (starts) out.emplace_back();
+    out.back() += c;
+  });
   return out;
 }
 
 void append_tokens(std::string_view s, std::string& out) {
-  bool in_token = false;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c >= 0x80) {
-      if (!in_token && !out.empty()) out += ' ';
-      in_token = true;
-      out += static_cast<char>(std::tolower(c));
-    } else {
-      in_token = false;
-    }
-  }
+  each_word_char(s, [&](char c, bool starts) {
+    if (starts && !out.empty()) out += ' ';
+    out += c;
+  });
 }
 
 std::optional<long long> iso_days(std::string_view s) {
