@@ -231,6 +231,7 @@ done
 echo "vs cp: cp -r's median seconds / this method's median (1.00 = as fast as cp -r; 0.90 = 90% of its throughput);"
 echo "vs sync: the same against cp -r + sync -f dst (a durable copy); /round: the median over rounds of the"
 echo "reference's seconds / this method's seconds in the same round"
+echo "fair reference: vs sync; beamflow's copy is durable (each file synced before its rename), cp -r's may not touch the disk"
 echo "beamflow 1 rank: files read with O_DIRECT (cold sources of several pieces):" \
   "$(python3 -c 'import json; print(json.load(open("out-1.json")).get("files_read_direct", "n/a"))')"
 echo "sha256 run: checksums differing from sha256sum's: $MISMATCH; big.bin ours $OURBIG, sha256sum $BIGSUM"
