@@ -160,8 +160,6 @@ void follow_fft_plans(const std::string& plans, const std::filesystem::path& out
                        {{"file", output.string()}, {"dataset", kVolumeDataset}});
 }
 
-constexpr std::int64_t kPipelineRounds = 4;
-
 std::int64_t kill_after_rounds() {
   const char* value = std::getenv(kKillAfterChunksEnv);
   return value ? std::atoll(value) : 0;
@@ -272,15 +270,9 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   for (std::uint8_t d : done) s.already_done += d ? 1 : 0;
 
   // partition
-  s.chunk_rows = budget_rows;
-  s.chunk_rows = std::min(s.chunk_rows, std::max<std::int64_t>(1, s.slices));
-  // Pipelined, with no --chunk-rows: a rank's share in at least
-  // kPipelineRounds chunks where it has the row groups, since one chunk
-  // leaves nothing to overlap.
-  if (o.pipeline_depth > 0 && o.chunk_rows == 0) {
-    const std::int64_t share = (s.slices - s.already_done + comm.size() - 1) / comm.size();
-    s.chunk_rows = std::min(s.chunk_rows, (share + kPipelineRounds - 1) / kPipelineRounds);
-  }
+  s.chunk_rows = std::min(budget_rows, std::max<std::int64_t>(1, s.slices));
+  if (o.pipeline_depth > 0 && o.chunk_rows == 0)
+    s.chunk_rows = pipelined_chunk_rows(s.chunk_rows, (s.slices - s.already_done + comm.size() - 1) / comm.size());
   s.chunk_rows = parallel::whole_groups(s.chunk_rows, group);
   std::vector<parallel::RowRange> chunks = parallel::pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows, group);
   // ... and, still without --chunk-rows, its first and last chunks cut

@@ -46,6 +46,10 @@ std::int64_t chunk_rows_within_budget(const RowFootprint& row, std::int64_t fixe
   return std::max<std::int64_t>(group, rows / group * group);
 }
 
+std::int64_t pipelined_chunk_rows(std::int64_t budget_rows, std::int64_t share) {
+  return std::max<std::int64_t>(1, std::min(budget_rows, (share + kPipelineRounds - 1) / kPipelineRounds));
+}
+
 namespace {
 std::optional<std::int64_t> parse_bound(std::string_view text, const std::string& whole) {
   if (text.empty()) return std::nullopt;

@@ -37,6 +37,16 @@ std::int64_t chunk_rows_within_budget(const RowFootprint& row, std::int64_t fixe
                                       std::int64_t budget_bytes, std::int64_t wanted = 0);
 inline constexpr std::int64_t kDefaultMemoryBudgetMiB = 1024;
 
+// The rows a pipelined round takes with no --chunk-rows: a rank's `share`
+// in kPipelineRounds chunks (rounded up, so fewer where it does not divide),
+// never more than `budget_rows`, at least 1. One chunk leaves nothing to
+// overlap; and every round buffer is sized for the widest chunk, each page
+// zeroed when first touched, so fewer rows a round is less fresh memory
+// (bench/RESULTS.md: 8 chunks against 4 cut a run's system CPU time by a
+// third to two thirds at 512, 1024 and 2048 columns).
+inline constexpr std::int64_t kPipelineRounds = 8;
+std::int64_t pipelined_chunk_rows(std::int64_t budget_rows, std::int64_t share);
+
 // A --rows option: "A:B" (rows A..B-1), "A:" (A to the end), ":B", or "A"
 // (one row). Throws a usage error (tomo.usage.rows) on bad syntax.
 struct RowSpec {

@@ -89,7 +89,7 @@ TEST(Decomposition, PendingChunksKeepRowGroupsWhole) {
 using Ranges = std::vector<parallel::RowRange>;
 
 TEST(Decomposition, TaperCutsTheFirstChunksHeadAndTheLastChunkInHalves) {
-  // 512 slices on 2 ranks in the pipeline's 4 chunks of 64 (pairs): rank 1.
+  // 512 slices on 2 ranks in 4 chunks of 64 (pairs): rank 1.
   const Ranges rank1 = parallel::pending_chunks(std::vector<std::uint8_t>(512, 0), 2, 1, 64, 2);
   ASSERT_EQ(rank1.size(), 4u);
   EXPECT_EQ(parallel::taper(rank1, 2), (Ranges{{256, 272}, {272, 320}, {320, 384}, {384, 448},
@@ -102,6 +102,25 @@ TEST(Decomposition, TaperCutsTheFirstChunksHeadAndTheLastChunkInHalves) {
   EXPECT_EQ(parallel::taper({{10, 11}}, 2), (Ranges{{10, 11}}));
   EXPECT_EQ(parallel::taper({{4, 6}}, 2), (Ranges{{4, 6}}));
   EXPECT_TRUE(parallel::taper({}, 2).empty());
+}
+
+// The default rows a pipelined round: a rank's share in kPipelineRounds (8)
+// chunks, within the budget; at the bench's sizes on 2 ranks, 512 x 360's
+// 512 slices in rounds of 32, 1024 x 900's 128 in 8, 2048 x 1500's 32 in 2.
+TEST(Decomposition, APipelinedRankCutsItsShareInEightChunks) {
+  EXPECT_EQ(kPipelineRounds, 8);
+  EXPECT_EQ(pipelined_chunk_rows(1000, 256), 32);
+  EXPECT_EQ(pipelined_chunk_rows(1000, 64), 8);
+  EXPECT_EQ(pipelined_chunk_rows(1000, 16), 2);
+  EXPECT_EQ(pipelined_chunk_rows(1000, 17), 3);  // rounded up: 6 chunks
+  EXPECT_EQ(pipelined_chunk_rows(6, 256), 6);    // the budget's rows win
+  EXPECT_EQ(pipelined_chunk_rows(1000, 0), 1);   // nothing left: never 0
+  // Rank 1's 256 of 512 slices, tapered: 12 rounds, none over 32 rows.
+  const Ranges rank1 = parallel::pending_chunks(std::vector<std::uint8_t>(512, 0), 2, 1,
+                                                pipelined_chunk_rows(1000, 256), 2);
+  EXPECT_EQ(parallel::taper(rank1, 2),
+            (Ranges{{256, 264}, {264, 288}, {288, 320}, {320, 352}, {352, 384}, {384, 416}, {416, 448},
+                    {448, 480}, {480, 496}, {496, 504}, {504, 508}, {508, 512}}));
 }
 
 TEST(Decomposition, TaperedPiecesAreWholeGroupsCoveringTheSameRows) {
