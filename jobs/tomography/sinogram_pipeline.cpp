@@ -150,7 +150,7 @@ kernels::Sinograms SinogramPipeline::preprocess(RawSlab& raw, Kokkos::View<kerne
     if (storage->span() < need) {
       *storage = Kokkos::View<kernels::Real*>(
           Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")),
-          std::max(need, std::size_t(std::max<std::int64_t>(m_reserved_rows, R)) * std::size_t(A) * std::size_t(C)));
+          std::size_t(std::max<std::int64_t>(m_reserved_rows, R)) * std::size_t(A) * std::size_t(C));
       // Not yet touched: faulted in by huge pages (host_memory.hpp).
       if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Stack::memory_space>::accessible)
         advise_huge_pages(storage->data(), storage->span() * sizeof(kernels::Real));
