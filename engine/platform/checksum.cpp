@@ -6,7 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
@@ -31,16 +31,21 @@ std::optional<std::string> sha256_file(const std::filesystem::path& path, std::s
   if (::fstat(in.fd, &st) != 0) throw failure(std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw failure("not a regular file");
   Digest digest("SHA-256");
-  // 8 MiB reads: large enough that the syscall count does not matter on a
-  // parallel file system, small enough for any rank's memory.
-  std::vector<char> buffer(std::size_t{8} << 20);
+  // 1 MiB reads: large enough that the syscall count does not matter on a
+  // parallel file system, small enough that the page cache's copy lands in
+  // the core's cache and is hashed from there; 8 MiB, copied out to memory
+  // and read back, cost 0.17-0.20 s of CPU for a 200 MB file beside a
+  // running reconstruction against 0.14-0.15 s. Not zero-filled: read()
+  // writes every byte that is hashed.
+  constexpr std::size_t kRead = std::size_t{1} << 20;
+  const auto buffer = std::make_unique_for_overwrite<char[]>(kRead);
   while (true) {
     if (stop.stop_requested()) return std::nullopt;
-    const ssize_t n = ::read(in.fd, buffer.data(), buffer.size());
+    const ssize_t n = ::read(in.fd, buffer.get(), kRead);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw failure(std::strerror(errno));
     if (n == 0) break;
-    digest.update(buffer.data(), static_cast<std::size_t>(n));
+    digest.update(buffer.get(), static_cast<std::size_t>(n));
   }
   return digest.hex();
 }

@@ -24,7 +24,7 @@ std::string sha256_file(const std::filesystem::path& path);
 // mpirun is 0.1-0.3 s spent mostly waiting for the launcher, and the
 // reconstruction asks for it when it writes the output's header. Destroyed
 // without having been asked (the run failed first), it stops hashing at its
-// next 8 MiB read instead of keeping the process alive to finish.
+// next 1 MiB read instead of keeping the process alive to finish.
 class InputChecksum {
  public:
   explicit InputChecksum(std::filesystem::path path);

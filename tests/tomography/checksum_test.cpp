@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string>
 #include <stop_token>
 
+#include "core/hash.hpp"
 #include "platform/checksum.hpp"
 
 #include "tomo_fixture.hpp"
@@ -20,6 +22,19 @@ TEST(Checksum, MatchesSha256sum) {
   EXPECT_EQ(sha256_file(file), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   std::ofstream(file, std::ios::trunc).close();
   EXPECT_EQ(sha256_file(file), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+// A file of several reads (platform::sha256_file reads 1 MiB at a time,
+// the last one short) hashes as the whole of it at once.
+TEST(Checksum, AFileOfManyReadsHashesAsOneBuffer) {
+  testing::ScratchDir dir;
+  const auto file = dir / (std::to_string(testing::world().rank()) + ".bin");
+  std::string bytes((std::size_t{5} << 19) + 3, '\0');  // 2.5 MiB + 3
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 2654435761u) >> 13);
+  std::ofstream(file, std::ios::binary) << bytes;
+  Digest whole("SHA-256");
+  whole.update(bytes.data(), bytes.size());
+  EXPECT_EQ(sha256_file(file), whole.hex());
 }
 
 TEST(Checksum, MissingFileIsUnreadable) {
