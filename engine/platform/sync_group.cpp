@@ -70,9 +70,12 @@ SyncGroup::Outcome SyncGroup::flush() {
   // The first flush to start after this call; the one running now (if any)
   // may have started before this caller's writes.
   const std::uint64_t need = m_started + 1;
+  bool woken = false;
   while (m_finished < need) {
     if (m_running) {
-      m_done_cv.wait(lock);
+      if (woken) ++m_stats.rewaits;
+      m_done_cv[need % 2].wait(lock);
+      woken = true;
       continue;
     }
     // No flush running: this caller flushes for everyone waiting.
@@ -93,7 +96,8 @@ SyncGroup::Outcome SyncGroup::flush() {
       m_failed = gen;
       m_failed_errno = result;
     }
-    m_done_cv.notify_all();
+    m_done_cv[gen % 2].notify_all();
+    m_done_cv[(gen + 1) % 2].notify_one();
   }
   // Conservative: any failure since this caller's flush started means its
   // writes may be lost (a later success does not bring back dropped pages).

@@ -43,6 +43,7 @@ class SyncGroup {
     std::uint64_t requests = 0;  // flush() calls
     std::uint64_t flushes = 0;   // syncfs calls made for them
     std::uint64_t declined = 0;  // windows answered OwnSync
+    std::uint64_t rewaits = 0;   // waiters woken to find their flush not yet done
   };
   static constexpr std::uint64_t kDefaultMaxDirtyBytes = 64ull << 20;
 
@@ -77,7 +78,12 @@ class SyncGroup {
   // The flush itself: 0 (done), -1 (declined: too much dirty data) or an errno.
   std::function<int()> m_flush;
   mutable std::mutex m_mutex;
-  std::condition_variable m_done_cv;
+  // Waiters by the parity of the generation they need. While flush G runs
+  // the waiters need G (they arrived during G - 1) or G + 1, never another:
+  // so when G ends, its own waiters are all woken and only one of G + 1's,
+  // to flush for the rest. One condition variable woke every G + 1 waiter
+  // only for all but one to sleep again: a wasted context switch each.
+  std::condition_variable m_done_cv[2];
   bool m_running = false;
   std::uint64_t m_started = 0;   // generation of the last flush started
   std::uint64_t m_finished = 0;  // generation of the last flush finished

@@ -70,6 +70,79 @@ TEST(SyncGroup, CallersArrivingDuringAFlushShareTheNextOne) {
   for (Outcome o : outcomes) EXPECT_EQ(o, Outcome::Durable);
 }
 
+// Many threads each "write" (take the next number) and then flush; the flush
+// makes durable what was written when it started. Whoever returns Durable
+// must find its own number durable: a waiter released by a flush that started
+// before its write, or one never woken (a hang), fails this.
+TEST(SyncGroup, NoCallerReturnsBeforeItsWriteIsDurable) {
+  std::atomic<std::uint64_t> written{0};
+  std::atomic<std::uint64_t> durable{0};
+  std::atomic<int> flushes{0};
+  fs::SyncGroup group([&] {
+    const std::uint64_t upto = written.load();
+    if (++flushes % 3 == 0) std::this_thread::yield();  // vary how many callers pile up
+    durable.store(upto);
+    return 0;
+  });
+  std::atomic<int> early{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 300; ++i) {
+        const std::uint64_t mine = ++written;
+        if (group.flush() != Outcome::Durable || durable.load() < mine) ++early;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(early, 0);
+  EXPECT_EQ(group.stats().requests, 8u * 300u);
+}
+
+// When a flush ends, the callers that arrived during it need the next one:
+// one of them is woken to flush for the rest, and the rest sleep on until
+// that flush ends, instead of all waking only to sleep again.
+TEST(SyncGroup, AFlushWakesOnlyOneCallerOfTheNextWindow) {
+  std::mutex m;
+  std::condition_variable cv;
+  int entered = 0;
+  bool open1 = false, open2 = false;
+  fs::SyncGroup group([&] {
+    std::unique_lock l(m);
+    const int n = ++entered;
+    cv.notify_all();
+    cv.wait(l, [&] { return n == 1 ? open1 : open2; });
+    return 0;
+  });
+  auto release = [&](bool& open) {
+    std::lock_guard l(m);
+    open = true;
+    cv.notify_all();
+  };
+  std::thread first([&] { (void)group.flush(); });
+  {
+    std::unique_lock l(m);
+    cv.wait(l, [&] { return entered == 1; });
+  }
+  std::vector<std::thread> rest;
+  for (int i = 0; i < 8; ++i) rest.emplace_back([&] { (void)group.flush(); });
+  wait_requests(group, 9);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let them all reach their wait
+  release(open1);
+  {
+    std::unique_lock l(m);
+    cv.wait(l, [&] { return entered == 2; });  // one of the 8 flushes for the others
+  }
+  // Give any caller woken for nothing the time to wake and wait again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::uint64_t rewaits = group.stats().rewaits;
+  release(open2);
+  first.join();
+  for (auto& t : rest) t.join();
+  EXPECT_LE(rewaits, 1u);  // all 7 others woke and slept again with one condition variable
+  EXPECT_EQ(group.stats().flushes, 2u);
+}
+
 TEST(SyncGroup, ALoneCallerFlushesAtOnce) {
   int calls = 0;
   fs::SyncGroup group([&] { return ++calls, 0; });
