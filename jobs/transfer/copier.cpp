@@ -285,17 +285,23 @@ FileOutcome Copier::compare(const PlannedFile& f) {
 FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
   const Fd src = m_src.open(f.source, O_RDONLY);
   check_source(src.get(), f, m_src);
-  ::posix_fadvise(src.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  // A file of one piece is read by one pread: no readahead pattern to tell.
+  if (f.identity.size > kPiece) ::posix_fadvise(src.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   const auto [parent, name] = split_parent(f.destination);
-  Fd dir = m_dst.open(parent, O_RDONLY | O_DIRECTORY);
+  // A destination folder is opened (a path walk beneath the root) once per
+  // flush, not once per file; it is kept for the renames and their sync.
+  auto folder = m_dirs.find(parent);
+  if (folder == m_dirs.end()) folder = m_dirs.emplace(parent, m_dst.open(parent, O_RDONLY | O_DIRECTORY)).first;
+  const int dir = folder->second.get();
   const std::string tmp = temp_name(name), tmp_rel = join(parent, tmp);
   const std::uint64_t size = f.identity.size, cs = m_options.chunk_size;
 
   bool resuming = false;
-  int tfd = ::openat(dir.get(), tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int tfd = ::openat(dir, tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const bool created = tfd >= 0;
   if (tfd < 0 && errno == EEXIST) {
     resuming = m_manifest.has_chunks(f.destination, f.identity, cs);
-    tfd = ::openat(dir.get(), tmp.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | (resuming ? 0 : O_TRUNC));
+    tfd = ::openat(dir, tmp.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | (resuming ? 0 : O_TRUNC));
   }
   if (tfd < 0) throw m_dst.error(errno, "cannot create the temporary file", tmp_rel);
   Fd temp(tfd);
@@ -307,14 +313,15 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
     ~Cleanup() {
       if (armed) ::unlinkat(dir, name.c_str(), 0);
     }
-  } cleanup{dir.get(), tmp};
+  } cleanup{dir, tmp};
 
   if (size > 0) {
     const int rc = ::posix_fallocate(temp.get(), 0, static_cast<off_t>(size));
     if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) throw m_dst.error(rc, "cannot allocate space", f.destination);
   }
+  // Only a temporary file found from an earlier attempt can be longer.
   struct stat tst {};
-  if (::fstat(temp.get(), &tst) == 0 && static_cast<std::uint64_t>(tst.st_size) > size &&
+  if (!created && ::fstat(temp.get(), &tst) == 0 && static_cast<std::uint64_t>(tst.st_size) > size &&
       ::ftruncate(temp.get(), static_cast<off_t>(size)) != 0)
     throw m_dst.error(errno, "cannot truncate", tmp_rel);
 
@@ -512,7 +519,6 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
   }
   ::posix_fadvise(src.get(), 0, 0, POSIX_FADV_DONTNEED);
   out.action = "copied";
-  if (!m_dirs.count(parent)) m_dirs.emplace(parent, std::move(dir));
   if (chunks == 1) {
     // Durable and renamed with its batch; writeback starts now.
     ::sync_file_range(temp.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
@@ -526,8 +532,7 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
   // The written file is clean (synced): drop it from the page cache, as
   // the source, so a big transfer does not push everything else out.
   ::posix_fadvise(temp.get(), 0, 0, POSIX_FADV_DONTNEED);
-  const int d = m_dirs.at(parent).get();
-  if (::renameat(d, tmp.c_str(), d, name.c_str()) != 0)
+  if (::renameat(dir, tmp.c_str(), dir, name.c_str()) != 0)
     throw m_dst.error(errno, "cannot rename the verified file into place", f.destination);
   cleanup.armed = false;
   m_done.push_back({f.destination, {f.identity, out.checksum}});

@@ -233,6 +233,36 @@ TEST_F(TransferTest, PrefetchStartsReadingASmallSourceOnly) {
   EXPECT_FALSE(resident(src / "skipped"));
 }
 
+// A temporary file left by an earlier attempt the manifest knows nothing
+// of (killed before its first record), longer than the source, is reused
+// (Copier::copy opens it again, not created): the copy arrives whole, with
+// nothing of the leftover after it, whether one piece or several.
+TEST_F(TransferTest, ALongerLeftoverTemporaryFileIsReplacedByTheWholeCopy) {
+  const std::string small = bytes(10'000, 7), big = bytes((std::size_t{1} << 20) + 5, 8);
+  put(src / "small", small);
+  put(src / "big", big);
+  const Root source(endpoints.get("beamline"), Side::Source), destination(endpoints.get("compute"), Side::Destination);
+  stdfs::create_directories(state);
+  Manifest manifest(state, 0);
+  CopyOptions options;
+  options.chunk_size = 256 << 10;
+  Copier copier(source, destination, manifest, options);
+  for (const auto& [name, content] : {std::pair{"small", small}, std::pair{"big", big}}) {
+    put(dst / copier.temp_name(name), content + bytes(300'000, 9));
+    struct stat st {};
+    ASSERT_EQ(::stat((src / name).c_str(), &st), 0);
+    PlannedFile f;
+    f.source = f.destination = name;
+    f.identity = {static_cast<std::uint64_t>(st.st_size), std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
+                  static_cast<std::uint64_t>(st.st_ino)};
+    EXPECT_EQ(copier.process(f).action, "copied") << name;
+  }
+  copier.flush();
+  EXPECT_EQ(slurp(dst / "small"), small);
+  EXPECT_EQ(slurp(dst / "big"), big);
+  for (const auto& p : tree(dst)) EXPECT_EQ(p.find(".bf-"), std::string::npos) << p;
+}
+
 TEST_F(TransferTest, FiltersAndDeletingExtras) {
   put(src / "d/keep.h5", "k");
   put(src / "d/skip.tmp", "s");
