@@ -74,7 +74,7 @@ SyncGroup::Outcome SyncGroup::flush() {
   while (m_finished < need) {
     if (m_running) {
       if (woken) ++m_stats.rewaits;
-      m_done_cv[need % 2].wait(lock);
+      m_done_cv.wait(lock);
       woken = true;
       continue;
     }
@@ -96,8 +96,7 @@ SyncGroup::Outcome SyncGroup::flush() {
       m_failed = gen;
       m_failed_errno = result;
     }
-    m_done_cv[gen % 2].notify_all();
-    m_done_cv[(gen + 1) % 2].notify_one();
+    m_done_cv.notify_all();
   }
   // Conservative: any failure since this caller's flush started means its
   // writes may be lost (a later success does not bring back dropped pages).

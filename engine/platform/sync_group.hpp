@@ -78,12 +78,15 @@ class SyncGroup {
   // The flush itself: 0 (done), -1 (declined: too much dirty data) or an errno.
   std::function<int()> m_flush;
   mutable std::mutex m_mutex;
-  // Waiters by the parity of the generation they need. While flush G runs
-  // the waiters need G (they arrived during G - 1) or G + 1, never another:
-  // so when G ends, its own waiters are all woken and only one of G + 1's,
-  // to flush for the rest. One condition variable woke every G + 1 waiter
-  // only for all but one to sleep again: a wasted context switch each.
-  std::condition_variable m_done_cv[2];
+  // Every waiter is woken at the end of every flush, although those that
+  // arrived during it need the next one and all but one sleep again
+  // (Stats::rewaits): whichever of them gets a CPU first starts that flush.
+  // Waking only one of them (a condition variable per generation parity,
+  // 4674674) saved the wake-ups and CPU, but the pilot's flows/s under load
+  // fell rather than rose, most likely because the next flush then waits for
+  // that one thread to be scheduled (bench/RESULTS.md, "Group commit wakes by
+  // generation").
+  std::condition_variable m_done_cv;
   bool m_running = false;
   std::uint64_t m_started = 0;   // generation of the last flush started
   std::uint64_t m_finished = 0;  // generation of the last flush finished

@@ -99,50 +99,6 @@ TEST(SyncGroup, NoCallerReturnsBeforeItsWriteIsDurable) {
   EXPECT_EQ(group.stats().requests, 8u * 300u);
 }
 
-// When a flush ends, the callers that arrived during it need the next one:
-// one of them is woken to flush for the rest, and the rest sleep on until
-// that flush ends, instead of all waking only to sleep again.
-TEST(SyncGroup, AFlushWakesOnlyOneCallerOfTheNextWindow) {
-  std::mutex m;
-  std::condition_variable cv;
-  int entered = 0;
-  bool open1 = false, open2 = false;
-  fs::SyncGroup group([&] {
-    std::unique_lock l(m);
-    const int n = ++entered;
-    cv.notify_all();
-    cv.wait(l, [&] { return n == 1 ? open1 : open2; });
-    return 0;
-  });
-  auto release = [&](bool& open) {
-    std::lock_guard l(m);
-    open = true;
-    cv.notify_all();
-  };
-  std::thread first([&] { (void)group.flush(); });
-  {
-    std::unique_lock l(m);
-    cv.wait(l, [&] { return entered == 1; });
-  }
-  std::vector<std::thread> rest;
-  for (int i = 0; i < 8; ++i) rest.emplace_back([&] { (void)group.flush(); });
-  wait_requests(group, 9);
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let them all reach their wait
-  release(open1);
-  {
-    std::unique_lock l(m);
-    cv.wait(l, [&] { return entered == 2; });  // one of the 8 flushes for the others
-  }
-  // Give any caller woken for nothing the time to wake and wait again.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  const std::uint64_t rewaits = group.stats().rewaits;
-  release(open2);
-  first.join();
-  for (auto& t : rest) t.join();
-  EXPECT_LE(rewaits, 1u);  // all 7 others woke and slept again with one condition variable
-  EXPECT_EQ(group.stats().flushes, 2u);
-}
-
 TEST(SyncGroup, ALoneCallerFlushesAtOnce) {
   int calls = 0;
   fs::SyncGroup group([&] { return ++calls, 0; });
