@@ -18,24 +18,6 @@ std::uint64_t get_le(std::string_view in, std::size_t at, int bytes) {
   return v;
 }
 
-// Calls f(field hash, offset of its first value hash, n) for each group of
-// `packed` (entry's; a damaged column is catalog.db).
-template <class F>
-void each_group(std::string_view packed, std::int64_t entry, F&& f) {
-  std::size_t at = 0;
-  while (at < packed.size()) {
-    if (packed.size() - at < 5)
-      fail("catalog.db", "a catalog row cannot be read: its facets column is cut short", {{"row", std::to_string(entry)}});
-    const auto field = static_cast<std::uint32_t>(get_le(packed, at, 4));
-    const std::size_t n = static_cast<unsigned char>(packed[at + 4]);
-    at += 5;
-    if (packed.size() - at < 8 * n)
-      fail("catalog.db", "a catalog row cannot be read: its facets column is cut short", {{"row", std::to_string(entry)}});
-    f(field, at, n);
-    at += 8 * n;
-  }
-}
-
 }  // namespace
 
 // Groups of [field hash: 4 bytes][n: 1 byte][n value hashes: 8 bytes each],
@@ -66,25 +48,26 @@ TermsCounter::TermsCounter(const std::vector<Facet>& facets) : m_facets(facets),
 }
 
 void TermsCounter::add(std::int64_t entry, std::string_view packed) {
-  each_group(packed, entry, [&](std::uint32_t field, std::size_t at, std::size_t n) {
-    const auto it = m_index.find(field);
-    if (it == m_index.end()) return;
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::uint64_t value = get_le(packed, at + 8 * k, 8);
-      for (std::size_t i : it->second) {
-        Count& c = m_counts[i][value];
-        if (c.n++ == 0) c.entry = entry;
+  std::size_t at = 0;
+  while (at < packed.size()) {
+    if (packed.size() - at < 5)
+      fail("catalog.db", "a catalog row cannot be read: its facets column is cut short", {{"row", std::to_string(entry)}});
+    const auto field = static_cast<std::uint32_t>(get_le(packed, at, 4));
+    const std::size_t n = static_cast<unsigned char>(packed[at + 4]);
+    at += 5;
+    if (packed.size() - at < 8 * n)
+      fail("catalog.db", "a catalog row cannot be read: its facets column is cut short", {{"row", std::to_string(entry)}});
+    if (auto it = m_index.find(field); it != m_index.end()) {
+      for (std::size_t k = 0; k < n; ++k) {
+        const std::uint64_t value = get_le(packed, at + 8 * k, 8);
+        for (std::size_t i : it->second) {
+          Count& c = m_counts[i][value];
+          if (c.n++ == 0) c.entry = entry;
+        }
       }
     }
-  });
-}
-
-bool holds_value(std::string_view packed, std::uint64_t value, std::int64_t entry) {
-  bool held = false;
-  each_group(packed, entry, [&](std::uint32_t, std::size_t at, std::size_t n) {
-    for (std::size_t k = 0; k < n && !held; ++k) held = get_le(packed, at + 8 * k, 8) == value;
-  });
-  return held;
+    at += 8 * n;
+  }
 }
 
 std::vector<FacetBucket> TermsCounter::buckets(std::size_t i, const FieldTexts& texts) const {

@@ -32,12 +32,6 @@ namespace beamflow::catalog::detail {
 // The packed facet values of an entry's index fields (bytes; may hold NUL).
 std::string pack_facet_values(const IndexTerms& terms);
 
-// Whether the packed values hold the (field, value) whose field_value_hash
-// is `value`: what its exact-filter token says (the same hashes, schema
-// version 6), read from the row a search reads anyway. `entry` names the
-// row when the column is damaged (catalog.db).
-bool holds_value(std::string_view packed, std::uint64_t value, std::int64_t entry);
-
 // The text values of (field, entry) pairs, from those entries' content: what a
 // backend gives TermsCounter to name the buckets it shows.
 using FieldKey = std::pair<std::string, std::int64_t>;

@@ -168,26 +168,6 @@ std::string tag_expression(const std::vector<Filter>& filters, Dialect dialect) 
   return out;
 }
 
-// SQLite, words and exact filters: each filter checked on the hit's
-// packed values (beamflow_holds: the hashes its tokens are made of), in
-// the live_entries row the match reads anyway. Not an IN over
-// fts_filters' matches: at 1,000,000 entries that list is built for every
-// search (83,000 rowids for one beamline: 16-46 ms of CPU where the words
-// and the tokens in one fts match took 2-4).
-void holds_sql(Builder& b, const std::vector<Filter>& filters) {
-  for (const auto& f : filters) {
-    if (!exact(f)) continue;
-    b << " AND (";
-    for (std::size_t i = 0; i < f.values.size(); ++i) {
-      if (i) b << (f.kind == FilterKind::MatchAny ? " OR " : " AND ");
-      b << "beamflow_holds(e.id, e.facets, ";
-      b.bind(static_cast<std::int64_t>(field_value_hash(f.field, f.values[i])));
-      b << ")";
-    }
-    b << ")";
-  }
-}
-
 // WITH matched AS (...): the visible, live, matching entries.
 bool has_terms_facet(const Query& q) {
   return std::any_of(q.facets.begin(), q.facets.end(), [](const Facet& f) { return f.kind == FacetKind::Terms; });
@@ -258,9 +238,11 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
     b << "fts_filters JOIN live_entries e ON e.id = fts_filters.rowid" << with_content << " WHERE fts_filters MATCH ";
     b.bind(tags);
   } else if (sqlite) {
+    // The words drive; the exact filters' entries, read once from
+    // fts_filters, are probed for each.
     b << "fts JOIN live_entries e ON e.id = fts.rowid" << with_content << " WHERE fts MATCH ";
     b.bind(words);
-    holds_sql(b, q.filters);
+    if (!tags.empty()) b << " AND e.id IN (SELECT rowid FROM fts_filters WHERE fts_filters MATCH ", b.bind(tags), b << ")";
   } else {
     b << "live_entries e" << with_content << " WHERE e.tsv @@ (";
     if (!words.empty()) b << "to_tsquery('simple', ", b.bind(words), b << ")";

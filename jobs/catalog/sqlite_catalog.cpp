@@ -125,21 +125,6 @@ void field_like(sqlite3_context* ctx, int, sqlite3_value** argv) {
   }
 }
 
-// SQL beamflow_holds(id, facets, hash): whether entry id's packed facet
-// values hold the (field, value) of that field_value_hash (holds_value); a
-// search's exact filters when words drive it (sql_plan.cpp, holds_sql).
-void holds(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  try {
-    const auto* p = static_cast<const char*>(sqlite3_value_blob(argv[1]));
-    const std::string_view packed =
-        p ? std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(argv[1]))) : std::string_view();
-    const auto value = static_cast<std::uint64_t>(sqlite3_value_int64(argv[2]));
-    sqlite3_result_int(ctx, detail::holds_value(packed, value, sqlite3_value_int64(argv[0])));
-  } catch (const std::exception& e) {
-    sqlite3_result_error(ctx, e.what(), -1);
-  }
-}
-
 // Where beamflow_terms counts a search's terms facet values (SearchPlan::
 // terms_sink), bound to the statement as a pointer of type kTermsSink; an
 // error thrown while counting is kept to be rethrown as it was.
@@ -655,8 +640,6 @@ class SqliteCatalog final : public Catalog {
     sqlite3_busy_timeout(raw, 30000);
     sqlite3_create_function_v2(raw, "beamflow_field_like", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, field_like,
                                nullptr, nullptr, nullptr);
-    sqlite3_create_function_v2(raw, "beamflow_holds", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, holds, nullptr,
-                               nullptr, nullptr);
     // Not deterministic: SQLite must call it once for every row it is in.
     sqlite3_create_function_v2(raw, kTermsSink, 3, SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr, count_terms, nullptr,
                                nullptr, nullptr);
