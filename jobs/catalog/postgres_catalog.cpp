@@ -32,11 +32,7 @@ using Row = std::vector<std::optional<std::string>>;
 // beamflow_field_texts (kFieldTexts). Version 5: the live entries' search
 // columns, the tsvector included, in live_entries (kLiveEntries), which
 // searches read instead of the entries heap; the GIN index moves there.
-// Version 6: the filter lexemes are "~" + 13 base-36 digits (filter_token)
-// instead of "~h" + 16 hex digits, about a third of a tsvector's lexemes;
-// an older catalog has every tsvector recomputed from the content when
-// opened.
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 5;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections(
@@ -545,8 +541,10 @@ class PostgresCatalog final : public Catalog {
       fail("catalog.open", "the catalog was made by a newer beamflow (schema version " + *version[0][0] +
                                ", this one knows " + std::to_string(kSchemaVersion) + ")");
     const std::int64_t from = existing ? 1 : version.empty() ? kSchemaVersion : std::stoll(*version[0][0]);
-    if (from < 3) exec("ALTER TABLE entries ADD COLUMN IF NOT EXISTS facets BYTEA");
-    if (from < 6) reindex(from < 2);
+    if (from < 3) {
+      exec("ALTER TABLE entries ADD COLUMN IF NOT EXISTS facets BYTEA");
+      reindex(from < 2);
+    }
     if (version.empty() || from < 4) exec(kFieldTexts);
     if (version.empty() || from < 5) exec(kLiveTriggers);
     // Version 4 keeps field rows for numbers and dates only (those have nval).
@@ -557,10 +555,10 @@ class PostgresCatalog final : public Catalog {
           {std::int64_t{kSchemaVersion}});
   }
 
-  // Recomputes every entry's tsvector and packed facet values from its
-  // content, in batches; with `fields_too` (a version-1 catalog) also its
-  // fields rows.
-  void reindex(bool fields_too) {
+  // Recomputes every entry's packed facet values from its content, in
+  // batches; with `search_index` (a version-1 catalog) also its tsvector
+  // and its fields rows.
+  void reindex(bool search_index) {
     exec("CREATE TEMP TABLE reindex_in(id BIGINT, body TEXT, tags TEXT, facets BYTEA) ON COMMIT DROP");
     std::string last = "0";
     for (;;) {
@@ -577,10 +575,11 @@ class PostgresCatalog final : public Catalog {
             .add(bytea_text(detail::pack_facet_values(terms))).end();
       }
       copy_in("reindex_in", staged);
-      exec((std::string("UPDATE entries e SET facets = r.facets, tsv = ") + kTsvector + " FROM reindex_in r WHERE e.id = r.id")
+      exec((std::string("UPDATE entries e SET facets = r.facets") + (search_index ? std::string(", tsv = ") + kTsvector : "") +
+            " FROM reindex_in r WHERE e.id = r.id")
                .c_str());
       exec("TRUNCATE reindex_in");
-      if (fields_too) copy_fields(fields);
+      if (search_index) copy_fields(fields);
       last = *rows.back()[0];
     }
   }

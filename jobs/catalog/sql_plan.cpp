@@ -149,8 +149,8 @@ void filter_sql(Builder& b, const Filter& f, bool scan) {
 }
 
 // The exact filters as a full-text expression over their tokens: FTS5
-// ("t1" OR "t2") AND ... (matched in fts_filters), or a tsquery
-// ('~t1' | '~t2') & ... Empty when the query has none.
+// (tags : ("h1" OR "h2")) AND ..., or a tsquery ('~h1' | '~h2') & ...
+// Empty when the query has none.
 std::string tag_expression(const std::vector<Filter>& filters, Dialect dialect) {
   const bool sqlite = dialect == Dialect::SQLite;
   std::string out;
@@ -163,7 +163,7 @@ std::string tag_expression(const std::vector<Filter>& filters, Dialect dialect) 
       one += sqlite ? "\"" + filter_token(f.field, v) + "\"" : "'~" + filter_token(f.field, v) + "'";
     }
     if (!out.empty()) out += sqlite ? " AND " : " & ";
-    out += "(" + one + ")";
+    out += sqlite ? "(tags : (" + one + "))" : "(" + one + ")";
   }
   return out;
 }
@@ -219,11 +219,10 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
   // The rank only when the page is ordered by it (it is not shown
   // otherwise): bm25() reads each hit's row of fts_docsize. bm25() is
   // smaller for better matches; negated so larger is better in both
-  // backends. The filter tokens are not in fts (schema version 6), so
-  // they weigh nothing in it, nor in its document lengths.
+  // backends. The tags column weighs nothing in it.
   if (sorts_on(sort, "score")) {
     if (sqlite) {
-      b << ", -bm25(fts)";
+      b << ", -bm25(fts, 1.0, 0.0)";
     } else {
       b << ", ts_rank(e.tsv, to_tsquery('simple', ";
       b.bind(words);
@@ -234,15 +233,9 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
   b << " FROM ";
   if (words.empty() && tags.empty()) {
     b << "live_entries e" << with_content << " WHERE TRUE";
-  } else if (sqlite && words.empty()) {
-    b << "fts_filters JOIN live_entries e ON e.id = fts_filters.rowid" << with_content << " WHERE fts_filters MATCH ";
-    b.bind(tags);
   } else if (sqlite) {
-    // The words drive; the exact filters' entries, read once from
-    // fts_filters, are probed for each.
     b << "fts JOIN live_entries e ON e.id = fts.rowid" << with_content << " WHERE fts MATCH ";
-    b.bind(words);
-    if (!tags.empty()) b << " AND e.id IN (SELECT rowid FROM fts_filters WHERE fts_filters MATCH ", b.bind(tags), b << ")";
+    b.bind(words.empty() ? tags : tags.empty() ? "body : (" + words + ")" : "body : (" + words + ") AND " + tags);
   } else {
     b << "live_entries e" << with_content << " WHERE e.tsv @@ (";
     if (!words.empty()) b << "to_tsquery('simple', ", b.bind(words), b << ")";
@@ -328,10 +321,9 @@ std::string filter_token(const std::string& field, const std::string& value) {
 }
 
 std::string filter_token(std::uint64_t hash) {
-  // Base 36, fixed width: 36^13 > 2^64, so 13 digits hold every hash.
-  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  std::string out(13, '0');
-  for (std::size_t i = out.size(); i-- > 0 && hash; hash /= 36) out[i] = kDigits[hash % 36];
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(17, 'h');  // "h" + 16 lowercase hex digits, as %016llx
+  for (int i = 16; i >= 1; --i, hash >>= 4) out[static_cast<std::size_t>(i)] = kHex[hash & 0xf];
   return out;
 }
 

@@ -65,10 +65,9 @@ SearchPlan plan_search(const Query& query, const Identity& identity, Dialect dia
 std::string fts_expression(const std::string& q, Dialect dialect);
 
 // The token an exact (field, value) filter matches in the free-text index:
-// 13 base-36 digits (0-9a-z, fixed width) of a 64-bit FNV-1a hash of field,
-// NUL, value (schema version 6; before it "h" + 16 hex digits). Ingest
-// indexes one per field value (SQLite: the FTS5 table fts_filters;
-// PostgreSQL: the lexeme "~" + token in the tsvector), so match_any and match_all are
+// "h" + 16 hex digits of a 64-bit FNV-1a hash of field, NUL, value. Ingest
+// indexes one per field value (SQLite: the FTS5 column `tags`; PostgreSQL:
+// the lexeme "~" + token in the tsvector), so match_any and match_all are
 // answered by the full-text index (posting lists, written in sorted
 // segments at ingest) instead of a (field, value) b-tree every value lands
 // at a random place in. Since schema version 4 the hash alone selects what

@@ -37,14 +37,7 @@ using Row = std::vector<std::optional<std::string>>;
 // Version 5: the live entries' search columns in a table of their own,
 // live_entries (below), instead of the entries_live index; a version-4
 // catalog has it filled from entries when opened.
-// Version 6: the exact-filter tokens in a table of their own, fts_filters
-// (detail=none: only which entries hold a token, no positions), 13 base-36
-// digits each (filter_token) instead of "h" + 16 hex digits in the fts
-// column `tags`: about a third of an entry's tokens, they were tokenised,
-// positioned and merged with its words. fts holds the words alone, so
-// bm25's document length is the text's. An older catalog has both rebuilt
-// from the entries' content when opened (as a version-1 catalog's index).
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 5;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS collections(
   name TEXT PRIMARY KEY, schema TEXT NOT NULL, requires_approval INTEGER NOT NULL, curators TEXT NOT NULL);
@@ -83,8 +76,7 @@ CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry INTEGER NOT
   PRIMARY KEY(entry, principal)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fields(field TEXT NOT NULL, entry INTEGER NOT NULL, sval TEXT NOT NULL, nval REAL,
   PRIMARY KEY(field, entry, sval)) WITHOUT ROWID;
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, content='', tokenize='unicode61');
-CREATE VIRTUAL TABLE IF NOT EXISTS fts_filters USING fts5(tokens, content='', detail=none, tokenize='unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, tags, content='', tokenize='unicode61');
 )sql";
 
 // From version 1: the public flag filled in, the principal rows of public
@@ -94,7 +86,6 @@ UPDATE entries SET public = EXISTS (SELECT 1 FROM json_each(entries.visible_to) 
 DELETE FROM visibility WHERE entry IN (SELECT id FROM entries WHERE public = 1);
 DROP TABLE IF EXISTS fields;
 DROP TABLE IF EXISTS fts;
-DROP TABLE IF EXISTS fts_filters;
 )sql";
 
 // From version 4 (or older, after the steps above): live_entries filled
@@ -506,20 +497,17 @@ class SqliteCatalog final : public Catalog {
       "UPDATE entries SET latest = coalesce(version = (SELECT max(version) FROM entries "
       "WHERE identifier = ?1 AND status = 'published'), 0) WHERE identifier = ?1";
 
-  // An entry's search index: its words in fts, its exact-filter tokens in
-  // fts_filters, its field rows (written by finish(), in key order).
+  // An entry's search index: its words and exact-filter tokens in fts,
+  // its field rows (written by finish(), in key order).
   class IndexWriter {
    public:
     explicit IndexWriter(sqlite3* db)
-        : m_fts(db, "INSERT INTO fts(rowid, body) VALUES (?, ?)"),
-          m_filters(db, "INSERT INTO fts_filters(rowid, tokens) VALUES (?, ?)"),
+        : m_fts(db, "INSERT INTO fts(rowid, body, tags) VALUES (?, ?, ?)"),
           m_field(db, "INSERT OR IGNORE INTO fields(field, entry, sval, nval) VALUES (?, ?, ?, ?)") {}
     void add(std::int64_t row, const IndexTerms& terms) {
       const std::string tags = detail::add_field_rows(row, terms, "", m_rows);
-      m_fts.bind(1, row).bind(2, terms.text);
+      m_fts.bind(1, row).bind(2, terms.text).bind(3, tags);
       m_fts.run();
-      m_filters.bind(1, row).bind(2, tags);
-      m_filters.run();
     }
     void finish() {
       detail::sort_field_rows(m_rows);
@@ -533,7 +521,7 @@ class SqliteCatalog final : public Catalog {
     }
 
    private:
-    Statement m_fts, m_filters, m_field;
+    Statement m_fts, m_field;
     std::vector<detail::FieldRow> m_rows;
   };
 
@@ -566,11 +554,8 @@ class SqliteCatalog final : public Catalog {
     }
     // Version 5 reads live_entries; the index that served before goes.
     if (existing && version < 5) exec("DROP INDEX IF EXISTS entries_live");
-    // Version 6 indexes words and filter tokens apart: the old index goes,
-    // recreated by kSchema and refilled by reindex.
-    if (existing && version < 6) exec("DROP TABLE IF EXISTS fts");
     exec(kSchema);
-    if (existing && version < 6) reindex(version < 3);
+    if (existing && version < 3) reindex(version < 2);
     // Version 4 keeps field rows for numbers and dates only (those have nval).
     if (existing && version < 4) exec("DELETE FROM fields WHERE nval IS NULL");
     // The triggers keep live_entries from here on; what was live before is
@@ -579,10 +564,10 @@ class SqliteCatalog final : public Catalog {
     exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
 
-  // Refills fts, fts_filters and fields from every entry's content, in
-  // batches; with `facets` (before version 3) also recomputes its packed
-  // facet values.
-  void reindex(bool facets) {
+  // Recomputes every entry's packed facet values from its content, in
+  // batches; with `search_index` (a version-1 catalog) also refills fts
+  // and fields.
+  void reindex(bool search_index) {
     Statement all(db(), std::string("SELECT ") + detail::kEntryColumns + " FROM entries WHERE id > ? ORDER BY id LIMIT 10000");
     Statement set(db(), "UPDATE entries SET facets = ? WHERE id = ?");
     std::int64_t last = 0;
@@ -590,19 +575,19 @@ class SqliteCatalog final : public Catalog {
       IndexWriter index(db());
       all.bind(1, last);
       more = false;
-      std::vector<std::pair<std::int64_t, std::string>> packed;
+      std::vector<std::pair<std::int64_t, std::string>> facets;
       while (all.step()) {
         const Entry e = detail::entry_from_row(all.row());
         const IndexTerms terms = index_terms(e);
-        index.add(e.row, terms);
-        if (facets) packed.emplace_back(e.row, detail::pack_facet_values(terms));
+        if (search_index) index.add(e.row, terms);
+        facets.emplace_back(e.row, detail::pack_facet_values(terms));
         last = e.row;
         more = true;
       }
       all.reset();
       index.finish();
-      for (const auto& [row, values] : packed) {
-        set.bind_blob(1, values).bind(2, row);
+      for (const auto& [row, packed] : facets) {
+        set.bind_blob(1, packed).bind(2, row);
         set.run();
       }
     }
