@@ -78,8 +78,6 @@ void sync_file_systems(const std::vector<std::pair<int, std::string>>& fds, cons
   }
 }
 
-std::int64_t ns(const timespec& t) { return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
-
 timespec to_timespec(std::int64_t ns) {
   return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
 }
@@ -162,8 +160,7 @@ Error source_changed(const Root& root, const std::string& rel) {
 void check_source(int fd, const PlannedFile& f, const Root& root) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw root.error(errno, "cannot stat", f.source);
-  if (!S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) != f.identity.size ||
-      ns(st.st_mtim) != f.identity.mtime_ns || static_cast<std::uint64_t>(st.st_ino) != f.identity.inode)
+  if (!S_ISREG(st.st_mode) || identity_of(st) != f.identity)
     throw source_changed(root, f.source);
 }
 

@@ -17,7 +17,10 @@
 //
 // "compare" is decided by the rank that owns the file: equal checksums skip
 // it, different ones copy it.
+#include <sys/stat.h>
+
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +38,17 @@ struct SourceIdentity {
   std::uint64_t inode = 0;
   friend bool operator==(const SourceIdentity&, const SourceIdentity&) = default;
 };
+
+// A file time as the manifest and the plan keep it: whole nanoseconds.
+constexpr std::int64_t nanoseconds(const timespec& t) noexcept {
+  return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+}
+
+// The one place a stat becomes an identity, so the scan that plans a file and
+// the copier that checks it has not changed since compare the same fields.
+inline SourceIdentity identity_of(const struct stat& st) noexcept {
+  return {static_cast<std::uint64_t>(st.st_size), nanoseconds(st.st_mtim), static_cast<std::uint64_t>(st.st_ino)};
+}
 
 struct DestInfo {
   bool exists = false;

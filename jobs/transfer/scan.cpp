@@ -15,8 +15,6 @@ namespace beamflow::transfer {
 
 namespace {
 
-std::int64_t ns(const timespec& t) { return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
-
 struct Entry {
   std::string name;
   unsigned char type;
@@ -89,9 +87,9 @@ class Scanner {
     PlannedFile f;
     f.source = src;
     f.destination = dst;
-    f.identity = {static_cast<std::uint64_t>(st.st_size), ns(st.st_mtim), static_cast<std::uint64_t>(st.st_ino)};
+    f.identity = identity_of(st);
     f.mode = st.st_mode & 0777;
-    f.atime_ns = ns(st.st_atim);
+    f.atime_ns = nanoseconds(st.st_atim);
     const Decided d = decide(f, dest_info(dst), m_request.sync_level, m_retry);
     f.decision = d.decision;
     f.reason = d.reason;
@@ -111,7 +109,7 @@ class Scanner {
     d.exists = true;
     d.is_dir = S_ISDIR(st.st_mode);
     d.size = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : ~std::uint64_t{0};
-    d.mtime_ns = ns(st.st_mtim);
+    d.mtime_ns = nanoseconds(st.st_mtim);
     return d;
   }
 

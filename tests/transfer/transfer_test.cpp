@@ -253,8 +253,7 @@ TEST_F(TransferTest, ALongerLeftoverTemporaryFileIsReplacedByTheWholeCopy) {
     ASSERT_EQ(::stat((src / name).c_str(), &st), 0);
     PlannedFile f;
     f.source = f.destination = name;
-    f.identity = {static_cast<std::uint64_t>(st.st_size), std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
-                  static_cast<std::uint64_t>(st.st_ino)};
+    f.identity = identity_of(st);
     EXPECT_EQ(copier.process(f).action, "copied") << name;
   }
   copier.flush();
