@@ -47,9 +47,7 @@ std::optional<run::RunSummary> lookup(const stdfs::path& dir, const std::string&
 
 // Whether a process holds the pilot's lock (a pilot runs on the directory).
 bool pilot_alive(const stdfs::path& dir) {
-  const stdfs::path file = dir / "pilot.lock";
-  if (!stdfs::exists(file)) return false;
-  return !fs::FileLock::try_acquire(file).has_value();
+  return fs::FileLock::is_held(dir / "pilot.lock");
 }
 
 // The running pilot's worker ranks grouped by the host they run on, hosts in

@@ -34,6 +34,22 @@ namespace {
 
 bool unsupported(int err) { return err == ENOLCK || err == ENOSYS || err == EOPNOTSUPP || err == EINVAL; }
 
+// flock(fd, op | LOCK_NB): false when another process holds a conflicting
+// lock; throws Error "fs.lock_unsupported" or "fs.lock" (see FileLock).
+bool lock_at_once(int fd, int op, const std::filesystem::path& file) {
+  while (::flock(fd, op | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK) return false;
+    if (unsupported(errno))
+      detail::throw_system_error("fs.lock_unsupported",
+                                 "flock(2) does not work on this file system, so no process can tell whether "
+                                 "another holds the lock",
+                                 file, errno);
+    detail::throw_system_error("fs.lock", "cannot lock", file, errno);
+  }
+  return true;
+}
+
 bool has_option(const std::string& options, const std::string& wanted) {
   std::size_t at = 0;
   while (at <= options.size()) {
@@ -92,17 +108,25 @@ void require_cluster_wide_locks(const std::filesystem::path& dir, const std::fil
 std::optional<FileLock> FileLock::try_acquire(const std::filesystem::path& file) {
   detail::UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd) detail::throw_system_error("fs.lock", "cannot open lock file", file, errno);
-  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EINTR) continue;
-    if (errno == EWOULDBLOCK) return std::nullopt;
-    if (unsupported(errno))
-      detail::throw_system_error("fs.lock_unsupported",
-                                 "flock(2) does not work on this file system, so no process can tell whether "
-                                 "another holds the lock",
-                                 file, errno);
-    detail::throw_system_error("fs.lock", "cannot lock", file, errno);
-  }
+  if (!lock_at_once(fd.get(), LOCK_EX, file)) return std::nullopt;
   return FileLock(fd.release());
+}
+
+bool FileLock::is_held(const std::filesystem::path& file) {
+  detail::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) {
+    if (errno == ENOENT) return false;
+    detail::throw_system_error("fs.lock", "cannot open lock file", file, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) detail::throw_system_error("fs.lock", "cannot look at lock file", file, errno);
+  if (!S_ISREG(st.st_mode))
+    detail::throw_system_error("fs.lock", "cannot open lock file: not a regular file", file,
+                               S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
+  // A shared lock is enough to ask (it needs no write access, also where
+  // flock is emulated with POSIX locks) and two lookers never block each
+  // other; closing the descriptor drops it.
+  return !lock_at_once(fd.get(), LOCK_SH, file);
 }
 
 FileLock::FileLock(FileLock&& other) noexcept : m_fd(other.release()) {}

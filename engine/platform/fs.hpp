@@ -24,6 +24,11 @@ class FileLock {
  public:
   // Returns nullopt when another process holds the lock.
   static std::optional<FileLock> try_acquire(const std::filesystem::path& file);
+  // Whether a process holds the lock on `file`, asked without creating or
+  // writing anything (`beamflow runs`, `status` only look): a missing file
+  // is a lock nobody holds. Throws as try_acquire, and Error "fs.lock" when
+  // `file` is not a regular file.
+  static bool is_held(const std::filesystem::path& file);
   FileLock(FileLock&&) noexcept;
   FileLock& operator=(FileLock&&) noexcept;
   FileLock(const FileLock&) = delete;

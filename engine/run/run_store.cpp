@@ -296,7 +296,7 @@ std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, 
   s.started = text("started", "");
   s.ended = text("ended", "");
   if (st.contains("error")) s.error = st["error"];
-  if (s.status == "RUNNING" && fs::FileLock::try_acquire(dir / "lock")) s.status = "INTERRUPTED";
+  if (s.status == "RUNNING" && !fs::FileLock::is_held(dir / "lock")) s.status = "INTERRUPTED";
   return s;
 } catch (const Error& e) {
   // One unreadable run (a lock that is a directory or mode 0000, a status

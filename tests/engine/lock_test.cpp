@@ -2,9 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "engine_support.hpp"
+#include "platform/fs.hpp"
 #include "run/run_store.hpp"
 
 namespace beamflow {
@@ -82,6 +87,35 @@ TEST(Lock, RunsAreListedOldestFirstWithStatus) {
   EXPECT_EQ(runs[1].run_id, "a-second");
   EXPECT_EQ(runs[1].status, "FAILED");
   EXPECT_EQ(runs[1].error["error"], "E");
+}
+
+// `beamflow runs` only looks: asking whether a RUNNING run's driver is alive
+// creates no lock file in a run that has none (a missing lock is one nobody
+// holds), and a lock held elsewhere still says RUNNING.
+TEST(Lock, ListingRunsCreatesNoFileInThem) {
+  test::ScratchDir scratch;
+  run::Engine engine(test::builtin_registry());
+  const Json ok = Json::parse(R"({"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}})");
+  engine.start(ok, Json::object(), test::fast_options(scratch.path(), "unlocked"));
+  engine.start(ok, Json::object(), test::fast_options(scratch.path(), "held"));
+  for (const char* id : {"unlocked", "held"})
+    fs::write_file_atomic(scratch.path() / id / "status.json", R"({"status":"RUNNING","flow":"f","started":"x"})");
+  std::filesystem::remove(scratch.path() / "unlocked" / "lock");
+  auto holder = fs::FileLock::try_acquire(scratch.path() / "held" / "lock");
+  ASSERT_TRUE(holder);
+  const auto files = [&](const char* id) {
+    std::set<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(scratch.path() / id))
+      names.insert(e.path().filename().string());
+    return names;
+  };
+  const auto before = files("unlocked");
+  std::map<std::string, std::string> status;
+  for (const auto& r : run::list_runs(scratch.path())) status[r.run_id] = r.status;
+  EXPECT_EQ(status["unlocked"], "INTERRUPTED");
+  EXPECT_EQ(status["held"], "RUNNING");
+  EXPECT_EQ(files("unlocked"), before);
+  EXPECT_FALSE(std::filesystem::exists(scratch.path() / "unlocked" / "lock"));
 }
 
 }  // namespace
