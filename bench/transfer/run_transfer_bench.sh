@@ -129,6 +129,14 @@ pin_memory() {
   esac
 }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a - b}'; }
+# CPU seconds (user, sys) of this shell's finished children: cpu_mark runs the
+# `times` builtin in this shell (in a $(...) subshell it would start from
+# zero), cpu_read prints what it saw. Beside a run's wall time it tells a run
+# that waited (the disk, a loaded CPU) from one that worked (host faults on
+# memory the host had taken back count as the guest's system time).
+CPU_FILE=$(mktemp); trap 'rm -f "$CPU_FILE"' EXIT
+cpu_mark() { times > "$CPU_FILE"; }
+cpu_read() { awk 'NR == 2 {split($1, u, "m"); split($2, s, "m"); printf "%.2f %.2f", u[1] * 60 + u[2], s[1] * 60 + s[2]}' "$CPU_FILE"; }
 
 cat > endpoints.json <<JSON
 {"endpoints": [{"name": "src", "path": "$WORK/src", "read": true},
@@ -160,17 +168,20 @@ run_method() {  # $1 index into NAMES, $2 round
     5) request "bench-sha-$2" sha256; beamflow 1 > out-sha.json ;;
   esac
 }
-declare -a TIMES  # TIMES[round * 100 + method]
+declare -a TIMES CPUS  # TIMES[round * 100 + method]: wall seconds; CPUS: user + sys seconds
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq 1 "$ROUNDS"); do
   order=("${!NAMES[@]}")
   if [ $((round % 2)) = 0 ]; then order=(); for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do order+=("$i"); done; fi
   for i in "${order[@]}"; do
     fresh; pin_memory; m1=$(reported_mib); m0=$m1; sleep 0.2; m1=$(reported_mib)
+    cpu_mark; read -r u0 s0 <<<"$(cpu_read)"
     t0=$(now); run_method "$i" "$round"; t1=$(now); m2=$(reported_mib)
+    cpu_mark; read -r u1 s1 <<<"$(cpu_read)"
     TIMES[round * 100 + i]=$(sub "$t1" "$t0")
+    CPUS[round * 100 + i]=$(awk -v a="$u1" -v b="$s1" -v c="$u0" -v d="$s0" 'BEGIN {printf "%.2f", a + b - c - d}')
     host=""; [ -r "$REPORTED" ] && host=", freed memory handed to the host: $((m1 - m0)) MiB in the 0.2 s before, $((m2 - m1)) MiB during"
-    echo "round $round: ${NAMES[$i]}: ${TIMES[round * 100 + i]} s (load $(cut -d' ' -f1 /proc/loadavg)$host)" >&2
+    echo "round $round: ${NAMES[$i]}: ${TIMES[round * 100 + i]} s, CPU $(sub "$u1" "$u0") s user $(sub "$s1" "$s0") s sys (load $(cut -d' ' -f1 /proc/loadavg)$host)" >&2
   done
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -231,6 +242,10 @@ done
 echo "vs cp: cp -r's median seconds / this method's median (1.00 = as fast as cp -r; 0.90 = 90% of its throughput);"
 echo "vs sync: the same against cp -r + sync -f dst (a durable copy); /round: the median over rounds of the"
 echo "reference's seconds / this method's seconds in the same round"
+echo "CPU seconds (user + sys, median over rounds):$(for i in "${!NAMES[@]}"; do
+  for round in $(seq 1 "$ROUNDS"); do echo "${CPUS[round * 100 + i]}"; done | sort -n |
+    awk -v n="${NAMES[$i]}" '{a[NR] = $1} END {printf " %s %.2f%s", n, (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, ";"}'
+done | sed 's/;$//')"
 echo "fair reference: vs sync; beamflow's copy is durable (each file synced before its rename), cp -r's may not touch the disk"
 echo "beamflow 1 rank: files read with O_DIRECT (cold sources of several pieces):" \
   "$(python3 -c 'import json; print(json.load(open("out-1.json")).get("files_read_direct", "n/a"))')"
