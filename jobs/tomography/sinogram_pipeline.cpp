@@ -151,9 +151,9 @@ kernels::Sinograms SinogramPipeline::preprocess(RawSlab& raw, Kokkos::View<kerne
       *storage = Kokkos::View<kernels::Real*>(
           Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")),
           std::size_t(std::max<std::int64_t>(m_reserved_rows, R)) * std::size_t(A) * std::size_t(C));
-      // Not yet touched: faulted in by huge pages (host_memory.hpp).
+      // Not yet touched: faulted in by huge pages (host_pages.hpp).
       if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Stack::memory_space>::accessible)
-        advise_huge_pages(storage->data(), storage->span() * sizeof(kernels::Real));
+        kernels::advise_huge_pages(storage->data(), storage->span() * sizeof(kernels::Real));
     }
     sino = kernels::Sinograms(storage->data(), R, A, C);
   } else {

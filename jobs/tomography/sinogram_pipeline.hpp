@@ -18,7 +18,7 @@
 #include "core/json.hpp"
 #include "jobs/tomography/buffer_pool.hpp"
 #include "jobs/tomography/dxchange.hpp"
-#include "jobs/tomography/host_memory.hpp"
+#include "kernels/common/host_pages.hpp"
 #include "kernels/tomo/preprocess.hpp"
 #include "kernels/common/views.hpp"
 
@@ -60,7 +60,7 @@ HostBuffer<T> take_buffer(BufferPool<HostBuffer<T>>& pool, std::size_t count, st
   HostBuffer<T> b = pool.take(count);
   if (b.capacity == 0) {
     capacity = std::max(count, capacity);
-    b.values.reset(static_cast<T*>(allocate_large(capacity * sizeof(T))));
+    b.values.reset(static_cast<T*>(kernels::allocate_large(capacity * sizeof(T))));
     b.capacity = capacity;
   }
   return b;

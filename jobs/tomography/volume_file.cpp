@@ -11,7 +11,7 @@
 #include <new>
 
 #include "jobs/tomography/errors.hpp"
-#include "jobs/tomography/host_memory.hpp"
+#include "kernels/common/host_pages.hpp"
 
 namespace beamflow::jobs {
 
@@ -195,8 +195,8 @@ AlignedFloats aligned_floats(std::size_t count) {
   const std::size_t bytes = (count * sizeof(float) + kDirectAlignment - 1) / kDirectAlignment * kDirectAlignment;
   AlignedFloats out;
   if (bytes == 0) return out;
-  static_assert(kHugePage % kDirectAlignment == 0);
-  out.values.reset(static_cast<float*>(allocate_large(bytes)));  // in huge pages: host_memory.hpp
+  static_assert(kernels::kHugePage % kDirectAlignment == 0);
+  out.values.reset(static_cast<float*>(kernels::allocate_large(bytes)));  // in huge pages: host_pages.hpp
   out.capacity = count;
   return out;
 }

@@ -1,4 +1,4 @@
-#include "jobs/tomography/host_memory.hpp"
+#include "kernels/common/host_pages.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,6 +13,9 @@
 
 namespace beamflow::jobs {
 namespace {
+
+using kernels::allocate_large;
+using kernels::kHugePage;
 
 // The VmFlags of the mapping holding `p` (/proc/self/smaps); "hg" is
 // MADV_HUGEPAGE.
@@ -70,6 +73,20 @@ TEST(HostMemory, NoHugePageReachesPastTheBuffer) {
   void* small = allocate_large(100);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(small) % 4096, 0u);
   std::free(small);
+}
+
+// Kernels' scratch (gridrec's spectra and grid) on a host memory space: the
+// same huge pages, aligned so that all of it but a partial last page gets them.
+TEST(HostMemory, KernelScratchOnTheHostAsksForHugePages) {
+  if (!kernel_has_thp()) GTEST_SKIP() << "no transparent huge pages in this kernel";
+  const kernels::LargeArray<float, Kokkos::HostSpace> scratch("test::scratch", 3 * kHugePage / sizeof(float));
+  ASSERT_TRUE(scratch.data());
+  EXPECT_EQ(scratch.size(), 3 * kHugePage / sizeof(float));
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(scratch.data()) % kHugePage, 0u);
+  EXPECT_TRUE(advised(scratch.data())) << vm_flags(scratch.data());
+  EXPECT_TRUE(advised(scratch.data() + 2 * kHugePage / sizeof(float)));
+  const kernels::LargeArray<float, Kokkos::HostSpace> none;
+  EXPECT_EQ(none.data(), nullptr);
 }
 
 }  // namespace

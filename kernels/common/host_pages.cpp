@@ -1,18 +1,21 @@
-#include "jobs/tomography/host_memory.hpp"
-
-#include <sys/mman.h>
+#include "kernels/common/host_pages.hpp"
 
 #include <cstdint>
-#include <cstdlib>
 #include <new>
 
-namespace beamflow::jobs {
+#if __has_include(<sys/mman.h>)
+#include <sys/mman.h>
+#endif
 
-void advise_huge_pages(void* data, std::size_t bytes) noexcept {
+namespace beamflow::kernels {
+
+void advise_huge_pages([[maybe_unused]] void* data, [[maybe_unused]] std::size_t bytes) noexcept {
+#ifdef MADV_HUGEPAGE
   const auto begin = reinterpret_cast<std::uintptr_t>(data);
   const std::uintptr_t first = (begin + kHugePage - 1) / kHugePage * kHugePage;
   const std::uintptr_t last = (begin + bytes) / kHugePage * kHugePage;
   if (data && last > first) (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+#endif
 }
 
 void* allocate_large(std::size_t bytes) {
@@ -22,4 +25,4 @@ void* allocate_large(std::size_t bytes) {
   return p;
 }
 
-}  // namespace beamflow::jobs
+}  // namespace beamflow::kernels
