@@ -45,9 +45,14 @@ TEST(Lock, RunIdsThatEscapeTheRunsDirectoryAreRefused) {
   test::ScratchDir scratch;
   run::Engine engine(test::builtin_registry());
   const Json flow = Json::parse(R"({"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}})");
+  // The runs root sits one level down in the scratch folder, so "../x" would
+  // land in a folder this test owns and the check below cannot be fooled by
+  // anything else in /tmp.
+  const auto runs = scratch.path() / "runs";
+  std::filesystem::create_directories(runs);
   for (const char* bad : {"../x", "a/b", "..", ".hidden", ""}) {
     try {
-      auto o = test::fast_options(scratch.path());
+      auto o = test::fast_options(runs);
       o.run_id = bad;
       engine.start(flow, Json::object(), o);
       FAIL() << "accepted run id " << bad;
@@ -55,7 +60,7 @@ TEST(Lock, RunIdsThatEscapeTheRunsDirectoryAreRefused) {
       EXPECT_EQ(e.id(), "run.bad_id") << bad;
     }
   }
-  EXPECT_FALSE(std::filesystem::exists(scratch.path().parent_path() / "x"));
+  EXPECT_FALSE(std::filesystem::exists(scratch.path() / "x"));
 }
 
 TEST(Lock, ExistingRunIdIsNotOverwritten) {
