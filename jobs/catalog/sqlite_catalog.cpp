@@ -8,10 +8,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <string_view>
+#include <thread>
 
 #include "core/json_parse.hpp"
 #include "core/time.hpp"
@@ -149,6 +152,57 @@ struct StmtFinalizer {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };
 
+// Copies a catalog's committed WAL frames into its database file on a
+// thread and connection of its own, so that a commit returns once its
+// frames are durable in the WAL (synchronous=FULL) instead of also reading
+// them back, writing them to the database file and fsyncing it, as SQLite's
+// automatic checkpoint does inside the commit that crosses its threshold
+// (every 10,000-entry batch at ~4,500 pages). Durability is the WAL's
+// either way; a checkpoint that loses a race (a writer or a reader holding
+// frames) is simply retried on the next request. PASSIVE: it never waits
+// for, nor blocks, the writer or a search.
+class Checkpointer {
+ public:
+  explicit Checkpointer(std::unique_ptr<sqlite3, DbCloser> db) : m_db(std::move(db)), m_thread([this] { loop(); }) {}
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_stop = true;
+    }
+    m_wake.notify_one();
+    m_thread.join();
+  }
+  void request() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_requested = true;
+    }
+    m_wake.notify_one();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(m_mutex);
+    for (;;) {
+      m_wake.wait(lock, [this] { return m_requested || m_stop; });
+      if (m_stop) return;
+      m_requested = false;
+      lock.unlock();
+      sqlite3_wal_checkpoint_v2(m_db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      lock.lock();
+    }
+  }
+
+  std::unique_ptr<sqlite3, DbCloser> m_db;
+  std::mutex m_mutex;
+  std::condition_variable m_wake;
+  bool m_requested = false;
+  bool m_stop = false;
+  std::thread m_thread;  // last: starts once the rest is made
+};
+
 class Statement {
  public:
   Statement(sqlite3* db, const std::string& sql) : m_db(db) {
@@ -276,6 +330,7 @@ class SqliteCatalog final : public Catalog {
       // as measured before. Debian caps the map at 2 GiB; beyond it SQLite
       // reads as before. An in-memory catalog has one connection.
       if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0) return;
+      sqlite3_wal_hook(db(), &SqliteCatalog::wal_committed, this);  // replaces the automatic checkpoint
       m_reader = connect();
       exec_on(m_reader.get(), "PRAGMA mmap_size=2147418112");
     } catch (Error& e) {
@@ -610,6 +665,26 @@ class SqliteCatalog final : public Catalog {
     bool m_open = true;
   };
 
+  // The WAL frames after which a commit asks for a checkpoint: SQLite's
+  // automatic checkpoint threshold.
+  static constexpr int kCheckpointFrames = 1000;
+
+  // sqlite3_wal_hook: called by the writer after each commit with the WAL's
+  // frame count. The checkpointer starts with the first request (a catalog
+  // only searched never needs it); if it cannot, the commit checkpoints
+  // itself as SQLite would.
+  static int wal_committed(void* self, sqlite3* db, const char*, int frames) noexcept {
+    if (frames < kCheckpointFrames) return SQLITE_OK;
+    auto& c = *static_cast<SqliteCatalog*>(self);
+    try {
+      if (!c.m_checkpointer) c.m_checkpointer = std::make_unique<Checkpointer>(c.connect());
+      c.m_checkpointer->request();
+    } catch (...) {
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
+    return SQLITE_OK;
+  }
+
   sqlite3* db() const { return m_db.get(); }
   sqlite3* reader() const { return m_reader ? m_reader.get() : m_db.get(); }
 
@@ -655,6 +730,8 @@ class SqliteCatalog final : public Catalog {
   }
 
   std::string m_path;
+  // Before m_db: the writer's WAL hook may use it as long as m_db is open.
+  std::unique_ptr<Checkpointer> m_checkpointer;
   std::unique_ptr<sqlite3, DbCloser> m_db;
   std::unique_ptr<sqlite3, DbCloser> m_reader;  // searches' (mapped); null: m_db
 };

@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 #include <type_traits>
 
 #include "catalog/support/backends.hpp"
@@ -835,6 +837,42 @@ TEST(OwnerOnly, CatalogStateIsOwnerOnlyWhateverTheUmask) {
   std::filesystem::permissions(home, std::filesystem::perms::all);
   expect_error([] { default_catalog_location(); }, "run.home_shared", {home.string()});
   ::unsetenv("BEAMFLOW_HOME");
+}
+
+// The SQLite catalog checkpoints its WAL on a thread of its own, not in the
+// commit: the database file must still receive the committed pages while
+// the catalog stays open (a WAL that only grew would hold every entry ever
+// ingested until the last connection closed), and every entry stays there.
+TEST(SqliteWal, CommittedPagesReachTheDatabaseFileWhileTheCatalogIsOpen) {
+  ScratchDir dir{"beamflow-catalog-"};
+  const auto file = dir.path() / "catalog.sqlite";
+  const std::string words = [] {
+    std::string w;
+    for (int i = 0; i < 400; ++i) w += "word" + std::to_string(i * 7919 % 1000) + " ";
+    return w;
+  }();
+  {
+    auto catalog = open_catalog("sqlite:" + file.string());
+    for (int batch = 0; batch < 2; ++batch) {
+      std::vector<Entry> es;
+      for (int i = 0; i < 1000; ++i) {
+        Json content = metadata("Run " + std::to_string(batch * 1000 + i));
+        content["domain"] = {{"notes", words + std::to_string(i)}};
+        es.push_back(entry("ark:/99999/w" + std::to_string(batch * 1000 + i), std::move(content)));
+      }
+      catalog->ingest(es);
+    }
+    // Each batch commits well over SQLite's 1,000-frame threshold (4 MB of
+    // distinct pages), so a checkpoint of either grows the file past 4 MB.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::filesystem::file_size(file) < (4u << 20) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_GE(std::filesystem::file_size(file), 4u << 20);
+  }
+  auto catalog = open_catalog("sqlite:" + file.string());
+  Query q;
+  q.q = "word0";
+  EXPECT_EQ(catalog->search(q, user("bob")).total, 2000);
 }
 
 // What the search checks its returned entries with, and what a wildcard
