@@ -5,6 +5,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -70,33 +71,43 @@ SyncGroup::Outcome SyncGroup::flush() {
   // The first flush to start after this call; the one running now (if any)
   // may have started before this caller's writes.
   const std::uint64_t need = m_started + 1;
+  m_wanted = std::max(m_wanted, need);
   bool woken = false;
   while (m_finished < need) {
     if (m_running) {
       if (woken) ++m_stats.rewaits;
-      m_done_cv.wait(lock);
+      m_done_cv[need % 2].wait(lock);
       woken = true;
       continue;
     }
-    // No flush running: this caller flushes for everyone waiting.
-    m_running = true;
-    const std::uint64_t gen = ++m_started;
-    lock.unlock();
-    const int result = m_flush();
-    lock.lock();
-    m_running = false;
-    m_finished = gen;
-    if (result == 0) {
-      m_succeeded = gen;
-      ++m_stats.flushes;
-    } else if (result < 0) {
-      ++m_stats.declined;
-    } else {
-      ++m_stats.flushes;
-      m_failed = gen;
-      m_failed_errno = result;
+    // No flush running: this caller flushes for everyone waiting, and once
+    // more for those who arrived during that flush (see the header).
+    for (int round = 0; round < 2; ++round) {
+      m_running = true;
+      const std::uint64_t gen = ++m_started;
+      if (round == 1) ++m_stats.chained;
+      lock.unlock();
+      const int result = m_flush();
+      lock.lock();
+      m_running = false;
+      m_finished = gen;
+      if (result == 0) {
+        m_succeeded = gen;
+        ++m_stats.flushes;
+      } else if (result < 0) {
+        ++m_stats.declined;
+      } else {
+        ++m_stats.flushes;
+        m_failed = gen;
+        m_failed_errno = result;
+      }
+      m_done_cv[gen % 2].notify_all();
+      if (m_wanted <= gen) break;  // nobody needs the next flush
+      if (round == 1) {
+        // Chained once already: the next window's waiters start their own.
+        m_done_cv[(gen + 1) % 2].notify_all();
+      }
     }
-    m_done_cv.notify_all();
   }
   // Conservative: any failure since this caller's flush started means its
   // writes may be lost (a later success does not bring back dropped pages).

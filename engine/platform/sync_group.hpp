@@ -44,6 +44,7 @@ class SyncGroup {
     std::uint64_t flushes = 0;   // syncfs calls made for them
     std::uint64_t declined = 0;  // windows answered OwnSync
     std::uint64_t rewaits = 0;   // waiters woken to find their flush not yet done
+    std::uint64_t chained = 0;   // flushes started by a flusher right after its own
   };
   static constexpr std::uint64_t kDefaultMaxDirtyBytes = 64ull << 20;
 
@@ -78,18 +79,21 @@ class SyncGroup {
   // The flush itself: 0 (done), -1 (declined: too much dirty data) or an errno.
   std::function<int()> m_flush;
   mutable std::mutex m_mutex;
-  // Every waiter is woken at the end of every flush, although those that
-  // arrived during it need the next one and all but one sleep again
-  // (Stats::rewaits): whichever of them gets a CPU first starts that flush.
-  // Waking only one of them (a condition variable per generation parity,
-  // 4674674) saved the wake-ups and CPU, but the pilot's flows/s under load
-  // fell rather than rose, most likely because the next flush then waits for
-  // that one thread to be scheduled (bench/RESULTS.md, "Group commit wakes by
-  // generation").
-  std::condition_variable m_done_cv;
+  // Waiters sleep on the condition variable of their flush's generation
+  // parity: a flush's end wakes only the callers it served. A flusher that
+  // finds callers waiting for the next flush starts it itself, once, on the
+  // CPU it already has, and only then returns: waking one of them instead
+  // put a wake-up between every two flushes, and on 2 busy cores that can be
+  // a whole time slice (4674674 woke one and was slower in the pilot,
+  // bench/RESULTS.md, "Group commit wakes by generation"). After its second
+  // flush it wakes every waiter of the next one, and whichever gets a CPU
+  // first flushes for them: a caller waits for at most two flushes of its
+  // own besides the one running when it called.
+  std::condition_variable m_done_cv[2];
   bool m_running = false;
   std::uint64_t m_started = 0;   // generation of the last flush started
   std::uint64_t m_finished = 0;  // generation of the last flush finished
+  std::uint64_t m_wanted = 0;    // the highest generation a caller needs
   std::uint64_t m_failed = 0;    // generation of the last failed flush (0: none)
   int m_failed_errno = 0;
   std::uint64_t m_succeeded = 0;  // generation of the last flush that made everything durable

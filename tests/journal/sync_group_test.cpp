@@ -70,6 +70,35 @@ TEST(SyncGroup, CallersArrivingDuringAFlushShareTheNextOne) {
   for (Outcome o : outcomes) EXPECT_EQ(o, Outcome::Durable);
 }
 
+// A flusher that finds callers waiting for the next flush starts it itself,
+// on its own thread, instead of waking one of them to do it: no wake-up
+// stands between two flushes.
+TEST(SyncGroup, AFlusherStartsTheNextFlushForThoseWhoArrivedDuringIts) {
+  Gate gate;
+  std::mutex m;
+  std::vector<std::thread::id> flushed_by;
+  fs::SyncGroup group([&] {
+    {
+      std::lock_guard l(m);
+      flushed_by.push_back(std::this_thread::get_id());
+    }
+    return gate.flush();
+  });
+  Outcome first_outcome{}, late_outcome{};
+  std::thread first([&] { first_outcome = group.flush(); });
+  gate.wait_entered(1);
+  std::thread late([&] { late_outcome = group.flush(); });
+  wait_requests(group, 2);
+  gate.release();
+  first.join();
+  late.join();
+  ASSERT_EQ(flushed_by.size(), 2u);
+  EXPECT_EQ(flushed_by[0], flushed_by[1]);
+  EXPECT_EQ(group.stats().chained, 1u);
+  EXPECT_EQ(first_outcome, Outcome::Durable);
+  EXPECT_EQ(late_outcome, Outcome::Durable);
+}
+
 // Many threads each "write" (take the next number) and then flush; the flush
 // makes durable what was written when it started. Whoever returns Durable
 // must find its own number durable: a waiter released by a flush that started
