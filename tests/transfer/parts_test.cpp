@@ -206,6 +206,9 @@ TEST(DeepJson, RequestEndpointsAndManifestRefuseIt) {
                {"nests deeper than 512 levels", "file=" + file.string(), "limit=512", "offset=512"});
   expect_error([&] { Endpoints::load(file); }, "transfer.endpoints.invalid",
                {"nests deeper than 512 levels", "file=" + file.string()});
+  expect_error([&] { load_request(dir.path() / "none.json"); }, "transfer.request.unreadable",
+               {"file=" + (dir.path() / "none.json").string()});
+  expect_error([&] { load_request(dir.path()); }, "transfer.request.unreadable");
   // The deepest document allowed still parses (and is then refused for its shape).
   const auto edge = dir.write("edge.json", std::string(512, '[') + std::string(512, ']'));
   expect_error([&] { load_request(edge); }, "transfer.request.invalid");

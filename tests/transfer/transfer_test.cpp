@@ -12,6 +12,7 @@
 
 #include "fixture.hpp"
 #include "jobs/transfer/copier.hpp"
+#include "platform/fs.hpp"
 
 namespace beamflow::transfer::testing {
 namespace {
@@ -322,15 +323,32 @@ TEST_F(TransferTest, BadInputsAreClearErrorsAndWriteNothing) {
   ::mkfifo((src / "fifo").c_str(), 0644);
   expect_error([&] { run(request(Json::array({item("fifo", "fifo")})), fresh()); }, "transfer.source.kind");
   nothing_written();
-  Endpoints missing_root = Endpoints::from_json(
-      Json{{"endpoints", {{{"name", "beamline"}, {"path", (dir.path() / "none").string()}},
-                          {{"name", "compute"}, {"path", dst.string()}, {"write", true}}}}},
-      dir.path());
-  TransferOptions options;
-  options.state_dir = state;
-  expect_error([&] { run_transfer(parse_request(request(Json::array({item("f", "f")}))), missing_root, parallel::Comm::serial(), options); },
-               "transfer.endpoint.root", {"endpoint=beamline"});
+  // The same request against endpoints whose source is other than the fixture's.
+  auto run_with_source = [&](Json source) {
+    source["name"] = "beamline";
+    const Endpoints changed = Endpoints::from_json(
+        Json{{"endpoints", {source, {{"name", "compute"}, {"path", dst.string()}, {"write", true}}}}}, dir.path());
+    TransferOptions options;
+    options.state_dir = fresh();
+    run_transfer(parse_request(request(Json::array({item("f", "f")}))), changed, parallel::Comm::serial(), options);
+  };
+  expect_error([&] { run_with_source({{"path", (dir.path() / "none").string()}}); }, "transfer.endpoint.root",
+               {"endpoint=beamline"});
+  expect_error([&] { run_with_source({{"path", src.string()}, {"read", false}}); }, "transfer.endpoint.not_readable",
+               {"endpoint=beamline"});
   nothing_written();
+}
+
+// A second process on the same state folder is refused before it scans or
+// writes anything (the lock is the state folder's, not the destination's).
+TEST_F(TransferTest, ATransferAlreadyRunningOnTheStateFolderIsRefused) {
+  put(src / "f", "f");
+  stdfs::create_directories(state);
+  const auto held = fs::FileLock::try_acquire(state / "lock");
+  ASSERT_TRUE(held);
+  expect_error([&] { run(request(Json::array({item("f", "f")}))); }, "transfer.manifest.locked",
+               {"state_dir=" + state.string()});
+  EXPECT_TRUE(tree(dst).empty());
 }
 
 // Issue 9 §5: the transfer's state (its folder and every parent it creates,
