@@ -26,7 +26,11 @@
 # nodes sharing the host's pids would hide. BEAMFLOW_MULTINODE_PIDNS=0 at
 # `up` leaves the host's.
 # State lives in BEAMFLOW_MULTINODE_DIR (default /var/tmp/beamflow-multinode-$UID;
-# not under /tmp, which each daemon replaces with its own). Needs root and
+# not under /tmp, which each daemon replaces with its own). Every node sees
+# the host's file systems except /tmp, like a cluster's shared file system;
+# a checkout under /tmp, and the paths in BEAMFLOW_MULTINODE_SHARED (colon
+# separated; a build tree or binary elsewhere under /tmp), are bound into
+# each node's /tmp at their own paths at `up`. Needs root and
 # network namespaces; `up` says clearly when the machine cannot create them.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -44,12 +48,34 @@ nodes_up() { cat "$dir/nodes" 2>/dev/null || echo 0; }
 # Runs a daemon (or a client) in namespace $1 with the private hosts file and
 # /tmp of host name $2. nsenter + unshare, not `ip netns exec`: the latter
 # remounts /sys and hides the cgroup filesystem, and slurmd dies.
+# The directories in $dir/shared (written by `up`) are bound at their own
+# paths inside the private /tmp, before it hides the host's: they are the
+# cluster's "parallel file system" that happens to live under /tmp (a
+# checkout cloned there by CI, its build tree), which real nodes would see.
 in_ns() {
   local ns="$1" host="$2"; shift 2
   mkdir -p "$dir/tmp/$host"
   nsenter --net="/run/netns/$ns" unshare --mount --uts --propagation private sh -c '
-    mount --bind "$1" /etc/hosts && mount --bind "$2" /tmp && hostname "$3" && shift 3 && exec "$@"' \
-    sh "$dir/hosts" "$dir/tmp/$host" "$(host_name "$host")" "$@"
+    mount --bind "$1" /etc/hosts || exit 1
+    while IFS= read -r p; do
+      [ -n "$p" ] || continue
+      mkdir -p "$2/${p#/tmp/}" && mount --bind "$p" "$2/${p#/tmp/}" || exit 1
+    done <"$4"
+    mount --rbind "$2" /tmp && hostname "$3" && shift 4 && exec "$@"' \
+    sh "$dir/hosts" "$dir/tmp/$host" "$(host_name "$host")" "$dir/shared" "$@"
+}
+
+# shared_dirs PATH...: for each path under /tmp, the directory directly under
+# /tmp that holds it (a checkout and its build tree usually share one), once.
+shared_dirs() {
+  local p top
+  for p in "$@"; do
+    [ -n "$p" ] || continue
+    case "$p" in /tmp/?*) ;; *) continue ;; esac
+    top="${p#/tmp/}"; top="/tmp/${top%%/*}"
+    [ -d "$top" ] || die "shared directory $top (from $p) does not exist"
+    echo "$top"
+  done | sort -u
 }
 
 # The host name of Slurm's node $1: the same name, unless the cluster was
@@ -145,6 +171,9 @@ up() {
     ip -n "$ns" link set eth0 up
   done
   echo "$n" >"$dir/nodes"
+  local extra=()
+  IFS=: read -ra extra <<<"${BEAMFLOW_MULTINODE_SHARED:-}"
+  shared_dirs "$(cd "$(dirname "$0")/.." && pwd)" "${extra[@]}" >"$dir/shared"
   [ "${BEAMFLOW_MULTINODE_PIDNS:-1}" = 1 ] && touch "$dir/pidns"
   [ -z "${BEAMFLOW_MULTINODE_HOST_PREFIX:-}" ] || echo "$BEAMFLOW_MULTINODE_HOST_PREFIX" >"$dir/host-prefix"
   write_files "$n"

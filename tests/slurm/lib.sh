@@ -35,23 +35,25 @@ start_local_cluster_or_skip() {
   fi
 }
 
-# multinode_test_setup ROOT TAG: the set-up of a pilot test on the namespace
+# multinode_test_setup ROOT TAG BINARY: the set-up of a pilot test on the namespace
 # cluster (slurm/multinode-cluster.sh), in the script's own shell (not in
 # $(...)): exits 77 (skipped), saying why, without root or network and pid
 # namespaces; else exports the cluster's state directory and namespace prefix
-# (BEAMFLOW_MULTINODE_DIR, _PREFIX, from TAG), and sets `cluster`, `work` (a
+# (BEAMFLOW_MULTINODE_DIR, _PREFIX, from TAG; _SHARED, BINARY's directory,
+# which the nodes must see wherever the build tree is), and sets `cluster`, `work` (a
 # directory the nodes share like a parallel file system; each node's /tmp is
 # its own), `pilot`, `effects`, `jobs`, `sc` (a Slurm command in the
 # cluster), the clean-up at exit (jobs cancelled, cluster down, work
 # removed), `fail`, `now` and `since`.
 multinode_test_setup() {
-  local root="$1" tag="$2"
+  local root="$1" tag="$2" binary="$3"
   [ "$(id -u)" -eq 0 ] || { echo "SKIP: network namespaces and SlurmUser=root need root"; exit 77; }
   ip netns add "bf-probe-$$" 2>/dev/null || { echo "SKIP: this machine cannot create network namespaces"; exit 77; }
   ip netns del "bf-probe-$$"
   unshare --pid --fork true 2>/dev/null || { echo "SKIP: this machine cannot create pid namespaces"; exit 77; }
   export BEAMFLOW_MULTINODE_DIR="/var/tmp/beamflow-multinode-$tag-$$"
   export BEAMFLOW_MULTINODE_PREFIX="bf${tag:0:1}$$"
+  export BEAMFLOW_MULTINODE_SHARED="$(cd "$(dirname "$binary")" && pwd)"
   cluster="$root/slurm/multinode-cluster.sh"
   work="$(mktemp -d "/var/tmp/beamflow-$tag-work.XXXXXX")"
   chmod 700 "$work"

@@ -27,7 +27,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 . "$root/tests/slurm/lib.sh"
 bin="${1:?usage: pilot_multinode_test.sh BEAMFLOW_BINARY run|crash|hang|slurmd}"
 mode="${2:?usage: pilot_multinode_test.sh BEAMFLOW_BINARY run|crash|hang|slurmd}"
-multinode_test_setup "$root" pilot
+multinode_test_setup "$root" pilot "$bin"
 if [ "$mode" = run ]; then n="${FLOWS:-60}"; else n="${FLOWS:-300}"; fi
 # In run mode the nodes' host names differ from their Slurm names (node2's
 # host is nid2), as on many clusters: placement, srun --nodelist and the

@@ -20,7 +20,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 . "$root/tests/slurm/lib.sh"
 bin="${1:?usage: pilot_reattach_test.sh BEAMFLOW_BINARY}"
-multinode_test_setup "$root" reattach
+multinode_test_setup "$root" reattach "$bin"
 export BEAMFLOW_MULTINODE_PIDNS=1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
