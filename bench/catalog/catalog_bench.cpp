@@ -6,6 +6,8 @@
 //   catalog_bench --search-only [--queries Q] --sqlite PATH | --pg CONNINFO
 //                                        # only search a catalog an earlier run filled (the same entries and
 //                                        # queries; its row's entries and ingest columns read 0)
+//   catalog_bench ... --per-query 1         # also one line a search on stderr: word, hits, wall ms, CPU ms
+//                                        # (which queries make the p99)
 //   catalog_bench --print-sql Q [--pg]   # the search statements of the first Q bench queries, one
 //                                        # JSON {"sql", "params"} a line (to time or EXPLAIN them)
 //
@@ -120,18 +122,22 @@ Json bench_query(const std::string& word) {
 }
 const Identity kBenchUser{"user7", {"g3"}, false};
 
+bool g_per_query = false;
+
 Latency measure(Catalog& catalog, const Corpus& corpus, int queries) {
   std::mt19937 qrng(99);
   std::vector<double> ms, cpu_ms;
   long hits = 0;
   const Identity& who = kBenchUser;
   for (int i = 0; i < queries + 5; ++i) {
-    const Json q = bench_query(corpus.words[200 + qrng() % 1800]);
+    const std::string& word = corpus.words[200 + qrng() % 1800];
+    const Json q = bench_query(word);
     const auto s0 = Clock::now();
     const double c0 = cpu_seconds();
     const auto r = catalog.search(parse_query(q), who);
     const double c = (cpu_seconds() - c0) * 1e3;
     const double t = std::chrono::duration<double, std::milli>(Clock::now() - s0).count();
+    if (g_per_query) std::fprintf(stderr, "query %d %s %ld %.3f %.3f\n", i, word.c_str(), static_cast<long>(r.total), t, c);
     if (i >= 5) {  // the first few warm the caches
       ms.push_back(t);
       cpu_ms.push_back(c);
@@ -204,6 +210,7 @@ int main(int argc, char** argv) {
     const std::string v = argv[i + 1];
     if (a == "--entries") entries = std::stol(v);
     else if (a == "--queries") queries = std::stoi(v);
+    else if (a == "--per-query") g_per_query = v == "1";
     else if (a == "--batch") batch = std::stoi(v);
     else if (a == "--report-every") report = std::stol(v);
     else if (a == "--sqlite") sqlite_path = v;
