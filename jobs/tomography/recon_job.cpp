@@ -305,7 +305,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   // Buffers kept across rounds instead of faulting in fresh pages each
   // round: the sinograms (compute thread only) and the written slabs (at
   // most two in use: one being computed, one being written).
-  Kokkos::View<kernels::Real*> sino_storage;
+  SinogramStorage sino_storage;
   BufferPool<HostVolume> slabs(2);
 
   // preprocess + kernel: device work only (no HDF5, no MPI), on the

@@ -138,7 +138,7 @@ void SinogramPipeline::recycle(RawSlab&& raw) const {
   m_uint16s.give(std::move(raw.projections16));
 }
 
-kernels::Sinograms SinogramPipeline::preprocess(RawSlab& raw, Kokkos::View<kernels::Real*>* storage) {
+kernels::Sinograms SinogramPipeline::preprocess(RawSlab& raw, SinogramStorage* storage) {
   const DxShape& s = m_input.shape();
   const parallel::RowRange rows = raw.rows, ext = raw.ext;
   const kernels::FlatDark fd = fields(ext, raw.flats.get(), raw.darks.get());
@@ -147,14 +147,11 @@ kernels::Sinograms SinogramPipeline::preprocess(RawSlab& raw, Kokkos::View<kerne
   kernels::Sinograms sino;
   const std::size_t need = std::size_t(R) * std::size_t(A) * std::size_t(C);
   if (storage) {
-    if (storage->span() < need) {
-      *storage = Kokkos::View<kernels::Real*>(
-          Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")),
-          std::size_t(std::max<std::int64_t>(m_reserved_rows, R)) * std::size_t(A) * std::size_t(C));
-      // Not yet touched: faulted in by huge pages (host_pages.hpp).
-      if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Stack::memory_space>::accessible)
-        kernels::advise_huge_pages(storage->data(), storage->span() * sizeof(kernels::Real));
-    }
+    // 2 MiB-aligned in huge pages (host_pages.hpp), so that all of it but
+    // a partial last page faults in 2 MiB at a time.
+    if (storage->size() < need)
+      *storage = SinogramStorage("beamflow::jobs::sinograms",
+                                 std::size_t(std::max<std::int64_t>(m_reserved_rows, R)) * std::size_t(A) * std::size_t(C));
     sino = kernels::Sinograms(storage->data(), R, A, C);
   } else {
     sino = kernels::Sinograms(

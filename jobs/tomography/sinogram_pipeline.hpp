@@ -80,6 +80,10 @@ struct RawSlab {
   HostBuffer<std::uint16_t> projections16;
 };
 
+// preprocess()'s sinograms [row][angle][column], kept by the caller across
+// slabs: in huge pages where the host can address them (host_pages.hpp).
+using SinogramStorage = kernels::LargeArray<kernels::Real, kernels::Sinograms::memory_space>;
+
 class SinogramPipeline {
  public:
   SinogramPipeline(const DxInput& input, PreprocessOptions options);
@@ -99,7 +103,7 @@ class SinogramPipeline {
   // `storage`, when given, is the caller's buffer kept across slabs: the
   // sinograms are built in it (grown when too small) and stay valid until
   // the caller's next preprocess() into it.
-  kernels::Sinograms preprocess(RawSlab& raw, Kokkos::View<kernels::Real*>* storage = nullptr);
+  kernels::Sinograms preprocess(RawSlab& raw, SinogramStorage* storage = nullptr);
   // Hands a slab's host buffers back for later read()s to reuse.
   void recycle(RawSlab&& raw) const;
   // Buffers (read()'s and preprocess()'s `storage`) are allocated for slabs
