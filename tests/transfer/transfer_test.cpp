@@ -339,6 +339,27 @@ TEST_F(TransferTest, BadInputsAreClearErrorsAndWriteNothing) {
   nothing_written();
 }
 
+// A source file that changes between the scan and its copy is a retryable
+// error naming it, with nothing of the batch left under any name; the retry
+// copies what the file holds then.
+TEST_F(TransferTest, ASourceChangedAfterTheScanIsAnErrorAndTheRetryCopiesItsNewContent) {
+  put(src / "a", "first");
+  put(src / "b", "second");
+  const Json r = request(Json::array({item("a", "a"), item("b", "b")}));
+  TransferOptions options;
+  options.state_dir = state;
+  options.progress = [&](const Progress& p) {
+    if (p.files_done == 1) put(src / "b", "second, longer now");
+  };
+  expect_error([&] { run_transfer(parse_request(r), endpoints, parallel::Comm::serial(), options); },
+               "transfer.source.changed", {"path=b", "retry once it is complete"});
+  EXPECT_TRUE(tree(dst).empty()) << tree(dst).size();
+  const Json out = run(r);
+  EXPECT_TRUE(out["retry"].get<bool>());
+  EXPECT_EQ(slurp(dst / "b"), "second, longer now");
+  EXPECT_EQ(slurp(dst / "a"), "first");
+}
+
 // A second process on the same state folder is refused before it scans or
 // writes anything (the lock is the state folder's, not the destination's).
 TEST_F(TransferTest, ATransferAlreadyRunningOnTheStateFolderIsRefused) {
