@@ -532,20 +532,28 @@ FileOutcome Copier::copy(const PlannedFile& f, FileOutcome out) {
   if (::renameat(dir, tmp.c_str(), dir, name.c_str()) != 0)
     throw m_dst.error(errno, "cannot rename the verified file into place", f.destination);
   cleanup.armed = false;
+  reached("renamed", f.destination);
   m_done.push_back({f.destination, {f.identity, out.checksum}});
   return out;
 }
 
+void Copier::reached(std::string_view point, const std::string& path) const {
+  if (m_options.at) m_options.at(point, path);
+}
+
 void Copier::commit_batch() {
+  if (m_batch.empty()) return;
   std::vector<std::pair<int, std::string>> files;
   for (const auto& p : m_batch) files.emplace_back(p.fd.get(), join(p.parent, p.temp));
   sync_file_systems(files, m_dst);
+  reached("batch synced");
   while (!m_batch.empty()) {
     const Pending& p = m_batch.back();
     ::posix_fadvise(p.fd.get(), 0, 0, POSIX_FADV_DONTNEED);
     const int d = m_dirs.at(p.parent).get();
     if (::renameat(d, p.temp.c_str(), d, p.name.c_str()) != 0)
       throw m_dst.error(errno, "cannot rename the verified file into place", p.destination);
+    reached("renamed", p.destination);
     m_done.push_back({p.destination, {p.identity, p.checksum}});
     m_batch.pop_back();
   }

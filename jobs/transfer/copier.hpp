@@ -39,9 +39,11 @@
 // complete, whose source is unchanged (size, mtime, inode), is compared with
 // its recorded checksum, so only the destination is read.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json.hpp"
@@ -60,6 +62,10 @@ struct CopyOptions {
   bool preserve_timestamp = false;
   std::uint64_t chunk_size = std::uint64_t{64} << 20;
   std::string temp_tag;  // distinguishes this request's temporary files
+  // For tests (kills and orderings): called with "batch synced" once a batch
+  // of one-chunk files is durable (before any of it is renamed), and with
+  // "renamed" and the destination after each rename into place.
+  std::function<void(std::string_view point, const std::string& path)> at;
 };
 
 struct FileOutcome {
@@ -116,6 +122,7 @@ class Copier {
     Fd fd;
   };
   void commit_batch();
+  void reached(std::string_view point, const std::string& path = {}) const;
 
   std::vector<char> m_buffer;
   std::vector<char> m_verify_buffer;  // the ChunkVerifier's thread's

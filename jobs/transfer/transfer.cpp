@@ -127,6 +127,7 @@ TransferSummary run_transfer(const TransferRequest& request, const Endpoints& en
   copy_options.preserve_timestamp = request.preserve_timestamp;
   copy_options.chunk_size = request.chunk_size;
   copy_options.temp_tag = request.fingerprint().substr(0, 12);
+  copy_options.at = options.at;
 
   Progress progress;
   for (const auto& f : plan.files)

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json.hpp"
@@ -39,6 +40,8 @@ struct TransferOptions {
   std::filesystem::path state_dir;
   // Called on every rank after each of its files.
   std::function<void(const Progress&)> progress;
+  // For tests: CopyOptions::at.
+  std::function<void(std::string_view point, const std::string& path)> at;
 };
 
 struct TransferSummary {

@@ -1,7 +1,9 @@
 // A transfer killed with SIGKILL half-way resumes from its manifest: the
 // chunks it had verified are checked, not copied again, and a byte flipped
-// in one of them is found and that chunk alone copied again. Effects are
-// counted in the files: the journal's chunk records and the summary.
+// in one of them is found and that chunk alone copied again; small files
+// killed at each batch sync and rename are never renamed or copied again once
+// under their final name. Effects are counted in the files: the journal's
+// chunk records, the destination's names and the summary.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,6 +11,8 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "fixture.hpp"
@@ -96,6 +100,111 @@ TEST_F(KillTest, AFlippedByteInAVerifiedChunkIsFoundAndThatChunkCopiedAgain) {
   EXPECT_EQ(out["chunks_copied"], kChunks - at_kill.size() + 1);
   EXPECT_EQ(slurp(dst / "out/big"), slurp(src / "big"));
   EXPECT_EQ(recorded()[victim], 2) << "the repaired chunk is recorded again";
+}
+
+// One-chunk files are made durable in batches (one syncfs) and only then
+// renamed; a multi-chunk file follows them. The copier's hook
+// (CopyOptions::at) reports each batch sync and each rename, to check their
+// order and to kill the transfer at each of them.
+class SmallBatchTest : public TransferTest {
+ protected:
+  static constexpr std::size_t kSmall = 100, kBig = (std::size_t{2} << 20) + 5, kChunk = 16 << 10;
+  static constexpr std::uint64_t kBigChunks = (kBig + kChunk - 1) / kChunk;
+
+  void SetUp() override {
+    TransferTest::SetUp();
+    for (std::size_t i = 0; i < kSmall; ++i) put(src / "small" / ("f" + std::to_string(i)), bytes(900 + i, 100 + i));
+    put(src / "big", bytes(kBig, 5));
+  }
+  Json req() const {
+    return request(Json::array({item("small", "small", true), item("big", "big")}), {{"chunk_size", kChunk}});
+  }
+  Json run_with(const std::function<void(std::string_view, const std::string&)>& at) const {
+    TransferOptions options;
+    options.state_dir = state;
+    options.at = at;
+    return run_transfer(parse_request(req()), endpoints, parallel::Comm::serial(), options).document;
+  }
+  // Destination names of the small files now under a temporary name.
+  std::set<std::string> small_temporaries() const {
+    std::set<std::string> out;
+    for (const auto& p : tree(dst / "small"))
+      if (const auto at = p.find(".bf-"); at != std::string::npos) out.insert("small/" + p.substr(1, at - 1));
+    return out;
+  }
+  // Files under their final name (folders left out).
+  std::set<std::string> finals() const {
+    std::set<std::string> out;
+    for (const auto& p : tree(dst))
+      if (p.find(".bf-") == std::string::npos && stdfs::is_regular_file(dst / p)) out.insert(p);
+    return out;
+  }
+  void expect_finals_whole() const {
+    for (const auto& p : finals()) EXPECT_EQ(slurp(dst / p), slurp(src / p)) << p;
+  }
+};
+
+TEST_F(SmallBatchTest, EachSmallFileIsRenamedOnlyAfterASyncThatFoundItWritten) {
+  std::mutex m;
+  int syncs = 0;
+  std::set<std::string> synced;  // small files under a temporary name when a batch sync ended
+  std::vector<std::string> renamed_unsynced;
+  run_with([&](std::string_view point, const std::string& path) {
+    std::lock_guard lock(m);
+    if (point == "batch synced") {
+      ++syncs;
+      for (const auto& t : small_temporaries()) synced.insert(t);
+    } else if (path != "big" && !synced.count(path)) {
+      renamed_unsynced.push_back(path);
+    }
+  });
+  EXPECT_EQ(syncs, 2);  // 100 files: a batch of 64, then 36
+  EXPECT_EQ(synced.size(), kSmall);
+  EXPECT_TRUE(renamed_unsynced.empty()) << renamed_unsynced.front();
+  EXPECT_EQ(finals().size(), kSmall + 1);
+  expect_finals_whole();
+}
+
+// Killed at each batch sync and at renames, then resumed: nothing partial
+// under a final name, and no file completed before the kill (under its final
+// name) renamed or counted as copied again, no chunk recorded twice.
+TEST_F(SmallBatchTest, KilledAtEachSyncAndRenameThenResumedNothingCompletedIsCopiedTwice) {
+  const std::vector<std::pair<std::string, int>> points{
+      {"batch synced", 1}, {"batch synced", 2}, {"renamed", 65}, {"renamed", kSmall}, {"renamed", kSmall + 1}};
+  for (const auto& [point, nth] : points) {
+    SCOPED_TRACE(point + " #" + std::to_string(nth));
+    stdfs::remove_all(dst);
+    stdfs::remove_all(state);
+    stdfs::create_directories(dst);
+    test::Process child = test::Process::fork([&, point = point, nth = nth] {
+      int seen = 0;
+      run_with([&](std::string_view p, const std::string&) {
+        if (p == point && ++seen == nth) ::kill(::getpid(), SIGKILL);
+      });
+      return 0;
+    });
+    ASSERT_EQ(child.wait().signal, SIGKILL);
+    expect_finals_whole();
+    const std::set<std::string> done = finals();
+    if (point == "batch synced") {
+      EXPECT_EQ(done.size(), nth == 1 ? 0 : 64u);
+    }
+    std::vector<std::string> again;
+    const Json out = run_with([&](std::string_view p, const std::string& path) {
+      if (p == "renamed" && done.count(path)) again.push_back(path);
+    });
+    EXPECT_TRUE(again.empty()) << again.front();
+    EXPECT_EQ(out["files_unchanged"], done.size());
+    EXPECT_EQ(out["files_copied"], kSmall + 1 - done.size());
+    std::map<std::uint64_t, int> chunks;
+    for (const Json& r : parse_journal(slurp(state / "journal-r0.log")))
+      if (r["t"] == "c") ++chunks[r["i"].get<std::uint64_t>()];
+    EXPECT_EQ(chunks.size(), kBigChunks);
+    for (const auto& [index, times] : chunks) EXPECT_EQ(times, 1) << "chunk " << index;
+    EXPECT_EQ(finals().size(), kSmall + 1);
+    expect_finals_whole();
+    for (const auto& p : tree(dst)) EXPECT_EQ(p.find(".bf-"), std::string::npos) << p;
+  }
 }
 
 }  // namespace
