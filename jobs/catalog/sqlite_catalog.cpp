@@ -3,12 +3,10 @@
 // by the entry's row id.
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -311,94 +309,6 @@ void create_owner_only(const std::string& path) {
          {{"file", path}});
 }
 
-// Maps the pages of a connection's file mapping that the kernel already
-// caches into this process's page tables, on a thread of its own, from the
-// first search on. A search reads a live_entries leaf and an fts_docsize
-// leaf at each hit, nearly all on pages no earlier search of the process
-// touched, and each first touch was a page fault: at 1,000,000 entries the
-// first 30 searches of a process cost ~9 us a hit against ~4.5-5.5 later,
-// and the largest of them made the bench's p99. Populating a 1.8 GB file's
-// cached pages takes ~0.06-0.1 s of system time, done beside the searches
-// (a one-shot search does not wait for it: the thread stops at the next
-// 16 MiB when the catalog closes). Pages the kernel does not cache
-// (mincore) are left to fault in when read: reading them here would read
-// the whole file from disk. The mapping is held (xFetch) while the thread
-// runs, so SQLite cannot unmap or move it meanwhile; SQLite's own calls on
-// the file are made under the connection's mutex, as SQLite makes them.
-// Best effort: without MADV_POPULATE_READ (Linux >= 5.14), a mapping, the
-// residency answer or a thread, searches fault as before.
-class MappingWarmer {
- public:
-  explicit MappingWarmer(sqlite3* db) : m_mutex(sqlite3_db_mutex(db)) {
-#ifdef MADV_POPULATE_READ
-    {
-      const Locked lock(m_mutex);
-      if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &m_file) != SQLITE_OK || !m_file ||
-          !m_file->pMethods || m_file->pMethods->iVersion < 3)
-        return;
-      sqlite3_int64 size = 0, limit = -1;  // -1 only reads the map's size limit (0: not mapped)
-      if (m_file->pMethods->xFileSize(m_file, &size) != SQLITE_OK) return;
-      sqlite3_file_control(db, "main", SQLITE_FCNTL_MMAP_SIZE, &limit);
-      m_bytes = static_cast<std::size_t>(std::min<sqlite3_int64>({size, limit, INT32_MAX}) / m_page * m_page);
-      void* map = nullptr;
-      if (m_bytes == 0 || m_file->pMethods->xFetch(m_file, 0, static_cast<int>(m_bytes), &map) != SQLITE_OK || !map)
-        return;
-      m_map = static_cast<unsigned char*>(map);
-    }
-    try {
-      m_thread = std::thread([this] { warm(); });
-    } catch (...) {
-      release();
-    }
-#endif
-  }
-  MappingWarmer(const MappingWarmer&) = delete;
-  MappingWarmer& operator=(const MappingWarmer&) = delete;
-  ~MappingWarmer() {
-    m_stop = true;
-    if (m_thread.joinable()) m_thread.join();
-  }
-
- private:
-  static constexpr std::size_t kChunk = 16u << 20;  // a multiple of any page size
-  const std::size_t m_page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-
-  struct Locked {
-    explicit Locked(sqlite3_mutex* m) : m(m) { sqlite3_mutex_enter(m); }
-    ~Locked() { sqlite3_mutex_leave(m); }
-    sqlite3_mutex* m;
-  };
-
-  void warm() {
-#ifdef MADV_POPULATE_READ
-    std::vector<unsigned char> cached(kChunk / m_page);
-    for (std::size_t at = 0; at < m_bytes && !m_stop; at += kChunk) {
-      const std::size_t pages = std::min(kChunk, m_bytes - at) / m_page;
-      if (::mincore(m_map + at, pages * m_page, cached.data()) != 0) break;
-      for (std::size_t i = 0; i < pages;) {
-        std::size_t j = i;
-        while (j < pages && (cached[j] & 1)) ++j;
-        if (j > i) ::madvise(m_map + at + i * m_page, (j - i) * m_page, MADV_POPULATE_READ);
-        i = j + 1;
-      }
-    }
-#endif
-    release();
-  }
-
-  void release() {
-    const Locked lock(m_mutex);
-    m_file->pMethods->xUnfetch(m_file, 0, m_map);
-  }
-
-  sqlite3_mutex* m_mutex;
-  sqlite3_file* m_file = nullptr;
-  unsigned char* m_map = nullptr;
-  std::size_t m_bytes = 0;
-  std::atomic<bool> m_stop{false};
-  std::thread m_thread;
-};
-
 class SqliteCatalog final : public Catalog {
  public:
   explicit SqliteCatalog(const std::string& path) : m_path(path) {
@@ -573,7 +483,6 @@ class SqliteCatalog final : public Catalog {
     SearchResult result;
     // One read transaction: the hits loaded agree with the page.
     sqlite3* const db = reader();
-    if (m_reader) std::call_once(m_warm_once, [&] { m_warmer = std::make_unique<MappingWarmer>(db); });
     exec_on(db, "BEGIN");
     try {
       Statement all(db, plan.search.text);
@@ -825,9 +734,6 @@ class SqliteCatalog final : public Catalog {
   std::unique_ptr<Checkpointer> m_checkpointer;
   std::unique_ptr<sqlite3, DbCloser> m_db;
   std::unique_ptr<sqlite3, DbCloser> m_reader;  // searches' (mapped); null: m_db
-  // After m_reader: stops (and gives back m_reader's mapping) before it closes.
-  std::once_flag m_warm_once;
-  std::unique_ptr<MappingWarmer> m_warmer;
 };
 
 }  // namespace

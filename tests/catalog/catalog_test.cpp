@@ -3,7 +3,6 @@
 // withdraw, curation, search (free text, filters, every facet kind, cursor
 // pagination past 10,000) and visibility down to the facet counts.
 #include <gtest/gtest.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -20,7 +19,6 @@
 #include "jobs/catalog/settings.hpp"
 #include "support/expect_error.hpp"
 #include "support/scratch_dir.hpp"
-#include "support/smaps.hpp"
 
 namespace beamflow::catalog::test {
 namespace {
@@ -875,67 +873,6 @@ TEST(SqliteWal, CommittedPagesReachTheDatabaseFileWhileTheCatalogIsOpen) {
   Query q;
   q.q = "word0";
   EXPECT_EQ(catalog->search(q, user("bob")).total, 2000);
-}
-
-// A search warms the catalog's mapping: from a process's first search on,
-// the pages of the file the kernel caches are mapped into the process on a
-// thread of the catalog's own (a search's hits are each on a page no earlier
-// search touched, and every first touch was a page fault). What searches
-// answer is the same while it runs and after.
-TEST(SqliteMapping, AFirstSearchMapsTheCatalogsCachedPagesIntoTheProcess) {
-  {
-    void* probe = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ASSERT_NE(probe, MAP_FAILED);
-    const bool supported = ::madvise(probe, 4096, 22 /* MADV_POPULATE_READ */) == 0;
-    ::munmap(probe, 4096);
-    if (!supported) GTEST_SKIP() << "this kernel has no MADV_POPULATE_READ (Linux >= 5.14)";
-  }
-  ScratchDir dir{"beamflow-catalog-"};
-  const auto file = dir.path() / "catalog.sqlite";
-  {
-    auto catalog = open_catalog("sqlite:" + file.string());
-    std::vector<Entry> es;
-    for (int i = 0; i < 2000; ++i) {
-      Json content = metadata("Run " + std::to_string(i) + (i % 7 ? " beam" : " sample"));
-      content["domain"] = {{"notes", std::string(8000, 'x') + std::to_string(i)}};
-      es.push_back(entry("ark:/99999/m" + std::to_string(i), std::move(content)));
-    }
-    catalog->ingest(es);
-  }  // closing checkpoints every page into the file
-  const auto bytes = std::filesystem::file_size(file);
-  ASSERT_GT(bytes, 16u << 20);
-  {  // the whole file in the kernel's cache
-    std::ifstream in(file, std::ios::binary);
-    std::vector<char> buf(1 << 20);
-    while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
-    }
-  }
-  auto catalog = open_catalog("sqlite:" + file.string());
-  auto answers = [&] {
-    std::vector<std::pair<std::int64_t, std::vector<std::string>>> out;
-    for (const char* words : {"sample", "beam", "run", "nothing"}) {
-      Query q;
-      q.q = words;
-      q.limit = 5;
-      const auto r = catalog->search(q, user("bob"));
-      std::vector<std::string> ids;
-      for (const auto& h : r.hits) ids.push_back(h.entry.identifier);
-      out.emplace_back(r.total, std::move(ids));
-    }
-    return out;
-  };
-  const auto first = answers();
-  EXPECT_EQ(first[0].first, 286);
-  EXPECT_EQ(first[1].first, 1714);
-  EXPECT_EQ(first[3].first, 0);
-  // The searches themselves touch a small part of the file (the entries'
-  // content is read only for the page's hits); the rest is the warming's.
-  const std::string mapped = std::filesystem::canonical(file).string();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (beamflow::test::mapped_resident_bytes(mapped) < bytes * 9 / 10 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_GE(beamflow::test::mapped_resident_bytes(mapped), bytes * 9 / 10);
-  EXPECT_EQ(answers(), first);
 }
 
 // What the search checks its returned entries with, and what a wildcard
