@@ -93,9 +93,12 @@ struct WriterOptions {
   // directory (or is a group flush). Until then a crash may leave no
   // journal, or one whose header is missing or short: only for a caller that
   // throws such a file away (the run directory's creation does: a run is
-  // complete only once its definition.json is there, renamed after the
-  // journal was created, and the first commit makes both durable).
+  // complete only once its journal's first commit is whole, run_store.hpp).
   bool defer_create_sync = false;
+  // With defer_create_sync: a second directory whose entries the first commit
+  // makes durable too when it syncs on its own (no group, or the group
+  // declined): the run directory's own name in the runs root.
+  std::filesystem::path create_sync_parent;
 };
 
 // Compaction: replaces `file` with a journal holding exactly `records` (their
@@ -157,6 +160,7 @@ class Writer {
   Durability m_durability = Durability::Fsync;
   fs::SyncGroup* m_group = nullptr;
   bool m_create_pending = false;  // defer_create_sync: the first commit makes the name durable
+  std::filesystem::path m_create_sync_parent;  // WriterOptions::create_sync_parent
   std::vector<std::uint8_t> m_buffer;
   std::size_t m_buffered_records = 0;
   std::uint64_t m_bytes_written = 0;

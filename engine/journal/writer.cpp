@@ -95,6 +95,7 @@ Writer Writer::create(const std::filesystem::path& file, Durability durability,
   w.m_durability = durability;
   w.m_group = options.group;
   w.m_create_pending = durability == Durability::Fsync && options.defer_create_sync;
+  if (w.m_create_pending) w.m_create_sync_parent = options.create_sync_parent;
   w.m_file_size = header.size();
   return w;
 }
@@ -140,6 +141,7 @@ Writer::Writer(Writer&& other) noexcept
       m_durability(other.m_durability),
       m_group(other.m_group),
       m_create_pending(other.m_create_pending),
+      m_create_sync_parent(std::move(other.m_create_sync_parent)),
       m_buffer(std::move(other.m_buffer)),
       m_buffered_records(std::exchange(other.m_buffered_records, 0)),
       m_bytes_written(other.m_bytes_written),
@@ -156,6 +158,7 @@ Writer& Writer::operator=(Writer&& other) noexcept {
     m_file_size = other.m_file_size;
     m_group = other.m_group;
     m_create_pending = other.m_create_pending;
+    m_create_sync_parent = std::move(other.m_create_sync_parent);
     m_durability = other.m_durability;
     m_buffer = std::move(other.m_buffer);
     other.m_buffer.clear();
@@ -205,6 +208,8 @@ int Writer::make_durable() noexcept {
   if (::fdatasync(m_fd) != 0) return errno;
   if (m_create_pending) {
     if (const int err = fs::detail::fsync_directory(fs::detail::directory_of(m_path))) return err;
+    if (!m_create_sync_parent.empty())
+      if (const int err = fs::detail::fsync_directory(m_create_sync_parent)) return err;
     m_create_pending = false;
   }
   return 0;

@@ -187,7 +187,9 @@ std::optional<run::RunSummary> RunWaiter::wait(const std::string& run_id, std::c
       m_watch->dirs = fs::DirWatch::try_open();
       if (m_watch->dirs) {
         m_watch->poller.add(m_watch->dirs->fd(), 0);
-        // A run directory made (mkdir) or completed (definition.json renamed in).
+        // A run directory made (mkdir). The run's own watch (below) sees its
+        // end, status.json renamed in; its start makes no name (layout 2: the
+        // journal's first commit), so RUNNING shows at the next look.
         m_watch->dirs->watch(m_dir / "runs", IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
       }
       continue;  // look again: it may have ended while the watch was made

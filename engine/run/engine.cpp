@@ -34,7 +34,7 @@ void begin_run(Driver& driver, const RunOptions& options, const std::string& run
   info.flow = options.flow_file;
   info.work_dir = (options.work_dir.empty() ? std::filesystem::current_path() : options.work_dir).string();
   info.input = input;
-  driver.interpreter().start(info, sha256_hex(definition.dump()));
+  driver.interpreter().start(info, definition, sha256_hex(definition.dump()));
   driver.commit_and_act();
 }
 
@@ -105,7 +105,7 @@ RunResult Engine::start(const Json& definition, const Json& input, const RunOpti
     throw Error("run.input_too_large", states_error::DataLimitExceeded,
                 "run input exceeds the payload limit of " + std::to_string(options.max_payload_bytes) + " bytes");
   const std::string run_id = options.run_id.value_or(new_run_id());
-  NewRun created = RunDirectory::create(options.runs_root, run_id, definition, input, options.durability,
+  NewRun created = RunDirectory::create(options.runs_root, run_id, options.durability,
                                         options.sync_group);
   RunDirectory& dir = created.dir;
   journal::Writer& writer = created.journal;

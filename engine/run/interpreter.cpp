@@ -77,7 +77,7 @@ Json& Interpreter::context(const Frame& f) {
   return m_context;
 }
 
-void Interpreter::start(const RunInfo& info, const std::string& definition_sha256) {
+void Interpreter::start(const RunInfo& info, const Json& definition, const std::string& definition_sha256) {
   const std::int64_t t = m_env.now_ms();
   emit(RecordType::RunStarted, {{"run_id", info.run_id},
                                 {"name", info.name},
@@ -85,7 +85,9 @@ void Interpreter::start(const RunInfo& info, const std::string& definition_sha25
                                 {"work_dir", info.work_dir},
                                 {"t", t},
                                 {"input", info.input},
-                                {"definition_sha256", definition_sha256}});
+                                {"definition_sha256", definition_sha256},
+                                {"layout", kRunDirLayout},
+                                {"definition", definition}});
   emit(RecordType::StateEntered, {{"f", ""}, {"s", m_state.machine().start_at}, {"in", info.input}, {"t", t}});
 }
 

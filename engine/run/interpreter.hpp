@@ -31,8 +31,9 @@ class Interpreter {
  public:
   Interpreter(RunState& state, std::vector<Event>& outbox, InterpreterEnv env);
 
-  // Emits RunStarted and the root frame's first StateEntered.
-  void start(const RunInfo& info, const std::string& definition_sha256);
+  // Emits RunStarted (carrying the definition: layout kRunDirLayout) and the
+  // root frame's first StateEntered.
+  void start(const RunInfo& info, const Json& definition, const std::string& definition_sha256);
   // Acts on a frame returned by RunState::take_ready().
   void step(const std::string& frame_id);
   // A Wait or Retry timer of this frame is due.

@@ -1,9 +1,12 @@
 #pragma once
 // Where beamflow keeps its state. BEAMFLOW_HOME (default ./.beamflow) holds
 // runs/ and models/; --runs-dir overrides the runs root for one command.
-//   runs/RUN_ID/definition.json  the flow, as submitted
-//   runs/RUN_ID/input.json       the run input
-//   runs/RUN_ID/journal          the transition journal (engine/journal)
+//   runs/RUN_ID/journal          the transition journal (engine/journal); its
+//                                first record (RunStarted) holds the flow, as
+//                                submitted, and the run input (layout 2,
+//                                run_store.hpp)
+//   runs/RUN_ID/definition.json  layout 1 only (runs made before layout 2):
+//   runs/RUN_ID/input.json       the flow and the input as files
 //   runs/RUN_ID/lock             flock held by the process driving the run
 //   runs/RUN_ID/actions/ACTION_ID/  per-action durable state; actions/ is
 //                                made at the run's first action that keeps

@@ -4,7 +4,10 @@
 // exactly the state the dead process had made durable.
 //
 // Bodies are JSON objects (stored as CBOR); short keys keep the journal small:
-//   RunStarted      {run_id, name, flow, work_dir, t, input, definition_sha256}
+//   RunStarted      {run_id, name, flow, work_dir, t, input, definition_sha256
+//                    [, layout, definition]}   layout 2 (kRunDirLayout): the
+//                   run directory keeps no definition.json or input.json, the
+//                   definition is here (run_store.hpp); absent: layout 1
 //   StateEntered    {f, s, in, t [, p, i] [, err:{e,c}]}   p/i: parent frame and index of a new child frame
 //   TaskScheduled   {f, a, r, in, att, t [, dl] [, hb]}     a: action id, dl: deadline ms, hb: heartbeat s
 //   TaskSucceeded   {f, a, out[, sel]}  sel: true when the state has a
@@ -44,6 +47,11 @@ enum class RecordType : std::uint16_t {
   RunEnded = 12,
 };
 const char* to_string(RecordType t) noexcept;
+
+// The run directory layout new runs are written in (RunStarted's `layout`).
+// 1 (no `layout`): definition.json and input.json beside the journal. 2: both
+// in the journal's RunStarted, so a run makes two files fewer (run_store.hpp).
+inline constexpr int kRunDirLayout = 2;
 
 struct Event {
   RecordType type;

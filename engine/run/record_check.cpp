@@ -62,6 +62,12 @@ void check_record(const Event& e) {
       string_field(e, "work_dir");
       string_field(e, "definition_sha256", Need::Optional);
       integer_field(e, "t");
+      if (const Json* layout = field(e, "layout", Need::Optional)) {
+        if (!layout->is_number_integer() || layout->get<std::int64_t>() < 2 || layout->get<std::int64_t>() > kRunDirLayout)
+          bad(e, "layout", "must be an integer from 2 to " + std::to_string(kRunDirLayout) +
+                               " (a newer layout needs a newer beamflow)");
+        if (!field(e, "definition", Need::Required)->is_object()) bad(e, "definition", "must be an object");
+      }
       return;
     case RecordType::StateEntered:
       string_field(e, "f");

@@ -13,9 +13,9 @@
 #include "core/error.hpp"
 #include "core/json_parse.hpp"
 #include "core/time.hpp"
+#include "journal/format.hpp"
 #include "platform/posix_file.hpp"
 #include "platform/private_dir.hpp"
-#include "platform/sync_group.hpp"
 #include "run/paths.hpp"
 #include "run/record_check.hpp"
 
@@ -32,53 +32,92 @@ Json read_json(const std::filesystem::path& file) {
   }
 }
 
-void sync_file(fs::detail::TempFile& tmp, const std::filesystem::path& file) {
-  if (::fsync(tmp.fd().get()) != 0)
-    fs::detail::throw_system_error("fs.write", "cannot fsync " + tmp.path().string(), file, errno);
-}
+// What the head of a run's journal says: its RunStarted, when the first
+// commit is whole, and whether the file holds damage instead (bytes past the
+// header that are more than a torn tail).
+struct JournalHead {
+  std::optional<Event> started;
+  bool damaged = false;
+  // Layout 2 (record.hpp): the definition and the input are in `started`.
+  bool layout2() const { return started && started->body.contains("layout"); }
+};
 
-// Writes `data` under `tmp`'s temporary name, fsynced when `sync`.
-void stage(fs::detail::TempFile& tmp, const std::string& data, bool sync) {
-  if (const int err = fs::detail::write_all(tmp.fd().get(), data.data(), data.size()))
-    fs::detail::throw_system_error("fs.write", "cannot write temporary file " + tmp.path().string(), tmp.path(), err);
-  if (sync) sync_file(tmp, tmp.path());
-}
-
-// fsync(2) of a file by its name (its data and size).
-void sync_path(const std::filesystem::path& file) {
-  fs::detail::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd || ::fsync(fd.get()) != 0) fs::detail::throw_system_error("fs.write", "cannot fsync", file, errno);
-}
-
-// Renames `tmp` to `file` (the descriptor stays open for a later fsync).
-void publish(fs::detail::TempFile& tmp, const std::filesystem::path& file) {
-  if (::rename(tmp.path().c_str(), file.c_str()) != 0)
-    fs::detail::throw_system_error("fs.write", "cannot rename " + tmp.path().string() + " over it", file, errno);
-  tmp.disarm();
-}
-
-// {"flow", "started"} of a run from its journal's RunStarted (the first
-// record, read from the first 64 KiB); {} when there is none to be read
-// there (not started yet, or an input too large to fit).
-Json started_of(const std::filesystem::path& journal_file) {
-  Json out = Json::object();
+// Reads the first 64 KiB of the journal, and the whole file only when its
+// first commit is longer (a large definition or input) or looks damaged: a
+// directory's run-or-not question is asked for every run a pilot takes in.
+JournalHead read_head(const std::filesystem::path& journal_file) {
+  JournalHead out;
+  // A journal that is there but cannot be read as a regular file (a FIFO, a
+  // dangling link, no permission) is damage: a creation cut short leaves no
+  // journal or a regular one.
   fs::detail::UniqueFd fd(::open(journal_file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (!fd) return out;
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return out;
-  std::vector<std::uint8_t> head(64 * 1024);
-  const ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
-  if (n <= 0) return out;
+  if (!fd) {
+    out.damaged = errno != ENOENT || ::lstat(journal_file.c_str(), &st) == 0;
+    return out;
+  }
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    out.damaged = true;
+    return out;
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  std::vector<std::uint8_t> head(std::min<std::size_t>(size, 64 * 1024));
+  const ssize_t n = head.empty() ? 0 : ::pread(fd.get(), head.data(), head.size(), 0);
+  if (n < 0) return out;
+  head.resize(static_cast<std::size_t>(n));
   try {
-    const auto report = journal::parse_journal(head.data(), static_cast<std::size_t>(n), journal_file);
-    if (report.records.empty() || report.records.front().type != static_cast<std::uint16_t>(RecordType::RunStarted))
+    auto report = journal::parse_journal(head.data(), head.size(), journal_file);
+    if (report.records.empty() && head.size() < size) report = journal::read_journal(journal_file);
+    if (report.records.empty()) {
+      out.damaged = report.damage.has_value();
       return out;
-    const Event e = decode(report.records.front().type, report.records.front().payload);
-    out["flow"] = e.body.value("flow", std::string());
-    if (e.body.contains("t") && e.body["t"].is_number_integer()) out["started"] = format_time_ms(e.body["t"].get<std::int64_t>());
-  } catch (const Error&) {
+    }
+    const auto& first = report.records.front();
+    if (first.type == static_cast<std::uint16_t>(RecordType::RunStarted)) out.started = decode(first.type, first.payload);
+  } catch (const Error& e) {
+    // A header that is not a journal's on a file longer than one: damage
+    // (a creation cut short leaves at most a short header).
+    if (e.id() == "journal.header") out.damaged = size > journal::format::header_size;
   }
   return out;
+}
+
+// {"flow", "started"} of a run from its journal's RunStarted; {} when there
+// is none (not started yet).
+Json started_of(const JournalHead& head) {
+  Json out = Json::object();
+  if (!head.started) return out;
+  const Json& b = head.started->body;
+  out["flow"] = b.value("flow", std::string());
+  if (b.contains("t") && b["t"].is_number_integer()) out["started"] = format_time_ms(b["t"].get<std::int64_t>());
+  return out;
+}
+
+// Layout 1 keeps definition.json, renamed in last at creation: its presence
+// marks a whole run directory of that layout.
+bool has_definition_file(const std::filesystem::path& dir, std::error_code& ec) {
+  return std::filesystem::exists(dir / "definition.json", ec);
+}
+
+// Whether a directory without definition.json is a run (layout 2): its
+// journal's first commit is whole, or the journal is damaged (never taken
+// over: `beamflow repair` shows what it holds). A first commit that is not
+// a layout-2 RunStarted is a layout-1 creation cut short before its
+// definition.json was renamed in: not a run, taken over as before.
+bool is_run(const JournalHead& head) { return head.layout2() || head.damaged; }
+
+// The RunStarted of a layout-2 run, or the journal's own error (read_history's:
+// journal.corrupt, journal.header, journal.open), or run.corrupt.
+Event layout2_start(const std::filesystem::path& dir) {
+  JournalHead head = read_head(dir / "journal");
+  if (!head.layout2()) {
+    (void)read_history(dir / "journal");
+    throw Error("run.corrupt", states_error::Runtime,
+                "the run has no definition.json and its journal does not begin with a RunStarted that holds the "
+                "definition (damaged journal: see `beamflow repair`)",
+                {{"dir", dir.string()}});
+  }
+  return std::move(*head.started);
 }
 
 }  // namespace
@@ -102,8 +141,20 @@ std::string new_run_id() {
   return compact + "Z-" + suffix;  // 20261124T093000123Z-1f2e3d4c5b6a7988: time ordered
 }
 
-NewRun RunDirectory::create(const std::filesystem::path& runs_root, const std::string& run_id, const Json& definition,
-                           const Json& input, journal::Durability durability, fs::SyncGroup* group) {
+Json stored_definition(const std::filesystem::path& run_dir) {
+  std::error_code ec;
+  if (has_definition_file(run_dir, ec)) return read_json(run_dir / "definition.json");
+  return layout2_start(run_dir).body["definition"];
+}
+
+Json stored_input(const std::filesystem::path& run_dir) {
+  std::error_code ec;
+  if (has_definition_file(run_dir, ec)) return read_json(run_dir / "input.json");
+  return layout2_start(run_dir).body.value("input", Json::object());
+}
+
+NewRun RunDirectory::create(const std::filesystem::path& runs_root, const std::string& run_id,
+                           journal::Durability durability, fs::SyncGroup* group) {
   const auto dir = run_dir(runs_root, run_id);
   // Owner-only: a run's files hold its input and its commands' environment.
   // The runs root is made (each missing component) only when the run's own
@@ -121,62 +172,39 @@ NewRun RunDirectory::create(const std::filesystem::path& runs_root, const std::s
       throw Error("run.io", states_error::Runtime, std::string("cannot create the run directory: ") + std::strerror(errno),
                   {{"dir", dir.string()}})
           .with_errno(errno);
-    // A directory without definition.json is a creation cut short by a crash:
-    // nothing ran yet, so it may be taken over. Anything else is a real run.
+    // A directory whose journal has no whole first commit is a creation cut
+    // short by a crash: nothing ran yet, so it may be taken over. Anything
+    // else is a real run.
     if (exists(runs_root, run_id))
       throw Error("run.exists", states_error::Runtime, "a run with this id already exists", {{"run_id", run_id}});
   }
   auto lock = fs::FileLock::try_acquire(dir / "lock");
   if (!lock) throw Error("run.locked", states_error::Runtime, "run is locked by another process", {{"run_id", run_id}});
   // A journal left by a creation cut short holds nothing that was acted on
-  // (see the header): start it again.
-  if (::unlink((dir / "journal").c_str()) != 0 && errno != ENOENT)
-    throw Error("run.io", states_error::Runtime, std::string("cannot remove a half-created journal: ") + std::strerror(errno),
-                {{"dir", dir.string()}})
-        .with_errno(errno);
+  // (see the header): start it again. A layout-1 creation cut short may have
+  // left input.json too.
+  for (const char* name : {"journal", "input.json"})
+    if (::unlink((dir / name).c_str()) != 0 && errno != ENOENT)
+      throw Error("run.io", states_error::Runtime,
+                  std::string("cannot remove a half-created run's ") + name + ": " + std::strerror(errno),
+                  {{"dir", dir.string()}})
+          .with_errno(errno);
   // actions/ is made by the driver at the first action that keeps state
-  // (run/paths.hpp): most of a pilot's runs never need it.
-  const bool own_syncs = group == nullptr || durability == journal::Durability::None;
-  // input.json is written in place, not renamed: it is read only once
-  // definition.json is there, which is renamed after input.json is durable,
-  // and a creation cut short before that is taken over (O_TRUNC).
-  fs::detail::UniqueFd input_file(::open((dir / "input.json").c_str(),
-                                         O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!input_file) fs::detail::throw_system_error("fs.write", "cannot create", dir / "input.json", errno);
-  {
-    const std::string text = dump_compact(input) + "\n";
-    if (const int err = fs::detail::write_all(input_file.get(), text.data(), text.size()))
-      fs::detail::throw_system_error("fs.write", "cannot write", dir / "input.json", err);
-    if (own_syncs && ::fsync(input_file.get()) != 0)
-      fs::detail::throw_system_error("fs.write", "cannot fsync", dir / "input.json", errno);
-  }
+  // (run/paths.hpp): most of a pilot's runs never need it. Nothing else is
+  // written here: the definition and the input go into the journal's first
+  // commit (layout 2), whose durability makes the run exist.
   journal::WriterOptions jo;
   jo.group = durability == journal::Durability::Fsync ? group : nullptr;
   jo.defer_create_sync = true;
+  jo.create_sync_parent = runs_root;  // the run directory's own name
   journal::Writer journal = journal::Writer::create(dir / "journal", durability, jo);
-  // definition.json is renamed into place last: its presence marks a
-  // complete run directory (see the take-over above and RunDirectory::open).
-  fs::detail::TempFile definition_file(dir / "definition.json", 0, "fs.write");
-  stage(definition_file, dump_compact(definition) + "\n", own_syncs);
-  if (own_syncs || group->flush() != fs::SyncGroup::Outcome::Durable) {
-    if (!own_syncs) {  // the group declined (too much unrelated dirty data): our own syncs
-      if (::fsync(input_file.get()) != 0)
-        fs::detail::throw_system_error("fs.write", "cannot fsync", dir / "input.json", errno);
-      sync_file(definition_file, dir / "definition.json");
-    }
-    // The journal's header too: once definition.json is there, a journal
-    // that is empty after a crash would be refused as not a journal.
-    if (durability == journal::Durability::Fsync) sync_path(dir / "journal");
-    fs::sync_directory(runs_root);
-    fs::sync_directory(dir);
-  }
-  publish(definition_file, dir / "definition.json");
-  if (durability == journal::Durability::None) fs::sync_directory(dir);
   return NewRun{RunDirectory(dir, run_id, std::move(*lock)), std::move(journal)};
 }
 
 bool RunDirectory::exists(const std::filesystem::path& runs_root, const std::string& run_id) {
-  return std::filesystem::exists(run_dir(runs_root, run_id) / "definition.json");
+  const auto dir = run_dir(runs_root, run_id);
+  std::error_code ec;
+  return has_definition_file(dir, ec) || is_run(read_head(dir / "journal"));
 }
 
 RunDirectory RunDirectory::open(const std::filesystem::path& runs_root, const std::string& run_id) {
@@ -190,8 +218,8 @@ RunDirectory RunDirectory::open(const std::filesystem::path& runs_root, const st
   return RunDirectory(dir, run_id, std::move(*lock));
 }
 
-Json RunDirectory::definition() const { return read_json(m_path / "definition.json"); }
-Json RunDirectory::input() const { return read_json(m_path / "input.json"); }
+Json RunDirectory::definition() const { return stored_definition(m_path); }
+Json RunDirectory::input() const { return stored_input(m_path); }
 
 void RunDirectory::write_status(const Json& status) const {
   const std::string text = status.dump(2) + "\n";
@@ -264,10 +292,13 @@ Json RunSummary::to_json() const {
 std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, const std::string& run_id) try {
   const auto dir = run_dir(runs_root, run_id);
   std::error_code ec;
-  if (!std::filesystem::exists(dir / "definition.json", ec)) {
-    if (!ec) return std::nullopt;
-    throw Error("run.io", states_error::Runtime, "cannot look into the run directory: " + ec.message(),
-                {{"dir", dir.string()}});
+  std::optional<JournalHead> head;  // read at most once
+  if (!has_definition_file(dir, ec)) {
+    if (ec)
+      throw Error("run.io", states_error::Runtime, "cannot look into the run directory: " + ec.message(),
+                  {{"dir", dir.string()}});
+    head = read_head(dir / "journal");
+    if (!is_run(*head)) return std::nullopt;
   }
   RunSummary s;
   s.run_id = run_id;
@@ -277,7 +308,8 @@ std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, 
     // None yet (a pilot's run writes it at its end, RunOptions::status_at_start):
     // RUNNING while a process holds the lock (checked below), its flow and
     // start from its journal's first record.
-    st = started_of(dir / "journal");
+    if (!head) head = read_head(dir / "journal");
+    st = started_of(*head);
     st["status"] = "RUNNING";
   } else {
     try {

@@ -25,29 +25,30 @@ std::string new_run_id();
 
 class RunDirectory {
  public:
-  // Creates runs_root/run_id with input.json, its journal and, last,
-  // definition.json, takes its lock and opens the journal for the first
-  // commit (actions/ is made later, by the driver, when an action needs a
-  // state directory; run directories that have it from older versions load
-  // alike). Throws Error "run.exists" if the run id is taken.
+  // Creates runs_root/run_id with its lock and an empty journal, opened for
+  // the first commit (actions/ is made later, by the driver, when an action
+  // needs a state directory). Throws Error "run.exists" if the run id is taken.
   //
-  // Durability, in as few syncs as the order below allows: the files' data
-  // and every name but definition.json's are durable before definition.json
-  // is renamed into place (fsyncs of input.json, the journal's header and
-  // definition.json's data, one of the runs root and one of the run
-  // directory; or, with `group`, one group flush), and definition.json's
-  // name becomes durable with the journal's first commit (its fdatasync and
-  // one more fsync of the run directory, or the group's flush), before
-  // anything is acted on. A crash
-  // before that leaves a directory without definition.json, which the next
-  // create() of the same id takes over (dropping its journal: nothing it
-  // holds was ever acted on). With Durability::None the journal is not
-  // synced, and definition.json's rename is synced at once.
-  static NewRun create(const std::filesystem::path& runs_root, const std::string& run_id, const Json& definition,
-                       const Json& input, journal::Durability durability = journal::Durability::Fsync,
-                       fs::SyncGroup* group = nullptr);
-  // Whether runs_root/run_id is a run: its definition.json, written last by
-  // create(), is there (a directory without it is a creation cut short).
+  // Layout 2 (record.hpp's kRunDirLayout): the definition and the input are
+  // not files here but the journal's first commit (RunStarted), and the run
+  // exists once that commit is whole. create() syncs nothing: the first
+  // commit makes the journal, its name and the run directory's name durable
+  // together (one group flush, or the journal's fdatasync and fsyncs of the
+  // run directory and the runs root), before anything is acted on. A crash
+  // before that leaves a directory whose journal has no whole first commit,
+  // which the next create() of the same id takes over (dropping the journal:
+  // nothing it holds was ever acted on). With Durability::None nothing is
+  // synced.
+  //
+  // Layout 1 (runs made before it): definition.json, renamed in last, and
+  // input.json beside the journal. Such runs still load, list and resume:
+  // every reader here accepts both.
+  static NewRun create(const std::filesystem::path& runs_root, const std::string& run_id,
+                       journal::Durability durability = journal::Durability::Fsync, fs::SyncGroup* group = nullptr);
+  // Whether runs_root/run_id is a run: its definition.json is there (layout
+  // 1), or its journal's first commit is a whole layout-2 RunStarted, or the
+  // journal is damaged (never taken over). Anything else is a creation cut
+  // short.
   static bool exists(const std::filesystem::path& runs_root, const std::string& run_id);
   // Opens an existing run and takes its lock. Throws "run.not_found", or
   // "run.locked" when another process is driving it.
@@ -56,8 +57,8 @@ class RunDirectory {
   const std::filesystem::path& path() const noexcept { return m_path; }
   const std::string& run_id() const noexcept { return m_run_id; }
   std::filesystem::path journal_file() const { return m_path / "journal"; }
-  Json definition() const;
-  Json input() const;
+  Json definition() const;  // stored_definition(path())
+  Json input() const;       // stored_input(path())
   // The status summary (status.json), replaced atomically (a reader sees the
   // old or the new file, never a mix) but not fsynced: it is a view of the
   // journal, written after the commit it reflects, so it is never ahead of
@@ -79,6 +80,11 @@ struct NewRun {
   RunDirectory dir;
   journal::Writer journal;
 };
+
+// A run's definition and input as stored, in either layout, read without
+// its lock. Throws "run.corrupt" when neither layout's copy is there.
+Json stored_definition(const std::filesystem::path& run_dir);
+Json stored_input(const std::filesystem::path& run_dir);
 
 // Decoded records of a run's journal.
 struct History {

@@ -77,14 +77,18 @@ TEST_F(DeepInput, DeepButAllowedInputsAreQuickAndStoredCompactly) {
   r = bf({"run", "f.json", "--input", "d40k.json", "--json"});
   expect_too_deep(r.exit_code, r.out + r.err);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 3.0);
-  // input.json is stored compactly (it was pretty-printed: 0.8-5 GB for deep inputs).
+  // The input is stored compactly (input.json was pretty-printed: 0.8-5 GB
+  // for deep inputs); since layout 2 it is CBOR in the journal, once in each
+  // record that carries it (RunStarted, StateEntered, TaskScheduled,
+  // TaskSucceeded, FrameEnded, RunEnded for this echo).
   Json wide = Json::array();
   for (int i = 0; i < 20'000; ++i) wide.push_back({{"k", i}, {"v", Json::array({i, i + 1})}});
   dir.write("wide.json", wide.dump());
   r = bf({"run", "f.json", "--input", "wide.json", "--json", "--run-id", "wide"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto stored = std::filesystem::file_size(dir.path() / "runs" / "wide" / "input.json");
-  EXPECT_LE(stored, wide.dump().size() + 1);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "runs" / "wide" / "input.json"));
+  const auto stored = std::filesystem::file_size(dir.path() / "runs" / "wide" / "journal");
+  EXPECT_LE(stored, 6 * wide.dump().size());
 }
 
 TEST_F(DeepInput, ADeepCommandStdoutIsNotJsonNotALostCommand) {

@@ -57,8 +57,6 @@ class JournalDamage : public ::testing::Test {
   stdfs::path copy_run(const std::string& id, const std::string& bytes) {
     const auto dir = run::run_dir(scratch.path(), id);
     stdfs::create_directories(dir);
-    for (const char* f : {"definition.json", "input.json"})
-      stdfs::copy_file(run::run_dir(scratch.path(), "full") / f, dir / f);
     write_all(dir / "journal", bytes);
     return dir;
   }
@@ -201,6 +199,7 @@ TEST_F(JournalDamage, AnEditedDefinitionIsRefused) {
   // Cut the journal before RunEnded so there is something to resume.
   const auto records = journal::parse_journal(reinterpret_cast<const std::uint8_t*>(journal.data()), journal.size(), "j").records;
   const auto dir = copy_run("edited", journal.substr(0, records[3].offset));
+  test::to_layout1(dir);  // layout 2 keeps the definition in the journal
   Json edited = kFlow;
   edited["States"]["One"]["Parameters"]["b"] = 3;
   write_all(dir / "definition.json", edited.dump());

@@ -52,30 +52,51 @@ TEST(Replay, EveryPrefixOfTheJournalResumesToTheSameOutput) {
   const Json expected = Json::parse(R"([["small","small","big","big"],{"Error":"Custom.Error","Cause":"on purpose"}])");
   ASSERT_EQ(full.output, expected);
 
-  const auto journal_file = run::run_dir(scratch.path(), "full") / "journal";
-  const auto report = journal::read_journal(journal_file);
-  ASSERT_GT(report.records.size(), 20u);
-  std::ifstream in(journal_file, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  // The same run as beamflow wrote it before layout 2 (run_store.hpp):
+  // definition.json and input.json beside the journal.
+  const auto old_dir = run::run_dir(scratch.path(), "old");
+  std::filesystem::create_directories(old_dir);
+  std::filesystem::copy_file(run::run_dir(scratch.path(), "full") / "journal", old_dir / "journal");
+  test::to_layout1(old_dir);
 
-  // Cut points: every record boundary, and a few bytes into each record.
-  std::vector<std::uint64_t> cuts;
-  for (const auto& r : report.records) {
-    cuts.push_back(r.offset);
-    cuts.push_back(r.offset + 7);
-  }
-  cuts.push_back(bytes.size());
   int n = 0;
-  for (std::uint64_t cut : cuts) {
-    const std::string id = "cut" + std::to_string(n++);
-    const auto dir = run::run_dir(scratch.path(), id);
-    std::filesystem::create_directories(dir);
-    for (const char* f : {"definition.json", "input.json"})
-      std::filesystem::copy_file(run::run_dir(scratch.path(), "full") / f, dir / f);
-    std::ofstream(dir / "journal", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
-    const auto resumed = engine.resume(id, test::fast_options(scratch.path()));
-    ASSERT_EQ(resumed.status, run::RunStatus::Succeeded) << "cut at byte " << cut << ": " << resumed.error.cause;
-    EXPECT_EQ(resumed.output, expected) << "cut at byte " << cut;
+  for (const std::string source : {"full", "old"}) {
+    SCOPED_TRACE("layout " + std::string(source == "old" ? "1" : "2"));
+    const auto journal_file = run::run_dir(scratch.path(), source) / "journal";
+    const auto report = journal::read_journal(journal_file);
+    ASSERT_GT(report.records.size(), 20u);
+    std::ifstream in(journal_file, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    // Layout 2: the run exists once its first commit (RunStarted and the
+    // first StateEntered) is whole; a cut inside it is a creation cut short.
+    const std::uint64_t created_at = source == "old" ? 0 : report.records[2].offset;
+
+    // Cut points: every record boundary, and a few bytes into each record.
+    std::vector<std::uint64_t> cuts;
+    for (const auto& r : report.records) {
+      cuts.push_back(r.offset);
+      cuts.push_back(r.offset + 7);
+    }
+    cuts.push_back(bytes.size());
+    for (std::uint64_t cut : cuts) {
+      const std::string id = "cut" + std::to_string(n++);
+      const auto dir = run::run_dir(scratch.path(), id);
+      std::filesystem::create_directories(dir);
+      if (source == "old")
+        for (const char* f : {"definition.json", "input.json"}) std::filesystem::copy_file(old_dir / f, dir / f);
+      std::ofstream(dir / "journal", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+      run::RunResult again;
+      if (cut < created_at) {
+        // Never acted on: not a run, and starting it again takes it over.
+        EXPECT_FALSE(run::RunDirectory::exists(scratch.path(), id)) << "cut at byte " << cut;
+        again = engine.start(kFlow, input, test::fast_options(scratch.path(), id));
+      } else {
+        ASSERT_TRUE(run::RunDirectory::exists(scratch.path(), id)) << "cut at byte " << cut;
+        again = engine.resume(id, test::fast_options(scratch.path()));
+      }
+      ASSERT_EQ(again.status, run::RunStatus::Succeeded) << "cut at byte " << cut << ": " << again.error.cause;
+      EXPECT_EQ(again.output, expected) << "cut at byte " << cut;
+    }
   }
 }
 
@@ -109,9 +130,11 @@ TEST(Replay, JournalFromAnotherDefinitionIsRefused) {
   run::Engine engine(test::builtin_registry());
   const Json flow = Json::parse(R"({"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","End":true}}})");
   ASSERT_EQ(engine.start(flow, Json::object(), test::fast_options(scratch.path(), "r1")).status, run::RunStatus::Succeeded);
-  // Someone edits the stored definition: states the journal names vanish.
-  // The recorded definition_sha256 refuses it before any record is replayed
-  // (issue 9; this asserted run.replay "unknown state" before).
+  // Someone edits the stored definition of a layout-1 run (layout 2 keeps
+  // it in the journal): states the journal names vanish. The recorded
+  // definition_sha256 refuses it before any record is replayed (issue 9;
+  // this asserted run.replay "unknown state" before).
+  test::to_layout1(run::run_dir(scratch.path(), "r1"));
   const Json other = Json::parse(R"({"StartAt":"X","States":{"X":{"Type":"Pass","End":true}}})");
   std::ofstream(run::run_dir(scratch.path(), "r1") / "definition.json") << other.dump();
   try {

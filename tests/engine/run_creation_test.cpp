@@ -1,11 +1,14 @@
 // A run's creation (RunDirectory::create): a directory left by a creation cut
-// short (its journal linked, definition.json not yet renamed into place) is
-// taken over with a fresh journal; a run given a SyncGroup asks it once for
-// its creation and once per journal commit, and never fsyncs on its own.
+// short (no whole first commit in its journal) is taken over with a fresh
+// journal; a run given a SyncGroup asks it once per journal commit (its
+// creation becomes durable with the first) and never fsyncs on its own; a
+// new run keeps its definition and input in its journal (layout 2), and runs
+// of layout 1 (definition.json and input.json) still list and resume.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <vector>
 
 #include "engine_support.hpp"
@@ -30,6 +33,7 @@ TEST(RunCreation, ADirectoryCutShortBeforeItsDefinitionIsTakenOverWithAFreshJour
     w.append(1, {1, 2, 3});
     w.commit();
   }
+  std::ofstream(dir / "input.json") << "{}\n";  // what layout 1 wrote first
   EXPECT_FALSE(run::RunDirectory::exists(scratch.path(), "r1"));
   run::Engine engine(test::builtin_registry());
   auto o = test::fast_options(scratch.path(), "r1");
@@ -39,6 +43,7 @@ TEST(RunCreation, ADirectoryCutShortBeforeItsDefinitionIsTakenOverWithAFreshJour
   const auto h = run::read_history(dir / "journal");
   ASSERT_FALSE(h.events.empty());
   EXPECT_EQ(h.events.front().type, run::RecordType::RunStarted);  // the stale record is gone
+  EXPECT_FALSE(std::filesystem::exists(dir / "input.json"));
 }
 
 // A pilot's runs write status.json once, at their end
@@ -80,14 +85,14 @@ TEST(RunCreation, ARealRunIsNeverTakenOver) {
   ASSERT_EQ(engine.start(Json::parse(kFlow), Json::object(), test::fast_options(scratch.path(), "r1")).status,
             run::RunStatus::Succeeded);
   try {
-    (void)run::RunDirectory::create(scratch.path(), "r1", Json::parse(kFlow), Json::object());
+    (void)run::RunDirectory::create(scratch.path(), "r1");
     FAIL() << "expected run.exists";
   } catch (const Error& e) {
     EXPECT_EQ(e.id(), "run.exists");
   }
 }
 
-TEST(RunCreation, ARunWithASyncGroupAsksItForItsCreationAndEachCommit) {
+TEST(RunCreation, ARunWithASyncGroupAsksItOnlyForEachCommit) {
   test::ScratchDir scratch;
   int flushes = 0;
   fs::SyncGroup group([&] { return ++flushes, 0; });
@@ -106,8 +111,77 @@ TEST(RunCreation, ARunWithASyncGroupAsksItForItsCreationAndEachCommit) {
        at += format::record_header_size + format::load_u32(bytes.data() + at + 4))
     if (format::load_u16(bytes.data() + at + 14) & format::flag_first) ++commits;
   EXPECT_GE(commits, 2u);
-  EXPECT_EQ(group.stats().requests, 1 + commits);
-  EXPECT_EQ(flushes, static_cast<int>(1 + commits));
+  // Layout 1 asked once more, for definition.json before its rename.
+  EXPECT_EQ(group.stats().requests, commits);
+  EXPECT_EQ(flushes, static_cast<int>(commits));
+}
+
+std::set<std::string> files_in(const std::filesystem::path& dir) {
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.insert(e.path().filename().string());
+  return names;
+}
+
+TEST(RunLayout, ANewRunKeepsItsDefinitionAndInputInItsJournal) {
+  test::ScratchDir scratch;
+  run::Engine engine(test::builtin_registry());
+  auto o = test::fast_options(scratch.path(), "r1");
+  o.status_at_start = false;  // as a pilot's runs
+  const Json input = {{"x", 1}};
+  ASSERT_EQ(engine.start(Json::parse(kFlow), input, o).status, run::RunStatus::Succeeded);
+  const auto dir = scratch.path() / "r1";
+  EXPECT_EQ(files_in(dir), (std::set<std::string>{"journal", "lock", "status.json"}));
+  EXPECT_EQ(run::stored_definition(dir), Json::parse(kFlow));
+  EXPECT_EQ(run::stored_input(dir), input);
+  const auto started = run::read_history(dir / "journal").events.front();
+  EXPECT_EQ(started.body.value("layout", 0), run::kRunDirLayout);
+  EXPECT_TRUE(run::RunDirectory::exists(scratch.path(), "r1"));
+}
+
+// A layout-1 run (written by test::to_layout1 as beamflow wrote runs before
+// layout 2) cut before its end: it lists from its journal, resumes to the
+// same output, and one killed before its first commit (definition.json and
+// input.json there, a journal of just its header) starts from input.json.
+TEST(RunLayout, ALayout1RunStillListsAndResumes) {
+  test::ScratchDir scratch;
+  run::Engine engine(test::builtin_registry());
+  const Json flow = Json::parse(
+      R"({"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Task","Resource":"echo","End":true}}})");
+  const Json input = {{"x", 7}};
+  auto o = test::fast_options(scratch.path(), "full");
+  o.flow_file = "old-flow.json";
+  const auto full = engine.start(flow, input, o);
+  ASSERT_EQ(full.status, run::RunStatus::Succeeded);
+  const auto report = journal::read_journal(scratch.path() / "full" / "journal");
+  ASSERT_GT(report.records.size(), 3u);
+  for (const std::string id : {"old", "old-unstarted"}) {
+    SCOPED_TRACE(id);
+    const auto dir = scratch.path() / id;
+    std::filesystem::create_directories(dir);
+    std::filesystem::copy_file(scratch.path() / "full" / "journal", dir / "journal");
+    test::to_layout1(dir);
+    ASSERT_TRUE(std::filesystem::exists(dir / "definition.json"));
+    // Cut: before RunEnded ("old"), or to the bare header ("old-unstarted").
+    const auto records = journal::read_journal(dir / "journal").records;
+    std::filesystem::resize_file(dir / "journal",
+                                 id == "old" ? records.back().offset : journal::format::header_size);
+    EXPECT_TRUE(run::RunDirectory::exists(scratch.path(), id));
+    EXPECT_EQ(run::stored_definition(dir), flow);
+    EXPECT_EQ(run::stored_input(dir), input);
+    const auto listed = run::summarize_run(scratch.path(), id);
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(listed->status, "INTERRUPTED");  // no status.json, nobody holds its lock
+    if (id == "old") {
+      EXPECT_EQ(listed->flow, "old-flow.json");
+    }
+    const auto resumed = engine.resume(id, test::fast_options(scratch.path()));
+    ASSERT_EQ(resumed.status, run::RunStatus::Succeeded) << resumed.error.cause;
+    EXPECT_EQ(resumed.output, full.output);
+    EXPECT_EQ(run::summarize_run(scratch.path(), id)->status, "SUCCEEDED");
+  }
+  std::set<std::string> listed;
+  for (const auto& s : run::list_runs(scratch.path())) listed.insert(s.run_id);
+  EXPECT_EQ(listed, (std::set<std::string>{"full", "old", "old-unstarted"}));
 }
 
 }  // namespace

@@ -124,7 +124,7 @@ TEST(TriggerPilot, KilledMidBurstTwiceEveryFileIsRunExactlyOnce) {
   std::map<std::string, int> runs_per_file;
   for (const auto& r : all) {
     EXPECT_EQ(r.status, "SUCCEEDED") << r.run_id;
-    ++runs_per_file[read_json(runs / r.run_id / "input.json")["file"].get<std::string>()];
+    ++runs_per_file[run::stored_input(runs / r.run_id)["file"].get<std::string>()];
   }
   EXPECT_EQ(runs_per_file.size(), kFiles);
   for (const auto& [file, n] : runs_per_file) ASSERT_EQ(n, 1) << file;
