@@ -23,17 +23,20 @@ namespace {
 
 constexpr std::size_t kSize = 24 << 20, kChunk = 16 << 10, kChunks = kSize / kChunk;
 
+// Chunk records in rank 0's journal under `state`: index -> how many times
+// recorded.
+std::map<std::uint64_t, int> chunk_records(const stdfs::path& state) {
+  std::map<std::uint64_t, int> out;
+  for (const Json& r : parse_journal(slurp(state / "journal-r0.log")))
+    if (r["t"] == "c") ++out[r["i"].get<std::uint64_t>()];
+  return out;
+}
+
 class KillTest : public TransferTest {
  protected:
   Json req() const { return request(Json::array({item("big", "out/big")}), {{"chunk_size", kChunk}}); }
 
-  // Chunk records in the journal: index -> how many times recorded.
-  std::map<std::uint64_t, int> recorded() const {
-    std::map<std::uint64_t, int> out;
-    for (const Json& r : parse_journal(slurp(state / "journal-r0.log")))
-      if (r["t"] == "c") ++out[r["i"].get<std::uint64_t>()];
-    return out;
-  }
+  std::map<std::uint64_t, int> recorded() const { return chunk_records(state); }
 
   // Starts the transfer in a child and SIGKILLs it once `at_least` chunks are
   // recorded; returns the records at the kill.
@@ -196,9 +199,7 @@ TEST_F(SmallBatchTest, KilledAtEachSyncAndRenameThenResumedNothingCompletedIsCop
     EXPECT_TRUE(again.empty()) << again.front();
     EXPECT_EQ(out["files_unchanged"], done.size());
     EXPECT_EQ(out["files_copied"], kSmall + 1 - done.size());
-    std::map<std::uint64_t, int> chunks;
-    for (const Json& r : parse_journal(slurp(state / "journal-r0.log")))
-      if (r["t"] == "c") ++chunks[r["i"].get<std::uint64_t>()];
+    const std::map<std::uint64_t, int> chunks = chunk_records(state);
     EXPECT_EQ(chunks.size(), kBigChunks);
     for (const auto& [index, times] : chunks) EXPECT_EQ(times, 1) << "chunk " << index;
     EXPECT_EQ(finals().size(), kSmall + 1);
