@@ -6,6 +6,9 @@
 // get a signal.
 #include <sys/wait.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "command_fixture.hpp"
 #include "actions/supervised.hpp"
 #include "platform/machine.hpp"
@@ -33,6 +36,11 @@ class RemoteSupervisorTest : public CommandTest {
     started["boot_id"] = home.boot_id;
     started["pid_ns"] = home.pid_ns;
     durable::write_json(r.state_dir / "started", started);
+  }
+  static bool has_exec_d_as_supervisor(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    const std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return cmdline.find(std::string("__supervise") + '\0') != std::string::npos;
   }
   static bool still_running(test::Process& p) {
     int status;
@@ -110,6 +118,9 @@ TEST_F(RemoteSupervisorTest, FreeLockWithTheSupervisorAliveHereIsNotLost) {
   durable::write_json(r.state_dir / "spec.json", {{"argv", Strings{"true"}}});
   test::Process impostor = test::Process::start({"sh", "-c", "while :; do sleep 0.1; done", "__supervise", r.state_dir.string()});
   const pid_t pid = impostor.pid();
+  // Until the child has exec'd, its command line is this test's: looking
+  // then would rightly find no supervisor (seen on a loaded CI machine).
+  ASSERT_TRUE(eventually([&] { return has_exec_d_as_supervisor(pid); }));
   durable::write_json(r.state_dir / "started", {{"supervisor_pid", pid}});
   record_supervisor(r, pid, platform::this_home());
   EXPECT_EQ(command->run(r).status, ActionStatus::Active);
