@@ -127,7 +127,18 @@ RunResult Engine::resume(const std::string& run_id, const RunOptions& options) {
   History history = read_history(dir.journal_file());
   if (!history.events.empty()) check_recorded_start(history.events.front(), run_id, definition);
   RunState state(machine);
-  for (const auto& e : history.events) state.apply(e);
+  std::size_t replayed = 0;
+  try {
+    for (; replayed < history.events.size(); ++replayed) state.apply(history.events[replayed]);
+    if (!state.ended()) state.check_resumable();
+  } catch (Error& e) {
+    // Where in which file: the record that contradicts the run, or the
+    // journal's end when the state it leaves cannot go on.
+    e.with("run_id", run_id)
+        .with("file", dir.journal_file().string())
+        .with("offset", std::to_string(replayed < history.offsets.size() ? history.offsets[replayed] : history.end));
+    throw;
+  }
   if (options.observer && (history.torn_tail || history.skipped_records))
     options.observer({{"type", "JournalRepaired"},
                       {"torn_tail", history.torn_tail},

@@ -53,6 +53,17 @@ void RunState::set_phase(Frame& f, Phase p) {
   if (p == Phase::Ready || p == Phase::TaskDone || p == Phase::Children) mark_ready(f.id);
 }
 
+void RunState::check_resumable() const {
+  for (const auto& [id, f] : m_frames)
+    if (f.phase == Phase::Children && f.def().type == lang::StateType::Parallel && f.children.started < f.children.total)
+      throw Error("run.replay", states_error::Runtime,
+                  "the journal ends after Parallel state '" + f.state + "' started its " +
+                      std::to_string(f.children.total) + " branches but before " +
+                      std::to_string(f.children.total - f.children.started) +
+                      " of them were entered; one commit writes both, so no beamflow wrote this journal",
+                  {{"frame", id}});
+}
+
 void RunState::requeue_all() {
   for (auto& [id, f] : m_frames)
     if (f.phase == Phase::Ready || f.phase == Phase::TaskDone || f.phase == Phase::Children) mark_ready(id);

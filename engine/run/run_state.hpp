@@ -125,6 +125,12 @@ class RunState {
   // Frames with an action in flight (Phase::Task).
   const std::set<std::string>& tasks() const noexcept { return m_tasks; }
 
+  // After a replay: throws Error "run.replay" (context frame=) for a state
+  // no writer leaves, one in which the run would wait for nothing forever
+  // (a Parallel whose ChildrenStarted is there but not its branches'
+  // StateEntered, which the same commit writes).
+  void check_resumable() const;
+
   // Re-queues frames whose work is due after a replay (children bookkeeping
   // that a crash may have interrupted).
   void requeue_all();

@@ -265,10 +265,13 @@ History read_history(const std::filesystem::path& journal_file) {
   h.torn_tail = report->torn_tail;
   h.skipped_records = report->skipped_records;
   h.events.reserve(report->records.size());
+  h.offsets.reserve(report->records.size());
+  h.end = report->valid_end;
   try {
     for (const auto& r : report->records) {
       try {
         h.events.push_back(decode(r.type, r.payload));
+        h.offsets.push_back(r.offset);
       } catch (Error& e) {
         e.with("offset", std::to_string(r.offset));
         throw;

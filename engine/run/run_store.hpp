@@ -89,6 +89,8 @@ Json stored_input(const std::filesystem::path& run_dir);
 // Decoded records of a run's journal.
 struct History {
   std::vector<Event> events;
+  std::vector<std::uint64_t> offsets;  // of each event's record in the journal
+  std::uint64_t end = 0;               // where the whole commits end
   bool torn_tail = false;            // a torn tail follows them (cut on the next append)
   std::size_t skipped_records = 0;   // always 0: damage before the tail is refused
 };

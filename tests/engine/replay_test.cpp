@@ -100,6 +100,61 @@ TEST(Replay, EveryPrefixOfTheJournalResumesToTheSameOutput) {
   }
 }
 
+// A journal no writer leaves: the run's records each sealed as its own
+// commit (a hand-made or foreign file), so that a prefix can end between
+// records one commit writes together. Cut after ChildrenStarted of the
+// Parallel, the run would wait forever for branches nobody enters; resuming
+// any prefix must instead finish to the same output or fail with
+// run.replay naming the journal and the offset, and leave the journal as
+// it was (session 14 saw the driver hang there).
+TEST(Replay, APrefixNoWriterLeavesResumesOrFailsNamingTheJournalAndOffset) {
+  ScratchDir scratch;
+  const Json input = {{"items", {1, 2, 3, 4}}};
+  run::Engine engine(test::builtin_registry());
+  const auto full = engine.start(kFlow, input, test::fast_options(scratch.path(), "full"));
+  ASSERT_EQ(full.status, run::RunStatus::Succeeded);
+  const auto records = journal::read_journal(run::run_dir(scratch.path(), "full") / "journal").records;
+  // Fan's ChildrenStarted (2 branches; the Map's says 4 items, which the
+  // Map enters again itself), followed in its commit by both branches'
+  // StateEntered.
+  std::size_t fan = 0;
+  while (fan < records.size() &&
+         !(records[fan].type == static_cast<std::uint16_t>(run::RecordType::ChildrenStarted) &&
+           run::decode(records[fan].type, records[fan].payload).body.at("n") == 2))
+    ++fan;
+  ASSERT_LT(fan + 2, records.size());
+  for (const std::size_t i : {fan + 1, fan + 2})
+    ASSERT_EQ(records[i].type, static_cast<std::uint16_t>(run::RecordType::StateEntered));
+  std::size_t refused = 0;
+  for (std::size_t keep = 3; keep <= records.size(); ++keep) {
+    const std::string id = "k" + std::to_string(keep);
+    const auto file = run::run_dir(scratch.path(), id) / "journal";
+    std::filesystem::create_directories(file.parent_path());
+    journal::rewrite_journal(file, {records.begin(), records.begin() + static_cast<std::ptrdiff_t>(keep)},
+                             journal::Durability::None);
+    const auto before = journal::read_journal(file);
+    // Cut after Fan's ChildrenStarted or its first branch's StateEntered.
+    const bool cut_in_fan = keep > fan && keep <= fan + 2;
+    try {
+      const auto again = engine.resume(id, test::fast_options(scratch.path()));
+      EXPECT_FALSE(cut_in_fan) << "keep " << keep;
+      EXPECT_EQ(again.status, run::RunStatus::Succeeded) << "keep " << keep << ": " << again.error.cause;
+      EXPECT_EQ(again.output, full.output) << "keep " << keep;
+    } catch (const Error& e) {
+      ++refused;
+      EXPECT_TRUE(cut_in_fan) << "keep " << keep << ": " << e.what();
+      EXPECT_EQ(e.id(), "run.replay") << e.what();
+      EXPECT_NE(std::string(e.what()).find("file=" + file.string()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("offset=" + std::to_string(before.valid_end)), std::string::npos)
+          << e.what();
+      const auto after = journal::read_journal(file);
+      EXPECT_EQ(after.file_size, before.file_size) << "keep " << keep;
+      EXPECT_EQ(after.records.size(), keep);
+    }
+  }
+  EXPECT_EQ(refused, 2u);
+}
+
 TEST(Replay, FinishedRunResumesToItsRecordedResult) {
   ScratchDir scratch;
   run::Engine engine(test::builtin_registry());
