@@ -128,24 +128,24 @@ void Manifest::absorb(const std::vector<Json>& records) {
   }
 }
 
-Manifest::Manifest(const std::filesystem::path& dir, int rank) : m_dir(dir) {
-  const std::string own = "journal-r" + std::to_string(rank) + ".log";
+Manifest::Manifest(const std::filesystem::path& dir, int rank)
+    : m_path(dir / ("journal-r" + std::to_string(rank) + ".log")) {
+  const std::string own = m_path.filename().string();
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("journal-r", 0) != 0 || name == own) continue;
     absorb(parse_journal(slurp(entry.path())));
   }
-  const auto path = dir / own;
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) throw io_error("cannot open the transfer journal", path, errno);
+  const int fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw io_error("cannot open the transfer journal", m_path, errno);
   m_journal = Fd(fd);
-  const std::string text = slurp(path);
+  const std::string text = slurp(m_path);
   std::size_t complete = 0;
   absorb(parse_journal(text, &complete));
   if (complete != text.size() && ::ftruncate(fd, static_cast<off_t>(complete)) != 0)
-    throw io_error("cannot cut the torn tail of the transfer journal", path, errno);
-  if (::lseek(fd, 0, SEEK_END) < 0) throw io_error("cannot seek the transfer journal", path, errno);
+    throw io_error("cannot cut the torn tail of the transfer journal", m_path, errno);
+  if (::lseek(fd, 0, SEEK_END) < 0) throw io_error("cannot seek the transfer journal", m_path, errno);
 }
 
 std::optional<std::string> Manifest::chunk(const std::string& dst, const SourceIdentity& id, std::uint64_t cs,
@@ -168,15 +168,14 @@ std::optional<std::string> Manifest::file(const std::string& dst, const SourceId
 void Manifest::append(const std::string& lines) {
   const char* p = lines.data();
   std::size_t left = lines.size();
-  const auto path = m_dir / "journal";
   while (left > 0) {
     const ssize_t n = ::write(m_journal.get(), p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw io_error("cannot append to the transfer journal", path, errno);
+    if (n < 0) throw io_error("cannot append to the transfer journal", m_path, errno);
     p += n;
     left -= static_cast<std::size_t>(n);
   }
-  if (::fdatasync(m_journal.get()) != 0) throw io_error("cannot sync the transfer journal", path, errno);
+  if (::fdatasync(m_journal.get()) != 0) throw io_error("cannot sync the transfer journal", m_path, errno);
 }
 
 void Manifest::add_chunks(const std::string& dst, const SourceIdentity& id, std::uint64_t cs,

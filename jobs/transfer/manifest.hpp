@@ -75,7 +75,7 @@ class Manifest {
  private:
   void append(const std::string& lines);
   void absorb(const std::vector<Json>& records);
-  std::filesystem::path m_dir;
+  std::filesystem::path m_path;  // this rank's journal, named in its errors
   Fd m_journal;
   std::map<std::string, std::string> m_chunks;  // key -> digest
   std::map<std::string, std::string> m_files;   // key -> checksum
