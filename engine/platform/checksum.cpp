@@ -21,7 +21,8 @@ struct Fd {
 };
 }  // namespace
 
-std::optional<std::string> sha256_file(const std::filesystem::path& path, std::stop_token stop) {
+bool read_file_blocks(const std::filesystem::path& path, std::stop_token stop,
+                      const std::function<void(const char* data, std::size_t size)>& block) {
   auto failure = [&](const std::string& why) {
     return Error("fs.read", states_error::Runtime, "cannot checksum the file: " + why, {{"file", path.string()}});
   };
@@ -30,7 +31,6 @@ std::optional<std::string> sha256_file(const std::filesystem::path& path, std::s
   struct stat st {};
   if (::fstat(in.fd, &st) != 0) throw failure(std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw failure("not a regular file");
-  Digest digest("SHA-256");
   // 1 MiB reads: large enough that the syscall count does not matter on a
   // parallel file system, small enough that the page cache's copy lands in
   // the core's cache and is hashed from there; 8 MiB, copied out to memory
@@ -40,13 +40,20 @@ std::optional<std::string> sha256_file(const std::filesystem::path& path, std::s
   constexpr std::size_t kRead = std::size_t{1} << 20;
   const auto buffer = std::make_unique_for_overwrite<char[]>(kRead);
   while (true) {
-    if (stop.stop_requested()) return std::nullopt;
+    if (stop.stop_requested()) return false;
     const ssize_t n = ::read(in.fd, buffer.get(), kRead);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw failure(std::strerror(errno));
     if (n == 0) break;
-    digest.update(buffer.get(), static_cast<std::size_t>(n));
+    block(buffer.get(), static_cast<std::size_t>(n));
   }
+  return true;
+}
+
+std::optional<std::string> sha256_file(const std::filesystem::path& path, std::stop_token stop) {
+  Digest digest("SHA-256");
+  if (!read_file_blocks(path, stop, [&](const char* data, std::size_t size) { digest.update(data, size); }))
+    return std::nullopt;
   return digest.hex();
 }
 
