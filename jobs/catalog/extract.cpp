@@ -158,7 +158,9 @@ Json extract_file(const stdfs::path& file, const std::string& rel, std::set<std:
     techniques.insert("tomography");
   }
   for (const auto& [path, attrs] : st.attributes.items())
-    if (attrs.contains("algorithm") && attrs.contains("input_sha256")) techniques.insert("reconstruction");
+    // input_digest since beamflow recorded xxh128; older volumes have input_sha256 only.
+    if (attrs.contains("algorithm") && (attrs.contains("input_digest") || attrs.contains("input_sha256")))
+      techniques.insert("reconstruction");
   return out;
 }
 

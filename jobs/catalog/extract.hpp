@@ -3,7 +3,7 @@
 // (Data Exchange scans and beamflow reconstructions). For each file: every
 // dataset's shape and type, the small attributes of every object (energy,
 // instrument, sample, and a reconstruction's algorithm, centre, filter and
-// provenance: input file, its sha256, parameters), and a summary of the
+// provenance: input file, its digest, parameters), and a summary of the
 // rotation angles (/exchange/theta: count, first, last, units).
 //
 // The result is stored under "extracted" beside what the user gave, so the
