@@ -12,27 +12,51 @@ namespace {
 Error unreadable(const std::filesystem::path& path, const Error& e) {
   return input_error("tomo.input.unreadable", e.message(), {{"file", path.string()}});
 }
+
+std::string prefix(DigestKind kind) { return std::string(transfer::to_string(kind)) + ":"; }
+
+// nullopt when `stop` was requested before the end of the file.
+std::optional<std::string> digest_of(const std::filesystem::path& path, DigestKind kind, std::stop_token stop) {
+  transfer::Hasher hasher(kind);
+  if (!platform::read_file_blocks(path, stop, [&](const char* data, std::size_t size) { hasher.update(data, size); }))
+    return std::nullopt;
+  return hasher.finish();
+}
 }  // namespace
 
-std::string sha256_file(const std::filesystem::path& path) {
+std::string file_digest(const std::filesystem::path& path, DigestKind kind) {
   try {
-    return platform::sha256_file(path);
+    return *digest_of(path, kind, std::stop_token{});
   } catch (const Error& e) {
     throw unreadable(path, e);
   }
 }
 
-InputChecksum::InputChecksum(std::filesystem::path path) : m_path(std::move(path)) {
+std::optional<DigestKind> digest_kind(std::string_view digest) {
+  const auto colon = digest.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  return transfer::parse_algorithm(digest.substr(0, colon));
+}
+
+std::string sha256_digest(std::string_view hex) { return prefix(DigestKind::Sha256) + std::string(hex); }
+
+std::optional<std::string> sha256_hex_of(std::string_view digest) {
+  const std::string p = prefix(DigestKind::Sha256);
+  if (!digest.starts_with(p)) return std::nullopt;
+  return std::string(digest.substr(p.size()));
+}
+
+InputChecksum::InputChecksum(std::filesystem::path path, DigestKind kind) : m_path(std::move(path)), m_kind(kind) {
   // OpenSSL reads its configuration's location from the environment when
   // first used: done here, so that the thread never reads the environment
   // while the caller's thread changes it (MPI_Init does).
-  digest_hex("SHA-256", {});
+  if (kind == DigestKind::Sha256) digest_hex("SHA-256", {});
   std::promise<std::string> promise;
   std::future<std::string> hash = promise.get_future();
   try {
-    m_thread = std::jthread([path = m_path, promise = std::move(promise)](std::stop_token stop) mutable {
+    m_thread = std::jthread([path = m_path, kind, promise = std::move(promise)](std::stop_token stop) mutable {
       try {
-        if (auto hex = platform::sha256_file(path, stop)) promise.set_value(std::move(*hex));
+        if (auto digest = digest_of(path, kind, stop)) promise.set_value(std::move(*digest));
       } catch (const Error& e) {
         promise.set_exception(std::make_exception_ptr(unreadable(path, e)));
       } catch (...) {
@@ -46,7 +70,7 @@ InputChecksum::InputChecksum(std::filesystem::path path) : m_path(std::move(path
 }
 
 std::string InputChecksum::get() {
-  if (!m_hash.valid()) return sha256_file(m_path);
+  if (!m_hash.valid()) return file_digest(m_path, m_kind);
   return m_hash.get();
 }
 

@@ -43,7 +43,9 @@ Json ReconSummary::to_json() const {
           {"center", centers.empty() ? Json(nullptr) : Json(centers[centers.size() / 2])},
           {"centers", centers},
           {"center_search", center_search ? center_search->to_json() : Json(nullptr)},
-          {"input_sha256", input_sha256},
+          {"input_digest", input_digest},
+          // What flows written before input_digest read; null unless a SHA-256.
+          {"input_sha256", sha256_hex_of(input_digest) ? Json(*sha256_hex_of(input_digest)) : Json(nullptr)},
           {"timing",
            {{"seconds", seconds},
             {"read_seconds", read_seconds},
@@ -84,6 +86,7 @@ kernels::Algorithm check_options(const ReconOptions& o) {
 struct PreparedOutput {
   std::filesystem::path work;  // the file the slices go to: the output, or its partial file
   std::string plans;
+  std::string input_digest;  // as that file records it
 };
 
 // Rank 0: finds or creates the file this run writes, following the one
@@ -94,19 +97,26 @@ struct PreparedOutput {
 // with this reconstruction's header is resumed; other settings are refused
 // unless `overwrite`. Returns the FFT plans the run follows: those the file
 // recorded when resuming, else the ones `choose_plans` makes, recorded in
-// the new file.
+// the new file. Unless `digest_asked`, an existing file recording another
+// kind of input digest than `header` (an older beamflow's SHA-256) is
+// compared by a digest of that kind, made here.
 PreparedOutput prepare_output(const std::filesystem::path& path, const std::filesystem::path& input,
-                              const VolumeHeader& header, bool overwrite,
+                              const VolumeHeader& header, bool overwrite, bool digest_asked,
                               const std::function<std::string()>& choose_plans) {
   check_output_directory(path);
   const std::filesystem::path partial = partial_output_path(path);
   fs::check_not_input(path, {input}, "output");
   fs::check_not_input(partial, {input}, "output's partial file");
   auto resume = [&](const std::filesystem::path& file) -> std::optional<PreparedOutput> {
-    const std::string difference = VolumeFile::read_header(file).difference(header);
+    const VolumeHeader recorded = VolumeFile::read_header(file);
+    VolumeHeader ours = header;
+    const auto kind = digest_kind(recorded.input_digest);
+    if (!digest_asked && kind && kind != digest_kind(header.input_digest))
+      ours.input_digest = file_digest(input, *kind);
+    const std::string difference = recorded.difference(ours);
     if (difference.empty()) {  // resume; an older beamflow's output records no plans
       const std::string plans = VolumeFile::read_fft_plans(file);
-      return PreparedOutput{file, plans.empty() ? choose_plans() : plans};
+      return PreparedOutput{file, plans.empty() ? choose_plans() : plans, ours.input_digest};
     }
     if (overwrite) return std::nullopt;
     throw output_error("tomo.output.exists",
@@ -128,7 +138,7 @@ PreparedOutput prepare_output(const std::filesystem::path& path, const std::file
   // replaces it.
   const std::string plans = choose_plans();
   VolumeFile::create(partial, header, plans);
-  return {partial, plans};
+  return {partial, plans, header.input_digest};
 }
 
 // FFTW_MEASURE picks a plan by timing candidates, so two processes may pick
@@ -212,12 +222,14 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     check_previews(p, 1, {o.input});
   });
 
-  std::string sha;
+  const DigestKind digest_as = o.input_digest.value_or(DigestKind::Xxh128);
+  std::string digest;  // rank 0's, for the header
   comm.agree([&] {
     if (!comm.is_root()) return;
-    sha = o.input_checksum && o.input_checksum->path() == o.input ? o.input_checksum->get() : sha256_file(o.input);
+    const auto& early = o.input_checksum;
+    digest = early && early->path() == o.input && early->kind() == digest_as ? early->get()
+                                                                              : file_digest(o.input, digest_as);
   });
-  s.input_sha256 = comm.broadcast(sha);
 
   SinogramPipeline pipeline(*input, o.preprocess);
   if (o.center.is_auto()) {
@@ -241,7 +253,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   header.pad = o.pad;
   header.centers = s.centers;
   header.input_file = std::filesystem::absolute(o.input).lexically_normal().string();
-  header.input_sha256 = s.input_sha256;
+  header.input_digest = digest;
   header.input_dataset = o.layout.data;
   header.parameters = {{"preprocess", pipeline.options().to_json()},
                        {"layout",
@@ -257,9 +269,10 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   PreparedOutput prepared;
   comm.agree([&] {
     if (comm.is_root())
-      prepared = prepare_output(o.output, o.input, header, o.overwrite,
+      prepared = prepare_output(o.output, o.input, header, o.overwrite, o.input_digest.has_value(),
                                 [&] { return choose_fft_plans(algorithm, shape, params, log); });
   });
+  s.input_digest = comm.broadcast(prepared.input_digest);
   const std::string plans = comm.broadcast(prepared.plans);
   const std::filesystem::path work = comm.broadcast(prepared.work.string());
   comm.agree([&] { follow_fft_plans(plans, work); });

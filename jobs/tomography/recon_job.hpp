@@ -66,8 +66,13 @@ struct ReconOptions {
   // PNG previews of these slices (0-based in the output; empty: the middle).
   std::optional<std::filesystem::path> preview;
   std::vector<std::int64_t> preview_slices;
-  // The input's checksum when the caller started hashing it early (rank 0,
-  // of `input`); else rank 0 hashes the input when it needs the checksum.
+  // How the output identifies its input (input_checksum.hpp). Unset: an
+  // existing output is compared by the kind it records (an older volume's
+  // SHA-256 included), a new one records xxh128. Set: the output must
+  // record this kind; one recording another is refused like other settings.
+  std::optional<DigestKind> input_digest;
+  // The input's digest when the caller started hashing it early (rank 0,
+  // of `input`); else rank 0 hashes the input when it needs the digest.
   std::shared_ptr<InputChecksum> input_checksum;
   // Logged by rank 0: progress lines for people.
   std::function<void(const std::string&)> log;
@@ -86,7 +91,7 @@ struct ReconSummary {
   std::string algorithm, filter;
   std::vector<double> centers;
   std::optional<CenterResult> center_search;
-  std::string input_sha256;
+  std::string input_digest;  // as the output records it
   // Seconds, the slowest rank's. read: HDF5 reads; preprocess: to
   // sinograms; kernel: reconstruction and the copy to the host; write:
   // writing slices and flags; wait: the main thread waiting for the

@@ -11,12 +11,15 @@
 #include <new>
 
 #include "jobs/tomography/errors.hpp"
+#include "jobs/tomography/input_checksum.hpp"
 #include "kernels/common/host_pages.hpp"
 
 namespace beamflow::jobs {
 
 namespace {
 constexpr const char* kFftPlansAttribute = "fft_plans";
+constexpr const char* kInputDigestAttribute = "input_digest";
+constexpr const char* kInputSha256Attribute = "input_sha256";  // before input_digest; SHA-256 only
 
 std::string join(const std::vector<double>& v, std::size_t limit = 4) {
   std::string out;
@@ -63,7 +66,7 @@ std::string VolumeHeader::difference(const VolumeHeader& o) const {
         differs("first row", rows.begin, o.rows.begin), differs("algorithm", algorithm, o.algorithm),
         differs("filter", filter, o.filter), differs("pad", pad, o.pad),
         differs("input file", input_file, o.input_file),
-        differs("input sha256", input_sha256, o.input_sha256),
+        differs("input digest", input_digest, o.input_digest),
         differs("input dataset", input_dataset, o.input_dataset), differs("version", version, o.version)})
     if (!d.empty()) return d;
   if (centers != o.centers) return "centres: " + join(centers) + " vs " + join(o.centers);
@@ -92,7 +95,8 @@ void VolumeFile::create(const std::filesystem::path& path, const VolumeHeader& h
     io::h5::write_attribute(d, "rows_begin", h.rows.begin, at);
     io::h5::write_attribute(d, "rows_end", h.rows.end, at);
     io::h5::write_attribute(d, "input_file", h.input_file, at);
-    io::h5::write_attribute(d, "input_sha256", h.input_sha256, at);
+    io::h5::write_attribute(d, kInputDigestAttribute, h.input_digest, at);
+    if (const auto hex = sha256_hex_of(h.input_digest)) io::h5::write_attribute(d, kInputSha256Attribute, *hex, at);
     io::h5::write_attribute(d, "input_dataset", h.input_dataset, at);
     io::h5::write_attribute(d, "parameters", h.parameters.dump(), at);
     if (!fft_plans.empty()) io::h5::write_attribute(d, kFftPlansAttribute, fft_plans, at);
@@ -149,7 +153,8 @@ VolumeHeader VolumeFile::read_header(const std::filesystem::path& path) {
   h.pad = number("pad");
   h.centers = io::h5::read_double_attribute(d, "center", site).value_or(std::vector<double>{});
   h.input_file = text("input_file");
-  h.input_sha256 = text("input_sha256");
+  const auto digest = io::h5::read_string_attribute(d, kInputDigestAttribute, site);
+  h.input_digest = digest ? *digest : sha256_digest(text(kInputSha256Attribute));
   h.input_dataset = text("input_dataset");
   h.version = text("version");
   try {

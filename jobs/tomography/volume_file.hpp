@@ -3,7 +3,7 @@
 //   /exchange/data  slice x row x column float32, attenuation per pixel
 //   /exchange/done  one uint8 per slice, 1 once that slice is on disk
 // and, on /exchange/data, attributes recording how it was made (algorithm,
-// filter, centre per slice, input file and its SHA-256, version, ...).
+// filter, centre per slice, input file and its digest, version, ...).
 //
 // Checkpointing: the file is created whole (datasets contiguous and
 // allocated, attributes written) and renamed into place, so a file at the
@@ -54,7 +54,11 @@ struct VolumeHeader {
   std::int64_t pad = 0;
   std::vector<double> centers;  // one per slice, detector columns
   std::string input_file;
-  std::string input_sha256;
+  // Self-describing (input_checksum.hpp): "xxh128:..." or "sha256:...".
+  // Written as input_digest, and as the bare hex input_sha256 too when it
+  // is a SHA-256, which is all an older beamflow's volume records (read
+  // back here as "sha256:<hex>").
+  std::string input_digest;
   std::string input_dataset;
   Json parameters = Json::object();  // every other setting (preprocessing, layout)
   std::string version = BEAMFLOW_VERSION;

@@ -46,7 +46,8 @@ TEST_F(ReconJobTest, RunsThenFindsEverythingDone) {
   // gridrec works on pairs of rows: chunks of 1 row become pairs, 3 of them.
   EXPECT_EQ(s.chunk_rows, 2);
   EXPECT_EQ(s.rounds, (3 + world().size() - 1) / world().size());
-  EXPECT_EQ(s.input_sha256.size(), 64u);
+  EXPECT_TRUE(s.input_digest.starts_with("xxh128:")) << s.input_digest;  // the default
+  EXPECT_EQ(s.input_digest.size(), 7u + 32u);
   EXPECT_EQ(s.centers, std::vector<double>(5, 15.5));
   EXPECT_EQ(lines.empty(), !world().is_root());  // rank 0 logs
   EXPECT_EQ(s.to_json()["output"], output.string());
@@ -56,7 +57,7 @@ TEST_F(ReconJobTest, RunsThenFindsEverythingDone) {
   EXPECT_EQ(s.already_done, 5);
   const VolumeHeader h = VolumeFile::read_header(output);
   EXPECT_EQ(h.algorithm, "gridrec");
-  EXPECT_EQ(h.input_sha256, s.input_sha256);
+  EXPECT_EQ(h.input_digest, s.input_digest);
   EXPECT_EQ(h.parameters["preprocess"]["field_reduce"], "mean");
 }
 

@@ -25,7 +25,7 @@ VolumeHeader sample_header(std::int64_t slices = 6, std::int64_t width = 4) {
   h.pad = 2;
   for (std::int64_t i = 0; i < slices; ++i) h.centers.push_back(1.5 + 0.01 * double(i));
   h.input_file = "/data/scan.h5";
-  h.input_sha256 = std::string(64, 'a');
+  h.input_digest = "xxh128:" + std::string(32, 'a');
   h.input_dataset = "/exchange/data";
   h.parameters = {{"flat_reduce", "mean"}};
   return h;
@@ -53,6 +53,26 @@ TEST_F(VolumeFileTest, HeaderRoundTripsAndNothingIsDoneYet) {
   v.close();
 }
 
+// A SHA-256 input digest is also written as the bare hex input_sha256, all
+// that an older beamflow's volume records; such a volume (input_digest
+// taken away here) reads back as "sha256:<hex>".
+TEST_F(VolumeFileTest, AnOlderVolumesSha256ReadsAsASha256Digest) {
+  VolumeHeader h = sample_header();
+  const std::string hex(64, 'c');
+  h.input_digest = "sha256:" + hex;
+  create(h);
+  const io::h5::Site site{"test", "States.TaskFailed", file.string()};
+  world().agree([&] {
+    if (!world().is_root()) return;
+    io::h5::Handle f = io::h5::open_file(file, io::h5::Access::ReadWrite, std::nullopt, site);
+    io::h5::Handle data = *io::h5::try_open_dataset(f.get(), kVolumeDataset, site);
+    EXPECT_EQ(io::h5::read_string_attribute(data.get(), "input_sha256", site), hex);
+    ASSERT_GE(H5Adelete(data.get(), "input_digest"), 0);
+  });
+  EXPECT_EQ(VolumeFile::read_header(file).difference(h), "");
+  EXPECT_EQ(VolumeFile::read_header(file).input_digest, "sha256:" + hex);
+}
+
 TEST_F(VolumeFileTest, ThousandsOfCentresFitInTheAttribute) {
   const VolumeHeader h = sample_header(20000, 2);  // 160 kB of centres
   create(h);
@@ -71,8 +91,8 @@ TEST_F(VolumeFileTest, DifferenceNamesWhatChanged) {
   other.parameters["flat_reduce"] = "median";
   EXPECT_NE(h.difference(other).find("median"), std::string::npos);
   other = h;
-  other.input_sha256 = std::string(64, 'b');
-  EXPECT_NE(h.difference(other).find("input sha256"), std::string::npos);
+  other.input_digest = "xxh128:" + std::string(32, 'b');
+  EXPECT_NE(h.difference(other).find("input digest"), std::string::npos);
 }
 
 TEST_F(VolumeFileTest, CommitsFromEveryRankSetDoneFlags) {

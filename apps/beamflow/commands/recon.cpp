@@ -34,8 +34,10 @@ int recon_main(const std::vector<std::string>& args) {
     jobs::ReconOptions options =
         jobs::options_from_json(jobs::recon_fields(), request_from(vm, jobs::recon_fields()), {});
     options.log = [&out](const std::string& line) { out.progress(line); };
-    // Rank 0 hashes the input (provenance) while MPI and Kokkos start.
-    if (platform::launch_info().rank == 0) options.input_checksum = std::make_shared<jobs::InputChecksum>(options.input);
+    // Rank 0 hashes the input (its identity and provenance) while MPI and Kokkos start.
+    if (platform::launch_info().rank == 0)
+      options.input_checksum = std::make_shared<jobs::InputChecksum>(
+          options.input, options.input_digest.value_or(jobs::DigestKind::Xxh128));
     return with_runtime(out, [&](parallel::ParallelRuntime& runtime) {
       const jobs::ReconSummary summary = jobs::reconstruct(options, runtime.world());
       out.prints_results(runtime.world().is_root());
