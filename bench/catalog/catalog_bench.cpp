@@ -6,8 +6,9 @@
 //   catalog_bench --search-only [--queries Q] --sqlite PATH | --pg CONNINFO
 //                                        # only search a catalog an earlier run filled (the same entries and
 //                                        # queries; its row's entries and ingest columns read 0)
-//   catalog_bench ... --per-query 1         # also one line a search on stderr: word, hits, wall ms, CPU ms
-//                                        # (which queries make the p99)
+//   catalog_bench ... --per-query 1         # also one line a search on stderr: index, word, hits, wall ms,
+//                                        # CPU ms, minor page faults, steady clock at its end (s; which
+//                                        # queries make the p99, and to cut a perf record by query)
 //   catalog_bench --print-sql Q [--pg]   # the search statements of the first Q bench queries, one
 //                                        # JSON {"sql", "params"} a line (to time or EXPLAIN them)
 //
@@ -34,6 +35,8 @@
 #include <string>
 #include <variant>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include "jobs/catalog/catalog.hpp"
 #include "jobs/catalog/sql_plan.hpp"
@@ -104,6 +107,14 @@ double cpu_seconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
+// Page faults this thread took so far that needed no disk read (a page
+// already in the page cache entering the process's page table).
+long minor_faults() {
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  return u.ru_minflt;
+}
+
 double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<std::size_t>(static_cast<double>(v.size()) * p))];
@@ -134,10 +145,14 @@ Latency measure(Catalog& catalog, const Corpus& corpus, int queries) {
     const Json q = bench_query(word);
     const auto s0 = Clock::now();
     const double c0 = cpu_seconds();
+    const long f0 = g_per_query ? minor_faults() : 0;  // a system call: only when asked
     const auto r = catalog.search(parse_query(q), who);
     const double c = (cpu_seconds() - c0) * 1e3;
-    const double t = std::chrono::duration<double, std::milli>(Clock::now() - s0).count();
-    if (g_per_query) std::fprintf(stderr, "query %d %s %ld %.3f %.3f\n", i, word.c_str(), static_cast<long>(r.total), t, c);
+    const auto s1 = Clock::now();
+    const double t = std::chrono::duration<double, std::milli>(s1 - s0).count();
+    if (g_per_query)
+      std::fprintf(stderr, "query %d %s %ld %.3f %.3f %ld %.6f\n", i, word.c_str(), static_cast<long>(r.total), t, c,
+                   minor_faults() - f0, std::chrono::duration<double>(s1.time_since_epoch()).count());
     if (i >= 5) {  // the first few warm the caches
       ms.push_back(t);
       cpu_ms.push_back(c);
