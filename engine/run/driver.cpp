@@ -23,7 +23,7 @@ constexpr std::uint64_t kWakeupToken = 1;
 constexpr std::uint64_t kFirstSourceToken = 2;
 
 Json event_json(const Event& e) {
-  Json j = e.body;
+  Json j = body_of(e);
   j["type"] = to_string(e.type);
   return j;
 }
@@ -124,10 +124,10 @@ void Driver::commit_and_act() {
 
 void Driver::act(const Event& e) {
   switch (e.type) {
-    case RecordType::TaskScheduled: launch(e.body.at("f").get<std::string>(), false); break;
+    case RecordType::TaskScheduled: launch(frame_of(e), false); break;
     case RecordType::TaskSucceeded:
     case RecordType::TaskFailed: {
-      auto it = m_active.find(e.body.at("f").get<std::string>());
+      auto it = m_active.find(frame_of(e));
       if (it != m_active.end()) {
         it->second.executor->release(*it->second.action, it->second.request, it->second.placement);
         forget(it);

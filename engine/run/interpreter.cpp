@@ -37,7 +37,13 @@ Interpreter::Interpreter(RunState& state, std::vector<Event>& outbox, Interprete
     : m_state(state), m_outbox(outbox), m_env(std::move(env)) {}
 
 void Interpreter::emit(RecordType type, Json body) {
-  Event e{type, std::move(body)};
+  Event e{type, std::move(body), std::nullopt};
+  m_state.apply(e);
+  m_outbox.push_back(std::move(e));
+}
+
+void Interpreter::emit_task(RecordType type, TaskRecord task) {
+  Event e{type, Json(), std::move(task)};
   m_state.apply(e);
   m_outbox.push_back(std::move(e));
 }
@@ -261,7 +267,12 @@ void Interpreter::enter_wait(Frame& f, const lang::State& s, const Json& eff) {
 void Interpreter::enter_task(Frame& f, const lang::State& s, const Json& state_input, const Json& eff) {
   check_size(eff, f);
   const std::int64_t now = m_env.now_ms();
-  Json body = {{"f", f.id}, {"r", s.resource}, {"in", eff}, {"att", f.attempt}, {"t", now}};
+  TaskRecord task;
+  task.f = f.id;
+  task.r = s.resource;
+  task.data = eff;
+  task.att = f.attempt;
+  task.t = now;
   auto positive = [&](const std::optional<lang::DynamicValue>& v, const char* what) -> std::optional<double> {
     if (!v) return std::nullopt;
     Json j = v->evaluate(state_input, context(f), states_error::Runtime);
@@ -274,11 +285,11 @@ void Interpreter::enter_task(Frame& f, const lang::State& s, const Json& state_i
   if (!timeout) timeout = positive(s.timeout_seconds_path, "TimeoutSecondsPath");
   std::optional<double> heartbeat = s.heartbeat_seconds;
   if (!heartbeat) heartbeat = positive(s.heartbeat_seconds_path, "HeartbeatSecondsPath");
-  if (timeout) body["dl"] = now + static_cast<std::int64_t>(std::llround(std::min(*timeout, 1e11) * 1000.0));
-  if (heartbeat) body["hb"] = *heartbeat;
+  if (timeout) task.dl = now + static_cast<std::int64_t>(std::llround(std::min(*timeout, 1e11) * 1000.0));
+  task.hb = heartbeat;
   // The action id needs the attempt and visit, which the frame already has.
-  body["a"] = action_id(m_state.info().run_id, f);
-  emit(RecordType::TaskScheduled, std::move(body));
+  task.a = action_id(m_state.info().run_id, f);
+  emit_task(RecordType::TaskScheduled, std::move(task));
 }
 
 void Interpreter::enter_children(Frame& f, const lang::State& s, const Json& eff) {
@@ -528,6 +539,16 @@ void Interpreter::fire_timer(const std::string& frame_id) {
   }
 }
 
+TaskRecord Interpreter::succeeded(const std::string& frame_id, const std::string& action_id, Json out, bool sel) {
+  TaskRecord task;
+  task.f = frame_id;
+  task.a = action_id;
+  task.data = std::move(out);
+  task.sel = sel;
+  task.t = m_env.now_ms();
+  return task;
+}
+
 void Interpreter::task_finished(const std::string& frame_id, const actions::ActionState& result) {
   Frame* f = m_state.find(frame_id);
   if (!f || f->phase != Phase::Task || f->task.action_id != result.action_id) return;
@@ -545,12 +566,11 @@ void Interpreter::task_finished(const std::string& frame_id, const actions::Acti
       } catch (const Error&) {
       }
       if (selected) {
-        emit(RecordType::TaskSucceeded, {{"f", frame_id}, {"a", result.action_id}, {"out", std::move(*selected)},
-                                         {"sel", true}, {"t", m_env.now_ms()}});
+        emit_task(RecordType::TaskSucceeded, succeeded(frame_id, result.action_id, std::move(*selected), true));
         return;
       }
     }
-    emit(RecordType::TaskSucceeded, {{"f", frame_id}, {"a", result.action_id}, {"out", result.details}, {"t", m_env.now_ms()}});
+    emit_task(RecordType::TaskSucceeded, succeeded(frame_id, result.action_id, result.details, false));
   } else {
     const std::string error = result.error.empty() ? states_error::TaskFailed : result.error;
     emit(RecordType::TaskFailed, {{"f", frame_id}, {"a", result.action_id}, {"e", error}, {"c", result.cause}, {"t", m_env.now_ms()}});

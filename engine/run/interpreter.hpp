@@ -51,6 +51,9 @@ class Interpreter {
  private:
   enum class Origin { State, Task, Branch };
   void emit(RecordType type, Json body);
+  // The hot path's records, typed (record.hpp TaskRecord): no Json object.
+  void emit_task(RecordType type, TaskRecord task);
+  TaskRecord succeeded(const std::string& frame_id, const std::string& action_id, Json out, bool sel);
   Json& context(const Frame& f);
   void enter_state(Frame& f);
   void enter_task(Frame& f, const lang::State& s, const Json& state_input, const Json& effective);

@@ -24,8 +24,21 @@
 //   FrameCancelled  {f}
 //   RunEnded        {status, out | e, c, t}
 // Times are milliseconds since the Unix epoch.
+//
+// Payload forms: a CBOR object (every record before, every record but the two
+// below now), or, for TaskScheduled and TaskSucceeded (a Map's every item,
+// the no-op task's hot path), the compact form 1, told apart by its first
+// byte (a CBOR object's is 0xa0-0xbf or 0xbf, never 0x01). Little endian;
+// str = u32 length | bytes; cbor = the rest of the payload, one CBOR item:
+//   TaskScheduled  0x01 | str f | str a | str r | i64 att | i64 t | u8 has_dl
+//                  [| i64 dl] | u8 has_hb [| f64 hb] | cbor in
+//   TaskSucceeded  0x01 | str f | str a | u8 sel | i64 t | cbor out
+// Readers accept both forms of both records (older journals are CBOR); a
+// beamflow before the compact form refuses a journal with it (run.record).
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/json.hpp"
@@ -53,10 +66,36 @@ const char* to_string(RecordType t) noexcept;
 // in the journal's RunStarted, so a run makes two files fewer (run_store.hpp).
 inline constexpr int kRunDirLayout = 2;
 
-struct Event {
-  RecordType type;
-  Json body;
+// TaskScheduled / TaskSucceeded typed (the fields of the table above): the
+// interpreter builds these, applies and encodes them without a Json object.
+struct TaskRecord {
+  std::string f;  // frame
+  std::string a;  // action id
+  std::string r;  // resource (TaskScheduled)
+  Json data;      // in (TaskScheduled) / out (TaskSucceeded)
+  std::int64_t att = 0;
+  std::int64_t t = 0;
+  std::optional<std::int64_t> dl;
+  std::optional<double> hb;
+  bool sel = false;
 };
+
+struct Event {
+  Event(RecordType t, Json b = Json(), std::optional<TaskRecord> typed = std::nullopt)
+      : type(t), body(std::move(b)), task(std::move(typed)) {}
+  RecordType type;
+  // Null for an event the interpreter built typed (`task`); decode() fills
+  // it for every record, so readers of a journal see one shape.
+  Json body;
+  std::optional<TaskRecord> task;
+};
+
+// The frame a record names ("f").
+const std::string& frame_of(const Event& e);
+// The record's fields as a Json object, whichever form it holds.
+Json body_of(const Event& e);
+// A typed record's fields from a decoded body (what record_check accepted).
+TaskRecord task_record(RecordType type, const Json& body);
 
 std::vector<std::uint8_t> encode(const Event& e);
 // The same bytes, into `out` (cleared first): a driver encodes every record

@@ -9,7 +9,7 @@ namespace {
 
 Error replay_error(const std::string& what, const Event& e) {
   return Error("run.replay", states_error::Runtime, what,
-               {{"record", to_string(e.type)}, {"frame", e.body.value("f", std::string())}});
+               {{"record", to_string(e.type)}, {"frame", frame_of(e)}});
 }
 
 const std::string& str(const Json& body, const char* key) {
@@ -160,24 +160,30 @@ void RunState::apply(const Event& e) {
       return;
     }
     case RecordType::TaskScheduled: {
-      Frame& f = frame(str(b, "f"));
+      std::optional<TaskRecord> converted;  // a CBOR record (older journals)
+      const TaskRecord& r = e.task ? *e.task : converted.emplace(task_record(e.type, b));
+      Frame& f = frame(r.f);
       f.task = TaskInFlight{};
-      f.task.action_id = str(b, "a");
-      f.task.resource = str(b, "r");
-      f.task.input = b.value("in", Json());
-      f.task.attempt = b.value("att", 0);
-      f.task.started_ms = b.value("t", std::int64_t{0});
-      if (b.contains("dl")) f.task.deadline_ms = b["dl"].get<std::int64_t>();
-      if (b.contains("hb")) f.task.heartbeat_s = b["hb"].get<double>();
+      f.task.action_id = r.a;
+      f.task.resource = r.r;
+      f.task.input = r.data;
+      f.task.attempt = static_cast<int>(r.att);
+      f.task.started_ms = r.t;
+      f.task.deadline_ms = r.dl;
+      f.task.heartbeat_s = r.hb;
       set_phase(f, Phase::Task);
       return;
     }
     case RecordType::TaskSucceeded:
     case RecordType::TaskFailed: {
-      Frame& f = frame(str(b, "f"));
-      if (f.phase != Phase::Task || f.task.action_id != str(b, "a")) throw replay_error("result for an action not in flight", e);
+      Frame& f = frame(frame_of(e));
+      if (f.phase != Phase::Task || f.task.action_id != (e.task ? e.task->a : str(b, "a")))
+        throw replay_error("result for an action not in flight", e);
       f.task.ok = e.type == RecordType::TaskSucceeded;
-      if (f.task.ok) {
+      if (f.task.ok && e.task) {
+        f.task.output = e.task->data;
+        f.task.selected = e.task->sel;
+      } else if (f.task.ok) {
         f.task.output = b.value("out", Json());
         f.task.selected = b.contains("sel") && b["sel"] == true;
       } else f.task.error = FlowError{str(b, "e"), str(b, "c")};

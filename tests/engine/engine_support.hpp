@@ -35,30 +35,46 @@ inline run::RunOptions fast_options(const std::filesystem::path& root, const std
   return o;
 }
 
-// Rewrites a run directory of layout 2 into layout 1, what beamflow wrote
-// before it (run_store.hpp): definition.json and input.json, written as the
-// old create() wrote them, beside a journal whose RunStarted has no `layout`
-// and no `definition`. Every record keeps its commit flags, so each prefix
-// of the journal is one a run could have left.
-inline void to_layout1(const std::filesystem::path& dir) {
+// Rewrites a run's journal with each record's body as `body(event)` makes it
+// (the event decoded), in the CBOR form every record had before the compact
+// task records (record.hpp). Every record keeps its commit flags, so each
+// prefix of the journal is one a run could have left.
+template <typename Body>
+void rewrite_as_cbor(const std::filesystem::path& dir, Body body) {
   std::ifstream in(dir / "journal", std::ios::binary);
   const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
   const auto records = journal::parse_journal(bytes.data(), bytes.size(), dir / "journal").records;
-  run::Event started = run::decode(records.at(0).type, records.at(0).payload);
-  std::ofstream(dir / "definition.json") << dump_compact(started.body.at("definition")) << "\n";
-  std::ofstream(dir / "input.json") << dump_compact(started.body.at("input")) << "\n";
-  started.body.erase("definition");
-  started.body.erase("layout");
   const auto header = journal::format::encode_header();
   std::vector<std::uint8_t> out(header.begin(), header.end());
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const auto flags = journal::format::decode_record(bytes.data() + records[i].offset, bytes.size() - records[i].offset)->flags;
-    const auto payload = i == 0 ? run::encode(started) : records[i].payload;
-    const std::size_t at = journal::format::append_record(out, records[i].type, payload.data(), payload.size());
+  for (const auto& r : records) {
+    const auto flags = journal::format::decode_record(bytes.data() + r.offset, bytes.size() - r.offset)->flags;
+    const auto payload = Json::to_cbor(body(run::decode(r.type, r.payload)));
+    const std::size_t at = journal::format::append_record(out, r.type, payload.data(), payload.size());
     journal::format::seal_record(out.data() + at, flags);
   }
   std::ofstream(dir / "journal", std::ios::binary | std::ios::trunc)
       .write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
+}
+
+// Rewrites a run directory of layout 2 into layout 1, what beamflow wrote
+// before it (run_store.hpp): definition.json and input.json, written as the
+// old create() wrote them, beside a journal whose RunStarted has no `layout`
+// and no `definition`, and whose records are all CBOR, as then.
+inline void to_layout1(const std::filesystem::path& dir) {
+  rewrite_as_cbor(dir, [&dir](run::Event e) {
+    if (e.type == run::RecordType::RunStarted) {
+      std::ofstream(dir / "definition.json") << dump_compact(e.body.at("definition")) << "\n";
+      std::ofstream(dir / "input.json") << dump_compact(e.body.at("input")) << "\n";
+      e.body.erase("definition");
+      e.body.erase("layout");
+    }
+    return e.body;
+  });
+}
+
+// A layout-2 journal as beamflow wrote it before the compact task records.
+inline void to_cbor_records(const std::filesystem::path& dir) {
+  rewrite_as_cbor(dir, [](const run::Event& e) { return e.body; });
 }
 
 }  // namespace beamflow::test

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "../support/expect_error.hpp"
 #include "engine_support.hpp"
 #include "journal/journal.hpp"
 #include "run/paths.hpp"
@@ -58,13 +59,24 @@ TEST(Replay, EveryPrefixOfTheJournalResumesToTheSameOutput) {
   std::filesystem::create_directories(old_dir);
   std::filesystem::copy_file(run::run_dir(scratch.path(), "full") / "journal", old_dir / "journal");
   test::to_layout1(old_dir);
+  // And layout 2 as written before the compact task records (record.hpp).
+  const auto cbor_dir = run::run_dir(scratch.path(), "cbor");
+  std::filesystem::create_directories(cbor_dir);
+  std::filesystem::copy_file(run::run_dir(scratch.path(), "full") / "journal", cbor_dir / "journal");
+  test::to_cbor_records(cbor_dir);
 
   int n = 0;
-  for (const std::string source : {"full", "old"}) {
-    SCOPED_TRACE("layout " + std::string(source == "old" ? "1" : "2"));
+  for (const std::string source : {"full", "old", "cbor"}) {
+    SCOPED_TRACE(source == "old" ? "layout 1" : source == "cbor" ? "layout 2, CBOR task records" : "layout 2");
     const auto journal_file = run::run_dir(scratch.path(), source) / "journal";
     const auto report = journal::read_journal(journal_file);
     ASSERT_GT(report.records.size(), 20u);
+    std::size_t compact = 0;
+    for (const auto& r : report.records)
+      if (r.type == static_cast<std::uint16_t>(run::RecordType::TaskScheduled) ||
+          r.type == static_cast<std::uint16_t>(run::RecordType::TaskSucceeded))
+        compact += r.payload.at(0) == 0x01;
+    EXPECT_EQ(compact > 0, source == "full");
     std::ifstream in(journal_file, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), {});
     // Layout 2: the run exists once its first commit (RunStarted and the
@@ -178,6 +190,38 @@ TEST(Replay, ARecordEncodedIntoAReusedBufferHasTheBytesOfEncode) {
   run::encode_into(shorter, buffer);
   EXPECT_EQ(buffer, run::encode(shorter));
   EXPECT_EQ(run::decode(static_cast<std::uint16_t>(shorter.type), buffer).body, shorter.body);
+}
+
+TEST(Replay, ACompactTaskRecordDecodesToItsFieldsAndACutOneIsRefused) {
+  run::TaskRecord scheduled;
+  scheduled.f = "/M#1.0[12]";
+  scheduled.a = std::string(32, 'a');
+  scheduled.r = "echo";
+  scheduled.data = {{"x", 1}};
+  scheduled.att = 2;
+  scheduled.t = 1765000000123;
+  scheduled.dl = 1765000009999;
+  scheduled.hb = 2.5;
+  run::TaskRecord succeeded;
+  succeeded.f = scheduled.f;
+  succeeded.a = scheduled.a;
+  succeeded.data = "big";
+  succeeded.sel = true;
+  succeeded.t = 7;
+  for (const run::Event& e : {run::Event{run::RecordType::TaskScheduled, Json(), scheduled},
+                              run::Event{run::RecordType::TaskSucceeded, Json(), succeeded}}) {
+    SCOPED_TRACE(run::to_string(e.type));
+    const auto payload = run::encode(e);
+    ASSERT_EQ(payload.at(0), 0x01);
+    const run::Event back = run::decode(static_cast<std::uint16_t>(e.type), payload);
+    EXPECT_EQ(back.body, run::body_of(e));
+    EXPECT_EQ(run::body_of(back), run::body_of(e));
+    // As a CBOR record it encodes the same fields (what older journals hold).
+    EXPECT_EQ(run::decode(static_cast<std::uint16_t>(e.type), Json::to_cbor(run::body_of(e))).body, run::body_of(e));
+    for (std::size_t cut = 1; cut < payload.size(); ++cut)
+      test::expect_error([&] { run::decode(static_cast<std::uint16_t>(e.type), {payload.begin(), payload.begin() + static_cast<std::ptrdiff_t>(cut)}); },
+                         "run.record", {run::to_string(e.type)});
+  }
 }
 
 TEST(Replay, JournalFromAnotherDefinitionIsRefused) {
