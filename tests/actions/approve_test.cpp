@@ -99,11 +99,15 @@ TEST_F(ApproveTest, TimesOut) {
   EXPECT_EQ(error_of([&] { decide(run_dir, "Gate-0", true, "alice", ""); }).first, "approve.timed_out");
 }
 
+// The deadline is long enough that a loaded machine still decides before it
+// (at 0.05 s a loaded machine could pass it between run and decide); the
+// look comes after it has passed.
 TEST_F(ApproveTest, DecisionBeforeTheDeadlineWinsOverALateLook) {
-  const auto r = request({{"timeout_seconds", 0.05}}, "Gate");
+  const auto r = request({{"timeout_seconds", 1.0}}, "Gate");
   action("approve").run(r);
+  const auto deadline_passed = std::chrono::steady_clock::now() + std::chrono::milliseconds(1050);
   decide(run_dir, "Gate-0", true, "alice", "");
-  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  std::this_thread::sleep_until(deadline_passed);
   EXPECT_EQ(action("approve").status(r).status, ActionStatus::Succeeded);
 }
 
