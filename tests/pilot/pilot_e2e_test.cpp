@@ -53,17 +53,10 @@ TEST_F(Pilot, MpirunPilotOfThreeRanksRunsFlowsOnItsWorkers) {
   expect_each_side_effect_once(runs);
   // The pilot publishes its ranks' counts once a second: the flows may all
   // have ended before the last of their tasks is in status.json.
-  Json s;
-  std::int64_t done = 0;
-  for (int look = 0; look < 50 && done < 48 * 3; ++look) {
-    if (look > 0) std::this_thread::sleep_for(200ms);
-    s = Json::parse(run_process({kBinary, "status", "--pilot", m_dir.string(), "--json"}).out);
-    ASSERT_TRUE(s["pilot"].is_object());
-    ASSERT_EQ(s["pilot"]["ranks"].size(), 2u);  // ranks 1 and 2
-    done = 0;
-    for (const auto& r : s["pilot"]["ranks"]) done += r["tasks_done"].get<std::int64_t>();
-  }
-  EXPECT_GE(done, 48 * 3);  // echo, command, echo of every flow ran on a worker rank
+  const Json s = status_when([](const Json& s) { return tasks_done(s) >= 48 * 3; });
+  ASSERT_TRUE(s["pilot"].is_object());
+  ASSERT_EQ(s["pilot"]["ranks"].size(), 2u);  // ranks 1 and 2
+  EXPECT_GE(tasks_done(s), 48 * 3);  // echo, command, echo of every flow ran on a worker rank
   // A drain of the coordinator (rank 0; mpirun itself turns SIGTERM into an
   // abort of the job): it stops the workers, and mpirun ends with 0.
   EXPECT_NE(s["pilot"]["pid"].get<pid_t>(), pilot.pid());
@@ -97,15 +90,11 @@ TEST_F(Pilot, AMapOfManyEchoItemsRunsOnTheWorkersWithEveryResultJournaled) {
   for (const auto& e : history)
     if (e.at("type") == "TaskSucceeded") ++seen.at(e.at("out").at("i").get<std::size_t>());
   for (int i = 0; i < kItems; ++i) EXPECT_EQ(seen[i], 1) << "item " << i;
-  std::this_thread::sleep_for(1200ms);  // the next status.json
-  const Json s = Json::parse(run_process({kBinary, "status", "--pilot", m_dir.string(), "--json"}).out);
+  const Json s = status_when([](const Json& s) { return tasks_done(s) >= kItems; });
   ASSERT_TRUE(s["pilot"].is_object());
-  std::int64_t done = 0;
-  for (const auto& rank : s["pilot"]["ranks"]) {
+  for (const auto& rank : s["pilot"]["ranks"])
     EXPECT_GT(rank["tasks_done"].get<std::int64_t>(), 0) << s.dump();  // both worker ranks took items
-    done += rank["tasks_done"].get<std::int64_t>();
-  }
-  EXPECT_EQ(done, kItems);
+  EXPECT_EQ(tasks_done(s), kItems);
   ::kill(s["pilot"]["pid"].get<pid_t>(), SIGTERM);
   EXPECT_EQ(pilot.wait().exit_code, 0);
 }
@@ -306,8 +295,7 @@ TEST_F(Pilot, AHungWorkerRankIsNoticedAndItsTasksRunElsewhere) {
   std::cout << "all flows done " << std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0).count()
             << " s after the worker hung\n";
   expect_each_side_effect_once(runs);
-  std::this_thread::sleep_for(1200ms);  // the next status.json
-  const Json after = Json::parse(run_process({kBinary, "status", "--pilot", m_dir.string(), "--json"}).out);
+  const Json after = status_when([](const Json& s) { return s["pilot"]["lost_ranks"] == 1; });
   EXPECT_EQ(after["pilot"]["lost_ranks"], 1) << after.dump();
   ::kill(workers[0], SIGCONT);  // it answers again and says goodbye to the drain
   ::kill(coordinator, SIGTERM);

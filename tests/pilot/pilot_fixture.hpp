@@ -189,6 +189,29 @@ class Pilot : public ::testing::Test {
     return run_process({kBinary, "wait", run_id, "--pilot", m_dir.string(), "--json"}, within(timeout));
   }
 
+  // Tasks done by all worker ranks, as `beamflow status --json` counts them.
+  static std::int64_t tasks_done(const Json& status) {
+    std::int64_t done = 0;
+    for (const auto& rank : status["pilot"]["ranks"]) done += rank["tasks_done"].get<std::int64_t>();
+    return done;
+  }
+
+  // `beamflow status --json` once `done` holds of it, or the last look after
+  // a minute: the pilot rewrites status.json about once a second, later on a
+  // loaded machine, so a test waits for what it expects to see there.
+  template <class Pred>
+  Json status_when(Pred&& done) {
+    Json s;
+    for (int look = 0; look < 300; ++look) {
+      if (look > 0) std::this_thread::sleep_for(200ms);
+      const auto r = run_process({kBinary, "status", "--pilot", m_dir.string(), "--json"});
+      if (r.exit_code != 0) continue;
+      s = Json::parse(r.out);
+      if (s["pilot"].is_object() && done(s)) break;
+    }
+    return s;
+  }
+
   void expect_all_succeeded(const std::map<std::string, std::string>& runs) {
     for (const auto& [tag, id] : runs) {
       const auto r = wait(id);
