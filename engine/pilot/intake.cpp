@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/error.hpp"
 #include "core/json_parse.hpp"
@@ -475,6 +476,13 @@ std::optional<Submission> find_submission(const fsys::path& dir, const std::stri
 
 std::vector<Submission> list_submissions(const fsys::path& dir) {
   std::vector<Submission> out;
+  // A submission read in inbox/ and moved by a running pilot before
+  // accepted/ is listed is met twice; it is one submission (its id is what
+  // a pilot runs once), so it is listed once.
+  std::unordered_set<std::string> seen;
+  const auto add = [&](Submission s) {
+    if (seen.insert(s.submission_id).second) out.push_back(std::move(s));
+  };
   const auto ledger = open_dir(dir / kLedger);
   for (const char* sub : {kInbox, kAccepted}) {
     std::error_code ec;
@@ -485,12 +493,11 @@ std::vector<Submission> list_submissions(const fsys::path& dir) {
       // moved meanwhile is gone from inbox/ and found in accepted/.
       struct stat st {};
       try {
-        if (p.extension() == ".json") out.push_back(read_submission(p));
+        if (p.extension() == ".json") add(read_submission(p));
         if (p.extension() != ".batch") continue;
         auto b = detail::read_batch(p);
         for (auto& e : b.entries)
-          if (detail::batch_owner(ledger.get(), e.submission.submission_id) == b.id)
-            out.push_back(std::move(e.submission));
+          if (detail::batch_owner(ledger.get(), e.submission.submission_id) == b.id) add(std::move(e.submission));
       } catch (const Error&) {
         if (::lstat(p.c_str(), &st) == 0) throw;
       }

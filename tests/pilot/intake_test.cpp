@@ -47,6 +47,21 @@ TEST(Intake, SubmitReturnsARunIdAndTheSameIdGivesTheSameRun) {
   EXPECT_NE(submit(dir, kFlow, {{"x", 1}}).run_id, submit(dir, kFlow, {{"x", 1}}).run_id);
 }
 
+// A lister that read inbox/ just before a pilot moved a submission to
+// accepted/ meets it in both: it is one submission. The moment is played by
+// a copy in both directories (a triggers test counted 4 of 3 under load).
+TEST(Intake, ASubmissionMetInInboxAndAcceptedIsListedOnce) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  submit(dir, kFlow, {{"x", 1}}, "job-1");
+  submit(dir, kFlow, {{"x", 2}}, "job-2");
+  fsys::create_directories(dir / "accepted");
+  fsys::copy_file(dir / "inbox" / "job-1.json", dir / "accepted" / "job-1.json");
+  const auto listed = list_submissions(dir);
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_NE(listed[0].submission_id, listed[1].submission_id);
+}
+
 TEST(Intake, AReusedIdWithOtherContentIsRefused) {
   test::ScratchDir scratch;
   const fsys::path dir = scratch.path() / "pilot";
