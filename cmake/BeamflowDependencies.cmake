@@ -8,6 +8,10 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 find_package(GTest REQUIRED)
 find_package(PNG REQUIRED)
+# xxHash has no CMake package on Debian; its header is all we need
+# (XXH_INLINE_ALL), the library is linked for completeness.
+find_path(BEAMFLOW_XXHASH_INCLUDE xxhash.h REQUIRED)
+find_library(BEAMFLOW_XXHASH_LIBRARY xxhash REQUIRED)
 
 # Parallel HDF5: the MPI build must win over a serial one that may also be installed.
 set(HDF5_PREFER_PARALLEL ON)

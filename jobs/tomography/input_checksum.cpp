@@ -13,11 +13,11 @@ Error unreadable(const std::filesystem::path& path, const Error& e) {
   return input_error("tomo.input.unreadable", e.message(), {{"file", path.string()}});
 }
 
-std::string prefix(DigestKind kind) { return std::string(transfer::to_string(kind)) + ":"; }
+std::string prefix(DigestKind kind) { return std::string(platform::digest::to_string(kind)) + ":"; }
 
 // nullopt when `stop` was requested before the end of the file.
 std::optional<std::string> digest_of(const std::filesystem::path& path, DigestKind kind, std::stop_token stop) {
-  transfer::Hasher hasher(kind);
+  platform::digest::Hasher hasher(kind);
   if (!platform::read_file_blocks(path, stop, [&](const char* data, std::size_t size) { hasher.update(data, size); }))
     return std::nullopt;
   return hasher.finish();
@@ -35,7 +35,7 @@ std::string file_digest(const std::filesystem::path& path, DigestKind kind) {
 std::optional<DigestKind> digest_kind(std::string_view digest) {
   const auto colon = digest.find(':');
   if (colon == std::string_view::npos) return std::nullopt;
-  return transfer::parse_algorithm(digest.substr(0, colon));
+  return platform::digest::parse_algorithm(digest.substr(0, colon));
 }
 
 std::string sha256_digest(std::string_view hex) { return prefix(DigestKind::Sha256) + std::string(hex); }

@@ -4,8 +4,8 @@
 // HDF5; it covers everything that changes the result (projections, flats,
 // darks, angles and their units); and it exists before any slice is read,
 // which is when a resumed run must decide whether an existing output
-// belongs to this input. Self-describing, in verified transfer's form
-// (jobs/transfer/checksum.hpp): "xxh128:<32 hex>" by default, as
+// belongs to this input. Self-describing, in the form verified transfer
+// records too (platform/digest.hpp): "xxh128:<32 hex>" by default, as
 // `xxhsum -H2` prints it, whose read of the file costs a tenth of SHA-256's
 // CPU (0.02 against 0.21 s for a 200 MB input: the SHA-256 was ~0.2 s of
 // CPU competing with the kernels on every run, bench/RESULTS.md); or
@@ -20,11 +20,11 @@
 #include <string_view>
 #include <thread>
 
-#include "jobs/transfer/checksum.hpp"
+#include "platform/digest.hpp"
 
 namespace beamflow::jobs {
 
-using DigestKind = transfer::Algorithm;
+using DigestKind = platform::digest::Algorithm;
 
 // The self-describing digest of a file; its failure reported as the input's
 // problem: tomo.input.unreadable (file=).

@@ -200,10 +200,10 @@ const std::vector<Field<ReconOptions>>& recon_fields() {
         "how the output identifies its input file: xxh128 (as xxhsum -H2 prints it) or sha256 (as sha256sum "
         "does); unset: xxh128, or the kind an output being resumed records",
         [](O& o, const Json& v) {
-          o.input_digest = transfer::parse_algorithm(v.get<std::string>());
+          o.input_digest = platform::digest::parse_algorithm(v.get<std::string>());
           if (!o.input_digest) throw bad_field("input_digest", "wants xxh128 or sha256");
         },
-        [](const O& o) { return o.input_digest ? Json(transfer::to_string(*o.input_digest)) : Json(nullptr); }));
+        [](const O& o) { return o.input_digest ? Json(platform::digest::to_string(*o.input_digest)) : Json(nullptr); }));
     f.push_back(member_field<O>(
         "backend", FieldType::String, "Kokkos backend (default: the build's)",
         [](O & o) -> auto& { return o.backend; }));

@@ -18,6 +18,9 @@
 
 namespace beamflow::transfer {
 
+using platform::digest::Algorithm;
+using platform::digest::Hasher;
+
 namespace {
 
 // The copy moves 256 KiB at a time: a buffer that stays in the core's L2

@@ -48,7 +48,7 @@
 
 #include "core/json.hpp"
 #include "jobs/transfer/beneath.hpp"
-#include "jobs/transfer/checksum.hpp"
+#include "platform/digest.hpp"
 #include "jobs/transfer/manifest.hpp"
 #include "jobs/transfer/plan.hpp"
 
@@ -57,7 +57,7 @@ namespace beamflow::transfer {
 class PieceWriter;
 
 struct CopyOptions {
-  Algorithm algorithm = Algorithm::Xxh128;
+  platform::digest::Algorithm algorithm = platform::digest::Algorithm::Xxh128;
   bool verify = true;
   bool preserve_timestamp = false;
   std::uint64_t chunk_size = std::uint64_t{64} << 20;
@@ -107,7 +107,7 @@ class Copier {
  private:
   FileOutcome copy(const PlannedFile& file, FileOutcome out);
   FileOutcome compare(const PlannedFile& file);
-  std::string hash_fd(int fd, const Root& root, const std::string& rel, std::uint64_t size, Algorithm a);
+  std::string hash_fd(int fd, const Root& root, const std::string& rel, std::uint64_t size, platform::digest::Algorithm a);
 
   const Root& m_src;
   const Root& m_dst;

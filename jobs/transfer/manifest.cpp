@@ -10,13 +10,15 @@
 #include <iterator>
 
 #include "core/json_parse.hpp"
-#include "jobs/transfer/checksum.hpp"
+#include "platform/digest.hpp"
 #include "jobs/transfer/endpoints.hpp"
 #include "jobs/transfer/errors.hpp"
 #include "platform/fs.hpp"
 #include "platform/private_dir.hpp"
 
 namespace beamflow::transfer {
+
+using platform::digest::xxh64_of;
 
 namespace {
 

@@ -6,6 +6,10 @@
 
 namespace beamflow::transfer {
 
+using platform::digest::Algorithm;
+using platform::digest::Hasher;
+using platform::digest::parse_algorithm;
+
 namespace {
 
 Error invalid(const std::string& why, const std::string& pointer) {
@@ -183,7 +187,7 @@ Json TransferRequest::to_json() const {
          {"preserve_timestamp", preserve_timestamp},
          {"delete_destination_extra", delete_destination_extra},
          {"filter_rules", rules},
-         {"checksum_algorithm", transfer::to_string(checksum_algorithm)},
+         {"checksum_algorithm", platform::digest::to_string(checksum_algorithm)},
          {"chunk_size", chunk_size}};
   if (!submission_id.empty()) j["submission_id"] = submission_id;
   return j;

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "core/json.hpp"
-#include "jobs/transfer/checksum.hpp"
+#include "platform/digest.hpp"
 
 namespace beamflow::transfer {
 
@@ -51,7 +51,7 @@ struct TransferRequest {
   bool delete_destination_extra = false;
   std::string submission_id;  // empty: derived from the request's content
   std::vector<FilterRule> filter_rules;
-  Algorithm checksum_algorithm = Algorithm::Xxh128;
+  platform::digest::Algorithm checksum_algorithm = platform::digest::Algorithm::Xxh128;
   std::uint64_t chunk_size = std::uint64_t{64} << 20;
 
   Json to_json() const;

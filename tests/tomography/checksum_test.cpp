@@ -37,7 +37,7 @@ TEST(Checksum, AFileOfManyReadsHashesAsOneBuffer) {
   Digest whole("SHA-256");
   whole.update(bytes.data(), bytes.size());
   EXPECT_EQ(file_digest(file, DigestKind::Sha256), sha256_digest(whole.hex()));
-  EXPECT_EQ(file_digest(file, DigestKind::Xxh128), transfer::xxh128_of(bytes.data(), bytes.size()));
+  EXPECT_EQ(file_digest(file, DigestKind::Xxh128), platform::digest::xxh128_of(bytes.data(), bytes.size()));
 }
 
 // Recorded digests name their kind; an older volume's bare SHA-256 hex
@@ -67,7 +67,7 @@ TEST(Checksum, StartedEarlyItIsTheSameChecksum) {
   EXPECT_EQ(started.get(), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   InputChecksum by_default(file);
   EXPECT_EQ(by_default.kind(), DigestKind::Xxh128);
-  EXPECT_EQ(by_default.get(), transfer::xxh128_of("abc", 3));
+  EXPECT_EQ(by_default.get(), platform::digest::xxh128_of("abc", 3));
   testing::expect_error([] { InputChecksum("/nonexistent/beamflow/x.h5").get(); }, "tomo.input.unreadable",
                         {"file=/nonexistent/beamflow/x.h5"});
 }

@@ -8,13 +8,19 @@
 #include <stdexcept>
 
 #include "fixture.hpp"
-#include "jobs/transfer/checksum.hpp"
+#include "platform/digest.hpp"
 #include "jobs/transfer/manifest.hpp"
 #include "jobs/transfer/plan.hpp"
 #include "jobs/transfer/verifier.hpp"
 #include "jobs/transfer/writer.hpp"
 
 namespace beamflow::transfer::testing {
+
+using platform::digest::Algorithm;
+using platform::digest::Hasher;
+using platform::digest::parse_algorithm;
+using platform::digest::xxh128_of;
+using platform::digest::xxh64_of;
 namespace {
 
 using test::expect_error;

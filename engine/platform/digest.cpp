@@ -1,4 +1,4 @@
-#include "jobs/transfer/checksum.hpp"
+#include "platform/digest.hpp"
 
 #include <openssl/evp.h>
 #define XXH_INLINE_ALL
@@ -8,7 +8,7 @@
 #include <cctype>
 #include <stdexcept>
 
-namespace beamflow::transfer {
+namespace beamflow::platform::digest {
 
 namespace {
 std::string hex(const unsigned char* bytes, std::size_t size) {
@@ -99,4 +99,4 @@ std::string xxh128_of(const void* data, std::size_t size) { return xxh128_string
 
 unsigned long long xxh64_of(std::string_view data) { return XXH3_64bits(data.data(), data.size()); }
 
-}  // namespace beamflow::transfer
+}  // namespace beamflow::platform::digest

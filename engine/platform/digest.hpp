@@ -3,14 +3,16 @@
 // canonical big-endian form `xxhsum -H2` prints) or "sha256:<64 hex>" (what
 // `sha256sum` prints). xxh128 is the default: ~20 GB/s per core, so hashing
 // costs nothing beside the copy; sha256 is there for whoever must compare
-// with sha256sum or an archive's records.
+// with sha256sum or an archive's records. One implementation for every
+// digest beamflow records: verified transfer's per-file and per-chunk
+// checksums, a reconstruction's input identity.
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace beamflow::transfer {
+namespace beamflow::platform::digest {
 
 enum class Algorithm { Xxh128, Sha256 };
 
@@ -45,4 +47,4 @@ std::string xxh128_of(const void* data, std::size_t size);
 // XXH3 64-bit of a buffer (the manifest's per-line check).
 unsigned long long xxh64_of(std::string_view data);
 
-}  // namespace beamflow::transfer
+}  // namespace beamflow::platform::digest
