@@ -26,13 +26,23 @@ bool ended(const run::RunSummary& s) { return s.status == "SUCCEEDED" || s.statu
 
 std::optional<run::RunSummary> queued(const stdfs::path& dir, const std::string& run_id) {
   if (!stdfs::is_directory(dir / "inbox")) return std::nullopt;
-  for (const auto& s : pending(dir).ready) {
-    if (s.run_id != run_id) continue;
+  const auto as_queued = [&](const Submission& s) {
     run::RunSummary r;
     r.run_id = run_id;
     r.status = "QUEUED";
     r.started = format_time_ms(s.submitted_at_ms);
     return r;
+  };
+  for (const auto& s : pending(dir).ready)
+    if (s.run_id == run_id) return as_queued(s);
+  // A batch is moved to accepted/ once the pilot has started its entries'
+  // runs; a start that failed for the moment (EMFILE) is tried again from
+  // there, so until then the run is accepted but has no directory yet.
+  try {
+    for (const auto& s : list_submissions(dir))
+      if (s.run_id == run_id) return as_queued(s);
+  } catch (const Error&) {
+    // A damaged file in accepted/ is the pilot's to report, not a lookup's.
   }
   return std::nullopt;
 }
