@@ -1,12 +1,20 @@
 #include "platform/digest.hpp"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
+
+#include "core/error.hpp"
+#include "platform/posix_file.hpp"
 
 namespace beamflow::platform::digest {
 
@@ -93,6 +101,35 @@ std::string Hasher::finish() {
   }
   m_state->reset(m_algorithm);
   return out;
+}
+
+std::optional<std::string> file_digest(const std::filesystem::path& path, Algorithm algorithm, std::stop_token stop) {
+  auto failure = [&](const std::string& why) {
+    return Error("fs.read", states_error::Runtime, "cannot checksum the file: " + why, {{"file", path.string()}});
+  };
+  const fs::detail::UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!in) throw failure(std::strerror(errno));
+  struct stat st {};
+  if (::fstat(in.get(), &st) != 0) throw failure(std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw failure("not a regular file");
+  // 1 MiB reads: large enough that the syscall count does not matter on a
+  // parallel file system, small enough that the page cache's copy lands in
+  // the core's cache and is hashed from there; 8 MiB, copied out to memory
+  // and read back, cost 0.17-0.20 s of CPU for a 200 MB file beside a
+  // running reconstruction against 0.14-0.15 s. Not zero-filled: read()
+  // writes every byte that is hashed.
+  constexpr std::size_t kRead = std::size_t{1} << 20;
+  const auto buffer = std::make_unique_for_overwrite<char[]>(kRead);
+  Hasher hasher(algorithm);
+  while (true) {
+    if (stop.stop_requested()) return std::nullopt;
+    const ssize_t n = ::read(in.get(), buffer.get(), kRead);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw failure(std::strerror(errno));
+    if (n == 0) break;
+    hasher.update(buffer.get(), static_cast<std::size_t>(n));
+  }
+  return hasher.finish();
 }
 
 std::string xxh128_of(const void* data, std::size_t size) { return xxh128_string(XXH3_128bits(data, size)); }

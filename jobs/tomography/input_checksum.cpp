@@ -5,7 +5,6 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "jobs/tomography/errors.hpp"
-#include "platform/checksum.hpp"
 
 namespace beamflow::jobs {
 namespace {
@@ -14,19 +13,11 @@ Error unreadable(const std::filesystem::path& path, const Error& e) {
 }
 
 std::string prefix(DigestKind kind) { return std::string(platform::digest::to_string(kind)) + ":"; }
-
-// nullopt when `stop` was requested before the end of the file.
-std::optional<std::string> digest_of(const std::filesystem::path& path, DigestKind kind, std::stop_token stop) {
-  platform::digest::Hasher hasher(kind);
-  if (!platform::read_file_blocks(path, stop, [&](const char* data, std::size_t size) { hasher.update(data, size); }))
-    return std::nullopt;
-  return hasher.finish();
-}
 }  // namespace
 
 std::string file_digest(const std::filesystem::path& path, DigestKind kind) {
   try {
-    return *digest_of(path, kind, std::stop_token{});
+    return *platform::digest::file_digest(path, kind, std::stop_token{});
   } catch (const Error& e) {
     throw unreadable(path, e);
   }
@@ -56,7 +47,7 @@ InputChecksum::InputChecksum(std::filesystem::path path, DigestKind kind) : m_pa
   try {
     m_thread = std::jthread([path = m_path, kind, promise = std::move(promise)](std::stop_token stop) mutable {
       try {
-        if (auto digest = digest_of(path, kind, stop)) promise.set_value(std::move(*digest));
+        if (auto digest = platform::digest::file_digest(path, kind, stop)) promise.set_value(std::move(*digest));
       } catch (const Error& e) {
         promise.set_exception(std::make_exception_ptr(unreadable(path, e)));
       } catch (...) {

@@ -26,7 +26,7 @@ TEST(Checksum, MatchesSha256sum) {
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
-// A file of several reads (platform::read_file_blocks reads 1 MiB at a
+// A file of several reads (platform::digest::file_digest reads 1 MiB at a
 // time, the last one short) hashes as the whole of it at once, either kind.
 TEST(Checksum, AFileOfManyReadsHashesAsOneBuffer) {
   testing::ScratchDir dir;
@@ -79,10 +79,11 @@ TEST(Checksum, AStoppedHashGivesUpAtItsNextRead) {
   const auto file = dir / (std::to_string(testing::world().rank()) + ".txt");
   std::ofstream(file) << "abc";
   std::stop_source stop;
-  EXPECT_EQ(platform::sha256_file(file, stop.get_token()),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(platform::sha256_file(file), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(platform::digest::file_digest(file, DigestKind::Sha256, stop.get_token()),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   stop.request_stop();
-  EXPECT_EQ(platform::sha256_file(file, stop.get_token()), std::nullopt);
+  EXPECT_EQ(platform::digest::file_digest(file, DigestKind::Xxh128, stop.get_token()), std::nullopt);
   { InputChecksum unasked(file); }  // joins its thread, asked to stop
 }
 
