@@ -24,34 +24,32 @@ namespace stdfs = std::filesystem;
 
 bool ended(const run::RunSummary& s) { return s.status == "SUCCEEDED" || s.status == "FAILED"; }
 
+// A run not under runs/ yet whose submission waits in inbox/, or is in
+// accepted/ without its run: one that a pilot will start. A pilot moves a
+// submission to accepted/ only once its run's journal holds the run's start
+// (coordinator.cpp); a crash that kept the move but not the run's creation
+// leaves it there, and the next pilot starts it.
 std::optional<run::RunSummary> queued(const stdfs::path& dir, const std::string& run_id) {
   if (!stdfs::is_directory(dir / "inbox")) return std::nullopt;
-  const auto as_queued = [&](const Submission& s) {
+  // A damaged file is the pilot's to report, not a lookup's.
+  for (const auto& s : list_readable(dir).ready) {
+    if (s.run_id != run_id) continue;
     run::RunSummary r;
     r.run_id = run_id;
     r.status = "QUEUED";
     r.started = format_time_ms(s.submitted_at_ms);
     return r;
-  };
-  for (const auto& s : pending(dir).ready)
-    if (s.run_id == run_id) return as_queued(s);
-  // A batch is moved to accepted/ once the pilot has started its entries'
-  // runs; a start that failed for the moment (EMFILE) is tried again from
-  // there, so until then the run is accepted but has no directory yet.
-  try {
-    for (const auto& s : list_submissions(dir))
-      if (s.run_id == run_id) return as_queued(s);
-  } catch (const Error&) {
-    // A damaged file in accepted/ is the pilot's to report, not a lookup's.
   }
   return std::nullopt;
 }
 
+// runs/ first, then the submissions (queued()), then runs/ again: a run
+// made while the submissions were listed, whose submission the listing
+// missed (removed from accepted/ meanwhile, or left out as unreadable), is
+// found rather than called unknown.
 std::optional<run::RunSummary> lookup(const stdfs::path& dir, const std::string& run_id) {
   if (auto s = run::summarize_run(dir / "runs", run_id)) return s;
   if (auto q = queued(dir, run_id)) return q;
-  // Accepted while we looked: the pilot moves a submission out of inbox/
-  // only after its run directory is complete, so it is under runs/ now.
   return run::summarize_run(dir / "runs", run_id);
 }
 

@@ -78,8 +78,7 @@ class Coordinator {
                   {{"dir", m_o.dir.string()}});
     count_crashes();
     m_scheduler.observe(&*m_crashes, &m_logs);
-    for (const auto& s : run::list_runs(runs_root()))
-      if (s.status != "SUCCEEDED" && s.status != "FAILED") enqueue(s.run_id, "", true);
+    recover();
     fs::Poller poller;
     poller.add(signals.fd(), kSignals);
     poller.add(m_channel.fd(), kChannel);
@@ -176,6 +175,31 @@ class Coordinator {
   stdfs::path runs_root() const { return m_o.dir / "runs"; }
   void log(const std::string& line) const {
     if (m_o.log) m_o.log(line);
+  }
+
+  // What the last incarnation left: its runs that have not ended are
+  // resumed, and a submission in accepted/ whose run does not exist is
+  // started (inbox/ never offers it again). A submission moves to accepted/
+  // only once its run's journal holds the run's start (drive_run), but a
+  // machine crash can keep the move and lose the run's creation when that
+  // start was not synced (--durability none; a first commit written by a
+  // pilot killed before its sync, then resumed). Such a run was never
+  // acted on (nothing is, before its start is in its journal), so
+  // starting it runs it once.
+  void recover() {
+    std::unordered_set<std::string> runs;
+    for (auto& s : run::list_runs(runs_root())) {
+      if (s.status != "SUCCEEDED" && s.status != "FAILED") enqueue(s.run_id, "", true);
+      runs.insert(std::move(s.run_id));
+    }
+    const Pending accepted = list_readable(m_o.dir, Folders::Accepted);
+    for (const auto& why : accepted.bad)
+      if (m_reported.insert(why).second) log("refused " + why);
+    for (const auto& s : accepted.ready)
+      if (!runs.count(s.run_id) && !run::RunDirectory::exists(runs_root(), s.run_id)) {
+        log("run " + s.run_id + ": submission " + s.submission_id + " is in accepted/ without its run: starting it");
+        enqueue(s.run_id, s.submission_id, false);
+      }
   }
 
   void enqueue(const std::string& run_id, const std::string& submission_id, bool resume) {
@@ -278,8 +302,12 @@ class Coordinator {
       run::Engine engine(m_registry);
       run::RunResult r;
       const std::string by = " by the pilot (pid " + std::to_string(::getpid()) + ")";
+      // The submission is accepted (moved out of inbox/) only once the run's
+      // journal holds its start: a submission in accepted/ always has its
+      // run, but for a machine crash that lost the run's creation and kept
+      // the move (recover()).
       if (s.resume) {
-        if (!s.submission_id.empty()) m_inbox.accepted(s.submission_id);
+        if (!s.submission_id.empty()) o.on_started = [this, &s] { m_inbox.accepted(s.submission_id); };
         m_logs.add(s.run_id, "resumed" + by);
         r = engine.resume(s.run_id, o);
       } else {

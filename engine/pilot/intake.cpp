@@ -474,7 +474,11 @@ std::optional<Submission> find_submission(const fsys::path& dir, const std::stri
   return std::nullopt;
 }
 
-std::vector<Submission> list_submissions(const fsys::path& dir) {
+namespace {
+
+// list_submissions() and list_readable(): `lenient` null, a file that cannot
+// be read throws; else it is left out and named in lenient->bad.
+std::vector<Submission> list_folders(const fsys::path& dir, Folders folders, Pending* lenient) {
   std::vector<Submission> out;
   // A submission read in inbox/ and moved by a running pilot before
   // accepted/ is listed is met twice; it is one submission (its id is what
@@ -483,8 +487,9 @@ std::vector<Submission> list_submissions(const fsys::path& dir) {
   const auto add = [&](Submission s) {
     if (seen.insert(s.submission_id).second) out.push_back(std::move(s));
   };
-  const auto ledger = open_dir(dir / kLedger);
+  fs::detail::UniqueFd ledger;  // opened at the first batch
   for (const char* sub : {kInbox, kAccepted}) {
+    if (folders == Folders::Accepted && sub == kInbox) continue;
     std::error_code ec;
     for (fsys::directory_iterator it(dir / sub, ec), end; !ec && it != end; it.increment(ec)) {
       const fsys::path& p = it->path();
@@ -496,13 +501,28 @@ std::vector<Submission> list_submissions(const fsys::path& dir) {
         if (p.extension() == ".json") add(read_submission(p));
         if (p.extension() != ".batch") continue;
         auto b = detail::read_batch(p);
+        if (!ledger) ledger = open_dir(dir / kLedger);
         for (auto& e : b.entries)
           if (detail::batch_owner(ledger.get(), e.submission.submission_id) == b.id) add(std::move(e.submission));
-      } catch (const Error&) {
-        if (::lstat(p.c_str(), &st) == 0) throw;
+      } catch (const Error& e) {
+        if (::lstat(p.c_str(), &st) != 0) continue;  // moved or removed meanwhile
+        if (!lenient) throw;
+        lenient->bad.push_back(std::string(sub) + "/" + p.filename().string() + ": " + e.message());
       }
     }
   }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Submission> list_submissions(const fsys::path& dir) {
+  return list_folders(dir, Folders::InboxAndAccepted, nullptr);
+}
+
+Pending list_readable(const fsys::path& dir, Folders folders) {
+  Pending out;
+  out.ready = list_folders(dir, folders, &out);
   return out;
 }
 

@@ -15,6 +15,9 @@
 //   accepted/ID.json  moved here by the pilot once the run's journal exists
 //                     under runs/RUN_ID: a crash between the two steps is
 //                     repaired at the next start (the run exists: just move).
+//                     One found here without its run (a machine crash that
+//                     kept the unsynced move and lost an unsynced creation)
+//                     is started by the next pilot.
 //   inbox/B.batch     a batch file: many submissions in one file, written by
 //                     Intake::submit_batch_file (a trigger watcher's burst,
 //                     `beamflow submit --batch` without --id),
@@ -189,5 +192,12 @@ std::optional<Submission> find_submission(const std::filesystem::path& dir, cons
 // batch entries, each id once: what was handed to this pilot directory
 // (tests, benchmarks, audits).
 std::vector<Submission> list_submissions(const std::filesystem::path& dir);
+
+// list_submissions() for callers that must see past a damaged file (a
+// client's lookup, a pilot at its start): a file that cannot be read is
+// left out of `ready` and named in `bad` ("accepted/X.json: why"), never
+// thrown. `ready` is in listing order, not pending()'s.
+enum class Folders { InboxAndAccepted, Accepted };
+Pending list_readable(const std::filesystem::path& dir, Folders folders = Folders::InboxAndAccepted);
 
 }  // namespace beamflow::pilot

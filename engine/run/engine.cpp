@@ -150,13 +150,12 @@ RunResult Engine::resume(const std::string& run_id, const RunOptions& options) {
                                : journal::Writer::create(dir.journal_file(), options.durability, jo);
   Driver driver(m_actions, dir, state, writer, options);
   return interrupt_on_storage_failure(run_id, [&] {
-    if (history.events.empty()) {
-      // Killed before the first commit: nothing happened yet, start afresh.
-      begin_run(driver, options, run_id, definition, dir.input());
-      if (options.on_started) options.on_started();
-    } else if (state.ended()) {
-      return finish(dir, state, result_of(state));
-    } else {
+    const bool fresh = history.events.empty();
+    // Killed before the first commit: nothing happened yet, start afresh.
+    if (fresh) begin_run(driver, options, run_id, definition, dir.input());
+    if (options.on_started) options.on_started();
+    if (state.ended()) return finish(dir, state, result_of(state));
+    if (!fresh) {
       state.requeue_all();
       driver.reattach();
     }

@@ -55,7 +55,9 @@ struct RunOptions {
   // called once per driver with the driver's wake-up, which the executor
   // notifies when a task it holds has progressed.
   std::function<std::shared_ptr<Executor>(fs::Wakeup& wakeup)> executor;
-  // Called once a fresh run's start is durable (its journal holds RunStarted).
+  // Called once the run's journal holds its start (RunStarted): by start()
+  // after that first commit, by resume() once the run is open and replayed
+  // (after its first commit, for a run killed before it), before it acts.
   std::function<void()> on_started;
   // Write status.json (RUNNING) once a fresh run's start is durable. The
   // pilot turns it off: its runs write status.json once, at their end (one

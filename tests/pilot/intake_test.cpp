@@ -62,6 +62,29 @@ TEST(Intake, ASubmissionMetInInboxAndAcceptedIsListedOnce) {
   EXPECT_NE(listed[0].submission_id, listed[1].submission_id);
 }
 
+// A damaged file in inbox/ or accepted/ is list_submissions()'s error, and
+// list_readable() names it and lists the rest (a client's lookup, a pilot
+// at its start, must see past it); Folders::Accepted leaves inbox/ out.
+TEST(Intake, ListReadableNamesADamagedFileAndListsTheRest) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  submit(dir, kFlow, {{"x", 1}}, "job-1");
+  submit(dir, kFlow, {{"x", 2}}, "job-2");
+  mark_accepted(dir, "job-2");
+  std::ofstream(dir / "accepted" / "broken.json") << "{ not json";
+  test::expect_error([&] { list_submissions(dir); }, "pilot.submission.invalid", {"broken.json"});
+  const Pending all = list_readable(dir);
+  std::set<std::string> ids;
+  for (const auto& s : all.ready) ids.insert(s.submission_id);
+  EXPECT_EQ(ids, (std::set<std::string>{"job-1", "job-2"}));
+  ASSERT_EQ(all.bad.size(), 1u);
+  EXPECT_EQ(all.bad[0].rfind("accepted/broken.json: ", 0), 0u) << all.bad[0];
+  const Pending accepted = list_readable(dir, Folders::Accepted);
+  ASSERT_EQ(accepted.ready.size(), 1u);
+  EXPECT_EQ(accepted.ready[0].submission_id, "job-2");
+  EXPECT_EQ(accepted.bad, all.bad);
+}
+
 TEST(Intake, AReusedIdWithOtherContentIsRefused) {
   test::ScratchDir scratch;
   const fsys::path dir = scratch.path() / "pilot";

@@ -242,6 +242,52 @@ TEST_F(Pilot, SubmissionsWithoutAPilotRunWhenOneStarts) {
   expect_each_side_effect_once(runs);
 }
 
+// A submission in accepted/ whose run does not exist: what a machine crash
+// leaves when it keeps a pilot's (unsynced) move to accepted/ and loses the
+// run's creation, which was not synced either (--durability none, or a
+// first commit written by a pilot killed before its sync). `status` calls it
+// QUEUED, and the next pilot starts it (coordinator.cpp, recover()), once:
+// submission files and a batch's entries alike, with and without a
+// half-created run directory left behind.
+TEST_F(Pilot, ASubmissionInAcceptedWithoutItsRunIsStartedOnceByTheNextPilot) {
+  auto runs = submit_many(4, "lost-");
+  const fsys::path lines = m_scratch.path() / "lost.jsonl";
+  std::vector<std::string> batch_tags;
+  {
+    std::ofstream out(lines);
+    for (int i = 0; i < 3; ++i) {
+      const std::string tag = "lost-batch-" + std::to_string(i);
+      batch_tags.push_back(tag);
+      out << Json{{"tag", tag}, {"nap", 0.05}, {"argv", {"sh", "-c", "echo " + tag + " >> " + m_effects.string()}}}.dump()
+          << "\n";
+    }
+  }
+  const Json handed = submit_batch(m_scratch.path() / "flow.json", lines);
+  ASSERT_EQ(handed.size(), batch_tags.size());
+  for (std::size_t i = 0; i < batch_tags.size(); ++i) runs[batch_tags[i]] = handed[i].at("run_id").get<std::string>();
+  std::size_t moved = 0;
+  for (const auto& e : fsys::directory_iterator(m_dir / "inbox")) {
+    fsys::rename(e.path(), m_dir / "accepted" / e.path().filename());
+    ++moved;
+  }
+  ASSERT_EQ(moved, 5u);  // 4 submission files and the batch
+  // A creation cut short: the directory and an empty journal, no first commit.
+  fsys::create_directories(m_dir / "runs" / runs.at("lost-1"));
+  write(m_dir / "runs" / runs.at("lost-1") / "journal", "");
+  for (const std::string tag : {"lost-0", "lost-1", "lost-batch-2"}) {
+    const auto q = run_process({kBinary, "status", "--pilot", m_dir.string(), runs.at(tag), "--json"});
+    EXPECT_EQ(Json::parse(q.out).at("status"), "QUEUED") << tag << " " << q.out << q.err;
+  }
+  auto pilot = start_pilot();
+  Json all = Json::array();
+  for (const auto& [tag, id] : runs) all.push_back({{"run_id", id}});
+  const auto waited = wait_all(all, 150s, {"--timeout", "120"});
+  const Json w = Json::parse(waited.out);
+  ASSERT_TRUE(w.contains("succeeded")) << waited.out << waited.err << pilot_logs();
+  EXPECT_EQ(w.at("succeeded").get<int>(), static_cast<int>(runs.size())) << waited.out << pilot_logs();
+  expect_each_side_effect_once(runs);
+}
+
 TEST_F(Pilot, CancelFailsTheRunAndStopsItsCommand) {
   auto pilot = start_pilot();
   const std::string run_id = submit("long", 0.0, 60.0);
