@@ -217,12 +217,14 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
                                    [](const Filter& f) { return f.kind == FilterKind::Like; });
   const std::string with_content = content ? " JOIN entries c ON c.id = e.id" : "";
   // The rank only when the page is ordered by it (it is not shown
-  // otherwise): bm25() reads each hit's row of fts_docsize. bm25() is
-  // smaller for better matches; negated so larger is better in both
-  // backends. The tags column weighs nothing in it.
+  // otherwise). In SQLite FTS5's bm25, computed by beamflow_bm25 from the
+  // hit's document size in its live_entries row (schema version 6), where
+  // bm25() probes fts_docsize for it. bm25 is smaller for better matches;
+  // negated so larger is better in both backends. The tags column weighs
+  // nothing in it.
   if (sorts_on(sort, "score")) {
     if (sqlite) {
-      b << ", -bm25(fts, 1.0, 0.0)";
+      b << ", -beamflow_bm25(fts, e.fts_size, 1.0, 0.0)";
     } else {
       b << ", ts_rank(e.tsv, to_tsquery('simple', ";
       b.bind(words);

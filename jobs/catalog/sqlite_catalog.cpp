@@ -21,6 +21,7 @@
 #include "jobs/catalog/backend_support.hpp"
 #include "jobs/catalog/catalog.hpp"
 #include "jobs/catalog/errors.hpp"
+#include "jobs/catalog/fts_rank.hpp"
 
 namespace beamflow::catalog {
 namespace {
@@ -39,8 +40,12 @@ using Row = std::vector<std::optional<std::string>>;
 // `facets` from it, and versions 2 and 3 drop their text field rows.
 // Version 5: the live entries' search columns in a table of their own,
 // live_entries (below), instead of the entries_live index; a version-4
-// catalog has it filled from entries when opened.
-constexpr int kSchemaVersion = 5;
+// catalog has it filled from entries when opened. Version 6: each live
+// entry's FTS5 document-size record in live_entries.fts_size, so that the
+// rank (beamflow_bm25, fts_rank.hpp) reads it with the row a search reads
+// anyway instead of probing fts_docsize per hit; a version-5 catalog has
+// it copied from fts_docsize when opened.
+constexpr int kSchemaVersion = 6;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS collections(
   name TEXT PRIMARY KEY, schema TEXT NOT NULL, requires_approval INTEGER NOT NULL, curators TEXT NOT NULL);
@@ -66,11 +71,11 @@ CREATE INDEX IF NOT EXISTS entries_published ON entries(published_ms);
 -- an entry (+40-60%, bench/RESULTS.md), likely the statement journal SQLite
 -- keeps for a statement that may write several rows.
 CREATE TABLE IF NOT EXISTS live_entries(id INTEGER PRIMARY KEY, public INTEGER NOT NULL, year INTEGER NOT NULL,
-  published_ms INTEGER NOT NULL, identifier TEXT NOT NULL, title TEXT NOT NULL, facets BLOB);
+  published_ms INTEGER NOT NULL, identifier TEXT NOT NULL, title TEXT NOT NULL, facets BLOB, fts_size BLOB);
 CREATE TRIGGER IF NOT EXISTS live_entries_update AFTER UPDATE ON entries BEGIN
   DELETE FROM live_entries WHERE id = old.id;
   INSERT INTO live_entries SELECT new.id, new.public, new.year, new.published_ms, new.identifier, new.title,
-    new.facets WHERE new.status = 'published' AND new.latest = 1;
+    new.facets, (SELECT sz FROM fts_docsize WHERE id = new.id) WHERE new.status = 'published' AND new.latest = 1;
 END;
 CREATE TRIGGER IF NOT EXISTS live_entries_delete AFTER DELETE ON entries BEGIN
   DELETE FROM live_entries WHERE id = old.id;
@@ -95,8 +100,18 @@ DROP TABLE IF EXISTS fts;
 // from the entries that are live.
 const char* kLiveEntries = R"sql(
 DELETE FROM live_entries;
-INSERT INTO live_entries SELECT id, public, year, published_ms, identifier, title, facets FROM entries
-  WHERE status = 'published' AND latest = 1 ORDER BY id;
+INSERT INTO live_entries SELECT id, public, year, published_ms, identifier, title, facets,
+  (SELECT sz FROM fts_docsize WHERE id = entries.id) FROM entries WHERE status = 'published' AND latest = 1 ORDER BY id;
+)sql";
+
+// From version 5: live_entries gains fts_size (its update trigger, which
+// writes whole rows, is made again by kSchema), copied from fts_docsize.
+const char* kFromVersion5 = R"sql(
+DROP TRIGGER IF EXISTS live_entries_update;
+ALTER TABLE live_entries ADD COLUMN fts_size BLOB;
+)sql";
+const char* kFtsSizes = R"sql(
+UPDATE live_entries SET fts_size = (SELECT sz FROM fts_docsize WHERE id = live_entries.id);
 )sql";
 
 // SQL beamflow_field_like(content, field, glob): whether a text value of
@@ -222,7 +237,7 @@ class Statement {
     if (rc != SQLITE_OK) fail("catalog.db", std::string("SQLite bind failed: ") + sqlite3_errmsg(m_db));
     return *this;
   }
-  Statement& bind_blob(int i, const std::string& bytes) {
+  Statement& bind_blob(int i, std::string_view bytes) {
     if (sqlite3_bind_blob(m_stmt.get(), i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT) != SQLITE_OK)
       fail("catalog.db", std::string("SQLite bind failed: ") + sqlite3_errmsg(m_db));
     return *this;
@@ -394,7 +409,10 @@ class SqliteCatalog final : public Catalog {
                      "AND status = 'published' AND version > ?2))");
     // A new entry's live_entries row, when its INSERT made it live.
     Statement is_live(db(), "SELECT latest FROM entries WHERE id = ?");
-    Statement live(db(), "INSERT INTO live_entries VALUES (?, ?, ?, ?, ?, ?, ?)");
+    // Its fts_size is the document-size record FTS5 wrote as the entry was
+    // indexed (index.add, before).
+    Statement live(db(), "INSERT INTO live_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    Statement fts_size(db(), "SELECT sz FROM fts_docsize WHERE id = ?");
     Statement vis(db(), "INSERT OR IGNORE INTO visibility(principal, entry) VALUES (?, ?)");
     // The new row's `latest` is set by the INSERT; only an identifier's other
     // versions may need theirs cleared (never the new row rewritten).
@@ -416,6 +434,7 @@ class SqliteCatalog final : public Catalog {
           .bind(18, is_public).bind_blob(19, facets);
       insert.run();
       e.row = sqlite3_last_insert_rowid(db());
+      index.add(e.row, terms);
       if (e.status == EntryStatus::Published) {
         is_live.bind(1, e.row);
         const bool latest = is_live.step() && is_live.integer(0) == 1;
@@ -423,14 +442,16 @@ class SqliteCatalog final : public Catalog {
         if (latest) {
           live.bind(1, e.row).bind(2, is_public).bind(3, std::int64_t{terms.year}).bind(4, e.published_ms)
               .bind(5, e.identifier).bind(6, terms.title).bind_blob(7, facets);
+          fts_size.bind(1, e.row);
+          if (fts_size.step()) live.bind_blob(8, fts_size.blob(0));
           live.run();
+          fts_size.reset();
         }
       }
       for (const auto& p : detail::visibility_rows(e)) {
         vis.bind(1, p).bind(2, e.row);
         vis.run();
       }
-      index.add(e.row, terms);
       if (e.status == EntryStatus::Published && e.version > 1) {
         older.bind(1, e.identifier).bind(2, e.row);
         older.run();
@@ -609,6 +630,7 @@ class SqliteCatalog final : public Catalog {
     }
     // Version 5 reads live_entries; the index that served before goes.
     if (existing && version < 5) exec("DROP INDEX IF EXISTS entries_live");
+    if (existing && version == 5) exec(kFromVersion5);
     exec(kSchema);
     if (existing && version < 3) reindex(version < 2);
     // Version 4 keeps field rows for numbers and dates only (those have nval).
@@ -616,6 +638,7 @@ class SqliteCatalog final : public Catalog {
     // The triggers keep live_entries from here on; what was live before is
     // copied once (reindex above may have put rows in through them).
     if (existing && version < 5) exec(kLiveEntries);
+    if (existing && version == 5) exec(kFtsSizes);
     exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
 
@@ -703,6 +726,8 @@ class SqliteCatalog final : public Catalog {
     // Not deterministic: SQLite must call it once for every row it is in.
     sqlite3_create_function_v2(raw, kTermsSink, 3, SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr, count_terms, nullptr,
                                nullptr, nullptr);
+    if (!detail::register_fts_rank(raw))
+      fail("catalog.open", "this SQLite has no FTS5 (the catalog's full-text index)", {{"file", m_path}});
     // The index b-trees outgrow SQLite's default 2 MB page cache after a few
     // thousand entries; every insert then re-reads pages through the kernel.
     exec_on(raw, "PRAGMA cache_size=-131072");  // 128 MiB, allocated as used

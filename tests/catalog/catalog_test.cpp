@@ -3,9 +3,12 @@
 // withdraw, curation, search (free text, filters, every facet kind, cursor
 // pagination past 10,000) and visibility down to the facet counts.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -16,6 +19,7 @@
 #include "catalog/support/fixtures.hpp"
 #include "jobs/catalog/backend_support.hpp"
 #include "jobs/catalog/datasets.hpp"
+#include "jobs/catalog/fts_rank.hpp"
 #include "jobs/catalog/settings.hpp"
 #include "support/expect_error.hpp"
 #include "support/scratch_dir.hpp"
@@ -873,6 +877,155 @@ TEST(SqliteWal, CommittedPagesReachTheDatabaseFileWhileTheCatalogIsOpen) {
   Query q;
   q.q = "word0";
   EXPECT_EQ(catalog->search(q, user("bob")).total, 2000);
+}
+
+// A raw connection to a SQLite catalog file, with beamflow's rank function.
+struct RawSqlite {
+  explicit RawSqlite(const std::filesystem::path& file) {
+    EXPECT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    EXPECT_TRUE(detail::register_fts_rank(db));
+  }
+  ~RawSqlite() { sqlite3_close(db); }
+  RawSqlite(const RawSqlite&) = delete;
+  RawSqlite& operator=(const RawSqlite&) = delete;
+  void exec(const std::string& sql) {
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << " in " << sql;
+    sqlite3_free(err);
+  }
+  std::int64_t integer(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    EXPECT_EQ(sqlite3_step(s), SQLITE_ROW) << sqlite3_errmsg(db);
+    const auto v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+  }
+  sqlite3* db = nullptr;
+};
+
+// Entries whose texts differ in length and in how often the searched
+// words occur (the two things bm25 weighs), some with an older version.
+std::vector<Entry> ranked_entries(int n) {
+  std::vector<Entry> es;
+  for (int i = 0; i < n; ++i) {
+    std::string notes;
+    for (int k = 0; k < 3 + i % 17; ++k) notes += std::string(k % 3 ? "steel " : "") + "w" + std::to_string((i * 31 + k * 7) % 50) + " ";
+    Json content = metadata("Scan " + std::to_string(i) + (i % 4 ? " steel" : " copper"));
+    content["domain"] = {{"notes", notes}, {"elements", {i % 2 ? "Fe" : "Cu"}}};
+    es.push_back(entry("ark:/99999/r" + std::to_string(i % (n - 10)), std::move(content)));
+    es.back().version = 1 + i / (n - 10);
+  }
+  return es;
+}
+
+// A SQLite search ranks with beamflow_bm25: FTS5's bm25 computed from the
+// document-size record kept in the hit's live_entries row (schema version
+// 6) instead of probing fts_docsize for it. Its score is bm25's bit for
+// bit, for one word or several, with and without column weights, over
+// rows of different lengths; it reads the kept record (a changed record
+// changes the score) and asks FTS5 as bm25 does when the record is not one.
+TEST(SqliteRank, TheSearchRankIsBm25BitForBit) {
+  ScratchDir dir{"beamflow-catalog-"};
+  const auto file = dir.path() / "catalog.sqlite";
+  {
+    auto catalog = open_catalog("sqlite:" + file.string());
+    auto es = ranked_entries(300);
+    catalog->ingest(es);
+  }
+  RawSqlite raw(file);
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries"), 290);
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries JOIN fts_docsize d ON d.id = live_entries.id WHERE fts_size = d.sz"), 290);
+  const char* sql =
+      "SELECT e.id, bm25(fts, 1.0, 0.0), beamflow_bm25(fts, e.fts_size, 1.0, 0.0), bm25(fts), "
+      "beamflow_bm25(fts, e.fts_size), bm25(fts, 2.5, 0.5), beamflow_bm25(fts, e.fts_size, 2.5, 0.5) "
+      "FROM fts JOIN live_entries e ON e.id = fts.rowid WHERE fts MATCH ?";
+  // The rows whose two scores differ in any bit, and how many rows matched.
+  auto compare = [&](const std::string& match) {
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(raw.db, sql, -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(raw.db);
+    sqlite3_bind_text(s, 1, match.c_str(), -1, SQLITE_TRANSIENT);
+    std::set<std::int64_t> differ;
+    int rows = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      ++rows;
+      for (int c = 1; c < 7; c += 2) {
+        const double theirs = sqlite3_column_double(s, c), ours = sqlite3_column_double(s, c + 1);
+        if (std::memcmp(&theirs, &ours, sizeof theirs) != 0) differ.insert(sqlite3_column_int64(s, 0));
+      }
+    }
+    EXPECT_EQ(sqlite3_finalize(s), SQLITE_OK) << sqlite3_errmsg(raw.db);
+    return std::make_pair(differ, rows);
+  };
+  for (const char* match : {"body : steel", "body : w7", "body : (steel w3)", "body : (copper OR w11)", "steel",
+                            "body : \"steel w1\"", "body : (w1* NOT w13)"}) {
+    const auto [differ, rows] = compare(match);
+    EXPECT_GT(rows, 0) << match;
+    EXPECT_TRUE(differ.empty()) << match << ": " << differ.size() << " of " << rows << " rows differ";
+  }
+  const std::int64_t changed = raw.integer("SELECT max(id) FROM live_entries"), damaged = changed - 1;
+  raw.exec("UPDATE live_entries SET fts_size = x'6400' WHERE id = " + std::to_string(changed));
+  raw.exec("UPDATE live_entries SET fts_size = x'64' WHERE id = " + std::to_string(damaged));
+  EXPECT_EQ(compare("body : steel").first, std::set<std::int64_t>{changed});
+}
+
+// Schema version 6 keeps each live entry's FTS5 document-size record in
+// live_entries. A version-5 catalog (turned back into that layout here)
+// gets them copied from fts_docsize when opened, in the opening
+// transaction: searches rank and answer as before, and entries that
+// become live later (an approval) get theirs as in a new catalog.
+TEST(SqliteRank, AVersion5CatalogGetsItsDocumentSizesWhenOpened) {
+  ScratchDir dir{"beamflow-catalog-"};
+  const auto file = dir.path() / "catalog.sqlite";
+  auto ranked = [](Catalog& catalog) {
+    std::string s;
+    for (const char* q : {"steel", "w7", "copper w11"}) {
+      Query query;
+      query.q = q;
+      query.limit = 50;
+      const auto r = catalog.search(query, user("bob"));
+      s += std::to_string(r.total) + ":";
+      for (const auto& h : r.hits) {
+        char score[32];
+        std::snprintf(score, sizeof score, "%.17g", h.score);
+        s += " " + h.entry.identifier.substr(11) + "=" + score;
+      }
+      s += "\n";
+    }
+    return s;
+  };
+  std::string before;
+  {
+    auto catalog = open_catalog("sqlite:" + file.string());
+    auto es = ranked_entries(120);
+    es.back().status = EntryStatus::Pending;
+    catalog->ingest(es);
+    before = ranked(*catalog);
+  }
+  {
+    RawSqlite raw(file);
+    raw.exec("DROP TRIGGER live_entries_update; ALTER TABLE live_entries DROP COLUMN fts_size; "
+             "CREATE TRIGGER live_entries_update AFTER UPDATE ON entries BEGIN "
+             "DELETE FROM live_entries WHERE id = old.id; "
+             "INSERT INTO live_entries SELECT new.id, new.public, new.year, new.published_ms, new.identifier, new.title, "
+             "new.facets WHERE new.status = 'published' AND new.latest = 1; END; PRAGMA user_version = 5;");
+  }
+  for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
+    auto catalog = open_catalog("sqlite:" + file.string());
+    EXPECT_EQ(ranked(*catalog), before);
+  }
+  {
+    RawSqlite raw(file);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 6);
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries JOIN fts_docsize d ON d.id = live_entries.id "
+                          "WHERE fts_size = d.sz"), raw.integer("SELECT count(*) FROM live_entries"));
+  }
+  auto catalog = open_catalog("sqlite:" + file.string());
+  catalog->set_status("ark:/99999/r9", 2, EntryStatus::Published, "", "olga");
+  RawSqlite raw(file);
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries JOIN fts_docsize d ON d.id = live_entries.id "
+                        "WHERE fts_size = d.sz AND identifier = 'ark:/99999/r9'"), 1);
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries WHERE fts_size IS NULL"), 0);
 }
 
 // What the search checks its returned entries with, and what a wildcard
