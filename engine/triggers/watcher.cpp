@@ -74,21 +74,24 @@ WatcherStats Watcher::stats() const {
   s.already = m_submitter.already;
   s.errors = m_submitter.errors;
   s.batches = m_submitter.batches;
+  s.queue_overflows = m_drain.overflows();
   return s;
 }
 
 Json WatcherStats::to_json() const {
-  return {{"events", events},   {"submitted", submitted},         {"already_submitted", already},
-          {"overflows", overflows}, {"rescans", rescans},         {"timer_firings", timer_firings},
-          {"errors", errors},   {"watches", watches},         {"batches", batches}};
+  return {{"events", events},       {"submitted", submitted},   {"already_submitted", already},
+          {"overflows", overflows}, {"queue_overflows", queue_overflows},
+          {"rescans", rescans},     {"timer_firings", timer_firings},
+          {"errors", errors},       {"watches", watches},       {"batches", batches}};
 }
 
-Watcher::Watcher(fsys::path pilot_dir, Log log, int submitters)
+Watcher::Watcher(fsys::path pilot_dir, Log log, int submitters, std::size_t queue)
     : m_pilot(std::move(pilot_dir)),
       m_log(log ? std::move(log) : [](const std::string&) {}),
+      m_drain(m_inotify, queue),
       m_submitter(m_pilot, submitters, m_log) {
   const fsys::path reg_dir = prepare_registrations_dir(m_pilot);
-  m_poller.add(m_inotify.fd(), kInotifyToken);
+  m_poller.add(m_drain.fd(), kInotifyToken);
   m_poller.add(m_timer.fd(), kTimerToken);
   m_registrations_wd = m_inotify.watch(reg_dir, IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
   if (m_registrations_wd < 0) watch_failed(reg_dir, -m_registrations_wd);
@@ -119,6 +122,12 @@ void Watcher::load() {
   std::map<std::size_t, std::int64_t> fired;
   m_fired.swap(fired);
   rescan();
+}
+
+bool Watcher::registrations_changed() const {
+  const auto now = list(m_pilot);
+  return !std::equal(now.begin(), now.end(), m_regs.begin(), m_regs.end(),
+                     [](const Registration& a, const Registration& b) { return a.content() == b.content(); });
 }
 
 void Watcher::rescan() {
@@ -275,7 +284,7 @@ void Watcher::rearm(std::int64_t now) {
 }
 
 void Watcher::handle_events() {
-  const auto events = m_inotify.read(kBatch);
+  const auto events = m_drain.take(kBatch);
   m_stats.events += events.size();
   const std::int64_t now = now_ms();
   bool overflow = false, reload = false;
@@ -308,6 +317,8 @@ void Watcher::handle_events() {
     }
   }
   m_stats.watches = m_dirs.size();
+  // An overflow may have lost the registrations' events too.
+  if (overflow && !reload) reload = registrations_changed();
   if (reload) {
     m_log("registrations changed: reloading");
     load();

@@ -17,7 +17,8 @@
 //     ledger: it is the hand-off itself, durable (fsync'ed) before submit()
 //     returns, and a second hand-off of the same id is a no-op;
 //   - a rescan submits whatever is not yet submitted: at start (files that
-//     arrived while no watcher ran), after IN_Q_OVERFLOW (events were lost),
+//     arrived while no watcher ran), after IN_Q_OVERFLOW (events were lost,
+//     the registrations' too: they are read again and reloaded if changed),
 //     and when the registrations change. A file seen by a rescan is
 //     submitted when its mtime is older than quiet_seconds (1 s when the
 //     registration has no quiet time: it may be half-written), else it
@@ -26,6 +27,9 @@
 //     file lands either before the listing (found) or after the watch
 //     (reported); directories created later under a recursive registration
 //     are watched and listed the same way.
+// Events are read from inotify on a thread of their own (event_drain.hpp)
+// into a bounded queue, so the kernel's queue does not overflow while this
+// loop hands over or rescans; a full queue is an overflow like the kernel's.
 // Hand-offs run on `submitters` threads of their own (submitter.hpp), in
 // batches: the files of one wake-up (up to 4,096 events) are queued at once,
 // and each submitter thread stats and describes the files it takes (their
@@ -53,6 +57,7 @@
 #include <vector>
 
 #include "platform/events.hpp"
+#include "triggers/event_drain.hpp"
 #include "triggers/registration.hpp"
 #include "triggers/submitter.hpp"
 
@@ -63,6 +68,7 @@ struct WatcherStats {
   std::uint64_t submitted = 0;  // new submissions handed to the pilot directory
   std::uint64_t already = 0;    // seen again, already submitted (a no-op)
   std::uint64_t overflows = 0;  // IN_Q_OVERFLOW seen (each causes a rescan)
+  std::uint64_t queue_overflows = 0;  // of which: the drain's own queue was full
   std::uint64_t rescans = 0;
   std::uint64_t timer_firings = 0;  // included in submitted
   std::uint64_t errors = 0;     // failed hand-offs (logged)
@@ -79,7 +85,9 @@ class Watcher {
   // max_user_watches is reached, trigger.watch.missing when a watched
   // directory is missing (also when the registrations are reloaded),
   // pilot.dir.unsafe for a directory that is not ours.
-  explicit Watcher(std::filesystem::path pilot_dir, Log log = {}, int submitters = 2);
+  // `queue`: inotify events read ahead at most (event_drain.hpp).
+  explicit Watcher(std::filesystem::path pilot_dir, Log log = {}, int submitters = 2,
+                   std::size_t queue = EventDrain::kDefaultCapacity);
 
   int fd() const noexcept { return m_poller.fd(); }
   // Handles what is ready (a bounded batch of events, due timers, quiescent
@@ -105,6 +113,7 @@ class Watcher {
   };
   void load();
   void rescan();
+  bool registrations_changed() const;  // D/triggers/ differs from m_regs
   void add_tree(std::size_t reg, const std::filesystem::path& dir, std::int64_t now);
   enum class Seen { Complete, Created, Found };
   void file_seen(std::size_t reg, const std::filesystem::path& path, Seen how, std::int64_t now);
@@ -121,6 +130,7 @@ class Watcher {
   Log m_log;
   fs::Poller m_poller;
   fs::DirWatch m_inotify;
+  EventDrain m_drain;  // after m_inotify: stopped and joined before it closes
   fs::Timer m_timer;
   int m_registrations_wd = -1;
   std::vector<Registration> m_regs;
