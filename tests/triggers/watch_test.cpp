@@ -4,9 +4,12 @@
 // timer across a restart; bad inputs that register nothing.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <optional>
 
@@ -76,26 +79,47 @@ void drop_files(const fsys::path& dir, const std::string& name, int from, int to
 }
 
 // Lowers /proc/sys/fs/inotify/max_queued_events while alive (read when an
-// inotify instance is created), and restores it.
+// inotify instance is created), and restores it. The setting is the whole
+// machine's: two holders at once (ctest -j runs both overflow tests
+// together, two build trees' ctest share the machine) would each save the
+// other's lowered value and "restore" it, leaving every later watcher with a
+// 16-event queue. So holders take an exclusive lock from lowering to
+// restoring, and the value they lowered from is kept in a file beside the
+// lock: a holder killed before restoring (a ctest timeout) is mended by the
+// next one.
 class QueueLimit {
  public:
   static constexpr const char* kFile = "/proc/sys/fs/inotify/max_queued_events";
-  explicit QueueLimit(int value) {
-    std::ifstream in(kFile);
-    in >> m_old;
-    std::ofstream out(kFile);
-    out << value;
-    out.flush();
-    m_set = !m_old.empty() && out.good();
+  explicit QueueLimit(int value) : m_lock(::open(kLock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
+    if (m_lock < 0 || ::flock(m_lock, LOCK_EX) != 0) return;
+    if (std::string saved; std::ifstream(kSaved) >> saved) write(saved);
+    std::ifstream(kFile) >> m_old;
+    if (m_old.empty()) return;
+    std::ofstream(kSaved) << m_old;
+    m_set = write(std::to_string(value));
+    if (!m_set) std::remove(kSaved);
   }
   ~QueueLimit() { restore(); }
+  QueueLimit(const QueueLimit&) = delete;
+  QueueLimit& operator=(const QueueLimit&) = delete;
   void restore() {
-    if (m_set) std::ofstream(kFile) << m_old;
+    if (m_set && write(m_old)) std::remove(kSaved);
     m_set = false;
+    if (m_lock >= 0) ::close(m_lock);  // releases the flock
+    m_lock = -1;
   }
   bool set() const { return m_set; }
 
  private:
+  static constexpr const char* kLock = "/tmp/beamflow-test-inotify-queue.lock";
+  static constexpr const char* kSaved = "/tmp/beamflow-test-inotify-queue.saved";
+  static bool write(const std::string& v) {
+    std::ofstream out(kFile);
+    out << v;
+    out.flush();
+    return out.good();
+  }
+  int m_lock;
   std::string m_old;
   bool m_set = false;
 };
