@@ -13,7 +13,7 @@ packages=(
   libgtest-dev
   libssl-dev
   libpng-dev
-  libxxhash-dev xxhash rsync
+  libxxhash-dev xxhash rsync inotify-tools
   libsqlite3-dev libpq-dev postgresql
   slurm-wlm munge iproute2 util-linux
   python3 python3-numpy python3-h5py python3-skimage python3-sklearn
