@@ -13,6 +13,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
 
@@ -44,9 +45,17 @@ using Row = std::vector<std::optional<std::string>>;
 // entry's FTS5 document-size record in live_entries.fts_size, so that the
 // rank (beamflow_bm25, fts_rank.hpp) reads it with the row a search reads
 // anyway instead of probing fts_docsize per hit; a version-5 catalog has
-// it copied from fts_docsize when opened.
+// live_entries made again and filled from entries when opened, as a
+// version-4 one.
 constexpr int kSchemaVersion = 6;
-const char* kSchema = R"sql(
+
+// An entry's FTS5 document-size record (fts_docsize's `sz`, what
+// live_entries.fts_size keeps), as an SQL expression of the entry's id.
+std::string fts_size_of(std::string_view id) {
+  return "(SELECT sz FROM fts_docsize WHERE id = " + std::string(id) + ")";
+}
+
+const std::string kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS collections(
   name TEXT PRIMARY KEY, schema TEXT NOT NULL, requires_approval INTEGER NOT NULL, curators TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sequences(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -75,7 +84,7 @@ CREATE TABLE IF NOT EXISTS live_entries(id INTEGER PRIMARY KEY, public INTEGER N
 CREATE TRIGGER IF NOT EXISTS live_entries_update AFTER UPDATE ON entries BEGIN
   DELETE FROM live_entries WHERE id = old.id;
   INSERT INTO live_entries SELECT new.id, new.public, new.year, new.published_ms, new.identifier, new.title,
-    new.facets, (SELECT sz FROM fts_docsize WHERE id = new.id) WHERE new.status = 'published' AND new.latest = 1;
+    new.facets, )sql" + fts_size_of("new.id") + R"sql( WHERE new.status = 'published' AND new.latest = 1;
 END;
 CREATE TRIGGER IF NOT EXISTS live_entries_delete AFTER DELETE ON entries BEGIN
   DELETE FROM live_entries WHERE id = old.id;
@@ -96,22 +105,19 @@ DROP TABLE IF EXISTS fields;
 DROP TABLE IF EXISTS fts;
 )sql";
 
-// From version 4 (or older, after the steps above): live_entries filled
-// from the entries that are live.
-const char* kLiveEntries = R"sql(
-DELETE FROM live_entries;
-INSERT INTO live_entries SELECT id, public, year, published_ms, identifier, title, facets,
-  (SELECT sz FROM fts_docsize WHERE id = entries.id) FROM entries WHERE status = 'published' AND latest = 1 ORDER BY id;
+// From version 5 (or older): live_entries and the trigger that writes its
+// whole rows go, to be made again in the current layout by kSchema and
+// filled by kLiveEntries, one path for every older version.
+const char* kDropLiveEntries = R"sql(
+DROP TRIGGER IF EXISTS live_entries_update;
+DROP TABLE IF EXISTS live_entries;
 )sql";
 
-// From version 5: live_entries gains fts_size (its update trigger, which
-// writes whole rows, is made again by kSchema), copied from fts_docsize.
-const char* kFromVersion5 = R"sql(
-DROP TRIGGER IF EXISTS live_entries_update;
-ALTER TABLE live_entries ADD COLUMN fts_size BLOB;
-)sql";
-const char* kFtsSizes = R"sql(
-UPDATE live_entries SET fts_size = (SELECT sz FROM fts_docsize WHERE id = live_entries.id);
+// live_entries filled from the entries that are live.
+const std::string kLiveEntries = R"sql(
+DELETE FROM live_entries;
+INSERT INTO live_entries SELECT id, public, year, published_ms, identifier, title, facets,
+  )sql" + fts_size_of("entries.id") + R"sql( FROM entries WHERE status = 'published' AND latest = 1 ORDER BY id;
 )sql";
 
 // SQL beamflow_field_like(content, field, glob): whether a text value of
@@ -630,15 +636,14 @@ class SqliteCatalog final : public Catalog {
     }
     // Version 5 reads live_entries; the index that served before goes.
     if (existing && version < 5) exec("DROP INDEX IF EXISTS entries_live");
-    if (existing && version == 5) exec(kFromVersion5);
-    exec(kSchema);
+    if (existing && version < 6) exec(kDropLiveEntries);
+    exec(kSchema.c_str());
     if (existing && version < 3) reindex(version < 2);
     // Version 4 keeps field rows for numbers and dates only (those have nval).
     if (existing && version < 4) exec("DELETE FROM fields WHERE nval IS NULL");
     // The triggers keep live_entries from here on; what was live before is
     // copied once (reindex above may have put rows in through them).
-    if (existing && version < 5) exec(kLiveEntries);
-    if (existing && version == 5) exec(kFtsSizes);
+    if (existing && version < 6) exec(kLiveEntries.c_str());
     exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
 
