@@ -97,8 +97,18 @@ struct WriterOptions {
   bool defer_create_sync = false;
   // With defer_create_sync: a second directory whose entries the first commit
   // makes durable too when it syncs on its own (no group, or the group
-  // declined): the run directory's own name in the runs root.
+  // declined): the run directory's own name in the runs root. With
+  // sync_found: the same directory, made durable by open_append.
   std::filesystem::path create_sync_parent;
+  // open_append makes durable what it found before returning (with
+  // Durability::Fsync): the journal's data, its name in its directory and
+  // create_sync_parent's entries, as the first commit of a deferred
+  // creation does (one group flush, or an fdatasync and the directories'
+  // fsyncs). For a caller about to act on what it read (a resume): a
+  // journal written by a process killed before its sync may be only in the
+  // page cache, and a machine crash could then lose a history already acted
+  // on. Never on a hot path: once per open.
+  bool sync_found = false;
 };
 
 // Compaction: replaces `file` with a journal holding exactly `records` (their
@@ -112,7 +122,8 @@ void rewrite_journal(const std::filesystem::path& file, const std::vector<Record
 class Writer {
  public:
   // Creates a new journal (fails with "journal.exists" if present) or opens an
-  // existing one for append, first truncating a torn tail. Throws
+  // existing one for append, first truncating a torn tail (and syncing what
+  // it found: WriterOptions::sync_found). Throws
   // beamflow::Error ids "journal.open" (also for a file that is not a regular
   // file) / "journal.io", and "journal.corrupt" for a journal damaged before
   // its tail (nothing is appended to it; see ReadReport::damage).
@@ -159,7 +170,9 @@ class Writer {
   std::uint64_t m_file_size = 0;
   Durability m_durability = Durability::Fsync;
   fs::SyncGroup* m_group = nullptr;
-  bool m_create_pending = false;  // defer_create_sync: the first commit makes the name durable
+  // The next sync makes the journal's name (and m_create_sync_parent's
+  // entries) durable too: a deferred creation, or a journal found (sync_found).
+  bool m_names_pending = false;
   std::filesystem::path m_create_sync_parent;  // WriterOptions::create_sync_parent
   std::vector<std::uint8_t> m_buffer;
   std::size_t m_buffered_records = 0;

@@ -94,8 +94,8 @@ Writer Writer::create(const std::filesystem::path& file, Durability durability,
   w.m_fd = fd.release();
   w.m_durability = durability;
   w.m_group = options.group;
-  w.m_create_pending = durability == Durability::Fsync && options.defer_create_sync;
-  if (w.m_create_pending) w.m_create_sync_parent = options.create_sync_parent;
+  w.m_names_pending = durability == Durability::Fsync && options.defer_create_sync;
+  if (w.m_names_pending) w.m_create_sync_parent = options.create_sync_parent;
   w.m_file_size = header.size();
   return w;
 }
@@ -122,7 +122,8 @@ Writer Writer::open_append(const std::filesystem::path& file, Durability durabil
   if (report.valid_end < report.file_size) {
     if (::ftruncate(fd.get(), static_cast<off_t>(report.valid_end)) != 0)
       throw_system_error("journal.io", "cannot cut off the journal's torn tail", file, errno);
-    if (durability == Durability::Fsync && ::fsync(fd.get()) != 0)
+    // With sync_found the sync below makes the cut durable too.
+    if (durability == Durability::Fsync && !options.sync_found && ::fsync(fd.get()) != 0)
       throw_system_error("journal.io", "cannot fsync the journal", file, errno);
   }
   Writer w;
@@ -131,6 +132,12 @@ Writer Writer::open_append(const std::filesystem::path& file, Durability durabil
   w.m_durability = durability;
   w.m_group = options.group;
   w.m_file_size = report.valid_end;
+  if (durability == Durability::Fsync && options.sync_found) {
+    w.m_names_pending = true;
+    w.m_create_sync_parent = options.create_sync_parent;
+    if (const int err = w.make_durable())
+      throw_system_error("journal.io", "cannot make the journal found durable before acting on it", file, err);
+  }
   return w;
 }
 
@@ -140,7 +147,7 @@ Writer::Writer(Writer&& other) noexcept
       m_file_size(other.m_file_size),
       m_durability(other.m_durability),
       m_group(other.m_group),
-      m_create_pending(other.m_create_pending),
+      m_names_pending(other.m_names_pending),
       m_create_sync_parent(std::move(other.m_create_sync_parent)),
       m_buffer(std::move(other.m_buffer)),
       m_buffered_records(std::exchange(other.m_buffered_records, 0)),
@@ -157,7 +164,7 @@ Writer& Writer::operator=(Writer&& other) noexcept {
     m_fd = std::exchange(other.m_fd, -1);
     m_file_size = other.m_file_size;
     m_group = other.m_group;
-    m_create_pending = other.m_create_pending;
+    m_names_pending = other.m_names_pending;
     m_create_sync_parent = std::move(other.m_create_sync_parent);
     m_durability = other.m_durability;
     m_buffer = std::move(other.m_buffer);
@@ -196,7 +203,7 @@ int Writer::make_durable() noexcept {
       // syncfs makes every write before it durable, the directory entry of
       // a deferred creation included.
       if (m_group->flush() == fs::SyncGroup::Outcome::Durable) {
-        m_create_pending = false;
+        m_names_pending = false;
         return 0;
       }
     } catch (const Error& e) {
@@ -206,11 +213,11 @@ int Writer::make_durable() noexcept {
     }
   }
   if (::fdatasync(m_fd) != 0) return errno;
-  if (m_create_pending) {
+  if (m_names_pending) {
     if (const int err = fs::detail::fsync_directory(fs::detail::directory_of(m_path))) return err;
     if (!m_create_sync_parent.empty())
       if (const int err = fs::detail::fsync_directory(m_create_sync_parent)) return err;
-    m_create_pending = false;
+    m_names_pending = false;
   }
   return 0;
 }

@@ -143,8 +143,16 @@ RunResult Engine::resume(const std::string& run_id, const RunOptions& options) {
     options.observer({{"type", "JournalRepaired"},
                       {"torn_tail", history.torn_tail},
                       {"skipped_records", history.skipped_records}});
+  // What was found is made durable before anything is acted on: a first
+  // commit (or any) written by a process killed before its sync may be only
+  // in the page cache, and a machine crash after this resume acted on it
+  // could lose the run (its journal, its directory's name) although its work
+  // was done. One group flush, or three syncs (journal, run directory, runs
+  // root), once per resume.
   journal::WriterOptions jo;
   jo.group = options.sync_group;
+  jo.sync_found = true;
+  jo.create_sync_parent = dir.path().parent_path();
   journal::Writer writer = std::filesystem::exists(dir.journal_file())
                                ? journal::Writer::open_append(dir.journal_file(), options.durability, jo)
                                : journal::Writer::create(dir.journal_file(), options.durability, jo);

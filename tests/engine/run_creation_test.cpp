@@ -1,7 +1,8 @@
 // A run's creation (RunDirectory::create): a directory left by a creation cut
 // short (no whole first commit in its journal) is taken over with a fresh
 // journal; a run given a SyncGroup asks it once per journal commit (its
-// creation becomes durable with the first) and never fsyncs on its own; a
+// creation becomes durable with the first) and never fsyncs on its own, and
+// a resume asks it once more for what it found, before acting on it; a
 // new run keeps its definition and input in its journal (layout 2), and runs
 // of layout 1 (definition.json and input.json) still list and resume.
 #include <gtest/gtest.h>
@@ -114,6 +115,40 @@ TEST(RunCreation, ARunWithASyncGroupAsksItOnlyForEachCommit) {
   // Layout 1 asked once more, for definition.json before its rename.
   EXPECT_EQ(group.stats().requests, commits);
   EXPECT_EQ(flushes, static_cast<int>(commits));
+}
+
+// A resume acts on what it found only once that is durable: a journal
+// written by a process killed before its sync (here: written without syncs)
+// may be only in the page cache. With a group, one flush before the run's
+// on_started, whether the run goes on or had ended; the flush is asked
+// again by each commit after that, never instead of it.
+TEST(RunCreation, AResumeMakesWhatItFoundDurableBeforeItActs) {
+  test::ScratchDir scratch;
+  run::Engine engine(test::builtin_registry());
+  auto unsynced = test::fast_options(scratch.path(), "r1");  // Durability::None
+  unsynced.interrupt = [] { return run::Interrupt::Stop; };   // left RUNNING after its start
+  ASSERT_EQ(engine.start(Json::parse(kFlow), Json::object(), unsynced).status, run::RunStatus::Running);
+  int flushes = 0;
+  fs::SyncGroup group([&] { return ++flushes, 0; });
+  auto o = test::fast_options(scratch.path(), "r1");
+  o.durability = journal::Durability::Fsync;
+  o.sync_group = &group;
+  int at_start = -1;
+  o.on_started = [&] { at_start = flushes; };
+  ASSERT_EQ(engine.resume("r1", o).status, run::RunStatus::Succeeded);
+  EXPECT_EQ(at_start, 1);
+  EXPECT_GT(flushes, 1);  // the run's own commits after it
+  // An ended run answers its recorded result: what it found is synced first all the same.
+  flushes = 0;
+  at_start = -1;
+  ASSERT_EQ(engine.resume("r1", o).status, run::RunStatus::Succeeded);
+  EXPECT_EQ(at_start, 1);
+  EXPECT_EQ(flushes, 1);
+  // Durability::None syncs nothing, at a resume as at a commit.
+  flushes = 0;
+  o.durability = journal::Durability::None;
+  ASSERT_EQ(engine.resume("r1", o).status, run::RunStatus::Succeeded);
+  EXPECT_EQ(flushes, 0);
 }
 
 std::set<std::string> files_in(const std::filesystem::path& dir) {
