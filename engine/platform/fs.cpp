@@ -34,12 +34,14 @@ namespace {
 
 bool unsupported(int err) { return err == ENOLCK || err == ENOSYS || err == EOPNOTSUPP || err == EINVAL; }
 
-// flock(fd, op | LOCK_NB): false when another process holds a conflicting
-// lock; throws Error "fs.lock_unsupported" or "fs.lock" (see FileLock).
-bool lock_at_once(int fd, int op, const std::filesystem::path& file) {
-  while (::flock(fd, op | LOCK_NB) != 0) {
+// flock(fd, op), waiting for the lock or (Wait::No: LOCK_NB) not: false
+// when another process holds a conflicting lock and we do not wait; throws
+// Error "fs.lock_unsupported" or "fs.lock" (see FileLock).
+enum class Wait { No, Yes };
+bool lock(int fd, int op, const std::filesystem::path& file, Wait wait) {
+  while (::flock(fd, op | (wait == Wait::No ? LOCK_NB : 0)) != 0) {
     if (errno == EINTR) continue;
-    if (errno == EWOULDBLOCK) return false;
+    if (errno == EWOULDBLOCK && wait == Wait::No) return false;
     if (unsupported(errno))
       detail::throw_system_error("fs.lock_unsupported",
                                  "flock(2) does not work on this file system, so no process can tell whether "
@@ -105,10 +107,26 @@ void require_cluster_wide_locks(const std::filesystem::path& dir, const std::fil
   }
 }
 
-std::optional<FileLock> FileLock::try_acquire(const std::filesystem::path& file) {
+namespace {
+
+// The lock file, opened (created if missing) for an exclusive lock.
+detail::UniqueFd open_lock_file(const std::filesystem::path& file) {
   detail::UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd) detail::throw_system_error("fs.lock", "cannot open lock file", file, errno);
-  if (!lock_at_once(fd.get(), LOCK_EX, file)) return std::nullopt;
+  return fd;
+}
+
+}  // namespace
+
+std::optional<FileLock> FileLock::try_acquire(const std::filesystem::path& file) {
+  detail::UniqueFd fd = open_lock_file(file);
+  if (!lock(fd.get(), LOCK_EX, file, Wait::No)) return std::nullopt;
+  return FileLock(fd.release());
+}
+
+FileLock FileLock::acquire(const std::filesystem::path& file) {
+  detail::UniqueFd fd = open_lock_file(file);
+  lock(fd.get(), LOCK_EX, file, Wait::Yes);
   return FileLock(fd.release());
 }
 
@@ -126,7 +144,7 @@ bool FileLock::is_held(const std::filesystem::path& file) {
   // A shared lock is enough to ask (it needs no write access, also where
   // flock is emulated with POSIX locks) and two lookers never block each
   // other; closing the descriptor drops it.
-  return !lock_at_once(fd.get(), LOCK_SH, file);
+  return !lock(fd.get(), LOCK_SH, file, Wait::No);
 }
 
 FileLock::FileLock(FileLock&& other) noexcept : m_fd(other.release()) {}

@@ -24,6 +24,10 @@ class FileLock {
  public:
   // Returns nullopt when another process holds the lock.
   static std::optional<FileLock> try_acquire(const std::filesystem::path& file);
+  // Waits until no other process holds the lock, then takes it (callers
+  // that must run one at a time and may wait, such as tests changing a
+  // machine-wide setting). Throws as try_acquire.
+  static FileLock acquire(const std::filesystem::path& file);
   // Whether a process holds the lock on `file`, asked without creating or
   // writing anything (`beamflow runs`, `status` only look): a missing file
   // is a lock nobody holds. Throws as try_acquire, and Error "fs.lock" when

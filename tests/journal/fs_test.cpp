@@ -2,6 +2,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include "platform/fs.hpp"
 #include "journal_test_support.hpp"
 
@@ -160,9 +166,45 @@ TEST_F(FsTest, LockDiesWithItsProcess) {
 
 TEST_F(FsTest, LockFileInAMissingDirectoryFails) {
   const auto missing = dir / "nowhere" / "lock";
-  test::expect_error([&] { FileLock::try_acquire(missing); }, "fs.lock",
-                     {"cannot open lock file", "No such file or directory",
-                      "file=" + missing.string()});
+  for (const auto& take : std::vector<std::function<void()>>{[&] { FileLock::try_acquire(missing); },
+                                                              [&] { FileLock::acquire(missing); }})
+    test::expect_error(take, "fs.lock", {"cannot open lock file", "No such file or directory", "file=" + missing.string()});
+}
+
+// Whether /proc/locks shows `pid` waiting for a flock(2) (a "->" line).
+bool waits_for_a_flock(pid_t pid) {
+  std::ifstream locks("/proc/locks");
+  for (std::string line; std::getline(locks, line);) {
+    std::istringstream words(line);
+    std::string number, arrow, kind, advisory, mode, who;
+    words >> number >> arrow >> kind >> advisory >> mode >> who;
+    if (arrow == "->" && kind == "FLOCK" && who == std::to_string(pid)) return true;
+  }
+  return false;
+}
+
+TEST_F(FsTest, AcquireWaitsUntilTheHolderLetsGo) {
+  const auto lock_file = dir / "lock";
+  const auto released = dir / "released";  // written by the holder just before letting go
+  auto held = FileLock::try_acquire(lock_file);
+  ASSERT_TRUE(held.has_value());
+  // The child takes the lock the holder (this process) has: it must come
+  // back only after the holder let go, so it sees `released`. It closes
+  // its copy of the holder's descriptor first: a fork shares the lock.
+  const int holders = held->fd();
+  auto child = test::Process::fork([&] {
+    ::close(holders);
+    const FileLock mine = FileLock::acquire(lock_file);
+    return std::filesystem::exists(released) ? 0 : 3;
+  });
+  // Let go only once the child waits in flock(2) (where /proc/locks shows
+  // waiters): else the test would also pass for a lock taken after we let go.
+  for (int i = 0; i < 3000 && !waits_for_a_flock(child.pid()); ++i) ::usleep(10000);
+  EXPECT_TRUE(waits_for_a_flock(child.pid()));
+  write_file_atomic(released, "");
+  held.reset();
+  EXPECT_EQ(child.wait().exit_code, 0);
+  EXPECT_TRUE(FileLock::try_acquire(lock_file).has_value());  // the child's lock died with it
 }
 
 }  // namespace

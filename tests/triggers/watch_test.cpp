@@ -4,7 +4,6 @@
 // timer across a restart; bad inputs that register nothing.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,7 +13,9 @@
 #include <optional>
 
 #include "../support/scratch_dir.hpp"
+#include "core/error.hpp"
 #include "fixture.hpp"
+#include "platform/fs.hpp"
 
 namespace beamflow::test {
 namespace {
@@ -90,8 +91,12 @@ void drop_files(const fsys::path& dir, const std::string& name, int from, int to
 class QueueLimit {
  public:
   static constexpr const char* kFile = "/proc/sys/fs/inotify/max_queued_events";
-  explicit QueueLimit(int value) : m_lock(::open(kLock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
-    if (m_lock < 0 || ::flock(m_lock, LOCK_EX) != 0) return;
+  explicit QueueLimit(int value) {
+    try {
+      m_lock.emplace(fs::FileLock::acquire(kLock));
+    } catch (const Error&) {
+      return;  // not ours to change (a lock file another user made): set() is false
+    }
     if (std::string saved; std::ifstream(kSaved) >> saved) write(saved);
     std::ifstream(kFile) >> m_old;
     if (m_old.empty()) return;
@@ -105,8 +110,7 @@ class QueueLimit {
   void restore() {
     if (m_set && write(m_old)) std::remove(kSaved);
     m_set = false;
-    if (m_lock >= 0) ::close(m_lock);  // releases the flock
-    m_lock = -1;
+    m_lock.reset();
   }
   bool set() const { return m_set; }
 
@@ -119,7 +123,7 @@ class QueueLimit {
     out.flush();
     return out.good();
   }
-  int m_lock;
+  std::optional<fs::FileLock> m_lock;
   std::string m_old;
   bool m_set = false;
 };
