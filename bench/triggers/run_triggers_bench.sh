@@ -29,7 +29,8 @@ ROOTS=("$@")
 BF="$BUILD/apps/beamflow/beamflow"
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+T=""
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK" ${T:+"$T"}' EXIT
 cc -O2 -o "$WORK/writer" "$HERE/writer.c"
 PER=$(( FILES / WRITERS ))
 FILES=$(( PER * WRITERS ))
@@ -39,7 +40,19 @@ start_watcher() {  # T: `beamflow trigger watch` on T/pilot, once its start resc
   : > "$1/watch.log"
   "$BF" trigger watch --pilot "$1/pilot" --json > "$1/watch.json" 2> "$1/watch.log" &
   WPID=$!
-  until grep -q watching "$1/watch.log"; do sleep 0.05; done
+  until grep -q watching "$1/watch.log"; do
+    # A watcher that exits at start (no inotify instance left: each user has
+    # max_user_instances; a pilot directory it refuses) never says
+    # "watching": stop with its own words instead of waiting forever.
+    if ! kill -0 $WPID 2>/dev/null && ! grep -q watching "$1/watch.log"; then
+      local rc=0
+      wait $WPID || rc=$?
+      echo "bench/triggers: the watcher (beamflow trigger watch --pilot $1/pilot) exited with status $rc before watching:" >&2
+      sed 's/^/  /' "$1/watch.log" >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
 }
 # Submissions handed over: ledger/ holds one hard link per submission id to
 # the batch file that owns it (the watcher's hand-off, engine/pilot/intake.hpp).
