@@ -17,8 +17,14 @@ class BufferPool {
  public:
   explicit BufferPool(std::size_t kept) : m_kept(kept) {}
 
-  // The smallest kept buffer that holds `count` values; an empty Buffer
-  // (capacity 0) when none does, for the caller to allocate. Then the
+  // The smallest kept buffer that holds `count` values, of those the one
+  // given back last; an empty Buffer (capacity 0) when none does, for the
+  // caller to allocate. Last given, first taken: where rounds need one
+  // buffer at a time after a start that needed two (the pipelined
+  // reconstruction's read-ahead, while the first round is still being
+  // preprocessed), the same one serves every round and the other's pages
+  // past that start are never touched (first touches are dear: a fault
+  // each, on a VM also the host's). Then the
   // smallest kept buffer is freed: the caller's new one takes its place, so
   // that buffers kept and in use together never outnumber those once in use
   // at the same time, even when rounds differ in size (a tapered pipeline's
@@ -28,7 +34,7 @@ class BufferPool {
     std::lock_guard lock(m_mutex);
     auto best = m_free.end(), smallest = m_free.end();
     for (auto it = m_free.begin(); it != m_free.end(); ++it) {
-      if (it->capacity >= count && (best == m_free.end() || it->capacity < best->capacity)) best = it;
+      if (it->capacity >= count && (best == m_free.end() || it->capacity <= best->capacity)) best = it;
       if (smallest == m_free.end() || it->capacity < smallest->capacity) smallest = it;
     }
     if (best == m_free.end()) {

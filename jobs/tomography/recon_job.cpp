@@ -316,17 +316,34 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   // past the page cache.
   using HostVolume = AlignedFloats;
   // Buffers kept across rounds instead of faulting in fresh pages each
-  // round: the sinograms (compute thread only) and the written slabs (at
-  // most two in use: one being computed, one being written).
+  // round: the written slabs (at most two in use: one being computed, one
+  // being written) and, where the device is not the host, the sinograms
+  // (compute thread only).
+  constexpr bool on_host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, kernels::MemSpace>::accessible &&
+                           std::is_same_v<kernels::Volume::array_layout, Kokkos::LayoutRight>;
   SinogramStorage sino_storage;
   BufferPool<HostVolume> slabs(2);
+  // Where the device is the host the kernel writes a round's slices into
+  // its slab, over the round's sinograms (kernels::in_place_layout): one
+  // buffer a round instead of two, the sinograms' 20-30 MiB a rank at the
+  // bench's sizes not first-touched (a fault each 2 MiB, dear on a VM).
+  const auto slab_values = [&](std::int64_t chunk_rows) {
+    return on_host ? kernels::in_place_layout(chunk_rows, shape.angles, W, W).values
+                   : static_cast<std::size_t>(chunk_rows * W * W);
+  };
 
   // preprocess + kernel: device work only (no HDF5, no MPI), on the
   // compute thread when pipelined.
   const auto compute = [&](parallel::RowRange chunk, RawSlab& raw) -> HostVolume {
     auto t = Clock::now();
     const parallel::RowRange in_rows = raw.rows;
-    kernels::Sinograms sino = pipeline.preprocess(raw, &sino_storage);
+    // Every pixel is written by the kernel: nothing is initialised.
+    HostVolume slab = slabs.take(slab_values(chunk.size()));
+    if (slab.capacity == 0) slab = aligned_floats(std::max(slab_values(chunk.size()), slab_values(widest)));
+    kernels::Sinograms sino =
+        on_host ? pipeline.preprocess_into(
+                      raw, slab.data() + kernels::in_place_layout(chunk.size(), shape.angles, W, W).sinograms)
+                : pipeline.preprocess(raw, &sino_storage);
     pipeline.recycle(std::move(raw));  // the projections are in the sinograms now
     raw = RawSlab{};
     preprocess_s += since(t);
@@ -338,15 +355,8 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       host_centers(i) = kernels::Real(s.centers[std::size_t(chunk.begin + i)]);
     Kokkos::deep_copy(centers, host_centers);
     p.centers = centers;
-    // Every pixel is written by the kernel: nothing is initialised. Where
-    // the device is the host the kernel writes into the slab itself.
-    const auto values = static_cast<std::size_t>(chunk.size() * W * W);
-    HostVolume slab = slabs.take(values);
-    if (slab.capacity == 0) slab = aligned_floats(std::max(values, static_cast<std::size_t>(widest * W * W)));
     const Kokkos::View<float***, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> host(
         slab.data(), chunk.size(), W, W);
-    constexpr bool on_host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, kernels::MemSpace>::accessible &&
-                             std::is_same_v<kernels::Volume::array_layout, Kokkos::LayoutRight>;
     kernels::Volume volume;
     if constexpr (on_host)
       volume = kernels::Volume(slab.data(), chunk.size(), W, W);

@@ -139,24 +139,29 @@ void SinogramPipeline::recycle(RawSlab&& raw) const {
 }
 
 kernels::Sinograms SinogramPipeline::preprocess(RawSlab& raw, SinogramStorage* storage) {
+  const std::size_t A = std::size_t(m_input.shape().angles), R = std::size_t(raw.rows.size()),
+                    C = std::size_t(m_input.shape().columns);
+  if (!storage)
+    return build(raw, kernels::Sinograms(
+                          Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")), R, A, C));
+  // 2 MiB-aligned in huge pages (host_pages.hpp), so that all of it but
+  // a partial last page faults in 2 MiB at a time.
+  if (storage->size() < R * A * C)
+    *storage = SinogramStorage("beamflow::jobs::sinograms",
+                               std::size_t(std::max<std::int64_t>(m_reserved_rows, std::int64_t(R))) * A * C);
+  return preprocess_into(raw, storage->data());
+}
+
+kernels::Sinograms SinogramPipeline::preprocess_into(RawSlab& raw, kernels::Real* into) {
+  return build(raw, kernels::Sinograms(into, raw.rows.size(), m_input.shape().angles, m_input.shape().columns));
+}
+
+kernels::Sinograms SinogramPipeline::build(RawSlab& raw, kernels::Sinograms sino) {
   const DxShape& s = m_input.shape();
   const parallel::RowRange rows = raw.rows, ext = raw.ext;
   const kernels::FlatDark fd = fields(ext, raw.flats.get(), raw.darks.get());
   const int A = static_cast<int>(s.angles), R = static_cast<int>(rows.size()),
             C = static_cast<int>(s.columns), skip = static_cast<int>(rows.begin - ext.begin);
-  kernels::Sinograms sino;
-  const std::size_t need = std::size_t(R) * std::size_t(A) * std::size_t(C);
-  if (storage) {
-    // 2 MiB-aligned in huge pages (host_pages.hpp), so that all of it but
-    // a partial last page faults in 2 MiB at a time.
-    if (storage->size() < need)
-      *storage = SinogramStorage("beamflow::jobs::sinograms",
-                                 std::size_t(std::max<std::int64_t>(m_reserved_rows, R)) * std::size_t(A) * std::size_t(C));
-    sino = kernels::Sinograms(storage->data(), R, A, C);
-  } else {
-    sino = kernels::Sinograms(
-        Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("beamflow::jobs::sinograms")), R, A, C);
-  }
   const float min_t = m_options.min_transmission;
   if (raw.projections16) {
     using Stack16 = Kokkos::View<std::uint16_t***, Stack::array_layout, Stack::memory_space>;

@@ -104,6 +104,9 @@ class SinogramPipeline {
   // sinograms are built in it (grown when too small) and stay valid until
   // the caller's next preprocess() into it.
   kernels::Sinograms preprocess(RawSlab& raw, SinogramStorage* storage = nullptr);
+  // preprocess() into the caller's `into`: rows x angles x columns values
+  // in the sinograms' memory space, valid until the caller reuses them.
+  kernels::Sinograms preprocess_into(RawSlab& raw, kernels::Real* into);
   // Hands a slab's host buffers back for later read()s to reuse.
   void recycle(RawSlab&& raw) const;
   // Buffers (read()'s and preprocess()'s `storage`) are allocated for slabs
@@ -125,6 +128,8 @@ class SinogramPipeline {
   // with the transpose to sinograms.
   bool fused() const noexcept { return !(m_options.zinger_threshold > 0) && !m_options.paganin; }
   kernels::FlatDark fields(parallel::RowRange rows, float* flats, float* darks);
+  // preprocess()'s steps into `sino` (rows x angles x columns).
+  kernels::Sinograms build(RawSlab& raw, kernels::Sinograms sino);
   // Values of `frames` x reserve_rows() rows (with their halo) x columns.
   std::size_t reserved(std::int64_t frames) const noexcept;
   template <class F>

@@ -1,5 +1,6 @@
 #include "kernels/tomo/recon.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -37,6 +38,13 @@ std::int64_t workspace_bytes(Algorithm algorithm, std::int64_t angles, std::int6
   }
   const std::int64_t m = detail::gridrec_size(static_cast<int>(width), static_cast<int>(n), pad);
   return angles * m * cplx + m * m * cplx * (1 + detail::gridrec_grid_copies());
+}
+
+InPlaceLayout in_place_layout(std::int64_t rows, std::int64_t angles, std::int64_t width, std::int64_t n) {
+  const auto slice = std::size_t(n * n), sinogram = std::size_t(angles * width), r = std::size_t(rows);
+  // Slice i ends at (i + 1) slice; sinogram row i + 1 starts at
+  // sinograms + (i + 1) sinogram, no earlier for every i < rows.
+  return {r * std::max(slice, sinogram), slice > sinogram ? r * (slice - sinogram) : 0};
 }
 
 int row_group(Algorithm algorithm) { return algorithm == Algorithm::Gridrec ? 2 : 1; }

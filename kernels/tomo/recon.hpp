@@ -10,6 +10,7 @@
 // Output is attenuation per pixel: a uniform disc of mu per pixel
 // reconstructs to mu. Angles are radians, spread uniformly over [0, pi) or
 // [0, 2 pi) (the back-projection weight is pi / angles).
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -41,7 +42,10 @@ struct ReconParams {
   std::shared_ptr<Workspace> workspace;
 };
 
-// sino [row][angle][column] -> out [row][N][N].
+// sino [row][angle][column] -> out [row][N][N]. Both consume rows in order:
+// a row's sinogram is read before its slice is written, and none is read
+// after the slice of its row (or of a later row) is written. So out may lie
+// over sino as in_place_layout() places them.
 void fbp(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& params, Volume out);
 void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& params, Volume out);
 
@@ -57,6 +61,18 @@ std::string_view algorithm_name(Algorithm algorithm);
 int row_group(Algorithm algorithm);
 void reconstruct(Algorithm algorithm, Kokkos::View<const Real***> sino, Angles theta,
                  const ReconParams& params, Volume out);
+
+// One buffer for a call's sinograms and its slices, so that a job holds and
+// first-touches one chunk-sized buffer instead of two (each new page costs a
+// fault, and on the VMs this runs on often a host's). The slices start at 0
+// (out rows of n x n values), the sinograms at `sinograms` (rows of angles x
+// width values): slice i ends at or before sinogram row i + 1 starts, so
+// writing it overwrites only sinograms of rows <= i, all read already.
+struct InPlaceLayout {
+  std::size_t values = 0;     // the buffer's Reals: rows x max(n x n, angles x width)
+  std::size_t sinograms = 0;  // offset of sinogram row 0, in Reals
+};
+InPlaceLayout in_place_layout(std::int64_t rows, std::int64_t angles, std::int64_t width, std::int64_t n);
 // Bytes one reconstruct() call allocates besides its input and output,
 // whatever its row count: fbp's padded filter rows and spectra and its slice
 // image; gridrec's padded spectra, its M x M Fourier grid (M = the padded

@@ -47,5 +47,21 @@ TEST(BufferPool, KeptAndInUseNeverOutnumberThoseInUseAtOnce) {
   EXPECT_EQ(pool.take(64).capacity, 64u);
 }
 
+// Of buffers that fit equally, the one given back last is taken first, so
+// that rounds needing one buffer at a time keep reusing the same one.
+TEST(BufferPool, TakesTheLastGivenOfEqualFits) {
+  BufferPool<Buffer> pool(3);
+  const auto first = std::make_shared<int>(1), second = std::make_shared<int>(2), large = std::make_shared<int>(3);
+  pool.give({8, first});
+  pool.give({8, second});
+  pool.give({16, large});
+  Buffer b = pool.take(8);
+  EXPECT_EQ(b.alive, second);
+  pool.give(std::move(b));
+  EXPECT_EQ(pool.take(4).alive, second);
+  EXPECT_EQ(pool.take(8).alive, first);
+  EXPECT_EQ(pool.take(8).alive, large);
+}
+
 }  // namespace
 }  // namespace beamflow::jobs
