@@ -150,15 +150,17 @@ void Watcher::add_tree(std::size_t reg, const fsys::path& dir, std::int64_t now)
   auto& entries = m_dirs[wd];
   if (std::find(entries.begin(), entries.end(), std::make_pair(reg, dir)) == entries.end())
     entries.emplace_back(reg, dir);
-  // Listed after the watch: nothing falls between the two.
+  // Listed after the watch: nothing falls between the two. The entry's
+  // type is readdir's d_type where the file system gives it (an lstat(2)
+  // only where it does not): a rescan's cost is per file, and most files it
+  // sees are handed over already. A symlink is never followed.
   std::error_code ec;
   for (fsys::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code type_ec;
-    const auto status = it->symlink_status(type_ec);
-    if (type_ec) continue;
-    if (fsys::is_directory(status)) {
+    if (it->is_symlink(type_ec) || type_ec) continue;
+    if (it->is_directory(type_ec)) {
       if (m_regs[reg].recursive) add_tree(reg, it->path(), now);
-    } else if (fsys::is_regular_file(status)) {
+    } else if (!type_ec && it->is_regular_file(type_ec)) {
       file_seen(reg, it->path(), Seen::Found, now);
     }
   }
