@@ -185,14 +185,18 @@ class Coordinator {
   // start was not synced (--durability none; a first commit written by a
   // pilot killed before its sync, then resumed). Such a run was never
   // acted on (nothing is, before its start is in its journal), so
-  // starting it runs it once.
+  // starting it runs it once. accepted/ holds every submission ever run
+  // here: only those whose run does not name them (runs keep their
+  // submission id) are read.
   void recover() {
-    std::unordered_set<std::string> runs;
+    std::unordered_set<std::string> runs, submitted;  // run ids; submission ids of those runs
     for (auto& s : run::list_runs(runs_root())) {
       if (s.status != "SUCCEEDED" && s.status != "FAILED") enqueue(s.run_id, "", true);
+      if (!s.submission_id.empty()) submitted.insert(std::move(s.submission_id));
       runs.insert(std::move(s.run_id));
     }
-    const Pending accepted = list_readable(m_o.dir, Folders::Accepted);
+    const Pending accepted =
+        accepted_without_run(m_o.dir, [&submitted](const std::string& id) { return submitted.count(id) > 0; });
     for (const auto& why : accepted.bad)
       if (m_reported.insert(why).second) log("refused " + why);
     for (const auto& s : accepted.ready)
@@ -298,6 +302,7 @@ class Coordinator {
     o.executor = [this, &s](fs::Wakeup& w) { return m_scheduler.executor(s.run_id, w); };
     o.interrupt = [&s] { return s.interrupt.load(); };
     o.status_at_start = false;  // status.json once, at the end (RunOptions)
+    o.submission_id = s.submission_id;  // lets recover() skip its file in accepted/
     try {
       run::Engine engine(m_registry);
       run::RunResult r;

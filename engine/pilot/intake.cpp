@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
@@ -476,9 +477,27 @@ std::optional<Submission> find_submission(const fsys::path& dir, const std::stri
 
 namespace {
 
-// list_submissions() and list_readable(): `lenient` null, a file that cannot
-// be read throws; else it is left out and named in lenient->bad.
-std::vector<Submission> list_folders(const fsys::path& dir, Folders folders, Pending* lenient) {
+using HasRun = std::function<bool(const std::string&)>;
+
+// The batches that own an id without a run (accepted_without_run()): the
+// ledger's names, and a stat of each such id's entry (its owner).
+std::vector<detail::FileId> owners_without_run(int ledger_fd, const fsys::path& ledger, const HasRun& has_run) {
+  std::vector<detail::FileId> out;
+  std::error_code ec;
+  for (fsys::directory_iterator it(ledger, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string id = it->path().filename().string();
+    if (id.front() == '.' || has_run(id)) continue;
+    const detail::FileId owner = detail::batch_owner(ledger_fd, id);
+    if (owner && std::find(out.begin(), out.end(), owner) == out.end()) out.push_back(owner);
+  }
+  return out;
+}
+
+// list_submissions(), list_readable() and accepted_without_run(): `lenient`
+// null, a file that cannot be read throws; else it is left out and named in
+// lenient->bad. `has_run` given: what it names is left out, unread.
+std::vector<Submission> list_folders(const fsys::path& dir, Folders folders, Pending* lenient,
+                                     const HasRun* has_run = nullptr) {
   std::vector<Submission> out;
   // A submission read in inbox/ and moved by a running pilot before
   // accepted/ is listed is met twice; it is one submission (its id is what
@@ -488,6 +507,7 @@ std::vector<Submission> list_folders(const fsys::path& dir, Folders folders, Pen
     if (seen.insert(s.submission_id).second) out.push_back(std::move(s));
   };
   fs::detail::UniqueFd ledger;  // opened at the first batch
+  std::optional<std::vector<detail::FileId>> wanted;  // has_run: the batches to read, found at the first
   for (const char* sub : {kInbox, kAccepted}) {
     if (folders == Folders::Accepted && sub == kInbox) continue;
     std::error_code ec;
@@ -498,12 +518,19 @@ std::vector<Submission> list_folders(const fsys::path& dir, Folders folders, Pen
       // moved meanwhile is gone from inbox/ and found in accepted/.
       struct stat st {};
       try {
-        if (p.extension() == ".json") add(read_submission(p));
+        if (p.extension() == ".json" && !(has_run && (*has_run)(p.stem().string()))) add(read_submission(p));
         if (p.extension() != ".batch") continue;
-        auto b = detail::read_batch(p);
         if (!ledger) ledger = open_dir(dir / kLedger);
+        if (has_run) {
+          if (!wanted) wanted = owners_without_run(ledger.get(), dir / kLedger, *has_run);
+          if (::stat(p.c_str(), &st) != 0 || std::find(wanted->begin(), wanted->end(), detail::id_of(st)) == wanted->end())
+            continue;
+        }
+        auto b = detail::read_batch(p);
         for (auto& e : b.entries)
-          if (detail::batch_owner(ledger.get(), e.submission.submission_id) == b.id) add(std::move(e.submission));
+          if (detail::batch_owner(ledger.get(), e.submission.submission_id) == b.id &&
+              !(has_run && (*has_run)(e.submission.submission_id)))
+            add(std::move(e.submission));
       } catch (const Error& e) {
         if (::lstat(p.c_str(), &st) != 0) continue;  // moved or removed meanwhile
         if (!lenient) throw;
@@ -523,6 +550,12 @@ std::vector<Submission> list_submissions(const fsys::path& dir) {
 Pending list_readable(const fsys::path& dir, Folders folders) {
   Pending out;
   out.ready = list_folders(dir, folders, &out);
+  return out;
+}
+
+Pending accepted_without_run(const fsys::path& dir, const HasRun& has_run) {
+  Pending out;
+  out.ready = list_folders(dir, Folders::Accepted, &out, &has_run);
   return out;
 }
 

@@ -47,6 +47,7 @@
 // which order, is a pure function of the listing (pending()).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -199,5 +200,13 @@ std::vector<Submission> list_submissions(const std::filesystem::path& dir);
 // thrown. `ready` is in listing order, not pending()'s.
 enum class Folders { InboxAndAccepted, Accepted };
 Pending list_readable(const std::filesystem::path& dir, Folders folders = Folders::InboxAndAccepted);
+
+// list_readable(dir, Folders::Accepted) less what `has_run(submission_id)`
+// says has its run, told from names without reading it: a submission
+// file's name is its id, and a batch file is read only when an id whose
+// ledger entry is that batch (ledger/ID, a hard link: one stat) has no run.
+// For a pilot at its start: accepted/ keeps every submission ever run.
+Pending accepted_without_run(const std::filesystem::path& dir,
+                             const std::function<bool(const std::string&)>& has_run);
 
 }  // namespace beamflow::pilot

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "pilot/intake.hpp"
@@ -75,6 +77,7 @@ struct BatchFile {
   std::vector<Json> definitions;
   std::vector<std::string> bad;  // "FILE line N: why": entries left out
 };
+FileId id_of(const struct stat& st);
 // Throws pilot.submission.invalid when the file or its header cannot be read.
 BatchFile read_batch(const std::filesystem::path& file);
 // One entry's line (file offset and length from read_batch) made a submission.

@@ -17,6 +17,7 @@ lang::ResourceCheck resource_check(const actions::ActionRegistry& registry) {
 Json status_json(const RunState& s, const std::string& status) {
   Json j = {{"run_id", s.info().run_id}, {"status", status}, {"flow", s.info().flow},
             {"started", format_time_ms(s.info().started_ms)}};
+  if (!s.info().submission_id.empty()) j["submission_id"] = s.info().submission_id;
   if (s.ended()) {
     j["ended"] = format_time_ms(s.ended_ms());
     if (!s.succeeded()) j["error"] = {{"error", s.error().error}, {"cause", s.error().cause}};
@@ -32,6 +33,7 @@ void begin_run(Driver& driver, const RunOptions& options, const std::string& run
   info.run_id = run_id;
   info.name = options.name.value_or(run_id);
   info.flow = options.flow_file;
+  info.submission_id = options.submission_id;
   info.work_dir = (options.work_dir.empty() ? std::filesystem::current_path() : options.work_dir).string();
   info.input = input;
   driver.interpreter().start(info, definition, sha256_hex(definition.dump()));

@@ -48,6 +48,10 @@ struct RunOptions {
   fs::SyncGroup* sync_group = nullptr;
   std::filesystem::path work_dir;             // relative paths in action inputs; default: cwd
   std::string flow_file;                      // shown by `beamflow runs`
+  // The pilot's submission this run is started from: kept in its RunStarted
+  // and its status.json, so that a pilot at its start tells from runs/ alone
+  // which submissions of accepted/ have their run (it reads only the others).
+  std::string submission_id;
   std::size_t max_payload_bytes = 16u << 20;  // any state input/output larger fails the run
   // Called with each history event as it is recorded (for `run --verbose`).
   std::function<void(const Json& event)> observer;

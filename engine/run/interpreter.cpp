@@ -85,15 +85,17 @@ Json& Interpreter::context(const Frame& f) {
 
 void Interpreter::start(const RunInfo& info, const Json& definition, const std::string& definition_sha256) {
   const std::int64_t t = m_env.now_ms();
-  emit(RecordType::RunStarted, {{"run_id", info.run_id},
-                                {"name", info.name},
-                                {"flow", info.flow},
-                                {"work_dir", info.work_dir},
-                                {"t", t},
-                                {"input", info.input},
-                                {"definition_sha256", definition_sha256},
-                                {"layout", kRunDirLayout},
-                                {"definition", definition}});
+  Json started = {{"run_id", info.run_id},
+                  {"name", info.name},
+                  {"flow", info.flow},
+                  {"work_dir", info.work_dir},
+                  {"t", t},
+                  {"input", info.input},
+                  {"definition_sha256", definition_sha256},
+                  {"layout", kRunDirLayout},
+                  {"definition", definition}};
+  if (!info.submission_id.empty()) started["submission"] = info.submission_id;
+  emit(RecordType::RunStarted, std::move(started));
   emit(RecordType::StateEntered, {{"f", ""}, {"s", m_state.machine().start_at}, {"in", info.input}, {"t", t}});
 }
 

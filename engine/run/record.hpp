@@ -5,9 +5,11 @@
 //
 // Bodies are JSON objects (stored as CBOR); short keys keep the journal small:
 //   RunStarted      {run_id, name, flow, work_dir, t, input, definition_sha256
-//                    [, layout, definition]}   layout 2 (kRunDirLayout): the
-//                   run directory keeps no definition.json or input.json, the
-//                   definition is here (run_store.hpp); absent: layout 1
+//                    [, layout, definition] [, submission]}   layout 2
+//                   (kRunDirLayout): the run directory keeps no
+//                   definition.json or input.json, the definition is here
+//                   (run_store.hpp); absent: layout 1. submission: the
+//                   pilot's submission id the run was started from
 //   StateEntered    {f, s, in, t [, p, i] [, err:{e,c}]}   p/i: parent frame and index of a new child frame
 //   TaskScheduled   {f, a, r, in, att, t [, dl] [, hb]}     a: action id, dl: deadline ms, hb: heartbeat s
 //   TaskSucceeded   {f, a, out[, sel]}  sel: true when the state has a

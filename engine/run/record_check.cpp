@@ -61,6 +61,7 @@ void check_record(const Event& e) {
       string_field(e, "flow", Need::Optional);
       string_field(e, "work_dir");
       string_field(e, "definition_sha256", Need::Optional);
+      string_field(e, "submission", Need::Optional);
       integer_field(e, "t");
       if (const Json* layout = field(e, "layout", Need::Optional)) {
         if (!layout->is_number_integer() || layout->get<std::int64_t>() < 2 || layout->get<std::int64_t>() > kRunDirLayout)

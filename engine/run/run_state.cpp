@@ -113,6 +113,7 @@ void RunState::apply(const Event& e) {
       m_info.started_ms = b.value("t", std::int64_t{0});
       m_info.input = b.value("input", Json::object());
       m_info.definition_sha256 = str(b, "definition_sha256");
+      m_info.submission_id = str(b, "submission");
       return;
     }
     case RecordType::StateEntered: {

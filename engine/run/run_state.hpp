@@ -94,6 +94,7 @@ struct RunInfo {
   std::int64_t started_ms = 0;
   Json input;
   std::string definition_sha256;  // of the definition the run started with
+  std::string submission_id;      // RunOptions::submission_id; empty: none
 };
 
 class RunState {

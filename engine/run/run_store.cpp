@@ -82,14 +82,15 @@ JournalHead read_head(const std::filesystem::path& journal_file) {
   return out;
 }
 
-// {"flow", "started"} of a run from its journal's RunStarted; {} when there
-// is none (not started yet).
+// {"flow", "started"[, "submission_id"]} of a run from its journal's
+// RunStarted; {} when there is none (not started yet).
 Json started_of(const JournalHead& head) {
   Json out = Json::object();
   if (!head.started) return out;
   const Json& b = head.started->body;
   out["flow"] = b.value("flow", std::string());
   if (b.contains("t") && b["t"].is_number_integer()) out["started"] = format_time_ms(b["t"].get<std::int64_t>());
+  if (b.contains("submission")) out["submission_id"] = b["submission"];
   return out;
 }
 
@@ -330,6 +331,7 @@ std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, 
   s.flow = text("flow", "");
   s.started = text("started", "");
   s.ended = text("ended", "");
+  s.submission_id = text("submission_id", "");
   if (st.contains("error")) s.error = st["error"];
   if (s.status == "RUNNING" && !fs::FileLock::is_held(dir / "lock")) s.status = "INTERRUPTED";
   return s;

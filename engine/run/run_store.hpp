@@ -113,6 +113,8 @@ struct RunSummary {
   std::string started;
   std::string ended;
   Json error;  // {"error","cause"} when FAILED
+  std::string submission_id;  // the pilot's submission it was started from; empty: none, or a run from before
+                              // runs kept it (not in to_json: --json shapes are kept)
   Json to_json() const;
 };
 // Every run under runs_root, oldest first.

@@ -151,6 +151,27 @@ TEST(RunCreation, AResumeMakesWhatItFoundDurableBeforeItActs) {
   EXPECT_EQ(flushes, 0);
 }
 
+// A pilot's run keeps the id of the submission it was started from, in its
+// RunStarted and its status.json, so that summaries (a pilot at its start)
+// name it without reading the submission; a run without one records none.
+TEST(RunCreation, ARunKeepsItsSubmissionIdInItsJournalAndItsStatus) {
+  test::ScratchDir scratch;
+  run::Engine engine(test::builtin_registry());
+  auto o = test::fast_options(scratch.path(), "r1");
+  o.status_at_start = false;  // as a pilot's runs: summarized from the journal until the end
+  o.submission_id = "sub-1";
+  std::string while_running;
+  o.on_started = [&] { while_running = run::summarize_run(scratch.path(), "r1")->submission_id; };
+  ASSERT_EQ(engine.start(Json::parse(kFlow), Json::object(), o).status, run::RunStatus::Succeeded);
+  EXPECT_EQ(while_running, "sub-1");
+  EXPECT_EQ(run::summarize_run(scratch.path(), "r1")->submission_id, "sub-1");  // from status.json
+  EXPECT_EQ(run::read_history(scratch.path() / "r1" / "journal").events.front().body.value("submission", ""), "sub-1");
+  ASSERT_EQ(engine.start(Json::parse(kFlow), Json::object(), test::fast_options(scratch.path(), "r2")).status,
+            run::RunStatus::Succeeded);
+  EXPECT_EQ(run::summarize_run(scratch.path(), "r2")->submission_id, "");
+  EXPECT_FALSE(run::read_history(scratch.path() / "r2" / "journal").events.front().body.contains("submission"));
+}
+
 std::set<std::string> files_in(const std::filesystem::path& dir) {
   std::set<std::string> names;
   for (const auto& e : std::filesystem::directory_iterator(dir)) names.insert(e.path().filename().string());

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <set>
 
 #include "../support/expect_error.hpp"
@@ -83,6 +84,35 @@ TEST(Intake, ListReadableNamesADamagedFileAndListsTheRest) {
   ASSERT_EQ(accepted.ready.size(), 1u);
   EXPECT_EQ(accepted.ready[0].submission_id, "job-2");
   EXPECT_EQ(accepted.bad, all.bad);
+}
+
+// A pilot at its start reads in accepted/ only what may lack its run
+// (accepted_without_run): a submission file or a batch whose ids all have
+// their run is left unread, even damaged; a batch with one id without its
+// run is read, and only that entry listed.
+TEST(Intake, AcceptedWithoutRunReadsOnlyWhatMayLackItsRun) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  submit(dir, kFlow, {{"x", 1}}, "job-1");
+  submit(dir, kFlow, {{"x", 2}}, "job-2");
+  mark_accepted(dir, "job-1");
+  mark_accepted(dir, "job-2");
+  Intake intake(dir);
+  const auto flow = std::make_shared<const Json>(kFlow);
+  intake.submit_batch_file({{flow, {{"b", 1}}, "b-1"}, {flow, {{"b", 2}}, "b-2"}});
+  intake.submit_batch_file({{flow, {{"c", 1}}, "c-1"}});
+  for (const auto& e : fsys::directory_iterator(dir / "inbox"))
+    fsys::rename(e.path(), dir / "accepted" / e.path().filename());
+  // Damaged in place (a ledger entry is a hard link to its batch): only a read would notice.
+  std::ofstream(dir / "accepted" / "job-1.json") << "{ not json";
+  std::ofstream(dir / "ledger" / "c-1") << "not a batch";
+  ASSERT_EQ(list_readable(dir, Folders::Accepted).bad.size(), 2u);
+  const std::set<std::string> with_run = {"job-1", "b-1", "c-1"};
+  const Pending p = accepted_without_run(dir, [&](const std::string& id) { return with_run.count(id) > 0; });
+  std::set<std::string> ids;
+  for (const auto& s : p.ready) ids.insert(s.submission_id);
+  EXPECT_EQ(ids, (std::set<std::string>{"job-2", "b-2"}));
+  EXPECT_TRUE(p.bad.empty()) << p.bad.front();
 }
 
 TEST(Intake, AReusedIdWithOtherContentIsRefused) {
