@@ -45,8 +45,7 @@ std::filesystem::path script_data(const std::string& script, const std::vector<s
   for (const auto& f : inputs) sources += fs::read_file(source_dir() / f);
   const std::string stamp = sha256_hex(sources);
   // Another test process may be making it: wait for its lock.
-  std::optional<fs::FileLock> lock;
-  while (!(lock = fs::FileLock::try_acquire(root / "lock"))) ::usleep(100000);
+  const fs::FileLock lock = fs::FileLock::acquire(root / "lock");
   const auto data = root / "reference";
   std::error_code ec;
   if (std::filesystem::exists(root / "stamp") && fs::read_file(root / "stamp") == stamp) return data;
