@@ -107,7 +107,8 @@ def main():
     p.add_argument("--sizes", default="512x360,1024x900,2048x1500")
     p.add_argument("--slices", default="512,128,32")
     p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--dir")
+    p.add_argument("--dir", help="where the phantoms and outputs go (made if missing; "
+                   "tomo_bench_results.json is written there)")
     p.add_argument("--peer-build", default=str(ROOT.parent / "shared" / "peers" / "tomopy" / "build.sh"))
     p.add_argument("--peer-env")
     p.add_argument("--no-peer", action="store_true",
@@ -120,6 +121,12 @@ def main():
     for exe in (beamflow, tomo_bench):
         if not os.access(exe, os.X_OK):
             sys.exit(f"run_tomo_bench.py: {exe} is missing: build the targets beamflow and tomo_bench")
+    if args.dir:
+        # A missing --dir was a bare FileNotFoundError traceback from tempfile.
+        try:
+            Path(args.dir).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            sys.exit(f"run_tomo_bench.py: --dir {args.dir}: {e.strerror}")
     tmp = tempfile.TemporaryDirectory(dir=args.dir)
     work = Path(tmp.name)
     # FFTW wisdom lives in BEAMFLOW_HOME/fftw: the first round plans and
