@@ -18,6 +18,7 @@
 #include "jobs/tomography/fft_wisdom.hpp"
 #include "jobs/tomography/kernel_errors.hpp"
 #include "jobs/tomography/preview.hpp"
+#include "jobs/tomography/recon_trace.hpp"
 #include "jobs/tomography/replaced_file.hpp"
 #include "jobs/tomography/volume_file.hpp"
 #include "kernels/common/fft.hpp"
@@ -179,6 +180,10 @@ std::int64_t kill_after_rounds() {
 
 ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   const auto start = Clock::now();
+  ReconTrace trace = ReconTrace::from_environment(comm.rank());
+  const ReconTrace::Span whole(trace, "reconstruct");
+  // One setup step at a time on the main thread's timeline.
+  std::optional<ReconTrace::Span> setup(std::in_place, trace, "open input");
   auto log = [&](const std::string& line) {
     if (comm.is_root() && o.log) o.log(line);
   };
@@ -190,6 +195,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     input.emplace(o.input, o.layout, comm.get());
   });
   const DxShape shape = input->shape();
+  setup.emplace(trace, "budget and previews");
   const std::string file = o.input.string();
   const parallel::RowRange rows = o.rows ? o.rows->resolve(shape.rows, file, o.layout.data) : parallel::RowRange{0, shape.rows};
 
@@ -222,6 +228,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     check_previews(p, 1, {o.input});
   });
 
+  setup.emplace(trace, "input digest");
   const DigestKind digest_as = o.input_digest.value_or(DigestKind::Xxh128);
   std::string digest;  // rank 0's, for the header
   comm.agree([&] {
@@ -231,6 +238,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
                                                                               : file_digest(o.input, digest_as);
   });
 
+  setup.emplace(trace, "centre");
   SinogramPipeline pipeline(*input, o.preprocess);
   if (o.center.is_auto()) {
     CenterSearch search = o.center_search;
@@ -266,6 +274,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   params.pad = o.pad;
   // The kernel's scratch arrays, allocated once for every chunk of the run.
   params.workspace = kernels::make_workspace();
+  setup.emplace(trace, "prepare output");
   PreparedOutput prepared;
   comm.agree([&] {
     if (comm.is_root())
@@ -277,6 +286,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   const std::filesystem::path work = comm.broadcast(prepared.work.string());
   comm.agree([&] { follow_fft_plans(plans, work); });
 
+  setup.emplace(trace, "open output");
   std::optional<VolumeFile> out;
   comm.agree([&] { out.emplace(work); });
   const std::vector<std::uint8_t> done = out->done();
@@ -305,6 +315,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       " rounds of at most " + std::to_string(s.chunk_rows) + " rows on " + std::to_string(comm.size()) +
       (comm.size() == 1 ? " rank" : " ranks"));
 
+  setup.reset();
   const std::int64_t kill_after = kill_after_rounds();
   const std::int64_t W = shape.columns;
   s.pipeline_depth = o.pipeline_depth;
@@ -334,7 +345,8 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
 
   // preprocess + kernel: device work only (no HDF5, no MPI), on the
   // compute thread when pipelined.
-  const auto compute = [&](parallel::RowRange chunk, RawSlab& raw) -> HostVolume {
+  const char* compute_thread = pipelined ? "compute" : "main";
+  const auto compute = [&](std::int64_t round, parallel::RowRange chunk, RawSlab& raw) -> HostVolume {
     auto t = Clock::now();
     const parallel::RowRange in_rows = raw.rows;
     // Every pixel is written by the kernel: nothing is initialised.
@@ -347,6 +359,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     pipeline.recycle(std::move(raw));  // the projections are in the sinograms now
     raw = RawSlab{};
     preprocess_s += since(t);
+    trace.add("preprocess", compute_thread, t, Clock::now(), round);
     t = Clock::now();
     kernels::ReconParams p = params;
     Kokkos::View<kernels::Real*> centers("beamflow::jobs::centers", chunk.size());
@@ -372,12 +385,14 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       Kokkos::deep_copy(host, mirror);
     }
     kernel_s += since(t);
+    trace.add("kernel", compute_thread, t, Clock::now(), round);
     return slab;
   };
 
   // One round on this rank: its chunk (empty when it has none), read on the
   // main thread, then computed.
   struct Round {
+    std::int64_t index = -1;
     parallel::RowRange chunk;
     RawSlab raw;
     std::exception_ptr failed;  // reading or computing
@@ -387,9 +402,11 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   // agreement, so that every rank stops at the same collective.
   const auto read = [&](std::int64_t round) {
     Round r;
+    r.index = round;
     if (round < std::int64_t(chunks.size())) r.chunk = chunks[std::size_t(round)];
     if (r.chunk.empty()) return r;
     const auto t = Clock::now();
+    const auto traced = trace.span("read", "main", round);
     try {
       r.raw = pipeline.read({rows.begin + r.chunk.begin, rows.begin + r.chunk.end});
     } catch (...) {
@@ -414,14 +431,14 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       std::promise<void> end;
       std::shared_future<void> after = std::exchange(handed_over, end.get_future().share());
       r.volume = std::async(pipelined ? std::launch::async : std::launch::deferred,
-                            [&compute, chunk = r.chunk, raw = std::move(r.raw), after = std::move(after),
-                             end = std::move(end)]() mutable {
+                            [&compute, round = r.index, chunk = r.chunk, raw = std::move(r.raw),
+                             after = std::move(after), end = std::move(end)]() mutable {
                               if (after.valid()) after.wait();
                               const struct Ended {
                                 std::promise<void>& end;
                                 ~Ended() { end.set_value(); }
                               } ended{end};
-                              return compute(chunk, raw);
+                              return compute(round, chunk, raw);
                             });
     } catch (...) {
       r.failed = std::current_exception();
@@ -431,6 +448,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     HostVolume slab;
     if (!r.volume.valid()) return slab;
     const auto t = Clock::now();
+    const auto traced = trace.span("wait", "main", r.index);
     try {
       slab = r.volume.get();
     } catch (...) {
@@ -458,7 +476,10 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     HostVolume slab = wait(current);
     // reduce: every rank throws here when one failed (computing this round
     // or writing the last one)
-    comm.agree(write_failed ? write_failed : current.failed);
+    {
+      const auto traced = trace.span("agree", "main", round);
+      comm.agree(write_failed ? write_failed : current.failed);
+    }
     if (pipelined && round + 1 < s.rounds) {
       current = std::move(ahead);
       ahead = Round{};
@@ -466,12 +487,15 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     // write slab: this rank's slices, independent of the other ranks
     const parallel::RowRange chunk = round < std::int64_t(chunks.size()) ? chunks[std::size_t(round)] : parallel::RowRange{};
     const auto t = Clock::now();
+    std::optional<ReconTrace::Span> traced;
+    if (!chunk.empty()) traced.emplace(trace, "write", "main", round);
     try {
       out->commit(chunk, slab.data());
     } catch (...) {
       write_failed = std::current_exception();
     }
     write_s += since(t);
+    traced.reset();
     slabs.give(std::move(slab));
     computed += chunk.size();
     log("round " + std::to_string(round + 1) + "/" + std::to_string(s.rounds) + " written");
@@ -484,10 +508,12 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       start_compute(ahead);
     }
   }
+  setup.emplace(trace, "close output");
   comm.agree([&] {
     if (write_failed) std::rethrow_exception(write_failed);
     out->close();
   });
+  setup.emplace(trace, "publish");
   // Complete: only now does the volume take its final name.
   comm.agree([&] {
     if (!comm.is_root() || work == o.output) return;
@@ -497,7 +523,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     std::move(replaced).release();
   });
 
-  // reduce
+  setup.emplace(trace, "reduce");
   s.computed = comm.sum(computed);
   s.read_seconds = comm.max(read_s);
   s.preprocess_seconds = comm.max(preprocess_s);
@@ -507,7 +533,9 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   log("computed " + std::to_string(s.computed) + " slices, " + std::to_string(s.already_done) +
       " were already done");
 
+  setup.reset();
   if (o.preview) {
+    const auto traced = trace.span("previews");
     std::vector<std::string> files;
     comm.agree([&] {
       if (!comm.is_root()) return;

@@ -5,8 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <map>
+
+#include "core/json.hpp"
 #include "jobs/tomography/dx_writer.hpp"
 #include "jobs/tomography/phantom_job.hpp"
+#include "jobs/tomography/recon_trace.hpp"
 #include "jobs/tomography/volume_file.hpp"
 #include "tomo_fixture.hpp"
 
@@ -59,6 +65,52 @@ TEST_F(ReconJobTest, RunsThenFindsEverythingDone) {
   EXPECT_EQ(h.algorithm, "gridrec");
   EXPECT_EQ(h.input_digest, s.input_digest);
   EXPECT_EQ(h.parameters["preprocess"]["field_reduce"], "mean");
+}
+
+// BEAMFLOW_RECON_TRACE: every rank writes its timeline; each chunk is read,
+// preprocessed, reconstructed (on the compute thread, pipelined) and
+// written once, inside the reconstruction's own span.
+TEST_F(ReconJobTest, EachRankWritesATimelineOfItsSteps) {
+  const std::filesystem::path prefix = dir / "trace";
+  ::setenv(kReconTraceEnv, prefix.c_str(), 1);
+  const ReconSummary s = reconstruct(options, world());
+  ::unsetenv(kReconTraceEnv);
+  world().barrier();
+  std::map<std::string, int> count;  // over every rank
+  for (int rank = 0; rank < world().size(); ++rank) {
+    const std::filesystem::path file = prefix.string() + ".rank" + std::to_string(rank) + ".json";
+    std::ifstream in(file);
+    ASSERT_TRUE(in) << file;
+    const Json events = Json::parse(in);
+    std::map<std::int64_t, std::string> threads;
+    double begin = 0, end = 0;
+    for (const Json& e : events)
+      if (e["ph"] == "M") threads[e["tid"].get<std::int64_t>()] = e["args"]["name"].get<std::string>();
+    for (const Json& e : events) {
+      if (e["ph"] != "X") continue;
+      EXPECT_EQ(e["pid"], rank);
+      EXPECT_GE(e["dur"].get<double>(), 0);
+      const std::string name = e["name"];
+      ++count[name];
+      if (name == "reconstruct") begin = e["ts"].get<double>(), end = begin + e["dur"].get<double>();
+      if (name == "kernel" || name == "preprocess") {
+        EXPECT_EQ(threads.at(e["tid"].get<std::int64_t>()), "compute");
+      }
+      if (name == "read" || name == "write") {
+        EXPECT_EQ(threads.at(e["tid"].get<std::int64_t>()), "main");
+        EXPECT_TRUE(e["args"].contains("round")) << e.dump();
+      }
+    }
+    for (const Json& e : events) {
+      if (e["ph"] != "X") continue;
+      EXPECT_GE(e["ts"].get<double>(), begin) << e.dump();
+      EXPECT_LE(e["ts"].get<double>() + e["dur"].get<double>(), end + 1) << e.dump();
+    }
+  }
+  EXPECT_EQ(count["reconstruct"], world().size());
+  for (const char* step : {"read", "preprocess", "kernel", "write"}) EXPECT_EQ(count[step], 3) << step;
+  EXPECT_EQ(count["publish"], world().size());
+  EXPECT_EQ(s.rounds, (3 + world().size() - 1) / world().size());
 }
 
 TEST_F(ReconJobTest, RowsSelectSlices) {
