@@ -92,7 +92,7 @@ PlacementResult place(const std::vector<QueuedTask>& queue, const std::vector<Ra
     if (!choose(by_node(state, /*only_free=*/false, t->need), t->need)) {
       result.impossible.push_back(t->key);
     } else if (t->waited_ms >= policy.reserve_after_ms) {
-      if (!result.reserved_for.empty()) continue;
+      if (result.reserved_for) continue;
       if (auto chosen = choose(by_node(state, /*only_free=*/true, t->need), t->need)) {
         take(*t, std::move(*chosen));
       } else {
@@ -102,7 +102,7 @@ PlacementResult place(const std::vector<QueuedTask>& queue, const std::vector<Ra
       flows[t->flow].push_back(t);
     }
   }
-  if (!result.reserved_for.empty()) return result;
+  if (result.reserved_for) return result;
 
   // Fair share with backfill: the oldest task of the least-loaded flow; one
   // that does not fit stays queued while the others are looked at.

@@ -20,6 +20,7 @@
 //   one rank per node.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,8 +43,12 @@ struct Need {
   NodePolicy nodes = NodePolicy::Pack;
 };
 
+// The caller's name for a task, unique among those it passes (the
+// scheduler's handle: a number, so a round of placement copies no string).
+using TaskKey = std::uint64_t;
+
 struct QueuedTask {
-  std::string key;   // unique: the action id
+  TaskKey key = 0;
   std::string flow;  // the run id
   Need need;
   std::uint64_t seq = 0;        // arrival order
@@ -59,7 +64,7 @@ struct RankState {
 };
 
 struct Assignment {
-  std::string key;
+  TaskKey key = 0;
   std::vector<int> ranks;  // ascending; the first is the job's rank 0
 };
 
@@ -69,8 +74,8 @@ struct PlacementPolicy {
 
 struct PlacementResult {
   std::vector<Assignment> assignments;
-  std::vector<std::string> impossible;  // keys of tasks that can never fit
-  std::string reserved_for;             // key of a task the ranks now drain for, if any
+  std::vector<TaskKey> impossible;     // tasks that can never fit
+  std::optional<TaskKey> reserved_for;  // a task the ranks now drain for, if any
 };
 
 // `running` counts the tasks each flow has running now.

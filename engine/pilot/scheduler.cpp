@@ -125,21 +125,56 @@ void Scheduler::notify_flow(const std::string& flow) {
     for (Executor* w : it->second) w->wake();
 }
 
-void Scheduler::notify_done(const Entry& e, const std::string& key) {
+void Scheduler::notify_done(const Entry& e) {
   if (auto it = m_owners.find(e.run->id); it != m_owners.end())
-    for (Executor* w : it->second) w->progressed(key);
+    for (Executor* w : it->second) w->progressed(e.key);
+}
+
+Scheduler::Entry* Scheduler::find(const std::string& key) {
+  auto it = m_index.find(key);
+  return it == m_index.end() ? nullptr : &entry(it->second);
+}
+
+Scheduler::Entry* Scheduler::find(wire::Handle h) {
+  const auto slot = static_cast<std::uint32_t>(h & 0xffff'ffffu);
+  const auto gen = static_cast<std::uint32_t>(h >> 32);
+  if (slot >= m_slots.size() || !m_slots[slot].used || m_slots[slot].gen != gen) return nullptr;
+  return &m_slots[slot].e;
+}
+
+wire::Handle Scheduler::handle_of(const Entry& e) const noexcept { return handle(e.slot, m_slots[e.slot].gen); }
+
+void Scheduler::erase(Entry& e) {
+  const std::uint32_t slot = e.slot;
+  m_index.erase(e.key);
+  Slot& s = m_slots[slot];
+  s.e = Entry{};  // frees what it held now, not when the slot is reused
+  s.used = false;
+  ++s.gen;
+  m_free.push_back(slot);
 }
 
 ActionState Scheduler::submit(const std::shared_ptr<const Run>& run, actions::Action& a,
                               const actions::ActionRequest& r, const actions::Placement& p) {
   const std::lock_guard<std::mutex> lock(m_mutex);
-  auto [it, fresh] = m_entries.try_emplace(r.action_id);
-  Entry& e = it->second;
+  auto [it, fresh] = m_index.try_emplace(r.action_id, 0);
   if (!fresh) {
     // Started again (a re-attach): keep the running one.
+    const Entry& e = entry(it->second);
     if (e.phase == Phase::Done) return e.result;
     return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));
   }
+  if (m_free.empty()) {
+    m_free.push_back(static_cast<std::uint32_t>(m_slots.size()));
+    m_slots.emplace_back();
+  }
+  const std::uint32_t slot = m_free.back();
+  m_free.pop_back();
+  it->second = slot;
+  m_slots[slot].used = true;
+  Entry& e = entry(slot);
+  e.key = r.action_id;
+  e.slot = slot;
   e.run = run;
   e.action = a.info().name;
   e.input = r.input;
@@ -157,11 +192,11 @@ ActionState Scheduler::submit(const std::shared_ptr<const Run>& run, actions::Ac
   e.queued_ms = now_ms();
   if (m_crashes) {
     if (auto why = m_crashes->exhausted(r.action_id)) {
-      crashed_out(r.action_id, e, *why);
+      crashed_out(e, *why);
       return e.result;  // the driver reads it at once: nothing to wake
     }
   }
-  enqueue(r.action_id, e);
+  enqueue(e);
   if (!m_queued_pending) {
     m_queued_pending = true;
     m_queued.notify();
@@ -169,8 +204,8 @@ ActionState Scheduler::submit(const std::shared_ptr<const Run>& run, actions::Ac
   return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));
 }
 
-void Scheduler::enqueue(const std::string& key, const Entry& e) {
-  m_queues[e.cls][e.run->id].emplace(e.seq, key);
+void Scheduler::enqueue(const Entry& e) {
+  m_queues[e.cls][e.run->id].emplace(e.seq, e.slot);
   ++m_queued_count;
 }
 
@@ -184,32 +219,31 @@ void Scheduler::dequeue(const Entry& e) {
 
 ActionState Scheduler::state_of(const std::string& key) {
   const std::lock_guard<std::mutex> lock(m_mutex);
-  auto it = m_entries.find(key);
-  if (it != m_entries.end() && it->second.phase == Phase::Done) return it->second.result;
+  const Entry* e = find(key);
+  if (e && e->phase == Phase::Done) return e->result;
   return ActionState::active(key, std::chrono::milliseconds(60'000));
 }
 
 bool Scheduler::cancel(const std::string& key) {
   const std::lock_guard<std::mutex> lock(m_mutex);
-  auto it = m_entries.find(key);
-  if (it == m_entries.end()) return false;
-  Entry& e = it->second;
-  if (e.phase == Phase::Running) {
+  Entry* e = find(key);
+  if (!e) return false;
+  if (e->phase == Phase::Running) {
     // Kept until the worker reports the end: its ranks are busy until then.
-    e.cancelled = true;
-    m_channel.send(e.ranks.front(), Json{{"t", "cancel"}, {"key", key}}.dump());
-    log(e.run->id, "cancel " + e.state_name + " task " + key + " on " + where(e));
+    e->cancelled = true;
+    m_channel.send(e->ranks.front(), Json{{"t", "cancel"}, {"h", handle_of(*e)}}.dump());
+    log(e->run->id, "cancel " + e->state_name + " task " + key + " on " + where(*e));
     return true;
   }
-  if (e.phase == Phase::Queued) dequeue(e);
-  m_entries.erase(it);
+  if (e->phase == Phase::Queued) dequeue(*e);
+  erase(*e);
   return false;
 }
 
 void Scheduler::forget(const std::string& key) {
   const std::lock_guard<std::mutex> lock(m_mutex);
-  auto it = m_entries.find(key);
-  if (it != m_entries.end() && it->second.phase == Phase::Done) m_entries.erase(it);
+  Entry* e = find(key);
+  if (e && e->phase == Phase::Done) erase(*e);
 }
 
 void Scheduler::pump() {
@@ -239,7 +273,7 @@ void Scheduler::pump() {
     from.lost = false;
     if (!readable) continue;
     if (wire::kind_of(env.bytes) == wire::Kind::Done) {
-      for (auto& d : done) completed(env.from, d.key, std::move(d.state));
+      for (auto& d : done) completed(env.from, d.handle, std::move(d.state));
       continue;
     }
     try {
@@ -274,33 +308,28 @@ void Scheduler::check_lost() {
     const auto mark = m_crashes ? read_mark(m_crashes->pilot_dir(), static_cast<int>(r)) : std::nullopt;
     // Its tasks run again elsewhere; the ranks they held are free, but this
     // one is placed nothing until it speaks again.
-    for (auto it = m_entries.begin(); it != m_entries.end();) {
-      Entry& e = it->second;
-      if (e.phase != Phase::Running ||
-          std::find(e.ranks.begin(), e.ranks.end(), static_cast<int>(r)) == e.ranks.end()) {
-        ++it;
+    for (Slot& slot : m_slots) {
+      Entry& e = slot.e;
+      if (!slot.used || e.phase != Phase::Running ||
+          std::find(e.ranks.begin(), e.ranks.end(), static_cast<int>(r)) == e.ranks.end())
         continue;
-      }
-      log(e.run->id, "lost " + e.state_name + " task " + it->first + " on " + where(e) + ": silent for " +
+      log(e.run->id, "lost " + e.state_name + " task " + e.key + " on " + where(e) + ": silent for " +
                       std::to_string((now - rank.last_heard_ms) / 1000) + " s");
       free_ranks(e, false);
       if (e.cancelled) {
-        it = m_entries.erase(it);  // nothing left to wait for
+        erase(e);  // nothing left to wait for
         continue;
       }
-      if (mark && mark->key == it->first && crashed_on_lost_rank(static_cast<int>(r), it->first, e)) {
-        ++it;
-        continue;
-      }
+      if (mark && mark->key == e.key && crashed_on_lost_rank(static_cast<int>(r), e)) continue;
       e.phase = Phase::Queued;
       e.ranks.clear();
-      enqueue(it->first, e);
-      ++it;
+      enqueue(e);
     }
   }
 }
 
-bool Scheduler::crashed_on_lost_rank(int r, const std::string& key, const Entry& e) {
+bool Scheduler::crashed_on_lost_rank(int r, Entry& e) {
+  const std::string& key = e.key;
   Executing x{key, e.run->id, e.action, m_ranks[static_cast<std::size_t>(r)].host, r};
   const int n = m_crashes->count(x);
   log(e.run->id, "crash " + std::to_string(n) + " of " + e.state_name + " task " + key +
@@ -308,16 +337,16 @@ bool Scheduler::crashed_on_lost_rank(int r, const std::string& key, const Entry&
                   std::to_string(m_crashes->limit()) + ")");
   auto why = m_crashes->exhausted(key);
   if (!why) return false;
-  crashed_out(key, m_entries.at(key), *why);
-  notify_done(m_entries.at(key), key);
+  crashed_out(e, *why);
+  notify_done(e);
   return true;
 }
 
-void Scheduler::crashed_out(const std::string& key, Entry& e, const std::string& cause) {
+void Scheduler::crashed_out(Entry& e, const std::string& cause) {
   e.phase = Phase::Done;
   e.ranks.clear();
-  e.result = ActionState::failed(key, "Pilot.TaskCrashed", cause);
-  log(e.run->id, "failed " + e.state_name + " (" + e.action + ") task " + key + ": Pilot.TaskCrashed: " + cause);
+  e.result = ActionState::failed(e.key, "Pilot.TaskCrashed", cause);
+  log(e.run->id, "failed " + e.state_name + " (" + e.action + ") task " + e.key + ": Pilot.TaskCrashed: " + cause);
 }
 
 void Scheduler::log(const std::string& run_id, const std::string& line) {
@@ -334,26 +363,28 @@ std::string Scheduler::where(const Entry& e) const {
   return (e.ranks.size() > 1 ? "ranks " : "rank ") + ranks + " (" + hosts + ")";
 }
 
-void Scheduler::completed(int rank, const std::string& key, ActionState st) {
-  auto it = m_entries.find(key);
-  if (it == m_entries.end() || it->second.phase != Phase::Running || it->second.ranks.front() != rank) return;
-  Entry& e = it->second;
+void Scheduler::completed(int rank, wire::Handle h, ActionState st) {
+  // A stale handle (its slot freed or reused since: a lost rank's late
+  // report of a task placed again and finished elsewhere) names no task.
+  Entry* found = find(h);
+  if (!found || found->phase != Phase::Running || found->ranks.front() != rank) return;
+  Entry& e = *found;
   if (m_logs) {
     std::string line = (st.status == actions::ActionStatus::Succeeded ? "done " : "failed ") + e.state_name +
-                       " task " + key + " on " + where(e) + " in " + std::to_string(now_ms() - e.placed_ms) + " ms";
+                       " task " + e.key + " on " + where(e) + " in " + std::to_string(now_ms() - e.placed_ms) + " ms";
     if (st.status != actions::ActionStatus::Succeeded) line += ": " + st.error + ": " + st.cause;
     log(e.run->id, line);
   }
   free_ranks(e, true);
   ++m_done;
   if (e.cancelled) {
-    m_entries.erase(it);
+    erase(e);
     return;
   }
-  st.action_id = key;
+  st.action_id = e.key;
   e.result = std::move(st);
   e.phase = Phase::Done;
-  notify_done(e, key);
+  notify_done(e);
 }
 
 void Scheduler::free_ranks(const Entry& e, bool finished) {
@@ -381,10 +412,10 @@ PlacementResult Scheduler::place_round(Class cls, std::size_t per_flow, Usable u
   std::vector<QueuedTask> queue;
   for (const auto& [flow, tasks] : m_queues[cls]) {
     std::size_t n = 0;
-    for (const auto& [seq, key] : tasks) {
+    for (const auto& [seq, slot] : tasks) {
       if (n++ == per_flow) break;
-      const Entry& e = m_entries.at(key);
-      queue.push_back({key, flow, e.need, seq, now - e.queued_ms});
+      const Entry& e = entry(slot);
+      queue.push_back({handle_of(e), flow, e.need, seq, now - e.queued_ms});
     }
   }
   if (queue.empty()) return {};
@@ -394,9 +425,10 @@ PlacementResult Scheduler::place_round(Class cls, std::size_t per_flow, Usable u
   return pilot::place(queue, ranks, m_running, m_policy);
 }
 
-void Scheduler::fail_impossible(const std::vector<std::string>& keys) {
-  for (const auto& key : keys) {
-    Entry& e = m_entries.at(key);
+void Scheduler::fail_impossible(const std::vector<TaskKey>& handles) {
+  for (const TaskKey h : handles) {
+    Entry& e = *find(h);  // placement names only what it was given: queued entries
+    const std::string& key = e.key;
     dequeue(e);
     e.phase = Phase::Done;
     log(e.run->id, "failed " + e.state_name + " (" + e.action + ") task " + key + ": Pilot.TaskImpossible");
@@ -404,13 +436,14 @@ void Scheduler::fail_impossible(const std::vector<std::string>& keys) {
                                    "the task needs " + std::to_string(e.need.ranks) + " ranks" +
                                        (e.need.nodes == NodePolicy::OneNode ? " on one node" : "") +
                                        "; this pilot has " + std::to_string(m_ranks.size() - 1) + " worker ranks");
-    notify_done(e, key);
+    notify_done(e);
   }
 }
 
-void Scheduler::assign(const std::string& key, const std::vector<int>& ranks, std::int64_t now,
+void Scheduler::assign(wire::Handle h, const std::vector<int>& ranks, std::int64_t now,
                        std::map<int, wire::TaskBatch>& batches) {
-  Entry& e = m_entries.at(key);
+  Entry& e = *find(h);  // placement names only what it was given: queued entries
+  const std::string& key = e.key;
   dequeue(e);
   e.phase = Phase::Running;
   e.ranks = ranks;
@@ -428,7 +461,7 @@ void Scheduler::assign(const std::string& key, const std::vector<int>& ranks, st
     log(e.run->id, "placed " + e.state_name + " (" + e.action + ") task " + key + " on " + where(e) +
                     (e.attempt > 0 ? ", retry " + std::to_string(e.attempt) : std::string()) +
                     ", queued " + std::to_string(now - e.queued_ms) + " ms");
-  batches[ranks.front()].add(key, e.action,
+  batches[ranks.front()].add(h, e.action,
                              wire::RequestView{key, e.input, e.run->id, e.state_name, e.attempt, e.state_dir,
                                                e.run->dir, e.run->work_dir},
                              e.placement);
@@ -456,7 +489,7 @@ void Scheduler::place() {
     const PlacementResult r = place_round(kHeavy, workers, idle, now);
     fail_impossible(r.impossible);
     for (const auto& a : r.assignments) assign(a.key, a.ranks, now, batches);
-    reserved = reserved || !r.reserved_for.empty();
+    reserved = reserved || r.reserved_for;
     if (reserved || (r.assignments.empty() && r.impossible.empty())) break;
   }
   // The ranks a waiting heavy task would take once their light tasks end are
@@ -476,7 +509,7 @@ void Scheduler::place() {
     const PlacementResult r = place_round(kLight, workers, has_room, now);
     fail_impossible(r.impossible);
     for (const auto& a : r.assignments) assign(a.key, a.ranks, now, batches);
-    if (!r.reserved_for.empty() || (r.assignments.empty() && r.impossible.empty())) break;
+    if (r.reserved_for || (r.assignments.empty() && r.impossible.empty())) break;
   }
   for (auto& [rank, batch] : batches) m_channel.send(rank, batch.take());
 }

@@ -97,6 +97,8 @@ class Scheduler {
     std::string work_dir;
   };
   struct Entry {
+    std::string key;  // the action id
+    std::uint32_t slot = 0;
     std::shared_ptr<const Run> run;
     std::string action;
     // The request, less what `run` holds.
@@ -126,9 +128,19 @@ class Scheduler {
     bool lost = false;
     bool said_hello = false;  // its host is known
   };
-  // The queued tasks of one class: flow -> arrival order -> key, so a round
+  // Entries live in slots of one vector, reused. A task's handle (what
+  // placement and the workers name it by) is its slot and the slot's
+  // generation, counted up each time the slot is freed: no string is hashed
+  // or compared on the way to a worker and back, and an outcome for a task
+  // whose slot went to another since is refused (find(wire::Handle)).
+  struct Slot {
+    std::uint32_t gen = 0;
+    bool used = false;
+    Entry e;
+  };
+  // The queued tasks of one class: flow -> arrival order -> slot, so a round
   // of placement looks at the head of each flow, not at the whole queue.
-  using Queue = std::map<std::string, std::map<std::uint64_t, std::string>>;
+  using Queue = std::map<std::string, std::map<std::uint64_t, std::uint32_t>>;
 
   // Under m_mutex.
   actions::ActionState submit(const std::shared_ptr<const Run>& run, actions::Action& a,
@@ -137,27 +149,37 @@ class Scheduler {
   // Whether a worker was asked to stop it (false: it was on no worker).
   bool cancel(const std::string& key);
   void forget(const std::string& key);
+  // The entry of action id `key`, or null.
+  Entry* find(const std::string& key);
+  // The entry `h` names, or null when its slot is free or has been reused
+  // since `h` was given out (stale).
+  Entry* find(wire::Handle h);
+  static wire::Handle handle(std::uint32_t slot, std::uint32_t gen) noexcept {
+    return static_cast<wire::Handle>(gen) << 32 | slot;
+  }
+  wire::Handle handle_of(const Entry& e) const noexcept;
+  Entry& entry(std::uint32_t slot) { return m_slots[slot].e; }
+  void erase(Entry& e);
   void attach(const std::string& run_id, Executor* w);
   void detach(const std::string& run_id, Executor* w);
   void notify_flow(const std::string& flow);
-  void notify_done(const Entry& e, const std::string& key);
-  void completed(int rank, const std::string& key, actions::ActionState st);
+  void notify_done(const Entry& e);
+  void completed(int rank, wire::Handle h, actions::ActionState st);
   void place();
   // One call of pilot::place over the heads of `cls`'s queue (at most
   // `per_flow` of each flow) and the ranks `usable` allows.
   template <class Usable>
   PlacementResult place_round(Class cls, std::size_t per_flow, Usable usable, std::int64_t now);
-  void fail_impossible(const std::vector<std::string>& keys);
-  void assign(const std::string& key, const std::vector<int>& ranks, std::int64_t now,
-              std::map<int, wire::TaskBatch>& batches);
-  void enqueue(const std::string& key, const Entry& e);
+  void fail_impossible(const std::vector<TaskKey>& handles);
+  void assign(wire::Handle h, const std::vector<int>& ranks, std::int64_t now, std::map<int, wire::TaskBatch>& batches);
+  void enqueue(const Entry& e);
   void dequeue(const Entry& e);
   void free_ranks(const Entry& e, bool finished);
   void check_lost();
   // Counts a crash of the task rank `r` (lost) was executing; true when that
   // task is now to be failed Pilot.TaskCrashed rather than run again.
-  bool crashed_on_lost_rank(int r, const std::string& key, const Entry& e);
-  void crashed_out(const std::string& key, Entry& e, const std::string& cause);
+  bool crashed_on_lost_rank(int r, Entry& e);
+  void crashed_out(Entry& e, const std::string& cause);
   void log(const std::string& run_id, const std::string& line);
   std::string where(const Entry& e) const;
   int node_of(const std::string& host);
@@ -165,7 +187,9 @@ class Scheduler {
   Channel& m_channel;
   PlacementPolicy m_policy;
   mutable std::mutex m_mutex;
-  std::unordered_map<std::string, Entry> m_entries;  // by action id (hashed: 32 hex digits a key)
+  std::vector<Slot> m_slots;                               // index: slot
+  std::vector<std::uint32_t> m_free;                       // slots to reuse
+  std::unordered_map<std::string, std::uint32_t> m_index;  // action id -> slot (the drivers name tasks so)
   Queue m_queues[2];                                     // index: Class
   std::map<std::string, int> m_running;                  // flow -> its tasks on ranks now
   std::int64_t m_queued_count = 0, m_running_count = 0;

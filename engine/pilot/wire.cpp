@@ -28,6 +28,7 @@ void put_i64(std::string& out, std::int64_t v) {
   for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((u >> (8 * i)) & 0xff);
   out.append(b, 8);
 }
+void put_u64(std::string& out, std::uint64_t v) { put_i64(out, static_cast<std::int64_t>(v)); }
 void put_str(std::string& out, std::string_view s) {
   if (s.size() > UINT32_MAX) malformed("a string of " + std::to_string(s.size()) + " bytes");
   put_u32(out, static_cast<std::uint32_t>(s.size()));
@@ -122,10 +123,9 @@ RequestView view_of(const actions::ActionRequest& r) noexcept {
           r.work_dir.native()};
 }
 
-void TaskBatch::add(const std::string& key, const std::string& action, const RequestView& r,
-                    const actions::Placement& p) {
+void TaskBatch::add(Handle h, const std::string& action, const RequestView& r, const actions::Placement& p) {
   if (m_bytes.empty()) m_bytes.assign(kHeader, '\0');
-  put_str(m_bytes, key);
+  put_u64(m_bytes, h);
   put_str(m_bytes, action);
   put_str(m_bytes, r.action_id);
   put_json(m_bytes, r.input);
@@ -148,9 +148,9 @@ void TaskBatch::add(const std::string& key, const std::string& action, const Req
 
 std::string TaskBatch::take() { return finish(m_bytes, kTasks, m_count); }
 
-void DoneBatch::add(const std::string& key, const actions::ActionState& s) {
+void DoneBatch::add(Handle h, const actions::ActionState& s) {
   if (m_bytes.empty()) m_bytes.assign(kHeader, '\0');
-  put_str(m_bytes, key);
+  put_u64(m_bytes, h);
   m_bytes.push_back(static_cast<char>(s.status));
   put_json(m_bytes, s.details);
   put_str(m_bytes, s.error);
@@ -163,9 +163,9 @@ std::string DoneBatch::take() { return finish(m_bytes, kDone, m_count); }
 std::vector<Task> decode_tasks(std::string_view bytes) {
   if (kind_of(bytes) != Kind::Tasks) malformed("not a task batch");
   Reader in(bytes);
-  std::vector<Task> out(in.count(60));  // a task is at least 16 lengths and 2 integers
+  std::vector<Task> out(in.count(64));  // a task is at least 13 lengths and 3 integers
   for (Task& t : out) {
-    t.key = in.str();
+    t.handle = static_cast<Handle>(in.i64());
     t.action = in.str();
     actions::ActionRequest& r = t.request;
     r.action_id = in.str();
@@ -193,16 +193,15 @@ std::vector<Task> decode_tasks(std::string_view bytes) {
 std::vector<Done> decode_done(std::string_view bytes) {
   if (kind_of(bytes) != Kind::Done) malformed("not an outcome batch");
   Reader in(bytes);
-  std::vector<Done> out(in.count(17));
+  std::vector<Done> out(in.count(21));  // a handle, a status and 3 lengths
   for (Done& d : out) {
-    d.key = in.str();
+    d.handle = static_cast<Handle>(in.i64());
     const std::uint8_t status = in.u8();
     if (status > static_cast<std::uint8_t>(actions::ActionStatus::Failed)) malformed("an unknown status");
     d.state.status = static_cast<actions::ActionStatus>(status);
     d.state.details = in.json();
     d.state.error = in.str();
     d.state.cause = in.str();
-    d.state.action_id = d.key;
   }
   in.expect_end();
   return out;

@@ -4,19 +4,23 @@
 // The hot path, tasks and their outcomes, travels in batches of a compact
 // binary form (one message carries every task placed on a rank in one
 // round, or every outcome a worker reached in one turn):
-//   coordinator -> worker  TaskBatch: kTasks, then per task: key, action,
+//   coordinator -> worker  TaskBatch: kTasks, then per task: handle, action,
 //                          the request (action id, input as CBOR, run id,
 //                          state name, attempt, state_dir, run_dir,
 //                          work_dir: the pilot's workers share the pilot
 //                          directory's file system) and the placement
-//   worker -> coordinator  DoneBatch: kDone, then per task: key, status,
+//   worker -> coordinator  DoneBatch: kDone, then per task: handle, status,
 //                          details as CBOR, error, cause
 // Strings are a u32 length and the bytes, integers little-endian. The rest
 // are small JSON objects:
-//   coordinator -> worker  {"t":"cancel","key"}   {"t":"stop"}
+//   coordinator -> worker  {"t":"cancel","h"}     {"t":"stop"}
 //   worker -> coordinator  {"t":"hello","host"}   {"t":"beat"} (every second)
 //                          {"t":"bye"}            (after a stop)
-// `key` is the task's action id.
+// A task's handle is the coordinator's: the worker keeps it and sends it
+// back with the outcome, and reads nothing in it (the action id travels in
+// the request). It names the task's slot in the scheduler and that slot's
+// generation, so an outcome that comes back after its slot was given to
+// another task is refused, not taken for the other task's.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -31,15 +35,17 @@ namespace beamflow::pilot::wire {
 enum class Kind { Json, Tasks, Done };
 Kind kind_of(std::string_view bytes) noexcept;
 
+using Handle = std::uint64_t;
+
 struct Task {
-  std::string key;
+  Handle handle = 0;
   std::string action;
   actions::ActionRequest request;
   actions::Placement placement;
 };
 
 struct Done {
-  std::string key;
+  Handle handle = 0;
   actions::ActionState state;  // status, details, error, cause
 };
 
@@ -61,10 +67,9 @@ RequestView view_of(const actions::ActionRequest& r) noexcept;
 // Tasks for one rank, appended one by one; take() is the message.
 class TaskBatch {
  public:
-  void add(const std::string& key, const std::string& action, const RequestView& r, const actions::Placement& p);
-  void add(const std::string& key, const std::string& action, const actions::ActionRequest& r,
-           const actions::Placement& p) {
-    add(key, action, view_of(r), p);
+  void add(Handle h, const std::string& action, const RequestView& r, const actions::Placement& p);
+  void add(Handle h, const std::string& action, const actions::ActionRequest& r, const actions::Placement& p) {
+    add(h, action, view_of(r), p);
   }
   bool empty() const noexcept { return m_count == 0; }
   std::string take();
@@ -77,7 +82,8 @@ class TaskBatch {
 // Outcomes, appended one by one; take() is the message.
 class DoneBatch {
  public:
-  void add(const std::string& key, const actions::ActionState& s);
+  // `s.action_id` is not sent: the coordinator knows it by the handle.
+  void add(Handle h, const actions::ActionState& s);
   bool empty() const noexcept { return m_count == 0; }
   std::string take();
 

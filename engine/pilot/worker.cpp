@@ -88,10 +88,10 @@ class Worker {
     }
     const std::string type = m.at("t").get<std::string>();
     if (type == "cancel") {
-      if (!m.contains("key") || !m["key"].is_string()) return;
-      auto it = m_tasks.find(m.at("key").get<std::string>());
+      if (!m.contains("h") || !m["h"].is_number_unsigned()) return;
+      auto it = m_tasks.find(m.at("h").get<wire::Handle>());
       if (it == m_tasks.end() || it->second.cancelled_ms) return;
-      const auto marked = executing(it->first, it->second);
+      const auto marked = executing(it->second);
       it->second.executor->cancel(*it->second.action, it->second.request, it->second.placement);
       it->second.cancelled_ms = now_ms();
       it->second.next_poll_ms = now_ms();
@@ -101,13 +101,14 @@ class Worker {
   }
 
   void start(wire::Task&& m) {
-    const std::string& key = m.key;
+    const wire::Handle h = m.handle;
     Task t;
     t.request = std::move(m.request);
     t.placement = std::move(m.placement);
+    const std::string& key = t.request.action_id;
     t.action = m_registry.resolve(m.action);
     if (!t.action) {
-      finish(key, ActionState::failed(key, states_error::TaskFailed, "no action named '" + m.action + "' on this worker"));
+      finish(h, ActionState::failed(key, states_error::TaskFailed, "no action named '" + m.action + "' on this worker"));
       return;
     }
     t.executor = t.placement.own_process ? static_cast<run::Executor*>(&m_child_process) : &m_in_process;
@@ -116,7 +117,7 @@ class Worker {
       const auto& info = t.action->info();
       if (info.side_effects || !info.synchronous || t.placement.own_process)
         fs::create_private_directories(t.request.state_dir, "run.io");
-      const auto marked = executing(key, t);
+      const auto marked = executing(t);
       st = t.executor->start(*t.action, t.request, t.placement);
     } catch (const Error& e) {
       st = ActionState::failed(key, e.asl_name(), e.what());
@@ -124,11 +125,11 @@ class Worker {
       st = ActionState::failed(key, states_error::TaskFailed, e.what());
     }
     if (st.done()) {
-      finish(key, st);
+      finish(h, st);
       return;
     }
     t.next_poll_ms = now_ms() + std::max<std::int64_t>(1, st.poll_after.count());
-    m_tasks[key] = std::move(t);
+    m_tasks[h] = std::move(t);
   }
 
   void poll_due() {
@@ -141,13 +142,13 @@ class Worker {
       }
       ActionState st;
       try {
-        const auto marked = executing(it->first, t);
+        const auto marked = executing(t);
         st = t.executor->poll(*t.action, t.request, t.placement);
       } catch (const std::exception& e) {
-        st = ActionState::failed(it->first, states_error::TaskFailed, e.what());
+        st = ActionState::failed(t.request.action_id, states_error::TaskFailed, e.what());
       }
       if (!st.done() && t.cancelled_ms && now - t.cancelled_ms > kCancelGiveUpMs)
-        st = ActionState::failed(it->first, "Action.Cancelled", "cancelled; no outcome reported in time");
+        st = ActionState::failed(t.request.action_id, "Action.Cancelled", "cancelled; no outcome reported in time");
       if (st.done()) {
         finish(it->first, st);
         it = m_tasks.erase(it);
@@ -161,14 +162,14 @@ class Worker {
 
   // While the guard lives, this rank's mark names the task whose code it
   // executes (crashes.hpp): memory writes only.
-  ExecutingMark::Guard executing(const std::string& key, const Task& t) {
+  ExecutingMark::Guard executing(const Task& t) {
     if (!m_mark) return ExecutingMark::Guard(nullptr);
-    m_mark->enter(key, t.request.run_id, t.action->info().name);
+    m_mark->enter(t.request.action_id, t.request.run_id, t.action->info().name);
     return ExecutingMark::Guard(m_mark.get());
   }
 
   // Outcomes go back in one message per turn of the loop.
-  void finish(const std::string& key, const ActionState& st) { m_done.add(key, st); }
+  void finish(wire::Handle h, const ActionState& st) { m_done.add(h, st); }
   void flush() {
     if (!m_done.empty()) m_channel.send(0, m_done.take());
   }
@@ -177,7 +178,7 @@ class Worker {
   const actions::ActionRegistry& m_registry;
   run::InProcessExecutor m_in_process;
   run::ChildProcessExecutor m_child_process;
-  std::map<std::string, Task> m_tasks;
+  std::map<wire::Handle, Task> m_tasks;
   wire::DoneBatch m_done;
   bool m_stopped = false;
   std::unique_ptr<ExecutingMark> m_mark;  // none without a pilot directory (mpirun beamflow run)

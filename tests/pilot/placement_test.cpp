@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace beamflow::pilot {
 namespace {
 
@@ -14,10 +16,27 @@ std::vector<RankState> ranks(int nodes, int per_node) {
   return out;
 }
 
-QueuedTask task(std::string key, std::string flow, std::uint64_t seq, int n = 1,
+// A task's key is a number; the tests name tasks, numbered here.
+std::vector<std::string>& names() {
+  static std::vector<std::string> n;
+  return n;
+}
+TaskKey key_of(const std::string& name) {
+  auto& n = names();
+  auto it = std::find(n.begin(), n.end(), name);
+  if (it == n.end()) it = n.insert(n.end(), name);
+  return static_cast<TaskKey>(it - n.begin());
+}
+std::vector<std::string> named(const std::vector<TaskKey>& keys) {
+  std::vector<std::string> out;
+  for (TaskKey k : keys) out.push_back(names().at(k));
+  return out;
+}
+
+QueuedTask task(const std::string& name, std::string flow, std::uint64_t seq, int n = 1,
                 NodePolicy nodes = NodePolicy::Pack, std::int64_t waited = 0) {
   QueuedTask t;
-  t.key = std::move(key);
+  t.key = key_of(name);
   t.flow = std::move(flow);
   t.seq = seq;
   t.need.ranks = n;
@@ -27,9 +46,9 @@ QueuedTask task(std::string key, std::string flow, std::uint64_t seq, int n = 1,
 }
 
 std::vector<std::string> keys(const PlacementResult& r) {
-  std::vector<std::string> k;
+  std::vector<TaskKey> k;
   for (const auto& a : r.assignments) k.push_back(a.key);
-  return k;
+  return named(k);
 }
 
 TEST(Placement, FirstComeFirstServedWithinAFlow) {
@@ -53,7 +72,7 @@ TEST(Placement, BackfillRunsSmallTasksPastOneThatDoesNotFit) {
   rs[0].free = rs[1].free = false;  // 2 of 4 busy
   const auto r = place({task("wide", "A", 1, 4), task("s1", "B", 2), task("s2", "C", 3)}, rs, {});
   EXPECT_EQ(keys(r), (std::vector<std::string>{"s1", "s2"}));
-  EXPECT_TRUE(r.reserved_for.empty());
+  EXPECT_FALSE(r.reserved_for);
 }
 
 TEST(Placement, ATaskThatWaitedLongEnoughStopsBackfill) {
@@ -64,7 +83,8 @@ TEST(Placement, ATaskThatWaitedLongEnoughStopsBackfill) {
   const auto r =
       place({task("wide", "A", 1, 4, NodePolicy::Pack, 6000), task("s1", "B", 2), task("s2", "C", 3)}, rs, {}, policy);
   EXPECT_TRUE(r.assignments.empty());
-  EXPECT_EQ(r.reserved_for, "wide");
+  ASSERT_TRUE(r.reserved_for);
+  EXPECT_EQ(names().at(*r.reserved_for), "wide");
   // Once the ranks drained, it starts.
   const auto later = place({task("wide", "A", 1, 4, NodePolicy::Pack, 9000), task("s1", "B", 2)}, ranks(1, 4), {},
                            policy);
@@ -80,7 +100,7 @@ TEST(Placement, ImpossibleNeedsAreReportedNotQueuedForever) {
   const auto r = place({task("five", "A", 1, 5), task("node3", "A", 2, 3, NodePolicy::OneNode),
                         task("spread3", "A", 3, 3, NodePolicy::Spread), mem, task("ok", "A", 5, 3)},
                        rs, {});
-  EXPECT_EQ(r.impossible, (std::vector<std::string>{"five", "node3", "spread3", "mem"}));
+  EXPECT_EQ(named(r.impossible), (std::vector<std::string>{"five", "node3", "spread3", "mem"}));
   EXPECT_EQ(keys(r), std::vector<std::string>{"ok"});
 }
 

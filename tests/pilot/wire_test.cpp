@@ -32,8 +32,8 @@ TEST(PilotWire, ATaskBatchCarriesEveryFieldOfEveryTask) {
   heavy.no_outcome = {"recon.crashed", "States.TaskFailed", "reconstruct"};
   heavy.nodes = "spread";
   heavy.hosts = {"node1", "node2"};
-  batch.add("k0", "echo", request(0), actions::Placement{});
-  batch.add("k1", "reconstruct", request(1), heavy);
+  batch.add(7, "echo", request(0), actions::Placement{});
+  batch.add(0xfffffffe00000008u, "reconstruct", request(1), heavy);
   EXPECT_FALSE(batch.empty());
   const std::string bytes = batch.take();
   EXPECT_TRUE(batch.empty());
@@ -43,7 +43,7 @@ TEST(PilotWire, ATaskBatchCarriesEveryFieldOfEveryTask) {
   for (int i = 0; i < 2; ++i) {
     const Task& t = tasks[static_cast<std::size_t>(i)];
     const auto want = request(i);
-    EXPECT_EQ(t.key, "k" + std::to_string(i));
+    EXPECT_EQ(t.handle, i == 0 ? 7u : 0xfffffffe00000008u);
     EXPECT_EQ(t.request.action_id, want.action_id);
     EXPECT_EQ(t.request.input, want.input);
     EXPECT_EQ(t.request.run_id, want.run_id);
@@ -66,23 +66,23 @@ TEST(PilotWire, ATaskBatchCarriesEveryFieldOfEveryTask) {
   EXPECT_EQ(tasks[1].placement.nodes, "spread");
   EXPECT_EQ(tasks[1].placement.hosts, (std::vector<std::string>{"node1", "node2"}));
   // The batch is empty again and starts over.
-  batch.add("k2", "echo", request(2), actions::Placement{});
+  batch.add(2, "echo", request(2), actions::Placement{});
   EXPECT_EQ(decode_tasks(batch.take()).size(), 1u);
 }
 
 TEST(PilotWire, AnOutcomeBatchCarriesStatusDetailsAndError) {
   DoneBatch batch;
-  batch.add("k0", actions::ActionState::succeeded("ignored", Json{{"x", 1}, {"y", "two"}}));
-  batch.add("k1", actions::ActionState::failed("ignored", "States.TaskFailed", "it broke"));
+  batch.add(5, actions::ActionState::succeeded("ignored", Json{{"x", 1}, {"y", "two"}}));
+  batch.add(0x100000006u, actions::ActionState::failed("ignored", "States.TaskFailed", "it broke"));
   const std::string bytes = batch.take();
   EXPECT_EQ(kind_of(bytes), Kind::Done);
   const auto done = decode_done(bytes);
   ASSERT_EQ(done.size(), 2u);
-  EXPECT_EQ(done[0].key, "k0");
-  EXPECT_EQ(done[0].state.action_id, "k0");
+  EXPECT_EQ(done[0].handle, 5u);
+  EXPECT_EQ(done[0].state.action_id, "");  // not sent: the handle names the task
   EXPECT_EQ(done[0].state.status, actions::ActionStatus::Succeeded);
   EXPECT_EQ(done[0].state.details, (Json{{"x", 1}, {"y", "two"}}));
-  EXPECT_EQ(done[1].key, "k1");
+  EXPECT_EQ(done[1].handle, 0x100000006u);
   EXPECT_EQ(done[1].state.status, actions::ActionStatus::Failed);
   EXPECT_EQ(done[1].state.error, "States.TaskFailed");
   EXPECT_EQ(done[1].state.cause, "it broke");
@@ -101,10 +101,10 @@ TEST(PilotWire, JsonMessagesAreToldApartFromBatches) {
 
 TEST(PilotWire, EveryCutOrTrailingByteIsATypedError) {
   TaskBatch tasks;
-  tasks.add("k0", "echo", request(0), actions::Placement{});
+  tasks.add(1, "echo", request(0), actions::Placement{});
   const std::string t = tasks.take();
   DoneBatch done;
-  done.add("k0", actions::ActionState::succeeded("k0", Json{{"x", 1}}));
+  done.add(1, actions::ActionState::succeeded("a0", Json{{"x", 1}}));
   const std::string d = done.take();
   auto expect_wire_error = [](auto decode, const std::string& bytes) {
     try {
