@@ -106,20 +106,44 @@ RunResult Driver::run() {
   return result_of(m_state);
 }
 
-void Driver::commit_and_act() {
-  if (m_outbox.empty()) return;
+std::vector<Event> Driver::commit_outbox() {
   std::vector<Event> batch;
   batch.swap(m_outbox);
   for (const auto& e : batch) {
     encode_into(e, m_encoded);
     m_writer.append(static_cast<std::uint16_t>(e.type), m_encoded);
   }
-  m_writer.commit();  // durable before anything below acts on it
-  for (const auto& e : batch) {
+  m_writer.commit();  // durable before anything acts on it
+  return batch;
+}
+
+void Driver::act_on(const std::vector<Event>& committed) {
+  for (const auto& e : committed) {
     if (m_options.observer) m_options.observer(event_json(e));
     act(e);
   }
   drain_results();
+}
+
+void Driver::commit_and_act() {
+  if (m_outbox.empty()) return;
+  act_on(commit_outbox());
+}
+
+void Driver::commit_start() {
+  // A pilot's one-task flow made three commits (its start, its task's
+  // scheduling, its end), each a wait for the group's flush: the first two
+  // are one now. An interrupted run (cancelled or drained before it began)
+  // starts as before and meets its interrupt in run().
+  if ((m_options.interrupt ? m_options.interrupt() : Interrupt::None) == Interrupt::None)
+    for (const auto& id : m_state.take_ready()) m_interp.step(id);
+  m_start = commit_outbox();
+}
+
+void Driver::act_on_start() {
+  auto start = std::move(m_start);
+  m_start.clear();
+  act_on(start);
 }
 
 void Driver::act(const Event& e) {

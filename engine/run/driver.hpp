@@ -53,6 +53,14 @@ class Driver {
   void reattach();
   RunResult run();
   void commit_and_act();
+  // The run's start, for begin_run: the states the start made ready are
+  // stepped too (unless the run is interrupted already), so the first
+  // commit holds their transitions (the first task's TaskScheduled) beside
+  // RunStarted, one sync instead of two. Commits it; what it holds is acted
+  // on by act_on_start(), after the caller has done what must follow the
+  // run's existence and precede any action (RunOptions::on_started).
+  void commit_start();
+  void act_on_start();
 
   // Waits on `source` too (not owned; must outlive the driver's run()).
   void add_source(EventSource& source);
@@ -63,6 +71,9 @@ class Driver {
 
  private:
   void act(const Event& e);
+  // Appends and commits m_outbox: durable when it returns. Returns what it committed.
+  std::vector<Event> commit_outbox();
+  void act_on(const std::vector<Event>& committed);
   actions::ActionRequest request_for(const Frame& f) const;
   void launch(const std::string& frame_id, bool reattach);
   // An action the engine is waiting on.
@@ -99,7 +110,8 @@ class Driver {
   const RunOptions& m_options;
   std::mt19937_64 m_rng;
   std::vector<Event> m_outbox;
-  std::vector<std::uint8_t> m_encoded;  // the record commit_and_act() is appending
+  std::vector<std::uint8_t> m_encoded;  // the record commit_outbox() is appending
+  std::vector<Event> m_start;           // committed by commit_start(), not yet acted on
   Interpreter m_interp;
   ActiveMap m_active;
   InProcessExecutor m_in_process;

@@ -25,8 +25,10 @@ Json status_json(const RunState& s, const std::string& status) {
   return j;
 }
 
-// Records the start of a run (RunStarted and the first state) and makes it
-// durable: the same for a fresh run and for one killed before its first commit.
+// Records the start of a run (RunStarted, the first state and what stepping
+// it decided: Driver::commit_start) and makes it durable, not yet acted on
+// (Driver::act_on_start): the same for a fresh run and for one killed before
+// its first commit.
 void begin_run(Driver& driver, const RunOptions& options, const std::string& run_id, const Json& definition,
                const Json& input) {
   RunInfo info;
@@ -37,7 +39,7 @@ void begin_run(Driver& driver, const RunOptions& options, const std::string& run
   info.work_dir = (options.work_dir.empty() ? std::filesystem::current_path() : options.work_dir).string();
   info.input = input;
   driver.interpreter().start(info, definition, sha256_hex(definition.dump()));
-  driver.commit_and_act();
+  driver.commit_start();
 }
 
 // The journal's run must have started from this very definition: a
@@ -118,6 +120,7 @@ RunResult Engine::start(const Json& definition, const Json& input, const RunOpti
     begin_run(driver, options, run_id, definition, input);
     if (options.status_at_start) dir.write_status(status_json(state, "RUNNING"));
     if (options.on_started) options.on_started();
+    driver.act_on_start();
     return finish(dir, state, driver.run());
   });
 }
@@ -160,15 +163,18 @@ RunResult Engine::resume(const std::string& run_id, const RunOptions& options) {
                                : journal::Writer::create(dir.journal_file(), options.durability, jo);
   Driver driver(m_actions, dir, state, writer, options);
   return interrupt_on_storage_failure(run_id, [&] {
-    const bool fresh = history.events.empty();
     // Killed before the first commit: nothing happened yet, start afresh.
-    if (fresh) begin_run(driver, options, run_id, definition, dir.input());
+    if (history.events.empty()) {
+      begin_run(driver, options, run_id, definition, dir.input());
+      if (options.on_started) options.on_started();
+      dir.write_status(status_json(state, "RUNNING"));
+      driver.act_on_start();
+      return finish(dir, state, driver.run());
+    }
     if (options.on_started) options.on_started();
     if (state.ended()) return finish(dir, state, result_of(state));
-    if (!fresh) {
-      state.requeue_all();
-      driver.reattach();
-    }
+    state.requeue_all();
+    driver.reattach();
     dir.write_status(status_json(state, "RUNNING"));
     return finish(dir, state, driver.run());
   });

@@ -17,6 +17,29 @@
 
 namespace beamflow::test {
 
+// The commits of a journal, read from its bytes (journal.hpp's layout): a
+// commit begins at a record whose flags mark a first record.
+struct JournalCommit {
+  std::vector<std::uint16_t> types;  // its records' types
+  std::uint64_t end = 0;             // the offset just past its last record
+};
+inline std::vector<JournalCommit> journal_commits(const std::filesystem::path& journal_file) {
+  std::ifstream in(journal_file, std::ios::binary);
+  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  namespace format = journal::format;
+  std::vector<JournalCommit> commits;
+  for (std::size_t at = format::header_size; at + format::record_header_size <= bytes.size();) {
+    if (format::load_u16(bytes.data() + at + 14) & format::flag_first) commits.emplace_back();
+    const std::size_t next = at + format::record_header_size + format::load_u32(bytes.data() + at + 4);
+    if (!commits.empty()) {
+      commits.back().types.push_back(format::load_u16(bytes.data() + at + 12));
+      commits.back().end = next;
+    }
+    at = next;
+  }
+  return commits;
+}
+
 inline const actions::ActionRegistry& builtin_registry() {
   static const actions::ActionRegistry r = [] {
     actions::ActionRegistry reg;

@@ -79,9 +79,10 @@ TEST(Replay, EveryPrefixOfTheJournalResumesToTheSameOutput) {
     EXPECT_EQ(compact > 0, source == "full");
     std::ifstream in(journal_file, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), {});
-    // Layout 2: the run exists once its first commit (RunStarted and the
-    // first StateEntered) is whole; a cut inside it is a creation cut short.
-    const std::uint64_t created_at = source == "old" ? 0 : report.records[2].offset;
+    // Layout 2: the run exists once its first commit (RunStarted, the first
+    // StateEntered and what stepping it decided) is whole; a cut inside it
+    // is a creation cut short.
+    const std::uint64_t created_at = source == "old" ? 0 : test::journal_commits(journal_file).front().end;
 
     // Cut points: every record boundary, and a few bytes into each record.
     std::vector<std::uint64_t> cuts;

@@ -93,6 +93,46 @@ TEST(RunCreation, ARealRunIsNeverTakenOver) {
   }
 }
 
+// The record types of each commit of a journal.
+std::vector<std::vector<std::uint16_t>> commits_of(const std::filesystem::path& journal_file) {
+  std::vector<std::vector<std::uint16_t>> out;
+  for (auto& c : test::journal_commits(journal_file)) out.push_back(std::move(c.types));
+  return out;
+}
+
+std::uint16_t type_of(run::RecordType t) { return static_cast<std::uint16_t>(t); }
+
+// A run's first commit holds what stepping its first state decided (a
+// task's scheduling) beside its start: a one-task flow is two commits, two
+// waits for a group flush, not three. Nothing of it is acted on before
+// on_started (the echo has not run then), and a run interrupted before it
+// began schedules nothing: it meets its cancel first, as before.
+TEST(RunCreation, ARunsFirstCommitHoldsItsFirstTaskScheduledAndIsActedOnAfterOnStarted) {
+  using run::RecordType;
+  test::ScratchDir scratch;
+  run::Engine engine(test::builtin_registry());
+  auto o = test::fast_options(scratch.path(), "r1");
+  std::vector<std::vector<std::uint16_t>> at_start;
+  o.on_started = [&] { at_start = commits_of(scratch.path() / "r1" / "journal"); };
+  ASSERT_EQ(engine.start(Json::parse(kFlow), Json::object(), o).status, run::RunStatus::Succeeded);
+  const std::vector<std::uint16_t> first = {type_of(RecordType::RunStarted), type_of(RecordType::StateEntered),
+                                            type_of(RecordType::TaskScheduled)};
+  ASSERT_EQ(at_start.size(), 1u);
+  EXPECT_EQ(at_start[0], first);
+  const auto commits = commits_of(scratch.path() / "r1" / "journal");
+  ASSERT_EQ(commits.size(), 2u);
+  EXPECT_EQ(commits[0], first);
+
+  auto cancelled = test::fast_options(scratch.path(), "r2");
+  cancelled.interrupt = [] { return run::Interrupt::Cancel; };
+  ASSERT_EQ(engine.start(Json::parse(kFlow), Json::object(), cancelled).status, run::RunStatus::Failed);
+  const auto c = commits_of(scratch.path() / "r2" / "journal");
+  ASSERT_FALSE(c.empty());
+  EXPECT_EQ(c[0], (std::vector<std::uint16_t>{type_of(RecordType::RunStarted), type_of(RecordType::StateEntered)}));
+  for (const auto& commit : c)
+    for (const std::uint16_t t : commit) EXPECT_NE(t, type_of(RecordType::TaskScheduled));
+}
+
 TEST(RunCreation, ARunWithASyncGroupAsksItOnlyForEachCommit) {
   test::ScratchDir scratch;
   int flushes = 0;
@@ -102,15 +142,7 @@ TEST(RunCreation, ARunWithASyncGroupAsksItOnlyForEachCommit) {
   o.durability = journal::Durability::Fsync;
   o.sync_group = &group;
   ASSERT_EQ(engine.start(Json::parse(kFlow), Json::object(), o).status, run::RunStatus::Succeeded);
-  // The commits, from the journal's bytes (journal.hpp's layout): records
-  // whose flags mark the first record of a commit.
-  std::ifstream in(scratch.path() / "r1" / "journal", std::ios::binary);
-  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  namespace format = journal::format;
-  std::size_t commits = 0;
-  for (std::size_t at = format::header_size; at + format::record_header_size <= bytes.size();
-       at += format::record_header_size + format::load_u32(bytes.data() + at + 4))
-    if (format::load_u16(bytes.data() + at + 14) & format::flag_first) ++commits;
+  const std::size_t commits = commits_of(scratch.path() / "r1" / "journal").size();
   EXPECT_GE(commits, 2u);
   // Layout 1 asked once more, for definition.json before its rename.
   EXPECT_EQ(group.stats().requests, commits);
