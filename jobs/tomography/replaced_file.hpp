@@ -31,11 +31,11 @@ class ReplacedFile {
   ReplacedFile& operator=(const ReplacedFile&) = delete;
 
   bool held() const noexcept { return m_fd >= 0; }
-  // Hands the file to a detached process (/bin/sleep 1, given it as
-  // descriptor 3) and closes this process's copy: that process's end is
-  // the last close. Where it cannot be started, closes the file on a helper
-  // thread, and the process waits for every such thread at exit. The
-  // returned future is ready once this process no longer holds the file.
+  // On a helper thread, hands the file to a detached process (/bin/sleep
+  // 1, given it as descriptor 3) and closes this process's copy: that
+  // process's end is the last close. Where it cannot be started, the helper
+  // thread's close is. The returned future is ready once this process no
+  // longer holds the file; the process waits for every such thread at exit.
   std::shared_future<void> release() &&;
 
  private:
