@@ -5,36 +5,14 @@
 #include <unistd.h>
 
 #include <mutex>
-#include <system_error>
 #include <vector>
-
-#include "platform/spawn.hpp"
 
 namespace beamflow::jobs {
 
 namespace {
-// The last close of a replaced volume frees its blocks: 0.25-0.37 s of
-// waiting (0.03 s of CPU) for a 512 MiB volume on the 2-core VM's ext4. A
-// helper thread takes it off the ranks' last agreement but not off the
-// process's end: a process ends only once its threads' calls return, and
-// mpirun waits for it. A detached process given the file (a sleep of a
-// second, so that this process lets go of its copy first) makes that last
-// close instead, outside the job. False when it cannot be started. Started
-// from the helper thread: its fork and exec (~0.06 s for a rank under
-// load) then overlap the ranks' end instead of delaying it.
-bool hand_to_another_process(int fd) {
-  try {
-    fs::spawn_detached({.argv = {"/bin/sleep", "1"}, .env = {}, .pass_fd = fd, .pass_as = 3});
-    return true;
-  } catch (const std::system_error&) {
-    return false;
-  }
-}
-
 // The helper threads of this process. The last copy of a std::async future
 // waits for its thread when destroyed, so at exit, when this list holds the
-// last copies, the process waits for every hand-over (or, where none could
-// be started, every close) it started.
+// last copies, the process waits for every close it started.
 class PendingCloses {
  public:
   std::shared_future<void> close(int fd) {
@@ -43,10 +21,7 @@ class PendingCloses {
       return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
     });
     m_closes.reserve(m_closes.size() + 1);  // once the thread runs, nothing here throws
-    return m_closes.emplace_back(std::async(std::launch::async, [fd] {
-      hand_to_another_process(fd);
-      ::close(fd);  // the last reference only when no process took it
-    }).share());
+    return m_closes.emplace_back(std::async(std::launch::async, [fd] { ::close(fd); }).share());
   }
 
  private:

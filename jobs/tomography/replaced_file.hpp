@@ -5,10 +5,8 @@
 // (mounted with online discard), measured with rank 0 publishing and every
 // other rank waiting for it at the run's last agreement. Held open across
 // the rename, the replaced file keeps its blocks until it is closed, and
-// its last close, made by a detached process (or, when none can be started,
-// on a helper thread), frees them while the ranks finish (the last
-// agreement, MPI_Finalize) instead of before, and without the process's
-// end waiting for it.
+// closing it on a helper thread frees them while the ranks finish (the last
+// agreement, MPI_Finalize) instead of before.
 //
 // What stays the same: the replaced file is whole until the rename (the one
 // output rule, platform/output_file.hpp); a process killed while the helper
@@ -31,11 +29,8 @@ class ReplacedFile {
   ReplacedFile& operator=(const ReplacedFile&) = delete;
 
   bool held() const noexcept { return m_fd >= 0; }
-  // On a helper thread, hands the file to a detached process (/bin/sleep
-  // 1, given it as descriptor 3) and closes this process's copy: that
-  // process's end is the last close. Where it cannot be started, the helper
-  // thread's close is. The returned future is ready once this process no
-  // longer holds the file; the process waits for every such thread at exit.
+  // Closes the file on a helper thread. The returned future is ready once
+  // it is closed; the process waits for every such thread at exit.
   std::shared_future<void> release() &&;
 
  private:

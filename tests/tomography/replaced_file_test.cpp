@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <chrono>
 #include <fstream>
 
@@ -45,33 +43,6 @@ TEST_F(ReplacedFileTest, TheReplacedFileIsHeldAcrossTheRenameAndClosedOnRelease)
   EXPECT_FALSE(replaced.held());
   std::ifstream in(out);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "new volume");
-}
-
-// Processes other than this one holding `path` after it lost its name.
-int held_elsewhere(const std::filesystem::path& path) {
-  int n = 0;
-  std::error_code ec;
-  const std::string self = std::to_string(::getpid());
-  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string pid = proc.path().filename();
-    if (pid == self || pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", ec))
-      if (std::filesystem::read_symlink(fd.path(), ec).string() == path.string() + " (deleted)") ++n;
-  }
-  return n;
-}
-
-// The last close frees the blocks; the process that makes it is not this
-// one, so neither this process's end nor its threads wait for it.
-TEST_F(ReplacedFileTest, TheLastCloseIsLeftToADetachedProcess) {
-  write(out, "old volume");
-  write(partial, "new volume");
-  ReplacedFile replaced(out);
-  std::filesystem::rename(partial, out);
-  const std::shared_future<void> closed = std::move(replaced).release();
-  ASSERT_EQ(closed.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-  EXPECT_EQ(open_deleted(out), 0);
-  EXPECT_EQ(held_elsewhere(out), 1);  // for about a second
 }
 
 TEST_F(ReplacedFileTest, NotReleasedItIsClosedWhereItEnds) {
