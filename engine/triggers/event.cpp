@@ -1,8 +1,9 @@
 #include "triggers/event.hpp"
 
 #include <algorithm>
-#include <map>
+#include <functional>
 #include <optional>
+#include <string_view>
 
 #include "core/hash.hpp"
 #include "core/time.hpp"
@@ -10,26 +11,28 @@
 namespace beamflow::triggers {
 namespace {
 
-using Values = std::map<std::string, Json>;  // placeholder name -> value (string or number)
+// A placeholder's value (string or number), made when the template names it:
+// a file event has eleven, a template uses a few, and this runs per file.
+using Lookup = std::function<std::optional<Json>(std::string_view name)>;
 
 std::string text_of(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
-Json fill(const Json& t, const Values& values) {
+Json fill(const Json& t, const Lookup& value_of) {
   if (t.is_object()) {
     Json out = Json::object();
-    for (auto it = t.begin(); it != t.end(); ++it) out[it.key()] = fill(it.value(), values);
+    for (auto it = t.begin(); it != t.end(); ++it) out[it.key()] = fill(it.value(), value_of);
     return out;
   }
   if (t.is_array()) {
     Json out = Json::array();
-    for (const auto& v : t) out.push_back(fill(v, values));
+    for (const auto& v : t) out.push_back(fill(v, value_of));
     return out;
   }
   if (!t.is_string()) return t;
-  const std::string s = t.get<std::string>();
+  const std::string_view s = t.get_ref<const std::string&>();
   // Exactly one placeholder: its value, with its type.
-  if (s.size() > 4 && s.rfind("{{", 0) == 0 && s.compare(s.size() - 2, 2, "}}") == 0) {
-    if (auto it = values.find(s.substr(2, s.size() - 4)); it != values.end()) return it->second;
+  if (s.size() > 4 && s.starts_with("{{") && s.ends_with("}}")) {
+    if (auto v = value_of(s.substr(2, s.size() - 4))) return std::move(*v);
   }
   std::string out;
   for (std::size_t i = 0; i < s.size();) {
@@ -40,12 +43,12 @@ Json fill(const Json& t, const Values& values) {
     }
     out.append(s, i, open - i);
     const std::size_t close = s.find("}}", open + 2);
-    const auto it = close == std::string::npos ? values.end() : values.find(s.substr(open + 2, close - open - 2));
-    if (it == values.end()) {
+    const auto v = close == std::string::npos ? std::nullopt : value_of(s.substr(open + 2, close - open - 2));
+    if (!v) {
       out += "{{";
       i = open + 2;
     } else {
-      out += text_of(it->second);
+      out += text_of(*v);
       i = close + 2;
     }
   }
@@ -55,6 +58,24 @@ Json fill(const Json& t, const Values& values) {
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 }  // namespace
+
+FileEvent file_event(const Registration& r, std::string path, const struct stat& st) {
+  FileEvent e;
+  // A watched file's path is watch_dir/..., made so by the watcher: its
+  // relative path is the rest, without lexically_relative's parse of both
+  // (a few allocations per file on the hand-off's path).
+  const std::string& dir = r.watch_dir.native();
+  if (path.size() > dir.size() + 1 && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/')
+    e.relative_path = path.substr(dir.size() + 1);
+  else
+    e.relative_path = std::filesystem::path(path).lexically_relative(r.watch_dir).string();
+  e.path = std::move(path);
+  e.device = st.st_dev;
+  e.inode = st.st_ino;
+  e.size = static_cast<std::uint64_t>(st.st_size);
+  e.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return e;
+}
 
 std::string file_submission_id(const Registration& r, const FileEvent& e) {
   const std::string key = r.id + '\n' + std::to_string(e.device) + '\n' + std::to_string(e.inode) + '\n' +
@@ -66,30 +87,39 @@ std::string timer_submission_id(const Registration& r, std::int64_t instant_ms) 
   return r.id + ".t" + std::to_string(instant_ms);
 }
 
-Json file_input(const Registration& r, const FileEvent& e) {
-  const std::string name = e.path.substr(e.path.rfind('/') + 1);
-  const std::size_t dot = name.rfind('.');
+Json file_input(const Registration& r, const FileEvent& e) { return file_input(r, e, file_submission_id(r, e)); }
+
+Json file_input(const Registration& r, const FileEvent& e, const std::string& submission_id) {
+  const std::string_view path = e.path;
+  const std::string_view name = path.substr(path.rfind('/') + 1);
   const std::int64_t mtime_ms = floor_div(e.mtime_ns, 1000000);
-  const Values values{{"path", e.path},
-                      {"relative_path", e.relative_path},
-                      {"name", name},
-                      {"stem", dot == std::string::npos || dot == 0 ? name : name.substr(0, dot)},
-                      {"dir", e.path.substr(0, e.path.rfind('/'))},
-                      {"size", e.size},
-                      {"mtime", format_time_ms(mtime_ms)},
-                      {"mtime_ms", mtime_ms},
-                      {"endpoint", r.endpoint},
-                      {"registration", r.id},
-                      {"submission_id", file_submission_id(r, e)}};
-  return fill(r.input_template, values);
+  return fill(r.input_template, [&](std::string_view key) -> std::optional<Json> {
+    if (key == "path") return e.path;
+    if (key == "relative_path") return e.relative_path;
+    if (key == "name") return std::string(name);
+    if (key == "stem") {
+      const std::size_t dot = name.rfind('.');
+      return std::string(dot == std::string_view::npos || dot == 0 ? name : name.substr(0, dot));
+    }
+    if (key == "dir") return std::string(path.substr(0, path.rfind('/')));
+    if (key == "size") return e.size;
+    if (key == "mtime") return format_time_ms(mtime_ms);
+    if (key == "mtime_ms") return mtime_ms;
+    if (key == "endpoint") return r.endpoint;
+    if (key == "registration") return r.id;
+    if (key == "submission_id") return submission_id;
+    return std::nullopt;
+  });
 }
 
 Json timer_input(const Registration& r, std::int64_t instant_ms) {
-  const Values values{{"instant", format_time_ms(instant_ms)},
-                      {"instant_ms", instant_ms},
-                      {"registration", r.id},
-                      {"submission_id", timer_submission_id(r, instant_ms)}};
-  return fill(r.input_template, values);
+  return fill(r.input_template, [&](std::string_view key) -> std::optional<Json> {
+    if (key == "instant") return format_time_ms(instant_ms);
+    if (key == "instant_ms") return instant_ms;
+    if (key == "registration") return r.id;
+    if (key == "submission_id") return timer_submission_id(r, instant_ms);
+    return std::nullopt;
+  });
 }
 
 std::int64_t last_instant(const Registration& r, std::int64_t now) {

@@ -22,6 +22,8 @@
 // The same file (same device, inode, size and mtime), seen by any number of
 // events, rescans or watcher restarts, is one submission; a file rewritten
 // (new size or mtime) is a new one.
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <string>
 
@@ -37,10 +39,16 @@ struct FileEvent {
   std::int64_t mtime_ns = 0;
 };
 
+// The event of the file at `path` (under r.watch_dir) as stat(2) found it.
+FileEvent file_event(const Registration& r, std::string path, const struct stat& st);
+
 std::string file_submission_id(const Registration& r, const FileEvent& e);
 std::string timer_submission_id(const Registration& r, std::int64_t instant_ms);
 
 Json file_input(const Registration& r, const FileEvent& e);
+// The same, given the event's file_submission_id (a SHA-256 per file: a
+// hand-off that made the id already does not make it twice).
+Json file_input(const Registration& r, const FileEvent& e, const std::string& submission_id);
 Json timer_input(const Registration& r, std::int64_t instant_ms);
 
 // Timers: the latest scheduled instant <= now_ms, or -1 when none is at or

@@ -31,15 +31,9 @@ bool describe(Submitter::Job& job) {
   struct stat st {};
   if (::stat(job.file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
   const Registration& r = *job.registration;
-  FileEvent e;
-  e.path = std::move(job.file);
-  e.relative_path = fsys::path(e.path).lexically_relative(r.watch_dir).string();
-  e.device = st.st_dev;
-  e.inode = st.st_ino;
-  e.size = static_cast<std::uint64_t>(st.st_size);
-  e.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  const FileEvent e = file_event(r, std::move(job.file), st);
   job.submission_id = file_submission_id(r, e);
-  job.input = file_input(r, e);
+  job.input = file_input(r, e, job.submission_id);
   job.what = e.path + " (registration " + r.id + ")";
   return true;
 }
@@ -53,7 +47,9 @@ std::vector<Submitter::Outcome> Submitter::hand_over(std::vector<Job>& jobs) {
   if (jobs.empty()) return out;
   std::vector<pilot::Intake::Item> items;
   items.reserve(jobs.size());
-  for (const auto& j : jobs) items.push_back({j.definition, j.input, j.submission_id});
+  // Moved, not copied (an input is a JSON tree: an allocation per node);
+  // a job keeps its `what` for the log.
+  for (auto& j : jobs) items.push_back({j.definition, std::move(j.input), std::move(j.submission_id)});
   std::vector<pilot::Intake::Outcome> answers;
   try {
     // One batch file and a ledger link per event (a trigger's id names the

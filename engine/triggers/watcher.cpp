@@ -204,22 +204,16 @@ void Watcher::submit_file(std::size_t reg, const fsys::path& path, const struct 
     if (m_outgoing.size() >= Submitter::kMaxBatch) flush();
     return;
   }
-  const struct stat& st = *seen;  // just stat'ed by the caller (a rescan)
-  FileEvent e;
-  e.path = path.string();
-  e.relative_path = path.lexically_relative(r.watch_dir).string();
-  e.device = st.st_dev;
-  e.inode = st.st_ino;
-  e.size = static_cast<std::uint64_t>(st.st_size);
-  e.mtime_ns = mtime_ns(st);
+  const FileEvent e = file_event(r, path.string(), *seen);  // just stat'ed by the caller (a rescan)
   std::string id = file_submission_id(r, e);
   // Found by a rescan (after an overflow or a restart, mostly files handed
   // over before): a lookup in the ledger here instead of an input to make
   // and a queued hand-off. A new event's file is checked by the intake alone.
   if (m_submitter.handed_over(id)) return;
+  Json input = file_input(r, e, id);
   m_outgoing.push_back({.submission_id = std::move(id),
                         .definition = m_definitions[reg],
-                        .input = file_input(r, e),
+                        .input = std::move(input),
                         .what = e.path + " (registration " + r.id + ")",
                         .registration = nullptr,  // described here, not on a submitter thread
                         .file = {}});

@@ -56,6 +56,74 @@ TEST(TriggerIds, SameFileSameIdAnyChangeANewOne) {
   EXPECT_EQ(timer_submission_id(r, 1234), "scans.t1234");
 }
 
+// file_event takes the relative path as the text after watch_dir's own
+// (no lexically_relative parse per file): only at a component boundary, and
+// a path it cannot cut so is still made relative the long way.
+TEST(TriggerEvent, TheRelativePathIsCutAtTheWatchedDirectoryOnly) {
+  Registration r;
+  r.id = "scans";
+  r.watch_dir = "/data/drop";
+  struct stat st {};
+  st.st_dev = 7;
+  st.st_ino = 8;
+  st.st_size = 9;
+  st.st_mtim.tv_sec = 10;
+  st.st_mtim.tv_nsec = 11;
+  const FileEvent e = file_event(r, "/data/drop/sub/a.h5", st);
+  EXPECT_EQ(e.path, "/data/drop/sub/a.h5");
+  EXPECT_EQ(e.relative_path, "sub/a.h5");
+  EXPECT_EQ(e.device, 7u);
+  EXPECT_EQ(e.inode, 8u);
+  EXPECT_EQ(e.size, 9u);
+  EXPECT_EQ(e.mtime_ns, 10000000011);
+  // A sibling sharing the text "/data/drop" is not inside it.
+  EXPECT_EQ(file_event(r, "/data/drop2/a.h5", st).relative_path, "../drop2/a.h5");
+  r.watch_dir = "/data/drop/";  // as registered with a trailing slash
+  EXPECT_EQ(file_event(r, "/data/drop/a.h5", st).relative_path, "a.h5");
+  // The input made with the id the hand-off made is the input made without.
+  r.input_template = Json{{"id", "{{submission_id}}"}, {"rel", "{{relative_path}}"}};
+  const FileEvent f = file_event(r, "/data/drop/a.h5", st);
+  EXPECT_EQ(file_input(r, f, file_submission_id(r, f)), file_input(r, f));
+  EXPECT_EQ(file_input(r, f)["id"], file_submission_id(r, f));
+}
+
+// Each placeholder's value is made only when the template names it: pin
+// every name, its type alone and its text inside a string.
+TEST(TriggerTemplate, EveryPlaceholderHasItsValueAloneAndInText) {
+  Registration r;
+  r.id = "scans";
+  r.watch_dir = "/data/drop";
+  r.endpoint = "beamline";
+  Json templ = Json::object();
+  for (const char* k : {"path", "relative_path", "name", "stem", "dir", "size", "mtime", "mtime_ms", "endpoint",
+                        "registration", "submission_id", "instant", "instant_ms", "nothing"}) {
+    templ[k] = std::string("{{") + k + "}}";
+    templ[std::string("in_") + k] = std::string("<{{") + k + "}}>";
+  }
+  r.input_template = templ;
+  const FileEvent e{"/data/drop/sub/.hidden", "sub/.hidden", 1, 2, 3, 1700000000123456789};
+  const Json in = file_input(r, e);
+  const std::string id = file_submission_id(r, e);
+  const Json want{{"path", "/data/drop/sub/.hidden"}, {"relative_path", "sub/.hidden"}, {"name", ".hidden"},
+                  {"stem", ".hidden"},  // a leading dot is no extension
+                  {"dir", "/data/drop/sub"}, {"size", 3}, {"mtime", "2023-11-14T22:13:20.123Z"},
+                  {"mtime_ms", 1700000000123}, {"endpoint", "beamline"}, {"registration", "scans"},
+                  {"submission_id", id}, {"instant", "{{instant}}"}, {"instant_ms", "{{instant_ms}}"},
+                  {"nothing", "{{nothing}}"}};
+  for (const auto& [k, v] : want.items()) {
+    EXPECT_EQ(in[k], v) << k;
+    EXPECT_EQ(in["in_" + k], "<" + (v.is_string() ? v.get<std::string>() : v.dump()) + ">") << k;
+  }
+  EXPECT_EQ(file_input(r, FileEvent{"/data/drop/a.tar.gz", "a.tar.gz", 1, 2, 3, 4})["stem"], "a.tar");
+  const Json t = timer_input(r, 1700000000000);
+  EXPECT_EQ(t["instant"], "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(t["instant_ms"], 1700000000000);
+  EXPECT_EQ(t["in_instant_ms"], "<1700000000000>");
+  EXPECT_EQ(t["registration"], "scans");
+  EXPECT_EQ(t["submission_id"], "scans.t1700000000000");
+  EXPECT_EQ(t["path"], "{{path}}");
+}
+
 TEST(TriggerTimers, LastAndNextInstantsCoalesceAndNeverPrecedeTheRegistration) {
   Registration r;
   r.every_s = 600;
