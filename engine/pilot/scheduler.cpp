@@ -147,6 +147,10 @@ wire::Handle Scheduler::handle_of(const Entry& e) const noexcept { return handle
 void Scheduler::erase(Entry& e) {
   const std::uint32_t slot = e.slot;
   m_index.erase(e.key);
+  free_slot(slot);
+}
+
+void Scheduler::free_slot(std::uint32_t slot) {
   Slot& s = m_slots[slot];
   s.e = Entry{};  // frees what it held now, not when the slot is reused
   s.used = false;
@@ -242,8 +246,11 @@ bool Scheduler::cancel(const std::string& key) {
 
 void Scheduler::forget(const std::string& key) {
   const std::lock_guard<std::mutex> lock(m_mutex);
-  Entry* e = find(key);
-  if (e && e->phase == Phase::Done) erase(*e);
+  // One lookup of the id (a driver forgets every task it saw end).
+  auto it = m_index.find(key);
+  if (it == m_index.end() || entry(it->second).phase != Phase::Done) return;
+  free_slot(it->second);
+  m_index.erase(it);
 }
 
 void Scheduler::pump() {

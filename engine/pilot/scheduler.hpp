@@ -159,7 +159,9 @@ class Scheduler {
   }
   wire::Handle handle_of(const Entry& e) const noexcept;
   Entry& entry(std::uint32_t slot) { return m_slots[slot].e; }
+  // Drops `e` and its id; free_slot() drops only the entry.
   void erase(Entry& e);
+  void free_slot(std::uint32_t slot);
   void attach(const std::string& run_id, Executor* w);
   void detach(const std::string& run_id, Executor* w);
   void notify_flow(const std::string& flow);

@@ -93,6 +93,8 @@ TEST_F(PilotScheduler, AnOutcomeForASlotGivenToAnotherTaskIsRefused) {
   ASSERT_TRUE(st.done());
   EXPECT_EQ(st.action_id, "b");
   EXPECT_EQ(st.details, (Json{{"from", "b"}}));
+  // a was forgotten whole: its id starts afresh, not as the task that ended.
+  EXPECT_FALSE(ex->start(echo, a, p).done());
 }
 
 TEST_F(PilotScheduler, AnOutcomeForAHandleNeverGivenOutIsRefused) {
