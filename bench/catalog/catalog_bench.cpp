@@ -9,6 +9,10 @@
 //   catalog_bench ... --per-query 1         # also one line a search on stderr: index, word, hits, wall ms,
 //                                        # CPU ms, minor page faults, steady clock at its end (s; which
 //                                        # queries make the p99, and to cut a perf record by query)
+//   catalog_bench ... --pages 1             # SQLite: the pages each search reads (distinct, and new to this
+//                                        # process: what its first touches cost), by table and index, one
+//                                        # line a search and a summary on stderr; counts that do not depend
+//                                        # on the machine's load (page_trace.hpp)
 //   catalog_bench --print-sql Q [--pg]   # the search statements of the first Q bench queries, one
 //                                        # JSON {"sql", "params"} a line (to time or EXPLAIN them)
 //
@@ -31,13 +35,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include <sys/resource.h>
 
+#include "bench/catalog/page_trace.hpp"
 #include "jobs/catalog/catalog.hpp"
 #include "jobs/catalog/sql_plan.hpp"
 
@@ -134,19 +141,67 @@ Json bench_query(const std::string& word) {
 const Identity kBenchUser{"user7", {"g3"}, false};
 
 bool g_per_query = false;
+bench::PageTrace* g_trace = nullptr;  // with --pages
+std::string g_trace_path;              // the SQLite file it names pages in
+
+// Pages read by the searches of one measure(): each search's distinct
+// pages and those no earlier search of this process read, by owner.
+class PageCounts {
+ public:
+  PageCounts() {
+    if (g_trace) g_trace->name_pages(g_trace_path);
+  }
+  void start() {
+    if (g_trace) g_trace->start();
+  }
+  void stop(int query) {
+    if (!g_trace) return;
+    std::map<std::string, std::pair<long, long>> by;  // owner -> distinct, new
+    for (const auto page : g_trace->stop()) {
+      auto& c = by[g_trace->owner(page)];
+      ++c.first;
+      if (m_seen.insert(page).second) ++c.second;
+    }
+    std::fprintf(stderr, "pages %d", query);
+    for (const auto& [owner, c] : by) {
+      std::fprintf(stderr, " %s:%ld/%ld", owner.c_str(), c.first, c.second);
+      auto& t = m_totals[{part(query), owner}];
+      t.first += c.first;
+      t.second += c.second;
+    }
+    std::fprintf(stderr, "\n");
+    ++m_queries[part(query)];
+  }
+  ~PageCounts() {
+    for (const auto& [key, c] : m_totals)
+      std::fprintf(stderr, "pages-summary queries %s %s: %.1f distinct, %.1f new a search\n", key.first.c_str(),
+                   key.second.c_str(), static_cast<double>(c.first) / m_queries[key.first],
+                   static_cast<double>(c.second) / m_queries[key.first]);
+  }
+
+ private:
+  // The warm-up searches, the first 30 measured (where the p99 was) and the rest.
+  static std::string part(int query) { return query < 5 ? "0-4" : query < 35 ? "5-34" : "35+"; }
+  std::set<std::uint32_t> m_seen;
+  std::map<std::pair<std::string, std::string>, std::pair<long, long>> m_totals;
+  std::map<std::string, long> m_queries;
+};
 
 Latency measure(Catalog& catalog, const Corpus& corpus, int queries) {
   std::mt19937 qrng(99);
   std::vector<double> ms, cpu_ms;
   long hits = 0;
   const Identity& who = kBenchUser;
+  PageCounts pages;
   for (int i = 0; i < queries + 5; ++i) {
     const std::string& word = corpus.words[200 + qrng() % 1800];
     const Json q = bench_query(word);
     const auto s0 = Clock::now();
     const double c0 = cpu_seconds();
     const long f0 = g_per_query ? minor_faults() : 0;  // a system call: only when asked
+    pages.start();
     const auto r = catalog.search(parse_query(q), who);
+    pages.stop(i);
     const double c = (cpu_seconds() - c0) * 1e3;
     const auto s1 = Clock::now();
     const double t = std::chrono::duration<double, std::milli>(s1 - s0).count();
@@ -226,6 +281,7 @@ int main(int argc, char** argv) {
     if (a == "--entries") entries = std::stol(v);
     else if (a == "--queries") queries = std::stoi(v);
     else if (a == "--per-query") g_per_query = v == "1";
+    else if (a == "--pages") g_trace = v == "1" ? &bench::PageTrace::install() : nullptr;
     else if (a == "--batch") batch = std::stoi(v);
     else if (a == "--report-every") report = std::stol(v);
     else if (a == "--sqlite") sqlite_path = v;
@@ -239,6 +295,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: catalog_bench [--entries N] [--queries Q] [--batch B] [--sqlite PATH] [--pg CONNINFO]\n";
     return 2;
   }
+  g_trace_path = sqlite_path;
   std::printf("| backend    |   entries | ingest/s   | p50 (ms) | p99 (ms) | hits/query | CPU us/entry | CPU p50 | CPU p99 |\n");
   std::printf("| ---------- | --------- | ---------- | -------- | -------- | --------- | ------- | ------- | ------- |\n");
   auto bench = [&](const std::string& label, Catalog& c) {
