@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "jobs/catalog/catalog.hpp"
+#include "jobs/catalog/facet_codes.hpp"
 #include "jobs/catalog/facet_values.hpp"
 #include "jobs/catalog/sql_plan.hpp"
 
@@ -86,6 +87,9 @@ class SearchRows {
   void add_bucket(std::int64_t part, std::int64_t seq, const std::string& bucket, std::int64_t n);
   bool is_facet_values(std::int64_t part) const { return part == m_plan.facet_values; }
   void add_facet_values(std::int64_t id, std::string_view packed) { m_terms.add(id, packed); }
+  void add_coded_facet_values(std::int64_t id, std::string_view coded, const FacetCodes& codes) {
+    count_coded_facet_values(coded, codes, id, m_terms);
+  }
   // Sets the result's total and facets (terms facets named through
   // `texts`) and returns the page rows in order (limit + 1 at most).
   std::vector<Page> finish(SearchResult& result, const FieldTexts& texts);

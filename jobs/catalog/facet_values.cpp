@@ -6,8 +6,6 @@
 #include "jobs/catalog/sql_plan.hpp"
 
 namespace beamflow::catalog::detail {
-namespace {
-
 void put_le(std::string& out, std::uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
 }
@@ -18,25 +16,28 @@ std::uint64_t get_le(std::string_view in, std::size_t at, int bytes) {
   return v;
 }
 
-}  // namespace
+std::vector<FacetValue> facet_values_of(const IndexTerms& terms) {
+  std::vector<FacetValue> values;
+  values.reserve(terms.fields.size());
+  for (const auto& f : terms.fields) values.push_back({field_hash(f.field), field_value_hash(f.field, f.text)});
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  return values;
+}
 
 // Groups of [field hash: 4 bytes][n: 1 byte][n value hashes: 8 bytes each],
 // little-endian; a field with more than 255 values takes several groups.
 // Built from hashes alone (sorted, repeats dropped): no string is copied.
 std::string pack_facet_values(const IndexTerms& terms) {
-  std::vector<std::pair<std::uint32_t, std::uint64_t>> values;
-  values.reserve(terms.fields.size());
-  for (const auto& f : terms.fields) values.emplace_back(field_hash(f.field), field_value_hash(f.field, f.text));
-  std::sort(values.begin(), values.end());
-  values.erase(std::unique(values.begin(), values.end()), values.end());
+  const std::vector<FacetValue> values = facet_values_of(terms);
   std::string out;
   out.reserve(values.size() * 13);
   for (std::size_t i = 0; i < values.size();) {
     std::size_t n = 0;
-    while (i + n < values.size() && n < 255 && values[i + n].first == values[i].first) ++n;
-    put_le(out, values[i].first, 4);
+    while (i + n < values.size() && n < 255 && values[i + n].field == values[i].field) ++n;
+    put_le(out, values[i].field, 4);
     out += static_cast<char>(n);
-    for (std::size_t k = 0; k < n; ++k) put_le(out, values[i + k].second, 8);
+    for (std::size_t k = 0; k < n; ++k) put_le(out, values[i + k].value, 8);
     i += n;
   }
   return out;
@@ -57,16 +58,16 @@ void TermsCounter::add(std::int64_t entry, std::string_view packed) {
     at += 5;
     if (packed.size() - at < 8 * n)
       fail("catalog.db", "a catalog row cannot be read: its facets column is cut short", {{"row", std::to_string(entry)}});
-    if (auto it = m_index.find(field); it != m_index.end()) {
-      for (std::size_t k = 0; k < n; ++k) {
-        const std::uint64_t value = get_le(packed, at + 8 * k, 8);
-        for (std::size_t i : it->second) {
-          Count& c = m_counts[i][value];
-          if (c.n++ == 0) c.entry = entry;
-        }
-      }
-    }
+    if (auto it = m_index.find(field); it != m_index.end())
+      for (std::size_t k = 0; k < n; ++k) count(entry, it->second, get_le(packed, at + 8 * k, 8));
     at += 8 * n;
+  }
+}
+
+void TermsCounter::count(std::int64_t entry, const std::vector<std::size_t>& facets, std::uint64_t value) {
+  for (std::size_t i : facets) {
+    Count& c = m_counts[i][value];
+    if (c.n++ == 0) c.entry = entry;
   }
 }
 

@@ -29,8 +29,27 @@
 
 namespace beamflow::catalog::detail {
 
+// One facet value: the hash of its field's name (field_hash) and of the
+// field and value (field_value_hash).
+struct FacetValue {
+  std::uint32_t field = 0;
+  std::uint64_t value = 0;
+  friend bool operator<(const FacetValue& a, const FacetValue& b) {
+    return a.field != b.field ? a.field < b.field : a.value < b.value;
+  }
+  friend bool operator==(const FacetValue& a, const FacetValue& b) = default;
+};
+
+// An entry's facet values, by field then value, without repeats.
+std::vector<FacetValue> facet_values_of(const IndexTerms& terms);
+
 // The packed facet values of an entry's index fields (bytes; may hold NUL).
 std::string pack_facet_values(const IndexTerms& terms);
+
+// Little-endian integers of `bytes` bytes, as the packed and the coded
+// (facet_codes.hpp) columns hold them.
+void put_le(std::string& out, std::uint64_t v, int bytes);
+std::uint64_t get_le(std::string_view in, std::size_t at, int bytes);
 
 // The text values of (field, entry) pairs, from those entries' content: what a
 // backend gives TermsCounter to name the buckets it shows.
@@ -45,11 +64,16 @@ class TermsCounter {
   bool any() const { return !m_index.empty(); }
   // One matched entry and its packed values (a damaged column is catalog.db).
   void add(std::int64_t entry, std::string_view packed);
+  // One value of a matched entry.
+  void count(std::int64_t entry, std::uint32_t field, std::uint64_t value) {
+    if (auto it = m_index.find(field); it != m_index.end()) count(entry, it->second, value);
+  }
   // Buckets of facet `i` (a terms facet): count descending, then text
   // ascending, at most its size; texts looked up through `texts`.
   std::vector<FacetBucket> buckets(std::size_t i, const FieldTexts& texts) const;
 
  private:
+  void count(std::int64_t entry, const std::vector<std::size_t>& facets, std::uint64_t value);
   struct Count {
     std::int64_t n = 0;
     std::int64_t entry = 0;  // one entry holding the value

@@ -46,8 +46,11 @@ using Row = std::vector<std::optional<std::string>>;
 // rank (beamflow_bm25, fts_rank.hpp) reads it with the row a search reads
 // anyway instead of probing fts_docsize per hit; a version-5 catalog has
 // live_entries made again and filled from entries when opened, as a
-// version-4 one.
-constexpr int kSchemaVersion = 6;
+// version-4 one. Version 7: the facets columns coded (facet_codes.hpp),
+// the codes in facet_codes; an older catalog has its facets recomputed
+// from the entries' content (reindex) and live_entries made again, as a
+// version-2 one's facets and a version-5 one's live_entries.
+constexpr int kSchemaVersion = 7;
 
 // An entry's FTS5 document-size record (fts_docsize's `sz`, what
 // live_entries.fts_size keeps), as an SQL expression of the entry's id.
@@ -94,6 +97,9 @@ CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry INTEGER NOT
 CREATE TABLE IF NOT EXISTS fields(field TEXT NOT NULL, entry INTEGER NOT NULL, sval TEXT NOT NULL, nval REAL,
   PRIMARY KEY(field, entry, sval)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, tags, content='', tokenize='unicode61');
+-- What the facets columns' codes stand for (facet_codes.hpp): code n is
+-- (field hash, value hash), the 64-bit hash as a signed integer.
+CREATE TABLE IF NOT EXISTS facet_codes(code INTEGER PRIMARY KEY, field INTEGER NOT NULL, value INTEGER NOT NULL);
 )sql";
 
 // From version 1: the public flag filled in, the principal rows of public
@@ -105,7 +111,7 @@ DROP TABLE IF EXISTS fields;
 DROP TABLE IF EXISTS fts;
 )sql";
 
-// From version 5 (or older): live_entries and the trigger that writes its
+// From version 6 (or older): live_entries and the trigger that writes its
 // whole rows go, to be made again in the current layout by kSchema and
 // filled by kLiveEntries, one path for every older version.
 const char* kDropLiveEntries = R"sql(
@@ -146,10 +152,11 @@ void field_like(sqlite3_context* ctx, int, sqlite3_value** argv) {
 constexpr const char* kTermsSink = "beamflow_terms";
 struct TermsSink {
   detail::SearchRows* rows;
+  const detail::FacetCodes* codes;
   std::exception_ptr error;
 };
 
-// SQL beamflow_terms(sink, id, facets): counts the entry's packed facet
+// SQL beamflow_terms(sink, id, facets): counts the entry's coded facet
 // values into the sink; 1.
 void count_terms(sqlite3_context* ctx, int, sqlite3_value** argv) {
   auto* sink = static_cast<TermsSink*>(sqlite3_value_pointer(argv[0], kTermsSink));
@@ -158,7 +165,7 @@ void count_terms(sqlite3_context* ctx, int, sqlite3_value** argv) {
     const auto* p = static_cast<const char*>(sqlite3_value_blob(argv[2]));
     const std::string_view packed =
         p ? std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(argv[2]))) : std::string_view();
-    sink->rows->add_facet_values(sqlite3_value_int64(argv[1]), packed);
+    sink->rows->add_coded_facet_values(sqlite3_value_int64(argv[1]), packed, *sink->codes);
     sqlite3_result_int(ctx, 1);
   } catch (const std::exception& e) {
     sink->error = std::current_exception();
@@ -425,6 +432,7 @@ class SqliteCatalog final : public Catalog {
     Statement older(db(), "UPDATE entries SET latest = 0 WHERE identifier = ?1 AND latest = 1 AND id <> ?2 "
                         "AND (SELECT latest FROM entries WHERE id = ?2) = 1");
     IndexWriter index(db());
+    NewCodes codes(*this);
     for (auto& e : entries) {
       IndexTerms terms = index_terms(e);
       insert.bind(1, e.identifier).bind(2, std::int64_t{e.version}).bind(3, e.collection)
@@ -434,7 +442,7 @@ class SqliteCatalog final : public Catalog {
           .bind(12, e.published_ms);
       if (e.request_id.empty()) insert.bind_null(13);
       else insert.bind(13, e.request_id);
-      const std::string facets = detail::pack_facet_values(terms);
+      const std::string facets = codes.facets(terms);
       const std::int64_t is_public = detail::is_public(e);
       insert.bind(14, e.reason).bind(15, e.decided_by).bind(16, terms.title).bind(17, std::int64_t{terms.year})
           .bind(18, is_public).bind_blob(19, facets);
@@ -464,7 +472,9 @@ class SqliteCatalog final : public Catalog {
       }
     }
     index.finish();
+    codes.store();
     tx.commit();
+    codes.keep();
   }
 
   std::vector<Entry> versions(const std::string& identifier) override {
@@ -515,7 +525,9 @@ class SqliteCatalog final : public Catalog {
       Statement all(db, plan.search.text);
       all.bind_all(plan.search.params);
       detail::SearchRows found(query, plan);
-      TermsSink sink{&found, nullptr};
+      // Read first: the statement then sees the codes of this snapshot.
+      if (plan.terms_sink > 0 || plan.facet_values > 0) read_codes(db, m_read_codes);
+      TermsSink sink{&found, &m_read_codes, nullptr};
       if (plan.terms_sink > 0) all.bind_pointer(plan.terms_sink, &sink, kTermsSink);
       auto step = [&] {
         try {
@@ -534,7 +546,7 @@ class SqliteCatalog final : public Catalog {
         } else if (part == 1) {
           found.set_total(all.integer(3));
         } else if (found.is_facet_values(part)) {
-          found.add_facet_values(all.integer(2), all.blob(4));
+          found.add_coded_facet_values(all.integer(2), all.blob(4), m_read_codes);
         } else {
           found.add_bucket(part, all.integer(1), *all.text(4), all.integer(3));
         }
@@ -636,21 +648,22 @@ class SqliteCatalog final : public Catalog {
     }
     // Version 5 reads live_entries; the index that served before goes.
     if (existing && version < 5) exec("DROP INDEX IF EXISTS entries_live");
-    if (existing && version < 6) exec(kDropLiveEntries);
+    if (existing && version < 7) exec(kDropLiveEntries);
     exec(kSchema.c_str());
-    if (existing && version < 3) reindex(version < 2);
+    if (existing && version < 7) reindex(version < 2);
     // Version 4 keeps field rows for numbers and dates only (those have nval).
     if (existing && version < 4) exec("DELETE FROM fields WHERE nval IS NULL");
     // The triggers keep live_entries from here on; what was live before is
     // copied once (reindex above may have put rows in through them).
-    if (existing && version < 6) exec(kLiveEntries.c_str());
+    if (existing && version < 7) exec(kLiveEntries.c_str());
     exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
 
-  // Recomputes every entry's packed facet values from its content, in
+  // Recomputes every entry's coded facet values from its content, in
   // batches; with `search_index` (a version-1 catalog) also refills fts
-  // and fields.
+  // and fields. Runs inside the opening transaction.
   void reindex(bool search_index) {
+    NewCodes codes(*this);
     Statement all(db(), std::string("SELECT ") + detail::kEntryColumns + " FROM entries WHERE id > ? ORDER BY id LIMIT 10000");
     Statement set(db(), "UPDATE entries SET facets = ? WHERE id = ?");
     std::int64_t last = 0;
@@ -663,7 +676,7 @@ class SqliteCatalog final : public Catalog {
         const Entry e = detail::entry_from_row(all.row());
         const IndexTerms terms = index_terms(e);
         if (search_index) index.add(e.row, terms);
-        facets.emplace_back(e.row, detail::pack_facet_values(terms));
+        facets.emplace_back(e.row, codes.facets(terms));
         last = e.row;
         more = true;
       }
@@ -674,7 +687,59 @@ class SqliteCatalog final : public Catalog {
         set.run();
       }
     }
+    codes.store();
+    codes.keep();
   }
+
+  // Brings `codes` up to the catalog's facet_codes (codes are only ever
+  // appended: those after the last one read).
+  void read_codes(sqlite3* db, detail::FacetCodes& codes) {
+    Statement s(db, "SELECT code, field, value FROM facet_codes WHERE code > ? ORDER BY code");
+    s.bind(1, static_cast<std::int64_t>(codes.size()));
+    while (s.step()) {
+      if (s.integer(0) != static_cast<std::int64_t>(codes.size()) + 1)
+        fail("catalog.db", "a catalog row cannot be read: facet_codes skips code " + std::to_string(codes.size() + 1),
+             {{"file", m_path}});
+      codes.append({static_cast<std::uint32_t>(s.integer(1)), static_cast<std::uint64_t>(s.integer(2))});
+    }
+  }
+
+  // The codes one write transaction gives (facet_codes.hpp): the writer's
+  // codes first brought up to the catalog's (another process may have
+  // given some), then new ones, stored by store() with the entries that use
+  // them and kept in memory only once the transaction commits (keep()).
+  class NewCodes {
+   public:
+    explicit NewCodes(SqliteCatalog& c) : m_c(c) {
+      m_c.read_codes(m_c.db(), m_c.m_write_codes);
+      m_from = m_c.m_write_codes.size();
+    }
+    NewCodes(const NewCodes&) = delete;
+    NewCodes& operator=(const NewCodes&) = delete;
+    ~NewCodes() {
+      if (!m_kept) m_c.m_write_codes.truncate(m_from);
+    }
+    // The entry's coded facets column, giving its values codes.
+    std::string facets(const IndexTerms& terms) {
+      return detail::code_facet_values(detail::facet_values_of(terms), m_c.m_write_codes);
+    }
+    void store() {
+      const auto& all = m_c.m_write_codes.values();
+      if (all.size() == m_from) return;
+      Statement insert(m_c.db(), "INSERT INTO facet_codes(code, field, value) VALUES (?, ?, ?)");
+      for (std::size_t i = m_from; i < all.size(); ++i) {
+        insert.bind(1, static_cast<std::int64_t>(i + 1)).bind(2, static_cast<std::int64_t>(all[i].field))
+            .bind(3, static_cast<std::int64_t>(all[i].value));
+        insert.run();
+      }
+    }
+    void keep() { m_kept = true; }
+
+   private:
+    SqliteCatalog& m_c;
+    std::size_t m_from = 0;
+    bool m_kept = false;
+  };
 
   // BEGIN IMMEDIATE ... COMMIT; rolls back unless committed (RAII).
   class Tx {
@@ -764,6 +829,8 @@ class SqliteCatalog final : public Catalog {
   std::unique_ptr<Checkpointer> m_checkpointer;
   std::unique_ptr<sqlite3, DbCloser> m_db;
   std::unique_ptr<sqlite3, DbCloser> m_reader;  // searches' (mapped); null: m_db
+  detail::FacetCodes m_write_codes;  // as the writer m_db last read or gave them
+  detail::FacetCodes m_read_codes;   // as the last search read them
 };
 
 }  // namespace
