@@ -154,7 +154,7 @@ class Coordinator {
       log("group commit: " + std::to_string(st.requests) + " syncs asked by the runs, " + std::to_string(st.flushes) +
           " file-system flushes, " + std::to_string(st.declined) + " left to the runs (too much dirty data)");
     }
-    m_logs.flush();
+    m_logs.flush_all();
     return result;
   }
 
@@ -171,6 +171,9 @@ class Coordinator {
       log("run " + x.run_id + ": " + line);
       m_logs.add(x.run_id, line);
     }
+    // Now, not within RunLogs::kHoldMs: a task that crashes this pilot
+    // again at once would take the count's line with it.
+    m_logs.flush_all();
   }
   stdfs::path runs_root() const { return m_o.dir / "runs"; }
   void log(const std::string& line) const {
@@ -325,8 +328,8 @@ class Coordinator {
         };
         r = engine.start(sub->definition, sub->input, o);
       }
-      if (r.status == run::RunStatus::Running) m_logs.add(s.run_id, "drain: left RUNNING, resumed by the next pilot");
-      else m_logs.add(s.run_id, std::string("ended ") + run::to_string(r.status) +
+      if (r.status == run::RunStatus::Running) m_logs.add_last(s.run_id, "drain: left RUNNING, resumed by the next pilot");
+      else m_logs.add_last(s.run_id, std::string("ended ") + run::to_string(r.status) +
                                     (r.status == run::RunStatus::Failed ? ": " + r.error.error + ": " + r.error.cause : ""));
       log("run " + s.run_id + " " + (r.status == run::RunStatus::Running ? "left RUNNING (drain)" : run::to_string(r.status)));
     } catch (const Error& e) {
@@ -334,7 +337,7 @@ class Coordinator {
       // moment's, and the run stays submitted.
       s.retry = e.id() != "pilot.submission.invalid";
       log("run " + s.run_id + " not driven: " + e.what());
-      m_logs.add(s.run_id, std::string("not driven: ") + e.what());
+      m_logs.add_last(s.run_id, std::string("not driven: ") + e.what());
     } catch (const std::exception& e) {
       s.retry = true;
       log("run " + s.run_id + " not driven: " + e.what());

@@ -7,7 +7,6 @@
 #include <utility>
 #include <vector>
 
-#include "core/time.hpp"
 #include "run/paths.hpp"
 
 namespace beamflow::pilot {
@@ -16,35 +15,53 @@ std::filesystem::path RunLogs::file(const std::filesystem::path& runs_root, cons
   return run::run_dir(runs_root, run_id) / "log";
 }
 
-void RunLogs::add(const std::string& run_id, const std::string& line) {
+void RunLogs::add(const std::string& run_id, const std::string& line) { add(run_id, line, false); }
+
+void RunLogs::add_last(const std::string& run_id, const std::string& line) { add(run_id, line, true); }
+
+void RunLogs::add(const std::string& run_id, const std::string& line, bool last) {
   const std::int64_t now = now_ms();
   const std::lock_guard<std::mutex> lock(m_mutex);
   if (now != m_stamp_ms) {  // a round's lines share one formatted time
     m_stamp_ms = now;
     m_stamp = format_time_ms(now);
   }
-  std::string& text = m_pending[run_id];
-  text += m_stamp;
-  text += ' ';
-  text += line;
-  text += '\n';
+  auto [it, fresh] = m_pending.try_emplace(run_id);
+  Held& held = it->second;
+  if (fresh) held.since_ms = now;
+  held.last = held.last || last;
+  held.text += m_stamp;
+  held.text += ' ';
+  held.text += line;
+  held.text += '\n';
 }
 
-void RunLogs::flush() {
-  std::map<std::string, std::string> lines;
+void RunLogs::flush(std::int64_t now) { write(false, now); }
+
+void RunLogs::flush_all() { write(true, 0); }
+
+void RunLogs::write(bool all, std::int64_t now) {
+  std::vector<std::pair<std::string, Held>> due;
   {
     const std::lock_guard<std::mutex> lock(m_mutex);
-    if (m_pending.empty()) return;
-    lines.swap(m_pending);
+    for (auto it = m_pending.begin(); it != m_pending.end();) {
+      if (all || it->second.last || now - it->second.since_ms >= kHoldMs) {
+        due.emplace_back(it->first, std::move(it->second));
+        it = m_pending.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
-  std::vector<std::pair<std::string, std::string>> keep;
-  for (auto& [run_id, text] : lines) {
+  std::vector<std::pair<std::string, Held>> keep;
+  for (auto& [run_id, held] : due) {
+    const std::string& text = held.text;
     const int fd = ::open(file(m_root, run_id).c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
       // The run's directory is not made yet: kept for the next round, unless
       // there is more than a starting run writes.
       if (errno == ENOENT && std::count(text.begin(), text.end(), '\n') < static_cast<long>(kHeldLines))
-        keep.emplace_back(run_id, std::move(text));
+        keep.emplace_back(run_id, std::move(held));
       continue;
     }
     for (std::size_t off = 0; off < text.size();) {
@@ -56,7 +73,14 @@ void RunLogs::flush() {
   }
   if (keep.empty()) return;
   const std::lock_guard<std::mutex> lock(m_mutex);
-  for (auto& [run_id, text] : keep) m_pending[run_id].insert(0, text);
+  for (auto& [run_id, held] : keep) {
+    // Lines added meanwhile follow the kept ones.
+    auto [it, fresh] = m_pending.try_emplace(run_id, std::move(held));
+    if (fresh) continue;
+    it->second.text.insert(0, held.text);
+    it->second.since_ms = std::min(it->second.since_ms, held.since_ms);
+    it->second.last = it->second.last || held.last;
+  }
 }
 
 }  // namespace beamflow::pilot

@@ -4,33 +4,56 @@
 // retries; crashes counted; cancel; drain; the end). A view for people: the
 // journal is the truth, so the log is appended without fsync, and a crash
 // may lose its last lines. Lines are buffered in memory and written by
-// flush(), once per scheduling round: one open/write/close per run that has
-// lines, whatever the number of tasks that ended in that round.
+// flush(), called once per scheduling round: a run's lines are held until
+// its last line (add_last: the run ended or left) or until the oldest of
+// them is kHoldMs old, then written with one open/write/close. A pilot's
+// one-task flow used to open its log once per round that had one of its
+// four lines (accepted, placed, done, ended); it now opens it once.
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
 
+#include "core/time.hpp"
+
 namespace beamflow::pilot {
 
 class RunLogs {
  public:
+  // How long a running run's lines may wait in memory: what a crash of the
+  // pilot loses from a log at most, and how late `beamflow logs` shows them.
+  static constexpr std::int64_t kHoldMs = 1000;
+
   explicit RunLogs(std::filesystem::path runs_root) : m_root(std::move(runs_root)) {}
   // The log file of a run.
   static std::filesystem::path file(const std::filesystem::path& runs_root, const std::string& run_id);
 
   // Queues "TIME line" for run_id's log; any thread.
   void add(const std::string& run_id, const std::string& line);
-  // Appends what was queued. A run whose directory does not exist yet keeps
-  // its lines for the next flush (at most kHeldLines; then they are dropped).
-  void flush();
+  // The same for a run's last line for now (it ended, or this pilot leaves
+  // it): its lines are written at the next flush().
+  void add_last(const std::string& run_id, const std::string& line);
+  // Appends the lines that are due at `now_ms` (see above). A run whose
+  // directory does not exist yet keeps its lines for the next flush (at
+  // most kHeldLines; then they are dropped).
+  void flush(std::int64_t now = now_ms());
+  // Appends every line held, due or not (a pilot's end; lines that must
+  // outlive a crash soon after, such as the crashes counted at its start).
+  void flush_all();
 
  private:
+  struct Held {
+    std::string text;
+    std::int64_t since_ms = 0;  // when its oldest line was added
+    bool last = false;          // add_last: due now
+  };
+  void add(const std::string& run_id, const std::string& line, bool last);
+  void write(bool all, std::int64_t now);
   static constexpr std::size_t kHeldLines = 1000;
   std::filesystem::path m_root;
   std::mutex m_mutex;
-  std::map<std::string, std::string> m_pending;  // run id -> lines
+  std::map<std::string, Held> m_pending;  // run id -> lines
   std::int64_t m_stamp_ms = -1;
   std::string m_stamp;
 };
