@@ -131,7 +131,10 @@ class Coordinator {
         }
         if (workers_told && (m_scheduler.workers_stopped() || now_ms() - drain_started > kByeWaitMs)) break;
       }
-      const std::int64_t wake = m_draining ? next_status : std::min(next_status, next_retry_ms());
+      // The logs' next due lines too: a running run's lines are in its log
+      // within RunLogs::kHoldMs, not at the pilot's next event.
+      const std::int64_t wake =
+          std::min(m_draining ? next_status : std::min(next_status, next_retry_ms()), m_logs.next_due_ms());
       for (const std::uint64_t token : poller.wait(std::max<std::int64_t>(0, wake - now_ms()))) {
         if (token == kSignals) {
           for (int s : signals.drain()) {

@@ -28,8 +28,9 @@ void RunLogs::add(const std::string& run_id, const std::string& line, bool last)
   }
   auto [it, fresh] = m_pending.try_emplace(run_id);
   Held& held = it->second;
-  if (fresh) held.since_ms = now;
+  if (fresh) held.due_ms = now + kHoldMs;
   held.last = held.last || last;
+  m_next_due = std::min(m_next_due, held.last ? now : held.due_ms);
   held.text += m_stamp;
   held.text += ' ';
   held.text += line;
@@ -38,17 +39,24 @@ void RunLogs::add(const std::string& run_id, const std::string& line, bool last)
 
 void RunLogs::flush(std::int64_t now) { write(false, now); }
 
-void RunLogs::flush_all() { write(true, 0); }
+void RunLogs::flush_all() { write(true, now_ms()); }
+
+std::int64_t RunLogs::next_due_ms() const {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  return m_next_due;
+}
 
 void RunLogs::write(bool all, std::int64_t now) {
   std::vector<std::pair<std::string, Held>> due;
   {
     const std::lock_guard<std::mutex> lock(m_mutex);
+    m_next_due = INT64_MAX;
     for (auto it = m_pending.begin(); it != m_pending.end();) {
-      if (all || it->second.last || now - it->second.since_ms >= kHoldMs) {
+      if (all || it->second.last || it->second.due_ms <= now) {
         due.emplace_back(it->first, std::move(it->second));
         it = m_pending.erase(it);
       } else {
+        m_next_due = std::min(m_next_due, it->second.due_ms);
         ++it;
       }
     }
@@ -60,8 +68,13 @@ void RunLogs::write(bool all, std::int64_t now) {
     if (fd < 0) {
       // The run's directory is not made yet: kept for the next round, unless
       // there is more than a starting run writes.
-      if (errno == ENOENT && std::count(text.begin(), text.end(), '\n') < static_cast<long>(kHeldLines))
+      // Tried again a hold later, not at every round: a run that ends
+      // before its directory is made would keep a last line due forever.
+      if (errno == ENOENT && std::count(text.begin(), text.end(), '\n') < static_cast<long>(kHeldLines)) {
+        held.last = false;
+        held.due_ms = now + kHoldMs;
         keep.emplace_back(run_id, std::move(held));
+      }
       continue;
     }
     for (std::size_t off = 0; off < text.size();) {
@@ -75,11 +88,13 @@ void RunLogs::write(bool all, std::int64_t now) {
   const std::lock_guard<std::mutex> lock(m_mutex);
   for (auto& [run_id, held] : keep) {
     // Lines added meanwhile follow the kept ones.
-    auto [it, fresh] = m_pending.try_emplace(run_id, std::move(held));
-    if (fresh) continue;
-    it->second.text.insert(0, held.text);
-    it->second.since_ms = std::min(it->second.since_ms, held.since_ms);
-    it->second.last = it->second.last || held.last;
+    auto [it, fresh] = m_pending.try_emplace(run_id, held);
+    Held& merged = it->second;
+    if (!fresh) {
+      merged.text.insert(0, held.text);
+      merged.due_ms = std::min(merged.due_ms, held.due_ms);
+    }
+    m_next_due = std::min(m_next_due, merged.last ? now : merged.due_ms);
   }
 }
 

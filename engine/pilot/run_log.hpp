@@ -8,7 +8,10 @@
 // its last line (add_last: the run ended or left) or until the oldest of
 // them is kHoldMs old, then written with one open/write/close. A pilot's
 // one-task flow used to open its log once per round that had one of its
-// four lines (accepted, placed, done, ended); it now opens it once.
+// four lines (accepted, placed, done, ended); it now opens it once. The
+// coordinator wakes for next_due_ms(), so a long task's "placed" line is in
+// the log within kHoldMs, which `beamflow logs` and `wait`'s progress line
+// read, not at the run's next event.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -23,7 +26,8 @@ class RunLogs {
  public:
   // How long a running run's lines may wait in memory: what a crash of the
   // pilot loses from a log at most, and how late `beamflow logs` shows them.
-  static constexpr std::int64_t kHoldMs = 1000;
+  // A one-task no-op flow lives well under it, so its lines are one write.
+  static constexpr std::int64_t kHoldMs = 250;
 
   explicit RunLogs(std::filesystem::path runs_root) : m_root(std::move(runs_root)) {}
   // The log file of a run.
@@ -41,19 +45,23 @@ class RunLogs {
   // Appends every line held, due or not (a pilot's end; lines that must
   // outlive a crash soon after, such as the crashes counted at its start).
   void flush_all();
+  // When flush() next has lines to write: the earliest hold that ends, now
+  // for a last line; INT64_MAX when nothing is held.
+  std::int64_t next_due_ms() const;
 
  private:
   struct Held {
     std::string text;
-    std::int64_t since_ms = 0;  // when its oldest line was added
-    bool last = false;          // add_last: due now
+    std::int64_t due_ms = 0;  // its oldest line's time + kHoldMs
+    bool last = false;        // add_last: due at the next flush
   };
   void add(const std::string& run_id, const std::string& line, bool last);
   void write(bool all, std::int64_t now);
   static constexpr std::size_t kHeldLines = 1000;
   std::filesystem::path m_root;
-  std::mutex m_mutex;
+  mutable std::mutex m_mutex;
   std::map<std::string, Held> m_pending;  // run id -> lines
+  std::int64_t m_next_due = INT64_MAX;
   std::int64_t m_stamp_ms = -1;
   std::string m_stamp;
 };

@@ -302,7 +302,7 @@ void Scheduler::pump() {
     check_lost();
     place();
   }
-  if (m_logs) m_logs->flush();  // one write per run that has lines, this round
+  if (m_logs) m_logs->flush();  // the runs whose lines are due (run_log.hpp)
 }
 
 void Scheduler::check_lost() {

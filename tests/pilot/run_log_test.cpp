@@ -71,5 +71,38 @@ TEST(RunLogs, ARunWithoutItsDirectoryYetKeepsItsLinesForALaterFlush) {
   EXPECT_EQ(lines_of(RunLogs::file(scratch.path(), "r1")), "first\nsecond\n");
 }
 
+// The coordinator sleeps until next_due_ms(): a held line's hold end, now
+// for a last line, and a run without its directory a hold later (not now:
+// the coordinator would spin until the directory is made).
+TEST(RunLogs, NextDueIsTheEarliestHoldEndNowForALastLineAndLaterForAMissingDirectory) {
+  test::ScratchDir scratch;
+  for (const char* run : {"r1", "r2"}) std::filesystem::create_directories(scratch.path() / run);
+  RunLogs logs(scratch.path());
+  EXPECT_EQ(logs.next_due_ms(), INT64_MAX);
+  const std::int64_t before = now_ms();
+  logs.add("r1", "placed");
+  const std::int64_t after = now_ms();
+  EXPECT_GE(logs.next_due_ms(), before + RunLogs::kHoldMs);
+  EXPECT_LE(logs.next_due_ms(), after + RunLogs::kHoldMs);
+
+  logs.add_last("r2", "ended SUCCEEDED");
+  EXPECT_LE(logs.next_due_ms(), now_ms());
+  logs.flush(after);  // r2 written; r1 still held, due as before
+  EXPECT_EQ(lines_of(RunLogs::file(scratch.path(), "r2")), "ended SUCCEEDED\n");
+  EXPECT_GE(logs.next_due_ms(), before + RunLogs::kHoldMs);
+  EXPECT_LE(logs.next_due_ms(), after + RunLogs::kHoldMs);
+
+  logs.flush(after + RunLogs::kHoldMs);
+  EXPECT_EQ(lines_of(RunLogs::file(scratch.path(), "r1")), "placed\n");
+  EXPECT_EQ(logs.next_due_ms(), INT64_MAX);
+
+  logs.add_last("r3", "not driven");  // no directory
+  const std::int64_t at = now_ms();
+  logs.flush(at);
+  EXPECT_EQ(logs.next_due_ms(), at + RunLogs::kHoldMs);
+  logs.flush(at + RunLogs::kHoldMs - 1);  // not tried again before then
+  EXPECT_EQ(logs.next_due_ms(), at + RunLogs::kHoldMs);
+}
+
 }  // namespace
 }  // namespace beamflow::pilot
