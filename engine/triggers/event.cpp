@@ -59,6 +59,10 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b 
 
 }  // namespace
 
+std::int64_t mtime_ns(const struct stat& st) {
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
 FileEvent file_event(const Registration& r, std::string path, const struct stat& st) {
   FileEvent e;
   // A watched file's path is watch_dir/..., made so by the watcher: its
@@ -73,7 +77,7 @@ FileEvent file_event(const Registration& r, std::string path, const struct stat&
   e.device = st.st_dev;
   e.inode = st.st_ino;
   e.size = static_cast<std::uint64_t>(st.st_size);
-  e.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  e.mtime_ns = mtime_ns(st);
   return e;
 }
 

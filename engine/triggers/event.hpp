@@ -39,6 +39,10 @@ struct FileEvent {
   std::int64_t mtime_ns = 0;
 };
 
+// A file's modification time in nanoseconds since the epoch: what a
+// FileEvent records and what the watcher compares to see a file unchanged.
+std::int64_t mtime_ns(const struct stat& st);
+
 // The event of the file at `path` (under r.watch_dir) as stat(2) found it.
 FileEvent file_event(const Registration& r, std::string path, const struct stat& st);
 

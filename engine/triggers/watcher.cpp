@@ -55,10 +55,6 @@ std::string read_proc(const char* file) {
               {{"dir", dir.string()}});
 }
 
-std::int64_t mtime_ns(const struct stat& st) {
-  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
-
 // How long a file must stay unchanged to count as written: the
 // registration's quiet time, and 1 s for files a rescan finds under a
 // registration without the rule (they may be in the middle of being written).
