@@ -1,15 +1,6 @@
 #include "jobs/catalog/facet_codes.hpp"
 
-#include "jobs/catalog/errors.hpp"
-
 namespace beamflow::catalog::detail {
-namespace {
-
-[[noreturn]] void damaged(std::int64_t entry, const std::string& what) {
-  fail("catalog.db", "a catalog row cannot be read: its facets column " + what, {{"row", std::to_string(entry)}});
-}
-
-}  // namespace
 
 std::uint64_t FacetCodes::code_of(const FacetValue& v) const {
   const auto it = m_codes.find(v.value);
@@ -59,20 +50,20 @@ void count_coded_facet_values(std::string_view coded, const FacetCodes& codes, s
   for (std::size_t at = 0; at < coded.size();) {
     std::uint64_t code = 0;
     for (int shift = 0;; shift += 7) {
-      if (at == coded.size() || shift > 63) damaged(entry, "is cut short");
+      if (at == coded.size() || shift > 63) facets_damaged(entry, "is cut short");
       const auto byte = static_cast<unsigned char>(coded[at++]);
       code |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
       if (byte < 0x80) break;
     }
     if (code == 0) {
-      if (coded.size() - at < 12) damaged(entry, "is cut short");
+      if (coded.size() - at < 12) facets_damaged(entry, "is cut short");
       counter.count(entry, static_cast<std::uint32_t>(get_le(coded, at, 4)), get_le(coded, at + 4, 8));
       at += 12;
     } else if (code <= codes.size()) {
       const FacetValue& v = codes.values()[code - 1];
       counter.count(entry, v.field, v.value);
     } else {
-      damaged(entry, "names a value code the catalog does not hold (" + std::to_string(code) + ")");
+      facets_damaged(entry, "names a value code the catalog does not hold (" + std::to_string(code) + ")");
     }
   }
 }

@@ -16,6 +16,11 @@ std::uint64_t get_le(std::string_view in, std::size_t at, int bytes) {
   return v;
 }
 
+void facets_damaged(std::int64_t entry, const std::string& what) {
+  fail("catalog.db", "catalog row " + std::to_string(entry) + " cannot be read: its facets column " + what,
+       {{"row", std::to_string(entry)}, {"column", "facets"}});
+}
+
 std::vector<FacetValue> facet_values_of(const IndexTerms& terms) {
   std::vector<FacetValue> values;
   values.reserve(terms.fields.size());
@@ -52,12 +57,12 @@ void TermsCounter::add(std::int64_t entry, std::string_view packed) {
   std::size_t at = 0;
   while (at < packed.size()) {
     if (packed.size() - at < 5)
-      fail("catalog.db", "a catalog row cannot be read: its facets column is cut short", {{"row", std::to_string(entry)}});
+      facets_damaged(entry, "is cut short");
     const auto field = static_cast<std::uint32_t>(get_le(packed, at, 4));
     const std::size_t n = static_cast<unsigned char>(packed[at + 4]);
     at += 5;
     if (packed.size() - at < 8 * n)
-      fail("catalog.db", "a catalog row cannot be read: its facets column is cut short", {{"row", std::to_string(entry)}});
+      facets_damaged(entry, "is cut short");
     if (auto it = m_index.find(field); it != m_index.end())
       for (std::size_t k = 0; k < n; ++k) count(entry, it->second, get_le(packed, at + 8 * k, 8));
     at += 8 * n;

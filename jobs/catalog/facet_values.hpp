@@ -51,6 +51,10 @@ std::string pack_facet_values(const IndexTerms& terms);
 void put_le(std::string& out, std::uint64_t v, int bytes);
 std::uint64_t get_le(std::string_view in, std::size_t at, int bytes);
 
+// A facets column (packed or coded) that cannot be read: catalog.db naming
+// the row and `what` is wrong with the column, one wording for both codings.
+[[noreturn]] void facets_damaged(std::int64_t entry, const std::string& what);
+
 // The text values of (field, entry) pairs, from those entries' content: what a
 // backend gives TermsCounter to name the buckets it shows.
 using FieldKey = std::pair<std::string, std::int64_t>;

@@ -772,7 +772,7 @@ TYPED_TEST(CatalogSuite, ADamagedFacetsColumnIsAClearError) {
   else TypeParam::exec(this->m_dir.path(), "UPDATE entries SET facets = '\\x0102030405ff'::bytea");
   EXPECT_EQ(this->search({{"q", "damaged"}}).total, 1);  // no terms facet: the column is not read
   expect_error([&] { this->search({{"q", "damaged"}, {"facets", {{{"field_name", "domain.elements"}}}}}); }, "catalog.db",
-               {"its facets column is cut short", "row="});
+               {"cannot be read: its facets column is cut short", "row=", "column=facets"});
 }
 
 TYPED_TEST(CatalogSuite, RepeatedRequestReturnsTheFirstEntry) {
