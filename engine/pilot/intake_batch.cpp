@@ -27,17 +27,22 @@ namespace {
 
 constexpr const char* kBatchExt = ".batch";
 
-// One entry's line: {"definition":K,"input":...,"run_id":...,"submission_id":...}.
-std::string entry_line(std::size_t definition, const Json& input, const std::string& run_id,
+// Appends one entry's line to `out`:
+// {"definition":K,"input":...,"run_id":...,"submission_id":...}. Serialized
+// straight into the batch's text: a string per part and per line was a
+// measured share of a trigger's hand-off (about 0.5 us of 1.4 a file).
+void append_entry_line(std::string& out, std::size_t definition, const Json& input, const std::string& run_id,
                        const std::string& submission_id) {
-  std::string out = "{\"definition\":" + std::to_string(definition) + ",\"input\":";
-  out += input.dump();
+  nlohmann::detail::serializer<Json> json(nlohmann::detail::output_adapter<char>(out), ' ');
+  out += "{\"definition\":";
+  out += std::to_string(definition);
+  out += ",\"input\":";
+  json.dump(input, false, false, 0);
   out += ",\"run_id\":";
-  out += Json(run_id).dump();
+  json.dump(Json(run_id), false, false, 0);
   out += ",\"submission_id\":";
-  out += Json(submission_id).dump();
+  json.dump(Json(submission_id), false, false, 0);
   out += "}\n";
-  return out;
 }
 
 Submission entry_of(const Json& j, const std::vector<Json>& definitions, std::int64_t at, std::int64_t uid,
@@ -182,7 +187,7 @@ std::vector<Intake::Outcome> Intake::submit_batch_file(const std::vector<Item>& 
       auto [it, inserted] = index.try_emplace(batch[i].definition.get(), index.size());
       if (inserted) definitions.push_back(*batch[i].definition);
       out[i].run_id = run::new_run_id();
-      lines += detail::entry_line(it->second, batch[i].input, out[i].run_id, out[i].submission_id);
+      detail::append_entry_line(lines, it->second, batch[i].input, out[i].run_id, out[i].submission_id);
     }
     const Json header{{"beamflow_batch", 1},
                       {"batch", name},

@@ -31,14 +31,18 @@ bool describe(Submitter::Job& job) {
   struct stat st {};
   if (::stat(job.file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
   const Registration& r = *job.registration;
-  const FileEvent e = file_event(r, std::move(job.file), st);
+  FileEvent e = file_event(r, std::move(job.file), st);
   job.submission_id = file_submission_id(r, e);
   job.input = file_input(r, e, job.submission_id);
-  job.what = e.path + " (registration " + r.id + ")";
+  job.file = std::move(e.path);  // kept for what(): the log's text is made only for a line
   return true;
 }
 
 }  // namespace
+
+std::string Submitter::Job::what() const {
+  return registration ? file + " (registration " + registration->id + ")" : label;
+}
 
 std::vector<Submitter::Outcome> Submitter::hand_over(std::vector<Job>& jobs) {
   // File events: described now; those gone meanwhile leave the batch.
@@ -48,7 +52,7 @@ std::vector<Submitter::Outcome> Submitter::hand_over(std::vector<Job>& jobs) {
   std::vector<pilot::Intake::Item> items;
   items.reserve(jobs.size());
   // Moved, not copied (an input is a JSON tree: an allocation per node);
-  // a job keeps its `what` for the log.
+  // a job keeps what its log line names.
   for (auto& j : jobs) items.push_back({j.definition, std::move(j.input), std::move(j.submission_id)});
   std::vector<pilot::Intake::Outcome> answers;
   try {
@@ -59,7 +63,7 @@ std::vector<Submitter::Outcome> Submitter::hand_over(std::vector<Job>& jobs) {
   } catch (const Error& e) {  // the directory: none of them is known handed over
     errors += jobs.size();
     const std::lock_guard lock(m_log_mutex);
-    m_log("cannot hand " + std::to_string(jobs.size()) + " event(s) over (" + jobs.front().what + (jobs.size() > 1 ? ", ..." : "") +
+    m_log("cannot hand " + std::to_string(jobs.size()) + " event(s) over (" + jobs.front().what() + (jobs.size() > 1 ? ", ..." : "") +
           "): " + e.what());
     return out;
   }
@@ -67,7 +71,7 @@ std::vector<Submitter::Outcome> Submitter::hand_over(std::vector<Job>& jobs) {
     if (answers[i].error) {
       ++errors;
       const std::lock_guard lock(m_log_mutex);  // one log line at a time
-      m_log("cannot hand " + jobs[i].what + " over: " + answers[i].error->what());
+      m_log("cannot hand " + jobs[i].what() + " over: " + answers[i].error->what());
       continue;
     }
     ++(answers[i].existed ? already : submitted);

@@ -35,14 +35,18 @@ class Submitter {
     std::string submission_id;
     std::shared_ptr<const Json> definition;
     Json input;
-    std::string what;  // for the log: "FILE (registration R)"
+    std::string label;  // for the log when `registration` is not set: "timer R (instant T)", "FILE (registration R)"
     // A file event described here, on a submitter thread, not on the
     // watcher's loop (which then only reads events, so its inotify queue
     // overflows less): when set, the file is stat'ed at hand-off time and
-    // submission_id, input and what are made from it (a file gone or
-    // replaced by a non-file meanwhile is dropped).
+    // submission_id and input are made from it (a file gone or replaced by a
+    // non-file meanwhile is dropped).
     std::shared_ptr<const Registration> registration;
     std::string file;
+    // What a log line names: "FILE (registration R)" for a file event, else
+    // `label`. Made only for a line (errors): a string a file was a measured
+    // share of the hand-off.
+    std::string what() const;
   };
   static constexpr std::size_t kMaxBatch = 1024;
   // Prepares the pilot directory once (pilot.dir.unsafe, pilot.dir.io).

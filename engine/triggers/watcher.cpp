@@ -210,7 +210,7 @@ void Watcher::submit_file(std::size_t reg, const fsys::path& path, const struct 
   m_outgoing.push_back({.submission_id = std::move(id),
                         .definition = m_definitions[reg],
                         .input = std::move(input),
-                        .what = e.path + " (registration " + r.id + ")",
+                        .label = e.path + " (registration " + r.id + ")",
                         .registration = nullptr,  // described here, not on a submitter thread
                         .file = {}});
   if (m_outgoing.size() >= Submitter::kMaxBatch) flush();  // a long rescan starts handing over early
@@ -256,7 +256,7 @@ void Watcher::fire_timers(std::int64_t now) {
         m_submitter.hand_over({.submission_id = timer_submission_id(r, instant),
                                .definition = m_definitions[i],
                                .input = timer_input(r, instant),
-                               .what = "timer " + r.id + " (instant " + format_time_ms(instant) + ")",
+                               .label = "timer " + r.id + " (instant " + format_time_ms(instant) + ")",
                                .registration = nullptr,
                                .file = {}});
     if (outcome == Submitter::Outcome::Failed) continue;  // again at the next wake-up
