@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <sstream>
+#include <utility>
 
 #include "jobs/catalog/text.hpp"
 
@@ -188,8 +189,13 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
   // are copied into it: at 1,000,000 entries a query's 12,000 rows of all
   // four sort columns cost 8% of the search's CPU.
   b << "WITH matched AS MATERIALIZED (SELECT e.id AS id";
-  for (const char* column : {"year", "title", "published_ms", "identifier"})
-    if (sorts_on(sort, column)) b << ", e." << column << " AS " << column;
+  // SQLite keeps the identifier and title in live_names (schema version
+  // 8), joined as `n` only for a sort on them.
+  const char* names_row = sqlite ? "n" : "e";
+  const bool names = sqlite && (sorts_on(sort, "title") || sorts_on(sort, "identifier"));
+  for (const auto& [column, row] : {std::pair<const char*, const char*>{"year", "e"}, {"title", names_row},
+                                    {"published_ms", "e"}, {"identifier", names_row}})
+    if (sorts_on(sort, column)) b << ", " << row << "." << column << " AS " << column;
   // Terms facets count the packed values the entry row carries
   // (facet_values.hpp): read here, with the row the match reads anyway.
   // In SQLite they are counted as the row is made, by beamflow_terms with
@@ -215,7 +221,8 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
   // Wildcard filters read the entry's content: its entries row `c`.
   const bool content = std::any_of(q.filters.begin(), q.filters.end(),
                                    [](const Filter& f) { return f.kind == FilterKind::Like; });
-  const std::string with_content = content ? " JOIN entries c ON c.id = e.id" : "";
+  const std::string joins =
+      std::string(content ? " JOIN entries c ON c.id = e.id" : "") + (names ? " JOIN live_names n ON n.id = e.id" : "");
   // The rank only when the page is ordered by it (it is not shown
   // otherwise). In SQLite FTS5's bm25, computed by beamflow_bm25 from the
   // hit's document size in its live_entries row (schema version 6), where
@@ -234,12 +241,12 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
   }
   b << " FROM ";
   if (words.empty() && tags.empty()) {
-    b << "live_entries e" << with_content << " WHERE TRUE";
+    b << "live_entries e" << joins << " WHERE TRUE";
   } else if (sqlite) {
-    b << "fts JOIN live_entries e ON e.id = fts.rowid" << with_content << " WHERE fts MATCH ";
+    b << "fts JOIN live_entries e ON e.id = fts.rowid" << joins << " WHERE fts MATCH ";
     b.bind(words.empty() ? tags : tags.empty() ? "body : (" + words + ")" : "body : (" + words + ") AND " + tags);
   } else {
-    b << "live_entries e" << with_content << " WHERE e.tsv @@ (";
+    b << "live_entries e" << joins << " WHERE e.tsv @@ (";
     if (!words.empty()) b << "to_tsquery('simple', ", b.bind(words), b << ")";
     if (!words.empty() && !tags.empty()) b << " && ";
     if (!tags.empty()) b.bind(tags), b << "::tsquery";

@@ -49,8 +49,11 @@ using Row = std::vector<std::optional<std::string>>;
 // version-4 one. Version 7: the facets columns coded (facet_codes.hpp),
 // the codes in facet_codes; an older catalog has its facets recomputed
 // from the entries' content (reindex) and live_entries made again, as a
-// version-2 one's facets and a version-5 one's live_entries.
-constexpr int kSchemaVersion = 7;
+// version-2 one's facets and a version-5 one's live_entries. Version 8:
+// the identifier and title, read only by a page sorted on them, moved out
+// of live_entries into live_names (below); an older catalog has both made
+// again from entries when opened, the path a version-5 one takes.
+constexpr int kSchemaVersion = 8;
 
 // An entry's FTS5 document-size record (fts_docsize's `sz`, what
 // live_entries.fts_size keeps), as an SQL expression of the entry's id.
@@ -82,15 +85,24 @@ CREATE INDEX IF NOT EXISTS entries_published ON entries(published_ms);
 -- INSERT ... SELECT of the new row: either cost ingest 27-38 us more CPU
 -- an entry (+40-60%, bench/RESULTS.md), likely the statement journal SQLite
 -- keeps for a statement that may write several rows.
+-- A search reads one row a hit at a random page, and the first searches
+-- of a process pay for every page new to it: the identifier and title
+-- (~67 of a ~157-byte row at 1,000,000 entries), read only by a page
+-- sorted on them, are in live_names, joined for those sorts alone (schema
+-- version 8), which holds a row exactly while live_entries does.
 CREATE TABLE IF NOT EXISTS live_entries(id INTEGER PRIMARY KEY, public INTEGER NOT NULL, year INTEGER NOT NULL,
-  published_ms INTEGER NOT NULL, identifier TEXT NOT NULL, title TEXT NOT NULL, facets BLOB, fts_size BLOB);
+  published_ms INTEGER NOT NULL, facets BLOB, fts_size BLOB);
+CREATE TABLE IF NOT EXISTS live_names(id INTEGER PRIMARY KEY, identifier TEXT NOT NULL, title TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS live_entries_update AFTER UPDATE ON entries BEGIN
   DELETE FROM live_entries WHERE id = old.id;
-  INSERT INTO live_entries SELECT new.id, new.public, new.year, new.published_ms, new.identifier, new.title,
-    new.facets, )sql" + fts_size_of("new.id") + R"sql( WHERE new.status = 'published' AND new.latest = 1;
+  DELETE FROM live_names WHERE id = old.id;
+  INSERT INTO live_entries SELECT new.id, new.public, new.year, new.published_ms, new.facets,
+    )sql" + fts_size_of("new.id") + R"sql( WHERE new.status = 'published' AND new.latest = 1;
+  INSERT INTO live_names SELECT new.id, new.identifier, new.title WHERE new.status = 'published' AND new.latest = 1;
 END;
 CREATE TRIGGER IF NOT EXISTS live_entries_delete AFTER DELETE ON entries BEGIN
   DELETE FROM live_entries WHERE id = old.id;
+  DELETE FROM live_names WHERE id = old.id;
 END;
 CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry INTEGER NOT NULL,
   PRIMARY KEY(entry, principal)) WITHOUT ROWID;
@@ -111,19 +123,23 @@ DROP TABLE IF EXISTS fields;
 DROP TABLE IF EXISTS fts;
 )sql";
 
-// From version 6 (or older): live_entries and the trigger that writes its
-// whole rows go, to be made again in the current layout by kSchema and
-// filled by kLiveEntries, one path for every older version.
+// From version 7 (or older): live_entries, live_names and the triggers
+// that write their rows go, to be made again in the current layout by
+// kSchema and filled by kLiveEntries, one path for every older version.
 const char* kDropLiveEntries = R"sql(
 DROP TRIGGER IF EXISTS live_entries_update;
+DROP TRIGGER IF EXISTS live_entries_delete;
 DROP TABLE IF EXISTS live_entries;
+DROP TABLE IF EXISTS live_names;
 )sql";
 
-// live_entries filled from the entries that are live.
+// live_entries and live_names filled from the entries that are live.
 const std::string kLiveEntries = R"sql(
 DELETE FROM live_entries;
-INSERT INTO live_entries SELECT id, public, year, published_ms, identifier, title, facets,
+DELETE FROM live_names;
+INSERT INTO live_entries SELECT id, public, year, published_ms, facets,
   )sql" + fts_size_of("entries.id") + R"sql( FROM entries WHERE status = 'published' AND latest = 1 ORDER BY id;
+INSERT INTO live_names SELECT id, identifier, title FROM entries WHERE status = 'published' AND latest = 1 ORDER BY id;
 )sql";
 
 // SQL beamflow_field_like(content, field, glob): whether a text value of
@@ -424,7 +440,8 @@ class SqliteCatalog final : public Catalog {
     Statement is_live(db(), "SELECT latest FROM entries WHERE id = ?");
     // Its fts_size is the document-size record FTS5 wrote as the entry was
     // indexed (index.add, before).
-    Statement live(db(), "INSERT INTO live_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    Statement live(db(), "INSERT INTO live_entries VALUES (?, ?, ?, ?, ?, ?)");
+    Statement names(db(), "INSERT INTO live_names VALUES (?, ?, ?)");
     Statement fts_size(db(), "SELECT sz FROM fts_docsize WHERE id = ?");
     Statement vis(db(), "INSERT OR IGNORE INTO visibility(principal, entry) VALUES (?, ?)");
     // The new row's `latest` is set by the INSERT; only an identifier's other
@@ -455,11 +472,13 @@ class SqliteCatalog final : public Catalog {
         is_live.reset();
         if (latest) {
           live.bind(1, e.row).bind(2, is_public).bind(3, std::int64_t{terms.year}).bind(4, e.published_ms)
-              .bind(5, e.identifier).bind(6, terms.title).bind_blob(7, facets);
+              .bind_blob(5, facets);
           fts_size.bind(1, e.row);
-          if (fts_size.step()) live.bind_blob(8, fts_size.blob(0));
+          if (fts_size.step()) live.bind_blob(6, fts_size.blob(0));
           live.run();
           fts_size.reset();
+          names.bind(1, e.row).bind(2, e.identifier).bind(3, terms.title);
+          names.run();
         }
       }
       for (const auto& p : detail::visibility_rows(e)) {
@@ -648,14 +667,14 @@ class SqliteCatalog final : public Catalog {
     }
     // Version 5 reads live_entries; the index that served before goes.
     if (existing && version < 5) exec("DROP INDEX IF EXISTS entries_live");
-    if (existing && version < 7) exec(kDropLiveEntries);
+    if (existing && version < 8) exec(kDropLiveEntries);
     exec(kSchema.c_str());
     if (existing && version < 7) reindex(version < 2);
     // Version 4 keeps field rows for numbers and dates only (those have nval).
     if (existing && version < 4) exec("DELETE FROM fields WHERE nval IS NULL");
     // The triggers keep live_entries from here on; what was live before is
     // copied once (reindex above may have put rows in through them).
-    if (existing && version < 7) exec(kLiveEntries.c_str());
+    if (existing && version < 8) exec(kLiveEntries.c_str());
     exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
 

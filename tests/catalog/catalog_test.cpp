@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -527,7 +530,7 @@ template <class Backend>
 std::string version_4_layout() {
   if constexpr (std::is_same_v<Backend, SqliteBackend>) {
     return "DROP TRIGGER live_entries_update; DROP TRIGGER live_entries_delete; "
-           "DROP TABLE live_entries; CREATE INDEX entries_live ON entries(id, status, latest, public, year, "
+           "DROP TABLE live_entries; DROP TABLE live_names; CREATE INDEX entries_live ON entries(id, status, latest, public, year, "
            "published_ms, identifier, title, facets) WHERE status = 'published' AND latest = 1; PRAGMA user_version = 4; ";
   } else {
     return "DROP TRIGGER live_entries_insert ON entries; DROP TRIGGER live_entries_update ON entries; "
@@ -535,6 +538,24 @@ std::string version_4_layout() {
            "CREATE INDEX entries_tsv ON entries USING GIN(tsv); "
            "UPDATE catalog_meta SET value = 4 WHERE name = 'schema_version'; ";
   }
+}
+
+// SQL that turns a SQLite catalog of this beamflow back into the layout of
+// schema version 7: the identifier and title in live_entries, no
+// live_names; the older SQLite layouts below version 7 start from it.
+std::string version_7_layout() {
+  return "DROP TRIGGER live_entries_update; DROP TRIGGER live_entries_delete; DROP TABLE live_entries; "
+         "DROP TABLE live_names; "
+         "CREATE TABLE live_entries(id INTEGER PRIMARY KEY, public INTEGER NOT NULL, year INTEGER NOT NULL, "
+         "published_ms INTEGER NOT NULL, identifier TEXT NOT NULL, title TEXT NOT NULL, facets BLOB, fts_size BLOB); "
+         "CREATE TRIGGER live_entries_update AFTER UPDATE ON entries BEGIN DELETE FROM live_entries WHERE id = old.id; "
+         "INSERT INTO live_entries SELECT new.id, new.public, new.year, new.published_ms, new.identifier, new.title, "
+         "new.facets, (SELECT sz FROM fts_docsize WHERE id = new.id) WHERE new.status = 'published' AND new.latest = 1; "
+         "END; CREATE TRIGGER live_entries_delete AFTER DELETE ON entries BEGIN "
+         "DELETE FROM live_entries WHERE id = old.id; END; "
+         "INSERT INTO live_entries SELECT id, public, year, published_ms, identifier, title, facets, "
+         "(SELECT sz FROM fts_docsize WHERE id = entries.id) FROM entries WHERE status = 'published' AND latest = 1; "
+         "PRAGMA user_version = 7; ";
 }
 
 // Schema version 2 keeps exact-filter tokens in the full-text index, a
@@ -1005,7 +1026,7 @@ TEST(SqliteRank, AVersion5CatalogGetsItsDocumentSizesWhenOpened) {
   }
   {
     RawSqlite raw(file);
-    raw.exec("DROP TRIGGER live_entries_update; ALTER TABLE live_entries DROP COLUMN fts_size; "
+    raw.exec(version_7_layout() + "DROP TRIGGER live_entries_update; ALTER TABLE live_entries DROP COLUMN fts_size; "
              "CREATE TRIGGER live_entries_update AFTER UPDATE ON entries BEGIN "
              "DELETE FROM live_entries WHERE id = old.id; "
              "INSERT INTO live_entries SELECT new.id, new.public, new.year, new.published_ms, new.identifier, new.title, "
@@ -1017,7 +1038,7 @@ TEST(SqliteRank, AVersion5CatalogGetsItsDocumentSizesWhenOpened) {
   }
   {
     RawSqlite raw(file);
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 7);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 8);
     EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries JOIN fts_docsize d ON d.id = live_entries.id "
                           "WHERE fts_size = d.sz"), raw.integer("SELECT count(*) FROM live_entries"));
   }
@@ -1025,7 +1046,8 @@ TEST(SqliteRank, AVersion5CatalogGetsItsDocumentSizesWhenOpened) {
   catalog->set_status("ark:/99999/r9", 2, EntryStatus::Published, "", "olga");
   RawSqlite raw(file);
   EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries JOIN fts_docsize d ON d.id = live_entries.id "
-                        "WHERE fts_size = d.sz AND identifier = 'ark:/99999/r9'"), 1);
+                        "WHERE fts_size = d.sz AND live_entries.id IN (SELECT id FROM live_names "
+                        "WHERE identifier = 'ark:/99999/r9')"), 1);
   EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries WHERE fts_size IS NULL"), 0);
 }
 
@@ -1134,7 +1156,7 @@ TEST(SqliteFacetCodes, AVersion6CatalogHasItsFacetsCodedWhenOpened) {
   open_catalog("sqlite:" + file.string())->ingest(es);
   {
     RawSqlite raw(file);
-    std::string sql = "DROP TABLE facet_codes; ";
+    std::string sql = version_7_layout() + "DROP TABLE facet_codes; ";
     for (const auto& e : es) {
       std::string hex;
       for (unsigned char c : detail::pack_facet_values(index_terms(e))) {
@@ -1153,9 +1175,155 @@ TEST(SqliteFacetCodes, AVersion6CatalogHasItsFacetsCodedWhenOpened) {
   catalog->ingest(more);
   EXPECT_EQ(element_counts(*catalog), "Fe:11 Ni:10 ");
   RawSqlite raw(file);
-  EXPECT_EQ(raw.integer("PRAGMA user_version"), 7);
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), 8);
   EXPECT_LE(raw.integer("SELECT max(length(facets)) FROM live_entries"), 40);
   EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries"), 21);
+}
+
+// The identifiers of every page of a search for "named" sorted on `field`,
+// followed by cursor `limit` at a time, as "id id ...".
+std::string sorted_walk(Catalog& catalog, const std::string& field, bool descending) {
+  std::string out, marker;
+  for (int pages = 0; pages < 100; ++pages) {
+    Json q = {{"q", "named"}, {"sort", {{{"field_name", field}, {"order", descending ? "desc" : "asc"}}}}, {"limit", 7}};
+    if (!marker.empty()) q["marker"] = marker;
+    const auto r = catalog.search(parse_query(q), user("bob"));
+    for (const auto& h : r.hits) out += h.entry.identifier.substr(11) + " ";
+    marker = r.marker;
+    if (marker.empty()) break;
+  }
+  return out;
+}
+
+// The same, from the live entries themselves: by title or identifier,
+// equal titles by row, as the search orders them.
+std::string expected_walk(std::vector<Entry> live, const std::string& field, bool descending) {
+  const auto key = [&](const Entry& e) {
+    return field == "identifier" ? e.identifier : e.content["dc"]["titles"][0]["title"].get<std::string>();
+  };
+  std::sort(live.begin(), live.end(), [&](const Entry& a, const Entry& b) {
+    if (key(a) != key(b)) return descending ? key(a) > key(b) : key(a) < key(b);
+    return a.row < b.row;
+  });
+  std::string out;
+  for (const auto& e : live) out += e.identifier.substr(11) + " ";
+  return out;
+}
+
+// Whether live_names holds exactly live_entries' rows, each with its
+// entry's identifier and title.
+void expect_names_in_step(RawSqlite& raw) {
+  const auto live = raw.integer("SELECT count(*) FROM live_entries");
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM live_names"), live);
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM live_names n JOIN live_entries l ON l.id = n.id JOIN entries e "
+                        "ON e.id = n.id WHERE e.identifier = n.identifier AND e.title = n.title"), live);
+}
+
+// Schema version 8 keeps the identifier and title, which only a page
+// sorted on them reads, in live_names instead of each live_entries row a
+// search reads a hit. A version-7 catalog (turned back into that layout
+// here) has them moved when opened: pages sorted on either, walked by
+// cursor, come in the same order before and after, the order the live
+// entries' titles and identifiers give; an approval and a withdrawal later
+// keep live_names in step with live_entries.
+TEST(SqliteNames, AVersion7CatalogHasItsNamesMovedWhenOpened) {
+  ScratchDir dir{"beamflow-catalog-"};
+  const auto file = dir.path() / "catalog.sqlite";
+  std::vector<Entry> es;
+  for (int i = 0; i < 40; ++i) {
+    // Titles repeat (ties go by row); identifiers n0-n4 get a second version.
+    es.push_back(entry("ark:/99999/n" + std::to_string(i < 35 ? 34 - i : i - 35),
+                       metadata("Named scan " + std::string(1, static_cast<char>('a' + (i * 7) % 5)))));
+    if (i >= 35) es.back().version = 2;
+  }
+  es[3].status = EntryStatus::Pending;
+  open_catalog("sqlite:" + file.string())->ingest(es);
+  // Versions 2 (entries 35-39) replace entries 30-34; entry 3 waits for approval.
+  std::vector<Entry> live(es.begin(), es.begin() + 30);
+  live.erase(live.begin() + 3);
+  live.insert(live.end(), es.begin() + 35, es.end());
+  const std::string sorts[] = {"dc.titles.title", "identifier"};
+  std::string before;
+  {
+    auto catalog = open_catalog("sqlite:" + file.string());
+    for (const auto& field : sorts)
+      for (bool descending : {false, true}) {
+        const std::string walk = sorted_walk(*catalog, field, descending);
+        EXPECT_EQ(walk, expected_walk(live, field == "identifier" ? field : "title", descending)) << field;
+        before += walk + "\n";
+      }
+  }
+  {
+    RawSqlite raw(file);
+    raw.exec(version_7_layout());
+  }
+  for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
+    auto catalog = open_catalog("sqlite:" + file.string());
+    std::string after;
+    for (const auto& field : sorts)
+      for (bool descending : {false, true}) after += sorted_walk(*catalog, field, descending) + "\n";
+    EXPECT_EQ(after, before);
+  }
+  {
+    RawSqlite raw(file);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 8);
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM pragma_table_info('live_entries') WHERE name IN ('identifier', 'title')"), 0);
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries"), 34);
+    expect_names_in_step(raw);
+  }
+  auto catalog = open_catalog("sqlite:" + file.string());
+  std::vector<Entry> pending{entry("ark:/99999/n99", metadata("Named scan z"))};
+  pending[0].status = EntryStatus::Pending;
+  catalog->ingest(pending);
+  catalog->set_status("ark:/99999/n99", 1, EntryStatus::Published, "", "olga");
+  catalog->set_status("ark:/99999/n20", 1, EntryStatus::Withdrawn, "", "olga");
+  EXPECT_EQ(sorted_walk(*catalog, "dc.titles.title", true).substr(0, 4), "n99 ");
+  RawSqlite raw(file);
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries"), 34);
+  expect_names_in_step(raw);
+}
+
+// A catalog's ingest is one transaction: a process killed while it ingests
+// leaves whole batches, their live_entries and live_names rows with them.
+TEST(SqliteNames, AnIngestKilledMidwayLeavesWholeBatches) {
+  ScratchDir dir{"beamflow-catalog-"};
+  const auto file = dir.path() / "catalog.sqlite";
+  constexpr int kBatch = 50;
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(ready[0]);
+    try {
+      auto catalog = open_catalog("sqlite:" + file.string());
+      for (int b = 0; b < 100000; ++b) {
+        std::vector<Entry> es;
+        for (int k = 0; k < kBatch; ++k) es.push_back(coded_entry(b * kBatch + k, {k % 2 ? "Fe" : "Ni"}));
+        catalog->ingest(es);
+        if (b == 0 && write(ready[1], "x", 1) != 1) _exit(3);
+      }
+    } catch (...) {
+      _exit(2);
+    }
+    _exit(0);
+  }
+  close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);  // the first batch is in; kill it in a later one
+  close(ready[0]);
+  kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  auto catalog = open_catalog("sqlite:" + file.string());
+  RawSqlite raw(file);
+  const auto n = raw.integer("SELECT count(*) FROM entries");
+  EXPECT_GE(n, kBatch);
+  EXPECT_EQ(n % kBatch, 0);
+  EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries"), n);
+  expect_names_in_step(raw);
+  EXPECT_EQ(element_counts(*catalog), "Fe:" + std::to_string(n / 2) + " Ni:" + std::to_string(n / 2) + " ");
 }
 
 // What the search checks its returned entries with, and what a wildcard
