@@ -24,6 +24,23 @@ std::string child_id(const Frame& parent, std::size_t index) {
 
 FlowError to_flow_error(const Error& e) { return FlowError{e.asl_name(), e.message()}; }
 
+EntryRecord entry(std::string frame, std::string state, Json in, std::int64_t t) {
+  EntryRecord r;
+  r.f = std::move(frame);
+  r.s = std::move(state);
+  r.in = std::move(in);
+  r.t = t;
+  return r;
+}
+
+EntryRecord child_entry(std::string frame, std::string state, Json in, std::int64_t t, const std::string& parent,
+                        std::size_t index) {
+  EntryRecord r = entry(std::move(frame), std::move(state), std::move(in), t);
+  r.p = parent;
+  r.i = index;
+  return r;
+}
+
 // Items of a Map without MaxConcurrency in flight at once: what 32 worker
 // ranks hold of light tasks (128 each) or 4,096 ranks of heavy ones, few
 // enough that the items' frames, actions and pilot entries stay a working
@@ -44,6 +61,12 @@ void Interpreter::emit(RecordType type, Json body) {
 
 void Interpreter::emit_task(RecordType type, TaskRecord task) {
   Event e{type, Json(), std::move(task)};
+  m_state.apply(e);
+  m_outbox.push_back(std::move(e));
+}
+
+void Interpreter::emit_entry(EntryRecord entry) {
+  Event e{std::move(entry)};
   m_state.apply(e);
   m_outbox.push_back(std::move(e));
 }
@@ -96,7 +119,7 @@ void Interpreter::start(const RunInfo& info, const Json& definition, const std::
                   {"definition", definition}};
   if (!info.submission_id.empty()) started["submission"] = info.submission_id;
   emit(RecordType::RunStarted, std::move(started));
-  emit(RecordType::StateEntered, {{"f", ""}, {"s", m_state.machine().start_at}, {"in", info.input}, {"t", t}});
+  emit_entry(entry("", m_state.machine().start_at, info.input, t));
 }
 
 namespace {
@@ -299,8 +322,7 @@ void Interpreter::enter_children(Frame& f, const lang::State& s, const Json& eff
     emit(RecordType::ChildrenStarted, {{"f", f.id}, {"n", s.branches.size()}});
     const std::int64_t t = m_env.now_ms();
     for (std::size_t i = 0; i < s.branches.size(); ++i)
-      emit(RecordType::StateEntered,
-           {{"f", child_id(f, i)}, {"s", s.branches[i]->start_at}, {"in", eff}, {"t", t}, {"p", f.id}, {"i", i}});
+      emit_entry(child_entry(child_id(f, i), s.branches[i]->start_at, eff, t, f.id, i));
     return;
   }
   Json items = s.items_path.apply(eff, context(f));
@@ -353,12 +375,7 @@ void Interpreter::start_map_items(Frame& f) {
       ctx.erase("Map");
     }
     check_size(item_input, f);
-    emit(RecordType::StateEntered, {{"f", child_id(f, i)},
-                                    {"s", s.iterator->start_at},
-                                    {"in", std::move(item_input)},
-                                    {"t", t},
-                                    {"p", fid},
-                                    {"i", i}});
+    emit_entry(child_entry(child_id(f, i), s.iterator->start_at, std::move(item_input), t, fid, i));
   }
 }
 
@@ -458,9 +475,9 @@ void Interpreter::finish_state(Frame& f, const Json& result, bool apply_selector
 
 void Interpreter::transition(Frame& f, const std::string& next, Json output, const FlowError* caught) {
   check_size(output, f);
-  Json body = {{"f", f.id}, {"s", next}, {"in", std::move(output)}, {"t", m_env.now_ms()}};
-  if (caught) body["err"] = {{"e", caught->error}, {"c", caught->cause}};
-  emit(RecordType::StateEntered, std::move(body));
+  EntryRecord r = entry(f.id, next, std::move(output), m_env.now_ms());
+  if (caught) r.err.emplace(caught->error, caught->cause);
+  emit_entry(std::move(r));
 }
 
 void Interpreter::end_frame_ok(Frame& f, Json output) {

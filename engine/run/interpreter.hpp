@@ -53,6 +53,7 @@ class Interpreter {
   void emit(RecordType type, Json body);
   // The hot path's records, typed (record.hpp TaskRecord): no Json object.
   void emit_task(RecordType type, TaskRecord task);
+  void emit_entry(EntryRecord entry);
   TaskRecord succeeded(const std::string& frame_id, const std::string& action_id, Json out, bool sel);
   Json& context(const Frame& f);
   void enter_state(Frame& f);

@@ -29,7 +29,9 @@ namespace {
 
 constexpr std::uint8_t kCompactForm = 0x01;
 
-bool compact(RecordType t) { return t == RecordType::TaskScheduled || t == RecordType::TaskSucceeded; }
+bool compact(RecordType t) {
+  return t == RecordType::TaskScheduled || t == RecordType::TaskSucceeded || t == RecordType::StateEntered;
+}
 
 template <typename T>
 void put(std::vector<std::uint8_t>& out, T v) {
@@ -59,6 +61,24 @@ void encode_task(RecordType type, const TaskRecord& r, std::vector<std::uint8_t>
     put(out, r.t);
   }
   Json::to_cbor(r.data, out);
+}
+
+void encode_entry(const EntryRecord& r, std::vector<std::uint8_t>& out) {
+  out.push_back(kCompactForm);
+  put_str(out, r.f);
+  put_str(out, r.s);
+  put(out, r.t);
+  put(out, static_cast<std::uint8_t>(r.p.has_value()));
+  if (r.p) {
+    put_str(out, *r.p);
+    put(out, r.i);
+  }
+  put(out, static_cast<std::uint8_t>(r.err.has_value()));
+  if (r.err) {
+    put_str(out, r.err->first);
+    put_str(out, r.err->second);
+  }
+  Json::to_cbor(r.in, out);
 }
 
 // Reads the compact form; nullopt when the bytes run short.
@@ -97,6 +117,21 @@ class Reader {
   std::size_t m_at = 1;  // past the form byte
 };
 
+// The compact form's last field: the CBOR item after the fixed ones, or
+// run.record when those ran short (`ok` false) or it is not CBOR.
+Json compact_tail(RecordType type, const std::vector<std::uint8_t>& payload, const Reader& in, bool ok) {
+  if (!ok)
+    throw Error("run.record", states_error::Runtime, "journal record body (compact form) is cut short",
+                {{"type", to_string(type)}});
+  const std::vector<std::uint8_t> rest(payload.begin() + static_cast<std::ptrdiff_t>(in.at()), payload.end());
+  try {
+    return parse_cbor(rest, std::string("journal record ") + to_string(type));
+  } catch (const Error& e) {
+    throw Error("run.record", states_error::Runtime, "journal record body (compact form) is not CBOR: " + e.message(),
+                {{"type", to_string(type)}});
+  }
+}
+
 TaskRecord decode_task(RecordType type, const std::vector<std::uint8_t>& payload) {
   TaskRecord r;
   Reader in(payload);
@@ -108,16 +143,22 @@ TaskRecord decode_task(RecordType type, const std::vector<std::uint8_t>& payload
     ok = in.get(sel) && sel <= 1 && in.get(r.t);
     r.sel = sel == 1;
   }
-  if (!ok)
-    throw Error("run.record", states_error::Runtime, "journal record body (compact form) is cut short",
-                {{"type", to_string(type)}});
-  const std::vector<std::uint8_t> rest(payload.begin() + static_cast<std::ptrdiff_t>(in.at()), payload.end());
-  try {
-    r.data = parse_cbor(rest, std::string("journal record ") + to_string(type));
-  } catch (const Error& e) {
-    throw Error("run.record", states_error::Runtime, "journal record body (compact form) is not CBOR: " + e.message(),
-                {{"type", to_string(type)}});
+  r.data = compact_tail(type, payload, in, ok);
+  return r;
+}
+
+EntryRecord decode_entry(const std::vector<std::uint8_t>& payload) {
+  EntryRecord r;
+  Reader in(payload);
+  std::uint8_t has_p = 0, has_err = 0;
+  bool ok = in.get_str(r.f) && in.get_str(r.s) && in.get(r.t) && in.get(has_p) && has_p <= 1;
+  if (ok && has_p) ok = in.get_str(r.p.emplace()) && in.get(r.i);
+  ok = ok && in.get(has_err) && has_err <= 1;
+  if (ok && has_err) {
+    auto& err = r.err.emplace();
+    ok = in.get_str(err.first) && in.get_str(err.second);
   }
+  r.in = compact_tail(RecordType::StateEntered, payload, in, ok);
   return r;
 }
 
@@ -125,12 +166,23 @@ TaskRecord decode_task(RecordType type, const std::vector<std::uint8_t>& payload
 
 const std::string& frame_of(const Event& e) {
   if (e.task) return e.task->f;
+  if (e.entry) return e.entry->f;
   static const std::string none;
   const auto it = e.body.find("f");
   return it != e.body.end() && it->is_string() ? it->get_ref<const std::string&>() : none;
 }
 
 Json body_of(const Event& e) {
+  if (e.entry) {
+    const EntryRecord& r = *e.entry;
+    Json j = {{"f", r.f}, {"s", r.s}, {"in", r.in}, {"t", r.t}};
+    if (r.p) {
+      j["p"] = *r.p;
+      j["i"] = r.i;
+    }
+    if (r.err) j["err"] = {{"e", r.err->first}, {"c", r.err->second}};
+    return j;
+  }
   if (!e.task) return e.body;
   const TaskRecord& r = *e.task;
   if (e.type == RecordType::TaskScheduled) {
@@ -162,6 +214,21 @@ TaskRecord task_record(RecordType type, const Json& b) {
   return r;
 }
 
+EntryRecord entry_record(const Json& b) {
+  EntryRecord r;
+  r.f = b.value("f", std::string());
+  r.s = b.value("s", std::string());
+  r.in = b.value("in", Json());
+  r.t = b.value("t", std::int64_t{0});
+  if (b.contains("p")) {
+    r.p = b.value("p", std::string());
+    r.i = b.value("i", std::uint64_t{0});
+  }
+  if (const auto err = b.find("err"); err != b.end() && err->is_object())
+    r.err.emplace(err->value("e", std::string()), err->value("c", std::string()));
+  return r;
+}
+
 std::vector<std::uint8_t> encode(const Event& e) {
   std::vector<std::uint8_t> out;
   encode_into(e, out);
@@ -171,6 +238,7 @@ std::vector<std::uint8_t> encode(const Event& e) {
 void encode_into(const Event& e, std::vector<std::uint8_t>& out) {
   out.clear();
   if (e.task && compact(e.type)) encode_task(e.type, *e.task, out);
+  else if (e.entry && e.type == RecordType::StateEntered) encode_entry(*e.entry, out);
   else Json::to_cbor(e.body, out);
 }
 
@@ -181,7 +249,9 @@ Event decode(std::uint16_t type, const std::vector<std::uint8_t>& payload) {
                 {{"type", std::to_string(type)}});
   }
   if (compact(static_cast<RecordType>(type)) && !payload.empty() && payload[0] == kCompactForm) {
-    Event e{static_cast<RecordType>(type), Json(), decode_task(static_cast<RecordType>(type), payload)};
+    Event e = static_cast<RecordType>(type) == RecordType::StateEntered
+                  ? Event{decode_entry(payload)}
+                  : Event{static_cast<RecordType>(type), Json(), decode_task(static_cast<RecordType>(type), payload)};
     e.body = body_of(e);
     return e;
   }

@@ -27,16 +27,20 @@
 //   RunEnded        {status, out | e, c, t}
 // Times are milliseconds since the Unix epoch.
 //
-// Payload forms: a CBOR object (every record before, every record but the two
-// below now), or, for TaskScheduled and TaskSucceeded (a Map's every item,
-// the no-op task's hot path), the compact form 1, told apart by its first
-// byte (a CBOR object's is 0xa0-0xbf or 0xbf, never 0x01). Little endian;
-// str = u32 length | bytes; cbor = the rest of the payload, one CBOR item:
+// Payload forms: a CBOR object (every record before, every record but the
+// three below now), or, for TaskScheduled, TaskSucceeded and StateEntered (a
+// Map's every item, the no-op task's hot path), the compact form 1, told
+// apart by its first byte (a CBOR object's is 0xa0-0xbf or 0xbf, never 0x01).
+// Little endian; str = u32 length | bytes; cbor = the rest of the payload,
+// one CBOR item:
 //   TaskScheduled  0x01 | str f | str a | str r | i64 att | i64 t | u8 has_dl
 //                  [| i64 dl] | u8 has_hb [| f64 hb] | cbor in
 //   TaskSucceeded  0x01 | str f | str a | u8 sel | i64 t | cbor out
-// Readers accept both forms of both records (older journals are CBOR); a
-// beamflow before the compact form refuses a journal with it (run.record).
+//   StateEntered   0x01 | str f | str s | i64 t | u8 has_p [| str p | u64 i]
+//                  | u8 has_err [| str e | str c] | cbor in
+// Readers accept both forms of each (older journals are CBOR: StateEntered
+// was CBOR only before session 19); a beamflow before a record's compact form
+// refuses a journal with it (run.record).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -82,14 +86,29 @@ struct TaskRecord {
   bool sel = false;
 };
 
+// StateEntered typed (the table's fields): every state a frame enters, a
+// Map's every item among them; built, applied and encoded without a Json
+// object around its input.
+struct EntryRecord {
+  std::string f;  // frame
+  std::string s;  // state
+  Json in;
+  std::int64_t t = 0;
+  std::optional<std::string> p;  // parent frame of a new child frame ...
+  std::uint64_t i = 0;           // ... and its index among the parent's children (with p)
+  std::optional<std::pair<std::string, std::string>> err;  // the caught error (e, c)
+};
+
 struct Event {
   Event(RecordType t, Json b = Json(), std::optional<TaskRecord> typed = std::nullopt)
       : type(t), body(std::move(b)), task(std::move(typed)) {}
+  explicit Event(EntryRecord typed) : type(RecordType::StateEntered), entry(std::move(typed)) {}
   RecordType type;
-  // Null for an event the interpreter built typed (`task`); decode() fills
-  // it for every record, so readers of a journal see one shape.
+  // Null for an event the interpreter built typed (`task`, `entry`); decode()
+  // fills it for every record, so readers of a journal see one shape.
   Json body;
   std::optional<TaskRecord> task;
+  std::optional<EntryRecord> entry;
 };
 
 // The frame a record names ("f").
@@ -98,6 +117,7 @@ const std::string& frame_of(const Event& e);
 Json body_of(const Event& e);
 // A typed record's fields from a decoded body (what record_check accepted).
 TaskRecord task_record(RecordType type, const Json& body);
+EntryRecord entry_record(const Json& body);
 
 std::vector<std::uint8_t> encode(const Event& e);
 // The same bytes, into `out` (cleared first): a driver encodes every record

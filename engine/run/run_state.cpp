@@ -117,15 +117,17 @@ void RunState::apply(const Event& e) {
       return;
     }
     case RecordType::StateEntered: {
-      const std::string& id = str(b, "f");
+      std::optional<EntryRecord> converted;  // a CBOR record (older journals)
+      const EntryRecord& r = e.entry ? *e.entry : converted.emplace(entry_record(b));
+      const std::string& id = r.f;
       Frame* f = find(id);
       if (!f) {
         Frame nf;
         nf.id = id;
-        if (b.contains("p")) {
-          Frame& parent = frame(str(b, "p"));
+        if (r.p) {
+          Frame& parent = frame(*r.p);
           nf.parent = parent.id;
-          nf.index = b.value("i", std::size_t{0});
+          nf.index = static_cast<std::size_t>(r.i);
           const lang::State& ps = parent.def();
           if (ps.type == lang::StateType::Parallel) {
             if (nf.index >= ps.branches.size()) throw replay_error("branch index out of range", e);
@@ -148,10 +150,10 @@ void RunState::apply(const Event& e) {
         }
         f = &m_frames.emplace(id, std::move(nf)).first->second;
       }
-      f->state = str(b, "s");
+      f->state = r.s;
       if (!f->machine->states.count(f->state)) throw replay_error("unknown state '" + f->state + "'", e);
-      f->input = b.value("in", Json());
-      f->entered_ms = b.value("t", std::int64_t{0});
+      f->input = r.in;
+      f->entered_ms = r.t;
       f->visit = ++f->visits[f->state];
       f->attempt = 0;
       f->retry_counts.assign(f->def().retry.size(), 0);

@@ -95,7 +95,7 @@ inline void to_layout1(const std::filesystem::path& dir) {
   });
 }
 
-// A layout-2 journal as beamflow wrote it before the compact task records.
+// A layout-2 journal as beamflow wrote it before the compact records (record.hpp).
 inline void to_cbor_records(const std::filesystem::path& dir) {
   rewrite_as_cbor(dir, [](const run::Event& e) { return e.body; });
 }
