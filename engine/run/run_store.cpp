@@ -183,13 +183,16 @@ NewRun RunDirectory::create(const std::filesystem::path& runs_root, const std::s
   if (!lock) throw Error("run.locked", states_error::Runtime, "run is locked by another process", {{"run_id", run_id}});
   // A journal left by a creation cut short holds nothing that was acted on
   // (see the header): start it again. A layout-1 creation cut short may have
-  // left input.json too.
-  for (const char* name : {"journal", "input.json"})
-    if (::unlink((dir / name).c_str()) != 0 && errno != ENOENT)
-      throw Error("run.io", states_error::Runtime,
-                  std::string("cannot remove a half-created run's ") + name + ": " + std::strerror(errno),
-                  {{"dir", dir.string()}})
-          .with_errno(errno);
+  // left input.json too. A directory this call made holds neither: the two
+  // lookups are skipped (a pilot creates thousands of runs a second), and
+  // the journal's O_EXCL creation still refuses one that got there anyway.
+  if (made != 0)
+    for (const char* name : {"journal", "input.json"})
+      if (::unlink((dir / name).c_str()) != 0 && errno != ENOENT)
+        throw Error("run.io", states_error::Runtime,
+                    std::string("cannot remove a half-created run's ") + name + ": " + std::strerror(errno),
+                    {{"dir", dir.string()}})
+            .with_errno(errno);
   // actions/ is made by the driver at the first action that keeps state
   // (run/paths.hpp): most of a pilot's runs never need it. Nothing else is
   // written here: the definition and the input go into the journal's first
@@ -204,6 +207,10 @@ NewRun RunDirectory::create(const std::filesystem::path& runs_root, const std::s
 
 bool RunDirectory::exists(const std::filesystem::path& runs_root, const std::string& run_id) {
   const auto dir = run_dir(runs_root, run_id);
+  // No directory, no run: one failed lookup instead of three (definition.json,
+  // the journal's open and its lstat). A pilot asks this of every run it takes
+  // in, twice, before the run's directory is made.
+  if (struct stat st {}; ::stat(dir.c_str(), &st) != 0 && errno == ENOENT) return false;
   std::error_code ec;
   return has_definition_file(dir, ec) || is_run(read_head(dir / "journal"));
 }
