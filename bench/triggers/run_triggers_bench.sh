@@ -48,7 +48,8 @@ start_watcher() {  # T: `beamflow trigger watch` on T/pilot, once its start resc
       local rc=0
       wait $WPID || rc=$?
       echo "bench/triggers: the watcher (beamflow trigger watch --pilot $1/pilot) exited with status $rc before watching:" >&2
-      sed 's/^/  /' "$1/watch.log" >&2
+      # With --json the watcher writes its error to stdout, as JSON.
+      sed 's/^/  /' "$1/watch.log" "$1/watch.json" >&2
       exit 1
     fi
     sleep 0.05
