@@ -2,14 +2,12 @@
 
 #include <Kokkos_Core.hpp>
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <functional>
 #include <future>
 #include <sstream>
-#include <system_error>
 #include <type_traits>
 #include <utility>
 
@@ -24,7 +22,6 @@
 #include "jobs/tomography/replaced_file.hpp"
 #include "jobs/tomography/volume_file.hpp"
 #include "kernels/common/fft.hpp"
-#include "kernels/common/host_pages.hpp"
 #include "kernels/tomo/recon.hpp"
 #include "platform/output_file.hpp"
 
@@ -174,52 +171,6 @@ void follow_fft_plans(const std::string& plans, const std::filesystem::path& out
                        {{"file", output.string()}, {"dataset", kVolumeDataset}});
 }
 
-// Round buffers (slabs) and the kernel's workspace allocated and faulted
-// in on a helper thread (kernels::fault_in), for reconstruct() to take
-// before its first round. Where no thread starts or memory runs out it
-// hands over what it has made, maybe nothing, and the rounds allocate the
-// rest as they would without it (failing there, on every rank, when memory
-// is short). Destroyed untaken (an error during setup), it stops faulting
-// and waits for its thread.
-class EarlyMemory {
- public:
-  EarlyMemory() = default;
-  EarlyMemory(const EarlyMemory&) = delete;
-  EarlyMemory& operator=(const EarlyMemory&) = delete;
-  ~EarlyMemory() {
-    m_stop = true;
-    if (m_made.valid()) m_made.wait();
-  }
-  // `count` slabs of `values` floats; `workspace` runs after the first
-  // (which the first round needs before its kernel, the second after it).
-  void start(ReconTrace& trace, int count, std::size_t values,
-             std::function<void(const std::atomic<bool>&)> workspace) {
-    try {
-      m_made = std::async(std::launch::async, [this, &trace, count, values, workspace = std::move(workspace)] {
-        const auto t = Clock::now();
-        std::vector<AlignedFloats> out;
-        try {
-          for (int i = 0; i < count && !m_stop; ++i) {
-            out.push_back(aligned_floats(values));
-            kernels::fault_in(out.back().data(), values * sizeof(float), m_stop);
-            if (i == 0) workspace(m_stop);
-          }
-        } catch (const std::bad_alloc&) {
-        }
-        trace.add("fault in", "helper", t, Clock::now());
-        return out;
-      });
-    } catch (const std::system_error&) {
-    }
-  }
-  // The slabs made (the workspace is the caller's).
-  std::vector<AlignedFloats> take() { return m_made.valid() ? m_made.get() : std::vector<AlignedFloats>{}; }
-
- private:
-  std::atomic<bool> m_stop{false};
-  std::future<std::vector<AlignedFloats>> m_made;
-};
-
 std::int64_t kill_after_rounds() {
   const char* value = std::getenv(kKillAfterChunksEnv);
   return value ? std::atoll(value) : 0;
@@ -266,42 +217,6 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
         kernels::workspace_bytes(algorithm, shape.angles, shape.columns, shape.columns, o.pad), group,
         o.memory_budget_mib << 20, o.chunk_rows);
   });
-  const bool pipelined = o.pipeline_depth > 0;
-  // Rows a round takes when `pending` slices are left on all ranks: the
-  // budget's, and pipelined with no --chunk-rows a rank's share in
-  // kPipelineRounds; never more for fewer pending slices.
-  const auto round_rows = [&](std::int64_t pending) {
-    std::int64_t r = std::min(budget_rows, std::max<std::int64_t>(1, s.slices));
-    if (pipelined && o.chunk_rows == 0) r = pipelined_chunk_rows(r, (pending + comm.size() - 1) / comm.size());
-    return parallel::whole_groups(r, group);
-  };
-  const std::int64_t W = shape.columns;
-  // Where the device is the host the kernel writes a round's slices into
-  // its slab, over the round's sinograms (kernels::in_place_layout): one
-  // buffer a round instead of two, the sinograms' 20-30 MiB a rank at the
-  // bench's sizes not first-touched (a fault each 2 MiB, dear on a VM).
-  constexpr bool on_host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, kernels::MemSpace>::accessible &&
-                           std::is_same_v<kernels::Volume::array_layout, Kokkos::LayoutRight>;
-  const auto slab_values = [&](std::int64_t chunk_rows) {
-    return on_host ? kernels::in_place_layout(chunk_rows, shape.angles, W, W).values
-                   : static_cast<std::size_t>(chunk_rows * W * W);
-  };
-  // The slabs' and the kernel workspace's pages faulted in on a helper
-  // thread while the setup below waits on files and on the other ranks,
-  // instead of on the compute thread by the first rounds' preprocessing and
-  // kernels, between kernels.
-  kernels::ReconParams params;
-  params.filter = kernels::filter_from_name(o.filter);
-  params.pad = o.pad;
-  // The kernel's scratch arrays, allocated once for every chunk of the run.
-  params.workspace = kernels::make_workspace();
-  EarlyMemory early;
-  if (comm.rank() < (s.slices + group - 1) / group)  // else this rank gets no rows
-    early.start(trace, pipelined ? 2 : 1, slab_values(round_rows(s.slices)),
-                [&, workspace = params.workspace](const std::atomic<bool>& stop) {
-                  const int angles = static_cast<int>(shape.angles), width = static_cast<int>(W);
-                  kernels::reserve_workspace(algorithm, angles, width, width, o.pad, *workspace, stop);
-                });
   // The previews follow the one output rule too: checked before reconstructing.
   comm.agree([&] {
     if (!comm.is_root() || !o.preview) return;
@@ -354,6 +269,11 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
                          {"flat", o.layout.flat},
                          {"dark", o.layout.dark},
                          {"theta", o.layout.theta}}}};
+  kernels::ReconParams params;
+  params.filter = kernels::filter_from_name(o.filter);
+  params.pad = o.pad;
+  // The kernel's scratch arrays, allocated once for every chunk of the run.
+  params.workspace = kernels::make_workspace();
   setup.emplace(trace, "prepare output");
   PreparedOutput prepared;
   comm.agree([&] {
@@ -373,7 +293,10 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   for (std::uint8_t d : done) s.already_done += d ? 1 : 0;
 
   // partition
-  s.chunk_rows = round_rows(s.slices - s.already_done);
+  s.chunk_rows = std::min(budget_rows, std::max<std::int64_t>(1, s.slices));
+  if (o.pipeline_depth > 0 && o.chunk_rows == 0)
+    s.chunk_rows = pipelined_chunk_rows(s.chunk_rows, (s.slices - s.already_done + comm.size() - 1) / comm.size());
+  s.chunk_rows = parallel::whole_groups(s.chunk_rows, group);
   std::vector<parallel::RowRange> chunks = parallel::pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows, group);
   // ... and, still without --chunk-rows, its first and last chunks cut
   // smaller: their read and write are the ones no kernel overlaps.
@@ -394,7 +317,9 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
 
   setup.reset();
   const std::int64_t kill_after = kill_after_rounds();
+  const std::int64_t W = shape.columns;
   s.pipeline_depth = o.pipeline_depth;
+  const bool pipelined = o.pipeline_depth > 0;
   std::int64_t computed = 0;
   double read_s = 0, write_s = 0, wait_s = 0;
   double preprocess_s = 0, kernel_s = 0;  // written by the compute thread, read after its last task
@@ -405,8 +330,18 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   // round: the written slabs (at most two in use: one being computed, one
   // being written) and, where the device is not the host, the sinograms
   // (compute thread only).
+  constexpr bool on_host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, kernels::MemSpace>::accessible &&
+                           std::is_same_v<kernels::Volume::array_layout, Kokkos::LayoutRight>;
   SinogramStorage sino_storage;
   BufferPool<HostVolume> slabs(2);
+  // Where the device is the host the kernel writes a round's slices into
+  // its slab, over the round's sinograms (kernels::in_place_layout): one
+  // buffer a round instead of two, the sinograms' 20-30 MiB a rank at the
+  // bench's sizes not first-touched (a fault each 2 MiB, dear on a VM).
+  const auto slab_values = [&](std::int64_t chunk_rows) {
+    return on_host ? kernels::in_place_layout(chunk_rows, shape.angles, W, W).values
+                   : static_cast<std::size_t>(chunk_rows * W * W);
+  };
 
   // preprocess + kernel: device work only (no HDF5, no MPI), on the
   // compute thread when pipelined.
@@ -527,7 +462,6 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   std::exception_ptr write_failed;  // this rank's last commit; agreed on with the next round
   if (s.rounds > 0) {
     current = read(0);
-    for (HostVolume& slab : early.take()) slabs.give(std::move(slab));
     start_compute(current);
     if (pipelined && s.rounds > 1) {
       ahead = read(1);

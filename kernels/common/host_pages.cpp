@@ -25,9 +25,4 @@ void* allocate_large(std::size_t bytes) {
   return p;
 }
 
-void fault_in(void* data, std::size_t bytes, const std::atomic<bool>& stop) noexcept {
-  auto* p = static_cast<volatile char*>(data);
-  for (std::size_t at = 0; at < bytes && !stop.load(std::memory_order_relaxed); at += 4096) p[at] = 0;
-}
-
 }  // namespace beamflow::kernels

@@ -11,7 +11,6 @@
 // counts buffer bytes still bounds them. Elsewhere (no THP, no madvise, a
 // device memory space) everything here is a plain allocation.
 #include <Kokkos_Core.hpp>
-#include <atomic>
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
@@ -28,14 +27,6 @@ void advise_huge_pages(void* data, std::size_t bytes) noexcept;
 // kHugePage when at least that large (else to 4 KiB) and advised as above.
 // Throws std::bad_alloc.
 void* allocate_large(std::size_t bytes);
-
-// Writes a zero to the first byte of every 4 KiB page of [data, data +
-// bytes), so that each is mapped (and zeroed by the kernel) now, by the
-// calling thread, rather than at its first use: a job can fault its buffers
-// in on a thread that would otherwise wait. Stops early, leaving the rest
-// for first use, once `stop` reads true. Only for memory whose old values
-// nobody needs.
-void fault_in(void* data, std::size_t bytes, const std::atomic<bool>& stop) noexcept;
 
 struct FreeLarge {
   void operator()(void* p) const noexcept { std::free(p); }

@@ -189,34 +189,6 @@ struct Workspace {
 
 std::shared_ptr<Workspace> make_workspace() { return std::make_shared<Workspace>(); }
 
-namespace {
-// Gives `ws` spectra of `angles` x m and an m x m grid, keeping arrays that
-// already have that shape.
-void size_workspace(Workspace& ws, int angles, int m) {
-  if (ws.spectra.extent(0) != std::size_t(angles) || ws.spectra.extent(1) != std::size_t(m)) {
-    ws.spectra = GridView();
-    ws.spectra_memory = Workspace::Memory();  // freed before the new one is allocated
-    ws.spectra_memory = Workspace::Memory("beamflow::gridrec::spectra", std::size_t(angles) * std::size_t(m));
-    ws.spectra = GridView(ws.spectra_memory.data(), angles, m);
-  }
-  if (ws.grid.extent(0) != std::size_t(m)) {
-    ws.grid = GridView();
-    ws.grid_memory = Workspace::Memory();
-    ws.grid_memory = Workspace::Memory("beamflow::gridrec::grid", std::size_t(m) * std::size_t(m));
-    ws.grid = GridView(ws.grid_memory.data(), m, m);
-  }
-}
-}  // namespace
-
-void detail::reserve_gridrec_workspace(int angles, int width, int n, int pad, Workspace& ws,
-                                       const std::atomic<bool>& stop) {
-  size_workspace(ws, angles, grid_size(width, n, pad));
-  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, GridView::memory_space>::accessible) {
-    fault_in(ws.spectra_memory.data(), ws.spectra_memory.size() * sizeof(Cplx), stop);
-    fault_in(ws.grid_memory.data(), ws.grid_memory.size() * sizeof(Cplx), stop);
-  }
-}
-
 void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& params,
              Volume out) {
   const std::vector<double> centers = detail::checked_centers("gridrec", sino, theta, params, out);
@@ -276,7 +248,18 @@ void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& 
 
   Workspace local;
   Workspace& ws = params.workspace ? *params.workspace : local;
-  size_workspace(ws, angles, m);
+  if (ws.spectra.extent(0) != std::size_t(angles) || ws.spectra.extent(1) != std::size_t(m)) {
+    ws.spectra = GridView();
+    ws.spectra_memory = Workspace::Memory();  // freed before the new one is allocated
+    ws.spectra_memory = Workspace::Memory("beamflow::gridrec::spectra", std::size_t(angles) * std::size_t(m));
+    ws.spectra = GridView(ws.spectra_memory.data(), angles, m);
+  }
+  if (ws.grid.extent(0) != std::size_t(m)) {
+    ws.grid = GridView();
+    ws.grid_memory = Workspace::Memory();
+    ws.grid_memory = Workspace::Memory("beamflow::gridrec::grid", std::size_t(m) * std::size_t(m));
+    ws.grid = GridView(ws.grid_memory.data(), m, m);
+  }
   GridView spectra = ws.spectra, grid = ws.grid;
   Kokkos::Experimental::ScatterView<Cplx**, Kokkos::LayoutRight> scatter(grid);
 

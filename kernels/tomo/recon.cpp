@@ -28,11 +28,6 @@ void prepare(Algorithm algorithm, int angles, int width, int n, const ReconParam
     detail::prepare_gridrec(angles, width, n, params);
 }
 
-void reserve_workspace(Algorithm algorithm, int angles, int width, int n, int pad, Workspace& workspace,
-                       const std::atomic<bool>& stop) {
-  if (algorithm == Algorithm::Gridrec) detail::reserve_gridrec_workspace(angles, width, n, pad, workspace, stop);
-}
-
 std::int64_t workspace_bytes(Algorithm algorithm, std::int64_t angles, std::int64_t width, std::int64_t n,
                              int pad) {
   constexpr std::int64_t real = sizeof(Real), cplx = 2 * sizeof(Real);

@@ -10,7 +10,6 @@
 // Output is attenuation per pixel: a uniform disc of mu per pixel
 // reconstructs to mu. Angles are radians, spread uniformly over [0, pi) or
 // [0, 2 pi) (the back-projection weight is pi / angles).
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -88,14 +87,6 @@ std::int64_t workspace_bytes(Algorithm algorithm, std::int64_t angles, std::int6
 // params.centers is not used.
 void prepare(Algorithm algorithm, int angles, int width, int n, const ReconParams& params);
 
-// Allocates the arrays `workspace` keeps for calls on sinograms of `angles`
-// x `width` into n x n slices and, where the host addresses them, faults
-// their pages in (fault_in) on the calling thread, so that a job can have
-// that done off the thread its kernels run on; faulting stops once `stop`
-// reads true. Runs no Kokkos kernel. Nothing for fbp, which keeps none.
-void reserve_workspace(Algorithm algorithm, int angles, int width, int n, int pad, Workspace& workspace,
-                       const std::atomic<bool>& stop);
-
 namespace detail {
 // Checks extents and parameters (throws kernels.shape / kernels.argument) and
 // returns the centres on the host, one per row.
@@ -103,8 +94,6 @@ std::vector<double> checked_centers(std::string_view where, Kokkos::View<const R
                                     Angles theta, const ReconParams& params, Volume out);
 void prepare_fbp(int angles, int width, const ReconParams& params);
 void prepare_gridrec(int angles, int width, int n, const ReconParams& params);
-void reserve_gridrec_workspace(int angles, int width, int n, int pad, Workspace& workspace,
-                               const std::atomic<bool>& stop);
 // gridrec's Fourier grid is M x M with M = gridrec_size(...), plus
 // gridrec_grid_copies() duplicates for its scatter-adds (0 unless the
 // backend duplicates, e.g. OpenMP: one per thread).

@@ -2,12 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <sys/mman.h>
-
-#include <atomic>
 #include <cstdint>
 #include <cstdlib>
-#include <vector>
 
 #include "../support/smaps.hpp"
 
@@ -47,29 +43,6 @@ TEST(HostMemory, KernelScratchOnTheHostAsksForHugePages) {
   EXPECT_TRUE(advised(scratch.data() + 2 * kHugePage / sizeof(float)));
   const LargeArray<float, Kokkos::HostSpace> none;
   EXPECT_EQ(none.data(), nullptr);
-}
-
-// fault_in maps every page of the buffer (so its faults are taken by the
-// thread that calls it), and stops where told to.
-TEST(HostMemory, FaultInMapsEveryPageOfTheBuffer) {
-  const std::size_t bytes = 2 * kHugePage + 5 * 4096;
-  void* p = allocate_large(bytes);
-  ASSERT_TRUE(p);
-  const auto resident = [&] {
-    std::vector<unsigned char> pages(bytes / 4096);
-    EXPECT_EQ(::mincore(p, bytes, pages.data()), 0);
-    std::size_t n = 0;
-    for (unsigned char page : pages) n += page & 1;
-    return n;
-  };
-  EXPECT_EQ(resident(), 0u);  // a fresh mapping: nothing faulted in yet
-  std::atomic<bool> stop{true};
-  fault_in(p, bytes, stop);
-  EXPECT_EQ(resident(), 0u);
-  stop = false;
-  fault_in(p, bytes, stop);
-  EXPECT_EQ(resident(), bytes / 4096);
-  std::free(p);
 }
 
 }  // namespace
