@@ -40,9 +40,11 @@ bool describe(Submitter::Job& job) {
 
 }  // namespace
 
-std::string Submitter::Job::what() const {
-  return registration ? file + " (registration " + registration->id + ")" : label;
+std::string Submitter::file_label(const std::string& file, const std::string& registration_id) {
+  return file + " (registration " + registration_id + ")";
 }
+
+std::string Submitter::Job::what() const { return registration ? file_label(file, registration->id) : label; }
 
 std::vector<Submitter::Outcome> Submitter::hand_over(std::vector<Job>& jobs) {
   // File events: described now; those gone meanwhile leave the batch.

@@ -48,6 +48,9 @@ class Submitter {
     // share of the hand-off.
     std::string what() const;
   };
+  // The log's name of a file event: "FILE (registration R)", for a job the
+  // submitter describes (Job::what) and for one the watcher described (label).
+  static std::string file_label(const std::string& file, const std::string& registration_id);
   static constexpr std::size_t kMaxBatch = 1024;
   // Prepares the pilot directory once (pilot.dir.unsafe, pilot.dir.io).
   // threads 0: every push() hands over at once, on the caller's thread.

@@ -210,7 +210,7 @@ void Watcher::submit_file(std::size_t reg, const fsys::path& path, const struct 
   m_outgoing.push_back({.submission_id = std::move(id),
                         .definition = m_definitions[reg],
                         .input = std::move(input),
-                        .label = e.path + " (registration " + r.id + ")",
+                        .label = Submitter::file_label(e.path, r.id),
                         .registration = nullptr,  // described here, not on a submitter thread
                         .file = {}});
   if (m_outgoing.size() >= Submitter::kMaxBatch) flush();  // a long rescan starts handing over early
