@@ -325,6 +325,26 @@ TEST(TriggerAdd, BadInputsAreClearErrorsAndRegisterNothing) {
   EXPECT_TRUE(json_of(listed.out)["registrations"].empty());
 }
 
+// A mistyped --pilot would watch nothing, quietly: the watcher says it made
+// the directory and that nothing is registered there.
+TEST(TriggerWatch, AMissingPilotDirectoryIsMadeAndSaidSo) {
+  Scene s;
+  ASSERT_FALSE(fsys::exists(s.pilot));
+  const auto made = beamflow({"trigger", "watch", "--pilot", s.pilot.string(), "--once"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.err.find("pilot directory " + s.pilot.string() + " did not exist"), std::string::npos) << made.err;
+  EXPECT_NE(made.err.find("watching 0 registrations"), std::string::npos) << made.err;
+  EXPECT_NE(made.err.find("beamflow trigger add"), std::string::npos) << made.err;
+  EXPECT_TRUE(fsys::is_directory(s.pilot));
+  // Found the second time, and with a registration no hint.
+  ASSERT_EQ(s.add({"--watch", s.drop.string()}).exit_code, 0);
+  const auto again = beamflow({"trigger", "watch", "--pilot", s.pilot.string(), "--once"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.err.find("did not exist"), std::string::npos) << again.err;
+  EXPECT_EQ(again.err.find("beamflow trigger add"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("watching 1 registrations"), std::string::npos) << again.err;
+}
+
 TEST(TriggerAdd, SameIdSameContentIsOneRegistrationOtherContentAConflict) {
   Scene s;
   const auto first = s.add({"--watch", s.drop.string(), "--pattern", "*.h5", "--id", "beamline"});

@@ -137,10 +137,18 @@ int watch_main(const Output& out, const std::vector<std::string>& args) {
   sa.sa_handler = on_stop_signal;
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
-  triggers::Watcher watcher(absolute(vm["pilot"].as<std::string>()),
-                            [&](const std::string& line) { out.progress(line); });
+  const fsys::path pilot = absolute(vm["pilot"].as<std::string>());
+  // The watcher makes a missing pilot directory (registrations and a pilot
+  // may come later, as for submit), so a mistyped path would otherwise just
+  // watch nothing, quietly.
+  const bool made = !fsys::exists(pilot);
+  triggers::Watcher watcher(pilot, [&](const std::string& line) { out.progress(line); });
+  if (made)
+    out.progress("pilot directory " + pilot.string() + " did not exist: made it; nothing is registered there yet");
   out.progress("watching " + std::to_string(watcher.registrations()) + " registrations (" +
-               std::to_string(watcher.stats().watches) + " directories); start rescan done");
+               std::to_string(watcher.stats().watches) + " directories); start rescan done" +
+               (watcher.registrations() == 0 ? " (add one: beamflow trigger add ... --pilot " + pilot.string() + ")"
+                                             : std::string()));
   if (!vm.count("once")) {
     watcher.run(stop.fd());
   } else {
