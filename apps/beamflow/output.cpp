@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <iostream>
+#include <string>
 #include <string_view>
 
 #include "jobs/tomography/errors.hpp"
@@ -75,7 +76,14 @@ void Output::result(const Json& doc, const std::function<void(std::ostream&)>& h
 }
 
 void Output::progress(const std::string& line) const {
-  if (!m_quiet && m_speaks) std::cerr << "beamflow " << m_command << ": " << line << std::endl;
+  if (m_quiet || !m_speaks) return;
+  // One write of the whole line: std::cerr is unbuffered, so each << was a
+  // write(2) of its own (five a line), and the pilot's driver threads, which
+  // log at once, interleaved their pieces ("beamflow pilotbeamflow pilot: ").
+  std::string text;
+  text.reserve(m_command.size() + line.size() + 12);
+  text.append("beamflow ").append(m_command).append(": ").append(line).push_back('\n');
+  std::cerr.write(text.data(), static_cast<std::streamsize>(text.size())).flush();
 }
 
 int Output::error(const Error& e) const {

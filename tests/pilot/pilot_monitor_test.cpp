@@ -2,7 +2,9 @@
 // `beamflow wait`'s progress line: on a terminal (a pty from script(1)) one
 // line rewritten in place; nothing more when not a terminal or with --quiet.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <fstream>
 #include <string>
 
 #include "pilot_fixture.hpp"
@@ -83,6 +85,38 @@ TEST_F(PilotMonitor, WaitShowsProgressOnATerminalOnly) {
   const auto quiet = wait_on_tty(third, " --quiet");
   EXPECT_EQ(quiet.exit_code, 0) << quiet.out;
   EXPECT_EQ(quiet.out, third + "  SUCCEEDED\r\n");
+}
+
+// The pilot's stderr, where its driver threads each say how their run ended,
+// at once: every line whole. Each line went out in five writes (std::cerr is
+// unbuffered), and ~3% of a 5,000-flow run's lines came out mixed
+// ("beamflow pilotbeamflow pilot: ...").
+TEST_F(PilotMonitor, EveryLineOfThePilotsStderrIsWhole) {
+  constexpr int kRuns = 400;
+  write(m_scratch.path() / "echo.json",
+        R"({"StartAt": "E", "States": {"E": {"Type": "Task", "Resource": "echo", "End": true}}})");
+  {
+    std::ofstream batch(m_scratch.path() / "echo.jsonl");
+    for (int i = 0; i < kRuns; ++i) batch << Json{{"k", i}}.dump() << "\n";
+  }
+  const Json handed = submit_batch(m_scratch.path() / "echo.json", m_scratch.path() / "echo.jsonl");
+  ASSERT_EQ(handed.size(), static_cast<std::size_t>(kRuns));
+  auto pilot = start_pilot();
+  const auto waited = wait_all(handed, 180s);
+  ASSERT_EQ(waited.exit_code, 0) << waited.out << waited.err;
+  ::kill(pilot.pid(), SIGTERM);
+  ASSERT_EQ(pilot.wait().exit_code, 0);
+  int ended = 0, lines = 0;
+  std::ifstream in(pilot_log(0));
+  for (std::string line; std::getline(in, line); ++lines) {
+    // "beamflow pilot: 2026-12-06T09:17:22.193Z run ID SUCCEEDED"
+    EXPECT_EQ(line.rfind("beamflow pilot: ", 0), 0u) << line;
+    EXPECT_EQ(line.find("beamflow pilot", 1), std::string::npos) << line;
+    if (line.size() > 41 && line.compare(16, 2, "20") == 0 && line[39] == 'Z' &&
+        line.compare(40, 5, " run ") == 0 && line.find(" SUCCEEDED") == line.size() - 10)
+      ++ended;
+  }
+  EXPECT_EQ(ended, kRuns) << lines << " lines";
 }
 
 // A user who holds every inotify instance allowed (max_user_instances is
