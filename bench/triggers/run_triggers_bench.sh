@@ -6,8 +6,9 @@
 # WRITERS processes (writer.c) drop FILES small files (open, write, close) into
 # a watched directory as fast as they can while `beamflow trigger watch` runs;
 # the figure is FILES / (time from the first file to the FILES-th submission
-# in the pilot directory: its batch file in inbox/ and its ledger link, the
-# hand-off of engine/pilot/intake.hpp), then every submission is checked:
+# in the pilot directory: its batch file in inbox/, which is its ledger
+# entry, the hand-off of engine/pilot/intake_batch.hpp's BatchLedger), then
+# every submission is checked:
 # exactly FILES owned batch entries, each file once. A burst this large may
 # overflow inotify's queue (max_queued_events): then the rescan path is part
 # of what is measured (the check line counts overflows).
@@ -55,9 +56,19 @@ start_watcher() {  # T: `beamflow trigger watch` on T/pilot, once its start resc
     sleep 0.05
   done
 }
-# Submissions handed over: ledger/ holds one hard link per submission id to
-# the batch file that owns it (the watcher's hand-off, engine/pilot/intake.hpp).
-count() { ls -f "$1/ledger" 2>/dev/null | grep -vc '^\.\.\?$'; }
+# Submissions handed over (engine/pilot/intake.hpp's layout): the entry lines
+# of the batch files in inbox/ (a watcher's batches, format 2, are their own
+# ledger entries and hold no id twice; no pilot runs here to move them), or,
+# from a watcher that writes format 1 (an A/B against an older build), the
+# ledger/ links, one per id.
+count() {
+  local n
+  n=$(ls -f "$1/ledger" 2>/dev/null | grep -vc '^\.\.\?$' || true)
+  if [ "$n" -gt 0 ]; then echo "$n"; else cat "$1"/inbox/*.batch 2>/dev/null | grep -c '^{"definition"' || true; fi
+}
+# When the last submission was made durable: the newer of inbox/'s mtime (a
+# batch linked) and ledger/'s (a format 1 link).
+last_change() { stat -c %.9Y "$1/inbox" "$1/ledger" | sort -n | tail -1; }
 cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo "?"; }
 drop() {  # DIR: the writers, in parallel
   local pids=()
@@ -86,25 +97,25 @@ for ROOT in "${ROOTS[@]}"; do
   fi
   wait $DPID
   T1=$(now)
-  # Done when ledger/ holds FILES links; counted only when ledger/ stayed
-  # unchanged for a moment (a listing of 100,000 entries is 0.1 s of CPU,
-  # which polling during the burst would take from the watcher). The end
-  # time is ledger/'s mtime: when its last link was made.
+  # Done when FILES are handed over; counted only when the pilot directory
+  # stayed unchanged for a moment (reading the batches is CPU that polling
+  # during the burst would take from the watcher). The end time is when the
+  # last one was made (last_change).
   LAST=""
   while kill -0 $WPID 2>/dev/null; do
     sleep 0.2
-    M=$(stat -c %.9Y "$T/pilot/ledger")
+    M=$(last_change "$T/pilot")
     [ "$M" = "$LAST" ] && [ "$(count "$T/pilot")" -ge "$FILES" ] && break
     LAST=$M
   done
-  T2=$(stat -c %.9Y "$T/pilot/ledger")
+  T2=$(last_change "$T/pilot")
   OCPU=$(python3 -c "print('%.2f' % ($KILLED_CPU + $(cpu_s $WPID)))")
   sleep 1
   kill -TERM $WPID; wait $WPID || true
   GOT=$(count "$T/pilot")
   # Every submission the pilot would run: the entries of the batch files
-  # that their ledger link names (a duplicate entry in another batch is
-  # never run), and each file's once.
+  # that own them (the one their ledger link names; a format 2 batch owns
+  # those with no link), each file's once.
   UNIQUE=$(python3 - "$T/pilot" <<'PY'
 import json, os, sys
 d = sys.argv[1]
@@ -115,9 +126,12 @@ for sub in ("inbox", "accepted"):
             continue
         batch = os.path.join(d, sub, f)
         ino = os.stat(batch).st_ino
-        for line in open(batch).read().splitlines()[1:]:
+        lines = open(batch).read().splitlines()
+        version = json.loads(lines[0])["beamflow_batch"]
+        for line in lines[1:]:
             e = json.loads(line)
-            if os.stat(os.path.join(d, "ledger", e["submission_id"])).st_ino == ino:
+            link = os.path.join(d, "ledger", e["submission_id"])
+            if (os.stat(link).st_ino == ino) if os.path.lexists(link) else version == 2:
                 owned += 1
                 files.add(e["input"]["file"])
 print("%d owned_entries=%d" % (len(files), owned))
@@ -152,6 +166,6 @@ PY
       "$WRITERS" "$(python3 -c "print($T1 - $T0)")" "$OURS" "$OCPU" "$PEER" "$PCPU" "$RATIO" "$CHECK"
   rm -rf "$T"
 done
-echo "ours: files / (first file -> last submission durable: its batch in inbox/, its ledger link), pilot dir and watched dir on the root's file system; ours_cpu: the watcher's user+system seconds until then."
+echo "ours: files / (first file -> last submission durable: its batch in inbox/, its own ledger entry), pilot dir and watched dir on the root's file system; ours_cpu: the watcher's user+system seconds until then."
 echo "load: 1-minute load average when the row was printed."
 echo "peer: inotifywait -m -r -e close_write printing each event (no hand-off); its events lost to queue overflow show as peer_events < files; peer_cpu: its user+system seconds."

@@ -303,6 +303,7 @@ std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch, Exis
     out[i].submission_id = batch[i].submission_id.empty() ? fresh_id() : batch[i].submission_id;
     try {
       check_submission_id(out[i].submission_id);
+      detail::refuse_watcher_id(out[i].submission_id);
       if (!batch[i].definition) throw invalid(out[i].submission_id, "no definition");
       if (auto [it, inserted] = first.emplace(out[i].submission_id, i); !inserted) {
         repeats.emplace_back(i, it->second);
@@ -451,10 +452,41 @@ void mark_accepted(const fsys::path& dir, const std::string& submission_id) {
   // find_submission() find it in either place.
 }
 
+namespace {
+
+// The entry of a format 2 batch (a watcher's, no ledger link) with this
+// id, in inbox/ then accepted/ (the order a pilot moves them): each batch's
+// ids read, the one holding it read whole.
+std::optional<Submission> find_unlinked(const fsys::path& dir, const std::string& submission_id) {
+  for (const char* sub : {kInbox, kAccepted}) {
+    std::error_code ec;
+    for (fsys::directory_iterator it(dir / sub, ec), end; !ec && it != end; it.increment(ec)) {
+      const fsys::path& p = it->path();
+      struct stat st {};
+      // A format 1 batch that owns entries has their links (nlink > 1).
+      if (p.extension() != ".batch" || ::stat(p.c_str(), &st) != 0 || st.st_nlink > 1) continue;
+      try {
+        int version = 1;
+        const auto ids = detail::batch_ids(p, &version);
+        if (!detail::owns_unlinked(version) || std::find(ids.begin(), ids.end(), submission_id) == ids.end()) continue;
+        for (auto& e : detail::read_batch(p).entries)
+          if (e.submission.submission_id == submission_id) return std::move(e.submission);
+      } catch (const Error&) {
+        if (::lstat(p.c_str(), &st) == 0) throw;  // moved meanwhile: met again in accepted/
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 bool is_submitted(const fsys::path& dir, const std::string& submission_id) {
   const std::string name = submission_id + ".json";
   struct stat st {};
-  return ::lstat((dir / kLedger / submission_id).c_str(), &st) == 0 || ::stat((dir / kInbox / name).c_str(), &st) == 0 || ::stat((dir / kAccepted / name).c_str(), &st) == 0;
+  return ::lstat((dir / kLedger / submission_id).c_str(), &st) == 0 || ::stat((dir / kInbox / name).c_str(), &st) == 0 ||
+         ::stat((dir / kAccepted / name).c_str(), &st) == 0 ||
+         (is_watcher_id(submission_id) && find_unlinked(dir, submission_id));
 }
 
 std::optional<Submission> find_submission(const fsys::path& dir, const std::string& submission_id) {
@@ -469,7 +501,7 @@ std::optional<Submission> find_submission(const fsys::path& dir, const std::stri
   // A batch's: its ledger entry is the batch file that owns it.
   const fsys::path entry = dir / kLedger / submission_id;
   struct stat st {};
-  if (::lstat(entry.c_str(), &st) != 0) return std::nullopt;
+  if (::lstat(entry.c_str(), &st) != 0) return is_watcher_id(submission_id) ? find_unlinked(dir, submission_id) : std::nullopt;
   for (auto& e : detail::read_batch(entry).entries)
     if (e.submission.submission_id == submission_id) return std::move(e.submission);
   return std::nullopt;
@@ -522,15 +554,22 @@ std::vector<Submission> list_folders(const fsys::path& dir, Folders folders, Pen
         if (p.extension() != ".batch") continue;
         if (!ledger) ledger = open_dir(dir / kLedger);
         if (has_run) {
-          if (!wanted) wanted = owners_without_run(ledger.get(), dir / kLedger, *has_run);
-          if (::stat(p.c_str(), &st) != 0 || std::find(wanted->begin(), wanted->end(), detail::id_of(st)) == wanted->end())
-            continue;
+          if (::stat(p.c_str(), &st) != 0) continue;
+          if (st.st_nlink > 1) {  // a format 1 batch owning entries: told by the ledger's names
+            if (!wanted) wanted = owners_without_run(ledger.get(), dir / kLedger, *has_run);
+            if (std::find(wanted->begin(), wanted->end(), detail::id_of(st)) == wanted->end()) continue;
+          } else {  // a format 2 batch (its own ledger entry): told by its ids
+            const auto ids = detail::batch_ids(p);
+            if (std::all_of(ids.begin(), ids.end(), *has_run)) continue;
+          }
         }
         auto b = detail::read_batch(p);
-        for (auto& e : b.entries)
-          if (detail::batch_owner(ledger.get(), e.submission.submission_id) == b.id &&
+        for (auto& e : b.entries) {
+          const detail::FileId owner = detail::batch_owner(ledger.get(), e.submission.submission_id);
+          if ((owner == b.id || (!owner && detail::owns_unlinked(b.version))) &&
               !(has_run && (*has_run)(e.submission.submission_id)))
             add(std::move(e.submission));
+        }
       } catch (const Error& e) {
         if (::lstat(p.c_str(), &st) != 0) continue;  // moved or removed meanwhile
         if (!lenient) throw;

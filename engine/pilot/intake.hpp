@@ -18,15 +18,31 @@
 //                     One found here without its run (a machine crash that
 //                     kept the unsynced move and lost an unsynced creation)
 //                     is started by the next pilot.
-//   inbox/B.batch     a batch file: many submissions in one file, written by
-//                     Intake::submit_batch_file (a trigger watcher's burst,
-//                     `beamflow submit --batch` without --id),
-//                     synced, then linked under its unique name B. JSON lines:
-//                     a header {"beamflow_batch": 1, "batch": B,
-//                     "submitted_at_ms", "uid", "definitions": [...]}, then
-//                     one {"submission_id", "run_id", "definition": INDEX,
-//                     "input"} per line.
-//   ledger/ID         a hard link to the batch file that owns submission
+//   inbox/B.batch     a batch file: many submissions in one file, written
+//                     to a temporary, synced, then linked under its unique
+//                     name B. JSON lines: a header {"beamflow_batch": V,
+//                     "batch": B, "submitted_at_ms", "uid", "definitions":
+//                     [...]}, then one {"definition": INDEX, "input",
+//                     "run_id", "submission_id"} per line (in that order).
+//                     V 1 (Intake::submit_batch_file: `beamflow submit
+//                     --batch` without --id; a trigger watcher before
+//                     format 2): its entries are owned through ledger/
+//                     links, below. V 2 (pilot::BatchLedger, a trigger
+//                     watcher's): the batch is its own ledger entry, it owns
+//                     every entry that no ledger link gives to another
+//                     batch, with no link of its own (a link per entry was
+//                     the largest cost of a file's hand-off on disk). Its
+//                     ids are unique because one process at a time writes
+//                     them (the watcher lock, below), which knows every id
+//                     handed over (it indexes ledger/, the submission files
+//                     and every batch's entries at start), and because
+//                     every other hand-off refuses an id in the watcher's
+//                     namespace (is_watcher_id). A pilot that reads one
+//                     fsyncs inbox/ before any of its runs starts.
+//   watcher.lock      flock(2)ed by the trigger watcher that hands over to
+//                     this directory (BatchLedger; pilot.ledger.locked for
+//                     a second one); released when it exits or is killed.
+//   ledger/ID         a hard link to the format 1 batch file that owns submission
 //                     ID (a name, no inode of its own: cheap to make).
 //                     link(2) never replaces, so of several batches holding
 //                     one id (a rescan, two watchers, a restart) the first
@@ -37,7 +53,8 @@
 //                     itself (intake_batch.hpp), so a link never points to
 //                     a batch that is not there.
 //   accepted/B.batch  moved here by the pilot once every entry B owns has a
-//                     run under runs/.
+//                     run under runs/ (kept: a format 2 batch here is still
+//                     the ledger entry of its ids).
 //   runs/             the pilot's runs, as in $BEAMFLOW_HOME/runs.
 //   cancel/RUN_ID     a cancel request (beamflow cancel), acted on by the pilot.
 //   status.json       what the running pilot publishes (ranks, queue), atomically.
@@ -51,6 +68,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -85,6 +103,14 @@ void prepare_pilot_dir(const std::filesystem::path& dir);
 // A submission id: letters, digits, '-', '_' and '.', 1-128 characters, not
 // starting with '.'. Throws pilot.submission.id otherwise.
 void check_submission_id(const std::string& id);
+
+// Whether `id` is in a trigger watcher's namespace: REGISTRATION.f and 32
+// hex digits (a file's identity), REGISTRATION.t and 10 or more digits (a
+// timer's instant in ms), as triggers/event.hpp makes them. Only the watcher's
+// BatchLedger (intake_batch.hpp) hands those over; submit() and
+// Intake::submit_batch_file refuse them (pilot.submission.id), so the
+// watcher's in-memory index sees every hand-off of its ids.
+bool is_watcher_id(std::string_view id);
 
 // Hands a flow to the pilot directory. `submission_id` empty: a fresh one.
 // The same id submitted again returns the first run id when definition and
@@ -182,7 +208,9 @@ Pending pending(const std::filesystem::path& dir);
 void mark_accepted(const std::filesystem::path& dir, const std::string& submission_id);
 
 // Whether this id was handed over (in ledger/, inbox/ or accepted/): three
-// lstat(2)s and no parse, for callers that check many ids (a trigger's rescan).
+// lstat(2)s and no parse; for an id in the watcher's namespace not found so,
+// the format 2 batches are read too (a watcher knows its own ids from
+// memory: BatchLedger::handed_over).
 bool is_submitted(const std::filesystem::path& dir, const std::string& submission_id);
 
 // The submission with this id, from inbox/ or accepted/ (a file, or the

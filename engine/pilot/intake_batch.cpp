@@ -4,6 +4,7 @@
 #include "pilot/intake_batch.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,6 +72,7 @@ Submission entry_of(const Json& j, const std::vector<Json>& definitions, std::in
 struct Header {
   std::vector<Json> definitions;
   std::int64_t at = 0, uid = -1;
+  int version = 1;
 };
 Header header_of(std::string_view line, const std::string& file) {
   Json h;
@@ -79,11 +81,13 @@ Header header_of(std::string_view line, const std::string& file) {
   } catch (const Error& e) {
     throw invalid(file, "batch header: " + e.message());
   }
-  if (!h.is_object() || h.value("beamflow_batch", 0) != 1 || !h.contains("definitions") ||
+  const int version = h.is_object() ? h.value("beamflow_batch", 0) : 0;
+  if ((version != 1 && version != 2) || !h.contains("definitions") ||
       !h["definitions"].is_array() || !h.contains("submitted_at_ms") || !h["submitted_at_ms"].is_number_integer() ||
       !h.contains("uid") || !h["uid"].is_number_integer())
-    throw invalid(file, "not a batch file (header {\"beamflow_batch\": 1, \"definitions\", \"submitted_at_ms\", \"uid\"})");
+    throw invalid(file, "not a batch file (header {\"beamflow_batch\": 1 or 2, \"definitions\", \"submitted_at_ms\", \"uid\"})");
   Header out;
+  out.version = version;
   for (const auto& d : h["definitions"]) {
     if (!d.is_object()) throw invalid(file, "batch header: a definition is not an object");
     out.definitions.push_back(d);
@@ -94,6 +98,32 @@ Header header_of(std::string_view line, const std::string& file) {
 }
 
 }  // namespace
+
+}  // namespace detail
+
+bool is_watcher_id(std::string_view id) {
+  const auto all = [](std::string_view s, auto pred) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), pred);
+  };
+  const std::size_t dot = id.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 2 > id.size()) return false;
+  const std::string_view tail = id.substr(dot + 2);
+  if (id[dot + 1] == 'f')
+    return tail.size() == 32 && all(tail, [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  // An instant in milliseconds since the epoch (13 digits today): short
+  // numbered ids (run.t2) stay the users'.
+  return id[dot + 1] == 't' && tail.size() >= 10 && all(tail, [](char c) { return c >= '0' && c <= '9'; });
+}
+
+namespace detail {
+
+void refuse_watcher_id(const std::string& id) {
+  if (is_watcher_id(id))
+    throw Error("pilot.submission.id", states_error::Runtime,
+                "'" + id + "' is a trigger watcher's submission id (REGISTRATION.f + 32 hex digits, "
+                "REGISTRATION.t + 10 or more digits): only the watcher hands those over (its batch ledger), choose another",
+                {{"submission_id", id}});
+}
 
 FileId id_of(const struct stat& st) { return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)}; }
 
@@ -122,6 +152,38 @@ BatchFile read_batch(const fsys::path& file) {
     at = nl + 1;
   }
   out.definitions = std::move(h.definitions);
+  out.version = h.version;
+  return out;
+}
+
+std::vector<std::string> batch_ids(const fsys::path& file, int* version) {
+  const std::string text = fs::read_file(file);
+  const std::size_t end_of_header = text.find('\n');
+  if (end_of_header == std::string::npos) throw invalid(file.string(), "no batch header line");
+  // The header is parsed (it is checked as read_batch checks it); the
+  // entries are not: append_entry_line writes the id last, after the input
+  // (which may hold the same key), so its last occurrence in a line is it.
+  const Header h = header_of(std::string_view(text).substr(0, end_of_header), file.string());
+  if (version) *version = h.version;
+  constexpr std::string_view key = ",\"submission_id\":\"";
+  std::vector<std::string> out;
+  for (std::size_t at = end_of_header + 1; at < text.size();) {
+    std::size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) nl = text.size();
+    const std::string_view line = std::string_view(text).substr(at, nl - at);
+    const std::size_t k = line.rfind(key);
+    if (k != std::string_view::npos && line.size() >= k + key.size() + 2 && line.substr(line.size() - 2) == "\"}") {
+      out.emplace_back(line.substr(k + key.size(), line.size() - 2 - k - key.size()));
+    } else if (!line.empty()) {  // written by another hand: parsed
+      try {
+        const Json j = parse_json(line, file.string());
+        if (j.is_object() && j.contains("submission_id") && j["submission_id"].is_string())
+          out.push_back(j["submission_id"].get<std::string>());
+      } catch (const Error&) {  // a bad line: read_batch names it, nothing runs it
+      }
+    }
+    at = nl + 1;
+  }
   return out;
 }
 
@@ -158,64 +220,98 @@ FileId claim(int inbox_fd, int accepted_fd, int ledger_fd, const std::string& su
 
 using detail::io_error;
 
-std::vector<Intake::Outcome> Intake::submit_batch_file(const std::vector<Item>& batch) {
-  std::vector<Outcome> out(batch.size());
+namespace {
+
+// A batch's items sorted: each one's id (a fresh one when it has none)
+// checked, the first item of each id to write, the repeats answered from
+// it once the batch is written (answer_repeats).
+struct Plan {
   std::vector<std::size_t> fresh;
-  std::unordered_map<std::string, std::size_t> first;
   std::vector<std::pair<std::size_t, std::size_t>> repeats;  // (item, its first)
+};
+Plan plan_batch(const std::vector<Intake::Item>& batch, std::vector<Intake::Outcome>& out, bool watcher) {
+  Plan plan;
+  std::unordered_map<std::string, std::size_t> first;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     out[i].submission_id = batch[i].submission_id.empty() ? detail::fresh_id() : batch[i].submission_id;
     try {
       check_submission_id(out[i].submission_id);
+      if (!watcher) detail::refuse_watcher_id(out[i].submission_id);
       if (!batch[i].definition) throw detail::invalid(out[i].submission_id, "no definition");
       if (auto [it, inserted] = first.emplace(out[i].submission_id, i); !inserted) {
-        repeats.emplace_back(i, it->second);
+        plan.repeats.emplace_back(i, it->second);
         continue;
       }
-      fresh.push_back(i);
+      plan.fresh.push_back(i);
     } catch (const Error& e) {
       out[i].error = e;
     }
   }
-  if (!fresh.empty()) {
-    // The file: a header naming each distinct definition once, a line per item.
-    const std::string name = run::new_run_id();
-    std::unordered_map<const Json*, std::size_t> index;
-    Json definitions = Json::array();
-    std::string lines;
-    for (const std::size_t i : fresh) {
-      auto [it, inserted] = index.try_emplace(batch[i].definition.get(), index.size());
-      if (inserted) definitions.push_back(*batch[i].definition);
-      out[i].run_id = run::new_run_id();
-      detail::append_entry_line(lines, it->second, batch[i].input, out[i].run_id, out[i].submission_id);
-    }
-    const Json header{{"beamflow_batch", 1},
-                      {"batch", name},
-                      {"submitted_at_ms", now_ms()},
-                      {"uid", static_cast<std::int64_t>(::geteuid())},
-                      {"definitions", std::move(definitions)}};
-    const fsys::path inbox = m_dir / detail::kInbox;
-    const std::string file = name + detail::kBatchExt;
-    // Durable under its name in inbox/ before any ledger link names it.
-    detail::Temp t = detail::write_temp(m_inbox.get(), inbox, header.dump() + "\n" + lines, m_anonymous);
-    if (::fsync(t.fd.get()) != 0) {
-      if (!t.name.empty()) ::unlinkat(m_inbox.get(), t.name.c_str(), 0);
-      throw io_error("cannot sync the batch", inbox / t.what());
-    }
-    if (const int e = detail::link_temp(t, m_inbox.get(), file)) {
-      if (!t.name.empty()) ::unlinkat(m_inbox.get(), t.name.c_str(), 0);
-      errno = e;
-      throw io_error("cannot hand the batch over", inbox / file);
-    }
-    if (!t.name.empty()) ::unlinkat(m_inbox.get(), t.name.c_str(), 0);
-    struct stat st {};
-    if (::fstat(t.fd.get(), &st) != 0) throw io_error("cannot stat the batch", inbox / file);
-    const detail::FileId ours = detail::id_of(st);
-    t.fd.close();
-    if (::fsync(m_inbox.get()) != 0) throw io_error("cannot sync the inbox", inbox);
+  return plan;
+}
+
+void answer_repeats(const Plan& plan, std::vector<Intake::Outcome>& out) {
+  for (const auto& [i, f] : plan.repeats) {
+    out[i].error = out[f].error;
+    out[i].run_id = out[f].run_id;
+    out[i].existed = !out[f].error;
+  }
+}
+
+// Writes the items `which` as one batch file inbox/B.batch of `version`
+// (a header naming each distinct definition once, a line per item, a run id
+// minted for each), durable under its name, inbox/ synced: its name B.batch
+// and identity.
+std::pair<std::string, detail::FileId> write_batch(int inbox_fd, const fsys::path& inbox, bool anonymous, int version,
+                                                   const std::vector<Intake::Item>& batch,
+                                                   const std::vector<std::size_t>& which,
+                                                   std::vector<Intake::Outcome>& out) {
+  const std::string name = run::new_run_id();
+  std::unordered_map<const Json*, std::size_t> index;
+  Json definitions = Json::array();
+  std::string lines;
+  for (const std::size_t i : which) {
+    auto [it, inserted] = index.try_emplace(batch[i].definition.get(), index.size());
+    if (inserted) definitions.push_back(*batch[i].definition);
+    out[i].run_id = run::new_run_id();
+    detail::append_entry_line(lines, it->second, batch[i].input, out[i].run_id, out[i].submission_id);
+  }
+  const Json header{{"beamflow_batch", version},
+                    {"batch", name},
+                    {"submitted_at_ms", now_ms()},
+                    {"uid", static_cast<std::int64_t>(::geteuid())},
+                    {"definitions", std::move(definitions)}};
+  const std::string file = name + detail::kBatchExt;
+  // Durable under its name in inbox/ before any ledger link names it (1),
+  // before submit() answers (2).
+  detail::Temp t = detail::write_temp(inbox_fd, inbox, header.dump() + "\n" + lines, anonymous);
+  if (::fsync(t.fd.get()) != 0) {
+    if (!t.name.empty()) ::unlinkat(inbox_fd, t.name.c_str(), 0);
+    throw io_error("cannot sync the batch", inbox / t.what());
+  }
+  if (const int e = detail::link_temp(t, inbox_fd, file)) {
+    if (!t.name.empty()) ::unlinkat(inbox_fd, t.name.c_str(), 0);
+    errno = e;
+    throw io_error("cannot hand the batch over", inbox / file);
+  }
+  if (!t.name.empty()) ::unlinkat(inbox_fd, t.name.c_str(), 0);
+  struct stat st {};
+  if (::fstat(t.fd.get(), &st) != 0) throw io_error("cannot stat the batch", inbox / file);
+  t.fd.close();
+  if (::fsync(inbox_fd) != 0) throw io_error("cannot sync the inbox", inbox);
+  return {file, detail::id_of(st)};
+}
+
+}  // namespace
+
+std::vector<Intake::Outcome> Intake::submit_batch_file(const std::vector<Item>& batch) {
+  std::vector<Outcome> out(batch.size());
+  const Plan plan = plan_batch(batch, out, false);
+  if (!plan.fresh.empty()) {
+    const auto [file, ours] = write_batch(m_inbox.get(), m_dir / detail::kInbox, m_anonymous, 1, batch, plan.fresh, out);
     // The ledger: one hard link per item; an id another batch owns is that
     // one's. A pilot that read the batch meanwhile linked ours for us.
-    for (const std::size_t i : fresh) {
+    for (const std::size_t i : plan.fresh) {
       const std::string& id = out[i].submission_id;
       const detail::FileId owner = detail::claim(m_inbox.get(), m_accepted.get(), m_ledger.get(), id, file, ours);
       if (!owner) throw io_error("cannot link the submission in the ledger", m_dir / detail::kLedger / id);
@@ -226,11 +322,113 @@ std::vector<Intake::Outcome> Intake::submit_batch_file(const std::vector<Item>& 
     }
     if (::fsync(m_ledger.get()) != 0) throw io_error("cannot sync the ledger", m_dir / detail::kLedger);
   }
-  for (const auto& [i, f] : repeats) {
-    out[i].error = out[f].error;
-    out[i].run_id = out[f].run_id;
-    out[i].existed = !out[f].error;
+  answer_repeats(plan, out);
+  return out;
+}
+
+// --- A watcher's batch ledger ---
+
+namespace {
+
+// The ids handed over to `dir` by any means: ledger links, submission
+// files, and every batch's entries (a format 1 batch whose writer died
+// before linking is the pilot's to claim: its ids are not ours to hand over
+// again). inbox/ before accepted/ (the order a pilot moves them).
+void index_handed_over(const fsys::path& dir, std::unordered_set<std::string>& ids) {
+  auto each = [&](const fsys::path& folder, const auto& fn) {
+    std::error_code ec;
+    for (fsys::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.front() != '.') fn(it->path(), name);
+    }
+    if (ec) throw Error("pilot.dir.io", states_error::Runtime, "cannot list " + folder.string() + ": " + ec.message(),
+                        {{"dir", folder.string()}});
+  };
+  each(dir / detail::kLedger, [&](const fsys::path&, const std::string& name) { ids.insert(name); });
+  for (const char* sub : {detail::kInbox, detail::kAccepted})
+    each(dir / sub, [&](const fsys::path& p, const std::string&) {
+      if (p.extension() == ".json") ids.insert(p.stem().string());
+      if (p.extension() != detail::kBatchExt) return;
+      try {
+        for (auto& id : detail::batch_ids(p)) ids.insert(std::move(id));
+      } catch (const Error&) {
+        struct stat st {};
+        if (::lstat(p.c_str(), &st) == 0) throw;  // unreadable: its ids unknown, none may be handed over again
+      }
+    });
+}
+
+}  // namespace
+
+BatchLedger::BatchLedger(fsys::path dir) : m_dir(std::move(dir)) {
+  prepare_pilot_dir(m_dir);
+  const fsys::path lock = m_dir / "watcher.lock";
+  m_lock = fs::detail::UniqueFd(::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!m_lock) throw io_error("cannot open the watcher lock", lock);
+  if (::flock(m_lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) throw io_error("cannot lock the watcher lock", lock);
+    throw Error("pilot.ledger.locked", states_error::Runtime,
+                "another trigger watcher hands over to this pilot directory (it holds " + lock.string() +
+                    "): one at a time (a pilot runs one itself unless started with --no-triggers)",
+                {{"file", lock.string()}});
   }
+  m_inbox = detail::open_dir(m_dir / detail::kInbox);
+  m_anonymous = detail::anonymous_files(m_inbox.get());
+  // After the lock: whatever a watcher before us linked is listed.
+  index_handed_over(m_dir, m_ids);
+}
+
+bool BatchLedger::handed_over(const std::string& submission_id) const {
+  const std::lock_guard lock(m_mutex);
+  return m_ids.count(submission_id) > 0;
+}
+
+std::size_t BatchLedger::size() const {
+  const std::lock_guard lock(m_mutex);
+  return m_ids.size();
+}
+
+std::vector<Intake::Outcome> BatchLedger::submit(const std::vector<Intake::Item>& batch) {
+  std::vector<Intake::Outcome> out(batch.size());
+  const Plan plan = plan_batch(batch, out, true);
+  std::vector<std::size_t> ours;
+  {
+    // All or none of this batch's ids claimed at once (no thread waits
+    // while it holds a claim: no deadlock between two batches).
+    std::unique_lock lock(m_mutex);
+    m_settled.wait(lock, [&] {
+      return std::none_of(plan.fresh.begin(), plan.fresh.end(),
+                          [&](std::size_t i) { return m_in_flight.count(out[i].submission_id) > 0; });
+    });
+    for (const std::size_t i : plan.fresh) {
+      if (m_ids.count(out[i].submission_id)) {
+        out[i].existed = true;
+        continue;
+      }
+      m_in_flight.insert(out[i].submission_id);
+      ours.push_back(i);
+    }
+  }
+  auto settle = [&](bool handed) {
+    {
+      const std::lock_guard lock(m_mutex);
+      for (const std::size_t i : ours) {
+        m_in_flight.erase(out[i].submission_id);
+        if (handed) m_ids.insert(out[i].submission_id);
+      }
+    }
+    m_settled.notify_all();
+  };
+  if (!ours.empty()) {
+    try {
+      write_batch(m_inbox.get(), m_dir / detail::kInbox, m_anonymous, 2, batch, ours, out);
+    } catch (...) {
+      settle(false);
+      throw;
+    }
+    settle(true);
+  }
+  answer_repeats(plan, out);
   return out;
 }
 
@@ -296,11 +494,14 @@ void InboxReader::read_batch_file(const std::string& name, Pending& out) {
   std::vector<std::pair<std::string, Entry>> owned;
   std::vector<Submission> ready;
   try {
-    bool linked = false;
+    bool linked = false, unlinked = false;
     for (auto& e : b.entries) {
       const std::string& id = e.submission.submission_id;
       detail::FileId owner = detail::batch_owner(m_ledger.get(), id);
-      if (!owner) {  // its writer has not linked it yet (or died first)
+      if (!owner && detail::owns_unlinked(b.version)) {
+        owner = b.id;
+        unlinked = true;
+      } else if (!owner) {  // its writer has not linked it yet (or died first)
         owner = detail::claim(m_inbox.get(), m_accepted.get(), m_ledger.get(), id, name + detail::kBatchExt, b.id);
         if (!owner) throw io_error("cannot link the submission in the ledger", m_dir / detail::kLedger / id);
         linked = linked || owner == b.id;
@@ -315,6 +516,11 @@ void InboxReader::read_batch_file(const std::string& name, Pending& out) {
     // Our links durable before any of their runs starts: a watcher's rescan
     // must never hand one of them over again.
     if (linked && ::fsync(m_ledger.get()) != 0) throw io_error("cannot sync the ledger", m_dir / detail::kLedger);
+    // A format 2 batch is its own ledger entry: durable under its name
+    // before any of its runs starts (read before its writer synced inbox/,
+    // a machine crash could otherwise undo it and the watcher hand its ids
+    // over again).
+    if (unlinked && ::fsync(m_inbox.get()) != 0) throw io_error("cannot sync the inbox", m_dir / detail::kInbox);
   } catch (const Error& e) {
     // The moment's (a full disk): nothing of it runs yet, read again at the
     // next look (the links made stay this batch's).

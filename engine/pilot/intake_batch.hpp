@@ -16,6 +16,7 @@
 // accepted/ (mark_accepted); a batch moves when every entry it owns has its
 // run (entries whose run already existed when read count at once, so a
 // pilot killed mid-batch moves it after its restart).
+#include <condition_variable>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -30,6 +31,49 @@
 #include "platform/posix_file.hpp"
 
 namespace beamflow::pilot {
+
+// A trigger watcher's hand-off: batch files that are their own ledger entry
+// (format 2, intake.hpp's layout). A batch costs a write, an fsync of the
+// file and one of inbox/, and no system call per submission: the ids it
+// holds are recorded by the batch itself, and which ids were handed over is
+// known from memory (an index of every batch and ledger entry, read at
+// construction).
+//
+// That index replaces link(2)'s arbitration, so it must see every writer of
+// these ids: one BatchLedger per pilot directory at a time (an exclusive
+// flock(2) on D/watcher.lock, held for its life: a watcher killed with
+// SIGKILL releases it, the next one reads what the dead one linked), and
+// ids in the watcher's namespace (is_watcher_id) are refused by every other
+// hand-off (Intake::submit, Intake::submit_batch_file). Several threads of
+// the holder may submit at once: an id in a batch being written waits for
+// that batch's answer (handed over, or not when its write failed).
+//
+// Each item is handed over wholly or not at all (the batch is durable in
+// inbox/ before submit() returns, and the pilot syncs inbox/ before it runs
+// an entry of one it read earlier), and every id is run once.
+class BatchLedger {
+ public:
+  // Prepares the directory (prepare_pilot_dir's errors); throws
+  // pilot.ledger.locked while another process holds the lock.
+  explicit BatchLedger(std::filesystem::path dir);
+  // Whether this id was handed over (no system call).
+  bool handed_over(const std::string& submission_id) const;
+  // Intake::submit_batch_file's answers (an id handed over before:
+  // `existed`, empty run id). Throws pilot.dir.io when the batch cannot be
+  // written or synced: then none of its items is handed over.
+  std::vector<Intake::Outcome> submit(const std::vector<Intake::Item>& batch);
+  // Ids known handed over (tests, the log).
+  std::size_t size() const;
+
+ private:
+  std::filesystem::path m_dir;
+  fs::detail::UniqueFd m_lock, m_inbox;
+  bool m_anonymous = false;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_settled;            // a batch in flight was answered
+  std::unordered_set<std::string> m_ids;         // handed over: durable in a batch, a link or a file
+  std::unordered_set<std::string> m_in_flight;   // in a batch being written
+};
 
 class InboxReader {
  public:

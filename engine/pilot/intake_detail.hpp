@@ -69,6 +69,10 @@ struct FileId {
 struct BatchFile {
   std::string name;  // B
   FileId id;
+  // 1: its entries are owned through ledger links; 2: a watcher's batch
+  // ledger, it owns every entry no ledger link gives to another batch
+  // (intake.hpp's layout).
+  int version = 1;
   struct Entry {
     Submission submission;
     std::size_t offset = 0, length = 0;  // its line in the file
@@ -80,6 +84,16 @@ struct BatchFile {
 FileId id_of(const struct stat& st);
 // Throws pilot.submission.invalid when the file or its header cannot be read.
 BatchFile read_batch(const std::filesystem::path& file);
+// The submission ids of a batch file's entries, told from the text
+// without parsing the inputs (a watcher's start reads every batch);
+// `version` set from its header. Throws as read_batch.
+std::vector<std::string> batch_ids(const std::filesystem::path& file, int* version = nullptr);
+// Whether a batch entry with no ledger link is owned by its batch: a format
+// 2 batch's is, a format 1 batch's waits for its link (claim()).
+inline bool owns_unlinked(int version) { return version >= 2; }
+// pilot.submission.id when `id` is in a trigger watcher's namespace
+// (is_watcher_id): every hand-off but the watcher's BatchLedger refuses it.
+void refuse_watcher_id(const std::string& id);
 // One entry's line (file offset and length from read_batch) made a submission.
 Submission read_batch_entry(const std::filesystem::path& file, std::size_t offset, std::size_t length,
                             const std::vector<Json>& definitions);

@@ -9,7 +9,7 @@ namespace beamflow::triggers {
 namespace fsys = std::filesystem;
 
 Submitter::Submitter(fsys::path pilot_dir, int threads, Log log)
-    : m_intake(std::move(pilot_dir)), m_log(std::move(log)) {
+    : m_ledger(std::move(pilot_dir)), m_log(std::move(log)) {
   for (int i = 0; i < threads; ++i) m_threads.emplace_back([this] { work(); });
 }
 
@@ -58,9 +58,9 @@ std::vector<Submitter::Outcome> Submitter::hand_over(std::vector<Job>& jobs) {
   for (auto& j : jobs) items.push_back({j.definition, std::move(j.input), std::move(j.submission_id)});
   std::vector<pilot::Intake::Outcome> answers;
   try {
-    // One batch file and a ledger link per event (a trigger's id names the
+    // One batch file, its own ledger entry (a trigger's id names the
     // file: its identity, size and mtime; one seen again is never read).
-    answers = m_intake.submit_batch_file(items);
+    answers = m_ledger.submit(items);
     ++batches;
   } catch (const Error& e) {  // the directory: none of them is known handed over
     errors += jobs.size();
@@ -83,13 +83,13 @@ std::vector<Submitter::Outcome> Submitter::hand_over(std::vector<Job>& jobs) {
 }
 
 bool Submitter::handed_over(const std::string& submission_id) {
-  if (!m_intake.handed_over(submission_id)) return false;
+  if (!m_ledger.handed_over(submission_id)) return false;
   ++already;
   return true;
 }
 
 Submitter::Outcome Submitter::hand_over(const Job& job) {
-  // Seen again (a rescan, a repeated event): two stat(2)s, no batch.
+  // Seen again (a rescan, a repeated event): a lookup in memory, no batch.
   if (handed_over(job.submission_id)) return Outcome::Already;
   std::vector<Job> one{job};
   return hand_over(one).front();

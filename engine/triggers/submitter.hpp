@@ -1,15 +1,17 @@
 #pragma once
 // The hand-offs of a watcher, done by a few threads of their own, in
-// batches (pilot::Intake::submit_batch_file): a batch is one file in inbox/
-// and one ledger link per event, made durable by three fsyncs whatever its
-// size (the file, inbox/, ledger/), so a burst of events costs a few
-// fsyncs, not two per file, and the pilot reads it with one inotify event. Batches form by group commit: a thread takes
+// batches (pilot::BatchLedger): a batch is one file in inbox/ that is its
+// own ledger entry, made durable by two fsyncs whatever its size (the file,
+// inbox/) and no system call per event (a link per event was the largest
+// share of a file's hand-off on disk), so a burst of events costs a few
+// fsyncs, and the pilot reads it with one inotify event. Batches form by group commit: a thread takes
 // everything queued (up to kMaxBatch) when it is free, so the events that
 // arrived while the previous batch was made durable go in the next one, and
 // a lone event waits for no window (its latency is one hand-off). The
 // watcher's loop (or a pilot coordinator hosting it) never waits for them.
-// Safe because the intake is safe with concurrent submitters and idempotent
-// by submission id.
+// Safe because the batch ledger is safe with concurrent threads and
+// idempotent by submission id; it holds the pilot directory's watcher lock
+// (one watcher per pilot directory: pilot.ledger.locked).
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -23,7 +25,7 @@
 #include <vector>
 
 #include "core/json.hpp"
-#include "pilot/intake.hpp"
+#include "pilot/intake_batch.hpp"
 #include "triggers/registration.hpp"
 
 namespace beamflow::triggers {
@@ -52,7 +54,8 @@ class Submitter {
   // submitter describes (Job::what) and for one the watcher described (label).
   static std::string file_label(const std::string& file, const std::string& registration_id);
   static constexpr std::size_t kMaxBatch = 1024;
-  // Prepares the pilot directory once (pilot.dir.unsafe, pilot.dir.io).
+  // Prepares the pilot directory once (pilot.dir.unsafe, pilot.dir.io) and
+  // takes its watcher lock (pilot.ledger.locked).
   // threads 0: every push() hands over at once, on the caller's thread.
   Submitter(std::filesystem::path pilot_dir, int threads, Log log);
   // Waits for the hand-offs in progress; queued ones are dropped (not yet
@@ -77,7 +80,7 @@ class Submitter {
   // one outcome per job left in `jobs`.
   std::vector<Outcome> hand_over(std::vector<Job>& jobs);
   void work();
-  pilot::Intake m_intake;
+  pilot::BatchLedger m_ledger;
   Log m_log;
   mutable std::mutex m_mutex;
   std::mutex m_log_mutex;

@@ -13,9 +13,11 @@
 //     mtime stayed the same for the registration's quiet_seconds (0: no
 //     such rule; such files wait for a close, a move-in or a rescan);
 //   - the submission id is derived from (registration, device, inode, size,
-//     mtime) (event.hpp), and the intake's link(2) of inbox/ID.json is the
-//     ledger: it is the hand-off itself, durable (fsync'ed) before submit()
-//     returns, and a second hand-off of the same id is a no-op;
+//     mtime) (event.hpp), and the batch file that holds it is the ledger
+//     (pilot/intake_batch.hpp's BatchLedger): it is the hand-off itself,
+//     durable (fsync'ed) before submit() returns, and a second hand-off of
+//     the same id is a no-op (known from memory: the watcher holds the
+//     pilot directory's watcher lock, and indexes every hand-off at start);
 //   - a rescan submits whatever is not yet submitted: at start (files that
 //     arrived while no watcher ran), after IN_Q_OVERFLOW (events were lost,
 //     the registrations' too: they are read again and reloaded if changed),

@@ -78,7 +78,8 @@ arrive() {  # arrive NAME: a phantom scan written aside, then renamed in
 }
 submissions() {  # the submissions handed over, one line each: RUN_ID NAME
   # (files, and the entries of trigger batch files that own their id: the
-  # ledger/ID hard link is to that batch; intake.hpp's layout)
+  # ledger/ID hard link is to that batch, or there is none and the batch is
+  # a watcher's format 2, its own ledger entry; intake.hpp's layout)
   python3 - "$pilot" <<'PY'
 import glob, json, os, sys
 d = sys.argv[1]
@@ -86,10 +87,12 @@ for f in glob.glob(d + "/inbox/*.json") + glob.glob(d + "/accepted/*.json"):
     s = json.load(open(f))
     print(s["run_id"], s["input"]["name"])
 for f in glob.glob(d + "/inbox/*.batch") + glob.glob(d + "/accepted/*.batch"):
-    for line in open(f).readlines()[1:]:
+    lines = open(f).readlines()
+    version = json.loads(lines[0])["beamflow_batch"]
+    for line in lines[1:]:
         e = json.loads(line)
         link = os.path.join(d, "ledger", e["submission_id"])
-        if os.path.exists(link) and os.path.samefile(link, f):
+        if os.path.samefile(link, f) if os.path.exists(link) else version == 2:
             print(e["run_id"], e["input"]["name"])
 PY
 }

@@ -1,13 +1,16 @@
 // The submitter's hand-off in process (no threads: push() hands over on the
 // caller's thread): what a batch holds for a file whose name JSON must
-// escape, and what a failed hand-off's log line names.
+// escape, what a failed hand-off's log line names, and one watcher per
+// pilot directory (its batch ledger's lock).
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "../support/expect_error.hpp"
 #include "../support/scratch_dir.hpp"
 #include "fixture.hpp"
+#include "triggers/event.hpp"
 #include "triggers/registration.hpp"
 #include "triggers/submitter.hpp"
 
@@ -70,6 +73,33 @@ TEST_F(SubmitterTest, AFailedHandOffsLogLineNamesTheFileAndItsRegistration) {
   EXPECT_EQ(s.errors.load(), 1u);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_NE(log[0].find(file.string() + " (registration logged)"), std::string::npos) << log[0];
+}
+
+// The batch ledger knows what was handed over from memory, so a second
+// watcher on one pilot directory (a process, or a pilot hosting one) is
+// refused while the first runs; the next one knows the first's hand-offs.
+TEST_F(SubmitterTest, ASecondWatcherOnOnePilotDirectoryIsRefusedAndTheNextKnowsTheFirstsHandOffs) {
+  const fsys::path file = drop / "scan_0001.h5";
+  write_text(file, "x");
+  std::string id;
+  {
+    triggers::Submitter s(pilot, 0, [&](const std::string& line) { log.push_back(line); });
+    std::vector<triggers::Submitter::Job> jobs;
+    jobs.push_back(job(file));
+    s.push(std::move(jobs));
+    ASSERT_EQ(s.submitted.load(), 1u);
+    id = submissions(pilot).at(0)["submission_id"].get<std::string>();
+    // The watcher's ids are in the namespace the other hand-offs refuse.
+    EXPECT_TRUE(pilot::is_watcher_id(id)) << id;
+    EXPECT_TRUE(pilot::is_watcher_id(triggers::timer_submission_id(*r, 1733480000000)));
+    expect_error([&] { triggers::Submitter(pilot, 0, {}); }, "pilot.ledger.locked", {"watcher.lock"});
+    const auto other = beamflow({"trigger", "watch", "--pilot", pilot.string(), "--once", "--json"});
+    EXPECT_NE(other.exit_code, 0);
+    EXPECT_NE((other.out + other.err).find("pilot.ledger.locked"), std::string::npos) << other.out << other.err;
+  }
+  triggers::Submitter next(pilot, 0, {});
+  EXPECT_TRUE(next.handed_over(id));
+  EXPECT_TRUE(log.empty()) << log.front();
 }
 
 }  // namespace

@@ -83,9 +83,11 @@ std::unique_ptr<HostedTriggers> host_triggers(const po::variables_map& vm, const
   try {
     t = std::make_unique<HostedTriggers>(c.dir, c.log);
   } catch (const Error& e) {
-    // No inotify instance to be had (the user is at fs.inotify.max_user_instances):
-    // the pilot still runs what is submitted, as when the watcher stops later.
-    if (e.id() != "fs.events") throw;
+    // No inotify instance to be had (the user is at fs.inotify.max_user_instances),
+    // or another watcher hands over to this directory (`beamflow trigger
+    // watch`: one at a time, pilot.ledger.locked): the pilot still runs what
+    // is submitted, as when the watcher stops later.
+    if (e.id() != "fs.events" && e.id() != "pilot.ledger.locked") throw;
     c.log(std::string("trigger: the watcher did not start: ") + e.what() + " (restart the pilot once fixed)");
     return nullptr;
   }
