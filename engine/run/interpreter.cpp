@@ -53,20 +53,9 @@ constexpr std::size_t kUnboundedMapWindow = 4096;
 Interpreter::Interpreter(RunState& state, std::vector<Event>& outbox, InterpreterEnv env)
     : m_state(state), m_outbox(outbox), m_env(std::move(env)) {}
 
-void Interpreter::emit(RecordType type, Json body) {
-  Event e{type, std::move(body), std::nullopt};
-  m_state.apply(e);
-  m_outbox.push_back(std::move(e));
-}
+void Interpreter::emit(RecordType type, Json body) { emit(Event{type, std::move(body), std::nullopt}); }
 
-void Interpreter::emit_task(RecordType type, TaskRecord task) {
-  Event e{type, Json(), std::move(task)};
-  m_state.apply(e);
-  m_outbox.push_back(std::move(e));
-}
-
-void Interpreter::emit_entry(EntryRecord entry) {
-  Event e{std::move(entry)};
+void Interpreter::emit(Event e) {
   m_state.apply(e);
   m_outbox.push_back(std::move(e));
 }
@@ -119,7 +108,7 @@ void Interpreter::start(const RunInfo& info, const Json& definition, const std::
                   {"definition", definition}};
   if (!info.submission_id.empty()) started["submission"] = info.submission_id;
   emit(RecordType::RunStarted, std::move(started));
-  emit_entry(entry("", m_state.machine().start_at, info.input, t));
+  emit(Event{entry("", m_state.machine().start_at, info.input, t)});
 }
 
 namespace {
@@ -314,7 +303,7 @@ void Interpreter::enter_task(Frame& f, const lang::State& s, const Json& state_i
   task.hb = heartbeat;
   // The action id needs the attempt and visit, which the frame already has.
   task.a = action_id(m_state.info().run_id, f);
-  emit_task(RecordType::TaskScheduled, std::move(task));
+  emit(Event{RecordType::TaskScheduled, Json(), std::move(task)});
 }
 
 void Interpreter::enter_children(Frame& f, const lang::State& s, const Json& eff) {
@@ -322,7 +311,7 @@ void Interpreter::enter_children(Frame& f, const lang::State& s, const Json& eff
     emit(RecordType::ChildrenStarted, {{"f", f.id}, {"n", s.branches.size()}});
     const std::int64_t t = m_env.now_ms();
     for (std::size_t i = 0; i < s.branches.size(); ++i)
-      emit_entry(child_entry(child_id(f, i), s.branches[i]->start_at, eff, t, f.id, i));
+      emit(Event{child_entry(child_id(f, i), s.branches[i]->start_at, eff, t, f.id, i)});
     return;
   }
   Json items = s.items_path.apply(eff, context(f));
@@ -375,7 +364,7 @@ void Interpreter::start_map_items(Frame& f) {
       ctx.erase("Map");
     }
     check_size(item_input, f);
-    emit_entry(child_entry(child_id(f, i), s.iterator->start_at, std::move(item_input), t, fid, i));
+    emit(Event{child_entry(child_id(f, i), s.iterator->start_at, std::move(item_input), t, fid, i)});
   }
 }
 
@@ -477,7 +466,7 @@ void Interpreter::transition(Frame& f, const std::string& next, Json output, con
   check_size(output, f);
   EntryRecord r = entry(f.id, next, std::move(output), m_env.now_ms());
   if (caught) r.err.emplace(caught->error, caught->cause);
-  emit_entry(std::move(r));
+  emit(Event{std::move(r)});
 }
 
 void Interpreter::end_frame_ok(Frame& f, Json output) {
@@ -485,7 +474,7 @@ void Interpreter::end_frame_ok(Frame& f, Json output) {
   if (f.id.empty()) {
     emit(RecordType::RunEnded, {{"status", "SUCCEEDED"}, {"out", std::move(output)}, {"t", m_env.now_ms()}});
   } else {
-    emit(RecordType::FrameEnded, {{"f", f.id}, {"ok", true}, {"out", std::move(output)}});
+    emit(Event{EndRecord{f.id, std::move(output)}});
   }
 }
 
@@ -585,11 +574,11 @@ void Interpreter::task_finished(const std::string& frame_id, const actions::Acti
       } catch (const Error&) {
       }
       if (selected) {
-        emit_task(RecordType::TaskSucceeded, succeeded(frame_id, result.action_id, std::move(*selected), true));
+        emit(Event{RecordType::TaskSucceeded, Json(), succeeded(frame_id, result.action_id, std::move(*selected), true)});
         return;
       }
     }
-    emit_task(RecordType::TaskSucceeded, succeeded(frame_id, result.action_id, result.details, false));
+    emit(Event{RecordType::TaskSucceeded, Json(), succeeded(frame_id, result.action_id, result.details, false)});
   } else {
     const std::string error = result.error.empty() ? states_error::TaskFailed : result.error;
     emit(RecordType::TaskFailed, {{"f", frame_id}, {"a", result.action_id}, {"e", error}, {"c", result.cause}, {"t", m_env.now_ms()}});

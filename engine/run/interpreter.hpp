@@ -51,9 +51,9 @@ class Interpreter {
  private:
   enum class Origin { State, Task, Branch };
   void emit(RecordType type, Json body);
-  // The hot path's records, typed (record.hpp TaskRecord): no Json object.
-  void emit_task(RecordType type, TaskRecord task);
-  void emit_entry(EntryRecord entry);
+  // Applies and queues a record; the hot path's are typed (record.hpp
+  // TaskRecord, EntryRecord, EndRecord): no Json object around them.
+  void emit(Event e);
   TaskRecord succeeded(const std::string& frame_id, const std::string& action_id, Json out, bool sel);
   Json& context(const Frame& f);
   void enter_state(Frame& f);

@@ -30,7 +30,8 @@ namespace {
 constexpr std::uint8_t kCompactForm = 0x01;
 
 bool compact(RecordType t) {
-  return t == RecordType::TaskScheduled || t == RecordType::TaskSucceeded || t == RecordType::StateEntered;
+  return t == RecordType::TaskScheduled || t == RecordType::TaskSucceeded || t == RecordType::StateEntered ||
+         t == RecordType::FrameEnded;
 }
 
 template <typename T>
@@ -79,6 +80,12 @@ void encode_entry(const EntryRecord& r, std::vector<std::uint8_t>& out) {
     put_str(out, r.err->second);
   }
   Json::to_cbor(r.in, out);
+}
+
+void encode_end(const EndRecord& r, std::vector<std::uint8_t>& out) {
+  out.push_back(kCompactForm);
+  put_str(out, r.f);
+  Json::to_cbor(r.out, out);
 }
 
 // Reads the compact form; nullopt when the bytes run short.
@@ -162,11 +169,28 @@ EntryRecord decode_entry(const std::vector<std::uint8_t>& payload) {
   return r;
 }
 
+EndRecord decode_end(const std::vector<std::uint8_t>& payload) {
+  EndRecord r;
+  Reader in(payload);
+  const bool ok = in.get_str(r.f);
+  r.out = compact_tail(RecordType::FrameEnded, payload, in, ok);
+  return r;
+}
+
+Event decode_compact(RecordType type, const std::vector<std::uint8_t>& payload) {
+  switch (type) {
+    case RecordType::StateEntered: return Event{decode_entry(payload)};
+    case RecordType::FrameEnded: return Event{decode_end(payload)};
+    default: return Event{type, Json(), decode_task(type, payload)};
+  }
+}
+
 }  // namespace
 
 const std::string& frame_of(const Event& e) {
   if (e.task) return e.task->f;
   if (e.entry) return e.entry->f;
+  if (e.end) return e.end->f;
   static const std::string none;
   const auto it = e.body.find("f");
   return it != e.body.end() && it->is_string() ? it->get_ref<const std::string&>() : none;
@@ -183,6 +207,7 @@ Json body_of(const Event& e) {
     if (r.err) j["err"] = {{"e", r.err->first}, {"c", r.err->second}};
     return j;
   }
+  if (e.end) return {{"f", e.end->f}, {"ok", true}, {"out", e.end->out}};
   if (!e.task) return e.body;
   const TaskRecord& r = *e.task;
   if (e.type == RecordType::TaskScheduled) {
@@ -239,6 +264,7 @@ void encode_into(const Event& e, std::vector<std::uint8_t>& out) {
   out.clear();
   if (e.task && compact(e.type)) encode_task(e.type, *e.task, out);
   else if (e.entry && e.type == RecordType::StateEntered) encode_entry(*e.entry, out);
+  else if (e.end && e.type == RecordType::FrameEnded) encode_end(*e.end, out);
   else Json::to_cbor(e.body, out);
 }
 
@@ -249,9 +275,7 @@ Event decode(std::uint16_t type, const std::vector<std::uint8_t>& payload) {
                 {{"type", std::to_string(type)}});
   }
   if (compact(static_cast<RecordType>(type)) && !payload.empty() && payload[0] == kCompactForm) {
-    Event e = static_cast<RecordType>(type) == RecordType::StateEntered
-                  ? Event{decode_entry(payload)}
-                  : Event{static_cast<RecordType>(type), Json(), decode_task(static_cast<RecordType>(type), payload)};
+    Event e = decode_compact(static_cast<RecordType>(type), payload);
     e.body = body_of(e);
     return e;
   }

@@ -28,8 +28,9 @@
 // Times are milliseconds since the Unix epoch.
 //
 // Payload forms: a CBOR object (every record before, every record but the
-// three below now), or, for TaskScheduled, TaskSucceeded and StateEntered (a
-// Map's every item, the no-op task's hot path), the compact form 1, told
+// four below now), or, for TaskScheduled, TaskSucceeded, StateEntered and a
+// succeeded frame's FrameEnded (a Map's every item, the no-op task's hot
+// path), the compact form 1, told
 // apart by its first byte (a CBOR object's is 0xa0-0xbf or 0xbf, never 0x01).
 // Little endian; str = u32 length | bytes; cbor = the rest of the payload,
 // one CBOR item:
@@ -38,9 +39,10 @@
 //   TaskSucceeded  0x01 | str f | str a | u8 sel | i64 t | cbor out
 //   StateEntered   0x01 | str f | str s | i64 t | u8 has_p [| str p | u64 i]
 //                  | u8 has_err [| str e | str c] | cbor in
+//   FrameEnded     0x01 | str f | cbor out      (ok: a failed frame's is CBOR)
 // Readers accept both forms of each (older journals are CBOR: StateEntered
-// was CBOR only before session 19); a beamflow before a record's compact form
-// refuses a journal with it (run.record).
+// was CBOR only before session 19, FrameEnded before session 20); a beamflow
+// before a record's compact form refuses a journal with it (run.record).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -99,16 +101,25 @@ struct EntryRecord {
   std::optional<std::pair<std::string, std::string>> err;  // the caught error (e, c)
 };
 
+// FrameEnded of a frame that succeeded, typed (the table's fields, ok true):
+// a Map's every item ends so. A failed frame's stays a Json body.
+struct EndRecord {
+  std::string f;  // frame
+  Json out;
+};
+
 struct Event {
   Event(RecordType t, Json b = Json(), std::optional<TaskRecord> typed = std::nullopt)
       : type(t), body(std::move(b)), task(std::move(typed)) {}
   explicit Event(EntryRecord typed) : type(RecordType::StateEntered), entry(std::move(typed)) {}
+  explicit Event(EndRecord typed) : type(RecordType::FrameEnded), end(std::move(typed)) {}
   RecordType type;
-  // Null for an event the interpreter built typed (`task`, `entry`); decode()
-  // fills it for every record, so readers of a journal see one shape.
+  // Null for an event the interpreter built typed (`task`, `entry`, `end`);
+  // decode() fills it for every record, so readers of a journal see one shape.
   Json body;
   std::optional<TaskRecord> task;
   std::optional<EntryRecord> entry;
+  std::optional<EndRecord> end;
 };
 
 // The frame a record names ("f").

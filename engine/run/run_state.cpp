@@ -233,9 +233,10 @@ void RunState::apply(const Event& e) {
       return;
     }
     case RecordType::FrameEnded: {
-      Frame& f = frame(str(b, "f"));
-      f.ok = b.value("ok", false);
-      if (f.ok) f.output = b.value("out", Json());
+      Frame& f = frame(frame_of(e));
+      f.ok = e.end || b.value("ok", false);
+      if (e.end) f.output = e.end->out;
+      else if (f.ok) f.output = b.value("out", Json());
       else f.error = FlowError{str(b, "e"), str(b, "c")};
       set_phase(f, Phase::Ended);
       end_child(f, f.ok ? ChildStatus::Succeeded : ChildStatus::Failed);

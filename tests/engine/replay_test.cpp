@@ -71,15 +71,20 @@ TEST(Replay, EveryPrefixOfTheJournalResumesToTheSameOutput) {
     const auto journal_file = run::run_dir(scratch.path(), source) / "journal";
     const auto report = journal::read_journal(journal_file);
     ASSERT_GT(report.records.size(), 20u);
-    // Every record of the three kinds is compact as written now, none in the older forms.
-    std::size_t kinds = 0, compact = 0;
-    for (const auto& r : report.records)
-      if (r.type == static_cast<std::uint16_t>(run::RecordType::TaskScheduled) ||
-          r.type == static_cast<std::uint16_t>(run::RecordType::TaskSucceeded) ||
-          r.type == static_cast<std::uint16_t>(run::RecordType::StateEntered)) {
+    // Every record of the four kinds (FrameEnded: of a frame that succeeded)
+    // is compact as written now, none in the older forms.
+    std::size_t kinds = 0, compact = 0, ended = 0;
+    for (const auto& r : report.records) {
+      const auto type = static_cast<run::RecordType>(r.type);
+      if (type == run::RecordType::TaskScheduled || type == run::RecordType::TaskSucceeded ||
+          type == run::RecordType::StateEntered ||
+          (type == run::RecordType::FrameEnded && run::decode(r.type, r.payload).body.at("ok") == true)) {
         ++kinds;
         compact += r.payload.at(0) == 0x01;
+        ended += type == run::RecordType::FrameEnded;
       }
+    }
+    EXPECT_GT(ended, 4u);  // the Map's items and the branches
     EXPECT_EQ(compact, source == "full" ? kinds : 0u);
     std::ifstream in(journal_file, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), {});
@@ -230,9 +235,10 @@ TEST(Replay, ACompactRecordDecodesToItsFieldsAndACutOneIsRefused) {
   caught.in = {{"Error", "E"}};
   caught.t = 6;
   caught.err.emplace("Custom.Error", "on purpose");
+  const run::EndRecord ended{"/M#1.0[12]", {{"y", Json::array({2, "b"})}}};
   for (const run::Event& e : {run::Event{run::RecordType::TaskScheduled, Json(), scheduled},
                               run::Event{run::RecordType::TaskSucceeded, Json(), succeeded}, run::Event{item},
-                              run::Event{root}, run::Event{caught}}) {
+                              run::Event{root}, run::Event{caught}, run::Event{ended}}) {
     SCOPED_TRACE(run::to_string(e.type));
     const auto payload = run::encode(e);
     ASSERT_EQ(payload.at(0), 0x01);
