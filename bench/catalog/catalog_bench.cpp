@@ -13,6 +13,9 @@
 //                                        # process: what its first touches cost), by table and index, one
 //                                        # line a search and a summary on stderr; counts that do not depend
 //                                        # on the machine's load (page_trace.hpp)
+//   catalog_bench ... --query-kind K       # facets (default): free text + 2 term facets; title: the same
+//                                        # sorted on the title; wildcard: the same with a wildcard filter
+//                                        # (domain.beamline like "*-BM", which reads each hit's content)
 //   catalog_bench --print-sql Q [--pg]   # the search statements of the first Q bench queries, one
 //                                        # JSON {"sql", "params"} a line (to time or EXPLAIN them)
 //
@@ -132,11 +135,18 @@ double percentile(std::vector<double> v, double p) {
 struct Latency {
   double median, p99, cpu_median, cpu_p99, hits;
 };
-// The bench's query for one word: free text + 2 term facets.
+// Which searches the bench makes (--query-kind).
+std::string g_query_kind = "facets";
+
+// The bench's query for one word: free text + 2 term facets; with
+// --query-kind title sorted on the title, with wildcard filtered by one.
 Json bench_query(const std::string& word) {
-  return {{"q", word},
-          {"limit", 10},
-          {"facets", {{{"field_name", "domain.elements"}}, {{"field_name", "domain.beamline"}}}}};
+  Json q = {{"q", word},
+            {"limit", 10},
+            {"facets", {{{"field_name", "domain.elements"}}, {{"field_name", "domain.beamline"}}}}};
+  if (g_query_kind == "title") q["sort"] = {{{"field_name", "dc.titles.title"}}};
+  if (g_query_kind == "wildcard") q["filters"] = {{{"type", "like"}, {"field_name", "domain.beamline"}, {"value", "*-BM"}}};
+  return q;
 }
 const Identity kBenchUser{"user7", {"g3"}, false};
 
@@ -282,6 +292,7 @@ int main(int argc, char** argv) {
     else if (a == "--queries") queries = std::stoi(v);
     else if (a == "--per-query") g_per_query = v == "1";
     else if (a == "--pages") g_trace = v == "1" ? &bench::PageTrace::install() : nullptr;
+    else if (a == "--query-kind" && (v == "facets" || v == "title" || v == "wildcard")) g_query_kind = v;
     else if (a == "--batch") batch = std::stoi(v);
     else if (a == "--report-every") report = std::stol(v);
     else if (a == "--sqlite") sqlite_path = v;
