@@ -1,16 +1,37 @@
 #include "jobs/catalog/facet_codes.hpp"
 
+#include <algorithm>
+
 namespace beamflow::catalog::detail {
 
+// The slot holding v, or the empty one where it would go. The value is a
+// 64-bit hash already; the multiply spreads its bits over the index.
+std::size_t FacetCodes::slot_of(const FacetValue& v) const {
+  const std::size_t mask = m_slots.size() - 1;
+  for (std::size_t i = (v.value * 0x9E3779B97F4A7C15ull) >> 32 & mask;; i = (i + 1) & mask) {
+    const Slot& s = m_slots[i];
+    if (s.code == 0 || (s.value == v.value && s.field == v.field)) return i;
+  }
+}
+
+void FacetCodes::place(const FacetValue& v, std::uint32_t code) {
+  Slot& s = m_slots[slot_of(v)];
+  if (s.code == 0) s = {v.value, v.field, code};
+}
+
 std::uint64_t FacetCodes::code_of(const FacetValue& v) const {
-  const auto it = m_codes.find(v.value);
-  return it != m_codes.end() && m_values[it->second - 1] == v ? it->second : 0;
+  return m_slots.empty() ? 0 : m_slots[slot_of(v)].code;
 }
 
 void FacetCodes::append(const FacetValue& v) {
   m_values.push_back(v);
-  m_codes.emplace(v.value, m_values.size());
   ++m_per_field[v.field];
+  if (m_values.size() * 2 > m_slots.size()) {
+    m_slots.assign(std::max<std::size_t>(64, m_slots.size() * 2), Slot{});
+    for (std::size_t i = 0; i < m_values.size(); ++i) place(m_values[i], static_cast<std::uint32_t>(i + 1));
+  } else {
+    place(v, static_cast<std::uint32_t>(m_values.size()));
+  }
 }
 
 std::uint64_t FacetCodes::give(const FacetValue& v) {
@@ -20,13 +41,13 @@ std::uint64_t FacetCodes::give(const FacetValue& v) {
   return m_values.size();
 }
 
+// Rare (a rolled-back ingest): the slots are placed again from the codes kept.
 void FacetCodes::truncate(std::size_t size) {
-  while (m_values.size() > size) {
-    const FacetValue v = m_values.back();
-    if (auto it = m_codes.find(v.value); it != m_codes.end() && it->second == m_values.size()) m_codes.erase(it);
-    --m_per_field[v.field];
-    m_values.pop_back();
-  }
+  if (m_values.size() <= size) return;
+  for (std::size_t i = size; i < m_values.size(); ++i) --m_per_field[m_values[i].field];
+  m_values.resize(size);
+  std::fill(m_slots.begin(), m_slots.end(), Slot{});
+  for (std::size_t i = 0; i < m_values.size(); ++i) place(m_values[i], static_cast<std::uint32_t>(i + 1));
 }
 
 std::string code_facet_values(const std::vector<FacetValue>& values, FacetCodes& codes) {

@@ -8,6 +8,7 @@
 
 #include "catalog/support/fixtures.hpp"
 #include "jobs/catalog/bagit.hpp"
+#include "jobs/catalog/facet_codes.hpp"
 #include "jobs/catalog/identifier.hpp"
 #include "jobs/catalog/json_schema.hpp"
 #include "jobs/catalog/metadata.hpp"
@@ -212,6 +213,27 @@ TEST(CatalogPlan, TheMatchedSetHoldsOnlyWhatTheSortAndFacetsRead) {
     EXPECT_NE(newest.find("e.published_ms AS published_ms"), std::string::npos) << newest;
     EXPECT_EQ(newest.find("score"), std::string::npos) << newest;
   }
+}
+
+// A code names one (field, value) pair: two fields' values with the same
+// 64-bit value hash get a code each, and asking again gives the same ones.
+// (Keyed by the value hash alone, the second one was never found again and
+// took a new code at every ingest.)
+TEST(CatalogFacetCodes, EqualValueHashesOfTwoFieldsHaveACodeEach) {
+  detail::FacetCodes codes;
+  const detail::FacetValue a{1, 42}, b{2, 42};
+  EXPECT_EQ(codes.give(a), 1u);
+  EXPECT_EQ(codes.give(b), 2u);
+  EXPECT_EQ(codes.give(b), 2u);
+  EXPECT_EQ(codes.code_of(a), 1u);
+  EXPECT_EQ(codes.size(), 2u);
+  for (std::uint64_t v = 0; v < 1000; ++v) codes.give({3, v << 40});  // grows the table past its first size
+  EXPECT_EQ(codes.code_of(b), 2u);
+  EXPECT_EQ(codes.code_of({3, 999ull << 40}), 1002u);
+  codes.truncate(1);
+  EXPECT_EQ(codes.code_of(a), 1u);
+  EXPECT_EQ(codes.code_of(b), 0u);
+  EXPECT_EQ(codes.give(b), 2u);
 }
 
 TEST(CatalogBagit, ManifestPathsArePercentEncoded) {
