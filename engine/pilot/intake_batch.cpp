@@ -4,7 +4,6 @@
 #include "pilot/intake_batch.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -362,16 +361,17 @@ void index_handed_over(const fsys::path& dir, std::unordered_set<std::string>& i
 
 BatchLedger::BatchLedger(fsys::path dir) : m_dir(std::move(dir)) {
   prepare_pilot_dir(m_dir);
+  // The lock replaces link(2)'s arbitration, so it must be one lock for
+  // every node that may run a watcher here (fs.lock_unsupported where the
+  // mount keeps flock(2) locks per client, as the coordinator requires too).
+  fs::require_cluster_wide_locks(m_dir);
   const fsys::path lock = m_dir / "watcher.lock";
-  m_lock = fs::detail::UniqueFd(::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!m_lock) throw io_error("cannot open the watcher lock", lock);
-  if (::flock(m_lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) throw io_error("cannot lock the watcher lock", lock);
+  m_lock = fs::FileLock::try_acquire(lock);
+  if (!m_lock)
     throw Error("pilot.ledger.locked", states_error::Runtime,
                 "another trigger watcher hands over to this pilot directory (it holds " + lock.string() +
                     "): one at a time (a pilot runs one itself unless started with --no-triggers)",
                 {{"file", lock.string()}});
-  }
   m_inbox = detail::open_dir(m_dir / detail::kInbox);
   m_anonymous = detail::anonymous_files(m_inbox.get());
   // After the lock: whatever a watcher before us linked is listed.

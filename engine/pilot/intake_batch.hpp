@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "pilot/intake.hpp"
+#include "platform/fs.hpp"
 #include "platform/posix_file.hpp"
 
 namespace beamflow::pilot {
@@ -54,7 +55,9 @@ namespace beamflow::pilot {
 class BatchLedger {
  public:
   // Prepares the directory (prepare_pilot_dir's errors); throws
-  // pilot.ledger.locked while another process holds the lock.
+  // pilot.ledger.locked while another process holds the lock, and
+  // fs.lock_unsupported where flock(2) is not one lock for every node (NFS
+  // with local_lock, Lustre with localflock or without -o flock).
   explicit BatchLedger(std::filesystem::path dir);
   // Whether this id was handed over (no system call).
   bool handed_over(const std::string& submission_id) const;
@@ -67,7 +70,8 @@ class BatchLedger {
 
  private:
   std::filesystem::path m_dir;
-  fs::detail::UniqueFd m_lock, m_inbox;
+  std::optional<fs::FileLock> m_lock;  // D/watcher.lock, held for life
+  fs::detail::UniqueFd m_inbox;
   bool m_anonymous = false;
   mutable std::mutex m_mutex;
   std::condition_variable m_settled;            // a batch in flight was answered
