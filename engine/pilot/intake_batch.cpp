@@ -434,6 +434,15 @@ std::vector<Intake::Outcome> BatchLedger::submit(const std::vector<Intake::Item>
 
 // --- The pilot's reader ---
 
+namespace {
+
+// Only a file whose content is bad is refused for good; one that could not
+// be read (EMFILE, EIO) is read again at the next look.
+bool is_final(const Error& e) { return e.id() == "pilot.submission.invalid"; }
+std::string again(const Error& e) { return is_final(e) ? "" : " (read again at the next look)"; }
+
+}  // namespace
+
 InboxReader::InboxReader(fsys::path dir) : m_dir(std::move(dir)) {
   prepare_pilot_dir(m_dir);
   m_inbox = detail::open_dir(m_dir / detail::kInbox);
@@ -469,11 +478,16 @@ Pending InboxReader::fresh() {
       if (s.submission_id != stem) throw detail::invalid(p.string(), "file name and submission_id differ");
       out.ready.push_back(std::move(s));
     } catch (const Error& e) {
-      out.bad.push_back(std::string(detail::kInbox) + "/" + name + ": " + e.message());
+      out.bad.push_back(std::string(detail::kInbox) + "/" + name + ": " + e.message() + again(e));
+      if (!is_final(e)) {
+        const std::lock_guard lock(m_mutex);
+        m_files.erase(stem);
+      }
     }
   }
-  if (ec) throw Error("pilot.dir.io", states_error::Runtime, "cannot list the inbox: " + ec.message(),
-                      {{"dir", inbox.string()}});
+  // The moment's (EMFILE, EIO): reported, looked at again at the next look;
+  // what was read is handed on, not thrown away with the error.
+  if (ec) out.bad.push_back(std::string(detail::kInbox) + "/: cannot list it: " + ec.message() + " (looked at again in a moment)");
   std::sort(out.ready.begin(), out.ready.end(), [](const Submission& a, const Submission& b) {
     return std::tie(a.submitted_at_ms, a.submission_id) < std::tie(b.submitted_at_ms, b.submission_id);
   });
@@ -486,7 +500,11 @@ void InboxReader::read_batch_file(const std::string& name, Pending& out) {
   try {
     b = detail::read_batch(file);
   } catch (const Error& e) {
-    out.bad.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message());
+    out.bad.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message() + again(e));
+    if (!is_final(e)) {
+      const std::lock_guard lock(m_mutex);
+      m_batches.erase(name);
+    }
     return;
   }
   for (auto& why : b.bad) out.bad.push_back(std::move(why));

@@ -5,6 +5,7 @@
 // ledger links loses nothing (the reader links them), and a later batch
 // repeating those ids runs none of them again.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <set>
@@ -74,6 +75,54 @@ TEST(IntakeBatchFile, OneFileManyLinksAndEachIdOwnedOnce) {
   EXPECT_EQ(s250->input["i"], 250);
   EXPECT_EQ(s250->run_id, first[250].run_id);  // the owner's entry, not the repeat's
   EXPECT_EQ(s250->definition, *kFlow);
+}
+
+// RLIMIT_NOFILE set so that `spare` more descriptors can be opened (none
+// below the lowest free one is free), restored when it goes.
+class Descriptors {
+ public:
+  explicit Descriptors(int spare) {
+    EXPECT_EQ(::getrlimit(RLIMIT_NOFILE, &m_old), 0);
+    const int lowest = ::dup(0);
+    EXPECT_GE(lowest, 0);
+    ::close(lowest);
+    struct rlimit lowered = m_old;
+    lowered.rlim_cur = static_cast<rlim_t>(lowest + spare);
+    EXPECT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  }
+  ~Descriptors() { ::setrlimit(RLIMIT_NOFILE, &m_old); }
+
+ private:
+  struct rlimit m_old {};
+};
+
+// Descriptors run out for a moment (a pilot with many runs open): a look
+// that cannot list inbox/, or cannot open a file it lists, throws nothing
+// and loses nothing: the next look reads what this one could not, the
+// submission file and the batch both (the pilot stopped on the first and
+// never read the second again).
+TEST(IntakeBatchFile, ALookWithoutDescriptorsLosesNothingAndTheNextReadsIt) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  Intake intake(dir);
+  intake.submit_batch_file(items(0, 5));
+  submit(dir, *kFlow, {{"single", true}}, "single");
+  InboxReader reader(dir);
+  for (const int spare : {0, 1}) {  // 0: inbox/ cannot be listed; 1: listed, its files cannot be opened
+    Pending p;
+    {
+      const Descriptors limit(spare);
+      EXPECT_NO_THROW(p = reader.fresh());
+    }
+    EXPECT_TRUE(p.ready.empty()) << spare;
+    ASSERT_FALSE(p.bad.empty()) << spare;
+    for (const auto& why : p.bad) EXPECT_NE(why.find("Too many open files"), std::string::npos) << why;
+  }
+  std::set<std::string> ids;
+  for (const auto& s : reader.fresh().ready) ids.insert(s.submission_id);
+  EXPECT_EQ(ids.size(), 6u);  // the 5 batch entries and the file
+  EXPECT_TRUE(ids.count("single"));
+  EXPECT_TRUE(reader.fresh().ready.empty());  // and each once
 }
 
 TEST(IntakeBatchFile, TheReaderRunsOwnedEntriesOnceAndMovesACompleteBatch) {
