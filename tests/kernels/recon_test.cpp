@@ -79,7 +79,10 @@ INSTANTIATE_TEST_SUITE_P(Kernels, DiscTest,
                                            DiscCase{Algorithm::Fbp, 1, 127, -6.5, 3e-3},
                                            DiscCase{Algorithm::Gridrec, 2, 128, 0.0, 3e-3},
                                            DiscCase{Algorithm::Gridrec, 2, 127, 7.3, 3e-3},
-                                           DiscCase{Algorithm::Gridrec, 1, 128, -3.25, 1e-2}));
+                                           DiscCase{Algorithm::Gridrec, 1, 128, -3.25, 1e-2},
+                                           // odd n, pad 1: the image's columns start at grid
+                                           // column 1, its column transforms span the whole grid
+                                           DiscCase{Algorithm::Gridrec, 1, 127, 2.5, 1e-2}));
 
 // Shepp-Logan at 128 x 128 from 180 exact projections. A linear method's
 // PSNR here is bounded by the phantom's one-pixel edges (fbp reaches 22.3 dB,
