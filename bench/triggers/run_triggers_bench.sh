@@ -14,6 +14,10 @@
 # of what is measured (the check line counts overflows).
 # Runs once per ROOT (default /dev/shm: tmpfs, where fsync is free, and the
 # build dir's disk, where the hand-off batches' syncs count).
+# What the writers do, exactly, and how they differ from a detector's:
+# writer.c's header. On a disk, drop the caches first (sync; echo 3 >
+# /proc/sys/vm/drop_caches): ext4 without a journal makes files created
+# soon after many were deleted (the last run's clean-up) costlier.
 # Peer, in the same run where installed: `inotifywait -m -r -e close_write`
 # (inotify-tools), which only prints each event: a ceiling for observing
 # events, not a hand-off. The ratio is ours / peer.
