@@ -225,6 +225,8 @@ class Coordinator {
     const Pending p = m_inbox.fresh();
     for (const auto& why : p.bad)
       if (m_reported.insert(why).second) log("refused " + why);
+    for (const auto& why : p.later)
+      if (m_reported.insert(why).second) log("not read now: " + why + " (read again at the next look)");
     for (const auto& s : p.ready) accept(s);
   }
 
@@ -338,7 +340,7 @@ class Coordinator {
     } catch (const Error& e) {
       // Only a submission that vanished is final: anything else is the
       // moment's, and the run stays submitted.
-      s.retry = e.id() != "pilot.submission.invalid";
+      s.retry = !is_final(e);
       log("run " + s.run_id + " not driven: " + e.what());
       m_logs.add_last(s.run_id, std::string("not driven: ") + e.what());
     } catch (const std::exception& e) {

@@ -112,6 +112,8 @@ std::string fresh_id() {
 
 }  // namespace detail
 
+bool is_final(const Error& e) noexcept { return e.id() == "pilot.submission.invalid"; }
+
 namespace {
 
 using detail::io_error;

@@ -199,9 +199,18 @@ class Intake {
 // never stops the others.
 struct Pending {
   std::vector<Submission> ready;
-  std::vector<std::string> bad;  // "inbox/X.json: why"
+  std::vector<std::string> bad;  // refused: "inbox/X.json: why"
+  // InboxReader::fresh() only: what could not be read for the moment's
+  // reason (is_final() false: EMFILE, EIO, a full disk), "inbox/X.json:
+  // why"; the next look reads it again.
+  std::vector<std::string> later;
 };
 Pending pending(const std::filesystem::path& dir);
+
+// Whether an error met reading a submission refuses it for good: only a
+// submission whose content is bad (pilot.submission.invalid) is; any other
+// is the moment's, and it is read (or its run driven) again.
+bool is_final(const Error& e) noexcept;
 
 // After the run's journal is durable: moves inbox/ID.json to accepted/.
 // Idempotent. Not synced: a move a crash undoes is made again (intake.cpp).

@@ -434,15 +434,6 @@ std::vector<Intake::Outcome> BatchLedger::submit(const std::vector<Intake::Item>
 
 // --- The pilot's reader ---
 
-namespace {
-
-// Only a file whose content is bad is refused for good; one that could not
-// be read (EMFILE, EIO) is read again at the next look.
-bool is_final(const Error& e) { return e.id() == "pilot.submission.invalid"; }
-std::string again(const Error& e) { return is_final(e) ? "" : " (read again at the next look)"; }
-
-}  // namespace
-
 InboxReader::InboxReader(fsys::path dir) : m_dir(std::move(dir)) {
   prepare_pilot_dir(m_dir);
   m_inbox = detail::open_dir(m_dir / detail::kInbox);
@@ -478,8 +469,10 @@ Pending InboxReader::fresh() {
       if (s.submission_id != stem) throw detail::invalid(p.string(), "file name and submission_id differ");
       out.ready.push_back(std::move(s));
     } catch (const Error& e) {
-      out.bad.push_back(std::string(detail::kInbox) + "/" + name + ": " + e.message() + again(e));
-      if (!is_final(e)) {
+      if (is_final(e)) {
+        out.bad.push_back(std::string(detail::kInbox) + "/" + name + ": " + e.message());
+      } else {  // read again at the next look
+        out.later.push_back(std::string(detail::kInbox) + "/" + name + ": " + e.message());
         const std::lock_guard lock(m_mutex);
         m_files.erase(stem);
       }
@@ -487,7 +480,7 @@ Pending InboxReader::fresh() {
   }
   // The moment's (EMFILE, EIO): reported, looked at again at the next look;
   // what was read is handed on, not thrown away with the error.
-  if (ec) out.bad.push_back(std::string(detail::kInbox) + "/: cannot list it: " + ec.message() + " (looked at again in a moment)");
+  if (ec) out.later.push_back(std::string(detail::kInbox) + "/: cannot list it: " + ec.message());
   std::sort(out.ready.begin(), out.ready.end(), [](const Submission& a, const Submission& b) {
     return std::tie(a.submitted_at_ms, a.submission_id) < std::tie(b.submitted_at_ms, b.submission_id);
   });
@@ -500,8 +493,10 @@ void InboxReader::read_batch_file(const std::string& name, Pending& out) {
   try {
     b = detail::read_batch(file);
   } catch (const Error& e) {
-    out.bad.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message() + again(e));
-    if (!is_final(e)) {
+    if (is_final(e)) {
+      out.bad.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message());
+    } else {  // read again at the next look
+      out.later.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message());
       const std::lock_guard lock(m_mutex);
       m_batches.erase(name);
     }
@@ -544,8 +539,7 @@ void InboxReader::read_batch_file(const std::string& name, Pending& out) {
     // next look (the links made stay this batch's).
     const std::lock_guard lock(m_mutex);
     m_batches.erase(name);
-    out.bad.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message() +
-                      " (read again at the next look)");
+    out.later.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message());
     return;
   }
   for (auto& s : ready) out.ready.push_back(std::move(s));
