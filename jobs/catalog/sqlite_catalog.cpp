@@ -17,6 +17,7 @@
 #include <string_view>
 #include <thread>
 
+#include "core/json.hpp"
 #include "core/json_parse.hpp"
 #include "core/time.hpp"
 #include "jobs/catalog/backend_support.hpp"
@@ -266,6 +267,13 @@ class Statement {
     if (rc != SQLITE_OK) fail("catalog.db", std::string("SQLite bind failed: ") + sqlite3_errmsg(m_db));
     return *this;
   }
+  // Text that stays where it is until the statement is run and reset (its
+  // bindings cleared): bound in place, where bind copies it first.
+  Statement& bind_static(int i, std::string_view s) {
+    if (sqlite3_bind_text(m_stmt.get(), i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC) != SQLITE_OK)
+      fail("catalog.db", std::string("SQLite bind failed: ") + sqlite3_errmsg(m_db));
+    return *this;
+  }
   Statement& bind_blob(int i, std::string_view bytes) {
     if (sqlite3_bind_blob(m_stmt.get(), i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT) != SQLITE_OK)
       fail("catalog.db", std::string("SQLite bind failed: ") + sqlite3_errmsg(m_db));
@@ -335,6 +343,32 @@ class Statement {
   std::unique_ptr<sqlite3_stmt, StmtFinalizer> m_stmt;
 };
 
+// A JSON document's text in one buffer kept from one document to the next:
+// ingest writes two an entry (content, ~700 bytes, and visible_to), and a
+// fresh string grew through several reallocations for each.
+class JsonText {
+ public:
+  std::string_view of(const Json& doc) {
+    m_text.clear();
+    m_out.dump(doc, false, false, 0);  // as Json::dump() writes it
+    return m_text;
+  }
+
+ private:
+  std::string m_text;
+  nlohmann::detail::serializer<Json> m_out{nlohmann::detail::output_adapter<char, std::string>(m_text), ' '};
+};
+
+// SQLite's allocation statistics (sqlite3_memory_used and the like, which
+// beamflow never reads) take a global mutex at every allocation and free
+// SQLite makes: an ingest makes several for each entry. Off, once, before
+// SQLite initialises; where something initialised it already (the bench's
+// --pages VFS), the call is refused and nothing changes.
+void without_memory_statistics() {
+  static const int once = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)once;
+}
+
 // A new catalog file is created 0600 whatever the umask (SQLite would make
 // it 0644 & ~umask); its -wal and -shm files take the database's mode. An
 // existing file keeps its mode.
@@ -356,6 +390,7 @@ void create_owner_only(const std::string& path) {
 class SqliteCatalog final : public Catalog {
  public:
   explicit SqliteCatalog(const std::string& path) : m_path(path) {
+    without_memory_statistics();
     create_owner_only(path);
     m_db = connect();
     try {
@@ -450,19 +485,22 @@ class SqliteCatalog final : public Catalog {
                         "AND (SELECT latest FROM entries WHERE id = ?2) = 1");
     IndexWriter index(db());
     NewCodes codes(*this);
+    JsonText content, visible_to;
     for (auto& e : entries) {
       IndexTerms terms = index_terms(e);
-      insert.bind(1, e.identifier).bind(2, std::int64_t{e.version}).bind(3, e.collection)
-          .bind(4, std::string(to_string(e.status))).bind(5, e.owner).bind(6, Json(e.visible_to).dump())
-          .bind(7, e.content.dump()).bind(8, e.location).bind(9, e.manifest_digest)
+      // Every text below outlives insert.run(), which clears the bindings.
+      insert.bind_static(1, e.identifier).bind(2, std::int64_t{e.version}).bind_static(3, e.collection)
+          .bind_static(4, to_string(e.status)).bind_static(5, e.owner)
+          .bind_static(6, visible_to.of(Json(e.visible_to))).bind_static(7, content.of(e.content))
+          .bind_static(8, e.location).bind_static(9, e.manifest_digest)
           .bind(10, static_cast<std::int64_t>(e.bytes)).bind(11, static_cast<std::int64_t>(e.files))
           .bind(12, e.published_ms);
       if (e.request_id.empty()) insert.bind_null(13);
-      else insert.bind(13, e.request_id);
+      else insert.bind_static(13, e.request_id);
       const std::string facets = codes.facets(terms);
       const std::int64_t is_public = detail::is_public(e);
-      insert.bind(14, e.reason).bind(15, e.decided_by).bind(16, terms.title).bind(17, std::int64_t{terms.year})
-          .bind(18, is_public).bind_blob(19, facets);
+      insert.bind_static(14, e.reason).bind_static(15, e.decided_by).bind_static(16, terms.title)
+          .bind(17, std::int64_t{terms.year}).bind(18, is_public).bind_blob(19, facets);
       insert.run();
       e.row = sqlite3_last_insert_rowid(db());
       index.add(e.row, terms);
@@ -477,7 +515,7 @@ class SqliteCatalog final : public Catalog {
           if (fts_size.step()) live.bind_blob(6, fts_size.blob(0));
           live.run();
           fts_size.reset();
-          names.bind(1, e.row).bind(2, e.identifier).bind(3, terms.title);
+          names.bind(1, e.row).bind_static(2, e.identifier).bind_static(3, terms.title);
           names.run();
         }
       }
@@ -619,7 +657,7 @@ class SqliteCatalog final : public Catalog {
           m_field(db, "INSERT OR IGNORE INTO fields(field, entry, sval, nval) VALUES (?, ?, ?, ?)") {}
     void add(std::int64_t row, const IndexTerms& terms) {
       const std::string tags = detail::add_field_rows(row, terms, "", m_rows);
-      m_fts.bind(1, row).bind(2, terms.text).bind(3, tags);
+      m_fts.bind(1, row).bind_static(2, terms.text).bind_static(3, tags);
       m_fts.run();
     }
     void finish() {
