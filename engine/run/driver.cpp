@@ -66,6 +66,7 @@ Driver::Driver(const actions::ActionRegistry& registry, RunDirectory& dir, RunSt
                InterpreterEnv{[] { return now_ms(); },
                               [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(m_rng); },
                               options.max_payload_bytes}) {
+  m_action_prefix = action_dir(m_dir.path(), "").native();
   m_poller.add(m_wakeup.fd(), kWakeupToken);
   if (options.executor) m_routed = options.executor(m_wakeup);
 }
@@ -172,7 +173,7 @@ actions::ActionRequest Driver::request_for(const Frame& f) const {
   req.attempt = f.task.attempt;
   req.run_dir = m_dir.path();
   req.work_dir = m_state.info().work_dir;
-  req.state_dir = action_dir(m_dir.path(), f.task.action_id);
+  req.state_dir = m_action_prefix + f.task.action_id;  // one parse, not a copy and two appends
   return req;
 }
 
@@ -218,10 +219,18 @@ void Driver::launch(const std::string& frame_id, bool reattach) {
   }
   st.action_id = a.request.action_id;
   if (st.heartbeat) a.last_sign_of_life_ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.heartbeat->time_since_epoch()).count();
-  if (auto old = m_active.find(frame_id); old != m_active.end()) forget(old);
-  Active& active = m_active.emplace(frame_id, std::move(a)).first->second;
-  set_next_poll(frame_id, active, now_ms() + st.poll_after.count());
-  m_frame_of[active.request.action_id] = frame_id;
+  auto at = m_active.lower_bound(frame_id);
+  if (at != m_active.end() && at->first == frame_id) at = forget(at);
+  const auto entry = m_active.emplace_hint(at, frame_id, std::move(a));
+  Active& active = entry->second;
+  set_next_poll(*entry, now_ms() + st.poll_after.count());
+  // A key there already is another frame's with the same action id: the
+  // newer one is polled, as before, and the key is re-made from its id, so
+  // that it outlives the other's entry.
+  if (auto [f, fresh] = m_frame_of.try_emplace(active.request.action_id, entry); !fresh) {
+    m_frame_of.erase(f);
+    m_frame_of.emplace(active.request.action_id, entry);
+  }
   if (f->task.deadline_ms || f->task.heartbeat_s) m_timed.insert(frame_id);
   if (st.done()) m_results.emplace_back(frame_id, std::move(st));
   else watch(frame_id, active);
@@ -326,19 +335,20 @@ void Driver::watch(const std::string& frame_id, Active& a) {
   if (a.watch >= 0) m_watched[a.watch] = frame_id;
 }
 
-void Driver::set_next_poll(const std::string& frame_id, Active& a, std::int64_t at) {
-  m_due.erase({a.next_poll_ms, frame_id});
-  a.next_poll_ms = at;
-  m_due.emplace(at, frame_id);
+void Driver::set_next_poll(ActiveEntry& entry, std::int64_t at) {
+  m_due.erase({entry.second.next_poll_ms, &entry});
+  entry.second.next_poll_ms = at;
+  m_due.emplace(at, &entry);
 }
 
 void Driver::poll_now(const std::string& frame_id) {
-  if (auto it = m_active.find(frame_id); it != m_active.end()) set_next_poll(frame_id, it->second, now_ms());
+  if (auto it = m_active.find(frame_id); it != m_active.end()) set_next_poll(*it, now_ms());
 }
 
 Driver::ActiveMap::iterator Driver::forget(ActiveMap::iterator it) {
-  m_due.erase({it->second.next_poll_ms, it->first});
-  m_frame_of.erase(it->second.request.action_id);
+  m_due.erase({it->second.next_poll_ms, &*it});
+  if (const auto f = m_frame_of.find(it->second.request.action_id); f != m_frame_of.end() && f->second == it)
+    m_frame_of.erase(f);
   m_timed.erase(it->first);
   if (it->second.watch >= 0) {
     m_dirs->unwatch(it->second.watch);
@@ -374,11 +384,10 @@ void Driver::wait_for_events() {
         // key a copy of the frame id) was a measured share of a task.
         for (const auto& action_id : m_routed->take_progressed()) {
           const auto f = m_frame_of.find(action_id);
-          if (f == m_frame_of.end()) continue;
-          if (auto it = m_active.find(f->second); it != m_active.end()) poll(it->first, it->second, now);
+          if (f != m_frame_of.end()) poll(*f->second, now);
         }
       } else {
-        for (auto& [id, a] : m_active) set_next_poll(id, a, now);
+        for (auto& entry : m_active) set_next_poll(entry, now);
       }
     } else if (token - kFirstSourceToken < m_sources.size()) {
       m_sources[token - kFirstSourceToken]->on_ready();
@@ -389,14 +398,17 @@ void Driver::wait_for_events() {
 
 void Driver::poll_due() {
   const std::int64_t now = now_ms();
-  std::vector<std::string> due;
+  // Collected first: poll() moves an entry's turn in m_due. Nothing leaves
+  // m_active until drain_results() has run.
+  std::vector<ActiveEntry*> due;
   for (auto it = m_due.begin(); it != m_due.end() && it->first <= now; ++it) due.push_back(it->second);
-  for (const auto& id : due)
-    if (const auto found = m_active.find(id); found != m_active.end()) poll(id, found->second, now);
+  for (ActiveEntry* entry : due) poll(*entry, now);
   drain_results();
 }
 
-void Driver::poll(const std::string& frame_id, Active& a, std::int64_t now) {
+void Driver::poll(ActiveEntry& entry, std::int64_t now) {
+  const std::string& frame_id = entry.first;
+  Active& a = entry.second;
   ActionState st;
   try {
     st = a.executor->poll(*a.action, a.request, a.placement);
@@ -410,7 +422,7 @@ void Driver::poll(const std::string& frame_id, Active& a, std::int64_t now) {
         static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(st.heartbeat->time_since_epoch()).count()));
   // A finished action leaves the due set when its outcome is acted on
   // (forget()), so its turn there is moved only when it is due now.
-  if (!st.done() || a.next_poll_ms <= now) set_next_poll(frame_id, a, now + std::max<std::int64_t>(1, st.poll_after.count()));
+  if (!st.done() || a.next_poll_ms <= now) set_next_poll(entry, now + std::max<std::int64_t>(1, st.poll_after.count()));
   if (st.done()) m_results.emplace_back(frame_id, std::move(st));
 }
 

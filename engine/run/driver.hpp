@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -87,7 +88,8 @@ class Driver {
     std::int64_t last_sign_of_life_ms = 0;
   };
   using ActiveMap = std::map<std::string, Active>;
-  void set_next_poll(const std::string& frame_id, Active& a, std::int64_t at);
+  using ActiveEntry = ActiveMap::value_type;
+  void set_next_poll(ActiveEntry& entry, std::int64_t at);
   void poll_now(const std::string& frame_id);
 
   void cancel(Active& a);
@@ -98,7 +100,7 @@ class Driver {
   void wait_for_events();
   void poll_due();
   // Polls one active action; a final state joins m_results.
-  void poll(const std::string& frame_id, Active& a, std::int64_t now);
+  void poll(ActiveEntry& entry, std::int64_t now);
   Executor& executor_for(const actions::Placement& p);
   void watch(const std::string& frame_id, Active& a);
   ActiveMap::iterator forget(ActiveMap::iterator it);
@@ -125,9 +127,21 @@ class Driver {
   std::shared_ptr<Executor> m_routed;  // RunOptions::executor: takes every task
   std::map<int, std::string> m_watched;  // inotify watch -> frame id
   // The active actions by their next poll, so a turn of the loop costs what
-  // is due rather than what is active.
-  std::set<std::pair<std::int64_t, std::string>> m_due;
-  std::unordered_map<std::string, std::string> m_frame_of;  // action id -> frame id
+  // is due rather than what is active. It and m_frame_of point into
+  // m_active's nodes (stable until forget() erases them, which erases these
+  // first) rather than copy the frame and action ids: at a Map's rate those
+  // copies, and finding the frame again by its id, were a measured share of
+  // a task.
+  struct DueOrder {
+    bool operator()(const std::pair<std::int64_t, ActiveEntry*>& a,
+                    const std::pair<std::int64_t, ActiveEntry*>& b) const noexcept {
+      return a.first != b.first ? a.first < b.first : a.second->first < b.second->first;
+    }
+  };
+  std::set<std::pair<std::int64_t, ActiveEntry*>, DueOrder> m_due;
+  std::unordered_map<std::string_view, ActiveMap::iterator> m_frame_of;  // action id -> its entry
+  // "RUN_DIR/actions/": an action's state directory is this and its id.
+  std::string m_action_prefix;
   std::set<std::string> m_timed;  // active frames with a deadline or a heartbeat
   std::vector<EventSource*> m_sources;
   std::vector<std::pair<std::string, actions::ActionState>> m_results;
