@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <string_view>
 #include <tuple>
 
 #include "core/error.hpp"
@@ -230,7 +231,9 @@ struct Plan {
 };
 Plan plan_batch(const std::vector<Intake::Item>& batch, std::vector<Intake::Outcome>& out, bool watcher) {
   Plan plan;
-  std::unordered_map<std::string, std::size_t> first;
+  // Keys are views of `out`'s ids, which stay as they are from here on.
+  std::unordered_map<std::string_view, std::size_t> first;
+  first.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     out[i].submission_id = batch[i].submission_id.empty() ? detail::fresh_id() : batch[i].submission_id;
     try {
@@ -333,7 +336,7 @@ namespace {
 // files, and every batch's entries (a format 1 batch whose writer died
 // before linking is the pilot's to claim: its ids are not ours to hand over
 // again). inbox/ before accepted/ (the order a pilot moves them).
-void index_handed_over(const fsys::path& dir, std::unordered_set<std::string>& ids) {
+void index_handed_over(const fsys::path& dir, std::unordered_map<std::string, bool>& ids) {
   auto each = [&](const fsys::path& folder, const auto& fn) {
     std::error_code ec;
     for (fsys::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
@@ -343,13 +346,13 @@ void index_handed_over(const fsys::path& dir, std::unordered_set<std::string>& i
     if (ec) throw Error("pilot.dir.io", states_error::Runtime, "cannot list " + folder.string() + ": " + ec.message(),
                         {{"dir", folder.string()}});
   };
-  each(dir / detail::kLedger, [&](const fsys::path&, const std::string& name) { ids.insert(name); });
+  each(dir / detail::kLedger, [&](const fsys::path&, const std::string& name) { ids.try_emplace(name, true); });
   for (const char* sub : {detail::kInbox, detail::kAccepted})
     each(dir / sub, [&](const fsys::path& p, const std::string&) {
-      if (p.extension() == ".json") ids.insert(p.stem().string());
+      if (p.extension() == ".json") ids.try_emplace(p.stem().string(), true);
       if (p.extension() != detail::kBatchExt) return;
       try {
-        for (auto& id : detail::batch_ids(p)) ids.insert(std::move(id));
+        for (auto& id : detail::batch_ids(p)) ids.try_emplace(std::move(id), true);
       } catch (const Error&) {
         struct stat st {};
         if (::lstat(p.c_str(), &st) == 0) throw;  // unreadable: its ids unknown, none may be handed over again
@@ -376,45 +379,58 @@ BatchLedger::BatchLedger(fsys::path dir) : m_dir(std::move(dir)) {
   m_anonymous = detail::anonymous_files(m_inbox.get());
   // After the lock: whatever a watcher before us linked is listed.
   index_handed_over(m_dir, m_ids);
+  // Room for a long burst without rehashing the whole history (a rehash
+  // was a measured share of a file's hand-off).
+  m_ids.reserve(m_ids.size() + (std::size_t{1} << 16));
 }
 
 bool BatchLedger::handed_over(const std::string& submission_id) const {
   const std::lock_guard lock(m_mutex);
-  return m_ids.count(submission_id) > 0;
+  const auto it = m_ids.find(submission_id);
+  return it != m_ids.end() && it->second;
 }
 
 std::size_t BatchLedger::size() const {
   const std::lock_guard lock(m_mutex);
-  return m_ids.size();
+  return m_ids.size() - m_in_flight;
 }
 
 std::vector<Intake::Outcome> BatchLedger::submit(const std::vector<Intake::Item>& batch) {
   std::vector<Intake::Outcome> out(batch.size());
   const Plan plan = plan_batch(batch, out, true);
   std::vector<std::size_t> ours;
+  std::vector<bool*> claimed;  // their entries in m_ids (a node's value stays where it is)
   {
     // All or none of this batch's ids claimed at once (no thread waits
     // while it holds a claim: no deadlock between two batches).
     std::unique_lock lock(m_mutex);
     m_settled.wait(lock, [&] {
-      return std::none_of(plan.fresh.begin(), plan.fresh.end(),
-                          [&](std::size_t i) { return m_in_flight.count(out[i].submission_id) > 0; });
+      return std::none_of(plan.fresh.begin(), plan.fresh.end(), [&](std::size_t i) {
+        const auto it = m_ids.find(out[i].submission_id);
+        return it != m_ids.end() && !it->second;
+      });
     });
+    ours.reserve(plan.fresh.size());
+    claimed.reserve(plan.fresh.size());
     for (const std::size_t i : plan.fresh) {
-      if (m_ids.count(out[i].submission_id)) {
+      const auto [it, fresh] = m_ids.try_emplace(out[i].submission_id, false);
+      if (!fresh) {  // handed over (none of ours is in flight elsewhere now)
         out[i].existed = true;
         continue;
       }
-      m_in_flight.insert(out[i].submission_id);
       ours.push_back(i);
+      claimed.push_back(&it->second);
     }
+    m_in_flight += ours.size();
   }
   auto settle = [&](bool handed) {
     {
       const std::lock_guard lock(m_mutex);
-      for (const std::size_t i : ours) {
-        m_in_flight.erase(out[i].submission_id);
-        if (handed) m_ids.insert(out[i].submission_id);
+      m_in_flight -= ours.size();
+      if (handed) {
+        for (bool* state : claimed) *state = true;
+      } else {
+        for (const std::size_t i : ours) m_ids.erase(out[i].submission_id);
       }
     }
     m_settled.notify_all();

@@ -74,9 +74,12 @@ class BatchLedger {
   fs::detail::UniqueFd m_inbox;
   bool m_anonymous = false;
   mutable std::mutex m_mutex;
-  std::condition_variable m_settled;            // a batch in flight was answered
-  std::unordered_set<std::string> m_ids;         // handed over: durable in a batch, a link or a file
-  std::unordered_set<std::string> m_in_flight;   // in a batch being written
+  std::condition_variable m_settled;  // a batch in flight was answered
+  // Every id known here, and whether it is handed over (durable in a batch,
+  // a link or a file) or in a batch being written (false). One table: an id
+  // is claimed, then settled, in place (one lookup and one node a file).
+  std::unordered_map<std::string, bool> m_ids;
+  std::size_t m_in_flight = 0;  // the entries of m_ids that are false
 };
 
 class InboxReader {

@@ -6,6 +6,7 @@
 // one batch entry whatever kills the writer, at any instant.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -215,6 +216,53 @@ TEST(BatchLedger, ThreadsRacingOneIdHandItOverOnce) {
   const auto all = owned(dir);
   EXPECT_EQ(all.size(), static_cast<std::size_t>(19 * 10 + 3 + 40));
   for (const auto& [id, n] : all) ASSERT_EQ(n, 1) << id;
+}
+
+// Files of at most `bytes` for this process while it lives (SIGXFSZ
+// ignored: a write past it fails with EFBIG instead of killing the test).
+class SmallFiles {
+ public:
+  explicit SmallFiles(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &m_old);
+    m_signal = ::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = m_old;
+    small.rlim_cur = bytes;
+    m_set = ::setrlimit(RLIMIT_FSIZE, &small) == 0;
+  }
+  ~SmallFiles() {
+    ::setrlimit(RLIMIT_FSIZE, &m_old);
+    ::signal(SIGXFSZ, m_signal);
+  }
+  bool set() const { return m_set; }
+
+ private:
+  rlimit m_old{};
+  sighandler_t m_signal = SIG_DFL;
+  bool m_set = false;
+};
+
+// A batch whose file cannot be written hands none of its ids over and
+// leaves none claimed: a claim left in flight would make the next batch of
+// those ids wait for ever, one settled as handed over would lose them.
+TEST(BatchLedger, ABatchThatCannotBeWrittenLeavesItsIdsToTheNext) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  BatchLedger ledger(dir);
+  ASSERT_FALSE(ledger.submit(witems(0, 2))[0].error);
+  {
+    const SmallFiles small(8);
+    ASSERT_TRUE(small.set());
+    test::expect_error([&] { ledger.submit(witems(1, 5)); }, "pilot.dir.io", {"cannot write"});
+  }
+  EXPECT_EQ(ledger.size(), 2u);
+  EXPECT_FALSE(ledger.handed_over(wid(2)));
+  const auto again = ledger.submit(witems(1, 5));
+  EXPECT_TRUE(again[0].existed);  // handed over by the first batch
+  for (std::size_t i = 1; i < again.size(); ++i) EXPECT_FALSE(again[i].existed || again[i].error) << i;
+  EXPECT_EQ(ledger.size(), 5u);
+  const auto all = owned(dir);
+  EXPECT_EQ(all.size(), 5u);
+  for (const auto& [id, n] : all) EXPECT_EQ(n, 1) << id;
 }
 
 // The writer is killed (SIGKILL) at a different instant each round, in the
