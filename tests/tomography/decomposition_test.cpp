@@ -104,23 +104,25 @@ TEST(Decomposition, TaperCutsTheFirstChunksHeadAndTheLastChunkInHalves) {
   EXPECT_TRUE(parallel::taper({}, 2).empty());
 }
 
-// The default rows a pipelined round: a rank's share in kPipelineRounds (8)
+// The default rows a pipelined round: a rank's share in kPipelineRounds (16)
 // chunks, within the budget; at the bench's sizes on 2 ranks, 512 x 360's
-// 512 slices in rounds of 32, 1024 x 900's 128 in 8, 2048 x 1500's 32 in 2.
-TEST(Decomposition, APipelinedRankCutsItsShareInEightChunks) {
-  EXPECT_EQ(kPipelineRounds, 8);
-  EXPECT_EQ(pipelined_chunk_rows(1000, 256), 32);
-  EXPECT_EQ(pipelined_chunk_rows(1000, 64), 8);
-  EXPECT_EQ(pipelined_chunk_rows(1000, 16), 2);
-  EXPECT_EQ(pipelined_chunk_rows(1000, 17), 3);  // rounded up: 6 chunks
+// 512 slices in rounds of 16, 1024 x 900's 128 in 4, 2048 x 1500's 32 in 1
+// (2: gridrec's whole pairs).
+TEST(Decomposition, APipelinedRankCutsItsShareInSixteenChunks) {
+  EXPECT_EQ(kPipelineRounds, 16);
+  EXPECT_EQ(pipelined_chunk_rows(1000, 256), 16);
+  EXPECT_EQ(pipelined_chunk_rows(1000, 64), 4);
+  EXPECT_EQ(pipelined_chunk_rows(1000, 16), 1);
+  EXPECT_EQ(pipelined_chunk_rows(1000, 17), 2);  // rounded up: 9 chunks
   EXPECT_EQ(pipelined_chunk_rows(6, 256), 6);    // the budget's rows win
   EXPECT_EQ(pipelined_chunk_rows(1000, 0), 1);   // nothing left: never 0
-  // Rank 1's 256 of 512 slices, tapered: 12 rounds, none over 32 rows.
+  // Rank 1's 256 of 512 slices, tapered: 20 rounds, none over 16 rows.
   const Ranges rank1 = parallel::pending_chunks(std::vector<std::uint8_t>(512, 0), 2, 1,
                                                 pipelined_chunk_rows(1000, 256), 2);
   EXPECT_EQ(parallel::taper(rank1, 2),
-            (Ranges{{256, 264}, {264, 288}, {288, 320}, {320, 352}, {352, 384}, {384, 416}, {416, 448},
-                    {448, 480}, {480, 496}, {496, 504}, {504, 508}, {508, 512}}));
+            (Ranges{{256, 260}, {260, 272}, {272, 288}, {288, 304}, {304, 320}, {320, 336}, {336, 352},
+                    {352, 368}, {368, 384}, {384, 400}, {400, 416}, {416, 432}, {432, 448}, {448, 464},
+                    {464, 480}, {480, 496}, {496, 504}, {504, 508}, {508, 510}, {510, 512}}));
 }
 
 TEST(Decomposition, TaperedPiecesAreWholeGroupsCoveringTheSameRows) {

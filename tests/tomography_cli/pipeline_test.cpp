@@ -54,8 +54,8 @@ TEST_F(PipelineTest, PipelinedIsBitIdenticalWithOtherChunkings) {
 }
 
 // Without --chunk-rows the budget holds all 24 rows at once; a pipelined
-// run still cuts them into kPipelineRounds (8) chunks, since one leaves
-// nothing to overlap: 3 rows, whole pairs of 2, so 12 rounds (too small for
+// run still cuts them into kPipelineRounds (16) chunks, since one leaves
+// nothing to overlap: 2 rows, whole pairs, so 12 rounds (too small for
 // parallel::taper to cut).
 TEST_F(PipelineTest, TheDefaultChunkingLeavesRoundsToOverlap) {
   Ran r = beamflow(std::string(kRecon) + " --output auto.h5");
