@@ -227,6 +227,8 @@ class Coordinator {
       if (m_reported.insert(why).second) log("refused " + why);
     for (const auto& why : p.later)
       if (m_reported.insert(why).second) log("not read now: " + why + " (read again at the next look)");
+    for (const auto& why : p.unmoved)
+      if (m_reported.insert(why).second) log("not moved to accepted/: " + why + " (its runs exist; the next pilot moves it)");
     for (const auto& s : p.ready) accept(s);
   }
 

@@ -204,6 +204,11 @@ struct Pending {
   // reason (is_final() false: EMFILE, EIO, a full disk), "inbox/X.json:
   // why"; the next look reads it again.
   std::vector<std::string> later;
+  // InboxReader::fresh() only: a batch read and handed on whose every
+  // entry has its run, but that could not be moved to accepted/ (nothing
+  // refused, nothing to read again: the next pilot moves it), "inbox/X.batch:
+  // why".
+  std::vector<std::string> unmoved;
 };
 Pending pending(const std::filesystem::path& dir);
 

@@ -450,6 +450,13 @@ std::vector<Intake::Outcome> BatchLedger::submit(const std::vector<Intake::Item>
 
 // --- The pilot's reader ---
 
+namespace {
+
+// How the reader names a file of inbox/ in Pending: "inbox/NAME".
+std::string inbox_label(const std::string& file) { return std::string(detail::kInbox) + "/" + file; }
+
+}  // namespace
+
 InboxReader::InboxReader(fsys::path dir) : m_dir(std::move(dir)) {
   prepare_pilot_dir(m_dir);
   m_inbox = detail::open_dir(m_dir / detail::kInbox);
@@ -485,37 +492,37 @@ Pending InboxReader::fresh() {
       if (s.submission_id != stem) throw detail::invalid(p.string(), "file name and submission_id differ");
       out.ready.push_back(std::move(s));
     } catch (const Error& e) {
-      if (is_final(e)) {
-        out.bad.push_back(std::string(detail::kInbox) + "/" + name + ": " + e.message());
-      } else {  // read again at the next look
-        out.later.push_back(std::string(detail::kInbox) + "/" + name + ": " + e.message());
-        const std::lock_guard lock(m_mutex);
-        m_files.erase(stem);
-      }
+      not_read(name, e, m_files, stem, out);
     }
   }
   // The moment's (EMFILE, EIO): reported, looked at again at the next look;
   // what was read is handed on, not thrown away with the error.
-  if (ec) out.later.push_back(std::string(detail::kInbox) + "/: cannot list it: " + ec.message());
+  if (ec) out.later.push_back(inbox_label("") + ": cannot list it: " + ec.message());
   std::sort(out.ready.begin(), out.ready.end(), [](const Submission& a, const Submission& b) {
     return std::tie(a.submitted_at_ms, a.submission_id) < std::tie(b.submitted_at_ms, b.submission_id);
   });
   return out;
 }
 
+void InboxReader::not_read(const std::string& file, const Error& e, std::unordered_set<std::string>& seen,
+                           const std::string& key, Pending& out) {
+  if (is_final(e)) {
+    out.bad.push_back(inbox_label(file) + ": " + e.message());
+    return;
+  }
+  out.later.push_back(inbox_label(file) + ": " + e.message());
+  const std::lock_guard lock(m_mutex);
+  seen.erase(key);
+}
+
 void InboxReader::read_batch_file(const std::string& name, Pending& out) {
   const fsys::path file = m_dir / detail::kInbox / (name + detail::kBatchExt);
+  const std::string file_name = name + detail::kBatchExt;
   detail::BatchFile b;
   try {
     b = detail::read_batch(file);
   } catch (const Error& e) {
-    if (is_final(e)) {
-      out.bad.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message());
-    } else {  // read again at the next look
-      out.later.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message());
-      const std::lock_guard lock(m_mutex);
-      m_batches.erase(name);
-    }
+    not_read(file_name, e, m_batches, name, out);
     return;
   }
   for (auto& why : b.bad) out.bad.push_back(std::move(why));
@@ -551,11 +558,10 @@ void InboxReader::read_batch_file(const std::string& name, Pending& out) {
     // over again).
     if (unlinked && ::fsync(m_inbox.get()) != 0) throw io_error("cannot sync the inbox", m_dir / detail::kInbox);
   } catch (const Error& e) {
-    // The moment's (a full disk): nothing of it runs yet, read again at the
-    // next look (the links made stay this batch's).
-    const std::lock_guard lock(m_mutex);
-    m_batches.erase(name);
-    out.later.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message());
+    // The moment's (a full disk: pilot.dir.io, never final): nothing of it
+    // runs yet, read again at the next look (the links made stay this
+    // batch's).
+    not_read(file_name, e, m_batches, name, out);
     return;
   }
   for (auto& s : ready) out.ready.push_back(std::move(s));
@@ -563,8 +569,8 @@ void InboxReader::read_batch_file(const std::string& name, Pending& out) {
   if (batch.outstanding == 0) {  // nothing of it left to run
     try {
       move_batch(name);
-    } catch (const Error& e) {  // it stays in inbox/: moved by the next pilot
-      out.bad.push_back(std::string(detail::kInbox) + "/" + name + detail::kBatchExt + ": " + e.message());
+    } catch (const Error& e) {  // nothing refused: it stays in inbox/, moved by the next pilot
+      out.unmoved.push_back(inbox_label(file_name) + ": " + e.message());
     }
     return;
   }

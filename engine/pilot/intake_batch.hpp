@@ -108,6 +108,12 @@ class InboxReader {
     std::string batch;
     std::size_t offset = 0, length = 0;
   };
+  // A file of inbox/ (`file`: NAME.json, NAME.batch) whose read failed
+  // with `e`: refused for good (`bad`) when `e` is final (is_final), else
+  // reported in `later` and its `key` forgotten from `seen` (m_files,
+  // m_batches), so that the next look reads it again.
+  void not_read(const std::string& file, const Error& e, std::unordered_set<std::string>& seen,
+                const std::string& key, Pending& out);
   void read_batch_file(const std::string& name, Pending& out);
   void move_batch(const std::string& name);
 

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <set>
 
 #include "../support/scratch_dir.hpp"
@@ -160,6 +161,32 @@ TEST(IntakeBatchFile, TheReaderRunsOwnedEntriesOnceAndMovesACompleteBatch) {
   // Still found, and still owned, after the move.
   EXPECT_EQ(find_submission(dir, "file-45")->input["i"], 45);
   EXPECT_EQ(list_submissions(dir).size(), 61u);
+}
+
+// A batch read when every entry it owns has its run (a restarted pilot)
+// moves to accepted/ at once; one that cannot be moved (here accepted/
+// holds a directory of its name) is named in `unmoved`, not refused: its
+// entries are handed on, and it stays in inbox/ for the next pilot to move.
+TEST(IntakeBatchFile, ACompleteBatchThatCannotBeMovedIsNotRefused) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  Intake intake(dir);
+  const auto out = intake.submit_batch_file(items(0, 3));
+  for (const auto& o : out) {
+    fsys::create_directories(dir / "runs" / o.run_id);
+    std::ofstream(dir / "runs" / o.run_id / "definition.json") << kFlow->dump();
+  }
+  std::string batch;
+  for (const auto& e : fsys::directory_iterator(dir / "inbox")) batch = e.path().filename().string();
+  fsys::create_directories(dir / "accepted" / batch / "in-the-way");
+  InboxReader reader(dir);
+  const Pending p = reader.fresh();
+  EXPECT_EQ(p.ready.size(), 3u);
+  EXPECT_TRUE(p.bad.empty()) << p.bad.front();
+  EXPECT_TRUE(p.later.empty()) << p.later.front();
+  ASSERT_EQ(p.unmoved.size(), 1u);
+  EXPECT_EQ(p.unmoved[0].rfind("inbox/" + batch + ": cannot move the batch to accepted/", 0), 0u) << p.unmoved[0];
+  EXPECT_TRUE(fsys::exists(dir / "inbox" / batch));
 }
 
 TEST(IntakeBatchFile, AWriterKilledBeforeItsLinksLosesNothingAndALaterRepeatRunsNothingTwice) {
