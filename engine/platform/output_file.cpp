@@ -113,4 +113,50 @@ void OutputFile::commit() {
   m_committed = true;
 }
 
+void SyncBehind::behind() noexcept {
+  {
+    const std::lock_guard lock(m_mutex);
+    if (m_stop) return;
+    ++m_asked;
+  }
+  m_wake.notify_one();
+  if (m_thread.joinable()) return;
+  try {
+    m_thread = std::thread([this] { run(); });
+  } catch (const std::system_error&) {  // no thread: the publishing fsync does it all
+    const std::lock_guard lock(m_mutex);
+    m_stop = true;
+  }
+}
+
+void SyncBehind::run() {
+  std::unique_lock lock(m_mutex);
+  for (;;) {
+    m_wake.wait(lock, [&] { return m_stop || m_asked > m_begun; });
+    if (m_stop) return;
+    m_begun = m_asked;
+    lock.unlock();
+    const int err = ::fdatasync(m_fd) == 0 ? 0 : errno;
+    lock.lock();
+    ++m_synced;
+    if (err != 0 && m_error == 0) m_error = err;
+  }
+}
+
+int SyncBehind::finish() noexcept {
+  {
+    const std::lock_guard lock(m_mutex);
+    m_stop = true;
+  }
+  m_wake.notify_one();
+  if (m_thread.joinable()) m_thread.join();
+  const std::lock_guard lock(m_mutex);
+  return m_error;
+}
+
+std::int64_t SyncBehind::synced() const {
+  const std::lock_guard lock(m_mutex);
+  return m_synced;
+}
+
 }  // namespace beamflow::fs

@@ -14,8 +14,12 @@
 //      renamed over the final name only when complete (fsync of the file and
 //      of the directory), so the final name holds either the old file or the
 //      whole new one, never a partial or zero-filled output.
+#include <condition_variable>
+#include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace beamflow::fs {
@@ -65,5 +69,46 @@ class OutputFile {
 // Renames a complete `from` over `to` durably (fsync file, rename, fsync
 // directory). Throws fs.write.
 void publish_file(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// Rule 4's fsync, done early: the file's written data are flushed behind its
+// writer, on a helper thread, so the fsync that publishes the file finds
+// little left. Direct (O_DIRECT) writes leave no dirty page to flush, but on
+// a VM the device's cache still holds them: fsyncing a fresh 512 MiB volume
+// cost 0.28-0.41 s at publish on the 2-core VM, against 0.01 s once each
+// round's slab had been synced as it landed. The publishing fsync stays,
+// and stays what makes the file durable; this only moves the wait off the
+// end of the run.
+class SyncBehind {
+ public:
+  // `fd` stays the caller's and must stay open until finish() returns.
+  explicit SyncBehind(int fd) noexcept : m_fd(fd) {}
+  SyncBehind(const SyncBehind&) = delete;
+  SyncBehind& operator=(const SyncBehind&) = delete;
+  ~SyncBehind() { finish(); }
+
+  // Asks for an fdatasync of everything written so far; never blocks on
+  // it. Asks made while one runs are served together by the next. Where no
+  // thread can be started the data wait for the publishing fsync, as before.
+  void behind() noexcept;
+  // Waits for the fdatasync in progress (one asked for and not yet begun is
+  // left to the publishing fsync) and stops the thread. Returns 0 or the
+  // errno of the first fdatasync that failed: an error reported to one
+  // descriptor's sync is not reported again to another's, so the caller
+  // must raise it.
+  int finish() noexcept;
+  // fdatasyncs done so far (tests).
+  std::int64_t synced() const;
+
+ private:
+  void run();
+
+  int m_fd;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::int64_t m_asked = 0, m_begun = 0, m_synced = 0;
+  int m_error = 0;
+  bool m_stop = false;
+  std::thread m_thread;
+};
 
 }  // namespace beamflow::fs

@@ -194,6 +194,7 @@ VolumeFile::VolumeFile(const std::filesystem::path& path) : m_path(path) {
                        {{"file", path.string()}});
   if (m_data_offset % kDirectAlignment == 0)  // else no slice write is ever aligned
     m_direct = fs::detail::UniqueFd(::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
+  m_sync.emplace(m_fd.get());
 }
 
 AlignedFloats aligned_floats(std::size_t count) {
@@ -272,9 +273,13 @@ void VolumeFile::commit(parallel::RowRange range, const float* data) {
   const std::vector<std::uint8_t> ones(static_cast<std::size_t>(range.size()), 1);
   pwrite_all(m_fd.get(), ones.data(), ones.size(), m_done_offset + static_cast<std::uint64_t>(range.begin),
              kDoneDataset);
+  m_sync->behind();
 }
 
 void VolumeFile::close() {
+  if (const int err = m_sync->finish())
+    throw output_error("tomo.output.write", std::string("cannot sync: ") + std::strerror(err),
+                       {{"file", m_path.string()}});
   m_direct.close();
   if (const int err = m_fd.close())
     throw output_error("tomo.output.write", std::string("cannot close: ") + std::strerror(err),

@@ -16,7 +16,9 @@
 // with the same header computes only the slices whose flag is 0 and ends
 // with the file an uninterrupted run writes. (A returned pwrite survives
 // the process being killed, not the node losing power; the complete volume
-// is fsynced once, when the driver publishes it under its final name.)
+// is fsynced when the driver publishes it under its final name. Each
+// commit also asks a helper thread for an fdatasync of what is written so
+// far, fs::SyncBehind, so that fsync finds little left to flush.)
 //
 // The slices bypass the page cache (O_DIRECT) where the filesystem allows
 // it and the write is aligned to kDirectAlignment in the file and in memory
@@ -36,6 +38,7 @@
 #include "core/json.hpp"
 #include "parallel/decomposition.hpp"
 #include "io/hdf5.hpp"
+#include "platform/output_file.hpp"
 #include "platform/posix_file.hpp"
 
 namespace beamflow::jobs {
@@ -113,6 +116,7 @@ class VolumeFile {
   std::int64_t m_width = 0;
   std::uint64_t m_data_offset = 0, m_done_offset = 0;
   fs::detail::UniqueFd m_fd, m_direct;  // m_direct: O_DIRECT, closed when not supported
+  std::optional<fs::SyncBehind> m_sync;  // of m_fd; after it, so that it stops first
 };
 
 // Where an output is built until every slice is done: OUTPUT.partial, in
