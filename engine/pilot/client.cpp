@@ -196,14 +196,16 @@ std::optional<run::RunSummary> RunWaiter::wait(const std::string& run_id, std::c
       if (m_watch->dirs) {
         m_watch->poller.add(m_watch->dirs->fd(), 0);
         // A run directory made (mkdir). The run's own watch (below) sees its
-        // end, status.json renamed in; its start makes no name (layout 2: the
-        // journal's first commit), so RUNNING shows at the next look.
+        // end: status.json renamed in, or, for a pilot's run, which writes
+        // none, its log closed after the end's line; its start makes no name
+        // (layout 2: the journal's first commit), so RUNNING shows at the
+        // next look.
         m_watch->dirs->watch(m_dir / "runs", IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
       }
       continue;  // look again: it may have ended while the watch was made
     }
     if (m_watch->dirs && run_watch < 0) {
-      run_watch = m_watch->dirs->watch(run::run_dir(m_dir / "runs", run_id));
+      run_watch = m_watch->dirs->watch(run::run_dir(m_dir / "runs", run_id), IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
       if (run_watch >= 0) continue;  // watched from now on: look once more
     }
     std::int64_t wait = m_watch->dirs ? 1000 : 250;

@@ -57,8 +57,8 @@ void check_recorded_start(const Event& started, const std::string& run_id, const
                 {{"run_id", run_id}});
 }
 
-RunResult finish(RunDirectory& dir, const RunState& state, const RunResult& r) {
-  dir.write_status(status_json(state, to_string(r.status)));
+RunResult finish(RunDirectory& dir, const RunState& state, const RunResult& r, bool write_status = true) {
+  if (write_status) dir.write_status(status_json(state, to_string(r.status)));
   return r;
 }
 
@@ -121,7 +121,9 @@ RunResult Engine::start(const Json& definition, const Json& input, const RunOpti
     if (options.status_at_start) dir.write_status(status_json(state, "RUNNING"));
     if (options.on_started) options.on_started();
     driver.act_on_start();
-    return finish(dir, state, driver.run());
+    const RunResult r = driver.run();
+    return finish(dir, state, r,
+                  options.status_at_start || options.status_at_end || writer.file_size() > kSummaryHeadBytes);
   });
 }
 

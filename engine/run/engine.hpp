@@ -68,6 +68,11 @@ struct RunOptions {
   // file fewer to create per run), and until then summarize_run() tells a
   // run without one by its lock and its journal's first record.
   bool status_at_start = true;
+  // Write status.json when a fresh run ends. The pilot turns it off too: its
+  // runs' summaries are their journals' RunEnded (summarize_run), and a flow
+  // creates one file fewer; a run whose journal outgrew what a summary reads
+  // at once (kSummaryHeadBytes) still writes it, and resume() always does.
+  bool status_at_end = true;
   // Asked at every turn of the driver's loop.
   std::function<Interrupt()> interrupt;
 };

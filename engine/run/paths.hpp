@@ -14,8 +14,10 @@
 //                                actions, such as echo, has none)
 //   runs/RUN_ID/status.json      the summary `beamflow runs` reads (run_store.hpp):
 //                                written when the run starts and when it ends;
-//                                a pilot's runs write it only at their end
-//                                (RunOptions::status_at_start)
+//                                a pilot's runs write none unless their journal
+//                                is longer than kSummaryHeadBytes at their end
+//                                (RunOptions::status_at_end): their summary is
+//                                the journal's RunStarted and RunEnded
 //   runs/RUN_ID/log              a pilot run's log (pilot/run_log.hpp)
 #include <filesystem>
 #include <optional>

@@ -37,15 +37,18 @@ Json read_json(const std::filesystem::path& file) {
 // header that are more than a torn tail).
 struct JournalHead {
   std::optional<Event> started;
+  std::optional<Event> ended;  // the last record, when it is a RunEnded
+  bool whole = true;           // the head held the whole file
   bool damaged = false;
   // Layout 2 (record.hpp): the definition and the input are in `started`.
   bool layout2() const { return started && started->body.contains("layout"); }
 };
 
-// Reads the first 64 KiB of the journal, and the whole file only when its
-// first commit is longer (a large definition or input) or looks damaged: a
+// Reads the first kSummaryHeadBytes of the journal, and the whole file only
+// when its first commit is longer (a large definition or input) or looks
+// damaged, or when `to_end` asks for a RunEnded the head did not reach: a
 // directory's run-or-not question is asked for every run a pilot takes in.
-JournalHead read_head(const std::filesystem::path& journal_file) {
+JournalHead read_head(const std::filesystem::path& journal_file, bool to_end = false) {
   JournalHead out;
   // A journal that is there but cannot be read as a regular file (a FIFO, a
   // dangling link, no permission) is damage: a creation cut short leaves no
@@ -61,19 +64,28 @@ JournalHead read_head(const std::filesystem::path& journal_file) {
     return out;
   }
   const auto size = static_cast<std::size_t>(st.st_size);
-  std::vector<std::uint8_t> head(std::min<std::size_t>(size, 64 * 1024));
+  std::vector<std::uint8_t> head(std::min<std::size_t>(size, kSummaryHeadBytes));
   const ssize_t n = head.empty() ? 0 : ::pread(fd.get(), head.data(), head.size(), 0);
   if (n < 0) return out;
   head.resize(static_cast<std::size_t>(n));
+  out.whole = head.size() >= size;
   try {
     auto report = journal::parse_journal(head.data(), head.size(), journal_file);
-    if (report.records.empty() && head.size() < size) report = journal::read_journal(journal_file);
+    if ((report.records.empty() || to_end) && !out.whole) {
+      report = journal::read_journal(journal_file);
+      out.whole = true;
+    }
     if (report.records.empty()) {
       out.damaged = report.damage.has_value();
       return out;
     }
     const auto& first = report.records.front();
     if (first.type == static_cast<std::uint16_t>(RecordType::RunStarted)) out.started = decode(first.type, first.payload);
+    // Whole commits only (parse_journal stops at a torn or damaged one): a
+    // RunEnded read here was committed.
+    const auto& last = report.records.back();
+    if (out.whole && !report.damage && report.records.size() > 1 && last.type == static_cast<std::uint16_t>(RecordType::RunEnded))
+      out.ended = decode(last.type, last.payload);
   } catch (const Error& e) {
     // A header that is not a journal's on a file longer than one: damage
     // (a creation cut short leaves at most a short header).
@@ -92,6 +104,15 @@ Json started_of(const JournalHead& head) {
   if (b.contains("t") && b["t"].is_number_integer()) out["started"] = format_time_ms(b["t"].get<std::int64_t>());
   if (b.contains("submission")) out["submission_id"] = b["submission"];
   return out;
+}
+
+// What a journal's RunEnded says, in status.json's fields: status, ended,
+// and error {"error","cause"} when FAILED (engine.cpp's status_json).
+void ended_of(const Event& ended, Json& st) {
+  const Json& b = ended.body;
+  st["status"] = b.value("status", std::string("FAILED"));
+  if (b.contains("t") && b["t"].is_number_integer()) st["ended"] = format_time_ms(b["t"].get<std::int64_t>());
+  if (b.contains("e")) st["error"] = {{"error", b["e"]}, {"cause", b.value("c", std::string())}};
 }
 
 // Layout 1 keeps definition.json, renamed in last at creation: its presence
@@ -314,14 +335,19 @@ std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, 
   RunSummary s;
   s.run_id = run_id;
   Json st;
+  std::optional<bool> held;  // whether a process holds the run's lock, once asked
   struct stat status_file {};
   if (::lstat((dir / "status.json").c_str(), &status_file) != 0 && errno == ENOENT) {
-    // None yet (a pilot's run writes it at its end, RunOptions::status_at_start):
-    // RUNNING while a process holds the lock (checked below), its flow and
-    // start from its journal's first record.
-    if (!head) head = read_head(dir / "journal");
+    // None (a pilot's run writes none while its journal is short,
+    // RunOptions::status_at_end): its flow and start from its journal's
+    // first record, its end from the last, once no process holds the lock
+    // (the driver lets it go after that commit is durable, as it wrote
+    // status.json only then); RUNNING while one does (checked below).
+    held = fs::FileLock::is_held(dir / "lock");
+    if (!head || (!*held && !head->whole)) head = read_head(dir / "journal", /*to_end=*/!*held);
     st = started_of(*head);
-    st["status"] = "RUNNING";
+    if (!*held && head->ended) ended_of(*head->ended, st);
+    else st["status"] = *held ? "RUNNING" : "INTERRUPTED";
   } else {
     try {
       st = read_json(dir / "status.json");
@@ -340,7 +366,7 @@ std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, 
   s.ended = text("ended", "");
   s.submission_id = text("submission_id", "");
   if (st.contains("error")) s.error = st["error"];
-  if (s.status == "RUNNING" && !fs::FileLock::is_held(dir / "lock")) s.status = "INTERRUPTED";
+  if (s.status == "RUNNING" && !held.value_or(fs::FileLock::is_held(dir / "lock"))) s.status = "INTERRUPTED";
   return s;
 } catch (const Error& e) {
   // One unreadable run (a lock that is a directory or mode 0000, a status

@@ -2,6 +2,7 @@
 // Run directories on disk (layout in run/paths.hpp): creating one, locking it
 // for the process that drives it, the status summary `beamflow runs` reads,
 // and loading a run's definition and journal back.
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -19,6 +20,12 @@ class SyncGroup;
 namespace beamflow::run {
 
 struct NewRun;
+
+// How much of a journal a summary reads at once (its head): a run without
+// status.json whose journal is longer is read whole only once no process
+// holds its lock. A pilot's runs write status.json at their end only when
+// their journal is longer (RunOptions::status_at_end).
+inline constexpr std::size_t kSummaryHeadBytes = 64 * 1024;
 
 // A time-ordered unique id: "20261124T093000Z-1a2b3c".
 std::string new_run_id();
@@ -120,9 +127,10 @@ struct RunSummary {
 // Every run under runs_root, oldest first.
 std::vector<RunSummary> list_runs(const std::filesystem::path& runs_root);
 // Status of one run; nullopt when it does not exist. A run without
-// status.json (a pilot's, until it ends) is RUNNING while a process holds
-// its lock, else INTERRUPTED, with its flow and start from its journal's
-// RunStarted.
+// status.json (a pilot's, RunOptions::status_at_end) is RUNNING while a
+// process holds its lock; else what its journal's last record says when that
+// is a RunEnded (SUCCEEDED or FAILED, its end time and error), or
+// INTERRUPTED; its flow and start come from its journal's RunStarted.
 std::optional<RunSummary> summarize_run(const std::filesystem::path& runs_root, const std::string& run_id);
 
 }  // namespace beamflow::run

@@ -47,21 +47,22 @@ TEST(RunCreation, ADirectoryCutShortBeforeItsDefinitionIsTakenOverWithAFreshJour
   EXPECT_FALSE(std::filesystem::exists(dir / "input.json"));
 }
 
-// A pilot's runs write status.json once, at their end
-// (RunOptions::status_at_start = false): until then a run is summarized from
-// its lock (RUNNING while held) and its journal's RunStarted (flow, start).
+// A pilot's runs write no status.json (RunOptions::status_at_start and
+// status_at_end false): a run is summarized from its lock (RUNNING while
+// held) and its journal: flow and start from its RunStarted, its end from its
+// RunEnded. A run that writes status.json and loses it reads the same.
 TEST(RunCreation, ARunWithoutStatusJsonIsSummarizedFromItsLockAndItsJournal) {
-  for (const bool at_start : {false, true}) {
-    SCOPED_TRACE(at_start ? "status.json at start" : "status.json at the end only");
+  for (const bool pilot : {true, false}) {
+    SCOPED_TRACE(pilot ? "no status.json (a pilot's run)" : "status.json at start and end");
     test::ScratchDir scratch;
     run::Engine engine(test::builtin_registry());
     auto o = test::fast_options(scratch.path(), "r1");
     o.flow_file = "the-flow.json";
-    o.status_at_start = at_start;
+    o.status_at_start = o.status_at_end = !pilot;
     bool looked = false;
     o.on_started = [&] {
       looked = true;
-      EXPECT_EQ(std::filesystem::exists(scratch.path() / "r1" / "status.json"), at_start);
+      EXPECT_EQ(std::filesystem::exists(scratch.path() / "r1" / "status.json"), !pilot);
       const auto s = run::summarize_run(scratch.path(), "r1");
       ASSERT_TRUE(s);
       EXPECT_EQ(s->status, "RUNNING");  // our own lock is held
@@ -70,14 +71,69 @@ TEST(RunCreation, ARunWithoutStatusJsonIsSummarizedFromItsLockAndItsJournal) {
     };
     ASSERT_EQ(engine.start(Json::parse(kFlow), Json::object(), o).status, run::RunStatus::Succeeded);
     EXPECT_TRUE(looked);
+    EXPECT_EQ(std::filesystem::exists(scratch.path() / "r1" / "status.json"), !pilot);
     const auto s = run::summarize_run(scratch.path(), "r1");
     ASSERT_TRUE(s);
     EXPECT_EQ(s->status, "SUCCEEDED");
     EXPECT_EQ(s->flow, "the-flow.json");
-    // Without status.json and without a holder of its lock: INTERRUPTED (resumable).
+    EXPECT_EQ(s->ended.size(), 24u) << s->ended;
     std::filesystem::remove(scratch.path() / "r1" / "status.json");
-    EXPECT_EQ(run::summarize_run(scratch.path(), "r1")->status, "INTERRUPTED");
+    const auto from_journal = run::summarize_run(scratch.path(), "r1");
+    EXPECT_EQ(from_journal->to_json(), s->to_json());
   }
+}
+
+// The layout's crash safety: a pilot's run killed at any instant (its
+// journal cut at any byte, nobody holding its lock) is ended only when its
+// journal's whole commits end with RunEnded, else INTERRUPTED (resumed by the
+// next pilot); while a process holds its lock it is RUNNING even with its
+// RunEnded written (its driver lets the lock go once that commit is durable).
+// A FAILED end carries its error; a journal longer than a summary's head
+// makes the run write status.json, and without it is read whole.
+TEST(RunCreation, ARunWithoutStatusJsonEndsOnlyWithItsRunEndedCommittedAndNoDriver) {
+  test::ScratchDir scratch;
+  run::Engine engine(test::builtin_registry());
+  const Json failing = Json::parse(
+      R"({"StartAt":"A","States":{"A":{"Type":"Task","Resource":"echo","Next":"F"},)"
+      R"("F":{"Type":"Fail","Error":"Oops.Bad","Cause":"on purpose"}}})");
+  auto o = test::fast_options(scratch.path(), "full");
+  o.status_at_start = o.status_at_end = false;
+  ASSERT_EQ(engine.start(failing, Json::object(), o).status, run::RunStatus::Failed);
+  const auto full = scratch.path() / "full";
+  ASSERT_FALSE(std::filesystem::exists(full / "status.json"));
+  const auto ended = run::summarize_run(scratch.path(), "full");
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->status, "FAILED");
+  EXPECT_EQ(ended->error, (Json{{"error", "Oops.Bad"}, {"cause", "on purpose"}}));
+  const auto records = journal::read_journal(full / "journal").records;
+  ASSERT_GT(records.size(), 2u);
+  ASSERT_EQ(records.back().type, static_cast<std::uint16_t>(run::RecordType::RunEnded));
+  const auto size = std::filesystem::file_size(full / "journal");
+  const auto cut = scratch.path() / "cut";
+  for (std::uint64_t at = records.front().offset + 1; at <= size; ++at) {
+    std::filesystem::remove_all(cut);
+    std::filesystem::create_directories(cut);
+    std::filesystem::copy_file(full / "journal", cut / "journal");
+    std::filesystem::resize_file(cut / "journal", at);
+    const auto s = run::summarize_run(scratch.path(), "cut");
+    if (!s) continue;  // no whole first commit: a creation cut short, not a run
+    EXPECT_EQ(s->status, at == size ? "FAILED" : "INTERRUPTED") << "cut at byte " << at << " of " << size;
+    if (at == size) {
+      auto lock = fs::FileLock::try_acquire(cut / "lock");
+      ASSERT_TRUE(lock);
+      EXPECT_EQ(run::summarize_run(scratch.path(), "cut")->status, "RUNNING");
+    }
+  }
+
+  // Longer than a summary's head: status.json at the end; without it, the
+  // whole journal is read.
+  auto big = test::fast_options(scratch.path(), "big");
+  big.status_at_start = big.status_at_end = false;
+  const Json input = {{"pad", std::string(run::kSummaryHeadBytes, 'x')}};
+  ASSERT_EQ(engine.start(Json::parse(kFlow), input, big).status, run::RunStatus::Succeeded);
+  EXPECT_TRUE(std::filesystem::exists(scratch.path() / "big" / "status.json"));
+  std::filesystem::remove(scratch.path() / "big" / "status.json");
+  EXPECT_EQ(run::summarize_run(scratch.path(), "big")->status, "SUCCEEDED");
 }
 
 TEST(RunCreation, ARealRunIsNeverTakenOver) {
