@@ -152,6 +152,11 @@ class Coordinator {
       }
     }
     publish();
+    try {
+      m_inbox.archive_now();
+    } catch (const Error& e) {
+      log(std::string("not archived: ") + e.what() + " (archived at the next start)");
+    }
     if (m_group) {
       const auto st = m_group->stats();
       log("group commit: " + std::to_string(st.requests) + " syncs asked by the runs, " + std::to_string(st.flushes) +
@@ -191,9 +196,11 @@ class Coordinator {
   // start was not synced (--durability none; a first commit written by a
   // pilot killed before its sync, then resumed). Such a run was never
   // acted on (nothing is, before its start is in its journal), so
-  // starting it runs it once. accepted/ holds every submission ever run
-  // here: only those whose run does not name them (runs keep their
-  // submission id) are read.
+  // starting it runs it once. accepted/ holds what ran here since the last
+  // archive pass: only those whose run does not name them (runs keep their
+  // submission id) are read. What has every run is archived (the reader's
+  // thread, intake_archive.hpp): no start reads it again, so a run
+  // directory a user deletes does not make its submission run again.
   void recover() {
     std::unordered_set<std::string> runs, submitted;  // run ids; submission ids of those runs
     for (auto& s : run::list_runs(runs_root())) {
@@ -202,7 +209,7 @@ class Coordinator {
       runs.insert(std::move(s.run_id));
     }
     const Pending accepted =
-        accepted_without_run(m_o.dir, [&submitted](const std::string& id) { return submitted.count(id) > 0; });
+        m_inbox.recover([&submitted](const std::string& id) { return submitted.count(id) > 0; });
     for (const auto& why : accepted.bad)
       if (m_reported.insert(why).second) log("refused " + why);
     for (const auto& s : accepted.ready)
@@ -228,7 +235,7 @@ class Coordinator {
     for (const auto& why : p.later)
       if (m_reported.insert(why).second) log("not read now: " + why + " (read again at the next look)");
     for (const auto& why : p.unmoved)
-      if (m_reported.insert(why).second) log("not moved to accepted/: " + why + " (its runs exist; the next pilot moves it)");
+      if (m_reported.insert(why).second) log("not moved: " + why + " (its runs exist: moved later)");
     for (const auto& s : p.ready) accept(s);
   }
 
@@ -311,8 +318,7 @@ class Coordinator {
     o.work_dir = m_o.dir;
     o.executor = [this, &s](fs::Wakeup& w) { return m_scheduler.executor(s.run_id, w); };
     o.interrupt = [&s] { return s.interrupt.load(); };
-    o.status_at_start = false;  // no status.json: the journal's RunEnded is the summary (RunOptions)
-    o.status_at_end = false;
+    o.status_at_start = false;  // status.json once, at the end (RunOptions)
     o.submission_id = s.submission_id;  // lets recover() skip its file in accepted/
     try {
       run::Engine engine(m_registry);

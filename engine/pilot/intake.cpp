@@ -1,4 +1,5 @@
 #include "pilot/intake.hpp"
+#include "pilot/intake_archive.hpp"
 #include "pilot/intake_detail.hpp"
 
 #include <fcntl.h>
@@ -128,6 +129,7 @@ using detail::anonymous_files;
 using detail::kInbox;
 using detail::kAccepted;
 using detail::kLedger;
+using detail::kArchive;
 
 // Exists, is ours, and others cannot write to it; created 0700 when missing.
 void private_dir(const fsys::path& dir) {
@@ -239,6 +241,7 @@ Submission Submission::from_json(const Json& j, const std::string& file) {
 void prepare_pilot_dir(const fsys::path& dir) {
   private_dir(dir);
   for (const char* sub : {kInbox, kAccepted, kLedger, "runs", "cancel"}) private_dir(dir / sub);
+  private_dir(dir / kAccepted / kArchive);
 }
 
 void check_submission_id(const std::string& id) {
@@ -265,6 +268,7 @@ Intake::Intake(fsys::path dir) : m_dir(std::move(dir)) {
   prepare_pilot_dir(m_dir);
   m_inbox = open_dir(m_dir / kInbox);
   m_accepted = open_dir(m_dir / kAccepted);
+  m_archive = open_dir(m_dir / kAccepted / kArchive);
   m_ledger = open_dir(m_dir / kLedger);
   m_anonymous = anonymous_files(m_inbox.get());
 }
@@ -273,10 +277,11 @@ bool Intake::handed_over(const std::string& submission_id) const {
   const std::string name = submission_id + ".json";
   struct stat st {};
   // A batch's entry (the ledger link), else a file: inbox/ first, a pilot
-  // moves inbox -> accepted, so looking in the order of that move never
-  // misses a submission being moved meanwhile.
+  // moves inbox -> accepted -> archive, so looking in the order of those
+  // moves never misses a submission being moved meanwhile.
   return ::fstatat(m_ledger.get(), submission_id.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-         ::fstatat(m_inbox.get(), name.c_str(), &st, 0) == 0 || ::fstatat(m_accepted.get(), name.c_str(), &st, 0) == 0;
+         ::fstatat(m_inbox.get(), name.c_str(), &st, 0) == 0 || ::fstatat(m_accepted.get(), name.c_str(), &st, 0) == 0 ||
+         ::fstatat(m_archive.get(), name.c_str(), &st, 0) == 0;
 }
 
 std::vector<Intake::Outcome> Intake::submit(const std::vector<Item>& batch, Existing existing_mode) {
@@ -442,9 +447,12 @@ void mark_accepted(const fsys::path& dir, const std::string& submission_id) {
   check_submission_id(submission_id);
   const fsys::path from = dir / kInbox / (submission_id + ".json");
   const fsys::path to = dir / kAccepted / (submission_id + ".json");
-  // Moved already: a start that failed after the move is tried again.
+  // Moved already: a start that failed after the move is tried again (and
+  // the file may be archived since).
   struct stat st {};
-  if (::rename(from.c_str(), to.c_str()) != 0 && !(errno == ENOENT && ::stat(to.c_str(), &st) == 0))
+  if (::rename(from.c_str(), to.c_str()) != 0 &&
+      !(errno == ENOENT && (::stat(to.c_str(), &st) == 0 ||
+                            ::stat((dir / kAccepted / kArchive / (submission_id + ".json")).c_str(), &st) == 0)))
     throw io_error("cannot move the submission to accepted/", from);
   // Not synced (it cost two fsyncs a flow, most of a pilot flow's syncs once
   // the runs share a group commit): nothing depends on the move being
@@ -457,12 +465,14 @@ void mark_accepted(const fsys::path& dir, const std::string& submission_id) {
 namespace {
 
 // The entry of a format 2 batch (a watcher's, no ledger link) with this
-// id, in inbox/ then accepted/ (the order a pilot moves them): each batch's
-// ids read, the one holding it read whole.
-std::optional<Submission> find_unlinked(const fsys::path& dir, const std::string& submission_id) {
-  for (const char* sub : {kInbox, kAccepted}) {
+// id, in inbox/ then accepted/ (the order a pilot moves them), then, with
+// `archived`, accepted/archive/: each batch's ids read, the one holding it
+// read whole.
+std::optional<Submission> find_unlinked(const fsys::path& dir, const std::string& submission_id, bool archived) {
+  for (const fsys::path& folder : {dir / kInbox, dir / kAccepted, dir / kAccepted / kArchive}) {
+    if (!archived && folder.filename() == kArchive) break;
     std::error_code ec;
-    for (fsys::directory_iterator it(dir / sub, ec), end; !ec && it != end; it.increment(ec)) {
+    for (fsys::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
       const fsys::path& p = it->path();
       struct stat st {};
       // A format 1 batch that owns entries has their links (nlink > 1).
@@ -486,24 +496,29 @@ std::optional<Submission> find_unlinked(const fsys::path& dir, const std::string
 bool is_submitted(const fsys::path& dir, const std::string& submission_id) {
   const std::string name = submission_id + ".json";
   struct stat st {};
+  // handled.ids last: it covers an archived batch before the batch leaves
+  // accepted/.
   return ::lstat((dir / kLedger / submission_id).c_str(), &st) == 0 || ::stat((dir / kInbox / name).c_str(), &st) == 0 ||
          ::stat((dir / kAccepted / name).c_str(), &st) == 0 ||
-         (is_watcher_id(submission_id) && find_unlinked(dir, submission_id));
+         ::stat((dir / kAccepted / kArchive / name).c_str(), &st) == 0 ||
+         (is_watcher_id(submission_id) &&
+          (find_unlinked(dir, submission_id, false) || HandledIds(dir).contains(submission_id)));
 }
 
 std::optional<Submission> find_submission(const fsys::path& dir, const std::string& submission_id) {
   check_submission_id(submission_id);
-  // inbox/ first: a pilot moves inbox -> accepted, so looking in the order
-  // of that move never misses a submission being moved meanwhile.
-  for (const char* sub : {kInbox, kAccepted}) {
-    const fsys::path p = dir / sub / (submission_id + ".json");
+  // inbox/ first: a pilot moves inbox -> accepted -> archive, so looking in
+  // the order of those moves never misses a submission being moved meanwhile.
+  for (const fsys::path& folder : {dir / kInbox, dir / kAccepted, dir / kAccepted / kArchive}) {
+    const fsys::path p = folder / (submission_id + ".json");
     struct stat st {};
     if (::stat(p.c_str(), &st) == 0) return read_submission(p);
   }
   // A batch's: its ledger entry is the batch file that owns it.
   const fsys::path entry = dir / kLedger / submission_id;
   struct stat st {};
-  if (::lstat(entry.c_str(), &st) != 0) return is_watcher_id(submission_id) ? find_unlinked(dir, submission_id) : std::nullopt;
+  if (::lstat(entry.c_str(), &st) != 0)
+    return is_watcher_id(submission_id) ? find_unlinked(dir, submission_id, true) : std::nullopt;
   for (auto& e : detail::read_batch(entry).entries)
     if (e.submission.submission_id == submission_id) return std::move(e.submission);
   return std::nullopt;
@@ -529,9 +544,10 @@ std::vector<detail::FileId> owners_without_run(int ledger_fd, const fsys::path& 
 
 // list_submissions(), list_readable() and accepted_without_run(): `lenient`
 // null, a file that cannot be read throws; else it is left out and named in
-// lenient->bad. `has_run` given: what it names is left out, unread.
+// lenient->bad. `has_run` given: what it names is left out, unread, and a
+// file or batch left out whole is named in `complete` (when given).
 std::vector<Submission> list_folders(const fsys::path& dir, Folders folders, Pending* lenient,
-                                     const HasRun* has_run = nullptr) {
+                                     const HasRun* has_run = nullptr, std::vector<std::string>* complete = nullptr) {
   std::vector<Submission> out;
   // A submission read in inbox/ and moved by a running pilot before
   // accepted/ is listed is met twice; it is one submission (its id is what
@@ -542,8 +558,9 @@ std::vector<Submission> list_folders(const fsys::path& dir, Folders folders, Pen
   };
   fs::detail::UniqueFd ledger;  // opened at the first batch
   std::optional<std::vector<detail::FileId>> wanted;  // has_run: the batches to read, found at the first
-  for (const char* sub : {kInbox, kAccepted}) {
-    if (folders == Folders::Accepted && sub == kInbox) continue;
+  const std::string archived = std::string(kAccepted) + "/" + kArchive;
+  for (const std::string& sub : {std::string(kInbox), std::string(kAccepted), archived}) {
+    if ((folders == Folders::Accepted && sub != kAccepted) || (folders != Folders::All && sub == archived)) continue;
     std::error_code ec;
     for (fsys::directory_iterator it(dir / sub, ec), end; !ec && it != end; it.increment(ec)) {
       const fsys::path& p = it->path();
@@ -551,18 +568,30 @@ std::vector<Submission> list_folders(const fsys::path& dir, Folders folders, Pen
       // Listed in the order a pilot moves them (inbox -> accepted): one
       // moved meanwhile is gone from inbox/ and found in accepted/.
       struct stat st {};
+      const auto whole = [&] {
+        if (complete) complete->push_back(p.filename().string());
+      };
       try {
-        if (p.extension() == ".json" && !(has_run && (*has_run)(p.stem().string()))) add(read_submission(p));
+        if (p.extension() == ".json") {
+          if (!(has_run && (*has_run)(p.stem().string()))) add(read_submission(p));
+          else whole();
+        }
         if (p.extension() != ".batch") continue;
         if (!ledger) ledger = open_dir(dir / kLedger);
         if (has_run) {
           if (::stat(p.c_str(), &st) != 0) continue;
           if (st.st_nlink > 1) {  // a format 1 batch owning entries: told by the ledger's names
             if (!wanted) wanted = owners_without_run(ledger.get(), dir / kLedger, *has_run);
-            if (std::find(wanted->begin(), wanted->end(), detail::id_of(st)) == wanted->end()) continue;
+            if (std::find(wanted->begin(), wanted->end(), detail::id_of(st)) == wanted->end()) {
+              whole();
+              continue;
+            }
           } else {  // a format 2 batch (its own ledger entry): told by its ids
             const auto ids = detail::batch_ids(p);
-            if (std::all_of(ids.begin(), ids.end(), *has_run)) continue;
+            if (std::all_of(ids.begin(), ids.end(), *has_run)) {
+              whole();
+              continue;
+            }
           }
         }
         auto b = detail::read_batch(p);
@@ -585,7 +614,7 @@ std::vector<Submission> list_folders(const fsys::path& dir, Folders folders, Pen
 }  // namespace
 
 std::vector<Submission> list_submissions(const fsys::path& dir) {
-  return list_folders(dir, Folders::InboxAndAccepted, nullptr);
+  return list_folders(dir, Folders::All, nullptr);
 }
 
 Pending list_readable(const fsys::path& dir, Folders folders) {
@@ -594,9 +623,9 @@ Pending list_readable(const fsys::path& dir, Folders folders) {
   return out;
 }
 
-Pending accepted_without_run(const fsys::path& dir, const HasRun& has_run) {
+Pending accepted_without_run(const fsys::path& dir, const HasRun& has_run, std::vector<std::string>* complete) {
   Pending out;
-  out.ready = list_folders(dir, Folders::Accepted, &out, &has_run);
+  out.ready = list_folders(dir, Folders::Accepted, &out, &has_run, complete);
   return out;
 }
 

@@ -55,6 +55,12 @@
 //   accepted/B.batch  moved here by the pilot once every entry B owns has a
 //                     run under runs/ (kept: a format 2 batch here is still
 //                     the ledger entry of its ids).
+//   accepted/archive/ what accepted/ held, once its runs are durable and
+//   handled.ids       handled.ids covers its ids: a start reads neither, so
+//                     a run directory a user deleted does not make its
+//                     submission run again, and a start's work grows with
+//                     recent submissions, not with history
+//                     (intake_archive.hpp).
 //   runs/             the pilot's runs, as in $BEAMFLOW_HOME/runs.
 //   cancel/RUN_ID     a cancel request (beamflow cancel), acted on by the pilot.
 //   status.json       what the running pilot publishes (ranks, queue), atomically.
@@ -189,7 +195,7 @@ class Intake {
 
  private:
   std::filesystem::path m_dir;
-  fs::detail::UniqueFd m_inbox, m_accepted, m_ledger;  // the batch's system calls work relative to these
+  fs::detail::UniqueFd m_inbox, m_accepted, m_archive, m_ledger;  // the batch's system calls work relative to these
   bool m_anonymous = false;                   // temporaries are O_TMPFILE files
 };
 
@@ -204,10 +210,11 @@ struct Pending {
   // reason (is_final() false: EMFILE, EIO, a full disk), "inbox/X.json:
   // why"; the next look reads it again.
   std::vector<std::string> later;
-  // InboxReader::fresh() only: a batch read and handed on whose every
-  // entry has its run, but that could not be moved to accepted/ (nothing
-  // refused, nothing to read again: the next pilot moves it), "inbox/X.batch:
-  // why".
+  // InboxReader::fresh() only: what has every run but could not be moved
+  // on (nothing refused, nothing to read again): a batch read and handed on
+  // that could not be moved to accepted/ (the next pilot moves it),
+  // "inbox/X.batch: why", and what the reader's archive pass could not
+  // archive (tried again later), "accepted/...: why".
   std::vector<std::string> unmoved;
 };
 Pending pending(const std::filesystem::path& dir);
@@ -218,37 +225,42 @@ Pending pending(const std::filesystem::path& dir);
 bool is_final(const Error& e) noexcept;
 
 // After the run's journal is durable: moves inbox/ID.json to accepted/.
-// Idempotent. Not synced: a move a crash undoes is made again (intake.cpp).
+// Idempotent (also once archived). Not synced: a move a crash undoes is made again (intake.cpp).
 void mark_accepted(const std::filesystem::path& dir, const std::string& submission_id);
 
-// Whether this id was handed over (in ledger/, inbox/ or accepted/): three
-// lstat(2)s and no parse; for an id in the watcher's namespace not found so,
-// the format 2 batches are read too (a watcher knows its own ids from
-// memory: BatchLedger::handed_over).
+// Whether this id was handed over (in ledger/, inbox/, accepted/ or
+// accepted/archive/): four lstat(2)s and no parse; for an id in the
+// watcher's namespace not found so, the format 2 batches of inbox/ and
+// accepted/ are read too, and handled.ids asked (a watcher knows its own ids
+// from memory: BatchLedger::handed_over).
 bool is_submitted(const std::filesystem::path& dir, const std::string& submission_id);
 
-// The submission with this id, from inbox/ or accepted/ (a file, or the
-// entry of the batch that owns it); nullopt if none.
+// The submission with this id, from inbox/, accepted/ or accepted/archive/
+// (a file, or the entry of the batch that owns it); nullopt if none.
 std::optional<Submission> find_submission(const std::filesystem::path& dir, const std::string& submission_id);
 
-// Every submission handed over, in inbox/ and accepted/, files and owned
-// batch entries, each id once: what was handed to this pilot directory
-// (tests, benchmarks, audits).
+// Every submission handed over, in inbox/, accepted/ and accepted/archive/,
+// files and owned batch entries, each id once: what was handed to this
+// pilot directory (tests, benchmarks, audits).
 std::vector<Submission> list_submissions(const std::filesystem::path& dir);
 
 // list_submissions() for callers that must see past a damaged file (a
 // client's lookup, a pilot at its start): a file that cannot be read is
 // left out of `ready` and named in `bad` ("accepted/X.json: why"), never
 // thrown. `ready` is in listing order, not pending()'s.
-enum class Folders { InboxAndAccepted, Accepted };
+// All: accepted/archive/ too (audits, tests); the others leave it out.
+enum class Folders { InboxAndAccepted, Accepted, All };
 Pending list_readable(const std::filesystem::path& dir, Folders folders = Folders::InboxAndAccepted);
 
 // list_readable(dir, Folders::Accepted) less what `has_run(submission_id)`
 // says has its run, told from names without reading it: a submission
 // file's name is its id, and a batch file is read only when an id whose
 // ledger entry is that batch (ledger/ID, a hard link: one stat) has no run.
-// For a pilot at its start: accepted/ keeps every submission ever run.
+// For a pilot at its start: accepted/ keeps what was run since its last
+// archive pass. `complete`: the names in accepted/ (ID.json, B.batch) whose
+// every owned entry has its run are added to it (archive()'s input).
 Pending accepted_without_run(const std::filesystem::path& dir,
-                             const std::function<bool(const std::string&)>& has_run);
+                             const std::function<bool(const std::string&)>& has_run,
+                             std::vector<std::string>* complete = nullptr);
 
 }  // namespace beamflow::pilot

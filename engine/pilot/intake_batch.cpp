@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <string_view>
 #include <tuple>
 
@@ -377,22 +378,28 @@ BatchLedger::BatchLedger(fsys::path dir) : m_dir(std::move(dir)) {
                 {{"file", lock.string()}});
   m_inbox = detail::open_dir(m_dir / detail::kInbox);
   m_anonymous = detail::anonymous_files(m_inbox.get());
-  // After the lock: whatever a watcher before us linked is listed.
+  // After the lock: whatever a watcher before us linked is listed. Then
+  // handled.ids: the pilot writes it before it archives a batch, so one
+  // archived while accepted/ was listed is in the one mapped after.
   index_handed_over(m_dir, m_ids);
+  m_handled = HandledIds(m_dir);
   // Room for a long burst without rehashing the whole history (a rehash
   // was a measured share of a file's hand-off).
   m_ids.reserve(m_ids.size() + (std::size_t{1} << 16));
 }
 
 bool BatchLedger::handed_over(const std::string& submission_id) const {
-  const std::lock_guard lock(m_mutex);
-  const auto it = m_ids.find(submission_id);
-  return it != m_ids.end() && it->second;
+  {
+    const std::lock_guard lock(m_mutex);
+    const auto it = m_ids.find(submission_id);
+    if (it != m_ids.end()) return it->second;
+  }
+  return m_handled.contains(submission_id);
 }
 
 std::size_t BatchLedger::size() const {
   const std::lock_guard lock(m_mutex);
-  return m_ids.size() - m_in_flight;
+  return m_ids.size() - m_in_flight + m_handled.size();
 }
 
 std::vector<Intake::Outcome> BatchLedger::submit(const std::vector<Intake::Item>& batch) {
@@ -400,6 +407,11 @@ std::vector<Intake::Outcome> BatchLedger::submit(const std::vector<Intake::Item>
   const Plan plan = plan_batch(batch, out, true);
   std::vector<std::size_t> ours;
   std::vector<bool*> claimed;  // their entries in m_ids (a node's value stays where it is)
+  // Archived by the pilot (handled.ids, fixed since construction): asked
+  // before the lock is taken.
+  std::vector<bool> archived(batch.size(), false);
+  if (m_handled.size() != 0)
+    for (const std::size_t i : plan.fresh) archived[i] = m_handled.contains(out[i].submission_id);
   {
     // All or none of this batch's ids claimed at once (no thread waits
     // while it holds a claim: no deadlock between two batches).
@@ -413,6 +425,10 @@ std::vector<Intake::Outcome> BatchLedger::submit(const std::vector<Intake::Item>
     ours.reserve(plan.fresh.size());
     claimed.reserve(plan.fresh.size());
     for (const std::size_t i : plan.fresh) {
+      if (archived[i]) {
+        out[i].existed = true;
+        continue;
+      }
       const auto [it, fresh] = m_ids.try_emplace(out[i].submission_id, false);
       if (!fresh) {  // handed over (none of ours is in flight elsewhere now)
         out[i].existed = true;
@@ -462,6 +478,74 @@ InboxReader::InboxReader(fsys::path dir) : m_dir(std::move(dir)) {
   m_inbox = detail::open_dir(m_dir / detail::kInbox);
   m_accepted = detail::open_dir(m_dir / detail::kAccepted);
   m_ledger = detail::open_dir(m_dir / detail::kLedger);
+  m_archiver = std::thread([this] { archiver(); });
+}
+
+InboxReader::~InboxReader() {
+  {
+    const std::lock_guard lock(m_mutex);
+    m_stop = true;
+  }
+  m_archive_wake.notify_all();
+  m_archiver.join();
+}
+
+Pending InboxReader::recover(const std::function<bool(const std::string&)>& has_run) {
+  std::vector<std::string> complete;
+  Pending out = accepted_without_run(m_dir, has_run, &complete);
+  if (!complete.empty()) {
+    {
+      const std::lock_guard lock(m_mutex);
+      for (auto& name : complete) m_to_archive.push_back(std::move(name));
+      m_archive_soon = true;
+    }
+    m_archive_wake.notify_all();
+  }
+  return out;
+}
+
+void InboxReader::archive_now() {
+  const std::lock_guard pass(m_archive_pass);
+  std::vector<std::string> names;
+  {
+    const std::lock_guard lock(m_mutex);
+    names.swap(m_to_archive);
+  }
+  std::vector<std::string> left;
+  try {
+    left = archive(m_dir, names);
+  } catch (...) {  // tried again at the next pass
+    const std::lock_guard lock(m_mutex);
+    m_to_archive.insert(m_to_archive.end(), names.begin(), names.end());
+    throw;
+  }
+  // Unreadable now (archive() names them): tried at the next pilot's start.
+  if (!left.empty()) {
+    const std::lock_guard lock(m_mutex);
+    for (auto& why : left) m_archive_said.push_back(std::move(why));
+  }
+}
+
+// A pass when kArchiveEveryMs went by with something to archive, or at once
+// for what recover() found: off the coordinator's loop (a pass syncs the
+// file system and rewrites handled.ids).
+void InboxReader::archiver() {
+  std::unique_lock lock(m_mutex);
+  for (;;) {
+    m_archive_wake.wait_for(lock, std::chrono::milliseconds(kArchiveEveryMs), [&] { return m_stop || m_archive_soon; });
+    if (m_stop) return;
+    m_archive_soon = false;
+    if (m_to_archive.empty()) continue;
+    lock.unlock();
+    try {
+      archive_now();
+    } catch (const Error& e) {
+      lock.lock();
+      m_archive_said.push_back(std::string(detail::kAccepted) + "/: cannot archive: " + e.message());
+      continue;
+    }
+    lock.lock();
+  }
 }
 
 Pending InboxReader::fresh() {
@@ -498,6 +582,11 @@ Pending InboxReader::fresh() {
   // The moment's (EMFILE, EIO): reported, looked at again at the next look;
   // what was read is handed on, not thrown away with the error.
   if (ec) out.later.push_back(inbox_label("") + ": cannot list it: " + ec.message());
+  {
+    const std::lock_guard lock(m_mutex);
+    for (auto& why : m_archive_said) out.unmoved.push_back(std::move(why));
+    m_archive_said.clear();
+  }
   std::sort(out.ready.begin(), out.ready.end(), [](const Submission& a, const Submission& b) {
     return std::tie(a.submitted_at_ms, a.submission_id) < std::tie(b.submitted_at_ms, b.submission_id);
   });
@@ -609,6 +698,8 @@ void InboxReader::accepted(const std::string& submission_id) {
     if (!m_files.count(submission_id)) return;  // a batch entry whose run existed when read
   }
   mark_accepted(m_dir, submission_id);
+  const std::lock_guard lock(m_mutex);
+  m_to_archive.push_back(submission_id + ".json");
 }
 
 void InboxReader::move_batch(const std::string& name) {
@@ -617,6 +708,7 @@ void InboxReader::move_batch(const std::string& name) {
     throw io_error("cannot move the batch to accepted/", m_dir / detail::kInbox / file);
   if (::fsync(m_accepted.get()) != 0 || ::fsync(m_inbox.get()) != 0)
     throw io_error("cannot sync the pilot directory", m_dir / detail::kAccepted);
+  m_to_archive.push_back(file);  // the caller holds m_mutex
 }
 
 }  // namespace beamflow::pilot

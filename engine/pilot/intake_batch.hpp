@@ -15,19 +15,25 @@
 // accepted(): once the run's journal is durable. A submission file moves to
 // accepted/ (mark_accepted); a batch moves when every entry it owns has its
 // run (entries whose run already existed when read count at once, so a
-// pilot killed mid-batch moves it after its restart).
+// pilot killed mid-batch moves it after its restart). What moved to
+// accepted/ is archived (intake_archive.hpp) by the reader's own thread
+// every kArchiveEveryMs, and by archive_now().
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "pilot/intake.hpp"
+#include "pilot/intake_archive.hpp"
 #include "platform/fs.hpp"
 #include "platform/posix_file.hpp"
 
@@ -38,7 +44,7 @@ namespace beamflow::pilot {
 // file and one of inbox/, and no system call per submission: the ids it
 // holds are recorded by the batch itself, and which ids were handed over is
 // known from memory (an index of every batch and ledger entry, read at
-// construction).
+// construction, and handled.ids for what the pilot archived).
 //
 // That index replaces link(2)'s arbitration, so it must see every writer of
 // these ids: one BatchLedger per pilot directory at a time (an exclusive
@@ -65,7 +71,8 @@ class BatchLedger {
   // `existed`, empty run id). Throws pilot.dir.io when the batch cannot be
   // written or synced: then none of its items is handed over.
   std::vector<Intake::Outcome> submit(const std::vector<Intake::Item>& batch);
-  // Ids known handed over (tests, the log).
+  // Ids known handed over (tests, the log): an id both in accepted/ and in
+  // handled.ids (an archive pass cut before its moves) counts twice.
   std::size_t size() const;
 
  private:
@@ -80,16 +87,35 @@ class BatchLedger {
   // is claimed, then settled, in place (one lookup and one node a file).
   std::unordered_map<std::string, bool> m_ids;
   std::size_t m_in_flight = 0;  // the entries of m_ids that are false
+  // What the pilot archived (mapped once, at construction, after the
+  // listing: a batch archived meanwhile was listed or is covered).
+  HandledIds m_handled;
 };
 
 class InboxReader {
  public:
+  // How often the reader's thread archives what moved to accepted/.
+  static constexpr std::int64_t kArchiveEveryMs = 10'000;
   // Throws what prepare_pilot_dir throws.
   explicit InboxReader(std::filesystem::path dir);
+  // Stops the archiving thread (what it has not archived yet is archived
+  // by the next pilot's start).
+  ~InboxReader();
+  InboxReader(const InboxReader&) = delete;
+  InboxReader& operator=(const InboxReader&) = delete;
+
+  // For a pilot at its start: accepted_without_run(), and what accepted/
+  // holds whose every owned entry has its run is handed to the archiving
+  // thread (archived at once, not before the start goes on).
+  Pending recover(const std::function<bool(const std::string&)>& has_run);
+  // Archives now what moved to accepted/ so far (the pilot's end). Throws
+  // pilot.dir.io, pilot.handled.invalid: then it is tried again later.
+  void archive_now();
 
   // Submissions that appeared in inbox/ since the last call (the first
   // call: everything there), oldest first, then by id. Files that cannot be
-  // read, and bad batch lines, are in `bad` (once each).
+  // read, and bad batch lines, are in `bad` (once each); what the archiving
+  // thread could not archive since the last call is in `unmoved`.
   Pending fresh();
   // The definition and input of a submission fresh() returned (read from
   // its file again); nullopt when it is gone. Thread-safe.
@@ -116,6 +142,7 @@ class InboxReader {
                 const std::string& key, Pending& out);
   void read_batch_file(const std::string& name, Pending& out);
   void move_batch(const std::string& name);
+  void archiver();
 
   std::filesystem::path m_dir;
   fs::detail::UniqueFd m_inbox, m_accepted, m_ledger;
@@ -124,6 +151,14 @@ class InboxReader {
   std::unordered_set<std::string> m_batches;  // batch files read (names)
   std::unordered_map<std::string, Batch> m_open;    // batches with outstanding entries
   std::unordered_map<std::string, Entry> m_entries;  // outstanding batch entries by id
+  // Names in accepted/ whose runs all exist, not archived yet (m_mutex).
+  std::vector<std::string> m_to_archive;
+  std::vector<std::string> m_archive_said;  // what a pass of the thread could not do (m_mutex), for fresh()
+  bool m_stop = false;                      // m_mutex
+  bool m_archive_soon = false;              // m_mutex: recover() found some, archive them now
+  std::condition_variable m_archive_wake;
+  std::mutex m_archive_pass;  // one pass at a time
+  std::thread m_archiver;     // last: it uses everything above
 };
 
 }  // namespace beamflow::pilot

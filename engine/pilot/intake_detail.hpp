@@ -21,6 +21,7 @@ namespace beamflow::pilot::detail {
 inline constexpr const char* kInbox = "inbox";
 inline constexpr const char* kAccepted = "accepted";
 inline constexpr const char* kLedger = "ledger";
+inline constexpr const char* kArchive = "archive";  // in accepted/ (intake_archive.hpp)
 
 // pilot.dir.io: "`what`: strerror(errno)" naming `file`.
 Error io_error(const std::string& what, const std::filesystem::path& file);

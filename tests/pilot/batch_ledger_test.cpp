@@ -17,6 +17,7 @@
 #include "../support/expect_error.hpp"
 #include "../support/process.hpp"
 #include "../support/scratch_dir.hpp"
+#include "intake_fixture.hpp"
 #include "pilot/intake.hpp"
 #include "pilot/intake_batch.hpp"
 
@@ -24,16 +25,9 @@ namespace beamflow::pilot {
 namespace {
 
 namespace fsys = std::filesystem;
-
-const auto kFlow = std::make_shared<const Json>(
-    Json{{"StartAt", "P"}, {"States", {{"P", {{"Type", "Pass"}, {"End", true}}}}}});
-
-// A watcher's id for file i (triggers/event.hpp's shape: REG.f + 32 hex).
-std::string wid(int i) {
-  char hex[33];
-  std::snprintf(hex, sizeof hex, "%032x", i);
-  return std::string("reg.f") + hex;
-}
+using test_intake::count;
+using test_intake::kFlow;
+using test_intake::wid;
 
 std::vector<Intake::Item> witems(int from, int to) {
   std::vector<Intake::Item> out;
@@ -41,11 +35,6 @@ std::vector<Intake::Item> witems(int from, int to) {
   return out;
 }
 
-std::size_t count(const fsys::path& dir, const std::string& ext = "") {
-  std::size_t n = 0;
-  for (const auto& e : fsys::directory_iterator(dir)) n += ext.empty() || e.path().extension() == ext;
-  return n;
-}
 
 // The side effects: for each id, how many batch entries own it (the
 // submissions a pilot would run).

@@ -288,6 +288,41 @@ TEST_F(Pilot, ASubmissionInAcceptedWithoutItsRunIsStartedOnceByTheNextPilot) {
   expect_each_side_effect_once(runs);
 }
 
+// Users delete old run directories to free space: a submission whose run
+// directory is gone was handled all the same, and no pilot runs it again
+// (intake_archive.hpp). The first pilot is killed once its flows are done
+// (its end's archive pass never runs: the next start's does), the second
+// drains (its end's pass); with every run directory deleted, a third runs
+// only what is new. Before the archive, the third ran them all again.
+TEST_F(Pilot, ARunDirectoryAUserDeletedDoesNotRunItsSubmissionAgain) {
+  std::map<std::string, std::string> runs;
+  {
+    auto pilot = start_pilot();
+    runs = submit_many(6, "deleted-");
+    expect_all_succeeded(runs);
+    kill_tree(pilot.pid());
+    pilot.wait();
+  }
+  {
+    auto pilot = start_pilot();
+    const auto more = submit_many(3, "deleted-later-");
+    expect_all_succeeded(more);
+    runs.insert(more.begin(), more.end());
+    ::kill(pilot.pid(), SIGTERM);
+    EXPECT_EQ(pilot.wait().exit_code, 0) << pilot_logs();
+  }
+  EXPECT_TRUE(fsys::is_empty(m_dir / "inbox"));
+  for (const auto& [tag, id] : runs) fsys::remove_all(m_dir / "runs" / id);
+  auto pilot = start_pilot();
+  // Started after whatever the start found to run (first come, first
+  // served): when it has ended, any of those would have its run directory.
+  const std::string fresh = submit("after-deletion");
+  EXPECT_EQ(wait(fresh).exit_code, 0) << pilot_logs();
+  for (const auto& [tag, id] : runs) EXPECT_FALSE(fsys::exists(m_dir / "runs" / id)) << tag << " ran again";
+  runs["after-deletion"] = fresh;
+  expect_each_side_effect_once(runs);
+}
+
 TEST_F(Pilot, CancelFailsTheRunAndStopsItsCommand) {
   auto pilot = start_pilot();
   const std::string run_id = submit("long", 0.0, 60.0);
