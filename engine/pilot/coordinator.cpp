@@ -318,7 +318,8 @@ class Coordinator {
     o.work_dir = m_o.dir;
     o.executor = [this, &s](fs::Wakeup& w) { return m_scheduler.executor(s.run_id, w); };
     o.interrupt = [&s] { return s.interrupt.load(); };
-    o.status_at_start = false;  // status.json once, at the end (RunOptions)
+    o.status_at_start = false;  // no status.json: the journal's RunEnded is the summary (RunOptions)
+    o.status_at_end = false;
     o.submission_id = s.submission_id;  // lets recover() skip its file in accepted/
     try {
       run::Engine engine(m_registry);
