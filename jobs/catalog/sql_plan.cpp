@@ -233,9 +233,9 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
     if (sqlite) {
       b << ", -beamflow_bm25(fts, e.fts_size, 1.0, 0.0)";
     } else {
-      b << ", ts_rank(e.tsv, to_tsquery('simple', ";
+      b << ", ts_rank(e.tsv, ";
       b.bind(words);
-      b << "), 1)::float8";
+      b << "::tsquery, 1)::float8";
     }
     b << " AS score";
   }
@@ -247,7 +247,7 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
     b.bind(words.empty() ? tags : tags.empty() ? "body : (" + words + ")" : "body : (" + words + ") AND " + tags);
   } else {
     b << "live_entries e" << joins << " WHERE e.tsv @@ (";
-    if (!words.empty()) b << "to_tsquery('simple', ", b.bind(words), b << ")";
+    if (!words.empty()) b.bind(words), b << "::tsquery";
     if (!words.empty() && !tags.empty()) b << " && ";
     if (!tags.empty()) b.bind(tags), b << "::tsquery";
     b << ")";
@@ -369,7 +369,8 @@ std::string fts_expression(const std::string& q, Dialect dialect) {
         out += "\"" + toks[i] + "\"" + (last_prefix ? "*" : "");
       } else {
         if (!out.empty()) out += " & ";
-        out += toks[i] + (last_prefix ? ":*" : "");
+        append_pg_lexeme(toks[i], out);
+        if (last_prefix) out += ":*";
       }
     }
   }

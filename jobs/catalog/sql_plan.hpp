@@ -61,7 +61,8 @@ struct SearchPlan {
 SearchPlan plan_search(const Query& query, const Identity& identity, Dialect dialect);
 
 // The free-text expression each backend matches: FTS5 MATCH syntax
-// ("tomo"* "steel") or a tsquery (tomo:* & steel). Empty when q has no words.
+// ("tomo"* "steel") or a tsquery of quoted lexemes ('tomo':* & 'steel', cast
+// as it is: no parser of the server's between). Empty when q has no words.
 std::string fts_expression(const std::string& q, Dialect dialect);
 
 // The token an exact (field, value) filter matches in the free-text index:

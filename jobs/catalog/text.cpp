@@ -95,6 +95,21 @@ void append_tokens(std::string_view s, std::string& out) {
   });
 }
 
+void append_pg_lexeme(std::string_view token, std::string& out) {
+  constexpr std::size_t kMaxLexeme = 2047;  // PostgreSQL's MAXSTRLEN
+  if (token.size() > kMaxLexeme) {
+    std::size_t n = kMaxLexeme;
+    while (n > 0 && (static_cast<unsigned char>(token[n]) & 0xC0) == 0x80) --n;  // not inside a UTF-8 character
+    token = token.substr(0, n);
+  }
+  out += '\'';
+  for (char c : token) {
+    if (c == '\'' || c == '\\') out += c;
+    out += c;
+  }
+  out += '\'';
+}
+
 std::optional<long long> iso_days(std::string_view s) {
   if (!is_iso_date(s.substr(0, std::min<std::size_t>(s.size(), 10)), false) &&
       !(s.size() > 10 && is_iso_date(s, true)))

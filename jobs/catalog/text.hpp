@@ -21,6 +21,12 @@ std::vector<std::string> tokens(std::string_view s);
 // The same tokens appended to `out`, each after a space when `out` is not
 // empty (index_terms' joined text), without a string per token.
 void append_tokens(std::string_view s, std::string& out);
+// Appends `token` to `out` as a quoted PostgreSQL lexeme ('word', quotes
+// and backslashes escaped), cut at a character boundary to the 2,047
+// bytes a lexeme may have. Both the stored tsvector and the query's
+// tsquery are written this way from the same tokens, so what is a word
+// never depends on the server's parser or locale.
+void append_pg_lexeme(std::string_view token, std::string& out);
 // Days since 1970-01-01 of the date part of an ISO date ("2026-12" is the
 // first of the month); nullopt when not a date.
 std::optional<long long> iso_days(std::string_view s);

@@ -751,6 +751,59 @@ TYPED_TEST(CatalogSuite, AVersion4CatalogGetsItsLiveEntriesWhenOpened) {
   EXPECT_EQ(r.total, 9);
 }
 
+// PostgreSQL schema version 6: beamflow writes the tsvector from its own
+// tokens. For words the server's parser keeps whole its lexemes and
+// positions are what to_tsvector('simple') makes of them (the version-5
+// way), also past the 16,383 positions the type keeps and the 255 a lexeme
+// keeps; a token the parser splits (1e5x: 1e5 and x) is one lexeme, as in
+// SQLite. Searches cast their quoted lexemes and find them.
+TYPED_TEST(CatalogSuite, PostgresLexemesAreTheParsersForAsciiWords) {
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    GTEST_SKIP() << "PostgreSQL's tsvector";
+  } else {
+    std::string words;
+    for (int i = 0; i < 17000; ++i) words += (i % 3 ? "w" + std::to_string(i % 700) : std::string("often")) + " ";
+    Json c = metadata("Long abstract 007 x1e5 abc123def 1e5x");
+    c["dc"]["descriptions"] = {{{"description", words}, {"descriptionType", "Abstract"}}};
+    const Entry e = entry("ark:/99999/long", c);
+    const std::string body = index_terms(e).text;
+    this->ingest({e});
+    // 1e5x compared as a word the parser keeps whole in its place.
+    TypeParam::exec(this->m_dir.path(),
+                    "DO $$ BEGIN IF (SELECT ts_delete(tsv, ARRAY(SELECT lexeme FROM unnest(tsv) WHERE lexeme LIKE '~%' "
+                    "OR lexeme = '1e5x')) <> ts_delete(to_tsvector('simple', replace('" + body + "', ' 1e5x ', ' whole ')), "
+                    "'whole'::text) FROM entries WHERE identifier = 'ark:/99999/long') "
+                    "THEN RAISE EXCEPTION 'the tsvector differs from to_tsvector'; END IF; END $$");
+    for (const char* q : {"often", "w699", "1e5x", "007", "x1e5", "abc123def", "abc*"})
+      EXPECT_EQ(this->search({{"q", q}}).total, 1) << q;
+  }
+}
+
+// A version-5 PostgreSQL catalog whose tsvectors the server's parser made
+// (here one made of other words altogether, as a locale that splits or
+// lower-cases differently would) has them rewritten from the content when
+// opened, in the opening transaction.
+TYPED_TEST(CatalogSuite, AVersion5PostgresCatalogGetsBeamflowsLexemesWhenOpened) {
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    GTEST_SKIP() << "PostgreSQL's tsvector";
+  } else {
+    ingest_corpus(*this);
+    this->m_datasets.reset();
+    this->m_catalog.reset();
+    TypeParam::exec(this->m_dir.path(), "UPDATE entries SET tsv = to_tsvector('simple', 'gone') "
+                                        "WHERE identifier = 'ark:/99999/t1'; "
+                                        "UPDATE catalog_meta SET value = 5 WHERE name = 'schema_version'");
+    for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
+      this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
+      this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+      EXPECT_EQ(this->search({{"q", "gone"}}).total, 0);
+      EXPECT_EQ(this->ids(this->search({{"q", "steel"}, {"filters", {{{"field_name", "domain.beamline"}, {"values", {"2-BM"}}}}},
+                                       {"sort", {{{"field_name", "identifier"}}}}})),
+                std::vector<std::string>({"ark:/99999/t1", "ark:/99999/t2"}));
+    }
+  }
+}
+
 // Terms facets are counted from the packed values and only the buckets
 // shown are named: any field is facetable (a title, one value per entry),
 // equal counts are ordered by their text however many tie at the cut,

@@ -162,7 +162,7 @@ TEST(CatalogPlan, UserValuesAreBoundNeverSpliced) {
   }
   EXPECT_EQ(like_pattern("50%_off*"), "50\\%\\_off%");
   EXPECT_EQ(fts_expression("Steel tomo* x'y", Dialect::SQLite), "\"steel\" \"tomo\"* \"x\" \"y\"");
-  EXPECT_EQ(fts_expression("Steel tomo* x'y", Dialect::Postgres), "steel & tomo:* & x & y");
+  EXPECT_EQ(fts_expression("Steel tomo* x'y", Dialect::Postgres), "'steel' & 'tomo':* & 'x' & 'y'");
   EXPECT_EQ(fts_expression(" ,; ", Dialect::SQLite), "");
 }
 
