@@ -6,12 +6,17 @@ Run by run_tomo_bench.py with /usr/bin/python3 and the env file of
 facts of a fair comparison). Prints one JSON object on stdout.
 
   tomopy_peer.py recon  --input D.h5 --rows A:B --center C --pad yes|no --output R.h5 [--aligned S.h5] [--ncore 2]
+                        [--passes N]
   tomopy_peer.py center --input D.h5 [--ncore 2] [--search-radius 32]
 
 recon: file to file as a user writes it (h5py read, normalize, minus_log,
 [pad], recon(algorithm='gridrec'), h5py write): "file_s" is that whole pipeline
 inside the process (after `import tomopy`); "kernel_s" is recon() alone, on the
-same preprocessed sinograms. --pad yes pads each row by W/2 at both ends
+same preprocessed sinograms, the best of --passes timed passes (beamflow's
+kernel figure is the best of as many: one pass swings on a loaded machine);
+the passes after the first run after the write, and "extra_s" is their time,
+which run_tomo_bench.py takes off the whole process's wall clock so the file
+to file figure is one pass, as a user's run. --pad yes pads each row by W/2 at both ends
 (tomopy.pad, mode 'edge'), shifts the centre by W/2 and crops to W x W
 (num_gridx = num_gridy = W), as the peers' README says users do; --pad no is
 TomoPy as shipped. --aligned writes, after the timing, the volume shifted by
@@ -77,6 +82,12 @@ def recon(args):
     t2 = time.perf_counter()
     write(args.output, rec)
     t3 = time.perf_counter()
+    passes = [t2 - t1]
+    for _ in range(args.passes - 1):
+        k0 = time.perf_counter()
+        tomopy.recon(prj, theta, center=center, algorithm="gridrec", ncore=args.ncore, **extra)
+        passes.append(time.perf_counter() - k0)
+    extra_s = time.perf_counter() - t3
     if args.aligned:
         from scipy import ndimage
 
@@ -90,8 +101,10 @@ def recon(args):
         "width": width,
         "shape": list(rec.shape),
         "import_s": t_imported - t_start,
-        "kernel_s": t2 - t1,
+        "kernel_s": min(passes),
+        "kernel_passes_s": passes,
         "file_s": t3 - t0,
+        "extra_s": extra_s,
     }
 
 
@@ -119,7 +132,10 @@ def main():
     p.add_argument("--aligned")
     p.add_argument("--ncore", type=int, default=2)
     p.add_argument("--search-radius", type=float, default=32.0)
+    p.add_argument("--passes", type=int, default=1, help="timed recon() passes; kernel_s is the best")
     args = p.parse_args()
+    if args.passes < 1:
+        p.error("--passes must be at least 1")
     out = recon(args) if args.mode == "recon" else center(args)
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")
