@@ -57,12 +57,15 @@ measure() {
   map_ms=$(($(ms) - t0))
   for ((i = 0; i < flows; i++)); do "$bin" submit "$flow_dir/one_echo.json" --pilot "$d" >>"$d.ids"; done
   while read -r id; do "$bin" wait "$id" --pilot "$d" >/dev/null; done <"$d.ids"
-  # submit->start: accepted/ keeps each submission (submitted_at_ms), the
-  # run's status.json its start.
-  for f in "$d"/accepted/*.json; do
+  # submit->start: accepted/ (or accepted/archive/, once the pilot archived
+  # it) keeps each submission (submitted_at_ms), `beamflow runs` each run's
+  # start (a pilot's run keeps it in its journal; it writes no status.json).
+  "$bin" runs --pilot "$d" --json >"$d.runs.json"
+  for f in "$d"/accepted/*.json "$d"/accepted/archive/*.json; do
+    [ -e "$f" ] || continue
     jq -r 'select(.input.items == null) | "\(.run_id) \(.submitted_at_ms)"' "$f"
   done | while read -r id at; do
-    started=$(jq -r .started "$d/runs/$id/status.json")
+    started=$(jq -r --arg id "$id" '.[] | select(.run_id == $id) | .started' "$d.runs.json")
     echo $(($(date -d "$started" +%s%3N) - at))
   done | sort -n >"$d.lat"
   local count

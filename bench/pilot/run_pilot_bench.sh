@@ -89,18 +89,21 @@ for ranks in ${RANKS:-2 4 8}; do
     sleep 0.02
   done
   xargs "$bin" wait --pilot "$d" <"$work/single-ids-$ranks" >/dev/null
-  lat=$(python3 - "$d" "$work/single-ids-$ranks" <<'PY'
-import datetime, json, statistics, sys
+  # Each run's start from `beamflow runs` (a pilot's run keeps it in its
+  # journal; it writes no status.json), each submission's time from its file
+  # in accepted/ or, once the pilot archived it, accepted/archive/.
+  "$bin" runs --pilot "$d" --json >"$work/runs-$ranks.json"
+  lat=$(python3 - "$d" "$work/single-ids-$ranks" "$work/runs-$ranks.json" <<'PY'
+import datetime, glob, json, statistics, sys
 d, ids = sys.argv[1], open(sys.argv[2]).read().split()
+started = {r["run_id"]: r["started"] for r in json.load(open(sys.argv[3]))}
 subs = {}
-import glob
-for f in glob.glob(d + "/accepted/*.json"):
+for f in glob.glob(d + "/accepted/*.json") + glob.glob(d + "/accepted/archive/*.json"):
     s = json.load(open(f))
     subs[s["run_id"]] = s["submitted_at_ms"]
 lat = []
 for r in ids:
-    st = json.load(open(f"{d}/runs/{r}/status.json"))
-    t = datetime.datetime.fromisoformat(st["started"].replace("Z", "+00:00")).timestamp() * 1000
+    t = datetime.datetime.fromisoformat(started[r].replace("Z", "+00:00")).timestamp() * 1000
     lat.append(t - subs[r])
 lat.sort()
 print(f"{statistics.median(lat):.1f} | {lat[max(0, int(len(lat) * 0.99) - 1)]:.1f}")

@@ -83,10 +83,11 @@ submissions() {  # the submissions handed over, one line each: RUN_ID NAME
   python3 - "$pilot" <<'PY'
 import glob, json, os, sys
 d = sys.argv[1]
-for f in glob.glob(d + "/inbox/*.json") + glob.glob(d + "/accepted/*.json"):
+# accepted/archive/ holds what the pilot archived once its runs existed
+for f in glob.glob(d + "/inbox/*.json") + glob.glob(d + "/accepted/*.json") + glob.glob(d + "/accepted/archive/*.json"):
     s = json.load(open(f))
     print(s["run_id"], s["input"]["name"])
-for f in glob.glob(d + "/inbox/*.batch") + glob.glob(d + "/accepted/*.batch"):
+for f in glob.glob(d + "/inbox/*.batch") + glob.glob(d + "/accepted/*.batch") + glob.glob(d + "/accepted/archive/*.batch"):
     lines = open(f).readlines()
     version = json.loads(lines[0])["beamflow_batch"]
     for line in lines[1:]:
