@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "platform/posix_file.hpp"
-#include "tomo_fixture.hpp"
+#include "journal_test_support.hpp"
 
 namespace beamflow::fs {
 namespace {
@@ -25,8 +25,8 @@ bool wait_synced(const SyncBehind& sync, std::int64_t n) {
 }
 
 TEST(SyncBehind, AsksAreServedBehindTheWriterAndNoneAfterFinish) {
-  jobs::testing::ScratchDir scratch;
-  const auto file = scratch / ("rank" + std::to_string(jobs::testing::world().rank()) + ".bin");
+  test::ScratchDir scratch;
+  const auto file = scratch / "slab.bin";
   const detail::UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   ASSERT_TRUE(fd);
   SyncBehind sync(fd.get());
