@@ -67,8 +67,7 @@ Handled handle_everything(const fsys::path& dir) {
   const Pending p = reader.fresh();
   EXPECT_EQ(p.ready.size(), h.all());
   for (const auto& s : p.ready) {
-    fsys::create_directories(dir / "runs" / s.run_id);
-    std::ofstream(dir / "runs" / s.run_id / "definition.json") << kFlow->dump();
+    test_intake::make_run(dir, s.run_id);
     reader.accepted(s.submission_id);
   }
   EXPECT_EQ(count(dir / "inbox"), 0u);

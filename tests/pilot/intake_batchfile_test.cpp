@@ -8,10 +8,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <set>
 
 #include "../support/scratch_dir.hpp"
+#include "intake_fixture.hpp"
 #include "pilot/intake.hpp"
 #include "pilot/intake_batch.hpp"
 
@@ -19,20 +19,13 @@ namespace beamflow::pilot {
 namespace {
 
 namespace fsys = std::filesystem;
-
-const auto kFlow = std::make_shared<const Json>(
-    Json{{"StartAt", "P"}, {"States", {{"P", {{"Type", "Pass"}, {"End", true}}}}}});
+using test_intake::count;
+using test_intake::kFlow;
 
 std::vector<Intake::Item> items(int from, int to) {
   std::vector<Intake::Item> out;
   for (int i = from; i < to; ++i) out.push_back({kFlow, {{"i", i}}, "file-" + std::to_string(i)});
   return out;
-}
-
-std::size_t count(const fsys::path& dir, const std::string& ext = "") {
-  std::size_t n = 0;
-  for (const auto& e : fsys::directory_iterator(dir)) n += ext.empty() || e.path().extension() == ext;
-  return n;
 }
 
 TEST(IntakeBatchFile, OneFileManyLinksAndEachIdOwnedOnce) {
@@ -172,10 +165,7 @@ TEST(IntakeBatchFile, ACompleteBatchThatCannotBeMovedIsNotRefused) {
   const fsys::path dir = scratch.path() / "pilot";
   Intake intake(dir);
   const auto out = intake.submit_batch_file(items(0, 3));
-  for (const auto& o : out) {
-    fsys::create_directories(dir / "runs" / o.run_id);
-    std::ofstream(dir / "runs" / o.run_id / "definition.json") << kFlow->dump();
-  }
+  for (const auto& o : out) test_intake::make_run(dir, o.run_id);
   std::string batch;
   for (const auto& e : fsys::directory_iterator(dir / "inbox")) batch = e.path().filename().string();
   fsys::create_directories(dir / "accepted" / batch / "in-the-way");

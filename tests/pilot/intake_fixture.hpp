@@ -1,8 +1,9 @@
 #pragma once
 // What the intake tests share: a one-state flow, a watcher's submission id,
-// and a count of a folder's files.
+// a count of a folder's files, and a run made as a pilot makes one.
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,14 @@ inline std::size_t count(const std::filesystem::path& dir, const std::string& ex
   std::size_t n = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) n += ext.empty() || e.path().extension() == ext;
   return n;
+}
+
+// A finished run as far as intake is concerned: D/runs/RUN_ID holding its
+// definition.json (what a start's has_run and the archive's checks look for).
+inline void make_run(const std::filesystem::path& dir, const std::string& run_id) {
+  const std::filesystem::path run = dir / "runs" / run_id;
+  std::filesystem::create_directories(run);
+  std::ofstream(run / "definition.json") << kFlow->dump();
 }
 
 }  // namespace beamflow::pilot::test_intake
