@@ -1,9 +1,11 @@
 // The facility-wide catalog on PostgreSQL (libpq). Free text is a tsvector
 // column (the 'simple' configuration over the same tokens SQLite indexes),
 // copied with what a search reads into live_entries, which has the GIN
-// index. Bulk ingest COPYs each batch straight into its tables, the
-// tsvector written by beamflow from its own tokens (tsvector_text): one
-// stream per table, no statement parsed per row.
+// index; exact filters match the 64-bit hashes of the entry's field values
+// in its `tags` array, which has a GIN index of its own. Bulk ingest COPYs
+// each batch straight into its tables, the tsvector written by beamflow
+// from its own tokens (tsvector_text): one stream per table, no statement
+// parsed per row.
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -42,8 +44,13 @@ using Row = std::vector<std::optional<std::string>>;
 // tokens are the lexemes to_tsvector made, positions included; an older
 // catalog has every tsvector that differs (other words, in a database
 // whose locale lower-cases or splits them otherwise) rewritten when
-// opened (reindex).
-constexpr int kSchemaVersion = 6;
+// opened (reindex). Version 7: the exact-filter hashes leave the tsvector
+// for a bigint[] column, `tags` (GIN index live_entries_tags): 8-byte keys
+// instead of 18-byte lexemes, in both stored copies of the row, and the
+// tsvector holds only words and the count lexemes that keep its length,
+// and so ts_rank, what it was (tsvector_text). An older catalog has its
+// rows rewritten from the content when opened (reindex).
+constexpr int kSchemaVersion = 7;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections(
@@ -56,7 +63,7 @@ CREATE TABLE IF NOT EXISTS entries(
   bytes BIGINT NOT NULL, files BIGINT NOT NULL, published_ms BIGINT NOT NULL, request_id TEXT,
   reason TEXT NOT NULL DEFAULT '', decided_by TEXT NOT NULL DEFAULT '', title TEXT COLLATE "C" NOT NULL,
   year INTEGER NOT NULL, tsv tsvector NOT NULL, public INTEGER NOT NULL DEFAULT 0, facets BYTEA,
-  UNIQUE(identifier, version));
+  tags BIGINT[] NOT NULL DEFAULT '{}', UNIQUE(identifier, version));
 CREATE UNIQUE INDEX IF NOT EXISTS entries_request ON entries(request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_published ON entries(published_ms);
 CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry BIGINT NOT NULL, PRIMARY KEY(entry, principal));
@@ -72,8 +79,16 @@ CREATE TABLE IF NOT EXISTS fields(field TEXT COLLATE "C" NOT NULL, entry BIGINT 
 -- of the entries table per hit, beyond shared_buffers at 1,000,000 entries.
 CREATE TABLE IF NOT EXISTS live_entries(id BIGINT PRIMARY KEY, public INTEGER NOT NULL, year INTEGER NOT NULL,
   published_ms BIGINT NOT NULL, identifier TEXT COLLATE "C" NOT NULL, title TEXT COLLATE "C" NOT NULL,
-  facets BYTEA, tsv tsvector NOT NULL);
+  facets BYTEA, tsv tsvector NOT NULL, tags BIGINT[] NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS live_entries_tsv ON live_entries USING GIN(tsv);
+)sql";
+
+// Version 7's exact-filter hashes (a new catalog's tables have them from
+// kSchema; an older one's get them here, filled by reindex).
+const char* kTags = R"sql(
+ALTER TABLE entries ADD COLUMN IF NOT EXISTS tags BIGINT[] NOT NULL DEFAULT '{}';
+ALTER TABLE live_entries ADD COLUMN IF NOT EXISTS tags BIGINT[] NOT NULL DEFAULT '{}';
+CREATE INDEX IF NOT EXISTS live_entries_tags ON live_entries USING GIN(tags);
 )sql";
 
 // live_entries holds a row exactly while its entry is live, with the
@@ -89,8 +104,8 @@ BEGIN
     DELETE FROM live_entries l USING old_rows o WHERE l.id = o.id;
   END IF;
   IF TG_OP <> 'DELETE' THEN
-    INSERT INTO live_entries(id, public, year, published_ms, identifier, title, facets, tsv)
-      SELECT id, public, year, published_ms, identifier, title, facets, tsv FROM new_rows
+    INSERT INTO live_entries(id, public, year, published_ms, identifier, title, facets, tsv, tags)
+      SELECT id, public, year, published_ms, identifier, title, facets, tsv, tags FROM new_rows
       WHERE status = 'published' AND latest = 1;
   END IF;
   RETURN NULL;
@@ -109,8 +124,8 @@ CREATE OR REPLACE TRIGGER live_entries_delete AFTER DELETE ON entries REFERENCIN
 const char* kLiveEntries = R"sql(
 DROP INDEX IF EXISTS entries_tsv;
 DELETE FROM live_entries;
-INSERT INTO live_entries(id, public, year, published_ms, identifier, title, facets, tsv)
-  SELECT id, public, year, published_ms, identifier, title, facets, tsv FROM entries
+INSERT INTO live_entries(id, public, year, published_ms, identifier, title, facets, tsv, tags)
+  SELECT id, public, year, published_ms, identifier, title, facets, tsv, tags FROM entries
   WHERE status = 'published' AND latest = 1 ORDER BY id;
 )sql";
 
@@ -148,39 +163,68 @@ DROP TABLE IF EXISTS fields;
 
 // An entry's tsvector in the type's text form: each word of `body`
 // (index_terms' tokens, joined by spaces) at its position (1, 2, ...;
-// the type keeps at most 16,383), then the filter tokens of `tags`
-// without positions, as to_tsvector('simple', body) ||
-// array_to_tsvector(tags) made them before version 6. Repeats are merged
-// by the type's input; to_tsvector keeps a lexeme's first 255 positions
-// where the input keeps 256, so a word's later repeats are left out here
-// (counted only in a body that long).
-std::string tsvector_text(std::string_view body, std::string_view tags) {
+// the type keeps at most 16,383), as to_tsvector('simple', body) made it
+// before version 6. Repeats are merged by the type's input; to_tsvector
+// keeps a lexeme's first 255 positions where the input keeps 256, so a
+// word's later repeats are left out here (counted only in a body that
+// long). Then `tags` count lexemes (version 7): '~' with positions 1 to
+// 255, '~1' with the next 255, and so on. Before version 7 the tsvector
+// held each of the entry's distinct filter hashes as a lexeme without
+// positions, and ts_rank's length normalisation (1 + log of the number
+// of positions, a lexeme without any counting one) counted each of them;
+// the count lexemes give the same length, so every rank is the same to
+// the bit, and no query ever names them (a word is letters and digits).
+std::string tsvector_text(std::string_view body, std::size_t tags) {
   constexpr int kMaxPositions = 255;
   std::string out;
-  out.reserve(body.size() * 2 + tags.size() * 2);
+  out.reserve(body.size() * 2 + tags * 4);
   std::size_t pos = 0;
-  auto each = [](std::string_view text, auto&& f) {
-    for (std::size_t at = 0; at < text.size();) {
-      const std::size_t end = std::min(text.find(' ', at), text.size());
-      if (end > at) f(text.substr(at, end - at));
-      at = end + 1;
-    }
-  };
   const bool long_body = static_cast<std::size_t>(std::count(body.begin(), body.end(), ' ')) >= kMaxPositions;
   std::unordered_map<std::string_view, int> seen;
-  each(body, [&](std::string_view word) {
+  for (std::size_t at = 0; at < body.size();) {
+    const std::size_t end = std::min(body.find(' ', at), body.size());
+    const std::string_view word = body.substr(at, end - at);
+    at = end + 1;
+    if (word.empty()) continue;
     ++pos;
-    if (long_body && ++seen[word] > kMaxPositions) return;
+    if (long_body && ++seen[word] > kMaxPositions) continue;
     if (!out.empty()) out += ' ';
     append_pg_lexeme(word, out);
     out += ':';
     out += std::to_string(std::min<std::size_t>(pos, 16383));
-  });
-  each(tags, [&](std::string_view token) {
-    if (!out.empty()) out += ' ';
-    append_pg_lexeme(token, out);
-  });
+  }
+  for (std::size_t i = 0; i < tags; ++i) {
+    const std::size_t n = i % kMaxPositions;
+    if (n == 0) out += (out.empty() ? "'~" : " '~") + (i ? std::to_string(i / kMaxPositions) : "") + "':";
+    else out += ',';
+    out += std::to_string(n + 1);
+  }
   return out;
+}
+
+// An entry's exact-filter hashes (add_field_rows' tokens, "h" + 16 hex
+// digits, space-separated) as a bigint[] literal of the distinct ones,
+// each read as a signed 64-bit number (as tag_array in sql_plan.cpp
+// writes a filter's), and how many there are.
+std::pair<std::string, std::size_t> tag_array(std::string_view tokens) {
+  std::vector<std::int64_t> hashes;
+  for (std::size_t at = 0; at < tokens.size();) {
+    const std::size_t end = std::min(tokens.find(' ', at), tokens.size());
+    if (end > at + 1) {
+      std::uint64_t h = 0;
+      for (char c : tokens.substr(at + 1, end - at - 1)) h = h << 4 | static_cast<std::uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+      hashes.push_back(static_cast<std::int64_t>(h));
+    }
+    at = end + 1;
+  }
+  std::sort(hashes.begin(), hashes.end());
+  hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
+  std::string out = "{";
+  for (const auto h : hashes) {
+    if (out.size() > 1) out += ',';
+    out += std::to_string(h);
+  }
+  return {out + "}", hashes.size()};
 }
 
 struct ConnCloser {
@@ -343,7 +387,7 @@ class PostgresCatalog final : public Catalog {
       Entry& e = entries[i];
       e.row = std::stoll(*ids.at(i).at(0));
       IndexTerms terms = index_terms(e);
-      const std::string tags = detail::add_field_rows(e.row, terms, "~", fields);
+      const auto [tags, tag_count] = tag_array(detail::add_field_rows(e.row, terms, "", fields));
       entry_rows.add(e.row).add(e.identifier).add(std::int64_t{e.version}).add(e.collection)
           .add(to_string(e.status)).add(e.owner).add(Json(e.visible_to).dump()).add(e.content.dump())
           .add(e.location).add(e.manifest_digest).add(static_cast<std::int64_t>(e.bytes))
@@ -351,15 +395,15 @@ class PostgresCatalog final : public Catalog {
       if (e.request_id.empty()) entry_rows.null();
       else entry_rows.add(e.request_id);
       entry_rows.add(e.reason).add(e.decided_by).add(terms.title).add(std::int64_t{terms.year})
-          .add(tsvector_text(terms.text, tags)).add(std::int64_t{e.status == EntryStatus::Published})
+          .add(tsvector_text(terms.text, tag_count)).add(std::int64_t{e.status == EntryStatus::Published})
           .add(std::int64_t{detail::is_public(e)})
-          .add(bytea_text(detail::pack_facet_values(terms))).end();
+          .add(bytea_text(detail::pack_facet_values(terms))).add(tags).end();
       for (const auto& p : detail::visibility_rows(e)) vis_rows.add(p).add(e.row).end();
       if (e.status == EntryStatus::Published) published.push_back(e.identifier);
     }
     // COPY, not INSERT: no statement text or parameters to parse per row.
     copy_in("entries(id, identifier, version, collection, status, owner, visible_to, content, location, manifest, "
-            "bytes, files, published_ms, request_id, reason, decided_by, title, year, tsv, latest, public, facets)",
+            "bytes, files, published_ms, request_id, reason, decided_by, title, year, tsv, latest, public, facets, tags)",
             entry_rows);
     copy_in("visibility(principal, entry)", vis_rows);
     copy_fields(fields);
@@ -573,9 +617,12 @@ class PostgresCatalog final : public Catalog {
                                ", this one knows " + std::to_string(kSchemaVersion) + ")");
     const std::int64_t from = existing ? 1 : version.empty() ? kSchemaVersion : std::stoll(*version[0][0]);
     if (from < 3) exec("ALTER TABLE entries ADD COLUMN IF NOT EXISTS facets BYTEA");
-    if (from < 6) reindex(from < 2);
+    if (version.empty() || from < 7) exec(kTags);
+    // Before reindex: its rewrites reach live_entries through the triggers,
+    // which copy the tags since version 7.
+    if (version.empty() || from < 7) exec(kLiveTriggers);
+    if (from < 7) reindex(from < 2);
     if (version.empty() || from < 4) exec(kFieldTexts);
-    if (version.empty() || from < 5) exec(kLiveTriggers);
     // Version 4 keeps field rows for numbers and dates only (those have nval).
     if (from < 4) exec("DELETE FROM fields WHERE nval IS NULL");
     if (from < 5) exec(kLiveEntries);
@@ -584,11 +631,12 @@ class PostgresCatalog final : public Catalog {
           {std::int64_t{kSchemaVersion}});
   }
 
-  // Recomputes every entry's packed facet values and tsvector from its
-  // content, in batches, and rewrites the rows where either differs; with
-  // `fields_rows` (a version-1 catalog) also adds its fields rows.
+  // Recomputes every entry's packed facet values, tsvector and filter
+  // hashes from its content, in batches, and rewrites the rows where any
+  // differs; with `fields_rows` (a version-1 catalog) also adds its fields
+  // rows.
   void reindex(bool fields_rows) {
-    exec("CREATE TEMP TABLE reindex_in(id BIGINT, tsv TSVECTOR, facets BYTEA) ON COMMIT DROP");
+    exec("CREATE TEMP TABLE reindex_in(id BIGINT, tsv TSVECTOR, facets BYTEA, tags BIGINT[]) ON COMMIT DROP");
     std::string last = "0";
     for (;;) {
       const auto rows = query(std::string("SELECT ") + detail::kEntryColumns +
@@ -600,12 +648,13 @@ class PostgresCatalog final : public Catalog {
       for (const auto& r : rows) {
         const Entry e = detail::entry_from_row(r);
         const IndexTerms terms = index_terms(e);
-        staged.add(e.row).add(tsvector_text(terms.text, detail::add_field_rows(e.row, terms, "~", fields)))
-            .add(bytea_text(detail::pack_facet_values(terms))).end();
+        const auto [tags, tag_count] = tag_array(detail::add_field_rows(e.row, terms, "", fields));
+        staged.add(e.row).add(tsvector_text(terms.text, tag_count)).add(bytea_text(detail::pack_facet_values(terms)))
+            .add(tags).end();
       }
       copy_in("reindex_in", staged);
-      exec("UPDATE entries e SET facets = r.facets, tsv = r.tsv FROM reindex_in r "
-           "WHERE e.id = r.id AND (e.tsv <> r.tsv OR e.facets IS DISTINCT FROM r.facets)");
+      exec("UPDATE entries e SET facets = r.facets, tsv = r.tsv, tags = r.tags FROM reindex_in r "
+           "WHERE e.id = r.id AND (e.tsv <> r.tsv OR e.facets IS DISTINCT FROM r.facets OR e.tags <> r.tags)");
       exec("TRUNCATE reindex_in");
       if (fields_rows) copy_fields(fields);
       last = *rows.back()[0];

@@ -149,24 +149,35 @@ void filter_sql(Builder& b, const Filter& f, bool scan) {
   }
 }
 
-// The exact filters as a full-text expression over their tokens: FTS5
-// (tags : ("h1" OR "h2")) AND ..., or a tsquery ('~h1' | '~h2') & ...
-// Empty when the query has none.
-std::string tag_expression(const std::vector<Filter>& filters, Dialect dialect) {
-  const bool sqlite = dialect == Dialect::SQLite;
+// The exact filters as an FTS5 expression over their tokens:
+// (tags : ("h1" OR "h2")) AND ... Empty when the query has none.
+std::string tag_expression(const std::vector<Filter>& filters) {
   std::string out;
   for (const auto& f : filters) {
     if (!exact(f)) continue;
-    const char* join = f.kind == FilterKind::MatchAny ? (sqlite ? " OR " : " | ") : (sqlite ? " " : " & ");
+    const char* join = f.kind == FilterKind::MatchAny ? " OR " : " ";
     std::string one;
     for (const auto& v : f.values) {
       if (!one.empty()) one += join;
-      one += sqlite ? "\"" + filter_token(f.field, v) + "\"" : "'~" + filter_token(f.field, v) + "'";
+      one += "\"" + filter_token(f.field, v) + "\"";
     }
-    if (!out.empty()) out += sqlite ? " AND " : " & ";
-    out += sqlite ? "(tags : (" + one + "))" : "(" + one + ")";
+    if (!out.empty()) out += " AND ";
+    out += "(tags : (" + one + "))";
   }
   return out;
+}
+
+// PostgreSQL (schema version 7): an exact filter's 64-bit hashes as a
+// bigint[] literal, each hash read as a signed 64-bit number (as the
+// ingest writes the entry's `tags`), for `tags && ...` (match_any) or
+// `tags @> ...` (match_all).
+std::string tag_array(const Filter& f) {
+  std::string out = "{";
+  for (const auto& v : f.values) {
+    if (out.size() > 1) out += ',';
+    out += std::to_string(static_cast<std::int64_t>(field_value_hash(f.field, v)));
+  }
+  return out + "}";
 }
 
 // WITH matched AS (...): the visible, live, matching entries.
@@ -181,8 +192,9 @@ bool sorts_on(const std::vector<SortKey>& sort, const std::string& column) {
 
 void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vector<SortKey>& sort, int& terms_sink) {
   const std::string words = fts_expression(q.q, b.dialect());
-  const std::string tags = tag_expression(q.filters, b.dialect());
   const bool sqlite = b.dialect() == Dialect::SQLite;
+  const std::string tags = sqlite ? tag_expression(q.filters) : "";
+  const bool exact_filters = std::any_of(q.filters.begin(), q.filters.end(), exact);
   // MATERIALIZED: computed once per statement. Without it SQLite may
   // re-run the free-text match for every row a facet joins against it.
   // Only the columns the page's sort reads (and the terms facets' values)
@@ -240,17 +252,24 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
     b << " AS score";
   }
   b << " FROM ";
-  if (words.empty() && tags.empty()) {
+  if (words.empty() && !exact_filters) {
     b << "live_entries e" << joins << " WHERE TRUE";
   } else if (sqlite) {
     b << "fts JOIN live_entries e ON e.id = fts.rowid" << joins << " WHERE fts MATCH ";
     b.bind(words.empty() ? tags : tags.empty() ? "body : (" + words + ")" : "body : (" + words + ") AND " + tags);
   } else {
-    b << "live_entries e" << joins << " WHERE e.tsv @@ (";
-    if (!words.empty()) b.bind(words), b << "::tsquery";
-    if (!words.empty() && !tags.empty()) b << " && ";
-    if (!tags.empty()) b.bind(tags), b << "::tsquery";
-    b << ")";
+    // The words in the tsvector (GIN index live_entries_tsv), each exact
+    // filter's hashes in `tags` (GIN index live_entries_tags).
+    b << "live_entries e" << joins << " WHERE ";
+    const char* sep = "";
+    if (!words.empty()) b << "e.tsv @@ ", b.bind(words), b << "::tsquery", sep = " AND ";
+    for (const auto& f : q.filters) {
+      if (!exact(f)) continue;
+      b << sep << (f.kind == FilterKind::MatchAny ? "e.tags && " : "e.tags @> ");
+      b.bind(tag_array(f));
+      b << "::bigint[]";
+      sep = " AND ";
+    }
   }
   if (!who.admin) {
     b << " AND (e.public = 1 OR EXISTS (SELECT 1 FROM visibility v WHERE v.entry = e.id AND v.principal IN (";
@@ -263,7 +282,7 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
   }
   // Nothing narrows the search but range or wildcard filters: the first
   // range reads its field's rows once; the rest probe the entries it leaves.
-  bool scan = words.empty() && tags.empty();
+  bool scan = words.empty() && !exact_filters;
   for (const auto& f : q.filters) {
     if (exact(f)) continue;
     b << " AND ";

@@ -67,11 +67,12 @@ std::string fts_expression(const std::string& q, Dialect dialect);
 
 // The token an exact (field, value) filter matches in the free-text index:
 // "h" + 16 hex digits of a 64-bit FNV-1a hash of field, NUL, value. Ingest
-// indexes one per field value (SQLite: the FTS5 column `tags`; PostgreSQL:
-// the lexeme "~" + token in the tsvector), so match_any and match_all are
-// answered by the full-text index (posting lists, written in sorted
-// segments at ingest) instead of a (field, value) b-tree every value lands
-// at a random place in. Since schema version 4 the hash alone selects what
+// indexes one per field value (SQLite: the FTS5 column `tags`; PostgreSQL,
+// schema version 7: the hash itself, as a signed bigint, in the live
+// entry's `tags` array, which has a GIN index of its own), so match_any and
+// match_all are answered by an inverted index (posting lists, written in
+// sorted segments at ingest) instead of a (field, value) b-tree every value
+// lands at a random place in. Since schema version 4 the hash alone selects what
 // is counted (two values colliding in 64 bits would count together) and
 // the entries a search returns are checked against their content
 // (holds_exact_filters), so a collision never returns a wrong entry.

@@ -363,8 +363,10 @@ TYPED_TEST(CatalogSuite, AnExactFilterHashCollisionNeverReturnsAWrongEntry) {
                         quoted(terms.text) + ", " + quoted(tags) + "); INSERT INTO fts(rowid, body, tags) VALUES (" +
                         std::to_string(t1.row) + ", " + quoted(terms.text) + ", " + quoted(tags + " " + token) + ")");
   } else {
-    TypeParam::exec(this->m_dir.path(), "UPDATE entries SET tsv = tsv || array_to_tsvector(ARRAY['~" + token +
-                                            "']) WHERE id = " + std::to_string(t1.row));
+    TypeParam::exec(this->m_dir.path(),
+                    "UPDATE entries SET tags = tags || " +
+                        std::to_string(static_cast<std::int64_t>(field_value_hash("domain.beamline", "7-BM"))) +
+                        "::bigint WHERE id = " + std::to_string(t1.row));
   }
   const auto r = this->search({{"filters", {{{"field_name", "domain.beamline"}, {"values", {"7-BM"}}}}}});
   EXPECT_EQ(r.total, 1);  // counted by the hash
@@ -535,7 +537,7 @@ std::string version_4_layout() {
   } else {
     return "DROP TRIGGER live_entries_insert ON entries; DROP TRIGGER live_entries_update ON entries; "
            "DROP TRIGGER live_entries_delete ON entries; DROP FUNCTION beamflow_live_entries(); DROP TABLE live_entries; "
-           "CREATE INDEX entries_tsv ON entries USING GIN(tsv); "
+           "ALTER TABLE entries DROP COLUMN tags; CREATE INDEX entries_tsv ON entries USING GIN(tsv); "
            "UPDATE catalog_meta SET value = 4 WHERE name = 'schema_version'; ";
   }
 }
@@ -801,6 +803,112 @@ TYPED_TEST(CatalogSuite, AVersion5PostgresCatalogGetsBeamflowsLexemesWhenOpened)
                                        {"sort", {{{"field_name", "identifier"}}}}})),
                 std::vector<std::string>({"ark:/99999/t1", "ark:/99999/t2"}));
     }
+  }
+}
+
+// SQL that turns a PostgreSQL catalog of schema version 7 back into
+// version 6's layout: each entry's filter hashes as lexemes '~h' + 16 hex
+// digits in its tsvector (no count lexemes), no tags columns, the
+// version-6 trigger function (this one without the tags).
+const char* kPostgresVersion6Layout = R"sql(
+UPDATE entries SET tsv = ts_delete(tsv, ARRAY(SELECT lexeme FROM unnest(tsv) WHERE lexeme LIKE '~%'))
+  || array_to_tsvector(ARRAY(SELECT '~h' || lpad(to_hex(t), 16, '0') FROM unnest(tags) t));
+DO $$ BEGIN EXECUTE replace(pg_get_functiondef('beamflow_live_entries'::regproc), ', tags', ''); END $$;
+DROP INDEX live_entries_tags; ALTER TABLE live_entries DROP COLUMN tags; ALTER TABLE entries DROP COLUMN tags;
+UPDATE catalog_meta SET value = 6 WHERE name = 'schema_version';
+)sql";
+
+// An entry of the corpus's kind with more than 255 distinct field values
+// (its tsvector needs two count lexemes).
+Entry many_values_entry() {
+  Json c = metadata("Tomography of many samples", 2024);
+  Json samples = Json::array();
+  for (int i = 0; i < 300; ++i) samples.push_back("sample-" + std::to_string(i));
+  c["domain"] = {{"elements", {"Fe"}}, {"beamline", "2-BM"}, {"samples", samples}};
+  return entry("ark:/99999/many", c);
+}
+
+// PostgreSQL schema version 7: an entry's exact-filter hashes are a
+// bigint[] (`tags`, its own GIN index), no longer lexemes of its tsvector,
+// which holds count lexemes in their place ('~' with positions 1 to 255,
+// '~1' ...): ts_rank normalises by the tsvector's length, and each entry's
+// rank is version 6's to the bit. Without the count lexemes the ranks
+// differ (checked here too).
+TYPED_TEST(CatalogSuite, PostgresRanksAreVersion6sWithTheHashesOutOfTheTsvector) {
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    GTEST_SKIP() << "PostgreSQL's tsvector";
+  } else {
+    ingest_corpus(*this);
+    this->ingest({many_values_entry()});
+    const std::string v6 =
+        "ts_delete(l.tsv, ARRAY(SELECT lexeme FROM unnest(l.tsv) WHERE lexeme LIKE '~%')) || "
+        "array_to_tsvector(ARRAY(SELECT '~h' || lpad(to_hex(t), 16, '0') FROM unnest(l.tags) t))";
+    const std::string words = "ts_delete(l.tsv, ARRAY(SELECT lexeme FROM unnest(l.tsv) WHERE lexeme LIKE '~%'))";
+    TypeParam::exec(
+        this->m_dir.path(),
+        "DO $$ BEGIN "
+        "IF EXISTS (SELECT 1 FROM live_entries l, unnest(l.tsv) u WHERE u.lexeme LIKE '~h%') "
+        "THEN RAISE EXCEPTION 'a hash lexeme in the tsvector'; END IF; "
+        "IF (SELECT count(*) FROM live_entries WHERE cardinality(tags) > 255) <> 1 "
+        "THEN RAISE EXCEPTION 'no entry with over 255 hashes'; END IF; "
+        "IF EXISTS (SELECT 1 FROM live_entries l, (VALUES ('tomography'::tsquery), ('steel'), ('batt:*'), "
+        "('tomography & many'), ('cracks | steel')) q(q) WHERE ts_rank(l.tsv, q.q, 1) <> ts_rank(" + v6 + ", q.q, 1)) "
+        "THEN RAISE EXCEPTION 'a rank differs from version 6'; END IF; "
+        "IF NOT EXISTS (SELECT 1 FROM live_entries l WHERE l.tsv @@ 'tomography' "
+        "AND ts_rank(" + words + ", 'tomography', 1) <> ts_rank(" + v6 + ", 'tomography', 1)) "
+        "THEN RAISE EXCEPTION 'the hashes change no rank'; END IF; END $$");
+  }
+}
+
+// A version-6 PostgreSQL catalog (the hashes as '~h' lexemes in the
+// tsvector, no tags columns) has every row rewritten when opened, in the
+// opening transaction: every search, ranks included, answers as before.
+TYPED_TEST(CatalogSuite, AVersion6PostgresCatalogGetsItsFilterHashesWhenOpened) {
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    GTEST_SKIP() << "PostgreSQL's tsvector";
+  } else {
+    ingest_corpus(*this);
+    this->ingest({many_values_entry()});
+    auto seen = [&]() {
+      std::string s;
+      for (const auto& who : {user("carol"), Identity{"root", {}, true}}) {
+        for (Json q : {Json{{"q", "tomography"}}, Json{{"q", "steel"}, {"filters", {{{"field_name", "domain.beamline"}, {"values", {"2-BM"}}}}}},
+                       Json{{"filters", {{{"type", "match_all"}, {"field_name", "domain.elements"}, {"values", {"Fe", "Ni"}}}}}},
+                       Json{{"filters", {{{"field_name", "domain.elements"}, {"values", {"Li", "Ti"}}}}}},
+                       Json{{"q", "tomography"}, {"filters", {{{"field_name", "domain.samples"}, {"values", {"sample-299"}}}}}}}) {
+          q["facets"] = {{{"field_name", "domain.elements"}}};
+          q["limit"] = 100;
+          const auto r = this->search(q, who);
+          s += std::to_string(r.total) + ":";
+          for (const auto& h : r.hits) {
+            char score[64];
+            std::snprintf(score, sizeof score, "%a", h.score);
+            s += " " + h.entry.identifier.substr(11) + "@" + score;
+          }
+          for (const auto& b : r.facets[0].buckets) s += " " + b.value.dump() + "=" + std::to_string(b.count);
+          s += "\n";
+        }
+      }
+      return s;
+    };
+    const std::string before = seen();
+    EXPECT_NE(before.find("1: many@"), std::string::npos) << before;
+    this->m_datasets.reset();
+    this->m_catalog.reset();
+    TypeParam::exec(this->m_dir.path(), kPostgresVersion6Layout);
+    TypeParam::exec(this->m_dir.path(),
+                    "DO $$ BEGIN IF (SELECT count(*) FROM live_entries l, unnest(l.tsv) u WHERE u.lexeme LIKE '~h%') < 300 "
+                    "THEN RAISE EXCEPTION 'not the version-6 layout'; END IF; END $$");
+    for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
+      this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
+      this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+      EXPECT_EQ(seen(), before);
+    }
+    TypeParam::exec(this->m_dir.path(),
+                    "DO $$ BEGIN IF EXISTS (SELECT 1 FROM live_entries l, unnest(l.tsv) u WHERE u.lexeme LIKE '~h%') "
+                    "OR EXISTS (SELECT 1 FROM live_entries WHERE cardinality(tags) = 0) "
+                    "OR EXISTS (SELECT 1 FROM entries e JOIN live_entries l USING (id) WHERE e.tags <> l.tags) "
+                    "THEN RAISE EXCEPTION 'not rewritten'; END IF; END $$");
   }
 }
 

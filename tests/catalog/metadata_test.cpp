@@ -177,6 +177,17 @@ TEST(CatalogPlan, FilterTokensSeparateFieldAndValue) {
   const std::string match = "(tags : (\"" + filter_token("domain.elements", "Fe") + "\" OR \"" +
                             filter_token("domain.elements", "Ni") + "\"))";
   EXPECT_NE(std::find(p.search.params.begin(), p.search.params.end(), SqlValue(match)), p.search.params.end()) << match;
+  // PostgreSQL (schema version 7): the hashes as signed 64-bit numbers in
+  // a bigint[] that the entry's `tags` must overlap (match_any) or hold.
+  const std::string hashes = "{" + std::to_string(static_cast<std::int64_t>(field_value_hash("domain.elements", "Fe"))) +
+                             "," + std::to_string(static_cast<std::int64_t>(field_value_hash("domain.elements", "Ni"))) + "}";
+  const SearchPlan pg = plan_search(q, Identity{"u", {}, false}, Dialect::Postgres);
+  EXPECT_NE(std::find(pg.search.params.begin(), pg.search.params.end(), SqlValue(hashes)), pg.search.params.end()) << hashes;
+  EXPECT_NE(pg.search.text.find("e.tags && $"), std::string::npos) << pg.search.text;
+  const SearchPlan all = plan_search(
+      parse_query(Json::parse(R"({"filters": [{"type": "match_all", "field_name": "domain.elements", "values": ["Fe", "Ni"]}]})")),
+      Identity{"u", {}, false}, Dialect::Postgres);
+  EXPECT_NE(all.search.text.find("e.tags @> $"), std::string::npos) << all.search.text;
 }
 
 // The matched set copies only what the page's sort reads, and the rank
