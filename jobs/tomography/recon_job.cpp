@@ -189,10 +189,15 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   };
   const kernels::Algorithm algorithm = check_options(o);
 
+  // Each rank opens the input on its own, without MPI-IO: every read is an
+  // independent hyperslab of this rank's rows, which MPI-IO does nothing
+  // for, and Open MPI's MPI-IO open (its components loaded, a collective)
+  // and close cost 150-270 ms and 30-90 ms of a run's wall clock against
+  // 10-40 ms and 0.5 ms for HDF5's own driver (2 ranks, 512 x 360 input).
   std::optional<DxInput> input;
   comm.agree([&] {
     check_output_directory(o.output);
-    input.emplace(o.input, o.layout, comm.get());
+    input.emplace(o.input, o.layout, std::nullopt);
   });
   const DxShape shape = input->shape();
   setup.emplace(trace, "budget and previews");

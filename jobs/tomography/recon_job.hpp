@@ -3,8 +3,8 @@
 //
 //   partition   the pending slices (done flag 0) split evenly over ranks,
 //               cut into chunks of at most chunk_rows
-//   read slab   each rank reads its chunk's rows (parallel HDF5 hyperslabs,
-//               independent transfers)
+//   read slab   each rank reads its chunk's rows (HDF5 hyperslabs, each
+//               rank its own read-only handle, no MPI-IO)
 //   preprocess  into sinograms on the device (sinogram_pipeline)
 //   kernel      FBP or gridrec on the device
 //   reduce      ranks agree that every chunk of the round succeeded, and
