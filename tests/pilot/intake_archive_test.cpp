@@ -6,6 +6,7 @@
 // at any step of a pass, nothing is lost and nothing runs twice.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +30,30 @@ using test_intake::wid;
 bool run_exists(const fsys::path& dir, const std::string& run_id) {
   return fsys::exists(dir / "runs" / run_id / "definition.json");
 }
+
+// The names accepted/ holds (files only: archive/ is a folder), sorted.
+std::vector<std::string> accepted_names(const fsys::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fsys::directory_iterator(dir / "accepted"))
+    if (e.is_regular_file()) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The delta files of D (handled.ids.N), by name.
+std::set<std::string> deltas(const fsys::path& dir) {
+  std::set<std::string> out;
+  for (const auto& e : fsys::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("handled.ids.", 0) == 0) out.insert(name);
+  }
+  return out;
+}
+
+// Bounds under which a pass never folds: each adds a delta.
+constexpr HandledFold kNeverFold{.max_deltas = 1000, .base_keys_per_delta_key = 0};
+// And under which every pass folds.
+constexpr HandledFold kAlwaysFold{.max_deltas = 1, .base_keys_per_delta_key = 0};
 
 // A pilot directory whose submissions all ran: two submission files, a
 // format 1 batch (ledger links) and two watcher batches (format 2), read by
@@ -147,10 +172,7 @@ TEST(IntakeArchive, PassesAddToTheHandledIdsAndNeverDropOne) {
   test::ScratchDir scratch;
   const fsys::path dir = scratch.path() / "pilot";
   const Handled h = handle_everything(dir);
-  std::vector<std::string> names;
-  for (const auto& e : fsys::directory_iterator(dir / "accepted"))
-    if (e.is_regular_file()) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
+  const std::vector<std::string> names = accepted_names(dir);
   const std::vector<std::string> first(names.begin(), names.begin() + 2), rest(names.begin() + 2, names.end());
   EXPECT_TRUE(archive(dir, first).empty());
   const std::size_t after_first = HandledIds(dir).size();
@@ -160,6 +182,71 @@ TEST(IntakeArchive, PassesAddToTheHandledIdsAndNeverDropOne) {
   EXPECT_TRUE(archive(dir, names).empty());  // all archived: skipped
   EXPECT_EQ(HandledIds(dir).size(), h.all());
   EXPECT_EQ(count(dir / "accepted" / "archive"), 5u);
+}
+
+// A pass under the fold's bounds adds its ids as a delta and leaves the
+// base as it was (the same file: not rewritten); lookups see base and
+// deltas; a fold writes a base holding them all and removes the deltas.
+TEST(IntakeArchive, APassAddsADeltaAndLeavesTheBaseUntilAFold) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  const Handled h = handle_everything(dir);
+  const std::vector<std::string> names = accepted_names(dir);
+  ASSERT_EQ(names.size(), 5u);
+  EXPECT_TRUE(archive(dir, {names[0]}).empty());  // the first pass: a base
+  EXPECT_TRUE(deltas(dir).empty());
+  struct stat base {};
+  ASSERT_EQ(::stat((dir / "handled.ids").c_str(), &base), 0);
+  const std::size_t in_base = HandledIds(dir).size();
+  for (std::size_t i = 1; i < 4; ++i) EXPECT_TRUE(archive(dir, {names[i]}, {}, kNeverFold).empty());
+  EXPECT_EQ(deltas(dir), (std::set<std::string>{"handled.ids.1", "handled.ids.2", "handled.ids.3"}));
+  struct stat after {};
+  ASSERT_EQ(::stat((dir / "handled.ids").c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, base.st_ino);
+  EXPECT_EQ(after.st_size, base.st_size);
+  {
+    const HandledIds handled(dir);
+    EXPECT_EQ(handled.base_end() - handled.base_begin(), static_cast<std::ptrdiff_t>(in_base));
+    EXPECT_EQ(handled.last_delta(), 3u);
+    EXPECT_EQ(handled.covered(), 0u);
+    std::size_t known = 0;
+    for (const auto& id : h.user) known += handled.contains(id);
+    for (const auto& id : h.watcher) known += handled.contains(id);
+    EXPECT_EQ(known, handled.size());
+    EXPECT_FALSE(handled.contains(wid(99)));
+  }
+  // A watcher started now knows what the deltas hold.
+  EXPECT_EQ(handed_again(dir, h), 0u);
+  EXPECT_TRUE(archive(dir, {names[4]}, {}, kAlwaysFold).empty());
+  EXPECT_TRUE(deltas(dir).empty());
+  const HandledIds handled(dir);
+  EXPECT_EQ(handled.size(), h.all());
+  EXPECT_EQ(handled.covered(), 3u);
+  EXPECT_EQ(handled.last_delta(), 3u);
+  EXPECT_TRUE(handled.delta_keys().empty());
+  EXPECT_EQ(handed_again(dir, h), 0u);
+}
+
+// A base from before deltas (format 1: a 16-byte header) is read as one
+// that holds none, and a pass adds a delta beside it.
+TEST(IntakeArchive, AFormat1BaseIsReadAndKept) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  const Handled h = handle_everything(dir);
+  std::vector<HandledKey> old_keys;
+  for (int i = 100; i < 110; ++i) old_keys.push_back(handled_key(wid(i)));
+  std::sort(old_keys.begin(), old_keys.end());
+  std::string v1 = "BFHANDL1";
+  v1 += std::string("\x0a\0\0\0\0\0\0\0", 8);
+  for (const auto& k : old_keys) v1.append(reinterpret_cast<const char*>(k.data()), k.size());
+  std::ofstream(dir / "handled.ids", std::ios::binary) << v1;
+  EXPECT_EQ(HandledIds(dir).size(), 10u);
+  EXPECT_TRUE(archive(dir, accepted_names(dir), {}, kNeverFold).empty());
+  EXPECT_EQ(deltas(dir), std::set<std::string>{"handled.ids.1"});
+  const HandledIds handled(dir);
+  EXPECT_EQ(handled.size(), h.all() + 10);
+  EXPECT_TRUE(handled.contains(wid(105)));
+  EXPECT_TRUE(handled.contains(h.watcher.front()));
 }
 
 // A damaged handled.ids stops a watcher (it could not tell a new id from
@@ -178,57 +265,135 @@ TEST(IntakeArchive, ADamagedHandledIdsIsRefused) {
   }
 }
 
-// SIGKILL at each step of a pass (after the runs' sync, the ids written,
-// renamed, synced, each move, the end): afterwards every watcher id is
-// known (none handed over again: no new batch in inbox/), the next start
-// runs nothing (its runs exist), its own pass archives everything, and
-// then with every run directory deleted a start still runs nothing.
+// So is a damaged delta: cut short, or holding another delta's number.
+TEST(IntakeArchive, ADamagedDeltaIsRefused) {
+  test::ScratchDir scratch;
+  const fsys::path dir = scratch.path() / "pilot";
+  handle_everything(dir);
+  const std::vector<std::string> names = accepted_names(dir);
+  EXPECT_TRUE(archive(dir, {names[0]}, {}, kNeverFold).empty());
+  EXPECT_TRUE(archive(dir, {names[1]}, {}, kNeverFold).empty());
+  ASSERT_EQ(deltas(dir).size(), 2u);
+  const fsys::path one = dir / "handled.ids.1", two = dir / "handled.ids.2";
+  const std::uintmax_t size = fsys::file_size(two);
+  fsys::copy_file(one, dir / "saved");
+  fsys::copy_file(two, one, fsys::copy_options::overwrite_existing);  // delta 2's header under 1's name
+  for (const bool cut : {false, true}) {
+    SCOPED_TRACE(cut ? "cut short" : "another's number");
+    if (cut) {
+      fsys::copy_file(dir / "saved", one, fsys::copy_options::overwrite_existing);
+      fsys::resize_file(two, size - 1);
+    }
+    try {
+      HandledIds handled(dir);
+      ADD_FAILURE() << "a damaged delta was read";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.id(), "pilot.handled.invalid");
+    }
+    EXPECT_THROW(BatchLedger{dir}, Error);
+    EXPECT_THROW(archive(dir, {names[2]}, {}, kNeverFold), Error);
+  }
+}
+
+// SIGKILL at each step of a pass over `complete` (the names archive()
+// moves): afterwards every watcher id is known (none handed over again: no
+// new batch in inbox/), the next start runs nothing (its runs exist), its
+// own pass archives everything, and then with every run directory deleted
+// a start still runs nothing.
+void kill_the_pass_and_check(const fsys::path& dir, const Handled& h, const std::vector<std::string>& complete,
+                             const HandledFold& fold, ArchiveStep point, int nth) {
+  // The child runs the pass alone (no thread of the parent's is running).
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int seen = 0;
+    archive(
+        dir, complete,
+        [&](ArchiveStep s) {
+          if (s == point && ++seen == nth) ::kill(::getpid(), SIGKILL);
+        },
+        fold);
+    ::_exit(3);  // the step never came
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+
+  EXPECT_NO_THROW(HandledIds{dir});
+  EXPECT_EQ(handed_again(dir, h), 0u);
+  // The next start: what it would run (runs exist: nothing), and what its
+  // pass archives.
+  std::vector<std::string> left;
+  const Pending next = accepted_without_run(
+      dir, [&](const std::string& id) { return run_exists(dir, find_submission(dir, id)->run_id); }, &left);
+  EXPECT_TRUE(next.ready.empty());
+  EXPECT_TRUE(next.bad.empty());
+  EXPECT_TRUE(archive(dir, left).empty());
+  EXPECT_EQ(count(dir / "accepted"), 1u);
+  EXPECT_EQ(count(dir / "accepted" / "archive"), 5u);
+  EXPECT_EQ(HandledIds(dir).size(), h.all());
+  EXPECT_EQ(started_after_runs_deleted(dir), 0u);
+  EXPECT_EQ(handed_again(dir, h), 0u);
+  std::set<std::string> ids;
+  for (const auto& s : list_submissions(dir)) EXPECT_TRUE(ids.insert(s.submission_id).second) << s.submission_id;
+  EXPECT_EQ(ids.size(), h.all());
+}
+
+std::string step_name(ArchiveStep point, int nth) {
+  return "killed at step " + std::to_string(static_cast<int>(point)) + " #" + std::to_string(nth);
+}
+
+// The first pass of a directory (it writes the base): killed after the
+// runs' sync, the ids written, renamed, synced, each move, the clean-up,
+// the end.
 TEST(IntakeArchive, APassKilledAtAnyStepLosesNothingAndRunsNothingTwice) {
   test::ScratchDir scratch;
   const std::vector<std::pair<ArchiveStep, int>> points = {
       {ArchiveStep::RunsSynced, 1}, {ArchiveStep::IdsWritten, 1}, {ArchiveStep::IdsRenamed, 1},
       {ArchiveStep::IdsDurable, 1}, {ArchiveStep::Moved, 1},      {ArchiveStep::Moved, 3},
-      {ArchiveStep::Moved, 5},      {ArchiveStep::Done, 1}};
+      {ArchiveStep::Moved, 5},      {ArchiveStep::Cleaned, 1},    {ArchiveStep::Done, 1}};
   int n = 0;
   for (const auto& [point, nth] : points) {
-    SCOPED_TRACE("killed at step " + std::to_string(static_cast<int>(point)) + " #" + std::to_string(nth));
+    SCOPED_TRACE(step_name(point, nth));
     const fsys::path dir = scratch.path() / ("pilot-" + std::to_string(n++));
     const Handled h = handle_everything(dir);
     std::vector<std::string> complete;
     const auto has_run = [&](const std::string&) { return true; };
     EXPECT_TRUE(accepted_without_run(dir, has_run, &complete).ready.empty());
     ASSERT_EQ(complete.size(), 5u);
-    // The child runs the pass alone (no thread of the parent's is running).
-    const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      int seen = 0;
-      archive(dir, complete, [&, point = point, nth = nth](ArchiveStep s) {
-        if (s == point && ++seen == nth) ::kill(::getpid(), SIGKILL);
-      });
-      ::_exit(3);  // the step never came
-    }
-    int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+    kill_the_pass_and_check(dir, h, complete, {}, point, nth);
+  }
+}
 
-    EXPECT_EQ(handed_again(dir, h), 0u);
-    // The next start: what it would run (runs exist: nothing), and what
-    // its pass archives.
-    std::vector<std::string> left;
-    const Pending next = accepted_without_run(
-        dir, [&](const std::string& id) { return run_exists(dir, find_submission(dir, id)->run_id); }, &left);
-    EXPECT_TRUE(next.ready.empty());
-    EXPECT_TRUE(next.bad.empty());
-    EXPECT_TRUE(archive(dir, left).empty());
-    EXPECT_EQ(count(dir / "accepted"), 1u);
-    EXPECT_EQ(count(dir / "accepted" / "archive"), 5u);
-    EXPECT_EQ(HandledIds(dir).size(), h.all());
-    EXPECT_EQ(started_after_runs_deleted(dir), 0u);
-    EXPECT_EQ(handed_again(dir, h), 0u);
-    std::set<std::string> ids;
-    for (const auto& s : list_submissions(dir)) EXPECT_TRUE(ids.insert(s.submission_id).second) << s.submission_id;
-    EXPECT_EQ(ids.size(), h.all());
+// A pass that adds a delta beside a base, and one that folds three deltas
+// into a new base (and removes them), each killed at each of its steps.
+TEST(IntakeArchive, ADeltaOrAFoldKilledAtAnyStepLosesNothingAndRunsNothingTwice) {
+  test::ScratchDir scratch;
+  const std::vector<std::pair<ArchiveStep, int>> points = {
+      {ArchiveStep::RunsSynced, 1}, {ArchiveStep::IdsWritten, 1}, {ArchiveStep::IdsRenamed, 1},
+      {ArchiveStep::IdsDurable, 1}, {ArchiveStep::Moved, 1},      {ArchiveStep::Moved, 2},
+      {ArchiveStep::Cleaned, 1},    {ArchiveStep::Done, 1}};
+  int n = 0;
+  for (const bool folding : {false, true}) {
+    for (const auto& [point, nth] : points) {
+      if (!folding && point == ArchiveStep::Cleaned) continue;  // a delta's pass removes nothing
+      SCOPED_TRACE(std::string(folding ? "fold: " : "delta: ") + step_name(point, nth));
+      const fsys::path dir = scratch.path() / ("pilot-" + std::to_string(n++));
+      const Handled h = handle_everything(dir);
+      const std::vector<std::string> names = accepted_names(dir);
+      ASSERT_EQ(names.size(), 5u);
+      if (folding) {  // deltas 1..3, no base
+        for (std::size_t i = 0; i < 3; ++i) ASSERT_TRUE(archive(dir, {names[i]}, {}, kNeverFold).empty());
+        ASSERT_EQ(deltas(dir).size(), 3u);
+      } else {  // a base
+        ASSERT_TRUE(archive(dir, {names[0], names[1], names[2]}).empty());
+        ASSERT_TRUE(deltas(dir).empty());
+      }
+      kill_the_pass_and_check(dir, h, {names[3], names[4]}, folding ? kAlwaysFold : kNeverFold, point, nth);
+      if (folding) {
+        EXPECT_EQ(HandledIds(dir).covered(), 3u);  // a base holding the 3 deltas
+      }
+    }
   }
 }
 
