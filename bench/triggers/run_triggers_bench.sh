@@ -3,15 +3,33 @@
 #
 #   bench/triggers/run_triggers_bench.sh BUILD_DIR [FILES] [WRITERS] [ROOT...]
 #
-# WRITERS processes (writer.c) drop FILES small files (open, write, close) into
-# a watched directory as fast as they can while `beamflow trigger watch` runs;
-# the figure is FILES / (time from the first file to the FILES-th submission
-# in the pilot directory: its batch file in inbox/, which is its ledger
-# entry, the hand-off of engine/pilot/intake_batch.hpp's BatchLedger), then
-# every submission is checked:
-# exactly FILES owned batch entries, each file once. A burst this large may
-# overflow inotify's queue (max_queued_events): then the rescan path is part
-# of what is measured (the check line counts overflows).
+# Writer processes (writer.c) drop FILES small files (open, write, close) into
+# a watched directory while `beamflow trigger watch` runs; the figure is
+# FILES / (time from the first close to the FILES-th submission in the pilot
+# directory: its batch file in inbox/, which is its ledger entry, the
+# hand-off of engine/pilot/intake_batch.hpp's BatchLedger), then every
+# submission is checked: exactly FILES owned batch entries, each file once.
+#
+# HELD=1 (the default): each writer opens and writes all its files, stops,
+# and closes them all once every writer is stopped; the window starts at
+# that first close. The events are the same (one IN_CLOSE_WRITE of a new
+# 64-byte file each), but the writers' costly part (creating the names)
+# comes before the window and the closes come faster than any watcher
+# takes them: the figure is the watcher's throughput. Holding the files open
+# needs FILES / writers below the open files limit: the bench starts more
+# writers when it must (the `writers` column). HELD=0: each file opened,
+# written and closed in turn while the watcher runs (a detector's pattern);
+# the window starts at the first file, and on a 2-core node the figure is
+# bound by the writers whenever they are slower than the watcher (their
+# 22-33 us of CPU a file on this bench's disk: session 22's disk runs). Either
+# way the row shows lag_s (last submission after the last close: near 0 when
+# the watcher kept up, so the writers bound the figure) and the watcher's
+# CPU per file in the window (us/ev) with its capacity, files per watcher
+# CPU second (cap ev/s).
+#
+# A burst this large may overflow inotify's queue (max_queued_events): then
+# the rescan path is part of what is measured (the check line counts
+# overflows; queue_overflows: of which the watcher's own read-ahead queue).
 # Runs once per ROOT (default /dev/shm: tmpfs, where fsync is free, and the
 # build dir's disk, where the hand-off batches' syncs count).
 # What the writers do, exactly, and how they differ from a detector's:
@@ -19,13 +37,15 @@
 # /proc/sys/vm/drop_caches): ext4 without a journal makes files created
 # soon after many were deleted (the last run's clean-up) costlier.
 # Peer, in the same run where installed: `inotifywait -m -r -e close_write`
-# (inotify-tools), which only prints each event: a ceiling for observing
-# events, not a hand-off. The ratio is ours / peer.
+# (inotify-tools), which only prints each event, facing the same writers
+# (the same mode): a ceiling for observing events, not a hand-off. The ratio
+# is ours / peer.
 set -euo pipefail
 BUILD=$(cd "${1:?BUILD_DIR}" && pwd)
 # KILL=1: the watcher is killed (SIGKILL) once half the files are handed
 # over and another started at once; the check still wants each file once.
 KILL=${KILL:-0}
+HELD=${HELD:-1}
 FILES=${2:-100000}
 WRITERS=${3:-4}
 shift $(( $# < 3 ? $# : 3 ))
@@ -35,8 +55,16 @@ BF="$BUILD/apps/beamflow/beamflow"
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d)
 T=""
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK" ${T:+"$T"}' EXIT
+# (A held writer stopped by SIGSTOP takes SIGTERM only once continued.)
+trap 'kill $(jobs -p) 2>/dev/null || true; kill -CONT $(jobs -p) 2>/dev/null || true; rm -rf "$WORK" ${T:+"$T"}' EXIT
 cc -O2 -o "$WORK/writer" "$HERE/writer.c"
+HELD_ARG=""
+if [ "$HELD" = 1 ]; then
+  HELD_ARG=held
+  HOLD=$(( $(ulimit -Hn) - 64 ))  # descriptors one writer may hold open
+  [ "$HOLD" -gt 0 ] || { echo "bench/triggers: HELD=1 needs a larger open files limit (ulimit -Hn)" >&2; exit 1; }
+  (( (FILES + WRITERS - 1) / WRITERS <= HOLD )) || WRITERS=$(( (FILES + HOLD - 1) / HOLD ))
+fi
 PER=$(( FILES / WRITERS ))
 FILES=$(( PER * WRITERS ))
 
@@ -74,13 +102,29 @@ count() {
 # batch linked) and ledger/'s (a format 1 link).
 last_change() { stat -c %.9Y "$1/inbox" "$1/ledger" | sort -n | tail -1; }
 cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo "?"; }
-drop() {  # DIR: the writers, in parallel
-  local pids=()
-  for w in $(seq 1 "$WRITERS"); do "$WORK/writer" "$1" "$w" "$PER" & pids+=($!); done
-  wait "${pids[@]}"
+start_writers() {  # DIR: WPIDS, the writers: writing (HELD=0), or stopped with every file written (HELD=1)
+  WPIDS=()
+  for w in $(seq 1 "$WRITERS"); do "$WORK/writer" "$1" "$w" "$PER" $HELD_ARG & WPIDS+=($!); done
+  [ "$HELD" = 1 ] || return 0
+  local p st
+  for p in "${WPIDS[@]}"; do
+    until st=$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) && [ "$st" = T ]; do
+      if [ -z "$st" ] || [ "$st" = Z ]; then
+        echo "bench/triggers: a writer (writer $1 ... $HELD_ARG) exited before writing its files" >&2
+        exit 1
+      fi
+      sleep 0.05
+    done
+  done
+}
+go_writers() { [ "$HELD" = 1 ] && kill -CONT "${WPIDS[@]}"; return 0; }
+wait_writers() {
+  local p
+  for p in "${WPIDS[@]}"; do wait "$p" || { echo "bench/triggers: a writer failed" >&2; exit 1; }; done
 }
 
-printf '%-6s %-22s %8s %8s %10s %10s %8s %10s %8s %8s %s\n' load root files writers writers_s "ours ev/s" ours_cpu "peer ev/s" peer_cpu ratio check
+printf '%-6s %-22s %8s %5s %8s %10s %7s %10s %8s %6s %10s %10s %8s %6s %s\n' load root files held writers writers_s lag_s \
+    "ours ev/s" ours_cpu us/ev "cap ev/s" "peer ev/s" peer_cpu ratio check
 for ROOT in "${ROOTS[@]}"; do
   T=$(mktemp -d "$ROOT/trigger-bench-XXXXXX")
   mkdir -p "$T/drop" "$T/pdrop"
@@ -89,9 +133,10 @@ for ROOT in "${ROOTS[@]}"; do
   "$BF" trigger add --watch "$T/drop" --pattern '*.dat' --quiet-seconds 0 --flow "$T/flow.json" \
       --input-template "$T/template.json" --pilot "$T/pilot" --id bench > /dev/null
   start_watcher "$T"
+  [ "$HELD" = 1 ] && start_writers "$T/drop"
   T0=$(now)
-  drop "$T/drop" &
-  DPID=$!
+  C0=$(cpu_s $WPID)
+  if [ "$HELD" = 1 ]; then go_writers; else start_writers "$T/drop"; fi
   KILLED_CPU=0
   if [ "$KILL" = 1 ]; then  # SIGKILL mid-burst, and a new watcher at once
     until [ "$(count "$T/pilot")" -ge $(( FILES / 2 )) ]; do sleep 0.1; done
@@ -99,7 +144,7 @@ for ROOT in "${ROOTS[@]}"; do
     kill -KILL $WPID; wait $WPID 2>/dev/null || true
     start_watcher "$T"
   fi
-  wait $DPID
+  wait_writers
   T1=$(now)
   # Done when FILES are handed over; counted only when the pilot directory
   # stayed unchanged for a moment (reading the batches is CPU that polling
@@ -113,7 +158,7 @@ for ROOT in "${ROOTS[@]}"; do
     LAST=$M
   done
   T2=$(last_change "$T/pilot")
-  OCPU=$(python3 -c "print('%.2f' % ($KILLED_CPU + $(cpu_s $WPID)))")
+  OCPU=$(python3 -c "print('%.2f' % ($KILLED_CPU + $(cpu_s $WPID) - $C0))")
   sleep 1
   kill -TERM $WPID; wait $WPID || true
   GOT=$(count "$T/pilot")
@@ -141,14 +186,16 @@ for sub in ("inbox", "accepted"):
 print("%d owned_entries=%d" % (len(files), owned))
 PY
 )
-  CHECK="kill=$KILL submissions=$GOT distinct_files=$UNIQUE $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("overflows=%d rescans=%d" % (s["overflows"], s["rescans"]))' "$T/watch.json")"
+  CHECK="kill=$KILL submissions=$GOT distinct_files=$UNIQUE $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("overflows=%d queue_overflows=%d rescans=%d" % (s["overflows"], s.get("queue_overflows", 0), s["rescans"]))' "$T/watch.json")"
   PEER="-"; RATIO="-"; PCPU="-"
   if command -v inotifywait > /dev/null; then
     inotifywait -m -r -e close_write --format '%w%f' "$T/pdrop" > "$T/peer.out" 2> "$T/peer.err" &
     PPID_=$!
     until grep -q "Watches established" "$T/peer.err" 2>/dev/null || ! kill -0 $PPID_ 2>/dev/null; do sleep 0.05; done
+    [ "$HELD" = 1 ] && start_writers "$T/pdrop"
     P0=$(now)
-    drop "$T/pdrop"
+    if [ "$HELD" = 1 ]; then go_writers; else start_writers "$T/pdrop"; fi
+    wait_writers
     # Until every event is printed, or none more came for a second (lost
     # to a queue overflow: inotifywait does not rescan).
     LAST=-1; STILL=0; P2=$(now)
@@ -165,11 +212,14 @@ PY
     CHECK="$CHECK peer_events=$PLINES"
   fi
   OURS=$(python3 -c "print(int($FILES / ($T2 - $T0)))")
+  read -r USEV CAP < <(python3 -c "c = $OCPU; print('%.1f %d' % (c * 1e6 / $FILES, $FILES / c if c > 0 else 0))")
   [ "$PEER" != "-" ] && RATIO=$(python3 -c "print('%.2f' % ($OURS / $PEER))")
-  printf '%-6s %-22s %8d %8d %10.2f %10s %8s %10s %8s %8s %s\n' "$(cut -d' ' -f1 /proc/loadavg)" "$ROOT" "$FILES" \
-      "$WRITERS" "$(python3 -c "print($T1 - $T0)")" "$OURS" "$OCPU" "$PEER" "$PCPU" "$RATIO" "$CHECK"
+  printf '%-6s %-22s %8d %5s %8d %10.2f %7.2f %10s %8s %6s %10s %10s %8s %6s %s\n' "$(cut -d' ' -f1 /proc/loadavg)" \
+      "$ROOT" "$FILES" "$HELD" "$WRITERS" "$(python3 -c "print($T1 - $T0)")" "$(python3 -c "print(max(0, $T2 - $T1))")" \
+      "$OURS" "$OCPU" "$USEV" "$CAP" "$PEER" "$PCPU" "$RATIO" "$CHECK"
   rm -rf "$T"
 done
-echo "ours: files / (first file -> last submission durable: its batch in inbox/, its own ledger entry), pilot dir and watched dir on the root's file system; ours_cpu: the watcher's user+system seconds until then."
+echo "ours: files / (first close (held=1; held=0: first file) -> last submission durable: its batch in inbox/, its own ledger entry), pilot dir and watched dir on the root's file system; ours_cpu: the watcher's user+system seconds in that window; us/ev: ours_cpu a file; cap ev/s: files per watcher CPU second."
+echo "writers_s: first close (held=0: first file) -> every writer done; lag_s: last submission after that (near 0: the watcher kept up, the writers bound ours ev/s)."
 echo "load: 1-minute load average when the row was printed."
 echo "peer: inotifywait -m -r -e close_write printing each event (no hand-off); its events lost to queue overflow show as peer_events < files; peer_cpu: its user+system seconds."
