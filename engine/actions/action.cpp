@@ -1,6 +1,31 @@
 #include "actions/action.hpp"
 
+#include <ostream>
+
 namespace beamflow::actions {
+
+SharedPath::SharedPath(std::string text) {
+  if (!text.empty()) m_rep = std::make_shared<const Rep>(std::move(text));
+}
+
+const std::string& SharedPath::native() const noexcept {
+  static const std::string empty;
+  return m_rep ? m_rep->text : empty;
+}
+
+const std::filesystem::path& SharedPath::path() const {
+  static const std::filesystem::path empty;
+  if (!m_rep) return empty;
+  const std::filesystem::path* p = m_rep->parsed.load(std::memory_order_acquire);
+  if (p) return *p;
+  auto made = std::make_unique<const std::filesystem::path>(m_rep->text);
+  // Two threads may parse at once: the first to publish wins, the other's is dropped.
+  if (m_rep->parsed.compare_exchange_strong(p, made.get(), std::memory_order_acq_rel, std::memory_order_acquire))
+    return *made.release();
+  return *p;
+}
+
+std::ostream& operator<<(std::ostream& os, const SharedPath& p) { return os << p.path(); }
 
 const char* to_string(ActionStatus s) noexcept {
   switch (s) {
@@ -40,8 +65,8 @@ ActionState ActionState::active(std::string id, std::chrono::milliseconds poll_a
 
 Json to_json(const ActionRequest& r) {
   return {{"action_id", r.action_id}, {"input", r.input},          {"run_id", r.run_id},
-          {"state_name", r.state_name}, {"attempt", r.attempt},   {"state_dir", r.state_dir.string()},
-          {"run_dir", r.run_dir.string()}, {"work_dir", r.work_dir.string()}};
+          {"state_name", r.state_name}, {"attempt", r.attempt},   {"state_dir", r.state_dir.native()},
+          {"run_dir", r.run_dir.native()}, {"work_dir", r.work_dir.native()}};
 }
 
 ActionRequest request_from_json(const Json& j) {

@@ -4,12 +4,15 @@
 // `run` is idempotent in the action_id: calling it again with the same id
 // (after a crash, say) must re-attach to the existing action, never start a
 // second one.
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json.hpp"
@@ -52,6 +55,45 @@ struct ActionState {
   static ActionState active(std::string id, std::chrono::milliseconds poll_after, Json details = {});
 };
 
+// A directory of an ActionRequest: immutable text shared by its copies
+// (copying a request copies a pointer), parsed into a std::filesystem::path
+// only when something reads it as one, once. It reads as a `const path&`
+// wherever one is taken. A pilot's coordinator builds a request for every
+// task and reads its directories only as text (to send them to a worker):
+// parsing three paths into their components per task, and freeing them, was
+// the largest single item of its CPU per no-op task.
+class SharedPath {
+ public:
+  SharedPath() = default;
+  SharedPath(std::string text);
+  SharedPath(const char* text) : SharedPath(std::string(text)) {}
+  SharedPath(std::string_view text) : SharedPath(std::string(text)) {}
+  SharedPath(const std::filesystem::path& p) : SharedPath(p.native()) {}
+
+  // The text ("" when empty); never parses.
+  const std::string& native() const noexcept;
+  std::string string() const { return native(); }
+  const char* c_str() const noexcept { return native().c_str(); }
+  bool empty() const noexcept { return native().empty(); }
+  // The parsed path, made at the first call (safe from any thread).
+  const std::filesystem::path& path() const;
+  operator const std::filesystem::path&() const { return path(); }
+  std::filesystem::path operator/(const std::filesystem::path& rhs) const { return path() / rhs; }
+  std::filesystem::path parent_path() const { return path().parent_path(); }
+  // The same text (not path::compare's component-wise equality).
+  friend bool operator==(const SharedPath& a, const SharedPath& b) noexcept { return a.native() == b.native(); }
+  friend std::ostream& operator<<(std::ostream& os, const SharedPath& p);
+
+ private:
+  struct Rep {
+    explicit Rep(std::string t) : text(std::move(t)) {}
+    ~Rep() { delete parsed.load(std::memory_order_acquire); }
+    std::string text;
+    mutable std::atomic<const std::filesystem::path*> parsed{nullptr};
+  };
+  std::shared_ptr<const Rep> m_rep;  // null: empty
+};
+
 struct ActionRequest {
   std::string action_id;   // derived from (run id, frame, state, visit, attempt)
   Json input;              // the state's effective input (after Parameters)
@@ -61,11 +103,12 @@ struct ActionRequest {
   // A directory private to this action_id, created by the caller, durable
   // across crashes: where side-effecting actions keep what lets run() be
   // idempotent and status() answer after the engine restarts.
-  std::filesystem::path state_dir;
+  SharedPath state_dir;
   // Directory of the run, and the working directory the run was started from
-  // (relative paths in inputs resolve against it).
-  std::filesystem::path run_dir;
-  std::filesystem::path work_dir;
+  // (relative paths in inputs resolve against it). A driver's requests all
+  // share the one copy of each.
+  SharedPath run_dir;
+  SharedPath work_dir;
 };
 
 // A request as JSON, state_dir included (the child process's request.json,

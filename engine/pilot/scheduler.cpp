@@ -69,8 +69,8 @@ class Scheduler::Executor final : public run::Executor {
  private:
   // The run's shared part of `r`, made again only if its directories moved.
   const std::shared_ptr<const Run>& run_of(const actions::ActionRequest& r) {
-    if (!m_run || m_run->dir != r.run_dir.native() || m_run->work_dir != r.work_dir.native())
-      m_run = std::make_shared<const Run>(Run{m_run_id, r.run_dir.native(), r.work_dir.native()});
+    if (!m_run || !(m_run->dir == r.run_dir) || !(m_run->work_dir == r.work_dir))
+      m_run = std::make_shared<const Run>(Run{m_run_id, r.run_dir, r.work_dir});
     return m_run;
   }
   // The end of a task kept on the coordinator, in the run's log.
@@ -183,7 +183,7 @@ ActionState Scheduler::submit(const std::shared_ptr<const Run>& run, actions::Ac
   e.action = a.info().name;
   e.input = r.input;
   e.state_name = r.state_name;
-  e.state_dir = r.state_dir.native();
+  e.state_dir = r.state_dir;
   e.attempt = r.attempt;
   e.placement = p;
   e.need.ranks = std::max(1, p.ranks);
@@ -469,8 +469,8 @@ void Scheduler::assign(wire::Handle h, const std::vector<int>& ranks, std::int64
                     (e.attempt > 0 ? ", retry " + std::to_string(e.attempt) : std::string()) +
                     ", queued " + std::to_string(now - e.queued_ms) + " ms");
   batches[ranks.front()].add(h, e.action,
-                             wire::RequestView{key, e.input, e.run->id, e.state_name, e.attempt, e.state_dir,
-                                               e.run->dir, e.run->work_dir},
+                             wire::RequestView{key, e.input, e.run->id, e.state_name, e.attempt, e.state_dir.native(),
+                                               e.run->dir.native(), e.run->work_dir.native()},
                              e.placement);
 }
 

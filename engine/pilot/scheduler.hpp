@@ -88,13 +88,11 @@ class Scheduler {
   // such as command) holds its ranks alone.
   enum Class { kHeavy = 0, kLight = 1 };
   // What every task of one run shares, held once per run (by its drivers'
-  // executors and its entries) instead of copied into each task's entry:
-  // an ActionRequest's three paths are lists of parsed components, and
-  // copying and freeing them was a measured share of a no-op task.
+  // executors and its entries) instead of copied into each task's entry.
   struct Run {
     std::string id;  // the flow a task belongs to, for fairness and logs
-    std::string dir;
-    std::string work_dir;
+    actions::SharedPath dir;
+    actions::SharedPath work_dir;
   };
   struct Entry {
     std::string key;  // the action id
@@ -104,7 +102,7 @@ class Scheduler {
     // The request, less what `run` holds.
     Json input;
     std::string state_name;
-    std::string state_dir;
+    actions::SharedPath state_dir;  // the request's, shared
     int attempt = 0;
     actions::Placement placement;
     Need need;

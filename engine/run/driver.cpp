@@ -67,6 +67,7 @@ Driver::Driver(const actions::ActionRegistry& registry, RunDirectory& dir, RunSt
                               [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(m_rng); },
                               options.max_payload_bytes}) {
   m_action_prefix = action_dir(m_dir.path(), "").native();
+  m_run_dir = m_dir.path();
   m_poller.add(m_wakeup.fd(), kWakeupToken);
   if (options.executor) m_routed = options.executor(m_wakeup);
 }
@@ -164,16 +165,19 @@ void Driver::act(const Event& e) {
   }
 }
 
-actions::ActionRequest Driver::request_for(const Frame& f) const {
+actions::ActionRequest Driver::request_for(const Frame& f) {
   actions::ActionRequest req;
   req.action_id = f.task.action_id;
   req.input = f.task.input;
   req.run_id = m_state.info().run_id;
   req.state_name = f.state;
   req.attempt = f.task.attempt;
-  req.run_dir = m_dir.path();
-  req.work_dir = m_state.info().work_dir;
-  req.state_dir = m_action_prefix + f.task.action_id;  // one parse, not a copy and two appends
+  // The run's directories are the driver's one copy of each (a pointer per
+  // request); the state directory is text, parsed only if an action reads it.
+  if (m_work_dir.native() != m_state.info().work_dir) m_work_dir = m_state.info().work_dir;
+  req.run_dir = m_run_dir;
+  req.work_dir = m_work_dir;
+  req.state_dir = m_action_prefix + f.task.action_id;
   return req;
 }
 

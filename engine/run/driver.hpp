@@ -75,7 +75,7 @@ class Driver {
   // Appends and commits m_outbox: durable when it returns. Returns what it committed.
   std::vector<Event> commit_outbox();
   void act_on(const std::vector<Event>& committed);
-  actions::ActionRequest request_for(const Frame& f) const;
+  actions::ActionRequest request_for(const Frame& f);
   void launch(const std::string& frame_id, bool reattach);
   // An action the engine is waiting on.
   struct Active {
@@ -142,6 +142,9 @@ class Driver {
   std::unordered_map<std::string_view, ActiveMap::iterator> m_frame_of;  // action id -> its entry
   // "RUN_DIR/actions/": an action's state directory is this and its id.
   std::string m_action_prefix;
+  // What every request of the run shares (actions::SharedPath): the run's
+  // directory, and the working directory of its RunStarted.
+  actions::SharedPath m_run_dir, m_work_dir;
   std::set<std::string> m_timed;  // active frames with a deadline or a heartbeat
   std::vector<EventSource*> m_sources;
   std::vector<std::pair<std::string, actions::ActionState>> m_results;

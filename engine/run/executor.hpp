@@ -59,7 +59,7 @@ class InProcessExecutor final : public Executor {
   void release(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) override;
   // Asynchronous and side-effecting actions keep their state there.
   std::filesystem::path watch_dir(const actions::Action& a, const actions::ActionRequest& r) const override {
-    return a.info().side_effects || !a.info().synchronous ? r.state_dir : std::filesystem::path();
+    return a.info().side_effects || !a.info().synchronous ? r.state_dir.path() : std::filesystem::path();
   }
 };
 
