@@ -110,6 +110,7 @@ bool HandledIds::load(const fsys::path& dir) {
   unmap();
   m_delta.clear();
   m_covered = m_last = 0;
+  m_format2 = false;
   const fsys::path file = dir / kHandledFile;
   struct stat st {};
   const fs::detail::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
@@ -135,6 +136,7 @@ bool HandledIds::load(const fsys::path& dir) {
     m_keys = reinterpret_cast<const HandledKey*>(bytes + header);
     m_count = count;
     m_covered = v1 ? 0 : get_u64(bytes + 16);
+    m_format2 = !v1;
   }
   m_last = m_covered;
   while (read_delta(dir, m_last + 1, m_delta)) ++m_last;
@@ -166,7 +168,8 @@ HandledIds::HandledIds(HandledIds&& o) noexcept
       m_count(std::exchange(o.m_count, 0)),
       m_delta(std::move(o.m_delta)),
       m_covered(std::exchange(o.m_covered, 0)),
-      m_last(std::exchange(o.m_last, 0)) {}
+      m_last(std::exchange(o.m_last, 0)),
+      m_format2(std::exchange(o.m_format2, false)) {}
 
 HandledIds& HandledIds::operator=(HandledIds&& o) noexcept {
   // o unmaps what this held.
@@ -177,6 +180,7 @@ HandledIds& HandledIds::operator=(HandledIds&& o) noexcept {
   std::swap(m_delta, o.m_delta);
   std::swap(m_covered, o.m_covered);
   std::swap(m_last, o.m_last);
+  std::swap(m_format2, o.m_format2);
   return *this;
 }
 
@@ -296,7 +300,7 @@ std::vector<std::string> archive(const fsys::path& dir, const std::vector<std::s
       const std::size_t deltas = old.last_delta() - old.covered() + 1,
                         delta_keys = old.delta_keys().size() + keys.size();
       const std::size_t base_keys = static_cast<std::size_t>(old.base_end() - old.base_begin());
-      if (deltas >= fold.max_deltas ||
+      if (!old.takes_deltas() || deltas >= fold.max_deltas ||
           (fold.base_keys_per_delta_key != 0 && delta_keys * fold.base_keys_per_delta_key > base_keys)) {
         // A new base: the old one, every delta read and these. The old
         // deltas stay until the moves are done (removed below).

@@ -18,6 +18,12 @@
 //                      hundred bytes where rewriting the base was 3.2 MB at
 //                      200,000 ids, every 10 s), and folds the deltas into
 //                      a new base when they grow past HandledFold's bounds.
+//                      Deltas are written only beside a base of this
+//                      format (a pass finding none, or a format 1 base from
+//                      before deltas, writes a base instead): a binary from
+//                      before deltas refuses this base (pilot.handled.
+//                      invalid) rather than read it without its deltas and
+//                      hand an archived id over again.
 //                      Each file is written whole (a temporary, fsync,
 //                      rename, fsync of D) before anything it covers moves;
 //                      a fold renames the new base before it removes the
@@ -79,6 +85,8 @@ class HandledIds {
   const std::vector<HandledKey>& delta_keys() const noexcept { return m_delta; }
   std::uint64_t covered() const noexcept { return m_covered; }
   std::uint64_t last_delta() const noexcept { return m_last; }
+  // A base of the current format: a delta may be added beside it.
+  bool takes_deltas() const noexcept { return m_format2; }
 
  private:
   bool load(const std::filesystem::path& dir);
@@ -90,6 +98,7 @@ class HandledIds {
   std::size_t m_count = 0;
   std::vector<HandledKey> m_delta;
   std::uint64_t m_covered = 0, m_last = 0;
+  bool m_format2 = false;
 };
 
 // When a pass folds the deltas into a new base instead of adding one: when
@@ -111,8 +120,9 @@ enum class ArchiveStep { RunsSynced, IdsWritten, IdsRenamed, IdsDurable, Moved, 
 // Moves `names` (ID.json, B.batch: entries of accepted/ whose every owned
 // entry has its run) to accepted/archive/: syncs the file system of runs/
 // (the runs and the moves into accepted/ are durable), writes the ids not
-// yet handled as the next delta (or, past `fold`'s bounds, a new base
-// holding the old one, every delta and them), then moves the names, syncs
+// yet handled as the next delta (or, past `fold`'s bounds or without a
+// current-format base, a new base holding the old one, every delta and
+// them), then moves the names, syncs
 // both folders, and after a fold removes the deltas it holds. A name no
 // longer in accepted/ is skipped (archived before); one whose ids cannot be
 // read stays, named in the result ("accepted/NAME: why"). One caller at a

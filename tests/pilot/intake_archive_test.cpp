@@ -228,8 +228,11 @@ TEST(IntakeArchive, APassAddsADeltaAndLeavesTheBaseUntilAFold) {
 }
 
 // A base from before deltas (format 1: a 16-byte header) is read as one
-// that holds none, and a pass adds a delta beside it.
-TEST(IntakeArchive, AFormat1BaseIsReadAndKept) {
+// that holds none, and the next pass replaces it with a current base, even
+// under bounds that never fold: a binary from before deltas (it checks for
+// format 1's magic) refuses that base instead of reading it without the
+// deltas that follow. Then passes add deltas.
+TEST(IntakeArchive, AFormat1BaseIsReadAndReplacedBeforeAnyDelta) {
   test::ScratchDir scratch;
   const fsys::path dir = scratch.path() / "pilot";
   const Handled h = handle_everything(dir);
@@ -241,12 +244,21 @@ TEST(IntakeArchive, AFormat1BaseIsReadAndKept) {
   for (const auto& k : old_keys) v1.append(reinterpret_cast<const char*>(k.data()), k.size());
   std::ofstream(dir / "handled.ids", std::ios::binary) << v1;
   EXPECT_EQ(HandledIds(dir).size(), 10u);
-  EXPECT_TRUE(archive(dir, accepted_names(dir), {}, kNeverFold).empty());
+  const std::vector<std::string> names = accepted_names(dir);
+  ASSERT_EQ(names.size(), 5u);
+  EXPECT_TRUE(archive(dir, {names[0], names[1], names[2]}, {}, kNeverFold).empty());
+  EXPECT_TRUE(deltas(dir).empty());
+  std::string magic(8, '\0');
+  std::ifstream(dir / "handled.ids", std::ios::binary).read(magic.data(), 8);
+  EXPECT_EQ(magic, "BFHANDL2");
+  EXPECT_TRUE(archive(dir, {names[3], names[4]}, {}, kNeverFold).empty());
   EXPECT_EQ(deltas(dir), std::set<std::string>{"handled.ids.1"});
   const HandledIds handled(dir);
+  EXPECT_TRUE(handled.takes_deltas());
   EXPECT_EQ(handled.size(), h.all() + 10);
   EXPECT_TRUE(handled.contains(wid(105)));
   EXPECT_TRUE(handled.contains(h.watcher.front()));
+  EXPECT_EQ(handed_again(dir, h), 0u);
 }
 
 // A damaged handled.ids stops a watcher (it could not tell a new id from
@@ -272,7 +284,9 @@ TEST(IntakeArchive, ADamagedDeltaIsRefused) {
   handle_everything(dir);
   const std::vector<std::string> names = accepted_names(dir);
   EXPECT_TRUE(archive(dir, {names[0]}, {}, kNeverFold).empty());
+  EXPECT_TRUE(deltas(dir).empty());  // no base yet: the first pass writes one, whatever the bounds
   EXPECT_TRUE(archive(dir, {names[1]}, {}, kNeverFold).empty());
+  EXPECT_TRUE(archive(dir, {names[2]}, {}, kNeverFold).empty());
   ASSERT_EQ(deltas(dir).size(), 2u);
   const fsys::path one = dir / "handled.ids.1", two = dir / "handled.ids.2";
   const std::uintmax_t size = fsys::file_size(two);
@@ -291,7 +305,7 @@ TEST(IntakeArchive, ADamagedDeltaIsRefused) {
       EXPECT_EQ(e.id(), "pilot.handled.invalid");
     }
     EXPECT_THROW(BatchLedger{dir}, Error);
-    EXPECT_THROW(archive(dir, {names[2]}, {}, kNeverFold), Error);
+    EXPECT_THROW(archive(dir, {names[3]}, {}, kNeverFold), Error);
   }
 }
 
@@ -382,16 +396,16 @@ TEST(IntakeArchive, ADeltaOrAFoldKilledAtAnyStepLosesNothingAndRunsNothingTwice)
       const Handled h = handle_everything(dir);
       const std::vector<std::string> names = accepted_names(dir);
       ASSERT_EQ(names.size(), 5u);
-      if (folding) {  // deltas 1..3, no base
+      if (folding) {  // a base and deltas 1..2
         for (std::size_t i = 0; i < 3; ++i) ASSERT_TRUE(archive(dir, {names[i]}, {}, kNeverFold).empty());
-        ASSERT_EQ(deltas(dir).size(), 3u);
+        ASSERT_EQ(deltas(dir).size(), 2u);
       } else {  // a base
         ASSERT_TRUE(archive(dir, {names[0], names[1], names[2]}).empty());
         ASSERT_TRUE(deltas(dir).empty());
       }
       kill_the_pass_and_check(dir, h, {names[3], names[4]}, folding ? kAlwaysFold : kNeverFold, point, nth);
       if (folding) {
-        EXPECT_EQ(HandledIds(dir).covered(), 3u);  // a base holding the 3 deltas
+        EXPECT_EQ(HandledIds(dir).covered(), 2u);  // a base holding the 2 deltas
       }
     }
   }
