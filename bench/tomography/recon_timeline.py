@@ -13,8 +13,11 @@ for each rank, in seconds:
   setup steps   opening the input, the digest, the centre, the output ...
   first kernel  from reconstruct() to its first kernel (the exposed read and
                 preprocessing of round 0)
-  kernel        the kernel's own time, summed, and the compute thread's
-                idle gaps between its first and last kernel
+  kernel        the kernel's own time, summed, its CPU time and its time
+                waiting for a core (the compute thread's: mpirun binds a
+                rank to one core, shared with the rank's other threads),
+                and the compute thread's idle gaps between its first and
+                last kernel
   last kernel   to the end of reconstruct() (the exposed last write, the
                 close and the publishing rename)
   exit          from reconstruct()'s end to the launcher's exit (MPI and
@@ -50,7 +53,9 @@ def load(prefix):
                 continue
             spans.append({"name": e["name"], "thread": names.get((e["pid"], e["tid"]), str(e["tid"])),
                           "round": e.get("args", {}).get("round"), "begin": e["ts"] / 1e6,
-                          "end": (e["ts"] + e["dur"]) / 1e6})
+                          "end": (e["ts"] + e["dur"]) / 1e6,
+                          "cpu": e.get("args", {}).get("cpu_us", float("nan")) / 1e6,
+                          "runqueue": e.get("args", {}).get("runqueue_us", float("nan")) / 1e6})
         if spans:
             rank = next(e["pid"] for e in events if e.get("ph") == "X")
             ranks[rank] = sorted(spans, key=lambda s: s["begin"])
@@ -73,6 +78,8 @@ def summary(rank, spans, launch, exit_):
         span = kernels[-1]["end"] - kernels[0]["begin"]
         rows.append(("first to last kernel's end", span))
         rows.append(("  kernel, summed", sum(s["end"] - s["begin"] for s in kernels)))
+        rows.append(("  kernel CPU, summed", sum(s["cpu"] for s in kernels)))
+        rows.append(("  kernel waiting for a core, summed", sum(s["runqueue"] for s in kernels)))
         rows.append(("  preprocess within it, summed",
                      sum(s["end"] - s["begin"] for s in compute if s["name"] == "preprocess"
                          and s["begin"] >= kernels[0]["begin"])))

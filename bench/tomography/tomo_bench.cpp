@@ -12,7 +12,15 @@
 // each begun by every rank together: one pass on this VM swung by 60%
 // (258.9-418.5 slices/s on 2 ranks, the same binary within 30 minutes), as
 // the machine's speed drifts; every pass's rate is in the JSON
-// (kernel_passes), so the spread can be read beside the best.
+// (kernel_passes), so the spread can be read beside the best, with each
+// pass's CPU time (kernel_passes_cpu_s: the slowest rank's thread CPU
+// seconds; below its wall time the pass was off its core for the rest).
+// --kernel-rows N: each pass reconstructs a rank's rows in calls of N rows
+// (default: one call for all of them), into the pipeline's in-place layout
+// (kernels::in_place_layout, the slices over their sinograms) with one
+// workspace for every call, as `beamflow recon` runs its rounds: the same
+// batch shape, to compare the kernel's time a slice here with its time
+// inside the file pipeline (BEAMFLOW_RECON_TRACE's kernel spans).
 //
 // This program measures beamflow alone. The comparison with TomoPy, run in
 // the same benchmark on the same files in alternating rounds, whole process
@@ -33,9 +41,11 @@
 //
 //   mpirun -np 2 tomo_bench [--dir DIR] [--sizes 512x360,1024x900,2048x1500] [--slices 8,4,2] [--passes 3]
 //   mpirun -np 2 tomo_bench --input D.h5 --center C --rows A:B [--dir DIR] [--json OUT.json] [--passes 3]
+//     [--kernel-rows N]
 //   tomo_bench --score IMAGE.h5 --truth TRUTH.h5 --truth-begin N --center C
 //   tomo_bench --accuracy 255x360,1023x900,2047x1500 [--dir DIR]
 #include <Kokkos_Core.hpp>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -78,11 +88,25 @@ std::vector<std::string> split(const std::string& text, char sep) {
   return out;
 }
 
-// --passes N (default 3): the kernel-only rate's timed passes.
-int passes_of(std::map<std::string, std::string>& args) {
-  const int n = args.count("--passes") ? std::stoi(args["--passes"]) : 3;
-  if (n < 1) throw std::invalid_argument("--passes must be at least 1");
-  return n;
+// The kernel-only rate's timed passes: --passes N (default 3), each in
+// calls of --kernel-rows rows (0, the default: one call).
+struct Passes {
+  int count = 3;
+  std::int64_t rows = 0;
+};
+Passes passes_of(std::map<std::string, std::string>& args) {
+  Passes p;
+  if (args.count("--passes")) p.count = std::stoi(args["--passes"]);
+  if (p.count < 1) throw std::invalid_argument("--passes must be at least 1");
+  if (args.count("--kernel-rows")) p.rows = std::stoll(args["--kernel-rows"]);
+  if (p.rows < 0) throw std::invalid_argument("--kernel-rows must not be negative");
+  return p;
+}
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
 }
 
 struct Row {
@@ -92,12 +116,13 @@ struct Row {
   double end_to_end, kernel;  // kernel: the best of kernel_passes
   Score quality;
   std::vector<double> kernel_passes;  // slices/s of each timed pass, in order
+  std::vector<double> kernel_passes_cpu;  // the slowest rank's CPU seconds in each pass
 };
 
 // Reconstructs the phantom on `comm`: the end-to-end and kernel-only rates.
 Row measure(const Size& size, const std::string& algorithm, const parallel::Comm& comm, const std::filesystem::path& input,
-            const std::filesystem::path& dir, double center, parallel::RowRange rows, int passes) {
-  Row row{size, algorithm, comm.size(), 0, 0, {}, {}};
+            const std::filesystem::path& dir, double center, parallel::RowRange rows, Passes passes) {
+  Row row{size, algorithm, comm.size(), 0, 0, {}, {}, {}};
   ReconOptions o;
   o.input = input;
   o.output = dir / (algorithm + std::to_string(size.width) + "-" + std::to_string(comm.size()) + ".h5");
@@ -122,25 +147,62 @@ Row measure(const Size& size, const std::string& algorithm, const parallel::Comm
   const parallel::RowRange mine = parallel::block_of(rows.size(), comm.size(), comm.rank());
   kernels::Sinograms sino;
   kernels::Volume out;
-  if (!mine.empty()) {
-    sino = pipeline.load({rows.begin + mine.begin, rows.begin + mine.end});
-    out = kernels::Volume("bench::volume", mine.size(), size.width, size.width);
-  }
   Kokkos::View<kernels::Real*> centers("bench::centers", 1);
   Kokkos::deep_copy(centers, kernels::Real(center));
   kernels::ReconParams params;
   params.centers = centers;
   const auto algo = kernels::algorithm_from_name(algorithm);
-  for (int pass = 0; pass < passes; ++pass) {
+  // --kernel-rows: the calls' sinograms and slices, each in its own
+  // in-place buffer (slices over sinograms), as the pipeline's rounds.
+  struct Call {
+    kernels::Sinograms sino;
+    kernels::Volume out;
+  };
+  std::vector<Call> calls;
+  std::vector<AlignedFloats> buffers;
+  const std::int64_t W = size.width, A = size.angles;
+  if (!mine.empty()) {
+    sino = pipeline.load({rows.begin + mine.begin, rows.begin + mine.end});
+    if (passes.rows == 0) {
+      out = kernels::Volume("bench::volume", mine.size(), W, W);
+      calls.push_back({sino, out});
+    } else {
+      params.workspace = kernels::make_workspace();
+      for (std::int64_t b = 0; b < mine.size(); b += passes.rows) {
+        const std::int64_t n = std::min(passes.rows, mine.size() - b);
+        const kernels::InPlaceLayout l = kernels::in_place_layout(n, A, W, W);
+        buffers.push_back(aligned_floats(l.values));
+        std::fill(buffers.back().data(), buffers.back().data() + l.values, 0.0f);  // faulted in before the timer
+        calls.push_back({kernels::Sinograms(buffers.back().data() + l.sinograms, n, A, W),
+                         kernels::Volume(buffers.back().data(), n, W, W)});
+      }
+    }
+  }
+  // The in-place calls overwrite their sinograms: each pass copies them in
+  // first, outside its timer.
+  const auto refill = [&] {
+    if (passes.rows == 0) return;
+    std::int64_t b = 0;
+    for (Call& c : calls) {
+      const std::size_t values = std::size_t(c.sino.extent(0) * A * W);
+      std::copy_n(sino.data() + std::size_t(b * A * W), values, c.sino.data());
+      b += c.sino.extent(0);
+    }
+  };
+  for (int pass = 0; pass < passes.count; ++pass) {
+    refill();
     comm.barrier();  // every rank's pass at the same moment: the slowest rank's time is the pass's
-    double seconds = 0;
+    double seconds = 0, cpu = 0;
     if (!mine.empty()) {
+      const double cpu0 = thread_cpu_seconds();
       const auto t = Clock::now();
-      kernels::reconstruct(algo, sino, pipeline.angles(), params, out);
+      for (Call& c : calls) kernels::reconstruct(algo, c.sino, pipeline.angles(), params, c.out);
       Kokkos::fence();
       seconds = std::chrono::duration<double>(Clock::now() - t).count();
+      cpu = thread_cpu_seconds() - cpu0;
     }
     row.kernel_passes.push_back(double(size.slices) / comm.max(seconds));
+    row.kernel_passes_cpu.push_back(comm.max(cpu));
     row.kernel = std::max(row.kernel, row.kernel_passes.back());
   }
   return row;
@@ -199,7 +261,8 @@ Json score_json(const Score& s) {
 
 Json row_json(const Row& r) {
   return {{"algorithm", r.algorithm}, {"ranks", r.ranks},           {"end_to_end", r.end_to_end},
-          {"kernel", r.kernel},       {"kernel_passes", r.kernel_passes}, {"quality", score_json(r.quality)}};
+          {"kernel", r.kernel},       {"kernel_passes", r.kernel_passes}, {"kernel_passes_cpu_s", r.kernel_passes_cpu},
+          {"quality", score_json(r.quality)}};
 }
 
 // Rank 0 alone, the others waiting: a one-rank Comm beside the world (the
@@ -223,7 +286,7 @@ int measure_file(std::map<std::string, std::string>& args, const parallel::Comm&
   const double center = std::stod(args.at("--center"));
   const auto ab = split(args.at("--rows"), ':');
   const parallel::RowRange rows{std::stoll(ab.at(0)), std::stoll(ab.at(1))};
-  const int passes = passes_of(args);
+  const Passes passes = passes_of(args);
   const DxInput probe(input, {}, std::nullopt);
   const Size size{probe.shape().columns, probe.shape().angles, rows.size()};
   const Solo solo(world);
@@ -294,7 +357,7 @@ int main(int argc, char** argv) {
     sizes.push_back({std::stoll(wa.at(0)), std::stoll(wa.at(1)), std::stoll(slice_texts.at(i))});
   }
 
-  const int passes = passes_of(args);
+  const Passes passes = passes_of(args);
   // One rank alone: rank 0 on its own while the others wait.
   const Solo solo(world);
   std::vector<Row> rows;

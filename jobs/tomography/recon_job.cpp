@@ -353,6 +353,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   const char* compute_thread = pipelined ? "compute" : "main";
   const auto compute = [&](std::int64_t round, parallel::RowRange chunk, RawSlab& raw) -> HostVolume {
     auto t = Clock::now();
+    ReconTrace::ThreadTimes times = trace.thread_times();
     const parallel::RowRange in_rows = raw.rows;
     // Every pixel is written by the kernel: nothing is initialised.
     HostVolume slab = slabs.take(slab_values(chunk.size()));
@@ -364,8 +365,9 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     pipeline.recycle(std::move(raw));  // the projections are in the sinograms now
     raw = RawSlab{};
     preprocess_s += since(t);
-    trace.add("preprocess", compute_thread, t, Clock::now(), round);
+    trace.add("preprocess", compute_thread, t, Clock::now(), round, &times);
     t = Clock::now();
+    times = trace.thread_times();
     kernels::ReconParams p = params;
     Kokkos::View<kernels::Real*> centers("beamflow::jobs::centers", chunk.size());
     auto host_centers = Kokkos::create_mirror_view(centers);
@@ -390,7 +392,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       Kokkos::deep_copy(host, mirror);
     }
     kernel_s += since(t);
-    trace.add("kernel", compute_thread, t, Clock::now(), round);
+    trace.add("kernel", compute_thread, t, Clock::now(), round, &times);
     return slab;
   };
 

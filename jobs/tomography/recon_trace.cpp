@@ -1,5 +1,8 @@
 #include "jobs/tomography/recon_trace.hpp"
 
+#include <time.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -38,10 +41,31 @@ ReconTrace::~ReconTrace() {
 }
 
 void ReconTrace::add(const char* name, const char* thread, Clock::time_point begin, Clock::time_point end,
-                     std::int64_t round) {
+                     std::int64_t round, const ThreadTimes* at_begin) {
   if (!enabled()) return;
+  double cpu = -1, waited = -1;
+  if (at_begin) {
+    const ThreadTimes now = thread_times();
+    cpu = now.cpu - at_begin->cpu;
+    if (now.waited >= 0 && at_begin->waited >= 0) waited = now.waited - at_begin->waited;
+  }
   const std::lock_guard lock(m_mutex);
-  m_events.push_back({name, thread, round, begin, end});
+  m_events.push_back({name, thread, round, begin, end, cpu, waited});
+}
+
+ReconTrace::ThreadTimes ReconTrace::thread_times() const noexcept {
+  ThreadTimes out;
+  if (!enabled()) return out;
+  timespec t{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0) out.cpu = double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+  // schedstat: nanoseconds on a core, nanoseconds waiting for one, slices.
+  out.waited = -1;
+  if (std::FILE* f = std::fopen("/proc/thread-self/schedstat", "r")) {
+    unsigned long long ran = 0, waited = 0;
+    if (std::fscanf(f, "%llu %llu", &ran, &waited) == 2) out.waited = double(waited) * 1e-9;
+    std::fclose(f);
+  }
+  return out;
 }
 
 std::string ReconTrace::json() const {
@@ -65,6 +89,8 @@ std::string ReconTrace::json() const {
   for (const Event& e : m_events) {
     Json args = Json::object();
     if (e.round >= 0) args["round"] = e.round;
+    if (e.cpu_seconds >= 0) args["cpu_us"] = e.cpu_seconds * 1e6;
+    if (e.waited_seconds >= 0) args["runqueue_us"] = e.waited_seconds * 1e6;
     const double begin = us(e.begin);
     const std::size_t thread = tid(e.thread);
     events.push_back({{"name", e.name},

@@ -8,7 +8,13 @@
 // Chrome trace event format: one complete event a span (its name, its
 // round in args, begin and duration in microseconds since the epoch, so
 // that the ranks' files and a launcher's clock line up) on the thread that
-// ran it, "main" or "compute" (named by thread_name metadata events). chrome://tracing or ui.perfetto.dev show them;
+// ran it, "main" or "compute" (named by thread_name metadata events), and
+// in args cpu_us, the CPU time that thread spent in the span, and
+// runqueue_us, the time it was ready to run but waited for a core (the
+// kernel's schedstat; absent where the kernel keeps none). A span's wall
+// time above the two is time the thread slept (I/O, a lock, a peer) or
+// the host took the core: mpirun binds each rank to one core, which its
+// compute thread shares with its own main and helper threads. chrome://tracing or ui.perfetto.dev show them;
 // bench/tomography/recon_timeline.py runs a reconstruction with it and
 // prints where each rank's wall time went. Unset (the default): nothing is
 // recorded; each span costs two clock reads and a branch.
@@ -37,25 +43,36 @@ class ReconTrace {
   ~ReconTrace();
 
   bool enabled() const noexcept { return !m_prefix.empty(); }
+  // The calling thread's CPU time and its time waiting for a core, in
+  // seconds since it started, when recording (else zeros, no system call);
+  // waited is negative where unknown.
+  struct ThreadTimes {
+    double cpu = 0, waited = 0;
+  };
+  ThreadTimes thread_times() const noexcept;
+
   // A span [begin, end) of `name` on `thread` (names are literals); round
-  // -1: none. Thread-safe.
+  // -1: none; `at_begin`: thread_times() at its begin, taken on the thread
+  // that calls add() (default: none recorded). Thread-safe.
   void add(const char* name, const char* thread, Clock::time_point begin, Clock::time_point end,
-           std::int64_t round = -1);
+           std::int64_t round = -1, const ThreadTimes* at_begin = nullptr);
 
   // Records [construction, destruction) as one span.
   class Span {
    public:
     Span(ReconTrace& trace, const char* name, const char* thread = "main", std::int64_t round = -1)
-        : m_trace(trace), m_name(name), m_thread(thread), m_round(round), m_begin(Clock::now()) {}
+        : m_trace(trace), m_name(name), m_thread(thread), m_round(round), m_times(trace.thread_times()),
+          m_begin(Clock::now()) {}
     Span(const Span&) = delete;
     Span& operator=(const Span&) = delete;
-    ~Span() { m_trace.add(m_name, m_thread, m_begin, Clock::now(), m_round); }
+    ~Span() { m_trace.add(m_name, m_thread, m_begin, Clock::now(), m_round, &m_times); }
 
    private:
     ReconTrace& m_trace;
     const char* m_name;
     const char* m_thread;
     std::int64_t m_round;
+    ThreadTimes m_times;
     Clock::time_point m_begin;
   };
   Span span(const char* name, const char* thread = "main", std::int64_t round = -1) {
@@ -71,6 +88,7 @@ class ReconTrace {
     const char* thread;
     std::int64_t round;
     Clock::time_point begin, end;
+    double cpu_seconds, waited_seconds;  // negative: unknown
   };
   std::string m_prefix;
   int m_rank;

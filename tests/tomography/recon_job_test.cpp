@@ -77,6 +77,7 @@ TEST_F(ReconJobTest, EachRankWritesATimelineOfItsSteps) {
   ::unsetenv(kReconTraceEnv);
   world().barrier();
   std::map<std::string, int> count;  // over every rank
+  const bool schedstat = std::filesystem::exists("/proc/thread-self/schedstat");
   for (int rank = 0; rank < world().size(); ++rank) {
     const std::filesystem::path file = prefix.string() + ".rank" + std::to_string(rank) + ".json";
     std::ifstream in(file);
@@ -90,6 +91,14 @@ TEST_F(ReconJobTest, EachRankWritesATimelineOfItsSteps) {
       if (e["ph"] != "X") continue;
       EXPECT_EQ(e["pid"], rank);
       EXPECT_GE(e["dur"].get<double>(), 0);
+      // Every span says how much CPU its thread spent in it and, where the
+      // kernel keeps scheduler statistics, how long it waited for a core.
+      ASSERT_TRUE(e["args"].contains("cpu_us")) << e.dump();
+      EXPECT_GE(e["args"]["cpu_us"].get<double>(), 0) << e.dump();
+      if (schedstat) {
+        ASSERT_TRUE(e["args"].contains("runqueue_us")) << e.dump();
+        EXPECT_GE(e["args"]["runqueue_us"].get<double>(), 0) << e.dump();
+      }
       const std::string name = e["name"];
       ++count[name];
       if (name == "reconstruct") begin = e["ts"].get<double>(), end = begin + e["dur"].get<double>();
