@@ -152,7 +152,10 @@ CenterResult find_center(SinogramPipeline& pipeline, parallel::RowRange rows, co
 
 CenterResult find_center(const FindCenterOptions& options, const parallel::Comm& comm) {
   std::optional<DxInput> input;
-  comm.agree([&] { input.emplace(options.input, options.layout, comm.get()); });
+  // Each rank opens the input on its own, without MPI-IO, as recon does:
+  // Vo's rows are independent hyperslab reads of a rank's own rows and
+  // phase correlation reads on rank 0 alone.
+  comm.agree([&] { input.emplace(options.input, options.layout, std::nullopt); });
   parallel::RowRange rows{0, input->shape().rows};
   if (options.rows)
     rows = options.rows->resolve(input->shape().rows, options.input.string(), options.layout.data);
