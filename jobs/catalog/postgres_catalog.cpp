@@ -313,6 +313,10 @@ class CopyRows {
     m_first = true;
   }
   const std::string& text() const { return m_text; }
+  void clear() {
+    m_text.clear();
+    m_first = true;
+  }
 
  private:
   void separate() {
@@ -378,8 +382,28 @@ class PostgresCatalog final : public Catalog {
   void ingest(std::vector<Entry>& entries) override {
     if (entries.empty()) return;
     Tx tx(*this);
+    // The statement trigger that writes live_entries reads the batch's
+    // inserted rows, which the server holds in work_mem (default 4 MB,
+    // about 2,700 bench entries) and writes to a temporary file beyond it;
+    // GIN's pending-list merge sorts in work_mem too. So the ingest's
+    // transaction (SET LOCAL: searches keep the session's value) gets
+    // kIngestWorkMemPerEntry an entry, at least 64 MB and at most 1 GB, or
+    // the session's value where that is higher.
+    const std::int64_t work_kb =
+        std::clamp<std::int64_t>(static_cast<std::int64_t>(entries.size()) * kIngestWorkMemPerEntry / 1024,
+                                 64 * 1024, 1024 * 1024);
+    query("SELECT set_config('work_mem', $1::bigint || 'kB', true) "
+          "WHERE pg_size_bytes(current_setting('work_mem')) < $1::bigint * 1024",
+          {work_kb});
     auto ids = query("SELECT nextval('entries_id_seq') FROM generate_series(1, $1)",
                      {static_cast<std::int64_t>(entries.size())});
+    // The entries' rows go to the server while the next ones are made
+    // (kCopyChunk at a time): the server stores a chunk while the client
+    // formats the next, on the other core.
+    CopyIn entries_in(*this,
+                      "entries(id, identifier, version, collection, status, owner, visible_to, content, location, "
+                      "manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, tsv, latest, "
+                      "public, facets, tags)");
     CopyRows entry_rows, vis_rows;
     std::vector<detail::FieldRow> fields;
     std::vector<std::string> published;
@@ -400,11 +424,14 @@ class PostgresCatalog final : public Catalog {
           .add(bytea_text(detail::pack_facet_values(terms))).add(tags).end();
       for (const auto& p : detail::visibility_rows(e)) vis_rows.add(p).add(e.row).end();
       if (e.status == EntryStatus::Published) published.push_back(e.identifier);
+      if (entry_rows.text().size() >= kCopyChunk) {
+        entries_in.send(entry_rows.text());
+        entry_rows.clear();
+      }
     }
     // COPY, not INSERT: no statement text or parameters to parse per row.
-    copy_in("entries(id, identifier, version, collection, status, owner, visible_to, content, location, manifest, "
-            "bytes, files, published_ms, request_id, reason, decided_by, title, year, tsv, latest, public, facets, tags)",
-            entry_rows);
+    entries_in.send(entry_rows.text());
+    entries_in.finish();
     copy_in("visibility(principal, entry)", vis_rows);
     copy_fields(fields);
     // A published entry was inserted with latest = 1: right when it is its
@@ -566,29 +593,61 @@ class PostgresCatalog final : public Catalog {
     return rows;
   }
 
-  // COPY ... FROM STDIN of `rows` into `target` ("table" or "table(columns)").
+  // A COPY ... FROM STDIN into `target` ("table" or "table(columns)"),
+  // its rows sent as they come (send) and ended by finish. Left unfinished
+  // (an exception while the rows are made), it is ended as failed: the
+  // server discards what it got and the connection stays usable for the
+  // transaction's ROLLBACK.
+  class CopyIn {
+   public:
+    CopyIn(PostgresCatalog& c, const std::string& target) : m_c(c) {
+      Result start(PQexec(m_c.m_conn.get(), ("COPY " + target + " FROM STDIN").c_str()));
+      if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) m_c.raise(start.get());
+    }
+    CopyIn(const CopyIn&) = delete;
+    CopyIn& operator=(const CopyIn&) = delete;
+    void send(std::string_view data) {
+      for (std::size_t at = 0; m_sent && at < data.size(); at += kCopyChunk) {
+        const std::size_t n = std::min(kCopyChunk, data.size() - at);
+        m_sent = PQputCopyData(m_c.m_conn.get(), data.data() + at, static_cast<int>(n)) == 1;
+      }
+    }
+    void finish() {
+      m_open = false;
+      Result failed = end(m_sent ? nullptr : "beamflow: sending the rows failed");
+      if (failed || !m_sent) m_c.raise(failed.get());
+    }
+    ~CopyIn() {
+      if (m_open) end("beamflow: the ingest stopped before its rows were sent");
+    }
+
+   private:
+    // Ends the COPY and drains every result (so the connection stays
+    // usable); the first failed one, if any.
+    Result end(const char* error) {
+      PQputCopyEnd(m_c.m_conn.get(), error);
+      Result failed;
+      while (PGresult* r = PQgetResult(m_c.m_conn.get())) {
+        Result cur(r);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) failed = std::move(cur);
+      }
+      return failed;
+    }
+    PostgresCatalog& m_c;
+    bool m_open = true, m_sent = true;
+  };
+
+  // COPY ... FROM STDIN of `rows` into `target`.
   void copy_in(const std::string& target, const CopyRows& rows) {
     if (rows.text().empty()) return;
-    {
-      Result start(PQexec(m_conn.get(), ("COPY " + target + " FROM STDIN").c_str()));
-      if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) raise(start.get());
-    }
-    const std::string& data = rows.text();
-    bool sent = true;
-    for (std::size_t at = 0; sent && at < data.size(); at += kCopyChunk) {
-      const std::size_t n = std::min(kCopyChunk, data.size() - at);
-      sent = PQputCopyData(m_conn.get(), data.data() + at, static_cast<int>(n)) == 1;
-    }
-    PQputCopyEnd(m_conn.get(), sent ? nullptr : "beamflow: sending the rows failed");
-    // Drain every result before raising, so the connection stays usable.
-    Result failed;
-    while (PGresult* r = PQgetResult(m_conn.get())) {
-      Result cur(r);
-      if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) failed = std::move(cur);
-    }
-    if (failed || !sent) raise(failed.get());
+    CopyIn in(*this, target);
+    in.send(rows.text());
+    in.finish();
   }
   static constexpr std::size_t kCopyChunk = 1 << 20;
+  // work_mem an ingested entry (its row as the insert trigger holds it:
+  // about 1.5 KB a bench entry).
+  static constexpr std::int64_t kIngestWorkMemPerEntry = 4096;
 
   // COPY of field rows, in key order (appended at the end of each field's
   // range of the fields index).
