@@ -15,7 +15,14 @@
 //                                        # on the machine's load (page_trace.hpp)
 //   catalog_bench ... --query-kind K       # facets (default): free text + 2 term facets; title: the same
 //                                        # sorted on the title; wildcard: the same with a wildcard filter
-//                                        # (domain.beamline like "*-BM", which reads each hit's content)
+//                                        # (domain.beamline like "*-BM", which reads each hit's content);
+//                                        # creators: the facet on domain.elements one on dc.creators.name
+//                                        # (5,000 values: past FacetCodes::kPerField, some values uncoded)
+//   catalog_bench ... --results FILE       # each search's result, one line a search in FILE: its word,
+//                                        # the Globus Search response (hits, total, facets, marker) with
+//                                        # every hit's score to 17 digits, and the same for the next
+//                                        # page its marker gives (read after the search's timing), to
+//                                        # compare two binaries' results on one catalog
 //   catalog_bench --print-sql Q [--pg]   # the search statements of the first Q bench queries, one
 //                                        # JSON {"sql", "params"} a line (to time or EXPLAIN them)
 //
@@ -145,12 +152,25 @@ Json bench_query(const std::string& word) {
             {"limit", 10},
             {"facets", {{{"field_name", "domain.elements"}}, {{"field_name", "domain.beamline"}}}}};
   if (g_query_kind == "title") q["sort"] = {{{"field_name", "dc.titles.title"}}};
+  if (g_query_kind == "creators") q["facets"][0] = {{"field_name", "dc.creators.name"}};
   if (g_query_kind == "wildcard") q["filters"] = {{{"type", "like"}, {"field_name", "domain.beamline"}, {"value", "*-BM"}}};
   return q;
 }
 const Identity kBenchUser{"user7", {"g3"}, false};
 
 bool g_per_query = false;
+std::FILE* g_results = nullptr;  // with --results
+
+// One search's result as --results writes it: the response, the scores.
+Json result_line(const SearchResult& r) {
+  Json scores = Json::array();
+  for (const auto& h : r.hits) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", h.score);
+    scores.push_back(buf);
+  }
+  return {{"response", to_gmeta(r)}, {"scores", scores}};
+}
 bench::PageTrace* g_trace = nullptr;  // with --pages
 std::string g_trace_path;              // the SQLite file it names pages in
 
@@ -218,6 +238,15 @@ Latency measure(Catalog& catalog, const Corpus& corpus, int queries) {
     if (g_per_query)
       std::fprintf(stderr, "query %d %s %ld %.3f %.3f %ld %.6f\n", i, word.c_str(), static_cast<long>(r.total), t, c,
                    minor_faults() - f0, std::chrono::duration<double>(s1.time_since_epoch()).count());
+    if (g_results) {
+      Json line = {{"query", i}, {"word", word}, {"page", result_line(r)}};
+      if (!r.marker.empty()) {
+        Json next = q;
+        next["marker"] = r.marker;
+        line["next"] = result_line(catalog.search(parse_query(next), who));
+      }
+      std::fprintf(g_results, "%s\n", line.dump().c_str());
+    }
     if (i >= 5) {  // the first few warm the caches
       ms.push_back(t);
       cpu_ms.push_back(c);
@@ -291,8 +320,14 @@ int main(int argc, char** argv) {
     if (a == "--entries") entries = std::stol(v);
     else if (a == "--queries") queries = std::stoi(v);
     else if (a == "--per-query") g_per_query = v == "1";
-    else if (a == "--pages") g_trace = v == "1" ? &bench::PageTrace::install() : nullptr;
-    else if (a == "--query-kind" && (v == "facets" || v == "title" || v == "wildcard")) g_query_kind = v;
+    else if (a == "--results") {
+      g_results = std::fopen(v.c_str(), "w");
+      if (!g_results) {
+        std::cerr << "cannot write " << v << "\n";
+        return 2;
+      }
+    } else if (a == "--pages") g_trace = v == "1" ? &bench::PageTrace::install() : nullptr;
+    else if (a == "--query-kind" && (v == "facets" || v == "title" || v == "wildcard" || v == "creators")) g_query_kind = v;
     else if (a == "--batch") batch = std::stoi(v);
     else if (a == "--report-every") report = std::stol(v);
     else if (a == "--sqlite") sqlite_path = v;

@@ -50,6 +50,11 @@ void FacetCodes::truncate(std::size_t size) {
   for (std::size_t i = 0; i < m_values.size(); ++i) place(m_values[i], static_cast<std::uint32_t>(i + 1));
 }
 
+bool FacetCodes::full(std::uint32_t field) const {
+  const auto it = m_per_field.find(field);
+  return it != m_per_field.end() && it->second >= kPerField;
+}
+
 std::string code_facet_values(const std::vector<FacetValue>& values, FacetCodes& codes) {
   std::string out;
   for (const auto& v : values) {
@@ -66,18 +71,40 @@ std::string code_facet_values(const std::vector<FacetValue>& values, FacetCodes&
   return out;
 }
 
+namespace {
+
+// The code of the value at `at` in a coded column, `at` moved past its
+// varint; 0 (an uncoded value) only with its 12 bytes there to follow.
+std::uint64_t next_code(std::string_view coded, std::size_t& at, std::int64_t entry) {
+  std::uint64_t code = 0;
+  for (int shift = 0;; shift += 7) {
+    if (at == coded.size() || shift > 63) facets_damaged(entry, "is cut short");
+    const auto byte = static_cast<unsigned char>(coded[at++]);
+    code |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) break;
+  }
+  if (code == 0 && coded.size() - at < 12) facets_damaged(entry, "is cut short");
+  return code;
+}
+
+}  // namespace
+
+std::string coded_values_only(std::string_view coded, std::int64_t entry) {
+  std::string out;
+  out.reserve(coded.size());
+  for (std::size_t at = 0; at < coded.size();) {
+    const std::size_t from = at;
+    if (next_code(coded, at, entry) == 0) at += 12;
+    else out.append(coded.substr(from, at - from));
+  }
+  return out;
+}
+
 void count_coded_facet_values(std::string_view coded, const FacetCodes& codes, std::int64_t entry,
                               TermsCounter& counter) {
   for (std::size_t at = 0; at < coded.size();) {
-    std::uint64_t code = 0;
-    for (int shift = 0;; shift += 7) {
-      if (at == coded.size() || shift > 63) facets_damaged(entry, "is cut short");
-      const auto byte = static_cast<unsigned char>(coded[at++]);
-      code |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if (byte < 0x80) break;
-    }
+    const std::uint64_t code = next_code(coded, at, entry);
     if (code == 0) {
-      if (coded.size() - at < 12) facets_damaged(entry, "is cut short");
       counter.count(entry, static_cast<std::uint32_t>(get_le(coded, at, 4)), get_le(coded, at + 4, 8));
       at += 12;
     } else if (code <= codes.size()) {

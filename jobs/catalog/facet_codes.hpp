@@ -41,6 +41,9 @@ class FacetCodes {
   std::uint64_t give(const FacetValue& v);
   // Forgets the codes from `size` on (those a rolled-back ingest gave).
   void truncate(std::size_t size);
+  // Whether `field` (its field_hash) holds kPerField codes: only such a
+  // field has values without one (given none once it was full).
+  bool full(std::uint32_t field) const;
 
  private:
   // Where code_of looks for v: open addressing, the slots a power of two
@@ -66,6 +69,13 @@ class FacetCodes {
 // code (a varint), or as 0 followed by its field hash (4 bytes) and value
 // hash (8 bytes), little-endian.
 std::string code_facet_values(const std::vector<FacetValue>& values, FacetCodes& codes);
+
+// The coded column's coded values alone, its uncoded ones (0, field hash,
+// value hash) left out: what SQLite's live_entries.facets holds (schema
+// version 9). Uncoded values belong to full fields only (FacetCodes::full):
+// a search counting terms facets on other fields needs no more. A column
+// cut short is catalog.db naming the row.
+std::string coded_values_only(std::string_view coded, std::int64_t entry);
 
 // Counts a coded column's values for `entry` into `counter`; a column cut
 // short or a code `codes` has not read is catalog.db naming the row.

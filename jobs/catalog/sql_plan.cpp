@@ -190,7 +190,8 @@ bool sorts_on(const std::vector<SortKey>& sort, const std::string& column) {
   return std::any_of(sort.begin(), sort.end(), [&](const SortKey& k) { return sort_column(k.field) == column; });
 }
 
-void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vector<SortKey>& sort, int& terms_sink) {
+void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vector<SortKey>& sort,
+                 const PlanOptions& options, int& terms_sink) {
   const std::string words = fts_expression(q.q, b.dialect());
   const bool sqlite = b.dialect() == Dialect::SQLite;
   const std::string tags = sqlite ? tag_expression(q.filters) : "";
@@ -214,12 +215,16 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
   // the caller's sink bound to a parameter, instead of copied into the
   // materialized rows (~220 bytes an entry, inserted then read back: ~25%
   // of a search's CPU at 1,000,000 entries).
+  // SQLite's live_entries.facets holds coded values only (schema version
+  // 9): a terms facet on a field with uncoded values reads the entries
+  // row's whole column (PlanOptions::uncoded_terms).
+  const bool uncoded = sqlite && options.uncoded_terms && has_terms_facet(q);
   if (has_terms_facet(q)) {
     if (sqlite) {
       b << ", beamflow_terms(";
       b.bind(std::int64_t{0});
       terms_sink = static_cast<int>(b.params());
-      b << ", e.id, e.facets) AS counted";
+      b << ", e.id, " << (uncoded ? "c" : "e") << ".facets) AS counted";
     } else {
       b << ", e.facets AS facets";
     }
@@ -234,7 +239,7 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
   const bool content = std::any_of(q.filters.begin(), q.filters.end(),
                                    [](const Filter& f) { return f.kind == FilterKind::Like; });
   const std::string joins =
-      std::string(content ? " JOIN entries c ON c.id = e.id" : "") + (names ? " JOIN live_names n ON n.id = e.id" : "");
+      std::string(content || uncoded ? " JOIN entries c ON c.id = e.id" : "") + (names ? " JOIN live_names n ON n.id = e.id" : "");
   // The rank only when the page is ordered by it (it is not shown
   // otherwise). In SQLite FTS5's bm25, computed by beamflow_bm25 from the
   // hit's document size in its live_entries row (schema version 6), where
@@ -449,7 +454,7 @@ void facet_select(Builder& b, const Facet& f, Dialect dialect) {
 
 }  // namespace
 
-SearchPlan plan_search(const Query& query, const Identity& identity, Dialect dialect) {
+SearchPlan plan_search(const Query& query, const Identity& identity, Dialect dialect, const PlanOptions& options) {
   SearchPlan plan;
   plan.sort = effective_sort(query);
   plan.fingerprint = query_fingerprint(query);
@@ -464,7 +469,7 @@ SearchPlan plan_search(const Query& query, const Identity& identity, Dialect dia
   // One statement: `matched` is computed once and the page, the total and
   // every facet read it (three or more statements re-ran the free-text match
   // and the visibility check each). One statement also sees one snapshot.
-  matched_cte(b, query, identity, plan.sort, plan.terms_sink);
+  matched_cte(b, query, identity, plan.sort, options, plan.terms_sink);
   b << "SELECT part, seq, id, n";
   for (std::size_t i = 0; i < plan.keys; ++i) b << ", k" << std::to_string(i);
   b << " FROM (";

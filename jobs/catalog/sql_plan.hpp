@@ -57,8 +57,17 @@ struct SearchPlan {
   int terms_sink = -1;
 };
 
+// What a backend knows of its catalog that changes a plan.
+struct PlanOptions {
+  // SQLite (schema version 9): live_entries.facets holds coded values only
+  // (facet_codes.hpp). With this set, a query's terms facets count the whole
+  // column, read from each matched entry's `entries` row (a terms facet on
+  // a field with values the catalog gave no code: FacetCodes::full).
+  bool uncoded_terms = false;
+};
+
 // Throws catalog.cursor.invalid for a marker of another query.
-SearchPlan plan_search(const Query& query, const Identity& identity, Dialect dialect);
+SearchPlan plan_search(const Query& query, const Identity& identity, Dialect dialect, const PlanOptions& options = {});
 
 // The free-text expression each backend matches: FTS5 MATCH syntax
 // ("tomo"* "steel") or a tsquery of quoted lexemes ('tomo':* & 'steel', cast

@@ -53,8 +53,20 @@ using Row = std::vector<std::optional<std::string>>;
 // version-2 one's facets and a version-5 one's live_entries. Version 8:
 // the identifier and title, read only by a page sorted on them, moved out
 // of live_entries into live_names (below); an older catalog has both made
-// again from entries when opened, the path a version-5 one takes.
-constexpr int kSchemaVersion = 8;
+// again from entries when opened, the path a version-5 one takes. Version
+// 9: live_entries.facets holds the entry's coded facet values only
+// (coded_values_only, facet_codes.hpp), without the 13-byte uncoded ones of
+// fields with more than FacetCodes::kPerField values (titles, abstracts:
+// ~54 of a ~70-byte column at 1,000,000 bench entries), which a terms
+// facet on such a field reads from the entries row (PlanOptions::
+// uncoded_terms); an older catalog has live_entries made again, as a
+// version-5 one. Only ingest and that rebuild leave the uncoded values out:
+// the triggers (an approval, a withdrawal) copy the whole column, with
+// SQLite's own functions only, so that any client may update entries.
+// Either is right: uncoded values belong to full fields only
+// (FacetCodes::full), whose terms facets read the entries row anyway, and
+// a search counts no value of a field it has no facet on.
+constexpr int kSchemaVersion = 9;
 
 // An entry's FTS5 document-size record (fts_docsize's `sz`, what
 // live_entries.fts_size keeps), as an SQL expression of the entry's id.
@@ -124,7 +136,7 @@ DROP TABLE IF EXISTS fields;
 DROP TABLE IF EXISTS fts;
 )sql";
 
-// From version 7 (or older): live_entries, live_names and the triggers
+// From version 8 (or older): live_entries, live_names and the triggers
 // that write their rows go, to be made again in the current layout by
 // kSchema and filled by kLiveEntries, one path for every older version.
 const char* kDropLiveEntries = R"sql(
@@ -138,7 +150,7 @@ DROP TABLE IF EXISTS live_names;
 const std::string kLiveEntries = R"sql(
 DELETE FROM live_entries;
 DELETE FROM live_names;
-INSERT INTO live_entries SELECT id, public, year, published_ms, facets,
+INSERT INTO live_entries SELECT id, public, year, published_ms, beamflow_coded_facets(id, facets),
   )sql" + fts_size_of("entries.id") + R"sql( FROM entries WHERE status = 'published' AND latest = 1 ORDER BY id;
 INSERT INTO live_names SELECT id, identifier, title FROM entries WHERE status = 'published' AND latest = 1 ORDER BY id;
 )sql";
@@ -186,6 +198,22 @@ void count_terms(sqlite3_context* ctx, int, sqlite3_value** argv) {
     sqlite3_result_int(ctx, 1);
   } catch (const std::exception& e) {
     sink->error = std::current_exception();
+    sqlite3_result_error(ctx, e.what(), -1);
+  }
+}
+
+// SQL beamflow_coded_facets(id, facets): the coded facets column's coded
+// values alone (coded_values_only), what live_entries.facets holds; NULL
+// for NULL.
+void coded_facets(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto* p = static_cast<const char*>(sqlite3_value_blob(argv[1]));
+  if (sqlite3_value_type(argv[1]) == SQLITE_NULL) return sqlite3_result_null(ctx);
+  try {
+    const std::string out = detail::coded_values_only(
+        std::string_view(p ? p : "", static_cast<std::size_t>(sqlite3_value_bytes(argv[1]))),
+        sqlite3_value_int64(argv[0]));
+    sqlite3_result_blob64(ctx, out.data(), out.size(), SQLITE_TRANSIENT);
+  } catch (const std::exception& e) {
     sqlite3_result_error(ctx, e.what(), -1);
   }
 }
@@ -509,8 +537,9 @@ class SqliteCatalog final : public Catalog {
         const bool latest = is_live.step() && is_live.integer(0) == 1;
         is_live.reset();
         if (latest) {
+          const std::string coded = detail::coded_values_only(facets, e.row);
           live.bind(1, e.row).bind(2, is_public).bind(3, std::int64_t{terms.year}).bind(4, e.published_ms)
-              .bind_blob(5, facets);
+              .bind_blob(5, coded);
           fts_size.bind(1, e.row);
           if (fts_size.step()) live.bind_blob(6, fts_size.blob(0));
           live.run();
@@ -573,17 +602,26 @@ class SqliteCatalog final : public Catalog {
   }
 
   SearchResult search(const Query& query, const Identity& identity) override {
-    const SearchPlan plan = plan_search(query, identity, Dialect::SQLite);
     SearchResult result;
     // One read transaction: the hits loaded agree with the page.
     sqlite3* const db = reader();
     exec_on(db, "BEGIN");
     try {
+      // The codes of this snapshot, read first (they begin it): a terms
+      // facet on a field some of whose values have none counts the entries
+      // rows' whole facets columns (schema version 9).
+      PlanOptions options;
+      const bool terms = std::any_of(query.facets.begin(), query.facets.end(),
+                                     [](const Facet& f) { return f.kind == FacetKind::Terms; });
+      if (terms) {
+        read_codes(db, m_read_codes);
+        for (const auto& f : query.facets)
+          if (f.kind == FacetKind::Terms && m_read_codes.full(field_hash(f.field))) options.uncoded_terms = true;
+      }
+      const SearchPlan plan = plan_search(query, identity, Dialect::SQLite, options);
       Statement all(db, plan.search.text);
       all.bind_all(plan.search.params);
       detail::SearchRows found(query, plan);
-      // Read first: the statement then sees the codes of this snapshot.
-      if (plan.terms_sink > 0 || plan.facet_values > 0) read_codes(db, m_read_codes);
       TermsSink sink{&found, &m_read_codes, nullptr};
       if (plan.terms_sink > 0) all.bind_pointer(plan.terms_sink, &sink, kTermsSink);
       auto step = [&] {
@@ -705,14 +743,14 @@ class SqliteCatalog final : public Catalog {
     }
     // Version 5 reads live_entries; the index that served before goes.
     if (existing && version < 5) exec("DROP INDEX IF EXISTS entries_live");
-    if (existing && version < 8) exec(kDropLiveEntries);
+    if (existing && version < 9) exec(kDropLiveEntries);
     exec(kSchema.c_str());
     if (existing && version < 7) reindex(version < 2);
     // Version 4 keeps field rows for numbers and dates only (those have nval).
     if (existing && version < 4) exec("DELETE FROM fields WHERE nval IS NULL");
     // The triggers keep live_entries from here on; what was live before is
     // copied once (reindex above may have put rows in through them).
-    if (existing && version < 8) exec(kLiveEntries.c_str());
+    if (existing && version < 9) exec(kLiveEntries.c_str());
     exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   }
 
@@ -850,6 +888,8 @@ class SqliteCatalog final : public Catalog {
     sqlite3_busy_timeout(raw, 30000);
     sqlite3_create_function_v2(raw, "beamflow_field_like", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, field_like,
                                nullptr, nullptr, nullptr);
+    sqlite3_create_function_v2(raw, "beamflow_coded_facets", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                               coded_facets, nullptr, nullptr, nullptr);
     // Not deterministic: SQLite must call it once for every row it is in.
     sqlite3_create_function_v2(raw, kTermsSink, 3, SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr, count_terms, nullptr,
                                nullptr, nullptr);
