@@ -4,8 +4,9 @@
 // index; exact filters match the 64-bit hashes of the entry's field values
 // in its `tags` array, which has a GIN index of its own. Bulk ingest COPYs
 // each batch straight into its tables, the tsvector written by beamflow
-// from its own tokens (tsvector_text): one stream per table, no statement
-// parsed per row.
+// from its own tokens: one stream per table, no statement parsed per row,
+// and the entries' rows in COPY's binary format (BinaryRows,
+// tsvector_binary), which the server stores without scanning text.
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -203,10 +204,9 @@ std::string tsvector_text(std::string_view body, std::size_t tags) {
 }
 
 // An entry's exact-filter hashes (add_field_rows' tokens, "h" + 16 hex
-// digits, space-separated) as a bigint[] literal of the distinct ones,
-// each read as a signed 64-bit number (as tag_array in sql_plan.cpp
-// writes a filter's), and how many there are.
-std::pair<std::string, std::size_t> tag_array(std::string_view tokens) {
+// digits, space-separated), the distinct ones in order, each read as a
+// signed 64-bit number (as tag_array in sql_plan.cpp writes a filter's).
+std::vector<std::int64_t> tag_hashes(std::string_view tokens) {
   std::vector<std::int64_t> hashes;
   for (std::size_t at = 0; at < tokens.size();) {
     const std::size_t end = std::min(tokens.find(' ', at), tokens.size());
@@ -219,12 +219,86 @@ std::pair<std::string, std::size_t> tag_array(std::string_view tokens) {
   }
   std::sort(hashes.begin(), hashes.end());
   hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
+  return hashes;
+}
+
+// Those hashes as a bigint[] literal.
+std::string tag_array(const std::vector<std::int64_t>& hashes) {
   std::string out = "{";
   for (const auto h : hashes) {
     if (out.size() > 1) out += ',';
     out += std::to_string(h);
   }
-  return {out + "}", hashes.size()};
+  return out + "}";
+}
+
+// Big-endian integers, as COPY's binary format and the types' binary
+// forms (the *recv functions) read them.
+template <class T>
+void put_be(std::string& out, T v) {
+  auto u = static_cast<std::make_unsigned_t<T>>(v);
+  char b[sizeof(T)];
+  for (std::size_t i = sizeof(T); i-- > 0; u = static_cast<decltype(u)>(u >> 8)) b[i] = static_cast<char>(u & 0xff);
+  out.append(b, sizeof(T));
+}
+
+// The tsvector that tsvectorin makes of tsvector_text(body, tags), in the
+// type's binary form (tsvectorrecv): the number of lexemes, then each
+// lexeme in the type's order (bytewise, a prefix first) as its bytes and a
+// NUL, its number of positions and the positions (ascending, weight D).
+// The server takes it as it is: no text to scan, no lexemes to sort. Like
+// the text form, a word's positions stop at 16,383 (repeats there are one
+// position) and, in a body of 255 words or more, at its 255th.
+std::string tsvector_binary(std::string_view body, std::size_t tags) {
+  constexpr int kMaxPositions = 255;
+  constexpr std::size_t kLastPosition = 16383, kMaxLexemeBytes = 2046;
+  std::vector<std::pair<std::string_view, std::uint16_t>> at;
+  std::size_t pos = 0;
+  const bool long_body = static_cast<std::size_t>(std::count(body.begin(), body.end(), ' ')) >= kMaxPositions;
+  std::unordered_map<std::string_view, int> seen;
+  for (std::size_t i = 0; i < body.size();) {
+    const std::size_t end = std::min(body.find(' ', i), body.size());
+    const std::string_view word = body.substr(i, end - i);
+    i = end + 1;
+    if (word.empty()) continue;
+    // tsvectorin's limit, which tsvectorrecv does not check to the byte.
+    if (word.size() > kMaxLexemeBytes)
+      fail("catalog.db", "PostgreSQL: word is too long (" + std::to_string(word.size()) + " bytes, max " +
+                             std::to_string(kMaxLexemeBytes) + " bytes)");
+    ++pos;
+    if (long_body && ++seen[word] > kMaxPositions) continue;
+    at.emplace_back(word, static_cast<std::uint16_t>(std::min(pos, kLastPosition)));
+  }
+  // The count lexemes ('~', '~1', ...: tsvector_text's) sort among the words.
+  std::vector<std::string> counts;
+  for (std::size_t i = 0; i < tags; i += kMaxPositions) counts.push_back("~" + (i ? std::to_string(i / kMaxPositions) : ""));
+  for (std::size_t k = 0; k < counts.size(); ++k)
+    for (std::size_t n = 1; n <= kMaxPositions && k * kMaxPositions + n <= tags; ++n)
+      at.emplace_back(counts[k], static_cast<std::uint16_t>(n));
+  std::stable_sort(at.begin(), at.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out;
+  out.reserve(4 + at.size() * 12);
+  put_be(out, std::int32_t{0});
+  std::int32_t lexemes = 0;
+  for (std::size_t i = 0; i < at.size();) {
+    std::size_t j = i;
+    while (j < at.size() && at[j].first == at[i].first) ++j;
+    out.append(at[i].first);
+    out += '\0';
+    const std::size_t npos_at = out.size();
+    put_be(out, std::uint16_t{0});
+    std::uint16_t npos = 0;
+    for (std::size_t k = i; k < j; ++k) {
+      if (k > i && at[k].second == at[k - 1].second) continue;
+      put_be(out, at[k].second);
+      ++npos;
+    }
+    for (int b = 0; b < 2; ++b) out[npos_at + b] = static_cast<char>(npos >> (8 * (1 - b)) & 0xff);
+    ++lexemes;
+    i = j;
+  }
+  for (int b = 0; b < 4; ++b) out[b] = static_cast<char>(static_cast<std::uint32_t>(lexemes) >> (8 * (3 - b)) & 0xff);
+  return out;
 }
 
 struct ConnCloser {
@@ -327,6 +401,62 @@ class CopyRows {
   bool m_first = true;
 };
 
+// Rows in COPY's binary format: a signature and header, then each row as
+// its number of fields and each field as its length (-1: NULL) and its
+// bytes in the column type's binary form, then -1. No value is escaped
+// here or parsed by the server (text goes as it is, integers as 4 or 8
+// bytes, the tsvector and the bigint[] in their binary forms).
+class BinaryRows {
+ public:
+  BinaryRows() { m_data.append("PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19); }
+  BinaryRows& row(std::int16_t fields) {
+    put_be(m_data, fields);
+    return *this;
+  }
+  BinaryRows& add(std::string_view bytes) {
+    put_be(m_data, static_cast<std::int32_t>(bytes.size()));
+    m_data.append(bytes);
+    return *this;
+  }
+  BinaryRows& int8(std::int64_t v) {
+    put_be(m_data, std::int32_t{8});
+    put_be(m_data, v);
+    return *this;
+  }
+  BinaryRows& int4(std::int32_t v) {
+    put_be(m_data, std::int32_t{4});
+    put_be(m_data, v);
+    return *this;
+  }
+  BinaryRows& null() {
+    put_be(m_data, std::int32_t{-1});
+    return *this;
+  }
+  // A one-dimensional bigint[] without NULLs (array_recv's form: the
+  // dimensions, a flags word, the element type int8 and each element).
+  BinaryRows& int8_array(const std::vector<std::int64_t>& values) {
+    constexpr std::int32_t kInt8Oid = 20;
+    const bool empty = values.empty();
+    put_be(m_data, static_cast<std::int32_t>(empty ? 12 : 20 + 12 * values.size()));
+    put_be(m_data, std::int32_t{empty ? 0 : 1});
+    put_be(m_data, std::int32_t{0});
+    put_be(m_data, kInt8Oid);
+    if (!empty) {
+      put_be(m_data, static_cast<std::int32_t>(values.size()));
+      put_be(m_data, std::int32_t{1});
+    }
+    for (const auto v : values) int8(v);
+    return *this;
+  }
+  // The trailer, after the last row.
+  void finish() { put_be(m_data, std::int16_t{-1}); }
+  const std::string& data() const { return m_data; }
+  void clear() { m_data.clear(); }
+
+ private:
+  std::string m_data;
+};
+
 class PostgresCatalog final : public Catalog {
  public:
   explicit PostgresCatalog(const std::string& conninfo) {
@@ -403,34 +533,34 @@ class PostgresCatalog final : public Catalog {
     CopyIn entries_in(*this,
                       "entries(id, identifier, version, collection, status, owner, visible_to, content, location, "
                       "manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, tsv, latest, "
-                      "public, facets, tags)");
-    CopyRows entry_rows, vis_rows;
+                      "public, facets, tags) FROM STDIN (FORMAT binary)");
+    BinaryRows entry_rows;
+    CopyRows vis_rows;
     std::vector<detail::FieldRow> fields;
     std::vector<std::string> published;
     for (std::size_t i = 0; i < entries.size(); ++i) {
       Entry& e = entries[i];
       e.row = std::stoll(*ids.at(i).at(0));
       IndexTerms terms = index_terms(e);
-      const auto [tags, tag_count] = tag_array(detail::add_field_rows(e.row, terms, "", fields));
-      entry_rows.add(e.row).add(e.identifier).add(std::int64_t{e.version}).add(e.collection)
-          .add(to_string(e.status)).add(e.owner).add(Json(e.visible_to).dump()).add(e.content.dump())
-          .add(e.location).add(e.manifest_digest).add(static_cast<std::int64_t>(e.bytes))
-          .add(static_cast<std::int64_t>(e.files)).add(e.published_ms);
+      const auto tags = tag_hashes(detail::add_field_rows(e.row, terms, "", fields));
+      entry_rows.row(23).int8(e.row).add(e.identifier).int4(e.version).add(e.collection).add(to_string(e.status))
+          .add(e.owner).add(Json(e.visible_to).dump()).add(e.content.dump()).add(e.location).add(e.manifest_digest)
+          .int8(static_cast<std::int64_t>(e.bytes)).int8(static_cast<std::int64_t>(e.files)).int8(e.published_ms);
       if (e.request_id.empty()) entry_rows.null();
       else entry_rows.add(e.request_id);
-      entry_rows.add(e.reason).add(e.decided_by).add(terms.title).add(std::int64_t{terms.year})
-          .add(tsvector_text(terms.text, tag_count)).add(std::int64_t{e.status == EntryStatus::Published})
-          .add(std::int64_t{detail::is_public(e)})
-          .add(bytea_text(detail::pack_facet_values(terms))).add(tags).end();
+      entry_rows.add(e.reason).add(e.decided_by).add(terms.title).int4(terms.year)
+          .add(tsvector_binary(terms.text, tags.size())).int4(e.status == EntryStatus::Published)
+          .int4(detail::is_public(e)).add(detail::pack_facet_values(terms)).int8_array(tags);
       for (const auto& p : detail::visibility_rows(e)) vis_rows.add(p).add(e.row).end();
       if (e.status == EntryStatus::Published) published.push_back(e.identifier);
-      if (entry_rows.text().size() >= kCopyChunk) {
-        entries_in.send(entry_rows.text());
+      if (entry_rows.data().size() >= kCopyChunk) {
+        entries_in.send(entry_rows.data());
         entry_rows.clear();
       }
     }
     // COPY, not INSERT: no statement text or parameters to parse per row.
-    entries_in.send(entry_rows.text());
+    entry_rows.finish();
+    entries_in.send(entry_rows.data());
     entries_in.finish();
     copy_in("visibility(principal, entry)", vis_rows);
     copy_fields(fields);
@@ -601,7 +731,8 @@ class PostgresCatalog final : public Catalog {
   class CopyIn {
    public:
     CopyIn(PostgresCatalog& c, const std::string& target) : m_c(c) {
-      Result start(PQexec(m_c.m_conn.get(), ("COPY " + target + " FROM STDIN").c_str()));
+      const std::string sql = "COPY " + target + (target.find(" FROM STDIN") == std::string::npos ? " FROM STDIN" : "");
+      Result start(PQexec(m_c.m_conn.get(), sql.c_str()));
       if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) m_c.raise(start.get());
     }
     CopyIn(const CopyIn&) = delete;
@@ -707,9 +838,9 @@ class PostgresCatalog final : public Catalog {
       for (const auto& r : rows) {
         const Entry e = detail::entry_from_row(r);
         const IndexTerms terms = index_terms(e);
-        const auto [tags, tag_count] = tag_array(detail::add_field_rows(e.row, terms, "", fields));
-        staged.add(e.row).add(tsvector_text(terms.text, tag_count)).add(bytea_text(detail::pack_facet_values(terms)))
-            .add(tags).end();
+        const auto tags = tag_hashes(detail::add_field_rows(e.row, terms, "", fields));
+        staged.add(e.row).add(tsvector_text(terms.text, tags.size())).add(bytea_text(detail::pack_facet_values(terms)))
+            .add(tag_array(tags)).end();
       }
       copy_in("reindex_in", staged);
       exec("UPDATE entries e SET facets = r.facets, tsv = r.tsv, tags = r.tags FROM reindex_in r "
