@@ -175,10 +175,13 @@ DROP TABLE IF EXISTS fields;
 // of positions, a lexeme without any counting one) counted each of them;
 // the count lexemes give the same length, so every rank is the same to
 // the bit, and no query ever names them (a word is letters and digits).
-std::string tsvector_text(std::string_view body, std::size_t tags) {
-  constexpr int kMaxPositions = 255;
-  std::string out;
-  out.reserve(body.size() * 2 + tags * 4);
+constexpr int kMaxPositions = 255;
+
+// Calls f(word, position) for each word of `body` the tsvector keeps
+// (tsvector_text): all but a word's repeats past its 255th in a body that
+// long; positions past 16,383 as 16,383.
+template <class F>
+void for_each_kept_word(std::string_view body, F&& f) {
   std::size_t pos = 0;
   const bool long_body = static_cast<std::size_t>(std::count(body.begin(), body.end(), ' ')) >= kMaxPositions;
   std::unordered_map<std::string_view, int> seen;
@@ -189,11 +192,19 @@ std::string tsvector_text(std::string_view body, std::size_t tags) {
     if (word.empty()) continue;
     ++pos;
     if (long_body && ++seen[word] > kMaxPositions) continue;
+    f(word, std::min<std::size_t>(pos, 16383));
+  }
+}
+
+std::string tsvector_text(std::string_view body, std::size_t tags) {
+  std::string out;
+  out.reserve(body.size() * 2 + tags * 4);
+  for_each_kept_word(body, [&](std::string_view word, std::size_t pos) {
     if (!out.empty()) out += ' ';
     append_pg_lexeme(word, out);
     out += ':';
-    out += std::to_string(std::min<std::size_t>(pos, 16383));
-  }
+    out += std::to_string(pos);
+  });
   for (std::size_t i = 0; i < tags; ++i) {
     const std::size_t n = i % kMaxPositions;
     if (n == 0) out += (out.empty() ? "'~" : " '~") + (i ? std::to_string(i / kMaxPositions) : "") + "':";
@@ -250,25 +261,15 @@ void put_be(std::string& out, T v) {
 // the text form, a word's positions stop at 16,383 (repeats there are one
 // position) and, in a body of 255 words or more, at its 255th.
 std::string tsvector_binary(std::string_view body, std::size_t tags) {
-  constexpr int kMaxPositions = 255;
-  constexpr std::size_t kLastPosition = 16383, kMaxLexemeBytes = 2046;
+  constexpr std::size_t kMaxLexemeBytes = 2046;
   std::vector<std::pair<std::string_view, std::uint16_t>> at;
-  std::size_t pos = 0;
-  const bool long_body = static_cast<std::size_t>(std::count(body.begin(), body.end(), ' ')) >= kMaxPositions;
-  std::unordered_map<std::string_view, int> seen;
-  for (std::size_t i = 0; i < body.size();) {
-    const std::size_t end = std::min(body.find(' ', i), body.size());
-    const std::string_view word = body.substr(i, end - i);
-    i = end + 1;
-    if (word.empty()) continue;
+  for_each_kept_word(body, [&](std::string_view word, std::size_t pos) {
     // tsvectorin's limit, which tsvectorrecv does not check to the byte.
     if (word.size() > kMaxLexemeBytes)
       fail("catalog.db", "PostgreSQL: word is too long (" + std::to_string(word.size()) + " bytes, max " +
                              std::to_string(kMaxLexemeBytes) + " bytes)");
-    ++pos;
-    if (long_body && ++seen[word] > kMaxPositions) continue;
-    at.emplace_back(word, static_cast<std::uint16_t>(std::min(pos, kLastPosition)));
-  }
+    at.emplace_back(word, static_cast<std::uint16_t>(pos));
+  });
   // The count lexemes ('~', '~1', ...: tsvector_text's) sort among the words.
   std::vector<std::string> counts;
   for (std::size_t i = 0; i < tags; i += kMaxPositions) counts.push_back("~" + (i ? std::to_string(i / kMaxPositions) : ""));
