@@ -111,6 +111,11 @@ RunResult Driver::run() {
 std::vector<Event> Driver::commit_outbox() {
   std::vector<Event> batch;
   batch.swap(m_outbox);
+  // The next batch goes into the storage of the last one acted on
+  // (commit_and_act gives it back cleared): an outbox started empty at every
+  // commit grew by reallocation, moving each event again, a measured share
+  // of a pilot's task at a Map's rate.
+  m_outbox.swap(m_spare);
   for (const auto& e : batch) {
     encode_into(e, m_encoded);
     m_writer.append(static_cast<std::uint16_t>(e.type), m_encoded);
@@ -129,7 +134,10 @@ void Driver::act_on(const std::vector<Event>& committed) {
 
 void Driver::commit_and_act() {
   if (m_outbox.empty()) return;
-  act_on(commit_outbox());
+  auto batch = commit_outbox();
+  act_on(batch);
+  batch.clear();  // keeps its capacity for a later outbox
+  m_spare.swap(batch);
 }
 
 void Driver::commit_start() {
