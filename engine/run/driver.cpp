@@ -136,8 +136,10 @@ void Driver::commit_and_act() {
   if (m_outbox.empty()) return;
   auto batch = commit_outbox();
   act_on(batch);
-  batch.clear();  // keeps its capacity for a later outbox
-  m_spare.swap(batch);
+  // Its storage is the next outbox's, up to a bound: the batch of a large
+  // Map's start (an event per item) is freed rather than held for the run.
+  batch.clear();
+  if (batch.capacity() <= kSpareEvents) m_spare.swap(batch);
 }
 
 void Driver::commit_start() {

@@ -112,7 +112,10 @@ class Driver {
   const RunOptions& m_options;
   std::mt19937_64 m_rng;
   std::vector<Event> m_outbox;
-  std::vector<Event> m_spare;           // empty; the capacity of a batch acted on, for the next outbox
+  // Empty: the storage of a batch acted on, for the next outbox (up to
+  // kSpareEvents events, ~2 MB).
+  std::vector<Event> m_spare;
+  static constexpr std::size_t kSpareEvents = 4096;
   std::vector<std::uint8_t> m_encoded;  // the record commit_outbox() is appending
   std::vector<Event> m_start;           // committed by commit_start(), not yet acted on
   Interpreter m_interp;
