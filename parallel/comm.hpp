@@ -7,8 +7,10 @@
 // run inside agree(): every rank learns whether any rank failed and, if one
 // did, every rank throws that rank's error, so all of them leave the
 // collective sequence together. In barrier() and agree() a rank that waits
-// for slower ones sleeps between tests of a non-blocking collective rather
-// than spinning in MPI, leaving the cores to the ranks still working.
+// for slower ones sleeps rather than spinning in MPI, leaving the cores to
+// the ranks still working: in the kernel until the last rank arrives when
+// all ranks share a node (a futex in shared memory), between tests of a
+// non-blocking collective otherwise.
 //
 // A serial Comm is one rank that needs no MPI: its collectives are local and
 // it never calls MPI, so a process that no launcher started (mpirun, srun)
@@ -24,6 +26,12 @@
 #include <vector>
 
 namespace beamflow::parallel {
+
+// How many times this process has tested MPI for a barrier() or agree() to
+// complete (every rank, every Comm). A rank that waits for a slower one on
+// the same node is woken when that one arrives, not every millisecond:
+// tests/tomography/comm_test.cpp counts the tests such a wait makes.
+std::int64_t collective_wait_tests() noexcept;
 
 class Comm {
  public:

@@ -2,8 +2,10 @@
 // rank's error and none is left waiting in a collective call.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <new>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "jobs/tomography/errors.hpp"
@@ -47,6 +49,27 @@ TEST(Comm, CollectivesReduceOverRanks) {
   world().sum_in_place(v);
   EXPECT_EQ(v[0], world().size());
   EXPECT_EQ(world().broadcast(world().is_root() ? "hello" : ""), "hello");
+}
+
+// A rank that waits in agree() for a slower rank on the same node sleeps
+// until that rank arrives: a few tests of MPI, not one a millisecond (the
+// sleeping tests alone make about 1,000 in the second the last rank sleeps
+// here). Counts MPI tests, not time: a loaded machine only makes the old
+// loop's sleeps longer, so it would still make well over 100.
+TEST(Comm, ARankWaitingForASlowerOneIsWokenWhenItArrives) {
+  if (world().size() == 1) {
+    GTEST_SKIP() << "needs another rank to wait for";
+  }
+  world().barrier();  // the doorbells exist, every rank is here
+  const std::int64_t before = parallel::collective_wait_tests();
+  const int slow = world().size() - 1;
+  if (world().rank() == slow) std::this_thread::sleep_for(std::chrono::seconds(1));
+  world().agree([] {});
+  const std::int64_t tests = parallel::collective_wait_tests() - before;
+  if (world().rank() != slow) {
+    EXPECT_LT(tests, 20) << "MPI tests while waiting 1 s for rank " << slow;
+  }
+  EXPECT_EQ(world().sum(std::int64_t{1}), world().size());  // still in step
 }
 
 // A serial Comm (a process no launcher started) is one rank without MPI:
