@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -85,7 +86,8 @@ int open_walk(int root, const std::string& rel, int flags, mode_t mode) noexcept
 }  // namespace
 
 int Root::open_at(const std::string& rel, int flags, mode_t mode) const noexcept {
-  static bool have_openat2 = true;
+  // Read and set from a rank's two copy lanes' threads.
+  static std::atomic<bool> have_openat2{true};
   const char* path = rel.empty() ? "." : rel.c_str();
   if (have_openat2) {
     open_how how{};

@@ -152,16 +152,19 @@ Manifest::Manifest(const std::filesystem::path& dir, int rank)
 
 std::optional<std::string> Manifest::chunk(const std::string& dst, const SourceIdentity& id, std::uint64_t cs,
                                            std::uint64_t i) const {
+  const std::lock_guard lock(m_mutex);
   const auto it = m_chunks.find(chunk_key(dst, id, cs, i));
   if (it == m_chunks.end()) return std::nullopt;
   return it->second;
 }
 
 bool Manifest::has_chunks(const std::string& dst, const SourceIdentity& id, std::uint64_t cs) const {
+  const std::lock_guard lock(m_mutex);
   return m_chunked.count(id_key(dst, id) + ':' + std::to_string(cs)) > 0;
 }
 
 std::optional<std::string> Manifest::file(const std::string& dst, const SourceIdentity& id) const {
+  const std::lock_guard lock(m_mutex);
   const auto it = m_files.find(id_key(dst, id));
   if (it == m_files.end()) return std::nullopt;
   return it->second;
@@ -185,6 +188,7 @@ void Manifest::add_chunks(const std::string& dst, const SourceIdentity& id, std:
   std::string lines;
   for (const auto& [i, digest] : chunks)
     lines += journal_line(Json{{"t", "c"}, {"f", dst}, {"id", id_json(id)}, {"cs", cs}, {"i", i}, {"d", digest}});
+  const std::lock_guard lock(m_mutex);
   append(lines);
   for (const auto& [i, digest] : chunks) m_chunks[chunk_key(dst, id, cs, i)] = digest;
 }
@@ -194,6 +198,7 @@ void Manifest::add_files(const std::vector<std::pair<std::string, std::pair<Sour
   std::string lines;
   for (const auto& [dst, rest] : files)
     lines += journal_line(Json{{"t", "f"}, {"f", dst}, {"id", id_json(rest.first)}, {"ck", rest.second}});
+  const std::lock_guard lock(m_mutex);
   append(lines);
   for (const auto& [dst, rest] : files) m_files[id_key(dst, rest.first)] = rest.second;
 }

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,7 +56,9 @@ class Manifest {
                          const Endpoint& source, const Endpoint& destination);
   static void save_result(const std::filesystem::path& dir, const Json& summary);
 
-  // Every rank: reads every journal, opens its own for appending.
+  // Every rank: reads every journal, opens its own for appending. The
+  // lookups and appends below may be called from several threads (a rank's
+  // two copy lanes, transfer.cpp).
   Manifest(const std::filesystem::path& dir, int rank);
 
   std::optional<std::string> chunk(const std::string& dst, const SourceIdentity& id, std::uint64_t chunk_size,
@@ -80,6 +83,7 @@ class Manifest {
   std::map<std::string, std::string> m_chunks;  // key -> digest
   std::map<std::string, std::string> m_files;   // key -> checksum
   std::map<std::string, int> m_chunked;         // file key -> count
+  mutable std::mutex m_mutex;                   // the maps and the journal, once opened
 };
 
 // Parses journal text: the records whose check holds, and the length of the

@@ -38,9 +38,10 @@ struct Progress {
 
 struct TransferOptions {
   std::filesystem::path state_dir;
-  // Called on every rank after each of its files.
+  // Called on every rank after each of its files, one call at a time (from
+  // either of the rank's two copy lanes' threads).
   std::function<void(const Progress&)> progress;
-  // For tests: CopyOptions::at.
+  // For tests: CopyOptions::at. Called from both lanes' threads, maybe at once.
   std::function<void(std::string_view point, const std::string& path)> at;
 };
 
