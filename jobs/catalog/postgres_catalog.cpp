@@ -50,8 +50,17 @@ using Row = std::vector<std::optional<std::string>>;
 // instead of 18-byte lexemes, in both stored copies of the row, and the
 // tsvector holds only words and the count lexemes that keep its length,
 // and so ts_rank, what it was (tsvector_text). An older catalog has its
-// rows rewritten from the content when opened (reindex).
-constexpr int kSchemaVersion = 7;
+// rows rewritten from the content when opened (reindex). Version 8: the
+// tsvector and the tags are stored once, in live_entries: entries has
+// neither column, and live_entries has no triggers; ingest COPYs the live
+// rows itself, and set_status/update_latest bring the live rows of the
+// identifiers they change in step (refresh_live: a row that stops being
+// live is deleted, one that becomes live is made from its content). A
+// version-7 catalog has its triggers (kNoLiveTriggers) and the two entries
+// columns (kTagOnce) dropped when opened; its live rows are kept as they
+// are. An older catalog has its live rows made again from entries, after
+// reindex (kLiveEntries).
+constexpr int kSchemaVersion = 8;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections(
@@ -63,8 +72,7 @@ CREATE TABLE IF NOT EXISTS entries(
   visible_to TEXT NOT NULL, content TEXT NOT NULL, location TEXT NOT NULL, manifest TEXT NOT NULL,
   bytes BIGINT NOT NULL, files BIGINT NOT NULL, published_ms BIGINT NOT NULL, request_id TEXT,
   reason TEXT NOT NULL DEFAULT '', decided_by TEXT NOT NULL DEFAULT '', title TEXT COLLATE "C" NOT NULL,
-  year INTEGER NOT NULL, tsv tsvector NOT NULL, public INTEGER NOT NULL DEFAULT 0, facets BYTEA,
-  tags BIGINT[] NOT NULL DEFAULT '{}', UNIQUE(identifier, version));
+  year INTEGER NOT NULL, public INTEGER NOT NULL DEFAULT 0, facets BYTEA, UNIQUE(identifier, version));
 CREATE UNIQUE INDEX IF NOT EXISTS entries_request ON entries(request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_published ON entries(published_ms);
 CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry BIGINT NOT NULL, PRIMARY KEY(entry, principal));
@@ -84,44 +92,36 @@ CREATE TABLE IF NOT EXISTS live_entries(id BIGINT PRIMARY KEY, public INTEGER NO
 CREATE INDEX IF NOT EXISTS live_entries_tsv ON live_entries USING GIN(tsv);
 )sql";
 
-// Version 7's exact-filter hashes (a new catalog's tables have them from
-// kSchema; an older one's get them here, filled by reindex).
+// The GIN index of the exact-filter hashes (a new catalog's live_entries
+// has the column from kSchema).
+const char* kTagsIndex = "CREATE INDEX IF NOT EXISTS live_entries_tags ON live_entries USING GIN(tags)";
+
+// Version 7's exact-filter hashes for a catalog older than that (filled
+// by reindex; the entries column goes again with kTagOnce).
 const char* kTags = R"sql(
 ALTER TABLE entries ADD COLUMN IF NOT EXISTS tags BIGINT[] NOT NULL DEFAULT '{}';
 ALTER TABLE live_entries ADD COLUMN IF NOT EXISTS tags BIGINT[] NOT NULL DEFAULT '{}';
-CREATE INDEX IF NOT EXISTS live_entries_tags ON live_entries USING GIN(tags);
 )sql";
 
-// live_entries holds a row exactly while its entry is live, with the
-// entry's columns: statement triggers on entries (one INSERT ... SELECT a
-// statement, over its transition tables) keep it in the transaction that
-// changes the entries, whatever statement changes them. Created with the
-// schema and when an older catalog is converted (not at every open: that
-// would lock entries against a concurrent ingest).
-const char* kLiveTriggers = R"sql(
-CREATE OR REPLACE FUNCTION beamflow_live_entries() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP <> 'INSERT' THEN
-    DELETE FROM live_entries l USING old_rows o WHERE l.id = o.id;
-  END IF;
-  IF TG_OP <> 'DELETE' THEN
-    INSERT INTO live_entries(id, public, year, published_ms, identifier, title, facets, tsv, tags)
-      SELECT id, public, year, published_ms, identifier, title, facets, tsv, tags FROM new_rows
-      WHERE status = 'published' AND latest = 1;
-  END IF;
-  RETURN NULL;
-END $$;
-CREATE OR REPLACE TRIGGER live_entries_insert AFTER INSERT ON entries REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION beamflow_live_entries();
-CREATE OR REPLACE TRIGGER live_entries_update AFTER UPDATE ON entries
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION beamflow_live_entries();
-CREATE OR REPLACE TRIGGER live_entries_delete AFTER DELETE ON entries REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION beamflow_live_entries();
+// From versions 5 to 7: the statement triggers on entries that copied
+// each live row from there (one INSERT ... SELECT a statement, over its
+// transition tables) dropped first, before any other step rewrites rows.
+const char* kNoLiveTriggers = R"sql(
+DROP TRIGGER IF EXISTS live_entries_insert ON entries;
+DROP TRIGGER IF EXISTS live_entries_update ON entries;
+DROP TRIGGER IF EXISTS live_entries_delete ON entries;
+DROP FUNCTION IF EXISTS beamflow_live_entries();
 )sql";
 
-// From version 4 (or older, after the steps before it): live_entries filled
-// from the entries that are live; entries' own GIN index, which only
-// searches read, dropped.
+// From version 7 (or older, after the steps before it): the tsvector and
+// the tags only in live_entries, which beamflow keeps itself.
+const char* kTagOnce = "ALTER TABLE entries DROP COLUMN IF EXISTS tsv, DROP COLUMN IF EXISTS tags";
+
+// Before version 7 (after the steps before it, reindex included):
+// live_entries filled from the entries that are live (before version 5
+// there were none; versions 5 and 6 had triggers keep them, which
+// kTagOnce drops); entries' own GIN index, which only searches read,
+// dropped.
 const char* kLiveEntries = R"sql(
 DROP INDEX IF EXISTS entries_tsv;
 DELETE FROM live_entries;
@@ -453,6 +453,15 @@ class BinaryRows {
   void finish() { put_be(m_data, std::int16_t{-1}); }
   const std::string& data() const { return m_data; }
   void clear() { m_data.clear(); }
+  // The rows so far, handed over; the next rows start an empty buffer
+  // with room for `room` bytes (a long stream held in parts of that size
+  // is never copied to a larger buffer).
+  std::string take(std::size_t room) {
+    std::string out;
+    out.swap(m_data);
+    m_data.reserve(room);
+    return out;
+  }
 
  private:
   std::string m_data;
@@ -513,13 +522,13 @@ class PostgresCatalog final : public Catalog {
   void ingest(std::vector<Entry>& entries) override {
     if (entries.empty()) return;
     Tx tx(*this);
-    // The statement trigger that writes live_entries reads the batch's
-    // inserted rows, which the server holds in work_mem (default 4 MB,
-    // about 2,700 bench entries) and writes to a temporary file beyond it;
-    // GIN's pending-list merge sorts in work_mem too. So the ingest's
-    // transaction (SET LOCAL: searches keep the session's value) gets
-    // kIngestWorkMemPerEntry an entry, at least 64 MB and at most 1 GB, or
-    // the session's value where that is higher.
+    // GIN's pending-list merge collects the batch's keys in work_mem
+    // (default 4 MB) and merges them into the index each time it is full
+    // (before version 8, the live_entries trigger also held the batch's
+    // rows there, spilling a temporary file every 2,700 bench entries).
+    // So the ingest's transaction (SET LOCAL: searches keep the session's
+    // value) gets kIngestWorkMemPerEntry an entry, at least 64 MB and at
+    // most 1 GB, or the session's value where that is higher.
     const std::int64_t work_kb =
         std::clamp<std::int64_t>(static_cast<std::int64_t>(entries.size()) * kIngestWorkMemPerEntry / 1024,
                                  64 * 1024, 1024 * 1024);
@@ -533,9 +542,13 @@ class PostgresCatalog final : public Catalog {
     // formats the next, on the other core.
     CopyIn entries_in(*this,
                       "entries(id, identifier, version, collection, status, owner, visible_to, content, location, "
-                      "manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, tsv, latest, "
-                      "public, facets, tags) FROM STDIN (FORMAT binary)");
-    BinaryRows entry_rows;
+                      "manifest, bytes, files, published_ms, request_id, reason, decided_by, title, year, latest, "
+                      "public, facets) FROM STDIN (FORMAT binary)");
+    // The live rows (the published entries', inserted latest) follow in a
+    // COPY of their own: the tsvector and the tags are stored only there.
+    // They wait in parts of about kCopyChunk.
+    BinaryRows entry_rows, live_rows;
+    std::vector<std::string> live_parts;
     CopyRows vis_rows;
     std::vector<detail::FieldRow> fields;
     std::vector<std::string> published;
@@ -544,14 +557,18 @@ class PostgresCatalog final : public Catalog {
       e.row = std::stoll(*ids.at(i).at(0));
       IndexTerms terms = index_terms(e);
       const auto tags = tag_hashes(detail::add_field_rows(e.row, terms, "", fields));
-      entry_rows.row(23).int8(e.row).add(e.identifier).int4(e.version).add(e.collection).add(to_string(e.status))
+      std::string facets = detail::pack_facet_values(terms);
+      if (e.status == EntryStatus::Published) {
+        live_row(live_rows, e, terms, facets, tags);
+        if (live_rows.data().size() >= kCopyChunk) live_parts.push_back(live_rows.take(kCopyChunk + kCopyChunk / 4));
+      }
+      entry_rows.row(21).int8(e.row).add(e.identifier).int4(e.version).add(e.collection).add(to_string(e.status))
           .add(e.owner).add(Json(e.visible_to).dump()).add(e.content.dump()).add(e.location).add(e.manifest_digest)
           .int8(static_cast<std::int64_t>(e.bytes)).int8(static_cast<std::int64_t>(e.files)).int8(e.published_ms);
       if (e.request_id.empty()) entry_rows.null();
       else entry_rows.add(e.request_id);
       entry_rows.add(e.reason).add(e.decided_by).add(terms.title).int4(terms.year)
-          .add(tsvector_binary(terms.text, tags.size())).int4(e.status == EntryStatus::Published)
-          .int4(detail::is_public(e)).add(detail::pack_facet_values(terms)).int8_array(tags);
+          .int4(e.status == EntryStatus::Published).int4(detail::is_public(e)).add(facets);
       for (const auto& p : detail::visibility_rows(e)) vis_rows.add(p).add(e.row).end();
       if (e.status == EntryStatus::Published) published.push_back(e.identifier);
       if (entry_rows.data().size() >= kCopyChunk) {
@@ -563,13 +580,20 @@ class PostgresCatalog final : public Catalog {
     entry_rows.finish();
     entries_in.send(entry_rows.data());
     entries_in.finish();
+    if (!published.empty()) {
+      live_rows.finish();
+      live_parts.push_back(live_rows.take(0));
+      CopyIn live_in(*this, kLiveCopy);
+      for (const auto& part : live_parts) live_in.send(part);
+      live_in.finish();
+    }
     copy_in("visibility(principal, entry)", vis_rows);
     copy_fields(fields);
-    // A published entry was inserted with latest = 1: right when it is its
-    // identifier's only row (nearly always). Identifiers with other versions
-    // are settled here; rewriting every new row (the old way) doubled the
-    // cost of an ingest, GIN index included.
-    if (!published.empty()) update_latest(published, true);
+    // A published entry was inserted with latest = 1 and a live row: right
+    // when it is its identifier's only row (nearly always). Identifiers
+    // with other versions are settled here; rewriting every new row (the
+    // old way) doubled the cost of an ingest, GIN index included.
+    if (!published.empty()) refresh_live(update_latest(published, true));
     tx.commit();
   }
 
@@ -596,6 +620,7 @@ class PostgresCatalog final : public Catalog {
           "AND ($5::int = 0 OR version = $5::int)",
           {std::string(to_string(status)), reason, decided_by, identifier, std::int64_t{version}});
     update_latest({identifier});
+    refresh_live({identifier});
     tx.commit();
   }
 
@@ -807,19 +832,34 @@ class PostgresCatalog final : public Catalog {
       fail("catalog.open", "the catalog was made by a newer beamflow (schema version " + *version[0][0] +
                                ", this one knows " + std::to_string(kSchemaVersion) + ")");
     const std::int64_t from = existing ? 1 : version.empty() ? kSchemaVersion : std::stoll(*version[0][0]);
+    // A new catalog gets kSchema's layout; an older one goes through the
+    // version-7 layout of entries (tsvector and tags, rewritten by
+    // reindex), its live rows copied from there (kLiveEntries), then
+    // kTagOnce.
+    if (from < 8) exec(kNoLiveTriggers);
     if (from < 3) exec("ALTER TABLE entries ADD COLUMN IF NOT EXISTS facets BYTEA");
-    if (version.empty() || from < 7) exec(kTags);
-    // Before reindex: its rewrites reach live_entries through the triggers,
-    // which copy the tags since version 7.
-    if (version.empty() || from < 7) exec(kLiveTriggers);
+    if (from < 7) exec(kTags);
+    if (version.empty() || from < 7) exec(kTagsIndex);
     if (from < 7) reindex(from < 2);
     if (version.empty() || from < 4) exec(kFieldTexts);
     // Version 4 keeps field rows for numbers and dates only (those have nval).
     if (from < 4) exec("DELETE FROM fields WHERE nval IS NULL");
-    if (from < 5) exec(kLiveEntries);
+    if (from < 7) exec(kLiveEntries);
+    if (from < 8) exec(kTagOnce);
     query("INSERT INTO catalog_meta(name, value) VALUES ('schema_version', $1) "
           "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
           {std::int64_t{kSchemaVersion}});
+  }
+
+  // Calls f(entry, its index terms, its exact-filter hashes) for each row
+  // of kEntryColumns, adding the entries' field rows to `fields`.
+  template <class F>
+  static void for_each_entry(const std::vector<Row>& rows, std::vector<detail::FieldRow>& fields, F&& f) {
+    for (const auto& r : rows) {
+      const Entry e = detail::entry_from_row(r);
+      const IndexTerms terms = index_terms(e);
+      f(e, terms, tag_hashes(detail::add_field_rows(e.row, terms, "", fields)));
+    }
   }
 
   // Recomputes every entry's packed facet values, tsvector and filter
@@ -836,13 +876,10 @@ class PostgresCatalog final : public Catalog {
       if (rows.empty()) break;
       CopyRows staged;
       std::vector<detail::FieldRow> fields;
-      for (const auto& r : rows) {
-        const Entry e = detail::entry_from_row(r);
-        const IndexTerms terms = index_terms(e);
-        const auto tags = tag_hashes(detail::add_field_rows(e.row, terms, "", fields));
+      for_each_entry(rows, fields, [&](const Entry& e, const IndexTerms& terms, const std::vector<std::int64_t>& tags) {
         staged.add(e.row).add(tsvector_text(terms.text, tags.size())).add(bytea_text(detail::pack_facet_values(terms)))
             .add(tag_array(tags)).end();
-      }
+      });
       copy_in("reindex_in", staged);
       exec("UPDATE entries e SET facets = r.facets, tsv = r.tsv, tags = r.tags FROM reindex_in r "
            "WHERE e.id = r.id AND (e.tsv <> r.tsv OR e.facets IS DISTINCT FROM r.facets OR e.tags <> r.tags)");
@@ -854,14 +891,55 @@ class PostgresCatalog final : public Catalog {
 
   // Sets `latest` for `identifiers`: 1 on the highest published version, 0
   // on every other row. With `several_only`, identifiers that have a single
-  // row are left as the ingest inserted them.
-  void update_latest(const std::vector<std::string>& identifiers, bool several_only = false) {
-    query(std::string("UPDATE entries e SET latest = CASE WHEN e.version = x.v THEN 1 ELSE 0 END "
+  // row are left as the ingest inserted them. Returns the identifiers of
+  // the rows it changed (once each).
+  std::vector<std::string> update_latest(const std::vector<std::string>& identifiers, bool several_only = false) {
+    const auto rows = query(std::string("UPDATE entries e SET latest = CASE WHEN e.version = x.v THEN 1 ELSE 0 END "
                       "FROM (SELECT w.identifier, max(w.version) FILTER (WHERE w.status = 'published') AS v "
                       "FROM entries w WHERE w.identifier = ANY($1::text[]) GROUP BY w.identifier") +
               (several_only ? " HAVING count(*) > 1" : "") +
-              ") x WHERE e.identifier = x.identifier AND e.latest <> CASE WHEN e.version = x.v THEN 1 ELSE 0 END",
+              ") x WHERE e.identifier = x.identifier AND e.latest <> CASE WHEN e.version = x.v THEN 1 ELSE 0 END "
+              "RETURNING e.identifier",
           {text_array(identifiers)});
+    std::vector<std::string> changed;
+    for (const auto& r : rows) changed.push_back(*r[0]);
+    std::sort(changed.begin(), changed.end());
+    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    return changed;
+  }
+
+  // A live_entries row of `e` (kLiveCopy's columns) in COPY's binary form.
+  static void live_row(BinaryRows& rows, const Entry& e, const IndexTerms& terms, const std::string& facets,
+                       const std::vector<std::int64_t>& tags) {
+    rows.row(9).int8(e.row).int4(detail::is_public(e)).int4(terms.year).int8(e.published_ms).add(e.identifier)
+        .add(terms.title).add(facets).add(tsvector_binary(terms.text, tags.size())).int8_array(tags);
+  }
+  static constexpr const char* kLiveCopy =
+      "live_entries(id, public, year, published_ms, identifier, title, facets, tsv, tags) FROM STDIN (FORMAT binary)";
+
+  // Brings the live rows of `identifiers` in step with their entries (in
+  // the caller's transaction): deletes those of rows no longer published
+  // and latest, and makes those of rows that became so from their content.
+  void refresh_live(const std::vector<std::string>& identifiers) {
+    if (identifiers.empty()) return;
+    const std::string ids = text_array(identifiers);
+    query("DELETE FROM live_entries l USING entries e WHERE l.id = e.id AND e.identifier = ANY($1::text[]) "
+          "AND NOT (e.status = 'published' AND e.latest = 1)",
+          {ids});
+    const auto rows = query(std::string("SELECT ") + detail::kEntryColumns +
+                                " FROM entries e WHERE e.identifier = ANY($1::text[]) AND e.status = 'published' "
+                                "AND e.latest = 1 AND NOT EXISTS (SELECT 1 FROM live_entries l WHERE l.id = e.id)",
+                            {ids});
+    if (rows.empty()) return;
+    BinaryRows live_rows;
+    std::vector<detail::FieldRow> fields;
+    for_each_entry(rows, fields, [&](const Entry& e, const IndexTerms& terms, const std::vector<std::int64_t>& tags) {
+      live_row(live_rows, e, terms, detail::pack_facet_values(terms), tags);
+    });
+    live_rows.finish();
+    CopyIn in(*this, kLiveCopy);
+    in.send(live_rows.data());
+    in.finish();
   }
 
   static Collection collection_from(const Row& r) {

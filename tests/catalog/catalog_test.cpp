@@ -364,7 +364,7 @@ TYPED_TEST(CatalogSuite, AnExactFilterHashCollisionNeverReturnsAWrongEntry) {
                         std::to_string(t1.row) + ", " + quoted(terms.text) + ", " + quoted(tags + " " + token) + ")");
   } else {
     TypeParam::exec(this->m_dir.path(),
-                    "UPDATE entries SET tags = tags || " +
+                    "UPDATE live_entries SET tags = tags || " +
                         std::to_string(static_cast<std::int64_t>(field_value_hash("domain.beamline", "7-BM"))) +
                         "::bigint WHERE id = " + std::to_string(t1.row));
   }
@@ -524,6 +524,39 @@ TYPED_TEST(CatalogSuite, ControlCharactersAndBackslashesRoundTrip) {
   EXPECT_EQ(this->search({{"q", "slash"}}).total, 1);
 }
 
+// SQL that turns a PostgreSQL catalog of this beamflow (schema version 8:
+// the tsvector and the tags only in live_entries, kept by beamflow) back
+// into version 7's layout: both columns in entries too (a live entry's
+// copied from its live row, any other's empty: a conversion from before
+// version 7 rewrites them from the content) and the statement triggers
+// that copied them to live_entries. The older PostgreSQL layouts below
+// start from it.
+const char* kPostgresVersion7Layout = R"sql(
+ALTER TABLE entries ADD COLUMN tsv tsvector, ADD COLUMN tags BIGINT[] NOT NULL DEFAULT '{}';
+UPDATE entries e SET tsv = l.tsv, tags = l.tags FROM live_entries l WHERE l.id = e.id;
+UPDATE entries SET tsv = '' WHERE tsv IS NULL;
+ALTER TABLE entries ALTER COLUMN tsv SET NOT NULL;
+CREATE FUNCTION beamflow_live_entries() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    DELETE FROM live_entries l USING old_rows o WHERE l.id = o.id;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    INSERT INTO live_entries(id, public, year, published_ms, identifier, title, facets, tsv, tags)
+      SELECT id, public, year, published_ms, identifier, title, facets, tsv, tags FROM new_rows
+      WHERE status = 'published' AND latest = 1;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER live_entries_insert AFTER INSERT ON entries REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION beamflow_live_entries();
+CREATE TRIGGER live_entries_update AFTER UPDATE ON entries
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION beamflow_live_entries();
+CREATE TRIGGER live_entries_delete AFTER DELETE ON entries REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION beamflow_live_entries();
+UPDATE catalog_meta SET value = 7 WHERE name = 'schema_version';
+)sql";
+
 // SQL that turns a catalog of this beamflow back into the layout of
 // schema version 4 (no live_entries table or its triggers; SQLite's
 // entries_live index, PostgreSQL's GIN index on entries): each older layout
@@ -535,7 +568,8 @@ std::string version_4_layout() {
            "DROP TABLE live_entries; DROP TABLE live_names; CREATE INDEX entries_live ON entries(id, status, latest, public, year, "
            "published_ms, identifier, title, facets) WHERE status = 'published' AND latest = 1; PRAGMA user_version = 4; ";
   } else {
-    return "DROP TRIGGER live_entries_insert ON entries; DROP TRIGGER live_entries_update ON entries; "
+    return std::string(kPostgresVersion7Layout) +
+           "DROP TRIGGER live_entries_insert ON entries; DROP TRIGGER live_entries_update ON entries; "
            "DROP TRIGGER live_entries_delete ON entries; DROP FUNCTION beamflow_live_entries(); DROP TABLE live_entries; "
            "ALTER TABLE entries DROP COLUMN tags; CREATE INDEX entries_tsv ON entries USING GIN(tsv); "
            "UPDATE catalog_meta SET value = 4 WHERE name = 'schema_version'; ";
@@ -774,7 +808,7 @@ TYPED_TEST(CatalogSuite, PostgresLexemesAreTheParsersForAsciiWords) {
     TypeParam::exec(this->m_dir.path(),
                     "DO $$ BEGIN IF (SELECT ts_delete(tsv, ARRAY(SELECT lexeme FROM unnest(tsv) WHERE lexeme LIKE '~%' "
                     "OR lexeme = '1e5x')) <> ts_delete(to_tsvector('simple', replace('" + body + "', ' 1e5x ', ' whole ')), "
-                    "'whole'::text) FROM entries WHERE identifier = 'ark:/99999/long') "
+                    "'whole'::text) FROM live_entries WHERE identifier = 'ark:/99999/long') "
                     "THEN RAISE EXCEPTION 'the tsvector differs from to_tsvector'; END IF; END $$");
     for (const char* q : {"often", "w699", "1e5x", "007", "x1e5", "abc123def", "abc*"})
       EXPECT_EQ(this->search({{"q", q}}).total, 1) << q;
@@ -792,7 +826,8 @@ TYPED_TEST(CatalogSuite, AVersion5PostgresCatalogGetsBeamflowsLexemesWhenOpened)
     ingest_corpus(*this);
     this->m_datasets.reset();
     this->m_catalog.reset();
-    TypeParam::exec(this->m_dir.path(), "UPDATE entries SET tsv = to_tsvector('simple', 'gone') "
+    TypeParam::exec(this->m_dir.path(), std::string(kPostgresVersion7Layout) +
+                                        "UPDATE entries SET tsv = to_tsvector('simple', 'gone') "
                                         "WHERE identifier = 'ark:/99999/t1'; "
                                         "UPDATE catalog_meta SET value = 5 WHERE name = 'schema_version'");
     for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
@@ -817,6 +852,19 @@ DO $$ BEGIN EXECUTE replace(pg_get_functiondef('beamflow_live_entries'::regproc)
 DROP INDEX live_entries_tags; ALTER TABLE live_entries DROP COLUMN tags; ALTER TABLE entries DROP COLUMN tags;
 UPDATE catalog_meta SET value = 6 WHERE name = 'schema_version';
 )sql";
+
+// A search's answer as one line: the total, each hit's identifier, version
+// and score (to the bit) and the first facet's buckets.
+std::string scored_answer(const SearchResult& r) {
+  std::string s = std::to_string(r.total) + ":";
+  for (const auto& h : r.hits) {
+    char score[64];
+    std::snprintf(score, sizeof score, "%a", h.score);
+    s += " " + h.entry.identifier.substr(11) + "v" + std::to_string(h.entry.version) + "@" + score;
+  }
+  for (const auto& b : r.facets[0].buckets) s += " " + b.value.dump() + "=" + std::to_string(b.count);
+  return s + "\n";
+}
 
 // An entry of the corpus's kind with more than 255 distinct field values
 // (its tsvector needs two count lexemes).
@@ -878,24 +926,16 @@ TYPED_TEST(CatalogSuite, AVersion6PostgresCatalogGetsItsFilterHashesWhenOpened) 
                        Json{{"q", "tomography"}, {"filters", {{{"field_name", "domain.samples"}, {"values", {"sample-299"}}}}}}}) {
           q["facets"] = {{{"field_name", "domain.elements"}}};
           q["limit"] = 100;
-          const auto r = this->search(q, who);
-          s += std::to_string(r.total) + ":";
-          for (const auto& h : r.hits) {
-            char score[64];
-            std::snprintf(score, sizeof score, "%a", h.score);
-            s += " " + h.entry.identifier.substr(11) + "@" + score;
-          }
-          for (const auto& b : r.facets[0].buckets) s += " " + b.value.dump() + "=" + std::to_string(b.count);
-          s += "\n";
+          s += scored_answer(this->search(q, who));
         }
       }
       return s;
     };
     const std::string before = seen();
-    EXPECT_NE(before.find("1: many@"), std::string::npos) << before;
+    EXPECT_NE(before.find("1: manyv1@"), std::string::npos) << before;
     this->m_datasets.reset();
     this->m_catalog.reset();
-    TypeParam::exec(this->m_dir.path(), kPostgresVersion6Layout);
+    TypeParam::exec(this->m_dir.path(), std::string(kPostgresVersion7Layout) + kPostgresVersion6Layout);
     TypeParam::exec(this->m_dir.path(),
                     "DO $$ BEGIN IF (SELECT count(*) FROM live_entries l, unnest(l.tsv) u WHERE u.lexeme LIKE '~h%') < 300 "
                     "THEN RAISE EXCEPTION 'not the version-6 layout'; END IF; END $$");
@@ -907,7 +947,8 @@ TYPED_TEST(CatalogSuite, AVersion6PostgresCatalogGetsItsFilterHashesWhenOpened) 
     TypeParam::exec(this->m_dir.path(),
                     "DO $$ BEGIN IF EXISTS (SELECT 1 FROM live_entries l, unnest(l.tsv) u WHERE u.lexeme LIKE '~h%') "
                     "OR EXISTS (SELECT 1 FROM live_entries WHERE cardinality(tags) = 0) "
-                    "OR EXISTS (SELECT 1 FROM entries e JOIN live_entries l USING (id) WHERE e.tags <> l.tags) "
+                    "OR EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'entries' "
+                    "AND column_name IN ('tsv', 'tags')) "
                     "THEN RAISE EXCEPTION 'not rewritten'; END IF; END $$");
   }
 }
@@ -991,15 +1032,121 @@ TYPED_TEST(CatalogSuite, PostgresBinaryIngestRowsAreTheTextFormsRows) {
     Json longest = metadata();
     longest["domain"]["notes"] = std::string(2046, 'x');
     this->ingest({entry("ark:/99999/longest", longest)});
-    TypeParam::exec(this->m_dir.path(), "CREATE TABLE before AS SELECT id, xmin::text AS x FROM entries; "
-                                        "UPDATE catalog_meta SET value = 6 WHERE name = 'schema_version'");
+    // Version 7's layout has entries' tsvectors and tags copied from the
+    // live rows (the pending entry, which has none, gets its own from the
+    // reindex).
+    TypeParam::exec(this->m_dir.path(), std::string(kPostgresVersion7Layout) +
+                                            "CREATE TABLE before AS SELECT id, xmin::text AS x FROM entries "
+                                            "WHERE id IN (SELECT id FROM live_entries); "
+                                            "UPDATE catalog_meta SET value = 6 WHERE name = 'schema_version'");
     this->m_datasets.reset();
     this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));  // reindexes: version 6
     TypeParam::exec(this->m_dir.path(),
-                    "DO $$ BEGIN IF (SELECT count(*) FROM entries) < 10 OR EXISTS (SELECT 1 FROM entries e "
-                    "FULL JOIN before b USING (id) WHERE b.x IS DISTINCT FROM e.xmin::text) "
+                    "DO $$ BEGIN IF (SELECT count(*) FROM before) < 10 OR EXISTS (SELECT 1 FROM entries e "
+                    "JOIN before b USING (id) WHERE b.x <> e.xmin::text) "
                     "THEN RAISE EXCEPTION 'the reindex rewrote rows'; END IF; END $$");
     EXPECT_EQ(this->m_catalog->versions("ark:/99999/pending").at(0).request_id, "req-1");
+  }
+}
+
+// PostgreSQL schema version 8: the tsvector and the tags are stored only
+// in live_entries, which beamflow keeps without triggers. A live row that
+// set_status makes again from the entry's content (withdrawn, then
+// published again; an older version that becomes the latest) is the row
+// the ingest wrote, every column; a row that stops being live is gone.
+TYPED_TEST(CatalogSuite, PostgresLiveRowsMadeAgainAreTheIngestsRows) {
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    GTEST_SKIP() << "PostgreSQL's live_entries";
+  } else {
+    ingest_corpus(*this);
+    this->ingest({many_values_entry()});
+    Entry v1 = entry("ark:/99999/x", metadata("Layered quartz"), {"group:xray"}, "olga");
+    this->ingest({v1});
+    TypeParam::exec(this->m_dir.path(), "CREATE TABLE ingested AS SELECT * FROM live_entries");
+    Entry v2 = entry("ark:/99999/x", metadata("Layered basalt"), {"public"}, "olga");
+    v2.version = 2;
+    this->ingest({v2});
+    EXPECT_EQ(this->search({{"q", "quartz"}}, Identity{"root", {}, true}).total, 0);
+    EXPECT_EQ(this->search({{"q", "basalt"}}).total, 1);
+    this->m_catalog->set_status("ark:/99999/x", 2, EntryStatus::Withdrawn, "wrong sample", "olga");
+    EXPECT_EQ(this->search({{"q", "basalt"}}, Identity{"root", {}, true}).total, 0);
+    const auto again = this->search({{"q", "quartz"}}, user("dave", {"xray"}));
+    ASSERT_EQ(again.total, 1);
+    EXPECT_EQ(again.hits.at(0).entry.version, 1);
+    for (const auto& [id, word] : {std::pair{"ark:/99999/t1", "fatigue"}, {"ark:/99999/t7", "phantoms"},
+                                   {"ark:/99999/many", "many"}}) {
+      const auto found = this->search({{"q", word}}).total;
+      this->m_catalog->set_status(id, 0, EntryStatus::Withdrawn, "check", "olga");
+      EXPECT_EQ(this->search({{"q", word}}).total, found - 1) << id;
+      this->m_catalog->set_status(id, 0, EntryStatus::Published, "", "olga");
+      EXPECT_EQ(this->search({{"q", word}}).total, found) << id;
+    }
+    TypeParam::exec(this->m_dir.path(),
+                    "DO $$ BEGIN IF (SELECT count(*) FROM live_entries) <> 10 OR EXISTS ("
+                    "(SELECT * FROM live_entries EXCEPT SELECT * FROM ingested) UNION ALL "
+                    "(SELECT * FROM ingested EXCEPT SELECT * FROM live_entries)) "
+                    "THEN RAISE EXCEPTION 'a live row differs from the ingested one'; END IF; END $$");
+  }
+}
+
+// A version-7 PostgreSQL catalog (the tsvector and the tags also in
+// entries, triggers copying them to live_entries) loses both entries
+// columns and the triggers when opened, in the opening transaction; its
+// live rows stay as they are (not rewritten), every search answers as
+// before, and later changes show as in a catalog made by version 8.
+TYPED_TEST(CatalogSuite, AVersion7PostgresCatalogStoresItsTsvectorsOnceWhenOpened) {
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    GTEST_SKIP() << "PostgreSQL's layout";
+  } else {
+    ingest_corpus(*this);
+    auto version = [](const std::string& id, int v, EntryStatus status) {
+      Json c = metadata("Layered scan " + id.substr(id.size() - 1));
+      c["domain"] = {{"elements", {"Fe", id.substr(id.size() - 1)}}, {"beamline", "2-BM"}};
+      Entry e = entry(id, c, {"public"}, "olga");
+      e.version = v;
+      e.status = status;
+      return e;
+    };
+    this->ingest({version("ark:/99999/a", 1, EntryStatus::Published), version("ark:/99999/a", 2, EntryStatus::Published),
+                  version("ark:/99999/c", 1, EntryStatus::Pending), version("ark:/99999/d", 1, EntryStatus::Published)});
+    auto seen = [&]() {
+      std::string s;
+      for (const Json& q : {Json{{"q", "layered"}}, Json{{"q", "cracks tomography steel"}},
+                            Json{{"filters", {{{"field_name", "domain.beamline"}, {"values", {"2-BM"}}}}}}}) {
+        Json full = q;
+        full["facets"] = {{{"field_name", "domain.elements"}}};
+        s += scored_answer(this->search(full));
+      }
+      return s;
+    };
+    const std::string before = seen();
+    EXPECT_NE(before.find("av2"), std::string::npos) << before;
+    this->m_datasets.reset();
+    this->m_catalog.reset();
+    TypeParam::exec(this->m_dir.path(), std::string(kPostgresVersion7Layout) +
+                                            "CREATE TABLE before_live AS SELECT id, xmin::text AS x FROM live_entries");
+    for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
+      this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
+      this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+      EXPECT_EQ(seen(), before);
+    }
+    TypeParam::exec(this->m_dir.path(),
+                    "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'entries' "
+                    "AND column_name IN ('tsv', 'tags')) THEN RAISE EXCEPTION 'entries keeps its copies'; END IF; "
+                    "IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'entries'::regclass AND NOT tgisinternal) "
+                    "OR to_regproc('beamflow_live_entries') IS NOT NULL THEN RAISE EXCEPTION 'triggers left'; END IF; "
+                    "IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 8 OR (SELECT count(*) FROM "
+                    "before_live) <> 10 OR EXISTS (SELECT 1 FROM before_live b FULL JOIN live_entries l USING (id) "
+                    "WHERE b.x IS DISTINCT FROM l.xmin::text) THEN RAISE EXCEPTION 'live rows rewritten'; END IF; END $$");
+    this->m_catalog->set_status("ark:/99999/c", 1, EntryStatus::Published, "", "olga");
+    this->m_catalog->set_status("ark:/99999/t1", 1, EntryStatus::Withdrawn, "gone", "alice");
+    this->m_catalog->set_status("ark:/99999/d", 1, EntryStatus::Withdrawn, "gone", "olga");
+    this->ingest({version("ark:/99999/a", 3, EntryStatus::Published)});
+    const auto r = this->search({{"sort", {{{"field_name", "identifier"}}}}, {"limit", 100}});
+    std::string ids;
+    for (const auto& h : r.hits) ids += h.entry.identifier.substr(11) + "v" + std::to_string(h.entry.version) + " ";
+    EXPECT_EQ(ids, "av3 cv1 t2v1 t3v1 t4v1 t5v1 t6v1 t7v1 t8v1 ");
+    EXPECT_EQ(this->search({{"q", "layered"}}).total, 2);
   }
 }
 
@@ -1042,7 +1189,7 @@ TYPED_TEST(CatalogSuite, ADamagedFacetsColumnIsAClearError) {
   c["domain"] = {{"elements", {"Fe"}}};
   this->ingest({entry("ark:/99999/dmg", c)});
   if constexpr (std::is_same_v<TypeParam, SqliteBackend>) TypeParam::exec(this->m_dir.path(), "UPDATE entries SET facets = x'0102030405ff'");
-  else TypeParam::exec(this->m_dir.path(), "UPDATE entries SET facets = '\\x0102030405ff'::bytea");
+  else TypeParam::exec(this->m_dir.path(), "UPDATE live_entries SET facets = '\\x0102030405ff'::bytea");
   EXPECT_EQ(this->search({{"q", "damaged"}}).total, 1);  // no terms facet: the column is not read
   expect_error([&] { this->search({{"q", "damaged"}, {"facets", {{{"field_name", "domain.elements"}}}}}); }, "catalog.db",
                {"cannot be read: its facets column is cut short", "row=", "column=facets"});
