@@ -90,24 +90,41 @@ struct PreparedOutput {
   std::string input_digest;  // as that file records it
 };
 
-// Rank 0: finds or creates the file this run writes, following the one
-// output rule (platform/output_file.hpp): an output that is the input is
-// refused even with `overwrite`; an incomplete output is never under the
-// final name: it is built as OUTPUT.partial and renamed when every slice is
-// done. An existing partial file (or, from an older beamflow, an output)
-// with this reconstruction's header is resumed; other settings are refused
-// unless `overwrite`. Returns the FFT plans the run follows: those the file
-// recorded when resuming, else the ones `choose_plans` makes, recorded in
-// the new file. Unless `digest_asked`, an existing file recording another
-// kind of input digest than `header` (an older beamflow's SHA-256) is
-// compared by a digest of that kind, made here.
-PreparedOutput prepare_output(const std::filesystem::path& path, const std::filesystem::path& input,
-                              const VolumeHeader& header, bool overwrite, bool digest_asked,
-                              const std::function<std::string()>& choose_plans) {
+// Rank 0: checks the output path against the one output rule
+// (platform/output_file.hpp: an output that is the input is refused even
+// with `overwrite`) and says whether this run makes a new output: no
+// partial file, and no output or one `overwrite` replaces. A new output
+// needs nothing of the input's digest until it is created, so its first
+// rounds are read and computed meanwhile (reconstruct()).
+bool makes_new_output(const std::filesystem::path& path, const std::filesystem::path& input, bool overwrite) {
   check_output_directory(path);
   const std::filesystem::path partial = partial_output_path(path);
   fs::check_not_input(path, {input}, "output");
   fs::check_not_input(partial, {input}, "output's partial file");
+  std::error_code ec;
+  return !std::filesystem::exists(partial, ec) && (overwrite || !std::filesystem::exists(path, ec));
+}
+
+// Rank 0: finds or creates the file this run writes (after
+// makes_new_output's checks). An incomplete output is never under the
+// final name: it is built as OUTPUT.partial and renamed when every slice is
+// done. With `new_plans` (makes_new_output said so) the partial file is
+// created with them. Else an existing partial file (or, from an older
+// beamflow, an output) with this reconstruction's header is resumed; other
+// settings are refused unless `overwrite`. Returns the FFT plans the run
+// follows: those the file recorded when resuming, else the ones
+// `choose_plans` makes, recorded in the new file. Unless `digest_asked`, an
+// existing file recording another kind of input digest than `header` (an
+// older beamflow's SHA-256) is compared by a digest of that kind, made here.
+PreparedOutput prepare_output(const std::filesystem::path& path, const std::filesystem::path& input,
+                              const VolumeHeader& header, bool overwrite, bool digest_asked,
+                              const std::optional<std::string>& new_plans,
+                              const std::function<std::string()>& choose_plans) {
+  const std::filesystem::path partial = partial_output_path(path);
+  if (new_plans) {
+    VolumeFile::create(partial, header, *new_plans);
+    return {partial, *new_plans, header.input_digest};
+  }
   auto resume = [&](const std::filesystem::path& file) -> std::optional<PreparedOutput> {
     const VolumeHeader recorded = VolumeFile::read_header(file);
     VolumeHeader ours = header;
@@ -233,16 +250,6 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     check_previews(p, 1, {o.input});
   });
 
-  setup.emplace(trace, "input digest");
-  const DigestKind digest_as = o.input_digest.value_or(DigestKind::Xxh128);
-  std::string digest;  // rank 0's, for the header
-  comm.agree([&] {
-    if (!comm.is_root()) return;
-    const auto& early = o.input_checksum;
-    digest = early && early->path() == o.input && early->kind() == digest_as ? early->get()
-                                                                              : file_digest(o.input, digest_as);
-  });
-
   setup.emplace(trace, "centre");
   SinogramPipeline pipeline(*input, o.preprocess);
   if (o.center.is_auto()) {
@@ -266,7 +273,6 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   header.pad = o.pad;
   header.centers = s.centers;
   header.input_file = std::filesystem::absolute(o.input).lexically_normal().string();
-  header.input_digest = digest;
   header.input_dataset = o.layout.data;
   header.parameters = {{"preprocess", pipeline.options().to_json()},
                        {"layout",
@@ -279,22 +285,63 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   params.pad = o.pad;
   // The kernel's scratch arrays, allocated once for every chunk of the run.
   params.workspace = kernels::make_workspace();
-  setup.emplace(trace, "prepare output");
-  PreparedOutput prepared;
+  // Rank 0 checks the output and decides whether it makes a new one; if
+  // so, it chooses the FFT plans now and every rank computes its first
+  // rounds while the input's digest, which only the new file's header
+  // needs, is still being made (InputChecksum: one read of the whole input,
+  // from disk on a fresh run): the digest is no longer a wait before the
+  // first kernel. A run that may resume (a partial file, or an output
+  // without `overwrite`) needs the digest to decide, and the done flags to
+  // partition, before it reads any slice.
+  setup.emplace(trace, "check output");
+  std::optional<std::string> new_plans;  // rank 0's
   comm.agree([&] {
-    if (comm.is_root())
-      prepared = prepare_output(o.output, o.input, header, o.overwrite, o.input_digest.has_value(),
-                                [&] { return choose_fft_plans(algorithm, shape, params, log); });
+    if (comm.is_root() && makes_new_output(o.output, o.input, o.overwrite))
+      new_plans = choose_fft_plans(algorithm, shape, params, log);
   });
-  s.input_digest = comm.broadcast(prepared.input_digest);
-  const std::string plans = comm.broadcast(prepared.plans);
-  const std::filesystem::path work = comm.broadcast(prepared.work.string());
-  comm.agree([&] { follow_fft_plans(plans, work); });
-
-  setup.emplace(trace, "open output");
+  // FFTW's exported wisdom is never empty: empty plans say "no new output".
+  const std::string early_plans = comm.broadcast(new_plans.value_or(""));
+  const bool fresh = !early_plans.empty();
+  if (!fresh) new_plans.reset();
+  std::filesystem::path work;
+  if (fresh) {
+    work = partial_output_path(o.output);
+    comm.agree([&] { follow_fft_plans(early_plans, work); });
+  }
   std::optional<VolumeFile> out;
-  comm.agree([&] { out.emplace(work); });
-  const std::vector<std::uint8_t> done = out->done();
+  // Every rank: the digest (rank 0), the output found or created (rank 0),
+  // and opened for writing.
+  const auto open_output = [&] {
+    setup.emplace(trace, "input digest");
+    const DigestKind digest_as = o.input_digest.value_or(DigestKind::Xxh128);
+    comm.agree([&] {
+      if (!comm.is_root()) return;
+      const auto& early = o.input_checksum;
+      header.input_digest = early && early->path() == o.input && early->kind() == digest_as
+                                ? early->get()
+                                : file_digest(o.input, digest_as);
+    });
+    setup.emplace(trace, "prepare output");
+    PreparedOutput prepared;
+    comm.agree([&] {
+      if (comm.is_root())
+        prepared = prepare_output(o.output, o.input, header, o.overwrite, o.input_digest.has_value(), new_plans,
+                                  [&] { return choose_fft_plans(algorithm, shape, params, log); });
+    });
+    s.input_digest = comm.broadcast(prepared.input_digest);
+    if (!fresh) {
+      const std::string plans = comm.broadcast(prepared.plans);
+      work = comm.broadcast(prepared.work.string());
+      comm.agree([&] { follow_fft_plans(plans, work); });
+    }
+    setup.emplace(trace, "open output");
+    comm.agree([&] { out.emplace(work); });
+  };
+  std::vector<std::uint8_t> done(std::size_t(s.slices), 0);  // a new output's
+  if (!fresh) {
+    open_output();
+    done = out->done();
+  }
   for (std::uint8_t d : done) s.already_done += d ? 1 : 0;
 
   // partition
@@ -474,6 +521,10 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       ahead = read(1);
       start_compute(ahead);
     }
+  }
+  if (fresh) {  // the first rounds are computing meanwhile
+    open_output();
+    setup.reset();
   }
   for (std::int64_t round = 0; round < s.rounds; ++round) {
     if (!pipelined && round > 0) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -14,6 +15,7 @@
 #include "jobs/tomography/phantom_job.hpp"
 #include "jobs/tomography/recon_trace.hpp"
 #include "jobs/tomography/volume_file.hpp"
+#include "io/hdf5.hpp"
 #include "tomo_fixture.hpp"
 
 namespace beamflow::jobs {
@@ -120,6 +122,74 @@ TEST_F(ReconJobTest, EachRankWritesATimelineOfItsSteps) {
   for (const char* step : {"read", "preprocess", "kernel", "write"}) EXPECT_EQ(count[step], 3) << step;
   EXPECT_EQ(count["publish"], world().size());
   EXPECT_EQ(s.rounds, (3 + world().size() - 1) / world().size());
+}
+
+// A new output needs the input's digest only when it is created, so its
+// first round is read (and handed to the compute thread) before the digest
+// is asked for: a fresh run no longer waits for rank 0's read of the whole
+// input before its first kernel. A run that may resume needs the digest to
+// decide whether the partial file is its own, and its done flags to
+// partition, before it reads anything; it resumes bit for bit.
+TEST_F(ReconJobTest, ANewOutputReadsItsFirstRoundBeforeTheDigest) {
+  const std::filesystem::path prefix = dir / "order";
+  // This rank's first span of each name: {begin, end}.
+  const auto spans = [&](const ReconOptions& o) {
+    ::setenv(kReconTraceEnv, prefix.c_str(), 1);
+    const ReconSummary s = reconstruct(o, world());
+    ::unsetenv(kReconTraceEnv);
+    std::ifstream in(prefix.string() + ".rank" + std::to_string(world().rank()) + ".json");
+    std::map<std::string, std::pair<double, double>> first;
+    for (const Json& e : Json::parse(in))
+      if (e["ph"] == "X") {
+        const double begin = e["ts"].get<double>();
+        first.try_emplace(e["name"].get<std::string>(), begin, begin + e["dur"].get<double>());
+      }
+    world().barrier();
+    return std::pair(s, first);
+  };
+  // Each rank that reads (the fixture's 3 row pairs go to min(3, ranks)
+  // ranks, whichever the decomposition picks) ends its first read before
+  // its digest step begins; returns how many ranks read. No ASSERT here:
+  // a rank leaving the test early would leave the others at a collective.
+  const auto reads_before_digest = [&](const std::map<std::string, std::pair<double, double>>& o) {
+    EXPECT_TRUE(o.contains("input digest"));
+    if (o.contains("read") && o.contains("input digest"))
+      EXPECT_LE(o.at("read").second, o.at("input digest").first);
+    return world().sum(o.contains("read") ? 1 : 0);
+  };
+  const std::int64_t readers = std::min<std::int64_t>(3, world().size());
+  auto [fresh, order] = spans(options);
+  EXPECT_EQ(reads_before_digest(order), readers);
+  EXPECT_EQ(VolumeFile::read_header(output).input_digest, file_digest(input, DigestKind::Xxh128));
+  EXPECT_EQ(fresh.input_digest, file_digest(input, DigestKind::Xxh128));
+  const VolumeSlab whole = read_volume(output);
+
+  // Replacing an output is a new output too.
+  ReconOptions replace = options;
+  replace.overwrite = true;
+  std::tie(fresh, order) = spans(replace);
+  EXPECT_EQ(reads_before_digest(order), readers);
+  EXPECT_EQ(read_volume(output).values, whole.values);
+
+  // A partial file missing slices 2..4: the digest first, then the reads.
+  world().barrier();  // every rank has read the output (HDF5 locks it)
+  world().agree([&] {
+    if (!world().is_root()) return;
+    std::filesystem::rename(output, partial_output_path(output));
+    const io::h5::Site site{"test", "States.TaskFailed", partial_output_path(output).string()};
+    io::h5::Handle file = io::h5::open_file(partial_output_path(output), io::h5::Access::ReadWrite, std::nullopt, site);
+    io::h5::Handle done = *io::h5::try_open_dataset(file.get(), kDoneDataset, site);
+    const std::vector<std::uint8_t> zeros(3, 0);
+    io::h5::Handle dxpl = io::h5::transfer_list(io::h5::Transfer::Default, site);
+    io::h5::write_slab(done.get(), {2}, {3}, H5T_NATIVE_UINT8, zeros.data(), dxpl.get(), site);
+  });
+  const auto [resumed, resumed_order] = spans(options);
+  EXPECT_EQ(resumed.already_done, 2);
+  EXPECT_EQ(resumed.computed, 3);
+  EXPECT_TRUE(resumed_order.contains("input digest"));
+  if (resumed_order.contains("read") && resumed_order.contains("input digest"))
+    EXPECT_LE(resumed_order.at("input digest").second, resumed_order.at("read").first);
+  EXPECT_EQ(read_volume(output).values, whole.values);
 }
 
 TEST_F(ReconJobTest, RowsSelectSlices) {
