@@ -320,6 +320,19 @@ std::string param_text(const SqlValue& v) {
   return std::get<std::string>(v);
 }
 
+// An integer column of a binary-format result (int2, int4 or int8: the
+// value big-endian, two's complement).
+std::int64_t binary_int(const PGresult* r, int row, int col) {
+  const auto* v = reinterpret_cast<const unsigned char*>(PQgetvalue(r, row, col));
+  const int len = PQgetlength(r, row, col);
+  if (len != 2 && len != 4 && len != 8)
+    fail("catalog.db", "PostgreSQL: column " + std::to_string(col) + " of a search row is not an integer (" +
+                           std::to_string(len) + " bytes)");
+  std::uint64_t x = (v[0] & 0x80) ? ~std::uint64_t{0} : 0;
+  for (int i = 0; i < len; ++i) x = x << 8 | v[i];
+  return static_cast<std::int64_t>(x);
+}
+
 // A PostgreSQL text[] literal of `items` (every element quoted).
 std::string text_array(const std::vector<std::string>& items) {
   std::string s = "{";
@@ -335,18 +348,11 @@ std::string text_array(const std::vector<std::string>& items) {
   return s + "}";
 }
 
-// bytea in its hex text form (backslash, x, two digits a byte), and back.
+// bytea in its hex text form (backslash, x, two digits a byte).
 std::string bytea_text(const std::string& bytes) {
   static const char* digits = "0123456789abcdef";
   std::string out = "\\x";
   for (unsigned char c : bytes) out += digits[c >> 4], out += digits[c & 15];
-  return out;
-}
-
-std::string from_hex(const std::string& hex) {
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1]));
   return out;
 }
 
@@ -638,18 +644,32 @@ class PostgresCatalog final : public Catalog {
     // REPEATABLE READ: the page, the total and the facets see one snapshot.
     Tx tx(*this, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     detail::SearchRows found(q, plan);
-    for (auto& r : query(plan.search.text, plan.search.params)) {
-      const std::int64_t part = std::stoll(*r[0]);
+    // Read in binary format, straight from the result: the integers as
+    // they are sent, the text columns as their bytes, and each matched
+    // entry's packed facet values (the last column, fv) counted where they
+    // lie, instead of a row of copied strings and a hex decoding a hit
+    // (at 12,000 hits ~4 us a hit of the client's CPU, mostly allocation).
+    const Result res = exec_params(plan.search, 1);
+    const PGresult* r = res.get();
+    const int fv = 4 + static_cast<int>(plan.keys);
+    auto text = [r](int row, int col) {
+      return std::string(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
+    };
+    for (int i = 0, n = PQntuples(r); i < n; ++i) {
+      const std::int64_t part = binary_int(r, i, 0);
       if (part == 0) {
         std::vector<std::string> keys;
-        for (std::size_t i = 0; i < plan.sort.size(); ++i) keys.push_back(*r[4 + i]);
-        found.add_page(std::stoll(*r[1]), std::stoll(*r[2]), std::move(keys));
+        for (std::size_t k = 0; k < plan.sort.size(); ++k) keys.push_back(text(i, 4 + static_cast<int>(k)));
+        found.add_page(binary_int(r, i, 1), binary_int(r, i, 2), std::move(keys));
       } else if (part == 1) {
-        found.set_total(std::stoll(*r[3]));
+        found.set_total(binary_int(r, i, 3));
       } else if (found.is_facet_values(part)) {
-        found.add_facet_values(std::stoll(*r[2]), from_hex(r[4].value_or("")));
+        const std::string_view packed = PQgetisnull(r, i, fv) ? std::string_view()
+                                                              : std::string_view(PQgetvalue(r, i, fv),
+                                                                                 static_cast<std::size_t>(PQgetlength(r, i, fv)));
+        found.add_facet_values(binary_int(r, i, 2), packed);
       } else {
-        found.add_bucket(part, std::stoll(*r[1]), *r[4], std::stoll(*r[3]));
+        found.add_bucket(part, binary_int(r, i, 1), text(i, 4), binary_int(r, i, 3));
       }
     }
     // One statement for all the buckets to name (a tie of many counts).
@@ -724,16 +744,23 @@ class PostgresCatalog final : public Catalog {
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) raise(r.get());
   }
 
-  std::vector<Row> query(const std::string& sql, const std::vector<SqlValue>& params) {
+  // One statement with its parameters (as text); its result in text
+  // (format 0) or binary (1) format.
+  Result exec_params(const Sql& sql, int format) {
     std::vector<std::string> texts;
-    texts.reserve(params.size());
-    for (const auto& p : params) texts.push_back(param_text(p));
+    texts.reserve(sql.params.size());
+    for (const auto& p : sql.params) texts.push_back(param_text(p));
     std::vector<const char*> values;
     for (const auto& t : texts) values.push_back(t.c_str());
-    Result r(PQexecParams(m_conn.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                          nullptr, nullptr, 0));
+    Result r(PQexecParams(m_conn.get(), sql.text.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                          nullptr, nullptr, format));
     const auto st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) raise(r.get());
+    return r;
+  }
+
+  std::vector<Row> query(const std::string& sql, const std::vector<SqlValue>& params) {
+    const Result r = exec_params(Sql{sql, params}, 0);
     std::vector<Row> rows;
     const int n = PQntuples(r.get()), cols = PQnfields(r.get());
     rows.reserve(static_cast<std::size_t>(n));

@@ -39,13 +39,15 @@ struct SearchPlan {
   // part 0, the page: id and the sort values k0, k1, ... (limit + 1 rows, so
   // the caller knows whether another page follows); part 1, one row: the
   // total in n; part 2 + i, facet i: the bucket in k0 and its count in n.
-  // Columns: part, seq, id, n, k0 ... k(keys - 1).
+  // Columns: part, seq, id, n, k0 ... k(keys - 1); in PostgreSQL then fv
+  // (bytea, below).
   Sql search;
   std::size_t keys = 1;  // the number of k columns: max(sort keys, 1)
   std::vector<SortKey> sort;
   std::string fingerprint;
   // With terms facets: part `facet_values` has one row per matched entry,
-  // its id and its packed facet values in k0 (facet_values.hpp), which the
+  // its id and its packed facet values (facet_values.hpp; in PostgreSQL in
+  // fv, raw, the rest NULL, read in binary format; else in k0), which the
   // caller counts; the other facets are parts 2 + i as above. -1 when the
   // query has no terms facet. Rows come in no particular order: the
   // caller orders each part by seq.

@@ -226,6 +226,32 @@ TEST(CatalogPlan, TheMatchedSetHoldsOnlyWhatTheSortAndFacetsRead) {
   }
 }
 
+// PostgreSQL's search statement carries the terms facets' packed values
+// raw, in a last bytea column `fv` that the catalog reads in binary format
+// (not as hex text in k0: twice the bytes, encoded by the server and
+// decoded by the client a hit). Every part has the column; SQLite's
+// statement is unchanged (it counts the values inside the match).
+TEST(CatalogPlan, PostgresSendsThePackedFacetValuesRawInTheirOwnColumn) {
+  const Query q = parse_query(Json::parse(R"({"q": "steel", "facets": [{"field_name": "domain.elements"},
+    {"type": "numeric_histogram", "field_name": "domain.energy_kev", "histogram_range": {"low": 0, "high": 100}, "size": 4}]})"));
+  const SearchPlan pg = plan_search(q, Identity{"u", {}, false}, Dialect::Postgres);
+  const std::string& sql = pg.search.text;
+  EXPECT_NE(sql.find(") SELECT part, seq, id, n, k0, fv FROM ("), std::string::npos) << sql;
+  EXPECT_EQ(sql.find("encode("), std::string::npos) << sql;
+  EXPECT_NE(sql.find(" UNION ALL SELECT " + std::to_string(pg.facet_values) +
+                     ", 0, m.id, CAST(NULL AS BIGINT), CAST(NULL AS TEXT), m.facets FROM matched m"),
+            std::string::npos)
+      << sql;
+  // The page, the total and the histogram: one NULL bytea each.
+  std::size_t nulls = 0;
+  for (std::size_t at = sql.find("CAST(NULL AS BYTEA)"); at != std::string::npos; at = sql.find("CAST(NULL AS BYTEA)", at + 1))
+    ++nulls;
+  EXPECT_EQ(nulls, 3u) << sql;
+  const SearchPlan lite = plan_search(q, Identity{"u", {}, false}, Dialect::SQLite);
+  EXPECT_EQ(lite.search.text.find("fv"), std::string::npos) << lite.search.text;
+  EXPECT_EQ(lite.search.text.find("BYTEA"), std::string::npos) << lite.search.text;
+}
+
 // A code names one (field, value) pair: two fields' values with the same
 // 64-bit value hash get a code each, and asking again gives the same ones.
 // (Keyed by the value hash alone, the second one was never found again and
