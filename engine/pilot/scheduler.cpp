@@ -94,6 +94,13 @@ class Scheduler::Executor final : public run::Executor {
 Scheduler::Scheduler(Channel& channel, PlacementPolicy policy)
     : m_channel(channel), m_policy(policy), m_ranks(static_cast<std::size_t>(channel.size())), m_started_ms(now_ms()) {
   for (auto& r : m_ranks) r.last_heard_ms = m_started_ms;
+  for (std::size_t r = 1; r < m_ranks.size(); ++r) set_host(r, {});
+}
+
+void Scheduler::set_host(std::size_t rank, std::string host) {
+  Rank& k = m_ranks[rank];
+  k.host = std::move(host);
+  k.label = "rank " + std::to_string(rank) + " (" + k.host + ")";
 }
 
 Scheduler::~Scheduler() = default;
@@ -287,7 +294,7 @@ void Scheduler::pump() {
       const Json m = wire::parse(env.bytes);
       const std::string type = m.at("t").get<std::string>();
       if (type == "hello") {
-        from.host = m.at("host").get<std::string>();
+        set_host(static_cast<std::size_t>(env.from), m.at("host").get<std::string>());
         from.said_hello = true;
       } else if (type == "bye") {
         ++m_byes;
@@ -361,6 +368,7 @@ void Scheduler::log(const std::string& run_id, const std::string& line) {
 }
 
 std::string Scheduler::where(const Entry& e) const {
+  if (e.ranks.size() == 1) return m_ranks[static_cast<std::size_t>(e.ranks.front())].label;
   std::string ranks, hosts;
   for (int r : e.ranks) {
     const std::string& host = m_ranks[static_cast<std::size_t>(r)].host;
@@ -377,9 +385,14 @@ void Scheduler::completed(int rank, wire::Handle h, ActionState st) {
   if (!found || found->phase != Phase::Running || found->ranks.front() != rank) return;
   Entry& e = *found;
   if (m_logs) {
-    std::string line = (st.status == actions::ActionStatus::Succeeded ? "done " : "failed ") + e.state_name +
-                       " task " + e.key + " on " + where(e) + " in " + std::to_string(now_ms() - e.placed_ms) + " ms";
-    if (st.status != actions::ActionStatus::Succeeded) line += ": " + st.error + ": " + st.cause;
+    // Appended into one string: a chain of operator+ made a string per step,
+    // at two lines a task (here and in assign()).
+    const bool ok = st.status == actions::ActionStatus::Succeeded;
+    std::string line;
+    line.reserve(128);
+    line.append(ok ? "done " : "failed ").append(e.state_name).append(" task ").append(e.key);
+    line.append(" on ").append(where(e)).append(" in ").append(std::to_string(now_ms() - e.placed_ms)).append(" ms");
+    if (!ok) line.append(": ").append(st.error).append(": ").append(st.cause);
     log(e.run->id, line);
   }
   free_ranks(e, true);
@@ -464,10 +477,15 @@ void Scheduler::assign(wire::Handle h, const std::vector<int>& ranks, std::int64
     if (rank.inflight++ == 0) rank.busy_since_ms = now;
     if (e.cls == kHeavy) rank.exclusive = true;
   }
-  if (m_logs)
-    log(e.run->id, "placed " + e.state_name + " (" + e.action + ") task " + key + " on " + where(e) +
-                    (e.attempt > 0 ? ", retry " + std::to_string(e.attempt) : std::string()) +
-                    ", queued " + std::to_string(now - e.queued_ms) + " ms");
+  if (m_logs) {
+    std::string line;
+    line.reserve(128);
+    line.append("placed ").append(e.state_name).append(" (").append(e.action).append(") task ").append(key);
+    line.append(" on ").append(where(e));
+    if (e.attempt > 0) line.append(", retry ").append(std::to_string(e.attempt));
+    line.append(", queued ").append(std::to_string(now - e.queued_ms)).append(" ms");
+    log(e.run->id, line);
+  }
   batches[ranks.front()].add(h, e.action,
                              wire::RequestView{key, e.input, e.run->id, e.state_name, e.attempt, e.state_dir.native(),
                                                e.run->dir.native(), e.run->work_dir.native()},

@@ -125,6 +125,9 @@ class Scheduler {
     std::int64_t last_heard_ms = 0;
     bool lost = false;
     bool said_hello = false;  // its host is known
+    // "rank N (host)": where() of a task on this rank alone, made when the
+    // host is learnt rather than formatted for two log lines of every task.
+    std::string label;
   };
   // Entries live in slots of one vector, reused. A task's handle (what
   // placement and the workers name it by) is its slot and the slot's
@@ -182,6 +185,7 @@ class Scheduler {
   void crashed_out(Entry& e, const std::string& cause);
   void log(const std::string& run_id, const std::string& line);
   std::string where(const Entry& e) const;
+  void set_host(std::size_t rank, std::string host);
   int node_of(const std::string& host);
 
   Channel& m_channel;

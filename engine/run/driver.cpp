@@ -93,7 +93,9 @@ RunResult Driver::run() {
     }
     if (interrupt == Interrupt::Cancel && !m_state.ended())
       m_interp.fail_run({"Run.Cancelled", "the run was cancelled (beamflow cancel)"});
-    for (const auto& id : m_state.take_ready()) m_interp.step(id);
+    const auto ready = m_state.take_ready();
+    make_room(m_outbox, ready.size());  // a step emits an event at least
+    for (const auto& id : ready) m_interp.step(id);
     fire_due_timers();
     check_deadlines();
     commit_and_act();
@@ -270,6 +272,7 @@ void Driver::cancel_subtree(const std::string& frame_id) {
 void Driver::drain_results() {
   auto results = std::move(m_results);
   m_results.clear();
+  make_room(m_outbox, results.size());  // a TaskSucceeded or TaskFailed each
   for (auto& [frame_id, st] : results) {
     // An action cannot end the whole run: the uncatchable names are the
     // interpreter's alone, so a task failing with one becomes a TaskFailed.

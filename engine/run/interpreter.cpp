@@ -354,6 +354,7 @@ void Interpreter::start_map_items(Frame& f) {
   const std::int64_t t = m_env.now_ms();
   const std::string fid = f.id;
   while (c.first_pending < c.total && c.status[c.first_pending] != ChildStatus::Pending) ++c.first_pending;
+  if (c.running() < limit) make_room(m_outbox, std::min(limit - c.running(), c.total - c.first_pending));
   for (std::size_t i = c.first_pending; i < c.total && c.running() < limit; ++i) {
     if (c.status[i] != ChildStatus::Pending) continue;
     Json item_input = (*c.items)[i];

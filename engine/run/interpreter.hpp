@@ -4,6 +4,8 @@
 // leaves as a record applied to the state and queued in the outbox. The
 // engine makes the outbox durable before acting on it (starting actions,
 // cancelling them, arming timers); tests can drive it with no journal at all.
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -13,6 +15,16 @@
 #include "run/run_state.hpp"
 
 namespace beamflow::run {
+
+// Room for `more` events beyond those `outbox` holds, made at once (and at
+// least doubling) where the count is known: an outbox grown by push_back
+// moved every event (472 bytes) at each doubling, a measured share of a
+// pilot's no-op task at a Map's rate (batches past Driver::kSpareEvents
+// start from no storage).
+inline void make_room(std::vector<Event>& outbox, std::size_t more) {
+  const std::size_t need = outbox.size() + more;
+  if (need > outbox.capacity()) outbox.reserve(std::max(need, 2 * outbox.capacity()));
+}
 
 struct InterpreterEnv {
   std::function<std::int64_t()> now_ms;
