@@ -26,6 +26,7 @@
 #include "../support/process.hpp"
 #include "../support/scratch_dir.hpp"
 #include "core/json.hpp"
+#include "platform/fs.hpp"
 #include "run/run_store.hpp"
 
 namespace beamflow::test {
@@ -44,6 +45,18 @@ const char* kFlow = R"({"StartAt": "Hello", "States": {
 const char* kEndsWithEffect = R"({"StartAt": "Hello", "States": {
   "Hello": {"Type": "Task", "Resource": "echo", "Parameters": {"tag.$": "$.tag"}, "ResultPath": "$.hello", "Next": "Mark"},
   "Mark": {"Type": "Task", "Resource": "command", "Parameters": {"argv.$": "$.argv"}, "ResultPath": null, "End": true}}})";
+
+// A run's lock is let go when the last descriptor of it closes, and a dead
+// pilot is not always the last: a command's supervisor is started by a double
+// fork whose grandchild holds a copy of every descriptor of the pilot until it
+// closes them before exec (platform/spawn.cpp). A pilot killed in that window
+// leaves its runs locked until the grandchild gets a core (CI at load: one run
+// in many saw all 8 active runs RUNNING right after the kill). Nothing runs
+// them; waits, bounded, for that copy to go. A lock still held after 10 s
+// fails the test as before.
+void wait_until_unlocked(const std::filesystem::path& lock) {
+  for (int i = 0; i < 1000 && fs::FileLock::is_held(lock); ++i) std::this_thread::sleep_for(10ms);
+}
 
 std::map<std::string, int> count_lines(const std::filesystem::path& file) {
   std::map<std::string, int> seen;
@@ -154,6 +167,7 @@ TEST(EndedRun, APilotKilledWhileRunsEndResumesOnlyTheRunsWhoseJournalHasNoEnd) {
   for (const auto& id : p.run_ids()) {
     if (!std::filesystem::exists(runs / id)) continue;  // not created yet
     EXPECT_FALSE(std::filesystem::exists(runs / id / "status.json")) << id;
+    wait_until_unlocked(runs / id / "lock");
     const auto s = run::summarize_run(runs, id);
     if (!s) continue;  // a creation cut short
     const auto h = run::read_history(runs / id / "journal");
