@@ -70,6 +70,13 @@ class CatalogSuite : public ::testing::Test {
     return m_datasets->search(parse_query(q), who);
   }
   void ingest(std::vector<Entry> entries) { m_catalog->ingest(entries); }
+  // Opens the catalog in m_dir again (an older layout is converted then),
+  // with a Datasets over it.
+  void reopen() {
+    m_datasets.reset();
+    m_catalog = open_catalog(Backend::location(m_dir.path()));
+    m_datasets = std::make_unique<Datasets>(*m_catalog, m_dir.path() / "storage");
+  }
 
   ScratchDir m_dir{"beamflow-catalog-"};
   std::unique_ptr<Catalog> m_catalog;
@@ -625,8 +632,7 @@ TYPED_TEST(CatalogSuite, AVersion1CatalogIsReindexedWhenOpened) {
                     "nval DOUBLE PRECISION, PRIMARY KEY(entry, field, sval))");
   }
   for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
-    this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
-    this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+    this->reopen();
     auto seen = [&](Json q, const Identity& who) {
       q["facets"] = {{{"field_name", "domain.elements"}}};
       q["sort"] = {{{"field_name", "identifier"}}};
@@ -671,8 +677,7 @@ TYPED_TEST(CatalogSuite, AVersion2CatalogGetsItsFacetValuesWhenOpened) {
                                             "UPDATE catalog_meta SET value = 2 WHERE name = 'schema_version'");
   }
   for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
-    this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
-    this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+    this->reopen();
     const auto r = this->search({{"q", "old"},
                                  {"facets", {{{"field_name", "domain.elements"}}, {{"field_name", "domain.beamline"}}}}},
                                 user("dave", {"xray"}));
@@ -703,8 +708,7 @@ TYPED_TEST(CatalogSuite, AVersion3CatalogDropsItsTextFieldRowsWhenOpened) {
                                             "UPDATE catalog_meta SET value = 3 WHERE name = 'schema_version'");
   }
   for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
-    this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
-    this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+    this->reopen();
     auto q = [&](Json filters) {
       std::string s;
       for (const auto& id : this->ids(this->search({{"filters", filters}, {"sort", {{{"field_name", "identifier"}}}}})))
@@ -772,8 +776,7 @@ TYPED_TEST(CatalogSuite, AVersion4CatalogGetsItsLiveEntriesWhenOpened) {
   this->m_catalog.reset();
   TypeParam::exec(this->m_dir.path(), version_4_layout<TypeParam>());
   for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
-    this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
-    this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+    this->reopen();
     EXPECT_EQ(seen(), before);
   }
   // Changes after the conversion follow, as in a catalog made by version 5.
@@ -831,8 +834,7 @@ TYPED_TEST(CatalogSuite, AVersion5PostgresCatalogGetsBeamflowsLexemesWhenOpened)
                                         "WHERE identifier = 'ark:/99999/t1'; "
                                         "UPDATE catalog_meta SET value = 5 WHERE name = 'schema_version'");
     for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
-      this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
-      this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+      this->reopen();
       EXPECT_EQ(this->search({{"q", "gone"}}).total, 0);
       EXPECT_EQ(this->ids(this->search({{"q", "steel"}, {"filters", {{{"field_name", "domain.beamline"}, {"values", {"2-BM"}}}}},
                                        {"sort", {{{"field_name", "identifier"}}}}})),
@@ -940,8 +942,7 @@ TYPED_TEST(CatalogSuite, AVersion6PostgresCatalogGetsItsFilterHashesWhenOpened) 
                     "DO $$ BEGIN IF (SELECT count(*) FROM live_entries l, unnest(l.tsv) u WHERE u.lexeme LIKE '~h%') < 300 "
                     "THEN RAISE EXCEPTION 'not the version-6 layout'; END IF; END $$");
     for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
-      this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
-      this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+      this->reopen();
       EXPECT_EQ(seen(), before);
     }
     TypeParam::exec(this->m_dir.path(),
@@ -953,10 +954,11 @@ TYPED_TEST(CatalogSuite, AVersion6PostgresCatalogGetsItsFilterHashesWhenOpened) 
   }
 }
 
-// A PostgreSQL ingest's transaction holds its batch's inserted rows in
-// memory for the trigger that writes live_entries: work_mem of at least
-// 64 MB there (the server's default, 4 MB, spilled a temporary file every
-// 2,700 bench entries), and back to the session's value after it.
+// A PostgreSQL ingest's transaction collects its batch's GIN keys in
+// work_mem (before schema version 8, the live_entries trigger also held the
+// batch's rows there): work_mem of at least 64 MB there (the server's
+// default, 4 MB, spilled a temporary file every 2,700 bench entries), and
+// back to the session's value after it.
 TYPED_TEST(CatalogSuite, APostgresIngestRunsWithTheWorkMemOfItsBatch) {
   if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
     GTEST_SKIP() << "PostgreSQL's work_mem";
@@ -1126,8 +1128,7 @@ TYPED_TEST(CatalogSuite, AVersion7PostgresCatalogStoresItsTsvectorsOnceWhenOpene
     TypeParam::exec(this->m_dir.path(), std::string(kPostgresVersion7Layout) +
                                             "CREATE TABLE before_live AS SELECT id, xmin::text AS x FROM live_entries");
     for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
-      this->m_catalog = open_catalog(TypeParam::location(this->m_dir.path()));
-      this->m_datasets = std::make_unique<Datasets>(*this->m_catalog, this->m_dir.path() / "storage");
+      this->reopen();
       EXPECT_EQ(seen(), before);
     }
     TypeParam::exec(this->m_dir.path(),
