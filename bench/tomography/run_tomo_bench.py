@@ -180,8 +180,9 @@ def main():
             # Replacing a volume (--overwrite onto round 1's) also frees the
             # old file's blocks before the process ends (replaced_file.hpp:
             # 0.24-0.37 s for 512 MiB on the 2-core VM's ext4 with online
-            # discard), so it is timed apart; the two mpirun runs swap places
-            # every round, so that neither always follows tomo_bench.
+            # discard, at load 6-8), so it is timed apart; the two mpirun runs
+            # swap places every round, so that neither always follows
+            # tomo_bench.
             out, replaced = work / f"ours-{width}-{k}.h5", work / f"ours-{width}-0.h5"
             fresh, replace = ("ours_file_np2", MPI, out), ("ours_file_np2_replace", MPI, replaced)
             for key, launcher, path in ([replace, fresh] if k % 2 else [fresh, replace]) + [
