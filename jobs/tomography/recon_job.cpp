@@ -7,7 +7,9 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
+#include <new>
 #include <sstream>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 
@@ -283,8 +285,38 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   kernels::ReconParams params;
   params.filter = kernels::filter_from_name(o.filter);
   params.pad = o.pad;
-  // The kernel's scratch arrays, allocated once for every chunk of the run.
+  // The kernel's scratch arrays, allocated once for every chunk of the run,
+  // and first-touched on a thread of their own while the main thread goes
+  // on (checks the output, reads the first rounds): each fresh page costs a
+  // fault, on the VMs this runs on up to 2 ms a MiB when the host has taken
+  // the memory back (0.2-0.5 s a rank for gridrec's 177 MiB at 2048 x 1500),
+  // which the first kernel paid inside its span. The memory budget counts
+  // these arrays (workspace_bytes); the first kernel waits for them. Rank 0
+  // starts only once it has chosen the FFT plans, whose planning arrays
+  // (FFTW_MEASURE writes them; the budget does not count them) are freed by
+  // then, so its peak is no higher than before; the other ranks follow
+  // plans and never measure. A thread that cannot start, or memory refused,
+  // leaves the arrays to the first kernel, as before.
   params.workspace = kernels::make_workspace();
+  std::shared_future<void> workspace_ready;
+  const auto prefault_workspace = [&] {
+    if (s.slices == 0) return;
+    try {
+      workspace_ready = std::async(std::launch::async, [&trace, workspace = params.workspace, algorithm,
+                                                        angles = static_cast<int>(shape.angles),
+                                                        width = static_cast<int>(shape.columns), pad = o.pad] {
+                          const auto t = Clock::now();
+                          const ReconTrace::ThreadTimes times = trace.thread_times();
+                          try {
+                            kernels::prefault_workspace(algorithm, *workspace, angles, width, width, pad);
+                          } catch (const std::bad_alloc&) {
+                          }
+                          trace.add("workspace", "prefault", t, Clock::now(), -1, &times);
+                        }).share();
+    } catch (const std::system_error&) {
+    }
+  };
+  if (!comm.is_root()) prefault_workspace();
   // Rank 0 checks the output and decides whether it makes a new one; if
   // so, it chooses the FFT plans now and every rank computes its first
   // rounds while the input's digest, which only the new file's header
@@ -342,6 +374,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     open_output();
     done = out->done();
   }
+  if (comm.is_root()) prefault_workspace();  // its plans chosen
   for (std::uint8_t d : done) s.already_done += d ? 1 : 0;
 
   // partition
@@ -413,6 +446,7 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
     raw = RawSlab{};
     preprocess_s += since(t);
     trace.add("preprocess", compute_thread, t, Clock::now(), round, &times);
+    if (workspace_ready.valid()) workspace_ready.wait();  // the first round's kernel, at most
     t = Clock::now();
     times = trace.thread_times();
     kernels::ReconParams p = params;

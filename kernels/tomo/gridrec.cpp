@@ -25,6 +25,7 @@
 // N) so gridrec and fbp agree pixel for pixel.
 #include <Kokkos_ScatterView.hpp>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -202,14 +203,49 @@ void prepare_gridrec(int angles, int width, int n, const ReconParams& params) {
 
 // Spectra and grid in huge pages where the host has them (host_pages.hpp):
 // 11 MiB a rank at 512 columns, 177 MiB at 2048, first touched by the pack
-// and by the grid's first zeroing, 4 KiB at a time otherwise.
+// and by the grid's first zeroing, 4 KiB at a time otherwise. Only the
+// memory is kept: each call makes its views over it.
 struct Workspace {
   using Memory = LargeArray<Cplx, GridView::memory_space>;
   Memory spectra_memory, grid_memory;
-  GridView spectra, grid;  // over the memories above
 };
 
 std::shared_ptr<Workspace> make_workspace() { return std::make_shared<Workspace>(); }
+
+WorkspaceArrays workspace_arrays(const Workspace& ws) {
+  return {ws.spectra_memory.data(), ws.spectra_memory.size() * sizeof(Cplx), ws.grid_memory.data(),
+          ws.grid_memory.size() * sizeof(Cplx)};
+}
+
+namespace {
+// `ws`'s arrays for `angles` x m spectra and an m x m grid, allocated anew
+// only when their sizes differ (the old ones freed first).
+void fit(Workspace& ws, int angles, int m) {
+  const std::size_t spectra = std::size_t(angles) * std::size_t(m), grid = std::size_t(m) * std::size_t(m);
+  if (ws.spectra_memory.size() != spectra) {
+    ws.spectra_memory = Workspace::Memory();
+    ws.spectra_memory = Workspace::Memory("beamflow::gridrec::spectra", spectra);
+  }
+  if (ws.grid_memory.size() != grid) {
+    ws.grid_memory = Workspace::Memory();
+    ws.grid_memory = Workspace::Memory("beamflow::gridrec::grid", grid);
+  }
+}
+}  // namespace
+
+namespace detail {
+void prefault_gridrec(Workspace& ws, int angles, int width, int n, int pad) {
+  if constexpr (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, GridView::memory_space>::accessible) {
+    return;  // device memory: allocated by the first call, on its thread
+  } else {
+    fit(ws, angles, grid_size(width, n, pad));
+    // Every call packs every spectrum value and zeroes the grid before
+    // reading either: what is written here is never read.
+    std::memset(static_cast<void*>(ws.spectra_memory.data()), 0, ws.spectra_memory.size() * sizeof(Cplx));
+    std::memset(static_cast<void*>(ws.grid_memory.data()), 0, ws.grid_memory.size() * sizeof(Cplx));
+  }
+}
+}  // namespace detail
 
 void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& params,
              Volume out) {
@@ -270,19 +306,8 @@ void gridrec(Kokkos::View<const Real***> sino, Angles theta, const ReconParams& 
 
   Workspace local;
   Workspace& ws = params.workspace ? *params.workspace : local;
-  if (ws.spectra.extent(0) != std::size_t(angles) || ws.spectra.extent(1) != std::size_t(m)) {
-    ws.spectra = GridView();
-    ws.spectra_memory = Workspace::Memory();  // freed before the new one is allocated
-    ws.spectra_memory = Workspace::Memory("beamflow::gridrec::spectra", std::size_t(angles) * std::size_t(m));
-    ws.spectra = GridView(ws.spectra_memory.data(), angles, m);
-  }
-  if (ws.grid.extent(0) != std::size_t(m)) {
-    ws.grid = GridView();
-    ws.grid_memory = Workspace::Memory();
-    ws.grid_memory = Workspace::Memory("beamflow::gridrec::grid", std::size_t(m) * std::size_t(m));
-    ws.grid = GridView(ws.grid_memory.data(), m, m);
-  }
-  GridView spectra = ws.spectra, grid = ws.grid;
+  fit(ws, angles, m);
+  GridView spectra(ws.spectra_memory.data(), angles, m), grid(ws.grid_memory.data(), m, m);
   Kokkos::Experimental::ScatterView<Cplx**, Kokkos::LayoutRight> scatter(grid);
 
   const Transforms transforms(m, n, angles);

@@ -28,6 +28,10 @@ void prepare(Algorithm algorithm, int angles, int width, int n, const ReconParam
     detail::prepare_gridrec(angles, width, n, params);
 }
 
+void prefault_workspace(Algorithm algorithm, Workspace& workspace, int angles, int width, int n, int pad) {
+  if (algorithm == Algorithm::Gridrec) detail::prefault_gridrec(workspace, angles, width, n, pad);
+}
+
 std::int64_t workspace_bytes(Algorithm algorithm, std::int64_t angles, std::int64_t width, std::int64_t n,
                              int pad) {
   constexpr std::int64_t real = sizeof(Real), cplx = 2 * sizeof(Real);

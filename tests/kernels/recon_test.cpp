@@ -1,6 +1,8 @@
 #include "kernels/tomo/recon.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <vector>
@@ -160,6 +162,50 @@ TEST(Recon, AWorkspaceKeptAcrossCallsChangesNothing) {
       for (std::size_t i = 0; i < got.size(); ++i)
         ASSERT_EQ(got.data()[i], want.data()[i]) << algorithm_name(a) << " call " << call << " value " << i;
     }
+  }
+}
+
+// prefault_workspace() allocates the very arrays the calls then use (none
+// reallocated, so their pages are not faulted in again), with every page
+// of them in memory already, and changes no bit; fbp keeps no arrays.
+TEST(Recon, APrefaultedWorkspaceIsTheOneTheCallsUse) {
+  if (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible)
+    GTEST_SKIP() << "the workspace is a device's: allocated by the first call";
+  const int n = 64, angles = 90, pad = 2;
+  const double center = 0.5 * (n - 1) + 1.5;
+  const Scan s = scan(shepp_logan_ellipsoids(), n, angles, center);
+  const auto resident = [](const void* data, std::size_t bytes) {
+    const std::size_t page = std::size_t(::sysconf(_SC_PAGESIZE));
+    std::vector<unsigned char> pages((bytes + page - 1) / page);
+    if (::mincore(const_cast<void*>(data), bytes, pages.data()) != 0) return std::size_t(0);
+    return std::size_t(std::count_if(pages.begin(), pages.end(), [](unsigned char p) { return p & 1; }));
+  };
+  for (Algorithm a : {Algorithm::Gridrec, Algorithm::Fbp}) {
+    const Volume alone = run(a, s, center);
+    ReconParams p;
+    p.centers = values({center});
+    p.pad = pad;
+    p.workspace = make_workspace();
+    prefault_workspace(a, *p.workspace, angles, n, n, pad);
+    const WorkspaceArrays before = workspace_arrays(*p.workspace);
+    if (a == Algorithm::Fbp) {
+      EXPECT_EQ(before.spectra_bytes + before.grid_bytes, 0u);
+      continue;
+    }
+    const std::int64_t m = detail::gridrec_size(n, n, pad);
+    EXPECT_EQ(before.spectra_bytes, std::size_t(angles * m * 2 * sizeof(Real)));
+    EXPECT_EQ(before.grid_bytes, std::size_t(m * m * 2 * sizeof(Real)));
+    const std::size_t page = std::size_t(::sysconf(_SC_PAGESIZE));
+    EXPECT_EQ(resident(before.spectra, before.spectra_bytes), (before.spectra_bytes + page - 1) / page);
+    EXPECT_EQ(resident(before.grid, before.grid_bytes), (before.grid_bytes + page - 1) / page);
+    Volume out("out", 3, n, n);
+    reconstruct(a, s.sino, s.theta, p, out);
+    const WorkspaceArrays after = workspace_arrays(*p.workspace);
+    EXPECT_EQ(after.spectra, before.spectra);
+    EXPECT_EQ(after.grid, before.grid);
+    const auto got = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
+    const auto want = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), alone);
+    for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got.data()[i], want.data()[i]) << "value " << i;
   }
 }
 
