@@ -23,6 +23,14 @@
 //                                        # every hit's score to 17 digits, and the same for the next
 //                                        # page its marker gives (read after the search's timing), to
 //                                        # compare two binaries' results on one catalog
+//   catalog_bench ... --warm-up W          # W more searches before the measured ones (not timed; words
+//                                        # drawn apart, so the measured searches are the same): a
+//                                        # service's connection that has served W searches. Without it
+//                                        # the measured searches start on the catalog's new connection
+//                                        # after 5 warm-ups, and each pays for the pages it is the first
+//                                        # of this connection to touch (PostgreSQL: a backend maps each
+//                                        # shared buffer at its first touch; at 1,000,000 entries the
+//                                        # bench's 7th search, 12,354 hits, is the first to touch ~12,000)
 //   catalog_bench --print-sql Q [--pg]   # the search statements of the first Q bench queries, one
 //                                        # JSON {"sql", "params"} a line (to time or EXPLAIN them)
 //
@@ -217,7 +225,11 @@ class PageCounts {
   std::map<std::string, long> m_queries;
 };
 
+int g_warm_up = 0;  // --warm-up
+
 Latency measure(Catalog& catalog, const Corpus& corpus, int queries) {
+  std::mt19937 wrng(98);
+  for (int i = 0; i < g_warm_up; ++i) catalog.search(parse_query(bench_query(corpus.words[200 + wrng() % 1800])), kBenchUser);
   std::mt19937 qrng(99);
   std::vector<double> ms, cpu_ms;
   long hits = 0;
@@ -328,6 +340,7 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--pages") g_trace = v == "1" ? &bench::PageTrace::install() : nullptr;
     else if (a == "--query-kind" && (v == "facets" || v == "title" || v == "wildcard" || v == "creators")) g_query_kind = v;
+    else if (a == "--warm-up") g_warm_up = std::stoi(v);
     else if (a == "--batch") batch = std::stoi(v);
     else if (a == "--report-every") report = std::stol(v);
     else if (a == "--sqlite") sqlite_path = v;
