@@ -59,8 +59,15 @@ using Row = std::vector<std::optional<std::string>>;
 // version-7 catalog has its triggers (kNoLiveTriggers) and the two entries
 // columns (kTagOnce) dropped when opened; its live rows are kept as they
 // are. An older catalog has its live rows made again from entries, after
-// reindex (kLiveEntries).
-constexpr int kSchemaVersion = 8;
+// reindex (kLiveEntries). Version 9: live_entries.facets holds the entry's
+// coded facet values only (facet_codes.hpp, as SQLite's schema 9: ~20
+// bytes a bench entry instead of ~210), the codes in facet_codes, given by
+// the writer holding kCodesLock; entries.facets keeps the packed values,
+// which a terms facet on a field with values past FacetCodes::kPerField
+// (PlanOptions::uncoded_terms) counts instead. An older catalog has its
+// live rows made again from the content when opened (rebuild_live), and
+// entries' index of published_ms, which no statement reads, dropped.
+constexpr int kSchemaVersion = 9;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections(
@@ -74,7 +81,6 @@ CREATE TABLE IF NOT EXISTS entries(
   reason TEXT NOT NULL DEFAULT '', decided_by TEXT NOT NULL DEFAULT '', title TEXT COLLATE "C" NOT NULL,
   year INTEGER NOT NULL, public INTEGER NOT NULL DEFAULT 0, facets BYTEA, UNIQUE(identifier, version));
 CREATE UNIQUE INDEX IF NOT EXISTS entries_request ON entries(request_id) WHERE request_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS entries_published ON entries(published_ms);
 CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry BIGINT NOT NULL, PRIMARY KEY(entry, principal));
 -- The planner checks "public = 1 OR EXISTS (principal rows)" with one hashed
 -- subplan of the caller's principals' rows: this index reads only those
@@ -90,7 +96,16 @@ CREATE TABLE IF NOT EXISTS live_entries(id BIGINT PRIMARY KEY, public INTEGER NO
   published_ms BIGINT NOT NULL, identifier TEXT COLLATE "C" NOT NULL, title TEXT COLLATE "C" NOT NULL,
   facets BYTEA, tsv tsvector NOT NULL, tags BIGINT[] NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS live_entries_tsv ON live_entries USING GIN(tsv);
+-- What live_entries.facets' codes stand for (facet_codes.hpp): code n is
+-- the value with field hash `field` and value hash `value` (as signed
+-- 64-bit numbers); codes are only ever added, in order (version 9).
+CREATE TABLE IF NOT EXISTS facet_codes(code BIGINT PRIMARY KEY, field BIGINT NOT NULL, value BIGINT NOT NULL);
 )sql";
+
+// The transaction-scoped advisory lock a writer that may give facet codes
+// holds (ingest, set_status, a conversion): codes are given by one writer
+// at a time, each reading those committed before it first.
+constexpr const char* kCodesLock = "SELECT pg_advisory_xact_lock(4242002)";
 
 // The GIN index of the exact-filter hashes (a new catalog's live_entries
 // has the column from kSchema).
@@ -541,6 +556,9 @@ class PostgresCatalog final : public Catalog {
     query("SELECT set_config('work_mem', $1::bigint || 'kB', true) "
           "WHERE pg_size_bytes(current_setting('work_mem')) < $1::bigint * 1024",
           {work_kb});
+    // The live rows' facet values coded (schema version 9), codes given
+    // under kCodesLock.
+    NewCodes codes(*this);
     auto ids = query("SELECT nextval('entries_id_seq') FROM generate_series(1, $1)",
                      {static_cast<std::int64_t>(entries.size())});
     // The entries' rows go to the server while the next ones are made
@@ -565,7 +583,7 @@ class PostgresCatalog final : public Catalog {
       const auto tags = tag_hashes(detail::add_field_rows(e.row, terms, "", fields));
       std::string facets = detail::pack_facet_values(terms);
       if (e.status == EntryStatus::Published) {
-        live_row(live_rows, e, terms, facets, tags);
+        live_row(live_rows, e, terms, codes.live_facets(terms, e.row), tags);
         if (live_rows.data().size() >= kCopyChunk) live_parts.push_back(live_rows.take(kCopyChunk + kCopyChunk / 4));
       }
       entry_rows.row(21).int8(e.row).add(e.identifier).int4(e.version).add(e.collection).add(to_string(e.status))
@@ -599,8 +617,10 @@ class PostgresCatalog final : public Catalog {
     // when it is its identifier's only row (nearly always). Identifiers
     // with other versions are settled here; rewriting every new row (the
     // old way) doubled the cost of an ingest, GIN index included.
-    if (!published.empty()) refresh_live(update_latest(published, true));
+    if (!published.empty()) refresh_live(update_latest(published, true), codes);
+    codes.store();
     tx.commit();
+    codes.keep();
   }
 
   std::vector<Entry> versions(const std::string& identifier) override {
@@ -622,12 +642,15 @@ class PostgresCatalog final : public Catalog {
   void set_status(const std::string& identifier, int version, EntryStatus status, const std::string& reason,
                   const std::string& decided_by) override {
     Tx tx(*this);
+    NewCodes codes(*this);
     query("UPDATE entries SET status = $1, reason = $2, decided_by = $3 WHERE identifier = $4 "
           "AND ($5::int = 0 OR version = $5::int)",
           {std::string(to_string(status)), reason, decided_by, identifier, std::int64_t{version}});
     update_latest({identifier});
-    refresh_live({identifier});
+    refresh_live({identifier}, codes);
+    codes.store();
     tx.commit();
+    codes.keep();
   }
 
   std::vector<Entry> pending() override {
@@ -639,10 +662,20 @@ class PostgresCatalog final : public Catalog {
   }
 
   SearchResult search(const Query& q, const Identity& identity) override {
-    const SearchPlan plan = plan_search(q, identity, Dialect::Postgres);
     SearchResult result;
     // REPEATABLE READ: the page, the total and the facets see one snapshot.
     Tx tx(*this, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    // The codes of this snapshot, read first (they begin it), so every
+    // live row it holds names codes read here (schema version 9). A terms
+    // facet on a field some of whose values have no code counts the
+    // entries rows' packed columns instead.
+    PlanOptions options;
+    if (std::any_of(q.facets.begin(), q.facets.end(), [](const Facet& f) { return f.kind == FacetKind::Terms; })) {
+      read_codes(m_read_codes);
+      for (const auto& f : q.facets)
+        if (f.kind == FacetKind::Terms && m_read_codes.full(field_hash(f.field))) options.uncoded_terms = true;
+    }
+    const SearchPlan plan = plan_search(q, identity, Dialect::Postgres, options);
     detail::SearchRows found(q, plan);
     // Read in binary format, straight from the result: the integers as
     // they are sent, the text columns as their bytes, and each matched
@@ -664,10 +697,13 @@ class PostgresCatalog final : public Catalog {
       } else if (part == 1) {
         found.set_total(binary_int(r, i, 3));
       } else if (found.is_facet_values(part)) {
-        const std::string_view packed = PQgetisnull(r, i, fv) ? std::string_view()
+        // The live row's coded column, or with uncoded_terms the entries
+        // row's packed one.
+        const std::string_view column = PQgetisnull(r, i, fv) ? std::string_view()
                                                               : std::string_view(PQgetvalue(r, i, fv),
                                                                                  static_cast<std::size_t>(PQgetlength(r, i, fv)));
-        found.add_facet_values(binary_int(r, i, 2), packed);
+        if (options.uncoded_terms) found.add_facet_values(binary_int(r, i, 2), column);
+        else found.add_coded_facet_values(binary_int(r, i, 2), column, m_read_codes);
       } else {
         found.add_bucket(part, binary_int(r, i, 1), text(i, 4), binary_int(r, i, 3));
       }
@@ -713,6 +749,59 @@ class PostgresCatalog final : public Catalog {
    private:
     PostgresCatalog& m_c;
     bool m_open = true;
+  };
+
+  // Brings `codes` up to the catalog's facet_codes as the current snapshot
+  // holds them (codes are only ever added, in order).
+  void read_codes(detail::FacetCodes& codes) {
+    for (const auto& r : query("SELECT code, field, value FROM facet_codes WHERE code > $1 ORDER BY code",
+                               {static_cast<std::int64_t>(codes.size())})) {
+      if (std::stoll(*r.at(0)) != static_cast<std::int64_t>(codes.size()) + 1)
+        fail("catalog.db", "a catalog row cannot be read: facet_codes skips code " + std::to_string(codes.size() + 1),
+             {{"table", "facet_codes"}});
+      codes.append({static_cast<std::uint32_t>(std::stoll(*r.at(1))),
+                    static_cast<std::uint64_t>(std::stoll(*r.at(2)))});
+    }
+  }
+
+  // The codes one write transaction gives (facet_codes.hpp), as SQLite's
+  // NewCodes: made after taking kCodesLock (held to the transaction's end)
+  // and bringing the writer's codes up to the catalog's, so no other
+  // writer gives a code meanwhile; the new ones stored by store() with the
+  // rows that use them and kept in memory only once the transaction
+  // commits (keep()).
+  class NewCodes {
+   public:
+    explicit NewCodes(PostgresCatalog& c) : m_c(c) {
+      m_c.exec(kCodesLock);
+      m_c.read_codes(m_c.m_write_codes);
+      m_from = m_c.m_write_codes.size();
+    }
+    NewCodes(const NewCodes&) = delete;
+    NewCodes& operator=(const NewCodes&) = delete;
+    ~NewCodes() {
+      if (!m_kept) m_c.m_write_codes.truncate(m_from);
+    }
+    // The live row's facets column: the entry's coded values alone
+    // (coded_values_only), giving its values codes.
+    std::string live_facets(const IndexTerms& terms, std::int64_t row) {
+      return detail::coded_values_only(detail::code_facet_values(detail::facet_values_of(terms), m_c.m_write_codes),
+                                       row);
+    }
+    void store() {
+      const auto& all = m_c.m_write_codes.values();
+      CopyRows rows;
+      for (std::size_t i = m_from; i < all.size(); ++i)
+        rows.add(static_cast<std::int64_t>(i + 1)).add(static_cast<std::int64_t>(all[i].field))
+            .add(static_cast<std::int64_t>(all[i].value)).end();
+      m_c.copy_in("facet_codes(code, field, value)", rows);
+    }
+    void keep() { m_kept = true; }
+
+   private:
+    PostgresCatalog& m_c;
+    std::size_t m_from = 0;
+    bool m_kept = false;
   };
 
   // The entries of these row ids, in no particular order.
@@ -873,9 +962,43 @@ class PostgresCatalog final : public Catalog {
     if (from < 4) exec("DELETE FROM fields WHERE nval IS NULL");
     if (from < 7) exec(kLiveEntries);
     if (from < 8) exec(kTagOnce);
+    if (from < 9) rebuild_live();
+    // Version 9 also drops entries' index of published_ms, which no
+    // statement reads (searches sort and filter live_entries): one B-tree
+    // insert less an ingested entry.
+    if (from < 9) exec("DROP INDEX IF EXISTS entries_published");
     query("INSERT INTO catalog_meta(name, value) VALUES ('schema_version', $1) "
           "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
           {std::int64_t{kSchemaVersion}});
+  }
+
+  // Version 9 for an older catalog (in the opening transaction, after the
+  // steps before it): every live row made again from its entry's content
+  // by the ingest's code (live_row), its facet values coded, the GIN
+  // indexes dropped first and built again over the new rows (a row
+  // rewritten in place would add an entry to both a row). At 1,000,000
+  // entries this reads every live entry once: minutes, once.
+  void rebuild_live() {
+    exec("DROP INDEX IF EXISTS live_entries_tsv");
+    exec("DROP INDEX IF EXISTS live_entries_tags");
+    exec("CREATE TEMP TABLE live_ids ON COMMIT DROP AS SELECT id FROM live_entries");
+    exec("TRUNCATE live_entries");
+    NewCodes codes(*this);
+    for (std::int64_t last = 0;;) {
+      const auto rows = query(std::string("SELECT ") + detail::kEntryColumns +
+                                  " FROM entries WHERE id IN (SELECT id FROM live_ids WHERE id > $1 ORDER BY id "
+                                  "LIMIT 10000) ORDER BY id",
+                              {last});
+      if (rows.empty()) break;
+      copy_live_rows(rows, codes);
+      last = std::stoll(*rows.back()[0]);
+    }
+    codes.store();
+    exec("CREATE INDEX live_entries_tsv ON live_entries USING GIN(tsv)");
+    exec(kTagsIndex);
+    // The opening transaction commits or the catalog is not opened at all
+    // (this object is never made), so the codes can be kept now.
+    codes.keep();
   }
 
   // Calls f(entry, its index terms, its exact-filter hashes) for each row
@@ -935,7 +1058,8 @@ class PostgresCatalog final : public Catalog {
     return changed;
   }
 
-  // A live_entries row of `e` (kLiveCopy's columns) in COPY's binary form.
+  // A live_entries row of `e` (kLiveCopy's columns) in COPY's binary form;
+  // `facets` is its coded column (NewCodes::live_facets).
   static void live_row(BinaryRows& rows, const Entry& e, const IndexTerms& terms, const std::string& facets,
                        const std::vector<std::int64_t>& tags) {
     rows.row(9).int8(e.row).int4(detail::is_public(e)).int4(terms.year).int8(e.published_ms).add(e.identifier)
@@ -946,8 +1070,9 @@ class PostgresCatalog final : public Catalog {
 
   // Brings the live rows of `identifiers` in step with their entries (in
   // the caller's transaction): deletes those of rows no longer published
-  // and latest, and makes those of rows that became so from their content.
-  void refresh_live(const std::vector<std::string>& identifiers) {
+  // and latest, and makes those of rows that became so from their content
+  // (their facet values coded with `codes`).
+  void refresh_live(const std::vector<std::string>& identifiers, NewCodes& codes) {
     if (identifiers.empty()) return;
     const std::string ids = text_array(identifiers);
     query("DELETE FROM live_entries l USING entries e WHERE l.id = e.id AND e.identifier = ANY($1::text[]) "
@@ -958,10 +1083,16 @@ class PostgresCatalog final : public Catalog {
                                 "AND e.latest = 1 AND NOT EXISTS (SELECT 1 FROM live_entries l WHERE l.id = e.id)",
                             {ids});
     if (rows.empty()) return;
+    copy_live_rows(rows, codes);
+  }
+
+  // COPY of the live rows of these rows of kEntryColumns, made from their
+  // content as ingest makes them (facet values coded with `codes`).
+  void copy_live_rows(const std::vector<Row>& rows, NewCodes& codes) {
     BinaryRows live_rows;
     std::vector<detail::FieldRow> fields;
     for_each_entry(rows, fields, [&](const Entry& e, const IndexTerms& terms, const std::vector<std::int64_t>& tags) {
-      live_row(live_rows, e, terms, detail::pack_facet_values(terms), tags);
+      live_row(live_rows, e, terms, codes.live_facets(terms, e.row), tags);
     });
     live_rows.finish();
     CopyIn in(*this, kLiveCopy);
@@ -975,6 +1106,8 @@ class PostgresCatalog final : public Catalog {
   }
 
   std::unique_ptr<PGconn, ConnCloser> m_conn;
+  detail::FacetCodes m_write_codes;  // as this catalog's writes last read or gave them
+  detail::FacetCodes m_read_codes;   // as the last search read them
 };
 
 }  // namespace

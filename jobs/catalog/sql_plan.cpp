@@ -215,10 +215,11 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
   // the caller's sink bound to a parameter, instead of copied into the
   // materialized rows (~220 bytes an entry, inserted then read back: ~25%
   // of a search's CPU at 1,000,000 entries).
-  // SQLite's live_entries.facets holds coded values only (schema version
-  // 9): a terms facet on a field with uncoded values reads the entries
-  // row's whole column (PlanOptions::uncoded_terms).
-  const bool uncoded = sqlite && options.uncoded_terms && has_terms_facet(q);
+  // live_entries.facets holds coded values only (schema version 9 in both
+  // backends): a terms facet on a field with uncoded values reads the
+  // entries row's whole column (PlanOptions::uncoded_terms; in PostgreSQL
+  // the packed one).
+  const bool uncoded = options.uncoded_terms && has_terms_facet(q);
   if (has_terms_facet(q)) {
     if (sqlite) {
       b << ", beamflow_terms(";
@@ -226,7 +227,7 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
       terms_sink = static_cast<int>(b.params());
       b << ", e.id, " << (uncoded ? "c" : "e") << ".facets) AS counted";
     } else {
-      b << ", e.facets AS facets";
+      b << ", " << (uncoded ? "c" : "e") << ".facets AS facets";
     }
   }
   // The live entries (published, latest version) are rows of their own

@@ -61,10 +61,11 @@ struct SearchPlan {
 
 // What a backend knows of its catalog that changes a plan.
 struct PlanOptions {
-  // SQLite (schema version 9): live_entries.facets holds coded values only
-  // (facet_codes.hpp). With this set, a query's terms facets count the whole
-  // column, read from each matched entry's `entries` row (a terms facet on
-  // a field with values the catalog gave no code: FacetCodes::full).
+  // Schema version 9 (both backends): live_entries.facets holds coded
+  // values only (facet_codes.hpp). With this set, a query's terms facets
+  // count the whole column, read from each matched entry's `entries` row
+  // (a terms facet on a field with values the catalog gave no code:
+  // FacetCodes::full); PostgreSQL's holds the packed values.
   bool uncoded_terms = false;
 };
 
