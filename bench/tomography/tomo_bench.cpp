@@ -139,7 +139,11 @@ Row measure(const Size& size, const std::string& algorithm, const parallel::Comm
   reconstruct(warm, comm);
   const ReconSummary s = reconstruct(o, comm);
   row.end_to_end = double(size.slices) / s.seconds;
-  if (comm.is_root()) row.quality = score(o.output, truth_volume_path(input), rows.begin, center);
+  // Inside agree(): a missing or unreadable truth fails every rank, not rank 0
+  // alone while the others wait at the kernel passes' first collective.
+  comm.agree([&] {
+    if (comm.is_root()) row.quality = score(o.output, truth_volume_path(input), rows.begin, center);
+  });
 
   // Kernel only: this rank's share of the rows, already preprocessed.
   const DxInput in(input, {}, comm.get());
@@ -292,8 +296,11 @@ int measure_file(std::map<std::string, std::string>& args, const parallel::Comm&
   const Solo solo(world);
   Json out = Json::array();
   for (const std::string& algorithm : split(args.count("--algorithms") ? args["--algorithms"] : "gridrec", ',')) {
-    if (world.is_root()) out.push_back(row_json(measure(size, algorithm, solo.get(), input, dir, center, rows, passes)));
-    world.barrier();
+    // Rank 0 alone, inside agree(): its error ends every rank, which would
+    // otherwise wait for it forever.
+    world.agree([&] {
+      if (world.is_root()) out.push_back(row_json(measure(size, algorithm, solo.get(), input, dir, center, rows, passes)));
+    });
     if (world.size() > 1) {
       const Row r = measure(size, algorithm, world, input, dir, center, rows, passes);
       if (world.is_root()) out.push_back(row_json(r));
@@ -379,20 +386,21 @@ int main(int argc, char** argv) {
       const double center = double(size.width - 1) / 2 + p.center_offset;
       for (const std::string algorithm : {"gridrec", "fbp"}) {
         const parallel::RowRange slices{1, 1 + size.slices};  // the phantom's first and last rows are empty
-        if (world.is_root()) rows.push_back(measure(size, algorithm, solo.get(), input, dir, center, slices, passes));
-        world.barrier();
+        world.agree([&] {
+          if (world.is_root()) rows.push_back(measure(size, algorithm, solo.get(), input, dir, center, slices, passes));
+        });
         if (world.size() > 1) {
           Row r = measure(size, algorithm, world, input, dir, center, slices, passes);
           if (world.is_root()) rows.push_back(r);
         }
       }
-      if (world.is_root()) {
+      world.agree([&] {
+        if (!world.is_root()) return;
         const DxInput in(input, {}, std::nullopt);
         SinogramPipeline pipeline(in, {});
         const CenterResult c = find_center(pipeline, {0, in.shape().rows}, {}, solo.get());
         centers.push_back({size, {c.seconds, c.center - center}});
-      }
-      world.barrier();
+      });
     }
   } catch (const beamflow::Error& e) {
     std::cerr << "tomo_bench: " << e.what() << "\n";
