@@ -22,6 +22,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace beamflow::pilot {
@@ -41,6 +42,8 @@ struct Need {
   bool one_job = false;
   std::int64_t memory_bytes_per_rank = 0;  // 0: unknown
   NodePolicy nodes = NodePolicy::Pack;
+
+  friend bool operator==(const Need&, const Need&) = default;
 };
 
 // The caller's name for a task, unique among those it passes (the
@@ -49,7 +52,9 @@ using TaskKey = std::uint64_t;
 
 struct QueuedTask {
   TaskKey key = 0;
-  std::string flow;  // the run id
+  // The run id: a view of the caller's string, which outlives the call (a
+  // round of a pilot's placement copied it per task).
+  std::string_view flow;
   Need need;
   std::uint64_t seq = 0;        // arrival order
   std::int64_t waited_ms = 0;   // how long it has been queued

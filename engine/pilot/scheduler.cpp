@@ -101,6 +101,7 @@ void Scheduler::set_host(std::size_t rank, std::string host) {
   Rank& k = m_ranks[rank];
   k.host = std::move(host);
   k.label = "rank " + std::to_string(rank) + " (" + k.host + ")";
+  k.node = -1;
 }
 
 Scheduler::~Scheduler() = default;
@@ -429,7 +430,10 @@ int Scheduler::node_of(const std::string& host) {
 
 template <class Usable>
 PlacementResult Scheduler::place_round(Class cls, std::size_t per_flow, Usable usable, std::int64_t now) {
-  std::vector<QueuedTask> queue;
+  // The queue's flow names are viewed, not copied: nothing leaves the
+  // queues before pilot::place returns.
+  std::vector<QueuedTask>& queue = m_round_queue;
+  queue.clear();
   for (const auto& [flow, tasks] : m_queues[cls]) {
     std::size_t n = 0;
     for (const auto& [seq, slot] : tasks) {
@@ -439,9 +443,13 @@ PlacementResult Scheduler::place_round(Class cls, std::size_t per_flow, Usable u
     }
   }
   if (queue.empty()) return {};
-  std::vector<RankState> ranks;
-  for (std::size_t r = 1; r < m_ranks.size(); ++r)
-    ranks.push_back({static_cast<int>(r), node_of(m_ranks[r].host), usable(static_cast<int>(r)), !m_ranks[r].lost, 0});
+  std::vector<RankState>& ranks = m_round_ranks;
+  ranks.clear();
+  for (std::size_t r = 1; r < m_ranks.size(); ++r) {
+    Rank& k = m_ranks[r];
+    if (k.node < 0) k.node = node_of(k.host);
+    ranks.push_back({static_cast<int>(r), k.node, usable(static_cast<int>(r)), !k.lost, 0});
+  }
   return pilot::place(queue, ranks, m_running, m_policy);
 }
 
@@ -460,18 +468,18 @@ void Scheduler::fail_impossible(const std::vector<TaskKey>& handles) {
   }
 }
 
-void Scheduler::assign(wire::Handle h, const std::vector<int>& ranks, std::int64_t now,
+void Scheduler::assign(wire::Handle h, std::vector<int> ranks, std::int64_t now,
                        std::map<int, wire::TaskBatch>& batches) {
   Entry& e = *find(h);  // placement names only what it was given: queued entries
   const std::string& key = e.key;
   dequeue(e);
   e.phase = Phase::Running;
-  e.ranks = ranks;
+  e.ranks = std::move(ranks);
   e.placed_ms = now;
   ++m_running[e.run->id];
   ++m_running_count;
   e.placement.hosts.clear();  // where its ranks are: a job over several nodes starts there
-  for (int r : ranks) {
+  for (int r : e.ranks) {
     Rank& rank = m_ranks[static_cast<std::size_t>(r)];
     e.placement.hosts.push_back(rank.host);
     if (rank.inflight++ == 0) rank.busy_since_ms = now;
@@ -486,7 +494,7 @@ void Scheduler::assign(wire::Handle h, const std::vector<int>& ranks, std::int64
     line.append(", queued ").append(std::to_string(now - e.queued_ms)).append(" ms");
     log(e.run->id, line);
   }
-  batches[ranks.front()].add(h, e.action,
+  batches[e.ranks.front()].add(h, e.action,
                              wire::RequestView{key, e.input, e.run->id, e.state_name, e.attempt, e.state_dir.native(),
                                                e.run->dir.native(), e.run->work_dir.native()},
                              e.placement);
@@ -511,9 +519,9 @@ void Scheduler::place() {
   // rank, so rounds repeat while they place something.
   bool reserved = false;
   while (!m_queues[kHeavy].empty()) {
-    const PlacementResult r = place_round(kHeavy, workers, idle, now);
+    PlacementResult r = place_round(kHeavy, workers, idle, now);
     fail_impossible(r.impossible);
-    for (const auto& a : r.assignments) assign(a.key, a.ranks, now, batches);
+    for (auto& a : r.assignments) assign(a.key, std::move(a.ranks), now, batches);
     reserved = reserved || r.reserved_for;
     if (reserved || (r.assignments.empty() && r.impossible.empty())) break;
   }
@@ -531,9 +539,9 @@ void Scheduler::place() {
     return !k.exclusive && k.inflight < kWindow && !held.count(r);
   };
   for (int round = 0; !reserved && round < kWindow && !m_queues[kLight].empty(); ++round) {
-    const PlacementResult r = place_round(kLight, workers, has_room, now);
+    PlacementResult r = place_round(kLight, workers, has_room, now);
     fail_impossible(r.impossible);
-    for (const auto& a : r.assignments) assign(a.key, a.ranks, now, batches);
+    for (auto& a : r.assignments) assign(a.key, std::move(a.ranks), now, batches);
     if (r.reserved_for || (r.assignments.empty() && r.impossible.empty())) break;
   }
   for (auto& [rank, batch] : batches) m_channel.send(rank, batch.take());

@@ -128,6 +128,7 @@ class Scheduler {
     // "rank N (host)": where() of a task on this rank alone, made when the
     // host is learnt rather than formatted for two log lines of every task.
     std::string label;
+    int node = -1;  // its host's index in m_hosts; -1: to be found (set_host)
   };
   // Entries live in slots of one vector, reused. A task's handle (what
   // placement and the workers name it by) is its slot and the slot's
@@ -174,7 +175,7 @@ class Scheduler {
   template <class Usable>
   PlacementResult place_round(Class cls, std::size_t per_flow, Usable usable, std::int64_t now);
   void fail_impossible(const std::vector<TaskKey>& handles);
-  void assign(wire::Handle h, const std::vector<int>& ranks, std::int64_t now, std::map<int, wire::TaskBatch>& batches);
+  void assign(wire::Handle h, std::vector<int> ranks, std::int64_t now, std::map<int, wire::TaskBatch>& batches);
   void enqueue(const Entry& e);
   void dequeue(const Entry& e);
   void free_ranks(const Entry& e, bool finished);
@@ -201,6 +202,9 @@ class Scheduler {
   std::vector<Rank> m_ranks;                             // index: rank (0 unused)
   bool m_hosts_known = false;                            // every worker said hello or was lost
   std::vector<std::string> m_hosts;                      // node index -> host
+  // place_round()'s input to pilot::place, its storage kept across rounds.
+  std::vector<QueuedTask> m_round_queue;
+  std::vector<RankState> m_round_ranks;
   std::uint64_t m_seq = 0;
   std::int64_t m_started_ms = 0;
   std::int64_t m_done = 0;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
+#include <string>
 
 namespace beamflow::pilot {
 namespace {
@@ -33,11 +35,17 @@ std::vector<std::string> named(const std::vector<TaskKey>& keys) {
   return out;
 }
 
+// A flow's name, kept for the tests' run: QueuedTask::flow views it.
+std::string_view flow_name(std::string flow) {
+  static std::set<std::string> kept;
+  return *kept.insert(std::move(flow)).first;
+}
+
 QueuedTask task(const std::string& name, std::string flow, std::uint64_t seq, int n = 1,
                 NodePolicy nodes = NodePolicy::Pack, std::int64_t waited = 0) {
   QueuedTask t;
   t.key = key_of(name);
-  t.flow = std::move(flow);
+  t.flow = flow_name(std::move(flow));
   t.seq = seq;
   t.need.ranks = n;
   t.need.nodes = nodes;
