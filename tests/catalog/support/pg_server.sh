@@ -6,10 +6,60 @@
 # user, or as `postgres` when invoked as root (postgres refuses root), with
 # fsync off (test data is thrown away; the benchmark sets PG_SERVER_OPTIONS="" to
 # keep the durable defaults).
+# PG_HUGE_PAGES=1 (opt-in, for the benchmark; docs/catalog.md): the server's
+# shared memory (shared_buffers and the rest) in 2 MB huge pages. As root,
+# and when the memory is available, start reserves exactly the pages the
+# server asks for (postgres -C shared_memory_size_in_huge_pages) on top of
+# vm.nr_hugepages and starts it with huge_pages=on; stop gives them back.
+# Otherwise it starts the server as usual (huge_pages=off). Either way
+# DIR/server.log says which, in a line beginning "pg_server: huge pages".
 set -u
 cmd=$1 dir=$2
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+options=${PG_SERVER_OPTIONS--c fsync=off -c synchronous_commit=off -c full_page_writes=off}
+nr=/proc/sys/vm/nr_hugepages
+# Runs "$@" holding a lock, so that servers started or stopped at the same
+# time change vm.nr_hugepages one after another.
+# PG_HUGE_PAGES_LOCKED=1: the caller holds it already (the test does).
+with_hugepages_lock() {
+  if [ "${PG_HUGE_PAGES_LOCKED:-0}" = 1 ]; then "$@"; else (flock 9 && "$@") 9>/tmp/beamflow-pg-hugepages.lock; fi
+}
+# reserve_hugepages: prints huge_pages=on (and writes DIR/hugepages, the
+# count to give back) or huge_pages=off; the reason goes to DIR/server.log.
+reserve_hugepages() {
+  local note="pg_server: huge pages:" n size avail before got
+  n=$(as_owner "$bin/postgres" -D "$dir/data" $options -c max_connections=200 -C shared_memory_size_in_huge_pages 2>/dev/null)
+  size=$(awk '/^Hugepagesize:/ {print $2}' /proc/meminfo)
+  avail=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
+  if ! [[ "$n" =~ ^[0-9]+$ ]] || [ "$n" -le 0 ] || [ -z "$size" ]; then
+    echo "$note not reserved: this server does not say how many it needs (huge_pages=off)" >>"$dir/server.log"
+    echo "huge_pages=off"; return
+  fi
+  # Leave a quarter of the available memory (at least 1 GB) to everything else.
+  if [ $((n * size)) -gt $((avail * 3 / 4)) ] || [ $((avail - n * size)) -lt 1048576 ]; then
+    echo "$note not reserved: $n pages of $size kB, only $avail kB available (huge_pages=off)" >>"$dir/server.log"
+    echo "huge_pages=off"; return
+  fi
+  before=$(cat $nr)
+  echo $((before + n)) >$nr
+  got=$(cat $nr)
+  if [ "$got" -lt $((before + n)) ]; then
+    echo "$before" >$nr
+    echo "$note not reserved: the kernel found $((got - before)) of $n free pages of $size kB (huge_pages=off)" >>"$dir/server.log"
+    echo "huge_pages=off"; return
+  fi
+  echo "$n" >"$dir/hugepages"
+  echo "$note reserved $n pages of $size kB for the server's shared memory (vm.nr_hugepages $before -> $got; huge_pages=on)" >>"$dir/server.log"
+  echo "huge_pages=on"
+}
+release_hugepages() {
+  local n cur
+  [ -f "$dir/hugepages" ] || return 0
+  n=$(cat "$dir/hugepages") cur=$(cat $nr)
+  echo $((cur > n ? cur - n : 0)) >$nr
+  rm -f "$dir/hugepages"
+}
 case $cmd in
 start)
   rm -rf "$dir"; mkdir -p "$dir"
@@ -21,13 +71,26 @@ start)
   fi
   as_owner "$bin/initdb" -D "$dir/data" -A trust -U beamflow -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 ||
     skip "initdb failed: $(tail -1 "$dir/initdb.log")"
-  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir -c listen_addresses='' ${PG_SERVER_OPTIONS--c fsync=off -c synchronous_commit=off -c full_page_writes=off} -c max_connections=200" \
-    start >/dev/null 2>&1 || skip "the server did not start: $(tail -1 "$dir/server.log" 2>/dev/null)"
+  touch "$dir/server.log" && { [ "$(id -u)" -ne 0 ] || chown postgres "$dir/server.log"; }
+  huge=huge_pages=off
+  if [ "${PG_HUGE_PAGES:-0}" = 1 ]; then
+    if [ "$(id -u)" -eq 0 ] && [ -w $nr ]; then
+      huge=$(with_hugepages_lock reserve_hugepages)
+    else
+      echo "pg_server: huge pages: not reserved: vm.nr_hugepages is root's to change (huge_pages=off)" >>"$dir/server.log"
+    fi
+  fi
+  huge=${huge:-huge_pages=off}
+  if ! as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-k $dir -c listen_addresses='' $options -c max_connections=200 -c $huge" start >/dev/null 2>&1; then
+    [ -f "$dir/hugepages" ] && with_hugepages_lock release_hugepages
+    skip "the server did not start: $(grep -a -m1 FATAL "$dir/server.log" 2>/dev/null || tail -1 "$dir/server.log" 2>/dev/null)"
+  fi
   echo "host=$dir dbname=postgres user=beamflow" > "$dir/conninfo"
   ;;
 stop)
   [ -d "$dir/data" ] && [ -n "$bin" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
+  [ -f "$dir/hugepages" ] && with_hugepages_lock release_hugepages
   rm -rf "$dir"
   ;;
 esac
