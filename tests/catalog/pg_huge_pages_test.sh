@@ -25,8 +25,9 @@ nr() { cat /proc/sys/vm/nr_hugepages; }
 show() { psql "$(cat "$1/conninfo")" -XAt -c "SHOW $2"; }
 
 before=$(nr)
-PG_HUGE_PAGES=1 bash "$server" start "$dir/a" >/dev/null
+said=$(PG_HUGE_PAGES=1 bash "$server" start "$dir/a")
 [ -f "$dir/a/conninfo" ] || fail "no server: $(cat "$dir/a/skip" 2>/dev/null)"
+[ "$said" = "$(grep -a '^pg_server: huge pages' "$dir/a/server.log")" ] || fail "start said '$said', not server.log's line"
 # The kernel may not find that many free 2 MB pages (memory in use or
 # fragmented): pg_server.sh then starts without them and says so.
 grep -aq '^pg_server: huge pages: not reserved: the kernel found' "$dir/a/server.log" &&
@@ -40,7 +41,7 @@ n=$(cat "$dir/a/hugepages")
 used=$(awk '/^HugePages_Total:/ {t=$2} /^HugePages_Free:/ {f=$2} /^HugePages_Rsvd:/ {r=$2} END {print t - f + r}' /proc/meminfo)
 [ "$used" -ge "$n" ] || fail "only $used huge pages in use or reserved for $n"
 # A server started meanwhile without the opt-in takes none of them.
-bash "$server" start "$dir/b" >/dev/null
+[ -z "$(bash "$server" start "$dir/b")" ] || fail "the ordinary server's start said something"
 [ "$(show "$dir/b" huge_pages)" = off ] || fail "the ordinary server's huge_pages is $(show "$dir/b" huge_pages)"
 [ ! -f "$dir/b/hugepages" ] && [ "$(nr)" -eq $((before + n)) ] || fail "the ordinary server changed vm.nr_hugepages"
 [ "$(psql "$(cat "$dir/a/conninfo")" -XAtq -c "CREATE TABLE t AS SELECT g FROM generate_series(1, 100000) g" -c "SELECT count(*) FROM t")" = 100000 ] ||

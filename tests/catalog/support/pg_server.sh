@@ -12,7 +12,7 @@
 # server asks for (postgres -C shared_memory_size_in_huge_pages) on top of
 # vm.nr_hugepages and starts it with huge_pages=on; stop gives them back.
 # Otherwise it starts the server as usual (huge_pages=off). Either way
-# DIR/server.log says which, in a line beginning "pg_server: huge pages".
+# DIR/server.log and stdout say which, in a line beginning "pg_server: huge pages".
 set -u
 cmd=$1 dir=$2
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -81,6 +81,8 @@ start)
     fi
   fi
   huge=${huge:-huge_pages=off}
+  # The line on stdout too: a benchmark's log keeps it after stop removes DIR.
+  [ "${PG_HUGE_PAGES:-0}" = 1 ] && grep -a '^pg_server: huge pages' "$dir/server.log" | tail -1
   if ! as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-k $dir -c listen_addresses='' $options -c max_connections=200 -c $huge" start >/dev/null 2>&1; then
     [ -f "$dir/hugepages" ] && with_hugepages_lock release_hugepages
