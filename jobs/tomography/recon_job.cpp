@@ -10,10 +10,12 @@
 #include <new>
 #include <sstream>
 #include <system_error>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
 #include "parallel/backend.hpp"
+#include "parallel/shared_counter.hpp"
 #include "jobs/tomography/input_checksum.hpp"
 #include "jobs/tomography/errors.hpp"
 #include "jobs/tomography/buffer_pool.hpp"
@@ -190,9 +192,24 @@ void follow_fft_plans(const std::string& plans, const std::filesystem::path& out
                        {{"file", output.string()}, {"dataset", kVolumeDataset}});
 }
 
-std::int64_t kill_after_rounds() {
+std::int64_t kill_after_chunks() {
   const char* value = std::getenv(kKillAfterChunksEnv);
   return value ? std::atoll(value) : 0;
+}
+
+// The test hook kSlowRankEnv ("RANK:MILLISECONDS"): that rank's compute
+// thread sleeps so long after each chunk's kernel.
+struct SlowRank {
+  int rank = -1;
+  std::chrono::milliseconds per_chunk{0};
+};
+SlowRank slow_rank() {
+  const char* value = std::getenv(kSlowRankEnv);
+  if (!value) return {};
+  const std::string text(value);
+  const std::size_t colon = text.find(':');
+  if (colon == std::string::npos) return {};
+  return {std::atoi(text.substr(0, colon).c_str()), std::chrono::milliseconds(std::atoll(text.c_str() + colon + 1))};
 }
 
 }  // namespace
@@ -377,14 +394,18 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   if (comm.is_root()) prefault_workspace();  // its plans chosen
   for (std::uint8_t d : done) s.already_done += d ? 1 : 0;
 
-  // partition
+  // partition: the pending slices (done flag 0) cut into chunks of whole
+  // row groups, one list in row order that every rank computes alike; the
+  // ranks claim its chunks one at a time as they become free (below).
   s.chunk_rows = std::min(budget_rows, std::max<std::int64_t>(1, s.slices));
   if (o.pipeline_depth > 0 && o.chunk_rows == 0)
     s.chunk_rows = pipelined_chunk_rows(s.chunk_rows, (s.slices - s.already_done + comm.size() - 1) / comm.size());
   s.chunk_rows = parallel::whole_groups(s.chunk_rows, group);
-  std::vector<parallel::RowRange> chunks = parallel::pending_chunks(done, comm.size(), comm.rank(), s.chunk_rows, group);
+  std::vector<parallel::RowRange> chunks = parallel::pending_chunks(done, 1, 0, s.chunk_rows, group);
   // ... and, still without --chunk-rows, its first and last chunks cut
-  // smaller: their read and write are the ones no kernel overlaps.
+  // smaller: the first read and the last writes are the ones no kernel
+  // overlaps, and small chunks last leave the rank that ends first less to
+  // wait for.
   if (o.pipeline_depth > 0 && o.chunk_rows == 0) chunks = parallel::taper(std::move(chunks), group);
   // Every round's host buffers are as large as the widest chunk's, so that
   // tapered rounds (small, full, then halving) reuse them instead of
@@ -394,14 +415,19 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   std::int64_t widest = 0;
   for (const parallel::RowRange& c : chunks) widest = std::max(widest, c.size());
   pipeline.reserve_rows(widest);
-  s.rounds = comm.max(static_cast<std::int64_t>(chunks.size()));
+  s.rounds = static_cast<std::int64_t>(chunks.size());
   log("computing " + std::to_string(s.slices - s.already_done) + " of " + std::to_string(s.slices) +
       " slices (" + std::to_string(s.already_done) + " already done) in " + std::to_string(s.rounds) +
-      " rounds of at most " + std::to_string(s.chunk_rows) + " rows on " + std::to_string(comm.size()) +
+      " chunks of at most " + std::to_string(s.chunk_rows) + " rows on " + std::to_string(comm.size()) +
       (comm.size() == 1 ? " rank" : " ranks"));
 
   setup.reset();
-  const std::int64_t kill_after = kill_after_rounds();
+  // The test hook: only the first kill_after chunks of the list are
+  // claimed, so exactly those are on disk when every rank kills itself.
+  const std::int64_t kill_after = kill_after_chunks();
+  const bool killed = kill_after > 0 && kill_after <= std::int64_t(chunks.size());
+  const std::int64_t claimable = killed ? kill_after : std::int64_t(chunks.size());
+  const SlowRank slow = slow_rank();
   const std::int64_t W = shape.columns;
   s.pipeline_depth = o.pipeline_depth;
   const bool pipelined = o.pipeline_depth > 0;
@@ -472,50 +498,66 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
       auto mirror = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), volume);
       Kokkos::deep_copy(host, mirror);
     }
+    if (slow.rank == comm.rank()) std::this_thread::sleep_for(slow.per_chunk);
     kernel_s += since(t);
     trace.add("kernel", compute_thread, t, Clock::now(), round, &times);
     return slab;
   };
 
-  // One round on this rank: its chunk (empty when it has none), read on the
-  // main thread, then computed.
+  // One chunk on this rank, from its claim to its write (its index in the
+  // list is the trace's "round").
   struct Round {
     std::int64_t index = -1;
-    parallel::RowRange chunk;
+    parallel::RowRange chunk;  // empty: nothing left to claim
     RawSlab raw;
     std::exception_ptr failed;  // reading or computing
     std::future<HostVolume> volume;
   };
-  // read slab: HDF5 on the main thread; a failure waits for the round's
-  // agreement, so that every rank stops at the same collective.
-  const auto read = [&](std::int64_t round) {
+  // Claims: no lockstep rounds. A rank claims the next chunk of the list
+  // when it starts reading one (pipelined: one ahead of the chunk being
+  // computed) from a counter on rank 0 (parallel::SharedCounter: a
+  // one-sided fetch-and-add, the other ranks take no part), so a rank on a
+  // slower core takes fewer chunks instead of every rank waiting for it
+  // once a round. A rank that fails stops the counter: every rank's next
+  // claim finds nothing, they finish the chunks they hold, and the one
+  // agreement after the last chunk throws the failure on every rank.
+  parallel::SharedCounter counter(comm);
+  bool stopped = false;
+  const auto stop_claims = [&] {
+    if (!std::exchange(stopped, true)) counter.stop();
+  };
+  // read slab: HDF5 on the main thread; a chunk that cannot be read fails
+  // in its turn, after the chunks this rank claimed before it are written.
+  const auto read = [&]() {
     Round r;
-    r.index = round;
-    if (round < std::int64_t(chunks.size())) r.chunk = chunks[std::size_t(round)];
-    if (r.chunk.empty()) return r;
+    if (stopped) return r;
+    const std::optional<std::int64_t> n = counter.claim();
+    if (!n || *n >= claimable) return r;
+    r.index = *n;
+    r.chunk = chunks[std::size_t(*n)];
     const auto t = Clock::now();
-    const auto traced = trace.span("read", "main", round);
+    const auto traced = trace.span("read", "main", r.index);
     try {
       r.raw = pipeline.read({rows.begin + r.chunk.begin, rows.begin + r.chunk.end});
     } catch (...) {
       r.failed = std::current_exception();
+      stop_claims();
     }
     read_s += since(t);
     return r;
   };
-  // Hands the round to the compute thread (pipelined) or runs it on wait().
-  // Pipelined, a round is handed over as soon as it is read and starts when
-  // the round before it ends, not when the main thread has collected that
-  // one, agreed on it and written the one before: a rank that finished a
-  // round before another, or a write that outlasts a round, no longer
-  // leaves the compute thread idle. Handed over only after the round two
-  // before it is written, so no more slabs are in use than before (two).
-  // A round already handed over runs to its end before an error raised by
-  // an earlier round's agreement leaves reconstruct().
+  // Hands the chunk to the compute thread (pipelined) or runs it on wait().
+  // Pipelined, a chunk is handed over as soon as it is read and starts when
+  // the one before it ends, not when the main thread has collected that one
+  // and written the one before: a write that outlasts a kernel does not
+  // leave the compute thread idle. Claimed and handed over only after the
+  // chunk two before it is written, so no more than two slabs are in use.
+  // A chunk handed over runs to its end before reconstruct() leaves, also
+  // after a failure.
   std::shared_future<void> handed_over;  // the end of the last round handed over
   const auto start_compute = [&](Round& r) {
     if (r.chunk.empty() || r.failed) return;
-    try {  // a thread that cannot start fails the round, on every rank
+    try {  // a thread that cannot start fails the chunk, and so the run
       std::promise<void> end;
       std::shared_future<void> after = std::exchange(handed_over, end.get_future().share());
       r.volume = std::async(pipelined ? std::launch::async : std::launch::deferred,
@@ -547,62 +589,57 @@ ReconSummary reconstruct(const ReconOptions& o, const parallel::Comm& comm) {
   };
 
   Round current, ahead;
-  std::exception_ptr write_failed;  // this rank's last commit; agreed on with the next round
-  if (s.rounds > 0) {
-    current = read(0);
-    start_compute(current);
-    if (pipelined && s.rounds > 1) {
-      ahead = read(1);
-      start_compute(ahead);
-    }
+  std::exception_ptr failed;  // this rank's first failure, in its chunks' order
+  current = read();
+  start_compute(current);
+  if (pipelined && !current.chunk.empty()) {
+    ahead = read();
+    start_compute(ahead);
   }
-  if (fresh) {  // the first rounds are computing meanwhile
+  if (fresh) {  // the first chunks are computing meanwhile
     open_output();
     setup.reset();
   }
-  for (std::int64_t round = 0; round < s.rounds; ++round) {
-    if (!pipelined && round > 0) {
-      current = read(round);
+  while (!current.chunk.empty()) {
+    HostVolume slab = wait(current);
+    if (current.failed && !failed) {
+      failed = current.failed;
+      stop_claims();
+    }
+    // write slab: this rank's slices, then their done flags; nothing after
+    // a failure
+    if (!failed) {
+      const auto t = Clock::now();
+      const auto traced = trace.span("write", "main", current.index);
+      try {
+        out->commit(current.chunk, slab.data());
+        computed += current.chunk.size();
+      } catch (...) {
+        failed = std::current_exception();
+        stop_claims();
+      }
+      write_s += since(t);
+      log("chunk " + std::to_string(current.index + 1) + "/" + std::to_string(s.rounds) + " written");
+    }
+    slabs.give(std::move(slab));
+    if (pipelined) {
+      current = std::exchange(ahead, Round{});
+      if (!current.chunk.empty()) {
+        ahead = read();
+        start_compute(ahead);
+      }
+    } else {
+      current = read();
       start_compute(current);
     }
-    HostVolume slab = wait(current);
-    // reduce: every rank throws here when one failed (computing this round
-    // or writing the last one)
-    {
-      const auto traced = trace.span("agree", "main", round);
-      comm.agree(write_failed ? write_failed : current.failed);
-    }
-    if (pipelined && round + 1 < s.rounds) {
-      current = std::move(ahead);
-      ahead = Round{};
-    }
-    // write slab: this rank's slices, independent of the other ranks
-    const parallel::RowRange chunk = round < std::int64_t(chunks.size()) ? chunks[std::size_t(round)] : parallel::RowRange{};
-    const auto t = Clock::now();
-    std::optional<ReconTrace::Span> traced;
-    if (!chunk.empty()) traced.emplace(trace, "write", "main", round);
-    try {
-      out->commit(chunk, slab.data());
-    } catch (...) {
-      write_failed = std::current_exception();
-    }
-    write_s += since(t);
-    traced.reset();
-    slabs.give(std::move(slab));
-    computed += chunk.size();
-    log("round " + std::to_string(round + 1) + "/" + std::to_string(s.rounds) + " written");
-    if (kill_after > 0 && round + 1 == kill_after) {
-      comm.barrier();
-      std::raise(SIGKILL);
-    }
-    if (pipelined && round + 2 < s.rounds) {
-      ahead = read(round + 2);
-      start_compute(ahead);
-    }
+  }
+  if (killed) {
+    comm.barrier();
+    std::raise(SIGKILL);
   }
   setup.emplace(trace, "close output");
   comm.agree([&] {
-    if (write_failed) std::rethrow_exception(write_failed);
+    if (failed) std::rethrow_exception(failed);
     out->close();
   });
   setup.emplace(trace, "publish");

@@ -1,25 +1,30 @@
 #pragma once
 // `beamflow recon` and the `reconstruct` action: the tomography driver.
 //
-//   partition   the pending slices (done flag 0) split evenly over ranks,
-//               cut into chunks of at most chunk_rows
-//   read slab   each rank reads its chunk's rows (HDF5 hyperslabs, each
+//   partition   the pending slices (done flag 0) cut into chunks of at most
+//               chunk_rows whole row groups: one list, in row order, that
+//               every rank computes alike
+//   claim       a rank takes the list's next chunk when it is free to read
+//               one (parallel::SharedCounter, a fetch-and-add on rank 0's
+//               window): no rank waits for another between chunks, and a
+//               rank on a slower core simply takes fewer of them
+//   read slab   the rank reads its chunk's rows (HDF5 hyperslabs, each
 //               rank its own read-only handle, no MPI-IO)
 //   preprocess  into sinograms on the device (sinogram_pipeline)
 //   kernel      FBP or gridrec on the device
-//   reduce      ranks agree that every chunk of the round succeeded, and
-//               the last round's writes (an error on one rank stops all
-//               of them together)
-//   write slab  each rank writes its own slices, then their done flags
+//   write slab  the rank writes its chunk's slices, then their done flags
 //               (volume_file's checkpoint protocol: a pwrite each, no
 //               collective I/O, no rank waiting for another's write)
-// Ranks run the same number of rounds; a rank without a chunk in a round
-// still takes part in the round's agreement, so any rank count works,
-// including more ranks than rows.
+//   agree       once the list is used up, the ranks agree that all of
+//               their chunks succeeded. A rank that fails stops the
+//               counter, so every rank's next claim finds nothing; each
+//               finishes the chunks it holds and the agreement throws the
+//               failure on every rank. Any rank count works, including
+//               more ranks than chunks (a rank may claim none).
 //
 // Pipelined (pipeline_depth 1, the default): while a compute thread
-// preprocesses and reconstructs round r+1, the main thread writes round r
-// and reads round r+2. Every HDF5, MPI and file call stays on the main
+// preprocesses and reconstructs a rank's chunk k+1, the main thread writes
+// its chunk k and claims and reads the next one. Every HDF5, MPI and file call stays on the main
 // thread (HDF5 is not built thread-safe; MPI is initialised FUNNELED); the
 // compute thread only runs device kernels and FFTs. The memory budget counts the chunk read
 // ahead and the chunk being written (RowFootprint::pipeline_depth).
@@ -85,7 +90,7 @@ struct ReconSummary {
   std::int64_t computed = 0;      // slices computed by this run
   std::int64_t already_done = 0;  // found done in an existing output
   std::int64_t chunk_rows = 0;
-  std::int64_t rounds = 0;
+  std::int64_t rounds = 0;  // chunks in the list the ranks claim from (all ranks together)
   int pipeline_depth = 0;
   int ranks = 1;
   std::string algorithm, filter;
@@ -106,7 +111,12 @@ struct ReconSummary {
 ReconSummary reconstruct(const ReconOptions& options, const parallel::Comm& comm);
 
 // Environment hook for checkpoint tests: with BEAMFLOW_TEST_KILL_AFTER_CHUNKS=N
-// every rank kills itself (SIGKILL) after N rounds have been committed.
+// only the first N chunks of the run's list are claimed; once they are
+// committed (whichever ranks took them) every rank kills itself (SIGKILL).
 inline constexpr const char* kKillAfterChunksEnv = "BEAMFLOW_TEST_KILL_AFTER_CHUNKS";
+// Environment hook for the dynamic assignment's tests: with
+// BEAMFLOW_TEST_SLOW_RANK=R:MS rank R sleeps MS milliseconds after each of
+// its chunks' kernels (a rank on a slower core).
+inline constexpr const char* kSlowRankEnv = "BEAMFLOW_TEST_SLOW_RANK";
 
 }  // namespace beamflow::jobs

@@ -37,7 +37,7 @@ class PipelineTest : public CliTest {
 };
 
 TEST_F(PipelineTest, PipelinedIsBitIdenticalToStepByStepOn1And2And4Ranks) {
-  // 12, 6 and 3 rounds of 2 rows per rank.
+  // 12 chunks of 2 rows, claimed by 1, 2 and 4 ranks.
   pipelined("--chunk-rows 2", 0, "one.h5");
   EXPECT_EQ(volume(path("one.h5")), volume(path("off.h5")));
   pipelined("--chunk-rows 2", 2, "two.h5");
@@ -49,8 +49,14 @@ TEST_F(PipelineTest, PipelinedIsBitIdenticalToStepByStepOn1And2And4Ranks) {
 TEST_F(PipelineTest, PipelinedIsBitIdenticalWithOtherChunkings) {
   pipelined("--chunk-rows 6", 0, "c6.h5");  // 4 rounds
   EXPECT_EQ(volume(path("c6.h5")), volume(path("off.h5")));
-  pipelined("--chunk-rows 4", 2, "c4.h5");  // 3 rounds on each rank
+  pipelined("--chunk-rows 4", 2, "c4.h5");  // 6 chunks over 2 ranks
   EXPECT_EQ(volume(path("c4.h5")), volume(path("off.h5")));
+  // Step by step on 3 ranks, rank 1 slow (it takes fewer chunks): the same
+  // bits whoever claims what.
+  const Ran r = beamflow(std::string(kRecon) + " --chunk-rows 2 --pipeline-depth 0 --output s3.h5", 3,
+                         "BEAMFLOW_TEST_SLOW_RANK=1:100");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(volume(path("s3.h5")), volume(path("off.h5")));
 }
 
 // Without --chunk-rows the budget holds all 24 rows at once; a pipelined
@@ -72,8 +78,8 @@ TEST_F(PipelineTest, TheDefaultChunkingLeavesRoundsToOverlap) {
 }
 
 TEST_F(PipelineTest, KilledMidRunAndResumedIsBitIdentical) {
-  // Killed after 3 rounds were committed, while the compute thread was on
-  // the fourth and the fifth had been read: exactly 6 slices are done.
+  // Killed once the list's first 3 chunks were committed (the hook lets
+  // no rank claim a fourth): exactly 6 slices are done.
   Ran r = beamflow(std::string(kRecon) + " --chunk-rows 2 --output r.h5", 0, std::string(kKill) + "3");
   EXPECT_EQ(r.code, 128 + 9) << r.err;
   EXPECT_FALSE(std::filesystem::exists(path("r.h5")));
@@ -85,12 +91,13 @@ TEST_F(PipelineTest, KilledMidRunAndResumedIsBitIdentical) {
   EXPECT_EQ(Json::parse(r.out)["computed"], 18);
   EXPECT_EQ(volume(path("r.h5")), volume(path("off.h5")));
 
-  // Killed on 2 ranks (rows 0-11 and 12-23) after 2 rounds, resumed on 4.
-  r = beamflow(std::string(kRecon) + " --chunk-rows 2 --output k.h5", 2, std::string(kKill) + "2");
+  // Killed on 2 ranks once 4 chunks were committed, whichever rank claimed
+  // them, with rank 1 slow; resumed on 4.
+  r = beamflow(std::string(kRecon) + " --chunk-rows 2 --output k.h5", 2,
+               std::string(kKill) + "4 BEAMFLOW_TEST_SLOW_RANK=1:200");
   EXPECT_NE(r.code, 0);
   done.assign(24, 0);
-  std::fill(done.begin(), done.begin() + 4, 1);
-  std::fill(done.begin() + 12, done.begin() + 16, 1);
+  std::fill(done.begin(), done.begin() + 8, 1);
   EXPECT_EQ(done_flags(path("k.h5.partial")), done);
   r = beamflow(std::string(kRecon) + " --chunk-rows 2 --output k.h5", 4);
   ASSERT_EQ(r.code, 0) << r.err;
@@ -98,8 +105,8 @@ TEST_F(PipelineTest, KilledMidRunAndResumedIsBitIdentical) {
   EXPECT_EQ(volume(path("k.h5")), volume(path("off.h5")));
 }
 
-// A chunk that cannot be read fails at its own round: the rounds before it
-// were read ahead of it and are written, on every rank, and no rank hangs.
+// A chunk that cannot be read fails in its turn: the chunks its rank
+// claimed before it are written, every rank stops, and no rank hangs.
 TEST_F(PipelineTest, AFailingReadStopsEveryRankAtItsRound) {
   const hsize_t angles = 30, rows = 16, columns = 32;
   std::vector<float> data(angles * rows * columns, 500.f);
@@ -113,18 +120,23 @@ TEST_F(PipelineTest, AFailingReadStopsEveryRankAtItsRound) {
   Ran r = beamflow(recon);
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.err.find("[tomo.input.nan]"), std::string::npos) << r.err;
-  // Rows 8-9 are round 5 of 8: rounds 1-4 are on disk.
+  // Rows 8-9 are chunk 5 of 8: chunks 1-4 are on disk.
   std::vector<std::uint8_t> done(16, 0);
   std::fill(done.begin(), done.begin() + 8, 1);
   EXPECT_EQ(done_flags(path("n.h5.partial")), done);
 
-  // 2 ranks: rows 0-7 and 8-15; rank 1 fails in its first round, so
-  // nothing is written by either.
-  std::filesystem::remove(path("n.h5.partial"));
-  r = beamflow(recon, 2);
-  EXPECT_NE(r.code, 0) << r.err;
-  EXPECT_NE(r.err.find("[tomo.input.nan]"), std::string::npos) << r.err;
-  EXPECT_EQ(done_flags(path("n.h5.partial")), std::vector<std::uint8_t>(16, 0));
+  // 2 and 4 ranks: whichever rank claims rows 8-9 fails with that error,
+  // every rank stops claiming, and every rank exits with it, no rank
+  // waiting; rows 8-9 are not done, and every chunk done is whole.
+  for (int ranks : {2, 4}) {
+    std::filesystem::remove(path("n.h5.partial"));
+    r = beamflow(recon, ranks);
+    EXPECT_NE(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("[tomo.input.nan]"), std::string::npos) << r.err;
+    done = done_flags(path("n.h5.partial"));
+    EXPECT_EQ(done[8] + done[9], 0);
+    for (std::size_t i = 0; i < done.size(); i += 2) EXPECT_EQ(done[i], done[i + 1]) << i;
+  }
 }
 
 TEST_F(PipelineTest, DepthIsZeroOrOne) {
