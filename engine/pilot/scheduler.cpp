@@ -16,37 +16,53 @@ using actions::ActionState;
 // 0: a timer, an approval) stay on the coordinator, in process.
 class Scheduler::Executor final : public run::Executor {
  public:
-  Executor(Scheduler& s, std::string run_id, fs::Wakeup& wakeup) : m_s(s), m_run_id(std::move(run_id)), m_wakeup(wakeup) {
-    m_s.attach(m_run_id, this);
-  }
+  Executor(Scheduler& s, std::string run_id, fs::Wakeup& wakeup)
+      : m_s(s), m_run_id(std::move(run_id)), m_wakeup(wakeup), m_id(m_s.attach(m_run_id, this)) {}
   ~Executor() override { m_s.detach(m_run_id, this); }
   const char* name() const noexcept override { return "pilot"; }
-  ActionState start(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
-    if (p.ranks != 0) return m_s.submit(run_of(r), a, r, p);
+  ActionState start(run::TaskHandle h, actions::Action& a, const actions::ActionRequest& r,
+                    const actions::Placement& p) override {
+    if (p.ranks != 0) {
+      wire::Handle entry = 0;
+      ActionState st = m_s.submit(run_of(r), a, r, p, m_id, h, entry);
+      if (m_tasks.size() <= h.slot) m_tasks.resize(h.slot + 1);
+      m_tasks[h.slot] = Task{h.gen, true, entry};
+      return st;
+    }
     m_s.log(m_run_id, "started " + r.state_name + " (" + a.info().name + ") task " + r.action_id +
                           " on the coordinator (it only waits)" +
                           (r.attempt > 0 ? ", retry " + std::to_string(r.attempt) : std::string()));
-    return logged(r, m_local.start(a, r, p));
+    return logged(r, m_local.start(h, a, r, p));
   }
-  ActionState poll(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
-    if (p.ranks == 0) return logged(r, m_local.poll(a, r, p));
-    return m_s.state_of(r.action_id);
+  ActionState poll(run::TaskHandle h, actions::Action& a, const actions::ActionRequest& r,
+                   const actions::Placement& p) override {
+    if (p.ranks == 0) return logged(r, m_local.poll(h, a, r, p));
+    const Task* t = task(h);
+    if (!t) return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));  // a stale handle
+    return m_s.state_of(t->entry, r.action_id);
   }
-  void cancel(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
-    if (p.ranks == 0) return m_local.cancel(a, r, p);
-    if (m_s.cancel(r.action_id)) return;
+  void cancel(run::TaskHandle h, actions::Action& a, const actions::ActionRequest& r,
+              const actions::Placement& p) override {
+    if (p.ranks == 0) return m_local.cancel(h, a, r, p);
+    if (const Task* t = task(h); t && m_s.cancel(t->entry)) return;
     // On no worker now (queued: re-sent after a restart, not yet placed), but
     // a supervised process an earlier pilot started may still run, on any
     // node: ask it through its state directory, from here (the cancel file;
     // a signal only on its own node, actions/supervised.hpp).
     std::error_code ec;
     if (!std::filesystem::exists(r.state_dir / actions::command::files::kStarted, ec)) return;
-    if (p.own_process) m_child.cancel(a, r, p);
-    else m_local.cancel(a, r, p);
+    if (p.own_process) m_child.cancel(h, a, r, p);
+    else m_local.cancel(h, a, r, p);
   }
-  void release(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override {
-    if (p.ranks != 0) m_s.forget(r.action_id);
-    m_local.release(a, r, p);  // frees what the action keeps (the pilot directory is shared)
+  void release(run::TaskHandle h, actions::Action& a, const actions::ActionRequest& r,
+               const actions::Placement& p) override {
+    if (p.ranks != 0) {
+      if (Task* t = task(h)) {
+        m_s.forget(t->entry);
+        t->used = false;
+      }
+    }
+    m_local.release(h, a, r, p);  // frees what the action keeps (the pilot directory is shared)
   }
   std::filesystem::path watch_dir(const actions::Action& a, const actions::ActionRequest& r) const override {
     // A worker's completion wakes the driver; a local task's files do.
@@ -55,18 +71,32 @@ class Scheduler::Executor final : public run::Executor {
   }
   // A completion names its task, so the driver polls that one alone.
   bool names_progress() const noexcept override { return true; }
-  std::vector<std::string> take_progressed() override {
+  std::vector<run::TaskHandle> take_progressed() override {
     const std::lock_guard<std::mutex> lock(m_s.m_mutex);
     return std::exchange(m_progressed, {});
   }
   // Under the scheduler's mutex.
-  void progressed(const std::string& key) {
-    m_progressed.push_back(key);
+  void progressed(run::TaskHandle h) {
+    m_progressed.push_back(h);
     if (m_progressed.size() == 1) m_wakeup.notify();  // a wake-up already pending covers the rest
   }
   void wake() { m_wakeup.notify(); }
+  std::uint64_t id() const noexcept { return m_id; }
 
  private:
+  // A task the driver handed to the scheduler: its entry's handle there.
+  struct Task {
+    std::uint32_t gen = 0;  // of the driver's handle
+    bool used = false;
+    wire::Handle entry = 0;
+  };
+  // The task the driver's handle `h` names, or null when it names none (its
+  // slot since given to another task of the driver's, or released).
+  Task* task(run::TaskHandle h) noexcept {
+    if (h.slot >= m_tasks.size()) return nullptr;
+    Task& t = m_tasks[h.slot];
+    return t.used && t.gen == h.gen ? &t : nullptr;
+  }
   // The run's shared part of `r`, made again only if its directories moved.
   const std::shared_ptr<const Run>& run_of(const actions::ActionRequest& r) {
     if (!m_run || !(m_run->dir == r.run_dir) || !(m_run->work_dir == r.work_dir))
@@ -85,10 +115,12 @@ class Scheduler::Executor final : public run::Executor {
   Scheduler& m_s;
   std::string m_run_id;
   fs::Wakeup& m_wakeup;
+  const std::uint64_t m_id;  // Entry::owner
   run::InProcessExecutor m_local;
   run::ChildProcessExecutor m_child;  // only to cancel (above)
   std::shared_ptr<const Run> m_run;   // run_of()
-  std::vector<std::string> m_progressed;  // under the scheduler's mutex
+  std::vector<Task> m_tasks;          // index: the driver's handle's slot; the driver's thread only
+  std::vector<run::TaskHandle> m_progressed;  // under the scheduler's mutex
 };
 
 Scheduler::Scheduler(Channel& channel, PlacementPolicy policy)
@@ -110,9 +142,10 @@ std::shared_ptr<run::Executor> Scheduler::executor(const std::string& run_id, fs
   return std::make_shared<Executor>(*this, run_id, wakeup);
 }
 
-void Scheduler::attach(const std::string& run_id, Executor* w) {
+std::uint64_t Scheduler::attach(const std::string& run_id, Executor* w) {
   const std::lock_guard<std::mutex> lock(m_mutex);
   m_owners[run_id].insert(w);
+  return ++m_executors;
 }
 
 void Scheduler::detach(const std::string& run_id, Executor* w) {
@@ -135,12 +168,8 @@ void Scheduler::notify_flow(const std::string& flow) {
 
 void Scheduler::notify_done(const Entry& e) {
   if (auto it = m_owners.find(e.run->id); it != m_owners.end())
-    for (Executor* w : it->second) w->progressed(e.key);
-}
-
-Scheduler::Entry* Scheduler::find(const std::string& key) {
-  auto it = m_index.find(key);
-  return it == m_index.end() ? nullptr : &entry(it->second);
+    for (Executor* w : it->second)
+      if (w->id() == e.owner) w->progressed(e.owner_handle);
 }
 
 Scheduler::Entry* Scheduler::find(wire::Handle h) {
@@ -167,12 +196,17 @@ void Scheduler::free_slot(std::uint32_t slot) {
 }
 
 ActionState Scheduler::submit(const std::shared_ptr<const Run>& run, actions::Action& a,
-                              const actions::ActionRequest& r, const actions::Placement& p) {
+                              const actions::ActionRequest& r, const actions::Placement& p, std::uint64_t owner,
+                              run::TaskHandle owner_handle, wire::Handle& h) {
   const std::lock_guard<std::mutex> lock(m_mutex);
   auto [it, fresh] = m_index.try_emplace(r.action_id, 0);
   if (!fresh) {
-    // Started again (a re-attach): keep the running one.
-    const Entry& e = entry(it->second);
+    // Started again (a re-attach): keep the running one; its progress now
+    // goes to this driver's handle.
+    Entry& e = entry(it->second);
+    e.owner = owner;
+    e.owner_handle = owner_handle;
+    h = handle_of(e);
     if (e.phase == Phase::Done) return e.result;
     return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));
   }
@@ -187,6 +221,9 @@ ActionState Scheduler::submit(const std::shared_ptr<const Run>& run, actions::Ac
   Entry& e = entry(slot);
   e.key = r.action_id;
   e.slot = slot;
+  h = handle_of(e);
+  e.owner = owner;
+  e.owner_handle = owner_handle;
   e.run = run;
   e.action = a.info().name;
   e.input = r.input;
@@ -229,17 +266,18 @@ void Scheduler::dequeue(const Entry& e) {
   --m_queued_count;
 }
 
-ActionState Scheduler::state_of(const std::string& key) {
+ActionState Scheduler::state_of(wire::Handle h, const std::string& key) {
   const std::lock_guard<std::mutex> lock(m_mutex);
-  const Entry* e = find(key);
+  const Entry* e = find(h);
   if (e && e->phase == Phase::Done) return e->result;
   return ActionState::active(key, std::chrono::milliseconds(60'000));
 }
 
-bool Scheduler::cancel(const std::string& key) {
+bool Scheduler::cancel(wire::Handle h) {
   const std::lock_guard<std::mutex> lock(m_mutex);
-  Entry* e = find(key);
+  Entry* e = find(h);
   if (!e) return false;
+  const std::string& key = e->key;
   if (e->phase == Phase::Running) {
     // Kept until the worker reports the end: its ranks are busy until then.
     e->cancelled = true;
@@ -252,13 +290,11 @@ bool Scheduler::cancel(const std::string& key) {
   return false;
 }
 
-void Scheduler::forget(const std::string& key) {
+void Scheduler::forget(wire::Handle h) {
   const std::lock_guard<std::mutex> lock(m_mutex);
-  // One lookup of the id (a driver forgets every task it saw end).
-  auto it = m_index.find(key);
-  if (it == m_index.end() || entry(it->second).phase != Phase::Done) return;
-  free_slot(it->second);
-  m_index.erase(it);
+  Entry* e = find(h);
+  if (!e || e->phase != Phase::Done) return;
+  erase(*e);
 }
 
 void Scheduler::pump() {

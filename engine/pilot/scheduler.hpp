@@ -97,6 +97,10 @@ class Scheduler {
   struct Entry {
     std::string key;  // the action id
     std::uint32_t slot = 0;
+    // The executor (Executor::id) whose driver is told when it ends, and its
+    // driver's handle of the task: the last to submit it.
+    std::uint64_t owner = 0;
+    run::TaskHandle owner_handle;
     std::shared_ptr<const Run> run;
     std::string action;
     // The request, less what `run` holds.
@@ -145,14 +149,19 @@ class Scheduler {
   using Queue = std::map<std::string, std::map<std::uint64_t, std::uint32_t>>;
 
   // Under m_mutex.
+  // Queues the task (or finds it queued or running under its action id)
+  // for executor `owner`, whose driver's handle of it is `owner_handle`;
+  // `h` is set to its entry's handle, which the calls below take.
   actions::ActionState submit(const std::shared_ptr<const Run>& run, actions::Action& a,
-                              const actions::ActionRequest& r, const actions::Placement& p);
-  actions::ActionState state_of(const std::string& key);
+                              const actions::ActionRequest& r, const actions::Placement& p, std::uint64_t owner,
+                              run::TaskHandle owner_handle, wire::Handle& h);
+  // Its outcome, or Active (for action id `key`) while it has none or `h`
+  // is stale.
+  actions::ActionState state_of(wire::Handle h, const std::string& key);
   // Whether a worker was asked to stop it (false: it was on no worker).
-  bool cancel(const std::string& key);
-  void forget(const std::string& key);
-  // The entry of action id `key`, or null.
-  Entry* find(const std::string& key);
+  bool cancel(wire::Handle h);
+  // Drops an ended task (a stale handle, or a task not ended, is ignored).
+  void forget(wire::Handle h);
   // The entry `h` names, or null when its slot is free or has been reused
   // since `h` was given out (stale).
   Entry* find(wire::Handle h);
@@ -164,7 +173,8 @@ class Scheduler {
   // Drops `e` and its id; free_slot() drops only the entry.
   void erase(Entry& e);
   void free_slot(std::uint32_t slot);
-  void attach(const std::string& run_id, Executor* w);
+  // Returns w's id (Entry::owner).
+  std::uint64_t attach(const std::string& run_id, Executor* w);
   void detach(const std::string& run_id, Executor* w);
   void notify_flow(const std::string& flow);
   void notify_done(const Entry& e);
@@ -194,7 +204,9 @@ class Scheduler {
   mutable std::mutex m_mutex;
   std::vector<Slot> m_slots;                               // index: slot
   std::vector<std::uint32_t> m_free;                       // slots to reuse
-  std::unordered_map<std::string, std::uint32_t> m_index;  // action id -> slot (the drivers name tasks so)
+  // action id -> slot: a task submitted again (a re-attach) is found so;
+  // every later call names it by handle.
+  std::unordered_map<std::string, std::uint32_t> m_index;
   Queue m_queues[2];                                     // index: Class
   std::map<std::string, int> m_running;                  // flow -> its tasks on ranks now
   std::int64_t m_queued_count = 0, m_running_count = 0;
@@ -206,6 +218,7 @@ class Scheduler {
   std::vector<QueuedTask> m_round_queue;
   std::vector<RankState> m_round_ranks;
   std::uint64_t m_seq = 0;
+  std::uint64_t m_executors = 0;  // the last executor id given out (attach)
   std::int64_t m_started_ms = 0;
   std::int64_t m_done = 0;
   int m_byes = 0;

@@ -92,7 +92,7 @@ class Worker {
       auto it = m_tasks.find(m.at("h").get<wire::Handle>());
       if (it == m_tasks.end() || it->second.cancelled_ms) return;
       const auto marked = executing(it->second);
-      it->second.executor->cancel(*it->second.action, it->second.request, it->second.placement);
+      it->second.executor->cancel(run::TaskHandle{}, *it->second.action, it->second.request, it->second.placement);
       it->second.cancelled_ms = now_ms();
       it->second.next_poll_ms = now_ms();
     } else if (type == "stop") {
@@ -118,7 +118,8 @@ class Worker {
       if (info.side_effects || !info.synchronous || t.placement.own_process)
         fs::create_private_directories(t.request.state_dir, "run.io");
       const auto marked = executing(t);
-      st = t.executor->start(*t.action, t.request, t.placement);
+      // A worker's executors keep no tasks of their own: no handle is needed.
+      st = t.executor->start(run::TaskHandle{}, *t.action, t.request, t.placement);
     } catch (const Error& e) {
       st = ActionState::failed(key, e.asl_name(), e.what());
     } catch (const std::exception& e) {
@@ -143,7 +144,7 @@ class Worker {
       ActionState st;
       try {
         const auto marked = executing(t);
-        st = t.executor->poll(*t.action, t.request, t.placement);
+        st = t.executor->poll(run::TaskHandle{}, *t.action, t.request, t.placement);
       } catch (const std::exception& e) {
         st = ActionState::failed(t.request.action_id, states_error::TaskFailed, e.what());
       }

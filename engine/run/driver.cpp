@@ -83,10 +83,7 @@ RunResult Driver::run() {
     if (interrupt == Interrupt::Stop) {
       // A drain: nothing is cancelled, the run stays RUNNING and resumable;
       // its actions are re-attached by the next driver.
-      m_active.clear();
-      m_due.clear();
-      m_frame_of.clear();
-      m_timed.clear();
+      forget_all();
       RunResult r;
       r.run_id = m_state.info().run_id;
       return r;
@@ -103,10 +100,7 @@ RunResult Driver::run() {
     if (!m_state.has_ready() && m_outbox.empty()) wait_for_events();
   }
   for (auto& [id, a] : m_active) cancel(a);
-  m_active.clear();
-  m_due.clear();
-  m_frame_of.clear();
-  m_timed.clear();
+  forget_all();
   return result_of(m_state);
 }
 
@@ -167,7 +161,8 @@ void Driver::act(const Event& e) {
     case RecordType::TaskFailed: {
       auto it = m_active.find(frame_of(e));
       if (it != m_active.end()) {
-        it->second.executor->release(*it->second.action, it->second.request, it->second.placement);
+        it->second.executor->release(it->second.handle, *it->second.action, it->second.request,
+                                     it->second.placement);
         forget(it);
       }
       break;
@@ -204,7 +199,14 @@ void Driver::launch(const std::string& frame_id, bool reattach) {
                                                          "no action named by '" + f->task.resource + "'"));
     return;
   }
-  Active a;
+  // Launched again (a re-attach of a frame still active): the old entry and
+  // its handle go first, so the executor hears of the task by its new one.
+  auto at = m_active.lower_bound(frame_id);
+  if (at != m_active.end() && at->first == frame_id) at = forget(at);
+  const auto entry = m_active.emplace_hint(at, frame_id, Active{});
+  Active& a = entry->second;
+  a.handle = issue_handle(*entry);
+  a.launched = m_launches++;
   a.action = action;
   a.request = request_for(*f);
   a.last_sign_of_life_ms = reattach ? now_ms() : f->task.started_ms;
@@ -225,7 +227,7 @@ void Driver::launch(const std::string& frame_id, bool reattach) {
       fs::sync_directory(actions);
       if (made_actions) fs::sync_directory(m_dir.path());
     }
-    st = a.executor->start(*action, a.request, a.placement);
+    st = a.executor->start(a.handle, *action, a.request, a.placement);
   } catch (const Error& e) {
     if (fs::is_storage_failure(e)) throw;  // beamflow's own state: the run stops INTERRUPTED
     st = ActionState::failed(a.request.action_id, e.asl_name(), e.what());
@@ -235,24 +237,13 @@ void Driver::launch(const std::string& frame_id, bool reattach) {
   }
   st.action_id = a.request.action_id;
   if (st.heartbeat) a.last_sign_of_life_ms = std::chrono::duration_cast<std::chrono::milliseconds>(st.heartbeat->time_since_epoch()).count();
-  auto at = m_active.lower_bound(frame_id);
-  if (at != m_active.end() && at->first == frame_id) at = forget(at);
-  const auto entry = m_active.emplace_hint(at, frame_id, std::move(a));
-  Active& active = entry->second;
   set_next_poll(*entry, now_ms() + st.poll_after.count());
-  // A key there already is another frame's with the same action id: the
-  // newer one is polled, as before, and the key is re-made from its id, so
-  // that it outlives the other's entry.
-  if (auto [f, fresh] = m_frame_of.try_emplace(active.request.action_id, entry); !fresh) {
-    m_frame_of.erase(f);
-    m_frame_of.emplace(active.request.action_id, entry);
-  }
   if (f->task.deadline_ms || f->task.heartbeat_s) m_timed.insert(frame_id);
   if (st.done()) m_results.emplace_back(frame_id, std::move(st));
-  else watch(frame_id, active);
+  else watch(frame_id, a);
 }
 
-void Driver::cancel(Active& a) { a.executor->cancel(*a.action, a.request, a.placement); }
+void Driver::cancel(Active& a) { a.executor->cancel(a.handle, *a.action, a.request, a.placement); }
 
 void Driver::cancel_subtree(const std::string& frame_id) {
   // The frame and its descendants ("F/..."): m_active is ordered, so they
@@ -362,16 +353,47 @@ void Driver::poll_now(const std::string& frame_id) {
   if (auto it = m_active.find(frame_id); it != m_active.end()) set_next_poll(*it, now_ms());
 }
 
+TaskHandle Driver::issue_handle(ActiveEntry& entry) {
+  if (m_free_handles.empty()) {
+    m_free_handles.push_back(static_cast<std::uint32_t>(m_handles.size()));
+    m_handles.emplace_back();
+  }
+  const std::uint32_t slot = m_free_handles.back();
+  m_free_handles.pop_back();
+  m_handles[slot].entry = &entry;
+  return {slot, m_handles[slot].gen};
+}
+
+Driver::ActiveEntry* Driver::entry_of(TaskHandle h) const noexcept {
+  if (h.slot >= m_handles.size() || m_handles[h.slot].gen != h.gen) return nullptr;
+  return m_handles[h.slot].entry;
+}
+
+void Driver::free_handle(ActiveEntry& entry) {
+  const TaskHandle h = entry.second.handle;
+  if (h.slot >= m_handles.size() || m_handles[h.slot].entry != &entry) return;
+  HandleSlot& slot = m_handles[h.slot];
+  slot.entry = nullptr;
+  ++slot.gen;  // the handle is stale from here on
+  m_free_handles.push_back(h.slot);
+}
+
 Driver::ActiveMap::iterator Driver::forget(ActiveMap::iterator it) {
   m_due.erase({it->second.next_poll_ms, &*it});
-  if (const auto f = m_frame_of.find(it->second.request.action_id); f != m_frame_of.end() && f->second == it)
-    m_frame_of.erase(f);
-  m_timed.erase(it->first);
+  free_handle(*it);
+  if (!m_timed.empty()) m_timed.erase(it->first);
   if (it->second.watch >= 0) {
     m_dirs->unwatch(it->second.watch);
     m_watched.erase(it->second.watch);
   }
   return m_active.erase(it);
+}
+
+void Driver::forget_all() {
+  for (auto& entry : m_active) free_handle(entry);
+  m_active.clear();
+  m_due.clear();
+  m_timed.clear();
 }
 
 void Driver::wait_for_events() {
@@ -398,11 +420,11 @@ void Driver::wait_for_events() {
       if (m_routed && m_routed->names_progress()) {
         // Polled here rather than through the due set: a Map's completions
         // arrive by the thousand, and re-keying each twice in m_due (its
-        // key a copy of the frame id) was a measured share of a task.
-        for (const auto& action_id : m_routed->take_progressed()) {
-          const auto f = m_frame_of.find(action_id);
-          if (f != m_frame_of.end()) poll(*f->second, now);
-        }
+        // key a copy of the frame id) was a measured share of a task. A
+        // stale handle (its task forgotten or launched again since) names
+        // no entry.
+        for (const TaskHandle h : m_routed->take_progressed())
+          if (ActiveEntry* entry = entry_of(h)) poll(*entry, now);
       } else {
         for (auto& entry : m_active) set_next_poll(entry, now);
       }
@@ -428,7 +450,7 @@ void Driver::poll(ActiveEntry& entry, std::int64_t now) {
   Active& a = entry.second;
   ActionState st;
   try {
-    st = a.executor->poll(*a.action, a.request, a.placement);
+    st = a.executor->poll(a.handle, *a.action, a.request, a.placement);
   } catch (const std::exception& e) {
     if (fs::is_storage_failure(e)) throw;  // beamflow's own state: the run stops INTERRUPTED
     st = ActionState::failed(a.request.action_id, states_error::TaskFailed, e.what());

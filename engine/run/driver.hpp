@@ -9,8 +9,6 @@
 #include <random>
 #include <set>
 #include <string>
-#include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -83,6 +81,8 @@ class Driver {
     actions::ActionRequest request;
     actions::Placement placement;
     Executor* executor = nullptr;
+    TaskHandle handle;  // its slot in m_handles (Executor calls name it so)
+    std::uint64_t launched = 0;  // its launch's number: m_due's order among equal turns
     int watch = -1;  // inotify watch of the state directory
     std::int64_t next_poll_ms = 0;
     std::int64_t last_sign_of_life_ms = 0;
@@ -104,6 +104,13 @@ class Driver {
   Executor& executor_for(const actions::Placement& p);
   void watch(const std::string& frame_id, Active& a);
   ActiveMap::iterator forget(ActiveMap::iterator it);
+  // Every active action forgotten (the run ended or was drained).
+  void forget_all();
+  // A handle for `entry`, freed by forget(); the entry a handle names, or
+  // null when its slot was freed since (stale).
+  TaskHandle issue_handle(ActiveEntry& entry);
+  ActiveEntry* entry_of(TaskHandle h) const noexcept;
+  void free_handle(ActiveEntry& entry);
 
   const actions::ActionRegistry& m_registry;
   RunDirectory& m_dir;
@@ -131,7 +138,7 @@ class Driver {
   std::shared_ptr<Executor> m_routed;  // RunOptions::executor: takes every task
   std::map<int, std::string> m_watched;  // inotify watch -> frame id
   // The active actions by their next poll, so a turn of the loop costs what
-  // is due rather than what is active. It and m_frame_of point into
+  // is due rather than what is active. It and m_handles point into
   // m_active's nodes (stable until forget() erases them, which erases these
   // first) rather than copy the frame and action ids: at a Map's rate those
   // copies, and finding the frame again by its id, were a measured share of
@@ -139,11 +146,23 @@ class Driver {
   struct DueOrder {
     bool operator()(const std::pair<std::int64_t, ActiveEntry*>& a,
                     const std::pair<std::int64_t, ActiveEntry*>& b) const noexcept {
-      return a.first != b.first ? a.first < b.first : a.second->first < b.second->first;
+      return a.first != b.first ? a.first < b.first : a.second->second.launched < b.second->second.launched;
     }
   };
+  // Equal turns (a batch launched in one millisecond) are ordered by launch,
+  // not by frame id: comparing ids that share long prefixes was a measured
+  // share of a Map's task.
   std::set<std::pair<std::int64_t, ActiveEntry*>, DueOrder> m_due;
-  std::unordered_map<std::string_view, ActiveMap::iterator> m_frame_of;  // action id -> its entry
+  std::uint64_t m_launches = 0;  // Active::launched
+  // The tasks' handles (TaskHandle): index = slot. A routed executor names
+  // the tasks that progressed by handle, so a completion finds its entry
+  // without hashing an id.
+  struct HandleSlot {
+    std::uint32_t gen = 0;
+    ActiveEntry* entry = nullptr;  // null: free
+  };
+  std::vector<HandleSlot> m_handles;
+  std::vector<std::uint32_t> m_free_handles;  // slots of m_handles to reuse
   // "RUN_DIR/actions/": an action's state directory is this and its id.
   std::string m_action_prefix;
   // What every request of the run shares (actions::SharedPath): the run's

@@ -5,7 +5,7 @@
 
 namespace beamflow::run {
 
-void InProcessExecutor::cancel(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) {
+void InProcessExecutor::cancel(TaskHandle, actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) {
   try {
     // Never wait here: an action whose cancel() waits for its supervised
     // process (`command`) is only asked to stop; its supervisor records the
@@ -17,7 +17,7 @@ void InProcessExecutor::cancel(actions::Action& a, const actions::ActionRequest&
   }
 }
 
-void InProcessExecutor::release(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) {
+void InProcessExecutor::release(TaskHandle, actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) {
   try {
     a.release(r);
   } catch (const std::exception&) {
@@ -25,17 +25,17 @@ void InProcessExecutor::release(actions::Action& a, const actions::ActionRequest
   }
 }
 
-actions::ActionState ChildProcessExecutor::start(actions::Action& a, const actions::ActionRequest& r,
+actions::ActionState ChildProcessExecutor::start(TaskHandle, actions::Action& a, const actions::ActionRequest& r,
                                                  const actions::Placement& p) {
   return actions::child::drive(a.info().name, r, p);
 }
 
-actions::ActionState ChildProcessExecutor::poll(actions::Action& a, const actions::ActionRequest& r,
+actions::ActionState ChildProcessExecutor::poll(TaskHandle, actions::Action& a, const actions::ActionRequest& r,
                                                 const actions::Placement& p) {
   return actions::child::drive(a.info().name, r, p);
 }
 
-void ChildProcessExecutor::cancel(actions::Action&, const actions::ActionRequest& r, const actions::Placement&) {
+void ChildProcessExecutor::cancel(TaskHandle, actions::Action&, const actions::ActionRequest& r, const actions::Placement&) {
   try {
     actions::child::request_cancel(r);  // asks and returns: the loop never waits
   } catch (const std::exception&) {

@@ -12,6 +12,7 @@
 //                         after a crash of the engine, never run twice.
 //   (the pilot, issue 10: an executor that places the task on worker ranks
 //   and reports completions through an event source.)
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -20,20 +21,37 @@
 
 namespace beamflow::run {
 
+// A launched task's handle, issued by the driver when it launches the task:
+// the index of its slot in the driver's table of active tasks and the
+// slot's generation, counted up each time the slot is freed. It comes with
+// every call for that task, so an executor that keeps tasks of its own (the
+// pilot's) finds one by index, and names progress by it, without hashing or
+// comparing an action id; a handle whose slot was freed since (the task
+// forgotten, or launched again) names no task. In memory only: the journal
+// and the logs name tasks by their ids, never by a handle.
+struct TaskHandle {
+  std::uint32_t slot = 0;
+  std::uint32_t gen = 0;
+  friend bool operator==(TaskHandle, TaskHandle) = default;
+};
+
 class Executor {
  public:
   virtual ~Executor() = default;
   virtual const char* name() const noexcept = 0;
   // Starts the action, or re-attaches to it after a crash (idempotent in the
-  // action_id). Returns its state now: Active, or final.
-  virtual actions::ActionState start(actions::Action& action, const actions::ActionRequest& r,
+  // action_id). Returns its state now: Active, or final. `h` is the task's
+  // handle for every later call (an executor need not use it).
+  virtual actions::ActionState start(TaskHandle h, actions::Action& action, const actions::ActionRequest& r,
                                      const actions::Placement& p) = 0;
-  virtual actions::ActionState poll(actions::Action& action, const actions::ActionRequest& r,
+  virtual actions::ActionState poll(TaskHandle h, actions::Action& action, const actions::ActionRequest& r,
                                     const actions::Placement& p) = 0;
   // Asks the action to stop and returns at once, never waiting for its
   // outcome (a supervised process's is recorded by its supervisor later).
-  virtual void cancel(actions::Action& action, const actions::ActionRequest& r, const actions::Placement& p) = 0;
-  virtual void release(actions::Action& action, const actions::ActionRequest& r, const actions::Placement& p) = 0;
+  virtual void cancel(TaskHandle h, actions::Action& action, const actions::ActionRequest& r,
+                      const actions::Placement& p) = 0;
+  virtual void release(TaskHandle h, actions::Action& action, const actions::ActionRequest& r,
+                       const actions::Placement& p) = 0;
   // A directory whose new files mean the action may have progressed (the
   // driver watches it), or empty when there is none.
   virtual std::filesystem::path watch_dir(const actions::Action& action, const actions::ActionRequest& r) const = 0;
@@ -41,22 +59,25 @@ class Executor {
   // (take_progressed()): the driver then polls only those actions, not every
   // active one (a Map of 100,000 items would poll 100,000 per completion).
   virtual bool names_progress() const noexcept { return false; }
-  // The action ids that progressed since the last call (any order, maybe
-  // repeated); called on the driver's thread after its wake-up fired.
-  virtual std::vector<std::string> take_progressed() { return {}; }
+  // The handles of the tasks that progressed since the last call (any
+  // order, maybe repeated, maybe stale); called on the driver's thread after
+  // its wake-up fired.
+  virtual std::vector<TaskHandle> take_progressed() { return {}; }
 };
 
 class InProcessExecutor final : public Executor {
  public:
   const char* name() const noexcept override { return "in-process"; }
-  actions::ActionState start(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) override {
+  actions::ActionState start(TaskHandle, actions::Action& a, const actions::ActionRequest& r,
+                             const actions::Placement&) override {
     return a.run(r);
   }
-  actions::ActionState poll(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) override {
+  actions::ActionState poll(TaskHandle, actions::Action& a, const actions::ActionRequest& r,
+                            const actions::Placement&) override {
     return a.status(r);
   }
-  void cancel(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) override;
-  void release(actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) override;
+  void cancel(TaskHandle, actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) override;
+  void release(TaskHandle, actions::Action& a, const actions::ActionRequest& r, const actions::Placement&) override;
   // Asynchronous and side-effecting actions keep their state there.
   std::filesystem::path watch_dir(const actions::Action& a, const actions::ActionRequest& r) const override {
     return a.info().side_effects || !a.info().synchronous ? r.state_dir.path() : std::filesystem::path();
@@ -66,10 +87,12 @@ class InProcessExecutor final : public Executor {
 class ChildProcessExecutor final : public Executor {
  public:
   const char* name() const noexcept override { return "child-process"; }
-  actions::ActionState start(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override;
-  actions::ActionState poll(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override;
-  void cancel(actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override;
-  void release(actions::Action&, const actions::ActionRequest&, const actions::Placement&) override {}
+  actions::ActionState start(TaskHandle, actions::Action& a, const actions::ActionRequest& r,
+                             const actions::Placement& p) override;
+  actions::ActionState poll(TaskHandle, actions::Action& a, const actions::ActionRequest& r,
+                            const actions::Placement& p) override;
+  void cancel(TaskHandle, actions::Action& a, const actions::ActionRequest& r, const actions::Placement& p) override;
+  void release(TaskHandle, actions::Action&, const actions::ActionRequest&, const actions::Placement&) override {}
   std::filesystem::path watch_dir(const actions::Action&, const actions::ActionRequest& r) const override {
     return r.state_dir;
   }

@@ -1,6 +1,8 @@
 // The pilot's scheduler with its worker played by the test: a task travels
 // under a handle, and an outcome whose handle names a slot since given to
-// another task is refused, not taken for that task's.
+// another task is refused, not taken for that task's. The driver's side is
+// played too: its handles (run::TaskHandle) name the tasks that progressed,
+// and a stale one (its task released since) reaches no other task.
 #include "pilot/scheduler.hpp"
 
 #include <gtest/gtest.h>
@@ -54,11 +56,15 @@ class PilotScheduler : public ::testing::Test {
   const actions::Placement p;  // one rank, in process
 };
 
+// The driver's handles of its first tasks: slot 0, then slot 0 again in the
+// next generation (as run::Driver gives them out after a task is forgotten).
+constexpr run::TaskHandle kA{0, 0}, kB{0, 1};
+
 TEST_F(PilotScheduler, AnOutcomeForASlotGivenToAnotherTaskIsRefused) {
   actions::Action& echo = *registry.resolve("echo");
 
   const auto a = request("a");
-  EXPECT_FALSE(ex->start(echo, a, p).done());
+  EXPECT_FALSE(ex->start(kA, echo, a, p).done());
   s.pump();
   auto sent = sent_to(worker);
   ASSERT_EQ(sent.size(), 1u);
@@ -66,14 +72,14 @@ TEST_F(PilotScheduler, AnOutcomeForASlotGivenToAnotherTaskIsRefused) {
   EXPECT_EQ(sent[0].request.action_id, "a");
   report(worker, old, "a");
   s.pump();
-  EXPECT_EQ(ex->take_progressed(), std::vector<std::string>{"a"});
-  auto st = ex->poll(echo, a, p);
+  EXPECT_EQ(ex->take_progressed(), std::vector<run::TaskHandle>{kA});
+  auto st = ex->poll(kA, echo, a, p);
   ASSERT_TRUE(st.done());
   EXPECT_EQ(st.action_id, "a");
-  ex->release(echo, a, p);  // a's slot is free
+  ex->release(kA, echo, a, p);  // a's slot is free
 
   const auto b = request("b");
-  EXPECT_FALSE(ex->start(echo, b, p).done());
+  EXPECT_FALSE(ex->start(kB, echo, b, p).done());
   s.pump();
   sent = sent_to(worker);
   ASSERT_EQ(sent.size(), 1u);
@@ -83,24 +89,24 @@ TEST_F(PilotScheduler, AnOutcomeForASlotGivenToAnotherTaskIsRefused) {
   report(worker, old, "a");
   s.pump();
   EXPECT_TRUE(ex->take_progressed().empty());
-  EXPECT_FALSE(ex->poll(echo, b, p).done());
+  EXPECT_FALSE(ex->poll(kB, echo, b, p).done());
   EXPECT_EQ(s.status()["tasks"]["running"], 1);
   // b's own outcome is taken.
   report(worker, sent[0].handle, "b");
   s.pump();
-  EXPECT_EQ(ex->take_progressed(), std::vector<std::string>{"b"});
-  st = ex->poll(echo, b, p);
+  EXPECT_EQ(ex->take_progressed(), std::vector<run::TaskHandle>{kB});
+  st = ex->poll(kB, echo, b, p);
   ASSERT_TRUE(st.done());
   EXPECT_EQ(st.action_id, "b");
   EXPECT_EQ(st.details, (Json{{"from", "b"}}));
   // a was forgotten whole: its id starts afresh, not as the task that ended.
-  EXPECT_FALSE(ex->start(echo, a, p).done());
+  EXPECT_FALSE(ex->start(run::TaskHandle{1, 0}, echo, a, p).done());
 }
 
 TEST_F(PilotScheduler, AnOutcomeForAHandleNeverGivenOutIsRefused) {
   actions::Action& echo = *registry.resolve("echo");
   const auto a = request("a");
-  ex->start(echo, a, p);
+  ex->start(kA, echo, a, p);
   s.pump();
   const auto sent = sent_to(worker);
   ASSERT_EQ(sent.size(), 1u);
@@ -108,7 +114,91 @@ TEST_F(PilotScheduler, AnOutcomeForAHandleNeverGivenOutIsRefused) {
   report(worker, sent[0].handle + (1ull << 32), "y");  // a's slot, a generation not yet reached
   s.pump();
   EXPECT_TRUE(ex->take_progressed().empty());
-  EXPECT_FALSE(ex->poll(echo, a, p).done());
+  EXPECT_FALSE(ex->poll(kA, echo, a, p).done());
+}
+
+// The driver's handle of a released task names no task: not the one the
+// driver launched next in its slot, whose outcome it must not be given, nor
+// one whose release it would be.
+TEST_F(PilotScheduler, AStaleDriverHandleReachesNoOtherTask) {
+  actions::Action& echo = *registry.resolve("echo");
+  const auto a = request("a"), b = request("b");
+  ex->start(kA, echo, a, p);
+  s.pump();
+  auto sent = sent_to(worker);
+  ASSERT_EQ(sent.size(), 1u);
+  report(worker, sent[0].handle, "a");
+  s.pump();
+  EXPECT_EQ(ex->take_progressed(), std::vector<run::TaskHandle>{kA});
+  ASSERT_TRUE(ex->poll(kA, echo, a, p).done());
+  ex->release(kA, echo, a, p);
+
+  ex->start(kB, echo, b, p);
+  s.pump();
+  sent = sent_to(worker);
+  ASSERT_EQ(sent.size(), 1u);
+  report(worker, sent[0].handle, "b");
+  s.pump();
+  EXPECT_EQ(ex->take_progressed(), std::vector<run::TaskHandle>{kB});
+  // a's handle, polled or released again (a driver's late call), finds
+  // neither a's outcome (gone) nor b's.
+  EXPECT_FALSE(ex->poll(kA, echo, a, p).done());
+  ex->release(kA, echo, a, p);
+  ex->cancel(kA, echo, a, p);
+  // b's outcome is still there for b's handle.
+  const auto st = ex->poll(kB, echo, b, p);
+  ASSERT_TRUE(st.done());
+  EXPECT_EQ(st.action_id, "b");
+  EXPECT_EQ(st.details, (Json{{"from", "b"}}));
+  ex->release(kB, echo, b, p);
+  EXPECT_EQ(s.status()["tasks"]["running"], 0);
+}
+
+// Tasks in flight together: each driver handle reaches its own task's
+// outcome, whichever ends first.
+TEST_F(PilotScheduler, TasksInFlightTogetherEndUnderTheirOwnHandles) {
+  actions::Action& echo = *registry.resolve("echo");
+  const auto a = request("a"), b = request("b");
+  const run::TaskHandle ha{0, 0}, hb{1, 0};
+  ex->start(ha, echo, a, p);
+  ex->start(hb, echo, b, p);
+  s.pump();
+  const auto sent = sent_to(worker);
+  ASSERT_EQ(sent.size(), 2u);
+  ASSERT_EQ(sent[1].request.action_id, "b");
+  report(worker, sent[1].handle, "b");
+  s.pump();
+  EXPECT_EQ(ex->take_progressed(), std::vector<run::TaskHandle>{hb});
+  EXPECT_FALSE(ex->poll(ha, echo, a, p).done());
+  auto st = ex->poll(hb, echo, b, p);
+  ASSERT_TRUE(st.done());
+  EXPECT_EQ(st.details, (Json{{"from", "b"}}));
+  ex->release(hb, echo, b, p);
+  report(worker, sent[0].handle, "a");
+  s.pump();
+  EXPECT_EQ(ex->take_progressed(), std::vector<run::TaskHandle>{ha});
+  st = ex->poll(ha, echo, a, p);
+  ASSERT_TRUE(st.done());
+  EXPECT_EQ(st.details, (Json{{"from", "a"}}));
+}
+
+// A task submitted again under its action id (a driver launching a frame
+// again) is the one entry: its end is named by the newest handle.
+TEST_F(PilotScheduler, ATaskSubmittedAgainEndsUnderItsNewestHandle) {
+  actions::Action& echo = *registry.resolve("echo");
+  const auto a = request("a");
+  const run::TaskHandle again{1, 0};
+  ex->start(kA, echo, a, p);
+  ex->start(again, echo, a, p);
+  s.pump();
+  const auto sent = sent_to(worker);
+  ASSERT_EQ(sent.size(), 1u);  // sent once
+  report(worker, sent[0].handle, "a");
+  s.pump();
+  EXPECT_EQ(ex->take_progressed(), std::vector<run::TaskHandle>{again});
+  const auto st = ex->poll(again, echo, a, p);
+  ASSERT_TRUE(st.done());
+  EXPECT_EQ(st.details, (Json{{"from", "a"}}));
 }
 
 }  // namespace
