@@ -10,7 +10,7 @@ namespace {
 constexpr std::int64_t kStopped = std::int64_t(1) << 62;
 }  // namespace
 
-SharedCounter::SharedCounter(const Comm& comm, int host) : m_host(host) {
+SharedCounter::SharedCounter(const Comm& comm, int host, Claims claims) : m_host(host) {
   if (comm.is_serial()) return;
   const MPI_Comm c = comm.mpi();
   MPI_Comm node = MPI_COMM_NULL;
@@ -18,7 +18,7 @@ SharedCounter::SharedCounter(const Comm& comm, int host) : m_host(host) {
   int node_size = 0;
   MPI_Comm_size(node, &node_size);
   MPI_Comm_free(&node);
-  if (node_size != comm.size()) {  // dealt, not drawn (see the header)
+  if (claims == Claims::Dealt || node_size != comm.size()) {  // dealt, not drawn (see the header)
     m_local = comm.rank();
     m_step = comm.size();
     return;

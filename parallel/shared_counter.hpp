@@ -33,8 +33,11 @@ namespace beamflow::parallel {
 
 class SharedCounter {
  public:
-  // Collective: a counter at 0 held by rank `host`.
-  explicit SharedCounter(const Comm& comm, int host = 0);
+  enum class Claims { Drawn, Dealt };
+  // Collective: a counter at 0 held by rank `host`. Drawn: from the window
+  // where every rank is on one node, dealt otherwise; Dealt: dealt
+  // whatever the placement (what ranks on several nodes get; for tests).
+  explicit SharedCounter(const Comm& comm, int host = 0, Claims claims = Claims::Drawn);
   ~SharedCounter();  // collective
   SharedCounter(const SharedCounter&) = delete;
   SharedCounter& operator=(const SharedCounter&) = delete;

@@ -92,6 +92,24 @@ TEST(SharedCounter, ClaimsCompleteWhileTheHostMakesNoMpiCall) {
   world().barrier();
 }
 
+// Ranks on several nodes get the numbers dealt, without communication:
+// rank r of n gets r, r + n, ...; a stop ends its own rank's claims only
+// (the caller's final agreement reports the failure to the others).
+TEST(SharedCounter, DealtNumbersGoRoundRobinAndAStopIsLocal) {
+  const int n = world().size(), r = world().rank();
+  parallel::SharedCounter counter(world(), 0, parallel::SharedCounter::Claims::Dealt);
+  EXPECT_EQ(counter.claim(), r);
+  EXPECT_EQ(counter.claim(), r + n);
+  world().barrier();
+  if (r == n - 1) counter.stop();
+  world().barrier();
+  if (r == n - 1) {
+    EXPECT_FALSE(counter.claim().has_value());
+  } else {
+    EXPECT_EQ(counter.claim(), r + 2 * n);
+  }
+}
+
 TEST(SharedCounter, ASerialCounterCountsWithoutMpi) {
   parallel::SharedCounter counter(parallel::Comm::serial());
   EXPECT_EQ(counter.claim(), 0);
