@@ -30,14 +30,16 @@ extern char** environ;
 namespace beamflow::test {
 
 struct ProcessOptions {
-  std::filesystem::path cwd;                                  // empty: the test's
-  std::vector<std::pair<std::string, std::string>> env;       // set (or replaced) in the child
-  std::vector<std::string> unset_env;                         // removed from the child's environment
-  std::optional<std::string> stdin_text;                      // default: /dev/null
+  // Every member has an initializer, so designated initializers may name
+  // any few of them (-Wmissing-field-initializers).
+  std::filesystem::path cwd{};                                // empty: the test's
+  std::vector<std::pair<std::string, std::string>> env{};     // set (or replaced) in the child
+  std::vector<std::string> unset_env{};                       // removed from the child's environment
+  std::optional<std::string> stdin_text{};                    // default: /dev/null
   std::chrono::milliseconds timeout{0};                       // 0: none; then SIGKILL
   bool merge_stderr = false;                                  // stderr into out (2>&1)
-  std::optional<std::filesystem::path> stdout_file, stderr_file;  // keep the output in these files
-  std::vector<int> close_fds;                                 // closed in the child (e.g. 3)
+  std::optional<std::filesystem::path> stdout_file{}, stderr_file{};  // keep the output in these files
+  std::vector<int> close_fds{};                               // closed in the child (e.g. 3)
 };
 
 struct ProcessResult {

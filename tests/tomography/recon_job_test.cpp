@@ -155,8 +155,9 @@ TEST_F(ReconJobTest, ANewOutputReadsItsFirstRoundBeforeTheDigest) {
   // a rank leaving the test early would leave the others at a collective.
   const auto reads_before_digest = [&](const std::map<std::string, std::pair<double, double>>& o) {
     EXPECT_TRUE(o.contains("input digest"));
-    if (o.contains("read") && o.contains("input digest"))
+    if (o.contains("read") && o.contains("input digest")) {
       EXPECT_LE(o.at("read").second, o.at("input digest").first);
+    }
     return world().sum(o.contains("read") ? 1 : 0);
   };
   const std::int64_t readers = std::min<std::int64_t>(3, world().size());
@@ -190,8 +191,9 @@ TEST_F(ReconJobTest, ANewOutputReadsItsFirstRoundBeforeTheDigest) {
   EXPECT_EQ(resumed.already_done, 2);
   EXPECT_EQ(resumed.computed, 3);
   EXPECT_TRUE(resumed_order.contains("input digest"));
-  if (resumed_order.contains("read") && resumed_order.contains("input digest"))
+  if (resumed_order.contains("read") && resumed_order.contains("input digest")) {
     EXPECT_LE(resumed_order.at("input digest").second, resumed_order.at("read").first);
+  }
   EXPECT_EQ(read_volume(output).values, whole.values);
 }
 

@@ -169,7 +169,9 @@ TEST(TriggerWatch, TenThousandFilesFourWritersRestartsCrashAndOverflowEachOnce) 
     std::this_thread::sleep_for(1500ms);
     const auto r = w.stop();
     ASSERT_EQ(r.exit_code, 0) << r.out;
-    if (forced) EXPECT_GE(json_of(r.out)["overflows"].get<int>(), 1) << r.out;
+    if (forced) {
+      EXPECT_GE(json_of(r.out)["overflows"].get<int>(), 1) << r.out;
+    }
   }
   EXPECT_EQ(count(), 10000u);
   const auto files = s.submitted_files();
