@@ -45,11 +45,13 @@ struct Attribute {
   Kind kind = Kind::Other;
   std::int64_t i = 0;
   float f = 0;
-  std::string s;
-  std::vector<std::int64_t> ints;
-  std::vector<float> floats;
-  std::vector<std::string> strings;
-  std::optional<HostTensor> t;
+  // Initializers on every member, so an aggregate naming the first few
+  // (tests do) leaves no member without one (-Wmissing-field-initializers).
+  std::string s{};
+  std::vector<std::int64_t> ints{};
+  std::vector<float> floats{};
+  std::vector<std::string> strings{};
+  std::optional<HostTensor> t{};
 };
 
 struct Node {
