@@ -47,7 +47,9 @@ TEST(KernelsPurity, NoMpiHdf5JsonOrEngineHeaders) {
 
 TEST(KernelsPurity, FftwOnlyInTheWrapper) {
   for (const Include& i : kernel_includes()) {
-    if (i.header.find("fftw3") != std::string::npos) EXPECT_EQ(i.file, "common/fft.cpp") << i.header;
+    if (i.header.find("fftw3") != std::string::npos) {
+      EXPECT_EQ(i.file, "common/fft.cpp") << i.header;
+    }
   }
 }
 
