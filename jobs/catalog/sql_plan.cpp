@@ -277,14 +277,21 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
       sep = " AND ";
     }
   }
+  // Visibility: a public entry needs no check; others are checked against
+  // their principals. PostgreSQL (schema version 10) reads them from the
+  // live row the match reads anyway (`principals`), so no other table is
+  // read (before, a hashed subplan over every visibility row of the
+  // caller's principals: ~11,000 rows a search at 1,000,000 entries).
   if (!who.admin) {
-    b << " AND (e.public = 1 OR EXISTS (SELECT 1 FROM visibility v WHERE v.entry = e.id AND v.principal IN (";
     const auto principals = who.principals();
+    b << (sqlite ? " AND (e.public = 1 OR EXISTS (SELECT 1 FROM visibility v WHERE v.entry = e.id AND v.principal IN ("
+                 : " AND (e.public = 1 OR e.principals && ARRAY[");
     for (std::size_t i = 0; i < principals.size(); ++i) {
       if (i) b << ", ";
       b.bind(principals[i]);
+      if (!sqlite) b << "::text";
     }
-    b << ")))";
+    b << (sqlite ? ")))" : "])");
   }
   // Nothing narrows the search but range or wildcard filters: the first
   // range reads its field's rows once; the rest probe the entries it leaves.

@@ -405,18 +405,17 @@ TYPED_TEST(CatalogSuite, FacetsTermsNumericAndDateHistograms) {
             Json::parse(R"([{"value":"Fe","count":2},{"value":"C","count":1},{"value":"Ni","count":1}])"));
 }
 
+// A "Shared scan" entry with one element, visible to `vis` (and its owner).
+Entry shared_scan(const char* id, const char* element, std::vector<std::string> vis, const char* owner = "olga") {
+  Json c = metadata("Shared scan");
+  c["domain"] = {{"elements", {element}}};
+  return entry(id, c, std::move(vis), owner);
+}
+
 TYPED_TEST(CatalogSuite, VisibilityAppliesToHitsDescribeAndFacetCounts) {
-  std::vector<Entry> es;
-  auto add = [&](const char* id, const char* element, std::vector<std::string> vis, const char* owner = "olga") {
-    Json c = metadata("Shared scan");
-    c["domain"] = {{"elements", {element}}};
-    es.push_back(entry(id, c, std::move(vis), owner));
-  };
-  add("ark:/99999/pub", "Fe", {"public"});
-  add("ark:/99999/alice", "Ni", {"user:alice"});
-  add("ark:/99999/xray", "Ni", {"group:xray"});
-  add("ark:/99999/bobs", "Cu", {}, "bob");  // the owner only
-  this->ingest(es);
+  this->ingest({shared_scan("ark:/99999/pub", "Fe", {"public"}), shared_scan("ark:/99999/alice", "Ni", {"user:alice"}),
+                shared_scan("ark:/99999/xray", "Ni", {"group:xray"}),
+                shared_scan("ark:/99999/bobs", "Cu", {}, "bob")});  // the owner only
   auto seen = [&](const Identity& who) {
     const auto r = this->search({{"q", "shared"}, {"facets", {{{"field_name", "domain.elements"}}}},
                                  {"sort", {{{"field_name", "identifier"}}}}},
@@ -437,6 +436,70 @@ TYPED_TEST(CatalogSuite, VisibilityAppliesToHitsDescribeAndFacetCounts) {
   expect_error([&] { this->m_datasets->describe("ark:/99999/alice", 0, user("carol")); }, "dataset.not_found");
   EXPECT_EQ(this->m_datasets->describe("ark:/99999/alice", 0, user("alice")).identifier, "ark:/99999/alice");
   EXPECT_EQ(this->m_datasets->describe("ark:/99999/xray", 0, user("x", {"xray"})).identifier, "ark:/99999/xray");
+}
+
+// PostgreSQL schema version 10: a live row carries its entry's principals
+// (visible_to and the owner, sorted; none for a public entry), and searches
+// check visibility there, without the visibility table. A version-9
+// catalog (no principals column) has it filled from its visibility rows
+// when opened: every identity sees what it saw, down to the facet counts.
+TYPED_TEST(CatalogSuite, PostgresLiveRowsCarryTheirPrincipalsAndAVersion9CatalogGetsThem) {
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    GTEST_SKIP() << "PostgreSQL's layout";
+  } else {
+    this->ingest({shared_scan("ark:/99999/pub", "Fe", {"public"}), shared_scan("ark:/99999/alice", "Ni", {"user:alice"}),
+                  shared_scan("ark:/99999/xray", "Ni", {"group:xray", "user:zed"}),
+                  shared_scan("ark:/99999/bobs", "Cu", {}, "bob")});
+    this->m_catalog->set_status("ark:/99999/xray", 1, EntryStatus::Withdrawn, "check", "olga");
+    this->m_catalog->set_status("ark:/99999/xray", 1, EntryStatus::Published, "", "olga");
+    auto seen = [&]() {
+      std::string s;
+      for (const Identity& who : {user("alice"), user("bob", {"xray"}), user("zed"), user("olga"), user("carol", {"staff"}),
+                                  Identity{"", {}, false}, Identity{"root", {}, true}}) {
+        const auto r = this->search({{"q", "shared"}, {"facets", {{{"field_name", "domain.elements"}}}},
+                                     {"sort", {{{"field_name", "identifier"}}}}},
+                                    who);
+        for (const auto& id : this->ids(r)) s += id.substr(11) + " ";
+        s += "|";
+        for (const auto& b : r.facets[0].buckets) s += " " + b.value.template get<std::string>() + "=" + std::to_string(b.count);
+        s += " total " + std::to_string(r.total) + "\n";
+      }
+      return s;
+    };
+    const std::string before = seen();
+    EXPECT_EQ(before,
+              "alice pub | Fe=1 Ni=1 total 2\n"
+              "bobs pub xray | Cu=1 Fe=1 Ni=1 total 3\n"
+              "pub xray | Fe=1 Ni=1 total 2\n"
+              "alice pub xray | Ni=2 Fe=1 total 3\n"
+              "pub | Fe=1 total 1\n"
+              "pub | Fe=1 total 1\n"
+              "alice bobs pub xray | Ni=2 Cu=1 Fe=1 total 4\n");
+    const char* kPrincipalsAre =
+        "DO $$ BEGIN IF (SELECT string_agg(substr(e.identifier, 12) || '=' || array_to_string(l.principals, ','), ' ' "
+        "ORDER BY e.identifier) FROM live_entries l JOIN entries e USING (id)) IS DISTINCT FROM "
+        "'alice=user:alice,user:olga bobs=user:bob pub= xray=group:xray,user:olga,user:zed' "
+        "THEN RAISE EXCEPTION 'other principals'; END IF; END $$";
+    TypeParam::exec(this->m_dir.path(), kPrincipalsAre);
+    // Searches read no visibility row: without them every identity still
+    // sees what it saw (the table is written for older readers only).
+    TypeParam::exec(this->m_dir.path(), "CREATE TABLE vis_kept AS SELECT * FROM visibility; DELETE FROM visibility");
+    EXPECT_EQ(seen(), before);
+    this->m_datasets.reset();
+    this->m_catalog.reset();
+    // Version 9: no principals column; the visibility rows as they were.
+    TypeParam::exec(this->m_dir.path(),
+                    "INSERT INTO visibility SELECT * FROM vis_kept; ALTER TABLE live_entries DROP COLUMN principals; "
+                    "UPDATE catalog_meta SET value = 9 WHERE name = 'schema_version'");
+    for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
+      this->reopen();
+      EXPECT_EQ(seen(), before);
+    }
+    TypeParam::exec(this->m_dir.path(), kPrincipalsAre);
+    TypeParam::exec(this->m_dir.path(),
+                    "DO $$ BEGIN IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 10 "
+                    "THEN RAISE EXCEPTION 'not version 10'; END IF; END $$");
+  }
 }
 
 TYPED_TEST(CatalogSuite, CursorPaginationWalks25000EntriesExactlyOnce) {
@@ -1137,7 +1200,7 @@ TYPED_TEST(CatalogSuite, AVersion7PostgresCatalogStoresItsTsvectorsOnceWhenOpene
                     "AND column_name IN ('tsv', 'tags')) THEN RAISE EXCEPTION 'entries keeps its copies'; END IF; "
                     "IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'entries'::regclass AND NOT tgisinternal) "
                     "OR to_regproc('beamflow_live_entries') IS NOT NULL THEN RAISE EXCEPTION 'triggers left'; END IF; "
-                    "IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 9 OR (SELECT count(*) FROM "
+                    "IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 10 OR (SELECT count(*) FROM "
                     "before_live) <> 10 OR EXISTS (SELECT 1 FROM before_live b FULL JOIN live_entries l USING (id) "
                     "WHERE b.id IS NULL OR l.id IS NULL) THEN RAISE EXCEPTION 'other live rows'; END IF; END $$");
     this->m_catalog->set_status("ark:/99999/c", 1, EntryStatus::Published, "", "olga");
@@ -1669,10 +1732,10 @@ TYPED_TEST(CatalogSuite, PostgresLiveRowsHoldCodedFacetValuesAndAVersion8Catalog
       EXPECT_EQ(seen(), before);
     }
     TypeParam::exec(this->m_dir.path(),
-                    "DO $$ BEGIN IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 9 OR (SELECT "
+                    "DO $$ BEGIN IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 10 OR (SELECT "
                     "max(octet_length(facets)) FROM live_entries) > 40 OR (SELECT count(*) FROM live_entries) <> 68 OR "
                     "to_regclass('live_entries_tsv') IS NULL OR to_regclass('live_entries_tags') IS NULL "
-                    "THEN RAISE EXCEPTION 'not version 9'; END IF; END $$");
+                    "THEN RAISE EXCEPTION 'not version 10'; END IF; END $$");
     std::vector<Entry> more{coded_entry(60, {"Fe", "Xe"})};
     this->ingest(more);
     EXPECT_EQ(element_counts(*this->m_catalog), "Cu:40 Fe:31 Ni:30 Zn:20 Xe:1 ");
