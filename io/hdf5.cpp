@@ -85,7 +85,7 @@ void check(herr_t status, const Site& site, const std::string& what) {
 }
 
 Handle open_file(const std::filesystem::path& path, Access access, std::optional<MPI_Comm> comm,
-                 const Site& site, hsize_t alignment) {
+                 const Site& site, hsize_t alignment, std::optional<std::size_t> sieve_bytes) {
   silence_errors();
   Handle fapl = own(H5Pcreate(H5P_FILE_ACCESS), site, "cannot create a file access list");
   if (comm) check(H5Pset_fapl_mpio(fapl.get(), *comm, MPI_INFO_NULL), site, "cannot use MPI-IO");
@@ -95,6 +95,8 @@ Handle open_file(const std::filesystem::path& path, Access access, std::optional
         "cannot set the file format bounds");
   if (alignment > 0)
     check(H5Pset_alignment(fapl.get(), alignment, alignment), site, "cannot set the file's alignment");
+  if (sieve_bytes)
+    check(H5Pset_sieve_buf_size(fapl.get(), *sieve_bytes), site, "cannot set the sieve buffer's size");
   const std::string name = path.string();
   switch (access) {
     case Access::ReadOnly:

@@ -60,8 +60,14 @@ enum class Access { ReadOnly, ReadWrite, Create };
 // driver (every rank of comm must call); without, the default POSIX driver.
 // A non-zero `alignment` (creating) starts every allocation of at least that
 // many bytes (a large dataset's raw data) at a multiple of it.
+// `sieve_bytes` sets the raw-data sieve buffer (HDF5's default: 64 KiB).
+// Through it, each piece of a hyperslab of a contiguous dataset smaller than
+// the buffer is read as a whole buffer and copied out: rows of an angle x row
+// x column stack, whose angles lie further apart than the buffer, cost 64 KiB
+// of read for each angle's piece (8 KiB at 2048 columns x 2 rows). 0: every
+// piece is read straight into the caller's memory, one read each.
 Handle open_file(const std::filesystem::path& path, Access access, std::optional<MPI_Comm> comm,
-                 const Site& site, hsize_t alignment = 0);
+                 const Site& site, hsize_t alignment = 0, std::optional<std::size_t> sieve_bytes = std::nullopt);
 
 // True when every component of the absolute `path` ("/exchange/data") exists.
 bool exists(hid_t file, const std::string& path);
