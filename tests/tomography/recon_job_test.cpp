@@ -318,7 +318,14 @@ TEST_F(ReconJobTest, ASlowRankTakesFewerChunksAndTheOthersMore) {
   EXPECT_EQ(all, each);
   const std::size_t even_share = 24 / std::size_t(world().size());
   EXPECT_LT(chunks[1].size(), even_share) << "the slow rank took as many chunks as an even split gives it";
-  EXPECT_GT(chunks[0].size(), even_share) << "rank 0 took no more chunks than an even split gives it";
+  // With two ranks the fast one takes the slow one's surplus. With more, the
+  // surplus is shared among the fast ranks, and on 4 ranks oversubscribed on
+  // 2 busy cores rank 0 has taken exactly its share (load 13) while the
+  // others took more.
+  if (world().size() == 2)
+    EXPECT_GT(chunks[0].size(), even_share) << "rank 0 took no more chunks than an even split gives it";
+  else
+    EXPECT_GE(chunks[0].size(), even_share) << "rank 0 took fewer chunks than an even split gives it";
   EXPECT_EQ(read_volume(options.output).values, read_volume(output).values);
 }
 
