@@ -123,23 +123,22 @@ TEST_F(PilotScheduler, AnOutcomeForAHandleNeverGivenOutIsRefused) {
 TEST_F(PilotScheduler, AStaleDriverHandleReachesNoOtherTask) {
   actions::Action& echo = *registry.resolve("echo");
   const auto a = request("a"), b = request("b");
-  ex->start(kA, echo, a, p);
-  s.pump();
-  auto sent = sent_to(worker);
-  ASSERT_EQ(sent.size(), 1u);
-  report(worker, sent[0].handle, "a");
-  s.pump();
-  EXPECT_EQ(ex->take_progressed(), std::vector<run::TaskHandle>{kA});
+  // Starts `r` under driver handle `h`, has the worker report it done, and
+  // checks that the driver hears of it under `h`.
+  const auto run_to_done = [&](run::TaskHandle h, const actions::ActionRequest& r) {
+    ex->start(h, echo, r, p);
+    s.pump();
+    const auto sent = sent_to(worker);
+    ASSERT_EQ(sent.size(), 1u);
+    report(worker, sent[0].handle, r.action_id);
+    s.pump();
+    EXPECT_EQ(ex->take_progressed(), std::vector<run::TaskHandle>{h});
+  };
+  ASSERT_NO_FATAL_FAILURE(run_to_done(kA, a));
   ASSERT_TRUE(ex->poll(kA, echo, a, p).done());
   ex->release(kA, echo, a, p);
 
-  ex->start(kB, echo, b, p);
-  s.pump();
-  sent = sent_to(worker);
-  ASSERT_EQ(sent.size(), 1u);
-  report(worker, sent[0].handle, "b");
-  s.pump();
-  EXPECT_EQ(ex->take_progressed(), std::vector<run::TaskHandle>{kB});
+  ASSERT_NO_FATAL_FAILURE(run_to_done(kB, b));
   // a's handle, polled or released again (a driver's late call), finds
   // neither a's outcome (gone) nor b's.
   EXPECT_FALSE(ex->poll(kA, echo, a, p).done());
