@@ -9,12 +9,23 @@
 namespace beamflow {
 namespace {
 
+// Each algorithm's implementation, fetched from the default provider once.
+// EVP_sha256() and the like are OpenSSL 3's legacy handles: a context
+// initialised with one fetches the implementation again at every
+// initialisation (a name look-up under a lock, and allocations), which was
+// most of a short digest's cost: a pilot task's action id is a SHA-256, and
+// that was ~3% of the coordinator's CPU a task.
 const EVP_MD* md_for(std::string_view name) {
-  if (name == "MD5") return EVP_md5();
-  if (name == "SHA-1") return EVP_sha1();
-  if (name == "SHA-256") return EVP_sha256();
-  if (name == "SHA-384") return EVP_sha384();
-  if (name == "SHA-512") return EVP_sha512();
+  const auto fetched = [](const char* id) {
+    EVP_MD* md = EVP_MD_fetch(nullptr, id, nullptr);
+    if (!md) throw std::runtime_error(std::string("EVP_MD_fetch failed for ") + id);
+    return md;  // held for the process
+  };
+  if (name == "MD5") { static const EVP_MD* md = fetched("MD5"); return md; }
+  if (name == "SHA-1") { static const EVP_MD* md = fetched("SHA1"); return md; }
+  if (name == "SHA-256") { static const EVP_MD* md = fetched("SHA2-256"); return md; }
+  if (name == "SHA-384") { static const EVP_MD* md = fetched("SHA2-384"); return md; }
+  if (name == "SHA-512") { static const EVP_MD* md = fetched("SHA2-512"); return md; }
   throw std::invalid_argument("unknown digest algorithm '" + std::string(name) + "'");
 }
 
@@ -49,7 +60,12 @@ std::string finish(EVP_MD_CTX* ctx) {
 }  // namespace
 
 std::string digest_hex(std::string_view algorithm, std::string_view data) {
-  Ctx ctx = start(md_for(algorithm));
+  const EVP_MD* md = md_for(algorithm);
+  // One context per thread, initialised again for each digest (OpenSSL
+  // keeps its state when the algorithm is the same) rather than allocated
+  // and freed each call.
+  thread_local Ctx ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) throw std::runtime_error("EVP_DigestInit_ex failed");
   EVP_DigestUpdate(ctx.get(), data.data(), data.size());
   return finish(ctx.get());
 }
