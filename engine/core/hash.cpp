@@ -44,9 +44,15 @@ std::string to_hex(const unsigned char* d, unsigned n) {
   return out;
 }
 
+// Starts (or restarts) a digest on `ctx`, which may be null when its
+// allocation failed.
+void init(EVP_MD_CTX* ctx, const EVP_MD* md) {
+  if (!ctx || EVP_DigestInit_ex(ctx, md, nullptr) != 1) throw std::runtime_error("EVP_DigestInit_ex failed");
+}
+
 Ctx start(const EVP_MD* md) {
   Ctx ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) throw std::runtime_error("EVP_DigestInit_ex failed");
+  init(ctx.get(), md);
   return ctx;
 }
 
@@ -65,7 +71,7 @@ std::string digest_hex(std::string_view algorithm, std::string_view data) {
   // keeps its state when the algorithm is the same) rather than allocated
   // and freed each call.
   thread_local Ctx ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) throw std::runtime_error("EVP_DigestInit_ex failed");
+  init(ctx.get(), md);
   EVP_DigestUpdate(ctx.get(), data.data(), data.size());
   return finish(ctx.get());
 }
