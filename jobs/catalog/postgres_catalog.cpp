@@ -109,11 +109,13 @@ CREATE INDEX IF NOT EXISTS live_entries_tsv ON live_entries USING GIN(tsv);
 CREATE TABLE IF NOT EXISTS facet_codes(code BIGINT PRIMARY KEY, field BIGINT NOT NULL, value BIGINT NOT NULL);
 )sql";
 
-// Version 10 for a version-9 catalog: each live row's principals from its
-// visibility rows (a public entry has none). Older catalogs have their live
-// rows made again by rebuild_live, which writes the column.
+// Version 10 adds the column to every older catalog (kAddPrincipals). A
+// version-9 catalog then gets each live row's principals from its
+// visibility rows (kPrincipals; a public entry has none); older catalogs
+// have their live rows made again by rebuild_live, which writes the column.
+const char* kAddPrincipals =
+    "ALTER TABLE live_entries ADD COLUMN IF NOT EXISTS principals TEXT[] NOT NULL DEFAULT '{}'";
 const char* kPrincipals = R"sql(
-ALTER TABLE live_entries ADD COLUMN IF NOT EXISTS principals TEXT[] NOT NULL DEFAULT '{}';
 UPDATE live_entries l SET principals = v.p
   FROM (SELECT entry, array_agg(principal ORDER BY principal) AS p FROM visibility GROUP BY entry) v
   WHERE v.entry = l.id AND l.public = 0;
@@ -996,7 +998,8 @@ class PostgresCatalog final : public Catalog {
     if (from < 4) exec("DELETE FROM fields WHERE nval IS NULL");
     // Before version 10 (an older catalog's live rows are rewritten by
     // rebuild_live below, a version-9 one's filled in place).
-    if (from < 10) exec(from == 9 ? kPrincipals : "ALTER TABLE live_entries ADD COLUMN IF NOT EXISTS principals TEXT[] NOT NULL DEFAULT '{}'");
+    if (from < 10) exec(kAddPrincipals);
+    if (from == 9) exec(kPrincipals);
     if (from < 7) exec(kLiveEntries);
     if (from < 8) exec(kTagOnce);
     if (from < 9) rebuild_live();
