@@ -49,7 +49,9 @@ Server& server() {
     } else {
       dir = std::filesystem::temp_directory_path() / ("beamflow-pg-" + std::to_string(::getpid()));
       s.own_dir = dir;
-      beamflow::test::run_process({script(), "start", dir.string()});
+      // Tied to this process: a test binary killed before its static
+      // destructors run leaves no server behind.
+      beamflow::test::run_process({script(), "start", dir.string(), std::to_string(::getpid())});
       if (std::filesystem::exists(dir / "skip")) {
         s.skip = slurp(dir / "skip");
         return s;

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Starts or stops the throwaway PostgreSQL server the catalog tests share:
-#   pg_server.sh start DIR   -> DIR/conninfo (or DIR/skip with the reason)
+#   pg_server.sh start DIR [OWNER_PID]   -> DIR/conninfo (or DIR/skip with the reason)
 #   pg_server.sh stop DIR
+# OWNER_PID: the process whose life the server's is tied to (ctest for the
+# suite's fixture, the test binary for a server of its own). A detached
+# watchdog stops the server when that process is gone, so a run killed
+# before its teardown (ctest's timeout, SIGKILL) leaves no server behind.
+# Without it the server lives until `stop` (the benchmarks' use).
 # The server listens only on a unix socket inside DIR, runs as the invoking
 # user, or as `postgres` when invoked as root (postgres refuses root), with
 # fsync off (test data is thrown away; the benchmark sets PG_SERVER_OPTIONS="" to
@@ -62,6 +67,10 @@ release_hugepages() {
 }
 case $cmd in
 start)
+  owner=${3:-}
+  if [ -n "$owner" ] && ! { [[ "$owner" =~ ^[0-9]+$ ]] && kill -0 "$owner" 2>/dev/null; }; then
+    echo "pg_server: owner pid '$owner' is not a running process" >&2; exit 2
+  fi
   rm -rf "$dir"; mkdir -p "$dir"
   skip() { echo "$1" > "$dir/skip"; echo "pg_server: skip: $1"; exit 0; }
   [ -n "$bin" ] && [ -x "$bin/initdb" ] || skip "PostgreSQL server binaries not found under /usr/lib/postgresql (install postgresql)"
@@ -89,6 +98,18 @@ start)
     skip "the server did not start: $(grep -a -m1 FATAL "$dir/server.log" 2>/dev/null || tail -1 "$dir/server.log" 2>/dev/null)"
   fi
   echo "host=$dir dbname=postgres user=beamflow" > "$dir/conninfo"
+  if [ -n "$owner" ]; then
+    # Checks every second. It ends by itself once DIR/owner no longer names
+    # its owner: `stop` removed DIR, or a later start on DIR made it anew.
+    # setsid and no inherited descriptors: ctest waits for its test's
+    # output pipes to close, and this outlives the test.
+    echo "$owner" >"$dir/owner"
+    # A zombie counts as gone: its parent may never reap it.
+    setsid bash -c 'mine() { [ "$(cat "$2/owner" 2>/dev/null)" = "$1" ]; }
+      alive() { local s; s=$(sed "s/.*) //" "/proc/$1/stat" 2>/dev/null); [ -n "$s" ] && [ "${s:0:1}" != Z ]; }
+      while alive "$1"; do mine "$@" || exit 0; sleep 1; done
+      mine "$@" && exec bash "$0" stop "$2"' "$(realpath "$0")" "$owner" "$dir" </dev/null >/dev/null 2>&1 &
+  fi
   ;;
 stop)
   [ -d "$dir/data" ] && [ -n "$bin" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
