@@ -82,14 +82,33 @@ std::vector<FacetBucket> TermsCounter::buckets(std::size_t i, const FieldTexts& 
   std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second.n > b.second.n; });
   std::vector<FacetBucket> out;
   const auto size = static_cast<std::size_t>(std::max(facet.size, 0));
+  // The end of the run of equal counts that starts at `from`.
+  auto group_end = [&order](std::size_t from) {
+    std::size_t to = from;
+    while (to < order.size() && order[to].second.n == order[from].second.n) ++to;
+    return to;
+  };
+  // Names the buckets order[from, to) through `texts` (a backend's one
+  // statement), adding them to `found`.
+  std::map<FieldKey, std::vector<std::string>> found;
+  auto name = [&](std::size_t from, std::size_t to) {
+    std::vector<FieldKey> keys;
+    for (std::size_t k = from; k < to; ++k) keys.emplace_back(facet.field, order[k].second.entry);
+    if (!keys.empty()) found.merge(texts(keys));
+  };
+  // Every bucket of the counts the first `size` buckets fall in, named at
+  // once; a later count only when some of those could not be named.
+  std::size_t asked = 0;
+  while (asked < order.size() && asked < size) asked = group_end(asked);
+  name(0, asked);
   // Equal counts are ordered by their text: name every bucket of a count
   // before keeping the first of them.
   for (std::size_t from = 0; from < order.size() && out.size() < size;) {
-    std::size_t to = from;
-    while (to < order.size() && order[to].second.n == order[from].second.n) ++to;
-    std::vector<FieldKey> keys;
-    for (std::size_t k = from; k < to; ++k) keys.emplace_back(facet.field, order[k].second.entry);
-    const auto found = texts(keys);
+    const std::size_t to = group_end(from);
+    if (to > asked) {
+      name(asked, to);
+      asked = to;
+    }
     std::vector<std::string> named;
     for (std::size_t k = from; k < to; ++k) {
       const auto it = found.find({facet.field, order[k].second.entry});

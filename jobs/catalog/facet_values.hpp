@@ -73,7 +73,10 @@ class TermsCounter {
     if (auto it = m_index.find(field); it != m_index.end()) count(entry, it->second, value);
   }
   // Buckets of facet `i` (a terms facet): count descending, then text
-  // ascending, at most its size; texts looked up through `texts`.
+  // ascending, at most its size; texts looked up through `texts`, in one
+  // call for every bucket of the counts the first `size` buckets fall in
+  // (one statement a facet, not one a count), later counts only when some
+  // of those cannot be named.
   std::vector<FacetBucket> buckets(std::size_t i, const FieldTexts& texts) const;
 
  private:

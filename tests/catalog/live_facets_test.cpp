@@ -11,6 +11,7 @@
 #include "catalog/support/fixtures.hpp"
 #include "jobs/catalog/catalog.hpp"
 #include "jobs/catalog/facet_codes.hpp"
+#include "jobs/catalog/facet_values.hpp"
 #include "jobs/catalog/sql_plan.hpp"
 #include "support/expect_error.hpp"
 #include "support/scratch_dir.hpp"
@@ -177,6 +178,42 @@ TEST(SqliteLiveFacets, CodedValuesOnlyKeepsTheCodesOfAColumn) {
   EXPECT_EQ(only.size(), 1u + 2u + 2u);
   EXPECT_EQ(detail::coded_values_only(detail::code_facet_values({uncoded}, codes), 1), "");
   expect_error([&] { detail::coded_values_only(column.substr(0, 6), 5); }, "catalog.db");
+}
+
+// A terms facet names the buckets it keeps in one texts() call (one
+// statement in PostgreSQL) however many counts tie among them, and asks for
+// a later count only when a bucket cannot be named; the buckets are those
+// a call a count gave.
+TEST(TermsFacetNames, EveryKeptCountIsNamedInOneCall) {
+  const Query q = parse_query({{"facets", {{{"field_name", "f"}, {"size", 3}}}}});
+  // Counts a:3, b:2, c:2, d:1, e:1, f:1; entry 10 + k holds value k first.
+  detail::TermsCounter counter(q.facets);
+  const std::vector<std::pair<std::string, int>> counts{{"a", 3}, {"b", 2}, {"c", 2}, {"d", 1}, {"e", 1}, {"f", 1}};
+  for (std::size_t k = 0; k < counts.size(); ++k)
+    for (int n = 0; n < counts[k].second; ++n)
+      counter.count(10 + static_cast<std::int64_t>(k) + 100 * n, field_hash("f"), field_value_hash("f", counts[k].first));
+  std::vector<std::size_t> calls;  // the keys of each call
+  std::string unnamed;             // a value whose entry names nothing
+  const detail::FieldTexts texts = [&](const std::vector<detail::FieldKey>& keys) {
+    calls.push_back(keys.size());
+    std::map<detail::FieldKey, std::vector<std::string>> out;
+    for (const auto& key : keys) {
+      const auto& value = counts.at(static_cast<std::size_t>(key.second - 10)).first;
+      if (value != unnamed) out[key] = {value};
+    }
+    return out;
+  };
+  auto shown = [&] {
+    std::string s;
+    for (const auto& b : counter.buckets(0, texts)) s += b.value.get<std::string>() + ":" + std::to_string(b.count) + " ";
+    return s;
+  };
+  EXPECT_EQ(shown(), "a:3 b:2 c:2 ");
+  EXPECT_EQ(calls, (std::vector<std::size_t>{3}));  // one call for a, b and c (was one a count: 1, 2)
+  calls.clear();
+  unnamed = "b";
+  EXPECT_EQ(shown(), "a:3 c:2 d:1 ");
+  EXPECT_EQ(calls, (std::vector<std::size_t>{3, 3}));  // then d, e and f, which tie
 }
 
 }  // namespace
