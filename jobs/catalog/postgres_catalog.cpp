@@ -74,7 +74,12 @@ using Row = std::vector<std::optional<std::string>>;
 // over every visibility row of the caller's principals (~11,000 rows read
 // per search at the bench's 1,000,000 entries). A version-9 catalog gets
 // the column filled from its visibility rows when opened (kPrincipals).
-constexpr int kSchemaVersion = 10;
+// Version 11: no visibility table. Since version 10 no statement read it
+// (searches read live_entries.principals, describe and versions the
+// entries row's visible_to and owner), but each ingested entry that is not
+// public still cost a row of it and two B-tree inserts. An older catalog
+// has it dropped when opened, after kPrincipals has read it.
+constexpr int kSchemaVersion = 11;
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS catalog_meta(name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections(
@@ -88,11 +93,6 @@ CREATE TABLE IF NOT EXISTS entries(
   reason TEXT NOT NULL DEFAULT '', decided_by TEXT NOT NULL DEFAULT '', title TEXT COLLATE "C" NOT NULL,
   year INTEGER NOT NULL, public INTEGER NOT NULL DEFAULT 0, facets BYTEA, UNIQUE(identifier, version));
 CREATE UNIQUE INDEX IF NOT EXISTS entries_request ON entries(request_id) WHERE request_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS visibility(principal TEXT NOT NULL, entry BIGINT NOT NULL, PRIMARY KEY(entry, principal));
--- The planner checks "public = 1 OR EXISTS (principal rows)" with one hashed
--- subplan of the caller's principals' rows: this index reads only those
--- (without it, every search scanned the whole table).
-CREATE INDEX IF NOT EXISTS visibility_principal ON visibility(principal, entry);
 CREATE TABLE IF NOT EXISTS fields(field TEXT COLLATE "C" NOT NULL, entry BIGINT NOT NULL,
   sval TEXT COLLATE "C" NOT NULL, nval DOUBLE PRECISION, PRIMARY KEY(field, entry, sval));
 -- What a search reads of each live entry (published, latest version): a
@@ -186,13 +186,12 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 $$;
 )sql";
 
-// From version 1: the public flag filled in, the principal rows of public
-// entries dropped, the fields table recreated (then filled, and every
-// tsvector recomputed with its filter lexemes, by reindex).
+// From version 1: the public flag filled in, the fields table recreated
+// (then filled, and every tsvector recomputed with its filter lexemes, by
+// reindex). Its visibility table goes with version 11's step.
 const char* kFromVersion1 = R"sql(
 ALTER TABLE entries ADD COLUMN IF NOT EXISTS public INTEGER NOT NULL DEFAULT 0;
 UPDATE entries SET public = (visible_to::jsonb ? 'public')::int;
-DELETE FROM visibility v USING entries e WHERE v.entry = e.id AND e.public = 1;
 DROP TABLE IF EXISTS fields;
 )sql";
 
@@ -609,7 +608,6 @@ class PostgresCatalog final : public Catalog {
     // They wait in parts of about kCopyChunk.
     BinaryRows entry_rows, live_rows;
     std::vector<std::string> live_parts;
-    CopyRows vis_rows;
     std::vector<detail::FieldRow> fields;
     std::vector<std::string> published;
     for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -629,7 +627,6 @@ class PostgresCatalog final : public Catalog {
       else entry_rows.add(e.request_id);
       entry_rows.add(e.reason).add(e.decided_by).add(terms.title).int4(terms.year)
           .int4(e.status == EntryStatus::Published).int4(detail::is_public(e)).add(facets);
-      for (const auto& p : detail::visibility_rows(e)) vis_rows.add(p).add(e.row).end();
       if (e.status == EntryStatus::Published) published.push_back(e.identifier);
       if (entry_rows.data().size() >= kCopyChunk) {
         entries_in.send(entry_rows.data());
@@ -647,7 +644,6 @@ class PostgresCatalog final : public Catalog {
       for (const auto& part : live_parts) live_in.send(part);
       live_in.finish();
     }
-    copy_in("visibility(principal, entry)", vis_rows);
     copy_fields(fields);
     // A published entry was inserted with latest = 1 and a live row: right
     // when it is its identifier's only row (nearly always). Identifiers
@@ -1007,6 +1003,10 @@ class PostgresCatalog final : public Catalog {
     // statement reads (searches sort and filter live_entries): one B-tree
     // insert less an ingested entry.
     if (from < 9) exec("DROP INDEX IF EXISTS entries_published");
+    // Version 11: the visibility table, unread since version 10 (a
+    // version-9 catalog's was read by kPrincipals above), dropped with
+    // its two indexes.
+    if (from < 11) exec("DROP TABLE IF EXISTS visibility");
     query("INSERT INTO catalog_meta(name, value) VALUES ('schema_version', $1) "
           "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
           {std::int64_t{kSchemaVersion}});

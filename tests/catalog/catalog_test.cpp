@@ -438,11 +438,70 @@ TYPED_TEST(CatalogSuite, VisibilityAppliesToHitsDescribeAndFacetCounts) {
   EXPECT_EQ(this->m_datasets->describe("ark:/99999/xray", 0, user("x", {"xray"})).identifier, "ark:/99999/xray");
 }
 
+// What each of seven identities finds of the "Shared scan" entries (hits,
+// total and element counts of one search), then what describe gives it of
+// each version of `versions` (identifier:version, or the error's id).
+const std::vector<Identity>& seven_identities() {
+  static const std::vector<Identity> who{user("alice"), user("bob", {"xray"}), user("zed"), user("olga"),
+                                         user("carol", {"staff"}), Identity{"", {}, false}, Identity{"root", {}, true}};
+  return who;
+}
+
+template <class Suite>
+std::string shared_scans_found(Suite& s) {
+  std::string out;
+  for (const Identity& who : seven_identities()) {
+    const auto r = s.search({{"q", "shared"}, {"facets", {{{"field_name", "domain.elements"}}}},
+                             {"sort", {{{"field_name", "identifier"}}}}},
+                            who);
+    for (const auto& id : s.ids(r)) out += id.substr(11) + " ";
+    out += "|";
+    for (const auto& b : r.facets[0].buckets) out += " " + b.value.template get<std::string>() + "=" + std::to_string(b.count);
+    out += " total " + std::to_string(r.total) + "\n";
+  }
+  return out;
+}
+
+template <class Suite>
+std::string shared_scans_described(Suite& s, const std::vector<std::pair<std::string, int>>& versions) {
+  std::string out;
+  for (const Identity& who : seven_identities()) {
+    for (const auto& [id, v] : versions) {
+      try {
+        const Entry e = s.m_datasets->describe(id, v, who);
+        out += e.identifier.substr(11) + ":" + std::to_string(e.version) + " ";
+      } catch (const Error& e) {
+        out += e.id() + " ";
+      }
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+// The visibility table PostgreSQL catalogs had up to schema version 10,
+// with the rows those versions wrote: each entry that is not public, once
+// for each of its principals (visible_to and its owner).
+constexpr const char* kPostgresVisibilityRows =
+    "CREATE TABLE visibility(principal TEXT NOT NULL, entry BIGINT NOT NULL, PRIMARY KEY(entry, principal)); "
+    "CREATE INDEX visibility_principal ON visibility(principal, entry); "
+    "INSERT INTO visibility SELECT DISTINCT x.p, e.id FROM entries e CROSS JOIN LATERAL ("
+    "SELECT jsonb_array_elements_text(e.visible_to::jsonb) UNION SELECT 'user:' || e.owner WHERE e.owner <> '') x(p) "
+    "WHERE e.public = 0; ";
+
+// Fails (the DO block raises) unless the catalog is at `version` and has
+// no visibility table.
+std::string at_version_without_visibility(int version) {
+  return "DO $$ BEGIN IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> " + std::to_string(version) +
+         " OR to_regclass('visibility') IS NOT NULL THEN RAISE EXCEPTION 'not version " + std::to_string(version) +
+         " without visibility'; END IF; END $$";
+}
+
 // PostgreSQL schema version 10: a live row carries its entry's principals
 // (visible_to and the owner, sorted; none for a public entry), and searches
-// check visibility there, without the visibility table. A version-9
-// catalog (no principals column) has it filled from its visibility rows
-// when opened: every identity sees what it saw, down to the facet counts.
+// check visibility there. A version-9 catalog (no principals column) has it
+// filled from its visibility rows when opened: every identity sees what it
+// saw, down to the facet counts.
 TYPED_TEST(CatalogSuite, PostgresLiveRowsCarryTheirPrincipalsAndAVersion9CatalogGetsThem) {
   if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
     GTEST_SKIP() << "PostgreSQL's layout";
@@ -452,21 +511,7 @@ TYPED_TEST(CatalogSuite, PostgresLiveRowsCarryTheirPrincipalsAndAVersion9Catalog
                   shared_scan("ark:/99999/bobs", "Cu", {}, "bob")});
     this->m_catalog->set_status("ark:/99999/xray", 1, EntryStatus::Withdrawn, "check", "olga");
     this->m_catalog->set_status("ark:/99999/xray", 1, EntryStatus::Published, "", "olga");
-    auto seen = [&]() {
-      std::string s;
-      for (const Identity& who : {user("alice"), user("bob", {"xray"}), user("zed"), user("olga"), user("carol", {"staff"}),
-                                  Identity{"", {}, false}, Identity{"root", {}, true}}) {
-        const auto r = this->search({{"q", "shared"}, {"facets", {{{"field_name", "domain.elements"}}}},
-                                     {"sort", {{{"field_name", "identifier"}}}}},
-                                    who);
-        for (const auto& id : this->ids(r)) s += id.substr(11) + " ";
-        s += "|";
-        for (const auto& b : r.facets[0].buckets) s += " " + b.value.template get<std::string>() + "=" + std::to_string(b.count);
-        s += " total " + std::to_string(r.total) + "\n";
-      }
-      return s;
-    };
-    const std::string before = seen();
+    const std::string before = shared_scans_found(*this);
     EXPECT_EQ(before,
               "alice pub | Fe=1 Ni=1 total 2\n"
               "bobs pub xray | Cu=1 Fe=1 Ni=1 total 3\n"
@@ -481,24 +526,82 @@ TYPED_TEST(CatalogSuite, PostgresLiveRowsCarryTheirPrincipalsAndAVersion9Catalog
         "'alice=user:alice,user:olga bobs=user:bob pub= xray=group:xray,user:olga,user:zed' "
         "THEN RAISE EXCEPTION 'other principals'; END IF; END $$";
     TypeParam::exec(this->m_dir.path(), kPrincipalsAre);
-    // Searches read no visibility row: without them every identity still
-    // sees what it saw (the table is written for older readers only).
-    TypeParam::exec(this->m_dir.path(), "CREATE TABLE vis_kept AS SELECT * FROM visibility; DELETE FROM visibility");
-    EXPECT_EQ(seen(), before);
     this->m_datasets.reset();
     this->m_catalog.reset();
-    // Version 9: no principals column; the visibility rows as they were.
-    TypeParam::exec(this->m_dir.path(),
-                    "INSERT INTO visibility SELECT * FROM vis_kept; ALTER TABLE live_entries DROP COLUMN principals; "
-                    "UPDATE catalog_meta SET value = 9 WHERE name = 'schema_version'");
+    // Version 9: no principals column; the visibility rows as it wrote them.
+    TypeParam::exec(this->m_dir.path(), std::string(kPostgresVisibilityRows) +
+                                            "ALTER TABLE live_entries DROP COLUMN principals; "
+                                            "UPDATE catalog_meta SET value = 9 WHERE name = 'schema_version'");
+    for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
+      this->reopen();
+      EXPECT_EQ(shared_scans_found(*this), before);
+    }
+    TypeParam::exec(this->m_dir.path(), kPrincipalsAre);
+    TypeParam::exec(this->m_dir.path(), at_version_without_visibility(11));
+  }
+}
+
+// PostgreSQL schema version 11: no visibility table (nothing has read it
+// since version 10; ingest wrote a row of it and two index entries for each
+// principal of an entry that is not public). A new catalog has none, its
+// ingests and status changes write none, and a version-10 catalog has it
+// dropped when opened: every identity finds, counts and describes what it
+// did, every version of every entry.
+TYPED_TEST(CatalogSuite, PostgresCatalogsKeepNoVisibilityTableAndAVersion10CatalogDropsIt) {
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    GTEST_SKIP() << "PostgreSQL's layout";
+  } else {
+    Entry alice2 = shared_scan("ark:/99999/alice", "Cu", {"group:xray"});
+    alice2.version = 2;
+    Entry pending = shared_scan("ark:/99999/xray", "Zn", {"user:carol"});
+    pending.version = 2;
+    pending.status = EntryStatus::Pending;
+    this->ingest({shared_scan("ark:/99999/pub", "Fe", {"public"}), shared_scan("ark:/99999/alice", "Ni", {"user:alice"}),
+                  shared_scan("ark:/99999/xray", "Ni", {"group:xray", "user:zed"}),
+                  shared_scan("ark:/99999/bobs", "Cu", {}, "bob"), shared_scan("ark:/99999/gone", "Fe", {"user:zed"})});
+    this->ingest({alice2, pending});
+    this->m_catalog->set_status("ark:/99999/gone", 1, EntryStatus::Withdrawn, "check", "olga");
+    this->m_catalog->set_status("ark:/99999/xray", 1, EntryStatus::Withdrawn, "check", "olga");
+    this->m_catalog->set_status("ark:/99999/xray", 1, EntryStatus::Published, "", "olga");
+    const std::vector<std::pair<std::string, int>> versions{
+        {"ark:/99999/pub", 1}, {"ark:/99999/alice", 1}, {"ark:/99999/alice", 2}, {"ark:/99999/alice", 0},
+        {"ark:/99999/xray", 1}, {"ark:/99999/xray", 2}, {"ark:/99999/bobs", 1}, {"ark:/99999/gone", 1}};
+    auto seen = [&]() { return shared_scans_found(*this) + shared_scans_described(*this, versions); };
+    const std::string before = seen();
+    // alice's version 2 is for xray (the group), alice keeps her version 1.
+    EXPECT_EQ(shared_scans_found(*this),
+              "pub | Fe=1 total 1\n"
+              "alice bobs pub xray | Cu=2 Fe=1 Ni=1 total 4\n"
+              "pub xray | Fe=1 Ni=1 total 2\n"
+              "alice pub xray | Cu=1 Fe=1 Ni=1 total 3\n"
+              "pub | Fe=1 total 1\n"
+              "pub | Fe=1 total 1\n"
+              "alice bobs pub xray | Cu=2 Fe=1 Ni=1 total 4\n");
+    TypeParam::exec(this->m_dir.path(), at_version_without_visibility(11));
+    this->m_datasets.reset();
+    this->m_catalog.reset();
+    // Version 10: the table and its rows, as that version wrote them.
+    TypeParam::exec(this->m_dir.path(), std::string(kPostgresVisibilityRows) +
+                                            "UPDATE catalog_meta SET value = 10 WHERE name = 'schema_version'; "
+                                            "DO $$ BEGIN IF (SELECT count(*) FROM visibility) <> 12 "
+                                            "THEN RAISE EXCEPTION 'visibility rows'; END IF; END $$");
     for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
       this->reopen();
       EXPECT_EQ(seen(), before);
+      TypeParam::exec(this->m_dir.path(), at_version_without_visibility(11));
     }
-    TypeParam::exec(this->m_dir.path(), kPrincipalsAre);
-    TypeParam::exec(this->m_dir.path(),
-                    "DO $$ BEGIN IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 10 "
-                    "THEN RAISE EXCEPTION 'not version 10'; END IF; END $$");
+    // Later writes see and are seen as in a new catalog.
+    this->ingest({shared_scan("ark:/99999/zeds", "Zn", {"user:zed"})});
+    this->m_catalog->set_status("ark:/99999/gone", 1, EntryStatus::Published, "", "olga");
+    EXPECT_EQ(shared_scans_found(*this),
+              "pub | Fe=1 total 1\n"
+              "alice bobs pub xray | Cu=2 Fe=1 Ni=1 total 4\n"
+              "gone pub xray zeds | Fe=2 Ni=1 Zn=1 total 4\n"
+              "alice gone pub xray zeds | Fe=2 Cu=1 Ni=1 Zn=1 total 5\n"
+              "pub | Fe=1 total 1\n"
+              "pub | Fe=1 total 1\n"
+              "alice bobs gone pub xray zeds | Cu=2 Fe=2 Ni=1 Zn=1 total 6\n");
+    TypeParam::exec(this->m_dir.path(), at_version_without_visibility(11));
   }
 }
 
@@ -1200,7 +1303,7 @@ TYPED_TEST(CatalogSuite, AVersion7PostgresCatalogStoresItsTsvectorsOnceWhenOpene
                     "AND column_name IN ('tsv', 'tags')) THEN RAISE EXCEPTION 'entries keeps its copies'; END IF; "
                     "IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'entries'::regclass AND NOT tgisinternal) "
                     "OR to_regproc('beamflow_live_entries') IS NOT NULL THEN RAISE EXCEPTION 'triggers left'; END IF; "
-                    "IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 10 OR (SELECT count(*) FROM "
+                    "IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 11 OR (SELECT count(*) FROM "
                     "before_live) <> 10 OR EXISTS (SELECT 1 FROM before_live b FULL JOIN live_entries l USING (id) "
                     "WHERE b.id IS NULL OR l.id IS NULL) THEN RAISE EXCEPTION 'other live rows'; END IF; END $$");
     this->m_catalog->set_status("ark:/99999/c", 1, EntryStatus::Published, "", "olga");
@@ -1732,10 +1835,10 @@ TYPED_TEST(CatalogSuite, PostgresLiveRowsHoldCodedFacetValuesAndAVersion8Catalog
       EXPECT_EQ(seen(), before);
     }
     TypeParam::exec(this->m_dir.path(),
-                    "DO $$ BEGIN IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 10 OR (SELECT "
+                    "DO $$ BEGIN IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 11 OR (SELECT "
                     "max(octet_length(facets)) FROM live_entries) > 40 OR (SELECT count(*) FROM live_entries) <> 68 OR "
                     "to_regclass('live_entries_tsv') IS NULL OR to_regclass('live_entries_tags') IS NULL "
-                    "THEN RAISE EXCEPTION 'not version 10'; END IF; END $$");
+                    "THEN RAISE EXCEPTION 'not version 11'; END IF; END $$");
     std::vector<Entry> more{coded_entry(60, {"Fe", "Xe"})};
     this->ingest(more);
     EXPECT_EQ(element_counts(*this->m_catalog), "Cu:40 Fe:31 Ni:30 Zn:20 Xe:1 ");

@@ -43,7 +43,7 @@ TEST(PostgresIngest, EntriesHaveNoIndexOfPublishedTimesAndAVersion8CatalogDropsI
   auto catalog = open_catalog(PostgresBackend::location(dir.path()));
   PostgresBackend::exec(dir.path(), no_index("entries_published"));
   PostgresBackend::exec(dir.path(),
-                        "DO $$ BEGIN IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 10 "
+                        "DO $$ BEGIN IF (SELECT value FROM catalog_meta WHERE name = 'schema_version') <> 11 "
                         "THEN RAISE EXCEPTION 'schema version'; END IF; END $$");
   EXPECT_EQ(found(*catalog, "steel"), 2);  // both descriptions
   EXPECT_EQ(found(*catalog, "copper"), 1);
