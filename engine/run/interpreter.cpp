@@ -22,6 +22,12 @@ std::string child_id(const Frame& parent, std::size_t index) {
          std::to_string(parent.attempt) + "[" + std::to_string(index) + "]";
 }
 
+// `j` = `s`, into the string `j` holds already (its storage reused).
+void assign_string(Json& j, const std::string& s) {
+  if (j.is_string()) j.get_ref<std::string&>() = s;
+  else j = s;
+}
+
 FlowError to_flow_error(const Error& e) { return FlowError{e.asl_name(), e.message()}; }
 
 EntryRecord entry(std::string frame, std::string state, Json in, std::int64_t t) {
@@ -79,19 +85,28 @@ Json& Interpreter::context(const Frame& f) {
   }
   // Updated in place: rebuilding the object (and formatting the time) on
   // every step was a sixth of a Pass transition's cost.
+  // The strings are assigned into the ones there (their storage reused) and
+  // $$.Task is moved out and back rather than rebuilt: at a Map's rate these
+  // allocations were a measured share of a task.
   Json& st = m_context["State"];
   if (!st.is_object()) st = Json::object();
-  st["Name"] = f.state;
+  assign_string(st["Name"], f.state);
   if (m_context_entered_ms != f.entered_ms || !st.contains("EnteredTime")) {
     st["EnteredTime"] = format_time_ms(f.entered_ms);
     m_context_entered_ms = f.entered_ms;
   }
   st["RetryCount"] = f.attempt;
   m_context.erase("Map");
-  if (f.phase == Phase::Task || f.phase == Phase::TaskDone)
-    m_context["Task"] = {{"Token", f.task.action_id}};
-  else
-    m_context.erase("Task");
+  auto& ctx = m_context.get_ref<Json::object_t&>();
+  auto task = ctx.find("Task");
+  if (f.phase == Phase::Task || f.phase == Phase::TaskDone) {
+    if (task == ctx.end())
+      task = m_context_task.empty() ? ctx.emplace("Task", Json::object()).first : ctx.insert(std::move(m_context_task)).position;
+    if (!task->second.is_object() || task->second.size() != 1) task->second = Json::object();
+    assign_string(task->second["Token"], f.task.action_id);
+  } else if (task != ctx.end()) {
+    m_context_task = ctx.extract(task);
+  }
   return m_context;
 }
 

@@ -87,6 +87,9 @@ class Interpreter {
   std::vector<Event>& m_outbox;
   InterpreterEnv m_env;
   Json m_context;  // reused: only $$.State / $$.Task change between states
+  // $$.Task while the context has none (a state that is not a Task): kept,
+  // not freed, so the next task state puts it back without allocating.
+  Json::object_t::node_type m_context_task;
   std::int64_t m_context_entered_ms = -1;
 };
 

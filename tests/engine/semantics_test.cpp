@@ -29,6 +29,34 @@ Timed run_flow(const test::ScratchDir& scratch, const std::string& flow, const J
   return t;
 }
 
+// $$ (the context object) is one object the interpreter updates in place
+// from state to state: $$.Task is there once a task is scheduled (its
+// ResultSelector sees the token) and gone in the next state, and in the
+// next Task state's Parameters; $$.State names the state being run.
+TEST(Semantics, TheContextFollowsTheStateThatReadsIt) {
+  test::ScratchDir scratch;
+  auto t = run_flow(scratch, R"({"StartAt":"T1","States":{
+      "T1":{"Type":"Task","Resource":"echo","Parameters":{"name.$":"$$.State.Name"},
+            "ResultSelector":{"tok.$":"$$.Task.Token","name.$":"$.name"},"ResultPath":"$.t1","Next":"P"},
+      "P":{"Type":"Pass","Parameters":{"ctx.$":"$$"},"ResultPath":"$.p","Next":"T2"},
+      "T2":{"Type":"Task","Resource":"echo","Parameters":{"ctx.$":"$$"},
+            "ResultSelector":{"tok.$":"$$.Task.Token","ctx.$":"$.ctx"},"ResultPath":"$.t2","End":true}}})");
+  ASSERT_EQ(t.result.status, run::RunStatus::Succeeded) << t.result.error.cause;
+  std::vector<std::string> tokens;
+  for (const auto& e : t.history)
+    if (e.type == run::RecordType::TaskScheduled) tokens.push_back(e.task ? e.task->a : e.body.at("a").get<std::string>());
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_NE(tokens[0], tokens[1]);
+  const Json& out = t.result.output;
+  EXPECT_EQ(out["t1"]["tok"], tokens[0]);
+  EXPECT_EQ(out["t1"]["name"], "T1");
+  EXPECT_FALSE(out["p"]["ctx"].contains("Task")) << out["p"]["ctx"].dump();
+  EXPECT_EQ(out["p"]["ctx"]["State"]["Name"], "P");
+  EXPECT_EQ(out["t2"]["tok"], tokens[1]);
+  EXPECT_FALSE(out["t2"]["ctx"].contains("Task")) << out["t2"]["ctx"].dump();
+  EXPECT_EQ(out["t2"]["ctx"]["State"]["Name"], "T2");
+}
+
 TEST(Semantics, TaskTimeoutCancelsTheActionAndRaisesStatesTimeout) {
   test::ScratchDir scratch;
   auto t = run_flow(scratch, R"({"StartAt":"S","States":{"S":{"Type":"Task","Resource":"sleep",
