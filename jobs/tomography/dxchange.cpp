@@ -1,5 +1,7 @@
 #include "jobs/tomography/dxchange.hpp"
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <numbers>
 
@@ -36,6 +38,15 @@ DxInput::DxInput(const std::filesystem::path& path, DxLayout layout, std::option
   // piece out of it: 4-8x the projections' bytes (8 KiB pieces at 2048 x 2
   // rows), on the main thread that shares its core with the kernel.
   m_file = io::h5::open_file(m_path, io::h5::Access::ReadOnly, comm, site(), 0, std::size_t{0});
+  if (!comm) {
+    // The file's length at open (HDF5 refuses a file shorter than this),
+    // to tell a file cut short later: see check_not_cut_short.
+    haddr_t eoa = 0;
+    void* handle = nullptr;
+    if (H5Fget_eoa(m_file.get(), &eoa) >= 0) m_eoa = eoa;
+    if (m_eoa > 0 && H5Fget_vfd_handle(m_file.get(), H5P_DEFAULT, &handle) >= 0 && handle)
+      m_fd = *static_cast<int*>(handle);
+  }
 
   auto data = io::h5::try_open_dataset(m_file.get(), m_layout.data, site());
   if (!data)
@@ -114,6 +125,15 @@ void DxInput::read_theta() {
   }
 }
 
+void DxInput::check_not_cut_short(const std::string& dataset) const {
+  struct stat st {};
+  if (m_fd < 0 || ::fstat(m_fd, &st) != 0 || static_cast<haddr_t>(st.st_size) >= m_eoa) return;
+  throw input_error("tomo.input.unreadable",
+                    "the input file is now " + std::to_string(st.st_size) + " bytes, shorter than the " +
+                        std::to_string(m_eoa) + " it had when opened (was it cut short while being read?)",
+                    {{"file", m_path.string()}, {"dataset", dataset}});
+}
+
 void DxInput::read_rows(hid_t dataset, const std::string& name, parallel::RowRange frames, parallel::RowRange rows,
                         float* out) const {
   const std::vector<hsize_t> start{static_cast<hsize_t>(frames.begin), static_cast<hsize_t>(rows.begin), 0};
@@ -121,6 +141,7 @@ void DxInput::read_rows(hid_t dataset, const std::string& name, parallel::RowRan
                                    static_cast<hsize_t>(m_shape.columns)};
   io::h5::Handle dxpl = io::h5::transfer_list(io::h5::Transfer::Default, site(name));
   io::h5::read_slab(dataset, start, count, H5T_NATIVE_FLOAT, out, dxpl.get(), site(name));
+  check_not_cut_short(name);
   const std::size_t per_frame = static_cast<std::size_t>(rows.size() * m_shape.columns);
   const std::size_t total = static_cast<std::size_t>(frames.size()) * per_frame;
   for (std::size_t i = 0; i < total; ++i) {
@@ -150,6 +171,7 @@ void DxInput::read_projections(parallel::RowRange rows, std::uint16_t* out) cons
                                    static_cast<hsize_t>(m_shape.columns)};
   io::h5::Handle dxpl = io::h5::transfer_list(io::h5::Transfer::Default, site(name));
   io::h5::read_slab(m_data.get(), start, count, H5T_NATIVE_UINT16, out, dxpl.get(), site(name));
+  check_not_cut_short(name);
 }
 
 void DxInput::read_projection(std::int64_t angle, parallel::RowRange rows, float* out) const {

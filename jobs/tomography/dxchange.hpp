@@ -71,6 +71,10 @@ class DxInput {
   void open_fields();
   void read_theta();
   void read_rows(hid_t dataset, const std::string& name, parallel::RowRange frames, parallel::RowRange rows, float* out) const;
+  // After a read: throws tomo.input.unreadable when the file has become
+  // shorter than HDF5's end of address space (cut short while being read:
+  // HDF5's sec2 driver returns zeros for bytes past the end of the file).
+  void check_not_cut_short(const std::string& dataset) const;
 
   std::filesystem::path m_path;
   DxLayout m_layout;
@@ -80,6 +84,8 @@ class DxInput {
   std::vector<double> m_theta;
   bool m_theta_from_file = false;
   bool m_projections_uint16 = false;
+  int m_fd = -1;          // HDF5's descriptor of the file, opened without MPI-IO; else -1
+  haddr_t m_eoa = 0;      // the file's end of address space when opened
 };
 
 }  // namespace beamflow::jobs

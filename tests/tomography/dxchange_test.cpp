@@ -262,5 +262,42 @@ TEST_F(DxTest, TruncatedFileIsUnreadable) {
       "tomo.input.unreadable", {"file=" + file.string()});
 }
 
+// A file cut short after it was opened (truncated or rewritten in place
+// while a run reads it): HDF5's sec2 driver returns zeros for the bytes
+// past the new end, so without a check the run reconstructed zeros.
+TEST_F(DxTest, ProjectionsCutShortAfterOpeningAreUnreadable) {
+  for (const bool uint16 : {true, false}) {
+    SCOPED_TRACE(uint16 ? "uint16" : "float");
+    const DxSpec spec{.angles = 40, .rows = 20, .columns = 512, .uint16 = uint16};
+    write(spec);
+    {  // closed on every rank before the next file replaces this one
+      const DxInput in(file, {}, std::nullopt);  // as recon and find-center open it
+      world().barrier();                         // every rank has opened it
+      if (world().is_root()) {
+        const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+        const hid_t d = H5Dopen2(f, "/exchange/data", H5P_DEFAULT);
+        const auto middle = H5Dget_offset(d) + H5Dget_storage_size(d) / 2;
+        H5Dclose(d);
+        H5Fclose(f);
+        std::filesystem::resize_file(file, middle);
+      }
+      world().barrier();
+      const std::size_t n = static_cast<std::size_t>(spec.angles * spec.rows * spec.columns);
+      expect_error(
+          [&] {
+            if (uint16) {
+              std::vector<std::uint16_t> proj(n);
+              in.read_projections({0, spec.rows}, proj.data());
+            } else {
+              std::vector<float> proj(n);
+              in.read_projections({0, spec.rows}, proj.data());
+            }
+          },
+          "tomo.input.unreadable", {"cut short", "file=" + file.string(), "dataset=/exchange/data"});
+    }
+    world().barrier();
+  }
+}
+
 }  // namespace
 }  // namespace beamflow::jobs
