@@ -104,7 +104,14 @@ class PilotCrash : public Pilot {
     EXPECT_EQ(s.value("status", ""), "FAILED") << s.dump();
     EXPECT_EQ(s["error"].value("error", ""), "Pilot.TaskCrashed") << s.dump();
     EXPECT_NE(s["error"].value("cause", "").find("down 2 times"), std::string::npos) << s.dump();
-    const std::string log = log_of(run_id);
+    // The journal is the truth and the log follows it (RunLogs: a run's
+    // lines are written at the coordinator's next flush after its end), so
+    // the status can say FAILED before the log has its last lines.
+    std::string log = log_of(run_id);
+    for (const auto until = std::chrono::steady_clock::now() + 30s;
+         log.find("Pilot.TaskCrashed") == std::string::npos && std::chrono::steady_clock::now() < until;
+         log = log_of(run_id))
+      std::this_thread::sleep_for(50ms);
     EXPECT_NE(log.find("crash 1 (limit 2)"), std::string::npos) << log;
     EXPECT_NE(log.find("crash 2 (limit 2)"), std::string::npos) << log;
     EXPECT_NE(log.find("Pilot.TaskCrashed"), std::string::npos) << log;
