@@ -69,7 +69,9 @@ void Interpreter::emit(Event e) {
 std::string Interpreter::action_id(const std::string& run_id, const Frame& f) {
   const std::string key = run_id + '\x1f' + f.id + '\x1f' + f.state + '\x1f' + std::to_string(f.visit) +
                           '\x1f' + std::to_string(f.attempt);
-  return sha256_hex(key).substr(0, 32);
+  std::string id = sha256_hex(key);
+  id.resize(32);  // its first 32 hex digits, in place (substr made a second string)
+  return id;
 }
 
 Json& Interpreter::context(const Frame& f) {

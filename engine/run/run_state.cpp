@@ -32,6 +32,13 @@ Frame& RunState::frame(const std::string& id) {
   return it->second;
 }
 
+std::vector<std::string> RunState::tasks() const {
+  std::vector<std::string> out;
+  for (const auto& [id, f] : m_frames)
+    if (f.phase == Phase::Task) out.push_back(id);
+  return out;
+}
+
 void RunState::mark_ready(const std::string& id) {
   if (m_ready_set.insert(id).second) m_ready.push_back(id);
 }
@@ -46,10 +53,8 @@ std::vector<std::string> RunState::take_ready() {
 
 void RunState::set_phase(Frame& f, Phase p) {
   if (f.phase == Phase::Waiting || f.phase == Phase::Retrying) m_timers.erase({f.timer_ms, f.id});
-  if (f.phase == Phase::Task) m_tasks.erase(f.id);
   f.phase = p;
   if (p == Phase::Waiting || p == Phase::Retrying) m_timers.insert({f.timer_ms, f.id});
-  if (p == Phase::Task) m_tasks.insert(f.id);
   if (p == Phase::Ready || p == Phase::TaskDone || p == Phase::Children) mark_ready(f.id);
 }
 

@@ -123,8 +123,11 @@ class RunState {
   bool has_ready() const noexcept { return !m_ready.empty(); }
   // Timers (Waiting/Retrying) in due order.
   const std::set<std::pair<std::int64_t, std::string>>& timers() const noexcept { return m_timers; }
-  // Frames with an action in flight (Phase::Task).
-  const std::set<std::string>& tasks() const noexcept { return m_tasks; }
+  // Frames with an action in flight (Phase::Task), in id order. Found by a
+  // scan when asked (a re-attach, once a replay), not kept in a set: at a
+  // Map's rate an insert and an erase of each task's frame id there (a node,
+  // compares of ids with long shared prefixes) were a measured share of a task.
+  std::vector<std::string> tasks() const;
 
   // After a replay: throws Error "run.replay" (context frame=) for a state
   // no writer leaves, one in which the run would wait for nothing forever
@@ -149,7 +152,6 @@ class RunState {
   std::deque<std::string> m_ready;
   std::unordered_set<std::string> m_ready_set;  // frame ids share long prefixes: hashed, not compared
   std::set<std::pair<std::int64_t, std::string>> m_timers;
-  std::set<std::string> m_tasks;
   bool m_ended = false;
   bool m_ok = false;
   Json m_output;
