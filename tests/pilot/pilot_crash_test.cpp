@@ -99,19 +99,25 @@ class PilotCrash : public Pilot {
     return {std::istreambuf_iterator<char>(in), {}};
   }
 
+  // The run's log once it holds `text`, or as it is after `limit`. The
+  // journal is the truth and the log follows it (RunLogs writes a run's
+  // lines at the coordinator's next flush), so a status can be ahead of it.
+  std::string log_once_it_has(const std::string& run_id, const std::string& text,
+                              std::chrono::seconds limit) const {
+    const auto give_up = std::chrono::steady_clock::now() + limit;
+    std::string log = log_of(run_id);
+    for (; log.find(text) == std::string::npos && std::chrono::steady_clock::now() < give_up; log = log_of(run_id))
+      std::this_thread::sleep_for(50ms);
+    return log;
+  }
+
   void expect_crashed_out(const std::string& run_id) {
     const Json s = summary(run_id);
     EXPECT_EQ(s.value("status", ""), "FAILED") << s.dump();
     EXPECT_EQ(s["error"].value("error", ""), "Pilot.TaskCrashed") << s.dump();
     EXPECT_NE(s["error"].value("cause", "").find("down 2 times"), std::string::npos) << s.dump();
-    // The journal is the truth and the log follows it (RunLogs: a run's
-    // lines are written at the coordinator's next flush after its end), so
-    // the status can say FAILED before the log has its last lines.
-    std::string log = log_of(run_id);
-    for (const auto until = std::chrono::steady_clock::now() + 30s;
-         log.find("Pilot.TaskCrashed") == std::string::npos && std::chrono::steady_clock::now() < until;
-         log = log_of(run_id))
-      std::this_thread::sleep_for(50ms);
+    // The status can say FAILED before the log has its last lines.
+    const std::string log = log_once_it_has(run_id, "Pilot.TaskCrashed", 30s);
     EXPECT_NE(log.find("crash 1 (limit 2)"), std::string::npos) << log;
     EXPECT_NE(log.find("crash 2 (limit 2)"), std::string::npos) << log;
     EXPECT_NE(log.find("Pilot.TaskCrashed"), std::string::npos) << log;
@@ -208,10 +214,8 @@ TEST_F(PilotCrash, ATaskThatHangsItsRankIsCountedWhenTheRankIsLost) {
 TEST_F(PilotCrash, ADrainWithATaskInFlightCountsNoCrash) {
   auto pilot = start_pilot({}, 2, {"--max-task-crashes", "1"});
   const std::string id = submit("slow", 0.01, 3.0);
-  const auto give_up = std::chrono::steady_clock::now() + 60s;
-  while (log_of(id).find("placed Mark") == std::string::npos && std::chrono::steady_clock::now() < give_up)
-    std::this_thread::sleep_for(50ms);
-  ASSERT_NE(log_of(id).find("placed Mark"), std::string::npos) << log_of(id);
+  const std::string placed = log_once_it_has(id, "placed Mark", 60s);
+  ASSERT_NE(placed.find("placed Mark"), std::string::npos) << placed;
   pilot.process.kill(SIGTERM);
   EXPECT_EQ(pilot.wait().exit_code, 0);
   auto again = start_pilot({}, 2, {"--max-task-crashes", "1"});
