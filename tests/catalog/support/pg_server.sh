@@ -24,6 +24,10 @@ bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 options=${PG_SERVER_OPTIONS--c fsync=off -c synchronous_commit=off -c full_page_writes=off}
 nr=/proc/sys/vm/nr_hugepages
+# Whether process $1 runs: a zombie counts as gone (its parent may never
+# reap it). Exported: start's watchdog asks the same question.
+alive() { local s; s=$(sed "s/.*) //" "/proc/$1/stat" 2>/dev/null); [ -n "$s" ] && [ "${s:0:1}" != Z ]; }
+export -f alive
 # Runs "$@" holding a lock, so that servers started or stopped at the same
 # time change vm.nr_hugepages one after another.
 # PG_HUGE_PAGES_LOCKED=1: the caller holds it already (the test does).
@@ -68,7 +72,7 @@ release_hugepages() {
 case $cmd in
 start)
   owner=${3:-}
-  if [ -n "$owner" ] && ! { [[ "$owner" =~ ^[0-9]+$ ]] && kill -0 "$owner" 2>/dev/null; }; then
+  if [ -n "$owner" ] && ! { [[ "$owner" =~ ^[0-9]+$ ]] && alive "$owner"; }; then
     echo "pg_server: owner pid '$owner' is not a running process" >&2; exit 2
   fi
   rm -rf "$dir"; mkdir -p "$dir"
@@ -104,9 +108,7 @@ start)
     # setsid and no inherited descriptors: ctest waits for its test's
     # output pipes to close, and this outlives the test.
     echo "$owner" >"$dir/owner"
-    # A zombie counts as gone: its parent may never reap it.
     setsid bash -c 'mine() { [ "$(cat "$2/owner" 2>/dev/null)" = "$1" ]; }
-      alive() { local s; s=$(sed "s/.*) //" "/proc/$1/stat" 2>/dev/null); [ -n "$s" ] && [ "${s:0:1}" != Z ]; }
       while alive "$1"; do mine "$@" || exit 0; sleep 1; done
       mine "$@" && exec bash "$0" stop "$2"' "$(realpath "$0")" "$owner" "$dir" </dev/null >/dev/null 2>&1 &
   fi
