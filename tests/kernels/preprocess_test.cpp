@@ -235,6 +235,29 @@ TEST(Preprocess, LogPositiveIsLogf) {
   EXPECT_GT(checked, 500000);
 }
 
+#if BEAMFLOW_LOG_POSITIVE_X16
+// The 16-lane form (AVX-512 hosts): bit for bit the scalar form in every
+// lane, over the same sweep of positive finite floats (subnormals included),
+// each vector holding 16 neighbouring values.
+TEST(Preprocess, LogPositiveOf16IsTheScalarForm) {
+  std::int64_t checked = 0;
+  for (std::uint64_t bits = 1; bits + 16 * 97 < 0x7f800000u; bits += 4093) {
+    alignas(64) float x[16], got[16];
+    for (int j = 0; j < 16; ++j) {
+      const auto u = static_cast<std::uint32_t>(bits + std::uint64_t(j) * 97);
+      std::memcpy(&x[j], &u, sizeof(float));
+    }
+    _mm512_store_ps(got, math::log_positive(_mm512_load_ps(x)));
+    for (int j = 0; j < 16; ++j) {
+      const float want = math::log_positive(x[j]);
+      ASSERT_EQ(std::memcmp(&want, &got[j], sizeof want), 0) << std::hexfloat << x[j] << ": " << want << " vs " << got[j];
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 8000000);
+}
+#endif
+
 TEST(Preprocess, ZingerIsRemovedAndFeaturesKept) {
   Kokkos::View<Real***> p("p", 2, 16, 16);
   auto h = Kokkos::create_mirror_view(p);
