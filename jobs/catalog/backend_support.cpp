@@ -122,16 +122,30 @@ std::vector<std::int64_t> entries_of(const std::vector<FieldKey>& keys) {
   return {ids.begin(), ids.end()};
 }
 
+namespace {
+// field_texts_of over any map from row to an entry (`entry` reads its value).
+template <class ByRow, class Get>
+std::map<FieldKey, std::vector<std::string>> texts_by_row(const std::vector<FieldKey>& keys, const ByRow& by_row,
+                                                          Get entry) {
+  std::map<FieldKey, std::vector<std::string>> out;
+  for (const auto& key : keys) {
+    const auto e = by_row.find(key.second);
+    if (e != by_row.end() && !out.count(key)) out[key] = field_values(entry(e->second), key.first);
+  }
+  return out;
+}
+}  // namespace
+
 std::map<FieldKey, std::vector<std::string>> field_texts_of(const std::vector<FieldKey>& keys,
                                                             const std::vector<Entry>& entries) {
   std::map<std::int64_t, const Entry*> by_row;
   for (const auto& e : entries) by_row.emplace(e.row, &e);
-  std::map<FieldKey, std::vector<std::string>> out;
-  for (const auto& key : keys) {
-    const auto e = by_row.find(key.second);
-    if (e != by_row.end() && !out.count(key)) out[key] = field_values(*e->second, key.first);
-  }
-  return out;
+  return texts_by_row(keys, by_row, [](const Entry* e) -> const Entry& { return *e; });
+}
+
+std::map<FieldKey, std::vector<std::string>> field_texts_of(const std::vector<FieldKey>& keys,
+                                                            const std::map<std::int64_t, Entry>& entries) {
+  return texts_by_row(keys, entries, [](const Entry& e) -> const Entry& { return e; });
 }
 
 void sort_field_rows(std::vector<FieldRow>& rows) {
@@ -154,6 +168,13 @@ FacetBucket facet_bucket(const Facet& facet, const std::string& bucket, std::int
 SearchRows::SearchRows(const Query& query, const SearchPlan& plan)
     : m_query(query), m_plan(plan), m_buckets(query.facets.size()), m_terms(query.facets) {}
 
+std::vector<std::int64_t> SearchRows::page_ids(int limit) const {
+  std::vector<std::int64_t> ids;
+  for (const auto& p : m_page)
+    if (p.seq <= limit) ids.push_back(p.id);
+  return ids;
+}
+
 void SearchRows::add_bucket(std::int64_t part, std::int64_t seq, const std::string& bucket, std::int64_t n) {
   const auto i = static_cast<std::size_t>(part - 2);
   m_buckets.at(i).emplace_back(seq, facet_bucket(m_query.facets.at(i), bucket, n));
@@ -162,10 +183,12 @@ void SearchRows::add_bucket(std::int64_t part, std::int64_t seq, const std::stri
 std::vector<SearchRows::Page> SearchRows::finish(SearchResult& result, const FieldTexts& texts) {
   result.total = m_total;
   result.facets.clear();
+  // Every terms facet named at once: one look-up (statement) for them all.
+  auto terms = m_terms.buckets(texts);
   for (std::size_t i = 0; i < m_query.facets.size(); ++i) {
     FacetResult f{m_query.facets[i].name, {}};
     if (m_query.facets[i].kind == FacetKind::Terms) {
-      f.buckets = m_terms.buckets(i, texts);
+      f.buckets = std::move(terms.at(i));
     } else {
       auto& b = m_buckets[i];
       std::sort(b.begin(), b.end(), [](const auto& x, const auto& y) { return x.first < y.first; });

@@ -65,6 +65,9 @@ bool has_exact_filters(const std::vector<Filter>& filters);
 // (FieldTexts). `entries` holds the entries the keys name.
 std::map<FieldKey, std::vector<std::string>> field_texts_of(const std::vector<FieldKey>& keys,
                                                             const std::vector<Entry>& entries);
+// The same from entries by row (`entries` holds those the keys name).
+std::map<FieldKey, std::vector<std::string>> field_texts_of(const std::vector<FieldKey>& keys,
+                                                            const std::map<std::int64_t, Entry>& entries);
 // The distinct entries of those keys, for the backend to load.
 std::vector<std::int64_t> entries_of(const std::vector<FieldKey>& keys);
 
@@ -86,12 +89,17 @@ class SearchRows {
   void set_total(std::int64_t n) { m_total = n; }
   void add_bucket(std::int64_t part, std::int64_t seq, const std::string& bucket, std::int64_t n);
   bool is_facet_values(std::int64_t part) const { return part == m_plan.facet_values; }
+  // The ids of the page's first `limit` rows added so far (what the
+  // search returns, in no order): a backend may load them with the
+  // facets' bucket names, before finish.
+  std::vector<std::int64_t> page_ids(int limit) const;
   void add_facet_values(std::int64_t id, std::string_view packed) { m_terms.add(id, packed); }
   void add_coded_facet_values(std::int64_t id, std::string_view coded, const FacetCodes& codes) {
     count_coded_facet_values(coded, codes, id, m_terms);
   }
   // Sets the result's total and facets (terms facets named through
-  // `texts`) and returns the page rows in order (limit + 1 at most).
+  // `texts`: one call for all of them, a later one only for a bucket it
+  // could not name) and returns the page rows in order (limit + 1 at most).
   std::vector<Page> finish(SearchResult& result, const FieldTexts& texts);
 
  private:

@@ -76,55 +76,76 @@ void TermsCounter::count(std::int64_t entry, const std::vector<std::size_t>& fac
   }
 }
 
-std::vector<FacetBucket> TermsCounter::buckets(std::size_t i, const FieldTexts& texts) const {
-  const Facet& facet = m_facets.at(i);
-  std::vector<std::pair<std::uint64_t, Count>> order(m_counts.at(i).begin(), m_counts[i].end());
-  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second.n > b.second.n; });
-  std::vector<FacetBucket> out;
-  const auto size = static_cast<std::size_t>(std::max(facet.size, 0));
-  // The end of the run of equal counts that starts at `from`.
-  auto group_end = [&order](std::size_t from) {
+std::vector<std::vector<FacetBucket>> TermsCounter::buckets(const FieldTexts& texts) const {
+  std::vector<std::size_t> which;
+  for (std::size_t i = 0; i < m_facets.size(); ++i)
+    if (m_facets[i].kind == FacetKind::Terms) which.push_back(i);
+  return buckets_of(which, texts);
+}
+
+std::vector<std::vector<FacetBucket>> TermsCounter::buckets_of(const std::vector<std::size_t>& which,
+                                                               const FieldTexts& texts) const {
+  // Each facet's values by count, descending, and how far its first
+  // look-up reaches: every bucket of the counts its first `size` buckets
+  // fall in.
+  struct Ranked {
+    std::vector<std::pair<std::uint64_t, Count>> order;
+    std::size_t size = 0, asked = 0;
+  };
+  std::vector<Ranked> ranked(m_facets.size());
+  // The end of the run of equal counts of `order` that starts at `from`.
+  auto group_end = [](const auto& order, std::size_t from) {
     std::size_t to = from;
     while (to < order.size() && order[to].second.n == order[from].second.n) ++to;
     return to;
   };
-  // Names the buckets order[from, to) through `texts` (a backend's one
-  // statement), adding them to `found`.
-  std::map<FieldKey, std::vector<std::string>> found;
-  auto name = [&](std::size_t from, std::size_t to) {
-    std::vector<FieldKey> keys;
-    for (std::size_t k = from; k < to; ++k) keys.emplace_back(facet.field, order[k].second.entry);
-    if (!keys.empty()) found.merge(texts(keys));
+  auto keys = [this](const Ranked& r, std::size_t i, std::size_t from, std::size_t to, std::vector<FieldKey>& out) {
+    for (std::size_t k = from; k < to; ++k) out.emplace_back(m_facets[i].field, r.order[k].second.entry);
   };
-  // Every bucket of the counts the first `size` buckets fall in, named at
-  // once; a later count only when some of those could not be named.
-  std::size_t asked = 0;
-  while (asked < order.size() && asked < size) asked = group_end(asked);
-  name(0, asked);
-  // Equal counts are ordered by their text: name every bucket of a count
-  // before keeping the first of them.
-  for (std::size_t from = 0; from < order.size() && out.size() < size;) {
-    const std::size_t to = group_end(from);
-    if (to > asked) {
-      name(asked, to);
-      asked = to;
+  std::vector<FieldKey> first;
+  for (const std::size_t i : which) {
+    Ranked& r = ranked.at(i);
+    r.order.assign(m_counts.at(i).begin(), m_counts[i].end());
+    std::sort(r.order.begin(), r.order.end(), [](const auto& a, const auto& b) { return a.second.n > b.second.n; });
+    r.size = static_cast<std::size_t>(std::max(m_facets[i].size, 0));
+    while (r.asked < r.order.size() && r.asked < r.size) r.asked = group_end(r.order, r.asked);
+    keys(r, i, 0, r.asked, first);
+  }
+  // The texts found so far, of every facet: the first look-ups in one call.
+  std::map<FieldKey, std::vector<std::string>> found;
+  if (!first.empty()) found = texts(first);
+  std::vector<std::vector<FacetBucket>> out(m_facets.size());
+  for (const std::size_t i : which) {
+    Ranked& r = ranked[i];
+    const std::string& field = m_facets[i].field;
+    // Equal counts are ordered by their text: name every bucket of a count
+    // before keeping the first of them; a later count is looked up only
+    // when some of those could not be named.
+    for (std::size_t from = 0; from < r.order.size() && out[i].size() < r.size;) {
+      const std::size_t to = group_end(r.order, from);
+      if (to > r.asked) {
+        std::vector<FieldKey> later;
+        keys(r, i, r.asked, to, later);
+        found.merge(texts(later));
+        r.asked = to;
+      }
+      std::vector<std::string> named;
+      for (std::size_t k = from; k < to; ++k) {
+        const auto it = found.find({field, r.order[k].second.entry});
+        if (it == found.end()) continue;
+        for (const auto& text : it->second)
+          if (field_value_hash(field, text) == r.order[k].first) {
+            named.push_back(text);
+            break;
+          }
+      }
+      std::sort(named.begin(), named.end());
+      for (auto& text : named) {
+        if (out[i].size() == r.size) break;
+        out[i].push_back({Json(std::move(text)), r.order[from].second.n});
+      }
+      from = to;
     }
-    std::vector<std::string> named;
-    for (std::size_t k = from; k < to; ++k) {
-      const auto it = found.find({facet.field, order[k].second.entry});
-      if (it == found.end()) continue;
-      for (const auto& text : it->second)
-        if (field_value_hash(facet.field, text) == order[k].first) {
-          named.push_back(text);
-          break;
-        }
-    }
-    std::sort(named.begin(), named.end());
-    for (auto& text : named) {
-      if (out.size() == size) break;
-      out.push_back({Json(std::move(text)), order[from].second.n});
-    }
-    from = to;
   }
   return out;
 }

@@ -75,11 +75,18 @@ class TermsCounter {
   // Buckets of facet `i` (a terms facet): count descending, then text
   // ascending, at most its size; texts looked up through `texts`, in one
   // call for every bucket of the counts the first `size` buckets fall in
-  // (one statement a facet, not one a count), later counts only when some
-  // of those cannot be named.
-  std::vector<FacetBucket> buckets(std::size_t i, const FieldTexts& texts) const;
+  // (one statement, not one a count), later counts only when some of those
+  // cannot be named.
+  std::vector<FacetBucket> buckets(std::size_t i, const FieldTexts& texts) const { return buckets_of({i}, texts).at(i); }
+  // The same for every terms facet of the query (element i: facet i's
+  // buckets; empty for other kinds), the first look-ups of all of them in
+  // one texts() call: a search names all its terms facets in one statement
+  // (PostgreSQL: one round trip and one statement instead of one a facet).
+  std::vector<std::vector<FacetBucket>> buckets(const FieldTexts& texts) const;
 
  private:
+  // Buckets of the facets `which` (others' elements empty), as above.
+  std::vector<std::vector<FacetBucket>> buckets_of(const std::vector<std::size_t>& which, const FieldTexts& texts) const;
   void count(std::int64_t entry, const std::vector<std::size_t>& facets, std::uint64_t value);
   struct Count {
     std::int64_t n = 0;

@@ -740,17 +740,35 @@ class PostgresCatalog final : public Catalog {
         found.add_bucket(part, binary_int(r, i, 1), text(i, 4), binary_int(r, i, 3));
       }
     }
-    // One statement for all the buckets to name (a tie of many counts).
+    // The entries the page shows and those naming the terms facets'
+    // buckets, loaded in one statement (a round trip and a statement's
+    // fixed cost each, before); later look-ups load only what is new.
+    std::map<std::int64_t, Entry> loaded;
+    auto load_new = [&](const std::vector<std::int64_t>& wanted) {
+      std::vector<std::int64_t> ids;
+      for (const auto id : wanted)
+        if (!loaded.count(id)) ids.push_back(id);
+      if (ids.empty()) return;
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      for (auto& e : load(ids)) {
+        const std::int64_t row = e.row;
+        loaded.emplace(row, std::move(e));
+      }
+    };
+    const std::vector<std::int64_t> page = found.page_ids(q.limit);
     auto rows = found.finish(result, [&](const std::vector<detail::FieldKey>& keys) {
-      return detail::field_texts_of(keys, load(detail::entries_of(keys)));
+      std::vector<std::int64_t> ids = detail::entries_of(keys);
+      ids.insert(ids.end(), page.begin(), page.end());
+      load_new(ids);
+      return detail::field_texts_of(keys, loaded);
     });
     const bool more = rows.size() > static_cast<std::size_t>(q.limit);
     if (more) rows.pop_back();
     if (!rows.empty()) {
       std::vector<std::int64_t> ids;
       for (const auto& r : rows) ids.push_back(r.id);
-      std::map<std::int64_t, Entry> loaded;
-      for (auto& e : load(ids)) loaded.emplace(e.row, std::move(e));
+      load_new(ids);
       const bool verify = detail::has_exact_filters(q.filters);
       for (const auto& r : rows) {
         auto it = loaded.find(r.id);

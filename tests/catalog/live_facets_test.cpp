@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "catalog/support/fixtures.hpp"
+#include "jobs/catalog/backend_support.hpp"
 #include "jobs/catalog/catalog.hpp"
 #include "jobs/catalog/facet_codes.hpp"
 #include "jobs/catalog/facet_values.hpp"
@@ -214,6 +215,43 @@ TEST(TermsFacetNames, EveryKeptCountIsNamedInOneCall) {
   unnamed = "b";
   EXPECT_EQ(shown(), "a:3 c:2 d:1 ");
   EXPECT_EQ(calls, (std::vector<std::size_t>{3, 3}));  // then d, e and f, which tie
+}
+
+// A search names the buckets of all its terms facets in one texts() call
+// (one statement in PostgreSQL, where each facet took one), and they are
+// the buckets each facet alone names.
+TEST(TermsFacetNames, EveryFacetOfASearchIsNamedInOneCall) {
+  const Query q = parse_query({{"q", "x"},
+                               {"facets", {{{"field_name", "f"}, {"size", 2}}, {{"field_name", "g"}, {"size", 2}}}}});
+  const SearchPlan plan = plan_search(q, Identity{"u", {}, false}, Dialect::Postgres);
+  detail::SearchRows rows(q, plan);
+  // Entry k holds f = "f" + k and g = "g" + (k % 2): counts f1..f3 one
+  // each, g0:1, g1:2.
+  auto text_of = [](const detail::FieldKey& key) { return key.first + std::to_string(key.first == "f" ? key.second : key.second % 2); };
+  for (std::int64_t k = 1; k <= 3; ++k) {
+    IndexTerms terms;
+    for (const std::string field : {"f", "g"}) terms.fields.push_back({field, text_of({field, k})});
+    rows.add_facet_values(k, detail::pack_facet_values(terms));
+  }
+  std::vector<std::vector<detail::FieldKey>> calls;
+  const detail::FieldTexts texts = [&](const std::vector<detail::FieldKey>& keys) {
+    calls.push_back(keys);
+    std::map<detail::FieldKey, std::vector<std::string>> out;
+    for (const auto& key : keys) out[key] = {text_of(key)};
+    return out;
+  };
+  SearchResult result;
+  rows.finish(result, texts);
+  ASSERT_EQ(calls.size(), 1u);  // was one a facet
+  EXPECT_EQ(calls[0].size(), 3u + 2u);  // the three f values tie; both g counts
+  auto shown = [](const FacetResult& f) {
+    std::string s;
+    for (const auto& b : f.buckets) s += b.value.get<std::string>() + ":" + std::to_string(b.count) + " ";
+    return s;
+  };
+  ASSERT_EQ(result.facets.size(), 2u);
+  EXPECT_EQ(shown(result.facets[0]), "f1:1 f2:1 ");
+  EXPECT_EQ(shown(result.facets[1]), "g1:2 g0:1 ");
 }
 
 }  // namespace
