@@ -35,6 +35,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+clean_up_if_killed "$cluster" stop "$work"
 fail() {
   echo "FAIL: $*"
   show_pilot_logs "$pilot" 30

@@ -1,4 +1,5 @@
 # Shared by the Slurm test scripts (sourced, not run).
+. "$(dirname "${BASH_SOURCE[0]}")/../support/owner_watchdog.sh"
 
 # cancel_jobs_and_wait RUNNER TRIES JOB...: scancel the jobs, then wait (TRIES
 # looks, 0.1 s apart) until squeue no longer lists them: slurmd ends a job's
@@ -16,6 +17,28 @@ cancel_jobs_and_wait() {
     [ -z "$("$runner" squeue -h -j "$ids" 2>/dev/null)" ] && break
     sleep 0.1
   done
+}
+
+# clean_up_if_killed CLUSTER STOP WORK: should this test's shell die before
+# its EXIT trap runs (ctest's timeout sends SIGKILL), a watchdog cancels every
+# job of the test's own cluster (waiting as cancel_jobs_and_wait does), stops
+# the cluster (CLUSTER STOP: local-cluster.sh stop, multinode-cluster.sh down)
+# and removes WORK. Call it once WORK exists and the variables naming the
+# cluster (BEAMFLOW_SLURM_DIR, BEAMFLOW_MULTINODE_DIR) are exported. The
+# watchdog ends by itself once the trap has removed WORK.
+clean_up_if_killed() {
+  watch_owner $$ "$3/.owner" bash -c '. "$0"; killed_test_cleanup "$@"' "${BASH_SOURCE[0]}" "$@"
+}
+killed_test_cleanup() {  # the watchdog's work (above)
+  local cluster="$1" stop="$2" work="$3" ids
+  in_cluster() {
+    if [ "$stop" = down ]; then "$cluster" exec "$@"; else SLURM_CONF="$BEAMFLOW_SLURM_DIR/slurm.conf" "$@"; fi
+  }
+  ids=$(in_cluster squeue -h -o %i 2>/dev/null) || ids=
+  # shellcheck disable=SC2086  # one argument a job id
+  cancel_jobs_and_wait in_cluster 300 $ids
+  "$cluster" "$stop" >/dev/null 2>&1
+  rm -rf "$work"
 }
 
 # show_pilot_logs DIR LINES: the end of each batch job's output in DIR.
@@ -67,6 +90,7 @@ multinode_test_setup() {
     rm -rf "$work"
   }
   trap cleanup EXIT
+  clean_up_if_killed "$cluster" down "$work"
   trap 'echo "FAIL: line $LINENO: $BASH_COMMAND failed"' ERR
   fail() {
     echo "FAIL: $*"

@@ -5,6 +5,7 @@
 # Side effects are counted in files, not read from logs. Exit 77 = skipped.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$root/tests/slurm/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm runs as root (SlurmUser=root)"; exit 77; }
 export BEAMFLOW_SLURM_DIR="$(mktemp -d /tmp/beamflow-slurm-test.XXXXXX)"
 export BEAMFLOW_SLURM_PORT=$((20000 + RANDOM % 20000))
@@ -12,6 +13,7 @@ cluster="$root/slurm/local-cluster.sh"
 work="$(mktemp -d)"
 cleanup() { "$cluster" stop >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
+clean_up_if_killed "$cluster" stop "$work"
 fail() { echo "FAIL: $*"; exit 1; }
 
 "$cluster" start

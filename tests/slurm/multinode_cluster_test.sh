@@ -6,6 +6,7 @@
 # state behind. Side effects are counted in files. Exit 77 = skipped.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$root/tests/slurm/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: network namespaces and SlurmUser=root need root"; exit 77; }
 ip netns add bfmn-probe-$$ 2>/dev/null || { echo "SKIP: this machine cannot create network namespaces"; exit 77; }
 ip netns del bfmn-probe-$$
@@ -15,6 +16,7 @@ cluster="$root/slurm/multinode-cluster.sh"
 work="$(mktemp -d "$root/.multinode-test.XXXXXX")"   # shared by the nodes, like a parallel file system
 cleanup() { "$cluster" down >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
+clean_up_if_killed "$cluster" down "$work"
 fail() { echo "FAIL: $*"; "$cluster" exec sinfo -N 2>&1 || true; exit 1; }
 
 "$cluster" up 2

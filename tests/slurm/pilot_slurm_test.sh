@@ -43,6 +43,7 @@ cleanup() {
 }
 jobs=()
 trap cleanup EXIT
+clean_up_if_killed "$cluster" stop "$work"
 fail() {
   echo "FAIL: $*"
   show_pilot_logs "$pilot" 20

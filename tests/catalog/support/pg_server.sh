@@ -24,10 +24,8 @@ bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 options=${PG_SERVER_OPTIONS--c fsync=off -c synchronous_commit=off -c full_page_writes=off}
 nr=/proc/sys/vm/nr_hugepages
-# Whether process $1 runs: a zombie counts as gone (its parent may never
-# reap it). Exported: start's watchdog asks the same question.
-alive() { local s; s=$(sed "s/.*) //" "/proc/$1/stat" 2>/dev/null); [ -n "$s" ] && [ "${s:0:1}" != Z ]; }
-export -f alive
+# alive and watch_owner: the owner's watchdog, shared with the Slurm tests.
+. "$(dirname "$(realpath "$0")")/../../support/owner_watchdog.sh"
 # Runs "$@" holding a lock, so that servers started or stopped at the same
 # time change vm.nr_hugepages one after another.
 # PG_HUGE_PAGES_LOCKED=1: the caller holds it already (the test does).
@@ -102,16 +100,9 @@ start)
     skip "the server did not start: $(grep -a -m1 FATAL "$dir/server.log" 2>/dev/null || tail -1 "$dir/server.log" 2>/dev/null)"
   fi
   echo "host=$dir dbname=postgres user=beamflow" > "$dir/conninfo"
-  if [ -n "$owner" ]; then
-    # Checks every second. It ends by itself once DIR/owner no longer names
-    # its owner: `stop` removed DIR, or a later start on DIR made it anew.
-    # setsid and no inherited descriptors: ctest waits for its test's
-    # output pipes to close, and this outlives the test.
-    echo "$owner" >"$dir/owner"
-    setsid bash -c 'mine() { [ "$(cat "$2/owner" 2>/dev/null)" = "$1" ]; }
-      while alive "$1"; do mine "$@" || exit 0; sleep 1; done
-      mine "$@" && exec bash "$0" stop "$2"' "$(realpath "$0")" "$owner" "$dir" </dev/null >/dev/null 2>&1 &
-  fi
+  # The watchdog ends by itself once DIR/owner no longer names the owner:
+  # `stop` removed DIR, or a later start on DIR made it anew.
+  [ -z "$owner" ] || watch_owner "$owner" "$dir/owner" bash "$(realpath "$0")" stop "$dir"
   ;;
 stop)
   [ -d "$dir/data" ] && [ -n "$bin" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
