@@ -18,16 +18,20 @@ class Scheduler::Executor final : public run::Executor {
  public:
   Executor(Scheduler& s, std::string run_id, fs::Wakeup& wakeup)
       : m_s(s), m_run_id(std::move(run_id)), m_wakeup(wakeup), m_id(m_s.attach(m_run_id, this)) {}
-  ~Executor() override { m_s.detach(m_run_id, this); }
+  ~Executor() override {
+    flush_releases();
+    m_s.detach(m_run_id, this);
+  }
   const char* name() const noexcept override { return "pilot"; }
   ActionState start(run::TaskHandle h, actions::Action& a, const actions::ActionRequest& r,
                     const actions::Placement& p) override {
     if (p.ranks != 0) {
-      wire::Handle entry = 0;
-      ActionState st = m_s.submit(run_of(r), a, r, p, m_id, h, entry);
+      // Queued until flush(): one lock of the scheduler per batch of the
+      // driver's starts (run/executor.hpp).
+      m_starts.push_back(prepare(run_of(r), a, r, p, m_id, h));
       if (m_tasks.size() <= h.slot) m_tasks.resize(h.slot + 1);
-      m_tasks[h.slot] = Task{h.gen, true, entry};
-      return st;
+      m_tasks[h.slot] = Task{h.gen, true, true, 0};
+      return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));
     }
     m_s.log(m_run_id, "started " + r.state_name + " (" + a.info().name + ") task " + r.action_id +
                           " on the coordinator (it only waits)" +
@@ -38,13 +42,18 @@ class Scheduler::Executor final : public run::Executor {
                    const actions::Placement& p) override {
     if (p.ranks == 0) return logged(r, m_local.poll(h, a, r, p));
     const Task* t = task(h);
-    if (!t) return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));  // a stale handle
+    if (!t || t->queued) return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));  // a stale handle
     return m_s.state_of(t->entry, r.action_id);
   }
   void cancel(run::TaskHandle h, actions::Action& a, const actions::ActionRequest& r,
               const actions::Placement& p) override {
     if (p.ranks == 0) return m_local.cancel(h, a, r, p);
-    if (const Task* t = task(h); t && m_s.cancel(t->entry)) return;
+    if (Task* t = task(h); t && t->queued) {
+      drop_start(h);  // never reached the scheduler: on no worker, as a queued one
+      t->used = false;
+    } else if (t && m_s.cancel(t->entry)) {
+      return;
+    }
     // On no worker now (queued: re-sent after a restart, not yet placed), but
     // a supervised process an earlier pilot started may still run, on any
     // node: ask it through its state directory, from here (the cancel file;
@@ -58,11 +67,30 @@ class Scheduler::Executor final : public run::Executor {
                const actions::Placement& p) override {
     if (p.ranks != 0) {
       if (Task* t = task(h)) {
-        m_s.forget(t->entry);
+        if (t->queued) drop_start(h);
+        else m_released.push_back(t->entry);  // forgotten by flush(), with the batch's starts
         t->used = false;
       }
     }
     m_local.release(h, a, r, p);  // frees what the action keeps (the pilot directory is shared)
+  }
+  void flush() override {
+    if (m_starts.empty() && m_released.empty()) return;
+    const std::lock_guard<std::mutex> lock(m_s.m_mutex);
+    // Releases first: they came before any start of the same action id in
+    // the batch (a start after a release under one id is a new task).
+    forget_released();
+    for (Entry& e : m_starts) {
+      const run::TaskHandle h = e.owner_handle;
+      bool done = false;
+      Task* t = task(h);  // still queued: cancel() and release() drop a start from m_starts
+      const wire::Handle entry = m_s.submit(std::move(e), done);
+      if (!t) continue;
+      t->entry = entry;
+      t->queued = false;
+      if (done) progressed(h);  // its outcome is read by the driver's next poll
+    }
+    m_starts.clear();
   }
   std::filesystem::path watch_dir(const actions::Action& a, const actions::ActionRequest& r) const override {
     // A worker's completion wakes the driver; a local task's files do.
@@ -88,8 +116,29 @@ class Scheduler::Executor final : public run::Executor {
   struct Task {
     std::uint32_t gen = 0;  // of the driver's handle
     bool used = false;
+    bool queued = false;  // in m_starts, not yet submitted: no entry yet
     wire::Handle entry = 0;
   };
+  // A start queued in m_starts, dropped (cancelled or released before the
+  // batch's flush).
+  void drop_start(run::TaskHandle h) {
+    std::erase_if(m_starts, [&](const Entry& e) {
+      return e.owner_handle.slot == h.slot && e.owner_handle.gen == h.gen;
+    });
+  }
+  // The releases queued since the last flush(), forgotten now; under the
+  // scheduler's mutex.
+  void forget_released() {
+    for (const wire::Handle e : m_released) m_s.forget(e);
+    m_released.clear();
+  }
+  // The same, from the executor's end (its driver's last batch was flushed,
+  // but a release may follow it: the run's end).
+  void flush_releases() {
+    if (m_released.empty()) return;
+    const std::lock_guard<std::mutex> lock(m_s.m_mutex);
+    forget_released();
+  }
   // The task the driver's handle `h` names, or null when it names none (its
   // slot since given to another task of the driver's, or released).
   Task* task(run::TaskHandle h) noexcept {
@@ -121,6 +170,9 @@ class Scheduler::Executor final : public run::Executor {
   std::shared_ptr<const Run> m_run;   // run_of()
   std::vector<Task> m_tasks;          // index: the driver's handle's slot; the driver's thread only
   std::vector<run::TaskHandle> m_progressed;  // under the scheduler's mutex
+  // Queued for flush(), the driver's thread only.
+  std::vector<Entry> m_starts;
+  std::vector<wire::Handle> m_released;
 };
 
 Scheduler::Scheduler(Channel& channel, PlacementPolicy policy)
@@ -195,33 +247,11 @@ void Scheduler::free_slot(std::uint32_t slot) {
   m_free.push_back(slot);
 }
 
-ActionState Scheduler::submit(const std::shared_ptr<const Run>& run, actions::Action& a,
-                              const actions::ActionRequest& r, const actions::Placement& p, std::uint64_t owner,
-                              run::TaskHandle owner_handle, wire::Handle& h) {
-  const std::lock_guard<std::mutex> lock(m_mutex);
-  auto [it, fresh] = m_index.try_emplace(r.action_id, 0);
-  if (!fresh) {
-    // Started again (a re-attach): keep the running one; its progress now
-    // goes to this driver's handle.
-    Entry& e = entry(it->second);
-    e.owner = owner;
-    e.owner_handle = owner_handle;
-    h = handle_of(e);
-    if (e.phase == Phase::Done) return e.result;
-    return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));
-  }
-  if (m_free.empty()) {
-    m_free.push_back(static_cast<std::uint32_t>(m_slots.size()));
-    m_slots.emplace_back();
-  }
-  const std::uint32_t slot = m_free.back();
-  m_free.pop_back();
-  it->second = slot;
-  m_slots[slot].used = true;
-  Entry& e = entry(slot);
+Scheduler::Entry Scheduler::prepare(const std::shared_ptr<const Run>& run, actions::Action& a,
+                                    const actions::ActionRequest& r, const actions::Placement& p, std::uint64_t owner,
+                                    run::TaskHandle owner_handle) {
+  Entry e;
   e.key = r.action_id;
-  e.slot = slot;
-  h = handle_of(e);
   e.owner = owner;
   e.owner_handle = owner_handle;
   e.run = run;
@@ -237,12 +267,38 @@ ActionState Scheduler::submit(const std::shared_ptr<const Run>& run, actions::Ac
   // the action asks for them spread or packed over nodes.
   if (e.need.one_job) e.need.nodes = node_policy(p.nodes, NodePolicy::OneNode);
   e.cls = !p.own_process && p.ranks <= 1 && a.info().synchronous ? kLight : kHeavy;
+  return e;
+}
+
+wire::Handle Scheduler::submit(Entry&& prepared, bool& done) {
+  auto [it, fresh] = m_index.try_emplace(prepared.key, 0);
+  if (!fresh) {
+    // Started again (a re-attach): keep the running one; its progress now
+    // goes to this driver's handle.
+    Entry& e = entry(it->second);
+    e.owner = prepared.owner;
+    e.owner_handle = prepared.owner_handle;
+    done = e.phase == Phase::Done;
+    return handle_of(e);
+  }
+  if (m_free.empty()) {
+    m_free.push_back(static_cast<std::uint32_t>(m_slots.size()));
+    m_slots.emplace_back();
+  }
+  const std::uint32_t slot = m_free.back();
+  m_free.pop_back();
+  it->second = slot;
+  m_slots[slot].used = true;
+  Entry& e = entry(slot);
+  e = std::move(prepared);
+  e.slot = slot;
   e.seq = m_seq++;
   e.queued_ms = now_ms();
   if (m_crashes) {
-    if (auto why = m_crashes->exhausted(r.action_id)) {
+    if (auto why = m_crashes->exhausted(e.key)) {
       crashed_out(e, *why);
-      return e.result;  // the driver reads it at once: nothing to wake
+      done = true;
+      return handle_of(e);
     }
   }
   enqueue(e);
@@ -250,7 +306,8 @@ ActionState Scheduler::submit(const std::shared_ptr<const Run>& run, actions::Ac
     m_queued_pending = true;
     m_queued.notify();
   }
-  return ActionState::active(r.action_id, std::chrono::milliseconds(60'000));
+  done = false;
+  return handle_of(e);
 }
 
 void Scheduler::enqueue(const Entry& e) {
@@ -291,7 +348,6 @@ bool Scheduler::cancel(wire::Handle h) {
 }
 
 void Scheduler::forget(wire::Handle h) {
-  const std::lock_guard<std::mutex> lock(m_mutex);
   Entry* e = find(h);
   if (!e || e->phase != Phase::Done) return;
   erase(*e);
@@ -398,6 +454,11 @@ void Scheduler::crashed_out(Entry& e, const std::string& cause) {
   e.ranks.clear();
   e.result = ActionState::failed(e.key, "Pilot.TaskCrashed", cause);
   log(e.run->id, "failed " + e.state_name + " (" + e.action + ") task " + e.key + ": Pilot.TaskCrashed: " + cause);
+  // Written now, as the crashes counted at the pilot's start are: another
+  // task that keeps crashing may take this pilot down before the next
+  // round's flush, and the run's failure is journaled (its driver reads it
+  // at its next poll) whether the pilot lives on or not.
+  if (m_logs) m_logs->flush_all();
 }
 
 void Scheduler::log(const std::string& run_id, const std::string& line) {

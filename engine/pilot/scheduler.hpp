@@ -148,20 +148,25 @@ class Scheduler {
   // of placement looks at the head of each flow, not at the whole queue.
   using Queue = std::map<std::string, std::map<std::uint64_t, std::uint32_t>>;
 
-  // Under m_mutex.
-  // Queues the task (or finds it queued or running under its action id)
-  // for executor `owner`, whose driver's handle of it is `owner_handle`;
-  // `h` is set to its entry's handle, which the calls below take.
-  actions::ActionState submit(const std::shared_ptr<const Run>& run, actions::Action& a,
-                              const actions::ActionRequest& r, const actions::Placement& p, std::uint64_t owner,
-                              run::TaskHandle owner_handle, wire::Handle& h);
+  // The entry of a task for executor `owner`, whose driver's handle of it
+  // is `owner_handle`: filled on the driver's thread, outside m_mutex (the
+  // copies of the request's parts are no time under the lock).
+  static Entry prepare(const std::shared_ptr<const Run>& run, actions::Action& a, const actions::ActionRequest& r,
+                       const actions::Placement& p, std::uint64_t owner, run::TaskHandle owner_handle);
+  // Under m_mutex (submit and forget; the executor's flush() holds it for a batch).
+  // Queues a prepared entry (or finds the task queued, running or done under
+  // its action id: a re-attach) and returns its entry's handle, which the
+  // calls below take; `done` tells that it has its outcome already (a
+  // re-attach of a finished task, or a task failed Pilot.TaskCrashed).
+  wire::Handle submit(Entry&& prepared, bool& done);
+  // Drops an ended task (a stale handle, or a task not ended, is ignored).
+  void forget(wire::Handle h);
+  // These take m_mutex themselves.
   // Its outcome, or Active (for action id `key`) while it has none or `h`
   // is stale.
   actions::ActionState state_of(wire::Handle h, const std::string& key);
   // Whether a worker was asked to stop it (false: it was on no worker).
   bool cancel(wire::Handle h);
-  // Drops an ended task (a stale handle, or a task not ended, is ignored).
-  void forget(wire::Handle h);
   // The entry `h` names, or null when its slot is free or has been reused
   // since `h` was given out (stale).
   Entry* find(wire::Handle h);

@@ -74,6 +74,7 @@ Driver::Driver(const actions::ActionRegistry& registry, RunDirectory& dir, RunSt
 
 void Driver::reattach() {
   for (const auto& id : m_state.tasks()) launch(id, /*reattach=*/true);
+  if (m_routed) m_routed->flush();
   drain_results();
 }
 
@@ -125,6 +126,11 @@ void Driver::act_on(const std::vector<Event>& committed) {
     if (m_options.observer) m_options.observer(event_json(e));
     act(e);
   }
+  // The batch's starts and releases reach the routed executor together: one
+  // lock of the pilot's scheduler per batch, not one per task, which the
+  // coordinator's loop, placing under that lock, made a futex wait and wake
+  // (and a context switch) at a Map's rate.
+  if (m_routed) m_routed->flush();
   drain_results();
 }
 

@@ -63,6 +63,13 @@ class Executor {
   // order, maybe repeated, maybe stale); called on the driver's thread after
   // its wake-up fired.
   virtual std::vector<TaskHandle> take_progressed() { return {}; }
+  // Hands over what start() and release() only queued: an executor shared
+  // with another thread (the pilot's scheduler) may queue them and take its
+  // lock once per batch. The driver calls it after each batch of events it
+  // acted on and after a re-attach, before it polls or waits; start()'s
+  // answer for a queued task is Active, and its real state is reported by
+  // progress (take_progressed()) like any other.
+  virtual void flush() {}
 };
 
 class InProcessExecutor final : public Executor {

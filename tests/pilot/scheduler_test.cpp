@@ -65,6 +65,7 @@ TEST_F(PilotScheduler, AnOutcomeForASlotGivenToAnotherTaskIsRefused) {
 
   const auto a = request("a");
   EXPECT_FALSE(ex->start(kA, echo, a, p).done());
+  ex->flush();  // as the driver after a batch
   s.pump();
   auto sent = sent_to(worker);
   ASSERT_EQ(sent.size(), 1u);
@@ -80,6 +81,7 @@ TEST_F(PilotScheduler, AnOutcomeForASlotGivenToAnotherTaskIsRefused) {
 
   const auto b = request("b");
   EXPECT_FALSE(ex->start(kB, echo, b, p).done());
+  ex->flush();
   s.pump();
   sent = sent_to(worker);
   ASSERT_EQ(sent.size(), 1u);
@@ -100,13 +102,20 @@ TEST_F(PilotScheduler, AnOutcomeForASlotGivenToAnotherTaskIsRefused) {
   EXPECT_EQ(st.action_id, "b");
   EXPECT_EQ(st.details, (Json{{"from", "b"}}));
   // a was forgotten whole: its id starts afresh, not as the task that ended.
-  EXPECT_FALSE(ex->start(run::TaskHandle{1, 0}, echo, a, p).done());
+  ex->start(run::TaskHandle{1, 0}, echo, a, p);
+  ex->flush();
+  EXPECT_TRUE(ex->take_progressed().empty());
+  s.pump();
+  sent = sent_to(worker);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].request.action_id, "a");
 }
 
 TEST_F(PilotScheduler, AnOutcomeForAHandleNeverGivenOutIsRefused) {
   actions::Action& echo = *registry.resolve("echo");
   const auto a = request("a");
   ex->start(kA, echo, a, p);
+  ex->flush();
   s.pump();
   const auto sent = sent_to(worker);
   ASSERT_EQ(sent.size(), 1u);
@@ -127,6 +136,7 @@ TEST_F(PilotScheduler, AStaleDriverHandleReachesNoOtherTask) {
   // checks that the driver hears of it under `h`.
   const auto run_to_done = [&](run::TaskHandle h, const actions::ActionRequest& r) {
     ex->start(h, echo, r, p);
+    ex->flush();
     s.pump();
     const auto sent = sent_to(worker);
     ASSERT_EQ(sent.size(), 1u);
@@ -150,6 +160,7 @@ TEST_F(PilotScheduler, AStaleDriverHandleReachesNoOtherTask) {
   EXPECT_EQ(st.action_id, "b");
   EXPECT_EQ(st.details, (Json{{"from", "b"}}));
   ex->release(kB, echo, b, p);
+  ex->flush();
   EXPECT_EQ(s.status()["tasks"]["running"], 0);
 }
 
@@ -161,6 +172,7 @@ TEST_F(PilotScheduler, TasksInFlightTogetherEndUnderTheirOwnHandles) {
   const run::TaskHandle ha{0, 0}, hb{1, 0};
   ex->start(ha, echo, a, p);
   ex->start(hb, echo, b, p);
+  ex->flush();
   s.pump();
   const auto sent = sent_to(worker);
   ASSERT_EQ(sent.size(), 2u);
@@ -189,6 +201,7 @@ TEST_F(PilotScheduler, ATaskSubmittedAgainEndsUnderItsNewestHandle) {
   const run::TaskHandle again{1, 0};
   ex->start(kA, echo, a, p);
   ex->start(again, echo, a, p);
+  ex->flush();
   s.pump();
   const auto sent = sent_to(worker);
   ASSERT_EQ(sent.size(), 1u);  // sent once
@@ -198,6 +211,33 @@ TEST_F(PilotScheduler, ATaskSubmittedAgainEndsUnderItsNewestHandle) {
   const auto st = ex->poll(again, echo, a, p);
   ASSERT_TRUE(st.done());
   EXPECT_EQ(st.details, (Json{{"from", "a"}}));
+}
+
+// A driver's starts reach the scheduler together, at its flush() after the
+// batch (one lock of the scheduler per batch, not one per task): none is
+// placed before it, and a start cancelled or released before it never
+// reaches a worker, while the others of the batch do.
+TEST_F(PilotScheduler, StartsReachTheSchedulerAtTheBatchsFlush) {
+  actions::Action& echo = *registry.resolve("echo");
+  const auto a = request("a"), b = request("b"), c = request("c");
+  const run::TaskHandle ha{0, 0}, hb{1, 0}, hc{2, 0};
+  EXPECT_FALSE(ex->start(ha, echo, a, p).done());
+  EXPECT_FALSE(ex->start(hb, echo, b, p).done());
+  EXPECT_FALSE(ex->start(hc, echo, c, p).done());
+  s.pump();
+  EXPECT_TRUE(sent_to(worker).empty());  // nothing submitted yet
+  EXPECT_EQ(s.status()["tasks"]["queued"], 0);
+  EXPECT_FALSE(ex->poll(ha, echo, a, p).done());
+  ex->cancel(hb, echo, b, p);
+  ex->release(hc, echo, c, p);
+  ex->flush();
+  s.pump();
+  const auto sent = sent_to(worker);
+  ASSERT_EQ(sent.size(), 1u);  // b and c never left the executor
+  EXPECT_EQ(sent[0].request.action_id, "a");
+  EXPECT_EQ(s.status()["tasks"]["running"], 1);
+  EXPECT_FALSE(ex->poll(hb, echo, b, p).done());
+  EXPECT_FALSE(ex->poll(hc, echo, c, p).done());
 }
 
 }  // namespace
