@@ -1,6 +1,7 @@
 #include "run/interpreter.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "core/hash.hpp"
@@ -67,8 +68,15 @@ void Interpreter::emit(Event e) {
 }
 
 std::string Interpreter::action_id(const std::string& run_id, const Frame& f) {
-  const std::string key = run_id + '\x1f' + f.id + '\x1f' + f.state + '\x1f' + std::to_string(f.visit) +
-                          '\x1f' + std::to_string(f.attempt);
+  // The key is built in a buffer each thread keeps (a driver's thread steps
+  // one run at a time): the chain of operator+ it was made by allocated a
+  // string and grew it again, at every task of a Map.
+  thread_local std::string key;
+  key.clear();
+  key.append(run_id).append(1, '\x1f').append(f.id).append(1, '\x1f').append(f.state).append(1, '\x1f');
+  char digits[16];
+  key.append(digits, std::to_chars(digits, digits + sizeof digits, f.visit).ptr).append(1, '\x1f');
+  key.append(digits, std::to_chars(digits, digits + sizeof digits, f.attempt).ptr);
   std::string id = sha256_hex(key);
   id.resize(32);  // its first 32 hex digits, in place (substr made a second string)
   return id;
