@@ -366,6 +366,18 @@ std::int64_t binary_int(const PGresult* r, int row, int col) {
   return static_cast<std::int64_t>(x);
 }
 
+// A float8 column of a binary-format result (IEEE 754, big-endian).
+double binary_float8(const PGresult* r, int row, int col) {
+  const auto* v = reinterpret_cast<const unsigned char*>(PQgetvalue(r, row, col));
+  if (PQgetlength(r, row, col) != 8)
+    fail("catalog.db", "PostgreSQL: column " + std::to_string(col) + " of a search row is not a float8");
+  std::uint64_t x = 0;
+  for (int i = 0; i < 8; ++i) x = x << 8 | v[i];
+  double d;
+  std::memcpy(&d, &x, sizeof d);
+  return d;
+}
+
 // A PostgreSQL text[] literal of `items` (every element quoted).
 std::string text_array(const std::vector<std::string>& items) {
   std::string s = "{";
@@ -720,7 +732,44 @@ class PostgresCatalog final : public Catalog {
     auto text = [r](int row, int col) {
       return std::string(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
     };
-    for (int i = 0, n = PQntuples(r); i < n; ++i) {
+    // The live row's coded facet values, or with uncoded_terms the entries
+    // row's packed ones, of row i's entry `id` (column `col`).
+    auto facet_values = [&](int i, std::int64_t id, int col) {
+      const std::string_view column =
+          PQgetisnull(r, i, col) ? std::string_view()
+                                 : std::string_view(PQgetvalue(r, i, col), static_cast<std::size_t>(PQgetlength(r, i, col)));
+      if (options.uncoded_terms) found.add_facet_values(id, column);
+      else found.add_coded_facet_values(id, column, m_read_codes);
+    };
+    if (plan.client_page) {
+      // Every matched entry: its facet values counted, its sort values kept
+      // for the page (page_of), the rows counted for the total.
+      // Each sort column's type: the score float8, year and published_ms
+      // integers, title and identifier text.
+      std::vector<std::string> columns;
+      for (const int col : plan.sort_columns) columns.emplace_back(PQfname(r, col));
+      std::vector<MatchedRow> matched(static_cast<std::size_t>(PQntuples(r)));
+      for (int i = 0; i < PQntuples(r); ++i) {
+        MatchedRow& m = matched[static_cast<std::size_t>(i)];
+        m.id = binary_int(r, i, 0);
+        for (std::size_t k = 0; k < columns.size(); ++k) {
+          const int col = plan.sort_columns[k];
+          if (columns[k] == "score") m.keys.emplace_back(binary_float8(r, i, col));
+          else if (columns[k] == "year" || columns[k] == "published_ms") m.keys.emplace_back(binary_int(r, i, col));
+          else m.keys.emplace_back(text(i, col));
+        }
+        facet_values(i, m.id, plan.facets_column);
+      }
+      found.set_total(static_cast<std::int64_t>(matched.size()));
+      const auto page = page_of(matched, plan.sort, plan.cursor, static_cast<std::size_t>(q.limit) + 1);
+      for (std::size_t p = 0; p < page.size(); ++p) {
+        MatchedRow& m = matched[page[p]];
+        std::vector<std::string> keys;
+        for (const auto& v : m.keys) keys.push_back(param_text(v));  // a score to 17 digits: the same double
+        found.add_page(static_cast<std::int64_t>(p) + 1, m.id, std::move(keys));
+      }
+    }
+    for (int i = 0, n = plan.client_page ? 0 : PQntuples(r); i < n; ++i) {
       const std::int64_t part = binary_int(r, i, 0);
       if (part == 0) {
         std::vector<std::string> keys;
@@ -729,13 +778,7 @@ class PostgresCatalog final : public Catalog {
       } else if (part == 1) {
         found.set_total(binary_int(r, i, 3));
       } else if (found.is_facet_values(part)) {
-        // The live row's coded column, or with uncoded_terms the entries
-        // row's packed one.
-        const std::string_view column = PQgetisnull(r, i, fv) ? std::string_view()
-                                                              : std::string_view(PQgetvalue(r, i, fv),
-                                                                                 static_cast<std::size_t>(PQgetlength(r, i, fv)));
-        if (options.uncoded_terms) found.add_facet_values(binary_int(r, i, 2), column);
-        else found.add_coded_facet_values(binary_int(r, i, 2), column, m_read_codes);
+        facet_values(i, binary_int(r, i, 2), fv);
       } else {
         found.add_bucket(part, binary_int(r, i, 1), text(i, 4), binary_int(r, i, 3));
       }

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <utility>
 
+#include "jobs/catalog/errors.hpp"
 #include "jobs/catalog/text.hpp"
 
 namespace beamflow::catalog {
@@ -190,8 +191,13 @@ bool sorts_on(const std::vector<SortKey>& sort, const std::string& column) {
   return std::any_of(sort.begin(), sort.end(), [&](const SortKey& k) { return sort_column(k.field) == column; });
 }
 
+// The sort columns `matched` may copy, in the order it lists them (after
+// the id; then the terms facets' values, then the score).
+constexpr const char* kMatchedSortColumns[] = {"year", "title", "published_ms", "identifier"};
+
+// WITH matched AS MATERIALIZED (...) , or with `bare` the SELECT alone.
 void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vector<SortKey>& sort,
-                 const PlanOptions& options, int& terms_sink) {
+                 const PlanOptions& options, int& terms_sink, bool bare = false) {
   const std::string words = fts_expression(q.q, b.dialect());
   const bool sqlite = b.dialect() == Dialect::SQLite;
   const std::string tags = sqlite ? tag_expression(q.filters) : "";
@@ -201,14 +207,14 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
   // Only the columns the page's sort reads (and the terms facets' values)
   // are copied into it: at 1,000,000 entries a query's 12,000 rows of all
   // four sort columns cost 8% of the search's CPU.
-  b << "WITH matched AS MATERIALIZED (SELECT e.id AS id";
+  b << (bare ? "SELECT e.id AS id" : "WITH matched AS MATERIALIZED (SELECT e.id AS id");
   // SQLite keeps the identifier and title in live_names (schema version
   // 8), joined as `n` only for a sort on them.
   const char* names_row = sqlite ? "n" : "e";
   const bool names = sqlite && (sorts_on(sort, "title") || sorts_on(sort, "identifier"));
-  for (const auto& [column, row] : {std::pair<const char*, const char*>{"year", "e"}, {"title", names_row},
-                                    {"published_ms", "e"}, {"identifier", names_row}})
-    if (sorts_on(sort, column)) b << ", " << row << "." << column << " AS " << column;
+  for (const std::string column : kMatchedSortColumns)
+    if (sorts_on(sort, column))
+      b << ", " << (column == "title" || column == "identifier" ? names_row : "e") << "." << column << " AS " << column;
   // Terms facets count the packed values the entry row carries
   // (facet_values.hpp): read here, with the row the match reads anyway.
   // In SQLite they are counted as the row is made, by beamflow_terms with
@@ -302,7 +308,14 @@ void matched_cte(Builder& b, const Query& q, const Identity& who, const std::vec
     filter_sql(b, f, scan && f.kind == FilterKind::Range);
     if (f.kind == FilterKind::Range) scan = false;
   }
-  b << ") ";
+  if (!bare) b << ") ";
+}
+
+// A cursor's sort value as the statements bind it.
+SqlValue cursor_value(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_float()) return v.get<double>();
+  return v.get<std::int64_t>();
 }
 
 void keyset(Builder& b, const std::vector<SortKey>& sort, const Cursor& c) {
@@ -313,18 +326,12 @@ void keyset(Builder& b, const std::vector<SortKey>& sort, const Cursor& c) {
     b << "(";
     for (std::size_t j = 0; j < i; ++j) {
       b << "m." << sort_column(sort[j].field) << " = ";
-      const Json& v = c.keys[j];
-      if (v.is_string()) b.bind(v.get<std::string>());
-      else if (v.is_number_float()) b.bind(v.get<double>());
-      else b.bind(v.get<std::int64_t>());
+      b.bind(cursor_value(c.keys[j]));
       b << " AND ";
     }
     if (i < sort.size()) {
       b << "m." << sort_column(sort[i].field) << (sort[i].descending ? " < " : " > ");
-      const Json& v = c.keys[i];
-      if (v.is_string()) b.bind(v.get<std::string>());
-      else if (v.is_number_float()) b.bind(v.get<double>());
-      else b.bind(v.get<std::int64_t>());
+      b.bind(cursor_value(c.keys[i]));
     } else {
       b << "m.id > ";
       b.bind(c.row);
@@ -474,6 +481,40 @@ SearchPlan plan_search(const Query& query, const Identity& identity, Dialect dia
     return out;
   };
   Builder b(dialect);
+  // PostgreSQL with terms facets, which return every matched row anyway,
+  // and no histogram facet (which joins the matched set): the statement is
+  // the matched set itself, and the caller takes the total and the page
+  // (SearchPlan::client_page).
+  const bool histograms = std::any_of(query.facets.begin(), query.facets.end(),
+                                      [](const Facet& f) { return f.kind != FacetKind::Terms; });
+  if (dialect == Dialect::Postgres && has_terms_facet(query) && !histograms) {
+    plan.client_page = true;
+    if (!query.marker.empty()) {
+      plan.cursor = decode_cursor(query.marker, plan.fingerprint, plan.sort.size());
+      // Each value of the kind its column holds (page_of compares them;
+      // in SQL a wrong one was the server's error): a text for the title and
+      // the identifier, a number for the others.
+      for (std::size_t i = 0; i < plan.sort.size(); ++i) {
+        const std::string column = sort_column(plan.sort[i].field);
+        const Json& v = plan.cursor->keys[i];
+        if (column == "title" || column == "identifier" ? !v.is_string() : !v.is_number())
+          throw Error("catalog.cursor.invalid", kInvalidInput, "marker: not a cursor this catalog issued",
+                      {{"field", "marker"}});
+      }
+    }
+    matched_cte(b, query, identity, plan.sort, options, plan.terms_sink, true);
+    std::vector<std::string> columns{"id"};
+    for (const std::string column : kMatchedSortColumns)
+      if (sorts_on(plan.sort, column)) columns.push_back(column);
+    plan.facets_column = static_cast<int>(columns.size());
+    columns.push_back("facets");
+    if (sorts_on(plan.sort, "score")) columns.push_back("score");
+    for (const auto& k : plan.sort)
+      plan.sort_columns.push_back(static_cast<int>(
+          std::find(columns.begin(), columns.end(), sort_column(k.field)) - columns.begin()));
+    plan.search = b.take();
+    return plan;
+  }
   // One statement: `matched` is computed once and the page, the total and
   // every facet read it (three or more statements re-ran the free-text match
   // and the visibility check each). One statement also sees one snapshot.
@@ -535,6 +576,47 @@ SearchPlan plan_search(const Query& query, const Identity& identity, Dialect dia
   b << ") u";
   plan.search = b.take();
   return plan;
+}
+
+namespace {
+// a < b (-1), a == b (0), a > b (1) for two sort values of one column.
+int compare(const SqlValue& a, const SqlValue& b) {
+  if (const auto* x = std::get_if<std::string>(&a)) {
+    const int c = x->compare(std::get<std::string>(b));
+    return c < 0 ? -1 : c > 0;
+  }
+  if (std::holds_alternative<std::int64_t>(a) && std::holds_alternative<std::int64_t>(b)) {
+    const auto x = std::get<std::int64_t>(a), y = std::get<std::int64_t>(b);
+    return x < y ? -1 : x > y;
+  }
+  auto number = [](const SqlValue& v) {
+    return std::holds_alternative<double>(v) ? std::get<double>(v) : static_cast<double>(std::get<std::int64_t>(v));
+  };
+  const double x = number(a), y = number(b);
+  return x < y ? -1 : x > y;
+}
+}  // namespace
+
+std::vector<std::size_t> page_of(const std::vector<MatchedRow>& rows, const std::vector<SortKey>& sort,
+                                 const std::optional<Cursor>& cursor, std::size_t n) {
+  // Negative when row a comes before b (the keys in their directions, then the id).
+  auto order = [&sort](const std::vector<SqlValue>& a, std::int64_t a_id, const std::vector<SqlValue>& b,
+                       std::int64_t b_id) {
+    for (std::size_t i = 0; i < sort.size(); ++i)
+      if (const int c = compare(a[i], b[i])) return sort[i].descending ? -c : c;
+    return a_id < b_id ? -1 : a_id > b_id;
+  };
+  std::vector<SqlValue> after;
+  if (cursor)
+    for (const auto& v : cursor->keys) after.push_back(cursor_value(v));
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (!cursor || order(rows[i].keys, rows[i].id, after, cursor->row) > 0) out.push_back(i);
+  auto before = [&](std::size_t a, std::size_t b) { return order(rows[a].keys, rows[a].id, rows[b].keys, rows[b].id) < 0; };
+  const std::size_t keep = std::min(n, out.size());
+  std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(keep), out.end(), before);
+  out.resize(keep);
+  return out;
 }
 
 }  // namespace beamflow::catalog

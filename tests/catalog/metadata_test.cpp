@@ -252,6 +252,55 @@ TEST(CatalogPlan, PostgresSendsThePackedFacetValuesRawInTheirOwnColumn) {
   EXPECT_EQ(lite.search.text.find("BYTEA"), std::string::npos) << lite.search.text;
 }
 
+// PostgreSQL with terms facets and no histogram facet: the statement is
+// the matched set alone (its rows go to the client for the facets anyway),
+// and the client takes the total and the page (page_of) as the page part
+// did: after the cursor, by the sort keys in their directions, then the id.
+TEST(CatalogPlan, PostgresTermsFacetsTakeThePageFromTheMatchedRows) {
+  const Identity who{"u", {}, false};
+  const SearchPlan pg = plan_search(
+      parse_query(Json::parse(R"({"q": "steel", "facets": [{"field_name": "domain.elements"}]})")), who, Dialect::Postgres);
+  EXPECT_TRUE(pg.client_page);
+  EXPECT_EQ(pg.search.text.rfind("SELECT e.id AS id, e.facets AS facets, ts_rank(", 0), 0u) << pg.search.text;
+  EXPECT_EQ(pg.search.text.find("matched"), std::string::npos) << pg.search.text;
+  EXPECT_EQ(pg.sort_columns, (std::vector<int>{2}));
+  EXPECT_EQ(pg.facets_column, 1);
+  const SearchPlan by_year = plan_search(
+      parse_query(Json::parse(R"({"q": "steel", "facets": [{"field_name": "domain.elements"}],
+        "sort": [{"field_name": "dc.publicationYear", "order": "desc"}, {"field_name": "dc.titles.title"}]})")),
+      who, Dialect::Postgres);
+  EXPECT_EQ(by_year.sort_columns, (std::vector<int>{1, 2}));
+  EXPECT_EQ(by_year.facets_column, 3);
+  // A histogram facet joins the matched set; SQLite counts inside the match.
+  for (const auto& [query, d] : {std::pair<const char*, Dialect>{R"({"q": "steel", "facets": [{"field_name": "domain.elements"},
+        {"type": "date_histogram", "field_name": "published", "date_interval": "year"}]})", Dialect::Postgres},
+                                 {R"({"q": "steel", "facets": [{"field_name": "domain.elements"}]})", Dialect::SQLite},
+                                 {R"({"q": "steel"})", Dialect::Postgres}})
+    EXPECT_FALSE(plan_search(parse_query(Json::parse(query)), who, d).client_page) << query;
+
+  // Year descending, then title ascending (bytewise), then id.
+  const std::vector<SortKey> sort{{"dc.publicationYear", true}, {"dc.titles.title", false}};
+  const std::vector<MatchedRow> rows{{5, {std::int64_t{2020}, std::string("b")}}, {3, {std::int64_t{2021}, std::string("z")}},
+                                     {9, {std::int64_t{2020}, std::string("B")}}, {4, {std::int64_t{2020}, std::string("b")}},
+                                     {7, {std::int64_t{2019}, std::string("a")}}};
+  EXPECT_EQ(page_of(rows, sort, std::nullopt, 10), (std::vector<std::size_t>{1, 2, 3, 0, 4}));
+  EXPECT_EQ(page_of(rows, sort, std::nullopt, 2), (std::vector<std::size_t>{1, 2}));
+  // After (2020, "b", 4): the tie's later id, then the older year.
+  const Cursor after{{Json(2020), Json("b")}, 4};
+  EXPECT_EQ(page_of(rows, sort, after, 10), (std::vector<std::size_t>{0, 4}));
+  // Scores: larger first; an integer cursor value compares as a number.
+  const std::vector<SortKey> by_score{{"_score", true}};
+  const std::vector<MatchedRow> scored{{1, {0.5}}, {2, {1.0}}, {3, {0.25}}, {4, {1.0}}};
+  EXPECT_EQ(page_of(scored, by_score, std::nullopt, 3), (std::vector<std::size_t>{1, 3, 0}));
+  EXPECT_EQ(page_of(scored, by_score, Cursor{{Json(1)}, 2}, 3), (std::vector<std::size_t>{3, 0, 2}));
+  // A cursor whose value is not of its column's kind is refused when planned.
+  Json next = Json::parse(R"({"q": "steel", "facets": [{"field_name": "domain.elements"}]})");
+  next["marker"] = encode_cursor(Cursor{{Json("x")}, 2}, pg.fingerprint);
+  expect_error([&] { plan_search(parse_query(next), who, Dialect::Postgres); }, "catalog.cursor.invalid");
+  next["marker"] = encode_cursor(Cursor{{Json(0.5)}, 2}, pg.fingerprint);
+  EXPECT_TRUE(plan_search(parse_query(next), who, Dialect::Postgres).cursor.has_value());
+}
+
 // A code names one (field, value) pair: two fields' values with the same
 // 64-bit value hash get a code each, and asking again gives the same ones.
 // (Keyed by the value hash alone, the second one was never found again and
