@@ -62,36 +62,56 @@ bool is_iso_date(std::string_view s, bool with_time) {
 
 namespace {
 
-// The one definition of a word (see text.hpp): hands `sink` each word
-// character lower-cased, and whether it starts a new word.
-template <class Sink>
-void each_word_char(std::string_view s, Sink&& sink) {
-  bool in_word = false;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c >= 0x80) {
-      sink(static_cast<char>(std::tolower(c)), !in_word);
-      in_word = true;
-    } else {
-      in_word = false;
+// The one definition of a word (see text.hpp), as a table: each byte's
+// lower-cased self where it is a word character (ASCII letters and digits,
+// every byte >= 0x80), 0 where it separates words. A table read a byte
+// instead of a call to the C library's isalnum and tolower (the "C" locale
+// beamflow runs in: ASCII only) for every byte an ingest indexes.
+struct WordTable {
+  char fold[256];
+  constexpr WordTable() : fold{} {
+    for (int c = 0; c < 256; ++c) {
+      const bool word = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+      fold[c] = word ? static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c) : '\0';
     }
   }
+};
+constexpr WordTable kWords;
+
+char fold(char c) { return kWords.fold[static_cast<unsigned char>(c)]; }
+
+// Hands `sink` each word of `s` as (start, length) in `s`.
+template <class Sink>
+void each_word(std::string_view s, Sink&& sink) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && !fold(s[i])) ++i;
+    std::size_t end = i;
+    while (end < s.size() && fold(s[end])) ++end;
+    if (end > i) sink(i, end - i);
+    i = end;
+  }
+}
+
+// Appends `s`'s bytes [from, from + n) lower-cased to `out`.
+void append_folded(std::string_view s, std::size_t from, std::size_t n, std::string& out) {
+  const std::size_t at = out.size();
+  out.resize(at + n);
+  for (std::size_t k = 0; k < n; ++k) out[at + k] = fold(s[from + k]);
 }
 
 }  // namespace
 
 std::vector<std::string> tokens(std::string_view s) {
   std::vector<std::string> out;
-  each_word_char(s, [&](char c, bool starts) {
-    if (starts) out.emplace_back();
-    out.back() += c;
-  });
+  each_word(s, [&](std::size_t from, std::size_t n) { append_folded(s, from, n, out.emplace_back()); });
   return out;
 }
 
 void append_tokens(std::string_view s, std::string& out) {
-  each_word_char(s, [&](char c, bool starts) {
-    if (starts && !out.empty()) out += ' ';
-    out += c;
+  each_word(s, [&](std::size_t from, std::size_t n) {
+    if (!out.empty()) out += ' ';
+    append_folded(s, from, n, out);
   });
 }
 
