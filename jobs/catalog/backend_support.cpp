@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/json_parse.hpp"
 #include "jobs/catalog/errors.hpp"
@@ -149,11 +151,35 @@ std::map<FieldKey, std::vector<std::string>> field_texts_of(const std::vector<Fi
 }
 
 void sort_field_rows(std::vector<FieldRow>& rows) {
-  std::sort(rows.begin(), rows.end(), [](const FieldRow& a, const FieldRow& b) {
-    if (const int c = a.field.field.compare(b.field.field)) return c < 0;
+  // Sorted as keys (the field's rank among the batch's few distinct names,
+  // the entry, the row's place), the rows then moved once into that order:
+  // sorting the rows themselves compared field names at every step and
+  // moved two strings a swap (2.6% of a SQLite ingest's instructions).
+  std::unordered_map<std::string_view, std::uint32_t> rank;
+  for (const auto& r : rows) rank.emplace(r.field.field, 0);
+  std::vector<std::string_view> names;
+  names.reserve(rank.size());
+  for (const auto& [name, unused] : rank) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  for (std::size_t i = 0; i < names.size(); ++i) rank[names[i]] = static_cast<std::uint32_t>(i);
+  struct Key {
+    std::uint32_t field;
+    std::uint32_t at;
+    std::int64_t entry;
+  };
+  std::vector<Key> keys;
+  keys.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    keys.push_back({rank[rows[i].field.field], static_cast<std::uint32_t>(i), rows[i].entry});
+  std::sort(keys.begin(), keys.end(), [&rows](const Key& a, const Key& b) {
+    if (a.field != b.field) return a.field < b.field;
     if (a.entry != b.entry) return a.entry < b.entry;
-    return a.field.text < b.field.text;
+    return rows[a.at].field.text < rows[b.at].field.text;
   });
+  std::vector<FieldRow> sorted;
+  sorted.reserve(rows.size());
+  for (const auto& k : keys) sorted.push_back(std::move(rows[k.at]));
+  rows = std::move(sorted);
 }
 
 FacetBucket facet_bucket(const Facet& facet, const std::string& bucket, std::int64_t count) {
