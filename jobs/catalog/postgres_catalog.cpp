@@ -748,25 +748,28 @@ class PostgresCatalog final : public Catalog {
       // integers, title and identifier text.
       std::vector<std::string> columns;
       for (const int col : plan.sort_columns) columns.emplace_back(PQfname(r, col));
-      std::vector<MatchedRow> matched(static_cast<std::size_t>(PQntuples(r)));
-      for (int i = 0; i < PQntuples(r); ++i) {
-        MatchedRow& m = matched[static_cast<std::size_t>(i)];
-        m.id = binary_int(r, i, 0);
+      const int n = PQntuples(r);
+      MatchedRows matched{columns.size(), {}, {}};
+      matched.ids.reserve(static_cast<std::size_t>(n));
+      matched.keys.reserve(static_cast<std::size_t>(n) * columns.size());
+      for (int i = 0; i < n; ++i) {
+        const std::int64_t id = binary_int(r, i, 0);
+        matched.ids.push_back(id);
         for (std::size_t k = 0; k < columns.size(); ++k) {
           const int col = plan.sort_columns[k];
-          if (columns[k] == "score") m.keys.emplace_back(binary_float8(r, i, col));
-          else if (columns[k] == "year" || columns[k] == "published_ms") m.keys.emplace_back(binary_int(r, i, col));
-          else m.keys.emplace_back(text(i, col));
+          if (columns[k] == "score") matched.keys.emplace_back(binary_float8(r, i, col));
+          else if (columns[k] == "year" || columns[k] == "published_ms") matched.keys.emplace_back(binary_int(r, i, col));
+          else matched.keys.emplace_back(text(i, col));
         }
-        facet_values(i, m.id, plan.facets_column);
+        facet_values(i, id, plan.facets_column);
       }
-      found.set_total(static_cast<std::int64_t>(matched.size()));
+      found.set_total(n);
       const auto page = page_of(matched, plan.sort, plan.cursor, static_cast<std::size_t>(q.limit) + 1);
       for (std::size_t p = 0; p < page.size(); ++p) {
-        MatchedRow& m = matched[page[p]];
         std::vector<std::string> keys;
-        for (const auto& v : m.keys) keys.push_back(param_text(v));  // a score to 17 digits: the same double
-        found.add_page(static_cast<std::int64_t>(p) + 1, m.id, std::move(keys));
+        for (std::size_t k = 0; k < columns.size(); ++k)  // a score to 17 digits: the same double
+          keys.push_back(param_text(matched.keys[page[p] * columns.size() + k]));
+        found.add_page(static_cast<std::int64_t>(p) + 1, matched.ids[page[p]], std::move(keys));
       }
     }
     for (int i = 0, n = plan.client_page ? 0 : PQntuples(r); i < n; ++i) {

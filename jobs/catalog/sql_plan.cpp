@@ -597,22 +597,23 @@ int compare(const SqlValue& a, const SqlValue& b) {
 }
 }  // namespace
 
-std::vector<std::size_t> page_of(const std::vector<MatchedRow>& rows, const std::vector<SortKey>& sort,
+std::vector<std::size_t> page_of(const MatchedRows& rows, const std::vector<SortKey>& sort,
                                  const std::optional<Cursor>& cursor, std::size_t n) {
-  // Negative when row a comes before b (the keys in their directions, then the id).
-  auto order = [&sort](const std::vector<SqlValue>& a, std::int64_t a_id, const std::vector<SqlValue>& b,
-                       std::int64_t b_id) {
+  // Negative when a row with values a and id a_id comes before one with b
+  // and b_id (the keys in their directions, then the id).
+  auto order = [&sort](const SqlValue* a, std::int64_t a_id, const SqlValue* b, std::int64_t b_id) {
     for (std::size_t i = 0; i < sort.size(); ++i)
       if (const int c = compare(a[i], b[i])) return sort[i].descending ? -c : c;
     return a_id < b_id ? -1 : a_id > b_id;
   };
+  auto values = [&rows](std::size_t i) { return rows.keys.data() + i * rows.width; };
   std::vector<SqlValue> after;
   if (cursor)
     for (const auto& v : cursor->keys) after.push_back(cursor_value(v));
   std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    if (!cursor || order(rows[i].keys, rows[i].id, after, cursor->row) > 0) out.push_back(i);
-  auto before = [&](std::size_t a, std::size_t b) { return order(rows[a].keys, rows[a].id, rows[b].keys, rows[b].id) < 0; };
+  for (std::size_t i = 0; i < rows.ids.size(); ++i)
+    if (!cursor || order(values(i), rows.ids[i], after.data(), cursor->row) > 0) out.push_back(i);
+  auto before = [&](std::size_t a, std::size_t b) { return order(values(a), rows.ids[a], values(b), rows.ids[b]) < 0; };
   const std::size_t keep = std::min(n, out.size());
   std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(keep), out.end(), before);
   out.resize(keep);

@@ -83,16 +83,19 @@ struct PlanOptions {
   bool uncoded_terms = false;
 };
 
-// One matched entry of a client_page statement: its id and sort values.
-struct MatchedRow {
-  std::int64_t id = 0;
+// The matched entries of a client_page statement: entry i's id is ids[i]
+// and its sort values keys[i * width, (i + 1) * width), width the number of
+// sort keys (one array for all: no allocation a hit).
+struct MatchedRows {
+  std::size_t width = 0;
+  std::vector<std::int64_t> ids;
   std::vector<SqlValue> keys;
 };
 // The page of `rows` as the statement's part 0 makes it: those after the
 // cursor (if any), ordered by the sort keys then the id ascending, at most
-// `n` (indexes into rows). Numbers compare as numbers, texts bytewise
+// `n` (indexes into rows.ids). Numbers compare as numbers, texts bytewise
 // (the columns' "C" collation).
-std::vector<std::size_t> page_of(const std::vector<MatchedRow>& rows, const std::vector<SortKey>& sort,
+std::vector<std::size_t> page_of(const MatchedRows& rows, const std::vector<SortKey>& sort,
                                  const std::optional<Cursor>& cursor, std::size_t n);
 
 // Throws catalog.cursor.invalid for a marker of another query.

@@ -280,9 +280,10 @@ TEST(CatalogPlan, PostgresTermsFacetsTakeThePageFromTheMatchedRows) {
 
   // Year descending, then title ascending (bytewise), then id.
   const std::vector<SortKey> sort{{"dc.publicationYear", true}, {"dc.titles.title", false}};
-  const std::vector<MatchedRow> rows{{5, {std::int64_t{2020}, std::string("b")}}, {3, {std::int64_t{2021}, std::string("z")}},
-                                     {9, {std::int64_t{2020}, std::string("B")}}, {4, {std::int64_t{2020}, std::string("b")}},
-                                     {7, {std::int64_t{2019}, std::string("a")}}};
+  const MatchedRows rows{2,
+                         {5, 3, 9, 4, 7},
+                         {std::int64_t{2020}, "b", std::int64_t{2021}, "z", std::int64_t{2020}, "B", std::int64_t{2020}, "b",
+                          std::int64_t{2019}, "a"}};
   EXPECT_EQ(page_of(rows, sort, std::nullopt, 10), (std::vector<std::size_t>{1, 2, 3, 0, 4}));
   EXPECT_EQ(page_of(rows, sort, std::nullopt, 2), (std::vector<std::size_t>{1, 2}));
   // After (2020, "b", 4): the tie's later id, then the older year.
@@ -290,7 +291,7 @@ TEST(CatalogPlan, PostgresTermsFacetsTakeThePageFromTheMatchedRows) {
   EXPECT_EQ(page_of(rows, sort, after, 10), (std::vector<std::size_t>{0, 4}));
   // Scores: larger first; an integer cursor value compares as a number.
   const std::vector<SortKey> by_score{{"_score", true}};
-  const std::vector<MatchedRow> scored{{1, {0.5}}, {2, {1.0}}, {3, {0.25}}, {4, {1.0}}};
+  const MatchedRows scored{1, {1, 2, 3, 4}, {0.5, 1.0, 0.25, 1.0}};
   EXPECT_EQ(page_of(scored, by_score, std::nullopt, 3), (std::vector<std::size_t>{1, 3, 0}));
   EXPECT_EQ(page_of(scored, by_score, Cursor{{Json(1)}, 2}, 3), (std::vector<std::size_t>{3, 0, 2}));
   // A cursor whose value is not of its column's kind is refused when planned.
