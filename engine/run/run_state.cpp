@@ -39,15 +39,20 @@ std::vector<std::string> RunState::tasks() const {
   return out;
 }
 
-void RunState::mark_ready(const std::string& id) {
-  if (m_ready_set.insert(id).second) m_ready.push_back(id);
+void RunState::mark_ready(Frame& f) {
+  // A frame id is never made again once its frame is gone (a child's id
+  // holds its parent's visit and attempt), so a frame new in this turn is
+  // not one already queued under its id.
+  if (f.ready_turn == m_ready_turn) return;
+  f.ready_turn = m_ready_turn;
+  m_ready.push_back(f.id);
 }
 
 std::vector<std::string> RunState::take_ready() {
   // Moved out, not copied: two frame ids an item pass through here.
   std::vector<std::string> out(std::make_move_iterator(m_ready.begin()), std::make_move_iterator(m_ready.end()));
   m_ready.clear();
-  m_ready_set.clear();
+  ++m_ready_turn;
   return out;
 }
 
@@ -55,7 +60,7 @@ void RunState::set_phase(Frame& f, Phase p) {
   if (f.phase == Phase::Waiting || f.phase == Phase::Retrying) m_timers.erase({f.timer_ms, f.id});
   f.phase = p;
   if (p == Phase::Waiting || p == Phase::Retrying) m_timers.insert({f.timer_ms, f.id});
-  if (p == Phase::Ready || p == Phase::TaskDone || p == Phase::Children) mark_ready(f.id);
+  if (p == Phase::Ready || p == Phase::TaskDone || p == Phase::Children) mark_ready(f);
 }
 
 void RunState::check_resumable() const {
@@ -71,7 +76,7 @@ void RunState::check_resumable() const {
 
 void RunState::requeue_all() {
   for (auto& [id, f] : m_frames)
-    if (f.phase == Phase::Ready || f.phase == Phase::TaskDone || f.phase == Phase::Children) mark_ready(id);
+    if (f.phase == Phase::Ready || f.phase == Phase::TaskDone || f.phase == Phase::Children) mark_ready(f);
 }
 
 // Records the end of a child in its parent, then forgets the child (its
@@ -92,7 +97,7 @@ void RunState::end_child(Frame& child, ChildStatus status) {
       if (!c.first_error) c.first_error = child.error;
     }
   }
-  mark_ready(parent.id);
+  mark_ready(parent);
   const std::string id = child.id;
   cancel_subtree(id);
   m_frames.erase(id);
@@ -266,7 +271,7 @@ void RunState::apply(const Event& e) {
       m_ended_ms = b.value("t", std::int64_t{0});
       for (auto& [id, f] : m_frames) set_phase(f, Phase::Ended);
       m_ready.clear();
-      m_ready_set.clear();
+      ++m_ready_turn;
       return;
     }
   }

@@ -11,7 +11,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "core/error.hpp"
@@ -75,6 +74,9 @@ struct Frame {
   int visit = 0;     // visits[state] after entering it
   int attempt = 0;   // retries of the current state entry
   Phase phase = Phase::Ready;
+  // The RunState's ready turn in which the frame was last queued ready:
+  // queued at most once a turn (RunState::mark_ready).
+  std::uint64_t ready_turn = 0;
   TaskInFlight task;
   std::vector<int> retry_counts;  // per retrier of the current state
   std::int64_t timer_ms = 0;      // Waiting / Retrying
@@ -142,7 +144,7 @@ class RunState {
  private:
   Frame& frame(const std::string& id);
   void set_phase(Frame& f, Phase p);
-  void mark_ready(const std::string& id);
+  void mark_ready(Frame& f);
   void end_child(Frame& child, ChildStatus status);
   void cancel_subtree(const std::string& id);
 
@@ -150,7 +152,11 @@ class RunState {
   RunInfo m_info;
   std::map<std::string, Frame> m_frames;
   std::deque<std::string> m_ready;
-  std::unordered_set<std::string> m_ready_set;  // frame ids share long prefixes: hashed, not compared
+  // The turn of m_ready, counted up by take_ready(): a frame queued in this
+  // turn has it as its ready_turn. It replaces a hashed set of the queued
+  // ids, whose insert (a node, and a copy of a long id) at each frame made
+  // ready and whose clear() at each turn were a measured share of a Map's task.
+  std::uint64_t m_ready_turn = 1;
   std::set<std::pair<std::int64_t, std::string>> m_timers;
   bool m_ended = false;
   bool m_ok = false;
