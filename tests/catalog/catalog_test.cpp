@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <thread>
@@ -1558,6 +1559,26 @@ TEST(SqliteRank, TheSearchRankIsBm25BitForBit) {
   EXPECT_EQ(compare("body : steel").first, std::set<std::int64_t>{changed});
 }
 
+// What searches for `words` answer bob, one line a search: the total, then
+// each hit's identifier (after "ark:/99999/") and score to 17 digits.
+std::string ranked_answers(Catalog& catalog, std::initializer_list<const char*> words) {
+  std::string s;
+  for (const char* q : words) {
+    Query query;
+    query.q = q;
+    query.limit = 50;
+    const auto r = catalog.search(query, user("bob"));
+    s += std::to_string(r.total) + ":";
+    for (const auto& h : r.hits) {
+      char score[32];
+      std::snprintf(score, sizeof score, "%.17g", h.score);
+      s += " " + h.entry.identifier.substr(11) + "=" + score;
+    }
+    s += "\n";
+  }
+  return s;
+}
+
 // Schema version 6 keeps each live entry's FTS5 document-size record in
 // live_entries. A version-5 catalog (turned back into that layout here)
 // gets them copied from fts_docsize when opened, in the opening
@@ -1566,23 +1587,7 @@ TEST(SqliteRank, TheSearchRankIsBm25BitForBit) {
 TEST(SqliteRank, AVersion5CatalogGetsItsDocumentSizesWhenOpened) {
   ScratchDir dir{"beamflow-catalog-"};
   const auto file = dir.path() / "catalog.sqlite";
-  auto ranked = [](Catalog& catalog) {
-    std::string s;
-    for (const char* q : {"steel", "w7", "copper w11"}) {
-      Query query;
-      query.q = q;
-      query.limit = 50;
-      const auto r = catalog.search(query, user("bob"));
-      s += std::to_string(r.total) + ":";
-      for (const auto& h : r.hits) {
-        char score[32];
-        std::snprintf(score, sizeof score, "%.17g", h.score);
-        s += " " + h.entry.identifier.substr(11) + "=" + score;
-      }
-      s += "\n";
-    }
-    return s;
-  };
+  auto ranked = [](Catalog& catalog) { return ranked_answers(catalog, {"steel", "w7", "copper w11"}); };
   std::string before;
   {
     auto catalog = open_catalog("sqlite:" + file.string());
@@ -1605,7 +1610,7 @@ TEST(SqliteRank, AVersion5CatalogGetsItsDocumentSizesWhenOpened) {
   }
   {
     RawSqlite raw(file);
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 9);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 10);
     EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries JOIN fts_docsize d ON d.id = live_entries.id "
                           "WHERE fts_size = d.sz"), raw.integer("SELECT count(*) FROM live_entries"));
   }
@@ -1616,6 +1621,47 @@ TEST(SqliteRank, AVersion5CatalogGetsItsDocumentSizesWhenOpened) {
                         "WHERE fts_size = d.sz AND live_entries.id IN (SELECT id FROM live_names "
                         "WHERE identifier = 'ark:/99999/r9')"), 1);
   EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries WHERE fts_size IS NULL"), 0);
+}
+
+// Schema version 10: the full-text index merges 8 segments of a level into
+// one of the next (FTS5's automerge, in the fts table's configuration)
+// instead of 4. A new catalog has it; a version-9 catalog (the setting
+// taken out again here) gets it when opened and answers as before, and
+// what is ingested after is found.
+TEST(SqliteFts, ACatalogMerges8SegmentsALevelAndAVersion9CatalogGetsItWhenOpened) {
+  ScratchDir dir{"beamflow-catalog-"};
+  const auto file = dir.path() / "catalog.sqlite";
+  const std::string automerge = "SELECT coalesce((SELECT v FROM fts_config WHERE k = 'automerge'), 0)";
+  auto found = [](Catalog& catalog) { return ranked_answers(catalog, {"steel", "w7", "late"}); };
+  std::string before;
+  {
+    auto catalog = open_catalog("sqlite:" + file.string());
+    auto es = ranked_entries(120);
+    catalog->ingest(es);
+    before = found(*catalog);
+  }
+  {
+    RawSqlite raw(file);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 10);
+    EXPECT_EQ(raw.integer(automerge), 8);
+    raw.exec("DELETE FROM fts_config WHERE k = 'automerge'; PRAGMA user_version = 9;");
+    EXPECT_EQ(raw.integer(automerge), 0);
+  }
+  for (int open = 0; open < 2; ++open) {  // converted, then opened as it is
+    auto catalog = open_catalog("sqlite:" + file.string());
+    EXPECT_EQ(found(*catalog), before);
+  }
+  {
+    RawSqlite raw(file);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 10);
+    EXPECT_EQ(raw.integer(automerge), 8);
+  }
+  auto catalog = open_catalog("sqlite:" + file.string());
+  std::vector<Entry> late{entry("ark:/99999/late1", metadata("Late steel scan"))};
+  catalog->ingest(late);
+  const std::string after = found(*catalog);
+  EXPECT_NE(after, before);
+  EXPECT_NE(after.find("1: late1="), std::string::npos) << after;
 }
 
 // The elements facet of a search for "coded", as "value:count ...".
@@ -1742,7 +1788,7 @@ TEST(SqliteFacetCodes, AVersion6CatalogHasItsFacetsCodedWhenOpened) {
   catalog->ingest(more);
   EXPECT_EQ(element_counts(*catalog), "Fe:11 Ni:10 ");
   RawSqlite raw(file);
-  EXPECT_EQ(raw.integer("PRAGMA user_version"), 9);
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), 10);
   EXPECT_LE(raw.integer("SELECT max(length(facets)) FROM live_entries"), 40);
   EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries"), 21);
 }
@@ -1931,7 +1977,7 @@ TEST(SqliteNames, AVersion7CatalogHasItsNamesMovedWhenOpened) {
   }
   {
     RawSqlite raw(file);
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 9);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 10);
     EXPECT_EQ(raw.integer("SELECT count(*) FROM pragma_table_info('live_entries') WHERE name IN ('identifier', 'title')"), 0);
     EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries"), 34);
     expect_names_in_step(raw);

@@ -115,7 +115,7 @@ TEST(SqliteLiveFacets, ALiveRowHoldsCodedValuesOnlyAndAFullFieldIsCountedFromIts
     EXPECT_EQ(facets(*catalog), want);
   }
   Raw raw(file);
-  EXPECT_EQ(raw.integer("PRAGMA user_version"), 9);
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), 10);
   EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries"), static_cast<long long>(kEntries - 1));
   EXPECT_EQ(live_rows_with_uncoded_values(raw), 0);
   // The entries rows keep them: the last 30 titles.
@@ -154,7 +154,7 @@ TEST(SqliteLiveFacets, AVersion8CatalogHasItsLiveRowsCodedOnlyWhenOpened) {
     EXPECT_EQ(facets(*catalog), expected_facets(kEntries - 1, cu));
   }
   Raw raw(file);
-  EXPECT_EQ(raw.integer("PRAGMA user_version"), 9);
+  EXPECT_EQ(raw.integer("PRAGMA user_version"), 10);
   EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries"), static_cast<long long>(kEntries - 1));
   EXPECT_EQ(live_rows_with_uncoded_values(raw), 0);
   EXPECT_EQ(raw.integer("SELECT count(*) FROM live_entries WHERE fts_size IS NULL"), 0);
