@@ -20,7 +20,9 @@ TEST(CatalogText, WordsAreRunsOfAsciiLettersDigitsAndBytesFrom0x80LowerCasedInAs
   // Every ASCII byte that is not a letter or a digit separates words.
   for (int c = 1; c < 0x80; ++c) {
     const bool word = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!word) EXPECT_EQ(tokens(std::string("x") + static_cast<char>(c) + "y"), (Words{"x", "y"})) << c;
+    if (!word) {
+      EXPECT_EQ(tokens(std::string("x") + static_cast<char>(c) + "y"), (Words{"x", "y"})) << c;
+    }
   }
 }
 
