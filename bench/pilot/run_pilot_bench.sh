@@ -60,6 +60,23 @@ stop_pilot() {  # drain the coordinator; mpirun then ends
 }
 
 load() { cut -d' ' -f1 /proc/loadavg; }
+# ext4 without a journal (these test machines' root file system): a file
+# made in a block group where many inodes were deleted in the last 60 s (360 s
+# while their inode table is unwritten) makes ext4 skip each such inode after
+# reading its deletion time (ialloc.c's recently_deleted, which only a
+# journal-less ext4 calls). A run soon after an earlier run's clean-up then
+# spends most of the coordinator's CPU there (53-69% of rank 0's samples in
+# session 30's slow runs, flows/s a third). Said above the table, so that a
+# row measured so is read as the file system's, not beamflow's.
+fs_note() {
+  local dev
+  [ "$(findmnt -no FSTYPE -T "$1" 2>/dev/null)" = ext4 ] || return 0
+  dev=$(basename "$(findmnt -no SOURCE -T "$1")")
+  [ "$(cat "/sys/fs/ext4/$dev/journal_task" 2>/dev/null)" = "<none>" ] || return 0
+  echo "(note: $1 is on ext4 without a journal: a run within 6 minutes of deleting many files there, such as an"
+  echo " earlier run's clean-up, creates its files slowly; run 'sync' and leave 6 minutes between such runs)"
+}
+fs_note "$work"
 echo "| ranks | no-op tasks/s (Map of $items echo) | flows/s ($flows one-task flows) | submit->start median ms | p99 ms | load |"
 echo "| --- | --- | --- | --- | --- | --- |"
 for ranks in ${RANKS:-2 4 8}; do
