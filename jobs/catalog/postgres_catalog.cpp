@@ -744,10 +744,17 @@ class PostgresCatalog final : public Catalog {
     if (plan.client_page) {
       // Every matched entry: its facet values counted, its sort values kept
       // for the page (page_of), the rows counted for the total.
-      // Each sort column's type: the score float8, year and published_ms
-      // integers, title and identifier text.
-      std::vector<std::string> columns;
-      for (const int col : plan.sort_columns) columns.emplace_back(PQfname(r, col));
+      // Each sort column's type, told by its name once a statement, not at
+      // each row: the score float8, year and published_ms integers, title
+      // and identifier text.
+      enum class Kind { Float8, Int, Text };
+      std::vector<Kind> columns;
+      for (const int col : plan.sort_columns) {
+        const std::string_view name = PQfname(r, col);
+        columns.push_back(name == "score"                                 ? Kind::Float8
+                          : name == "year" || name == "published_ms" ? Kind::Int
+                                                                          : Kind::Text);
+      }
       const int n = PQntuples(r);
       MatchedRows matched{columns.size(), {}, {}};
       matched.ids.reserve(static_cast<std::size_t>(n));
@@ -757,9 +764,11 @@ class PostgresCatalog final : public Catalog {
         matched.ids.push_back(id);
         for (std::size_t k = 0; k < columns.size(); ++k) {
           const int col = plan.sort_columns[k];
-          if (columns[k] == "score") matched.keys.emplace_back(binary_float8(r, i, col));
-          else if (columns[k] == "year" || columns[k] == "published_ms") matched.keys.emplace_back(binary_int(r, i, col));
-          else matched.keys.emplace_back(text(i, col));
+          switch (columns[k]) {
+            case Kind::Float8: matched.keys.emplace_back(binary_float8(r, i, col)); break;
+            case Kind::Int: matched.keys.emplace_back(binary_int(r, i, col)); break;
+            case Kind::Text: matched.keys.emplace_back(text(i, col)); break;
+          }
         }
         facet_values(i, id, plan.facets_column);
       }
