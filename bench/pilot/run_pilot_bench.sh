@@ -30,7 +30,7 @@ chmod 700 "$work"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # A Slurm of the bench's own (state in $work, its own port): never a cluster
 # someone else started.
-export BEAMFLOW_SLURM_DIR="$work/slurm" BEAMFLOW_SLURM_PORT=$((20000 + RANDOM % 20000))
+export BEAMFLOW_SLURM_DIR="$work/slurm" BEAMFLOW_SLURM_PORT=auto
 pilot_pid=
 cleanup() {
   if [ -n "$pilot_pid" ] && kill -0 "$pilot_pid" 2>/dev/null; then

@@ -23,7 +23,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="${1:?usage: beamline_slurm_test.sh BEAMFLOW_BINARY}"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm runs as root (SlurmUser=root)"; exit 77; }
 export BEAMFLOW_SLURM_DIR="$(mktemp -d /tmp/beamflow-slurm-beamline.XXXXXX)"
-export BEAMFLOW_SLURM_PORT=$((20000 + RANDOM % 20000))
+export BEAMFLOW_SLURM_PORT=auto
 cluster="$root/slurm/local-cluster.sh"
 work="$(mktemp -d)"
 chmod 700 "$work"

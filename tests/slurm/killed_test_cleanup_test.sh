@@ -9,7 +9,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm runs as root (SlurmUser=root)"; exit 77; }
 here="$(mktemp -d /tmp/beamflow-killed-test.XXXXXX)"
-export BEAMFLOW_SLURM_DIR="$here/slurm" BEAMFLOW_SLURM_PORT=$((20000 + RANDOM % 20000))
+export BEAMFLOW_SLURM_DIR="$here/slurm" BEAMFLOW_SLURM_PORT=auto
 child=
 cleanup() {
   [ -z "$child" ] || kill -9 "$child" 2>/dev/null || true

@@ -28,7 +28,7 @@ mode="${2:?usage: pilot_slurm_test.sh BEAMFLOW_BINARY scancel|workerkill|walltim
 launcher="${3:-mpirun}"  # how pilot.sbatch starts the pilot's ranks: mpirun or srun
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm runs as root (SlurmUser=root)"; exit 77; }
 export BEAMFLOW_SLURM_DIR="$(mktemp -d /tmp/beamflow-slurm-pilot.XXXXXX)"
-export BEAMFLOW_SLURM_PORT=$((20000 + RANDOM % 20000))
+export BEAMFLOW_SLURM_PORT=auto
 cluster="$root/slurm/local-cluster.sh"
 work="$(mktemp -d)"
 chmod 700 "$work"
