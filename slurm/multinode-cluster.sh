@@ -183,16 +183,23 @@ up() {
     echo $! >"$dir/run/slurmctld.launcher.pid"
   }
   for i in $(seq 1 "$n"); do start_slurmd "$i"; done
-  for _ in $(seq 1 150); do
-    if [ "$(client sinfo -h -o %t 2>/dev/null | grep -cE '^(idle|mix|alloc)')" -ge 1 ] &&
-      [ "$(client sinfo -h -N -o %t 2>/dev/null | grep -cE '^(idle|mix|alloc)')" -eq "$n" ]; then
+  # Each look is bounded and the controller's exit ends the wait: without a
+  # controller every Slurm command retries for MessageTimeout (10 s).
+  local deadline=$((SECONDS + 60)) launcher
+  launcher=$(cat "$dir/run/slurmctld.launcher.pid" 2>/dev/null || true)
+  while ((SECONDS < deadline)); do
+    if [ -n "$launcher" ] && ! kill -0 "$launcher" 2>/dev/null; then
+      die "slurmctld stopped: $(grep -h 'fatal:' "$dir/log/slurmctld.log" "$dir/log/slurmctld.out" 2>/dev/null | tail -1) (see $dir/log/)"
+    fi
+    if [ "$(client timeout 5 sinfo -h -o %t 2>/dev/null | grep -cE '^(idle|mix|alloc)')" -ge 1 ] &&
+      [ "$(client timeout 5 sinfo -h -N -o %t 2>/dev/null | grep -cE '^(idle|mix|alloc)')" -eq "$n" ]; then
       echo "multinode-cluster: up ($n nodes: node[1-$n] at $net.11-$net.1$n, controller $net.1)"
       return 0
     fi
     sleep 0.2
   done
-  client sinfo -N || true
-  die "nodes did not become idle; see $dir/log/"
+  client timeout 5 sinfo -N || true
+  die "nodes did not become idle in 60 s; see $dir/log/"
 }
 
 start_slurmd() {
