@@ -31,6 +31,14 @@
 //                                        # of this connection to touch (PostgreSQL: a backend maps each
 //                                        # shared buffer at its first touch; at 1,000,000 entries the
 //                                        # bench's 7th search, 12,354 hits, is the first to touch ~12,000)
+//   catalog_bench ... --clients C          # PostgreSQL: C connections ingest the batches at once (a
+//                                        # facility's several publishing clients; each batch its own
+//                                        # transaction, dealt in turn). ingest/s is then the entries
+//                                        # over the whole ingest's wall time, the making of the entries
+//                                        # (one at a time, in order) included, and CPU us/entry this
+//                                        # process's CPU (every thread) an entry. The row ids, and so the
+//                                        # order of equally ranked hits, depend on which connection draws
+//                                        # first.
 //   catalog_bench --print-sql Q [--pg]   # the search statements of the first Q bench queries, one
 //                                        # JSON {"sql", "params"} a line (to time or EXPLAIN them)
 //
@@ -54,11 +62,16 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
+
+#include <libpq-fe.h>
 
 #include <sys/resource.h>
 
@@ -296,6 +309,61 @@ void run(const std::string& label, Catalog& catalog, long entries, int queries, 
   }
 }
 
+// Ingests `entries` over catalogs.size() connections at once: each thread
+// makes the next batch (under a lock: one random stream, so the entries
+// are those of run()) and ingests it on its own connection. Then searches
+// on the first, as run() does.
+void run_clients(const std::string& label, std::vector<std::unique_ptr<Catalog>>& catalogs, long entries,
+                 int queries, int batch) {
+  Corpus corpus(5000);
+  std::mt19937 rng(42);
+  std::mutex make;
+  long made = 0;
+  rusage r0{}, r1{};
+  getrusage(RUSAGE_SELF, &r0);
+  const auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(catalogs.size());
+  for (std::size_t c = 0; c < catalogs.size(); ++c)
+    threads.emplace_back([&, c] {
+      try {
+        for (;;) {
+          std::vector<Entry> es;
+          {
+            const std::lock_guard<std::mutex> hold(make);
+            for (int k = 0; k < batch && made < entries; ++k, ++made) es.push_back(make_entry(made, corpus, rng));
+          }
+          if (es.empty()) return;
+          catalogs[c]->ingest(es);
+        }
+      } catch (const std::exception& e) {
+        errors[c] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  getrusage(RUSAGE_SELF, &r1);
+  for (const auto& e : errors)
+    if (!e.empty()) throw std::runtime_error(e);
+  const auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+  const double cpu = secs(r1.ru_utime) - secs(r0.ru_utime) + secs(r1.ru_stime) - secs(r0.ru_stime);
+  print_row(label, entries, static_cast<double>(entries) / wall, measure(*catalogs[0], corpus, queries),
+            cpu / static_cast<double>(entries) * 1e6);
+}
+
+// The server settings a PostgreSQL run's figures depend on, on one line.
+void print_server_settings(const std::string& conninfo) {
+  std::unique_ptr<PGconn, void (*)(PGconn*)> conn(PQconnectdb(conninfo.c_str()), PQfinish);
+  if (PQstatus(conn.get()) != CONNECTION_OK) return;
+  std::unique_ptr<PGresult, void (*)(PGresult*)> r(
+      PQexec(conn.get(), "SELECT string_agg(name || '=' || current_setting(name), ' ' ORDER BY name) FROM "
+                         "unnest(ARRAY['shared_buffers', 'huge_pages', 'max_wal_size', 'wal_compression', 'fsync', "
+                         "'synchronous_commit', 'full_page_writes', 'checkpoint_timeout', 'server_version']) name"),
+      PQclear);
+  if (PQresultStatus(r.get()) == PGRES_TUPLES_OK && PQntuples(r.get()) == 1)
+    std::printf("server: %s\n", PQgetvalue(r.get(), 0, 0));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -313,7 +381,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   long entries = 1000000;
-  int queries = 200, batch = 10000;
+  int queries = 200, batch = 10000, clients = 1;
   long report = 0;
   bool search_only = false;
   std::string sqlite_path, pg;
@@ -342,6 +410,7 @@ int main(int argc, char** argv) {
     else if (a == "--query-kind" && (v == "facets" || v == "title" || v == "wildcard" || v == "creators")) g_query_kind = v;
     else if (a == "--warm-up") g_warm_up = std::stoi(v);
     else if (a == "--batch") batch = std::stoi(v);
+    else if (a == "--clients") clients = std::max(1, std::stoi(v));
     else if (a == "--report-every") report = std::stol(v);
     else if (a == "--sqlite") sqlite_path = v;
     else if (a == "--pg") pg = v;
@@ -363,7 +432,16 @@ int main(int argc, char** argv) {
   };
   try {
     if (!sqlite_path.empty()) bench("sqlite", *open_sqlite_catalog(sqlite_path));
-    if (!pg.empty()) bench("postgresql", *open_postgres_catalog(pg));
+    if (!pg.empty()) {
+      print_server_settings(pg);
+      if (clients > 1 && !search_only) {
+        std::vector<std::unique_ptr<Catalog>> catalogs;
+        for (int c = 0; c < clients; ++c) catalogs.push_back(open_postgres_catalog(pg));
+        run_clients("postgresql", catalogs, entries, queries, batch);
+      } else {
+        bench("postgresql", *open_postgres_catalog(pg));
+      }
+    }
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";
     return 1;

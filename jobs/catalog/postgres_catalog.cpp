@@ -603,9 +603,9 @@ class PostgresCatalog final : public Catalog {
     query("SELECT set_config('work_mem', $1::bigint || 'kB', true) "
           "WHERE pg_size_bytes(current_setting('work_mem')) < $1::bigint * 1024",
           {work_kb});
-    // The live rows' facet values coded (schema version 9), codes given
-    // under kCodesLock.
-    NewCodes codes(*this);
+    // The live rows' facet values coded (schema version 9); new codes are
+    // given tentatively and settled before the live rows are sent.
+    NewCodes codes(*this, NewCodes::Lock::Deferred);
     auto ids = query("SELECT nextval('entries_id_seq') FROM generate_series(1, $1)",
                      {static_cast<std::int64_t>(entries.size())});
     // The entries' rows go to the server while the next ones are made
@@ -620,6 +620,10 @@ class PostgresCatalog final : public Catalog {
     // They wait in parts of about kCopyChunk.
     BinaryRows entry_rows, live_rows;
     std::vector<std::string> live_parts;
+    const auto add_live = [&](const Entry& e, const IndexTerms& terms, const std::vector<std::int64_t>& tags) {
+      live_row(live_rows, e, terms, codes.live_facets(terms, e.row), tags);
+      if (live_rows.data().size() >= kCopyChunk) live_parts.push_back(live_rows.take(kCopyChunk + kCopyChunk / 4));
+    };
     std::vector<detail::FieldRow> fields;
     std::vector<std::string> published;
     for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -628,10 +632,7 @@ class PostgresCatalog final : public Catalog {
       IndexTerms terms = index_terms(e);
       const auto tags = tag_hashes(detail::add_field_rows(e.row, terms, "", fields));
       std::string facets = detail::pack_facet_values(terms);
-      if (e.status == EntryStatus::Published) {
-        live_row(live_rows, e, terms, codes.live_facets(terms, e.row), tags);
-        if (live_rows.data().size() >= kCopyChunk) live_parts.push_back(live_rows.take(kCopyChunk + kCopyChunk / 4));
-      }
+      if (e.status == EntryStatus::Published) add_live(e, terms, tags);
       entry_rows.row(21).int8(e.row).add(e.identifier).int4(e.version).add(e.collection).add(to_string(e.status))
           .add(e.owner).add(Json(e.visible_to).dump()).add(e.content.dump()).add(e.location).add(e.manifest_digest)
           .int8(static_cast<std::int64_t>(e.bytes)).int8(static_cast<std::int64_t>(e.files)).int8(e.published_ms);
@@ -649,6 +650,19 @@ class PostgresCatalog final : public Catalog {
     entry_rows.finish();
     entries_in.send(entry_rows.data());
     entries_in.finish();
+    if (!codes.settle()) {
+      // Another writer gave codes while this batch gave its own: the live
+      // rows are made again, coded under the lock (rare: only batches that
+      // meet new facet values at the same time on two connections).
+      live_rows = BinaryRows();
+      live_parts.clear();
+      std::vector<detail::FieldRow> again;
+      for (const Entry& e : entries) {
+        if (e.status != EntryStatus::Published) continue;
+        const IndexTerms terms = index_terms(e);
+        add_live(e, terms, tag_hashes(detail::add_field_rows(e.row, terms, "", again)));
+      }
+    }
     if (!published.empty()) {
       live_rows.finish();
       live_parts.push_back(live_rows.take(0));
@@ -660,8 +674,13 @@ class PostgresCatalog final : public Catalog {
     // A published entry was inserted with latest = 1 and a live row: right
     // when it is its identifier's only row (nearly always). Identifiers
     // with other versions are settled here; rewriting every new row (the
-    // old way) doubled the cost of an ingest, GIN index included.
-    if (!published.empty()) refresh_live(update_latest(published, true), codes);
+    // old way) doubled the cost of an ingest, GIN index included. Their
+    // live rows may give codes: under the lock.
+    if (!published.empty()) {
+      const auto changed = update_latest(published, true);
+      if (!changed.empty()) codes.settle(true);
+      refresh_live(changed, codes);
+    }
     codes.store();
     tx.commit();
     codes.keep();
@@ -869,16 +888,23 @@ class PostgresCatalog final : public Catalog {
     }
   }
 
-  // The codes one write transaction gives (facet_codes.hpp), as SQLite's
-  // NewCodes: made after taking kCodesLock (held to the transaction's end)
-  // and bringing the writer's codes up to the catalog's, so no other
-  // writer gives a code meanwhile; the new ones stored by store() with the
-  // rows that use them and kept in memory only once the transaction
-  // commits (keep()).
+  // The codes one write transaction gives (facet_codes.hpp), given by one
+  // writer at a time under kCodesLock (held to the transaction's end); the
+  // new ones stored by store() with the rows that use them and kept in
+  // memory only once the transaction commits (keep()). Eager (set_status,
+  // a conversion): the lock is taken first and the writer's codes brought
+  // up to the catalog's, as SQLite's NewCodes. Deferred (ingest): the codes
+  // are read without the lock and new ones given tentatively; settle()
+  // takes the lock only when the batch gave any, and says whether another
+  // writer gave codes meanwhile (then the tentative ones are dropped and
+  // the batch must code its rows again). A batch whose values all have
+  // codes (every bench batch after the first few) never takes the lock, so
+  // ingests on several connections do not wait on each other for it.
   class NewCodes {
    public:
-    explicit NewCodes(PostgresCatalog& c) : m_c(c) {
-      m_c.exec(kCodesLock);
+    enum class Lock { Eager, Deferred };
+    explicit NewCodes(PostgresCatalog& c, Lock when = Lock::Eager) : m_c(c) {
+      if (when == Lock::Eager) take_lock();
       m_c.read_codes(m_c.m_write_codes);
       m_from = m_c.m_write_codes.size();
     }
@@ -893,8 +919,25 @@ class PostgresCatalog final : public Catalog {
       return detail::coded_values_only(detail::code_facet_values(detail::facet_values_of(terms), m_c.m_write_codes),
                                        row);
     }
+    // Takes the lock if this transaction gave codes (or `always`) and does
+    // not hold it yet. False when codes it gave tentatively were also given
+    // by another writer since they were read: they are forgotten, the
+    // catalog's read, and the caller codes its rows again (under the lock).
+    bool settle(bool always = false) {
+      if (m_locked || (!always && m_c.m_write_codes.size() == m_from)) return true;
+      take_lock();
+      const bool tentative = m_c.m_write_codes.size() > m_from;
+      const auto stored = std::stoll(*m_c.query("SELECT coalesce(max(code), 0) FROM facet_codes", {}).at(0).at(0));
+      if (stored == static_cast<std::int64_t>(m_from)) return true;
+      m_c.m_write_codes.truncate(m_from);
+      m_c.read_codes(m_c.m_write_codes);
+      m_from = m_c.m_write_codes.size();
+      return !tentative;
+    }
     void store() {
       const auto& all = m_c.m_write_codes.values();
+      if (all.size() > m_from && !m_locked)
+        fail("catalog.db", "beamflow: facet codes given without the codes lock (a bug)", {});
       CopyRows rows;
       for (std::size_t i = m_from; i < all.size(); ++i)
         rows.add(static_cast<std::int64_t>(i + 1)).add(static_cast<std::int64_t>(all[i].field))
@@ -904,9 +947,13 @@ class PostgresCatalog final : public Catalog {
     void keep() { m_kept = true; }
 
    private:
+    void take_lock() {
+      m_c.exec(kCodesLock);
+      m_locked = true;
+    }
     PostgresCatalog& m_c;
     std::size_t m_from = 0;
-    bool m_kept = false;
+    bool m_kept = false, m_locked = false;
   };
 
   // The entries of these row ids, in no particular order.

@@ -1,14 +1,23 @@
 // PostgreSQL ingest's indexes: entries has no index of published_ms
 // (schema version 9; no statement reads one, searches read live_entries),
-// and a version-8 catalog loses it when opened.
+// and a version-8 catalog loses it when opened. Ingests on several
+// connections: the facet codes' lock is taken only by a batch that gives
+// codes, and a batch whose tentative codes another writer gave first codes
+// its live rows again.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
+#include <chrono>
+#include <future>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catalog/support/backends.hpp"
 #include "catalog/support/fixtures.hpp"
 #include "jobs/catalog/catalog.hpp"
+#include "jobs/catalog/facet_codes.hpp"
 #include "jobs/catalog/query.hpp"
 #include "support/scratch_dir.hpp"
 
@@ -50,6 +59,113 @@ TEST(PostgresIngest, EntriesHaveNoIndexOfPublishedTimesAndAVersion8CatalogDropsI
   std::vector<Entry> more{entry("ark:/99999/p3", metadata())};
   catalog->ingest(more);
   EXPECT_EQ(found(*catalog, "steel"), 3);
+}
+
+// A connection of its own to the catalog in `dir` (the test's other writer).
+class RawPostgres {
+ public:
+  explicit RawPostgres(const std::filesystem::path& dir)
+      : m_conn(PQconnectdb(PostgresBackend::location(dir).substr(std::string("postgresql:").size()).c_str()),
+               PQfinish) {}
+  std::string value(const std::string& sql) {
+    std::unique_ptr<PGresult, void (*)(PGresult*)> r(PQexec(m_conn.get(), sql.c_str()), PQclear);
+    const auto st = PQresultStatus(r.get());
+    EXPECT_TRUE(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) << PQresultErrorMessage(r.get());
+    return st == PGRES_TUPLES_OK && PQntuples(r.get()) > 0 ? PQgetvalue(r.get(), 0, 0) : "";
+  }
+  // Waits (up to 30 s) until `n` sessions wait for an advisory lock.
+  bool waiters(int n) {
+    for (int i = 0; i < 3000; ++i) {
+      if (value("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == std::to_string(n))
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+ private:
+  std::unique_ptr<PGconn, void (*)(PGconn*)> m_conn;
+};
+
+// Holds the facet codes' lock (postgres_catalog.cpp's kCodesLock), as a
+// writer giving codes does, until commit().
+void hold_codes_lock(RawPostgres& raw) {
+  raw.value("BEGIN");
+  raw.value("SELECT pg_advisory_xact_lock(4242002)");
+}
+
+std::string element_counts(Catalog& catalog) {
+  const auto r = catalog.search(parse_query({{"q", "scan"}, {"facets", {{{"field_name", "domain.elements"}}}}}),
+                                Identity{"bob", {}, false});
+  std::string s;
+  for (const auto& b : r.facets.at(0).buckets) s += b.value.get<std::string>() + ":" + std::to_string(b.count) + " ";
+  return s;
+}
+
+Entry scan(const std::string& id, std::vector<std::string> elements) {
+  Json c = metadata("Scan " + id);
+  c["domain"] = {{"elements", std::move(elements)}};
+  return entry("ark:/99999/" + id, c);
+}
+
+// An ingest whose facet values all have codes (or belong to fields past
+// their FacetCodes::kPerField codes) does not wait for another writer
+// holding the codes' lock: two connections ingest at once.
+TEST(PostgresIngest, ABatchThatGivesNoCodesDoesNotWaitForTheCodesLock) {
+  if (auto why = PostgresBackend::unavailable()) GTEST_SKIP() << "postgresql unavailable: " << *why;
+  ScratchDir dir;
+  auto catalog = PostgresBackend::open_fresh(dir.path());
+  // Identifiers and titles past their codes; elements Fe and Ni coded.
+  std::vector<Entry> fill;
+  for (std::size_t i = 0; i <= detail::FacetCodes::kPerField; ++i)
+    fill.push_back(scan("f" + std::to_string(i), {i % 2 ? "Fe" : "Ni"}));
+  catalog->ingest(fill);
+  RawPostgres other(dir.path());
+  const std::string codes = other.value("SELECT count(*) FROM facet_codes");
+  hold_codes_lock(other);
+  auto done = std::async(std::launch::async, [&] {
+    std::vector<Entry> more{scan("m1", {"Fe"}), scan("m2", {"Ni", "Fe"})};
+    catalog->ingest(more);
+  });
+  EXPECT_EQ(done.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  other.value("COMMIT");
+  done.get();
+  EXPECT_EQ(other.value("SELECT count(*) FROM facet_codes"), codes);
+  EXPECT_EQ(element_counts(*catalog), "Fe:2050 Ni:2050 ");
+}
+
+// Two batches that give codes at once: both code their values tentatively
+// from the same codes; the one that takes the lock second finds the other's
+// codes stored and codes its live rows again. Every count is right, read
+// by either writer and by a new catalog.
+TEST(PostgresIngest, TwoBatchesGivingCodesAtOnceBothCountRight) {
+  if (auto why = PostgresBackend::unavailable()) GTEST_SKIP() << "postgresql unavailable: " << *why;
+  ScratchDir dir;
+  auto a = PostgresBackend::open_fresh(dir.path());
+  auto b = open_catalog(PostgresBackend::location(dir.path()));
+  std::vector<Entry> first{scan("c1", {"Fe"})};
+  a->ingest(first);
+  RawPostgres other(dir.path());
+  hold_codes_lock(other);
+  auto one = std::async(std::launch::async, [&] {
+    std::vector<Entry> es{scan("c2", {"Ni", "Fe"}), scan("c3", {"Cu"})};
+    a->ingest(es);
+  });
+  ASSERT_TRUE(other.waiters(1));
+  auto two = std::async(std::launch::async, [&] {
+    std::vector<Entry> es{scan("c4", {"Zn", "Ni"}), scan("c5", {"Cu", "Au"})};
+    b->ingest(es);
+  });
+  ASSERT_TRUE(other.waiters(2));
+  other.value("COMMIT");
+  one.get();
+  two.get();
+  const std::string expected = "Cu:2 Fe:2 Ni:2 Au:1 Zn:1 ";
+  EXPECT_EQ(element_counts(*a), expected);
+  EXPECT_EQ(element_counts(*b), expected);
+  EXPECT_EQ(element_counts(*open_catalog(PostgresBackend::location(dir.path()))), expected);
+  // Each code stands for one value.
+  EXPECT_EQ(other.value("SELECT count(*) - count(DISTINCT (field, value)) FROM facet_codes"), "0");
 }
 
 }  // namespace
