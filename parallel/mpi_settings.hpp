@@ -1,7 +1,8 @@
 #pragma once
 // Open MPI settings beamflow supplies before MPI_Init where the user chose
 // none (ParallelRuntime sets them in the environment, which Open MPI reads
-// at MPI_Init; a value the user set, with `mpirun -mca` or OMPI_MCA_*, wins).
+// at MPI_Init; a value the user set, with `mpirun -mca` or OMPI_MCA_*, wins),
+// and one socket option it sets after MPI_Init (below).
 //
 // Open MPI opens every messaging layer (pml) it may use and keeps the best;
 // opening them is most of MPI_Init: on the 2-core VM, whose system settings
@@ -25,5 +26,21 @@ std::vector<std::pair<std::string, std::string>> open_mpi_defaults(const platfor
 // Sets this process's defaults (those of its environment) where unset.
 // Before MPI_Init, while no other thread reads the environment.
 void set_open_mpi_defaults();
+
+// After MPI_Init, ParallelRuntime turns Nagle's algorithm off
+// (TCP_NODELAY) on every TCP socket the process has open, which then are
+// the MPI library's own: Open MPI 4.1's PMIx client talks to its launcher
+// over loopback TCP without TCP_NODELAY, and MPI_Finalize's fence sends
+// several small messages in a row, so the second waited for the launcher's
+// delayed acknowledgement: MPI_Finalize took 43-53 ms a rank, against 2-8 ms
+// with the option (2 ranks of a C program on the 2-core VM; recon at
+// 2048 x 1500: reconstruct()'s end to mpirun's exit 66-70 ms -> 15-22 ms),
+// all of it idle at the end of every MPI command. The option changes when
+// bytes are sent, never what is sent.
+//
+// The TCP (IPv4 or IPv6 stream) sockets this process has open, by descriptor.
+std::vector<int> open_tcp_sockets();
+// Sets TCP_NODELAY on each of `sockets`; returns how many took it.
+int tcp_no_delay(const std::vector<int>& sockets);
 
 }  // namespace beamflow::parallel

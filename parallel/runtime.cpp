@@ -79,6 +79,7 @@ ParallelRuntime::ParallelRuntime(int* argc, char*** argv, Mpi mpi, Kernels kerne
     int provided = 0;
     MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     m_own_mpi = true;
+    tcp_no_delay(open_tcp_sockets());  // MPI_Finalize's fence without Nagle's wait (mpi_settings.hpp)
   }
   // Errors come back through beamflow::Error, not as MPI aborts.
   if (use_mpi) MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
