@@ -675,8 +675,13 @@ class PostgresCatalog final : public Catalog {
     // when it is its identifier's only row (nearly always). Identifiers
     // with other versions are settled here; rewriting every new row (the
     // old way) doubled the cost of an ingest, GIN index included. Their
-    // live rows may give codes: under the lock.
+    // live rows may give codes: under the lock, taken before update_latest
+    // locks their rows when the batch has a later version (only then can an
+    // identifier have other rows), so a writer never waits for the lock
+    // holding rows that the lock's holder (set_status) may update.
     if (!published.empty()) {
+      if (std::any_of(entries.begin(), entries.end(), [](const Entry& e) { return e.version > 1; }))
+        codes.settle(true);
       const auto changed = update_latest(published, true);
       if (!changed.empty()) codes.settle(true);
       refresh_live(changed, codes);

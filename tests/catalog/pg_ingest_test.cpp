@@ -73,9 +73,9 @@ class RawPostgres {
     EXPECT_TRUE(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) << PQresultErrorMessage(r.get());
     return st == PGRES_TUPLES_OK && PQntuples(r.get()) > 0 ? PQgetvalue(r.get(), 0, 0) : "";
   }
-  // Waits (up to 30 s) until `n` sessions wait for an advisory lock.
+  // Waits (up to 10 s) until `n` sessions wait for an advisory lock.
   bool waiters(int n) {
-    for (int i = 0; i < 3000; ++i) {
+    for (int i = 0; i < 1000; ++i) {
       if (value("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == std::to_string(n))
         return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -166,6 +166,41 @@ TEST(PostgresIngest, TwoBatchesGivingCodesAtOnceBothCountRight) {
   EXPECT_EQ(element_counts(*open_catalog(PostgresBackend::location(dir.path()))), expected);
   // Each code stands for one value.
   EXPECT_EQ(other.value("SELECT count(*) - count(DISTINCT (field, value)) FROM facet_codes"), "0");
+}
+
+// A batch with a later version of an identifier takes the codes' lock
+// before it locks that identifier's older rows (update_latest), even when
+// it gives no codes: a writer holding the lock and those rows (set_status)
+// then never waits for it in turn (a deadlock).
+TEST(PostgresIngest, ABatchWithALaterVersionWaitsForTheCodesLockBeforeTheOlderRows) {
+  if (auto why = PostgresBackend::unavailable()) GTEST_SKIP() << "postgresql unavailable: " << *why;
+  ScratchDir dir;
+  auto catalog = PostgresBackend::open_fresh(dir.path());
+  // Every value of x's second version coded: version 2 through y's.
+  Entry x1 = scan("x", {"Fe"}), y1 = scan("y", {"Fe"}), y2 = scan("y", {"Fe"});
+  y2.version = 2;
+  std::vector<Entry> first{x1, y1};
+  catalog->ingest(first);
+  std::vector<Entry> second{y2};
+  catalog->ingest(second);
+  RawPostgres other(dir.path());
+  const std::string codes = other.value("SELECT count(*) FROM facet_codes");
+  hold_codes_lock(other);
+  other.value("UPDATE entries SET reason = reason WHERE identifier = 'ark:/99999/x'");
+  auto done = std::async(std::launch::async, [&] {
+    Entry x2 = scan("x", {"Fe"});
+    x2.version = 2;
+    std::vector<Entry> more{x2};
+    catalog->ingest(more);
+  });
+  EXPECT_TRUE(other.waiters(1));  // for the lock, not for x's row
+  other.value("COMMIT");
+  done.get();
+  EXPECT_EQ(other.value("SELECT count(*) FROM facet_codes"), codes);
+  EXPECT_EQ(other.value("SELECT string_agg(version || ':' || latest, ' ' ORDER BY version) FROM entries "
+                        "WHERE identifier = 'ark:/99999/x'"),
+            "1:0 2:1");
+  EXPECT_EQ(element_counts(*catalog), "Fe:2 ");
 }
 
 }  // namespace
