@@ -864,9 +864,15 @@ class PostgresCatalog final : public Catalog {
   }
 
  private:
+  // A write transaction is READ COMMITTED whatever the session's default
+  // (a server or role may set default_transaction_isolation): each
+  // statement sees what other writers committed before it, which the codes'
+  // settle() (a look after taking kCodesLock) and update_latest rely on.
   class Tx {
    public:
-    explicit Tx(PostgresCatalog& c, const char* begin = "BEGIN") : m_c(c) { m_c.exec(begin); }
+    explicit Tx(PostgresCatalog& c, const char* begin = "BEGIN ISOLATION LEVEL READ COMMITTED") : m_c(c) {
+      m_c.exec(begin);
+    }
     void commit() {
       m_c.exec("COMMIT");
       m_open = false;
