@@ -11,6 +11,8 @@
 # user, or as `postgres` when invoked as root (postgres refuses root), with
 # fsync off (test data is thrown away; the benchmark sets PG_SERVER_OPTIONS="" to
 # keep the durable defaults).
+# PG_INITDB_OPTIONS: more initdb options (the benchmark's WAL segment size,
+# --wal-segsize=MB; docs/catalog.md).
 # PG_HUGE_PAGES=1 (opt-in, for the benchmark; docs/catalog.md): the server's
 # shared memory (shared_buffers and the rest) in 2 MB huge pages. As root,
 # and when the memory is available, start reserves exactly the pages the
@@ -80,7 +82,7 @@ start)
     id postgres >/dev/null 2>&1 || skip "running as root and there is no postgres user to run the server as"
     chown postgres "$dir"
   fi
-  as_owner "$bin/initdb" -D "$dir/data" -A trust -U beamflow -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 ||
+  as_owner "$bin/initdb" -D "$dir/data" -A trust -U beamflow -E UTF8 --locale=C --no-sync ${PG_INITDB_OPTIONS:-} >"$dir/initdb.log" 2>&1 ||
     skip "initdb failed: $(tail -1 "$dir/initdb.log")"
   touch "$dir/server.log" && { [ "$(id -u)" -ne 0 ] || chown postgres "$dir/server.log"; }
   huge=huge_pages=off
