@@ -140,6 +140,16 @@ Entry make_entry(long i, Corpus& c, std::mt19937& rng) {
   return e;
 }
 
+// The next batch of up to `batch` entries, numbered from `made` (which it
+// advances) to at most `entries`: run() and run_clients() draw the same
+// entries from the same stream.
+std::vector<Entry> make_batch(long& made, long entries, int batch, Corpus& corpus, std::mt19937& rng) {
+  std::vector<Entry> es;
+  es.reserve(static_cast<std::size_t>(std::min<long>(batch, entries - made)));
+  for (int k = 0; k < batch && made < entries; ++k, ++made) es.push_back(make_entry(made, corpus, rng));
+  return es;
+}
+
 // CPU seconds of this thread so far, or of the whole process (every
 // thread: CLOCK_PROCESS_CPUTIME_ID).
 double cpu_seconds(clockid_t clock = CLOCK_THREAD_CPUTIME_ID) {
@@ -298,8 +308,7 @@ void run(const std::string& label, Catalog& catalog, long entries, int queries, 
   std::mt19937 rng(42);
   double ingest_s = 0, ingest_cpu = 0;
   for (long done = 0; done < entries;) {
-    std::vector<Entry> es;
-    for (int k = 0; k < batch && done < entries; ++k, ++done) es.push_back(make_entry(done, corpus, rng));
+    std::vector<Entry> es = make_batch(done, entries, batch, corpus, rng);
     const auto t0 = Clock::now();
     const double c0 = cpu_seconds();
     catalog.ingest(es);
@@ -325,11 +334,7 @@ void run_clients(const std::string& label, std::vector<std::unique_ptr<Catalog>>
   Corpus corpus(5000);
   std::mt19937 rng(42);
   std::vector<std::vector<Entry>> batches;
-  for (long made = 0; made < entries;) {
-    auto& es = batches.emplace_back();
-    es.reserve(static_cast<std::size_t>(std::min<long>(batch, entries - made)));
-    for (int k = 0; k < batch && made < entries; ++k, ++made) es.push_back(make_entry(made, corpus, rng));
-  }
+  for (long made = 0; made < entries;) batches.push_back(make_batch(made, entries, batch, corpus, rng));
   std::atomic<std::size_t> next{0};
   const double c0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
   const auto t0 = Clock::now();
